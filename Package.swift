@@ -1,0 +1,40 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "srgnn",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "srgnn", targets: ["SRGNNCLI"]),
+        .library(name: "SRGNNKit", targets: ["TensorCore", "SessionData", "SRGNN", "Evaluation", "Training"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // OpenBLAS on Linux; Accelerate on Apple platforms (TensorCore imports it directly there).
+        .systemLibrary(
+            name: "CBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .target(name: "TensorCore", dependencies: [.target(name: "CBLAS", condition: .when(platforms: [.linux]))]),
+        .target(name: "SessionData", dependencies: ["TensorCore"]),
+        .target(name: "SRGNN", dependencies: ["TensorCore", "SessionData"]),
+        .target(name: "Evaluation", dependencies: ["TensorCore", "SessionData", "SRGNN"]),
+        .target(name: "Training", dependencies: ["TensorCore", "SessionData", "SRGNN", "Evaluation"]),
+        .executableTarget(
+            name: "SRGNNCLI",
+            dependencies: [
+                "TensorCore", "SessionData", "SRGNN", "Evaluation", "Training",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .target(name: "TestSupport", dependencies: ["TensorCore"], path: "Tests/TestSupport"),
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
+        .testTarget(name: "SessionDataTests", dependencies: ["SessionData", "TestSupport"]),
+        .testTarget(name: "SRGNNTests", dependencies: ["SRGNN", "SessionData", "TensorCore", "TestSupport"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "SessionData", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "SRGNN", "SessionData", "TestSupport"]),
+    ]
+)

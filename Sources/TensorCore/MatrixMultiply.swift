@@ -1,0 +1,104 @@
+#if canImport(Accelerate)
+import Accelerate
+#else
+import CBLAS
+#endif
+
+/// Whether an operand of `gemm` is used as stored or transposed.
+public enum Transpose: Sendable {
+    case none, transposed
+}
+
+/// `C = alpha · op(A) · op(B) + beta · C` on row-major matrices through `cblas_sgemm`.
+///
+/// `op(A)` is `[m, k]`, `op(B)` is `[k, n]`, `C` is `[m, n]`; `lda`, `ldb`, `ldc` are the row
+/// strides of the matrices as stored. This is the only function in the package that calls BLAS.
+@inlinable
+public func gemm(
+    _ transA: Transpose, _ transB: Transpose,
+    m: Int, n: Int, k: Int,
+    alpha: Float = 1,
+    _ a: UnsafePointer<Float>, lda: Int,
+    _ b: UnsafePointer<Float>, ldb: Int,
+    beta: Float = 0,
+    _ c: UnsafeMutablePointer<Float>, ldc: Int
+) {
+    if m == 0 || n == 0 { return }
+    if k == 0 {
+        // BLAS leaves C untouched when k == 0 only if beta == 1; make the semantics explicit.
+        for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] } }
+        return
+    }
+    cblas_sgemm(
+        CblasRowMajor,
+        transA == .none ? CblasNoTrans : CblasTrans,
+        transB == .none ? CblasNoTrans : CblasTrans,
+        Int32(m), Int32(n), Int32(k),
+        alpha, a, Int32(lda), b, Int32(ldb),
+        beta, c, Int32(ldc)
+    )
+}
+
+/// The same contract as `gemm`, computed with three plain loops (accumulating in Double):
+/// the test oracle for the BLAS path.
+public func naiveGemm(
+    _ transA: Transpose, _ transB: Transpose,
+    m: Int, n: Int, k: Int,
+    alpha: Float = 1,
+    _ a: UnsafePointer<Float>, lda: Int,
+    _ b: UnsafePointer<Float>, ldb: Int,
+    beta: Float = 0,
+    _ c: UnsafeMutablePointer<Float>, ldc: Int
+) {
+    for i in 0..<m {
+        for j in 0..<n {
+            var sum = 0.0
+            for p in 0..<k {
+                let aValue = transA == .none ? a[i * lda + p] : a[p * lda + i]
+                let bValue = transB == .none ? b[p * ldb + j] : b[j * ldb + p]
+                sum += Double(aValue) * Double(bValue)
+            }
+            let previous = beta == 0 ? 0 : Double(beta) * Double(c[i * ldc + j])
+            c[i * ldc + j] = Float(Double(alpha) * sum + previous)
+        }
+    }
+}
+
+/// Sets the number of threads BLAS uses (OpenBLAS); a no-op elsewhere.
+public func setBLASThreads(_ count: Int) {
+    #if !canImport(Accelerate)
+    openblas_set_num_threads(Int32(max(1, count)))
+    #endif
+}
+
+/// The number of threads BLAS will use.
+public func blasThreads() -> Int {
+    #if canImport(Accelerate)
+    return 1
+    #else
+    return Int(openblas_get_num_threads())
+    #endif
+}
+
+extension Tensor {
+    /// Matrix product `self · other` (or with either transposed) of two 2-D tensors, through BLAS.
+    public func matmul(_ other: Tensor, transposeSelf: Bool = false, transposeOther: Bool = false) -> Tensor {
+        precondition(shape.count == 2 && other.shape.count == 2, "matmul needs matrices")
+        let m = transposeSelf ? shape[1] : shape[0]
+        let k = transposeSelf ? shape[0] : shape[1]
+        let k2 = transposeOther ? other.shape[1] : other.shape[0]
+        let n = transposeOther ? other.shape[0] : other.shape[1]
+        precondition(k == k2, "matmul inner dimensions differ: \(shape) and \(other.shape)")
+        var result = Tensor(zeros: [m, n])
+        scalars.withUnsafeBufferPointer { a in
+            other.scalars.withUnsafeBufferPointer { b in
+                result.scalars.withUnsafeMutableBufferPointer { c in
+                    gemm(transposeSelf ? .transposed : .none, transposeOther ? .transposed : .none,
+                         m: m, n: n, k: k, a.baseAddress!, lda: shape[1], b.baseAddress!, ldb: other.shape[1],
+                         c.baseAddress!, ldc: n)
+                }
+            }
+        }
+        return result
+    }
+}
