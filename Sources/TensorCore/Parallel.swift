@@ -11,7 +11,9 @@ public func parallelFor(_ count: Int, threads: Int, minimumPerThread: Int = 1, _
         for i in 0..<count { body(i) }
         return
     }
-    withoutActuallyEscaping(body) { body in
+    withoutActuallyEscaping(body) { escapable in
+        // Workers touch disjoint memory by contract; the closure itself is only read.
+        nonisolated(unsafe) let body = escapable
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
             let start = count * worker / workers
             let end = count * (worker + 1) / workers
@@ -28,7 +30,9 @@ public func parallelChunks(_ count: Int, threads: Int, minimumPerThread: Int = 1
         body(0..<count)
         return
     }
-    withoutActuallyEscaping(body) { body in
+    withoutActuallyEscaping(body) { escapable in
+        // Workers touch disjoint memory by contract; the closure itself is only read.
+        nonisolated(unsafe) let body = escapable
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
             body((count * worker / workers)..<(count * (worker + 1) / workers))
         }

@@ -52,7 +52,7 @@ public struct Tensor: Sendable, Equatable {
 /// A growable scratch buffer for per-batch work: `ensure(_:)` reallocates only when a batch
 /// is larger than any seen before, so steady-state training allocates nothing.
 public struct Workspace: Sendable {
-    public private(set) var buffer: [Float] = []
+    public var buffer: [Float] = []
 
     public init() {}
 

@@ -1,0 +1,21 @@
+import Testing
+import TensorCore
+import TestSupport
+
+@Suite struct MatrixMultiplyTests {
+    /// BLAS against the naive oracle, all four transpose combinations, with beta accumulation.
+    @Test(arguments: [(Transpose.none, Transpose.none), (.none, .transposed), (.transposed, .none), (.transposed, .transposed)])
+    func blasMatchesNaive(transA: Transpose, transB: Transpose) {
+        var rng = SeededGenerator(seed: 7)
+        let m = 13, n = 17, k = 29
+        let a = (0..<(m * k)).map { _ in rng.uniform(-1, 1) }
+        let b = (0..<(k * n)).map { _ in rng.uniform(-1, 1) }
+        let start = (0..<(m * n)).map { _ in rng.uniform(-1, 1) }
+        var fast = start, slow = start
+        let lda = transA == .none ? k : m, ldb = transB == .none ? n : k
+        gemm(transA, transB, m: m, n: n, k: k, alpha: 0.5, a, lda: lda, b, ldb: ldb, beta: 1, &fast, ldc: n)
+        naiveGemm(transA, transB, m: m, n: n, k: k, alpha: 0.5, a, lda: lda, b, ldb: ldb, beta: 1, &slow, ldc: n)
+        // float32 BLAS (FMA, blocked summation) vs a Double-accumulated loop over k = 29 terms.
+        #expect(closenessViolation(fast, slow, absolute: 1e-5, relative: 1e-5) == nil)
+    }
+}
