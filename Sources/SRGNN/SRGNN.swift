@@ -1,1 +1,2 @@
 @_exported import TensorCore
+@_exported import SessionData

@@ -1,0 +1,182 @@
+import Foundation
+
+extension SRGNNModel {
+    /// Forward pass, mean cross-entropy against `batch.targets`, and the backward pass, whose
+    /// gradients are *added* to `gradient` (zero it first for a fresh step). Returns the mean loss.
+    ///
+    ///     loss = (1/B) Σ_b [logsumexp(scores_b) − scores_b[target_b − 1]]
+    ///
+    /// Layers are walked in exactly the reverse order of `forward`.
+    @discardableResult
+    public func lossAndGradient(_ batch: SessionBatch, workspace ws: SRGNNWorkspace, gradient: inout SRGNNParameters,
+                                threads: Int = 1) -> Float {
+        precondition(batch.targets.count == batch.sessionCount, "training needs one target per session")
+        precondition(gradient.embeddingRows == parameters.embeddingRows && gradient.hiddenSize == parameters.hiddenSize)
+        let d = configuration.hiddenSize, n = batch.nodeCount, p = batch.positionCount, b = batch.sessionCount
+        let items = configuration.itemCount, steps = configuration.step
+        let scores = forward(batch, workspace: ws, threads: threads)
+
+        // Targets are 1-based item ids; score columns are id − 1.
+        let totalLoss = batch.targets.withUnsafeBufferPointer { targets -> Double in
+            withUnsafeTemporaryAllocation(of: Int32.self, capacity: b) { columns in
+                for s in 0..<b { columns[s] = targets[s] - 1 }
+                return softmaxCrossEntropyInPlace(scores, rows: b, classes: items, targets: UnsafeBufferPointer(columns),
+                                                  scale: 1 / Float(b), threads: threads)
+            }
+        }
+        let dScores = scores  // now ∂loss/∂scores
+
+        parameters.withPointers { w in
+            gradient.withMutablePointers { g in
+                // scores = s_h · E[1...]^T
+                gemm(.transposed, .none, m: items, n: d, k: b, dScores, lda: items, ws.sessionEmbedding.pointer, ldb: d,
+                     beta: 1, g.embedding + d, ldc: d)
+                let dSessionEmbedding = ws.dSessionEmbedding.reserve(b * d)
+                gemm(.none, .none, m: b, n: d, k: items, dScores, lda: items, w.embedding + d, ldb: d, dSessionEmbedding, ldc: d)
+
+                // s_h = W_3 [s_g | h_t] + b_3 (hybrid) or s_g.
+                let dReadout = ws.dReadout.reserve(b * 2 * d)
+                let readout = ws.readout.pointer
+                if configuration.nonhybrid {
+                    for s in 0..<b {
+                        (dReadout + s * 2 * d).update(from: dSessionEmbedding + s * d, count: d)
+                        (dReadout + s * 2 * d + d).update(repeating: 0, count: d)
+                    }
+                } else {
+                    gemm(.transposed, .none, m: d, n: 2 * d, k: b, dSessionEmbedding, lda: d, readout, ldb: 2 * d,
+                         beta: 1, g.transformWeight, ldc: 2 * d)
+                    accumulateBiasGradient(dSessionEmbedding, rows: b, width: d, into: g.transformBias)
+                    gemm(.none, .none, m: b, n: 2 * d, k: d, dSessionEmbedding, lda: d, w.transformWeight, ldb: 2 * d,
+                         dReadout, ldc: 2 * d)
+                }
+
+                // s_g = Σ_i α_i H_i,  α_i = w_3 · σ_i,  σ_i = σ(q1 + q2_i).
+                let positions = ws.positions.pointer, attention = ws.attention.pointer
+                let weights = ws.attentionWeights.pointer
+                let dPositions = ws.dPositions.zeroed(p * d)
+                let dAttention = ws.dAttention.reserve(p * d)  // ∂/∂(q1 + q2_i)
+                let dQueryLast = ws.dQueryLast.zeroed(b * d)
+                batch.positionOffsets.withUnsafeBufferPointer { offsets in
+                    for s in 0..<b {
+                        let dGlobal = dReadout + s * 2 * d
+                        let dq1 = dQueryLast + s * d
+                        for i in Int(offsets[s])..<Int(offsets[s + 1]) {
+                            let hRow = positions + i * d, dhRow = dPositions + i * d
+                            var dAlpha: Float = 0
+                            for j in 0..<d {
+                                dAlpha += dGlobal[j] * hRow[j]
+                                dhRow[j] += weights[i] * dGlobal[j]
+                            }
+                            let sigma = attention + i * d, dPre = dAttention + i * d
+                            for j in 0..<d {
+                                g.linearThreeWeight[j] += dAlpha * sigma[j]
+                                let value = dAlpha * w.linearThreeWeight[j] * sigma[j] * (1 - sigma[j])
+                                dPre[j] = value
+                                dq1[j] += value
+                            }
+                        }
+                    }
+                }
+                // q2 = H W_2^T + b_2
+                gemm(.transposed, .none, m: d, n: d, k: p, dAttention, lda: d, positions, ldb: d, beta: 1, g.linearTwoWeight, ldc: d)
+                accumulateBiasGradient(dAttention, rows: p, width: d, into: g.linearTwoBias)
+                gemm(.none, .none, m: p, n: d, k: d, dAttention, lda: d, w.linearTwoWeight, ldb: d, beta: 1, dPositions, ldc: d)
+                // q1 = h_t W_1^T + b_1; h_t lives in readout[:, d...], its gradient in dReadout[:, d...].
+                gemm(.transposed, .none, m: d, n: d, k: b, dQueryLast, lda: d, readout + d, ldb: 2 * d, beta: 1, g.linearOneWeight, ldc: d)
+                accumulateBiasGradient(dQueryLast, rows: b, width: d, into: g.linearOneBias)
+                gemm(.none, .none, m: b, n: d, k: d, dQueryLast, lda: d, w.linearOneWeight, ldb: d, beta: 1, dReadout + d, ldc: 2 * d)
+                for s in 0..<b {
+                    let target = dPositions + batch.lastPosition(of: s) * d, source = dReadout + s * 2 * d + d
+                    for j in 0..<d { target[j] += source[j] }
+                }
+                // H = states[positionNodes]
+                var dStates = ws.dStates.zeroed(n * d)
+                batch.positionNodes.withUnsafeBufferPointer { scatterAddRows(dPositions, width: d, indices: $0, into: dStates) }
+
+                // Gated graph cells, last step first.
+                var dPrevious = ws.dPrevious.reserve(n * d)
+                for t in stride(from: steps - 1, through: 0, by: -1) {
+                    gatedGraphCellBackward(batch, weights: w, gradient: g,
+                                           hidden: ws.states.pointer + t * n * d,
+                                           aggregate: ws.aggregates.pointer + t * n * 2 * d,
+                                           gates: ws.gates.pointer + t * n * 4 * d,
+                                           dNext: dStates, dHidden: dPrevious, workspace: ws)
+                    swap(&dStates, &dPrevious)
+                }
+                // h0 = E[nodeItems]
+                batch.nodeItems.withUnsafeBufferPointer { scatterAddRows(dStates, width: d, indices: $0, into: g.embedding) }
+            }
+        }
+        return Float(totalLoss / Double(b))
+    }
+
+    /// Backward of `gatedGraphCell`: from `dNext` = ∂L/∂h' to `dHidden` = ∂L/∂h (overwritten),
+    /// adding every weight's gradient into `g`.
+    func gatedGraphCellBackward(_ batch: SessionBatch, weights w: ParameterPointers<UnsafePointer<Float>>,
+                                gradient g: ParameterPointers<UnsafeMutablePointer<Float>>,
+                                hidden h: UnsafeMutablePointer<Float>, aggregate a: UnsafeMutablePointer<Float>,
+                                gates: UnsafeMutablePointer<Float>, dNext: UnsafeMutablePointer<Float>,
+                                dHidden: UnsafeMutablePointer<Float>, workspace ws: SRGNNWorkspace) {
+        let d = configuration.hiddenSize, n = batch.nodeCount
+        let dgi = ws.dInputGates.reserve(n * 3 * d), dgh = ws.dHiddenGates.reserve(n * 3 * d)
+        for v in 0..<n {
+            let gateRow = gates + v * 4 * d, hRow = h + v * d, dNextRow = dNext + v * d
+            let dgiRow = dgi + v * 3 * d, dghRow = dgh + v * 3 * d, dHiddenRow = dHidden + v * d
+            for j in 0..<d {
+                let resetGate = gateRow[j], updateGate = gateRow[d + j]
+                let candidate = gateRow[2 * d + j], hiddenNew = gateRow[3 * d + j]
+                let dOut = dNextRow[j]
+                // h' = c + z (h − c)
+                let dCandidate = dOut * (1 - updateGate)
+                let dUpdate = dOut * (hRow[j] - candidate)
+                dHiddenRow[j] = dOut * updateGate
+                // c = tanh(gi_n + r gh_n)
+                let dCandidatePre = dCandidate * (1 - candidate * candidate)
+                let dReset = dCandidatePre * hiddenNew
+                let dUpdatePre = dUpdate * updateGate * (1 - updateGate)
+                let dResetPre = dReset * resetGate * (1 - resetGate)
+                dgiRow[j] = dResetPre; dghRow[j] = dResetPre
+                dgiRow[d + j] = dUpdatePre; dghRow[d + j] = dUpdatePre
+                dgiRow[2 * d + j] = dCandidatePre; dghRow[2 * d + j] = dCandidatePre * resetGate
+            }
+        }
+        // gh = h W_hh^T + b_hh
+        gemm(.transposed, .none, m: 3 * d, n: d, k: n, dgh, lda: 3 * d, h, ldb: d, beta: 1, g.hiddenWeight, ldc: d)
+        accumulateBiasGradient(dgh, rows: n, width: 3 * d, into: g.hiddenBias)
+        gemm(.none, .none, m: n, n: d, k: 3 * d, dgh, lda: 3 * d, w.hiddenWeight, ldb: d, beta: 1, dHidden, ldc: d)
+        // gi = a W_ih^T + b_ih
+        gemm(.transposed, .none, m: 3 * d, n: 2 * d, k: n, dgi, lda: 3 * d, a, ldb: 2 * d, beta: 1, g.inputWeight, ldc: 2 * d)
+        accumulateBiasGradient(dgi, rows: n, width: 3 * d, into: g.inputBias)
+        let da = ws.dAggregates.reserve(n * 2 * d)
+        gemm(.none, .none, m: n, n: 2 * d, k: 3 * d, dgi, lda: 3 * d, w.inputWeight, ldb: 2 * d, da, ldc: 2 * d)
+        // a_in = A_in x_in + b_iah,  a_out = A_out x_out + b_oah
+        accumulateBiasGradient(da, rows: n, width: d, stride: 2 * d, into: g.inAggregateBias)
+        accumulateBiasGradient(da + d, rows: n, width: d, stride: 2 * d, into: g.outAggregateBias)
+        let dEdgeIn = ws.dEdgeInput.zeroed(n * d), dEdgeOut = ws.dEdgeOutput.zeroed(n * d)
+        batch.inOffsets.withUnsafeBufferPointer { inOffsets in
+        batch.inSources.withUnsafeBufferPointer { inSources in
+        batch.inWeights.withUnsafeBufferPointer { inWeights in
+        batch.outOffsets.withUnsafeBufferPointer { outOffsets in
+        batch.outTargets.withUnsafeBufferPointer { outTargets in
+        batch.outWeights.withUnsafeBufferPointer { outWeights in
+            for v in 0..<n {
+                let daIn = da + v * 2 * d, daOut = daIn + d
+                for e in Int(inOffsets[v])..<Int(inOffsets[v + 1]) {
+                    let target = dEdgeIn + Int(inSources[e]) * d, weight = inWeights[e]
+                    for j in 0..<d { target[j] += weight * daIn[j] }
+                }
+                for e in Int(outOffsets[v])..<Int(outOffsets[v + 1]) {
+                    let target = dEdgeOut + Int(outTargets[e]) * d, weight = outWeights[e]
+                    for j in 0..<d { target[j] += weight * daOut[j] }
+                }
+            }
+        }}}}}}
+        // x = h W^T + b for both directions
+        gemm(.transposed, .none, m: d, n: d, k: n, dEdgeIn, lda: d, h, ldb: d, beta: 1, g.edgeInWeight, ldc: d)
+        accumulateBiasGradient(dEdgeIn, rows: n, width: d, into: g.edgeInBias)
+        gemm(.none, .none, m: n, n: d, k: d, dEdgeIn, lda: d, w.edgeInWeight, ldb: d, beta: 1, dHidden, ldc: d)
+        gemm(.transposed, .none, m: d, n: d, k: n, dEdgeOut, lda: d, h, ldb: d, beta: 1, g.edgeOutWeight, ldc: d)
+        accumulateBiasGradient(dEdgeOut, rows: n, width: d, into: g.edgeOutBias)
+        gemm(.none, .none, m: n, n: d, k: d, dEdgeOut, lda: d, w.edgeOutWeight, ldb: d, beta: 1, dHidden, ldc: d)
+    }
+}

@@ -1,0 +1,152 @@
+/// Names of SR-GNN's parameters, spelled as the official PyTorch `state_dict` spells them.
+public enum ParameterName: String, CaseIterable, Sendable, Codable {
+    case embedding = "embedding.weight"
+    case inputWeight = "gnn.w_ih"             // W_ih [3d, 2d]
+    case hiddenWeight = "gnn.w_hh"            // W_hh [3d, d]
+    case inputBias = "gnn.b_ih"               // [3d]
+    case hiddenBias = "gnn.b_hh"              // [3d]
+    case inAggregateBias = "gnn.b_iah"        // [d], added after A_in · (…)
+    case outAggregateBias = "gnn.b_oah"       // [d], added after A_out · (…)
+    case edgeInWeight = "gnn.linear_edge_in.weight"
+    case edgeInBias = "gnn.linear_edge_in.bias"
+    case edgeOutWeight = "gnn.linear_edge_out.weight"
+    case edgeOutBias = "gnn.linear_edge_out.bias"
+    case linearOneWeight = "linear_one.weight"
+    case linearOneBias = "linear_one.bias"
+    case linearTwoWeight = "linear_two.weight"
+    case linearTwoBias = "linear_two.bias"
+    case linearThreeWeight = "linear_three.weight"  // [1, d], no bias
+    case transformWeight = "linear_transform.weight" // [d, 2d]
+    case transformBias = "linear_transform.bias"
+
+    /// The tensor's shape for a model of `embeddingRows` rows and hidden size `d`.
+    public func shape(embeddingRows: Int, hiddenSize d: Int) -> [Int] {
+        switch self {
+        case .embedding: return [embeddingRows, d]
+        case .inputWeight: return [3 * d, 2 * d]
+        case .hiddenWeight: return [3 * d, d]
+        case .inputBias, .hiddenBias: return [3 * d]
+        case .inAggregateBias, .outAggregateBias, .edgeInBias, .edgeOutBias,
+             .linearOneBias, .linearTwoBias, .transformBias: return [d]
+        case .edgeInWeight, .edgeOutWeight, .linearOneWeight, .linearTwoWeight: return [d, d]
+        case .linearThreeWeight: return [1, d]
+        case .transformWeight: return [d, 2 * d]
+        }
+    }
+
+    /// Whether the readout uses this tensor: the reference's nonhybrid model never touches
+    /// `linear_transform`, so it gets no gradient and Adam leaves it as it is.
+    public func isUsed(nonhybrid: Bool) -> Bool {
+        !(nonhybrid && (self == .transformWeight || self == .transformBias))
+    }
+}
+
+/// Tensors that the reference defines but never uses in its forward pass.
+public let unusedReferenceTensorNames: Set<String> = ["gnn.linear_edge_f.weight", "gnn.linear_edge_f.bias"]
+
+/// All of SR-GNN's parameters in one flat Float buffer, in `ParameterName.allCases` order.
+///
+/// One buffer means gradients and Adam moments are the same type with the same layout, and the
+/// optimizer walks a single array. `pointers()` gives each tensor's base inside it.
+public struct SRGNNParameters: Sendable, Equatable {
+    public let embeddingRows: Int
+    public let hiddenSize: Int
+    /// `offsets[name]` and `counts[name]` locate each tensor in `storage`.
+    public let offsets: [ParameterName: Int]
+    public var storage: [Float]
+
+    /// Zeros in the layout of a model with `embeddingRows` rows and hidden size `hiddenSize`.
+    public init(zerosWithEmbeddingRows embeddingRows: Int, hiddenSize: Int) {
+        self.embeddingRows = embeddingRows
+        self.hiddenSize = hiddenSize
+        var offsets = [ParameterName: Int]()
+        var total = 0
+        for name in ParameterName.allCases {
+            offsets[name] = total
+            total += name.shape(embeddingRows: embeddingRows, hiddenSize: hiddenSize).reduce(1, *)
+        }
+        self.offsets = offsets
+        self.storage = [Float](repeating: 0, count: total)
+    }
+
+    /// Zeros shaped like `other` (for gradients and optimizer moments).
+    public init(zerosLike other: SRGNNParameters) {
+        self.init(zerosWithEmbeddingRows: other.embeddingRows, hiddenSize: other.hiddenSize)
+    }
+
+    /// The reference initialisation: every parameter ~ U(−1/√d, 1/√d), drawn in
+    /// `ParameterName.allCases` order from `generator`.
+    public init(configuration: SRGNNConfiguration, generator: inout SeededGenerator) {
+        self.init(zerosWithEmbeddingRows: configuration.embeddingRows, hiddenSize: configuration.hiddenSize)
+        let bound = 1 / Float(configuration.hiddenSize).squareRoot()
+        for i in storage.indices { storage[i] = generator.uniform(-bound, bound) }
+    }
+
+    /// Shape of one tensor.
+    public func shape(of name: ParameterName) -> [Int] { name.shape(embeddingRows: embeddingRows, hiddenSize: hiddenSize) }
+
+    /// Range of one tensor inside `storage`.
+    public func range(of name: ParameterName) -> Range<Int> {
+        let start = offsets[name]!
+        return start..<(start + shape(of: name).reduce(1, *))
+    }
+
+    /// A copy of one tensor.
+    public func tensor(_ name: ParameterName) -> Tensor {
+        Tensor(shape: shape(of: name), scalars: Array(storage[range(of: name)]))
+    }
+
+    /// Replaces one tensor's values (its shape must match).
+    public mutating func setTensor(_ name: ParameterName, _ scalars: [Float]) {
+        let range = range(of: name)
+        precondition(scalars.count == range.count, "\(name.rawValue) needs \(range.count) values, got \(scalars.count)")
+        storage.replaceSubrange(range, with: scalars)
+    }
+}
+
+/// Base pointers of every tensor inside a parameter (or gradient) buffer.
+public struct ParameterPointers<Pointer> {
+    public let embedding, inputWeight, hiddenWeight, inputBias, hiddenBias: Pointer
+    public let inAggregateBias, outAggregateBias, edgeInWeight, edgeInBias, edgeOutWeight, edgeOutBias: Pointer
+    public let linearOneWeight, linearOneBias, linearTwoWeight, linearTwoBias, linearThreeWeight: Pointer
+    public let transformWeight, transformBias: Pointer
+
+    init(offsets: [ParameterName: Int], pointer: (Int) -> Pointer) {
+        func at(_ name: ParameterName) -> Pointer { pointer(offsets[name]!) }
+        embedding = at(.embedding); inputWeight = at(.inputWeight); hiddenWeight = at(.hiddenWeight)
+        inputBias = at(.inputBias); hiddenBias = at(.hiddenBias)
+        inAggregateBias = at(.inAggregateBias); outAggregateBias = at(.outAggregateBias)
+        edgeInWeight = at(.edgeInWeight); edgeInBias = at(.edgeInBias)
+        edgeOutWeight = at(.edgeOutWeight); edgeOutBias = at(.edgeOutBias)
+        linearOneWeight = at(.linearOneWeight); linearOneBias = at(.linearOneBias)
+        linearTwoWeight = at(.linearTwoWeight); linearTwoBias = at(.linearTwoBias)
+        linearThreeWeight = at(.linearThreeWeight)
+        transformWeight = at(.transformWeight); transformBias = at(.transformBias)
+    }
+}
+
+extension SRGNNParameters {
+    /// Runs `body` with read-only pointers to every tensor.
+    public func withPointers<R>(_ body: (ParameterPointers<UnsafePointer<Float>>) throws -> R) rethrows -> R {
+        try storage.withUnsafeBufferPointer { buffer in
+            let base = buffer.baseAddress!
+            return try body(ParameterPointers(offsets: offsets) { base + $0 })
+        }
+    }
+
+    /// Runs `body` with mutable pointers to every tensor.
+    public mutating func withMutablePointers<R>(_ body: (ParameterPointers<UnsafeMutablePointer<Float>>) throws -> R) rethrows -> R {
+        let offsets = self.offsets
+        return try storage.withUnsafeMutableBufferPointer { buffer in
+            let base = buffer.baseAddress!
+            return try body(ParameterPointers(offsets: offsets) { base + $0 })
+        }
+    }
+}
+
+extension SRGNNParameters {
+    /// Sets every value to zero (gradients before a step) without reallocating.
+    public mutating func zero() {
+        storage.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+    }
+}

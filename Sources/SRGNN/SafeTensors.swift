@@ -1,0 +1,207 @@
+import Foundation
+
+/// A safetensors file: an 8-byte little-endian header length, a JSON header mapping each name to
+/// `{dtype, shape, data_offsets}`, then the raw little-endian data.
+public struct SafeTensorsFile: Sendable {
+    public enum DType: String, Sendable { case f32 = "F32", f64 = "F64", i64 = "I64", i32 = "I32" }
+
+    public struct Entry: Sendable {
+        public var dtype: DType
+        public var shape: [Int]
+        public var data: Data
+    }
+
+    public var entries: [String: Entry]
+    /// The optional `__metadata__` string map.
+    public var metadata: [String: String]
+
+    public init(entries: [String: Entry] = [:], metadata: [String: String] = [:]) {
+        self.entries = entries
+        self.metadata = metadata
+    }
+
+    /// Reads and checks a file; every problem is an error that names the path.
+    public init(contentsOf path: String) throws {
+        func fail(_ reason: String) -> ModelError { .weightsFile(path: path, reason: reason) }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw fail("cannot read the file (missing or unreadable)")
+        }
+        try self.init(data: data, path: path)
+    }
+
+    /// Parses safetensors bytes; `path` is used in error messages only.
+    public init(data: Data, path: String = "<memory>") throws {
+        func fail(_ reason: String) -> ModelError { .weightsFile(path: path, reason: reason) }
+        guard data.count >= 8 else { throw fail("truncated: \(data.count) bytes, a safetensors file starts with an 8-byte header length") }
+        let headerLength = data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | (UInt64($1.element) << (8 * UInt64($1.offset))) }
+        guard headerLength <= UInt64(data.count - 8) else {
+            throw fail("truncated or not safetensors: header length \(headerLength) exceeds the \(data.count - 8) bytes after it")
+        }
+        let headerStart = data.startIndex + 8
+        let header = data[headerStart..<(headerStart + Int(headerLength))]
+        guard let object = try? JSONSerialization.jsonObject(with: header), let table = object as? [String: Any] else {
+            throw fail("the header is not a JSON object (not a safetensors file?)")
+        }
+        let dataStart = headerStart + Int(headerLength)
+        let available = data.count - 8 - Int(headerLength)
+        var entries = [String: Entry]()
+        var metadata = [String: String]()
+        for (name, value) in table {
+            if name == "__metadata__" {
+                if let map = value as? [String: Any] { for (k, v) in map { metadata[k] = "\(v)" } }
+                continue
+            }
+            guard let info = value as? [String: Any], let dtypeName = info["dtype"] as? String,
+                  let shape = (info["shape"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }),
+                  let offsets = (info["data_offsets"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }), offsets.count == 2
+            else { throw fail("tensor '\(name)': header entry lacks dtype, shape or data_offsets") }
+            guard let dtype = DType(rawValue: dtypeName) else {
+                throw fail("tensor '\(name)': unsupported dtype \(dtypeName) (expected F32, F64, I64 or I32)")
+            }
+            let width = (dtype == .f32 || dtype == .i32) ? 4 : 8
+            let expectedBytes = shape.reduce(1, *) * width
+            guard offsets[0] >= 0, offsets[1] >= offsets[0], offsets[1] - offsets[0] == expectedBytes else {
+                throw fail("tensor '\(name)': data_offsets \(offsets) do not hold \(shape) of \(dtypeName)")
+            }
+            guard offsets[1] <= available else {
+                throw fail("truncated: tensor '\(name)' ends at byte \(offsets[1]) of the data section, which has \(available) bytes")
+            }
+            entries[name] = Entry(dtype: dtype, shape: shape, data: Data(data[(dataStart + offsets[0])..<(dataStart + offsets[1])]))
+        }
+        self.entries = entries
+        self.metadata = metadata
+    }
+
+    /// Float values of a tensor (F32, or F64 narrowed).
+    public func floats(_ name: String) -> [Float]? {
+        guard let entry = entries[name] else { return nil }
+        switch entry.dtype {
+        case .f32: return entry.data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }.map { Float(bitPattern: $0.bitPattern.littleEndian) }
+        case .f64: return entry.data.withUnsafeBytes { Array($0.bindMemory(to: Double.self)) }.map { Float($0) }
+        case .i64, .i32: return integers(name)?.map { Float($0) }
+        }
+    }
+
+    /// Integer values of a tensor (I64 or I32).
+    public func integers(_ name: String) -> [Int]? {
+        guard let entry = entries[name] else { return nil }
+        switch entry.dtype {
+        case .i64: return entry.data.withUnsafeBytes { Array($0.bindMemory(to: Int64.self)) }.map { Int(Int64(littleEndian: $0)) }
+        case .i32: return entry.data.withUnsafeBytes { Array($0.bindMemory(to: Int32.self)) }.map { Int(Int32(littleEndian: $0)) }
+        default: return nil
+        }
+    }
+
+    /// Adds a Float32 tensor.
+    public mutating func set(_ name: String, shape: [Int], floats: [Float]) {
+        precondition(shape.reduce(1, *) == floats.count)
+        let data = floats.withUnsafeBufferPointer { Data(buffer: $0) }
+        entries[name] = Entry(dtype: .f32, shape: shape, data: data)
+    }
+
+    /// The file's bytes: header padded with spaces to a multiple of 8, tensors in name order.
+    public func serialized() throws -> Data {
+        var header = [String: Any]()
+        var offset = 0
+        let names = entries.keys.sorted()
+        for name in names {
+            let entry = entries[name]!
+            header[name] = ["dtype": entry.dtype.rawValue, "shape": entry.shape, "data_offsets": [offset, offset + entry.data.count]]
+            offset += entry.data.count
+        }
+        if !metadata.isEmpty { header["__metadata__"] = metadata }
+        var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
+        while (8 + json.count) % 8 != 0 { json.append(0x20) }
+        var data = Data(capacity: 8 + json.count + offset)
+        var length = UInt64(json.count).littleEndian
+        withUnsafeBytes(of: &length) { data.append(contentsOf: $0) }
+        data.append(json)
+        for name in names { data.append(entries[name]!.data) }
+        return data
+    }
+
+    /// Writes the file atomically (temporary name in the same folder, then rename).
+    public func write(to path: String) throws {
+        try writeAtomically(try serialized(), to: path)
+    }
+}
+
+/// Writes `data` to a temporary file beside `path`, then renames it over `path`, so a reader never
+/// sees a half-written file and a failed write leaves the old one intact.
+public func writeAtomically(_ data: Data, to path: String) throws {
+    let url = URL(fileURLWithPath: path)
+    let temporary = url.deletingLastPathComponent()
+        .appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
+    do {
+        try data.write(to: temporary)
+        if FileManager.default.fileExists(atPath: path) {
+            _ = try FileManager.default.replaceItemAt(url, withItemAt: temporary)
+        } else {
+            try FileManager.default.moveItem(at: temporary, to: url)
+        }
+    } catch {
+        try? FileManager.default.removeItem(at: temporary)
+        throw ModelError.weightsFile(path: path, reason: "cannot write: \(error.localizedDescription)")
+    }
+}
+
+extension SRGNNParameters {
+    /// Parameters from a safetensors file under the official names. Item count and hidden size come
+    /// from `embedding.weight`'s shape; every other tensor must have the matching shape and F32 dtype.
+    /// Returns the names that were present but ignored (`gnn.linear_edge_f.*` and foreign tensors).
+    public static func load(from file: SafeTensorsFile, path: String) throws -> (parameters: SRGNNParameters, ignored: [String]) {
+        func fail(_ reason: String) -> ModelError { .weightsFile(path: path, reason: reason) }
+        guard let embedding = file.entries[ParameterName.embedding.rawValue] else {
+            throw fail("missing tensor 'embedding.weight' (expected shape [items + 1, hidden size])")
+        }
+        guard embedding.shape.count == 2, embedding.shape[0] >= 2, embedding.shape[1] >= 1 else {
+            throw fail("tensor 'embedding.weight' has shape \(embedding.shape), expected [items + 1, hidden size]")
+        }
+        var parameters = SRGNNParameters(zerosWithEmbeddingRows: embedding.shape[0], hiddenSize: embedding.shape[1])
+        for name in ParameterName.allCases {
+            let expected = parameters.shape(of: name)
+            guard let entry = file.entries[name.rawValue] else {
+                throw fail("missing tensor '\(name.rawValue)' (expected shape \(expected), F32)")
+            }
+            guard entry.dtype == .f32 else {
+                throw fail("tensor '\(name.rawValue)' has dtype \(entry.dtype.rawValue), expected F32 with shape \(expected)")
+            }
+            guard entry.shape == expected else {
+                throw fail("tensor '\(name.rawValue)' has shape \(entry.shape), expected \(expected)")
+            }
+            parameters.setTensor(name, file.floats(name.rawValue)!)
+        }
+        let known = Set(ParameterName.allCases.map(\.rawValue))
+        let ignored = file.entries.keys.filter { !known.contains($0) }.sorted()
+        return (parameters, ignored)
+    }
+
+    /// A safetensors file under the official names. `gnn.linear_edge_f.*` is written as zeros so
+    /// that the official code's strict `load_state_dict` accepts the file.
+    public func safeTensors(metadata: [String: String] = [:]) -> SafeTensorsFile {
+        var file = SafeTensorsFile(metadata: metadata)
+        for name in ParameterName.allCases {
+            file.set(name.rawValue, shape: shape(of: name), floats: Array(storage[range(of: name)]))
+        }
+        file.set("gnn.linear_edge_f.weight", shape: [hiddenSize, hiddenSize], floats: [Float](repeating: 0, count: hiddenSize * hiddenSize))
+        file.set("gnn.linear_edge_f.bias", shape: [hiddenSize], floats: [Float](repeating: 0, count: hiddenSize))
+        return file
+    }
+}
+
+extension SRGNNModel {
+    /// Loads a bare weights file (official names). `step` and `nonhybrid` are not in the file and
+    /// come from the caller. Ignored tensor names are returned so the caller can report them.
+    public static func load(weightsAt path: String, step: Int = 1, nonhybrid: Bool = false) throws -> (model: SRGNNModel, ignored: [String]) {
+        let file = try SafeTensorsFile(contentsOf: path)
+        let (parameters, ignored) = try SRGNNParameters.load(from: file, path: path)
+        let configuration = SRGNNConfiguration(itemCount: parameters.embeddingRows - 1, hiddenSize: parameters.hiddenSize,
+                                               step: step, nonhybrid: nonhybrid)
+        return (try SRGNNModel(configuration: configuration, parameters: parameters), ignored)
+    }
+
+    /// Writes the weights under the official names, atomically.
+    public func saveWeights(to path: String, metadata: [String: String] = [:]) throws {
+        try parameters.safeTensors(metadata: metadata).write(to: path)
+    }
+}

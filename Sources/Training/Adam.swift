@@ -1,0 +1,108 @@
+import Foundation
+
+/// Adam with PyTorch's semantics (`torch.optim.Adam`, `weight_decay` as classic L2):
+///
+///     g ← ∇ + λ θ
+///     m ← β1 m + (1 − β1) g            v ← β2 v + (1 − β2) g²
+///     θ ← θ − (lr / (1 − β1^t)) · m / (√v / √(1 − β2^t) + ε)
+///
+/// Moments have the parameters' own layout, so one flat loop updates the whole model. Tensors
+/// that the forward pass does not use (the nonhybrid model's `linear_transform`) get no gradient
+/// in PyTorch and so are left untouched here too.
+public struct Adam: Sendable {
+    public var learningRate: Float
+    public var beta1: Float = 0.9
+    public var beta2: Float = 0.999
+    public var epsilon: Float = 1e-8
+    public var weightDecay: Float
+    /// Number of steps taken (PyTorch's `state['step']`).
+    public private(set) var stepCount = 0
+    public var firstMoment: SRGNNParameters
+    public var secondMoment: SRGNNParameters
+    /// Ranges of the flat buffer that are updated.
+    let updatedRanges: [Range<Int>]
+
+    public init(for parameters: SRGNNParameters, configuration: SRGNNConfiguration, learningRate: Float = 1e-3,
+                weightDecay: Float = 1e-5) {
+        self.learningRate = learningRate
+        self.weightDecay = weightDecay
+        firstMoment = SRGNNParameters(zerosLike: parameters)
+        secondMoment = SRGNNParameters(zerosLike: parameters)
+        var ranges = [Range<Int>]()
+        for name in ParameterName.allCases where name.isUsed(nonhybrid: configuration.nonhybrid) {
+            let range = parameters.range(of: name)
+            if let last = ranges.last, last.upperBound == range.lowerBound {
+                ranges[ranges.count - 1] = last.lowerBound..<range.upperBound
+            } else {
+                ranges.append(range)
+            }
+        }
+        updatedRanges = ranges
+    }
+
+    /// Restores a saved optimizer state (for resuming).
+    public mutating func restore(stepCount: Int, firstMoment: SRGNNParameters, secondMoment: SRGNNParameters) {
+        self.stepCount = stepCount
+        self.firstMoment = firstMoment
+        self.secondMoment = secondMoment
+    }
+
+    /// One update of `parameters` from `gradient` (the loss gradient, without weight decay).
+    public mutating func step(_ parameters: inout SRGNNParameters, gradient: SRGNNParameters, threads: Int = 1) {
+        stepCount += 1
+        // Bias corrections in Double, as PyTorch computes them in Python floats.
+        let correction1 = 1 - pow(Double(beta1), Double(stepCount))
+        let correction2 = 1 - pow(Double(beta2), Double(stepCount))
+        let stepSize = Float(Double(learningRate) / correction1)
+        let correction2Root = Float(correction2.squareRoot())
+        let (beta1, beta2, epsilon, weightDecay) = (self.beta1, self.beta2, self.epsilon, self.weightDecay)
+        let ranges = updatedRanges
+        parameters.storage.withUnsafeMutableBufferPointer { theta in
+            gradient.storage.withUnsafeBufferPointer { grad in
+                firstMoment.storage.withUnsafeMutableBufferPointer { m in
+                    secondMoment.storage.withUnsafeMutableBufferPointer { v in
+                        let theta = theta.baseAddress!, grad = grad.baseAddress!, m = m.baseAddress!, v = v.baseAddress!
+                        for range in ranges {
+                            parallelChunks(range.count, threads: threads, minimumPerThread: 1 << 16) { chunk in
+                                for i in (range.lowerBound + chunk.lowerBound)..<(range.lowerBound + chunk.upperBound) {
+                                    let g = grad[i] + weightDecay * theta[i]
+                                    // PyTorch: exp_avg.lerp_(grad, 1 − β1)
+                                    m[i] += (1 - beta1) * (g - m[i])
+                                    v[i] = beta2 * v[i] + (1 - beta2) * g * g
+                                    let denominator = v[i].squareRoot() / correction2Root + epsilon
+                                    theta[i] -= stepSize * (m[i] / denominator)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Step decay of the learning rate: `lr_e = lr · γ^⌊s / stepSize⌋`.
+///
+/// The reference calls `scheduler.step()` at the *start* of every epoch, before training it, so
+/// epoch index `e` (0-based) trains with `s = e + 1`: the first decay takes effect in the third
+/// epoch (index 2), not the fourth. `referenceTiming = false` gives the textbook schedule
+/// (`s = e`, first decay at index 3). We default to the reference's timing, for parity.
+public struct StepDecay: Codable, Sendable, Equatable {
+    public var initialRate: Float
+    public var stepSize: Int
+    public var gamma: Float
+    public var referenceTiming: Bool
+
+    public init(initialRate: Float = 1e-3, stepSize: Int = 3, gamma: Float = 0.1, referenceTiming: Bool = true) {
+        self.initialRate = initialRate
+        self.stepSize = stepSize
+        self.gamma = gamma
+        self.referenceTiming = referenceTiming
+    }
+
+    /// Learning rate used while training epoch `epoch` (0-based).
+    public func rate(epoch: Int) -> Float {
+        let steps = referenceTiming ? epoch + 1 : epoch
+        return initialRate * Float(pow(Double(gamma), Double(steps / stepSize)))
+    }
+}
