@@ -33,7 +33,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["TensorCore"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
         .testTarget(name: "SessionDataTests", dependencies: ["SessionData", "TestSupport"]),
-        .testTarget(name: "SRGNNTests", dependencies: ["SRGNN", "SessionData", "TensorCore", "TestSupport"]),
+        .testTarget(name: "SRGNNTests", dependencies: ["SRGNN", "SessionData", "TensorCore", "Training", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "SessionData", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "SRGNN", "SessionData", "TestSupport"]),
     ]

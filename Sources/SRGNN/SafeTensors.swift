@@ -9,6 +9,7 @@ public struct SafeTensorsFile: Sendable {
         public var dtype: DType
         public var shape: [Int]
         public var data: Data
+        public init(dtype: DType, shape: [Int], data: Data) { self.dtype = dtype; self.shape = shape; self.data = data }
     }
 
     public var entries: [String: Entry]

@@ -1,0 +1,87 @@
+import ArgumentParser
+import Foundation
+import SRGNN
+
+/// `srgnn recommend`: the top-k next items for one session.
+struct RecommendCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "recommend",
+        abstract: "Recommend the next items for one session.",
+        discussion: """
+        MODEL is a weights file in safetensors with the official SR-GNN names (for example one \
+        exported from the official PyTorch code). Items are internal ids 1...n-1 (the embedding's \
+        rows); scores are the model's logits s_h · e_item.
+        """
+    )
+
+    @Option(name: .long, help: "Weights file (safetensors, official SR-GNN tensor names).")
+    var model: String
+
+    @Option(name: .long, help: "The session's clicks, oldest first, comma-separated (e.g. 3,17,5).")
+    var items: String
+
+    @Option(name: .long, help: "How many items to return.")
+    var k: Int = 20
+
+    @OptionGroup var architecture: ArchitectureOptions
+
+    @Flag(name: .long, help: "Print JSON: {\"items\":[{\"id\":…,\"score\":…},…]}.")
+    var json = false
+
+    func validate() throws {
+        guard k >= 1 else { throw ValidationError("--k must be at least 1, got \(k)") }
+        _ = try parseItems()
+    }
+
+    func parseItems() throws -> [Int32] {
+        let fields = items.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !(fields.count == 1 && fields[0].isEmpty) else {
+            throw ValidationError("--items is empty: give the session's item ids, e.g. --items 3,17,5")
+        }
+        return try fields.enumerated().map { index, field in
+            guard let value = Int32(field) else {
+                throw ValidationError("--items: '\(field)' at position \(index + 1) is not an integer item id")
+            }
+            return value
+        }
+    }
+
+    func run() throws {
+        let session = try parseItems()
+        let loaded = try SRGNNModel.load(weightsAt: model, step: architecture.step, nonhybrid: architecture.nonhybrid)
+        reportIgnored(loaded.ignored, path: model)
+        let recommendations = try loaded.model.recommend(session: session, k: k)
+        if json {
+            let items = recommendations.map { "{\"id\":\($0.item),\"score\":\(jsonNumber($0.score))}" }
+            print("{\"items\":[\(items.joined(separator: ","))]}")
+        } else {
+            for (rank, entry) in recommendations.enumerated() {
+                print("\(rank + 1)\t\(entry.item)\t\(entry.score)")
+            }
+        }
+    }
+}
+
+/// Options that a bare weights file cannot carry: how the model was built.
+struct ArchitectureOptions: ParsableArguments {
+    @Option(name: .long, help: "Gated graph propagation steps the model was trained with.")
+    var step: Int = 1
+
+    @Flag(name: .long, help: "The model was trained without the hybrid readout (s_h = s_g).")
+    var nonhybrid = false
+
+    func validate() throws {
+        guard step >= 1 else { throw ValidationError("--step must be at least 1, got \(step)") }
+    }
+}
+
+/// Lists on stderr the tensors of a weights file that the model does not use.
+func reportIgnored(_ names: [String], path: String) {
+    guard !names.isEmpty else { return }
+    FileHandle.standardError.write(Data("note: \(path): ignored tensors not used by the model: \(names.joined(separator: ", "))\n".utf8))
+}
+
+/// A Float as a JSON number: shortest round-trip form; non-finite values as null.
+func jsonNumber(_ value: Float) -> String {
+    value.isFinite ? "\(value)" : "null"
+}
