@@ -18,11 +18,12 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
-        .target(name: "TensorCore", dependencies: [.target(name: "CBLAS", condition: .when(platforms: [.linux]))]),
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
+        .target(name: "TensorCore", dependencies: ["CKernels", .target(name: "CBLAS", condition: .when(platforms: [.linux]))]),
         .target(name: "SessionData", dependencies: ["TensorCore"]),
         .target(name: "SRGNN", dependencies: ["TensorCore", "SessionData"]),
         .target(name: "Evaluation", dependencies: ["TensorCore", "SessionData", "SRGNN"]),
-        .target(name: "Training", dependencies: ["TensorCore", "SessionData", "SRGNN", "Evaluation"]),
+        .target(name: "Training", dependencies: ["CKernels", "TensorCore", "SessionData", "SRGNN", "Evaluation"]),
         .executableTarget(
             name: "SRGNNCLI",
             dependencies: [

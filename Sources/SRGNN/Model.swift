@@ -56,13 +56,13 @@ public struct SRGNNModel: Sendable {
             let gates = ws.gates.reserve(steps * n * 4 * d)
             for t in 0..<steps {
                 gatedGraphCell(batch, weights: w, hidden: states + t * n * d, next: states + (t + 1) * n * d,
-                               aggregate: aggregates + t * n * 2 * d, gates: gates + t * n * 4 * d, workspace: ws)
+                               aggregate: aggregates + t * n * 2 * d, gates: gates + t * n * 4 * d, workspace: ws, threads: threads)
             }
-            attentionReadout(batch, weights: w, nodeStates: states + steps * n * d, workspace: ws)
+            attentionReadout(batch, weights: w, nodeStates: states + steps * n * d, workspace: ws, threads: threads)
             let scores = ws.scores.reserve(b * items)
             // scores = s_h · E[1...]^T   [B, d] × [d, I]
             gemm(.none, .transposed, m: b, n: items, k: d, ws.sessionEmbedding.pointer, lda: d, w.embedding + d, ldb: d,
-                 scores, ldc: items)
+                 scores, ldc: items, threads: threads)
             _ = p
             return scores
         }
@@ -79,13 +79,13 @@ public struct SRGNNModel: Sendable {
     func gatedGraphCell(_ batch: SessionBatch, weights w: ParameterPointers<UnsafePointer<Float>>,
                         hidden h: UnsafeMutablePointer<Float>, next: UnsafeMutablePointer<Float>,
                         aggregate a: UnsafeMutablePointer<Float>, gates: UnsafeMutablePointer<Float>,
-                        workspace ws: SRGNNWorkspace) {
+                        workspace ws: SRGNNWorkspace, threads: Int) {
         let d = configuration.hiddenSize, n = batch.nodeCount
         let edgeIn = ws.edgeInput.reserve(n * d), edgeOut = ws.edgeOutput.reserve(n * d)
         // x = h W^T + b for both edge directions.
-        gemm(.none, .transposed, m: n, n: d, k: d, h, lda: d, w.edgeInWeight, ldb: d, edgeIn, ldc: d)
+        gemm(.none, .transposed, m: n, n: d, k: d, h, lda: d, w.edgeInWeight, ldb: d, edgeIn, ldc: d, threads: threads)
         addBias(edgeIn, rows: n, width: d, w.edgeInBias)
-        gemm(.none, .transposed, m: n, n: d, k: d, h, lda: d, w.edgeOutWeight, ldb: d, edgeOut, ldc: d)
+        gemm(.none, .transposed, m: n, n: d, k: d, h, lda: d, w.edgeOutWeight, ldb: d, edgeOut, ldc: d, threads: threads)
         addBias(edgeOut, rows: n, width: d, w.edgeOutBias)
         // a_in[v] = b_iah + Σ_u A_in[v][u] x_in[u];  a_out[u] = b_oah + Σ_v A_out[u][v] x_out[v].
         batch.inOffsets.withUnsafeBufferPointer { inOffsets in
@@ -109,8 +109,8 @@ public struct SRGNNModel: Sendable {
             }
         }}}}}}
         let gi = ws.inputGates.reserve(n * 3 * d), gh = ws.hiddenGates.reserve(n * 3 * d)
-        gemm(.none, .transposed, m: n, n: 3 * d, k: 2 * d, a, lda: 2 * d, w.inputWeight, ldb: 2 * d, gi, ldc: 3 * d)
-        gemm(.none, .transposed, m: n, n: 3 * d, k: d, h, lda: d, w.hiddenWeight, ldb: d, gh, ldc: 3 * d)
+        gemm(.none, .transposed, m: n, n: 3 * d, k: 2 * d, a, lda: 2 * d, w.inputWeight, ldb: 2 * d, gi, ldc: 3 * d, threads: threads)
+        gemm(.none, .transposed, m: n, n: 3 * d, k: d, h, lda: d, w.hiddenWeight, ldb: d, gh, ldc: 3 * d, threads: threads)
         for v in 0..<n {
             let giRow = gi + v * 3 * d, ghRow = gh + v * 3 * d, gateRow = gates + v * 4 * d
             let hRow = h + v * d, nextRow = next + v * d
@@ -138,7 +138,7 @@ public struct SRGNNModel: Sendable {
     /// Leaves `H` in `positions`, σ(…) in `attention`, α in `attentionWeights`, `[s_g | h_t]` in
     /// `readout` and `s_h` in `sessionEmbedding`.
     func attentionReadout(_ batch: SessionBatch, weights w: ParameterPointers<UnsafePointer<Float>>,
-                          nodeStates: UnsafeMutablePointer<Float>, workspace ws: SRGNNWorkspace) {
+                          nodeStates: UnsafeMutablePointer<Float>, workspace ws: SRGNNWorkspace, threads: Int) {
         let d = configuration.hiddenSize, p = batch.positionCount, b = batch.sessionCount
         let positions = ws.positions.reserve(p * d)
         batch.positionNodes.withUnsafeBufferPointer { gatherRows(nodeStates, width: d, indices: $0, into: positions) }
@@ -148,10 +148,10 @@ public struct SRGNNModel: Sendable {
             (readout + s * 2 * d + d).update(from: positions + batch.lastPosition(of: s) * d, count: d)
         }
         let queryLast = ws.queryLast.reserve(b * d)
-        gemm(.none, .transposed, m: b, n: d, k: d, readout + d, lda: 2 * d, w.linearOneWeight, ldb: d, queryLast, ldc: d)
+        gemm(.none, .transposed, m: b, n: d, k: d, readout + d, lda: 2 * d, w.linearOneWeight, ldb: d, queryLast, ldc: d, threads: threads)
         addBias(queryLast, rows: b, width: d, w.linearOneBias)
         let attention = ws.attention.reserve(p * d)
-        gemm(.none, .transposed, m: p, n: d, k: d, positions, lda: d, w.linearTwoWeight, ldb: d, attention, ldc: d)
+        gemm(.none, .transposed, m: p, n: d, k: d, positions, lda: d, w.linearTwoWeight, ldb: d, attention, ldc: d, threads: threads)
         let weights = ws.attentionWeights.reserve(p)
         batch.positionOffsets.withUnsafeBufferPointer { offsets in
             for s in 0..<b {
@@ -177,7 +177,7 @@ public struct SRGNNModel: Sendable {
             for s in 0..<b { (sessionEmbedding + s * d).update(from: readout + s * 2 * d, count: d) }
         } else {
             gemm(.none, .transposed, m: b, n: d, k: 2 * d, readout, lda: 2 * d, w.transformWeight, ldb: 2 * d,
-                 sessionEmbedding, ldc: d)
+                 sessionEmbedding, ldc: d, threads: threads)
             addBias(sessionEmbedding, rows: b, width: d, w.transformBias)
         }
     }

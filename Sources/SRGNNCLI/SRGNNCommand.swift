@@ -8,6 +8,7 @@ struct SRGNNCommand: AsyncParsableCommand {
         abstract: "Session-based recommendation with graph neural networks (SR-GNN, Wu et al., AAAI 2019).",
         subcommands: [
             RecommendCommand.self,
+            BenchCommand.self,
         ]
     )
 }

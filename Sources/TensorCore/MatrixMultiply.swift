@@ -102,3 +102,43 @@ extension Tensor {
         return result
     }
 }
+
+/// `gemm` split over `threads` workers, each calling single-threaded BLAS on a slice of `C`:
+/// the larger of `m` (row blocks) and `n` (column blocks) is divided. Products under ~2 MFLOP run
+/// inline, where a thread hand-off costs more than it saves.
+///
+/// We split ourselves instead of letting BLAS thread because OpenBLAS's idle workers spin for a
+/// while after each call and would steal the cores from the fused loops (softmax, Adam, graph
+/// propagation) that run between products; with BLAS at one thread (`setBLASThreads(1)`) every
+/// core is ours. Each output element sums the same `k` terms as one `gemm` call would; only
+/// BLAS's blocking of a slice may change the last bits. With `threads: 1` runs are bit-reproducible.
+@inlinable
+public func gemm(
+    _ transA: Transpose, _ transB: Transpose,
+    m: Int, n: Int, k: Int,
+    alpha: Float = 1,
+    _ a: UnsafePointer<Float>, lda: Int,
+    _ b: UnsafePointer<Float>, ldb: Int,
+    beta: Float = 0,
+    _ c: UnsafeMutablePointer<Float>, ldc: Int,
+    threads: Int
+) {
+    let workers = min(threads, max(m, n))
+    if workers <= 1 || m * n * k < 1 << 20 {
+        gemm(transA, transB, m: m, n: n, k: k, alpha: alpha, a, lda: lda, b, ldb: ldb, beta: beta, c, ldc: ldc)
+        return
+    }
+    if n >= m {
+        parallelChunks(n, threads: workers) { columns in
+            let bSlice = transB == .none ? b + columns.lowerBound : b + columns.lowerBound * ldb
+            gemm(transA, transB, m: m, n: columns.count, k: k, alpha: alpha, a, lda: lda, bSlice, ldb: ldb,
+                 beta: beta, c + columns.lowerBound, ldc: ldc)
+        }
+    } else {
+        parallelChunks(m, threads: workers) { rows in
+            let aSlice = transA == .none ? a + rows.lowerBound * lda : a + rows.lowerBound
+            gemm(transA, transB, m: rows.count, n: n, k: k, alpha: alpha, aSlice, lda: lda, b, ldb: ldb,
+                 beta: beta, c + rows.lowerBound * ldc, ldc: ldc)
+        }
+    }
+}

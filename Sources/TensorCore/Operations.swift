@@ -1,4 +1,5 @@
 import Foundation
+import CKernels
 
 /// Logistic sigmoid `σ(x) = 1 / (1 + e^(−x))`.
 @inlinable public func sigmoid(_ x: Float) -> Float { 1 / (1 + expf(-x)) }
@@ -46,62 +47,43 @@ public func scatterAddRows(_ dOut: UnsafePointer<Float>, width: Int, indices: Un
 /// Fused log-softmax and cross-entropy over the rows of `logits` `[rows, classes]`, with the
 /// gradient written in place.
 ///
-/// For row `b` with target class `t_b`: `loss_b = logsumexp(x_b) − x_b[t_b]`. On return
-/// `logits` holds `∂(scale · Σ_b loss_b)/∂x = scale · (softmax(x_b) − onehot(t_b))`.
-/// Returns `Σ_b loss_b` (accumulated in Double). Rows are spread over `threads` workers.
+/// For row `b` with target class `t_b`: `loss_b = log Σ_j e^(x_bj − m_b) − (x_b[t_b] − m_b)` with
+/// `m_b = max_j x_bj`. On return `logits` holds `∂(scale · Σ_b loss_b)/∂x = scale · (softmax(x_b) − onehot(t_b))`.
+/// Returns `Σ_b loss_b` (accumulated in Double). Rows are spread over `threads` workers; each row
+/// is one vectorised C loop (`srgnn_softmax_xent_row`).
 public func softmaxCrossEntropyInPlace(
     _ logits: UnsafeMutablePointer<Float>, rows: Int, classes: Int, stride: Int? = nil,
     targets: UnsafeBufferPointer<Int32>, scale: Float, threads: Int = 1
 ) -> Double {
     let ld = stride ?? classes
     precondition(targets.count >= rows)
-    var losses = [Double](repeating: 0, count: rows)
-    losses.withUnsafeMutableBufferPointer { lossBuffer in
-        let lossPointer = lossBuffer.baseAddress!
-        parallelFor(rows, threads: threads) { b in
-            let x = logits + b * ld
-            var maximum = -Float.infinity
-            for j in 0..<classes where x[j] > maximum { maximum = x[j] }
-            var sum: Float = 0
-            for j in 0..<classes {
-                let e = expf(x[j] - maximum)
-                x[j] = e
-                sum += e
-            }
-            let target = Int(targets[b])
-            precondition(target >= 0 && target < classes, "target \(target) outside 0..<\(classes)")
-            let probabilityOfTarget = x[target] / sum
-            lossPointer[b] = -Double(logf(max(probabilityOfTarget, .leastNormalMagnitude)))
-            // Use log-sum-exp form for accuracy when the target probability underflows.
-            if probabilityOfTarget < 1e-30 {
-                lossPointer[b] = Double(logf(sum)) - Double(logf(max(x[target], .leastNonzeroMagnitude)))
-            }
-            let inverse = scale / sum
-            for j in 0..<classes { x[j] *= inverse }
-            x[target] -= scale
-        }
+    for b in 0..<rows {
+        precondition(targets[b] >= 0 && Int(targets[b]) < classes, "target \(targets[b]) outside 0..<\(classes)")
     }
-    return losses.reduce(0, +)
+    return withUnsafeTemporaryAllocation(of: Double.self, capacity: max(rows, 1)) { losses in
+        let lossPointer = losses.baseAddress!
+        parallelFor(rows, threads: threads) { b in
+            lossPointer[b] = srgnn_softmax_xent_row(logits + b * ld, Int64(classes), Int64(targets[b]), scale)
+        }
+        var total = 0.0
+        for b in 0..<rows { total += lossPointer[b] }
+        return total
+    }
+}
+
+/// Number of `values[0..<count]` strictly greater than `threshold`: a target's rank minus one.
+@inlinable
+public func countGreater(_ values: UnsafePointer<Float>, count: Int, than threshold: Float) -> Int {
+    Int(srgnn_count_greater(values, Int64(count), threshold))
 }
 
 /// Indices of the `k` largest values of `values[0..<count]`, best first; ties go to the lower index.
 public func topK(_ values: UnsafePointer<Float>, count: Int, k: Int) -> [Int] {
     let k = min(k, count)
     if k <= 0 { return [] }
-    // A small sorted buffer (insertion) beats a full sort when k ≪ count.
-    var bestIndices = [Int](); bestIndices.reserveCapacity(k + 1)
-    var bestValues = [Float](); bestValues.reserveCapacity(k + 1)
-    for j in 0..<count {
-        let v = values[j]
-        if bestValues.count == k {
-            let worst = bestValues[k - 1]
-            if !(v > worst) { continue }
+    return [Int](unsafeUninitializedCapacity: k) { buffer, initialized in
+        buffer.withMemoryRebound(to: Int64.self) { indices in
+            initialized = Int(srgnn_top_k(values, Int64(count), Int64(k), indices.baseAddress!))
         }
-        var position = bestValues.count
-        while position > 0 && v > bestValues[position - 1] { position -= 1 }
-        bestValues.insert(v, at: position)
-        bestIndices.insert(j, at: position)
-        if bestValues.count > k { bestValues.removeLast(); bestIndices.removeLast() }
     }
-    return bestIndices
 }

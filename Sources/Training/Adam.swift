@@ -1,4 +1,5 @@
 import Foundation
+import CKernels
 
 /// Adam with PyTorch's semantics (`torch.optim.Adam`, `weight_decay` as classic L2):
 ///
@@ -64,14 +65,9 @@ public struct Adam: Sendable {
                         let theta = theta.baseAddress!, grad = grad.baseAddress!, m = m.baseAddress!, v = v.baseAddress!
                         for range in ranges {
                             parallelChunks(range.count, threads: threads, minimumPerThread: 1 << 16) { chunk in
-                                for i in (range.lowerBound + chunk.lowerBound)..<(range.lowerBound + chunk.upperBound) {
-                                    let g = grad[i] + weightDecay * theta[i]
-                                    // PyTorch: exp_avg.lerp_(grad, 1 − β1)
-                                    m[i] += (1 - beta1) * (g - m[i])
-                                    v[i] = beta2 * v[i] + (1 - beta2) * g * g
-                                    let denominator = v[i].squareRoot() / correction2Root + epsilon
-                                    theta[i] -= stepSize * (m[i] / denominator)
-                                }
+                                let i = range.lowerBound + chunk.lowerBound
+                                srgnn_adam(theta + i, grad + i, m + i, v + i, Int64(chunk.count), beta1, beta2, epsilon,
+                                           weightDecay, stepSize, correction2Root)
                             }
                         }
                     }

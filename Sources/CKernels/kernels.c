@@ -1,0 +1,93 @@
+#include "kernels.h"
+#include <math.h>
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__clang__) && !defined(__APPLE__)
+#define SRGNN_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define SRGNN_CLONES
+#endif
+
+// Cephes expf: e^x = 2^n · p(r), r = x − n ln2 (in two parts), |r| ≤ ln2/2; about 1 ulp.
+static inline float srgnn_exp(float x) {
+    x = x < -87.33654f ? -87.33654f : (x > 88.37626f ? 88.37626f : x);
+    float n = floorf(x * 1.44269504f + 0.5f);
+    float r = x - n * 0.693359375f;
+    r = r + n * 2.12194440e-4f;
+    float r2 = r * r;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r2 + r + 1.0f;
+    int32_t bits = ((int32_t)n + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return p * scale;
+}
+
+SRGNN_CLONES
+double srgnn_softmax_xent_row(float *x, int64_t count, int64_t target, float scale) {
+    // Reassociation lets the max and sum reductions vectorise (lane-wise partial results).
+#pragma clang fp reassociate(on)
+    float target_logit = x[target];
+    float maximum = -INFINITY;
+    for (int64_t j = 0; j < count; j++) maximum = x[j] > maximum ? x[j] : maximum;
+    float sum = 0.0f;
+    for (int64_t j = 0; j < count; j++) {
+        float e = srgnn_exp(x[j] - maximum);
+        x[j] = e;
+        sum += e;
+    }
+    float factor = scale / sum;
+    for (int64_t j = 0; j < count; j++) x[j] *= factor;
+    x[target] -= scale;
+    return log((double)sum) - (double)(target_logit - maximum);
+}
+
+SRGNN_CLONES
+void srgnn_adam(float *restrict theta, const float *restrict grad, float *restrict m, float *restrict v,
+                int64_t count, float beta1, float beta2, float epsilon, float weight_decay,
+                float step_size, float correction2_root) {
+    for (int64_t i = 0; i < count; i++) {
+        float g = grad[i] + weight_decay * theta[i];
+        float mi = m[i] + (1.0f - beta1) * (g - m[i]);  // PyTorch: exp_avg.lerp_(grad, 1 - beta1)
+        float vi = beta2 * v[i] + (1.0f - beta2) * g * g;
+        float denominator = sqrtf(vi) / correction2_root + epsilon;
+        theta[i] -= step_size * (mi / denominator);
+        m[i] = mi;
+        v[i] = vi;
+    }
+}
+
+SRGNN_CLONES
+int64_t srgnn_count_greater(const float *values, int64_t count, float threshold) {
+#pragma clang fp reassociate(on)
+    int64_t total = 0;
+    for (int64_t j = 0; j < count; j++) total += values[j] > threshold;
+    return total;
+}
+
+int64_t srgnn_top_k(const float *values, int64_t count, int64_t k, int64_t *indices) {
+    if (k > count) k = count;
+    if (k <= 0) return 0;
+    // Insertion into a small sorted list; most values fail the first comparison.
+    float best[k];
+    int64_t size = 0;
+    for (int64_t j = 0; j < count; j++) {
+        float value = values[j];
+        if (size == k && !(value > best[k - 1])) continue;
+        int64_t position = size < k ? size : k - 1;
+        while (position > 0 && value > best[position - 1]) {
+            best[position] = best[position - 1];
+            indices[position] = indices[position - 1];
+            position--;
+        }
+        best[position] = value;
+        indices[position] = j;
+        if (size < k) size++;
+    }
+    return size;
+}
