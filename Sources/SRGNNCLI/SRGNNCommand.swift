@@ -7,6 +7,8 @@ struct SRGNNCommand: AsyncParsableCommand {
         commandName: "srgnn",
         abstract: "Session-based recommendation with graph neural networks (SR-GNN, Wu et al., AAAI 2019).",
         subcommands: [
+            PreprocessCommand.self,
+            StatsCommand.self,
         ]
     )
 }
