@@ -14,7 +14,9 @@ public struct PreprocessOptions: Sendable, Codable, Equatable {
     /// everything is kept (Python's `x[-0:]`).
     public var fraction: Int = 1
     /// Count item support on the training period only. Off by default: the reference counts the
-    /// test period too, which lets test-period popularity decide which items survive.
+    /// test period too, which lets test-period popularity decide which items survive. When on, the
+    /// split date is fixed before item filtering (latest date among sessions of the minimum
+    /// length), so the period whose clicks are counted is the training period actually used.
     public var supportFromTrainingOnly: Bool = false
 
     public init(minimumSessionLength: Int = 2, minimumItemSupport: Int = 5, testDays: Double = 7,
@@ -205,10 +207,13 @@ public enum Preprocessor {
         }
         func split(after maximum: Double) -> Double { maximum - 86400 * options.testDays }
         var support = [Int](repeating: 0, count: log.itemCount)
+        // With training-only support the periods are fixed first, from the sessions that pass the
+        // length filter, and kept for the split (filtering cannot move the split date).
+        var fixedSplit: (maximum: Double, split: Double)? = nil
         if options.supportFromTrainingOnly {
-            // Training period fixed from the sessions that survive the length filter.
             let maximum = (0..<sessionCount).lazy.filter { alive[$0] }.map { log.sessionDate[$0] }.max() ?? 0
             let splitDate = split(after: maximum)
+            fixedSplit = (maximum, splitDate)
             for s in 0..<sessionCount where alive[s] && log.sessionDate[s] < splitDate {
                 for k in start[s]..<start[s + 1] { support[Int(grouped[k])] += 1 }
             }
@@ -250,8 +255,8 @@ public enum Preprocessor {
         guard !survivors.isEmpty else {
             throw SessionDataError(file: log.path, "no session is left after filtering (\(summary.shortSessions) too short, \(summary.sessionsShortAfterItemFilter) short after removing rare items): nothing to train on; check the minimum length and support options")
         }
-        let maximumDate = survivors.lazy.map { log.sessionDate[$0] }.max()!
-        let splitDate = split(after: maximumDate)
+        let maximumDate = fixedSplit?.maximum ?? survivors.lazy.map { log.sessionDate[$0] }.max()!
+        let splitDate = fixedSplit?.split ?? split(after: maximumDate)
         summary.maximumDate = maximumDate
         summary.splitDate = splitDate
         var trainOrder: [Int] = [], testOrder: [Int] = []
