@@ -8,13 +8,14 @@ struct PreprocessCommand: ParsableCommand {
         abstract: "Preprocess a raw click log into a dataset folder, like the official SR-GNN preprocess.py.",
         discussion: """
         Formats: diginetica (train-item-views.csv), yoochoose (yoochoose-clicks.dat, header optional), \
-        csv (any delimited log: choose columns, delimiter, header and time format), recbole (an atomic .inter file).
+        csv (any delimited log: choose columns, delimiter, header and time format), recbole (an atomic .inter file), \
+        srgnn (a folder already preprocessed by the official script: converted as is, no filtering).
         Ends with a summary counting every click, session and item kept and dropped, and why.
         Example: srgnn preprocess --format yoochoose yoochoose-clicks.dat --out data/yoochoose1_64 --fraction 64
         """
     )
 
-    enum Format: String, ExpressibleByArgument, CaseIterable { case diginetica, yoochoose, csv, recbole }
+    enum Format: String, ExpressibleByArgument, CaseIterable { case diginetica, yoochoose, csv, recbole, srgnn }
 
     @Option(help: "Input format: \(Format.allCases.map(\.rawValue).joined(separator: "|")).")
     var format: Format
@@ -101,6 +102,7 @@ struct PreprocessCommand: ParsableCommand {
         case .diginetica: return .diginetica
         case .yoochoose: return .yoochoose
         case .recbole: return .recbole(sessionField: sessionField, itemField: itemField, timeField: timeField)
+        case .srgnn: preconditionFailure("an SR-GNN folder is converted, not parsed as a click log")
         case .csv:
             return ClickLogFormat(delimiter: delimiterByte!, header: HeaderMode(rawValue: header)!,
                                   session: ColumnReference(parsing: sessionColumn!), item: ColumnReference(parsing: itemColumn!),
@@ -112,6 +114,16 @@ struct PreprocessCommand: ParsableCommand {
     func run() throws {
         let options = self.options
         do {
+            if format == .srgnn {
+                // Already preprocessed: convert to our folder unchanged (ids are kept as raw ids).
+                let dataset = try SessionDataset.load(from: input)
+                try DatasetFolder.write(dataset, to: out, source: ["input": input, "format": format.rawValue])
+                if pickles { try DatasetFolder.writeSRGNNPickles(dataset, to: out) }
+                let statistics = DatasetStatistics(dataset)
+                print("Converted \(input): \(statistics.trainSessions) training sessions, \(statistics.trainExamples) training examples, \(statistics.testExamples) test examples, \(statistics.items) items; nothing dropped")
+                print("Wrote \(out)")
+                return
+            }
             let result = try Preprocessor.run(path: input, format: clickLogFormat, options: options)
             try DatasetFolder.write(result.dataset, to: out, source: ["input": input, "format": format.rawValue],
                                     options: options, summary: result.summary)

@@ -6,15 +6,18 @@ import Foundation
 ///     items.txt            line k is the raw id of internal item k (k = 1...item_count)
 ///     train_sessions.txt   one training session per line: internal ids separated by spaces
 ///     test_examples.txt    one test example per line: prefix ids separated by spaces, a tab, the label
+///     train_examples.txt   (only when needed) training examples, in the format of test_examples.txt
 ///
-/// Training examples are not stored: they are the prefix augmentation of `train_sessions.txt`
-/// without its first `train_example_skip` examples. Every file is written atomically, the
+/// Training examples are normally not stored: they are the prefix augmentation of
+/// `train_sessions.txt` without its first `train_example_skip` examples. Only a converted SR-GNN
+/// folder whose `train.txt` is not such an augmentation gets `train_examples.txt`. Every file is written atomically, the
 /// manifest last, so a folder with a manifest is complete.
 public enum DatasetFolder {
     public static let manifestName = "dataset.json"
     public static let itemsName = "items.txt"
     public static let trainSessionsName = "train_sessions.txt"
     public static let testExamplesName = "test_examples.txt"
+    public static let trainExamplesName = "train_examples.txt"
     public static let formatName = "srgnn-session-dataset"
 
     /// The manifest, `dataset.json`.
@@ -26,6 +29,8 @@ public enum DatasetFolder {
         public var trainSessions: Int
         public var trainExamples: Int
         public var trainExampleSkip: Int
+        /// `true` when training examples are stored in `train_examples.txt` instead of derived.
+        public var trainExamplesStored: Bool?
         public var testExamples: Int
         /// Where the data came from (input path and format), when preprocessed by this tool.
         public var source: [String: String]?
@@ -76,18 +81,18 @@ public enum DatasetFolder {
         }
         try FileIO.writeAtomically(text, to: directory + "/" + trainSessionsName)
 
-        text.removeAll(keepingCapacity: true)
-        for i in 0..<dataset.test.count {
-            appendIDs(dataset.test.prefix(i), to: &text)
-            text.append(0x09)
-            appendIDs(CollectionOfOne(dataset.test.targets[i]), to: &text)
-            text.append(0x0A)
+        try FileIO.writeAtomically(examplesText(dataset.test), to: directory + "/" + testExamplesName)
+        let derived = ExampleSet.augmenting(dataset.trainSessions, skippingFirst: dataset.trainExampleSkip) == dataset.train
+        if !derived {
+            try FileIO.writeAtomically(examplesText(dataset.train), to: directory + "/" + trainExamplesName)
+        } else if FileIO.exists(directory + "/" + trainExamplesName) {
+            unlink(directory + "/" + trainExamplesName)  // stale from an earlier write
         }
-        try FileIO.writeAtomically(text, to: directory + "/" + testExamplesName)
 
         let manifest = Manifest(itemCount: dataset.itemCount, clickCount: dataset.clickCount,
                                 trainSessions: dataset.trainSessions.count, trainExamples: dataset.train.count,
-                                trainExampleSkip: dataset.trainExampleSkip, testExamples: dataset.test.count,
+                                trainExampleSkip: dataset.trainExampleSkip, trainExamplesStored: derived ? nil : true,
+                                testExamples: dataset.test.count,
                                 source: source, options: options, summary: summary)
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
@@ -106,6 +111,18 @@ public enum DatasetFolder {
         try FileIO.writeAtomically(Pickle.encode(dataset.trainSessions), to: directory + "/all_train_seq.txt")
         try FileIO.writeAtomically(Pickle.encode(dataset.train), to: directory + "/train.txt")
         try FileIO.writeAtomically(Pickle.encode(dataset.test), to: directory + "/test.txt")
+    }
+
+    private static func examplesText(_ examples: ExampleSet) -> [UInt8] {
+        var text = [UInt8]()
+        text.reserveCapacity(examples.items.count * 7)
+        for i in 0..<examples.count {
+            appendIDs(examples.prefix(i), to: &text)
+            text.append(0x09)
+            appendIDs(CollectionOfOne(examples.targets[i]), to: &text)
+            text.append(0x0A)
+        }
+        return text
     }
 
     private static func appendIDs<C: Collection>(_ ids: C, to text: inout [UInt8]) where C.Element == Int32 {
@@ -159,9 +176,18 @@ public enum DatasetFolder {
         guard test.count == manifest.testExamples else {
             throw SessionDataError(file: testPath, "expected \(manifest.testExamples) examples (the manifest's test_examples), found \(test.count)")
         }
-        let train = ExampleSet.augmenting(sessions, skippingFirst: manifest.trainExampleSkip)
-        guard train.count == manifest.trainExamples else {
-            throw SessionDataError(file: manifestPath, field: "train_examples", "expected \(train.count) (augmented sessions minus train_example_skip), found \(manifest.trainExamples)")
+        let train: ExampleSet
+        if manifest.trainExamplesStored == true {
+            let trainPath = directory + "/" + trainExamplesName
+            train = try parseExamples(try FileIO.readAll(trainPath), file: trainPath, itemCount: manifest.itemCount)
+            guard train.count == manifest.trainExamples else {
+                throw SessionDataError(file: trainPath, "expected \(manifest.trainExamples) examples (the manifest's train_examples), found \(train.count)")
+            }
+        } else {
+            train = ExampleSet.augmenting(sessions, skippingFirst: manifest.trainExampleSkip)
+            guard train.count == manifest.trainExamples else {
+                throw SessionDataError(file: manifestPath, field: "train_examples", "expected \(train.count) (augmented sessions minus train_example_skip), found \(manifest.trainExamples)")
+            }
         }
         return SessionDataset(trainSessions: sessions, train: train, test: test,
                               vocabulary: ItemVocabulary(rawIDs: rawIDs), itemCount: manifest.itemCount,
@@ -196,9 +222,18 @@ public enum DatasetFolder {
         let trainExamples = train ?? ExampleSet.augmenting(trainSessions)
         let itemCount = Int(max(trainSessions.maximumItem, trainExamples.maximumItem, test.maximumItem))
         let testSessions = test.reconstructedSessions()
+        // A train.txt that is a suffix of the sessions' augmentation (the Yoochoose fractions) is
+        // recorded as a skip, so that our folder need not store it.
+        var skip = 0
+        if train != nil {
+            let full = trainSessions.items.count - trainSessions.count
+            if full > trainExamples.count, ExampleSet.augmenting(trainSessions, skippingFirst: full - trainExamples.count) == trainExamples {
+                skip = full - trainExamples.count
+            }
+        }
         return SessionDataset(trainSessions: trainSessions, train: trainExamples, test: test,
                               vocabulary: .identity(count: itemCount), itemCount: itemCount,
-                              clickCount: trainSessions.clickCount + testSessions.clickCount)
+                              clickCount: trainSessions.clickCount + testSessions.clickCount, trainExampleSkip: skip)
     }
 
     enum Decoded: Sendable {
