@@ -9,6 +9,8 @@ struct SRGNNCommand: AsyncParsableCommand {
         subcommands: [
             RecommendCommand.self,
             BenchCommand.self,
+            PreprocessCommand.self,
+            StatsCommand.self,
         ]
     )
 }

@@ -1,0 +1,431 @@
+/// A Python pickle value of the kinds SR-GNN data is made of: integers, lists and tuples.
+public indirect enum PickleValue: Sendable, Equatable {
+    case int(Int)
+    case list([PickleValue])
+    case tuple([PickleValue])
+    case none
+    case bool(Bool)
+}
+
+/// A small pickle codec for nested lists and tuples of integers, protocols 2 to 5.
+///
+/// The reader understands the opcodes Python emits for such data: `PROTO`, `FRAME`, `STOP`,
+/// `MARK`, `EMPTY_LIST`, `EMPTY_TUPLE`, `LIST`, `TUPLE`, `TUPLE1/2/3`, `APPEND`, `APPENDS`,
+/// `BININT`, `BININT1`, `BININT2`, `LONG1`, `NONE`, `NEWTRUE`, `NEWFALSE`, the memo
+/// (`BINPUT`, `LONG_BINPUT`, `MEMOIZE`, `BINGET`, `LONG_BINGET`), `POP`, `POP_MARK` and `DUP`.
+/// Anything else is an error naming the opcode and its byte offset.
+///
+/// Lists live in an arena and the stack holds references into it, so that a memoised list
+/// mutated by later `APPENDS` (what Python writes: `EMPTY_LIST BINPUT MARK … APPENDS`) is one object.
+public enum Pickle {
+    // Opcodes (pickletools names).
+    static let PROTO: UInt8 = 0x80, FRAME: UInt8 = 0x95, STOP: UInt8 = 0x2E, MARK: UInt8 = 0x28
+    static let EMPTY_LIST: UInt8 = 0x5D, EMPTY_TUPLE: UInt8 = 0x29, LIST: UInt8 = 0x6C, TUPLE: UInt8 = 0x74
+    static let TUPLE1: UInt8 = 0x85, TUPLE2: UInt8 = 0x86, TUPLE3: UInt8 = 0x87
+    static let APPEND: UInt8 = 0x61, APPENDS: UInt8 = 0x65
+    static let BININT: UInt8 = 0x4A, BININT1: UInt8 = 0x4B, BININT2: UInt8 = 0x4D, LONG1: UInt8 = 0x8A
+    static let NONE: UInt8 = 0x4E, NEWTRUE: UInt8 = 0x88, NEWFALSE: UInt8 = 0x89
+    static let BINPUT: UInt8 = 0x71, LONG_BINPUT: UInt8 = 0x72, MEMOIZE: UInt8 = 0x94
+    static let BINGET: UInt8 = 0x68, LONG_BINGET: UInt8 = 0x6A
+    static let POP: UInt8 = 0x30, POP_MARK: UInt8 = 0x31, DUP: UInt8 = 0x32
+
+    static let opcodeNames: [UInt8: String] = [
+        0x63: "GLOBAL", 0x93: "STACK_GLOBAL", 0x52: "REDUCE", 0x81: "NEWOBJ", 0x92: "NEWOBJ_EX", 0x62: "BUILD",
+        0x7D: "EMPTY_DICT", 0x64: "DICT", 0x73: "SETITEM", 0x75: "SETITEMS", 0x8F: "EMPTY_SET", 0x90: "ADDITEMS",
+        0x91: "FROZENSET", 0x58: "BINUNICODE", 0x8C: "SHORT_BINUNICODE", 0x8D: "BINUNICODE8", 0x56: "UNICODE",
+        0x42: "BINBYTES", 0x43: "SHORT_BINBYTES", 0x8E: "BINBYTES8", 0x54: "BINSTRING", 0x55: "SHORT_BINSTRING",
+        0x53: "STRING", 0x47: "BINFLOAT", 0x46: "FLOAT", 0x49: "INT", 0x4C: "LONG", 0x8B: "LONG4",
+        0x70: "PUT", 0x67: "GET", 0x96: "BYTEARRAY8", 0x97: "NEXT_BUFFER", 0x98: "READONLY_BUFFER",
+        0x69: "INST", 0x6F: "OBJ", 0x50: "PERSID", 0x51: "BINPERSID", 0x82: "EXT1", 0x83: "EXT2", 0x84: "EXT4",
+    ]
+
+    // MARK: Reading
+
+    /// A stack slot: an integer, or a reference to a container in the arena.
+    enum Slot {
+        case int(Int)
+        case container(Int32)
+        case none
+        case bool(Bool)
+    }
+
+    /// Decoded pickle: containers in an arena, `root` the value `STOP` returned.
+    struct Arena {
+        var containers: [[Slot]] = []
+        var isTuple: [Bool] = []
+        var root: Slot = .none
+
+        mutating func make(_ elements: [Slot], tuple: Bool) -> Slot {
+            containers.append(elements)
+            isTuple.append(tuple)
+            return .container(Int32(containers.count - 1))
+        }
+
+        func value(_ slot: Slot) -> PickleValue {
+            switch slot {
+            case .int(let v): return .int(v)
+            case .none: return .none
+            case .bool(let b): return .bool(b)
+            case .container(let c):
+                let elements = containers[Int(c)].map(value)
+                return isTuple[Int(c)] ? .tuple(elements) : .list(elements)
+            }
+        }
+    }
+
+    /// Decodes a whole pickle into a value tree.
+    public static func decode(_ bytes: [UInt8], file: String) throws -> PickleValue {
+        let arena = try parse(bytes, file: file)
+        return arena.value(arena.root)
+    }
+
+    static func parse(_ bytes: [UInt8], file: String) throws -> Arena {
+        try bytes.withUnsafeBufferPointer { try parse($0, file: file) }
+    }
+
+    static func parse(_ bytes: UnsafeBufferPointer<UInt8>, file: String) throws -> Arena {
+        func fail(_ offset: Int, _ message: String) -> SessionDataError {
+            SessionDataError(file: file, location: .byteOffset(offset), message)
+        }
+        let n = bytes.count
+        guard n > 0 else { throw SessionDataError(file: file, "empty file, expected a pickle (protocol 2 to 5)") }
+        guard n >= 2, bytes[0] == PROTO else {
+            throw fail(0, "not a pickle of protocol 2 to 5: expected the PROTO opcode 0x80, found \(hex(bytes[0]))")
+        }
+        guard (2...5).contains(bytes[1]) else {
+            throw fail(1, "unsupported pickle protocol \(bytes[1]), expected 2 to 5")
+        }
+        var arena = Arena()
+        var stack: [Slot] = []
+        var marks: [Int] = []
+        var memo: [Int: Slot] = [:]
+        var position = 2
+
+        @inline(__always) func need(_ count: Int, _ op: String, at opOffset: Int) throws {
+            if position + count > n {
+                throw fail(opOffset, "truncated pickle: \(op) needs \(count) argument byte(s), the file ends at byte \(n)")
+            }
+        }
+        @inline(__always) func readLE(_ count: Int) -> UInt64 {
+            var value: UInt64 = 0
+            for k in 0..<count { value |= UInt64(bytes[position + k]) << (8 * UInt64(k)) }
+            position += count
+            return value
+        }
+        func pop(_ op: String, at opOffset: Int) throws -> Slot {
+            guard stack.count > (marks.last ?? 0) else {
+                throw fail(opOffset, "malformed pickle: \(op) on an empty stack")
+            }
+            return stack.removeLast()
+        }
+        func popMark(_ op: String, at opOffset: Int) throws -> [Slot] {
+            guard let mark = marks.popLast() else { throw fail(opOffset, "malformed pickle: \(op) without a MARK") }
+            let items = Array(stack[mark...])
+            stack.removeSubrange(mark...)
+            return items
+        }
+        func appendTo(_ target: Slot, _ items: [Slot], _ op: String, at opOffset: Int) throws {
+            guard case .container(let c) = target, !arena.isTuple[Int(c)] else {
+                throw fail(opOffset, "malformed pickle: \(op) onto something that is not a list")
+            }
+            arena.containers[Int(c)].append(contentsOf: items)
+        }
+
+        while true {
+            guard position < n else {
+                throw fail(n, "truncated pickle: the file ends before the STOP opcode")
+            }
+            let opOffset = position
+            let op = bytes[position]
+            position += 1
+            switch op {
+            case BININT1:
+                try need(1, "BININT1", at: opOffset)
+                stack.append(.int(Int(readLE(1))))
+            case BININT2:
+                try need(2, "BININT2", at: opOffset)
+                stack.append(.int(Int(readLE(2))))
+            case BININT:
+                try need(4, "BININT", at: opOffset)
+                stack.append(.int(Int(Int32(truncatingIfNeeded: UInt32(readLE(4))))))
+            case LONG1:
+                try need(1, "LONG1", at: opOffset)
+                let length = Int(readLE(1))
+                guard length <= 8 else { throw fail(opOffset, "LONG1 integer of \(length) bytes is too large, expected at most 8") }
+                try need(length, "LONG1", at: opOffset)
+                var value = readLE(length)
+                if length > 0 && length < 8 && value & (1 << (8 * UInt64(length) - 1)) != 0 {
+                    value |= ~((1 << (8 * UInt64(length))) - 1)  // sign-extend
+                }
+                stack.append(.int(Int(Int64(bitPattern: value))))
+            case EMPTY_LIST:
+                stack.append(arena.make([], tuple: false))
+            case EMPTY_TUPLE:
+                stack.append(arena.make([], tuple: true))
+            case MARK:
+                marks.append(stack.count)
+            case APPEND:
+                let item = try pop("APPEND", at: opOffset)
+                guard let target = stack.last, (marks.last ?? 0) < stack.count else {
+                    throw fail(opOffset, "malformed pickle: APPEND without a list")
+                }
+                try appendTo(target, [item], "APPEND", at: opOffset)
+            case APPENDS:
+                let items = try popMark("APPENDS", at: opOffset)
+                guard let target = stack.last else { throw fail(opOffset, "malformed pickle: APPENDS without a list") }
+                try appendTo(target, items, "APPENDS", at: opOffset)
+            case LIST:
+                stack.append(arena.make(try popMark("LIST", at: opOffset), tuple: false))
+            case TUPLE:
+                stack.append(arena.make(try popMark("TUPLE", at: opOffset), tuple: true))
+            case TUPLE1, TUPLE2, TUPLE3:
+                let k = Int(op - TUPLE1) + 1
+                guard stack.count - (marks.last ?? 0) >= k else {
+                    throw fail(opOffset, "malformed pickle: TUPLE\(k) needs \(k) item(s) on the stack")
+                }
+                let items = Array(stack.suffix(k))
+                stack.removeLast(k)
+                stack.append(arena.make(items, tuple: true))
+            case NONE: stack.append(.none)
+            case NEWTRUE: stack.append(.bool(true))
+            case NEWFALSE: stack.append(.bool(false))
+            case BINPUT, LONG_BINPUT, MEMOIZE:
+                let key: Int
+                if op == BINPUT {
+                    try need(1, "BINPUT", at: opOffset)
+                    key = Int(readLE(1))
+                } else if op == LONG_BINPUT {
+                    try need(4, "LONG_BINPUT", at: opOffset)
+                    key = Int(readLE(4))
+                } else {
+                    key = memo.count
+                }
+                guard let top = stack.last else { throw fail(opOffset, "malformed pickle: memo store on an empty stack") }
+                memo[key] = top
+            case BINGET, LONG_BINGET:
+                let size = op == BINGET ? 1 : 4
+                try need(size, op == BINGET ? "BINGET" : "LONG_BINGET", at: opOffset)
+                let key = Int(readLE(size))
+                guard let value = memo[key] else { throw fail(opOffset, "malformed pickle: memo key \(key) was never stored") }
+                stack.append(value)
+            case FRAME:
+                try need(8, "FRAME", at: opOffset)
+                let length = readLE(8)
+                if UInt64(n - position) < length {
+                    throw fail(opOffset, "truncated pickle: FRAME announces \(length) bytes, only \(n - position) remain")
+                }
+            case PROTO:
+                try need(1, "PROTO", at: opOffset)
+                position += 1
+            case POP:
+                _ = try pop("POP", at: opOffset)
+            case POP_MARK:
+                _ = try popMark("POP_MARK", at: opOffset)
+            case DUP:
+                guard let top = stack.last else { throw fail(opOffset, "malformed pickle: DUP on an empty stack") }
+                stack.append(top)
+            case STOP:
+                guard stack.count == 1, marks.isEmpty else {
+                    throw fail(opOffset, "malformed pickle: STOP with \(stack.count) values on the stack, expected 1")
+                }
+                arena.root = stack[0]
+                return arena
+            default:
+                let name = opcodeNames[op].map { " (\($0))" } ?? ""
+                let printable = (0x21...0x7E).contains(op) ? " '\(Character(Unicode.Scalar(op)))'" : ""
+                throw fail(opOffset, "unsupported pickle opcode \(hex(op))" + printable + name
+                    + ", expected only lists, tuples and integers")
+            }
+        }
+    }
+
+    static func hex(_ byte: UInt8) -> String {
+        let digits = Array("0123456789abcdef")
+        return "0x" + String(digits[Int(byte >> 4)]) + String(digits[Int(byte & 0xF)])
+    }
+
+    // MARK: Shapes used by SR-GNN folders
+
+    /// Reads `all_train_seq.txt`: a list of lists of item ids (≥ 1).
+    public static func readSessions(_ bytes: [UInt8], file: String) throws -> SessionList {
+        let arena = try parse(bytes, file: file)
+        var sessions = SessionList()
+        let outer = try list(arena.root, arena, file: file, what: "the top-level value (a list of sessions)")
+        sessions.offsets.reserveCapacity(outer.count + 1)
+        for (s, slot) in outer.enumerated() {
+            let inner = try list(slot, arena, file: file, what: "session \(s)")
+            for (k, element) in inner.enumerated() {
+                sessions.items.append(try itemID(element, file: file, what: "session \(s), element \(k)"))
+            }
+            sessions.offsets.append(sessions.items.count)
+        }
+        return sessions
+    }
+
+    /// Reads `train.txt` / `test.txt`: `(prefixes, labels)` as a tuple or a 2-element list.
+    public static func readExamples(_ bytes: [UInt8], file: String) throws -> ExampleSet {
+        let arena = try parse(bytes, file: file)
+        guard case .container(let c) = arena.root, arena.containers[Int(c)].count == 2 else {
+            throw SessionDataError(file: file, "expected a pair (prefixes, labels) as a tuple or a 2-element list, found \(describe(arena.root, arena))")
+        }
+        let pair = arena.containers[Int(c)]
+        let prefixes = try list(pair[0], arena, file: file, what: "the prefixes (first element)")
+        let labels = try list(pair[1], arena, file: file, what: "the labels (second element)")
+        guard prefixes.count == labels.count else {
+            throw SessionDataError(file: file, "expected as many labels as prefixes, found \(prefixes.count) prefixes and \(labels.count) labels")
+        }
+        var examples = ExampleSet()
+        examples.offsets.reserveCapacity(prefixes.count + 1)
+        examples.targets.reserveCapacity(prefixes.count)
+        for (i, slot) in prefixes.enumerated() {
+            let inner = try list(slot, arena, file: file, what: "prefix \(i)")
+            for (k, element) in inner.enumerated() {
+                examples.items.append(try itemID(element, file: file, what: "prefix \(i), element \(k)"))
+            }
+            examples.offsets.append(examples.items.count)
+            examples.targets.append(try itemID(labels[i], file: file, what: "label \(i)"))
+        }
+        return examples
+    }
+
+    private static func list(_ slot: Slot, _ arena: Arena, file: String, what: String) throws -> [Slot] {
+        guard case .container(let c) = slot else {
+            throw SessionDataError(file: file, "\(what): expected a list, found \(describe(slot, arena))")
+        }
+        return arena.containers[Int(c)]
+    }
+
+    private static func itemID(_ slot: Slot, file: String, what: String) throws -> Int32 {
+        guard case .int(let v) = slot, v >= 1, v <= Int(Int32.max) else {
+            throw SessionDataError(file: file, "\(what): expected an item id (an integer ≥ 1), found \(describe(slot, nil))")
+        }
+        return Int32(v)
+    }
+
+    private static func describe(_ slot: Slot, _ arena: Arena?) -> String {
+        switch slot {
+        case .int(let v): return "the integer \(v)"
+        case .none: return "None"
+        case .bool(let b): return b ? "True" : "False"
+        case .container(let c):
+            guard let arena else { return "a container" }
+            return (arena.isTuple[Int(c)] ? "a tuple" : "a list") + " of \(arena.containers[Int(c)].count) element(s)"
+        }
+    }
+
+    // MARK: Writing
+
+    /// Encodes `value` the way CPython's pickler does for lists, tuples and ints: lists as
+    /// `EMPTY_LIST`, memo, then batches of up to 1000 items in `MARK … APPENDS` (one item: `APPEND`);
+    /// protocols 2–3 memoise with `BINPUT`/`LONG_BINPUT`, 4–5 with `MEMOIZE` inside 64 KiB frames.
+    public static func encode(_ value: PickleValue, protocol version: Int = 4) -> [UInt8] {
+        precondition((2...5).contains(version), "pickle protocol must be 2 to 5")
+        var writer = Writer(framed: version >= 4)
+        writer.output = [PROTO, UInt8(version)]
+        writer.write(value)
+        writer.emit([STOP])
+        writer.flushFrame()
+        return writer.output
+    }
+
+    /// `all_train_seq.txt`: a list of sessions.
+    public static func encode(_ sessions: SessionList, protocol version: Int = 4) -> [UInt8] {
+        encode(.list((0..<sessions.count).map { s in .list(sessions[s].map { .int(Int($0)) }) }), protocol: version)
+    }
+
+    /// `train.txt` / `test.txt`: `(prefixes, labels)`, as a tuple (the reference) or a 2-element list.
+    public static func encode(_ examples: ExampleSet, protocol version: Int = 4, asList: Bool = false) -> [UInt8] {
+        let prefixes = PickleValue.list((0..<examples.count).map { i in .list(examples.prefix(i).map { .int(Int($0)) }) })
+        let labels = PickleValue.list(examples.targets.map { .int(Int($0)) })
+        return encode(asList ? .list([prefixes, labels]) : .tuple([prefixes, labels]), protocol: version)
+    }
+
+    struct Writer {
+        let framed: Bool
+        var output: [UInt8] = []
+        var frame: [UInt8] = []
+        var memoCount = 0
+
+        init(framed: Bool) { self.framed = framed }
+
+        /// Appends one complete opcode; frames are committed at opcode boundaries once ≥ 64 KiB.
+        mutating func emit(_ bytes: [UInt8]) {
+            if framed {
+                frame.append(contentsOf: bytes)
+                if frame.count >= 65536 { flushFrame() }
+            } else {
+                output.append(contentsOf: bytes)
+            }
+        }
+
+        mutating func flushFrame() {
+            guard framed, !frame.isEmpty else { return }
+            output.append(FRAME)
+            var length = UInt64(frame.count)
+            for _ in 0..<8 { output.append(UInt8(length & 0xFF)); length >>= 8 }
+            output.append(contentsOf: frame)
+            frame.removeAll(keepingCapacity: true)
+        }
+
+        mutating func memoize() {
+            if framed {
+                emit([MEMOIZE])
+            } else if memoCount < 256 {
+                emit([BINPUT, UInt8(memoCount)])
+            } else {
+                let k = UInt32(memoCount)
+                emit([LONG_BINPUT, UInt8(k & 0xFF), UInt8((k >> 8) & 0xFF), UInt8((k >> 16) & 0xFF), UInt8(k >> 24)])
+            }
+            memoCount += 1
+        }
+
+        mutating func write(_ value: PickleValue) {
+            switch value {
+            case .int(let v):
+                if (0...0xFF).contains(v) {
+                    emit([BININT1, UInt8(v)])
+                } else if (0...0xFFFF).contains(v) {
+                    emit([BININT2, UInt8(v & 0xFF), UInt8(v >> 8)])
+                } else if let v32 = Int32(exactly: v) {
+                    let u = UInt32(bitPattern: v32)
+                    emit([BININT, UInt8(u & 0xFF), UInt8((u >> 8) & 0xFF), UInt8((u >> 16) & 0xFF), UInt8(u >> 24)])
+                } else {
+                    let u = UInt64(bitPattern: Int64(v))
+                    emit([LONG1, 8] + (0..<8).map { UInt8((u >> (8 * UInt64($0))) & 0xFF) })
+                }
+            case .none: emit([NONE])
+            case .bool(let b): emit([b ? NEWTRUE : NEWFALSE])
+            case .list(let elements):
+                emit([EMPTY_LIST])
+                memoize()
+                var start = 0
+                while start < elements.count {
+                    let batch = elements[start..<min(start + 1000, elements.count)]
+                    if batch.count == 1 {
+                        write(batch[batch.startIndex])
+                        emit([APPEND])
+                    } else {
+                        emit([MARK])
+                        for element in batch { write(element) }
+                        emit([APPENDS])
+                    }
+                    start += batch.count
+                }
+            case .tuple(let elements):
+                if elements.isEmpty {
+                    emit([EMPTY_TUPLE])
+                    return
+                }
+                if elements.count <= 3 {
+                    for element in elements { write(element) }
+                    emit([TUPLE1 + UInt8(elements.count - 1)])
+                } else {
+                    emit([MARK])
+                    for element in elements { write(element) }
+                    emit([TUPLE])
+                }
+                memoize()
+            }
+        }
+    }
+}

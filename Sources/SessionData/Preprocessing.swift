@@ -1,0 +1,360 @@
+/// The reference preprocessing's constants, each an option. Defaults are the reference's.
+public struct PreprocessOptions: Sendable, Codable, Equatable {
+    /// Sessions shorter than this are dropped (before and after item filtering, and test sessions
+    /// after unknown items are removed). The reference uses 2. Must be ≥ 2: a one-click session
+    /// gives no next-item example.
+    public var minimumSessionLength: Int = 2
+    /// Items clicked fewer times than this are removed from sessions. The reference uses 5.
+    public var minimumItemSupport: Int = 5
+    /// Test period: sessions dated after `max date − testDays · 86400 s`. The reference uses 7
+    /// (Diginetica) and 1 (Yoochoose).
+    public var testDays: Double = 7
+    /// Keep the most recent `⌊N / fraction⌋` of the `N` augmented training examples (Yoochoose
+    /// 1/4 and 1/64 use 4 and 64; 1 keeps all). As in the reference, when `⌊N / fraction⌋ == 0`
+    /// everything is kept (Python's `x[-0:]`).
+    public var fraction: Int = 1
+    /// Count item support on the training period only. Off by default: the reference counts the
+    /// test period too, which lets test-period popularity decide which items survive. When on, the
+    /// split date is fixed before item filtering (latest date among sessions of the minimum
+    /// length), so the period whose clicks are counted is the training period actually used.
+    public var supportFromTrainingOnly: Bool = false
+
+    public init(minimumSessionLength: Int = 2, minimumItemSupport: Int = 5, testDays: Double = 7,
+                fraction: Int = 1, supportFromTrainingOnly: Bool = false) {
+        self.minimumSessionLength = minimumSessionLength
+        self.minimumItemSupport = minimumItemSupport
+        self.testDays = testDays
+        self.fraction = fraction
+        self.supportFromTrainingOnly = supportFromTrainingOnly
+    }
+
+    /// The reference's settings for Diginetica.
+    public static let diginetica = PreprocessOptions(testDays: 7)
+    /// The reference's settings for Yoochoose 1/`fraction`.
+    public static func yoochoose(fraction: Int) -> PreprocessOptions { PreprocessOptions(testDays: 1, fraction: fraction) }
+
+    /// Rejects settings that cannot work, with a message that says what to fix.
+    public func validate() throws {
+        func bad(_ message: String) -> SessionDataError { SessionDataError(file: "options", message) }
+        if minimumSessionLength < 2 { throw bad("minimum session length must be at least 2 (a one-click session has no next item), got \(minimumSessionLength)") }
+        if minimumItemSupport < 1 { throw bad("minimum item support must be at least 1, got \(minimumItemSupport)") }
+        if !(testDays >= 0) || !testDays.isFinite { throw bad("test period must be a non-negative number of days, got \(testDays)") }
+        if fraction < 1 { throw bad("fraction must be at least 1 (1 keeps all training examples), got \(fraction)") }
+    }
+}
+
+/// Every click, session and item read, and where each one went.
+///
+/// Identities (checked in tests): `clicksRead == trainClicks + testClicks + Σ dropped clicks`,
+/// `sessionsRead == trainSessions + testSessions + Σ dropped sessions`,
+/// `itemsRead == items + itemsRare + itemsOnlyInTest + itemsOnlyInDroppedSessions`.
+public struct PreprocessSummary: Sendable, Codable, Equatable {
+    public var clicksRead = 0, sessionsRead = 0, itemsRead = 0, blankLines = 0
+
+    /// Sessions shorter than the minimum length as read.
+    public var shortSessions = 0, shortSessionClicks = 0
+    /// Clicks of items below the minimum support, and how many distinct items that is.
+    public var rareItemClicks = 0, itemsRare = 0
+    /// Sessions left shorter than the minimum after rare items were removed, and their remaining clicks.
+    public var sessionsShortAfterItemFilter = 0, clicksShortAfterItemFilter = 0
+    /// Latest session date and the split date (seconds since 1970, UTC).
+    public var maximumDate = 0.0, splitDate = 0.0
+    /// Sessions dated exactly on the split date (the reference keeps them in neither set).
+    public var splitDateSessions = 0, splitDateClicks = 0
+    /// Test clicks of items never seen in training, and how many distinct items.
+    public var unknownTestItemClicks = 0, itemsOnlyInTest = 0
+    /// Test sessions left shorter than the minimum after unknown items were removed.
+    public var shortTestSessions = 0, shortTestSessionClicks = 0
+    /// Training sessions and examples older than the kept fraction.
+    public var fractionSessions = 0, fractionClicks = 0, fractionExamples = 0
+    /// Items that appear only in sessions dropped for their length or their date.
+    public var itemsOnlyInDroppedSessions = 0
+
+    /// What was kept.
+    public var trainSessions = 0, trainClicks = 0, trainExamples = 0
+    public var testSessions = 0, testClicks = 0, testExamples = 0
+    public var items = 0
+
+    public init() {}
+
+    public var droppedClicks: Int {
+        shortSessionClicks + rareItemClicks + clicksShortAfterItemFilter + splitDateClicks
+            + unknownTestItemClicks + shortTestSessionClicks + fractionClicks
+    }
+
+    public var droppedSessions: Int {
+        shortSessions + sessionsShortAfterItemFilter + splitDateSessions + shortTestSessions + fractionSessions
+    }
+
+    /// A plain-text report, one line per reason.
+    public func render(options: PreprocessOptions) -> String {
+        func n(_ value: Int) -> String {
+            let digits = String(value.magnitude)
+            var out = ""
+            for (k, c) in digits.enumerated() {
+                if k > 0 && (digits.count - k) % 3 == 0 { out.append(",") }
+                out.append(c)
+            }
+            return (value < 0 ? "-" : "") + out
+        }
+        var lines: [String] = []
+        lines.append("Read:     \(n(clicksRead)) clicks, \(n(sessionsRead)) sessions, \(n(itemsRead)) items" + (blankLines > 0 ? " (\(n(blankLines)) blank lines skipped)" : ""))
+        lines.append("Dropped:")
+        lines.append("  \(n(shortSessions)) sessions (\(n(shortSessionClicks)) clicks) shorter than \(options.minimumSessionLength) clicks")
+        lines.append("  \(n(rareItemClicks)) clicks of \(n(itemsRare)) items seen fewer than \(options.minimumItemSupport) times" + (options.supportFromTrainingOnly ? " in the training period" : ""))
+        lines.append("  \(n(sessionsShortAfterItemFilter)) sessions (\(n(clicksShortAfterItemFilter)) clicks) shorter than \(options.minimumSessionLength) after removing those items")
+        lines.append("  \(n(splitDateSessions)) sessions (\(n(splitDateClicks)) clicks) dated exactly on the split date")
+        lines.append("  \(n(unknownTestItemClicks)) test clicks of \(n(itemsOnlyInTest)) items not in the training set")
+        lines.append("  \(n(shortTestSessions)) test sessions (\(n(shortTestSessionClicks)) clicks) shorter than \(options.minimumSessionLength) after removing those items")
+        if options.fraction > 1 {
+            lines.append("  \(n(fractionSessions)) training sessions (\(n(fractionClicks)) clicks, \(n(fractionExamples)) examples) older than the most recent 1/\(options.fraction) of examples")
+        }
+        lines.append("  \(n(itemsOnlyInDroppedSessions)) further items that occur only in dropped sessions")
+        lines.append("  total: \(n(droppedClicks)) clicks, \(n(droppedSessions)) sessions, \(n(itemsRead - items)) items")
+        lines.append("Split:    test period after \(formatDate(splitDate)) (latest session \(formatDate(maximumDate)), \(options.testDays) days)")
+        lines.append("Kept:     train \(n(trainSessions)) sessions, \(n(trainClicks)) clicks, \(n(trainExamples)) examples")
+        lines.append("          test  \(n(testSessions)) sessions, \(n(testClicks)) clicks, \(n(testExamples)) examples")
+        lines.append("          \(n(items)) items (embedding rows \(n(items + 1)))")
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// Seconds since 1970 as `YYYY-MM-DD HH:MM:SS` UTC.
+func formatDate(_ seconds: Double) -> String {
+    guard seconds.isFinite else { return "\(seconds)" }
+    let total = Int(seconds.rounded(.down))
+    var days = total / 86400, rest = total % 86400
+    if rest < 0 { rest += 86400; days -= 1 }
+    // Hinnant's civil_from_days.
+    let z = days + 719468
+    let era = (z >= 0 ? z : z - 146096) / 146097
+    let doe = z - era * 146097
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+    let mp = (5 * doy + 2) / 153
+    let day = doy - (153 * mp + 2) / 5 + 1
+    let month = mp < 10 ? mp + 3 : mp - 9
+    let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+    func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
+    return "\(year)-\(two(month))-\(two(day)) \(two(rest / 3600)):\(two(rest / 60 % 60)):\(two(rest % 60))"
+}
+
+/// The preprocessed dataset and the account of what was dropped.
+public struct PreprocessResult: Sendable {
+    public var dataset: SessionDataset
+    public var summary: PreprocessSummary
+}
+
+/// The reference's `preprocess.py`, step by step (see docs/DATASET.md):
+///
+/// 1. group clicks by session (sorted within the session when the format says so);
+/// 2. drop short sessions; count item support; drop rare items; drop sessions left short;
+/// 3. split date = latest session date − `testDays`; train strictly before, test strictly after;
+///    both sorted by date, ties in the reference's dictionary order;
+/// 4. renumber training items from 1 by first appearance; drop unknown test items and short test sessions;
+/// 5. prefix augmentation, and for `fraction > 1` the most recent `⌊N / fraction⌋` training examples.
+public enum Preprocessor {
+    /// Reads `path` in `format` and preprocesses it.
+    public static func run(path: String, format: ClickLogFormat, options: PreprocessOptions) throws -> PreprocessResult {
+        try options.validate()
+        let log = try ClickLogReader(format: format).read(path)
+        return try run(log, options: options)
+    }
+
+    public static func run(_ log: ClickLog, options: PreprocessOptions) throws -> PreprocessResult {
+        try options.validate()
+        var summary = PreprocessSummary()
+        summary.clicksRead = log.clickCount
+        summary.sessionsRead = log.sessionCount
+        summary.itemsRead = log.itemCount
+        summary.blankLines = log.blankLines
+        let minimumLength = options.minimumSessionLength
+
+        // 1. Group clicks by session, stable (counting sort), then order within sessions.
+        let sessionCount = log.sessionCount
+        var start = [Int](repeating: 0, count: sessionCount + 1)
+        for s in log.clickSession { start[Int(s) + 1] += 1 }
+        for s in 0..<sessionCount { start[s + 1] += start[s] }
+        var fill = start
+        var grouped = [Int32](repeating: 0, count: log.clickCount)
+        var groupedOrder = [Double](repeating: 0, count: log.clickOrder.isEmpty ? 0 : log.clickCount)
+        for c in 0..<log.clickCount {
+            let s = Int(log.clickSession[c])
+            grouped[fill[s]] = log.clickItem[c]
+            if !groupedOrder.isEmpty { groupedOrder[fill[s]] = log.clickOrder[c] }
+            fill[s] += 1
+        }
+        if !groupedOrder.isEmpty {
+            var scratch: [(key: Double, position: Int, item: Int32)] = []
+            for s in 0..<sessionCount where start[s + 1] - start[s] > 1 {
+                let range = start[s]..<start[s + 1]
+                var sorted = true
+                for k in range.dropFirst() where groupedOrder[k] < groupedOrder[k - 1] { sorted = false; break }
+                if sorted { continue }
+                scratch.removeAll(keepingCapacity: true)
+                for k in range { scratch.append((groupedOrder[k], k, grouped[k])) }
+                scratch.sort { ($0.key, $0.position) < ($1.key, $1.position) }  // stable, like Python's sorted
+                for (offset, entry) in scratch.enumerated() { grouped[range.lowerBound + offset] = entry.item }
+            }
+        }
+
+        // 2. Short sessions, item support, rare items.
+        var alive = [Bool](repeating: true, count: sessionCount)
+        for s in 0..<sessionCount where start[s + 1] - start[s] < minimumLength {
+            alive[s] = false
+            summary.shortSessions += 1
+            summary.shortSessionClicks += start[s + 1] - start[s]
+        }
+        func split(after maximum: Double) -> Double { maximum - 86400 * options.testDays }
+        var support = [Int](repeating: 0, count: log.itemCount)
+        // With training-only support the periods are fixed first, from the sessions that pass the
+        // length filter, and kept for the split (filtering cannot move the split date).
+        var fixedSplit: (maximum: Double, split: Double)? = nil
+        if options.supportFromTrainingOnly {
+            let maximum = (0..<sessionCount).lazy.filter { alive[$0] }.map { log.sessionDate[$0] }.max() ?? 0
+            let splitDate = split(after: maximum)
+            fixedSplit = (maximum, splitDate)
+            for s in 0..<sessionCount where alive[s] && log.sessionDate[s] < splitDate {
+                for k in start[s]..<start[s + 1] { support[Int(grouped[k])] += 1 }
+            }
+        } else {
+            for s in 0..<sessionCount where alive[s] {
+                for k in start[s]..<start[s + 1] { support[Int(grouped[k])] += 1 }
+            }
+        }
+        var rare = [Bool](repeating: false, count: log.itemCount)
+        for i in 0..<log.itemCount where support[i] < options.minimumItemSupport { rare[i] = true }
+        var filteredItems = [Int32]()
+        filteredItems.reserveCapacity(log.clickCount)
+        var filteredStart = [Int](repeating: 0, count: sessionCount + 1)
+        var rareSeen = [Bool](repeating: false, count: log.itemCount)
+        for s in 0..<sessionCount {
+            defer { filteredStart[s + 1] = filteredItems.count }
+            guard alive[s] else { continue }
+            let before = filteredItems.count
+            for k in start[s]..<start[s + 1] {
+                let item = grouped[k]
+                if rare[Int(item)] {
+                    summary.rareItemClicks += 1
+                    rareSeen[Int(item)] = true
+                } else {
+                    filteredItems.append(item)
+                }
+            }
+            if filteredItems.count - before < minimumLength {
+                summary.sessionsShortAfterItemFilter += 1
+                summary.clicksShortAfterItemFilter += filteredItems.count - before
+                filteredItems.removeSubrange(before...)
+                alive[s] = false
+            }
+        }
+        summary.itemsRare = rareSeen.lazy.filter { $0 }.count
+
+        // 3. Split by date.
+        let survivors = (0..<sessionCount).filter { alive[$0] }
+        guard !survivors.isEmpty else {
+            throw SessionDataError(file: log.path, "no session is left after filtering (\(summary.shortSessions) too short, \(summary.sessionsShortAfterItemFilter) short after removing rare items): nothing to train on; check the minimum length and support options")
+        }
+        let maximumDate = fixedSplit?.maximum ?? survivors.lazy.map { log.sessionDate[$0] }.max()!
+        let splitDate = fixedSplit?.split ?? split(after: maximumDate)
+        summary.maximumDate = maximumDate
+        summary.splitDate = splitDate
+        var trainOrder: [Int] = [], testOrder: [Int] = []
+        for s in survivors {
+            let date = log.sessionDate[s]
+            if date < splitDate {
+                trainOrder.append(s)
+            } else if date > splitDate {
+                testOrder.append(s)
+            } else {
+                summary.splitDateSessions += 1
+                summary.splitDateClicks += filteredStart[s + 1] - filteredStart[s]
+            }
+        }
+        let byDate: (Int, Int) -> Bool = {
+            (log.sessionDate[$0], log.sessionDateRank[$0]) < (log.sessionDate[$1], log.sessionDateRank[$1])
+        }
+        trainOrder.sort(by: byDate)
+        testOrder.sort(by: byDate)
+
+        // 4. Renumber training items by first appearance; map the test set.
+        var internalID = [Int32](repeating: 0, count: log.itemCount)
+        var rawIDs: [String] = []
+        var allTrain = SessionList()
+        allTrain.items.reserveCapacity(filteredItems.count)
+        for s in trainOrder {
+            for k in filteredStart[s]..<filteredStart[s + 1] {
+                let raw = Int(filteredItems[k])
+                if internalID[raw] == 0 {
+                    rawIDs.append(log.itemKeys[raw])
+                    internalID[raw] = Int32(rawIDs.count)
+                }
+                allTrain.items.append(internalID[raw])
+            }
+            allTrain.offsets.append(allTrain.items.count)
+        }
+        guard allTrain.count > 0 else {
+            throw SessionDataError(file: log.path, "no training session is left: all \(survivors.count) remaining sessions fall in the \(options.testDays)-day test period; choose a shorter test period")
+        }
+        var test = SessionList()
+        var unknownSeen = [Bool](repeating: false, count: log.itemCount)
+        for s in testOrder {
+            let before = test.items.count
+            for k in filteredStart[s]..<filteredStart[s + 1] {
+                let raw = Int(filteredItems[k])
+                if internalID[raw] == 0 {
+                    summary.unknownTestItemClicks += 1
+                    unknownSeen[raw] = true
+                } else {
+                    test.items.append(internalID[raw])
+                }
+            }
+            if test.items.count - before < minimumLength {
+                summary.shortTestSessions += 1
+                summary.shortTestSessionClicks += test.items.count - before
+                test.items.removeSubrange(before...)
+            } else {
+                test.offsets.append(test.items.count)
+            }
+        }
+        summary.itemsOnlyInTest = unknownSeen.lazy.filter { $0 }.count
+
+        // 5. Augment; keep the most recent fraction of training examples.
+        let totalExamples = allTrain.offsets.count > 1 ? allTrain.items.count - allTrain.count : 0
+        var kept = totalExamples / options.fraction
+        if kept == 0 { kept = totalExamples }  // Python: tr_seqs[-0:] keeps everything
+        let firstExample = totalExamples - kept
+        var firstSession = 0, examplesBefore = 0
+        while examplesBefore + allTrain.length(of: firstSession) - 1 <= firstExample {
+            examplesBefore += allTrain.length(of: firstSession) - 1
+            firstSession += 1
+        }
+        let skip = firstExample - examplesBefore
+        var trainSessions = allTrain
+        if firstSession > 0 {
+            let cut = allTrain.offsets[firstSession]
+            trainSessions = SessionList(items: Array(allTrain.items[cut...]),
+                                        offsets: allTrain.offsets[firstSession...].map { $0 - cut })
+            summary.fractionSessions = firstSession
+            summary.fractionClicks = cut
+        }
+        summary.fractionExamples = firstExample
+
+        let vocabulary = ItemVocabulary(rawIDs: rawIDs)
+        let dataset = SessionDataset(trainSessions: trainSessions,
+                                     train: ExampleSet.augmenting(trainSessions, skippingFirst: skip),
+                                     test: ExampleSet.augmenting(test),
+                                     vocabulary: vocabulary, itemCount: vocabulary.count,
+                                     clickCount: trainSessions.clickCount + test.clickCount,
+                                     trainExampleSkip: skip)
+        summary.trainSessions = trainSessions.count
+        summary.trainClicks = trainSessions.clickCount
+        summary.trainExamples = dataset.train.count
+        summary.testSessions = test.count
+        summary.testClicks = test.clickCount
+        summary.testExamples = dataset.test.count
+        summary.items = vocabulary.count
+        summary.itemsOnlyInDroppedSessions = summary.itemsRead - summary.items - summary.itemsRare - summary.itemsOnlyInTest
+        return PreprocessResult(dataset: dataset, summary: summary)
+    }
+}

@@ -1,0 +1,68 @@
+/// A training-ready session dataset: training sessions and their next-item examples, test
+/// examples, and the item vocabulary.
+///
+/// Items are `1...itemCount`; the embedding table has `itemCount + 1` rows (row 0 is padding).
+public struct SessionDataset: Sendable, Equatable {
+    public var trainSessions: SessionList
+    /// Training examples: the prefix augmentation of `trainSessions` without its first
+    /// `trainExampleSkip` examples (non-zero only for the reference's Yoochoose fractions), or an
+    /// SR-GNN folder's `train.txt` as written.
+    public var train: ExampleSet
+    public var test: ExampleSet
+    public var vocabulary: ItemVocabulary
+    public var itemCount: Int
+    /// Clicks in training sessions plus test sessions, when known.
+    public var clickCount: Int?
+    /// Leading examples of `augmenting(trainSessions)` that `train` leaves out.
+    public var trainExampleSkip: Int
+
+    public init(trainSessions: SessionList, train: ExampleSet, test: ExampleSet, vocabulary: ItemVocabulary,
+                itemCount: Int, clickCount: Int? = nil, trainExampleSkip: Int = 0) {
+        self.trainSessions = trainSessions
+        self.train = train
+        self.test = test
+        self.vocabulary = vocabulary
+        self.itemCount = itemCount
+        self.clickCount = clickCount
+        self.trainExampleSkip = trainExampleSkip
+    }
+
+    /// Rows of the item embedding table: `itemCount + 1`.
+    public var embeddingRows: Int { itemCount + 1 }
+}
+
+/// The paper's Table 1 for one dataset.
+public struct DatasetStatistics: Sendable, Codable, Equatable {
+    /// Clicks in training and test sessions (test sessions recovered from the augmented test set).
+    public var clicks: Int
+    public var trainSessions: Int
+    public var trainExamples: Int
+    public var testSessions: Int
+    public var testExamples: Int
+    public var items: Int
+    /// Clicks per session over training and test sessions (the reference's `avg length`).
+    public var averageLength: Double
+
+    private enum CodingKeys: String, CodingKey {
+        case clicks
+        case trainSessions = "train_sessions"
+        case trainExamples = "train_examples"
+        case testSessions = "test_sessions"
+        case testExamples = "test_examples"
+        case items
+        case averageLength = "average_length"
+    }
+
+    public init(_ dataset: SessionDataset) {
+        let testSessions = dataset.test.reconstructedSessions()
+        let clicks = dataset.clickCount ?? (dataset.trainSessions.clickCount + testSessions.clickCount)
+        self.clicks = clicks
+        self.trainSessions = dataset.trainSessions.count
+        self.trainExamples = dataset.train.count
+        self.testSessions = testSessions.count
+        self.testExamples = dataset.test.count
+        self.items = dataset.itemCount
+        let sessions = dataset.trainSessions.count + testSessions.count
+        self.averageLength = sessions > 0 ? Double(clicks) / Double(sessions) : 0
+    }
+}

@@ -1,0 +1,162 @@
+/// Sessions stored flat: session `i` is `items[offsets[i]..<offsets[i+1]]`.
+///
+/// One allocation for all clicks instead of one array per session: full Diginetica
+/// (186,670 sessions, 906,140 clicks) is two arrays.
+public struct SessionList: Sendable, Equatable {
+    /// `[clicks]` internal item ids (≥ 1) of all sessions, back to back.
+    public var items: [Int32]
+    /// `[count + 1]` session boundaries into `items`; `offsets[0] == 0`.
+    public var offsets: [Int]
+
+    public init() {
+        items = []
+        offsets = [0]
+    }
+
+    public init(items: [Int32], offsets: [Int]) {
+        precondition(offsets.first == 0 && offsets.last == items.count, "offsets must span items")
+        self.items = items
+        self.offsets = offsets
+    }
+
+    /// Builds a list from nested arrays (convenient in tests).
+    public init(_ sessions: [[Int32]]) {
+        self.init()
+        for session in sessions { append(session) }
+    }
+
+    /// Number of sessions.
+    @inlinable public var count: Int { offsets.count - 1 }
+
+    /// Total clicks over all sessions.
+    @inlinable public var clickCount: Int { items.count }
+
+    /// The clicks of session `i`.
+    @inlinable public subscript(i: Int) -> ArraySlice<Int32> { items[offsets[i]..<offsets[i + 1]] }
+
+    /// Length of session `i`.
+    @inlinable public func length(of i: Int) -> Int { offsets[i + 1] - offsets[i] }
+
+    public mutating func append<C: Collection>(_ session: C) where C.Element == Int32 {
+        items.append(contentsOf: session)
+        offsets.append(items.count)
+    }
+
+    /// Sessions as nested arrays (for tests and small data).
+    public var arrays: [[Int32]] { (0..<count).map { Array(self[$0]) } }
+
+    /// Largest item id, 0 when empty.
+    public var maximumItem: Int32 { items.max() ?? 0 }
+}
+
+/// Next-item examples stored flat: prefix `i` is `items[offsets[i]..<offsets[i+1]]`, its label
+/// `targets[i]` (internal ids ≥ 1).
+public struct ExampleSet: Sendable, Equatable {
+    /// `[total prefix clicks]` prefixes back to back.
+    public var items: [Int32]
+    /// `[count + 1]` prefix boundaries into `items`.
+    public var offsets: [Int]
+    /// `[count]` the item that followed each prefix.
+    public var targets: [Int32]
+
+    public init() {
+        items = []
+        offsets = [0]
+        targets = []
+    }
+
+    public init(items: [Int32], offsets: [Int], targets: [Int32]) {
+        precondition(offsets.first == 0 && offsets.last == items.count && offsets.count == targets.count + 1,
+                     "offsets must span items, one target per prefix")
+        self.items = items
+        self.offsets = offsets
+        self.targets = targets
+    }
+
+    /// Builds a set from `(prefix, target)` pairs (convenient in tests).
+    public init(prefixes: [[Int32]], targets: [Int32]) {
+        precondition(prefixes.count == targets.count, "one target per prefix")
+        self.init()
+        for (prefix, target) in zip(prefixes, targets) { append(prefix: prefix, target: target) }
+    }
+
+    /// Number of examples.
+    @inlinable public var count: Int { targets.count }
+
+    /// The prefix of example `i`.
+    @inlinable public func prefix(_ i: Int) -> ArraySlice<Int32> { items[offsets[i]..<offsets[i + 1]] }
+
+    public mutating func append<C: Collection>(prefix: C, target: Int32) where C.Element == Int32 {
+        items.append(contentsOf: prefix)
+        offsets.append(items.count)
+        targets.append(target)
+    }
+
+    /// Prefixes as nested arrays (for tests and small data).
+    public var prefixArrays: [[Int32]] { (0..<count).map { Array(prefix($0)) } }
+
+    /// Prefix augmentation in the reference's order: for each session `s` of length `L`, the pairs
+    /// `(s[0..<L-i], s[L-i])` for `i = 1...L-1` (longest prefix first). A session of length `L`
+    /// gives `L − 1` examples.
+    public static func augmenting(_ sessions: SessionList) -> ExampleSet {
+        augmenting(sessions, skippingFirst: 0)
+    }
+
+    /// Prefix augmentation without the first `skip` examples: the reference's Yoochoose fractions
+    /// keep a suffix of the augmented examples, which can start inside a session.
+    public static func augmenting(_ sessions: SessionList, skippingFirst skip: Int) -> ExampleSet {
+        precondition(skip >= 0, "skip must be non-negative")
+        var exampleCount = 0, prefixClicks = 0
+        for s in 0..<sessions.count {
+            let length = sessions.length(of: s)
+            guard length > 1 else { continue }
+            exampleCount += length - 1
+            prefixClicks += length * (length - 1) / 2  // Σ_{p=1}^{L-1} p
+        }
+        var result = ExampleSet()
+        result.items.reserveCapacity(prefixClicks)
+        result.offsets.reserveCapacity(exampleCount + 1)
+        result.targets.reserveCapacity(exampleCount)
+        var skipped = 0
+        for s in 0..<sessions.count {
+            let start = sessions.offsets[s], end = sessions.offsets[s + 1]
+            guard end - start > 1 else { continue }
+            for i in 1..<(end - start) {
+                if skipped < skip {
+                    skipped += 1
+                    continue
+                }
+                result.items.append(contentsOf: sessions.items[start..<(end - i)])
+                result.offsets.append(result.items.count)
+                result.targets.append(sessions.items[end - i])
+            }
+        }
+        return result
+    }
+
+    /// The sessions these examples were augmented from, when they are in the reference's order:
+    /// an example continues the previous session when its prefix is the previous prefix minus its
+    /// last item; otherwise it starts a new session `prefix + [target]` (its longest example).
+    ///
+    /// This recovers the test sessions of an SR-GNN `test.txt`, and so its click count.
+    public func reconstructedSessions() -> SessionList {
+        var sessions = SessionList()
+        var previous: Range<Int>? = nil
+        for i in 0..<count {
+            let range = offsets[i]..<offsets[i + 1]
+            if let previous, previous.count > 1, range.count == previous.count - 1,
+               items[range].elementsEqual(items[previous.lowerBound..<(previous.upperBound - 1)]) {
+                // Continues the current session.
+            } else {
+                sessions.items.append(contentsOf: items[range])
+                sessions.items.append(targets[i])
+                sessions.offsets.append(sessions.items.count)
+            }
+            previous = range
+        }
+        return sessions
+    }
+
+    /// Largest item id over prefixes and targets, 0 when empty.
+    public var maximumItem: Int32 { max(items.max() ?? 0, targets.max() ?? 0) }
+}
