@@ -1,0 +1,116 @@
+import Foundation
+
+/// One epoch of a training run, as logged and as kept in a checkpoint's history.
+public struct EpochRecord: Codable, Sendable, Equatable {
+    public var epoch: Int
+    public var loss: Double
+    public var learningRate: Double
+    public var seconds: Double
+    /// Metrics on the held-out validation examples (percentages, keys like `HR@20`), if any.
+    public var validation: [String: Double]?
+    /// Metrics on the test examples (percentages).
+    public var test: [String: Double]?
+
+    public init(epoch: Int, loss: Double, learningRate: Double, seconds: Double,
+                validation: [String: Double]?, test: [String: Double]?) {
+        self.epoch = epoch
+        self.loss = loss
+        self.learningRate = learningRate
+        self.seconds = seconds
+        self.validation = validation
+        self.test = test
+    }
+}
+
+/// What a checkpoint says besides its weights: stored as JSON under the `srgnn` key of the
+/// safetensors `__metadata__`, so a checkpoint is still a plain weights file for other tools.
+public struct CheckpointMetadata: Codable, Sendable, Equatable {
+    public static let key = "srgnn"
+    public static let currentFormat = 1
+
+    public var format = CheckpointMetadata.currentFormat
+    public var model: SRGNNConfiguration
+    public var vocabulary: ItemVocabulary
+    /// The saved epoch (0-based) and its metrics (percentages).
+    public var epoch: Int
+    public var metrics: [String: Double]
+    /// The resolved training configuration.
+    public var training: JSONValue?
+    public var history: [EpochRecord]
+    public var createdAt: String
+    public var versions: [String: String]
+    public var dataset: String?
+
+    public init(model: SRGNNConfiguration, vocabulary: ItemVocabulary, epoch: Int, metrics: [String: Double],
+                training: JSONValue?, history: [EpochRecord], createdAt: Date = Date(),
+                versions: [String: String] = ["srgnn": srgnnVersion], dataset: String? = nil) {
+        self.model = model
+        self.vocabulary = vocabulary
+        self.epoch = epoch
+        self.metrics = metrics
+        self.training = training
+        self.history = history
+        self.createdAt = ISO8601DateFormatter().string(from: createdAt)
+        self.versions = versions
+        self.dataset = dataset
+    }
+}
+
+/// This package's version, recorded in checkpoints.
+public let srgnnVersion = "0.1.0"
+
+/// A model ready to serve: its weights, its configuration, the vocabulary that maps the user's raw
+/// item ids to rows, and the checkpoint's metadata when the file had it.
+public struct LoadedModel: Sendable {
+    public var model: SRGNNModel
+    public var vocabulary: ItemVocabulary
+    public var metadata: CheckpointMetadata?
+    /// Tensor names in the file that the model does not use.
+    public var ignoredTensors: [String]
+
+    /// Loads a checkpoint written by `srgnn train`, or a bare weights file under the official names
+    /// (then `step` and `nonhybrid` say how the model was built, and item ids are the row numbers).
+    public static func load(from path: String, step: Int = 1, nonhybrid: Bool = false) throws -> LoadedModel {
+        let file = try SafeTensorsFile(contentsOf: path)
+        let (parameters, ignored) = try SRGNNParameters.load(from: file, path: path)
+        guard let json = file.metadata[CheckpointMetadata.key] else {
+            let configuration = SRGNNConfiguration(itemCount: parameters.embeddingRows - 1, hiddenSize: parameters.hiddenSize,
+                                                   step: step, nonhybrid: nonhybrid)
+            return LoadedModel(model: try SRGNNModel(configuration: configuration, parameters: parameters),
+                               vocabulary: .identity(count: configuration.itemCount), metadata: nil, ignoredTensors: ignored)
+        }
+        let metadata: CheckpointMetadata
+        do {
+            metadata = try JSONDecoder().decode(CheckpointMetadata.self, from: Data(json.utf8))
+        } catch {
+            throw ModelError.weightsFile(path: path, reason: "the checkpoint metadata is unreadable: \(error)")
+        }
+        guard metadata.model.embeddingRows == parameters.embeddingRows, metadata.model.hiddenSize == parameters.hiddenSize else {
+            throw ModelError.weightsFile(path: path, reason:
+                "metadata describes \(metadata.model.itemCount) items and hidden size \(metadata.model.hiddenSize), but embedding.weight is \(file.entries[ParameterName.embedding.rawValue]!.shape)")
+        }
+        guard metadata.vocabulary.count == metadata.model.itemCount else {
+            throw ModelError.weightsFile(path: path, reason:
+                "the vocabulary has \(metadata.vocabulary.count) items but the model \(metadata.model.itemCount)")
+        }
+        return LoadedModel(model: try SRGNNModel(configuration: metadata.model, parameters: parameters),
+                           vocabulary: metadata.vocabulary, metadata: metadata, ignoredTensors: ignored)
+    }
+
+    /// Writes a checkpoint: weights under the official names and the metadata, atomically.
+    public static func save(model: SRGNNModel, metadata: CheckpointMetadata, to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let json = String(decoding: try encoder.encode(metadata), as: UTF8.self)
+        try model.saveWeights(to: path, metadata: [CheckpointMetadata.key: json])
+    }
+
+    /// Maps raw item ids to internal ids; unknown ones are returned separately, in order.
+    public func internalIDs(of rawItems: [String]) -> (known: [Int32], unknown: [String]) {
+        var known = [Int32](), unknown = [String]()
+        for raw in rawItems {
+            if let id = vocabulary.internalID(of: raw) { known.append(id) } else { unknown.append(raw) }
+        }
+        return (known, unknown)
+    }
+}
