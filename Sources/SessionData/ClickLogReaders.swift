@@ -204,6 +204,10 @@ public struct ClickLogReader {
 
         mutating func consume(_ line: UnsafeBufferPointer<UInt8>, _ number: Int, _ log: inout ClickLog) throws {
             lastLine = number
+            var line = line
+            if number == 1 && line.count >= 3 && line[0] == 0xEF && line[1] == 0xBB && line[2] == 0xBF {
+                line = UnsafeBufferPointer(rebasing: line[3...])  // a UTF-8 byte-order mark
+            }
             if line.allSatisfy({ $0 == 0x20 }) {  // empty, or spaces only
                 log.blankLines += 1
                 return

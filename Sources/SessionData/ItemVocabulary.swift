@@ -3,7 +3,8 @@
 /// Internal ids are what the model sees (embedding row `id`; row 0 is padding). The raw ids let
 /// recommendations be served in the user's own ids.
 public struct ItemVocabulary: Sendable, Codable, Equatable {
-    /// `rawIDs[id - 1]` is the raw id of internal item `id`.
+    /// `rawIDs[id - 1]` is the raw id of internal item `id`. Assigning rebuilds the lookup index,
+    /// so build the array first and assign it once.
     public var rawIDs: [String] {
         didSet {
             isIdentity = false

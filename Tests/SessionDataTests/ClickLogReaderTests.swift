@@ -48,6 +48,11 @@ struct ClickLogReaderTests {
         let indexed = try ClickLogReader(format: byIndex).read(headless)
         #expect(indexed.clickItem == [0, 1])
         #expect(indexed.clickOrder == [100, 50])
+        // A UTF-8 byte-order mark before the header is ignored.
+        let bom = try folder.file("bom.csv", "\u{FEFF}sid,product,when\na,x,1\n")
+        let named = ClickLogFormat(delimiter: UInt8(ascii: ","), header: .present, session: .name("sid"), item: .name("product"),
+                                   time: .name("when"), timeFormat: .unix)
+        #expect(try ClickLogReader(format: named).read(bom).sessionKeys == ["a"])
     }
 
     @Test("generic CSV end to end: within-session time order and the split")
