@@ -27,7 +27,7 @@ let package = Package(
         .executableTarget(
             name: "SRGNNCLI",
             dependencies: [
-                "TensorCore", "SessionData", "SRGNN", "Evaluation", "Training",
+                "CKernels", "TensorCore", "SessionData", "SRGNN", "Evaluation", "Training",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -105,6 +105,12 @@ public struct LoadedModel: Sendable {
         try model.saveWeights(to: path, metadata: [CheckpointMetadata.key: json])
     }
 
+    /// Ignored tensors worth telling the user about: all of them for a bare weights file; for our
+    /// own checkpoints, not the `gnn.linear_edge_f.*` zeros we write for the official loader's sake.
+    public var reportableIgnoredTensors: [String] {
+        metadata == nil ? ignoredTensors : ignoredTensors.filter { !unusedReferenceTensorNames.contains($0) }
+    }
+
     /// Maps raw item ids to internal ids; unknown ones are returned separately, in order.
     public func internalIDs(of rawItems: [String]) -> (known: [Int32], unknown: [String]) {
         var known = [Int32](), unknown = [String]()

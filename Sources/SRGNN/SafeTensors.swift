@@ -127,22 +127,13 @@ public struct SafeTensorsFile: Sendable {
     }
 }
 
-/// Writes `data` to a temporary file beside `path`, then renames it over `path`, so a reader never
+/// Writes `data` atomically (a temporary file beside `path`, then `rename`), so a reader never
 /// sees a half-written file and a failed write leaves the old one intact.
 public func writeAtomically(_ data: Data, to path: String) throws {
-    let url = URL(fileURLWithPath: path)
-    let temporary = url.deletingLastPathComponent()
-        .appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
     do {
-        try data.write(to: temporary)
-        if FileManager.default.fileExists(atPath: path) {
-            _ = try FileManager.default.replaceItemAt(url, withItemAt: temporary)
-        } else {
-            try FileManager.default.moveItem(at: temporary, to: url)
-        }
-    } catch {
-        try? FileManager.default.removeItem(at: temporary)
-        throw ModelError.weightsFile(path: path, reason: "cannot write: \(error.localizedDescription)")
+        try FileIO.writeAtomically([UInt8](data), to: path)
+    } catch let error as SessionDataError {
+        throw ModelError.weightsFile(path: path, reason: error.description.replacingOccurrences(of: path + ": ", with: ""))
     }
 }
 

@@ -8,13 +8,15 @@ struct RecommendCommand: ParsableCommand {
         commandName: "recommend",
         abstract: "Recommend the next items for one session.",
         discussion: """
-        MODEL is a weights file in safetensors with the official SR-GNN names (for example one \
-        exported from the official PyTorch code). Items are internal ids 1...n-1 (the embedding's \
-        rows); scores are the model's logits s_h · e_item.
+        MODEL is a checkpoint from srgnn train (items are your raw ids, as in your click log) or a \
+        bare weights file in safetensors with the official SR-GNN names, for example one exported \
+        from the official PyTorch code (items are then row numbers 1...n-1, and --step and \
+        --nonhybrid say how it was trained). Unknown items are dropped with a note on stderr. \
+        Scores are the model's logits s_h · e_item.
         """
     )
 
-    @Option(name: .long, help: "Weights file (safetensors, official SR-GNN tensor names).")
+    @Option(name: .long, help: "Checkpoint, or a bare weights file (safetensors, official SR-GNN tensor names).")
     var model: String
 
     @Option(name: .long, help: "The session's clicks, oldest first, comma-separated (e.g. 3,17,5).")
@@ -33,30 +35,35 @@ struct RecommendCommand: ParsableCommand {
         _ = try parseItems()
     }
 
-    func parseItems() throws -> [Int32] {
+    func parseItems() throws -> [String] {
         let fields = items.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
         guard !(fields.count == 1 && fields[0].isEmpty) else {
             throw ValidationError("--items is empty: give the session's item ids, e.g. --items 3,17,5")
         }
-        return try fields.enumerated().map { index, field in
-            guard let value = Int32(field) else {
-                throw ValidationError("--items: '\(field)' at position \(index + 1) is not an integer item id")
-            }
-            return value
+        if let index = fields.firstIndex(of: "") {
+            throw ValidationError("--items: the item at position \(index + 1) is empty")
         }
+        return fields
     }
 
     func run() throws {
-        let session = try parseItems()
-        let loaded = try SRGNNModel.load(weightsAt: model, step: architecture.step, nonhybrid: architecture.nonhybrid)
-        reportIgnored(loaded.ignored, path: model)
+        let rawItems = try parseItems()
+        let loaded = try LoadedModel.load(from: model, step: architecture.step, nonhybrid: architecture.nonhybrid)
+        reportIgnored(loaded.reportableIgnoredTensors, path: model)
+        let (session, unknown) = loaded.internalIDs(of: rawItems)
+        if !unknown.isEmpty {
+            FileHandle.standardError.write(Data("note: unknown items dropped: \(unknown.joined(separator: ", ")) (the model knows \(loaded.vocabulary.count) items)\n".utf8))
+        }
+        guard !session.isEmpty else {
+            throw CommandError("none of the session's items is known to the model (\(unknown.joined(separator: ", "))); nothing to recommend from")
+        }
         let recommendations = try loaded.model.recommend(session: session, k: k)
         if json {
-            let items = recommendations.map { "{\"id\":\($0.item),\"score\":\(jsonNumber($0.score))}" }
+            let items = recommendations.map { "{\"id\":\(jsonItemID(loaded.vocabulary.rawID(of: $0.item))),\"score\":\(jsonNumber($0.score))}" }
             print("{\"items\":[\(items.joined(separator: ","))]}")
         } else {
             for (rank, entry) in recommendations.enumerated() {
-                print("\(rank + 1)\t\(entry.item)\t\(entry.score)")
+                print("\(rank + 1)\t\(loaded.vocabulary.rawID(of: entry.item))\t\(entry.score)")
             }
         }
     }
@@ -75,10 +82,12 @@ struct ArchitectureOptions: ParsableArguments {
     }
 }
 
-/// Lists on stderr the tensors of a weights file that the model does not use.
+/// Lists on stderr the tensors of a weights file that the model does not use (the reference's
+/// unused `gnn.linear_edge_f.*` included, so nothing is dropped silently).
 func reportIgnored(_ names: [String], path: String) {
     guard !names.isEmpty else { return }
-    FileHandle.standardError.write(Data("note: \(path): ignored tensors not used by the model: \(names.joined(separator: ", "))\n".utf8))
+    let shown = names.count > 12 ? names.prefix(12).joined(separator: ", ") + ", … (\(names.count) in all)" : names.joined(separator: ", ")
+    FileHandle.standardError.write(Data("note: \(path): ignored tensors not used by the model: \(shown)\n".utf8))
 }
 
 /// A Float as a JSON number: shortest round-trip form; non-finite values as null.

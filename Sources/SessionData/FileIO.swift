@@ -6,7 +6,7 @@ import Darwin
 
 /// Low-level file helpers: whole-file reads, streamed lines and atomic writes, all reporting
 /// failures as `SessionDataError`s that name the path and the system's reason.
-enum FileIO {
+public enum FileIO {
     static func systemError(_ code: Int32) -> String { String(cString: strerror(code)) }
 
     static func isDirectory(_ path: String) -> Bool {
@@ -97,7 +97,7 @@ enum FileIO {
 
     /// Writes `bytes` to `path` atomically: a temporary file in the same folder, then `rename`,
     /// so readers see the old file or the whole new one, never half of it.
-    static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
+    public static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
         let slash = path.lastIndex(of: "/")
         let folder = slash.map { String(path[..<$0]) } ?? "."
         let name = slash.map { String(path[path.index(after: $0)...]) } ?? path

@@ -1,0 +1,93 @@
+import ArgumentParser
+import Foundation
+import SRGNN
+import Evaluation
+
+/// `srgnn evaluate`: full-ranking metrics of a checkpoint on a dataset's test examples.
+struct EvaluateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate",
+        abstract: "Evaluate a model on a dataset's test examples, ranking all items.",
+        discussion: """
+        Every test example's target is ranked among all items (rank = 1 + the number of items \
+        scoring strictly higher). Metrics, in percent, averaged over examples:
+          HR@K         the target is in the top K (the paper's P@20, the reference's Recall@20)
+          MRR@K        1/rank if the target is in the top K, else 0
+          NDCG@K       1/log2(rank + 1) if the target is in the top K, else 0
+          Precision@K  HR@K / K (one relevant item per example)
+        """
+    )
+
+    @Option(name: .long, help: "Checkpoint from srgnn train, or bare official weights (then see --step, --nonhybrid).")
+    var model: String
+
+    @Option(name: .long, help: "Dataset folder whose test examples to rank.")
+    var data: String
+
+    @Option(name: .long, help: "Cut-offs, comma-separated.")
+    var k: String = "5,10,20"
+
+    @OptionGroup var architecture: ArchitectureOptions
+
+    @Option(name: .long, help: "Worker threads.")
+    var threads = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(name: .long, help: "Examples scored together.")
+    var batchSize = 500
+
+    @Flag(name: .long, help: "Print one JSON object.")
+    var json = false
+
+    func validate() throws {
+        _ = try cutoffs()
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
+    }
+
+    func cutoffs() throws -> [Int] {
+        let values = k.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !values.isEmpty, values.allSatisfy({ ($0 ?? 0) >= 1 }) else {
+            throw ValidationError("--k must be positive integers separated by commas, e.g. 5,10,20 (got '\(k)')")
+        }
+        return values.map { $0! }
+    }
+
+    func run() throws {
+        setBLASThreads(1)
+        let cutoffs = try cutoffs()
+        let loaded = try LoadedModel.load(from: model, step: architecture.step, nonhybrid: architecture.nonhybrid)
+        reportIgnored(loaded.reportableIgnoredTensors, path: model)
+        let dataset = try SessionDataset.load(from: data)
+        try checkCompatible(loaded, dataset)
+        let start = DispatchTime.now()
+        let ranks = loaded.model.rankTargets(dataset.test, batchSize: batchSize, threads: threads)
+        let elapsed = seconds(since: start)
+        let metrics = rankMetrics(ranks: ranks, cutoffs: cutoffs)
+        let rate = Double(ranks.count) / elapsed
+        if json {
+            var object: [String: JSONValue] = metrics.mapValues { .number($0) }
+            object["examples"] = .number(Double(ranks.count))
+            object["examples_per_s"] = .number(rate)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(object), as: UTF8.self))
+        } else {
+            print("\(ranks.count) test examples, \(loaded.model.configuration.itemCount) items, \(String(format: "%.0f", rate)) examples/s")
+            for k in cutoffs {
+                print(String(format: "@%-3d HR %6.2f  MRR %6.2f  NDCG %6.2f  Precision %6.2f", k, metrics["HR@\(k)"]!,
+                             metrics["MRR@\(k)"]!, metrics["NDCG@\(k)"]!, metrics["Precision@\(k)"]!))
+            }
+        }
+    }
+
+    /// The model must know the dataset's items, under the same ids.
+    func checkCompatible(_ loaded: LoadedModel, _ dataset: SessionDataset) throws {
+        let items = loaded.model.configuration.itemCount
+        guard items == dataset.itemCount else {
+            throw CommandError("\(model): the model has \(items) items but \(data) has \(dataset.itemCount); was it trained on this dataset?")
+        }
+        if loaded.metadata != nil, loaded.vocabulary != dataset.vocabulary {
+            throw CommandError("\(model): the model's item vocabulary differs from \(data)'s (same count, different ids); was it trained on this dataset?")
+        }
+    }
+}

@@ -1,0 +1,166 @@
+import ArgumentParser
+import Foundation
+import SRGNN
+import Training
+
+/// `srgnn train`: train SR-GNN on a dataset folder and save the best epoch as a checkpoint.
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train SR-GNN on a dataset folder; save the best epoch as a checkpoint.",
+        discussion: """
+        Defaults are the reference's. With --select-on validation (the default) a random \
+        --validation-fraction of the training examples is held out (the reference's --validation \
+        split) and the best epoch is chosen by its HR@20; the test set is evaluated every epoch but \
+        never used for choices. --select-on test reproduces the paper's protocol: all training \
+        examples train and the epoch is chosen by the test set, which makes the reported test \
+        metrics optimistic.
+
+        Writes MODEL (best epoch: safetensors with the official tensor names plus JSON metadata), \
+        MODEL.log.jsonl (one line per epoch) and MODEL.state (for --resume).
+        """
+    )
+
+    @Option(name: .long, help: "Dataset folder (ours, from srgnn preprocess, or an SR-GNN pickle folder).")
+    var data: String
+
+    @Option(name: .long, help: "Checkpoint to write.")
+    var out: String
+
+    @OptionGroup var options: TrainingOptions
+
+    @Flag(name: .long, help: "Continue an interrupted run from its last completed epoch (same options).")
+    var resume = false
+
+    func validate() throws {
+        _ = try options.configuration()
+    }
+
+    func run() throws {
+        setBLASThreads(1)  // products are split over our threads instead (see TensorCore's gemm(threads:))
+        let configuration = try options.configuration()
+        let dataset = try SessionDataset.load(from: data)
+        let trainer = try Trainer(configuration: configuration, dataset: dataset, checkpointPath: out, datasetPath: data)
+        print("configuration: \(describe(configuration))")
+        print("data: \(data): \(dataset.train.count) training examples (\(trainer.trainIndices.count) train, \(trainer.validationIndices.count) validation), \(dataset.test.count) test, \(dataset.itemCount) items")
+        let progress = ProgressReporter(cutoff: configuration.cutoff)
+        let result = try trainer.run(resume: resume, observer: progress)
+        progress.finish()
+        let k = configuration.cutoff
+        let protocolName = configuration.selectOn == .validation ? "validation" : "test (reference protocol)"
+        print("best epoch by \(protocolName) HR@\(k): \(result.bestEpoch + 1)")
+        if let record = result.history.first(where: { $0.epoch == result.bestEpoch }), let test = record.test {
+            print(String(format: "test at that epoch: HR@%d %.2f  MRR@%d %.2f", k, test["HR@\(k)"] ?? 0, k, test["MRR@\(k)"] ?? 0))
+        }
+        print(String(format: "best %@ HR@%d %.2f (epoch %d), best MRR@%d %.2f (epoch %d)", protocolName, k, result.bestHitRate.value,
+                     result.bestHitRate.epoch + 1, k, result.bestReciprocalRank.value, result.bestReciprocalRank.epoch + 1))
+        print("checkpoint: \(out)  log: \(trainer.logPath)  peak memory: \(peakResidentBytes() / 1_048_576) MiB")
+    }
+}
+
+/// Every training hyperparameter, with the reference's defaults.
+struct TrainingOptions: ParsableArguments {
+    @Option(name: .long, help: "Hidden size.") var hiddenSize = 100
+    @Option(name: .long, help: "Examples per batch.") var batchSize = 100
+    @Option(name: .long, help: "Maximum epochs.") var epochs = 30
+    @Option(name: .long, help: "Initial learning rate.") var lr: Float = 1e-3
+    @Option(name: .long, help: "Learning-rate decay factor.") var lrDecay: Float = 0.1
+    @Option(name: .long, help: "Epochs between learning-rate decays.") var lrDecayStep = 3
+    @Flag(name: .long, help: "Decay at the textbook time (after every --lr-decay-step epochs) instead of the reference's (one epoch earlier).")
+    var textbookDecay = false
+    @Option(name: .long, help: "L2 penalty (added to the gradient, as torch.optim.Adam's weight_decay).") var l2: Float = 1e-5
+    @Option(name: .long, help: "Gated graph propagation steps.") var step = 1
+    @Flag(name: .long, help: "Readout without the hybrid transform.") var nonhybrid = false
+    @Option(name: .long, help: "Epochs without improvement before stopping (counted as the reference counts them).") var patience = 10
+    @Option(name: .long, help: "Seed for initialisation, validation split and shuffling.") var seed: UInt64 = 0
+    @Option(name: .long, help: "Worker threads.") var threads = ProcessInfo.processInfo.activeProcessorCount
+    @Option(name: .long, help: "Share of training examples held out for validation.") var validationFraction = 0.1
+    @Option(name: .long, help: "Choose the best epoch on 'validation' (honest) or 'test' (the reference's protocol).")
+    var selectOn = SelectionProtocol.validation
+
+    func configuration() throws -> TrainingConfiguration {
+        var configuration = TrainingConfiguration()
+        configuration.hiddenSize = hiddenSize
+        configuration.batchSize = batchSize
+        configuration.epochs = epochs
+        configuration.learningRate = lr
+        configuration.decayFactor = lrDecay
+        configuration.decayEvery = lrDecayStep
+        configuration.referenceDecayTiming = !textbookDecay
+        configuration.l2 = l2
+        configuration.step = step
+        configuration.nonhybrid = nonhybrid
+        configuration.patience = patience
+        configuration.seed = seed
+        configuration.threads = threads
+        configuration.validationFraction = validationFraction
+        configuration.selectOn = selectOn
+        do {
+            try configuration.validate()
+        } catch let error as TrainingError {
+            throw ValidationError(error.description.replacingOccurrences(of: "invalid training configuration: ", with: ""))
+        }
+        return configuration
+    }
+}
+
+extension SelectionProtocol: ExpressibleByArgument {}
+
+func describe(_ configuration: TrainingConfiguration) -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    return (try? String(decoding: encoder.encode(configuration), as: UTF8.self)) ?? "\(configuration)"
+}
+
+/// Progress on a terminal as a redrawn bar (examples/s, running loss, time left); elsewhere as
+/// plain lines every tenth of an epoch. One summary line per epoch either way.
+final class ProgressReporter: TrainingObserver {
+    let cutoff: Int
+    let interactive = isatty(STDERR_FILENO) != 0
+    var lastDraw = 0.0
+    var lastTenth = -1
+
+    init(cutoff: Int) { self.cutoff = cutoff }
+
+    func trainingStarted(configuration: TrainingConfiguration, trainExamples: Int, validationExamples: Int,
+                         testExamples: Int, resumedAt epoch: Int?) {}
+
+    func batchFinished(epoch: Int, examplesDone: Int, examplesTotal: Int, runningLoss: Double, seconds: Double) {
+        let rate = Double(examplesDone) / max(seconds, 1e-9)
+        let left = Double(examplesTotal - examplesDone) / max(rate, 1e-9)
+        if interactive {
+            guard seconds - lastDraw > 0.2 || examplesDone == examplesTotal else { return }
+            lastDraw = seconds
+            let width = 30, filled = width * examplesDone / max(examplesTotal, 1)
+            let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
+            let line = String(format: "\repoch %2d %@ %3d%% %6.0f ex/s loss %.4f %4.0fs left ", epoch + 1, bar,
+                              100 * examplesDone / max(examplesTotal, 1), rate, runningLoss, left)
+            FileHandle.standardError.write(Data(line.utf8))
+        } else {
+            let tenth = 10 * examplesDone / max(examplesTotal, 1)
+            if tenth != lastTenth && tenth < 10 && tenth > 0 {
+                lastTenth = tenth
+                print(String(format: "epoch %d: %d/%d examples, %.0f ex/s, loss %.4f, %.0fs left", epoch + 1, examplesDone,
+                             examplesTotal, rate, runningLoss, left))
+            }
+        }
+    }
+
+    func epochFinished(_ record: EpochRecord, selected: Bool) {
+        if interactive { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        lastTenth = -1
+        lastDraw = 0
+        let k = cutoff
+        func metrics(_ name: String, _ values: [String: Double]?) -> String {
+            guard let values else { return "" }
+            return String(format: "  %@ HR@%d %.2f MRR@%d %.2f", name, k, values["HR@\(k)"] ?? 0, k, values["MRR@\(k)"] ?? 0)
+        }
+        print(String(format: "epoch %d  loss %.4f  lr %.0e", record.epoch + 1, record.loss, record.learningRate)
+              + metrics("validation", record.validation) + metrics("test", record.test)
+              + String(format: "  %.0fs", record.seconds) + (selected ? "  *saved" : ""))
+    }
+
+    func note(_ message: String) { print("note: \(message)") }
+
+    func finish() {}
+}

@@ -1,0 +1,246 @@
+import Foundation
+
+/// What a trainer tells whoever watches it (the command line draws a progress bar from it).
+public protocol TrainingObserver: AnyObject {
+    func trainingStarted(configuration: TrainingConfiguration, trainExamples: Int, validationExamples: Int,
+                         testExamples: Int, resumedAt epoch: Int?)
+    func batchFinished(epoch: Int, examplesDone: Int, examplesTotal: Int, runningLoss: Double, seconds: Double)
+    func epochFinished(_ record: EpochRecord, selected: Bool)
+    func note(_ message: String)
+}
+
+/// The outcome of a run.
+public struct TrainingResult: Sendable {
+    public var history: [EpochRecord]
+    /// Epoch (0-based) of the saved checkpoint: the best by HR@K on the selection set.
+    public var bestEpoch: Int
+    /// Best HR@K and MRR@K on the selection set and the epochs where each was reached (the
+    /// reference reports the two maxima separately).
+    public var bestHitRate: (value: Double, epoch: Int)
+    public var bestReciprocalRank: (value: Double, epoch: Int)
+    public var stoppedEarly: Bool
+}
+
+/// Trains SR-GNN on a dataset, epoch by epoch, as the reference does: shuffle, batches of
+/// `batchSize`, Adam with L2, step decay, evaluation after each epoch, patience.
+///
+/// Epoch `e`'s shuffle comes from `seed` and `e` alone, so a run resumed from its last completed
+/// epoch continues exactly as an uninterrupted one would.
+public final class Trainer {
+    public let configuration: TrainingConfiguration
+    public let dataset: SessionDataset
+    public let checkpointPath: String
+    public let datasetPath: String?
+    /// Indices into `dataset.train` used for training and held out for validation.
+    public let trainIndices: [Int]
+    public let validationIndices: [Int]
+
+    public var logPath: String { checkpointPath + ".log.jsonl" }
+    public var statePath: String { checkpointPath + ".state" }
+
+    public init(configuration: TrainingConfiguration, dataset: SessionDataset, checkpointPath: String,
+                datasetPath: String? = nil) throws {
+        try configuration.validate()
+        guard dataset.train.count > 0 else {
+            throw TrainingError.invalidConfiguration("the dataset has no training examples")
+        }
+        self.configuration = configuration
+        self.dataset = dataset
+        self.checkpointPath = checkpointPath
+        self.datasetPath = datasetPath
+        (trainIndices, validationIndices) = Trainer.split(count: dataset.train.count, configuration: configuration)
+        guard !trainIndices.isEmpty else {
+            throw TrainingError.invalidConfiguration("the validation fraction leaves no training examples")
+        }
+    }
+
+    /// The reference's `split_validation`: shuffle the examples, keep the first
+    /// `round(n · (1 − fraction))` for training and hold out the rest. With `selectOn: .test` every
+    /// example trains (the reference protocol).
+    static func split(count: Int, configuration: TrainingConfiguration) -> (train: [Int], validation: [Int]) {
+        guard configuration.selectOn == .validation else { return (Array(0..<count), []) }
+        var indices = Array(0..<count)
+        var generator = SeededGenerator(seed: configuration.seed ^ 0x5EED_0F_5B1D)
+        indices.shuffle(using: &generator)
+        let trainCount = Int((Double(count) * (1 - configuration.validationFraction)).rounded(.toNearestOrEven))
+        return (Array(indices[..<trainCount]), Array(indices[trainCount...]))
+    }
+
+    /// Trains to the end (or until patience runs out), saving the best epoch to `checkpointPath`.
+    public func run(resume: Bool = false, observer: TrainingObserver? = nil) throws -> TrainingResult {
+        let cutoff = configuration.cutoff
+        let modelConfiguration = configuration.modelConfiguration(itemCount: dataset.itemCount)
+        var step = TrainingStep(model: try SRGNNModel(configuration: modelConfiguration, seed: configuration.seed),
+                                learningRate: configuration.learningRate, weightDecay: configuration.l2,
+                                threads: configuration.threads)
+        var state = RunState()
+        if resume {
+            state = try TrainingState.load(from: statePath, configuration: configuration, into: &step)
+            observer?.note("resuming after epoch \(state.completedEpochs) from \(statePath)")
+        } else {
+            try? FileManager.default.removeItem(atPath: logPath)
+        }
+        observer?.trainingStarted(configuration: configuration, trainExamples: trainIndices.count,
+                                  validationExamples: validationIndices.count, testExamples: dataset.test.count,
+                                  resumedAt: resume ? state.completedEpochs : nil)
+        if configuration.selectOn == .test {
+            observer?.note("selecting the epoch on the TEST set, as the reference does: test metrics are optimistic")
+        }
+        let evaluationWorkspace = SRGNNWorkspace()
+        var epoch = state.completedEpochs
+        while epoch < configuration.epochs && state.badEpochs < configuration.patience {
+            let started = DispatchTime.now()
+            let rate = configuration.schedule.rate(epoch: epoch)
+            step.optimizer.learningRate = rate
+            var order = trainIndices
+            var generator = SeededGenerator(seed: configuration.seed &+ 0x9E37_79B9 &* UInt64(epoch + 1))
+            order.shuffle(using: &generator)
+            var lossSum = 0.0, batches = 0, done = 0
+            let train = dataset.train
+            var targets = [Int32]()
+            targets.reserveCapacity(configuration.batchSize)
+            while done < order.count {
+                let slice = order[done..<min(order.count, done + configuration.batchSize)]
+                targets.removeAll(keepingCapacity: true)
+                for index in slice { targets.append(train.targets[index]) }
+                lossSum += Double(step(prefixes: slice.lazy.map { train.prefix($0) }, targets: targets))
+                batches += 1
+                done += slice.count
+                observer?.batchFinished(epoch: epoch, examplesDone: done, examplesTotal: order.count,
+                                        runningLoss: lossSum / Double(batches), seconds: seconds(since: started))
+            }
+            let validation = validationIndices.isEmpty ? nil : rankMetrics(
+                ranks: step.model.rankTargets(train, indices: validationIndices, threads: configuration.threads,
+                                              workspace: evaluationWorkspace), cutoffs: [cutoff])
+            let test = dataset.test.count == 0 ? nil : rankMetrics(
+                ranks: step.model.rankTargets(dataset.test, threads: configuration.threads, workspace: evaluationWorkspace),
+                cutoffs: [cutoff])
+            let record = EpochRecord(epoch: epoch, loss: lossSum / Double(max(batches, 1)), learningRate: Double(rate),
+                                     seconds: seconds(since: started), validation: validation, test: test)
+            state.history.append(record)
+
+            // The reference's bookkeeping: HR and MRR maxima tracked apart (≥, so later epochs win
+            // ties); an epoch that improves neither adds one to a counter that never resets.
+            let selection = configuration.selectOn == .validation ? validation : test
+            var improved = false
+            var selected = false
+            if let selection {
+                let hitRate = selection["HR@\(cutoff)"] ?? 0, reciprocalRank = selection["MRR@\(cutoff)"] ?? 0
+                if hitRate >= state.bestHitRate { state.bestHitRate = hitRate; state.bestHitEpoch = epoch; improved = true; selected = true }
+                if reciprocalRank >= state.bestReciprocalRank { state.bestReciprocalRank = reciprocalRank; state.bestReciprocalEpoch = epoch; improved = true }
+            } else {
+                selected = true  // nothing to select on: keep the latest epoch
+                state.bestHitEpoch = epoch
+                improved = true
+            }
+            state.badEpochs += improved ? 0 : 1
+            if selected { try saveCheckpoint(step.model, epoch: epoch, record: record, history: state.history) }
+            state.completedEpochs = epoch + 1
+            try appendLog(record)
+            try TrainingState.save(state, step: step, configuration: configuration, to: statePath)
+            observer?.epochFinished(record, selected: selected)
+            epoch += 1
+        }
+        let stoppedEarly = state.completedEpochs < configuration.epochs
+        if stoppedEarly { observer?.note("stopped after \(state.badEpochs) epochs without improvement (patience \(configuration.patience))") }
+        return TrainingResult(history: state.history, bestEpoch: state.bestHitEpoch,
+                              bestHitRate: (state.bestHitRate, state.bestHitEpoch),
+                              bestReciprocalRank: (state.bestReciprocalRank, state.bestReciprocalEpoch),
+                              stoppedEarly: stoppedEarly)
+    }
+
+    func saveCheckpoint(_ model: SRGNNModel, epoch: Int, record: EpochRecord, history: [EpochRecord]) throws {
+        var metrics = [String: Double]()
+        for (key, value) in record.validation ?? [:] { metrics["validation." + key] = value }
+        for (key, value) in record.test ?? [:] { metrics["test." + key] = value }
+        metrics["loss"] = record.loss
+        let metadata = CheckpointMetadata(model: model.configuration, vocabulary: dataset.vocabulary, epoch: epoch,
+                                          metrics: metrics, training: configuration.jsonValue, history: history,
+                                          dataset: datasetPath)
+        try LoadedModel.save(model: model, metadata: metadata, to: checkpointPath)
+    }
+
+    func appendLog(_ record: EpochRecord) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        var line = try encoder.encode(record)
+        line.append(0x0A)
+        if let handle = FileHandle(forWritingAtPath: logPath) {
+            defer { try? handle.close() }
+            try handle.seekToEnd()
+            try handle.write(contentsOf: line)
+        } else {
+            try writeAtomically(line, to: logPath)
+        }
+    }
+}
+
+/// Bookkeeping of a run between epochs.
+struct RunState: Codable {
+    var completedEpochs = 0
+    var bestHitRate = -1.0
+    var bestHitEpoch = -1
+    var bestReciprocalRank = -1.0
+    var bestReciprocalEpoch = -1
+    var badEpochs = 0
+    var history: [EpochRecord] = []
+}
+
+/// The resumable state after each epoch: parameters, Adam's moments and step count, and the run's
+/// bookkeeping, in one safetensors file written atomically.
+enum TrainingState {
+    struct Header: Codable {
+        var configuration: TrainingConfiguration
+        var run: RunState
+        var adamSteps: Int
+    }
+
+    static func save(_ run: RunState, step: TrainingStep, configuration: TrainingConfiguration, to path: String) throws {
+        var file = step.model.parameters.safeTensors()
+        let moments = [("adam.m.", step.optimizer.firstMoment), ("adam.v.", step.optimizer.secondMoment)]
+        for (prefix, moment) in moments {
+            for name in ParameterName.allCases {
+                file.set(prefix + name.rawValue, shape: moment.shape(of: name), floats: Array(moment.storage[moment.range(of: name)]))
+            }
+        }
+        let header = Header(configuration: configuration, run: run, adamSteps: step.optimizer.stepCount)
+        file.metadata["srgnn.training-state"] = String(decoding: try JSONEncoder().encode(header), as: UTF8.self)
+        try file.write(to: path)
+    }
+
+    static func load(from path: String, configuration: TrainingConfiguration, into step: inout TrainingStep) throws -> RunState {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw TrainingError.resume(path: path, reason: "no saved state (was the run started with this --out?)")
+        }
+        let file = try SafeTensorsFile(contentsOf: path)
+        guard let json = file.metadata["srgnn.training-state"],
+              let header = try? JSONDecoder().decode(Header.self, from: Data(json.utf8)) else {
+            throw TrainingError.resume(path: path, reason: "not a training state file")
+        }
+        var saved = header.configuration, wanted = configuration
+        saved.threads = 1; wanted.threads = 1; saved.epochs = 0; wanted.epochs = 0  // these may change on resume
+        guard saved == wanted else {
+            throw TrainingError.resume(path: path, reason: "it was made with a different configuration; resume with the same options")
+        }
+        let (parameters, _) = try SRGNNParameters.load(from: file, path: path)
+        guard parameters.embeddingRows == step.model.parameters.embeddingRows else {
+            throw TrainingError.resume(path: path, reason: "it has \(parameters.embeddingRows - 1) items, the dataset \(step.model.configuration.itemCount)")
+        }
+        var first = SRGNNParameters(zerosLike: parameters), second = SRGNNParameters(zerosLike: parameters)
+        for name in ParameterName.allCases {
+            guard let m = file.floats("adam.m." + name.rawValue), let v = file.floats("adam.v." + name.rawValue),
+                  m.count == first.range(of: name).count, v.count == m.count else {
+                throw TrainingError.resume(path: path, reason: "optimizer state for \(name.rawValue) is missing or misshapen")
+            }
+            first.setTensor(name, m)
+            second.setTensor(name, v)
+        }
+        step.model.parameters = parameters
+        step.optimizer.restore(stepCount: header.adamSteps, firstMoment: first, secondMoment: second)
+        return header.run
+    }
+}
+
+func seconds(since start: DispatchTime) -> Double {
+    Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+}
