@@ -111,6 +111,20 @@ public struct LoadedModel: Sendable {
         metadata == nil ? ignoredTensors : ignoredTensors.filter { !unusedReferenceTensorNames.contains($0) }
     }
 
+    /// Checks that this model can rank `dataset`'s items: the same item count and, for a
+    /// checkpoint, the same raw ids in the same order. Errors name the model file and the mismatch.
+    public func checkCompatible(with dataset: SessionDataset, modelPath: String, datasetPath: String) throws {
+        let items = model.configuration.itemCount
+        guard items == dataset.itemCount else {
+            throw ModelError.weightsFile(path: modelPath, reason:
+                "the model has \(items) items but \(datasetPath) has \(dataset.itemCount); was it trained on this dataset?")
+        }
+        if metadata != nil, vocabulary != dataset.vocabulary {
+            throw ModelError.weightsFile(path: modelPath, reason:
+                "the model's item vocabulary differs from \(datasetPath)'s (same count, other ids); was it trained on this dataset?")
+        }
+    }
+
     /// Maps raw item ids to internal ids; unknown ones are returned separately, in order.
     public func internalIDs(of rawItems: [String]) -> (known: [Int32], unknown: [String]) {
         var known = [Int32](), unknown = [String]()

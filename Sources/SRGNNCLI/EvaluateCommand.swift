@@ -58,7 +58,7 @@ struct EvaluateCommand: ParsableCommand {
         let loaded = try LoadedModel.load(from: model, step: architecture.step, nonhybrid: architecture.nonhybrid)
         reportIgnored(loaded.reportableIgnoredTensors, path: model)
         let dataset = try SessionDataset.load(from: data)
-        try checkCompatible(loaded, dataset)
+        try loaded.checkCompatible(with: dataset, modelPath: model, datasetPath: data)
         let start = DispatchTime.now()
         let ranks = loaded.model.rankTargets(dataset.test, batchSize: batchSize, threads: threads)
         let elapsed = seconds(since: start)
@@ -77,17 +77,6 @@ struct EvaluateCommand: ParsableCommand {
                 print(String(format: "@%-3d HR %6.2f  MRR %6.2f  NDCG %6.2f  Precision %6.2f", k, metrics["HR@\(k)"]!,
                              metrics["MRR@\(k)"]!, metrics["NDCG@\(k)"]!, metrics["Precision@\(k)"]!))
             }
-        }
-    }
-
-    /// The model must know the dataset's items, under the same ids.
-    func checkCompatible(_ loaded: LoadedModel, _ dataset: SessionDataset) throws {
-        let items = loaded.model.configuration.itemCount
-        guard items == dataset.itemCount else {
-            throw CommandError("\(model): the model has \(items) items but \(data) has \(dataset.itemCount); was it trained on this dataset?")
-        }
-        if loaded.metadata != nil, loaded.vocabulary != dataset.vocabulary {
-            throw CommandError("\(model): the model's item vocabulary differs from \(data)'s (same count, different ids); was it trained on this dataset?")
         }
     }
 }

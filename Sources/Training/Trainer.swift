@@ -115,7 +115,7 @@ public final class Trainer {
             let test = dataset.test.count == 0 ? nil : rankMetrics(
                 ranks: step.model.rankTargets(dataset.test, threads: configuration.threads, workspace: evaluationWorkspace),
                 cutoffs: [cutoff])
-            let record = EpochRecord(epoch: epoch, loss: lossSum / Double(max(batches, 1)), learningRate: Double(rate),
+            let record = EpochRecord(epoch: epoch, loss: lossSum / Double(max(batches, 1)), learningRate: Double("\(rate)") ?? Double(rate),
                                      seconds: seconds(since: started), validation: validation, test: test)
             state.history.append(record)
 
