@@ -28,6 +28,15 @@ static inline float srgnn_exp(float x) {
     return p * scale;
 }
 
+// Maximum of 64 consecutive values (NaN-free input assumed, as scores are).
+SRGNN_CLONES
+static float srgnn_block_max(const float *values) {
+#pragma clang fp reassociate(on)
+    float maximum = values[0];
+    for (int j = 1; j < 64; j++) maximum = values[j] > maximum ? values[j] : maximum;
+    return maximum;
+}
+
 SRGNN_CLONES
 double srgnn_softmax_xent_row(float *x, int64_t count, int64_t target, float scale) {
     // Reassociation lets the max and sum reductions vectorise (lane-wise partial results).
@@ -73,21 +82,27 @@ int64_t srgnn_count_greater(const float *values, int64_t count, float threshold)
 int64_t srgnn_top_k(const float *values, int64_t count, int64_t k, int64_t *indices) {
     if (k > count) k = count;
     if (k <= 0) return 0;
-    // Insertion into a small sorted list; most values fail the first comparison.
+    // A small sorted list filled by insertion. Once it is full, blocks of 64 values whose maximum
+    // does not beat the current k-th best are skipped with one vectorised pass.
     float best[k];
     int64_t size = 0;
-    for (int64_t j = 0; j < count; j++) {
-        float value = values[j];
-        if (size == k && !(value > best[k - 1])) continue;
-        int64_t position = size < k ? size : k - 1;
-        while (position > 0 && value > best[position - 1]) {
-            best[position] = best[position - 1];
-            indices[position] = indices[position - 1];
-            position--;
+    int64_t j = 0;
+    while (j < count) {
+        if (size == k && j + 64 <= count && srgnn_block_max(values + j) <= best[k - 1]) { j += 64; continue; }
+        int64_t end = (size == k && j + 64 <= count) ? j + 64 : j + 1;
+        for (; j < end; j++) {
+            float value = values[j];
+            if (size == k && !(value > best[k - 1])) continue;
+            int64_t position = size < k ? size : k - 1;
+            while (position > 0 && value > best[position - 1]) {
+                best[position] = best[position - 1];
+                indices[position] = indices[position - 1];
+                position--;
+            }
+            best[position] = value;
+            indices[position] = j;
+            if (size < k) size++;
         }
-        best[position] = value;
-        indices[position] = j;
-        if (size < k) size++;
     }
     return size;
 }

@@ -44,9 +44,23 @@ public struct SRGNNModel: Sendable {
     /// column `j` for item `j + 1`. Keeps the activations that `backward` needs.
     @discardableResult
     public func forward(_ batch: SessionBatch, workspace ws: SRGNNWorkspace, threads: Int = 1) -> UnsafeMutablePointer<Float> {
+        let d = configuration.hiddenSize, b = batch.sessionCount, items = configuration.itemCount
+        let sessionEmbedding = sessionEmbeddings(batch, workspace: ws, threads: threads)
+        let scores = ws.scores.reserve(b * items)
+        parameters.withPointers { w in
+            // scores = s_h · E[1...]^T   [B, d] × [d, I]
+            gemm(.none, .transposed, m: b, n: items, k: d, sessionEmbedding, lda: d, w.embedding + d, ldb: d,
+                 scores, ldc: items, threads: threads)
+        }
+        return scores
+    }
+
+    /// The session embeddings `s_h` `[B, d]` of `batch` (in `workspace.sessionEmbedding`): the
+    /// gated graph network and the attention readout, everything before the product with `E`.
+    @discardableResult
+    public func sessionEmbeddings(_ batch: SessionBatch, workspace ws: SRGNNWorkspace, threads: Int = 1) -> UnsafeMutablePointer<Float> {
         let d = configuration.hiddenSize
-        let n = batch.nodeCount, p = batch.positionCount, b = batch.sessionCount
-        let items = configuration.itemCount
+        let n = batch.nodeCount
         let steps = configuration.step
         return parameters.withPointers { w in
             let states = ws.states.reserve((steps + 1) * n * d)
@@ -59,12 +73,7 @@ public struct SRGNNModel: Sendable {
                                aggregate: aggregates + t * n * 2 * d, gates: gates + t * n * 4 * d, workspace: ws, threads: threads)
             }
             attentionReadout(batch, weights: w, nodeStates: states + steps * n * d, workspace: ws, threads: threads)
-            let scores = ws.scores.reserve(b * items)
-            // scores = s_h · E[1...]^T   [B, d] × [d, I]
-            gemm(.none, .transposed, m: b, n: items, k: d, ws.sessionEmbedding.pointer, lda: d, w.embedding + d, ldb: d,
-                 scores, ldc: items, threads: threads)
-            _ = p
-            return scores
+            return ws.sessionEmbedding.pointer
         }
     }
 

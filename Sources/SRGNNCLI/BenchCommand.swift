@@ -83,23 +83,15 @@ struct BenchCommand: ParsableCommand {
         // The floor: the three score products of a training batch alone.
         let floorMs = scoreProductFloor(itemCount: itemCount, repetitions: trainBatches)
 
-        // Evaluation: full ranking over all items, top-20.
+        // Evaluation as `srgnn evaluate` runs it: every target ranked among all items.
         let model = step.model
-        let workspace = SRGNNWorkspace()
-        var evalBatchBuffer = SessionBatch()
         let evaluated = min(evalExamples, prefixes.count)
-        var hits = 0
+        let evaluationSet = ExampleSet(prefixes: order[0..<evaluated].map { Array(prefixes[$0]) },
+                                       targets: order[0..<evaluated].map { targets[$0] })
         let evalStart = DispatchTime.now()
-        var offset = 0
-        while offset < evaluated {
-            let end = min(evaluated, offset + evalBatch)
-            let indices = order[offset..<end]
-            evalBatchBuffer.fill(sessions: indices.map { prefixes[$0] })
-            let scores = model.forward(evalBatchBuffer, workspace: workspace, threads: threads)
-            hits += topTwentyHits(scores, targets: indices.map { targets[$0] }, items: itemCount, threads: threads)
-            offset = end
-        }
+        let ranks = model.rankTargets(evaluationSet, batchSize: evalBatch, threads: threads)
         let evalSeconds = seconds(since: evalStart)
+        let hits = ranks.filter { $0 <= 20 }.count
 
         // Latency of one session, as a server sees it (its own workspace, batch of one).
         var latencies = [Double]()
@@ -192,19 +184,6 @@ struct BenchCommand: ParsableCommand {
         }
         return total / Double(repetitions) * 1000
     }
-}
-
-/// How many rows of `scores` `[B, items]` have their target (1-based) in the top 20.
-func topTwentyHits(_ scores: UnsafeMutablePointer<Float>, targets: [Int32], items: Int, threads: Int) -> Int {
-    var hits = [Int](repeating: 0, count: targets.count)
-    hits.withUnsafeMutableBufferPointer { hits in
-        let hits = hits.baseAddress!
-        parallelFor(targets.count, threads: threads) { row in
-            let top = topK(scores + row * items, count: items, k: 20)
-            hits[row] = top.contains(Int(targets[row]) - 1) ? 1 : 0
-        }
-    }
-    return hits.reduce(0, +)
 }
 
 func seconds(since start: DispatchTime) -> Double {

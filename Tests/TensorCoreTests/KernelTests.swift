@@ -39,6 +39,17 @@ import TestSupport
         #expect(countGreater(values, count: values.count, than: -5) == 7)
     }
 
+    /// Top-k over many values (so whole blocks are skipped) against a full sort.
+    @Test(arguments: [1, 20, 100]) func topKMatchesSorting(k: Int) {
+        var rng = SeededGenerator(seed: UInt64(k))
+        for count in [63, 64, 65, 1_000, 43_097] {
+            // Coarse values so that ties occur and must go to the lower index.
+            let values = (0..<count).map { _ in Float(Int(rng.uniform(0, 500))) }
+            let expected = values.indices.sorted { values[$0] != values[$1] ? values[$0] > values[$1] : $0 < $1 }.prefix(k)
+            #expect(topK(values, count: count, k: k) == Array(expected), "count \(count)")
+        }
+    }
+
     /// Splitting a product over threads gives the single call's result (up to BLAS's blocking).
     @Test func threadedGemmMatchesSingleCall() {
         var rng = SeededGenerator(seed: 9)
