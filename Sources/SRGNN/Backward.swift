@@ -69,8 +69,10 @@ extension SRGNNModel {
                 let dPositions = ws.dPositions.zeroed(p * d)
                 let dAttention = ws.dAttention.reserve(p * d)  // ∂/∂(q1 + q2_i)
                 let dQueryLast = ws.dQueryLast.zeroed(b * d)
+                let dWeights = ws.dAttentionWeights.reserve(p)  // ∂/∂α_i
                 batch.positionOffsets.withUnsafeBufferPointer { offsets in
-                    for s in 0..<b {
+                    // Sessions own disjoint positions and rows, so they run in parallel.
+                    parallelFor(b, threads: threads, minimumPerThread: 32) { s in
                         let dGlobal = dReadout + s * 2 * d
                         let dq1 = dQueryLast + s * d
                         for i in Int(offsets[s])..<Int(offsets[s + 1]) {
@@ -80,9 +82,9 @@ extension SRGNNModel {
                                 dAlpha += dGlobal[j] * hRow[j]
                                 dhRow[j] += weights[i] * dGlobal[j]
                             }
+                            dWeights[i] = dAlpha
                             let sigma = attention + i * d, dPre = dAttention + i * d
                             for j in 0..<d {
-                                g.linearThreeWeight[j] += dAlpha * sigma[j]
                                 let value = dAlpha * w.linearThreeWeight[j] * sigma[j] * (1 - sigma[j])
                                 dPre[j] = value
                                 dq1[j] += value
@@ -90,6 +92,8 @@ extension SRGNNModel {
                         }
                     }
                 }
+                // w_3 gradient: Σ_i dα_i σ_i, a [1, P] × [P, d] product.
+                gemm(.none, .none, m: 1, n: d, k: p, dWeights, lda: p, attention, ldb: d, beta: 1, g.linearThreeWeight, ldc: d, threads: threads)
                 // q2 = H W_2^T + b_2
                 gemm(.transposed, .none, m: d, n: d, k: p, dAttention, lda: d, positions, ldb: d, beta: 1, g.linearTwoWeight, ldc: d, threads: threads)
                 accumulateBiasGradient(dAttention, rows: p, width: d, into: g.linearTwoBias)
@@ -132,7 +136,7 @@ extension SRGNNModel {
                                 dHidden: UnsafeMutablePointer<Float>, workspace ws: SRGNNWorkspace, threads: Int) {
         let d = configuration.hiddenSize, n = batch.nodeCount
         let dgi = ws.dInputGates.reserve(n * 3 * d), dgh = ws.dHiddenGates.reserve(n * 3 * d)
-        for v in 0..<n {
+        parallelFor(n, threads: threads, minimumPerThread: 128) { v in
             let gateRow = gates + v * 4 * d, hRow = h + v * d, dNextRow = dNext + v * d
             let dgiRow = dgi + v * 3 * d, dghRow = dgh + v * 3 * d, dHiddenRow = dHidden + v * d
             for j in 0..<d {

@@ -103,7 +103,7 @@ public struct SRGNNModel: Sendable {
         batch.outOffsets.withUnsafeBufferPointer { outOffsets in
         batch.outTargets.withUnsafeBufferPointer { outTargets in
         batch.outWeights.withUnsafeBufferPointer { outWeights in
-            for v in 0..<n {
+            parallelFor(n, threads: threads, minimumPerThread: 128) { v in
                 let rowIn = a + v * 2 * d, rowOut = rowIn + d
                 for j in 0..<d { rowIn[j] = 0; rowOut[j] = 0 }
                 for e in Int(inOffsets[v])..<Int(inOffsets[v + 1]) {
@@ -120,7 +120,7 @@ public struct SRGNNModel: Sendable {
         let gi = ws.inputGates.reserve(n * 3 * d), gh = ws.hiddenGates.reserve(n * 3 * d)
         gemm(.none, .transposed, m: n, n: 3 * d, k: 2 * d, a, lda: 2 * d, w.inputWeight, ldb: 2 * d, gi, ldc: 3 * d, threads: threads)
         gemm(.none, .transposed, m: n, n: 3 * d, k: d, h, lda: d, w.hiddenWeight, ldb: d, gh, ldc: 3 * d, threads: threads)
-        for v in 0..<n {
+        parallelFor(n, threads: threads, minimumPerThread: 128) { v in
             let giRow = gi + v * 3 * d, ghRow = gh + v * 3 * d, gateRow = gates + v * 4 * d
             let hRow = h + v * d, nextRow = next + v * d
             for j in 0..<d {
@@ -163,7 +163,7 @@ public struct SRGNNModel: Sendable {
         gemm(.none, .transposed, m: p, n: d, k: d, positions, lda: d, w.linearTwoWeight, ldb: d, attention, ldc: d, threads: threads)
         let weights = ws.attentionWeights.reserve(p)
         batch.positionOffsets.withUnsafeBufferPointer { offsets in
-            for s in 0..<b {
+            parallelFor(b, threads: threads, minimumPerThread: 32) { s in
                 let q1 = queryLast + s * d
                 let global = readout + s * 2 * d
                 for j in 0..<d { global[j] = 0 }

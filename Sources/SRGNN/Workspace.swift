@@ -25,6 +25,7 @@ public final class SRGNNWorkspace {
     let dPositions = ScratchBuffer()
     let dAttention = ScratchBuffer()
     let dQueryLast = ScratchBuffer()
+    let dAttentionWeights = ScratchBuffer()
     let dStates = ScratchBuffer()
     let dPrevious = ScratchBuffer()
     let dInputGates = ScratchBuffer()

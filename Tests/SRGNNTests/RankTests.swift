@@ -2,7 +2,8 @@ import Testing
 import SRGNN
 
 @Suite struct RankTests {
-    /// The tiled ranking equals ranks counted on the full score matrix.
+    /// The tiled ranking equals ranks counted on the full score matrix, up to items whose score is
+    /// within float32 rounding of the target's (the two products may round their last bit apart).
     @Test(arguments: [1, 2]) func tiledRanksMatchFullScores(threads: Int) throws {
         let configuration = SRGNNConfiguration(itemCount: 2_500, hiddenSize: 16)
         let model = try SRGNNModel(configuration: configuration, seed: 8)
@@ -18,8 +19,13 @@ import SRGNN
         let scores = model.forward(SessionBatch(sessions: prefixes), workspace: SRGNNWorkspace())
         for row in 0..<prefixes.count {
             let values = scores + row * 2_500
-            let expected = 1 + countGreater(values, count: 2_500, than: values[Int(targets[row]) - 1])
-            #expect(Int(ranks[row]) == expected, "example \(row)")
+            let target = values[Int(targets[row]) - 1]
+            // A 16-term float32 dot product summed in another order: error ≲ 16 ulps of the row's scale.
+            let scale = (0..<2_500).reduce(Float(0)) { max($0, abs(values[$1])) }
+            let slack = 16 * Float.ulpOfOne * scale
+            let best = 1 + countGreater(values, count: 2_500, than: target + slack)
+            let worst = 1 + countGreater(values, count: 2_500, than: target - slack) - 1  // less the target itself
+            #expect(best <= Int(ranks[row]) && Int(ranks[row]) <= max(best, worst), "example \(row): \(ranks[row]) not in \(best)...\(worst)")
         }
     }
 }
