@@ -170,24 +170,16 @@ extension SRGNNModel {
         accumulateBiasGradient(da, rows: n, width: d, stride: 2 * d, into: g.inAggregateBias)
         accumulateBiasGradient(da + d, rows: n, width: d, stride: 2 * d, into: g.outAggregateBias)
         let dEdgeIn = ws.dEdgeInput.zeroed(n * d), dEdgeOut = ws.dEdgeOutput.zeroed(n * d)
-        batch.inOffsets.withUnsafeBufferPointer { inOffsets in
-        batch.inSources.withUnsafeBufferPointer { inSources in
-        batch.inWeights.withUnsafeBufferPointer { inWeights in
-        batch.outOffsets.withUnsafeBufferPointer { outOffsets in
-        batch.outTargets.withUnsafeBufferPointer { outTargets in
-        batch.outWeights.withUnsafeBufferPointer { outWeights in
-            for v in 0..<n {
-                let daIn = da + v * 2 * d, daOut = daIn + d
-                for e in Int(inOffsets[v])..<Int(inOffsets[v + 1]) {
-                    let target = dEdgeIn + Int(inSources[e]) * d, weight = inWeights[e]
-                    for j in 0..<d { target[j] += weight * daIn[j] }
-                }
-                for e in Int(outOffsets[v])..<Int(outOffsets[v + 1]) {
-                    let target = dEdgeOut + Int(outTargets[e]) * d, weight = outWeights[e]
-                    for j in 0..<d { target[j] += weight * daOut[j] }
+        batch.withAdjacency { incoming, outgoing in
+            batch.nodeOffsets.withUnsafeBufferPointer { nodeOffsets in
+                // Whole sessions per worker: their nodes, and so the scatter targets, are disjoint.
+                parallelChunks(batch.sessionCount, threads: threads, minimumPerThread: 32) { sessions in
+                    let rows = Int(nodeOffsets[sessions.lowerBound])..<Int(nodeOffsets[sessions.upperBound])
+                    incoming.scatter(da, rowStride: 2 * d, into: dEdgeIn, width: d, rows: rows)
+                    outgoing.scatter(da + d, rowStride: 2 * d, into: dEdgeOut, width: d, rows: rows)
                 }
             }
-        }}}}}}
+        }
         // x = h W^T + b for both directions
         gemm(.transposed, .none, m: d, n: d, k: n, dEdgeIn, lda: d, h, ldb: d, beta: 1, g.edgeInWeight, ldc: d, threads: threads)
         accumulateBiasGradient(dEdgeIn, rows: n, width: d, into: g.edgeInBias)

@@ -97,26 +97,16 @@ public struct SRGNNModel: Sendable {
         gemm(.none, .transposed, m: n, n: d, k: d, h, lda: d, w.edgeOutWeight, ldb: d, edgeOut, ldc: d, threads: threads)
         addBias(edgeOut, rows: n, width: d, w.edgeOutBias)
         // a_in[v] = b_iah + Σ_u A_in[v][u] x_in[u];  a_out[u] = b_oah + Σ_v A_out[u][v] x_out[v].
-        batch.inOffsets.withUnsafeBufferPointer { inOffsets in
-        batch.inSources.withUnsafeBufferPointer { inSources in
-        batch.inWeights.withUnsafeBufferPointer { inWeights in
-        batch.outOffsets.withUnsafeBufferPointer { outOffsets in
-        batch.outTargets.withUnsafeBufferPointer { outTargets in
-        batch.outWeights.withUnsafeBufferPointer { outWeights in
-            parallelFor(n, threads: threads, minimumPerThread: 128) { v in
-                let rowIn = a + v * 2 * d, rowOut = rowIn + d
-                for j in 0..<d { rowIn[j] = 0; rowOut[j] = 0 }
-                for e in Int(inOffsets[v])..<Int(inOffsets[v + 1]) {
-                    let source = edgeIn + Int(inSources[e]) * d, weight = inWeights[e]
-                    for j in 0..<d { rowIn[j] += weight * source[j] }
+        batch.withAdjacency { incoming, outgoing in
+            parallelChunks(n, threads: threads, minimumPerThread: 128) { rows in
+                incoming.aggregate(edgeIn, into: a, rowStride: 2 * d, width: d, rows: rows)
+                outgoing.aggregate(edgeOut, into: a + d, rowStride: 2 * d, width: d, rows: rows)
+                for v in rows {
+                    let row = a + v * 2 * d
+                    for j in 0..<d { row[j] += w.inAggregateBias[j]; row[d + j] += w.outAggregateBias[j] }
                 }
-                for e in Int(outOffsets[v])..<Int(outOffsets[v + 1]) {
-                    let target = edgeOut + Int(outTargets[e]) * d, weight = outWeights[e]
-                    for j in 0..<d { rowOut[j] += weight * target[j] }
-                }
-                for j in 0..<d { rowIn[j] += w.inAggregateBias[j]; rowOut[j] += w.outAggregateBias[j] }
             }
-        }}}}}}
+        }
         let gi = ws.inputGates.reserve(n * 3 * d), gh = ws.hiddenGates.reserve(n * 3 * d)
         gemm(.none, .transposed, m: n, n: 3 * d, k: 2 * d, a, lda: 2 * d, w.inputWeight, ldb: 2 * d, gi, ldc: 3 * d, threads: threads)
         gemm(.none, .transposed, m: n, n: 3 * d, k: d, h, lda: d, w.hiddenWeight, ldb: d, gh, ldc: 3 * d, threads: threads)
