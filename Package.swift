@@ -21,7 +21,7 @@ let package = Package(
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
         .target(name: "TensorCore", dependencies: ["CKernels", .target(name: "CBLAS", condition: .when(platforms: [.linux]))]),
         .target(name: "SessionData", dependencies: ["TensorCore"]),
-        .target(name: "SRGNN", dependencies: ["TensorCore", "SessionData"]),
+        .target(name: "SRGNN", dependencies: ["CKernels", "TensorCore", "SessionData"]),
         .target(name: "Evaluation", dependencies: ["TensorCore", "SessionData", "SRGNN"]),
         .target(name: "Training", dependencies: ["CKernels", "TensorCore", "SessionData", "SRGNN", "Evaluation"]),
         .executableTarget(

@@ -57,6 +57,26 @@ double srgnn_softmax_xent_row(float *x, int64_t count, int64_t target, float sca
 }
 
 SRGNN_CLONES
+float srgnn_exp_shift_sum(float *x, int64_t count, float *maximum) {
+#pragma clang fp reassociate(on)
+    float m = -INFINITY;
+    for (int64_t j = 0; j < count; j++) m = x[j] > m ? x[j] : m;
+    float sum = 0.0f;
+    for (int64_t j = 0; j < count; j++) {
+        float e = srgnn_exp(x[j] - m);
+        x[j] = e;
+        sum += e;
+    }
+    *maximum = m;
+    return sum;
+}
+
+SRGNN_CLONES
+void srgnn_scale(float *x, int64_t count, float factor) {
+    for (int64_t j = 0; j < count; j++) x[j] *= factor;
+}
+
+SRGNN_CLONES
 void srgnn_adam(float *restrict theta, const float *restrict grad, float *restrict m, float *restrict v,
                 int64_t count, float beta1, float beta2, float epsilon, float weight_decay,
                 float step_size, float correction2_root) {

@@ -18,34 +18,24 @@ extension SRGNNModel {
         precondition(gradient.embeddingRows == parameters.embeddingRows && gradient.hiddenSize == parameters.hiddenSize)
         let d = configuration.hiddenSize, n = batch.nodeCount, p = batch.positionCount, b = batch.sessionCount
         let items = configuration.itemCount, steps = configuration.step
-        let scores = forward(batch, workspace: ws, threads: threads)
-
-        // Targets are 1-based item ids; score columns are id − 1.
-        let totalLoss = batch.targets.withUnsafeBufferPointer { targets -> Double in
-            withUnsafeTemporaryAllocation(of: Int32.self, capacity: b) { columns in
-                for s in 0..<b { columns[s] = targets[s] - 1 }
-                return softmaxCrossEntropyInPlace(scores, rows: b, classes: items, targets: UnsafeBufferPointer(columns),
-                                                  scale: 1 / Float(b), threads: threads)
-            }
-        }
-        let dScores = scores  // now ∂loss/∂scores
         if !accumulate {
-            // Everything but embedding rows 1... (which the product below overwrites) starts at zero.
+            // Everything but embedding rows 1... (which the score layer overwrites) starts at zero.
             let embeddingEnd = gradient.range(of: .embedding).upperBound
             gradient.storage.withUnsafeMutableBufferPointer { storage in
                 storage.baseAddress!.update(repeating: 0, count: d)
                 (storage.baseAddress! + embeddingEnd).update(repeating: 0, count: storage.count - embeddingEnd)
             }
         }
+        let sessionEmbedding = sessionEmbeddings(batch, workspace: ws, threads: threads)
+        var totalLoss = 0.0
 
         parameters.withPointers { w in
             gradient.withMutablePointers { g in
-                // scores = s_h · E[1...]^T
-                gemm(.transposed, .none, m: items, n: d, k: b, dScores, lda: items, ws.sessionEmbedding.pointer, ldb: d,
-                     beta: accumulate ? 1 : 0, g.embedding + d, ldc: d, threads: threads)
-                let dSessionEmbedding = ws.dSessionEmbedding.reserve(b * d)
-                gemm(.none, .none, m: b, n: d, k: items, dScores, lda: items, w.embedding + d, ldb: d, dSessionEmbedding, ldc: d,
-                     threads: threads)
+                totalLoss = batch.targets.withUnsafeBufferPointer { targets in
+                    scoreLayer(sessionEmbedding: sessionEmbedding, targets: targets, batchSize: b, weights: w, gradient: g,
+                               accumulate: accumulate, workspace: ws, threads: threads)
+                }
+                let dSessionEmbedding = ws.dSessionEmbedding.pointer
 
                 // s_h = W_3 [s_g | h_t] + b_3 (hybrid) or s_g.
                 let dReadout = ws.dReadout.reserve(b * 2 * d)

@@ -41,7 +41,8 @@ public struct SRGNNModel: Sendable {
     // MARK: Forward
 
     /// Scores of every item for every session of `batch`: `[B, itemCount]` in `workspace.scores`,
-    /// column `j` for item `j + 1`. Keeps the activations that `backward` needs.
+    /// column `j` for item `j + 1`. Keeps the activations that `backward` needs. The pointer is
+    /// valid while `workspace` lives and until its next use.
     @discardableResult
     public func forward(_ batch: SessionBatch, workspace ws: SRGNNWorkspace, threads: Int = 1) -> UnsafeMutablePointer<Float> {
         let d = configuration.hiddenSize, b = batch.sessionCount, items = configuration.itemCount

@@ -19,6 +19,10 @@ public final class SRGNNWorkspace {
     let readout = ScratchBuffer()
     let sessionEmbedding = ScratchBuffer()
     public let scores = ScratchBuffer()
+    let tileMaxima = ScratchBuffer()
+    let tileSums = ScratchBuffer()
+    let targetLogits = ScratchBuffer()
+    let sessionEmbeddingPartials = ScratchBuffer()
     // Gradients of activations.
     let dSessionEmbedding = ScratchBuffer()
     let dReadout = ScratchBuffer()

@@ -16,7 +16,9 @@ import SRGNN
         }
         let examples = ExampleSet(prefixes: prefixes, targets: targets)
         let ranks = model.rankTargets(examples, batchSize: 16, threads: threads, tileItems: 300)
-        let scores = model.forward(SessionBatch(sessions: prefixes), workspace: SRGNNWorkspace())
+        let workspace = SRGNNWorkspace()
+        defer { withExtendedLifetime(workspace) {} }  // scores point into it
+        let scores = model.forward(SessionBatch(sessions: prefixes), workspace: workspace)
         for row in 0..<prefixes.count {
             let values = scores + row * 2_500
             let target = values[Int(targets[row]) - 1]
@@ -25,7 +27,7 @@ import SRGNN
             let slack = 16 * Float.ulpOfOne * scale
             let best = 1 + countGreater(values, count: 2_500, than: target + slack)
             let worst = 1 + countGreater(values, count: 2_500, than: target - slack) - 1  // less the target itself
-            #expect(best <= Int(ranks[row]) && Int(ranks[row]) <= max(best, worst), "example \(row): \(ranks[row]) not in \(best)...\(worst)")
+            #expect(best <= Int(ranks[row]) && Int(ranks[row]) <= max(best, worst), "example \(row): \(ranks[row]) not in \(best)...\(worst), target \(target), slack \(slack)")
         }
     }
 }

@@ -66,6 +66,7 @@ struct ReferenceParityTests {
     @Test(arguments: cases) func scoresAndTopTwentyMatch(_ reference: ReferenceCase) throws {
         let loaded = try Self.load(reference)
         let workspace = SRGNNWorkspace()
+        defer { withExtendedLifetime(workspace) {} }  // scores point into it
         let scores = loaded.model.forward(loaded.batch, workspace: workspace)
         let count = reference.sessions.count * loaded.model.configuration.itemCount
         let ours = Array(UnsafeBufferPointer(start: scores, count: count))

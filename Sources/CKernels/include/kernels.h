@@ -8,6 +8,12 @@
 /// Returns the row's loss, log(sum exp(x - max)) - (x[target] - max).
 double srgnn_softmax_xent_row(float *x, int64_t count, int64_t target, float scale);
 
+/// x <- exp(x - max(x)) in place over count values; stores max(x) in *maximum; returns the sum.
+float srgnn_exp_shift_sum(float *x, int64_t count, float *maximum);
+
+/// x <- factor * x over count values.
+void srgnn_scale(float *x, int64_t count, float factor);
+
 /// One Adam step over count elements (PyTorch semantics, L2 weight decay added to the gradient).
 void srgnn_adam(float *theta, const float *grad, float *m, float *v, int64_t count,
                 float beta1, float beta2, float epsilon, float weight_decay,
