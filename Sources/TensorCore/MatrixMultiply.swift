@@ -29,6 +29,17 @@ public func gemm(
         for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] } }
         return
     }
+    if m == 1 {
+        // One row: a matrix-vector product, which BLAS streams faster than a 1-row gemm
+        // (the single-session scoring path reads the whole embedding this way).
+        let incX = transA == .none ? 1 : lda
+        if transB == .transposed {
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(k), alpha, b, Int32(ldb), a, Int32(incX), beta, c, 1)
+        } else {
+            cblas_sgemv(CblasRowMajor, CblasTrans, Int32(k), Int32(n), alpha, b, Int32(ldb), a, Int32(incX), beta, c, 1)
+        }
+        return
+    }
     cblas_sgemm(
         CblasRowMajor,
         transA == .none ? CblasNoTrans : CblasTrans,

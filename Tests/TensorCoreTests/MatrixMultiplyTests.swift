@@ -18,4 +18,20 @@ import TestSupport
         // float32 BLAS (FMA, blocked summation) vs a Double-accumulated loop over k = 29 terms.
         #expect(closenessViolation(fast, slow, absolute: 1e-5, relative: 1e-5) == nil)
     }
+
+    /// A single row goes through gemv; same contract.
+    @Test(arguments: [(Transpose.none, Transpose.none), (.none, .transposed), (.transposed, .none), (.transposed, .transposed)])
+    func singleRowMatchesNaive(transA: Transpose, transB: Transpose) {
+        var rng = SeededGenerator(seed: 8)
+        let n = 37, k = 23
+        let lda = transA == .none ? k : 3  // a column of a [k, 3] matrix when transposed
+        let a = (0..<(k * 3)).map { _ in rng.uniform(-1, 1) }
+        let b = (0..<(k * n)).map { _ in rng.uniform(-1, 1) }
+        let start = (0..<n).map { _ in rng.uniform(-1, 1) }
+        var fast = start, slow = start
+        let ldb = transB == .none ? n : k
+        gemm(transA, transB, m: 1, n: n, k: k, alpha: 2, a, lda: lda, b, ldb: ldb, beta: 0.5, &fast, ldc: n)
+        naiveGemm(transA, transB, m: 1, n: n, k: k, alpha: 2, a, lda: lda, b, ldb: ldb, beta: 0.5, &slow, ldc: n)
+        #expect(closenessViolation(fast, slow, absolute: 1e-5, relative: 1e-5) == nil)
+    }
 }
