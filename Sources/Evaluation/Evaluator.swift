@@ -55,14 +55,17 @@ public struct Evaluator: Sendable {
     public var listLength: Int
     /// Worker threads. Default 1 (deterministic and inline).
     public var threads: Int
-    /// How a tie with the target's score is ranked. Default `.optimistic` (1 + #strictly greater).
+    /// How ties with the target's score are ranked. Default `.average` (the expected metrics under a
+    /// random order of tied items): identical to `.optimistic` (1 + #strictly greater, the reference's
+    /// count) for model scores, which do not tie, and fair to sparse-score baselines, which tie most
+    /// items at 0 (see ``TiePolicy``).
     public var ties: TiePolicy
     /// Sessions per scoring call; `nil` (default) uses the scorer's ``SessionScorer/preferredBatchSize``.
     public var batchSize: Int?
     /// Training click counts `popularity[id − 1]` for popularity bias (``itemPopularity(of:itemCount:)``); nil skips it.
     public var popularity: [Int]?
 
-    public init(cutoffs: [Int] = [5, 10, 20], listLength: Int = 20, threads: Int = 1, ties: TiePolicy = .optimistic,
+    public init(cutoffs: [Int] = [5, 10, 20], listLength: Int = 20, threads: Int = 1, ties: TiePolicy = .average,
                 batchSize: Int? = nil, popularity: [Int]? = nil) {
         precondition(!cutoffs.isEmpty && cutoffs.allSatisfy { $0 > 0 }, "cutoffs must be positive")
         precondition(listLength > 0 && threads > 0, "listLength and threads must be positive")
@@ -113,7 +116,7 @@ public struct Evaluator: Sendable {
                             scorer.score(sessions: sessions, into: scores)
                             for (b, e) in batchRange.enumerated() {
                                 let row = UnsafeBufferPointer(rebasing: scores[(b * itemCount)..<((b + 1) * itemCount)])
-                                metrics.add(rank: rank(of: examples[e].target, scores: row, ties: ties))
+                                metrics.add(targetPosition(of: examples[e].target, scores: row), ties: ties)
                                 lists.add(topK(row.baseAddress!, count: itemCount, k: listLength).lazy.map { Int32($0 + 1) })
                             }
                         }

@@ -5,42 +5,66 @@ import Foundation
 // Conventions: item ids are 1...n; a score vector holds the score of item `id` at index `id − 1`;
 // ranks are 1-based (rank 1 = best). Every metric at cutoff K is 0 when the rank exceeds K.
 
-/// How a tie between the target's score and other items' scores is ranked.
+/// How ties between the target's score and other items' scores are ranked. With `g` items scoring
+/// strictly higher than the target and `t` items (the target included) scoring exactly the same:
 public enum TiePolicy: String, Sendable, Codable, CaseIterable {
-    /// rank = 1 + #{ j : score_j > score_target }: tied items rank *behind* the target. The reference
-    /// SR-GNN and GRU4Rec evaluations count this way; for dense model scores ties do not occur.
+    /// rank = g + 1: tied items rank *behind* the target (``rank(of:scores:)``). The reference SR-GNN
+    /// and GRU4Rec evaluations count this way; dense model scores do not tie, so it is exact there.
+    /// It flatters sparse-score baselines (SR, Item-KNN, SKNN): a target they did not score at all
+    /// ties with thousands of items at 0 yet gets rank (#scored items + 1).
     case optimistic
-    /// rank = #{ j : score_j ≥ score_target } (the target included): tied items rank *ahead* of it.
-    /// Use it for sparse-score baselines (SR, Item-KNN, SKNN), whose many items tied at score 0
-    /// would otherwise give a target they never scored a rank of (#scored items + 1).
+    /// rank = g + t: tied items rank *ahead* of the target.
     case pessimistic
+    /// Every metric is averaged over the ranks g + 1 … g + t, i.e. its expected value when tied items
+    /// are put in uniformly random order (session-rec breaks ties with random jitter; this is that,
+    /// without the noise). See ``averageOverTies(greater:tied:k:_:)``.
+    case average
 }
 
-/// The rank of `target` in a full score vector over items 1...n (`scores[id − 1]`, higher is better).
-///
-/// Optimistic ties (the default): `rank = 1 + #{ j : scores[j] > scores[target − 1] }`, i.e. items
-/// with exactly the target's score do not push it down. Pessimistic: `rank = #{ j : scores[j] ≥
-/// scores[target − 1] }`. A NaN target score ranks last (`n`).
-@inlinable
-public func rank(of target: Int32, scores: UnsafeBufferPointer<Float>, ties: TiePolicy = .optimistic) -> Int {
-    let index = Int(target) - 1
-    precondition(index >= 0 && index < scores.count, "target \(target) is outside items 1...\(scores.count)")
-    let targetScore = scores[index]
-    if targetScore.isNaN { return scores.count }
-    var count = 0
-    switch ties {
-    case .optimistic:
-        for score in scores where score > targetScore { count += 1 }
-        return count + 1
-    case .pessimistic:
-        for score in scores where score >= targetScore { count += 1 }
-        return count
+/// Where the target stands in a full score vector: `greater = #{ j : s_j > s_target }`,
+/// `tied = #{ j : s_j = s_target }` (the target included, so `tied ≥ 1`).
+public struct TargetPosition: Sendable, Equatable {
+    public var greater: Int
+    public var tied: Int
+
+    public init(greater: Int, tied: Int) {
+        self.greater = greater
+        self.tied = tied
     }
 }
 
-/// ``rank(of:scores:ties:)`` for an array of scores.
-public func rank(of target: Int32, scores: [Float], ties: TiePolicy = .optimistic) -> Int {
-    scores.withUnsafeBufferPointer { rank(of: target, scores: $0, ties: ties) }
+/// Counts the items above and level with `target` in `scores` (`scores[id − 1]`, higher is better)
+/// in one branch-free pass. A NaN target score ranks last (greater = n − 1, tied = 1).
+@inlinable
+public func targetPosition(of target: Int32, scores: UnsafeBufferPointer<Float>) -> TargetPosition {
+    let index = Int(target) - 1
+    precondition(index >= 0 && index < scores.count, "target \(target) is outside items 1...\(scores.count)")
+    let targetScore = scores[index]
+    if targetScore.isNaN { return TargetPosition(greater: scores.count - 1, tied: 1) }
+    var greater = 0, tied = 0
+    for score in scores {
+        greater &+= score > targetScore ? 1 : 0
+        tied &+= score == targetScore ? 1 : 0
+    }
+    return TargetPosition(greater: greater, tied: tied)
+}
+
+/// The rank of `target` in a full score vector over items 1...n (`scores[id − 1]`, higher is better):
+/// `rank = 1 + #{ j : scores[j] > scores[target − 1] }`. Ties are optimistic: items with exactly the
+/// target's score do not push it down (see ``TiePolicy``).
+@inlinable
+public func rank(of target: Int32, scores: UnsafeBufferPointer<Float>) -> Int {
+    targetPosition(of: target, scores: scores).greater + 1
+}
+
+/// ``rank(of:scores:)`` for an array of scores.
+public func rank(of target: Int32, scores: [Float]) -> Int {
+    scores.withUnsafeBufferPointer { rank(of: target, scores: $0) }
+}
+
+/// ``targetPosition(of:scores:)`` for an array of scores.
+public func targetPosition(of target: Int32, scores: [Float]) -> TargetPosition {
+    scores.withUnsafeBufferPointer { targetPosition(of: target, scores: $0) }
 }
 
 /// The 1-based position of `target` in a recommendation list (best first), or `nil` when absent.
@@ -71,6 +95,19 @@ public func ndcg(rank: Int, k: Int) -> Double { rank <= k ? 1 / log2(Double(rank
 /// Precision at K with one relevant item: `P@K = HR@K / K` (at most one of the K slots can be right).
 @inlinable
 public func precision(rank: Int, k: Int) -> Double { rank <= k ? 1 / Double(k) : 0 }
+
+/// The mean of `metric(r, k)` over the ranks `r = g + 1 … g + t` the target can take among `t`
+/// tied items (itself included) behind `g` better ones: the metric's expected value under a
+/// uniformly random order of the tie. Only ranks ≤ k contribute, so it costs at most k terms:
+/// `(1/t) Σ_{r = g+1}^{min(g+t, k)} metric(r, k)`.
+public func averageOverTies(greater g: Int, tied t: Int, k: Int, _ metric: (_ rank: Int, _ k: Int) -> Double) -> Double {
+    precondition(g >= 0 && t >= 1, "need greater ≥ 0 and tied ≥ 1")
+    let last = min(g + t, k)
+    guard last > g else { return 0 }
+    var sum = 0.0
+    for r in (g + 1)...last { sum += metric(r, k) }
+    return sum / Double(t)
+}
 
 // MARK: - Metrics of a recommendation list (RecBole style: `reciprocalRank(of: 7, in: [3, 9, 7]) == 1/3`)
 
@@ -149,22 +186,21 @@ public struct MetricValues: Sendable, Codable, Equatable {
 
 /// Sums HR, RR, NDCG and precision per example at each cutoff in `cutoffs`; reports means in percent.
 ///
-/// Hits are counted exactly (integers; precision is derived as `HR@K / K`); reciprocal ranks and
-/// NDCG are Double sums. Accumulators of disjoint example sets merge by adding, so parallel workers
-/// each keep one and the evaluator merges them; the means then agree with a serial run up to the
-/// last bits of those Double sums.
+/// Precision is derived as `HR@K / K`. Accumulators of disjoint example sets merge by adding, so
+/// parallel workers each keep one and the evaluator merges them; the means then agree with a serial
+/// run up to the last bits of the Double sums (exactly for hit rates without `.average` ties).
 public struct MetricAccumulator: Sendable, Equatable {
     public let cutoffs: [Int]
     public private(set) var examples: Int = 0
     // Sums per cutoff, in the order of `cutoffs`.
-    private var hits: [Int], reciprocalRanks: [Double], ndcgs: [Double]
+    private var hits: [Double], reciprocalRanks: [Double], ndcgs: [Double]
 
     public init(cutoffs: [Int]) {
         precondition(cutoffs.allSatisfy { $0 > 0 }, "cutoffs must be positive")
         self.cutoffs = cutoffs
         hits = Array(repeating: 0, count: cutoffs.count)
-        reciprocalRanks = Array(repeating: 0, count: cutoffs.count)
-        ndcgs = reciprocalRanks
+        reciprocalRanks = hits
+        ndcgs = hits
     }
 
     /// Adds one example whose target has rank `rank` (1-based).
@@ -174,6 +210,22 @@ public struct MetricAccumulator: Sendable, Equatable {
             hits[c] += 1
             reciprocalRanks[c] += reciprocalRank(rank: rank, k: k)
             ndcgs[c] += ndcg(rank: rank, k: k)
+        }
+    }
+
+    /// Adds one example at `position`, ranked by the tie policy `ties`.
+    public mutating func add(_ position: TargetPosition, ties: TiePolicy) {
+        switch ties {
+        case .optimistic: add(rank: position.greater + 1)
+        case .pessimistic: add(rank: position.greater + position.tied)
+        case .average:
+            if position.tied == 1 { add(rank: position.greater + 1); return }
+            examples += 1
+            for (c, k) in cutoffs.enumerated() where position.greater < k {
+                hits[c] += averageOverTies(greater: position.greater, tied: position.tied, k: k, hit(rank:k:))
+                reciprocalRanks[c] += averageOverTies(greater: position.greater, tied: position.tied, k: k, reciprocalRank(rank:k:))
+                ndcgs[c] += averageOverTies(greater: position.greater, tied: position.tied, k: k, ndcg(rank:k:))
+            }
         }
     }
 
@@ -192,8 +244,8 @@ public struct MetricAccumulator: Sendable, Equatable {
     public var values: [MetricValues] {
         let scale = examples == 0 ? 0 : 100 / Double(examples)
         return cutoffs.indices.map { c in
-            MetricValues(k: cutoffs[c], hitRate: Double(hits[c]) * scale, mrr: reciprocalRanks[c] * scale,
-                         ndcg: ndcgs[c] * scale, precision: Double(hits[c]) * scale / Double(cutoffs[c]))
+            MetricValues(k: cutoffs[c], hitRate: hits[c] * scale, mrr: reciprocalRanks[c] * scale,
+                         ndcg: ndcgs[c] * scale, precision: hits[c] * scale / Double(cutoffs[c]))
         }
     }
 

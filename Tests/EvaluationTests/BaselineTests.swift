@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Evaluation
+import Evaluation
 
 // Every expectation below is worked out by hand from `tinySessions` (see Support.swift).
 

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Evaluation
+import Evaluation
 
 /// Scores item i as (n + 1 − i) whatever the session: the ranking is 1, 2, …, n.
 struct DescendingScorer: SessionScorer {
@@ -59,11 +59,17 @@ struct ConstantScorer: SessionScorer {
     }
 
     @Test func tiePolicyDecidesTiedRanks() {
+        // Every item scores 0: g = 0, t = 4 for any target.
         let examples = TestExample.examples(prefixes: [[1], [1]], targets: [1, 4])
-        let optimistic = Evaluator(cutoffs: [1]).evaluate(ConstantScorer(itemCount: 4), on: examples)
-        let pessimistic = Evaluator(cutoffs: [1, 4], ties: .pessimistic).evaluate(ConstantScorer(itemCount: 4), on: examples)
+        let scorer = ConstantScorer(itemCount: 4)
+        let optimistic = Evaluator(cutoffs: [1], ties: .optimistic).evaluate(scorer, on: examples)
+        let pessimistic = Evaluator(cutoffs: [1, 4], ties: .pessimistic).evaluate(scorer, on: examples)
+        let average = Evaluator(cutoffs: [1, 4]).evaluate(scorer, on: examples)
         #expect(optimistic.metrics(at: 1)!.hitRate == 100)       // rank 1 + #{score > 0} = 1
         #expect(pessimistic.metrics(at: 1)!.hitRate == 0)        // rank #{score ≥ 0} = 4
         #expect(pessimistic.metrics(at: 4)!.mrr == 25)
+        #expect(average.ties == .average)                        // the default
+        #expect(abs(average.metrics(at: 1)!.hitRate - 25) < 1e-12)                                   // rank 1 w.p. 1/4
+        #expect(abs(average.metrics(at: 4)!.mrr - 100 * (1 + 1.0 / 2 + 1.0 / 3 + 1.0 / 4) / 4) < 1e-12)  // 25/48
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Evaluation
+import Evaluation
 
 @Suite struct MetricsTests {
     // Scores of items 1...4 (index = id − 1): items 2 and 4 tie at 0.5.
@@ -13,11 +13,31 @@ import Testing
         #expect(rank(of: 1, scores: scores) == 4)
     }
 
-    @Test func pessimisticRankCountsTiesAhead() {
-        #expect(rank(of: 2, scores: scores, ties: .pessimistic) == 2)  // #{score ≥ 0.5} = 2
-        #expect(rank(of: 3, scores: scores, ties: .pessimistic) == 3)  // no tie: same as optimistic
-        #expect(rank(of: 1, scores: [0, 0, 0], ties: .pessimistic) == 3)
-        #expect(rank(of: 1, scores: [0, 0, 0]) == 1)
+    @Test func targetPositionCountsGreaterAndTiedScores() {
+        #expect(targetPosition(of: 2, scores: scores) == TargetPosition(greater: 0, tied: 2))  // 0.5 twice
+        #expect(targetPosition(of: 3, scores: scores) == TargetPosition(greater: 2, tied: 1))
+        #expect(targetPosition(of: 1, scores: [0, 0, 0]) == TargetPosition(greater: 0, tied: 3))
+        #expect(targetPosition(of: 1, scores: [.nan, 1, 2]) == TargetPosition(greater: 2, tied: 1))  // NaN ranks last
+    }
+
+    @Test func averagingOverTiesIsTheExpectedMetric() {
+        // One item above, four tied (target included): the target takes rank 2, 3, 4 or 5 with equal chance.
+        #expect(averageOverTies(greater: 1, tied: 4, k: 3, hit(rank:k:)) == 2.0 / 4)                       // ranks 2, 3 hit
+        #expect(averageOverTies(greater: 1, tied: 4, k: 3, reciprocalRank(rank:k:)) == (1.0 / 2 + 1.0 / 3) / 4)
+        #expect(averageOverTies(greater: 3, tied: 4, k: 3, hit(rank:k:)) == 0)                              // all below K
+        #expect(averageOverTies(greater: 2, tied: 1, k: 3, ndcg(rank:k:)) == 0.5)                           // no tie: rank 3
+    }
+
+    @Test func accumulatorAppliesTheTiePolicy() {
+        // Target tied with two others at the top (g = 0, t = 3), cutoff 1.
+        let position = TargetPosition(greater: 0, tied: 3)
+        var optimistic = MetricAccumulator(cutoffs: [1]), pessimistic = optimistic, average = optimistic
+        optimistic.add(position, ties: .optimistic)    // rank 1
+        pessimistic.add(position, ties: .pessimistic)  // rank 3
+        average.add(position, ties: .average)          // rank 1 with probability 1/3
+        #expect(optimistic.values[0].hitRate == 100)
+        #expect(pessimistic.values[0].hitRate == 0)
+        #expect(abs(average.values[0].hitRate - 100.0 / 3) < 1e-12)
     }
 
     @Test func metricsOfARecommendationList() {

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import Evaluation
+import Evaluation
 
 /// Training sessions for the baseline tests, oldest first, items 1...5:
 ///
