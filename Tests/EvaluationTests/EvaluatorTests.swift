@@ -1,0 +1,75 @@
+import Foundation
+import Testing
+import Evaluation
+
+/// Scores item i as (n + 1 − i) whatever the session: the ranking is 1, 2, …, n.
+struct DescendingScorer: SessionScorer {
+    var name: String { "descending" }
+    let itemCount: Int
+    func score(session: ArraySlice<Int32>, into scores: UnsafeMutableBufferPointer<Float>) {
+        for i in 0..<itemCount { scores[i] = Float(itemCount - i) }
+    }
+}
+
+/// Scores every item 0: every rank is a tie.
+struct ConstantScorer: SessionScorer {
+    var name: String { "constant" }
+    let itemCount: Int
+    var preferredBatchSize: Int { 2 }
+    func score(session: ArraySlice<Int32>, into scores: UnsafeMutableBufferPointer<Float>) {
+        scores.update(repeating: 0)
+    }
+}
+
+@Suite struct EvaluatorTests {
+    // Targets 1, 3, 5 rank 1, 3, 5 under DescendingScorer (n = 5).
+    let examples = TestExample.examples(prefixes: [[2], [4, 1], [1]], targets: [1, 3, 5])
+
+    @Test func metricsCoverageAndPopularity() {
+        let evaluator = Evaluator(cutoffs: [1, 3], listLength: 2, popularity: [4, 2, 0, 0, 0])
+        let report = evaluator.evaluate(DescendingScorer(itemCount: 5), on: examples)
+        let eps = 1e-9
+        #expect(report.examples == 3)
+        #expect(abs(report.metrics(at: 1)!.hitRate - 100.0 / 3) < eps)            // rank 1 only
+        #expect(abs(report.metrics(at: 3)!.hitRate - 100.0 * 2 / 3) < eps)        // ranks 1, 3
+        #expect(abs(report.metrics(at: 3)!.mrr - 100.0 * (1 + 1.0 / 3) / 3) < eps)
+        #expect(abs(report.coverage - 100.0 * 2 / 5) < eps)                       // every list is [1, 2]
+        #expect(abs(report.popularityBias! - 100.0 * (4.0 / 4 + 2.0 / 4) / 2) < eps)  // (1 + 0.5)/2 per list
+        #expect(report.listLength == 2)
+    }
+
+    @Test func threadsAndBatchesDoNotChangeTheResult() {
+        let model = SequentialRules().fit(sessions: tinySessions, itemCount: tinyItemCount)
+        let examples = TestExample.examples(prefixes: [[1], [2], [3], [4], [1, 2], [5], [4, 5]], targets: [2, 3, 4, 5, 3, 4, 4])
+        let one = Evaluator(threads: 1, popularity: itemPopularity(of: tinySessions, itemCount: tinyItemCount))
+        var many = one
+        many.threads = 3
+        many.batchSize = 2
+        let a = one.evaluate(model, on: examples), b = many.evaluate(model, on: examples)
+        // Hits are counted exactly; MRR/NDCG are Double sums added in another order (1e-12 %).
+        for (x, y) in zip(a.metrics, b.metrics) {
+            #expect(x.hitRate == y.hitRate && x.precision == y.precision)
+            #expect(abs(x.mrr - y.mrr) < 1e-12 && abs(x.ndcg - y.ndcg) < 1e-12)
+        }
+        #expect(a.coverage == b.coverage)
+        #expect(abs(a.popularityBias! - b.popularityBias!) < 1e-12)
+        // From 1 the best rule is 1→3 (1.5), then 1→2 (1): target 2 has rank 2; 2→3 rank 1; 3→4 rank 1;
+        // 4→5 rank 1; (1 2)→3 rank 1; 5→4 rank 1; (4 5)→4 rank 1. HR@5 = 100 %, MRR@5 = (6 + 1/2)/7.
+        #expect(abs(a.metrics(at: 5)!.mrr - 100 * 6.5 / 7) < 1e-9)
+    }
+
+    @Test func tiePolicyDecidesTiedRanks() {
+        // Every item scores 0: g = 0, t = 4 for any target.
+        let examples = TestExample.examples(prefixes: [[1], [1]], targets: [1, 4])
+        let scorer = ConstantScorer(itemCount: 4)
+        let optimistic = Evaluator(cutoffs: [1], ties: .optimistic).evaluate(scorer, on: examples)
+        let pessimistic = Evaluator(cutoffs: [1, 4], ties: .pessimistic).evaluate(scorer, on: examples)
+        let average = Evaluator(cutoffs: [1, 4]).evaluate(scorer, on: examples)
+        #expect(optimistic.metrics(at: 1)!.hitRate == 100)       // rank 1 + #{score > 0} = 1
+        #expect(pessimistic.metrics(at: 1)!.hitRate == 0)        // rank #{score ≥ 0} = 4
+        #expect(pessimistic.metrics(at: 4)!.mrr == 25)
+        #expect(average.ties == .average)                        // the default
+        #expect(abs(average.metrics(at: 1)!.hitRate - 25) < 1e-12)                                   // rank 1 w.p. 1/4
+        #expect(abs(average.metrics(at: 4)!.mrr - 100 * (1 + 1.0 / 2 + 1.0 / 3 + 1.0 / 4) / 4) < 1e-12)  // 25/48
+    }
+}
