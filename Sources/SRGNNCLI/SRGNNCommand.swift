@@ -14,6 +14,7 @@ struct SRGNNCommand: AsyncParsableCommand {
             BenchCommand.self,
             TrainCommand.self,
             EvaluateCommand.self,
+            CompareCommand.self,
             PreprocessCommand.self,
             StatsCommand.self,
         ]

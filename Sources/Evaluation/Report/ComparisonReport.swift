@@ -1,0 +1,214 @@
+import Foundation
+
+/// One model's line in a comparison: its evaluation, how long fitting took, and (for SR-GNN) its
+/// training curves from the checkpoint's history.
+public struct ComparisonEntry: Sendable, Codable {
+    public var report: EvaluationReport
+    /// Seconds to fit (baselines) or to load the checkpoint (SR-GNN; its training time is in the curve).
+    public var fitSeconds: Double
+    public var trainingHistory: [EpochRecord]?
+
+    public init(report: EvaluationReport, fitSeconds: Double, trainingHistory: [EpochRecord]? = nil) {
+        self.report = report
+        self.fitSeconds = fitSeconds
+        self.trainingHistory = trainingHistory
+    }
+
+    /// Metrics keyed `HR@20`, `MRR@20`, …, plus `Coverage@K` and `PopularityBias@K`, in percent.
+    public var keyedMetrics: [String: Double] {
+        var result = [String: Double]()
+        for values in report.metrics { result.merge(values.keyed) { $1 } }
+        result["Coverage@\(report.listLength)"] = report.coverage
+        if let bias = report.popularityBias { result["PopularityBias@\(report.listLength)"] = bias }
+        return result
+    }
+}
+
+/// A comparison of several models on the same test examples, as a Markdown table, a
+/// self-contained HTML page (inline SVG, no network) and JSON.
+public struct ComparisonReport: Sendable {
+    public var dataset: String
+    public var itemCount: Int
+    public var examples: Int
+    public var cutoffs: [Int]
+    public var entries: [ComparisonEntry]
+
+    public init(dataset: String, itemCount: Int, examples: Int, cutoffs: [Int], entries: [ComparisonEntry]) {
+        self.dataset = dataset
+        self.itemCount = itemCount
+        self.examples = examples
+        self.cutoffs = cutoffs
+        self.entries = entries
+    }
+
+    var headline: Int { cutoffs.contains(20) ? 20 : cutoffs.max() ?? 20 }
+
+    /// Column titles and rows of the table (numbers already formatted).
+    func table() -> (header: [String], rows: [[String]]) {
+        let list = entries.first?.report.listLength ?? 20
+        var header = ["model"]
+        for k in cutoffs { header += ["HR@\(k)", "MRR@\(k)", "NDCG@\(k)"] }
+        header += ["Coverage@\(list)", "PopBias@\(list)", "fit (s)", "predict (s)", "examples/s"]
+        let rows = entries.map { entry -> [String] in
+            var row = [entry.report.name]
+            for k in cutoffs {
+                let values = entry.report.metrics(at: k)
+                row += [values?.hitRate, values?.mrr, values?.ndcg].map { $0.map { String(format: "%.2f", $0) } ?? "–" }
+            }
+            row.append(String(format: "%.2f", entry.report.coverage))
+            row.append(entry.report.popularityBias.map { String(format: "%.2f", $0) } ?? "–")
+            row.append(String(format: "%.1f", entry.fitSeconds))
+            row.append(String(format: "%.1f", entry.report.elapsedSeconds))
+            row.append(String(format: "%.0f", entry.report.examplesPerSecond))
+            return row
+        }
+        return (header, rows)
+    }
+
+    /// A Markdown table, one row per model.
+    public func markdown() -> String {
+        let (header, rows) = table()
+        var text = "Comparison on `\(dataset)`: \(examples) test examples, full ranking over \(itemCount) items (metrics in %).\n\n"
+        text += "| " + header.joined(separator: " | ") + " |\n"
+        text += "|" + header.map { _ in "---" }.joined(separator: "|") + "|\n"
+        for row in rows { text += "| " + row.joined(separator: " | ") + " |\n" }
+        return text
+    }
+
+    /// Per model: metrics keyed like `HR@20` (percent) and timings.
+    public func json() throws -> String {
+        var models = [JSONValue]()
+        for entry in entries {
+            var object: [String: JSONValue] = ["name": .string(entry.report.name)]
+            object["metrics"] = .object(entry.keyedMetrics.mapValues { .number($0) })
+            object["fit_seconds"] = .number(entry.fitSeconds)
+            object["predict_seconds"] = .number(entry.report.elapsedSeconds)
+            object["examples_per_second"] = .number(entry.report.examplesPerSecond)
+            models.append(.object(object))
+        }
+        let root: JSONValue = .object([
+            "dataset": .string(dataset), "items": .number(Double(itemCount)), "examples": .number(Double(examples)),
+            "models": .array(models),
+        ])
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(root), as: UTF8.self)
+    }
+
+    /// A self-contained page: the table, a bar chart of HR@K and MRR@K per model, and SR-GNN's
+    /// training curves (loss, validation and test HR@K by epoch) when a checkpoint had them.
+    public func html() -> String {
+        let (header, rows) = table()
+        var page = """
+        <!DOCTYPE html>
+        <html lang="en"><head><meta charset="utf-8"><title>srgnn compare: \(escape(dataset))</title>
+        <style>
+        body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 2em; color: #222; }
+        h1 { font-size: 1.4em; } h2 { font-size: 1.1em; margin-top: 2em; }
+        table { border-collapse: collapse; font-size: 0.9em; }
+        th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: right; }
+        th:first-child, td:first-child { text-align: left; }
+        th { background: #f3f3f3; }
+        .note { color: #666; font-size: 0.85em; }
+        </style></head><body>
+        <h1>Session-based recommenders on <code>\(escape(dataset))</code></h1>
+        <p class="note">\(examples) test examples, full ranking over \(itemCount) items; metrics in percent.
+        HR@K: the target is in the top K (the paper's P@K). MRR@K: 1/rank within the top K.
+        Coverage: share of items in any top list. PopBias: mean training popularity of recommended items, relative to the most popular.</p>
+        <h2>HR@\(headline) and MRR@\(headline)</h2>
+        \(barChart())
+        <h2>All metrics</h2>
+        <table><tr>\(header.map { "<th>\(escape($0))</th>" }.joined())</tr>
+
+        """
+        for row in rows { page += "<tr>" + row.map { "<td>\(escape($0))</td>" }.joined() + "</tr>\n" }
+        page += "</table>\n"
+        for entry in entries {
+            if let history = entry.trainingHistory, !history.isEmpty {
+                page += "<h2>\(escape(entry.report.name)) training curves</h2>\n" + curveChart(history)
+            }
+        }
+        page += "</body></html>\n"
+        return page
+    }
+
+    /// Grouped bars: HR@K and MRR@K for each model, with value labels.
+    func barChart() -> String {
+        let k = headline
+        let width = 140 * max(entries.count, 1) + 80, height = 300, top = 20, bottom = 50, left = 50
+        let plotHeight = Double(height - top - bottom)
+        let maximum = max(entries.compactMap { $0.report.metrics(at: k)?.hitRate }.max() ?? 1, 1)
+        let scale = plotHeight / (ceil(maximum / 10) * 10)
+        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" font-size=\"12\">\n"
+        let axisMaximum = ceil(maximum / 10) * 10
+        for tick in stride(from: 0.0, through: axisMaximum, by: max(10, axisMaximum / 5)) {
+            let y = Double(height - bottom) - tick * scale
+            svg += "<line x1=\"\(left)\" x2=\"\(width - 10)\" y1=\"\(y)\" y2=\"\(y)\" stroke=\"#e5e5e5\"/>"
+            svg += "<text x=\"\(left - 6)\" y=\"\(y + 4)\" text-anchor=\"end\" fill=\"#666\">\(Int(tick))</text>\n"
+        }
+        for (index, entry) in entries.enumerated() {
+            let x = Double(left + 20 + index * 140)
+            let values = entry.report.metrics(at: k)
+            for (offset, (value, color)) in [(values?.hitRate ?? 0, "#3b6fb6"), (values?.mrr ?? 0, "#e08a2c")].enumerated() {
+                let barX = x + Double(offset * 52), barHeight = value * scale
+                let y = Double(height - bottom) - barHeight
+                svg += "<rect x=\"\(barX)\" y=\"\(y)\" width=\"48\" height=\"\(barHeight)\" fill=\"\(color)\"/>"
+                svg += "<text x=\"\(barX + 24)\" y=\"\(y - 4)\" text-anchor=\"middle\">\(String(format: "%.1f", value))</text>\n"
+            }
+            svg += "<text x=\"\(x + 50)\" y=\"\(height - bottom + 18)\" text-anchor=\"middle\">\(escape(entry.report.name))</text>\n"
+        }
+        svg += "<rect x=\"\(left)\" y=\"\(height - 22)\" width=\"12\" height=\"12\" fill=\"#3b6fb6\"/><text x=\"\(left + 16)\" y=\"\(height - 12)\">HR@\(k)</text>"
+        svg += "<rect x=\"\(left + 90)\" y=\"\(height - 22)\" width=\"12\" height=\"12\" fill=\"#e08a2c\"/><text x=\"\(left + 106)\" y=\"\(height - 12)\">MRR@\(k)</text>\n"
+        return svg + "</svg>\n"
+    }
+
+    /// Lines by epoch: validation and test HR@K and MRR@K (left axis, %), training loss (right axis).
+    func curveChart(_ history: [EpochRecord]) -> String {
+        let k = headline
+        let width = 640, height = 300, left = 50, right = 60, top = 20, bottom = 50
+        let plotWidth = Double(width - left - right), plotHeight = Double(height - top - bottom)
+        let epochs = max(history.count - 1, 1)
+        func x(_ index: Int) -> Double { Double(left) + plotWidth * Double(index) / Double(epochs) }
+        let series: [(String, String, [Double?])] = [
+            ("validation HR@\(k)", "#3b6fb6", history.map { $0.validation?["HR@\(k)"] }),
+            ("test HR@\(k)", "#1d3f73", history.map { $0.test?["HR@\(k)"] }),
+            ("validation MRR@\(k)", "#e08a2c", history.map { $0.validation?["MRR@\(k)"] }),
+            ("test MRR@\(k)", "#9a5a14", history.map { $0.test?["MRR@\(k)"] }),
+        ]
+        let maximum = max(series.flatMap { $0.2.compactMap { $0 } }.max() ?? 1, 1)
+        let axisMaximum = ceil(maximum / 10) * 10
+        func y(_ value: Double) -> Double { Double(height - bottom) - plotHeight * value / axisMaximum }
+        let losses = history.map(\.loss)
+        let lossLow = (losses.min() ?? 0) * 0.95, lossHigh = max((losses.max() ?? 1) * 1.05, lossLow + 1e-6)
+        func yLoss(_ value: Double) -> Double { Double(height - bottom) - plotHeight * (value - lossLow) / (lossHigh - lossLow) }
+        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" font-size=\"12\">\n"
+        for tick in stride(from: 0.0, through: axisMaximum, by: max(10, axisMaximum / 5)) {
+            svg += "<line x1=\"\(left)\" x2=\"\(width - right)\" y1=\"\(y(tick))\" y2=\"\(y(tick))\" stroke=\"#e5e5e5\"/>"
+            svg += "<text x=\"\(left - 6)\" y=\"\(y(tick) + 4)\" text-anchor=\"end\" fill=\"#666\">\(Int(tick))</text>\n"
+        }
+        for (index, record) in history.enumerated() where history.count <= 30 || index % 2 == 0 {
+            svg += "<text x=\"\(x(index))\" y=\"\(height - bottom + 16)\" text-anchor=\"middle\" fill=\"#666\">\(record.epoch + 1)</text>"
+        }
+        svg += "<text x=\"\(left + Int(plotWidth / 2))\" y=\"\(height - bottom + 32)\" text-anchor=\"middle\">epoch</text>\n"
+        for (name, color, values) in series where values.contains(where: { $0 != nil }) {
+            let points = values.enumerated().compactMap { index, value in value.map { "\(x(index)),\(y($0))" } }
+            svg += "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\" points=\"\(points.joined(separator: " "))\"><title>\(name)</title></polyline>\n"
+        }
+        let lossPoints = losses.enumerated().map { "\(x($0.offset)),\(yLoss($0.element))" }
+        svg += "<polyline fill=\"none\" stroke=\"#999\" stroke-width=\"1.5\" stroke-dasharray=\"5,3\" points=\"\(lossPoints.joined(separator: " "))\"><title>training loss</title></polyline>\n"
+        svg += "<text x=\"\(width - right + 6)\" y=\"\(yLoss(losses.first ?? 0) + 4)\" fill=\"#999\">\(String(format: "%.2f", losses.first ?? 0))</text>"
+        svg += "<text x=\"\(width - right + 6)\" y=\"\(yLoss(losses.last ?? 0) + 4)\" fill=\"#999\">\(String(format: "%.2f", losses.last ?? 0))</text>\n"
+        var legendX = left
+        for (name, color, values) in series where values.contains(where: { $0 != nil }) {
+            svg += "<rect x=\"\(legendX)\" y=\"\(height - 18)\" width=\"12\" height=\"3\" fill=\"\(color)\"/><text x=\"\(legendX + 16)\" y=\"\(height - 12)\">\(name)</text>"
+            legendX += 130
+        }
+        svg += "<rect x=\"\(legendX)\" y=\"\(height - 18)\" width=\"12\" height=\"3\" fill=\"#999\"/><text x=\"\(legendX + 16)\" y=\"\(height - 12)\">loss (right)</text>\n"
+        return svg + "</svg>\n"
+    }
+
+    func escape(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+    }
+}

@@ -1,0 +1,171 @@
+import ArgumentParser
+import Foundation
+import SRGNN
+import Evaluation
+
+/// `srgnn compare`: SR-GNN and the baselines, one evaluation over the same test examples.
+struct CompareCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compare",
+        abstract: "Compare SR-GNN with POP, S-POP, Item-KNN, SKNN, V-SKNN and SR on the same test examples.",
+        discussion: """
+        --models lists what to compare: srgnn=MODEL (a checkpoint; repeatable as srgnn=A,srgnn=B), \
+        pop, spop, iknn, sknn, vsknn, sr. Baselines are fitted on the dataset's training sessions. \
+        Every model ranks all items for every test example; ties with the target are averaged. \
+        Writes a Markdown table and a self-contained HTML report (SVG charts) to --report-dir.
+        """
+    )
+
+    @Option(name: .long, help: "Dataset folder.") var data: String
+    @Option(name: .long, help: "Models, comma-separated: srgnn=MODEL,pop,spop,iknn,sknn,vsknn,sr.")
+    var models = "pop,spop,iknn,sknn,vsknn,sr"
+    @Option(name: .long, help: "Cut-offs, comma-separated.") var k = "5,10,20"
+    @Option(name: .long, help: "Folder for comparison.md and comparison.html.") var reportDir = "srgnn-compare"
+    @Option(name: .long, help: "Worker threads.") var threads = ProcessInfo.processInfo.activeProcessorCount
+    @Option(name: .long, help: "Evaluate only the first N test examples (0 = all).") var limit = 0
+    @OptionGroup var architecture: ArchitectureOptions
+    @OptionGroup var baselines: BaselineOptions
+    @Flag(name: .long, help: "Print JSON: per model, metrics keyed like HR@20 (percent) and timings.") var json = false
+
+    enum Entry: Equatable { case srgnn(String), pop, spop, iknn, sknn, vsknn, sr }
+
+    func entries() throws -> [Entry] {
+        try models.split(separator: ",").map { raw -> Entry in
+            let text = raw.trimmingCharacters(in: .whitespaces)
+            if text.hasPrefix("srgnn=") {
+                let path = String(text.dropFirst(6))
+                guard !path.isEmpty else { throw ValidationError("--models: srgnn= needs a checkpoint path, e.g. srgnn=model.safetensors") }
+                return .srgnn(path)
+            }
+            switch text {
+            case "pop": return .pop
+            case "spop": return .spop
+            case "iknn": return .iknn
+            case "sknn": return .sknn
+            case "vsknn": return .vsknn
+            case "sr": return .sr
+            default: throw ValidationError("--models: unknown model '\(text)'; use srgnn=MODEL, pop, spop, iknn, sknn, vsknn or sr")
+            }
+        }
+    }
+
+    func cutoffs() throws -> [Int] {
+        let values = k.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !values.isEmpty, values.allSatisfy({ ($0 ?? 0) >= 1 }) else {
+            throw ValidationError("--k must be positive integers separated by commas, e.g. 5,10,20 (got '\(k)')")
+        }
+        return values.map { $0! }
+    }
+
+    func validate() throws {
+        guard try !entries().isEmpty else { throw ValidationError("--models is empty") }
+        _ = try cutoffs()
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        guard limit >= 0 else { throw ValidationError("--limit must be 0 (all) or positive, got \(limit)") }
+    }
+
+    func run() throws {
+        setBLASThreads(1)
+        let dataset = try SessionDataset.load(from: data)
+        let cutoffs = try cutoffs()
+        let count = limit == 0 ? dataset.test.count : min(limit, dataset.test.count)
+        let prefixes = (0..<count).map { Array(dataset.test.prefix($0)) }
+        let targets = Array(dataset.test.targets[0..<count])
+        let sessions = dataset.trainSessions.arrays
+        let popularity = itemPopularity(of: sessions, itemCount: dataset.itemCount)
+        let evaluator = Evaluator(cutoffs: cutoffs, listLength: 20, threads: threads, popularity: popularity)
+        var results = [ComparisonEntry]()
+        func log(_ message: String) { if !json { print(message) } }
+        log("\(data): \(sessions.count) training sessions, \(count) test examples, \(dataset.itemCount) items")
+
+        func measure<M>(_ fit: () throws -> M) rethrows -> (M, Double) {
+            let start = DispatchTime.now()
+            let model = try fit()
+            return (model, seconds(since: start))
+        }
+        func add(_ scorer: some SessionScorer, fitSeconds: Double, history: [EpochRecord]? = nil) {
+            let report = evaluator.evaluate(scorer, prefixes: prefixes, targets: targets)
+            let entry = ComparisonEntry(report: report, fitSeconds: fitSeconds, trainingHistory: history)
+            results.append(entry)
+            let headline = cutoffs.contains(20) ? 20 : cutoffs.max()!
+            log(String(format: "%-10@ HR@%d %6.2f  MRR@%d %6.2f  fit %6.1fs  predict %6.1fs", report.name, headline,
+                       report.metrics(at: headline)?.hitRate ?? 0, headline, report.metrics(at: headline)?.mrr ?? 0,
+                       fitSeconds, report.elapsedSeconds))
+        }
+        let itemCount = dataset.itemCount
+        for entry in try entries() {
+            switch entry {
+            case .srgnn(let path):
+                let (loaded, seconds) = try measure { try LoadedModel.load(from: path, step: architecture.step, nonhybrid: architecture.nonhybrid) }
+                try loaded.checkCompatible(with: dataset, modelPath: path, datasetPath: data)
+                let name = results.contains { $0.report.name == "SR-GNN" } ? "SR-GNN (\(URL(fileURLWithPath: path).lastPathComponent))" : "SR-GNN"
+                add(SRGNNScorer(model: loaded.model, name: name), fitSeconds: seconds, history: loaded.metadata?.history)
+            case .pop:
+                let (model, seconds) = measure { Popularity().fit(sessions: sessions, itemCount: itemCount) }
+                add(model, fitSeconds: seconds)
+            case .spop:
+                let (model, seconds) = measure { SessionPopularity().fit(sessions: sessions, itemCount: itemCount) }
+                add(model, fitSeconds: seconds)
+            case .iknn:
+                let (model, seconds) = measure { baselines.itemKNN(threads: threads).fit(sessions: sessions, itemCount: itemCount) }
+                add(model, fitSeconds: seconds)
+            case .sknn:
+                let (model, seconds) = measure { baselines.sessionKNN.fit(sessions: sessions, itemCount: itemCount) }
+                add(model, fitSeconds: seconds)
+            case .vsknn:
+                let (model, seconds) = measure { baselines.vectorSessionKNN.fit(sessions: sessions, itemCount: itemCount) }
+                add(model, fitSeconds: seconds)
+            case .sr:
+                let (model, seconds) = measure { baselines.sequentialRules(threads: threads).fit(sessions: sessions, itemCount: itemCount) }
+                add(model, fitSeconds: seconds)
+            }
+        }
+        let report = ComparisonReport(dataset: data, itemCount: itemCount, examples: count, cutoffs: cutoffs, entries: results)
+        try FileManager.default.createDirectory(atPath: reportDir, withIntermediateDirectories: true)
+        try writeAtomically(Data(report.markdown().utf8), to: reportDir + "/comparison.md")
+        try writeAtomically(Data(report.html().utf8), to: reportDir + "/comparison.html")
+        if json {
+            print(try report.json())
+        } else {
+            print("\n" + report.markdown())
+            print("wrote \(reportDir)/comparison.md and \(reportDir)/comparison.html")
+        }
+    }
+}
+
+/// The baselines' parameters, with session-rec's defaults.
+struct BaselineOptions: ParsableArguments {
+    @Option(name: .long, help: "Item-KNN: neighbours kept per item.") var iknnNeighbours = 100
+    @Option(name: .long, help: "Item-KNN: similarity shrinkage λ.") var iknnLambda = 20.0
+    @Option(name: .long, help: "Item-KNN: cosine exponent α (0.5 = cosine).") var iknnAlpha = 0.5
+    @Option(name: .long, help: "SKNN: neighbour sessions that vote.") var sknnK = 100
+    @Option(name: .long, help: "SKNN: most recent candidate sessions (0 = all).") var sknnSample = 500
+    @Option(name: .long, help: "V-SKNN: neighbour sessions that vote.") var vsknnK = 100
+    @Option(name: .long, help: "V-SKNN: most recent candidate sessions (0 = all).") var vsknnSample = 500
+    @Option(name: .long, help: "V-SKNN: position weighting: same|div|linear|log|quadratic.") var vsknnWeighting = VectorSessionKNN.PositionWeighting.div
+    @Option(name: .long, help: "V-SKNN: vote decay by recency: same|div|linear|log|quadratic.") var vsknnDecay = VectorSessionKNN.RecencyDecay.div
+    @Flag(name: .long, help: "V-SKNN: never recommend items already in the session.") var vsknnNoRemind = false
+    @Option(name: .long, help: "SR: maximum distance of a rule.") var srSteps = 10
+    @Option(name: .long, help: "SR: rule weight by distance: same|div|linear|log|quadratic.") var srWeighting = SequentialRules.Weighting.div
+    @Option(name: .long, help: "SR: rules kept per item (0 = all).") var srPruning = 20
+
+    func validate() throws {
+        guard iknnNeighbours >= 1, sknnK >= 1, vsknnK >= 1, srSteps >= 1 else {
+            throw ValidationError("neighbour counts and --sr-steps must be at least 1")
+        }
+        guard sknnSample >= 0, vsknnSample >= 0, srPruning >= 0, iknnLambda >= 0 else {
+            throw ValidationError("sample sizes, --sr-pruning and --iknn-lambda must not be negative")
+        }
+    }
+
+    func itemKNN(threads: Int) -> ItemKNN { ItemKNN(neighbours: iknnNeighbours, lambda: iknnLambda, alpha: iknnAlpha, threads: threads) }
+    var sessionKNN: SessionKNN { SessionKNN(k: sknnK, sampleSize: sknnSample) }
+    var vectorSessionKNN: VectorSessionKNN {
+        VectorSessionKNN(k: vsknnK, sampleSize: vsknnSample, weighting: vsknnWeighting, decay: vsknnDecay, remind: !vsknnNoRemind)
+    }
+    func sequentialRules(threads: Int) -> SequentialRules { SequentialRules(steps: srSteps, weighting: srWeighting, pruning: srPruning, threads: threads) }
+}
+
+extension VectorSessionKNN.PositionWeighting: ExpressibleByArgument {}
+extension VectorSessionKNN.RecencyDecay: ExpressibleByArgument {}
+extension SequentialRules.Weighting: ExpressibleByArgument {}
