@@ -1,0 +1,40 @@
+import Foundation
+import Testing
+import Evaluation
+
+@Suite struct ComparisonReportTests {
+    static func report() -> ComparisonReport {
+        // Two items; POP always ranks item 1 first. Targets 1, 1, 2: HR@1 = 2/3, MRR@2 = (1 + 1 + 1/2)/3.
+        let sessions: [[Int32]] = [[1, 2], [1], [1, 1]]
+        let pop = Popularity().fit(sessions: sessions, itemCount: 2)
+        let evaluation = Evaluator(cutoffs: [1, 2], listLength: 1, popularity: itemPopularity(of: sessions, itemCount: 2))
+            .evaluate(pop, prefixes: [[2], [1], [2]], targets: [1, 1, 2])
+        let history = [
+            EpochRecord(epoch: 0, loss: 2.5, learningRate: 1e-3, seconds: 10, validation: ["HR@2": 40, "MRR@2": 20], test: ["HR@2": 38, "MRR@2": 19]),
+            EpochRecord(epoch: 1, loss: 2.0, learningRate: 1e-3, seconds: 10, validation: ["HR@2": 45, "MRR@2": 22], test: ["HR@2": 44, "MRR@2": 21]),
+        ]
+        return ComparisonReport(dataset: "tiny", itemCount: 2, examples: 3, cutoffs: [1, 2],
+                                entries: [ComparisonEntry(report: evaluation, fitSeconds: 0.5, trainingHistory: history)])
+    }
+
+    @Test func markdownAndJSONCarryTheMetrics() throws {
+        let report = Self.report()
+        let markdown = report.markdown()
+        #expect(markdown.contains("| POP | 66.67 | 66.67 | 66.67 | 100.00 | 83.33 |"), "\(markdown)")
+        let object = try JSONSerialization.jsonObject(with: Data(try report.json().utf8)) as? [String: Any]
+        let model = (object?["models"] as? [[String: Any]])?.first
+        let metrics = model?["metrics"] as? [String: Double]
+        #expect(abs((metrics?["HR@1"] ?? 0) - 200.0 / 3) < 1e-9)
+        #expect(abs((metrics?["MRR@2"] ?? 0) - 250.0 / 3) < 1e-9)
+        #expect(model?["fit_seconds"] as? Double == 0.5)
+    }
+
+    @Test func htmlIsSelfContainedWithCharts() {
+        let html = Self.report().html()
+        #expect(html.contains("<svg"))
+        #expect(html.contains("training curves"))
+        #expect(html.contains("<polyline"))
+        #expect(!html.contains("http://") || html.contains("xmlns=\"http://www.w3.org/2000/svg\""))
+        #expect(!html.contains("<script src") && !html.contains("<link"))
+    }
+}
