@@ -141,7 +141,7 @@ public struct ComparisonReport: Sendable {
         let scale = plotHeight / (ceil(maximum / 10) * 10)
         var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" font-size=\"12\">\n"
         let axisMaximum = ceil(maximum / 10) * 10
-        for tick in stride(from: 0.0, through: axisMaximum, by: max(10, axisMaximum / 5)) {
+        for tick in stride(from: 0.0, through: axisMaximum, by: axisMaximum <= 50 ? 10 : 20) {
             let y = Double(height - bottom) - tick * scale
             svg += "<line x1=\"\(left)\" x2=\"\(width - 10)\" y1=\"\(y)\" y2=\"\(y)\" stroke=\"#e5e5e5\"/>"
             svg += "<text x=\"\(left - 6)\" y=\"\(y + 4)\" text-anchor=\"end\" fill=\"#666\">\(Int(tick))</text>\n"
@@ -165,7 +165,7 @@ public struct ComparisonReport: Sendable {
     /// Lines by epoch: validation and test HR@K and MRR@K (left axis, %), training loss (right axis).
     func curveChart(_ history: [EpochRecord]) -> String {
         let k = headline
-        let width = 640, height = 300, left = 50, right = 60, top = 20, bottom = 50
+        let width = 760, height = 330, left = 50, right = 60, top = 20, bottom = 75
         let plotWidth = Double(width - left - right), plotHeight = Double(height - top - bottom)
         let epochs = max(history.count - 1, 1)
         func x(_ index: Int) -> Double { Double(left) + plotWidth * Double(index) / Double(epochs) }
@@ -182,7 +182,7 @@ public struct ComparisonReport: Sendable {
         let lossLow = (losses.min() ?? 0) * 0.95, lossHigh = max((losses.max() ?? 1) * 1.05, lossLow + 1e-6)
         func yLoss(_ value: Double) -> Double { Double(height - bottom) - plotHeight * (value - lossLow) / (lossHigh - lossLow) }
         var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" font-size=\"12\">\n"
-        for tick in stride(from: 0.0, through: axisMaximum, by: max(10, axisMaximum / 5)) {
+        for tick in stride(from: 0.0, through: axisMaximum, by: axisMaximum <= 50 ? 10 : 20) {
             svg += "<line x1=\"\(left)\" x2=\"\(width - right)\" y1=\"\(y(tick))\" y2=\"\(y(tick))\" stroke=\"#e5e5e5\"/>"
             svg += "<text x=\"\(left - 6)\" y=\"\(y(tick) + 4)\" text-anchor=\"end\" fill=\"#666\">\(Int(tick))</text>\n"
         }
