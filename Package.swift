@@ -21,7 +21,7 @@ let package = Package(
         .target(name: "TensorCore", dependencies: [.target(name: "CBLAS", condition: .when(platforms: [.linux]))]),
         .target(name: "SessionData", dependencies: ["TensorCore"]),
         .target(name: "SRGNN", dependencies: ["TensorCore", "SessionData"]),
-        .target(name: "Evaluation", dependencies: ["TensorCore", "SessionData", "SRGNN"]),
+        .target(name: "Evaluation", dependencies: ["TensorCore", "SessionData", "SRGNN"], exclude: ["README.md"]),
         .target(name: "Training", dependencies: ["TensorCore", "SessionData", "SRGNN", "Evaluation"]),
         .executableTarget(
             name: "SRGNNCLI",
