@@ -22,7 +22,7 @@ let package = Package(
         .target(name: "TensorCore", dependencies: ["CKernels", .target(name: "CBLAS", condition: .when(platforms: [.linux]))]),
         .target(name: "SessionData", dependencies: ["TensorCore"]),
         .target(name: "SRGNN", dependencies: ["CKernels", "TensorCore", "SessionData"]),
-        .target(name: "Evaluation", dependencies: ["TensorCore", "SessionData", "SRGNN"]),
+        .target(name: "Evaluation", dependencies: ["TensorCore", "SessionData", "SRGNN"], exclude: ["README.md"]),
         .target(name: "Training", dependencies: ["CKernels", "TensorCore", "SessionData", "SRGNN", "Evaluation"]),
         .executableTarget(
             name: "SRGNNCLI",

@@ -34,17 +34,31 @@ public struct TargetPosition: Sendable, Equatable {
 }
 
 /// Counts the items above and level with `target` in `scores` (`scores[id − 1]`, higher is better)
-/// in one branch-free pass. A NaN target score ranks last (greater = n − 1, tied = 1).
+/// in one branch-free SIMD pass. A NaN target score ranks last (greater = n − 1, tied = 1).
 @inlinable
 public func targetPosition(of target: Int32, scores: UnsafeBufferPointer<Float>) -> TargetPosition {
     let index = Int(target) - 1
     precondition(index >= 0 && index < scores.count, "target \(target) is outside items 1...\(scores.count)")
     let targetScore = scores[index]
     if targetScore.isNaN { return TargetPosition(greater: scores.count - 1, tied: 1) }
-    var greater = 0, tied = 0
-    for score in scores {
-        greater &+= score > targetScore ? 1 : 0
-        tied &+= score == targetScore ? 1 : 0
+    // 8 lanes at a time: the compiler keeps a scalar loop with branches, which mispredict on dense
+    // scores; lane counters in Int32 cannot overflow (each lane sees < n/8 + 1 items).
+    let count = scores.count, base = UnsafeRawPointer(scores.baseAddress!)
+    let threshold = SIMD8<Float>(repeating: targetScore)
+    var greaterLanes = SIMD8<Int32>(repeating: 0), tiedLanes = SIMD8<Int32>(repeating: 0)
+    let one = SIMD8<Int32>(repeating: 1), zero = SIMD8<Int32>(repeating: 0)
+    var j = 0
+    while j + 8 <= count {
+        let v = base.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
+        greaterLanes &+= zero.replacing(with: one, where: v .> threshold)
+        tiedLanes &+= zero.replacing(with: one, where: v .== threshold)
+        j += 8
+    }
+    var greater = Int(greaterLanes.wrappedSum()), tied = Int(tiedLanes.wrappedSum())
+    while j < count {
+        let score = scores[j]
+        if score > targetScore { greater += 1 } else if score == targetScore { tied += 1 }
+        j += 1
     }
     return TargetPosition(greater: greater, tied: tied)
 }

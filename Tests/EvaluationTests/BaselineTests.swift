@@ -156,3 +156,33 @@ import Evaluation
         expectScores(one.scores(for: [3, 1, 2]), [2.0 / 3, 2.0 / 3, 2.0 / 3, 0, 0])
     }
 }
+
+@Suite struct WeightingFunctionTests {
+    // session-rec's formulas, evaluated by hand.
+    @Test func positionWeightings() {
+        typealias W = VectorSessionKNN.PositionWeighting
+        #expect(W.div.weight(position: 2, length: 4) == 0.5)                        // p/L
+        #expect(W.quadratic.weight(position: 2, length: 4) == 0.25)                 // (p/L)²
+        #expect(abs(W.linear.weight(position: 2, length: 4) - 0.8) < 1e-7)          // 1 − 0.1·(4 − 2)
+        #expect(W.linear.weight(position: 1, length: 20) == 0)                      // 19 clicks back: clamped
+        #expect(abs(W.log.weight(position: 4, length: 4) - Float(1 / log10(1.7))) < 1e-6)  // last click: 1/log10(0 + 1.7)
+        #expect(W.same.weight(position: 1, length: 9) == 1)
+    }
+
+    @Test func recencyDecays() {
+        typealias D = VectorSessionKNN.RecencyDecay
+        #expect(D.div.decay(step: 4) == 0.25)                                       // 1/t
+        #expect(D.quadratic.decay(step: 2) == 0.25)                                 // 1/t²
+        #expect(abs(D.linear.decay(step: 3) - 0.7) < 1e-7)                          // 1 − 0.1·3
+        #expect(D.linear.decay(step: 12) == 0)                                      // clamped
+        #expect(abs(D.log.decay(step: 1) - Float(1 / log10(2.7))) < 1e-6)           // 1/log10(1 + 1.7)
+    }
+
+    @Test func ruleWeightings() {
+        typealias W = SequentialRules.Weighting
+        #expect(W.div.weight(distance: 4) == 0.25)
+        #expect(W.quadratic.weight(distance: 2) == 0.25)
+        #expect(abs(W.linear.weight(distance: 3) - 0.7) < 1e-7)
+        #expect(abs(W.log.weight(distance: 1) - Float(1 / log10(2.7))) < 1e-6)
+    }
+}

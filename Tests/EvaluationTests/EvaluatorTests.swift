@@ -73,3 +73,21 @@ struct ConstantScorer: SessionScorer {
         #expect(abs(average.metrics(at: 4)!.mrr - 100 * (1 + 1.0 / 2 + 1.0 / 3 + 1.0 / 4) / 4) < 1e-12)  // 25/48
     }
 }
+
+@Suite struct BaselineRegistryTests {
+    /// A front end holds fitters as existentials; fitting one yields `any SessionScorer`, which the
+    /// evaluator takes as is.
+    @Test func everyBaselineFitsAndEvaluatesThroughExistentials() {
+        let examples = TestExample.examples(prefixes: [[1], [2, 3], [4]], targets: [3, 4, 5])
+        let evaluator = Evaluator(cutoffs: [5], listLength: 3, popularity: itemPopularity(of: tinySessions, itemCount: tinyItemCount))
+        #expect(Baseline.allCases.map(\.displayName) == ["POP", "S-POP", "Item-KNN", "SR", "SKNN", "V-SKNN"])
+        for baseline in Baseline.allCases {
+            let model = baseline.fitter.fit(sessions: tinySessions, itemCount: tinyItemCount)
+            let report = evaluator.evaluate(model, on: examples)
+            #expect(report.name == baseline.displayName)
+            #expect(report.examples == 3)
+            // Five items and K = 5: every target is in the top 5.
+            #expect(report.metrics(at: 5)!.hitRate == 100)
+        }
+    }
+}

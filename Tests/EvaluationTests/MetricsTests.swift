@@ -20,6 +20,15 @@ import Evaluation
         #expect(targetPosition(of: 1, scores: [.nan, 1, 2]) == TargetPosition(greater: 2, tied: 1))  // NaN ranks last
     }
 
+    @Test func targetPositionAcrossSIMDLanesAndTail() {
+        // 19 scores i mod 5 for items i = 1...19 (two 8-lane blocks and a tail of 3):
+        // 1 2 3 4 0 | 1 2 3 4 0 | 1 2 3 4 0 | 1 2 3 4. The 3s are items 3, 8, 13, 18; the 4s 4, 9, 14, 19.
+        let scores = (1...19).map { Float($0 % 5) }
+        #expect(targetPosition(of: 3, scores: scores) == TargetPosition(greater: 4, tied: 4))
+        #expect(targetPosition(of: 19, scores: scores) == TargetPosition(greater: 0, tied: 4))
+        #expect(targetPosition(of: 5, scores: scores) == TargetPosition(greater: 16, tied: 3))  // the 0s
+    }
+
     @Test func averagingOverTiesIsTheExpectedMetric() {
         // One item above, four tied (target included): the target takes rank 2, 3, 4 or 5 with equal chance.
         #expect(averageOverTies(greater: 1, tied: 4, k: 3, hit(rank:k:)) == 2.0 / 4)                       // ranks 2, 3 hit

@@ -26,9 +26,11 @@ public struct VectorSessionKNN: SessionModelFitter {
         case same
         /// p / L (the default)
         case div
-        /// max(0, 1 − 0.1·(L − p))
+        /// max(0, 1 − 0.1·(L − p)): the last 10 clicks, linearly. session-rec writes
+        /// `1 − 0.1·(L − p) if p ≤ 10 else 0`, which zeroes the recent clicks of long sessions; we
+        /// take the evident intent.
         case linear
-        /// 1 / (log10(L − p + 1) + 1)
+        /// 1 / log10(L − p + 1.7)
         case log
         /// (p / L)²
         case quadratic
@@ -39,7 +41,7 @@ public struct VectorSessionKNN: SessionModelFitter {
             case .same: return 1
             case .div: return Float(p / l)
             case .linear: return Float(max(0, 1 - 0.1 * (l - p)))
-            case .log: return Float(1 / (log10(l - p + 1) + 1))
+            case .log: return Float(1 / log10(l - p + 1.7))
             case .quadratic: return Float((p / l) * (p / l))
             }
         }
@@ -52,9 +54,9 @@ public struct VectorSessionKNN: SessionModelFitter {
         case same
         /// 1/t (the default)
         case div
-        /// max(0, 1 − 0.1·t)
+        /// max(0, 1 − 0.1·t) (session-rec: `1 − 0.1·t` for t ≤ 100, negative past 10; we clamp at 0)
         case linear
-        /// 1 / (log10(t + 1) + 1)
+        /// 1 / log10(t + 1.7)
         case log
         /// 1/t²
         case quadratic
@@ -65,7 +67,7 @@ public struct VectorSessionKNN: SessionModelFitter {
             case .same: return 1
             case .div: return Float(1 / t)
             case .linear: return Float(max(0, 1 - 0.1 * t))
-            case .log: return Float(1 / (log10(t + 1) + 1))
+            case .log: return Float(1 / log10(t + 1.7))
             case .quadratic: return Float(1 / (t * t))
             }
         }
