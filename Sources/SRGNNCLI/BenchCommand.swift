@@ -28,6 +28,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Sessions per evaluation batch.")
     var evalBatch: Int = 500
 
+    @Option(help: "Items per tile when ranking (see SRGNNModel.rankTargets).")
+    var evalTile: Int = 1024
+
     @Option(help: "Single-session requests to time for latency.")
     var latencyRequests: Int = 2_000
 
@@ -44,7 +47,7 @@ struct BenchCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard trainBatches >= 1, evalExamples >= 1, evalBatch >= 1, latencyRequests >= 2, threads >= 1, batchSize >= 1 else {
+        guard trainBatches >= 1, evalExamples >= 1, evalBatch >= 1, evalTile >= 1, latencyRequests >= 2, threads >= 1, batchSize >= 1 else {
             throw ValidationError("counts, --threads and --batch-size must be positive (--latency-requests at least 2)")
         }
     }
@@ -89,7 +92,7 @@ struct BenchCommand: ParsableCommand {
         let evaluationSet = ExampleSet(prefixes: order[0..<evaluated].map { Array(prefixes[$0]) },
                                        targets: order[0..<evaluated].map { targets[$0] })
         let evalStart = DispatchTime.now()
-        let ranks = model.rankTargets(evaluationSet, batchSize: evalBatch, threads: threads)
+        let ranks = model.rankTargets(evaluationSet, batchSize: evalBatch, threads: threads, tileItems: evalTile)
         let evalSeconds = seconds(since: evalStart)
         let hits = ranks.filter { $0 <= 20 }.count
 
@@ -119,6 +122,7 @@ struct BenchCommand: ParsableCommand {
             ("train_step_over_floor", trainStepMs / floorMs),
             ("eval_examples_per_s", Double(evaluated) / evalSeconds),
             ("eval_batch", evalBatch),
+            ("eval_tile", evalTile),
             ("eval_hit_rate_at_20_untrained", Double(hits) / Double(evaluated)),
             ("latency_p50_ms", p50),
             ("latency_p99_ms", p99),
