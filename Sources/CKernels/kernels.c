@@ -38,25 +38,6 @@ static float srgnn_block_max(const float *values) {
 }
 
 SRGNN_CLONES
-double srgnn_softmax_xent_row(float *x, int64_t count, int64_t target, float scale) {
-    // Reassociation lets the max and sum reductions vectorise (lane-wise partial results).
-#pragma clang fp reassociate(on)
-    float target_logit = x[target];
-    float maximum = -INFINITY;
-    for (int64_t j = 0; j < count; j++) maximum = x[j] > maximum ? x[j] : maximum;
-    float sum = 0.0f;
-    for (int64_t j = 0; j < count; j++) {
-        float e = srgnn_exp(x[j] - maximum);
-        x[j] = e;
-        sum += e;
-    }
-    float factor = scale / sum;
-    for (int64_t j = 0; j < count; j++) x[j] *= factor;
-    x[target] -= scale;
-    return log((double)sum) - (double)(target_logit - maximum);
-}
-
-SRGNN_CLONES
 float srgnn_exp_shift_sum(float *x, int64_t count, float *maximum) {
 #pragma clang fp reassociate(on)
     float m = -INFINITY;
@@ -74,6 +55,15 @@ float srgnn_exp_shift_sum(float *x, int64_t count, float *maximum) {
 SRGNN_CLONES
 void srgnn_scale(float *x, int64_t count, float factor) {
     for (int64_t j = 0; j < count; j++) x[j] *= factor;
+}
+
+double srgnn_softmax_xent_row(float *x, int64_t count, int64_t target, float scale) {
+    float target_logit = x[target];
+    float maximum;
+    float sum = srgnn_exp_shift_sum(x, count, &maximum);
+    srgnn_scale(x, count, scale / sum);
+    x[target] -= scale;
+    return log((double)sum) - (double)(target_logit - maximum);
 }
 
 SRGNN_CLONES

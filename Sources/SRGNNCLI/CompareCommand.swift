@@ -49,13 +49,7 @@ struct CompareCommand: ParsableCommand {
         }
     }
 
-    func cutoffs() throws -> [Int] {
-        let values = k.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard !values.isEmpty, values.allSatisfy({ ($0 ?? 0) >= 1 }) else {
-            throw ValidationError("--k must be positive integers separated by commas, e.g. 5,10,20 (got '\(k)')")
-        }
-        return values.map { $0! }
-    }
+    func cutoffs() throws -> [Int] { try parseCutoffs(k) }
 
     func validate() throws {
         guard try !entries().isEmpty else { throw ValidationError("--models is empty") }

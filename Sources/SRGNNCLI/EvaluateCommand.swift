@@ -44,13 +44,7 @@ struct EvaluateCommand: ParsableCommand {
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
     }
 
-    func cutoffs() throws -> [Int] {
-        let values = k.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard !values.isEmpty, values.allSatisfy({ ($0 ?? 0) >= 1 }) else {
-            throw ValidationError("--k must be positive integers separated by commas, e.g. 5,10,20 (got '\(k)')")
-        }
-        return values.map { $0! }
-    }
+    func cutoffs() throws -> [Int] { try parseCutoffs(k) }
 
     func run() throws {
         setBLASThreads(1)
