@@ -176,7 +176,8 @@ struct BenchCommand: ParsableCommand {
                     dEmbedding.withUnsafeMutableBufferPointer { de in
                         dSession.withUnsafeMutableBufferPointer { ds in
                             gemm(.none, .transposed, m: b, n: itemCount, k: d, session, lda: d, e.baseAddress! + d, ldb: d, s.baseAddress!, ldc: itemCount, threads: threads)
-                            gemm(.transposed, .none, m: itemCount, n: d, k: b, s.baseAddress!, lda: itemCount, session, ldb: d, beta: 1,
+                            // dE is written, not added to, as the training step does (accumulate: false).
+                            gemm(.transposed, .none, m: itemCount, n: d, k: b, s.baseAddress!, lda: itemCount, session, ldb: d,
                                  de.baseAddress! + d, ldc: d, threads: threads)
                             gemm(.none, .none, m: b, n: d, k: itemCount, s.baseAddress!, lda: itemCount, e.baseAddress! + d, ldb: d,
                                  ds.baseAddress!, ldc: d, threads: threads)
