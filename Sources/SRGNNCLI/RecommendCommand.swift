@@ -89,8 +89,3 @@ func reportIgnored(_ names: [String], path: String) {
     let shown = names.count > 12 ? names.prefix(12).joined(separator: ", ") + ", … (\(names.count) in all)" : names.joined(separator: ", ")
     FileHandle.standardError.write(Data("note: \(path): ignored tensors not used by the model: \(shown)\n".utf8))
 }
-
-/// A Float as a JSON number: shortest round-trip form; non-finite values as null.
-func jsonNumber(_ value: Float) -> String {
-    value.isFinite ? "\(value)" : "null"
-}
