@@ -16,6 +16,7 @@ struct SRGNNCommand: AsyncParsableCommand {
             EvaluateCommand.self,
             PreprocessCommand.self,
             StatsCommand.self,
+            ServeCommand.self,
         ]
     )
 

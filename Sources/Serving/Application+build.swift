@@ -98,7 +98,7 @@ public func buildRouter(configuration: ServingConfiguration, queue: InferenceQue
     /// The loaded model: configuration, item count, metrics and training date from the checkpoint.
     router.get("/v1/model") { _, _ -> Response in
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return jsonResponse(String(decoding: try encoder.encode(ModelDescription(recommender)), as: UTF8.self))
     }
 
