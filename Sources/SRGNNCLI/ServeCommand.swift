@@ -37,11 +37,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Longest session scored; longer ones keep their most recent clicks.")
     var maxSessionLength = Recommender.defaultMaxSessionLength
 
-    @Option(name: .long, help: "Threads that run the model (default: one per core).")
-    var inferenceThreads = ProcessInfo.processInfo.activeProcessorCount
+    @Option(name: .long, help: "Threads that run the model (default: half the cores, at least 1).")
+    var inferenceThreads = ServingConfiguration.defaultInferenceThreads
 
     @Option(name: .long, help: "Most sessions of concurrent requests scored together in one pass of the model.")
-    var maxCoalesced = 32
+    var maxCoalesced = 64
 
     @OptionGroup var architecture: ArchitectureOptions
 
@@ -59,6 +59,9 @@ struct ServeCommand: AsyncParsableCommand {
         var log = Logger(label: "srgnn.serve")
         log.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
         let logger = log
+        // Each inference thread runs single-threaded BLAS: OpenBLAS's own threads would compete
+        // with ours (and serialise concurrent callers) for the same cores.
+        setBLASThreads(1)
         let recommender: Recommender
         do {
             recommender = try Recommender(contentsOf: model, step: architecture.step, nonhybrid: architecture.nonhybrid,

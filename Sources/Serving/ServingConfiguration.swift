@@ -14,16 +14,18 @@ public struct ServingConfiguration: Sendable, Equatable {
     public var maxBodyBytes: Int = 1 << 20
     /// Largest `k` a request may ask for.
     public var maxK: Int = 1000
-    /// Threads that run the model, off the event loop. Default: one per core.
-    public var inferenceThreads: Int = ProcessInfo.processInfo.activeProcessorCount
+    /// Threads that run the model, off the event loop. Default: half the cores (1 on 2 cores): a
+    /// pass is bound by streaming the item embedding from memory, so one thread running large
+    /// coalesced batches beats two running small ones, and it leaves a core for HTTP.
+    public var inferenceThreads: Int = ServingConfiguration.defaultInferenceThreads
     /// Most sessions scored in one pass of the model: concurrent requests waiting for a thread are
     /// scored together, so the item embedding is read once for all of them (`[B, d] × [d, I]`
     /// instead of B matrix-vector products).
-    public var maxCoalescedSessions: Int = 32
+    public var maxCoalescedSessions: Int = 64
 
     public init(host: String = "127.0.0.1", port: Int = 8080, maxBatch: Int = 100, maxBodyBytes: Int = 1 << 20,
-                maxK: Int = 1000, inferenceThreads: Int = ProcessInfo.processInfo.activeProcessorCount,
-                maxCoalescedSessions: Int = 32) {
+                maxK: Int = 1000, inferenceThreads: Int = ServingConfiguration.defaultInferenceThreads,
+                maxCoalescedSessions: Int = 64) {
         self.host = host
         self.port = port
         self.maxBatch = maxBatch
@@ -32,6 +34,8 @@ public struct ServingConfiguration: Sendable, Equatable {
         self.inferenceThreads = inferenceThreads
         self.maxCoalescedSessions = maxCoalescedSessions
     }
+
+    public static let defaultInferenceThreads = max(1, ProcessInfo.processInfo.activeProcessorCount / 2)
 
     public func validate() throws {
         func check(_ condition: Bool, _ message: String) throws {
