@@ -8,14 +8,14 @@
 # MODEL: a checkpoint for the Diginetica item set (e.g. from `srgnn train --data
 # ../shared/data/diginetica`). Without one, a model is trained for one epoch into
 # $WORK/dg.safetensors first (about 5 minutes on 2 cores).
-# Environment: DURATION (60s), CONNECTIONS (32), THREADS (2, wrk's), PORT (18080), WARMUP (10s),
+# Environment: DURATION (60s), CONNECTIONS (24), THREADS (2, wrk's), PORT (18080), WARMUP (10s),
 # SRGNN (.build/release/srgnn), DATA (../shared/data/diginetica), WORK (/tmp/srgnn-load),
 # SERVE_ARGS (extra `srgnn serve` options). Installs nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DURATION=${DURATION:-60s}
-CONNECTIONS=${CONNECTIONS:-32}
+CONNECTIONS=${CONNECTIONS:-24}
 THREADS=${THREADS:-2}
 PORT=${PORT:-18080}
 WARMUP=${WARMUP:-10s}

@@ -48,6 +48,9 @@ struct RecommendCommand: ParsableCommand {
 
     func run() throws {
         let rawItems = try parseItems()
+        // One session is one small product; single-threaded BLAS also gives the same last bits as
+        // `srgnn serve` (OpenBLAS splits a threaded product differently).
+        setBLASThreads(1)
         let loaded = try LoadedModel.load(from: model, step: architecture.step, nonhybrid: architecture.nonhybrid)
         reportIgnored(loaded.reportableIgnoredTensors, path: model)
         let (session, unknown) = loaded.internalIDs(of: rawItems)
