@@ -58,6 +58,7 @@ let package = Package(
             dependencies: [
                 "Serving", "SRGNN", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
     ]

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Logging
 import HummingbirdTesting
 import Testing
 import SRGNN
@@ -227,5 +228,23 @@ import TestSupport
         }
         #expect(!queue.isAccepting)
         await #expect(throws: ServingError.self) { try await queue.recommend([RecommendationQuery(session: ["1001"], k: 5)]) }
+    }
+}
+
+/// `GET /ready` turns to 503 once shutdown begins, while `GET /health` still answers.
+@Suite struct ReadinessTests {
+    @Test func notReadyAfterShutdownBegins() async throws {
+        let queue = InferenceQueue(recommender: try Fixture.recommender(), threads: 1, maxCoalescedSessions: 4)
+        let router = buildRouter(configuration: ServingConfiguration(port: 0), queue: queue, metrics: ServiceMetrics(),
+                                 logger: Logger(label: "test"))
+        try await Application(router: router).test(.router) { client in
+            #expect(try await client.get("/ready").status == .ok)
+            queue.shutdown()
+            let ready = try await client.get("/ready")
+            #expect(ready.status == .serviceUnavailable && ready.errorCode == "shutting_down")
+            #expect(try await client.get("/health").status == .ok)
+            let late = try await client.post("/v1/recommendations", #"{"items": [1001]}"#)
+            #expect(late.status == .serviceUnavailable && late.errorCode == "shutting_down")
+        }
     }
 }
