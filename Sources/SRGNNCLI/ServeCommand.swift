@@ -81,9 +81,13 @@ struct ServeCommand: AsyncParsableCommand {
         logger.info("loaded \(loadedDescription)")
         let serving = servingConfiguration
         let app = try buildApplication(configuration: serving, recommender: recommender, logger: logger) { address in
-            logger.info("listening on http://\(address) with \(serving.inferenceThreads) inference threads; SIGTERM or SIGINT stops it gracefully")
+            logger.info("listening on http://\(address) with \(serving.inferenceThreads) inference thread\(serving.inferenceThreads == 1 ? "" : "s"); SIGTERM or SIGINT stops it gracefully")
         }
-        try await app.runService()
+        do {
+            try await app.runService()
+        } catch {
+            throw CommandError("cannot serve on \(host):\(port): \(error)")
+        }
         logger.info("stopped")
     }
 }
