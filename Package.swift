@@ -10,6 +10,11 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // OpenBLAS on Linux; Accelerate on Apple platforms (TensorCore imports it directly there).
@@ -24,10 +29,21 @@ let package = Package(
         .target(name: "SRGNN", dependencies: ["CKernels", "TensorCore", "SessionData"]),
         .target(name: "Evaluation", dependencies: ["TensorCore", "SessionData", "SRGNN"], exclude: ["README.md"]),
         .target(name: "Training", dependencies: ["CKernels", "TensorCore", "SessionData", "SRGNN", "Evaluation"]),
+        .target(
+            name: "Serving",
+            dependencies: [
+                "SRGNN",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "SRGNNCLI",
             dependencies: [
-                "CKernels", "TensorCore", "SessionData", "SRGNN", "Evaluation", "Training",
+                "CKernels", "TensorCore", "SessionData", "SRGNN", "Evaluation", "Training", "Serving",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -37,5 +53,13 @@ let package = Package(
         .testTarget(name: "SRGNNTests", dependencies: ["SRGNN", "SessionData", "TensorCore", "Training", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "SessionData", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "SRGNN", "SessionData", "TestSupport"]),
+        .testTarget(
+            name: "ServingTests",
+            dependencies: [
+                "Serving", "SRGNN", "TestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
     ]
 )

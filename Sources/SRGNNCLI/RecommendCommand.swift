@@ -48,6 +48,9 @@ struct RecommendCommand: ParsableCommand {
 
     func run() throws {
         let rawItems = try parseItems()
+        // One session is one small product; single-threaded BLAS also gives the same last bits as
+        // `srgnn serve` (OpenBLAS splits a threaded product differently).
+        setBLASThreads(1)
         let loaded = try LoadedModel.load(from: model, step: architecture.step, nonhybrid: architecture.nonhybrid)
         reportIgnored(loaded.reportableIgnoredTensors, path: model)
         let (session, unknown) = loaded.internalIDs(of: rawItems)
@@ -88,9 +91,4 @@ func reportIgnored(_ names: [String], path: String) {
     guard !names.isEmpty else { return }
     let shown = names.count > 12 ? names.prefix(12).joined(separator: ", ") + ", … (\(names.count) in all)" : names.joined(separator: ", ")
     FileHandle.standardError.write(Data("note: \(path): ignored tensors not used by the model: \(shown)\n".utf8))
-}
-
-/// A Float as a JSON number: shortest round-trip form; non-finite values as null.
-func jsonNumber(_ value: Float) -> String {
-    value.isFinite ? "\(value)" : "null"
 }

@@ -17,6 +17,7 @@ struct SRGNNCommand: AsyncParsableCommand {
             CompareCommand.self,
             PreprocessCommand.self,
             StatsCommand.self,
+            ServeCommand.self,
         ]
     )
 

@@ -1,0 +1,182 @@
+import Foundation
+
+/// One recommended item in the user's own ids: the raw id from the click log and its score (the
+/// logit `s_h · e_item`).
+public struct RecommendedItem: Sendable, Equatable {
+    public var id: String
+    public var score: Float
+    public init(id: String, score: Float) { self.id = id; self.score = score }
+}
+
+/// What a `Recommender` answers for one session: the ranked items, best first, and the session's
+/// items the model does not know (dropped before scoring, in the order given).
+public struct RecommendationResult: Sendable, Equatable {
+    public var items: [RecommendedItem]
+    public var unknownItems: [String]
+    public init(items: [RecommendedItem], unknownItems: [String]) { self.items = items; self.unknownItems = unknownItems }
+}
+
+/// One session to recommend for, with its own `k` and whether to leave out items already clicked.
+public struct RecommendationQuery: Sendable, Equatable {
+    /// Raw item ids, oldest click first.
+    public var session: [String]
+    public var k: Int
+    public var excludeSeen: Bool
+    public init(session: [String], k: Int, excludeSeen: Bool = false) {
+        self.session = session; self.k = k; self.excludeSeen = excludeSeen
+    }
+}
+
+/// Why a session cannot be scored; `index` is the session's position in a batch (0 for one session).
+public enum RecommenderError: Error, Equatable, CustomStringConvertible {
+    case emptySession(index: Int)
+    case noKnownItems(index: Int, unknown: [String])
+    case invalidK(index: Int, k: Int)
+
+    public var description: String {
+        switch self {
+        case .emptySession:
+            return "the session has no items; give at least one clicked item id"
+        case let .noKnownItems(_, unknown):
+            let shown = unknown.count > 10 ? unknown.prefix(10).joined(separator: ", ") + ", … (\(unknown.count) in all)" : unknown.joined(separator: ", ")
+            return "none of the session's items is known to the model (\(shown)); nothing to recommend from"
+        case let .invalidK(_, k):
+            return "k must be at least 1, got \(k)"
+        }
+    }
+}
+
+/// Top-K recommendation for live sessions in the user's raw item ids.
+///
+/// Loads a model once (a checkpoint from `srgnn train`, or a bare official weights file whose ids
+/// are the row numbers) and is then immutable, so one instance is shared by every thread. A
+/// session's unknown items are dropped and reported; a session longer than `maxSessionLength`
+/// keeps its most recent known clicks (SR-GNN's attention reads the whole session, so a very long
+/// one costs time without changing much: the last click and the recent neighbourhood dominate).
+/// Several sessions are scored as one batch: one pass through the model, one `[B, d] × [d, I]`
+/// scoring product. Scratch memory comes from a small pool of workspaces, one per concurrent call.
+public struct Recommender: Sendable {
+    /// The default longest session scored; longer ones keep their most recent clicks.
+    public static let defaultMaxSessionLength = 50
+
+    public let loaded: LoadedModel
+    /// Sessions longer than this keep their last `maxSessionLength` known clicks.
+    public let maxSessionLength: Int
+    private let workspaces = WorkspacePool()
+
+    public init(model: LoadedModel, maxSessionLength: Int = Recommender.defaultMaxSessionLength) {
+        precondition(maxSessionLength >= 1, "maxSessionLength must be at least 1")
+        self.loaded = model
+        self.maxSessionLength = maxSessionLength
+    }
+
+    /// Loads `path` (see `LoadedModel.load`); a bad or missing file throws `ModelError` naming it.
+    public init(contentsOf path: String, step: Int = 1, nonhybrid: Bool = false,
+                maxSessionLength: Int = Recommender.defaultMaxSessionLength) throws {
+        self.init(model: try LoadedModel.load(from: path, step: step, nonhybrid: nonhybrid), maxSessionLength: maxSessionLength)
+    }
+
+    public var model: SRGNNModel { loaded.model }
+    public var itemCount: Int { loaded.model.configuration.itemCount }
+
+    /// The `k` best next items for `session` (raw ids, oldest first), best first.
+    public func recommend(session: [String], k: Int, excludeSeen: Bool = false) throws -> RecommendationResult {
+        try recommend([RecommendationQuery(session: session, k: k, excludeSeen: excludeSeen)])[0]
+    }
+
+    /// The `k` best next items for each session, scored as one batch.
+    public func recommend(sessions: [[String]], k: Int, excludeSeen: Bool = false) throws -> [RecommendationResult] {
+        try recommend(sessions.map { RecommendationQuery(session: $0, k: k, excludeSeen: excludeSeen) })
+    }
+
+    /// Checks a query without scoring it: the error `recommend` would throw for it, with `index`.
+    public func validate(_ query: RecommendationQuery, index: Int = 0) throws {
+        _ = try prepare(query, index: index)
+    }
+
+    /// Answers every query, scored as one batch. All queries are checked first; a bad one throws
+    /// `RecommenderError` (with its index) before any work is done.
+    public func recommend(_ queries: [RecommendationQuery]) throws -> [RecommendationResult] {
+        let prepared = try queries.enumerated().map { try prepare($0.element, index: $0.offset) }
+        if prepared.isEmpty { return [] }
+        // Ask for enough extra items that the ones left out as seen can be replaced.
+        let widest = prepared.map { $0.k + $0.exclude.count }.max()!
+        let workspace = workspaces.take()
+        defer { workspaces.give(workspace) }
+        let ranked = try loaded.model.recommend(sessions: prepared.map(\.items), k: widest, workspace: workspace)
+        return zip(prepared, ranked).map { query, ranked in
+            var items = [RecommendedItem]()
+            items.reserveCapacity(min(query.k, ranked.count))
+            for entry in ranked where !query.exclude.contains(entry.item) {
+                items.append(RecommendedItem(id: loaded.vocabulary.rawID(of: entry.item), score: entry.score))
+                if items.count == query.k { break }
+            }
+            return RecommendationResult(items: items, unknownItems: query.unknown)
+        }
+    }
+
+    private struct PreparedQuery {
+        var items: [Int32]
+        var unknown: [String]
+        var k: Int
+        var exclude: Set<Int32>
+    }
+
+    private func prepare(_ query: RecommendationQuery, index: Int) throws -> PreparedQuery {
+        guard query.k >= 1 else { throw RecommenderError.invalidK(index: index, k: query.k) }
+        guard !query.session.isEmpty else { throw RecommenderError.emptySession(index: index) }
+        var (known, unknown) = loaded.internalIDs(of: query.session)
+        guard !known.isEmpty else { throw RecommenderError.noKnownItems(index: index, unknown: unknown) }
+        if known.count > maxSessionLength { known.removeFirst(known.count - maxSessionLength) }
+        return PreparedQuery(items: known, unknown: unknown, k: min(query.k, itemCount),
+                             exclude: query.excludeSeen ? Set(known) : [])
+    }
+}
+
+/// Workspaces for concurrent calls: each call takes one and gives it back, so at most as many
+/// exist as calls ever ran at once (a workspace holds a few `[B, I]` buffers, reused).
+private final class WorkspacePool: @unchecked Sendable {
+    // @unchecked: `free` is only touched under `lock`; a workspace is used by one call at a time.
+    private let lock = NSLock()
+    private var free: [SRGNNWorkspace] = []
+
+    func take() -> SRGNNWorkspace {
+        lock.withLock { free.popLast() } ?? SRGNNWorkspace()
+    }
+
+    func give(_ workspace: SRGNNWorkspace) {
+        lock.withLock { free.append(workspace) }
+    }
+}
+
+// MARK: JSON forms shared by `srgnn recommend --json` and the HTTP service
+
+/// A raw item id as JSON: a number when it is one (as most click logs write ids), else a string.
+public func jsonItemID(_ raw: String) -> String {
+    if !raw.isEmpty, raw.count <= 18, raw.allSatisfy(\.isASCII), Int(raw) != nil, !(raw.hasPrefix("0") && raw.count > 1), !raw.hasPrefix("+") {
+        return raw
+    }
+    var escaped = "\""
+    for scalar in raw.unicodeScalars {
+        switch scalar {
+        case "\"": escaped += "\\\""
+        case "\\": escaped += "\\\\"
+        case "\n": escaped += "\\n"
+        case "\r": escaped += "\\r"
+        case "\t": escaped += "\\t"
+        default:
+            if scalar.value < 0x20 { escaped += String(format: "\\u%04x", scalar.value) } else { escaped.unicodeScalars.append(scalar) }
+        }
+    }
+    return escaped + "\""
+}
+
+/// A Float as a JSON number: shortest round-trip form; non-finite values as null.
+public func jsonNumber(_ value: Float) -> String {
+    value.isFinite ? "\(value)" : "null"
+}
+
+/// Ranked items as a JSON array `[{"id":…,"score":…},…]`, ids in the click log's own form.
+public func jsonItems(_ items: [RecommendedItem]) -> String {
+    "[" + items.map { "{\"id\":\(jsonItemID($0.id)),\"score\":\(jsonNumber($0.score))}" }.joined(separator: ",") + "]"
+}

@@ -1,0 +1,93 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Serving
+import SRGNN
+
+/// `srgnn serve`: the HTTP recommendation service (Hummingbird 2).
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve recommendations for live sessions over HTTP.",
+        discussion: """
+        Routes: POST /v1/recommendations {"items": [...], "k": 20, "exclude_seen": false}; \
+        POST /v1/recommendations/batch {"sessions": [{"items": [...]}, …], "k": 20}; \
+        GET /health, GET /ready, GET /v1/model, GET /metrics (Prometheus). Item ids are your raw ids, \
+        as in the click log (strings or integers). MODEL is a checkpoint from srgnn train, or a bare \
+        official weights file (then --step and --nonhybrid say how it was trained). SIGTERM or SIGINT \
+        stops the server after the requests in flight are answered.
+        """
+    )
+
+    @Option(name: .long, help: "Checkpoint, or a bare weights file (safetensors, official SR-GNN tensor names).")
+    var model: String
+
+    @Option(name: .long, help: "Address to listen on (0.0.0.0 for every interface).")
+    var host = "127.0.0.1"
+
+    @Option(name: .long, help: "Port to listen on (0 picks a free one).")
+    var port = 8080
+
+    @Option(name: .long, help: "Most sessions in one batch request (more is answered with 413).")
+    var maxBatch = 100
+
+    @Option(name: .long, help: "Largest request body in bytes (more is answered with 413).")
+    var maxBodySize = 1 << 20
+
+    @Option(name: .long, help: "Longest session scored; longer ones keep their most recent clicks.")
+    var maxSessionLength = Recommender.defaultMaxSessionLength
+
+    @Option(name: .long, help: "Threads that run the model (default: half the cores, at least 1).")
+    var inferenceThreads = ServingConfiguration.defaultInferenceThreads
+
+    @Option(name: .long, help: "Most sessions of concurrent requests scored together in one pass of the model.")
+    var maxCoalesced = 64
+
+    @OptionGroup var architecture: ArchitectureOptions
+
+    var servingConfiguration: ServingConfiguration {
+        ServingConfiguration(host: host, port: port, maxBatch: maxBatch, maxBodyBytes: maxBodySize,
+                             inferenceThreads: inferenceThreads, maxCoalescedSessions: maxCoalesced)
+    }
+
+    func validate() throws {
+        do { try servingConfiguration.validate() } catch { throw ValidationError("\(error)") }
+        guard maxSessionLength >= 1 else { throw ValidationError("--max-session-length must be at least 1, got \(maxSessionLength)") }
+    }
+
+    func run() async throws {
+        var log = Logger(label: "srgnn.serve")
+        log.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
+        let logger = log
+        // Each inference thread runs single-threaded BLAS: OpenBLAS's own threads would compete
+        // with ours (and serialise concurrent callers) for the same cores.
+        setBLASThreads(1)
+        let recommender: Recommender
+        do {
+            recommender = try Recommender(contentsOf: model, step: architecture.step, nonhybrid: architecture.nonhybrid,
+                                          maxSessionLength: maxSessionLength)
+        } catch {
+            throw CommandError("cannot serve: \(error)")
+        }
+        reportIgnored(recommender.loaded.reportableIgnoredTensors, path: model)
+        let configuration = recommender.model.configuration
+        var loadedDescription = "\(model): \(configuration.itemCount) items, hidden size \(configuration.hiddenSize), step \(configuration.step)\(configuration.nonhybrid ? ", nonhybrid" : "")"
+        if let metadata = recommender.loaded.metadata {
+            let metrics = metadata.metrics.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+            loadedDescription += ", checkpoint of epoch \(metadata.epoch) written \(metadata.createdAt)\(metrics.isEmpty ? "" : " (\(metrics))")"
+        } else {
+            loadedDescription += ", bare weights file (raw ids are row numbers)"
+        }
+        logger.info("loaded \(loadedDescription)")
+        let serving = servingConfiguration
+        let app = try buildApplication(configuration: serving, recommender: recommender, logger: logger) { address in
+            logger.info("listening on http://\(address) with \(serving.inferenceThreads) inference thread\(serving.inferenceThreads == 1 ? "" : "s"); SIGTERM or SIGINT stops it gracefully")
+        }
+        do {
+            try await app.runService()
+        } catch {
+            throw CommandError("cannot serve on \(host):\(port): \(error)")
+        }
+        logger.info("stopped")
+    }
+}

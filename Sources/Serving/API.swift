@@ -1,0 +1,160 @@
+import Foundation
+import Hummingbird
+import SRGNN
+
+/// An item id as a client sends it: a JSON string or integer (as in their click log), kept as the
+/// raw id string the vocabulary knows (`17` and `"17"` are the same item).
+struct RawItemID: Decodable, Sendable {
+    var raw: String
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let value = try? container.decode(String.self) {
+            raw = value
+        } else if let value = try? container.decode(Int64.self) {
+            raw = String(value)
+        } else {
+            throw DecodingError.typeMismatch(RawItemID.self, .init(
+                codingPath: decoder.codingPath, debugDescription: "expected an item id, a string or an integer"))
+        }
+    }
+}
+
+/// `POST /v1/recommendations`: `{"items": [...], "k": 20, "exclude_seen": false}`.
+struct RecommendationRequest: Decodable, Sendable {
+    var items: [RawItemID]
+    var k: Int?
+    var excludeSeen: Bool?
+
+    enum CodingKeys: String, CodingKey {
+        case items, k
+        case excludeSeen = "exclude_seen"
+    }
+}
+
+/// `POST /v1/recommendations/batch`: `{"sessions": [{"items": [...]}, …], "k": 20, "exclude_seen": false}`.
+struct BatchRecommendationRequest: Decodable, Sendable {
+    struct Session: Decodable, Sendable {
+        var items: [RawItemID]
+    }
+    var sessions: [Session]
+    var k: Int?
+    var excludeSeen: Bool?
+
+    enum CodingKeys: String, CodingKey {
+        case sessions, k
+        case excludeSeen = "exclude_seen"
+    }
+}
+
+/// Decodes a JSON body; a malformed body or a wrong field type is a 400 naming the field.
+func decodeBody<T: Decodable>(_ type: T.Type, from bytes: ByteBuffer, example: String) throws -> T {
+    let data = Data(bytes.readableBytesView)
+    do {
+        return try JSONDecoder().decode(T.self, from: data)
+    } catch let error as DecodingError {
+        if case let .dataCorrupted(context) = error, context.codingPath.isEmpty {
+            throw ServingError(.badRequest, code: "malformed_json", message: "the body is not valid JSON; send e.g. \(example)")
+        }
+        throw ServingError(.badRequest, code: "invalid_request", message: describe(error, example: example))
+    } catch {
+        throw ServingError(.badRequest, code: "malformed_json", message: "the body is not valid JSON; send e.g. \(example)")
+    }
+}
+
+/// A decoding error in words: which field, what was wrong, what a good body looks like.
+private func describe(_ error: DecodingError, example: String) -> String {
+    func path(_ codingPath: [any CodingKey]) -> String {
+        var text = ""
+        for key in codingPath {
+            if let index = key.intValue { text += "[\(index)]" } else { text += text.isEmpty ? key.stringValue : ".\(key.stringValue)" }
+        }
+        return text.isEmpty ? "the body" : "\"\(text)\""
+    }
+    switch error {
+    case let .typeMismatch(type, context):
+        if type == RawItemID.self {
+            return "\(path(context.codingPath)) must be an item id (a string or an integer); send e.g. \(example)"
+        }
+        return "\(path(context.codingPath)) has the wrong type (expected \(expectedName(type))); send e.g. \(example)"
+    case let .valueNotFound(type, context):
+        return "\(path(context.codingPath)) is null (expected \(expectedName(type))); send e.g. \(example)"
+    case let .keyNotFound(key, context):
+        return "\(path(context.codingPath + [key])) is missing; send e.g. \(example)"
+    case let .dataCorrupted(context):
+        if context.codingPath.isEmpty {
+            return "the body is not valid JSON; send e.g. \(example)"
+        }
+        return "\(path(context.codingPath)) is invalid (\(context.debugDescription)); send e.g. \(example)"
+    @unknown default:
+        return "the body does not have the expected form; send e.g. \(example)"
+    }
+}
+
+private func expectedName(_ type: Any.Type) -> String {
+    switch type {
+    case is Int.Type, is Int64.Type: return "an integer"
+    case is Bool.Type: return "true or false"
+    case is String.Type: return "a string"
+    case is [RawItemID].Type: return "an array of item ids"
+    case is [BatchRecommendationRequest.Session].Type: return "an array of {\"items\": [...]} objects"
+    default:
+        let name = "\(type)"
+        if name.hasPrefix("Array") { return "an array" }
+        if name.hasPrefix("Dictionary") || name.contains("Request") || name.contains("Session") { return "an object" }
+        return name
+    }
+}
+
+/// `{"items": [{"id": …, "score": …}], "unknown_items": [...]}` with ids in the click log's form.
+func jsonResult(_ result: RecommendationResult) -> String {
+    "{\"items\":\(jsonItems(result.items)),\"unknown_items\":[\(result.unknownItems.map(jsonItemID).joined(separator: ","))]}"
+}
+
+/// A JSON response with status 200.
+func jsonResponse(_ body: String, status: HTTPResponse.Status = .ok) -> Response {
+    Response(status: status, headers: [.contentType: "application/json; charset=utf-8"],
+             body: .init(byteBuffer: ByteBuffer(string: body)))
+}
+
+/// `GET /v1/model`: what is loaded.
+struct ModelDescription: Encodable {
+    struct Configuration: Encodable {
+        var itemCount: Int
+        var hiddenSize: Int
+        var step: Int
+        var nonhybrid: Bool
+        enum CodingKeys: String, CodingKey {
+            case itemCount = "item_count", hiddenSize = "hidden_size", step, nonhybrid
+        }
+    }
+    var format: String
+    var configuration: Configuration
+    var itemCount: Int
+    var maxSessionLength: Int
+    var epoch: Int?
+    var metrics: [String: Double]?
+    var trainedAt: String?
+    var dataset: String?
+    var versions: [String: String]?
+
+    enum CodingKeys: String, CodingKey {
+        case format, configuration, epoch, metrics, dataset, versions
+        case itemCount = "item_count", maxSessionLength = "max_session_length", trainedAt = "trained_at"
+    }
+
+    init(_ recommender: Recommender) {
+        let loaded = recommender.loaded
+        let configuration = loaded.model.configuration
+        format = loaded.metadata == nil ? "bare-weights" : "checkpoint"
+        self.configuration = Configuration(itemCount: configuration.itemCount, hiddenSize: configuration.hiddenSize,
+                                           step: configuration.step, nonhybrid: configuration.nonhybrid)
+        itemCount = configuration.itemCount
+        maxSessionLength = recommender.maxSessionLength
+        epoch = loaded.metadata?.epoch
+        metrics = loaded.metadata?.metrics
+        trainedAt = loaded.metadata?.createdAt
+        dataset = loaded.metadata?.dataset
+        versions = loaded.metadata?.versions
+    }
+}

@@ -1,0 +1,56 @@
+import Foundation
+import SRGNN
+
+/// How the recommendation service runs. One value behind `srgnn serve` and the tests; `validate()`
+/// rejects bad combinations with a message that names the option.
+public struct ServingConfiguration: Sendable, Equatable {
+    /// Address to bind: `127.0.0.1` (loopback, the default) or `0.0.0.0` for every interface.
+    public var host: String = "127.0.0.1"
+    /// TCP port; 0 picks a free one.
+    public var port: Int = 8080
+    /// Most sessions in one `POST /v1/recommendations/batch` request (more → 413).
+    public var maxBatch: Int = 100
+    /// Largest request body in bytes (more → 413). Default 1 MiB.
+    public var maxBodyBytes: Int = 1 << 20
+    /// Largest `k` a request may ask for.
+    public var maxK: Int = 1000
+    /// Threads that run the model, off the event loop. Default: half the cores (1 on 2 cores): a
+    /// pass is bound by streaming the item embedding from memory, so one thread running large
+    /// coalesced batches beats two running small ones, and it leaves a core for HTTP.
+    public var inferenceThreads: Int = ServingConfiguration.defaultInferenceThreads
+    /// Most sessions scored in one pass of the model: concurrent requests waiting for a thread are
+    /// scored together, so the item embedding is read once for all of them (`[B, d] × [d, I]`
+    /// instead of B matrix-vector products).
+    public var maxCoalescedSessions: Int = 64
+
+    public init(host: String = "127.0.0.1", port: Int = 8080, maxBatch: Int = 100, maxBodyBytes: Int = 1 << 20,
+                maxK: Int = 1000, inferenceThreads: Int = ServingConfiguration.defaultInferenceThreads,
+                maxCoalescedSessions: Int = 64) {
+        self.host = host
+        self.port = port
+        self.maxBatch = maxBatch
+        self.maxBodyBytes = maxBodyBytes
+        self.maxK = maxK
+        self.inferenceThreads = inferenceThreads
+        self.maxCoalescedSessions = maxCoalescedSessions
+    }
+
+    public static let defaultInferenceThreads = max(1, ProcessInfo.processInfo.activeProcessorCount / 2)
+
+    public func validate() throws {
+        func check(_ condition: Bool, _ message: String) throws {
+            if !condition { throw ServingConfigurationError(description: message) }
+        }
+        try check((0...65535).contains(port), "--port must be in 0...65535, got \(port)")
+        try check(maxBatch >= 1, "--max-batch must be at least 1, got \(maxBatch)")
+        try check(maxBodyBytes >= 64, "--max-body-size must be at least 64 bytes, got \(maxBodyBytes)")
+        try check(maxK >= 1, "the largest k must be at least 1, got \(maxK)")
+        try check(inferenceThreads >= 1, "--inference-threads must be at least 1, got \(inferenceThreads)")
+        try check(maxCoalescedSessions >= 1, "--max-coalesced must be at least 1, got \(maxCoalescedSessions)")
+    }
+}
+
+/// A bad `ServingConfiguration`.
+public struct ServingConfigurationError: Error, CustomStringConvertible {
+    public var description: String
+}

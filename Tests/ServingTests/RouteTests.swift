@@ -1,0 +1,250 @@
+import Foundation
+import Hummingbird
+import Logging
+import HummingbirdTesting
+import Testing
+import SRGNN
+import Serving
+import TestSupport
+
+/// Every route and every refusal, in memory (`app.test(.router)`), and one request over a real socket.
+@Suite struct RouteTests {
+    @Test func recommendsForOneSessionInTheClickLogsIDs() async throws {
+        let recommender = try Fixture.recommender()
+        let expected = try recommender.recommend(session: ["1003", "a17", "1005"], k: 5)
+        try await Fixture.app(recommender: recommender).test(.router) { client in
+            // Integers and strings both name items; unknown ones come back as sent.
+            let response = try await client.post("/v1/recommendations", #"{"items": [1003, "a17", "1005", 555, "zz"], "k": 5}"#)
+            #expect(response.status == .ok)
+            #expect(response.headers[.contentType]?.hasPrefix("application/json") == true)
+            #expect(response.text == "{\"items\":\(jsonItems(expected.items)),\"unknown_items\":[555,\"zz\"]}")
+            let json = try response.json
+            #expect((json["items"] as? [[String: Any]])?.count == 5)
+        }
+    }
+
+    @Test func kDefaultsTo20AndExcludeSeenWorks() async throws {
+        try await Fixture.app().test(.router) { client in
+            let response = try await client.post("/v1/recommendations", #"{"items": ["1001", "1002"]}"#)
+            #expect(response.status == .ok)
+            #expect((try response.json["items"] as? [Any])?.count == 20)
+            let unseen = try await client.post("/v1/recommendations", #"{"items": [1001, 1002], "k": 1000, "exclude_seen": true}"#)
+            let ids = (try unseen.json["items"] as? [[String: Any]])?.compactMap { $0["id"] as? Int } ?? []
+            #expect(!ids.contains(1001) && !ids.contains(1002))
+            #expect((try unseen.json["items"] as? [Any])?.count == Fixture.rawIDs.count - 2)
+        }
+    }
+
+    @Test func batchAnswersEachSessionInOrder() async throws {
+        let recommender = try Fixture.recommender()
+        let sessions = [["1001"], ["007", "x y"], ["1004", "nope"]]
+        let expected = try recommender.recommend(sessions: sessions, k: 3)
+        try await Fixture.app(recommender: recommender).test(.router) { client in
+            let response = try await client.post("/v1/recommendations/batch",
+                #"{"sessions": [{"items": [1001]}, {"items": ["007", "x y"]}, {"items": ["1004", "nope"]}], "k": 3}"#)
+            #expect(response.status == .ok)
+            let results = try response.json["results"] as? [[String: Any]] ?? []
+            #expect(results.count == 3)
+            for (result, want) in zip(results, expected) {
+                let ids = (result["items"] as? [[String: Any]])?.map { "\($0["id"]!)" } ?? []
+                #expect(ids == want.items.map(\.id))
+            }
+            #expect(results[2]["unknown_items"] as? [String] == ["nope"])
+        }
+    }
+
+    @Test func healthReadyModelAndMetrics() async throws {
+        try await Fixture.app().test(.router) { client in
+            let health = try await client.get("/health")
+            #expect(health.status == .ok && health.text == #"{"status":"ok"}"#)
+            let ready = try await client.get("/ready")
+            let readyStatus = try ready.json["status"] as? String
+            #expect(ready.status == .ok && readyStatus == "ready")
+
+            let model = try await client.get("/v1/model").json
+            #expect(model["format"] as? String == "checkpoint")
+            #expect(model["item_count"] as? Int == Fixture.rawIDs.count)
+            #expect(model["epoch"] as? Int == 3)
+            #expect((model["metrics"] as? [String: Double])?["MRR@20"] == 0.25)
+            #expect(model["trained_at"] is String)
+            let configuration = model["configuration"] as? [String: Any]
+            #expect(configuration?["hidden_size"] as? Int == 8)
+            #expect(configuration?["step"] as? Int == 1)
+
+            _ = try await client.post("/v1/recommendations", #"{"items": [1001]}"#)
+            _ = try await client.post("/v1/recommendations", #"{"items": [1001], "k": 0}"#)
+            let metrics = try await client.get("/metrics")
+            #expect(metrics.status == .ok)
+            #expect(metrics.headers[.contentType]?.hasPrefix("text/plain") == true)
+            let text = metrics.text
+            #expect(text.contains(#"http_requests_total{route="/v1/recommendations",method="POST",status="200"} 1"#))
+            #expect(text.contains(#"http_requests_total{route="/v1/recommendations",method="POST",status="400"} 1"#))
+            #expect(text.contains(#"http_requests_total{route="/health",method="GET",status="200"} 1"#))
+            #expect(text.contains("# TYPE http_request_duration_seconds histogram"))
+            #expect(text.contains(#"http_request_duration_seconds_bucket{route="/v1/recommendations",method="POST",le="0.02"}"#))
+            #expect(text.contains("inference_batch_sessions_count"))
+        }
+    }
+
+    @Test func bareWeightsFileDescribesItself() async throws {
+        guard SharedPaths.exists(URL(fileURLWithPath: Fixture.barePath)) else { return }
+        let recommender = try Recommender(contentsOf: Fixture.barePath)
+        try await Fixture.app(recommender: recommender).test(.router) { client in
+            let model = try await client.get("/v1/model").json
+            #expect(model["format"] as? String == "bare-weights")
+            #expect(model["item_count"] as? Int == 59)
+            #expect(model["epoch"] == nil)
+        }
+    }
+
+    // MARK: Refusals
+
+    @Test(arguments: [
+        (#"{"items": [1001"#, "malformed_json", "not valid JSON"),
+        (#"not json"#, "malformed_json", "not valid JSON"),
+        (#"[1001]"#, "invalid_request", "the body"),
+        (#"{"k": 5}"#, "invalid_request", #""items" is missing"#),
+        (#"{"items": "1001"}"#, "invalid_request", #""items" has the wrong type"#),
+        (#"{"items": [1001, true]}"#, "invalid_request", #""items[1]" must be an item id"#),
+        (#"{"items": [1001, 2.5]}"#, "invalid_request", #""items[1]" must be an item id"#),
+        (#"{"items": [1001], "k": "20"}"#, "invalid_request", #""k" has the wrong type (expected an integer)"#),
+        (#"{"items": [1001], "exclude_seen": "yes"}"#, "invalid_request", #""exclude_seen" has the wrong type"#),
+        (#"{"items": [1001], "k": 0}"#, "invalid_k", "1...1000, got 0"),
+        (#"{"items": [1001], "k": 1001}"#, "invalid_k", "1...1000, got 1001"),
+    ])
+    func badRequestsAre400(body: String, code: String, message: String) async throws {
+        try await Fixture.app().test(.router) { client in
+            let response = try await client.post("/v1/recommendations", body)
+            #expect(response.status == .badRequest)
+            #expect(response.errorCode == code)
+            #expect(response.errorMessage.contains(message), "\(response.errorMessage)")
+            #expect(response.headers[.contentType]?.hasPrefix("application/json") == true)
+        }
+    }
+
+    @Test func unscorableSessionsAre422() async throws {
+        try await Fixture.app().test(.router) { client in
+            let empty = try await client.post("/v1/recommendations", #"{"items": []}"#)
+            #expect(empty.status == .unprocessableContent && empty.errorCode == "empty_session")
+            let unknown = try await client.post("/v1/recommendations", #"{"items": [1, "b2"]}"#)
+            #expect(unknown.status == .unprocessableContent && unknown.errorCode == "no_known_items")
+            #expect(unknown.errorMessage.contains("1, b2"))
+            let batch = try await client.post("/v1/recommendations/batch", #"{"sessions": [{"items": [1001]}, {"items": ["b2"]}]}"#)
+            #expect(batch.status == .unprocessableContent && batch.errorCode == "no_known_items")
+            #expect(batch.errorMessage.contains("sessions[1]"))
+            let emptyBatch = try await client.post("/v1/recommendations/batch", #"{"sessions": [{"items": []}]}"#)
+            #expect(emptyBatch.status == .unprocessableContent && emptyBatch.errorCode == "empty_session")
+            let noSessions = try await client.post("/v1/recommendations/batch", #"{"sessions": []}"#)
+            #expect(noSessions.status == .unprocessableContent && noSessions.errorCode == "empty_batch")
+            let badBatchK = try await client.post("/v1/recommendations/batch", #"{"sessions": [{"items": [1001]}], "k": -1}"#)
+            #expect(badBatchK.status == .badRequest && badBatchK.errorCode == "invalid_k")
+            let badBatch = try await client.post("/v1/recommendations/batch", #"{"sessions": [{"items": [1001]}, {"item": [1]}]}"#)
+            #expect(badBatch.status == .badRequest && badBatch.errorMessage.contains(#""sessions[1].items" is missing"#))
+        }
+    }
+
+    @Test func oversizedBodiesAndBatchesAre413() async throws {
+        let configuration = ServingConfiguration(port: 0, maxBatch: 2, maxBodyBytes: 200, inferenceThreads: 1)
+        try await Fixture.app(configuration).test(.router) { client in
+            let items = Array(repeating: "1001", count: 60).joined(separator: ",")
+            let large = try await client.post("/v1/recommendations", "{\"items\": [\(items)]}")
+            #expect(large.status == .contentTooLarge && large.errorCode == "body_too_large")
+            #expect(large.errorMessage.contains("200 bytes"))
+            let largeBatch = try await client.post("/v1/recommendations/batch", "{\"sessions\": [{\"items\": [\(items)]}]}")
+            #expect(largeBatch.status == .contentTooLarge && largeBatch.errorCode == "body_too_large")
+            let tooMany = try await client.post("/v1/recommendations/batch", #"{"sessions": [{"items": [1001]}, {"items": [1002]}, {"items": [1003]}]}"#)
+            #expect(tooMany.status == .contentTooLarge && tooMany.errorCode == "batch_too_large")
+            #expect(tooMany.errorMessage.contains("limit of 2"))
+            let fits = try await client.post("/v1/recommendations/batch", #"{"sessions": [{"items": [1001]}, {"items": [1002]}]}"#)
+            #expect(fits.status == .ok)
+        }
+    }
+
+    @Test func unknownRoutesAnswerInJSON() async throws {
+        try await Fixture.app().test(.router) { client in
+            let missing = try await client.get("/v2/nothing")
+            #expect(missing.status == .notFound && missing.errorCode == "not_found")
+            #expect(missing.errorMessage.contains("POST /v1/recommendations"))
+            let wrongMethod = try await client.get("/v1/recommendations")
+            #expect(wrongMethod.status.code >= 400 && wrongMethod.errorCode != nil)
+        }
+    }
+
+    // MARK: Same answers as `srgnn recommend`
+
+    /// What `srgnn recommend --json` prints (RecommendCommand.run): the model scores the known
+    /// items, ids and scores are written with `jsonItemID` and `jsonNumber`.
+    static func cliJSON(modelPath: String, items: [String], k: Int) throws -> String {
+        let loaded = try LoadedModel.load(from: modelPath)
+        let recommendations = try loaded.model.recommend(session: loaded.internalIDs(of: items).known, k: k)
+        let entries = recommendations.map { "{\"id\":\(jsonItemID(loaded.vocabulary.rawID(of: $0.item))),\"score\":\(jsonNumber($0.score))}" }
+        return "{\"items\":[\(entries.joined(separator: ","))]}"
+    }
+
+    @Test(arguments: [
+        (Fixture.checkpointPath, #"["1003", "a17", "1005", "007"]"#, ["1003", "a17", "1005", "007"]),
+        (Fixture.barePath, "[3, 17, 5, 17, 40]", ["3", "17", "5", "17", "40"]),
+    ])
+    func postGivesTheSameItemsAndScoresAsTheCLI(path: String, body: String, items: [String]) async throws {
+        guard SharedPaths.exists(URL(fileURLWithPath: path)) else { return }
+        let cli = try Self.cliJSON(modelPath: path, items: items, k: 20)
+        try await Fixture.app(recommender: try Recommender(contentsOf: path)).test(.router) { client in
+            let response = try await client.post("/v1/recommendations", "{\"items\": \(body), \"k\": 20}")
+            #expect(response.text == String(cli.dropLast()) + ",\"unknown_items\":[]}")
+        }
+    }
+
+    // MARK: Over a real socket
+
+    @Test func servesOverLoopback() async throws {
+        try await Fixture.app().test(.live) { client in
+            let response = try await client.post("/v1/recommendations", #"{"items": [1001, "x y"], "k": 3}"#)
+            #expect(response.status == .ok)
+            #expect((try response.json["items"] as? [Any])?.count == 3)
+            let ready = try await client.get("/ready")
+            #expect(ready.status == .ok)
+        }
+    }
+}
+
+/// The inference threads answer everything queued before they stop.
+@Suite struct InferenceQueueTests {
+    @Test func concurrentRequestsAreAllAnsweredAndShutdownDrains() async throws {
+        let recommender = try Fixture.recommender()
+        let queue = InferenceQueue(recommender: recommender, threads: 2, maxCoalescedSessions: 8)
+        let sessions = (0..<64).map { i in [Fixture.rawIDs[i % 24], Fixture.rawIDs[(i * 7) % 29]] }
+        let answers = try await withThrowingTaskGroup(of: (Int, [RecommendationResult]).self) { group in
+            for (index, session) in sessions.enumerated() {
+                group.addTask { (index, try await queue.recommend([RecommendationQuery(session: session, k: 5)])) }
+            }
+            var answers = [Int: RecommendationResult]()
+            for try await (index, result) in group { answers[index] = result[0] }
+            return answers
+        }
+        queue.shutdown()
+        #expect(answers.count == 64)
+        for (index, session) in sessions.enumerated() {
+            #expect(answers[index]?.items.map(\.id) == (try recommender.recommend(session: session, k: 5)).items.map(\.id))
+        }
+        #expect(!queue.isAccepting)
+        await #expect(throws: ServingError.self) { try await queue.recommend([RecommendationQuery(session: ["1001"], k: 5)]) }
+    }
+}
+
+/// `GET /ready` turns to 503 once shutdown begins, while `GET /health` still answers.
+@Suite struct ReadinessTests {
+    @Test func notReadyAfterShutdownBegins() async throws {
+        let queue = InferenceQueue(recommender: try Fixture.recommender(), threads: 1, maxCoalescedSessions: 4)
+        let router = buildRouter(configuration: ServingConfiguration(port: 0), queue: queue, metrics: ServiceMetrics(),
+                                 logger: Logger(label: "test"))
+        try await Application(router: router).test(.router) { client in
+            #expect(try await client.get("/ready").status == .ok)
+            queue.shutdown()
+            let ready = try await client.get("/ready")
+            #expect(ready.status == .serviceUnavailable && ready.errorCode == "shutting_down")
+            #expect(try await client.get("/health").status == .ok)
+            let late = try await client.post("/v1/recommendations", #"{"items": [1001]}"#)
+            #expect(late.status == .serviceUnavailable && late.errorCode == "shutting_down")
+        }
+    }
+}
