@@ -156,19 +156,24 @@ public func jsonItemID(_ raw: String) -> String {
     if !raw.isEmpty, raw.count <= 18, raw.allSatisfy(\.isASCII), Int(raw) != nil, !(raw.hasPrefix("0") && raw.count > 1), !raw.hasPrefix("+") {
         return raw
     }
-    var escaped = "\""
-    for scalar in raw.unicodeScalars {
+    return jsonString(raw)
+}
+
+/// `value` as a JSON string literal (quotes, backslashes and control characters escaped).
+public func jsonString(_ value: String) -> String {
+    var out = "\""
+    for scalar in value.unicodeScalars {
         switch scalar {
-        case "\"": escaped += "\\\""
-        case "\\": escaped += "\\\\"
-        case "\n": escaped += "\\n"
-        case "\r": escaped += "\\r"
-        case "\t": escaped += "\\t"
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
         default:
-            if scalar.value < 0x20 { escaped += String(format: "\\u%04x", scalar.value) } else { escaped.unicodeScalars.append(scalar) }
+            if scalar.value < 0x20 { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
         }
     }
-    return escaped + "\""
+    return out + "\""
 }
 
 /// A Float as a JSON number: shortest round-trip form; non-finite values as null.
