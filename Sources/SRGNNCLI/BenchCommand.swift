@@ -146,7 +146,10 @@ struct BenchCommand: ParsableCommand {
 
     /// Training examples: the dataset's when readable, else synthetic ones of Diginetica's shape.
     func loadExamples() -> (source: String, itemCount: Int, prefixes: [ArraySlice<Int32>], targets: [Int32]) {
-        if let real = realExamples() { return real }
+        if let dataset = try? SessionDataset.load(from: data) {
+            let train = dataset.train
+            return ("\(data) (real)", dataset.itemCount, (0..<train.count).map { train.prefix($0) }, train.targets)
+        }
         let log = SyntheticClickLog(itemCount: 43_097, sessionCount: 40_000, seed: 3)
         let sessions = log.sessions()
         var prefixes = [ArraySlice<Int32>](), targets = [Int32]()

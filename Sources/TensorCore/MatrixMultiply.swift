@@ -91,29 +91,6 @@ public func blasThreads() -> Int {
     #endif
 }
 
-extension Tensor {
-    /// Matrix product `self · other` (or with either transposed) of two 2-D tensors, through BLAS.
-    public func matmul(_ other: Tensor, transposeSelf: Bool = false, transposeOther: Bool = false) -> Tensor {
-        precondition(shape.count == 2 && other.shape.count == 2, "matmul needs matrices")
-        let m = transposeSelf ? shape[1] : shape[0]
-        let k = transposeSelf ? shape[0] : shape[1]
-        let k2 = transposeOther ? other.shape[1] : other.shape[0]
-        let n = transposeOther ? other.shape[0] : other.shape[1]
-        precondition(k == k2, "matmul inner dimensions differ: \(shape) and \(other.shape)")
-        var result = Tensor(zeros: [m, n])
-        scalars.withUnsafeBufferPointer { a in
-            other.scalars.withUnsafeBufferPointer { b in
-                result.scalars.withUnsafeMutableBufferPointer { c in
-                    gemm(transposeSelf ? .transposed : .none, transposeOther ? .transposed : .none,
-                         m: m, n: n, k: k, a.baseAddress!, lda: shape[1], b.baseAddress!, ldb: other.shape[1],
-                         c.baseAddress!, ldc: n)
-                }
-            }
-        }
-        return result
-    }
-}
-
 /// `gemm` split over `threads` workers, each calling single-threaded BLAS on a slice of `C`:
 /// the larger of `m` (row blocks) and `n` (column blocks) is divided. Products under ~2 MFLOP run
 /// inline, where a thread hand-off costs more than it saves.

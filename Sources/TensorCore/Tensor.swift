@@ -48,22 +48,3 @@ public struct Tensor: Sendable, Equatable {
         return Array(scalars[(index * width)..<((index + 1) * width)])
     }
 }
-
-/// A growable scratch buffer for per-batch work: `ensure(_:)` reallocates only when a batch
-/// is larger than any seen before, so steady-state training allocates nothing.
-public struct Workspace: Sendable {
-    public var buffer: [Float] = []
-
-    public init() {}
-
-    /// Makes room for at least `count` scalars (contents are unspecified afterwards).
-    @inlinable public mutating func ensure(_ count: Int) {
-        if buffer.count < count { buffer = [Float](repeating: 0, count: count) }
-    }
-
-    /// Runs `body` on the first `count` scalars, growing the buffer if needed.
-    @inlinable public mutating func with<R>(_ count: Int, _ body: (UnsafeMutablePointer<Float>) throws -> R) rethrows -> R {
-        ensure(count)
-        return try buffer.withUnsafeMutableBufferPointer { try body($0.baseAddress!) }
-    }
-}
