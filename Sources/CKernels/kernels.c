@@ -2,6 +2,17 @@
 #include <math.h>
 #include <string.h>
 
+// No errno-setting libm call in a hot loop, so no -fno-math-errno is needed (a package that
+// others depend on may not use unsafe compiler flags).
+#if defined(__has_builtin)
+#if __has_builtin(__builtin_elementwise_sqrt)
+#define SRGNN_SQRT(x) __builtin_elementwise_sqrt(x)
+#endif
+#endif
+#ifndef SRGNN_SQRT
+#define SRGNN_SQRT(x) sqrtf(x)
+#endif
+
 #if defined(__x86_64__) && defined(__clang__) && !defined(__APPLE__)
 #define SRGNN_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
@@ -28,20 +39,27 @@ static inline float srgnn_exp(float x) {
     return p * scale;
 }
 
-// Maximum of 64 consecutive values (NaN-free input assumed, as scores are).
-SRGNN_CLONES
-static float srgnn_block_max(const float *values) {
-#pragma clang fp reassociate(on)
-    float maximum = values[0];
-    for (int j = 1; j < 64; j++) maximum = values[j] > maximum ? values[j] : maximum;
+// Maximum of count ≥ 1 values, eight running lanes so that it vectorises (NaN-free input).
+static inline float srgnn_max(const float *values, int64_t count) {
+    float lanes[8];
+    for (int l = 0; l < 8; l++) lanes[l] = values[0];
+    int64_t j = 0;
+    for (; j + 8 <= count; j += 8)
+        for (int l = 0; l < 8; l++) lanes[l] = values[j + l] > lanes[l] ? values[j + l] : lanes[l];
+    float maximum = lanes[0];
+    for (int l = 1; l < 8; l++) maximum = lanes[l] > maximum ? lanes[l] : maximum;
+    for (; j < count; j++) maximum = values[j] > maximum ? values[j] : maximum;
     return maximum;
 }
+
+// Maximum of 64 consecutive values.
+SRGNN_CLONES
+static float srgnn_block_max(const float *values) { return srgnn_max(values, 64); }
 
 SRGNN_CLONES
 float srgnn_exp_shift_sum(float *x, int64_t count, float *maximum) {
 #pragma clang fp reassociate(on)
-    float m = -INFINITY;
-    for (int64_t j = 0; j < count; j++) m = x[j] > m ? x[j] : m;
+    float m = count > 0 ? srgnn_max(x, count) : -INFINITY;
     float sum = 0.0f;
     for (int64_t j = 0; j < count; j++) {
         float e = srgnn_exp(x[j] - m);
@@ -74,7 +92,7 @@ void srgnn_adam(float *restrict theta, const float *restrict grad, float *restri
         float g = grad[i] + weight_decay * theta[i];
         float mi = m[i] + (1.0f - beta1) * (g - m[i]);  // PyTorch: exp_avg.lerp_(grad, 1 - beta1)
         float vi = beta2 * v[i] + (1.0f - beta2) * g * g;
-        float denominator = sqrtf(vi) / correction2_root + epsilon;
+        float denominator = SRGNN_SQRT(vi) / correction2_root + epsilon;
         theta[i] -= step_size * (mi / denominator);
         m[i] = mi;
         v[i] = vi;
