@@ -78,8 +78,11 @@ struct DemoCommand: ParsableCommand {
         let loaded = try LoadedModel.load(from: modelPath)
         let model = loaded.model
         let modelMetrics = rankMetrics(ranks: model.rankTargets(dataset.test, threads: threads), cutoffs: [20])
-        let popularity = popularityRanks(dataset)
-        let popularityMetrics = rankMetrics(ranks: popularity, cutoffs: [20])
+        // The POP baseline through the comparison harness (ties with the target averaged).
+        let popularity = Popularity().fit(sessions: dataset.trainSessions.arrays, itemCount: dataset.itemCount)
+        let popularityReport = Evaluator(cutoffs: [20], threads: threads)
+            .evaluate(popularity, prefixes: dataset.test.prefixArrays, targets: dataset.test.targets)
+        let popularityMetrics = popularityReport.metrics[0].keyed
         print("4. test set, full ranking over \(dataset.itemCount) items (epoch \(training.bestEpoch + 1) kept):")
         print(String(format: "   SR-GNN      HR@20 %6.2f  MRR@20 %6.2f", modelMetrics["HR@20"]!, modelMetrics["MRR@20"]!))
         print(String(format: "   popularity  HR@20 %6.2f  MRR@20 %6.2f", popularityMetrics["HR@20"]!, popularityMetrics["MRR@20"]!))
@@ -94,14 +97,5 @@ struct DemoCommand: ParsableCommand {
         }
         print(String(format: "done in %.0f s. Try: srgnn recommend --model %@ --items %@", seconds(since: started), modelPath,
                      raw.joined(separator: ",")))
-    }
-
-    /// Popularity's rank of each test target: training clicks per item, ties counted in its favour.
-    func popularityRanks(_ dataset: SessionDataset) -> [Int32] {
-        var counts = [Float](repeating: 0, count: dataset.itemCount)
-        for item in dataset.trainSessions.items { counts[Int(item) - 1] += 1 }
-        return dataset.test.targets.map { target in
-            Int32(1 + countGreater(counts, count: counts.count, than: counts[Int(target) - 1]))
-        }
     }
 }

@@ -167,10 +167,9 @@ struct SampleBehaviourTests {
         let model = try LoadedModel.load(from: folder + "/m.safetensors").model
         let ours = rankMetrics(ranks: model.rankTargets(dataset.test), cutoffs: [20])["HR@20"]!
 
-        var counts = [Float](repeating: 0, count: dataset.itemCount)
-        for item in dataset.trainSessions.items { counts[Int(item) - 1] += 1 }
-        let popularityRanks = dataset.test.targets.map { Int32(1 + countGreater(counts, count: counts.count, than: counts[Int($0) - 1])) }
-        let popularity = rankMetrics(ranks: popularityRanks, cutoffs: [20])["HR@20"]!
+        let pop = Popularity().fit(sessions: dataset.trainSessions.arrays, itemCount: dataset.itemCount)
+        let popularity = Evaluator(cutoffs: [20]).evaluate(pop, prefixes: dataset.test.prefixArrays, targets: dataset.test.targets)
+            .metrics[0].hitRate
         #expect(ours > popularity, "SR-GNN HR@20 \(ours) vs popularity \(popularity)")
     }
 }
