@@ -22,70 +22,43 @@ public struct SessionGraph: Sendable, Equatable {
             && lhs.edges.map { [$0.from, $0.to] } == rhs.edges.map { [$0.from, $0.to] }
     }
 
-    /// Builds the graph of `session` (item ids ≥ 1, non-empty).
+    /// `A_in` and `A_out` as `(row, column, weight)` entries.
+    private var inEntries: [(row: Int, column: Int, weight: Float)]
+    private var outEntries: [(row: Int, column: Int, weight: Float)]
+
+    /// Builds the graph of `session` (item ids ≥ 1, non-empty) with the same code that builds the
+    /// model's batches (`SessionBatch`), so checking this graph checks what the model sees.
     public init<S: Collection>(session: S) where S.Element == Int32 {
         precondition(!session.isEmpty, "a session graph needs at least one click")
-        var nodes = Array(session)
-        nodes.sort()
-        var unique = 0
-        for index in nodes.indices where index == 0 || nodes[index] != nodes[unique - 1] {
-            nodes[unique] = nodes[index]
-            unique += 1
-        }
-        nodes.removeLast(nodes.count - unique)
-        let alias = session.map { item -> Int32 in
-            // Binary search: nodes are sorted and unique.
-            var low = 0, high = nodes.count - 1
-            while low < high {
-                let middle = (low + high) / 2
-                if nodes[middle] < item { low = middle + 1 } else { high = middle }
-            }
-            return Int32(low)
-        }
-        var codes = [Int]()
-        codes.reserveCapacity(max(0, alias.count - 1))
-        let n = nodes.count
-        for i in 0..<(alias.count - 1) {
-            codes.append(Int(alias[i]) * n + Int(alias[i + 1]))
-        }
-        codes.sort()
+        let batch = SessionBatch(sessions: [Array(session)])
+        nodes = batch.nodeItems
+        alias = batch.positionNodes
         var edges: [(from: Int32, to: Int32)] = []
-        edges.reserveCapacity(codes.count)
-        for (index, code) in codes.enumerated() where index == 0 || code != codes[index - 1] {
-            edges.append((Int32(code / n), Int32(code % n)))
+        var outEntries: [(row: Int, column: Int, weight: Float)] = []
+        var inEntries: [(row: Int, column: Int, weight: Float)] = []
+        for u in 0..<nodes.count {
+            for e in Int(batch.outOffsets[u])..<Int(batch.outOffsets[u + 1]) {
+                edges.append((Int32(u), batch.outTargets[e]))  // rows in order, targets ascending
+                outEntries.append((u, Int(batch.outTargets[e]), batch.outWeights[e]))
+            }
+            for e in Int(batch.inOffsets[u])..<Int(batch.inOffsets[u + 1]) {
+                inEntries.append((u, Int(batch.inSources[e]), batch.inWeights[e]))
+            }
         }
-        self.nodes = nodes
-        self.alias = alias
         self.edges = edges
-    }
-
-    /// In-degree of every node (a zero degree counts as 1, as in the reference).
-    public var inDegrees: [Int] {
-        var degrees = [Int](repeating: 0, count: nodes.count)
-        for edge in edges { degrees[Int(edge.to)] += 1 }
-        return degrees.map { max($0, 1) }
-    }
-
-    /// Out-degree of every node (a zero degree counts as 1).
-    public var outDegrees: [Int] {
-        var degrees = [Int](repeating: 0, count: nodes.count)
-        for edge in edges { degrees[Int(edge.from)] += 1 }
-        return degrees.map { max($0, 1) }
+        self.inEntries = inEntries
+        self.outEntries = outEntries
     }
 
     /// Dense `A_in` `[n, n]`, row-major: `A_in[v][u] = E[u][v] / indeg(v)`.
-    public var adjacencyIn: [[Float]] {
-        let degrees = inDegrees
-        var matrix = [[Float]](repeating: [Float](repeating: 0, count: nodes.count), count: nodes.count)
-        for edge in edges { matrix[Int(edge.to)][Int(edge.from)] = 1 / Float(degrees[Int(edge.to)]) }
-        return matrix
-    }
+    public var adjacencyIn: [[Float]] { dense(inEntries) }
 
     /// Dense `A_out` `[n, n]`, row-major: `A_out[u][v] = E[u][v] / outdeg(u)`.
-    public var adjacencyOut: [[Float]] {
-        let degrees = outDegrees
+    public var adjacencyOut: [[Float]] { dense(outEntries) }
+
+    private func dense(_ entries: [(row: Int, column: Int, weight: Float)]) -> [[Float]] {
         var matrix = [[Float]](repeating: [Float](repeating: 0, count: nodes.count), count: nodes.count)
-        for edge in edges { matrix[Int(edge.from)][Int(edge.to)] = 1 / Float(degrees[Int(edge.from)]) }
+        for entry in entries { matrix[entry.row][entry.column] = entry.weight }
         return matrix
     }
 }
