@@ -60,22 +60,34 @@ public struct SRGNNModel: Sendable {
     /// gated graph network and the attention readout, everything before the product with `E`.
     @discardableResult
     public func sessionEmbeddings(_ batch: SessionBatch, workspace ws: SRGNNWorkspace, threads: Int = 1) -> UnsafeMutablePointer<Float> {
+        parameters.withPointers { network.sessionEmbeddings(batch, weights: $0, workspace: ws, threads: threads) }
+    }
+
+    var network: SRGNNNetwork { SRGNNNetwork(configuration: configuration) }
+}
+
+/// The layers' arithmetic over parameter pointers. Kept apart from `SRGNNModel` so that the
+/// training step can run it while it holds the parameters for writing (it updates the embedding
+/// inside the score layer), and the read-only passes while they hold them for reading.
+struct SRGNNNetwork {
+    let configuration: SRGNNConfiguration
+
+    func sessionEmbeddings(_ batch: SessionBatch, weights w: ParameterPointers<UnsafePointer<Float>>,
+                           workspace ws: SRGNNWorkspace, threads: Int) -> UnsafeMutablePointer<Float> {
         let d = configuration.hiddenSize
         let n = batch.nodeCount
         let steps = configuration.step
-        return parameters.withPointers { w in
-            let states = ws.states.reserve((steps + 1) * n * d)
-            batch.nodeItems.withUnsafeBufferPointer { gatherRows(w.embedding, width: d, indices: $0, into: states) }
+        let states = ws.states.reserve((steps + 1) * n * d)
+        batch.nodeItems.withUnsafeBufferPointer { gatherRows(w.embedding, width: d, indices: $0, into: states) }
 
-            let aggregates = ws.aggregates.reserve(steps * n * 2 * d)
-            let gates = ws.gates.reserve(steps * n * 4 * d)
-            for t in 0..<steps {
-                gatedGraphCell(batch, weights: w, hidden: states + t * n * d, next: states + (t + 1) * n * d,
-                               aggregate: aggregates + t * n * 2 * d, gates: gates + t * n * 4 * d, workspace: ws, threads: threads)
-            }
-            attentionReadout(batch, weights: w, nodeStates: states + steps * n * d, workspace: ws, threads: threads)
-            return ws.sessionEmbedding.pointer
+        let aggregates = ws.aggregates.reserve(steps * n * 2 * d)
+        let gates = ws.gates.reserve(steps * n * 4 * d)
+        for t in 0..<steps {
+            gatedGraphCell(batch, weights: w, hidden: states + t * n * d, next: states + (t + 1) * n * d,
+                           aggregate: aggregates + t * n * 2 * d, gates: gates + t * n * 4 * d, workspace: ws, threads: threads)
         }
+        attentionReadout(batch, weights: w, nodeStates: states + steps * n * d, workspace: ws, threads: threads)
+        return ws.sessionEmbedding.pointer
     }
 
     /// One gated graph step (the reference's `GNNCell`), hidden `[N, d]` → next `[N, d]`:

@@ -112,7 +112,10 @@ public struct ParameterPointers<Pointer> {
     public let transformWeight, transformBias: Pointer
 
     init(offsets: [ParameterName: Int], pointer: (Int) -> Pointer) {
-        func at(_ name: ParameterName) -> Pointer { pointer(offsets[name]!) }
+        self.init { pointer(offsets[$0]!) }
+    }
+
+    init(_ at: (ParameterName) -> Pointer) {
         embedding = at(.embedding); inputWeight = at(.inputWeight); hiddenWeight = at(.hiddenWeight)
         inputBias = at(.inputBias); hiddenBias = at(.hiddenBias)
         inAggregateBias = at(.inAggregateBias); outAggregateBias = at(.outAggregateBias)
@@ -122,6 +125,38 @@ public struct ParameterPointers<Pointer> {
         linearTwoWeight = at(.linearTwoWeight); linearTwoBias = at(.linearTwoBias)
         linearThreeWeight = at(.linearThreeWeight)
         transformWeight = at(.transformWeight); transformBias = at(.transformBias)
+    }
+}
+
+extension ParameterPointers where Pointer == UnsafeMutablePointer<Float> {
+    /// The same tensors, for reading.
+    public var readOnly: ParameterPointers<UnsafePointer<Float>> {
+        ParameterPointers<UnsafePointer<Float>> { UnsafePointer(self[$0]) }
+    }
+}
+
+extension ParameterPointers {
+    subscript(name: ParameterName) -> Pointer {
+        switch name {
+        case .embedding: embedding
+        case .inputWeight: inputWeight
+        case .hiddenWeight: hiddenWeight
+        case .inputBias: inputBias
+        case .hiddenBias: hiddenBias
+        case .inAggregateBias: inAggregateBias
+        case .outAggregateBias: outAggregateBias
+        case .edgeInWeight: edgeInWeight
+        case .edgeInBias: edgeInBias
+        case .edgeOutWeight: edgeOutWeight
+        case .edgeOutBias: edgeOutBias
+        case .linearOneWeight: linearOneWeight
+        case .linearOneBias: linearOneBias
+        case .linearTwoWeight: linearTwoWeight
+        case .linearTwoBias: linearTwoBias
+        case .linearThreeWeight: linearThreeWeight
+        case .transformWeight: transformWeight
+        case .transformBias: transformBias
+        }
     }
 }
 

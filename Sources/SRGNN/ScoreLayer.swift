@@ -1,7 +1,7 @@
 import CKernels
 import Foundation
 
-extension SRGNNModel {
+extension SRGNNNetwork {
     /// The scoring layer and the loss, forward and backward together, tile by tile:
     ///
     ///     scores = s_h · E[1...]^T                        [B, I]
@@ -14,9 +14,16 @@ extension SRGNNModel {
     /// and sums are then combined (`logsumexp = M + log Σ_tiles sum·e^(m_tile − M)`); pass 2 rescales
     /// each tile into `dS` and at once runs the two backward products on it. Together this reads
     /// the `[B, I]` matrix from memory once instead of five times.
+    ///
+    /// With an `update` (the training step), a tile's `dE` rows go to a per-worker buffer and are
+    /// handed to `update` at once, while they and the tile's weights are in cache — except the rows
+    /// of `deferred` items, which the graph network's backward still adds to: those are copied to
+    /// `g.embedding` for the caller to update later. Nothing reads a tile's weights after pass 2
+    /// has used them, so updating them in place is safe.
     func scoreLayer(sessionEmbedding: UnsafeMutablePointer<Float>, targets: UnsafeBufferPointer<Int32>, batchSize b: Int,
                     weights w: ParameterPointers<UnsafePointer<Float>>, gradient g: ParameterPointers<UnsafeMutablePointer<Float>>,
-                    accumulate: Bool, workspace ws: SRGNNWorkspace, threads: Int, tileItems: Int = 2_048) -> Double {
+                    accumulate: Bool, workspace ws: SRGNNWorkspace, threads: Int, tileItems: Int = 2_048,
+                    update: EmbeddingRowUpdate? = nil, deferred: UnsafePointer<Bool>? = nil) -> Double {
         let d = configuration.hiddenSize, items = configuration.itemCount
         let tiles = (items + tileItems - 1) / tileItems
         let workers = max(1, min(threads, tiles))
@@ -24,6 +31,7 @@ extension SRGNNModel {
         let tileMaxima = ws.tileMaxima.reserve(tiles * b), tileSums = ws.tileSums.reserve(tiles * b)
         let targetLogits = ws.targetLogits.reserve(b)
         let partials = ws.sessionEmbeddingPartials.zeroed(workers * b * d)
+        let tileGradients = update == nil ? nil : ws.tileGradients.reserve(workers * tileItems * d)
         let scale = 1 / Float(b)
 
         // Pass 1: scores, shifted exponentials and their sums, per tile.
@@ -68,10 +76,28 @@ extension SRGNNModel {
                     let column = Int(targets[row]) - 1 - first
                     if column >= 0 && column < width { values[column] -= scale }
                 }
+                let tileGradient = tileGradients.map { $0 + worker * tileItems * d } ?? g.embedding + (first + 1) * d
                 gemm(.transposed, .none, m: width, n: d, k: b, block, lda: items, sessionEmbedding, ldb: d,
-                     beta: accumulate ? 1 : 0, g.embedding + (first + 1) * d, ldc: d)
+                     beta: accumulate ? 1 : 0, tileGradient, ldc: d)
                 gemm(.none, .none, m: b, n: d, k: width, block, lda: items, w.embedding + (first + 1) * d, ldb: d,
                      beta: 1, partial, ldc: d)
+                if let update {
+                    // Runs of rows that nothing else adds to are updated now; deferred rows wait.
+                    var start = 0
+                    while start < width {
+                        var end = start
+                        while end < width && !(deferred?[first + 1 + end] ?? false) { end += 1 }
+                        if end > start {
+                            let row = first + 1 + start
+                            update(row..<(first + 1 + end), UnsafeMutablePointer(mutating: w.embedding + row * d),
+                                   tileGradient + start * d)
+                        }
+                        if end < width {
+                            (g.embedding + (first + 1 + end) * d).update(from: tileGradient + end * d, count: d)
+                        }
+                        start = end + 1
+                    }
+                }
                 tile += workers
             }
         }

@@ -23,6 +23,9 @@ public final class SRGNNWorkspace {
     let tileSums = ScratchBuffer()
     let targetLogits = ScratchBuffer()
     let sessionEmbeddingPartials = ScratchBuffer()
+    let tileGradients = ScratchBuffer()
+    /// Embedding rows of the batch's items, whose update waits for the graph network's backward.
+    var deferredRows = [Bool]()
     // Gradients of activations.
     let dSessionEmbedding = ScratchBuffer()
     let dReadout = ScratchBuffer()

@@ -22,6 +22,7 @@ public struct Adam: Sendable {
     public var secondMoment: SRGNNParameters
     /// Ranges of the flat buffer that are updated.
     let updatedRanges: [Range<Int>]
+    let embeddingEnd: Int
 
     public init(for parameters: SRGNNParameters, configuration: SRGNNConfiguration, learningRate: Float = 1e-3,
                 weightDecay: Float = 1e-5) {
@@ -39,6 +40,7 @@ public struct Adam: Sendable {
             }
         }
         updatedRanges = ranges
+        embeddingEnd = parameters.range(of: .embedding).upperBound
     }
 
     /// Restores a saved optimizer state (for resuming).
@@ -50,14 +52,46 @@ public struct Adam: Sendable {
 
     /// One update of `parameters` from `gradient` (the loss gradient, without weight decay).
     public mutating func step(_ parameters: inout SRGNNParameters, gradient: SRGNNParameters, threads: Int = 1) {
+        let update = beginStep()
+        apply(update, to: &parameters, gradient: gradient, ranges: updatedRanges, threads: threads)
+    }
+
+    /// Counts a step and returns its constants; the caller applies them to every updated tensor
+    /// (`TrainingStep` does the embedding inside the score layer, the rest with `nonEmbeddingRanges`).
+    public mutating func beginStep() -> AdamUpdate {
         stepCount += 1
         // Bias corrections in Double, as PyTorch computes them in Python floats.
         let correction1 = 1 - pow(Double(beta1), Double(stepCount))
         let correction2 = 1 - pow(Double(beta2), Double(stepCount))
-        let stepSize = Float(Double(learningRate) / correction1)
-        let correction2Root = Float(correction2.squareRoot())
-        let (beta1, beta2, epsilon, weightDecay) = (self.beta1, self.beta2, self.epsilon, self.weightDecay)
-        let ranges = updatedRanges
+        return AdamUpdate(beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: weightDecay,
+                          stepSize: Float(Double(learningRate) / correction1),
+                          correction2Root: Float(correction2.squareRoot()))
+    }
+
+    /// The updated ranges of the flat buffer without the embedding.
+    public var nonEmbeddingRanges: [Range<Int>] {
+        updatedRanges.compactMap { range in
+            let rest = max(range.lowerBound, embeddingEnd)..<max(range.upperBound, embeddingEnd)
+            return rest.isEmpty ? nil : rest
+        }
+    }
+}
+
+/// One Adam step's constants, applied to any slice of the parameters.
+public struct AdamUpdate: Sendable {
+    public let beta1, beta2, epsilon, weightDecay, stepSize, correction2Root: Float
+
+    /// Updates `count` parameters with their gradient and moments.
+    @inlinable
+    public func apply(_ theta: UnsafeMutablePointer<Float>, gradient: UnsafePointer<Float>, firstMoment m: UnsafeMutablePointer<Float>,
+                      secondMoment v: UnsafeMutablePointer<Float>, count: Int) {
+        srgnn_adam(theta, gradient, m, v, Int64(count), beta1, beta2, epsilon, weightDecay, stepSize, correction2Root)
+    }
+}
+
+extension Adam {
+    /// Applies `update` to `ranges` of the flat buffer, split over `threads`.
+    mutating func apply(_ update: AdamUpdate, to parameters: inout SRGNNParameters, gradient: SRGNNParameters, ranges: [Range<Int>], threads: Int) {
         parameters.storage.withUnsafeMutableBufferPointer { theta in
             gradient.storage.withUnsafeBufferPointer { grad in
                 firstMoment.storage.withUnsafeMutableBufferPointer { m in
@@ -66,8 +100,7 @@ public struct Adam: Sendable {
                         for range in ranges {
                             parallelChunks(range.count, threads: threads, minimumPerThread: 1 << 16) { chunk in
                                 let i = range.lowerBound + chunk.lowerBound
-                                srgnn_adam(theta + i, grad + i, m + i, v + i, Int64(chunk.count), beta1, beta2, epsilon,
-                                           weightDecay, stepSize, correction2Root)
+                                update.apply(theta + i, gradient: grad + i, firstMoment: m + i, secondMoment: v + i, count: chunk.count)
                             }
                         }
                     }
