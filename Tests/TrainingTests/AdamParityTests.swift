@@ -6,55 +6,44 @@ import TestSupport
 /// Three `torch.optim.Adam` steps on the same batch, against the reference's parameters after each.
 @Suite(.enabled(if: SharedPaths.exists(SharedPaths.referenceFixtures), "needs ../shared/fixtures/reference beside the repository"))
 struct AdamParityTests {
-    @Test(arguments: ReferenceCase.all()) func threeStepsMatchTorch(_ reference: ReferenceCase) throws {
-        let file = try SafeTensorsFile(contentsOf: reference.weightsPath)
-        let (initial, _) = try SRGNNParameters.load(from: file, path: reference.weightsPath)
-        let configuration = SRGNNConfiguration(itemCount: reference.embeddingRows - 1, hiddenSize: reference.hiddenSize,
-                                               step: reference.step, nonhybrid: reference.nonhybrid)
-        var model = try SRGNNModel(configuration: configuration, parameters: initial)
-        var optimizer = Adam(for: model.parameters, configuration: configuration,
-                             learningRate: reference.learningRate, weightDecay: reference.weightDecay)
-        let batch = SessionBatch(sessions: reference.sessions, targets: reference.targets)
-        let workspace = SRGNNWorkspace()
-        var gradient = SRGNNParameters(zerosLike: model.parameters)
-        for step in 1...3 {
-            gradient.zero()
-            let loss = model.lossAndGradient(batch, workspace: workspace, gradient: &gradient)
-            // Losses of later steps depend on the earlier updates: float32 agreement to ~1e-6 relative.
-            #expect(abs(Double(loss) - reference.lossPerStep[step - 1]) <= 1e-6 + 1e-5 * abs(reference.lossPerStep[step - 1]),
-                    "loss before step \(step)")
-            optimizer.step(&model.parameters, gradient: gradient)
-            for name in ParameterName.allCases {
-                let ours = model.parameters.tensor(name).scalars
-                if let expected = file.floats("step\(step).\(name.rawValue)") {
-                    // float32 Adam vs float32 torch (same formula, possibly different fusing).
-                    let violation = closenessViolation(ours, expected, absolute: 1e-5, relative: 1e-4)
-                    #expect(violation == nil, "\(name.rawValue) after step \(step) differs at \(String(describing: violation))")
-                } else {
-                    #expect(ours == initial.tensor(name).scalars, "\(name.rawValue) has no gradient and must not move")
-                }
-            }
-        }
+    /// How a step is taken: a separate backward and `Adam.step`, or `TrainingStep`, which updates
+    /// the embedding inside the score layer — with tiles small enough that rows of the batch's own
+    /// items fall inside, at the borders of and between tiles.
+    enum StepPath: CaseIterable, CustomTestStringConvertible {
+        case separate, fused, fusedTilesOfThree, fusedTilesOfOne
+        var testDescription: String { "\(self)" }
+        var tileItems: Int { switch self { case .separate, .fused: 1_024; case .fusedTilesOfThree: 3; case .fusedTilesOfOne: 1 } }
     }
 
-    /// The training step updates the embedding inside the score layer; the torch parameters after
-    /// each step must come out the same through it, with tiles small enough that rows of the batch's
-    /// own items fall inside, at the borders of and between tiles.
-    @Test(arguments: ReferenceCase.all(), [2_048, 3, 1]) func fusedTrainingStepMatchesTorch(_ reference: ReferenceCase, tileItems: Int) throws {
+    @Test(arguments: ReferenceCase.all(), StepPath.allCases) func threeStepsMatchTorch(_ reference: ReferenceCase, path: StepPath) throws {
         let file = try SafeTensorsFile(contentsOf: reference.weightsPath)
         let (initial, _) = try SRGNNParameters.load(from: file, path: reference.weightsPath)
         let configuration = SRGNNConfiguration(itemCount: reference.embeddingRows - 1, hiddenSize: reference.hiddenSize,
                                                step: reference.step, nonhybrid: reference.nonhybrid)
         var step = TrainingStep(model: try SRGNNModel(configuration: configuration, parameters: initial),
                                 learningRate: reference.learningRate, weightDecay: reference.weightDecay, threads: 2)
-        step.tileItems = tileItems
+        step.tileItems = path.tileItems
+        var optimizer = Adam(for: initial, configuration: configuration,
+                             learningRate: reference.learningRate, weightDecay: reference.weightDecay)
+        let batch = SessionBatch(sessions: reference.sessions, targets: reference.targets)
+        let workspace = SRGNNWorkspace()
+        var gradient = SRGNNParameters(zerosLike: initial)
         for index in 1...3 {
-            let loss = step(prefixes: reference.sessions, targets: reference.targets)
+            let loss: Float
+            if path == .separate {
+                gradient.zero()
+                loss = step.model.lossAndGradient(batch, workspace: workspace, gradient: &gradient)
+                optimizer.step(&step.model.parameters, gradient: gradient)
+            } else {
+                loss = step(prefixes: reference.sessions, targets: reference.targets)
+            }
+            // Losses of later steps depend on the earlier updates: float32 agreement to ~1e-6 relative.
             #expect(abs(Double(loss) - reference.lossPerStep[index - 1]) <= 1e-6 + 1e-5 * abs(reference.lossPerStep[index - 1]),
                     "loss before step \(index)")
             for name in ParameterName.allCases {
                 let ours = step.model.parameters.tensor(name).scalars
                 if let expected = file.floats("step\(index).\(name.rawValue)") {
+                    // float32 Adam vs float32 torch (same formula, possibly different fusing).
                     let violation = closenessViolation(ours, expected, absolute: 1e-5, relative: 1e-4)
                     #expect(violation == nil, "\(name.rawValue) after step \(index) differs at \(String(describing: violation))")
                 } else {
