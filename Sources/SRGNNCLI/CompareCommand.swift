@@ -87,12 +87,15 @@ struct CompareCommand: ParsableCommand {
                        fitSeconds, report.elapsedSeconds))
         }
         let itemCount = dataset.itemCount
-        for entry in try entries() {
+        let models = try entries()
+        // Several checkpoints are told apart by file name; a single one is just "SR-GNN".
+        let severalModels = models.filter { if case .srgnn = $0 { true } else { false } }.count > 1
+        for entry in models {
             switch entry {
             case .srgnn(let path):
                 let (loaded, seconds) = try measure { try LoadedModel.load(from: path, step: architecture.step, nonhybrid: architecture.nonhybrid) }
                 try loaded.checkCompatible(with: dataset, modelPath: path, datasetPath: data)
-                let name = results.contains { $0.report.name == "SR-GNN" } ? "SR-GNN (\(URL(fileURLWithPath: path).lastPathComponent))" : "SR-GNN"
+                let name = severalModels ? "SR-GNN (\(URL(fileURLWithPath: path).lastPathComponent))" : "SR-GNN"
                 add(SRGNNScorer(model: loaded.model, name: name), fitSeconds: seconds, history: loaded.metadata?.history)
             case .pop:
                 let (model, seconds) = measure { Popularity().fit(sessions: sessions, itemCount: itemCount) }
