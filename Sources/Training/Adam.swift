@@ -22,7 +22,8 @@ public struct Adam: Sendable {
     public var secondMoment: SRGNNParameters
     /// Ranges of the flat buffer that are updated.
     let updatedRanges: [Range<Int>]
-    let embeddingEnd: Int
+    /// The updated ranges without the embedding (which `TrainingStep` updates in the score layer).
+    public let nonEmbeddingRanges: [Range<Int>]
 
     public init(for parameters: SRGNNParameters, configuration: SRGNNConfiguration, learningRate: Float = 1e-3,
                 weightDecay: Float = 1e-5) {
@@ -40,7 +41,11 @@ public struct Adam: Sendable {
             }
         }
         updatedRanges = ranges
-        embeddingEnd = parameters.range(of: .embedding).upperBound
+        let embeddingEnd = parameters.range(of: .embedding).upperBound
+        nonEmbeddingRanges = ranges.compactMap { range in
+            let rest = max(range.lowerBound, embeddingEnd)..<max(range.upperBound, embeddingEnd)
+            return rest.isEmpty ? nil : rest
+        }
     }
 
     /// Restores a saved optimizer state (for resuming).
@@ -66,14 +71,6 @@ public struct Adam: Sendable {
         return AdamUpdate(beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: weightDecay,
                           stepSize: Float(Double(learningRate) / correction1),
                           correction2Root: Float(correction2.squareRoot()))
-    }
-
-    /// The updated ranges of the flat buffer without the embedding.
-    public var nonEmbeddingRanges: [Range<Int>] {
-        updatedRanges.compactMap { range in
-            let rest = max(range.lowerBound, embeddingEnd)..<max(range.upperBound, embeddingEnd)
-            return rest.isEmpty ? nil : rest
-        }
     }
 }
 

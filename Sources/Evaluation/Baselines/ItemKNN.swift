@@ -92,22 +92,22 @@ public struct ItemKNN: SessionModelFitter {
     }
 }
 
-/// A fitted ``ItemKNN``: each item's nearest items, CSR (`offsets[id − 1] ..< offsets[id]`), best first.
+/// A fitted ``ItemKNN``: each item's nearest items, most similar first.
 public struct ItemKNNModel: SessionScorer {
     public var name: String { "Item-KNN" }
-    public let itemCount: Int
-    let offsets: [Int]
-    let neighbourItems: [Int32]
-    let similarities: [Float]
+    public var itemCount: Int { lists.itemCount }
+    let lists: WeightedItemLists
+
+    init(itemCount: Int, offsets: [Int], neighbourItems: [Int32], similarities: [Float]) {
+        lists = WeightedItemLists(itemCount: itemCount, offsets: offsets, items: neighbourItems, weights: similarities)
+    }
 
     /// The stored neighbours of `item` with their similarities, most similar first.
     public func neighbours(of item: Int32) -> [(item: Int32, similarity: Float)] {
-        (offsets[Int(item) - 1]..<offsets[Int(item)]).map { (neighbourItems[$0], similarities[$0]) }
+        lists.list(of: item).map { ($0.item, $0.weight) }
     }
 
     public func score(session: ArraySlice<Int32>, into scores: UnsafeMutableBufferPointer<Float>) {
-        scores.update(repeating: 0)
-        guard let last = session.last, last >= 1, Int(last) <= itemCount else { return }
-        for p in offsets[Int(last) - 1]..<offsets[Int(last)] { scores[Int(neighbourItems[p]) - 1] = similarities[p] }
+        lists.score(session: session, into: scores)
     }
 }

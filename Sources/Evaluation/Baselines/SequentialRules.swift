@@ -133,22 +133,22 @@ public struct SequentialRules: SessionModelFitter {
     }
 }
 
-/// A fitted ``SequentialRules``: rules per source item, CSR (`offsets[a − 1] ..< offsets[a]`), heaviest first.
+/// A fitted ``SequentialRules``: the rules of each source item, heaviest first.
 public struct SequentialRulesModel: SessionScorer {
     public var name: String { "SR" }
-    public let itemCount: Int
-    let offsets: [Int]
-    let targets: [Int32]
-    let weights: [Float]
+    public var itemCount: Int { lists.itemCount }
+    let lists: WeightedItemLists
+
+    init(itemCount: Int, offsets: [Int], targets: [Int32], weights: [Float]) {
+        lists = WeightedItemLists(itemCount: itemCount, offsets: offsets, items: targets, weights: weights)
+    }
 
     /// The kept rules `source → target` with their weights, heaviest first.
     public func rules(from source: Int32) -> [(target: Int32, weight: Float)] {
-        (offsets[Int(source) - 1]..<offsets[Int(source)]).map { (targets[$0], weights[$0]) }
+        lists.list(of: source).map { ($0.item, $0.weight) }
     }
 
     public func score(session: ArraySlice<Int32>, into scores: UnsafeMutableBufferPointer<Float>) {
-        scores.update(repeating: 0)
-        guard let last = session.last, last >= 1, Int(last) <= itemCount else { return }
-        for p in offsets[Int(last) - 1]..<offsets[Int(last)] { scores[Int(targets[p]) - 1] = weights[p] }
+        lists.score(session: session, into: scores)
     }
 }
