@@ -51,12 +51,12 @@ let package = Package(
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
         .testTarget(name: "SessionDataTests", dependencies: ["SessionData", "TestSupport"]),
         .testTarget(name: "SRGNNTests", dependencies: ["SRGNN", "SessionData", "TensorCore", "Training", "TestSupport"]),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "SessionData", "TestSupport"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "SRGNN", "SessionData", "TestSupport"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "SRGNN", "SessionData", "TensorCore", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Evaluation", "SRGNN", "SessionData", "TensorCore", "TestSupport"]),
         .testTarget(
             name: "ServingTests",
             dependencies: [
-                "Serving", "SRGNN", "TestSupport",
+                "Serving", "SRGNN", "SessionData", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -75,25 +75,16 @@ void srgnn_scale(float *x, int64_t count, float factor) {
     for (int64_t j = 0; j < count; j++) x[j] *= factor;
 }
 
-double srgnn_softmax_xent_row(float *x, int64_t count, int64_t target, float scale) {
-    float target_logit = x[target];
-    float maximum;
-    float sum = srgnn_exp_shift_sum(x, count, &maximum);
-    srgnn_scale(x, count, scale / sum);
-    x[target] -= scale;
-    return log((double)sum) - (double)(target_logit - maximum);
-}
-
 SRGNN_CLONES
 void srgnn_adam(float *restrict theta, const float *restrict grad, float *restrict m, float *restrict v,
-                int64_t count, float beta1, float beta2, float epsilon, float weight_decay,
-                float step_size, float correction2_root) {
+                int64_t count, float beta1, float beta2, float epsilon, float l2_penalty,
+                float corrected_rate, float correction2_root) {
     for (int64_t i = 0; i < count; i++) {
-        float g = grad[i] + weight_decay * theta[i];
+        float g = grad[i] + l2_penalty * theta[i];
         float mi = m[i] + (1.0f - beta1) * (g - m[i]);  // PyTorch: exp_avg.lerp_(grad, 1 - beta1)
         float vi = beta2 * v[i] + (1.0f - beta2) * g * g;
         float denominator = SRGNN_SQRT(vi) / correction2_root + epsilon;
-        theta[i] -= step_size * (mi / denominator);
+        theta[i] -= corrected_rate * (mi / denominator);
         m[i] = mi;
         v[i] = vi;
     }
@@ -107,30 +98,56 @@ int64_t srgnn_count_greater(const float *values, int64_t count, float threshold)
     return total;
 }
 
-int64_t srgnn_top_k(const float *values, int64_t count, int64_t k, int64_t *indices) {
+// "a is worse than b" in the ranking: a lower value, or the same value at a higher index.
+static inline int srgnn_worse(float va, int64_t ia, float vb, int64_t ib) { return va < vb || (va == vb && ia > ib); }
+
+static void srgnn_sift_down(float *best, int64_t *indices, int64_t size, int64_t i) {
+    for (;;) {
+        int64_t worst = i, left = 2 * i + 1, right = left + 1;
+        if (left < size && srgnn_worse(best[left], indices[left], best[worst], indices[worst])) worst = left;
+        if (right < size && srgnn_worse(best[right], indices[right], best[worst], indices[worst])) worst = right;
+        if (worst == i) return;
+        float v = best[i]; best[i] = best[worst]; best[worst] = v;
+        int64_t x = indices[i]; indices[i] = indices[worst]; indices[worst] = x;
+        i = worst;
+    }
+}
+
+int64_t srgnn_top_k(const float *values, int64_t count, int64_t k, int64_t *indices, float *best) {
     if (k > count) k = count;
     if (k <= 0) return 0;
-    // A small sorted list filled by insertion. Once it is full, blocks of 64 values whose maximum
-    // does not beat the current k-th best are skipped with one vectorised pass.
-    float best[k];
-    int64_t size = 0;
-    int64_t j = 0;
+    // A heap of the k best so far with the worst of them at the root: O(count · log k). Values are
+    // scanned in index order, so a later value enters only if strictly greater than the root. Once
+    // the heap is full, blocks of 64 values whose maximum does not beat the root are skipped with
+    // one vectorised pass. NaN never enters.
+    int64_t size = 0, j = 0;
     while (j < count) {
-        if (size == k && j + 64 <= count && srgnn_block_max(values + j) <= best[k - 1]) { j += 64; continue; }
+        if (size == k && j + 64 <= count && srgnn_block_max(values + j) <= best[0]) { j += 64; continue; }
         int64_t end = (size == k && j + 64 <= count) ? j + 64 : j + 1;
         for (; j < end; j++) {
             float value = values[j];
-            if (size == k && !(value > best[k - 1])) continue;
-            int64_t position = size < k ? size : k - 1;
-            while (position > 0 && value > best[position - 1]) {
-                best[position] = best[position - 1];
-                indices[position] = indices[position - 1];
-                position--;
+            if (value != value) continue;
+            if (size < k) {
+                int64_t i = size++;
+                best[i] = value; indices[i] = j;
+                while (i > 0) {
+                    int64_t parent = (i - 1) / 2;
+                    if (!srgnn_worse(best[i], indices[i], best[parent], indices[parent])) break;
+                    float v = best[i]; best[i] = best[parent]; best[parent] = v;
+                    int64_t x = indices[i]; indices[i] = indices[parent]; indices[parent] = x;
+                    i = parent;
+                }
+            } else if (value > best[0]) {
+                best[0] = value; indices[0] = j;
+                srgnn_sift_down(best, indices, size, 0);
             }
-            best[position] = value;
-            indices[position] = j;
-            if (size < k) size++;
         }
+    }
+    // Pop the worst to the back until the heap is empty: best first.
+    for (int64_t last = size - 1; last > 0; last--) {
+        float v = best[0]; best[0] = best[last]; best[last] = v;
+        int64_t x = indices[0]; indices[0] = indices[last]; indices[last] = x;
+        srgnn_sift_down(best, indices, last, 0);
     }
     return size;
 }

@@ -1,4 +1,6 @@
+import TensorCore
 import Dispatch
+import SessionData
 
 /// One next-item test example: the clicked prefix (time order) and the item clicked next.
 public struct TestExample: Sendable, Equatable {
@@ -8,6 +10,11 @@ public struct TestExample: Sendable, Equatable {
     public init(prefix: ArraySlice<Int32>, target: Int32) {
         self.prefix = prefix
         self.target = target
+    }
+
+    /// The examples of `set` (all, or those at `indices`), sharing its storage.
+    public static func examples(of set: ExampleSet, indices: [Int]? = nil) -> [TestExample] {
+        (indices ?? Array(0..<set.count)).map { TestExample(prefix: set.prefix($0), target: set.targets[$0]) }
     }
 
     /// Pairs prefixes with targets (the shape of SR-GNN's `test.txt`).
@@ -23,10 +30,10 @@ public struct EvaluationReport: Sendable, Codable, Equatable {
     public var examples: Int
     /// HR, MRR, NDCG, precision in % at each cutoff, in the evaluator's order.
     public var metrics: [MetricValues]
-    /// The K of `coverage` and `popularityBias`.
-    public var listLength: Int
-    /// Item coverage@listLength in % (see ``coverage(of:itemCount:)``).
-    public var coverage: Double
+    /// The K of `coverage` and `popularityBias`; nil when the evaluator made no top-K lists.
+    public var listLength: Int?
+    /// Item coverage@listLength in % (see ``coverage(of:itemCount:)``); nil without lists.
+    public var coverage: Double?
     /// Popularity bias@listLength in % (see ``popularityBias(of:popularity:)``); nil without training popularity.
     public var popularityBias: Double?
     /// Wall-clock time of scoring and ranking all examples, seconds.
@@ -51,8 +58,9 @@ public struct EvaluationReport: Sendable, Codable, Equatable {
 public struct Evaluator: Sendable {
     /// Cutoffs K of the accuracy metrics. Default [5, 10, 20].
     public var cutoffs: [Int]
-    /// K of the coverage and popularity-bias lists. Default 20.
-    public var listLength: Int
+    /// K of the coverage and popularity-bias lists. Default 20; nil measures accuracy only, through
+    /// the scorer's ``SessionScorer/targetPositions(sessions:targets:into:)`` (for SR-GNN: no score matrix).
+    public var listLength: Int?
     /// Worker threads. Default 1 (deterministic and inline).
     public var threads: Int
     /// How ties with the target's score are ranked. Default `.average` (the expected metrics under a
@@ -65,10 +73,10 @@ public struct Evaluator: Sendable {
     /// Training click counts `popularity[id − 1]` for popularity bias (``itemPopularity(of:itemCount:)``); nil skips it.
     public var popularity: [Int]?
 
-    public init(cutoffs: [Int] = [5, 10, 20], listLength: Int = 20, threads: Int = 1, ties: TiePolicy = .average,
+    public init(cutoffs: [Int] = [5, 10, 20], listLength: Int? = 20, threads: Int = 1, ties: TiePolicy = .average,
                 batchSize: Int? = nil, popularity: [Int]? = nil) {
         precondition(!cutoffs.isEmpty && cutoffs.allSatisfy { $0 > 0 }, "cutoffs must be positive")
-        precondition(listLength > 0 && threads > 0, "listLength and threads must be positive")
+        precondition((listLength ?? 1) > 0 && threads > 0, "listLength and threads must be positive")
         self.cutoffs = cutoffs
         self.listLength = listLength
         self.threads = threads
@@ -90,10 +98,10 @@ public struct Evaluator: Sendable {
         }
         let batch = max(1, batchSize ?? scorer.preferredBatchSize)
         let workers = max(1, min(threads, examples.count))
-        let listLength = min(self.listLength, itemCount)
+        let listLength = self.listLength.map { min($0, itemCount) }
         var metricParts = [MetricAccumulator](repeating: MetricAccumulator(cutoffs: cutoffs), count: workers)
         var coverageParts = [CoverageAccumulator](
-            repeating: CoverageAccumulator(itemCount: itemCount, k: listLength, popularity: popularity), count: workers)
+            repeating: CoverageAccumulator(itemCount: itemCount, k: listLength ?? 1, popularity: popularity), count: workers)
 
         let start = DispatchTime.now().uptimeNanoseconds
         metricParts.withUnsafeMutableBufferPointer { metricParts in
@@ -103,21 +111,32 @@ public struct Evaluator: Sendable {
                 nonisolated(unsafe) let coverageParts = coverageParts
                 parallelFor(workers, threads: workers) { worker in
                     let chunk = (examples.count * worker / workers)..<(examples.count * (worker + 1) / workers)
-                    var scores = [Float](repeating: 0, count: batch * itemCount)
-                    var sessions: [ArraySlice<Int32>] = []
-                    sessions.reserveCapacity(batch)
                     var metrics = MetricAccumulator(cutoffs: cutoffs)
                     var lists = coverageParts[worker]
-                    scores.withUnsafeMutableBufferPointer { scores in
-                        for batchStart in stride(from: chunk.lowerBound, to: chunk.upperBound, by: batch) {
-                            let batchRange = batchStart..<min(batchStart + batch, chunk.upperBound)
-                            sessions.removeAll(keepingCapacity: true)
-                            for e in batchRange { sessions.append(examples[e].prefix) }
-                            scorer.score(sessions: sessions, into: scores)
-                            for (b, e) in batchRange.enumerated() {
-                                let row = UnsafeBufferPointer(rebasing: scores[(b * itemCount)..<((b + 1) * itemCount)])
-                                metrics.add(targetPosition(of: examples[e].target, scores: row), ties: ties)
-                                lists.add(topK(row.baseAddress!, count: itemCount, k: listLength).lazy.map { Int32($0 + 1) })
+                    var sessions: [ArraySlice<Int32>] = [], targets: [Int32] = []
+                    sessions.reserveCapacity(batch)
+                    targets.reserveCapacity(batch)
+                    // Scores for top-K lists, or target positions straight from the scorer.
+                    var scores = [Float](repeating: 0, count: listLength == nil ? 0 : batch * itemCount)
+                    var positions = [TargetPosition](repeating: TargetPosition(greater: 0, tied: 1), count: batch)
+                    for batchStart in stride(from: chunk.lowerBound, to: chunk.upperBound, by: batch) {
+                        let batchRange = batchStart..<min(batchStart + batch, chunk.upperBound)
+                        sessions.removeAll(keepingCapacity: true)
+                        targets.removeAll(keepingCapacity: true)
+                        for e in batchRange { sessions.append(examples[e].prefix); targets.append(examples[e].target) }
+                        if let listLength {
+                            scores.withUnsafeMutableBufferPointer { scores in
+                                scorer.score(sessions: sessions, into: scores)
+                                for b in 0..<sessions.count {
+                                    let row = UnsafeBufferPointer(rebasing: scores[(b * itemCount)..<((b + 1) * itemCount)])
+                                    metrics.add(targetPosition(of: targets[b], scores: row), ties: ties)
+                                    lists.add(topK(row.baseAddress!, count: itemCount, k: listLength).lazy.map { Int32($0 + 1) })
+                                }
+                            }
+                        } else {
+                            positions.withUnsafeMutableBufferPointer { positions in
+                                scorer.targetPositions(sessions: sessions, targets: targets, into: positions)
+                                for b in 0..<sessions.count { metrics.add(positions[b], ties: ties) }
                             }
                         }
                     }
@@ -135,7 +154,8 @@ public struct Evaluator: Sendable {
         }
         return EvaluationReport(
             name: scorer.name, examples: examples.count, metrics: metrics.values, listLength: listLength,
-            coverage: 100 * lists.coverage, popularityBias: lists.popularityBias.map { 100 * $0 },
+            coverage: listLength.map { _ in 100 * lists.coverage },
+            popularityBias: listLength == nil ? nil : lists.popularityBias.map { 100 * $0 },
             elapsedSeconds: elapsed, examplesPerSecond: elapsed > 0 ? Double(examples.count) / elapsed : 0,
             threads: workers, ties: ties)
     }

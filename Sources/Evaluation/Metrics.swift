@@ -1,3 +1,4 @@
+import TensorCore
 import Foundation
 
 // Pure ranking metrics for next-item prediction with a single relevant item (the target).

@@ -1,3 +1,4 @@
+import TensorCore
 extension MetricValues {
     /// The metrics keyed as logs, checkpoints and `--json` print them: `HR@K`, `MRR@K`,
     /// `NDCG@K`, `Precision@K` (percentages).
@@ -6,12 +7,9 @@ extension MetricValues {
     }
 }
 
-/// Ranking metrics of next-item examples from the rank of each target (1 = best), in percent,
-/// keyed like `HR@20` (see `MetricAccumulator` for the definitions).
-public func rankMetrics(ranks: [Int32], cutoffs: [Int]) -> [String: Double] {
-    var accumulator = MetricAccumulator(cutoffs: cutoffs)
-    for rank in ranks { accumulator.add(rank: Int(rank)) }
-    var result = [String: Double]()
-    for values in accumulator.values { result.merge(values.keyed) { $1 } }
-    return result
+extension EvaluationReport {
+    /// Every cutoff's metrics in one dictionary keyed like `HR@20` (percentages).
+    public var keyedMetrics: [String: Double] {
+        metrics.reduce(into: [:]) { result, values in result.merge(values.keyed) { $1 } }
+    }
 }

@@ -1,3 +1,4 @@
+import TensorCore
 /// A fitted session recommender: scores every item 1...itemCount as the next click of a session.
 ///
 /// One harness ranks them all: SR-GNN and the baselines (POP, S-POP, Item-KNN, SKNN, V-SKNN, SR)
@@ -20,6 +21,11 @@ public protocol SessionScorer: Sendable {
     /// `scores[b · itemCount ..< (b + 1) · itemCount]`. The default calls ``score(session:into:)``
     /// once per session.
     func score(sessions: [ArraySlice<Int32>], into scores: UnsafeMutableBufferPointer<Float>)
+
+    /// Where each session's target stands among all items (`positions[b]` for `sessions[b]` and
+    /// `targets[b]`), for accuracy without top-K lists. The default scores every item with
+    /// ``score(sessions:into:)`` and counts; a model may count without materialising the scores.
+    func targetPositions(sessions: [ArraySlice<Int32>], targets: [Int32], into positions: UnsafeMutableBufferPointer<TargetPosition>)
 }
 
 extension SessionScorer {
@@ -29,6 +35,17 @@ extension SessionScorer {
         precondition(scores.count >= sessions.count * itemCount, "score buffer smaller than sessions × itemCount")
         for (b, session) in sessions.enumerated() {
             score(session: session, into: UnsafeMutableBufferPointer(rebasing: scores[(b * itemCount)..<((b + 1) * itemCount)]))
+        }
+    }
+
+    public func targetPositions(sessions: [ArraySlice<Int32>], targets: [Int32],
+                                into positions: UnsafeMutableBufferPointer<TargetPosition>) {
+        var scores = [Float](repeating: 0, count: sessions.count * itemCount)
+        scores.withUnsafeMutableBufferPointer { scores in
+            score(sessions: sessions, into: scores)
+            for b in sessions.indices {
+                positions[b] = targetPosition(of: targets[b], scores: UnsafeBufferPointer(rebasing: scores[(b * itemCount)..<((b + 1) * itemCount)]))
+            }
         }
     }
 

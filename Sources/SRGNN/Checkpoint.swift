@@ -1,26 +1,6 @@
+import SessionData
+import TensorCore
 import Foundation
-
-/// One epoch of a training run, as logged and as kept in a checkpoint's history.
-public struct EpochRecord: Codable, Sendable, Equatable {
-    public var epoch: Int
-    public var loss: Double
-    public var learningRate: Double
-    public var seconds: Double
-    /// Metrics on the held-out validation examples (percentages, keys like `HR@20`), if any.
-    public var validation: [String: Double]?
-    /// Metrics on the test examples (percentages).
-    public var test: [String: Double]?
-
-    public init(epoch: Int, loss: Double, learningRate: Double, seconds: Double,
-                validation: [String: Double]?, test: [String: Double]?) {
-        self.epoch = epoch
-        self.loss = loss
-        self.learningRate = learningRate
-        self.seconds = seconds
-        self.validation = validation
-        self.test = test
-    }
-}
 
 /// What a checkpoint says besides its weights: stored as JSON under the `srgnn` key of the
 /// safetensors `__metadata__`, so a checkpoint is still a plain weights file for other tools.
@@ -36,13 +16,14 @@ public struct CheckpointMetadata: Codable, Sendable, Equatable {
     public var metrics: [String: Double]
     /// The resolved training configuration.
     public var training: JSONValue?
-    public var history: [EpochRecord]
+    /// The run's per-epoch records as the trainer wrote them (`EpochRecord`s, module Evaluation).
+    public var history: JSONValue?
     public var createdAt: String
     public var versions: [String: String]
     public var dataset: String?
 
     public init(model: SRGNNConfiguration, vocabulary: ItemVocabulary, epoch: Int, metrics: [String: Double],
-                training: JSONValue?, history: [EpochRecord], createdAt: Date = Date(),
+                training: JSONValue?, history: JSONValue?, createdAt: Date = Date(),
                 versions: [String: String] = ["srgnn": srgnnVersion], dataset: String? = nil) {
         self.model = model
         self.vocabulary = vocabulary
@@ -69,13 +50,13 @@ public struct LoadedModel: Sendable {
     public var ignoredTensors: [String]
 
     /// Loads a checkpoint written by `srgnn train`, or a bare weights file under the official names
-    /// (then `step` and `nonhybrid` say how the model was built, and item ids are the row numbers).
-    public static func load(from path: String, step: Int = 1, nonhybrid: Bool = false) throws -> LoadedModel {
+    /// (then `propagationSteps` and `nonhybrid` say how the model was built, and item ids are the row numbers).
+    public static func load(from path: String, propagationSteps: Int = 1, nonhybrid: Bool = false) throws -> LoadedModel {
         let file = try SafeTensorsFile(contentsOf: path)
         let (parameters, ignored) = try SRGNNParameters.load(from: file, path: path)
         guard let json = file.metadata[CheckpointMetadata.key] else {
             let configuration = SRGNNConfiguration(itemCount: parameters.embeddingRows - 1, hiddenSize: parameters.hiddenSize,
-                                                   step: step, nonhybrid: nonhybrid)
+                                                   propagationSteps: propagationSteps, nonhybrid: nonhybrid)
             return LoadedModel(model: try SRGNNModel(configuration: configuration, parameters: parameters),
                                vocabulary: .identity(count: configuration.itemCount), metadata: nil, ignoredTensors: ignored)
         }

@@ -1,3 +1,5 @@
+import SessionData
+import TensorCore
 /// The shape of an SR-GNN model: what a weights file does not say by itself.
 public struct SRGNNConfiguration: Codable, Sendable, Equatable {
     /// Number of items; item ids are `1...itemCount` and the embedding has `itemCount + 1` rows
@@ -5,16 +7,39 @@ public struct SRGNNConfiguration: Codable, Sendable, Equatable {
     public var itemCount: Int
     /// Hidden size `d` (the reference's `hiddenSize`, default 100).
     public var hiddenSize: Int
-    /// Propagation steps of the gated graph cell (default 1).
-    public var step: Int
+    /// Propagation steps: how often the gated graph cell runs over a session graph (the
+    /// reference's `--step`, default 1).
+    public var propagationSteps: Int
     /// Readout without the hybrid transform: `s_h = s_g` instead of `W_3 [s_g | h_t] + b_3`.
     public var nonhybrid: Bool
 
-    public init(itemCount: Int, hiddenSize: Int = 100, step: Int = 1, nonhybrid: Bool = false) {
+    public init(itemCount: Int, hiddenSize: Int = 100, propagationSteps: Int = 1, nonhybrid: Bool = false) {
         self.itemCount = itemCount
         self.hiddenSize = hiddenSize
-        self.step = step
+        self.propagationSteps = propagationSteps
         self.nonhybrid = nonhybrid
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case itemCount, hiddenSize, propagationSteps, nonhybrid
+        case step  // the name in checkpoints written before propagationSteps
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        itemCount = try container.decode(Int.self, forKey: .itemCount)
+        hiddenSize = try container.decode(Int.self, forKey: .hiddenSize)
+        propagationSteps = try container.decodeIfPresent(Int.self, forKey: .propagationSteps)
+            ?? container.decode(Int.self, forKey: .step)
+        nonhybrid = try container.decode(Bool.self, forKey: .nonhybrid)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(itemCount, forKey: .itemCount)
+        try container.encode(hiddenSize, forKey: .hiddenSize)
+        try container.encode(propagationSteps, forKey: .propagationSteps)
+        try container.encode(nonhybrid, forKey: .nonhybrid)
     }
 
     /// Rows of the item embedding (`n_node` in the reference).
@@ -24,7 +49,9 @@ public struct SRGNNConfiguration: Codable, Sendable, Equatable {
     public func validate() throws {
         guard itemCount >= 1 else { throw ModelError.invalidConfiguration("item count must be at least 1, got \(itemCount)") }
         guard hiddenSize >= 1 else { throw ModelError.invalidConfiguration("hidden size must be at least 1, got \(hiddenSize)") }
-        guard step >= 1 else { throw ModelError.invalidConfiguration("step must be at least 1, got \(step)") }
+        guard propagationSteps >= 1 else {
+            throw ModelError.invalidConfiguration("propagation steps must be at least 1, got \(propagationSteps)")
+        }
     }
 }
 

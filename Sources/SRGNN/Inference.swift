@@ -1,3 +1,5 @@
+import SessionData
+import TensorCore
 /// One recommended item and its score (the raw logit `s_h · e_item`).
 public struct ScoredItem: Sendable, Equatable, Codable {
     public var item: Int32
@@ -13,8 +15,10 @@ extension SRGNNModel {
         for session in sessions { try validate(session: session) }
         if sessions.isEmpty { return [] }
         let batch = SessionBatch(sessions: sessions)
-        let scores = forward(batch, workspace: workspace, threads: threads)
         let items = configuration.itemCount
+        workspace.prepareScoring(sessions: batch.sessionCount, itemCount: items, scoreLayer: layers().scoreLayer, threads: threads, fullScores: true)
+        let scores = workspace.scores.pointer(batch.sessionCount * items)
+        self.scores(batch, workspace: workspace, threads: threads, into: scores)
         return (0..<sessions.count).map { s in
             let row = scores + s * items
             return topK(row, count: items, k: k).map { ScoredItem(item: Int32($0 + 1), score: row[$0]) }
@@ -28,76 +32,32 @@ extension SRGNNModel {
 }
 
 extension SRGNNModel {
-    /// The rank of each example's target among all items (1 = best): one plus the number of items
-    /// scoring strictly higher, so a tie counts in the target's favour.
-    ///
-    /// The score matrix is never materialised: items are processed in tiles of `tileItems` that stay
-    /// in cache — one product `[B, d] × [d, tile]`, then a vectorised count against each row's target
-    /// score — spread over `threads` workers, each with its own tile buffer and counts.
-    public func rankTargets(_ examples: ExampleSet, indices: [Int]? = nil, batchSize: Int = 500, threads: Int = 1,
-                            workspace: SRGNNWorkspace = SRGNNWorkspace(), tileItems: Int = 1024) -> [Int32] {
-        let order = indices ?? Array(0..<examples.count)
-        var ranks = [Int32](repeating: 0, count: order.count)
-        var batch = SessionBatch()
-        let items = configuration.itemCount, d = configuration.hiddenSize
-        let tiles = (items + tileItems - 1) / tileItems
-        let workers = max(1, min(threads, tiles))
-        let buffers = (0..<workers).map { _ in ScratchBuffer() }
-        var counts = [Int32](repeating: 0, count: workers * batchSize)
-        var targetScores = [Float](repeating: 0, count: batchSize)
-        var targetColumns = [Int](repeating: 0, count: batchSize)
-        var start = 0
-        while start < order.count {
-            let end = min(order.count, start + batchSize)
-            let slice = order[start..<end]
-            let b = slice.count
-            batch.fill(sessions: slice.lazy.map { examples.prefix($0) })
-            let sessionEmbedding = sessionEmbeddings(batch, workspace: workspace, threads: threads)
-            parameters.withPointers { w in
-                // The target's own score, by the same single-row product the tiles use.
-                for (row, index) in slice.enumerated() {
-                    let column = Int(examples.targets[index]) - 1
-                    targetColumns[row] = column
-                    var score: Float = 0
-                    gemm(.none, .transposed, m: 1, n: 1, k: d, sessionEmbedding + row * d, lda: d,
-                         w.embedding + (column + 1) * d, ldb: d, &score, ldc: 1)
-                    targetScores[row] = score
-                }
-                counts.withUnsafeMutableBufferPointer { counts in
-                    let counts = counts.baseAddress!
-                    counts.update(repeating: 0, count: workers * batchSize)
-                    targetScores.withUnsafeBufferPointer { targetScores in
-                        targetColumns.withUnsafeBufferPointer { targetColumns in
-                            parallelFor(workers, threads: workers) { worker in
-                                let buffer = buffers[worker].reserve(b * tileItems)
-                                let myCounts = counts + worker * batchSize
-                                var tile = worker
-                                while tile < tiles {
-                                    let first = tile * tileItems, width = min(tileItems, items - first)
-                                    gemm(.none, .transposed, m: b, n: width, k: d, sessionEmbedding, lda: d,
-                                         w.embedding + (first + 1) * d, ldb: d, buffer, ldc: width)
-                                    for row in 0..<b {
-                                        let values = buffer + row * width
-                                        var greater = countGreater(values, count: width, than: targetScores[row])
-                                        // The target never counts against itself, whatever rounding did.
-                                        let column = targetColumns[row] - first
-                                        if column >= 0, column < width, values[column] > targetScores[row] { greater -= 1 }
-                                        myCounts[row] += Int32(greater)
-                                    }
-                                    tile += workers
-                                }
-                            }
-                        }
-                    }
-                    for row in 0..<b {
-                        var total: Int32 = 1
-                        for worker in 0..<workers { total += counts[worker * batchSize + row] }
-                        ranks[start + row] = total
-                    }
-                }
-            }
-            start = end
+    /// Every item's score for every session of `batch` into `scores` `[B, itemCount]` (column `j`
+    /// for item `j + 1`): the one scoring path of inference, evaluation and serving.
+    public func scores(_ batch: SessionBatch, workspace ws: SRGNNWorkspace, threads: Int = 1, into scores: UnsafeMutablePointer<Float>) {
+        let sessionEmbedding = forward(batch, workspace: ws, threads: threads)
+        let layers = layers()
+        parameters.withPointers { w in
+            layers.scoreLayer.scores(sessionEmbedding: sessionEmbedding, batchSize: batch.sessionCount, embedding: w.embedding,
+                                     into: scores, threads: threads)
         }
-        return ranks
+    }
+
+    /// The rank of each session's target among all items (1 = best) into `ranks` `[B]`: one plus
+    /// the number of items scoring strictly higher, so a tie counts in the target's favour. The
+    /// score matrix is never materialised (see `ScoreLayer.ranks`).
+    public func ranks(_ batch: SessionBatch, workspace ws: SRGNNWorkspace, threads: Int = 1, tileItems: Int = 1_024,
+                      into ranks: UnsafeMutablePointer<Int32>) {
+        precondition(batch.targets.count == batch.sessionCount, "ranking needs one target per session")
+        let sessionEmbedding = forward(batch, workspace: ws, threads: threads)
+        let layers = layers(tileItems: tileItems)
+        ws.prepareScoring(sessions: batch.sessionCount, itemCount: configuration.itemCount, scoreLayer: layers.scoreLayer,
+                          threads: threads, fullScores: false)
+        parameters.withPointers { w in
+            batch.targets.withUnsafeBufferPointer { targets in
+                layers.scoreLayer.ranks(sessionEmbedding: sessionEmbedding, targets: targets, embedding: w.embedding,
+                                        into: ranks, workspace: ws, threads: threads)
+            }
+        }
     }
 }

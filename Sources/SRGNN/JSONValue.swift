@@ -1,3 +1,7 @@
+import SessionData
+import TensorCore
+import Foundation
+
 /// Any JSON value, for metadata whose shape belongs to another module (the training
 /// configuration in a checkpoint, a model's metrics in the service's `/v1/model`).
 public enum JSONValue: Codable, Sendable, Equatable {
@@ -28,5 +32,18 @@ public enum JSONValue: Codable, Sendable, Equatable {
         case .array(let value): try container.encode(value)
         case .object(let value): try container.encode(value)
         }
+    }
+}
+
+extension JSONValue {
+    /// `value` as a JSON value (through its `Encodable` form).
+    public init(encoding value: some Encodable) throws {
+        self = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(value))
+    }
+
+    /// This value decoded as `type`, or nil when it does not have that shape.
+    public func decode<T: Decodable>(_ type: T.Type) -> T? {
+        guard let data = try? JSONEncoder().encode(self) else { return nil }
+        return try? JSONDecoder().decode(type, from: data)
     }
 }

@@ -1,12 +1,18 @@
 import Foundation
+import SessionData
+import TensorCore
 
 /// SR-GNN (Wu et al., AAAI 2019): a gated graph network over each session's item graph, an
 /// attention readout, and scores against every item embedding.
 ///
-/// The forward pass and its hand-written backward follow the official PyTorch code exactly
-/// (see `docs/MODEL.md` and the shared REFERENCE.md); a batch is ragged — every session's nodes
-/// are stacked into one matrix — so no arithmetic is spent on padding. The value is immutable
-/// and `Sendable`: a server shares one model across threads, each with its own workspace.
+/// The layers (`GatedGraphCell`, `AttentionReadout`, `ScoreLayer`) each hold their forward and
+/// backward side by side and follow the official PyTorch code exactly (see the shared
+/// REFERENCE.md). A batch is ragged — every session's nodes are stacked into one matrix — so no
+/// arithmetic is spent on padding. The value is immutable and `Sendable`: a server shares one
+/// model across threads, each with its own workspace.
+///
+/// Training runs `forward`, `loss`, `backward` in that order on one workspace (module Training
+/// owns the step and the optimizer).
 public struct SRGNNModel: Sendable {
     public let configuration: SRGNNConfiguration
     public var parameters: SRGNNParameters
@@ -38,159 +44,150 @@ public struct SRGNNModel: Sendable {
         }
     }
 
-    // MARK: Forward
+    func layers(tileItems: Int = 1_024) -> SRGNNLayers { SRGNNLayers(configuration: configuration, tileItems: tileItems) }
 
-    /// Scores of every item for every session of `batch`: `[B, itemCount]` in `workspace.scores`,
-    /// column `j` for item `j + 1`. Keeps the activations that `backward` needs. The pointer is
-    /// valid while `workspace` lives and until its next use.
+    // MARK: Training passes
+
+    /// Forward through the gated graph cell and the attention readout: the session embeddings `s_h`
+    /// `[B, d]`, valid until the workspace's next batch. Keeps what `backward` needs.
     @discardableResult
-    public func forward(_ batch: SessionBatch, workspace ws: SRGNNWorkspace, threads: Int = 1) -> UnsafeMutablePointer<Float> {
-        let d = configuration.hiddenSize, b = batch.sessionCount, items = configuration.itemCount
-        let sessionEmbedding = sessionEmbeddings(batch, workspace: ws, threads: threads)
-        let scores = ws.scores.reserve(b * items)
-        parameters.withPointers { w in
-            // scores = s_h · E[1...]^T   [B, d] × [d, I]
-            gemm(.none, .transposed, m: b, n: items, k: d, sessionEmbedding, lda: d, w.embedding + d, ldb: d,
-                 scores, ldc: items, threads: threads)
+    public func forward(_ batch: SessionBatch, workspace ws: SRGNNWorkspace, threads: Int = 1) -> UnsafePointer<Float> {
+        ws.prepareForward(batch, configuration)
+        let layers = layers()
+        return UnsafePointer(parameters.withPointers { layers.forward(batch, weights: $0, workspace: ws, threads: threads) })
+    }
+
+    /// The mean cross-entropy of `batch.targets` (after `forward` on the same workspace):
+    ///
+    ///     loss = (1/B) Σ_b [logsumexp(scores_b) − scores_b[target_b − 1]]
+    ///
+    /// Keeps the scores, as shifted exponentials, for `backward`.
+    public func loss(_ batch: SessionBatch, workspace ws: SRGNNWorkspace, threads: Int = 1, tileItems: Int = 1_024) -> Float {
+        precondition(batch.targets.count == batch.sessionCount, "the loss needs one target per session")
+        let layers = layers(tileItems: tileItems)
+        ws.prepareTraining(batch, configuration, scoreLayer: layers.scoreLayer, threads: threads)
+        let total = parameters.withPointers { w in
+            batch.targets.withUnsafeBufferPointer { targets in
+                layers.scoreLayer.loss(sessionEmbedding: ws.sessionEmbedding.pointer(batch.sessionCount * configuration.hiddenSize),
+                                       targets: targets, embedding: w.embedding, workspace: ws, threads: threads)
+            }
         }
-        return scores
+        return Float(total / Double(batch.sessionCount))
     }
 
-    /// The session embeddings `s_h` `[B, d]` of `batch` (in `workspace.sessionEmbedding`): the
-    /// gated graph network and the attention readout, everything before the product with `E`.
+    /// Backward of `loss` through every layer (after `loss` on the same workspace, with the same
+    /// `tileItems`): gradients added to `gradient` (`.accumulate`), or written (`.overwrite`, which
+    /// spares zeroing the 4.3 million floats of the embedding gradient at Diginetica size).
+    public func backward(_ batch: SessionBatch, workspace ws: SRGNNWorkspace, gradient: inout SRGNNParameters,
+                         mode: GradientMode = .accumulate, threads: Int = 1, tileItems: Int = 1_024) {
+        prepare(&gradient, mode: mode)
+        let layers = layers(tileItems: tileItems)
+        parameters.withPointers { w in
+            gradient.withMutablePointers { g in
+                layers.backward(batch, weights: w, gradient: g, accumulate: mode == .accumulate, fused: nil, workspace: ws, threads: threads)
+            }
+        }
+    }
+
+    /// `backward` in overwrite mode with the embedding's optimizer update fused into the score
+    /// layer: `update` receives every embedding row with its finished gradient while the row is in
+    /// cache, except row 0 and the batch's items, which the graph network's backward still adds to.
+    /// Those are listed in `workspace.heldBackRows`, their gradients in `gradient`, for the caller
+    /// to update afterwards. The other embedding rows of `gradient` are left undefined.
+    public mutating func backward(_ batch: SessionBatch, workspace ws: SRGNNWorkspace, gradient: inout SRGNNParameters,
+                                  threads: Int = 1, tileItems: Int = 1_024, updatingEmbeddingRows update: EmbeddingRowUpdate) {
+        prepare(&gradient, mode: .overwrite)
+        ws.markHeldBackRows(batch, embeddingRows: configuration.embeddingRows)
+        let layers = layers(tileItems: tileItems)
+        parameters.withMutablePointers { theta in
+            gradient.withMutablePointers { g in
+                ws.heldBack.withUnsafeBufferPointer { heldBack in
+                    let fused = FusedEmbeddingUpdate(hook: update, embedding: theta.embedding, heldBack: heldBack.baseAddress!)
+                    layers.backward(batch, weights: theta.readOnly, gradient: g, accumulate: false, fused: fused,
+                                    workspace: ws, threads: threads)
+                }
+            }
+        }
+    }
+
+    /// `forward`, `loss` and `backward` in one call; returns the mean loss.
     @discardableResult
-    public func sessionEmbeddings(_ batch: SessionBatch, workspace ws: SRGNNWorkspace, threads: Int = 1) -> UnsafeMutablePointer<Float> {
-        parameters.withPointers { network.sessionEmbeddings(batch, weights: $0, workspace: ws, threads: threads) }
+    public func lossAndGradient(_ batch: SessionBatch, workspace ws: SRGNNWorkspace, gradient: inout SRGNNParameters,
+                                mode: GradientMode = .accumulate, threads: Int = 1, tileItems: Int = 1_024) -> Float {
+        forward(batch, workspace: ws, threads: threads)
+        let loss = loss(batch, workspace: ws, threads: threads, tileItems: tileItems)
+        backward(batch, workspace: ws, gradient: &gradient, mode: mode, threads: threads, tileItems: tileItems)
+        return loss
     }
 
-    var network: SRGNNNetwork { SRGNNNetwork(configuration: configuration) }
+    /// In overwrite mode everything but embedding rows 1… (which the score layer writes) starts at zero.
+    private func prepare(_ gradient: inout SRGNNParameters, mode: GradientMode) {
+        precondition(gradient.embeddingRows == parameters.embeddingRows && gradient.hiddenSize == parameters.hiddenSize,
+                     "the gradient's layout must match the parameters'")
+        guard mode == .overwrite else { return }
+        let d = configuration.hiddenSize
+        let embeddingEnd = gradient.range(of: .embedding).upperBound
+        gradient.storage.withUnsafeMutableBufferPointer { storage in
+            storage.baseAddress!.update(repeating: 0, count: d)
+            (storage.baseAddress! + embeddingEnd).update(repeating: 0, count: storage.count - embeddingEnd)
+        }
+    }
 }
 
-/// The layers' arithmetic over parameter pointers. Kept apart from `SRGNNModel` so that the
-/// training step can run it while it holds the parameters for writing (it updates the embedding
-/// inside the score layer), and the read-only passes while they hold them for reading.
-struct SRGNNNetwork {
+/// Whether a backward pass adds to the gradient buffer or overwrites it.
+public enum GradientMode: Sendable {
+    case accumulate, overwrite
+}
+
+/// The model's layers in order, over parameter pointers. Kept apart from `SRGNNModel` so that the
+/// fused backward can run them while it holds the parameters for writing.
+struct SRGNNLayers {
     let configuration: SRGNNConfiguration
+    let cell: GatedGraphCell
+    let readout: AttentionReadout
+    let scoreLayer: ScoreLayer
 
-    func sessionEmbeddings(_ batch: SessionBatch, weights w: ParameterPointers<UnsafePointer<Float>>,
-                           workspace ws: SRGNNWorkspace, threads: Int) -> UnsafeMutablePointer<Float> {
-        let d = configuration.hiddenSize
-        let n = batch.nodeCount
-        let steps = configuration.step
-        let states = ws.states.reserve((steps + 1) * n * d)
+    init(configuration: SRGNNConfiguration, tileItems: Int) {
+        self.configuration = configuration
+        cell = GatedGraphCell(hiddenSize: configuration.hiddenSize)
+        readout = AttentionReadout(hiddenSize: configuration.hiddenSize, nonhybrid: configuration.nonhybrid)
+        scoreLayer = ScoreLayer(hiddenSize: configuration.hiddenSize, itemCount: configuration.itemCount, tileItems: tileItems)
+    }
+
+    /// h_0 = E[nodes]; h_{t+1} = cell(h_t) for T propagation steps; s_h = readout(h_T).
+    func forward(_ batch: SessionBatch, weights w: ParameterPointers<UnsafePointer<Float>>,
+                 workspace ws: SRGNNWorkspace, threads: Int) -> UnsafeMutablePointer<Float> {
+        let d = configuration.hiddenSize, n = batch.nodeCount, steps = configuration.propagationSteps
+        let states = ws.nodeStates.pointer((steps + 1) * n * d)
+        let aggregates = ws.aggregates.pointer(steps * n * 2 * d), gates = ws.gates.pointer(steps * n * 4 * d)
         batch.nodeItems.withUnsafeBufferPointer { gatherRows(w.embedding, width: d, indices: $0, into: states) }
-
-        let aggregates = ws.aggregates.reserve(steps * n * 2 * d)
-        let gates = ws.gates.reserve(steps * n * 4 * d)
         for t in 0..<steps {
-            gatedGraphCell(batch, weights: w, hidden: states + t * n * d, next: states + (t + 1) * n * d,
-                           aggregate: aggregates + t * n * 2 * d, gates: gates + t * n * 4 * d, workspace: ws, threads: threads)
+            cell.forward(batch, weights: w, hidden: states + t * n * d, next: states + (t + 1) * n * d,
+                         aggregate: aggregates + t * n * 2 * d, gates: gates + t * n * 4 * d, workspace: ws, threads: threads)
         }
-        attentionReadout(batch, weights: w, nodeStates: states + steps * n * d, workspace: ws, threads: threads)
-        return ws.sessionEmbedding.pointer
+        return readout.forward(batch, weights: w, nodeStates: states + steps * n * d, workspace: ws, threads: threads)
     }
 
-    /// One gated graph step (the reference's `GNNCell`), hidden `[N, d]` → next `[N, d]`:
-    ///
-    ///     a_in  = A_in  · (h W_in^T + b_in)  + b_iah      a_out = A_out · (h W_out^T + b_out) + b_oah
-    ///     gi = [a_in | a_out] W_ih^T + b_ih               gh = h W_hh^T + b_hh
-    ///     r = σ(gi_r + gh_r)   z = σ(gi_i + gh_i)   c = tanh(gi_n + r ⊙ gh_n)
-    ///     h' = c + z ⊙ (h − c)
-    ///
-    /// Stores `[a_in | a_out]` in `aggregate` `[N, 2d]` and (r, z, c, gh_n) in `gates` `[N, 4d]`.
-    func gatedGraphCell(_ batch: SessionBatch, weights w: ParameterPointers<UnsafePointer<Float>>,
-                        hidden h: UnsafeMutablePointer<Float>, next: UnsafeMutablePointer<Float>,
-                        aggregate a: UnsafeMutablePointer<Float>, gates: UnsafeMutablePointer<Float>,
-                        workspace ws: SRGNNWorkspace, threads: Int) {
-        let d = configuration.hiddenSize, n = batch.nodeCount
-        let edgeIn = ws.edgeInput.reserve(n * d), edgeOut = ws.edgeOutput.reserve(n * d)
-        // x = h W^T + b for both edge directions.
-        gemm(.none, .transposed, m: n, n: d, k: d, h, lda: d, w.edgeInWeight, ldb: d, edgeIn, ldc: d, threads: threads)
-        addBias(edgeIn, rows: n, width: d, w.edgeInBias)
-        gemm(.none, .transposed, m: n, n: d, k: d, h, lda: d, w.edgeOutWeight, ldb: d, edgeOut, ldc: d, threads: threads)
-        addBias(edgeOut, rows: n, width: d, w.edgeOutBias)
-        // a_in[v] = b_iah + Σ_u A_in[v][u] x_in[u];  a_out[u] = b_oah + Σ_v A_out[u][v] x_out[v].
-        batch.withAdjacency { incoming, outgoing in
-            parallelChunks(n, threads: threads, minimumPerThread: 128) { rows in
-                incoming.aggregate(edgeIn, into: a, rowStride: 2 * d, width: d, rows: rows)
-                outgoing.aggregate(edgeOut, into: a + d, rowStride: 2 * d, width: d, rows: rows)
-                for v in rows {
-                    let row = a + v * 2 * d
-                    for j in 0..<d { row[j] += w.inAggregateBias[j]; row[d + j] += w.outAggregateBias[j] }
-                }
-            }
+    /// The layers' backward passes in exactly the reverse order of `forward`.
+    func backward(_ batch: SessionBatch, weights w: ParameterPointers<UnsafePointer<Float>>,
+                  gradient g: ParameterPointers<UnsafeMutablePointer<Float>>, accumulate: Bool, fused: FusedEmbeddingUpdate?,
+                  workspace ws: SRGNNWorkspace, threads: Int) {
+        let d = configuration.hiddenSize, n = batch.nodeCount, b = batch.sessionCount, steps = configuration.propagationSteps
+        batch.targets.withUnsafeBufferPointer { targets in
+            scoreLayer.backward(sessionEmbedding: ws.sessionEmbedding.pointer(b * d), targets: targets, embedding: w.embedding,
+                                dEmbedding: g.embedding, accumulate: accumulate, update: fused, workspace: ws, threads: threads)
         }
-        let gi = ws.inputGates.reserve(n * 3 * d), gh = ws.hiddenGates.reserve(n * 3 * d)
-        gemm(.none, .transposed, m: n, n: 3 * d, k: 2 * d, a, lda: 2 * d, w.inputWeight, ldb: 2 * d, gi, ldc: 3 * d, threads: threads)
-        gemm(.none, .transposed, m: n, n: 3 * d, k: d, h, lda: d, w.hiddenWeight, ldb: d, gh, ldc: 3 * d, threads: threads)
-        parallelFor(n, threads: threads, minimumPerThread: 128) { v in
-            let giRow = gi + v * 3 * d, ghRow = gh + v * 3 * d, gateRow = gates + v * 4 * d
-            let hRow = h + v * d, nextRow = next + v * d
-            for j in 0..<d {
-                let resetGate = sigmoid(giRow[j] + w.inputBias[j] + ghRow[j] + w.hiddenBias[j])
-                let updateGate = sigmoid(giRow[d + j] + w.inputBias[d + j] + ghRow[d + j] + w.hiddenBias[d + j])
-                let hiddenNew = ghRow[2 * d + j] + w.hiddenBias[2 * d + j]
-                let candidate = tanhf(giRow[2 * d + j] + w.inputBias[2 * d + j] + resetGate * hiddenNew)
-                nextRow[j] = candidate + updateGate * (hRow[j] - candidate)
-                gateRow[j] = resetGate
-                gateRow[d + j] = updateGate
-                gateRow[2 * d + j] = candidate
-                gateRow[3 * d + j] = hiddenNew
-            }
+        var dStates = ws.dNodeStates.pointer(n * d), dPrevious = ws.dPreviousStates.pointer(n * d)
+        readout.backward(batch, weights: w, gradient: g, dSessionEmbedding: ws.dSessionEmbedding.pointer(b * d),
+                         dNodeStates: dStates, workspace: ws, threads: threads)
+        let states = ws.nodeStates.pointer((steps + 1) * n * d)
+        let aggregates = ws.aggregates.pointer(steps * n * 2 * d), gates = ws.gates.pointer(steps * n * 4 * d)
+        for t in stride(from: steps - 1, through: 0, by: -1) {
+            cell.backward(batch, weights: w, gradient: g, hidden: states + t * n * d, aggregate: aggregates + t * n * 2 * d,
+                          gates: gates + t * n * 4 * d, dNext: dStates, dHidden: dPrevious, workspace: ws, threads: threads)
+            swap(&dStates, &dPrevious)
         }
-    }
-
-    /// The attention readout (the reference's `compute_scores` before the product with `E`):
-    ///
-    ///     H = node states at click positions, h_t = H[last]
-    ///     α_i = w_3 · σ(W_1 h_t + b_1 + W_2 H_i + b_2)      (no softmax)
-    ///     s_g = Σ_i α_i H_i
-    ///     s_h = W_3 [s_g | h_t] + b_3   (hybrid)   or   s_h = s_g   (nonhybrid)
-    ///
-    /// Leaves `H` in `positions`, σ(…) in `attention`, α in `attentionWeights`, `[s_g | h_t]` in
-    /// `readout` and `s_h` in `sessionEmbedding`.
-    func attentionReadout(_ batch: SessionBatch, weights w: ParameterPointers<UnsafePointer<Float>>,
-                          nodeStates: UnsafeMutablePointer<Float>, workspace ws: SRGNNWorkspace, threads: Int) {
-        let d = configuration.hiddenSize, p = batch.positionCount, b = batch.sessionCount
-        let positions = ws.positions.reserve(p * d)
-        batch.positionNodes.withUnsafeBufferPointer { gatherRows(nodeStates, width: d, indices: $0, into: positions) }
-        // readout rows hold [s_g | h_t]; h_t is copied first so q1 can read it.
-        let readout = ws.readout.reserve(b * 2 * d)
-        for s in 0..<b {
-            (readout + s * 2 * d + d).update(from: positions + batch.lastPosition(of: s) * d, count: d)
-        }
-        let queryLast = ws.queryLast.reserve(b * d)
-        gemm(.none, .transposed, m: b, n: d, k: d, readout + d, lda: 2 * d, w.linearOneWeight, ldb: d, queryLast, ldc: d, threads: threads)
-        addBias(queryLast, rows: b, width: d, w.linearOneBias)
-        let attention = ws.attention.reserve(p * d)
-        gemm(.none, .transposed, m: p, n: d, k: d, positions, lda: d, w.linearTwoWeight, ldb: d, attention, ldc: d, threads: threads)
-        let weights = ws.attentionWeights.reserve(p)
-        batch.positionOffsets.withUnsafeBufferPointer { offsets in
-            parallelFor(b, threads: threads, minimumPerThread: 32) { s in
-                let q1 = queryLast + s * d
-                let global = readout + s * 2 * d
-                for j in 0..<d { global[j] = 0 }
-                for i in Int(offsets[s])..<Int(offsets[s + 1]) {
-                    let row = attention + i * d
-                    var alpha: Float = 0
-                    for j in 0..<d {
-                        let activated = sigmoid(q1[j] + row[j] + w.linearTwoBias[j])
-                        row[j] = activated
-                        alpha += activated * w.linearThreeWeight[j]
-                    }
-                    weights[i] = alpha
-                    let hRow = positions + i * d
-                    for j in 0..<d { global[j] += alpha * hRow[j] }
-                }
-            }
-        }
-        let sessionEmbedding = ws.sessionEmbedding.reserve(b * d)
-        if configuration.nonhybrid {
-            for s in 0..<b { (sessionEmbedding + s * d).update(from: readout + s * 2 * d, count: d) }
-        } else {
-            gemm(.none, .transposed, m: b, n: d, k: 2 * d, readout, lda: 2 * d, w.transformWeight, ldb: 2 * d,
-                 sessionEmbedding, ldc: d, threads: threads)
-            addBias(sessionEmbedding, rows: b, width: d, w.transformBias)
-        }
+        // h_0 = E[nodes]
+        batch.nodeItems.withUnsafeBufferPointer { scatterAddRows(dStates, width: d, indices: $0, into: g.embedding) }
     }
 }

@@ -1,3 +1,5 @@
+import SessionData
+import TensorCore
 /// Names of SR-GNN's parameters, spelled as the official PyTorch `state_dict` spells them.
 public enum ParameterName: String, CaseIterable, Sendable, Codable {
     case embedding = "embedding.weight"
@@ -11,13 +13,13 @@ public enum ParameterName: String, CaseIterable, Sendable, Codable {
     case edgeInBias = "gnn.linear_edge_in.bias"
     case edgeOutWeight = "gnn.linear_edge_out.weight"
     case edgeOutBias = "gnn.linear_edge_out.bias"
-    case linearOneWeight = "linear_one.weight"
-    case linearOneBias = "linear_one.bias"
-    case linearTwoWeight = "linear_two.weight"
-    case linearTwoBias = "linear_two.bias"
-    case linearThreeWeight = "linear_three.weight"  // [1, d], no bias
-    case transformWeight = "linear_transform.weight" // [d, 2d]
-    case transformBias = "linear_transform.bias"
+    case attentionLastWeight = "linear_one.weight"      // W_1 [d, d], applied to the last click h_t
+    case attentionLastBias = "linear_one.bias"
+    case attentionItemWeight = "linear_two.weight"      // W_2 [d, d], applied to every click h_i
+    case attentionItemBias = "linear_two.bias"          // c
+    case attentionVector = "linear_three.weight"        // q [1, d], no bias
+    case hybridWeight = "linear_transform.weight"       // W_3 [d, 2d]
+    case hybridBias = "linear_transform.bias"
 
     /// The tensor's shape for a model of `embeddingRows` rows and hidden size `d`.
     public func shape(embeddingRows: Int, hiddenSize d: Int) -> [Int] {
@@ -27,17 +29,17 @@ public enum ParameterName: String, CaseIterable, Sendable, Codable {
         case .hiddenWeight: return [3 * d, d]
         case .inputBias, .hiddenBias: return [3 * d]
         case .inAggregateBias, .outAggregateBias, .edgeInBias, .edgeOutBias,
-             .linearOneBias, .linearTwoBias, .transformBias: return [d]
-        case .edgeInWeight, .edgeOutWeight, .linearOneWeight, .linearTwoWeight: return [d, d]
-        case .linearThreeWeight: return [1, d]
-        case .transformWeight: return [d, 2 * d]
+             .attentionLastBias, .attentionItemBias, .hybridBias: return [d]
+        case .edgeInWeight, .edgeOutWeight, .attentionLastWeight, .attentionItemWeight: return [d, d]
+        case .attentionVector: return [1, d]
+        case .hybridWeight: return [d, 2 * d]
         }
     }
 
     /// Whether the readout uses this tensor: the reference's nonhybrid model never touches
     /// `linear_transform`, so it gets no gradient and Adam leaves it as it is.
     public func isUsed(nonhybrid: Bool) -> Bool {
-        !(nonhybrid && (self == .transformWeight || self == .transformBias))
+        !(nonhybrid && (self == .hybridWeight || self == .hybridBias))
     }
 }
 
@@ -47,11 +49,11 @@ public let unusedReferenceTensorNames: Set<String> = ["gnn.linear_edge_f.weight"
 /// All of SR-GNN's parameters in one flat Float buffer, in `ParameterName.allCases` order.
 ///
 /// One buffer means gradients and Adam moments are the same type with the same layout, and the
-/// optimizer walks a single array. `pointers()` gives each tensor's base inside it.
+/// optimizer walks a single array. `withPointers` gives each tensor's base inside it.
 public struct SRGNNParameters: Sendable, Equatable {
     public let embeddingRows: Int
     public let hiddenSize: Int
-    /// `offsets[name]` and `counts[name]` locate each tensor in `storage`.
+    /// `offsets[name]` locates each tensor in `storage`; its length follows from its shape.
     public let offsets: [ParameterName: Int]
     public var storage: [Float]
 
@@ -91,9 +93,9 @@ public struct SRGNNParameters: Sendable, Equatable {
         return start..<(start + shape(of: name).reduce(1, *))
     }
 
-    /// A copy of one tensor.
-    public func tensor(_ name: ParameterName) -> Tensor {
-        Tensor(shape: shape(of: name), scalars: Array(storage[range(of: name)]))
+    /// A copy of one tensor's values (row-major).
+    public func values(of name: ParameterName) -> [Float] {
+        Array(storage[range(of: name)])
     }
 
     /// Replaces one tensor's values (its shape must match).
@@ -108,8 +110,8 @@ public struct SRGNNParameters: Sendable, Equatable {
 public struct ParameterPointers<Pointer> {
     public let embedding, inputWeight, hiddenWeight, inputBias, hiddenBias: Pointer
     public let inAggregateBias, outAggregateBias, edgeInWeight, edgeInBias, edgeOutWeight, edgeOutBias: Pointer
-    public let linearOneWeight, linearOneBias, linearTwoWeight, linearTwoBias, linearThreeWeight: Pointer
-    public let transformWeight, transformBias: Pointer
+    public let attentionLastWeight, attentionLastBias, attentionItemWeight, attentionItemBias, attentionVector: Pointer
+    public let hybridWeight, hybridBias: Pointer
 
     init(offsets: [ParameterName: Int], pointer: (Int) -> Pointer) {
         self.init { pointer(offsets[$0]!) }
@@ -121,10 +123,10 @@ public struct ParameterPointers<Pointer> {
         inAggregateBias = at(.inAggregateBias); outAggregateBias = at(.outAggregateBias)
         edgeInWeight = at(.edgeInWeight); edgeInBias = at(.edgeInBias)
         edgeOutWeight = at(.edgeOutWeight); edgeOutBias = at(.edgeOutBias)
-        linearOneWeight = at(.linearOneWeight); linearOneBias = at(.linearOneBias)
-        linearTwoWeight = at(.linearTwoWeight); linearTwoBias = at(.linearTwoBias)
-        linearThreeWeight = at(.linearThreeWeight)
-        transformWeight = at(.transformWeight); transformBias = at(.transformBias)
+        attentionLastWeight = at(.attentionLastWeight); attentionLastBias = at(.attentionLastBias)
+        attentionItemWeight = at(.attentionItemWeight); attentionItemBias = at(.attentionItemBias)
+        attentionVector = at(.attentionVector)
+        hybridWeight = at(.hybridWeight); hybridBias = at(.hybridBias)
     }
 }
 
@@ -149,13 +151,13 @@ extension ParameterPointers {
         case .edgeInBias: edgeInBias
         case .edgeOutWeight: edgeOutWeight
         case .edgeOutBias: edgeOutBias
-        case .linearOneWeight: linearOneWeight
-        case .linearOneBias: linearOneBias
-        case .linearTwoWeight: linearTwoWeight
-        case .linearTwoBias: linearTwoBias
-        case .linearThreeWeight: linearThreeWeight
-        case .transformWeight: transformWeight
-        case .transformBias: transformBias
+        case .attentionLastWeight: attentionLastWeight
+        case .attentionLastBias: attentionLastBias
+        case .attentionItemWeight: attentionItemWeight
+        case .attentionItemBias: attentionItemBias
+        case .attentionVector: attentionVector
+        case .hybridWeight: hybridWeight
+        case .hybridBias: hybridBias
         }
     }
 }

@@ -1,3 +1,5 @@
+import SessionData
+import TensorCore
 import Foundation
 
 /// One recommended item in the user's own ids: the raw id from the click log and its score (the
@@ -71,9 +73,9 @@ public struct Recommender: Sendable {
     }
 
     /// Loads `path` (see `LoadedModel.load`); a bad or missing file throws `ModelError` naming it.
-    public init(contentsOf path: String, step: Int = 1, nonhybrid: Bool = false,
+    public init(contentsOf path: String, propagationSteps: Int = 1, nonhybrid: Bool = false,
                 maxSessionLength: Int = Recommender.defaultMaxSessionLength) throws {
-        self.init(model: try LoadedModel.load(from: path, step: step, nonhybrid: nonhybrid), maxSessionLength: maxSessionLength)
+        self.init(model: try LoadedModel.load(from: path, propagationSteps: propagationSteps, nonhybrid: nonhybrid), maxSessionLength: maxSessionLength)
     }
 
     public var model: SRGNNModel { loaded.model }
@@ -101,9 +103,9 @@ public struct Recommender: Sendable {
         if prepared.isEmpty { return [] }
         // Ask for enough extra items that the ones left out as seen can be replaced.
         let widest = prepared.map { $0.k + $0.exclude.count }.max()!
-        let workspace = workspaces.take()
-        defer { workspaces.give(workspace) }
-        let ranked = try loaded.model.recommend(sessions: prepared.map(\.items), k: widest, workspace: workspace)
+        let ranked = try workspaces.with { workspace in
+            try loaded.model.recommend(sessions: prepared.map(\.items), k: widest, workspace: workspace)
+        }
         return zip(prepared, ranked).map { query, ranked in
             var items = [RecommendedItem]()
             items.reserveCapacity(min(query.k, ranked.count))
@@ -130,22 +132,6 @@ public struct Recommender: Sendable {
         if known.count > maxSessionLength { known.removeFirst(known.count - maxSessionLength) }
         return PreparedQuery(items: known, unknown: unknown, k: min(query.k, itemCount),
                              exclude: query.excludeSeen ? Set(known) : [])
-    }
-}
-
-/// Workspaces for concurrent calls: each call takes one and gives it back, so at most as many
-/// exist as calls ever ran at once (a workspace holds a few `[B, I]` buffers, reused).
-private final class WorkspacePool: @unchecked Sendable {
-    // @unchecked: `free` is only touched under `lock`; a workspace is used by one call at a time.
-    private let lock = NSLock()
-    private var free: [SRGNNWorkspace] = []
-
-    func take() -> SRGNNWorkspace {
-        lock.withLock { free.popLast() } ?? SRGNNWorkspace()
-    }
-
-    func give(_ workspace: SRGNNWorkspace) {
-        lock.withLock { free.append(workspace) }
     }
 }
 

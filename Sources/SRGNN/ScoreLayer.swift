@@ -1,112 +1,212 @@
-import CKernels
+import SessionData
 import Foundation
+import TensorCore
 
-extension SRGNNNetwork {
-    /// The scoring layer and the loss, forward and backward together, tile by tile:
-    ///
-    ///     scores = s_h · E[1...]^T                        [B, I]
-    ///     loss   = Σ_b logsumexp(scores_b) − scores_b[t_b]   (returned; the caller divides by B)
-    ///     dS     = (softmax(scores) − onehot(t)) / B       (in place of the scores)
-    ///     dE[1...] (+)= dS^T · s_h        ds_h = dS · E[1...]
-    ///
-    /// Items are cut into tiles of `tileItems` columns that workers take in turn. Pass 1 computes a
-    /// tile's scores and, while they are in cache, `e^(x − m_tile)` and its row sums; the rows' maxima
-    /// and sums are then combined (`logsumexp = M + log Σ_tiles sum·e^(m_tile − M)`); pass 2 rescales
-    /// each tile into `dS` and at once runs the two backward products on it. Together this reads
-    /// the `[B, I]` matrix from memory once instead of five times.
-    ///
-    /// With an `update` (the training step), a tile's `dE` rows go to a per-worker buffer and are
-    /// handed to `update` at once, while they and the tile's weights are in cache — except the rows
-    /// of `deferred` items, which the graph network's backward still adds to: those are copied to
-    /// `g.embedding` for the caller to update later. Nothing reads a tile's weights after pass 2
-    /// has used them, so updating them in place is safe.
-    func scoreLayer(sessionEmbedding: UnsafeMutablePointer<Float>, targets: UnsafeBufferPointer<Int32>, batchSize b: Int,
-                    weights w: ParameterPointers<UnsafePointer<Float>>, gradient g: ParameterPointers<UnsafeMutablePointer<Float>>,
-                    accumulate: Bool, workspace ws: SRGNNWorkspace, threads: Int, tileItems: Int = 2_048,
-                    update: EmbeddingRowUpdate? = nil, deferred: UnsafePointer<Bool>? = nil) -> Double {
-        let d = configuration.hiddenSize, items = configuration.itemCount
-        let tiles = (items + tileItems - 1) / tileItems
+/// The hook through which training updates rows of the item embedding inside the score layer's
+/// backward pass, while each tile's rows and their gradient are still in cache (worth ~2–4 ms a
+/// step at Diginetica size).
+///
+/// `apply(rows, embedding, gradient)` receives embedding rows `rows` whose gradient is final:
+/// `embedding` points at row `rows.lowerBound` of the model's own (mutable) embedding and
+/// `gradient` at that row's gradient, `d` floats per row. It is called from several workers at
+/// once, always on disjoint rows, and never for the rows the graph network's backward still adds
+/// to (row 0 and the batch's items; see `SRGNNModel.backward(_:workspace:gradient:threads:tileItems:updatingEmbeddingRows:)`).
+public struct EmbeddingRowUpdate: Sendable {
+    public typealias Apply = @Sendable (_ rows: Range<Int>, _ embedding: UnsafeMutablePointer<Float>,
+                                        _ gradient: UnsafePointer<Float>) -> Void
+    let apply: Apply
+    public init(_ apply: @escaping Apply) { self.apply = apply }
+}
+
+/// An `EmbeddingRowUpdate` with what the score layer needs to run it: the model's embedding, for
+/// writing, and the rows it must hold back.
+struct FusedEmbeddingUpdate {
+    let hook: EmbeddingRowUpdate
+    let embedding: UnsafeMutablePointer<Float>
+    let heldBack: UnsafePointer<Bool>
+}
+
+/// The score layer: every item's score for every session, and in training the cross-entropy loss
+/// and its backward pass.
+///
+///     scores = s_h · E[1...]^T                          [B, I]  (item j is row j of E; row 0 is padding)
+///     loss   = (1/B) Σ_b logsumexp(scores_b) − scores_b[t_b]
+///     dS     = (softmax(scores) − onehot(t)) / B
+///     dE[1...] (+)= dS^T · s_h        ds_h = dS · E[1...]
+///
+/// Items are cut into tiles of `tileItems` that workers take in turn, and every score is computed
+/// by one function, `scoreTile`, so training, evaluation and serving rank by the same numbers.
+/// In training, `loss` computes a tile's scores and, while they are in cache, `e^(x − m_tile)` and
+/// its row sums; the tiles' maxima and sums are then combined into each row's log-sum-exp.
+/// `backward` rescales each tile into `dS` and at once runs the two backward products on it.
+/// The `[B, I]` matrix is read from memory twice instead of five times.
+struct ScoreLayer {
+    let hiddenSize: Int
+    let itemCount: Int
+    var tileItems = 1_024
+
+    /// `scores[b, j] = s_h[b] · E[first + 1 + j]` for `j` in `0..<width`, rows `ldc` apart.
+    func scoreTile(sessionEmbedding: UnsafePointer<Float>, batchSize b: Int, embedding: UnsafePointer<Float>,
+                   first: Int, width: Int, into scores: UnsafeMutablePointer<Float>, ldc: Int) {
+        let d = hiddenSize
+        gemm(.none, .transposed, m: b, n: width, k: d, sessionEmbedding, lda: d, embedding + (first + 1) * d, ldb: d,
+             scores, ldc: ldc)
+    }
+
+    /// Runs `body(worker, first, width)` for every tile, tiles dealt to `threads` workers in turn.
+    func forEachTile(threads: Int, _ body: (_ worker: Int, _ first: Int, _ width: Int) -> Void) {
+        let tiles = (itemCount + tileItems - 1) / tileItems
         let workers = max(1, min(threads, tiles))
-        let scores = ws.scores.reserve(b * items)
-        let tileMaxima = ws.tileMaxima.reserve(tiles * b), tileSums = ws.tileSums.reserve(tiles * b)
-        let targetLogits = ws.targetLogits.reserve(b)
-        let partials = ws.sessionEmbeddingPartials.zeroed(workers * b * d)
-        let tileGradients = update == nil ? nil : ws.tileGradients.reserve(workers * tileItems * d)
-        let scale = 1 / Float(b)
-
-        // Pass 1: scores, shifted exponentials and their sums, per tile.
         parallelFor(workers, threads: workers) { worker in
             var tile = worker
             while tile < tiles {
-                let first = tile * tileItems, width = min(tileItems, items - first)
-                let block = scores + first
-                gemm(.none, .transposed, m: b, n: width, k: d, sessionEmbedding, lda: d, w.embedding + (first + 1) * d, ldb: d,
-                     block, ldc: items)
-                for row in 0..<b {
-                    let values = block + row * items
-                    let column = Int(targets[row]) - 1 - first
-                    if column >= 0 && column < width { targetLogits[row] = values[column] }
-                    var maximum: Float = 0
-                    tileSums[tile * b + row] = srgnn_exp_shift_sum(values, Int64(width), &maximum)
-                    tileMaxima[tile * b + row] = maximum
-                }
+                let first = tile * tileItems
+                body(worker, first, min(tileItems, itemCount - first))
                 tile += workers
             }
         }
-        // Combine: each row's log-sum-exp; tile maxima become the factors that turn e^(x − m_tile) into dS.
+    }
+
+    /// Workers that `forEachTile` uses.
+    func workers(threads: Int) -> Int { max(1, min(threads, (itemCount + tileItems - 1) / tileItems)) }
+
+    // MARK: Inference
+
+    /// All scores `[B, I]` into `scores` (column `j` for item `j + 1`).
+    func scores(sessionEmbedding: UnsafePointer<Float>, batchSize b: Int, embedding: UnsafePointer<Float>,
+                into scores: UnsafeMutablePointer<Float>, threads: Int) {
+        forEachTile(threads: threads) { _, first, width in
+            scoreTile(sessionEmbedding: sessionEmbedding, batchSize: b, embedding: embedding, first: first, width: width,
+                      into: scores + first, ldc: itemCount)
+        }
+    }
+
+    /// The rank of each session's target among all items (1 = best): one plus the number of items
+    /// scoring strictly higher, so a tie counts in the target's favour. No `[B, I]` matrix: each
+    /// worker scores a tile into its own cache-sized buffer and counts against the targets' scores.
+    func ranks(sessionEmbedding: UnsafePointer<Float>, targets: UnsafeBufferPointer<Int32>, embedding: UnsafePointer<Float>,
+               into ranks: UnsafeMutablePointer<Int32>, workspace ws: SRGNNWorkspace, threads: Int) {
+        let b = targets.count, d = hiddenSize, workers = workers(threads: threads)
+        let targetScores = ws.targetScores.pointer(b)
+        for row in 0..<b {
+            // The target's own score, by the same product the tiles use.
+            let column = Int(targets[row]) - 1
+            scoreTile(sessionEmbedding: sessionEmbedding + row * d, batchSize: 1, embedding: embedding, first: column, width: 1,
+                      into: targetScores + row, ldc: 1)
+        }
+        let buffers = ws.rankTiles.pointer(workers * b * tileItems)
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: workers * b) { counts in
+        let counts = counts.baseAddress!
+        counts.initialize(repeating: 0, count: workers * b)
+        forEachTile(threads: threads) { worker, first, width in
+            let buffer = buffers + worker * b * tileItems, myCounts = counts + worker * b
+            scoreTile(sessionEmbedding: sessionEmbedding, batchSize: b, embedding: embedding, first: first, width: width,
+                      into: buffer, ldc: width)
+            for row in 0..<b {
+                let values = buffer + row * width
+                var greater = countGreater(values, count: width, than: targetScores[row])
+                // The target never counts against itself, whatever rounding did.
+                let column = Int(targets[row]) - 1 - first
+                if column >= 0, column < width, values[column] > targetScores[row] { greater -= 1 }
+                myCounts[row] += greater
+            }
+        }
+        for row in 0..<b {
+            var total = 1
+            for worker in 0..<workers { total += counts[worker * b + row] }
+            ranks[row] = Int32(total)
+        }
+        }
+    }
+
+    // MARK: Training
+
+    /// Scores every item, keeps them in `workspace.scores` with each tile's shifted exponentials,
+    /// and returns the loss summed over the batch (the caller divides by B).
+    func loss(sessionEmbedding: UnsafePointer<Float>, targets: UnsafeBufferPointer<Int32>,
+              embedding: UnsafePointer<Float>, workspace ws: SRGNNWorkspace, threads: Int) -> Double {
+        let b = targets.count, items = itemCount
+        let tiles = (items + tileItems - 1) / tileItems
+        let scores = ws.scores.pointer(b * items)
+        let tileMaxima = ws.tileMaxima.pointer(tiles * b), tileSums = ws.tileSums.pointer(tiles * b)
+        let targetScores = ws.targetScores.pointer(b)
+        forEachTile(threads: threads) { _, first, width in
+            let tile = first / tileItems, block = scores + first
+            scoreTile(sessionEmbedding: sessionEmbedding, batchSize: b, embedding: embedding, first: first, width: width,
+                      into: block, ldc: items)
+            for row in 0..<b {
+                let values = block + row * items
+                let column = Int(targets[row]) - 1 - first
+                if column >= 0 && column < width { targetScores[row] = values[column] }
+                var maximum: Float = 0
+                tileSums[tile * b + row] = expShiftSum(values, count: width, maximum: &maximum)
+                tileMaxima[tile * b + row] = maximum
+            }
+        }
+        // logsumexp = M + log Σ_tiles sum·e^(m_tile − M); each tile's factor turns e^(x − m_tile) into dS.
+        let tileScales = ws.tileScales.pointer(tiles * b)
+        let scale = 1 / Float(b)
         var total = 0.0
         for row in 0..<b {
             var maximum = -Float.infinity
             for tile in 0..<tiles { maximum = max(maximum, tileMaxima[tile * b + row]) }
             var sum: Float = 0
             for tile in 0..<tiles { sum += tileSums[tile * b + row] * expf(tileMaxima[tile * b + row] - maximum) }
-            total += Double(logf(sum)) - Double(targetLogits[row] - maximum)
-            for tile in 0..<tiles { tileMaxima[tile * b + row] = expf(tileMaxima[tile * b + row] - maximum) / sum * scale }
+            total += Double(logf(sum)) - Double(targetScores[row] - maximum)
+            for tile in 0..<tiles { tileScales[tile * b + row] = expf(tileMaxima[tile * b + row] - maximum) / sum * scale }
         }
-        // Pass 2: dS per tile, then its share of dE and ds_h while it is in cache.
-        parallelFor(workers, threads: workers) { worker in
-            var tile = worker
-            let partial = partials + worker * b * d
-            while tile < tiles {
-                let first = tile * tileItems, width = min(tileItems, items - first)
-                let block = scores + first
-                for row in 0..<b {
-                    let values = block + row * items
-                    srgnn_scale(values, Int64(width), tileMaxima[tile * b + row])
-                    let column = Int(targets[row]) - 1 - first
-                    if column >= 0 && column < width { values[column] -= scale }
+        return total
+    }
+
+    /// Backward of `loss`: `ds_h` into `workspace.dSessionEmbedding` and `dE` into `g.embedding`,
+    /// added (`accumulate`) or written. With an `update`, a tile's `dE` rows go to a per-worker
+    /// buffer and straight to `update` — except rows marked in `heldBack`, which are copied to
+    /// `g.embedding` for later. Nothing reads a tile's weights after its two products, so the
+    /// update may change them in place.
+    func backward(sessionEmbedding: UnsafePointer<Float>, targets: UnsafeBufferPointer<Int32>,
+                  embedding: UnsafePointer<Float>, dEmbedding: UnsafeMutablePointer<Float>, accumulate: Bool,
+                  update: FusedEmbeddingUpdate?,
+                  workspace ws: SRGNNWorkspace, threads: Int) {
+        let b = targets.count, d = hiddenSize, items = itemCount, workers = workers(threads: threads)
+        let tiles = (items + tileItems - 1) / tileItems
+        let scores = ws.scores.pointer(b * items), tileScales = ws.tileScales.pointer(tiles * b)
+        let partials = ws.dSessionEmbeddingPartials.zeroed(workers * b * d)
+        let tileGradients = update == nil ? nil : ws.tileGradients.pointer(workers * tileItems * d)
+        let targetShare = 1 / Float(b)
+        forEachTile(threads: threads) { worker, first, width in
+            let tile = first / tileItems, block = scores + first
+            for row in 0..<b {
+                let values = block + row * items
+                scale(values, count: width, by: tileScales[tile * b + row])
+                let column = Int(targets[row]) - 1 - first
+                if column >= 0 && column < width { values[column] -= targetShare }
+            }
+            let tileGradient = tileGradients.map { $0 + worker * tileItems * d } ?? dEmbedding + (first + 1) * d
+            gemm(.transposed, .none, m: width, n: d, k: b, block, lda: items, sessionEmbedding, ldb: d,
+                 beta: accumulate ? 1 : 0, tileGradient, ldc: d)
+            gemm(.none, .none, m: b, n: d, k: width, block, lda: items, embedding + (first + 1) * d, ldb: d,
+                 beta: 1, partials + worker * b * d, ldc: d)
+            guard let update else { return }
+            // Runs of rows that nothing else adds to are updated now; held-back rows wait.
+            var start = 0
+            while start < width {
+                var end = start
+                while end < width && !update.heldBack[first + 1 + end] { end += 1 }
+                if end > start {
+                    let row = first + 1 + start
+                    update.hook.apply(row..<(first + 1 + end), update.embedding + row * d, tileGradient + start * d)
                 }
-                let tileGradient = tileGradients.map { $0 + worker * tileItems * d } ?? g.embedding + (first + 1) * d
-                gemm(.transposed, .none, m: width, n: d, k: b, block, lda: items, sessionEmbedding, ldb: d,
-                     beta: accumulate ? 1 : 0, tileGradient, ldc: d)
-                gemm(.none, .none, m: b, n: d, k: width, block, lda: items, w.embedding + (first + 1) * d, ldb: d,
-                     beta: 1, partial, ldc: d)
-                if let update {
-                    // Runs of rows that nothing else adds to are updated now; deferred rows wait.
-                    var start = 0
-                    while start < width {
-                        var end = start
-                        while end < width && !(deferred?[first + 1 + end] ?? false) { end += 1 }
-                        if end > start {
-                            let row = first + 1 + start
-                            update(row..<(first + 1 + end), UnsafeMutablePointer(mutating: w.embedding + row * d),
-                                   tileGradient + start * d)
-                        }
-                        if end < width {
-                            (g.embedding + (first + 1 + end) * d).update(from: tileGradient + end * d, count: d)
-                        }
-                        start = end + 1
-                    }
+                if end < width {
+                    (dEmbedding + (first + 1 + end) * d).update(from: tileGradient + end * d, count: d)
                 }
-                tile += workers
+                start = end + 1
             }
         }
-        let dSessionEmbedding = ws.dSessionEmbedding.reserve(b * d)
+        let dSessionEmbedding = ws.dSessionEmbedding.pointer(b * d)
         dSessionEmbedding.update(from: partials, count: b * d)
-        for worker in 1..<max(workers, 1) {
+        for worker in 1..<workers {
             let partial = partials + worker * b * d
             for i in 0..<(b * d) { dSessionEmbedding[i] += partial[i] }
         }
-        return total
     }
 }

@@ -1,45 +1,114 @@
-/// Activations and gradient scratch of one forward/backward pass, reused from batch to batch.
+import Foundation
+import SessionData
+import TensorCore
+
+/// Activations and gradient scratch of one pass through the model, reused from batch to batch.
 ///
-/// Shapes (N stacked nodes, P click positions, B sessions, d hidden, I items):
-/// states `[(step + 1), N, d]`, aggregates `[step, N, 2d]`, gates `[step, N, 4d]` (r, z, c, h_n),
-/// positions `[P, d]`, attention `[P, d]` (σ(q1 + q2)), weights `[P]`, readout `[B, 2d]`
-/// (`s_g | h_t`), sessionEmbedding `[B, d]`, scores `[B, I]` (then their gradient, in place).
+/// Shapes (N stacked nodes, P click positions, B sessions, d hidden, I items, T propagation steps):
+/// node states `[T + 1, N, d]`, aggregates `[T, N, 2d]`, gates `[T, N, 4d]` (r, z, c, gh_c), click
+/// states `[P, d]`, attention sigmoids `[P, d]`, coefficients α `[P]`, readout `[B, 2d]`
+/// (`s_g | h_t`), session embedding `[B, d]`, scores `[B, I]` (then their gradient, in place).
+///
+/// Every buffer is sized by one `prepare…` call at the start of the pass that fills it; the
+/// layers then take pointers that stay valid until the next batch (see `ScratchBuffer`).
 public final class SRGNNWorkspace {
-    let states = ScratchBuffer()
-    let aggregates = ScratchBuffer()
-    let gates = ScratchBuffer()
-    let edgeInput = ScratchBuffer()
-    let edgeOutput = ScratchBuffer()
-    let inputGates = ScratchBuffer()
-    let hiddenGates = ScratchBuffer()
-    let positions = ScratchBuffer()
-    let attention = ScratchBuffer()
-    let attentionWeights = ScratchBuffer()
-    let queryLast = ScratchBuffer()
-    let readout = ScratchBuffer()
+    // Gated graph cell
+    let nodeStates = ScratchBuffer(), aggregates = ScratchBuffer(), gates = ScratchBuffer()
+    let edgeIn = ScratchBuffer(), edgeOut = ScratchBuffer()
+    let inputGates = ScratchBuffer(), hiddenGates = ScratchBuffer()
+    // Attention readout
+    let clickStates = ScratchBuffer(), readout = ScratchBuffer(), lastQuery = ScratchBuffer()
+    let attentionSigmoid = ScratchBuffer(), attentionCoefficients = ScratchBuffer()
     let sessionEmbedding = ScratchBuffer()
-    public let scores = ScratchBuffer()
-    let tileMaxima = ScratchBuffer()
-    let tileSums = ScratchBuffer()
-    let targetLogits = ScratchBuffer()
-    let sessionEmbeddingPartials = ScratchBuffer()
-    let tileGradients = ScratchBuffer()
-    /// Embedding rows of the batch's items, whose update waits for the graph network's backward.
-    var deferredRows = [Bool]()
-    // Gradients of activations.
-    let dSessionEmbedding = ScratchBuffer()
-    let dReadout = ScratchBuffer()
-    let dPositions = ScratchBuffer()
-    let dAttention = ScratchBuffer()
-    let dQueryLast = ScratchBuffer()
-    let dAttentionWeights = ScratchBuffer()
-    let dStates = ScratchBuffer()
-    let dPrevious = ScratchBuffer()
-    let dInputGates = ScratchBuffer()
-    let dHiddenGates = ScratchBuffer()
-    let dAggregates = ScratchBuffer()
-    let dEdgeInput = ScratchBuffer()
-    let dEdgeOutput = ScratchBuffer()
+    // Score layer
+    let scores = ScratchBuffer(), targetScores = ScratchBuffer()
+    let tileMaxima = ScratchBuffer(), tileSums = ScratchBuffer(), tileScales = ScratchBuffer()
+    let dSessionEmbeddingPartials = ScratchBuffer(), tileGradients = ScratchBuffer(), rankTiles = ScratchBuffer()
+    /// Embedding rows whose gradient the graph network's backward still adds to (row 0, the batch's
+    /// items): marked in `heldBack`, listed in `heldBackRows`.
+    var heldBack = [Bool]()
+    public private(set) var heldBackRows = [Int32]()
+    // Gradients of activations
+    let dSessionEmbedding = ScratchBuffer(), dReadout = ScratchBuffer(), dClickStates = ScratchBuffer()
+    let dAttentionPre = ScratchBuffer(), dLastQuery = ScratchBuffer(), dAttentionCoefficients = ScratchBuffer()
+    let dNodeStates = ScratchBuffer(), dPreviousStates = ScratchBuffer()
+    let dInputGates = ScratchBuffer(), dHiddenGates = ScratchBuffer(), dAggregates = ScratchBuffer()
+    let dEdgeIn = ScratchBuffer(), dEdgeOut = ScratchBuffer()
 
     public init() {}
+
+    /// Sizes the buffers of the forward pass up to the session embedding.
+    func prepareForward(_ batch: SessionBatch, _ configuration: SRGNNConfiguration) {
+        let d = configuration.hiddenSize, steps = configuration.propagationSteps
+        let n = batch.nodeCount, p = batch.positionCount, b = batch.sessionCount
+        nodeStates.ensureCapacity((steps + 1) * n * d)
+        aggregates.ensureCapacity(steps * n * 2 * d)
+        gates.ensureCapacity(steps * n * 4 * d)
+        for buffer in [edgeIn, edgeOut] { buffer.ensureCapacity(n * d) }
+        for buffer in [inputGates, hiddenGates] { buffer.ensureCapacity(n * 3 * d) }
+        for buffer in [clickStates, attentionSigmoid] { buffer.ensureCapacity(p * d) }
+        attentionCoefficients.ensureCapacity(p)
+        readout.ensureCapacity(b * 2 * d)
+        for buffer in [lastQuery, sessionEmbedding] { buffer.ensureCapacity(b * d) }
+    }
+
+    /// Sizes the buffers of the loss and the backward pass.
+    func prepareTraining(_ batch: SessionBatch, _ configuration: SRGNNConfiguration, scoreLayer: ScoreLayer, threads: Int) {
+        let d = configuration.hiddenSize, items = configuration.itemCount
+        let n = batch.nodeCount, p = batch.positionCount, b = batch.sessionCount
+        let tiles = (items + scoreLayer.tileItems - 1) / scoreLayer.tileItems, workers = scoreLayer.workers(threads: threads)
+        scores.ensureCapacity(b * items)
+        targetScores.ensureCapacity(b)
+        for buffer in [tileMaxima, tileSums, tileScales] { buffer.ensureCapacity(tiles * b) }
+        dSessionEmbeddingPartials.ensureCapacity(workers * b * d)
+        tileGradients.ensureCapacity(workers * scoreLayer.tileItems * d)
+        for buffer in [dSessionEmbedding, dLastQuery] { buffer.ensureCapacity(b * d) }
+        dReadout.ensureCapacity(b * 2 * d)
+        for buffer in [dClickStates, dAttentionPre] { buffer.ensureCapacity(p * d) }
+        dAttentionCoefficients.ensureCapacity(p)
+        for buffer in [dNodeStates, dPreviousStates, dEdgeIn, dEdgeOut] { buffer.ensureCapacity(n * d) }
+        for buffer in [dInputGates, dHiddenGates] { buffer.ensureCapacity(n * 3 * d) }
+        dAggregates.ensureCapacity(n * 2 * d)
+    }
+
+    /// Sizes the buffers of full scoring (`withScores`) and of ranking.
+    func prepareScoring(sessions b: Int, itemCount: Int, scoreLayer: ScoreLayer, threads: Int, fullScores: Bool) {
+        targetScores.ensureCapacity(b)
+        if fullScores {
+            scores.ensureCapacity(b * itemCount)
+        } else {
+            rankTiles.ensureCapacity(scoreLayer.workers(threads: threads) * b * scoreLayer.tileItems)
+        }
+    }
+
+    /// Marks row 0 and the batch's items as held back from the fused update, and lists them.
+    func markHeldBackRows(_ batch: SessionBatch, embeddingRows: Int) {
+        if heldBack.count != embeddingRows { heldBack = [Bool](repeating: false, count: embeddingRows) }
+        for row in heldBackRows { heldBack[Int(row)] = false }
+        heldBackRows.removeAll(keepingCapacity: true)
+        func hold(_ row: Int32) {
+            guard !heldBack[Int(row)] else { return }
+            heldBack[Int(row)] = true
+            heldBackRows.append(row)
+        }
+        hold(0)
+        for item in batch.nodeItems { hold(item) }
+    }
+}
+
+/// Workspaces for concurrent calls: each call takes one and gives it back, so at most as many
+/// exist as calls ever ran at once (a workspace holds a few `[B, I]` buffers, reused).
+public final class WorkspacePool: @unchecked Sendable {
+    // @unchecked: `free` is only touched under `lock`; a workspace is used by one call at a time.
+    private let lock = NSLock()
+    private var free: [SRGNNWorkspace] = []
+
+    public init() {}
+
+    /// Runs `body` with a workspace that no other call uses meanwhile.
+    public func with<R>(_ body: (SRGNNWorkspace) throws -> R) rethrows -> R {
+        let workspace = lock.withLock { free.popLast() } ?? SRGNNWorkspace()
+        defer { lock.withLock { free.append(workspace) } }
+        return try body(workspace)
+    }
 }

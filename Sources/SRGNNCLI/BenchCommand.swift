@@ -1,6 +1,9 @@
 import ArgumentParser
+import Evaluation
 import Foundation
+import SessionData
 import SRGNN
+import TensorCore
 import Training
 
 /// `srgnn bench`: training and evaluation throughput, single-session latency, peak memory and the
@@ -60,7 +63,7 @@ struct BenchCommand: ParsableCommand {
 
         let configuration = SRGNNConfiguration(itemCount: itemCount, hiddenSize: hiddenSize)
         var step = TrainingStep(model: try SRGNNModel(configuration: configuration, seed: 1), learningRate: 1e-3,
-                                weightDecay: 1e-5, threads: threads)
+                                l2Penalty: 1e-5, threads: threads)
         var order = Array(prefixes.indices)
         var generator = SeededGenerator(seed: 7)
         order.shuffle(using: &generator)
@@ -90,12 +93,9 @@ struct BenchCommand: ParsableCommand {
         // Evaluation as `srgnn evaluate` runs it: every target ranked among all items.
         let model = step.model
         let evaluated = min(evalExamples, prefixes.count)
-        let evaluationSet = ExampleSet(prefixes: order[0..<evaluated].map { Array(prefixes[$0]) },
-                                       targets: order[0..<evaluated].map { targets[$0] })
-        let evalStart = DispatchTime.now()
-        let ranks = model.rankTargets(evaluationSet, batchSize: evalBatch, threads: threads, tileItems: evalTile)
-        let evalSeconds = seconds(since: evalStart)
-        let hits = ranks.filter { $0 <= 20 }.count
+        let examples = order[0..<evaluated].map { TestExample(prefix: prefixes[$0], target: targets[$0]) }
+        let evaluation = Evaluator(cutoffs: [20], listLength: nil, threads: threads, ties: .optimistic)
+            .evaluate(SRGNNScorer(model: model, batchSize: evalBatch, tileItems: evalTile), on: examples)
 
         // Latency of one session, as a server sees it (its own workspace, batch of one).
         var latencies = [Double]()
@@ -111,37 +111,19 @@ struct BenchCommand: ParsableCommand {
         let p50 = latencies[latencies.count / 2]
         let p99 = latencies[min(latencies.count - 1, Int(Double(latencies.count) * 0.99))]
 
-        let result: [(String, Any)] = [
-            ("source", source),
-            ("threads", threads),
-            ("items", itemCount),
-            ("hidden_size", hiddenSize),
-            ("batch_size", batchSize),
-            ("train_examples_per_s", Double(trainedExamples) / trainSeconds),
-            ("train_step_ms", trainStepMs),
-            ("floor_ms", floorMs),
-            ("train_step_over_floor", trainStepMs / floorMs),
-            ("eval_examples_per_s", Double(evaluated) / evalSeconds),
-            ("eval_batch", evalBatch),
-            ("eval_tile", evalTile),
-            ("eval_hit_rate_at_20_untrained", Double(hits) / Double(evaluated)),
-            ("latency_p50_ms", p50),
-            ("latency_p99_ms", p99),
-            ("peak_rss_bytes", peakResidentBytes()),
-        ]
+        let result = BenchResult(
+            source: source, threads: threads, items: itemCount, hiddenSize: hiddenSize, batchSize: batchSize,
+            trainExamplesPerSecond: Double(trainedExamples) / trainSeconds, trainStepMilliseconds: trainStepMs,
+            floorMilliseconds: floorMs, trainStepOverFloor: trainStepMs / floorMs,
+            evalExamplesPerSecond: evaluation.examplesPerSecond, evalBatch: evalBatch, evalTile: evalTile,
+            evalHitRateAt20Untrained: (evaluation.metrics(at: 20)?.hitRate ?? 0) / 100,
+            latencyP50Milliseconds: p50, latencyP99Milliseconds: p99, peakResidentBytes: peakResidentBytes())
         if json {
-            let fields = result.map { key, value -> String in
-                switch value {
-                case let text as String: return "\"\(key)\":\"\(text)\""
-                case let number as Double: return "\"\(key)\":\(String(format: "%.4f", number))"
-                default: return "\"\(key)\":\(value)"
-                }
-            }
-            print("{\(fields.joined(separator: ","))}")
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(result), as: UTF8.self))
         } else {
-            for (key, value) in result {
-                if let number = value as? Double { print("\(key): \(String(format: "%.3f", number))") } else { print("\(key): \(value)") }
-            }
+            for line in result.lines { print(line) }
         }
     }
 
@@ -153,63 +135,39 @@ struct BenchCommand: ParsableCommand {
         }
         let log = SyntheticClickLog(itemCount: 43_097, sessionCount: 40_000, seed: 3)
         let sessions = log.sessions()
-        var prefixes = [ArraySlice<Int32>](), targets = [Int32]()
-        for session in sessions {
-            for cut in stride(from: session.count - 1, through: 1, by: -1) {
-                prefixes.append(session[0..<cut])
-                targets.append(session[cut])
-            }
-        }
-        return ("synthetic (Diginetica-like lengths)", 43_097, prefixes, targets)
-    }
-
-    /// Milliseconds of `[B,d]·[d,I]` and its two backward products, averaged over repetitions.
-}
-
-/// The floor of a training step: its three score products alone, `[B, d] × [d, I]` and the two
-/// backward ones, split over the threads as the step splits them (BLAS single-threaded, dE written
-/// with beta 0 as the step writes it).
-final class ScoreProductFloor {
-    let b: Int, d: Int, itemCount: Int, threads: Int
-    let embedding: [Float], session: [Float]
-    var scores: [Float], dEmbedding: [Float], dSession: [Float]
-
-    init(itemCount: Int, batchSize: Int, hiddenSize: Int, threads: Int) {
-        (b, d, self.itemCount, self.threads) = (batchSize, hiddenSize, itemCount, threads)
-        var generator = SeededGenerator(seed: 5)
-        embedding = (0..<((itemCount + 1) * hiddenSize)).map { _ in generator.uniform(-0.1, 0.1) }
-        session = (0..<(batchSize * hiddenSize)).map { _ in generator.uniform(-0.1, 0.1) }
-        scores = [Float](repeating: 0, count: batchSize * itemCount)
-        dEmbedding = [Float](repeating: 0, count: (itemCount + 1) * hiddenSize)
-        dSession = [Float](repeating: 0, count: batchSize * hiddenSize)
-    }
-
-    /// Seconds for one round of the three products.
-    func run() -> Double {
-        let (b, d, itemCount, threads) = (self.b, self.d, self.itemCount, self.threads)
-        let start = DispatchTime.now()
-        embedding.withUnsafeBufferPointer { e in
-            session.withUnsafeBufferPointer { h in
-                scores.withUnsafeMutableBufferPointer { s in
-                    dEmbedding.withUnsafeMutableBufferPointer { de in
-                        dSession.withUnsafeMutableBufferPointer { ds in
-                            let e = e.baseAddress!, h = h.baseAddress!, s = s.baseAddress!
-                            gemm(.none, .transposed, m: b, n: itemCount, k: d, h, lda: d, e + d, ldb: d, s, ldc: itemCount, threads: threads)
-                            gemm(.transposed, .none, m: itemCount, n: d, k: b, s, lda: itemCount, h, ldb: d,
-                                 de.baseAddress! + d, ldc: d, threads: threads)
-                            gemm(.none, .none, m: b, n: d, k: itemCount, s, lda: itemCount, e + d, ldb: d,
-                                 ds.baseAddress!, ldc: d, threads: threads)
-                        }
-                    }
-                }
-            }
-        }
-        return seconds(since: start)
+        let examples = ExampleSet.augmenting(SessionList(sessions))
+        return ("synthetic (Diginetica-like lengths)", 43_097, (0..<examples.count).map { examples.prefix($0) }, examples.targets)
     }
 }
 
-func seconds(since start: DispatchTime) -> Double {
-    Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+/// What `srgnn bench` measured (`--json` prints it with these keys).
+struct BenchResult: Encodable {
+    var source: String
+    var threads, items, hiddenSize, batchSize: Int
+    var trainExamplesPerSecond, trainStepMilliseconds, floorMilliseconds, trainStepOverFloor: Double
+    var evalExamplesPerSecond: Double
+    var evalBatch, evalTile: Int
+    var evalHitRateAt20Untrained: Double
+    var latencyP50Milliseconds, latencyP99Milliseconds: Double
+    var peakResidentBytes: Int
+
+    enum CodingKeys: String, CodingKey {
+        case source, threads, items, hiddenSize = "hidden_size", batchSize = "batch_size"
+        case trainExamplesPerSecond = "train_examples_per_s", trainStepMilliseconds = "train_step_ms"
+        case floorMilliseconds = "floor_ms", trainStepOverFloor = "train_step_over_floor"
+        case evalExamplesPerSecond = "eval_examples_per_s", evalBatch = "eval_batch", evalTile = "eval_tile"
+        case evalHitRateAt20Untrained = "eval_hit_rate_at_20_untrained"
+        case latencyP50Milliseconds = "latency_p50_ms", latencyP99Milliseconds = "latency_p99_ms"
+        case peakResidentBytes = "peak_rss_bytes"
+    }
+
+    /// `name: value` lines for the terminal.
+    var lines: [String] {
+        Mirror(reflecting: self).children.map { child in
+            let value = (child.value as? Double).map { String(format: "%.3f", $0) } ?? "\(child.value)"
+            return "\(child.label ?? "?"): \(value)"
+        }
+    }
 }
 
 /// Peak resident set size of this process, in bytes (getrusage's maxrss is in KiB on Linux).
@@ -217,12 +175,10 @@ func peakResidentBytes() -> Int {
     var usage = rusage()
     #if os(Linux)
     getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
-    #else
-    getrusage(RUSAGE_SELF, &usage)
-    #endif
-    #if os(Linux)
     return usage.ru_maxrss * 1024
     #else
+    getrusage(RUSAGE_SELF, &usage)
     return usage.ru_maxrss
     #endif
 }
+

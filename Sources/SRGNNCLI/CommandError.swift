@@ -1,4 +1,7 @@
 import ArgumentParser
+import Evaluation
+import TensorCore
+import SessionData
 import Foundation
 
 /// A failure the user can fix, printed as `Error: <message>` without the usage text.

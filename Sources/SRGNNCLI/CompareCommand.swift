@@ -1,4 +1,6 @@
 import ArgumentParser
+import TensorCore
+import SessionData
 import Foundation
 import SRGNN
 import Evaluation
@@ -93,10 +95,10 @@ struct CompareCommand: ParsableCommand {
         for entry in models {
             switch entry {
             case .srgnn(let path):
-                let (loaded, seconds) = try measure { try LoadedModel.load(from: path, step: architecture.step, nonhybrid: architecture.nonhybrid) }
+                let (loaded, seconds) = try measure { try LoadedModel.load(from: path, propagationSteps: architecture.propagationSteps, nonhybrid: architecture.nonhybrid) }
                 try loaded.checkCompatible(with: dataset, modelPath: path, datasetPath: data)
                 let name = severalModels ? "SR-GNN (\(URL(fileURLWithPath: path).lastPathComponent))" : "SR-GNN"
-                add(SRGNNScorer(model: loaded.model, name: name), fitSeconds: seconds, history: loaded.metadata?.history)
+                add(SRGNNScorer(model: loaded.model, name: name), fitSeconds: seconds, history: loaded.metadata?.trainingHistory)
             case .pop:
                 let (model, seconds) = measure { Popularity().fit(sessions: sessions, itemCount: itemCount) }
                 add(model, fitSeconds: seconds)

@@ -1,4 +1,6 @@
 import ArgumentParser
+import TensorCore
+import SessionData
 import Foundation
 import SRGNN
 import Evaluation
@@ -77,12 +79,12 @@ struct DemoCommand: ParsableCommand {
         // 4. The saved model against popularity on the same test examples.
         let loaded = try LoadedModel.load(from: modelPath)
         let model = loaded.model
-        let modelMetrics = rankMetrics(ranks: model.rankTargets(dataset.test, threads: threads), cutoffs: [20])
-        // The POP baseline through the comparison harness (ties with the target averaged).
+        // Both through the one evaluator (ties with the target averaged, which only POP has).
+        let testExamples = TestExample.examples(of: dataset.test)
+        let modelMetrics = Evaluator(cutoffs: [20], listLength: nil, threads: threads)
+            .evaluate(SRGNNScorer(model: model), on: testExamples).keyedMetrics
         let popularity = Popularity().fit(sessions: dataset.trainSessions.arrays, itemCount: dataset.itemCount)
-        let popularityReport = Evaluator(cutoffs: [20], threads: threads)
-            .evaluate(popularity, prefixes: dataset.test.prefixArrays, targets: dataset.test.targets)
-        let popularityMetrics = popularityReport.metrics[0].keyed
+        let popularityMetrics = Evaluator(cutoffs: [20], threads: threads).evaluate(popularity, on: testExamples).keyedMetrics
         print("4. test set, full ranking over \(dataset.itemCount) items (epoch \(training.bestEpoch + 1) kept):")
         print(String(format: "   SR-GNN      HR@20 %6.2f  MRR@20 %6.2f", modelMetrics["HR@20"]!, modelMetrics["MRR@20"]!))
         print(String(format: "   popularity  HR@20 %6.2f  MRR@20 %6.2f", popularityMetrics["HR@20"]!, popularityMetrics["MRR@20"]!))

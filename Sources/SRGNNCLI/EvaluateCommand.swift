@@ -1,4 +1,6 @@
 import ArgumentParser
+import TensorCore
+import SessionData
 import Foundation
 import SRGNN
 import Evaluation
@@ -49,24 +51,22 @@ struct EvaluateCommand: ParsableCommand {
     func run() throws {
         setBLASThreads(1)
         let cutoffs = try cutoffs()
-        let loaded = try LoadedModel.load(from: model, step: architecture.step, nonhybrid: architecture.nonhybrid)
+        let loaded = try LoadedModel.load(from: model, propagationSteps: architecture.propagationSteps, nonhybrid: architecture.nonhybrid)
         reportIgnored(loaded.reportableIgnoredTensors, path: model)
         let dataset = try SessionDataset.load(from: data)
         try loaded.checkCompatible(with: dataset, modelPath: model, datasetPath: data)
-        let start = DispatchTime.now()
-        let ranks = loaded.model.rankTargets(dataset.test, batchSize: batchSize, threads: threads)
-        let elapsed = seconds(since: start)
-        let metrics = rankMetrics(ranks: ranks, cutoffs: cutoffs)
-        let rate = Double(ranks.count) / elapsed
+        let report = Evaluator(cutoffs: cutoffs, listLength: nil, threads: threads)
+            .evaluate(SRGNNScorer(model: loaded.model, batchSize: batchSize), on: TestExample.examples(of: dataset.test))
+        let metrics = report.keyedMetrics, rate = report.examplesPerSecond
         if json {
             var object: [String: JSONValue] = metrics.mapValues { .number($0) }
-            object["examples"] = .number(Double(ranks.count))
+            object["examples"] = .number(Double(report.examples))
             object["examples_per_s"] = .number(rate)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             print(String(decoding: try encoder.encode(object), as: UTF8.self))
         } else {
-            print("\(ranks.count) test examples, \(loaded.model.configuration.itemCount) items, \(String(format: "%.0f", rate)) examples/s")
+            print("\(report.examples) test examples, \(loaded.model.configuration.itemCount) items, \(String(format: "%.0f", rate)) examples/s")
             for k in cutoffs {
                 print(String(format: "@%-3d HR %6.2f  MRR %6.2f  NDCG %6.2f  Precision %6.2f", k, metrics["HR@\(k)"]!,
                              metrics["MRR@\(k)"]!, metrics["NDCG@\(k)"]!, metrics["Precision@\(k)"]!))

@@ -1,4 +1,7 @@
 import ArgumentParser
+import Evaluation
+import TensorCore
+import SessionData
 import Foundation
 import SRGNN
 
@@ -51,7 +54,7 @@ struct RecommendCommand: ParsableCommand {
         // One session is one small product; single-threaded BLAS also gives the same last bits as
         // `srgnn serve` (OpenBLAS splits a threaded product differently).
         setBLASThreads(1)
-        let loaded = try LoadedModel.load(from: model, step: architecture.step, nonhybrid: architecture.nonhybrid)
+        let loaded = try LoadedModel.load(from: model, propagationSteps: architecture.propagationSteps, nonhybrid: architecture.nonhybrid)
         reportIgnored(loaded.reportableIgnoredTensors, path: model)
         let (session, unknown) = loaded.internalIDs(of: rawItems)
         if !unknown.isEmpty {
@@ -74,14 +77,14 @@ struct RecommendCommand: ParsableCommand {
 
 /// Options that a bare weights file cannot carry: how the model was built.
 struct ArchitectureOptions: ParsableArguments {
-    @Option(name: .long, help: "Gated graph propagation steps the model was trained with.")
-    var step: Int = 1
+    @Option(name: [.customLong("propagation-steps"), .customLong("step")], help: "Gated graph propagation steps the model was trained with.")
+    var propagationSteps: Int = 1
 
     @Flag(name: .long, help: "The model was trained without the hybrid readout (s_h = s_g).")
     var nonhybrid = false
 
     func validate() throws {
-        guard step >= 1 else { throw ValidationError("--step must be at least 1, got \(step)") }
+        guard propagationSteps >= 1 else { throw ValidationError("--propagation-steps must be at least 1, got \(propagationSteps)") }
     }
 }
 

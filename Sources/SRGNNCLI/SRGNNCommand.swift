@@ -1,4 +1,7 @@
 import ArgumentParser
+import Evaluation
+import TensorCore
+import SessionData
 import Foundation
 import CKernels
 

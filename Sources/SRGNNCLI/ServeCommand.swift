@@ -1,4 +1,7 @@
 import ArgumentParser
+import Evaluation
+import TensorCore
+import SessionData
 import Foundation
 import Logging
 import Serving
@@ -64,14 +67,14 @@ struct ServeCommand: AsyncParsableCommand {
         setBLASThreads(1)
         let recommender: Recommender
         do {
-            recommender = try Recommender(contentsOf: model, step: architecture.step, nonhybrid: architecture.nonhybrid,
+            recommender = try Recommender(contentsOf: model, propagationSteps: architecture.propagationSteps, nonhybrid: architecture.nonhybrid,
                                           maxSessionLength: maxSessionLength)
         } catch {
             throw CommandError("cannot serve: \(error)")
         }
         reportIgnored(recommender.loaded.reportableIgnoredTensors, path: model)
         let configuration = recommender.model.configuration
-        var loadedDescription = "\(model): \(configuration.itemCount) items, hidden size \(configuration.hiddenSize), step \(configuration.step)\(configuration.nonhybrid ? ", nonhybrid" : "")"
+        var loadedDescription = "\(model): \(configuration.itemCount) items, hidden size \(configuration.hiddenSize), propagation steps \(configuration.propagationSteps)\(configuration.nonhybrid ? ", nonhybrid" : "")"
         if let metadata = recommender.loaded.metadata {
             let metrics = metadata.metrics.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
             loadedDescription += ", checkpoint of epoch \(metadata.epoch) written \(metadata.createdAt)\(metrics.isEmpty ? "" : " (\(metrics))")"

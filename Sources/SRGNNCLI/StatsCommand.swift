@@ -1,4 +1,6 @@
 import ArgumentParser
+import Evaluation
+import TensorCore
 import Foundation
 import SessionData
 

@@ -1,4 +1,7 @@
 import ArgumentParser
+import Evaluation
+import TensorCore
+import SessionData
 import Foundation
 import SRGNN
 import Training
@@ -85,10 +88,10 @@ struct TrainingOptions: ParsableArguments {
         configuration.epochs = epochs
         configuration.learningRate = lr
         configuration.decayFactor = lrDecay
-        configuration.decayEvery = lrDecayStep
+        configuration.decayInterval = lrDecayStep
         configuration.referenceDecayTiming = !textbookDecay
-        configuration.l2 = l2
-        configuration.step = step
+        configuration.l2Penalty = l2
+        configuration.propagationSteps = step
         configuration.nonhybrid = nonhybrid
         configuration.patience = patience
         configuration.seed = seed

@@ -148,7 +148,7 @@ struct ModelDescription: Encodable {
         let configuration = loaded.model.configuration
         format = loaded.metadata == nil ? "bare-weights" : "checkpoint"
         self.configuration = Configuration(itemCount: configuration.itemCount, hiddenSize: configuration.hiddenSize,
-                                           step: configuration.step, nonhybrid: configuration.nonhybrid)
+                                           step: configuration.propagationSteps, nonhybrid: configuration.nonhybrid)
         itemCount = configuration.itemCount
         maxSessionLength = recommender.maxSessionLength
         epoch = loaded.metadata?.epoch

@@ -143,37 +143,12 @@ public struct SessionBatch: Sendable {
     }
 }
 
-/// Read-only view of one compressed-row adjacency of a batch (`A_in` or `A_out`).
+/// Read-only view of one compressed-row adjacency of a batch (`A_in` or `A_out`); the gated graph
+/// cell (module SRGNN) propagates along it.
 public struct AdjacencyRows {
     public let offsets: UnsafePointer<Int32>
     public let neighbours: UnsafePointer<Int32>
     public let weights: UnsafePointer<Float>
-
-    /// `y[v, :] = Σ_u A[v][u] · x[u, :]` for the rows `v` in `rows` (each row written once).
-    @inlinable
-    public func aggregate(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, rowStride: Int, width: Int, rows: Range<Int>) {
-        for v in rows {
-            let row = y + v * rowStride
-            for j in 0..<width { row[j] = 0 }
-            for e in Int(offsets[v])..<Int(offsets[v + 1]) {
-                let source = x + Int(neighbours[e]) * width, weight = weights[e]
-                for j in 0..<width { row[j] += weight * source[j] }
-            }
-        }
-    }
-
-    /// Backward of `aggregate`: `dx[u, :] += A[v][u] · dy[v, :]`. Rows of different sessions touch
-    /// disjoint nodes, so callers may split `rows` at session boundaries across threads.
-    @inlinable
-    public func scatter(_ dy: UnsafePointer<Float>, rowStride: Int, into dx: UnsafeMutablePointer<Float>, width: Int, rows: Range<Int>) {
-        for v in rows {
-            let row = dy + v * rowStride
-            for e in Int(offsets[v])..<Int(offsets[v + 1]) {
-                let target = dx + Int(neighbours[e]) * width, weight = weights[e]
-                for j in 0..<width { target[j] += weight * row[j] }
-            }
-        }
-    }
 }
 
 extension SessionBatch {

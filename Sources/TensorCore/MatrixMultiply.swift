@@ -82,15 +82,6 @@ public func setBLASThreads(_ count: Int) {
     #endif
 }
 
-/// The number of threads BLAS will use.
-public func blasThreads() -> Int {
-    #if canImport(Accelerate)
-    return 1
-    #else
-    return Int(openblas_get_num_threads())
-    #endif
-}
-
 /// `gemm` split over `threads` workers, each calling single-threaded BLAS on a slice of `C`:
 /// the larger of `m` (row blocks) and `n` (column blocks) is divided. Products under ~2 MFLOP run
 /// inline, where a thread hand-off costs more than it saves.

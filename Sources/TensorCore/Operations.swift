@@ -44,31 +44,26 @@ public func scatterAddRows(_ dOut: UnsafePointer<Float>, width: Int, indices: Un
     }
 }
 
-/// Fused log-softmax and cross-entropy over the rows of `logits` `[rows, classes]`, with the
-/// gradient written in place.
-///
-/// For row `b` with target class `t_b`: `loss_b = log Σ_j e^(x_bj − m_b) − (x_b[t_b] − m_b)` with
-/// `m_b = max_j x_bj`. On return `logits` holds `∂(scale · Σ_b loss_b)/∂x = scale · (softmax(x_b) − onehot(t_b))`.
-/// Returns `Σ_b loss_b` (accumulated in Double). Rows are spread over `threads` workers; each row
-/// is one vectorised C loop (`srgnn_softmax_xent_row`).
-public func softmaxCrossEntropyInPlace(
-    _ logits: UnsafeMutablePointer<Float>, rows: Int, classes: Int, stride: Int? = nil,
-    targets: UnsafeBufferPointer<Int32>, scale: Float, threads: Int = 1
-) -> Double {
-    let ld = stride ?? classes
-    precondition(targets.count >= rows)
-    for b in 0..<rows {
-        precondition(targets[b] >= 0 && Int(targets[b]) < classes, "target \(targets[b]) outside 0..<\(classes)")
-    }
-    return withUnsafeTemporaryAllocation(of: Double.self, capacity: max(rows, 1)) { losses in
-        let lossPointer = losses.baseAddress!
-        parallelFor(rows, threads: threads) { b in
-            lossPointer[b] = srgnn_softmax_xent_row(logits + b * ld, Int64(classes), Int64(targets[b]), scale)
-        }
-        var total = 0.0
-        for b in 0..<rows { total += lossPointer[b] }
-        return total
-    }
+/// `x ← e^(x − max x)` in place over `count` values; returns their sum and sets `maximum` to max x
+/// (one vectorised C loop).
+@inlinable
+public func expShiftSum(_ x: UnsafeMutablePointer<Float>, count: Int, maximum: inout Float) -> Float {
+    srgnn_exp_shift_sum(x, Int64(count), &maximum)
+}
+
+/// `x ← factor · x` in place over `count` values.
+@inlinable
+public func scale(_ x: UnsafeMutablePointer<Float>, count: Int, by factor: Float) {
+    srgnn_scale(x, Int64(count), factor)
+}
+
+/// One Adam step over `count` elements, PyTorch's arithmetic (one vectorised C loop):
+/// `g = ∇ + λθ; m ← β1 m + (1 − β1) g; v ← β2 v + (1 − β2) g²; θ ← θ − correctedRate · m / (√v / correction2Root + ε)`.
+@inlinable
+public func adamUpdate(_ theta: UnsafeMutablePointer<Float>, gradient: UnsafePointer<Float>, firstMoment m: UnsafeMutablePointer<Float>,
+                       secondMoment v: UnsafeMutablePointer<Float>, count: Int, beta1: Float, beta2: Float, epsilon: Float,
+                       l2Penalty: Float, correctedRate: Float, correction2Root: Float) {
+    srgnn_adam(theta, gradient, m, v, Int64(count), beta1, beta2, epsilon, l2Penalty, correctedRate, correction2Root)
 }
 
 /// Number of `values[0..<count]` strictly greater than `threshold`: a target's rank minus one.
@@ -81,9 +76,13 @@ public func countGreater(_ values: UnsafePointer<Float>, count: Int, than thresh
 public func topK(_ values: UnsafePointer<Float>, count: Int, k: Int) -> [Int] {
     let k = min(k, count)
     if k <= 0 { return [] }
-    return [Int](unsafeUninitializedCapacity: k) { buffer, initialized in
-        buffer.withMemoryRebound(to: Int64.self) { indices in
-            initialized = Int(srgnn_top_k(values, Int64(count), Int64(k), indices.baseAddress!))
+    // The running best values live on the heap: k comes from the caller (a request's k).
+    var best = [Float](repeating: 0, count: k)
+    return best.withUnsafeMutableBufferPointer { best in
+        [Int](unsafeUninitializedCapacity: k) { buffer, initialized in
+            buffer.withMemoryRebound(to: Int64.self) { indices in
+                initialized = Int(srgnn_top_k(values, Int64(count), Int64(k), indices.baseAddress!, best.baseAddress!))
+            }
         }
     }
 }

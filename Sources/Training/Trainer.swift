@@ -1,4 +1,8 @@
+import Evaluation
 import Foundation
+import SessionData
+import SRGNN
+import TensorCore
 
 /// What a trainer tells whoever watches it (the command line draws a progress bar from it).
 public protocol TrainingObserver: AnyObject {
@@ -71,7 +75,7 @@ public final class Trainer {
         let cutoff = configuration.cutoff
         let modelConfiguration = configuration.modelConfiguration(itemCount: dataset.itemCount)
         var step = TrainingStep(model: try SRGNNModel(configuration: modelConfiguration, seed: configuration.seed),
-                                learningRate: configuration.learningRate, weightDecay: configuration.l2,
+                                learningRate: configuration.learningRate, l2Penalty: configuration.l2Penalty,
                                 threads: configuration.threads)
         var state = RunState()
         if resume {
@@ -86,7 +90,13 @@ public final class Trainer {
         if configuration.selectOn == .test {
             observer?.note("selecting the epoch on the TEST set, as the reference does: test metrics are optimistic")
         }
-        let evaluationWorkspace = SRGNNWorkspace()
+        // Validation and test are measured by the same evaluator as `srgnn evaluate`.
+        let evaluator = Evaluator(cutoffs: [cutoff], listLength: nil, threads: configuration.threads, ties: .optimistic)
+        let validationExamples = TestExample.examples(of: dataset.train, indices: validationIndices)
+        let testExamples = TestExample.examples(of: dataset.test)
+        func metrics(_ model: SRGNNModel, _ examples: [TestExample]) -> [String: Double]? {
+            examples.isEmpty ? nil : evaluator.evaluate(SRGNNScorer(model: model), on: examples).keyedMetrics
+        }
         var epoch = state.completedEpochs
         while epoch < configuration.epochs && state.badEpochs < configuration.patience {
             let started = DispatchTime.now()
@@ -109,12 +119,8 @@ public final class Trainer {
                 observer?.batchFinished(epoch: epoch, examplesDone: done, examplesTotal: order.count,
                                         runningLoss: lossSum / Double(batches), seconds: seconds(since: started))
             }
-            let validation = validationIndices.isEmpty ? nil : rankMetrics(
-                ranks: step.model.rankTargets(train, indices: validationIndices, threads: configuration.threads,
-                                              workspace: evaluationWorkspace), cutoffs: [cutoff])
-            let test = dataset.test.count == 0 ? nil : rankMetrics(
-                ranks: step.model.rankTargets(dataset.test, threads: configuration.threads, workspace: evaluationWorkspace),
-                cutoffs: [cutoff])
+            let validation = metrics(step.model, validationExamples)
+            let test = metrics(step.model, testExamples)
             let record = EpochRecord(epoch: epoch, loss: lossSum / Double(max(batches, 1)), learningRate: Double("\(rate)") ?? Double(rate),
                                      seconds: seconds(since: started), validation: validation, test: test)
             state.history.append(record)
@@ -155,7 +161,7 @@ public final class Trainer {
         for (key, value) in record.test ?? [:] { metrics["test." + key] = value }
         metrics["loss"] = record.loss
         let metadata = CheckpointMetadata(model: model.configuration, vocabulary: dataset.vocabulary, epoch: epoch,
-                                          metrics: metrics, training: configuration.jsonValue, history: history,
+                                          metrics: metrics, training: configuration.jsonValue, history: try JSONValue(encoding: history),
                                           dataset: datasetPath)
         try LoadedModel.save(model: model, metadata: metadata, to: checkpointPath)
     }
@@ -241,6 +247,4 @@ enum TrainingState {
     }
 }
 
-func seconds(since start: DispatchTime) -> Double {
-    Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
-}
+

@@ -1,3 +1,7 @@
+import Evaluation
+import SRGNN
+import SessionData
+import TensorCore
 import Foundation
 
 /// How the best epoch is chosen.
@@ -23,14 +27,14 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     /// Learning-rate decay factor (reference `--lr_dc 0.1`).
     public var decayFactor: Float = 0.1
     /// Epochs between decays (reference `--lr_dc_step 3`).
-    public var decayEvery = 3
+    public var decayInterval = 3
     /// Decay timing: `true` steps the schedule at the start of each epoch, as the reference does
     /// (first decay in the third epoch); `false` is the textbook timing (fourth epoch).
     public var referenceDecayTiming = true
     /// L2 penalty added to the gradient (reference `--l2 1e-5`).
-    public var l2: Float = 1e-5
+    public var l2Penalty: Float = 1e-5
     /// Gated graph propagation steps (reference `--step 1`).
-    public var step = 1
+    public var propagationSteps = 1
     /// Readout without the hybrid transform (reference `--nonhybrid`).
     public var nonhybrid = false
     /// Stop after this many epochs without improvement, counted as the reference counts them.
@@ -55,9 +59,9 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         guard epochs >= 1 else { throw fail("epochs must be at least 1 (got \(epochs))") }
         guard learningRate > 0, learningRate.isFinite else { throw fail("learning rate must be positive (got \(learningRate))") }
         guard decayFactor > 0, decayFactor <= 1 else { throw fail("decay factor must be in (0, 1] (got \(decayFactor))") }
-        guard decayEvery >= 1 else { throw fail("decay step must be at least 1 epoch (got \(decayEvery))") }
-        guard l2 >= 0, l2.isFinite else { throw fail("L2 must be zero or positive (got \(l2))") }
-        guard step >= 1 else { throw fail("step must be at least 1 (got \(step))") }
+        guard decayInterval >= 1 else { throw fail("decay interval must be at least 1 epoch (got \(decayInterval))") }
+        guard l2Penalty >= 0, l2Penalty.isFinite else { throw fail("L2 penalty must be zero or positive (got \(l2Penalty))") }
+        guard propagationSteps >= 1 else { throw fail("propagation steps must be at least 1 (got \(propagationSteps))") }
         guard patience >= 1 else { throw fail("patience must be at least 1 (got \(patience))") }
         guard threads >= 1 else { throw fail("threads must be at least 1 (got \(threads))") }
         guard cutoff >= 1 else { throw fail("the metric cut-off must be at least 1 (got \(cutoff))") }
@@ -75,18 +79,17 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
 
     /// The learning-rate schedule this configuration describes.
     public var schedule: StepDecay {
-        StepDecay(initialRate: learningRate, stepSize: decayEvery, gamma: decayFactor, referenceTiming: referenceDecayTiming)
+        StepDecay(initialRate: learningRate, interval: decayInterval, factor: decayFactor, referenceTiming: referenceDecayTiming)
     }
 
     /// The model shape for a dataset of `itemCount` items.
     public func modelConfiguration(itemCount: Int) -> SRGNNConfiguration {
-        SRGNNConfiguration(itemCount: itemCount, hiddenSize: hiddenSize, step: step, nonhybrid: nonhybrid)
+        SRGNNConfiguration(itemCount: itemCount, hiddenSize: hiddenSize, propagationSteps: propagationSteps, nonhybrid: nonhybrid)
     }
 
     /// This configuration as a JSON value, for checkpoints.
     public var jsonValue: JSONValue {
-        let data = (try? JSONEncoder().encode(self)) ?? Data("null".utf8)
-        return (try? JSONDecoder().decode(JSONValue.self, from: data)) ?? .null
+        (try? JSONValue(encoding: self)) ?? .null
     }
 }
 

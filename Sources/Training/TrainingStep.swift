@@ -1,6 +1,10 @@
-/// One optimisation step on one batch, with every buffer it needs kept between calls:
-/// build the batch graph, forward, loss, backward, Adam. Allocates nothing once the largest batch
-/// has been seen.
+import Evaluation
+import TensorCore
+import SessionData
+import SRGNN
+
+/// One optimisation step on one batch, with every buffer it needs kept between calls. Allocates
+/// nothing once the largest batch has been seen.
 public struct TrainingStep {
     public var model: SRGNNModel
     public var optimizer: Adam
@@ -12,35 +16,30 @@ public struct TrainingStep {
     /// when Adam reads it; measured a little faster than 2,048. Tests use tiny tiles to cross borders.
     public var tileItems = 1_024
 
-    public init(model: SRGNNModel, learningRate: Float, weightDecay: Float, threads: Int) {
+    public init(model: SRGNNModel, learningRate: Float, l2Penalty: Float, threads: Int) {
         self.model = model
         self.threads = threads
-        optimizer = Adam(for: model.parameters, configuration: model.configuration, learningRate: learningRate, weightDecay: weightDecay)
+        optimizer = Adam(for: model.parameters, configuration: model.configuration, learningRate: learningRate, l2Penalty: l2Penalty)
         gradient = SRGNNParameters(zerosLike: model.parameters)
     }
 
-    /// Trains on one batch of (prefix, next item) examples; returns its mean loss.
+    /// Trains on one batch of (prefix, next item) examples; returns its mean loss before the update.
     ///
-    /// Adam updates the embedding inside the score layer, row block by row block while the block's
-    /// gradient is in cache (the same per-element arithmetic as `Adam.step`), and the other tensors
-    /// after the backward pass.
+    /// Adam updates most embedding rows inside the score layer's backward, while each tile's
+    /// gradient is in cache; the rows that backward finishes later (row 0, the batch's items) and
+    /// the other tensors are updated after it. Either way each element gets `Adam.step`'s arithmetic.
     @discardableResult
     public mutating func callAsFunction<C: Collection>(prefixes: C, targets: [Int32]) -> Float
     where C.Element: Collection, C.Element.Element == Int32 {
         batch.fill(sessions: prefixes, targets: targets)
         let update = optimizer.beginStep()
-        let d = model.configuration.hiddenSize
-        let loss = optimizer.firstMoment.withMutablePointers { m in
-            optimizer.secondMoment.withMutablePointers { v in
-                model.trainingStep(batch, workspace: workspace, gradient: &gradient, threads: threads, tileItems: tileItems) {
-                    rows, weights, rowGradient in
-                    let offset = rows.lowerBound * d
-                    update.apply(weights, gradient: rowGradient, firstMoment: m.embedding + offset,
-                                 secondMoment: v.embedding + offset, count: rows.count * d)
-                }
-            }
+        model.forward(batch, workspace: workspace, threads: threads)
+        let loss = model.loss(batch, workspace: workspace, threads: threads, tileItems: tileItems)
+        optimizer.withEmbeddingRowUpdate(update) { embeddingUpdate in
+            model.backward(batch, workspace: workspace, gradient: &gradient, threads: threads, tileItems: tileItems,
+                           updatingEmbeddingRows: embeddingUpdate)
         }
-        optimizer.apply(update, to: &model.parameters, gradient: gradient, ranges: optimizer.nonEmbeddingRanges, threads: threads)
+        optimizer.apply(update, to: &model.parameters, gradient: gradient, embeddingRows: workspace.heldBackRows, threads: threads)
         return loss
     }
 }

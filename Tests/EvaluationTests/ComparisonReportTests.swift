@@ -1,3 +1,5 @@
+import TensorCore
+import SessionData
 import Foundation
 import Testing
 import Evaluation

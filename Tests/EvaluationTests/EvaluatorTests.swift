@@ -1,6 +1,9 @@
+import TensorCore
+import SessionData
 import Foundation
 import Testing
 import Evaluation
+import SRGNN
 
 /// Scores item i as (n + 1 − i) whatever the session: the ranking is 1, 2, …, n.
 struct DescendingScorer: SessionScorer {
@@ -33,7 +36,7 @@ struct ConstantScorer: SessionScorer {
         #expect(abs(report.metrics(at: 1)!.hitRate - 100.0 / 3) < eps)            // rank 1 only
         #expect(abs(report.metrics(at: 3)!.hitRate - 100.0 * 2 / 3) < eps)        // ranks 1, 3
         #expect(abs(report.metrics(at: 3)!.mrr - 100.0 * (1 + 1.0 / 3) / 3) < eps)
-        #expect(abs(report.coverage - 100.0 * 2 / 5) < eps)                       // every list is [1, 2]
+        #expect(abs(report.coverage! - 100.0 * 2 / 5) < eps)                       // every list is [1, 2]
         #expect(abs(report.popularityBias! - 100.0 * (4.0 / 4 + 2.0 / 4) / 2) < eps)  // (1 + 0.5)/2 per list
         #expect(report.listLength == 2)
     }
@@ -88,6 +91,30 @@ struct ConstantScorer: SessionScorer {
             #expect(report.examples == 3)
             // Five items and K = 5: every target is in the top 5.
             #expect(report.metrics(at: 5)!.hitRate == 100)
+        }
+    }
+}
+
+@Suite struct AccuracyOnlyTests {
+    /// Without top-K lists the evaluator asks the scorer for target positions: for SR-GNN the tiled
+    /// count, for a baseline the default count over its scores. Both give the list path's accuracy.
+    @Test(arguments: [1, 2]) func targetPositionsGiveTheSameAccuracyAsScores(threads: Int) throws {
+        let sessions = SyntheticClickLog(itemCount: 700, sessionCount: 300, seed: 5).sessions().filter { $0.count >= 2 }
+        let examples = TestExample.examples(prefixes: sessions.map { Array($0.dropLast()) }, targets: sessions.map { $0.last! })
+        let model = try SRGNNModel(configuration: SRGNNConfiguration(itemCount: 700, hiddenSize: 12), seed: 3)
+        let scorers: [any SessionScorer] = [SRGNNScorer(model: model, batchSize: 40, tileItems: 64),
+                                            Popularity().fit(sessions: sessions, itemCount: 700)]
+        for scorer in scorers {
+            let withLists = Evaluator(cutoffs: [5, 20], threads: threads).evaluate(scorer, on: examples)
+            let accuracyOnly = Evaluator(cutoffs: [5, 20], listLength: nil, threads: threads).evaluate(scorer, on: examples)
+            #expect(accuracyOnly.coverage == nil && accuracyOnly.listLength == nil && accuracyOnly.popularityBias == nil)
+            #expect(withLists.coverage != nil)
+            for k in [5, 20] {
+                let a = withLists.metrics(at: k)!, b = accuracyOnly.metrics(at: k)!
+                #expect(a.hitRate == b.hitRate, "\(scorer.name) HR@\(k)")
+                // The same ranks, summed over workers in the same order: equal up to Double rounding.
+                #expect(abs(a.mrr - b.mrr) < 1e-9 && abs(a.ndcg - b.ndcg) < 1e-9, "\(scorer.name) MRR/NDCG@\(k)")
+            }
         }
     }
 }

@@ -1,3 +1,5 @@
+import TensorCore
+import SessionData
 import Testing
 import SRGNN
 import Training
@@ -9,7 +11,7 @@ import Training
         let targets: [Int32] = [4, 6, 10, 11, 13, 14, 15, 1]
         let configuration = SRGNNConfiguration(itemCount: 20, hiddenSize: 16)
         var model = try SRGNNModel(configuration: configuration, seed: 3)
-        var optimizer = Adam(for: model.parameters, configuration: configuration, learningRate: 1e-2, weightDecay: 0)
+        var optimizer = Adam(for: model.parameters, configuration: configuration, learningRate: 1e-2, l2Penalty: 0)
         let batch = SessionBatch(sessions: sessions, targets: targets)
         let workspace = SRGNNWorkspace()
         var gradient = SRGNNParameters(zerosLike: model.parameters)

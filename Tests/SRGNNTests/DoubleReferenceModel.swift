@@ -1,3 +1,5 @@
+import TensorCore
+import SessionData
 import Foundation
 import SRGNN
 
@@ -10,7 +12,7 @@ struct DoubleReferenceModel {
 
     init(_ model: SRGNNModel) {
         configuration = model.configuration
-        values = Dictionary(uniqueKeysWithValues: ParameterName.allCases.map { ($0, model.parameters.tensor($0).scalars.map(Double.init)) })
+        values = Dictionary(uniqueKeysWithValues: ParameterName.allCases.map { ($0, model.parameters.values(of: $0).map(Double.init)) })
     }
 
     /// `W x + b` for `W` `[out, in]` row-major.
@@ -36,7 +38,7 @@ struct DoubleReferenceModel {
             let adjacencyOut = graph.adjacencyOut.map { $0.map(Double.init) }
             let n = graph.nodes.count
             var h = graph.nodes.map { item in Array(v[.embedding]![(Int(item) * d)..<(Int(item) * d + d)]) }
-            for _ in 0..<configuration.step {
+            for _ in 0..<configuration.propagationSteps {
                 let xIn = h.map { affine(v[.edgeInWeight]!, $0, v[.edgeInBias]!, outputs: d) }
                 let xOut = h.map { affine(v[.edgeOutWeight]!, $0, v[.edgeOutBias]!, outputs: d) }
                 var next = h
@@ -63,15 +65,15 @@ struct DoubleReferenceModel {
             }
             let positions = graph.alias.map { h[Int($0)] }
             let last = positions[positions.count - 1]
-            let q1 = affine(v[.linearOneWeight]!, last, v[.linearOneBias]!, outputs: d)
+            let q1 = affine(v[.attentionLastWeight]!, last, v[.attentionLastBias]!, outputs: d)
             var global = [Double](repeating: 0, count: d)
             for state in positions {
-                let q2 = affine(v[.linearTwoWeight]!, state, v[.linearTwoBias]!, outputs: d)
-                let alpha = (0..<d).reduce(0.0) { $0 + v[.linearThreeWeight]![$1] * sigmoid(q1[$1] + q2[$1]) }
+                let q2 = affine(v[.attentionItemWeight]!, state, v[.attentionItemBias]!, outputs: d)
+                let alpha = (0..<d).reduce(0.0) { $0 + v[.attentionVector]![$1] * sigmoid(q1[$1] + q2[$1]) }
                 for j in 0..<d { global[j] += alpha * state[j] }
             }
             let sessionEmbedding = configuration.nonhybrid
-                ? global : affine(v[.transformWeight]!, global + last, v[.transformBias]!, outputs: d)
+                ? global : affine(v[.hybridWeight]!, global + last, v[.hybridBias]!, outputs: d)
             let scores = (1...configuration.itemCount).map { item in
                 (0..<d).reduce(0.0) { $0 + sessionEmbedding[$1] * v[.embedding]![item * d + $1] }
             }

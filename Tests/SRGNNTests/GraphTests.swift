@@ -1,3 +1,5 @@
+import TensorCore
+import SessionData
 import Testing
 import SRGNN
 

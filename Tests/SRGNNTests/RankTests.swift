@@ -1,10 +1,13 @@
+import TensorCore
+import SessionData
 import Testing
 import SRGNN
 
 @Suite struct RankTests {
     /// The tiled ranking equals ranks counted on the full score matrix, up to items whose score is
     /// within float32 rounding of the target's (the two products may round their last bit apart).
-    @Test(arguments: [1, 2]) func tiledRanksMatchFullScores(threads: Int) throws {
+    /// Tiles of 300 and 7 items leave a partial last tile.
+    @Test(arguments: [(1, 300), (2, 300), (2, 7)]) func tiledRanksMatchFullScores(threads: Int, tileItems: Int) throws {
         let configuration = SRGNNConfiguration(itemCount: 2_500, hiddenSize: 16)
         let model = try SRGNNModel(configuration: configuration, seed: 8)
         var generator = SeededGenerator(seed: 2)
@@ -14,13 +17,13 @@ import SRGNN
             prefixes.append((0..<length).map { _ in Int32(1 + generator.next() % 2_500) })
             targets.append(Int32(1 + generator.next() % 2_500))
         }
-        let examples = ExampleSet(prefixes: prefixes, targets: targets)
-        let ranks = model.rankTargets(examples, batchSize: 16, threads: threads, tileItems: 300)
-        let workspace = SRGNNWorkspace()
-        defer { withExtendedLifetime(workspace) {} }  // scores point into it
-        let scores = model.forward(SessionBatch(sessions: prefixes), workspace: workspace)
+        var ranks = [Int32](repeating: 0, count: prefixes.count)
+        model.ranks(SessionBatch(sessions: prefixes, targets: targets), workspace: SRGNNWorkspace(), threads: threads,
+                    tileItems: tileItems, into: &ranks)
+        var allScores = [Float](repeating: .nan, count: prefixes.count * 2_500)
+        model.scores(SessionBatch(sessions: prefixes), workspace: SRGNNWorkspace(), threads: threads, into: &allScores)
         for row in 0..<prefixes.count {
-            let values = scores + row * 2_500
+            let values = Array(allScores[(row * 2_500)..<((row + 1) * 2_500)])
             let target = values[Int(targets[row]) - 1]
             // A 16-term float32 dot product summed in another order: error ≲ 16 ulps of the row's scale.
             let scale = (0..<2_500).reduce(Float(0)) { max($0, abs(values[$1])) }

@@ -1,3 +1,5 @@
+import TensorCore
+import SessionData
 import Foundation
 import Testing
 import SRGNN
@@ -19,7 +21,7 @@ struct ReferenceParityTests {
         let file = try SafeTensorsFile(contentsOf: reference.weightsPath)
         let (parameters, _) = try SRGNNParameters.load(from: file, path: reference.weightsPath)
         let configuration = SRGNNConfiguration(itemCount: reference.embeddingRows - 1, hiddenSize: reference.hiddenSize,
-                                               step: reference.step, nonhybrid: reference.nonhybrid)
+                                               propagationSteps: reference.step, nonhybrid: reference.nonhybrid)
         let model = try SRGNNModel(configuration: configuration, parameters: parameters)
         return Loaded(model: model, file: file, batch: SessionBatch(sessions: reference.sessions, targets: reference.targets))
     }
@@ -65,17 +67,15 @@ struct ReferenceParityTests {
     /// Scores within 1e-5 + 1e-4·|ref| (float32 BLAS vs float32 torch), and the top-20 lists.
     @Test(arguments: cases) func scoresAndTopTwentyMatch(_ reference: ReferenceCase) throws {
         let loaded = try Self.load(reference)
-        let workspace = SRGNNWorkspace()
-        defer { withExtendedLifetime(workspace) {} }  // scores point into it
-        let scores = loaded.model.forward(loaded.batch, workspace: workspace)
         let count = reference.sessions.count * loaded.model.configuration.itemCount
-        let ours = Array(UnsafeBufferPointer(start: scores, count: count))
+        var ours = [Float](repeating: .nan, count: count)
+        loaded.model.scores(loaded.batch, workspace: SRGNNWorkspace(), into: &ours)
         let expected = loaded.file.floats("output.scores")!
         let violation = closenessViolation(ours, expected, absolute: 1e-5, relative: 1e-4)
         #expect(violation == nil, "scores differ at \(String(describing: violation))")
         let items = loaded.model.configuration.itemCount
         for (b, expectedTop) in reference.top20.enumerated() {
-            let top = topK(scores + b * items, count: items, k: 20)
+            let top = ours.withUnsafeBufferPointer { topK($0.baseAddress! + b * items, count: items, k: 20) }
             #expect(top == expectedTop, "session \(b) top-20")
         }
     }
@@ -88,7 +88,7 @@ struct ReferenceParityTests {
         // float32 log-sum-exp over a few dozen items vs torch's: agreement to a few ulps.
         #expect(abs(Double(loss) - reference.lossPerStep[0]) <= 1e-6 + 1e-5 * abs(reference.lossPerStep[0]))
         for name in ParameterName.allCases {
-            let ours = gradient.tensor(name).scalars
+            let ours = gradient.values(of: name)
             if let expected = loaded.file.floats("grad." + name.rawValue) {
                 let violation = closenessViolation(ours, expected, absolute: 1e-6, relative: 1e-3)
                 #expect(violation == nil, "gradient of \(name.rawValue) differs at \(String(describing: violation))")

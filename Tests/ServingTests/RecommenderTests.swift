@@ -1,3 +1,4 @@
+import SessionData
 import Foundation
 import Testing
 import SRGNN

@@ -1,3 +1,4 @@
+import SessionData
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -16,7 +17,7 @@ enum Fixture {
         let configuration = SRGNNConfiguration(itemCount: rawIDs.count, hiddenSize: 8)
         let model = try! SRGNNModel(configuration: configuration, seed: 1)
         let metadata = CheckpointMetadata(model: configuration, vocabulary: ItemVocabulary(rawIDs: rawIDs), epoch: 3,
-                                          metrics: ["P@20": 0.5, "MRR@20": 0.25], training: nil, history: [])
+                                          metrics: ["P@20": 0.5, "MRR@20": 0.25], training: nil, history: nil)
         try! LoadedModel.save(model: model, metadata: metadata, to: path)
         return path
     }()

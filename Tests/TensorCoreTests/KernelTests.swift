@@ -4,30 +4,30 @@ import TensorCore
 import TestSupport
 
 @Suite struct KernelTests {
-    /// The fused softmax cross-entropy against a Double computation of the same row.
-    @Test func softmaxCrossEntropyMatchesDouble() {
+    /// The score layer's shifted exponentials and their sum against Double, over a width that is
+    /// not a multiple of the vector width.
+    @Test func expShiftSumMatchesDouble() {
         var rng = SeededGenerator(seed: 3)
-        let rows = 3, classes = 1_003  // not a multiple of the vector width
-        var logits = (0..<(rows * classes)).map { _ in rng.uniform(-20, 20) }
-        let original = logits
-        let targets: [Int32] = [0, 500, 1_002]
-        let loss = targets.withUnsafeBufferPointer { t in
-            softmaxCrossEntropyInPlace(&logits, rows: rows, classes: classes, targets: t, scale: 0.5, threads: 2)
-        }
-        var expectedLoss = 0.0
-        var expectedGradient = [Float]()
-        for r in 0..<rows {
-            let row = original[(r * classes)..<((r + 1) * classes)].map(Double.init)
-            let maximum = row.max()!
-            let sum = row.reduce(0) { $0 + exp($1 - maximum) }
-            expectedLoss += log(sum) + maximum - row[Int(targets[r])]
-            for j in 0..<classes {
-                expectedGradient.append(Float(0.5 * (exp(row[j] - maximum) / sum - (j == Int(targets[r]) ? 1 : 0))))
-            }
-        }
+        let count = 1_003
+        var values = (0..<count).map { _ in rng.uniform(-20, 20) }
+        let original = values.map(Double.init)
+        var maximum: Float = 0
+        let sum = expShiftSum(&values, count: count, maximum: &maximum)
+        let expectedMaximum = original.max()!
+        let expected = original.map { exp($0 - expectedMaximum) }
+        #expect(Double(maximum) == expectedMaximum)
         // float32 exponentials (~1 ulp) summed over 1,003 terms: ~1e-6 relative.
-        #expect(abs(loss - expectedLoss) < 1e-5 * abs(expectedLoss))
-        #expect(closenessViolation(logits, expectedGradient, absolute: 1e-8, relative: 1e-5) == nil)
+        #expect(abs(Double(sum) - expected.reduce(0, +)) < 1e-5 * expected.reduce(0, +))
+        #expect(closenessViolation(values, expected.map(Float.init), absolute: 1e-12, relative: 1e-6) == nil)
+    }
+
+    /// A k far larger than any stack could hold works and gives the full order.
+    @Test func topKWithHugeK() {
+        var rng = SeededGenerator(seed: 4)
+        let values = (0..<300_000).map { _ in rng.uniform(-1, 1) }
+        let top = topK(values, count: values.count, k: 250_000)
+        #expect(top.count == 250_000)
+        #expect(zip(top, top.dropFirst()).allSatisfy { values[$0] >= values[$1] })
     }
 
     @Test func topKAndRank() {

@@ -1,3 +1,7 @@
+import Evaluation
+import TensorCore
+import SRGNN
+import SessionData
 import Foundation
 import Testing
 import Training
@@ -42,11 +46,11 @@ func smallConfiguration(epochs: Int = 3, threads: Int = 1) -> TrainingConfigurat
         let result = try trainer.run()
         let loaded = try LoadedModel.load(from: path)
         #expect(loaded.metadata?.epoch == result.bestEpoch)
-        #expect(loaded.metadata?.history.count == 2)
+        #expect(loaded.metadata?.trainingHistory?.count == 2)
         #expect(loaded.vocabulary == dataset.vocabulary)
         // The saved epoch's test metrics are reproduced by the reloaded model.
-        let ranks = loaded.model.rankTargets(dataset.test)
-        let metrics = rankMetrics(ranks: ranks, cutoffs: [20])
+        let metrics = Evaluator(cutoffs: [20], listLength: nil)
+            .evaluate(SRGNNScorer(model: loaded.model), on: TestExample.examples(of: dataset.test)).keyedMetrics
         #expect(metrics["HR@20"] == loaded.metadata?.metrics["test.HR@20"])
         let again = try LoadedModel.load(from: path)
         #expect(try again.model.recommend(session: [1, 2, 3], k: 10) == loaded.model.recommend(session: [1, 2, 3], k: 10))
@@ -111,7 +115,7 @@ func smallConfiguration(epochs: Int = 3, threads: Int = 1) -> TrainingConfigurat
         case "batch": configuration.batchSize = 0; message = "batch size must be at least 1"
         case "learning rate": configuration.learningRate = -1; message = "learning rate must be positive"
         case "validation": configuration.validationFraction = 1; message = "validation fraction must be in (0, 1)"
-        case "step": configuration.step = 0; message = "step must be at least 1"
+        case "step": configuration.propagationSteps = 0; message = "propagation steps must be at least 1"
         default: configuration.decayFactor = 2; message = "decay factor must be in (0, 1]"
         }
         let error = #expect(throws: TrainingError.self) { try configuration.validate() }
@@ -165,7 +169,8 @@ struct SampleBehaviourTests {
         configuration.threads = 2
         _ = try Trainer(configuration: configuration, dataset: dataset, checkpointPath: folder + "/m.safetensors").run()
         let model = try LoadedModel.load(from: folder + "/m.safetensors").model
-        let ours = rankMetrics(ranks: model.rankTargets(dataset.test), cutoffs: [20])["HR@20"]!
+        let ours = Evaluator(cutoffs: [20], listLength: nil)
+            .evaluate(SRGNNScorer(model: model), on: TestExample.examples(of: dataset.test)).keyedMetrics["HR@20"]!
 
         let pop = Popularity().fit(sessions: dataset.trainSessions.arrays, itemCount: dataset.itemCount)
         let popularity = Evaluator(cutoffs: [20]).evaluate(pop, prefixes: dataset.test.prefixArrays, targets: dataset.test.targets)

@@ -4,10 +4,6 @@
 // loop vectoriser (and, on x86-64, an AVX2/FMA clone chosen at load time) handles them.
 #include <stdint.h>
 
-/// Softmax cross-entropy of one row in place: x <- scale * (softmax(x) - onehot(target)).
-/// Returns the row's loss, log(sum exp(x - max)) - (x[target] - max).
-double srgnn_softmax_xent_row(float *x, int64_t count, int64_t target, float scale);
-
 /// x <- exp(x - max(x)) in place over count values; stores max(x) in *maximum; returns the sum.
 float srgnn_exp_shift_sum(float *x, int64_t count, float *maximum);
 
@@ -16,14 +12,15 @@ void srgnn_scale(float *x, int64_t count, float factor);
 
 /// One Adam step over count elements (PyTorch semantics, L2 weight decay added to the gradient).
 void srgnn_adam(float *theta, const float *grad, float *m, float *v, int64_t count,
-                float beta1, float beta2, float epsilon, float weight_decay,
-                float step_size, float correction2_root);
+                float beta1, float beta2, float epsilon, float l2_penalty,
+                float corrected_rate, float correction2_root);
 
 /// Number of values strictly greater than threshold.
 int64_t srgnn_count_greater(const float *values, int64_t count, float threshold);
 
 /// The k best (value, index) pairs of values, best first, ties to the lower index; returns how many.
-int64_t srgnn_top_k(const float *values, int64_t count, int64_t k, int64_t *indices);
+/// indices and best (the values, scratch) hold k entries each, supplied by the caller.
+int64_t srgnn_top_k(const float *values, int64_t count, int64_t k, int64_t *indices, float *best);
 
 
 

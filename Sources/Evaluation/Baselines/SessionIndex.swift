@@ -1,3 +1,4 @@
+import TensorCore
 import Foundation
 
 /// Training sessions as two CSR indexes over their *distinct* items, for the neighbourhood baselines.

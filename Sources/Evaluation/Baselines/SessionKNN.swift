@@ -1,3 +1,4 @@
+import TensorCore
 import Foundation
 
 /// SKNN, session-based k-nearest neighbours (Jannach & Ludewig 2017; session-rec `knn/sknn.py`

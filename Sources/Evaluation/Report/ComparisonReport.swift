@@ -1,3 +1,5 @@
+import SRGNN
+import TensorCore
 import Foundation
 
 /// One model's line in a comparison: its evaluation, how long fitting took, and (for SR-GNN) its
@@ -16,10 +18,9 @@ public struct ComparisonEntry: Sendable, Codable {
 
     /// Metrics keyed `HR@20`, `MRR@20`, …, plus `Coverage@K` and `PopularityBias@K`, in percent.
     public var keyedMetrics: [String: Double] {
-        var result = [String: Double]()
-        for values in report.metrics { result.merge(values.keyed) { $1 } }
-        result["Coverage@\(report.listLength)"] = report.coverage
-        if let bias = report.popularityBias { result["PopularityBias@\(report.listLength)"] = bias }
+        var result = report.keyedMetrics
+        if let k = report.listLength, let coverage = report.coverage { result["Coverage@\(k)"] = coverage }
+        if let k = report.listLength, let bias = report.popularityBias { result["PopularityBias@\(k)"] = bias }
         return result
     }
 }
@@ -55,7 +56,7 @@ public struct ComparisonReport: Sendable {
                 let values = entry.report.metrics(at: k)
                 row += [values?.hitRate, values?.mrr, values?.ndcg].map { $0.map { String(format: "%.2f", $0) } ?? "–" }
             }
-            row.append(String(format: "%.2f", entry.report.coverage))
+            row.append(entry.report.coverage.map { String(format: "%.2f", $0) } ?? "–")
             row.append(entry.report.popularityBias.map { String(format: "%.2f", $0) } ?? "–")
             row.append(String(format: "%.1f", entry.fitSeconds))
             row.append(String(format: "%.1f", entry.report.elapsedSeconds))

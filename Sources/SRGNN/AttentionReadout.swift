@@ -1,0 +1,143 @@
+import Foundation
+import SessionData
+import TensorCore
+
+/// The attention readout (the reference's `compute_scores` before the product with `E`): from the
+/// node states `[N, d]` to one session embedding `s_h` per session `[B, d]`.
+///
+///     H_i = node state of click i,  h_t = H_last                       (gather, [P, d])
+///     σ_i = σ(W_1 h_t + b_1 + W_2 H_i + c)                             ([P, d])
+///     α_i = q · σ_i                                                    (no softmax, as the reference)
+///     s_g = Σ_i α_i H_i
+///     s_h = W_3 [s_g | h_t] + b_3   (hybrid)      or   s_h = s_g   (nonhybrid)
+///
+/// Backward, from `ds_h`:
+///
+///     d[s_g | h_t] = ds_h W_3,  dW_3 += ds_h^T [s_g | h_t],  db_3 += Σ ds_h   (nonhybrid: ds_g = ds_h)
+///     dα_i = ds_g · H_i                    dH_i  = α_i ds_g + dpre_i W_2
+///     dpre_i = dα_i q ⊙ σ_i (1 − σ_i)      dq   += Σ_i dα_i σ_i
+///     dW_2 += Σ_i dpre_i^T H_i   dc += Σ_i dpre_i
+///     dq1 = Σ_i dpre_i  (per session)      dW_1 += dq1^T h_t,  db_1 += Σ dq1,  dh_t += dq1 W_1
+///     dnodes[node(i)] += dH_i              (scatter of the gather)
+struct AttentionReadout {
+    let hiddenSize: Int
+    let nonhybrid: Bool
+
+    /// Writes `s_h` to `workspace.sessionEmbedding` and keeps `H` (`clickStates`), `σ`
+    /// (`attentionSigmoid`), `α` (`attentionCoefficients`) and `[s_g | h_t]` (`readout`) for `backward`.
+    func forward(_ batch: SessionBatch, weights w: ParameterPointers<UnsafePointer<Float>>,
+                 nodeStates: UnsafePointer<Float>, workspace ws: SRGNNWorkspace, threads: Int) -> UnsafeMutablePointer<Float> {
+        let d = hiddenSize, p = batch.positionCount, b = batch.sessionCount
+        let clickStates = ws.clickStates.pointer(p * d)
+        batch.positionNodes.withUnsafeBufferPointer { gatherRows(nodeStates, width: d, indices: $0, into: clickStates) }
+        // readout rows hold [s_g | h_t]; h_t is copied first so that W_1 h_t can read it.
+        let readout = ws.readout.pointer(b * 2 * d)
+        for s in 0..<b {
+            (readout + s * 2 * d + d).update(from: clickStates + batch.lastPosition(of: s) * d, count: d)
+        }
+        let lastQuery = ws.lastQuery.pointer(b * d)
+        gemm(.none, .transposed, m: b, n: d, k: d, readout + d, lda: 2 * d, w.attentionLastWeight, ldb: d, lastQuery, ldc: d, threads: threads)
+        addBias(lastQuery, rows: b, width: d, w.attentionLastBias)
+        let sigmoids = ws.attentionSigmoid.pointer(p * d)
+        gemm(.none, .transposed, m: p, n: d, k: d, clickStates, lda: d, w.attentionItemWeight, ldb: d, sigmoids, ldc: d, threads: threads)
+        let alpha = ws.attentionCoefficients.pointer(p)
+        batch.positionOffsets.withUnsafeBufferPointer { offsets in
+            parallelFor(b, threads: threads, minimumPerThread: 32) { s in
+                let q1 = lastQuery + s * d
+                let global = readout + s * 2 * d
+                for j in 0..<d { global[j] = 0 }
+                for i in Int(offsets[s])..<Int(offsets[s + 1]) {
+                    let row = sigmoids + i * d
+                    var coefficient: Float = 0
+                    for j in 0..<d {
+                        let activated = sigmoid(q1[j] + row[j] + w.attentionItemBias[j])
+                        row[j] = activated
+                        coefficient += activated * w.attentionVector[j]
+                    }
+                    alpha[i] = coefficient
+                    let hRow = clickStates + i * d
+                    for j in 0..<d { global[j] += coefficient * hRow[j] }
+                }
+            }
+        }
+        let sessionEmbedding = ws.sessionEmbedding.pointer(b * d)
+        if nonhybrid {
+            for s in 0..<b { (sessionEmbedding + s * d).update(from: readout + s * 2 * d, count: d) }
+        } else {
+            gemm(.none, .transposed, m: b, n: d, k: 2 * d, readout, lda: 2 * d, w.hybridWeight, ldb: 2 * d,
+                 sessionEmbedding, ldc: d, threads: threads)
+            addBias(sessionEmbedding, rows: b, width: d, w.hybridBias)
+        }
+        return sessionEmbedding
+    }
+
+    /// Backward of `forward`: from `dSessionEmbedding` `[B, d]` to `dNodeStates` `[N, d]`
+    /// (overwritten), adding the readout weights' gradients into `g`.
+    func backward(_ batch: SessionBatch, weights w: ParameterPointers<UnsafePointer<Float>>,
+                  gradient g: ParameterPointers<UnsafeMutablePointer<Float>>,
+                  dSessionEmbedding: UnsafePointer<Float>, dNodeStates: UnsafeMutablePointer<Float>,
+                  workspace ws: SRGNNWorkspace, threads: Int) {
+        let d = hiddenSize, n = batch.nodeCount, p = batch.positionCount, b = batch.sessionCount
+        // s_h = W_3 [s_g | h_t] + b_3 (hybrid) or s_g.
+        let dReadout = ws.dReadout.pointer(b * 2 * d)
+        let readout = ws.readout.pointer(b * 2 * d)
+        if nonhybrid {
+            for s in 0..<b {
+                (dReadout + s * 2 * d).update(from: dSessionEmbedding + s * d, count: d)
+                (dReadout + s * 2 * d + d).update(repeating: 0, count: d)
+            }
+        } else {
+            gemm(.transposed, .none, m: d, n: 2 * d, k: b, dSessionEmbedding, lda: d, readout, ldb: 2 * d,
+                 beta: 1, g.hybridWeight, ldc: 2 * d, threads: threads)
+            accumulateBiasGradient(dSessionEmbedding, rows: b, width: d, into: g.hybridBias)
+            gemm(.none, .none, m: b, n: 2 * d, k: d, dSessionEmbedding, lda: d, w.hybridWeight, ldb: 2 * d,
+                 dReadout, ldc: 2 * d, threads: threads)
+        }
+        // s_g = Σ_i α_i H_i,  α_i = q · σ_i,  σ_i = σ(q1 + q2_i).
+        let clickStates = ws.clickStates.pointer(p * d), sigmoids = ws.attentionSigmoid.pointer(p * d)
+        let alpha = ws.attentionCoefficients.pointer(p)
+        let dClickStates = ws.dClickStates.zeroed(p * d)
+        let dPre = ws.dAttentionPre.pointer(p * d)  // ∂/∂(q1 + q2_i + c)
+        let dLastQuery = ws.dLastQuery.zeroed(b * d)
+        let dAlpha = ws.dAttentionCoefficients.pointer(p)
+        batch.positionOffsets.withUnsafeBufferPointer { offsets in
+            // Sessions own disjoint positions and rows, so they run in parallel.
+            parallelFor(b, threads: threads, minimumPerThread: 32) { s in
+                let dGlobal = dReadout + s * 2 * d
+                let dq1 = dLastQuery + s * d
+                for i in Int(offsets[s])..<Int(offsets[s + 1]) {
+                    let hRow = clickStates + i * d, dhRow = dClickStates + i * d
+                    var dCoefficient: Float = 0
+                    for j in 0..<d {
+                        dCoefficient += dGlobal[j] * hRow[j]
+                        dhRow[j] += alpha[i] * dGlobal[j]
+                    }
+                    dAlpha[i] = dCoefficient
+                    let sigma = sigmoids + i * d, dPreRow = dPre + i * d
+                    for j in 0..<d {
+                        let value = dCoefficient * w.attentionVector[j] * sigma[j] * (1 - sigma[j])
+                        dPreRow[j] = value
+                        dq1[j] += value
+                    }
+                }
+            }
+        }
+        // dq += Σ_i dα_i σ_i, a [1, P] × [P, d] product.
+        gemm(.none, .none, m: 1, n: d, k: p, dAlpha, lda: p, sigmoids, ldb: d, beta: 1, g.attentionVector, ldc: d, threads: threads)
+        // q2 = H W_2^T + c
+        gemm(.transposed, .none, m: d, n: d, k: p, dPre, lda: d, clickStates, ldb: d, beta: 1, g.attentionItemWeight, ldc: d, threads: threads)
+        accumulateBiasGradient(dPre, rows: p, width: d, into: g.attentionItemBias)
+        gemm(.none, .none, m: p, n: d, k: d, dPre, lda: d, w.attentionItemWeight, ldb: d, beta: 1, dClickStates, ldc: d, threads: threads)
+        // q1 = h_t W_1^T + b_1; h_t lives in readout[:, d...], its gradient in dReadout[:, d...].
+        gemm(.transposed, .none, m: d, n: d, k: b, dLastQuery, lda: d, readout + d, ldb: 2 * d, beta: 1, g.attentionLastWeight, ldc: d, threads: threads)
+        accumulateBiasGradient(dLastQuery, rows: b, width: d, into: g.attentionLastBias)
+        gemm(.none, .none, m: b, n: d, k: d, dLastQuery, lda: d, w.attentionLastWeight, ldb: d, beta: 1, dReadout + d, ldc: 2 * d, threads: threads)
+        for s in 0..<b {
+            let target = dClickStates + batch.lastPosition(of: s) * d, source = dReadout + s * 2 * d + d
+            for j in 0..<d { target[j] += source[j] }
+        }
+        // H = nodeStates[positionNodes]
+        dNodeStates.update(repeating: 0, count: n * d)
+        batch.positionNodes.withUnsafeBufferPointer { scatterAddRows(dClickStates, width: d, indices: $0, into: dNodeStates) }
+    }
+}

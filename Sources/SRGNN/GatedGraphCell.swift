@@ -1,0 +1,154 @@
+import Foundation
+import SessionData
+import TensorCore
+
+/// One propagation step of the gated graph network (the reference's `GNNCell`), hidden `h` `[N, d]`
+/// → next `h'` `[N, d]` over the batch's stacked session graphs:
+///
+///     x_in  = h W_in^T + b_in                      x_out = h W_out^T + b_out
+///     a_in  = A_in · x_in + b_iah                  a_out = A_out · x_out + b_oah
+///     gi = [a_in | a_out] W_ih^T + b_ih            gh = h W_hh^T + b_hh
+///     r = σ(gi_r + gh_r)    z = σ(gi_z + gh_z)    c = tanh(gi_c + r ⊙ gh_c)
+///     h' = c + z ⊙ (h − c)
+///
+/// The forward pass keeps `[a_in | a_out]` `[N, 2d]` and `(r, z, c, gh_c)` `[N, 4d]` for the
+/// backward pass. Backward, from `dh'` = ∂L/∂h':
+///
+///     dc = dh' ⊙ (1 − z)      dz = dh' ⊙ (h − c)      dh = dh' ⊙ z   (+ the paths below)
+///     dc_pre = dc ⊙ (1 − c²)                   → dgi_c = dc_pre,   dgh_c = dc_pre ⊙ r
+///     dr_pre = dc_pre ⊙ gh_c ⊙ r (1 − r)       → dgi_r = dgh_r = dr_pre
+///     dz_pre = dz ⊙ z (1 − z)                  → dgi_z = dgh_z = dz_pre
+///     dW_hh += dgh^T h    db_hh += Σ dgh    dh += dgh W_hh
+///     dW_ih += dgi^T a    db_ih += Σ dgi    da = dgi W_ih
+///     db_iah += Σ da_in   dx_in = A_in^T · da_in        (the same for out)
+///     dW_in += dx_in^T h  db_in += Σ dx_in  dh += dx_in W_in   (the same for out)
+struct GatedGraphCell {
+    let hiddenSize: Int
+
+    /// Runs the cell: `next` ← h'. `aggregate` `[N, 2d]` and `gates` `[N, 4d]` receive what
+    /// `backward` needs.
+    func forward(_ batch: SessionBatch, weights w: ParameterPointers<UnsafePointer<Float>>,
+                 hidden h: UnsafePointer<Float>, next: UnsafeMutablePointer<Float>,
+                 aggregate a: UnsafeMutablePointer<Float>, gates: UnsafeMutablePointer<Float>,
+                 workspace ws: SRGNNWorkspace, threads: Int) {
+        let d = hiddenSize, n = batch.nodeCount
+        let edgeIn = ws.edgeIn.pointer(n * d), edgeOut = ws.edgeOut.pointer(n * d)
+        gemm(.none, .transposed, m: n, n: d, k: d, h, lda: d, w.edgeInWeight, ldb: d, edgeIn, ldc: d, threads: threads)
+        addBias(edgeIn, rows: n, width: d, w.edgeInBias)
+        gemm(.none, .transposed, m: n, n: d, k: d, h, lda: d, w.edgeOutWeight, ldb: d, edgeOut, ldc: d, threads: threads)
+        addBias(edgeOut, rows: n, width: d, w.edgeOutBias)
+        batch.withAdjacency { incoming, outgoing in
+            parallelChunks(n, threads: threads, minimumPerThread: 128) { rows in
+                incoming.propagate(edgeIn, into: a, rowStride: 2 * d, width: d, rows: rows)
+                outgoing.propagate(edgeOut, into: a + d, rowStride: 2 * d, width: d, rows: rows)
+                for v in rows {
+                    let row = a + v * 2 * d
+                    for j in 0..<d { row[j] += w.inAggregateBias[j]; row[d + j] += w.outAggregateBias[j] }
+                }
+            }
+        }
+        let gi = ws.inputGates.pointer(n * 3 * d), gh = ws.hiddenGates.pointer(n * 3 * d)
+        gemm(.none, .transposed, m: n, n: 3 * d, k: 2 * d, a, lda: 2 * d, w.inputWeight, ldb: 2 * d, gi, ldc: 3 * d, threads: threads)
+        gemm(.none, .transposed, m: n, n: 3 * d, k: d, h, lda: d, w.hiddenWeight, ldb: d, gh, ldc: 3 * d, threads: threads)
+        parallelFor(n, threads: threads, minimumPerThread: 128) { v in
+            let giRow = gi + v * 3 * d, ghRow = gh + v * 3 * d, gateRow = gates + v * 4 * d
+            let hRow = h + v * d, nextRow = next + v * d
+            for j in 0..<d {
+                let resetGate = sigmoid(giRow[j] + w.inputBias[j] + ghRow[j] + w.hiddenBias[j])
+                let updateGate = sigmoid(giRow[d + j] + w.inputBias[d + j] + ghRow[d + j] + w.hiddenBias[d + j])
+                let hiddenCandidate = ghRow[2 * d + j] + w.hiddenBias[2 * d + j]
+                let candidate = tanhf(giRow[2 * d + j] + w.inputBias[2 * d + j] + resetGate * hiddenCandidate)
+                nextRow[j] = candidate + updateGate * (hRow[j] - candidate)
+                gateRow[j] = resetGate
+                gateRow[d + j] = updateGate
+                gateRow[2 * d + j] = candidate
+                gateRow[3 * d + j] = hiddenCandidate
+            }
+        }
+    }
+
+    /// Backward of `forward`: from `dNext` = ∂L/∂h' to `dHidden` = ∂L/∂h (overwritten), adding every
+    /// weight's gradient into `g`.
+    func backward(_ batch: SessionBatch, weights w: ParameterPointers<UnsafePointer<Float>>,
+                  gradient g: ParameterPointers<UnsafeMutablePointer<Float>>,
+                  hidden h: UnsafePointer<Float>, aggregate a: UnsafePointer<Float>, gates: UnsafePointer<Float>,
+                  dNext: UnsafePointer<Float>, dHidden: UnsafeMutablePointer<Float>,
+                  workspace ws: SRGNNWorkspace, threads: Int) {
+        let d = hiddenSize, n = batch.nodeCount
+        let dgi = ws.dInputGates.pointer(n * 3 * d), dgh = ws.dHiddenGates.pointer(n * 3 * d)
+        parallelFor(n, threads: threads, minimumPerThread: 128) { v in
+            let gateRow = gates + v * 4 * d, hRow = h + v * d, dNextRow = dNext + v * d
+            let dgiRow = dgi + v * 3 * d, dghRow = dgh + v * 3 * d, dHiddenRow = dHidden + v * d
+            for j in 0..<d {
+                let resetGate = gateRow[j], updateGate = gateRow[d + j]
+                let candidate = gateRow[2 * d + j], hiddenCandidate = gateRow[3 * d + j]
+                let dOut = dNextRow[j]
+                let dCandidate = dOut * (1 - updateGate)
+                let dUpdate = dOut * (hRow[j] - candidate)
+                dHiddenRow[j] = dOut * updateGate
+                let dCandidatePre = dCandidate * (1 - candidate * candidate)
+                let dResetPre = dCandidatePre * hiddenCandidate * resetGate * (1 - resetGate)
+                let dUpdatePre = dUpdate * updateGate * (1 - updateGate)
+                dgiRow[j] = dResetPre; dghRow[j] = dResetPre
+                dgiRow[d + j] = dUpdatePre; dghRow[d + j] = dUpdatePre
+                dgiRow[2 * d + j] = dCandidatePre; dghRow[2 * d + j] = dCandidatePre * resetGate
+            }
+        }
+        // gh = h W_hh^T + b_hh
+        gemm(.transposed, .none, m: 3 * d, n: d, k: n, dgh, lda: 3 * d, h, ldb: d, beta: 1, g.hiddenWeight, ldc: d, threads: threads)
+        accumulateBiasGradient(dgh, rows: n, width: 3 * d, into: g.hiddenBias)
+        gemm(.none, .none, m: n, n: d, k: 3 * d, dgh, lda: 3 * d, w.hiddenWeight, ldb: d, beta: 1, dHidden, ldc: d, threads: threads)
+        // gi = a W_ih^T + b_ih
+        gemm(.transposed, .none, m: 3 * d, n: 2 * d, k: n, dgi, lda: 3 * d, a, ldb: 2 * d, beta: 1, g.inputWeight, ldc: 2 * d, threads: threads)
+        accumulateBiasGradient(dgi, rows: n, width: 3 * d, into: g.inputBias)
+        let da = ws.dAggregates.pointer(n * 2 * d)
+        gemm(.none, .none, m: n, n: 2 * d, k: 3 * d, dgi, lda: 3 * d, w.inputWeight, ldb: 2 * d, da, ldc: 2 * d, threads: threads)
+        // a_in = A_in x_in + b_iah,  a_out = A_out x_out + b_oah
+        accumulateBiasGradient(da, rows: n, width: d, stride: 2 * d, into: g.inAggregateBias)
+        accumulateBiasGradient(da + d, rows: n, width: d, stride: 2 * d, into: g.outAggregateBias)
+        let dEdgeIn = ws.dEdgeIn.zeroed(n * d), dEdgeOut = ws.dEdgeOut.zeroed(n * d)
+        batch.withAdjacency { incoming, outgoing in
+            batch.nodeOffsets.withUnsafeBufferPointer { nodeOffsets in
+                // Whole sessions per worker: their nodes, and so the scatter targets, are disjoint.
+                parallelChunks(batch.sessionCount, threads: threads, minimumPerThread: 32) { sessions in
+                    let rows = Int(nodeOffsets[sessions.lowerBound])..<Int(nodeOffsets[sessions.upperBound])
+                    incoming.propagateBackward(da, rowStride: 2 * d, into: dEdgeIn, width: d, rows: rows)
+                    outgoing.propagateBackward(da + d, rowStride: 2 * d, into: dEdgeOut, width: d, rows: rows)
+                }
+            }
+        }
+        // x = h W^T + b for both directions
+        gemm(.transposed, .none, m: d, n: d, k: n, dEdgeIn, lda: d, h, ldb: d, beta: 1, g.edgeInWeight, ldc: d, threads: threads)
+        accumulateBiasGradient(dEdgeIn, rows: n, width: d, into: g.edgeInBias)
+        gemm(.none, .none, m: n, n: d, k: d, dEdgeIn, lda: d, w.edgeInWeight, ldb: d, beta: 1, dHidden, ldc: d, threads: threads)
+        gemm(.transposed, .none, m: d, n: d, k: n, dEdgeOut, lda: d, h, ldb: d, beta: 1, g.edgeOutWeight, ldc: d, threads: threads)
+        accumulateBiasGradient(dEdgeOut, rows: n, width: d, into: g.edgeOutBias)
+        gemm(.none, .none, m: n, n: d, k: d, dEdgeOut, lda: d, w.edgeOutWeight, ldb: d, beta: 1, dHidden, ldc: d, threads: threads)
+    }
+}
+
+extension AdjacencyRows {
+    /// Graph propagation `y[v, :] = Σ_u A[v][u] · x[u, :]` for the rows `v` in `rows` (each written once).
+    func propagate(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, rowStride: Int, width: Int, rows: Range<Int>) {
+        for v in rows {
+            let row = y + v * rowStride
+            for j in 0..<width { row[j] = 0 }
+            for e in Int(offsets[v])..<Int(offsets[v + 1]) {
+                let source = x + Int(neighbours[e]) * width, weight = weights[e]
+                for j in 0..<width { row[j] += weight * source[j] }
+            }
+        }
+    }
+
+    /// Backward of `propagate`: `dx[u, :] += A[v][u] · dy[v, :]`. Rows of different sessions touch
+    /// disjoint nodes, so callers may split `rows` at session boundaries across threads.
+    func propagateBackward(_ dy: UnsafePointer<Float>, rowStride: Int, into dx: UnsafeMutablePointer<Float>, width: Int, rows: Range<Int>) {
+        for v in rows {
+            let row = dy + v * rowStride
+            for e in Int(offsets[v])..<Int(offsets[v + 1]) {
+                let target = dx + Int(neighbours[e]) * width, weight = weights[e]
+                for j in 0..<width { target[j] += weight * row[j] }
+            }
+        }
+    }
+}

@@ -1,2 +1,0 @@
-@_exported import TensorCore
-@_exported import SessionData
