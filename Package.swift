@@ -26,9 +26,9 @@ let package = Package(
         .target(name: "CKernels"),
         .target(name: "TensorCore", dependencies: ["CKernels", .target(name: "CBLAS", condition: .when(platforms: [.linux]))]),
         .target(name: "SessionData", dependencies: ["TensorCore"]),
-        .target(name: "SRGNN", dependencies: ["CKernels", "TensorCore", "SessionData"]),
+        .target(name: "SRGNN", dependencies: ["TensorCore", "SessionData"]),
         .target(name: "Evaluation", dependencies: ["TensorCore", "SessionData", "SRGNN"], exclude: ["README.md"]),
-        .target(name: "Training", dependencies: ["CKernels", "TensorCore", "SessionData", "SRGNN", "Evaluation"]),
+        .target(name: "Training", dependencies: ["TensorCore", "SessionData", "SRGNN", "Evaluation"]),
         .target(
             name: "Serving",
             dependencies: [

@@ -1,4 +1,3 @@
-import TensorCore
 import SRGNN
 
 /// One epoch of a training run, as logged and as kept in a checkpoint's history. Defined here

@@ -1,6 +1,6 @@
-import TensorCore
 import Dispatch
 import SessionData
+import TensorCore
 
 /// One next-item test example: the clicked prefix (time order) and the item clicked next.
 public struct TestExample: Sendable, Equatable {

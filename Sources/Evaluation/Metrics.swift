@@ -1,4 +1,3 @@
-import TensorCore
 import Foundation
 
 // Pure ranking metrics for next-item prediction with a single relevant item (the target).
@@ -157,9 +156,9 @@ private func listMetric(_ target: Int32, _ ranking: [Int32], _ k: Int?, _ metric
 /// Item coverage at K: `|⋃_e top_K(e)| / n`, the fraction of all n items that appear in at least
 /// one top-K list (session-rec `Coverage`, whose denominator is the number of training items).
 public func coverage(of lists: [[Int32]], itemCount: Int) -> Double {
-    var seen = [Bool](repeating: false, count: itemCount)
-    for list in lists { for item in list { seen[Int(item) - 1] = true } }
-    return itemCount == 0 ? 0 : Double(seen.lazy.filter { $0 }.count) / Double(itemCount)
+    var accumulator = CoverageAccumulator(itemCount: itemCount, k: .max)
+    for list in lists { accumulator.add(list) }
+    return accumulator.coverage
 }
 
 /// Popularity bias at K (session-rec `Popularity`): with `pop(i)` the training click count of item i

@@ -1,4 +1,3 @@
-import TensorCore
 extension MetricValues {
     /// The metrics keyed as logs, checkpoints and `--json` print them: `HR@K`, `MRR@K`,
     /// `NDCG@K`, `Precision@K` (percentages).

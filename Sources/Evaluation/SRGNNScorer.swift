@@ -1,4 +1,3 @@
-import TensorCore
 import SessionData
 import SRGNN
 

@@ -1,6 +1,5 @@
-import SessionData
-import TensorCore
 import Foundation
+import SessionData
 
 /// What a checkpoint says besides its weights: stored as JSON under the `srgnn` key of the
 /// safetensors `__metadata__`, so a checkpoint is still a plain weights file for other tools.

@@ -1,5 +1,3 @@
-import SessionData
-import TensorCore
 /// The shape of an SR-GNN model: what a weights file does not say by itself.
 public struct SRGNNConfiguration: Codable, Sendable, Equatable {
     /// Number of items; item ids are `1...itemCount` and the embedding has `itemCount + 1` rows

@@ -1,5 +1,3 @@
-import SessionData
-import TensorCore
 import Foundation
 
 /// Any JSON value, for metadata whose shape belongs to another module (the training

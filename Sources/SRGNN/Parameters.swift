@@ -1,4 +1,3 @@
-import SessionData
 import TensorCore
 /// Names of SR-GNN's parameters, spelled as the official PyTorch `state_dict` spells them.
 public enum ParameterName: String, CaseIterable, Sendable, Codable {

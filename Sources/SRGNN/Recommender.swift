@@ -1,5 +1,3 @@
-import SessionData
-import TensorCore
 import Foundation
 
 /// One recommended item in the user's own ids: the raw id from the click log and its score (the

@@ -1,6 +1,5 @@
-import SessionData
-import TensorCore
 import Foundation
+import SessionData
 
 /// A safetensors file: an 8-byte little-endian header length, a JSON header mapping each name to
 /// `{dtype, shape, data_offsets}`, then the raw little-endian data.
@@ -184,16 +183,6 @@ extension SRGNNParameters {
 }
 
 extension SRGNNModel {
-    /// Loads a bare weights file (official names). `propagationSteps` and `nonhybrid` are not in the file and
-    /// come from the caller. Ignored tensor names are returned so the caller can report them.
-    public static func load(weightsAt path: String, propagationSteps: Int = 1, nonhybrid: Bool = false) throws -> (model: SRGNNModel, ignored: [String]) {
-        let file = try SafeTensorsFile(contentsOf: path)
-        let (parameters, ignored) = try SRGNNParameters.load(from: file, path: path)
-        let configuration = SRGNNConfiguration(itemCount: parameters.embeddingRows - 1, hiddenSize: parameters.hiddenSize,
-                                               propagationSteps: propagationSteps, nonhybrid: nonhybrid)
-        return (try SRGNNModel(configuration: configuration, parameters: parameters), ignored)
-    }
-
     /// Writes the weights under the official names, atomically.
     public func saveWeights(to path: String, metadata: [String: String] = [:]) throws {
         try parameters.safeTensors(metadata: metadata).write(to: path)

@@ -1,4 +1,3 @@
-import SessionData
 import Foundation
 import TensorCore
 
@@ -96,26 +95,25 @@ struct ScoreLayer {
         }
         let buffers = ws.rankTiles.pointer(workers * b * tileItems)
         withUnsafeTemporaryAllocation(of: Int.self, capacity: workers * b) { counts in
-        let counts = counts.baseAddress!
-        counts.initialize(repeating: 0, count: workers * b)
-        forEachTile(threads: threads) { worker, first, width in
-            let buffer = buffers + worker * b * tileItems, myCounts = counts + worker * b
-            scoreTile(sessionEmbedding: sessionEmbedding, batchSize: b, embedding: embedding, first: first, width: width,
-                      into: buffer, ldc: width)
-            for row in 0..<b {
-                let values = buffer + row * width
-                var greater = countGreater(values, count: width, than: targetScores[row])
-                // The target never counts against itself, whatever rounding did.
-                let column = Int(targets[row]) - 1 - first
-                if column >= 0, column < width, values[column] > targetScores[row] { greater -= 1 }
-                myCounts[row] += greater
+            counts.initialize(repeating: 0)
+            forEachTile(threads: threads) { worker, first, width in
+                let buffer = buffers + worker * b * tileItems, myCounts = counts.baseAddress! + worker * b
+                scoreTile(sessionEmbedding: sessionEmbedding, batchSize: b, embedding: embedding, first: first, width: width,
+                          into: buffer, ldc: width)
+                for row in 0..<b {
+                    let values = buffer + row * width
+                    var greater = countGreater(values, count: width, than: targetScores[row])
+                    // The target never counts against itself, whatever rounding did.
+                    let column = Int(targets[row]) - 1 - first
+                    if column >= 0, column < width, values[column] > targetScores[row] { greater -= 1 }
+                    myCounts[row] += greater
+                }
             }
-        }
-        for row in 0..<b {
-            var total = 1
-            for worker in 0..<workers { total += counts[worker * b + row] }
-            ranks[row] = Int32(total)
-        }
+            for row in 0..<b {
+                var total = 1
+                for worker in 0..<workers { total += counts[worker * b + row] }
+                ranks[row] = Int32(total)
+            }
         }
     }
 

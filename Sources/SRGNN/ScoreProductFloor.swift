@@ -1,5 +1,4 @@
 import Foundation
-import SessionData
 import TensorCore
 
 /// The floor of a training step, for `srgnn bench`: its three score products alone —

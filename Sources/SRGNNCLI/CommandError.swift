@@ -1,7 +1,5 @@
 import ArgumentParser
 import Evaluation
-import TensorCore
-import SessionData
 import Foundation
 
 /// A failure the user can fix, printed as `Error: <message>` without the usage text.

@@ -1,9 +1,9 @@
 import ArgumentParser
-import TensorCore
-import SessionData
-import Foundation
-import SRGNN
 import Evaluation
+import Foundation
+import SessionData
+import SRGNN
+import TensorCore
 
 /// `srgnn compare`: SR-GNN and the baselines, one evaluation over the same test examples.
 struct CompareCommand: ParsableCommand {

@@ -1,9 +1,9 @@
 import ArgumentParser
-import TensorCore
-import SessionData
-import Foundation
-import SRGNN
 import Evaluation
+import Foundation
+import SessionData
+import SRGNN
+import TensorCore
 import Training
 
 /// `srgnn demo`: the whole pipeline on a built-in synthetic click log, with nothing to download.

@@ -1,9 +1,9 @@
 import ArgumentParser
-import TensorCore
-import SessionData
-import Foundation
-import SRGNN
 import Evaluation
+import Foundation
+import SessionData
+import SRGNN
+import TensorCore
 
 /// `srgnn evaluate`: full-ranking metrics of a checkpoint on a dataset's test examples.
 struct EvaluateCommand: ParsableCommand {

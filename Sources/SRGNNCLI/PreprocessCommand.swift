@@ -1,6 +1,5 @@
 import ArgumentParser
 import Evaluation
-import TensorCore
 import SessionData
 
 /// `srgnn preprocess`: raw click log → dataset folder, exactly as the reference's preprocess.py.

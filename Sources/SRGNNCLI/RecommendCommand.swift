@@ -1,9 +1,8 @@
 import ArgumentParser
 import Evaluation
-import TensorCore
-import SessionData
 import Foundation
 import SRGNN
+import TensorCore
 
 /// `srgnn recommend`: the top-k next items for one session.
 struct RecommendCommand: ParsableCommand {

@@ -1,9 +1,8 @@
 import ArgumentParser
-import Evaluation
-import TensorCore
-import SessionData
-import Foundation
 import CKernels
+import Evaluation
+import Foundation
+import SessionData
 
 /// The `srgnn` command: one subcommand per job, each in its own file.
 @main

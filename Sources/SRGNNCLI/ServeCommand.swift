@@ -1,11 +1,10 @@
 import ArgumentParser
 import Evaluation
-import TensorCore
-import SessionData
 import Foundation
 import Logging
 import Serving
 import SRGNN
+import TensorCore
 
 /// `srgnn serve`: the HTTP recommendation service (Hummingbird 2).
 struct ServeCommand: AsyncParsableCommand {

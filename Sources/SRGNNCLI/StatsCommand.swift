@@ -1,6 +1,5 @@
 import ArgumentParser
 import Evaluation
-import TensorCore
 import Foundation
 import SessionData
 

@@ -1,9 +1,9 @@
 import ArgumentParser
 import Evaluation
-import TensorCore
-import SessionData
 import Foundation
+import SessionData
 import SRGNN
+import TensorCore
 import Training
 
 /// `srgnn train`: train SR-GNN on a dataset folder and save the best epoch as a checkpoint.

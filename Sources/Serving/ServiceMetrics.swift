@@ -1,6 +1,6 @@
+import CoreMetrics
 import Foundation
 import Hummingbird
-import CoreMetrics
 import Metrics
 import Prometheus
 

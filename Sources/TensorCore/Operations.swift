@@ -1,5 +1,5 @@
-import Foundation
 import CKernels
+import Foundation
 
 /// Logistic sigmoid `σ(x) = 1 / (1 + e^(−x))`.
 @inlinable public func sigmoid(_ x: Float) -> Float { 1 / (1 + expf(-x)) }

@@ -1,5 +1,4 @@
 import Evaluation
-import SessionData
 import Foundation
 import SRGNN
 import TensorCore

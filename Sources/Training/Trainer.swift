@@ -6,8 +6,6 @@ import TensorCore
 
 /// What a trainer tells whoever watches it (the command line draws a progress bar from it).
 public protocol TrainingObserver: AnyObject {
-    func trainingStarted(configuration: TrainingConfiguration, trainExamples: Int, validationExamples: Int,
-                         testExamples: Int, resumedAt epoch: Int?)
     func batchFinished(epoch: Int, examplesDone: Int, examplesTotal: Int, runningLoss: Double, seconds: Double)
     func epochFinished(_ record: EpochRecord, selected: Bool)
     func note(_ message: String)
@@ -84,9 +82,6 @@ public final class Trainer {
         } else {
             try? FileManager.default.removeItem(atPath: logPath)
         }
-        observer?.trainingStarted(configuration: configuration, trainExamples: trainIndices.count,
-                                  validationExamples: validationIndices.count, testExamples: dataset.test.count,
-                                  resumedAt: resume ? state.completedEpochs : nil)
         if configuration.selectOn == .test {
             observer?.note("selecting the epoch on the TEST set, as the reference does: test metrics are optimistic")
         }

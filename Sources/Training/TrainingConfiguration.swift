@@ -1,8 +1,6 @@
 import Evaluation
-import SRGNN
-import SessionData
-import TensorCore
 import Foundation
+import SRGNN
 
 /// How the best epoch is chosen.
 public enum SelectionProtocol: String, Codable, Sendable, CaseIterable {

@@ -1,5 +1,4 @@
 import Evaluation
-import TensorCore
 import SessionData
 import SRGNN
 

@@ -1,9 +1,9 @@
-import TensorCore
-import SessionData
 import Dispatch
-import Foundation
-import Testing
 import Evaluation
+import Foundation
+import SessionData
+import TensorCore
+import Testing
 
 /// Synthetic sessions shaped like Diginetica: lengths 2 + Geometric (mean 4.85), items drawn from a
 /// Zipf(1) popularity over `itemCount` items mapped to shuffled ids.

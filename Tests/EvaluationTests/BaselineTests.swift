@@ -1,8 +1,8 @@
-import TensorCore
-import SessionData
-import Foundation
-import Testing
 import Evaluation
+import Foundation
+import SessionData
+import TensorCore
+import Testing
 
 // Every expectation below is worked out by hand from `tinySessions` (see Support.swift).
 

@@ -1,8 +1,8 @@
-import TensorCore
-import SessionData
-import Foundation
-import Testing
 import Evaluation
+import Foundation
+import SessionData
+import TensorCore
+import Testing
 
 @Suite struct ComparisonReportTests {
     static func report() -> ComparisonReport {

@@ -1,9 +1,9 @@
-import TensorCore
-import SessionData
-import Foundation
-import Testing
 import Evaluation
+import Foundation
+import SessionData
 import SRGNN
+import TensorCore
+import Testing
 
 /// Scores item i as (n + 1 − i) whatever the session: the ranking is 1, 2, …, n.
 struct DescendingScorer: SessionScorer {

@@ -1,8 +1,8 @@
-import TensorCore
-import SessionData
-import Foundation
-import Testing
 import Evaluation
+import Foundation
+import SessionData
+import TensorCore
+import Testing
 
 @Suite struct MetricsTests {
     // Scores of items 1...4 (index = id − 1): items 2 and 4 tie at 0.5.

@@ -1,9 +1,9 @@
-import TensorCore
-import SessionData
+import Evaluation
 import Foundation
+import SessionData
+import TensorCore
 import Testing
 import TestSupport
-import Evaluation
 
 /// Training sessions for the baseline tests, oldest first, items 1...5:
 ///

@@ -1,7 +1,7 @@
-import TensorCore
 import SessionData
-import Testing
 import SRGNN
+import TensorCore
+import Testing
 
 @Suite struct AccumulateTests {
     /// `.overwrite` sets the gradient to exactly what adding into zeros gives, whatever it held.

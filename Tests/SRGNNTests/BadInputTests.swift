@@ -1,8 +1,8 @@
-import TensorCore
-import SessionData
 import Foundation
-import Testing
+import SessionData
 import SRGNN
+import TensorCore
+import Testing
 import TestSupport
 
 /// Bad input throws an error that names what is wrong; nothing crashes.
@@ -32,7 +32,8 @@ import TestSupport
         let path = Self.temporaryPath("roundtrip.safetensors")
         defer { try? FileManager.default.removeItem(atPath: path) }
         try model.saveWeights(to: path)
-        let (loaded, ignored) = try SRGNNModel.load(weightsAt: path)
+        let file = try LoadedModel.load(from: path)
+        let (loaded, ignored) = (file.model, file.ignoredTensors)
         #expect(loaded.parameters == model.parameters)
         #expect(ignored == ["gnn.linear_edge_f.bias", "gnn.linear_edge_f.weight"])
         #expect(try loaded.recommend(session: [1, 2], k: 9) == model.recommend(session: [1, 2], k: 9))
@@ -75,9 +76,9 @@ import TestSupport
         let path = Self.temporaryPath("foreign.bin")
         defer { try? FileManager.default.removeItem(atPath: path) }
         try Data("PK\u{3}\u{4} this is a zip, not weights".utf8).write(to: URL(fileURLWithPath: path))
-        let error = #expect(throws: ModelError.self) { try SRGNNModel.load(weightsAt: path) }
+        let error = #expect(throws: ModelError.self) { try LoadedModel.load(from: path) }
         #expect(error?.description.hasPrefix(path) == true)
-        #expect(throws: ModelError.self) { try SRGNNModel.load(weightsAt: Self.temporaryPath("absent.safetensors")) }
+        #expect(throws: ModelError.self) { try LoadedModel.load(from: Self.temporaryPath("absent.safetensors")) }
     }
 }
 
@@ -86,7 +87,8 @@ import TestSupport
 struct RecommendFixtureTests {
     @Test func bareOfficialWeightsGiveTheReferenceTopTwenty() throws {
         let reference = try #require(ReferenceCase.all().first { $0.name == "small_hybrid_step1" })
-        let (model, ignored) = try SRGNNModel.load(weightsAt: reference.weightsPath)
+        let file = try LoadedModel.load(from: reference.weightsPath)
+        let (model, ignored) = (file.model, file.ignoredTensors)
         #expect(ignored.contains("gnn.linear_edge_f.weight"))
         let top = try model.recommend(session: reference.sessions[0], k: 20)
         #expect(top.map { Int($0.item) - 1 } == reference.top20[0])

@@ -1,7 +1,7 @@
-import TensorCore
 import SessionData
-import Testing
 import SRGNN
+import TensorCore
+import Testing
 import Training
 
 @Suite struct BehaviourTests {

@@ -1,7 +1,7 @@
-import TensorCore
-import SessionData
 import Foundation
+import SessionData
 import SRGNN
+import TensorCore
 
 /// SR-GNN written a second time, densely and per session in Double, straight from the equations
 /// of REFERENCE.md: an independent oracle for the loss and, through central differences, for

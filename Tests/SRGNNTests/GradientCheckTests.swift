@@ -1,8 +1,8 @@
-import TensorCore
-import SessionData
 import Foundation
-import Testing
+import SessionData
 import SRGNN
+import TensorCore
+import Testing
 import TestSupport
 
 /// The hand-written backward against central finite differences of an independent Double model.

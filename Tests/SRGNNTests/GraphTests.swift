@@ -1,7 +1,7 @@
-import TensorCore
 import SessionData
-import Testing
 import SRGNN
+import TensorCore
+import Testing
 
 @Suite struct GraphTests {
     /// The seed documents' example: out-edges 1→2 (1), 2→3 (1/2), 2→4 (1/2), 3→2 (1);

@@ -1,7 +1,7 @@
-import TensorCore
 import SessionData
-import Testing
 import SRGNN
+import TensorCore
+import Testing
 
 @Suite struct RankTests {
     /// The tiled ranking equals ranks counted on the full score matrix, up to items whose score is

@@ -1,8 +1,8 @@
-import TensorCore
-import SessionData
 import Foundation
-import Testing
+import SessionData
 import SRGNN
+import TensorCore
+import Testing
 import TestSupport
 
 /// Parity with the official SR-GNN PyTorch code on the seeded cases of

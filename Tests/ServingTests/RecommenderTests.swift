@@ -1,8 +1,8 @@
-import SessionData
 import Foundation
-import Testing
-import SRGNN
 import Serving
+import SessionData
+import SRGNN
+import Testing
 import TestSupport
 
 /// The library `Recommender` the service is built on.

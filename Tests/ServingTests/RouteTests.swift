@@ -1,11 +1,11 @@
-import SessionData
 import Foundation
 import Hummingbird
-import Logging
 import HummingbirdTesting
-import Testing
-import SRGNN
+import Logging
 import Serving
+import SessionData
+import SRGNN
+import Testing
 import TestSupport
 
 /// Every route and every refusal, in memory (`app.test(.router)`), and one request over a real socket.

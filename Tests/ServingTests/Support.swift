@@ -1,8 +1,8 @@
-import SessionData
 import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Serving
+import SessionData
 import SRGNN
 import TestSupport
 

@@ -1,5 +1,5 @@
-import Testing
 import TensorCore
+import Testing
 import TestSupport
 
 @Suite struct MatrixMultiplyTests {

@@ -1,11 +1,11 @@
 import Evaluation
-import TensorCore
-import SRGNN
-import SessionData
 import Foundation
+import SessionData
+import SRGNN
+import TensorCore
 import Testing
-import Training
 import TestSupport
+import Training
 
 /// Three `torch.optim.Adam` steps on the same batch, against the reference's parameters after each.
 @Suite(.enabled(if: SharedPaths.exists(SharedPaths.referenceFixtures), "needs ../shared/fixtures/reference beside the repository"))

@@ -1,11 +1,11 @@
 import Evaluation
-import TensorCore
-import SRGNN
-import SessionData
 import Foundation
+import SessionData
+import SRGNN
+import TensorCore
 import Testing
-import Training
 import TestSupport
+import Training
 
 /// A small synthetic dataset: the first 90 % of sessions train, the rest give test examples.
 func syntheticDataset(sessions: Int = 400, items: Int = 60, seed: UInt64 = 5) -> SessionDataset {

@@ -1,4 +1,3 @@
-import TensorCore
 /// The baselines by name, with their documented defaults, for front ends (`compare --baselines pop,sr`).
 ///
 /// `Baseline.vsknn.fitter.fit(sessions:itemCount:)` returns `any SessionScorer`, which

@@ -1,4 +1,3 @@
-import TensorCore
 import Foundation
 
 /// Item-KNN: recommends the items most similar to the *last* clicked item (session-rec

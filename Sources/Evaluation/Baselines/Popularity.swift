@@ -1,4 +1,3 @@
-import TensorCore
 /// POP: recommends the items clicked most often in training, whatever the session.
 ///
 /// `score(i) = pop(i)`, the training click count of item i (repeats within a session count).

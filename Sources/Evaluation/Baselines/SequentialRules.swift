@@ -1,4 +1,3 @@
-import TensorCore
 import Foundation
 
 /// SR, sequential rules (Ludewig & Jannach 2018; session-rec `baselines/sr.py`): item b is

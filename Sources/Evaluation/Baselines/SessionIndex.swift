@@ -1,5 +1,5 @@
-import TensorCore
 import Foundation
+import TensorCore
 
 /// Training sessions as two CSR indexes over their *distinct* items, for the neighbourhood baselines.
 ///

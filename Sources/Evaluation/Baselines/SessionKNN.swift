@@ -1,4 +1,3 @@
-import TensorCore
 import Foundation
 
 /// SKNN, session-based k-nearest neighbours (Jannach & Ludewig 2017; session-rec `knn/sknn.py`

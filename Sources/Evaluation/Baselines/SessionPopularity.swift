@@ -1,4 +1,3 @@
-import TensorCore
 /// S-POP: the items clicked most often in the *current* session, ties broken by global popularity.
 ///
 /// `score(i) = c_s(i) + pop(i) / (pop_max + 1)`, with `c_s(i)` the number of clicks on i in the

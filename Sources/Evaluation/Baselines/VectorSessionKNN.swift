@@ -1,4 +1,3 @@
-import TensorCore
 import Foundation
 
 /// V-SKNN, vector multiplication session kNN (Ludewig & Jannach 2018; session-rec `knn/vsknn.py`,

@@ -1,4 +1,3 @@
-import TensorCore
 /// A weighted list of items per item, CSR (`offsets[a − 1] ..< offsets[a]`), best first: Item-KNN's
 /// neighbours and the sequential rules' targets. Both score a session by its last item's list.
 struct WeightedItemLists: Sendable {

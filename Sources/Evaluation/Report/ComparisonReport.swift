@@ -1,6 +1,5 @@
-import SRGNN
-import TensorCore
 import Foundation
+import SRGNN
 
 /// One model's line in a comparison: its evaluation, how long fitting took, and (for SR-GNN) its
 /// training curves from the checkpoint's history.
