@@ -207,11 +207,11 @@ import TestSupport
     }
 }
 
-/// The inference threads answer everything queued before they stop.
+/// The inference threads answer everything queued before they stop, and never outlive the queue.
 @Suite struct InferenceQueueTests {
-    @Test func concurrentRequestsAreAllAnsweredAndShutdownDrains() async throws {
+    @Test func concurrentRequestsAreAllAnsweredAndShutdownEndsTheThreads() async throws {
         let recommender = try Fixture.recommender()
-        let queue = InferenceQueue(recommender: recommender, threads: 2, maxCoalescedSessions: 8)
+        let queue = InferenceQueue(recommender: recommender, threads: 2, maxCoalescedSessions: 8, threadName: "tq-drain")
         let sessions = (0..<64).map { i in [Fixture.rawIDs[i % 24], Fixture.rawIDs[(i * 7) % 29]] }
         let answers = try await withThrowingTaskGroup(of: (Int, [RecommendationResult]).self) { group in
             for (index, session) in sessions.enumerated() {
@@ -221,14 +221,57 @@ import TestSupport
             for try await (index, result) in group { answers[index] = result[0] }
             return answers
         }
-        queue.shutdown()
+        await queue.shutdown()
         #expect(answers.count == 64)
         for (index, session) in sessions.enumerated() {
             #expect(answers[index]?.items.map(\.id) == (try recommender.recommend(session: session, k: 5)).items.map(\.id))
         }
         #expect(!queue.isAccepting)
+        #expect(queue.runningThreads == 0)
+        #expect(await eventually { osThreads(named: "tq-drain") == 0 })
+        // Requests after shutdown are refused.
         await #expect(throws: ServingError.self) { try await queue.recommend([RecommendationQuery(session: ["1001"], k: 5)]) }
+        // A second shutdown returns at once.
+        await queue.shutdown()
     }
+
+    @Test func aQueueDroppedWithoutShutdownStopsItsThreads() async throws {
+        weak var dropped: InferenceQueue?
+        do {
+            let queue = InferenceQueue(recommender: try Fixture.recommender(), threads: 2, maxCoalescedSessions: 4,
+                                       threadName: "tq-drop")
+            dropped = queue
+            let answer = try await queue.recommend([RecommendationQuery(session: ["1001"], k: 3)])
+            #expect(answer[0].items.count == 3)
+            #if os(Linux)
+            #expect(await eventually { osThreads(named: "tq-drop") == 2 }, "the threads run, under their names")
+            #endif
+        }
+        #expect(dropped == nil, "the threads do not keep the queue alive")
+        #expect(await eventually { osThreads(named: "tq-drop") == 0 })
+    }
+}
+
+/// Threads of this process whose OS name starts with `prefix` (Linux; 0 elsewhere).
+func osThreads(named prefix: String) -> Int {
+    #if os(Linux)
+    let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+    return tasks.filter { task in
+        ((try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8)) ?? "").hasPrefix(prefix)
+    }.count
+    #else
+    return 0
+    #endif
+}
+
+/// Whether `condition` holds within `seconds` (threads end, and get their names, asynchronously).
+func eventually(seconds: Double = 5, _ condition: () -> Bool) async -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if condition() { return true }
+        try? await Task.sleep(nanoseconds: 5_000_000)
+    }
+    return condition()
 }
 
 /// `GET /ready` turns to 503 once shutdown begins, while `GET /health` still answers.
@@ -239,7 +282,7 @@ import TestSupport
                                  logger: Logger(label: "test"))
         try await Application(router: router).test(.router) { client in
             #expect(try await client.get("/ready").status == .ok)
-            queue.shutdown()
+            await queue.shutdown()
             let ready = try await client.get("/ready")
             #expect(ready.status == .serviceUnavailable && ready.errorCode == "shutting_down")
             #expect(try await client.get("/health").status == .ok)
@@ -248,3 +291,4 @@ import TestSupport
         }
     }
 }
+
