@@ -87,7 +87,7 @@ struct RecommendFixtureTests {
         let (model, ignored) = try SRGNNModel.load(weightsAt: reference.weightsPath)
         #expect(ignored.contains("gnn.linear_edge_f.weight"))
         let top = try model.recommend(session: reference.sessions[0], k: 20)
-        #expect(top.map { Int($0.item) - 1 } == reference.top20[0])
+        #expect(top.map { Int($0.id) - 1 } == reference.top20[0])
         #expect(zip(top, top.dropFirst()).allSatisfy { $0.score >= $1.score })
     }
 }
