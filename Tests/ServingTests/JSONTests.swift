@@ -51,7 +51,9 @@ import Serving
 
     @Test func scoredItemsRoundTrip() throws {
         let items = [ScoredItem<Int32>(id: 7, score: 0.5), ScoredItem(id: 3, score: .nan)]
-        let data = try JSONEncoder().encode(items)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys  // key order is otherwise unspecified
+        let data = try encoder.encode(items)
         #expect(String(decoding: data, as: UTF8.self) == #"[{"id":7,"score":0.5},{"id":3,"score":null}]"#)
         let back = try JSONDecoder().decode([ScoredItem<Int32>].self, from: data)
         #expect(back[0] == items[0])
