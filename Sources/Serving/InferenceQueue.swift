@@ -1,5 +1,4 @@
 import Foundation
-import Logging
 import ServiceLifecycle
 import SRGNN
 
@@ -31,9 +30,10 @@ public final class InferenceQueue: Service, Sendable {
         for index in 0..<threads {
             let name = "\(threadName)-\(index)"
             let thread = Thread { @Sendable in
-                Thread.current.name = name  // names the OS thread (top -H, profilers)
+                nameOSThread(name)
                 state.work(recommender: recommender, maxCoalescedSessions: maxCoalescedSessions, onBatch: onBatch)
             }
+            thread.name = name
             thread.start()
         }
     }
@@ -78,6 +78,16 @@ public final class InferenceQueue: Service, Sendable {
             state.stop(then: continuation)
         }
     }
+}
+
+/// Names the calling thread for the OS (top -H, profilers, /proc). On Linux, Foundation's
+/// `Thread.name` does not reliably reach the OS thread, so the thread writes its own `comm`.
+private func nameOSThread(_ name: String) {
+    #if os(Linux)
+    guard let comm = FileHandle(forWritingAtPath: "/proc/thread-self/comm") else { return }
+    defer { try? comm.close() }
+    try? comm.write(contentsOf: Data(name.utf8.prefix(15)))
+    #endif
 }
 
 private struct Job {

@@ -253,6 +253,9 @@ import TestSupport
             for try await (index, result) in group { answers[index] = result[0] }
             return answers
         }
+        #if os(Linux)
+        #expect(osThreads(named: "tq-drain") == 2, "\(threadNames())")
+        #endif
         await queue.shutdown()
         #expect(answers.count == 64)
         for (index, session) in sessions.enumerated() {
@@ -276,24 +279,32 @@ import TestSupport
             let answer = try await queue.recommend([RecommendationQuery(session: ["1001"], k: 3)])
             #expect(answer[0].items.count == 3)
             #if os(Linux)
-            #expect(await eventually { osThreads(named: "tq-drop") == 2 }, "the threads run, under their names")
+            #expect(await eventually { osThreads(named: "tq-drop") == 2 }, "the threads run, under their names: \(threadNames())")
             #endif
+            // Used here so that the queue lives at least until this point.
+            #expect(queue.runningThreads == 2)
         }
         #expect(dropped == nil, "the threads do not keep the queue alive")
         #expect(await eventually { osThreads(named: "tq-drop") == 0 })
     }
 }
 
-/// Threads of this process whose OS name starts with `prefix` (Linux; 0 elsewhere).
-func osThreads(named prefix: String) -> Int {
+/// The OS names of this process's threads (Linux; empty elsewhere).
+func threadNames() -> [String] {
     #if os(Linux)
     let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
-    return tasks.filter { task in
-        ((try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8)) ?? "").hasPrefix(prefix)
-    }.count
+    return tasks.map { task in
+        ((try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8)) ?? "")
+            .trimmingCharacters(in: .newlines)
+    }
     #else
-    return 0
+    return []
     #endif
+}
+
+/// Threads of this process whose OS name starts with `prefix`.
+func osThreads(named prefix: String) -> Int {
+    threadNames().filter { $0.hasPrefix(prefix) }.count
 }
 
 /// Whether `condition` holds within `seconds` (threads end, and get their names, asynchronously).
