@@ -1,17 +1,38 @@
 import SessionData
 import TensorCore
-/// One recommended item and its score (the raw logit `s_h · e_item`).
-public struct ScoredItem: Sendable, Equatable, Codable {
-    public var item: Int32
+
+/// An item and its score, the raw logit `s_h · e_item`. `ID` is the model's internal id (`Int32`,
+/// 1...itemCount) or the click log's raw id (`String`), so one type serves the model and the
+/// `Recommender`.
+public struct ScoredItem<ID: Hashable & Sendable>: Sendable, Equatable {
+    public var id: ID
     public var score: Float
-    public init(item: Int32, score: Float) { self.item = item; self.score = score }
+    public init(id: ID, score: Float) { self.id = id; self.score = score }
+}
+
+/// `{"id": …, "score": …}`. JSON has no NaN or infinity, so a non-finite score (a diverged model)
+/// is written as null rather than failing the whole answer, and null reads back as NaN.
+extension ScoredItem: Codable where ID: Codable {
+    private enum CodingKeys: String, CodingKey { case id, score }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = try container.decode(ID.self, forKey: .id)
+        score = try container.decodeIfPresent(Float.self, forKey: .score) ?? .nan
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        if score.isFinite { try container.encode(score, forKey: .score) } else { try container.encodeNil(forKey: .score) }
+    }
 }
 
 extension SRGNNModel {
     /// The `k` best items for each session, best first (ties to the lower id). Sessions are
     /// validated first; a bad one throws before any work is done.
     public func recommend(sessions: [[Int32]], k: Int, workspace: SRGNNWorkspace = SRGNNWorkspace(),
-                          threads: Int = 1) throws -> [[ScoredItem]] {
+                          threads: Int = 1) throws -> [[ScoredItem<Int32>]] {
         for session in sessions { try validate(session: session) }
         if sessions.isEmpty { return [] }
         let batch = SessionBatch(sessions: sessions)
@@ -21,12 +42,12 @@ extension SRGNNModel {
         self.scores(batch, workspace: workspace, threads: threads, into: scores)
         return (0..<sessions.count).map { s in
             let row = scores + s * items
-            return topK(row, count: items, k: k).map { ScoredItem(item: Int32($0 + 1), score: row[$0]) }
+            return topK(row, count: items, k: k).map { ScoredItem(id: Int32($0 + 1), score: row[$0]) }
         }
     }
 
     /// The `k` best items for one session.
-    public func recommend(session: [Int32], k: Int, workspace: SRGNNWorkspace = SRGNNWorkspace()) throws -> [ScoredItem] {
+    public func recommend(session: [Int32], k: Int, workspace: SRGNNWorkspace = SRGNNWorkspace()) throws -> [ScoredItem<Int32>] {
         try recommend(sessions: [session], k: k, workspace: workspace)[0]
     }
 }

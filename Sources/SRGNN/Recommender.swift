@@ -1,19 +1,11 @@
 import Foundation
 
-/// One recommended item in the user's own ids: the raw id from the click log and its score (the
-/// logit `s_h · e_item`).
-public struct RecommendedItem: Sendable, Equatable {
-    public var id: String
-    public var score: Float
-    public init(id: String, score: Float) { self.id = id; self.score = score }
-}
-
 /// What a `Recommender` answers for one session: the ranked items, best first, and the session's
 /// items the model does not know (dropped before scoring, in the order given).
 public struct RecommendationResult: Sendable, Equatable {
-    public var items: [RecommendedItem]
+    public var items: [ScoredItem<String>]
     public var unknownItems: [String]
-    public init(items: [RecommendedItem], unknownItems: [String]) { self.items = items; self.unknownItems = unknownItems }
+    public init(items: [ScoredItem<String>], unknownItems: [String]) { self.items = items; self.unknownItems = unknownItems }
 }
 
 /// One session to recommend for, with its own `k` and whether to leave out items already clicked.
@@ -46,18 +38,18 @@ public enum RecommenderError: Error, Equatable, CustomStringConvertible {
     }
 }
 
-/// Top-K recommendation for live sessions in the user's raw item ids.
+/// Top-K recommendation for live sessions in the click log's raw item ids.
 ///
-/// Loads a model once (a checkpoint from `srgnn train`, or a bare official weights file whose ids
-/// are the row numbers) and is then immutable, so one instance is shared by every thread. A
-/// session's unknown items are dropped and reported; a session longer than `maxSessionLength`
-/// keeps its most recent known clicks (SR-GNN's attention reads the whole session, so a very long
-/// one costs time without changing much: the last click and the recent neighbourhood dominate).
-/// Several sessions are scored as one batch: one pass through the model, one `[B, d] × [d, I]`
-/// scoring product. Scratch memory comes from a small pool of workspaces, one per concurrent call.
+/// Immutable once loaded, so one instance is shared by every thread. Unknown items are dropped and
+/// reported. A session longer than `maxSessionLength` keeps its most recent known clicks: the
+/// attention readout reads the whole session, so a very long one costs time while the last click
+/// and its neighbourhood dominate the answer. Several sessions are scored as one batch (one
+/// `[B, d] × [d, I]` product); scratch memory comes from a pool, one workspace per concurrent call.
 public struct Recommender: Sendable {
     /// The default longest session scored; longer ones keep their most recent clicks.
     public static let defaultMaxSessionLength = 50
+    /// The default number of items recommended (`srgnn recommend --k`, a request without `"k"`).
+    public static let defaultK = 20
 
     public let loaded: LoadedModel
     /// Sessions longer than this keep their last `maxSessionLength` known clicks.
@@ -105,10 +97,10 @@ public struct Recommender: Sendable {
             try loaded.model.recommend(sessions: prepared.map(\.items), k: widest, workspace: workspace)
         }
         return zip(prepared, ranked).map { query, ranked in
-            var items = [RecommendedItem]()
+            var items = [ScoredItem<String>]()
             items.reserveCapacity(min(query.k, ranked.count))
-            for entry in ranked where !query.exclude.contains(entry.item) {
-                items.append(RecommendedItem(id: loaded.vocabulary.rawID(of: entry.item), score: entry.score))
+            for entry in ranked where !query.exclude.contains(entry.id) {
+                items.append(ScoredItem(id: loaded.vocabulary.rawID(of: entry.id), score: entry.score))
                 if items.count == query.k { break }
             }
             return RecommendationResult(items: items, unknownItems: query.unknown)
@@ -131,41 +123,4 @@ public struct Recommender: Sendable {
         return PreparedQuery(items: known, unknown: unknown, k: min(query.k, itemCount),
                              exclude: query.excludeSeen ? Set(known) : [])
     }
-}
-
-// MARK: JSON forms shared by `srgnn recommend --json` and the HTTP service
-
-/// A raw item id as JSON: a number when it is one (as most click logs write ids), else a string.
-public func jsonItemID(_ raw: String) -> String {
-    if !raw.isEmpty, raw.count <= 18, raw.allSatisfy(\.isASCII), Int(raw) != nil, !(raw.hasPrefix("0") && raw.count > 1), !raw.hasPrefix("+") {
-        return raw
-    }
-    return jsonString(raw)
-}
-
-/// `value` as a JSON string literal (quotes, backslashes and control characters escaped).
-public func jsonString(_ value: String) -> String {
-    var out = "\""
-    for scalar in value.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        default:
-            if scalar.value < 0x20 { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
-        }
-    }
-    return out + "\""
-}
-
-/// A Float as a JSON number: shortest round-trip form; non-finite values as null.
-public func jsonNumber(_ value: Float) -> String {
-    value.isFinite ? "\(value)" : "null"
-}
-
-/// Ranked items as a JSON array `[{"id":…,"score":…},…]`, ids in the click log's own form.
-public func jsonItems(_ items: [RecommendedItem]) -> String {
-    "[" + items.map { "{\"id\":\(jsonItemID($0.id)),\"score\":\(jsonNumber($0.score))}" }.joined(separator: ",") + "]"
 }

@@ -95,7 +95,7 @@ struct DemoCommand: ParsableCommand {
         let top = try model.recommend(session: session, k: 5)
         print("5. next items for the session [\(raw.joined(separator: ", "))]:")
         for (rank, entry) in top.enumerated() {
-            print(String(format: "   %d. %@  (score %.3f)", rank + 1, loaded.vocabulary.rawID(of: entry.item), entry.score))
+            print(String(format: "   %d. %@  (score %.3f)", rank + 1, loaded.vocabulary.rawID(of: entry.id), entry.score))
         }
         print(String(format: "done in %.0f s. Try: srgnn recommend --model %@ --items %@", seconds(since: started), modelPath,
                      raw.joined(separator: ",")))

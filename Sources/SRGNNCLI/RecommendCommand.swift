@@ -1,6 +1,7 @@
 import ArgumentParser
 import Evaluation
 import Foundation
+import Serving
 import SRGNN
 import TensorCore
 
@@ -14,7 +15,7 @@ struct RecommendCommand: ParsableCommand {
         bare weights file in safetensors with the official SR-GNN names, for example one exported \
         from the official PyTorch code (items are then row numbers 1...n-1, and --step and \
         --nonhybrid say how it was trained). Unknown items are dropped with a note on stderr. \
-        Scores are the model's logits s_h · e_item.
+        Scores are the model's logits s_h · e_item; the answer is the one srgnn serve gives.
         """
     )
 
@@ -25,7 +26,9 @@ struct RecommendCommand: ParsableCommand {
     var items: String
 
     @Option(name: .long, help: "How many items to return.")
-    var k: Int = 20
+    var k = Recommender.defaultK
+
+    @OptionGroup var session: SessionLengthOption
 
     @OptionGroup var architecture: ArchitectureOptions
 
@@ -53,31 +56,43 @@ struct RecommendCommand: ParsableCommand {
         // One session is one small product; single-threaded BLAS also gives the same last bits as
         // `srgnn serve` (OpenBLAS splits a threaded product differently).
         setBLASThreads(1)
-        let loaded = try LoadedModel.load(from: model, propagationSteps: architecture.propagationSteps, nonhybrid: architecture.nonhybrid)
-        reportIgnored(loaded.reportableIgnoredTensors, path: model)
-        let (session, unknown) = loaded.internalIDs(of: rawItems)
-        if !unknown.isEmpty {
-            FileHandle.standardError.write(Data("note: unknown items dropped: \(unknown.joined(separator: ", ")) (the model knows \(loaded.vocabulary.count) items)\n".utf8))
+        let recommender = try Recommender(contentsOf: model, propagationSteps: architecture.propagationSteps, nonhybrid: architecture.nonhybrid,
+                                          maxSessionLength: session.maxSessionLength)
+        reportIgnored(recommender.loaded.reportableIgnoredTensors, path: model)
+        let result: RecommendationResult
+        do {
+            result = try recommender.recommend(session: rawItems, k: k)
+        } catch let error as RecommenderError {
+            throw CommandError("\(error)")
         }
-        guard !session.isEmpty else {
-            throw CommandError("none of the session's items is known to the model (\(unknown.joined(separator: ", "))); nothing to recommend from")
+        if !result.unknownItems.isEmpty {
+            FileHandle.standardError.write(Data("note: unknown items dropped: \(result.unknownItems.joined(separator: ", ")) (the model knows \(recommender.itemCount) items)\n".utf8))
         }
-        let recommendations = try loaded.model.recommend(session: session, k: k)
         if json {
-            let items = recommendations.map { "{\"id\":\(jsonItemID(loaded.vocabulary.rawID(of: $0.item))),\"score\":\(jsonNumber($0.score))}" }
-            print("{\"items\":[\(items.joined(separator: ","))]}")
+            print(try ServingJSON.string(RecommendationResponse(items: result.items, unknownItems: nil)))
         } else {
-            for (rank, entry) in recommendations.enumerated() {
-                print("\(rank + 1)\t\(loaded.vocabulary.rawID(of: entry.item))\t\(entry.score)")
+            for (rank, entry) in result.items.enumerated() {
+                print("\(rank + 1)\t\(entry.id)\t\(entry.score)")
             }
         }
     }
 }
 
+/// The longest session scored; shared by `recommend` and `serve` so that both give one answer.
+struct SessionLengthOption: ParsableArguments {
+    @Option(name: .long, help: "Longest session scored; longer ones keep their most recent clicks.")
+    var maxSessionLength = Recommender.defaultMaxSessionLength
+
+    func validate() throws {
+        guard maxSessionLength >= 1 else { throw ValidationError("--max-session-length must be at least 1, got \(maxSessionLength)") }
+    }
+}
+
 /// Options that a bare weights file cannot carry: how the model was built.
 struct ArchitectureOptions: ParsableArguments {
-    @Option(name: [.customLong("propagation-steps"), .customLong("step")], help: "Gated graph propagation steps the model was trained with.")
-    var propagationSteps: Int = 1
+    @Option(name: [.customLong("propagation-steps"), .customLong("step")],
+            help: "Gated graph propagation steps the model was trained with.")
+    var propagationSteps = SRGNNConfiguration(itemCount: 1).propagationSteps
 
     @Flag(name: .long, help: "The model was trained without the hybrid readout (s_h = s_g).")
     var nonhybrid = false

@@ -24,38 +24,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Checkpoint, or a bare weights file (safetensors, official SR-GNN tensor names).")
     var model: String
 
-    @Option(name: .long, help: "Address to listen on (0.0.0.0 for every interface).")
-    var host = "127.0.0.1"
+    @OptionGroup var serving: ServingOptions
 
-    @Option(name: .long, help: "Port to listen on (0 picks a free one).")
-    var port = 8080
-
-    @Option(name: .long, help: "Most sessions in one batch request (more is answered with 413).")
-    var maxBatch = 100
-
-    @Option(name: .long, help: "Largest request body in bytes (more is answered with 413).")
-    var maxBodySize = 1 << 20
-
-    @Option(name: .long, help: "Longest session scored; longer ones keep their most recent clicks.")
-    var maxSessionLength = Recommender.defaultMaxSessionLength
-
-    @Option(name: .long, help: "Threads that run the model (default: half the cores, at least 1).")
-    var inferenceThreads = ServingConfiguration.defaultInferenceThreads
-
-    @Option(name: .long, help: "Most sessions of concurrent requests scored together in one pass of the model.")
-    var maxCoalesced = 64
+    @OptionGroup var session: SessionLengthOption
 
     @OptionGroup var architecture: ArchitectureOptions
-
-    var servingConfiguration: ServingConfiguration {
-        ServingConfiguration(host: host, port: port, maxBatch: maxBatch, maxBodyBytes: maxBodySize,
-                             inferenceThreads: inferenceThreads, maxCoalescedSessions: maxCoalesced)
-    }
-
-    func validate() throws {
-        do { try servingConfiguration.validate() } catch { throw ValidationError("\(error)") }
-        guard maxSessionLength >= 1 else { throw ValidationError("--max-session-length must be at least 1, got \(maxSessionLength)") }
-    }
 
     func run() async throws {
         var log = Logger(label: "srgnn.serve")
@@ -67,7 +40,7 @@ struct ServeCommand: AsyncParsableCommand {
         let recommender: Recommender
         do {
             recommender = try Recommender(contentsOf: model, propagationSteps: architecture.propagationSteps, nonhybrid: architecture.nonhybrid,
-                                          maxSessionLength: maxSessionLength)
+                                          maxSessionLength: session.maxSessionLength)
         } catch {
             throw CommandError("cannot serve: \(error)")
         }
@@ -81,15 +54,53 @@ struct ServeCommand: AsyncParsableCommand {
             loadedDescription += ", bare weights file (raw ids are row numbers)"
         }
         logger.info("loaded \(loadedDescription)")
-        let serving = servingConfiguration
+        let serving = self.serving.configuration
         let app = try buildApplication(configuration: serving, recommender: recommender, logger: logger) { address in
             logger.info("listening on http://\(address) with \(serving.inferenceThreads) inference thread\(serving.inferenceThreads == 1 ? "" : "s"); SIGTERM or SIGINT stops it gracefully")
         }
         do {
             try await app.runService()
         } catch {
-            throw CommandError("cannot serve on \(host):\(port): \(error)")
+            throw CommandError("cannot serve on \(serving.host):\(serving.port): \(error)")
         }
         logger.info("stopped")
+    }
+}
+
+/// The flags of a `ServingConfiguration`; each default is the configuration's own.
+struct ServingOptions: ParsableArguments {
+    private static let defaults = ServingConfiguration()
+
+    @Option(name: .long, help: "Address to listen on (0.0.0.0 for every interface).")
+    var host = Self.defaults.host
+
+    @Option(name: .long, help: "Port to listen on (0 picks a free one).")
+    var port = Self.defaults.port
+
+    @Option(name: .long, help: "Most sessions in one batch request (more is answered with 413).")
+    var maxBatch = Self.defaults.maxBatch
+
+    @Option(name: .long, help: "Largest request body in bytes (more is answered with 413).")
+    var maxBodySize = Self.defaults.maxBodyBytes
+
+    @Option(name: .long, help: "Threads that run the model; the default is half the cores, at least 1.")
+    var inferenceThreads = Self.defaults.inferenceThreads
+
+    @Option(name: .long, help: "Most sessions of concurrent requests scored together in one pass of the model.")
+    var maxCoalesced = Self.defaults.maxCoalescedSessions
+
+    var configuration: ServingConfiguration {
+        var configuration = Self.defaults
+        configuration.host = host
+        configuration.port = port
+        configuration.maxBatch = maxBatch
+        configuration.maxBodyBytes = maxBodySize
+        configuration.inferenceThreads = inferenceThreads
+        configuration.maxCoalescedSessions = maxCoalesced
+        return configuration
+    }
+
+    func validate() throws {
+        do { try configuration.validate() } catch { throw ValidationError("\(error)") }
     }
 }

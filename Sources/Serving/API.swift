@@ -2,27 +2,9 @@ import Foundation
 import Hummingbird
 import SRGNN
 
-/// An item id as a client sends it: a JSON string or integer (as in their click log), kept as the
-/// raw id string the vocabulary knows (`17` and `"17"` are the same item).
-struct RawItemID: Decodable, Sendable {
-    var raw: String
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if let value = try? container.decode(String.self) {
-            raw = value
-        } else if let value = try? container.decode(Int64.self) {
-            raw = String(value)
-        } else {
-            throw DecodingError.typeMismatch(RawItemID.self, .init(
-                codingPath: decoder.codingPath, debugDescription: "expected an item id, a string or an integer"))
-        }
-    }
-}
-
 /// `POST /v1/recommendations`: `{"items": [...], "k": 20, "exclude_seen": false}`.
 struct RecommendationRequest: Decodable, Sendable {
-    var items: [RawItemID]
+    var items: [JSONItemID]
     var k: Int?
     var excludeSeen: Bool?
 
@@ -35,7 +17,7 @@ struct RecommendationRequest: Decodable, Sendable {
 /// `POST /v1/recommendations/batch`: `{"sessions": [{"items": [...]}, …], "k": 20, "exclude_seen": false}`.
 struct BatchRecommendationRequest: Decodable, Sendable {
     struct Session: Decodable, Sendable {
-        var items: [RawItemID]
+        var items: [JSONItemID]
     }
     var sessions: [Session]
     var k: Int?
@@ -73,7 +55,7 @@ private func describe(_ error: DecodingError, example: String) -> String {
     }
     switch error {
     case let .typeMismatch(type, context):
-        if type == RawItemID.self {
+        if type == JSONItemID.self {
             return "\(path(context.codingPath)) must be an item id (a string or an integer); send e.g. \(example)"
         }
         return "\(path(context.codingPath)) has the wrong type (expected \(expectedName(type))); send e.g. \(example)"
@@ -96,7 +78,7 @@ private func expectedName(_ type: Any.Type) -> String {
     case is Int.Type, is Int64.Type: return "an integer"
     case is Bool.Type: return "true or false"
     case is String.Type: return "a string"
-    case is [RawItemID].Type: return "an array of item ids"
+    case is [JSONItemID].Type: return "an array of item ids"
     case is [BatchRecommendationRequest.Session].Type: return "an array of {\"items\": [...]} objects"
     default:
         let name = "\(type)"
@@ -104,17 +86,6 @@ private func expectedName(_ type: Any.Type) -> String {
         if name.hasPrefix("Dictionary") || name.contains("Request") || name.contains("Session") { return "an object" }
         return name
     }
-}
-
-/// `{"items": [{"id": …, "score": …}], "unknown_items": [...]}` with ids in the click log's form.
-func jsonResult(_ result: RecommendationResult) -> String {
-    "{\"items\":\(jsonItems(result.items)),\"unknown_items\":[\(result.unknownItems.map(jsonItemID).joined(separator: ","))]}"
-}
-
-/// A JSON response with status 200.
-func jsonResponse(_ body: String, status: HTTPResponse.Status = .ok) -> Response {
-    Response(status: status, headers: [.contentType: "application/json; charset=utf-8"],
-             body: .init(byteBuffer: ByteBuffer(string: body)))
 }
 
 /// `GET /v1/model`: what is loaded.

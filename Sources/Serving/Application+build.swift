@@ -57,7 +57,7 @@ public func buildRouter(configuration: ServingConfiguration, queue: InferenceQue
             throw ServingError.recommender(error, batch: false)
         }
         let result = try await queue.recommend([query])[0]
-        return jsonResponse(jsonResult(result))
+        return try jsonResponse(RecommendationResponse(result))
     }
 
     /// Top-k next items for each of several sessions, scored as one batch.
@@ -81,25 +81,23 @@ public func buildRouter(configuration: ServingConfiguration, queue: InferenceQue
             }
         }
         let results = try await queue.recommend(queries)
-        return jsonResponse("{\"results\":[" + results.map(jsonResult).joined(separator: ",") + "]}")
+        return try jsonResponse(BatchRecommendationResponse(results: results.map(RecommendationResponse.init)))
     }
 
     /// Alive: answers while the process runs.
     router.get("/health") { _, _ -> Response in
-        jsonResponse(#"{"status":"ok"}"#)
+        try jsonResponse(StatusResponse(status: "ok"))
     }
 
     /// Ready: the model is loaded and requests are taken (503 once shutdown begins).
     router.get("/ready") { _, _ -> Response in
         guard queue.isAccepting else { throw ServingError.shuttingDown }
-        return jsonResponse(#"{"status":"ready","items":\#(recommender.itemCount)}"#)
+        return try jsonResponse(StatusResponse(status: "ready", items: recommender.itemCount))
     }
 
     /// The loaded model: configuration, item count, metrics and training date from the checkpoint.
     router.get("/v1/model") { _, _ -> Response in
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return jsonResponse(String(decoding: try encoder.encode(ModelDescription(recommender)), as: UTF8.self))
+        try jsonResponse(ModelDescription(recommender))
     }
 
     /// Request counts and latency in the Prometheus text format.
@@ -133,9 +131,9 @@ private struct Limits: Sendable {
         }
     }
 
-    /// `k` (default 20), or a 400 when it is outside `1...maxK`.
+    /// `k` (default `Recommender.defaultK`), or a 400 when it is outside `1...maxK`.
     func check(k: Int?) throws -> Int {
-        let k = k ?? 20
+        let k = k ?? Recommender.defaultK
         guard (1...maxK).contains(k) else {
             throw ServingError(.badRequest, code: "invalid_k", message: "\"k\" must be an integer in 1...\(maxK), got \(k)")
         }

@@ -1,96 +1,138 @@
 import Foundation
-import Logging
 import ServiceLifecycle
 import SRGNN
 
-/// Runs the model on its own threads, off the event loop and off Swift's cooperative pool (a
-/// forward pass is a few milliseconds of blocking BLAS work).
+/// Runs the model on threads of its own, off the event loop and off Swift's cooperative pool (a
+/// forward pass is milliseconds of blocking BLAS work).
 ///
 /// Requests wait in one queue; a free thread takes every waiting session up to
 /// `maxCoalescedSessions` and scores them as one batch, so under load the item embedding
 /// (`[I, d]`, 17 MB for Diginetica) is streamed once per batch instead of once per request.
-/// Under light load a batch is a single request and nothing waits for company.
+/// A coalesced session's scores can differ from the same session scored alone (`srgnn recommend`)
+/// in the last float32 bits, since BLAS blocks a 1-row and a 20-row product differently;
+/// `maxCoalescedSessions = 1` makes every answer bit-identical, at about a sixth of the throughput.
 ///
-/// A coalesced session's scores can differ from the same session scored alone (as
-/// `srgnn recommend` does) in the last float32 bits (BLAS blocks a 1-row and a 20-row product
-/// differently); the ranking is the same but for exact near-ties. `maxCoalescedSessions = 1`
-/// makes every answer bit-identical to `srgnn recommend`, at about a sixth of the throughput.
-///
-/// As a `Service` it stops after graceful shutdown begins: it keeps answering what is queued
-/// (the HTTP server, shut down first, drains requests in flight) and then its threads end.
-public final class InferenceQueue: Service, @unchecked Sendable {
-    // @unchecked: `pending`, `accepting` and `running` are only touched while holding `condition`.
-    private struct Job {
-        var queries: [RecommendationQuery]
-        var continuation: CheckedContinuation<[RecommendationResult], any Error>
-    }
-
+/// The threads end after `shutdown()` (which `run()` calls once graceful shutdown begins) has let
+/// them answer everything queued, or when the queue is released: they hold only the shared state,
+/// never the queue, so dropping the last reference stops them.
+public final class InferenceQueue: Service, Sendable {
     public let recommender: Recommender
-    private let maxCoalescedSessions: Int
-    private let onBatch: @Sendable (Int) -> Void
-    private let condition = NSCondition()
-    private var pending: [Job] = []
-    private var accepting = true
-    private var running: Int
+    private let state: State
 
-    /// Starts `threads` inference threads; `onBatch` hears the number of sessions of every pass.
-    public init(recommender: Recommender, threads: Int, maxCoalescedSessions: Int,
+    /// Starts `threads` inference threads named `<threadName>-<index>` (Linux keeps 15 characters);
+    /// `onBatch` hears, from those threads, the number of sessions of every pass.
+    public init(recommender: Recommender, threads: Int, maxCoalescedSessions: Int, threadName: String = "srgnn-infer",
                 onBatch: @escaping @Sendable (Int) -> Void = { _ in }) {
         precondition(threads >= 1 && maxCoalescedSessions >= 1)
         self.recommender = recommender
-        self.onBatch = onBatch
-        self.maxCoalescedSessions = maxCoalescedSessions
-        self.running = threads
+        let state = State(running: threads)
+        self.state = state
         for index in 0..<threads {
-            let thread = Thread { [self] in
-                Thread.current.name = "srgnn-infer-\(index)"  // names the OS thread (top -H, profilers)
-                work()
+            let name = "\(threadName)-\(index)"
+            let thread = Thread { @Sendable in
+                nameOSThread(name)
+                state.work(recommender: recommender, maxCoalescedSessions: maxCoalescedSessions, onBatch: onBatch)
             }
+            thread.name = name
             thread.start()
         }
     }
 
-    /// `true` until shutdown begins; `GET /ready` reports it.
-    public var isAccepting: Bool { condition.withLock { accepting } }
+    deinit {
+        // Nothing can be waiting (a caller of `recommend` holds the queue), so the threads end at once.
+        state.stop(then: nil)
+    }
 
-    /// The answers for `queries` (already validated), scored on an inference thread.
+    /// `true` until shutdown begins; `GET /ready` reports it.
+    public var isAccepting: Bool { state.condition.withLock { state.accepting } }
+
+    /// Inference threads that have not yet ended.
+    public var runningThreads: Int { state.condition.withLock { state.running } }
+
+    /// The answers for `queries` (already validated), scored on an inference thread. Refused with
+    /// `ServingError.shuttingDown` once every thread has ended.
     public func recommend(_ queries: [RecommendationQuery]) async throws -> [RecommendationResult] {
         try await withCheckedThrowingContinuation { continuation in
-            condition.lock()
-            guard accepting || running > 0 else {
-                condition.unlock()
+            state.condition.lock()
+            guard state.accepting || state.running > 0 else {
+                state.condition.unlock()
                 continuation.resume(throwing: ServingError.shuttingDown)
                 return
             }
-            pending.append(Job(queries: queries, continuation: continuation))
-            condition.signal()
+            state.pending.append(Job(queries: queries, continuation: continuation))
+            state.condition.signal()
+            state.condition.unlock()
+        }
+    }
+
+    /// Waits for graceful shutdown (or cancellation), then lets the threads finish the queue and end.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await shutdown()
+    }
+
+    /// Stops taking new work once the queue is empty; returns when every thread has finished it.
+    /// Suspends rather than blocks: the last thread to end resumes the caller.
+    public func shutdown() async {
+        await withCheckedContinuation { continuation in
+            state.stop(then: continuation)
+        }
+    }
+}
+
+/// Names the calling thread for the OS (top -H, profilers, /proc). On Linux, Foundation's
+/// `Thread.name` does not reliably reach the OS thread, so the thread writes its own `comm`.
+private func nameOSThread(_ name: String) {
+    #if os(Linux)
+    guard let comm = FileHandle(forWritingAtPath: "/proc/thread-self/comm") else { return }
+    defer { try? comm.close() }
+    try? comm.write(contentsOf: Data(name.utf8.prefix(15)))
+    #endif
+}
+
+private struct Job {
+    var queries: [RecommendationQuery]
+    var continuation: CheckedContinuation<[RecommendationResult], any Error>
+}
+
+/// What the queue and its threads share.
+private final class State: @unchecked Sendable {
+    // @unchecked: every `var` is only touched while holding `condition`.
+    let condition = NSCondition()
+    var pending: [Job] = []
+    var accepting = true
+    var running: Int
+    /// `shutdown()` callers, resumed when `running` reaches 0.
+    var stopped: [CheckedContinuation<Void, Never>] = []
+
+    init(running: Int) { self.running = running }
+
+    /// Stops accepting; `continuation` (if any) is resumed once every thread has ended.
+    func stop(then continuation: CheckedContinuation<Void, Never>?) {
+        condition.lock()
+        accepting = false
+        condition.broadcast()
+        guard let continuation else { condition.unlock(); return }
+        if running == 0 {
+            condition.unlock()
+            continuation.resume()
+        } else {
+            stopped.append(continuation)
             condition.unlock()
         }
     }
 
-    /// Waits for graceful shutdown, then lets the threads finish the queue and end.
-    public func run() async throws {
-        try await gracefulShutdown()
-        shutdown()
-    }
-
-    /// Stops taking new work once the queue is empty; returns when every thread has ended.
-    public func shutdown() {
-        condition.lock()
-        accepting = false
-        condition.broadcast()
-        while running > 0 { condition.wait() }
-        condition.unlock()
-    }
-
-    private func work() {
+    /// One inference thread: takes jobs until the queue is empty and no longer accepting.
+    func work(recommender: Recommender, maxCoalescedSessions: Int, onBatch: @Sendable (Int) -> Void) {
         while true {
             condition.lock()
             while pending.isEmpty && accepting { condition.wait() }
             if pending.isEmpty {
                 running -= 1
-                condition.broadcast()
+                let waiters = running == 0 ? stopped : []
+                if running == 0 { stopped = [] }
                 condition.unlock()
+                for waiter in waiters { waiter.resume() }
                 return
             }
             // Take whole jobs while they fit; always at least one.

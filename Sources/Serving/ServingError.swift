@@ -25,8 +25,10 @@ public struct ServingError: Error, HTTPResponseError, CustomStringConvertible, S
     }
 
     func errorResponse() -> Response {
-        let body = "{\"error\":{\"code\":\(jsonString(code)),\"message\":\(jsonString(message))}}"
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+        // Two strings always encode; the literal is only there so that this cannot throw.
+        let body = (try? ServingJSON.data(ErrorResponse(code: code, message: message)))
+            ?? Data(#"{"error":{"code":"internal_error","message":"the error could not be encoded"}}"#.utf8)
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
     static let shuttingDown = ServingError(.serviceUnavailable, code: "shutting_down",
@@ -50,7 +52,7 @@ public struct ServingError: Error, HTTPResponseError, CustomStringConvertible, S
             return ServingError(.unprocessableContent, code: "no_known_items",
                                 message: "none of the items of \(place) is known to the model (\(shown)); send item ids from the training click log")
         case let .invalidK(_, k):
-            return ServingError(.badRequest, code: "invalid_k", message: "\"k\" must be an integer in 1...1000, got \(k)")
+            return ServingError(.badRequest, code: "invalid_k", message: "\"k\" must be at least 1, got \(k)")
         }
     }
 }

@@ -91,7 +91,7 @@ struct RecommendFixtureTests {
         let (model, ignored) = (file.model, file.ignoredTensors)
         #expect(ignored.contains("gnn.linear_edge_f.weight"))
         let top = try model.recommend(session: reference.sessions[0], k: 20)
-        #expect(top.map { Int($0.item) - 1 } == reference.top20[0])
+        #expect(top.map { Int($0.id) - 1 } == reference.top20[0])
         #expect(zip(top, top.dropFirst()).allSatisfy { $0.score >= $1.score })
     }
 }

@@ -23,6 +23,6 @@ import Training
         }
         #expect(losses.last! < losses.first! / 10, "loss went from \(losses.first!) to \(losses.last!)")
         let top = try model.recommend(session: sessions[0], k: 1)
-        #expect(top.first?.item == targets[0], "the fitted model ranks the target first")
+        #expect(top.first?.id == targets[0], "the fitted model ranks the target first")
     }
 }

@@ -18,9 +18,23 @@ import TestSupport
             let response = try await client.post("/v1/recommendations", #"{"items": [1003, "a17", "1005", 555, "zz"], "k": 5}"#)
             #expect(response.status == .ok)
             #expect(response.headers[.contentType]?.hasPrefix("application/json") == true)
-            #expect(response.text == "{\"items\":\(jsonItems(expected.items)),\"unknown_items\":[555,\"zz\"]}")
-            let json = try response.json
-            #expect((json["items"] as? [[String: Any]])?.count == 5)
+            #expect(response.text.hasPrefix(#"{"items":[{"id":"#))
+            #expect(response.text.hasSuffix(#"],"unknown_items":[555,"zz"]}"#))
+            let items = try #require(try response.json["items"] as? [[String: Any]])
+            #expect(items.map { Set($0.keys) } == Array(repeating: ["id", "score"], count: 5))
+            #expect(items.map { rawID($0["id"]) } == expected.items.map(\.id))
+            #expect(items.map { score($0["score"]) } == expected.items.map(\.score))
+        }
+    }
+
+    /// Ids go out as numbers exactly when they are canonical integers that fit in Int64.
+    @Test func unknownItemsKeepTheirForm() async throws {
+        try await Fixture.app().test(.router) { client in
+            let response = try await client.post("/v1/recommendations",
+                #"{"items": ["-01", "007", "-0", "12", "+5", "a17", "1234567890123456789012345", 1001, -3], "k": 1}"#)
+            #expect(response.status == .ok)
+            #expect(response.text.hasSuffix(#""unknown_items":["-01","-0",12,"+5","1234567890123456789012345",-3]}"#),
+                    "\(response.text)")
         }
     }
 
@@ -59,8 +73,7 @@ import TestSupport
             let health = try await client.get("/health")
             #expect(health.status == .ok && health.text == #"{"status":"ok"}"#)
             let ready = try await client.get("/ready")
-            let readyStatus = try ready.json["status"] as? String
-            #expect(ready.status == .ok && readyStatus == "ready")
+            #expect(ready.status == .ok && ready.text == #"{"items":\#(Fixture.rawIDs.count),"status":"ready"}"#)
 
             let model = try await client.get("/v1/model").json
             #expect(model["format"] as? String == "checkpoint")
@@ -144,6 +157,22 @@ import TestSupport
         }
     }
 
+    @Test func errorBodiesAreJSONWithEscapedMessages() async throws {
+        try await Fixture.app().test(.router) { client in
+            let empty = try await client.post("/v1/recommendations", #"{"items": []}"#)
+            #expect(empty.text == #"{"error":{"code":"empty_session","message":"the session has no items; give at least one clicked item id in \"items\""}}"#)
+            // An unknown id with a quote, a backslash, a newline, a tab and a control character.
+            let odd = try await client.post("/v1/recommendations", #"{"items": ["say \"hi\"\\\n\t\u0001end"]}"#)
+            #expect(odd.status == .unprocessableContent)
+            #expect(odd.text.contains(#"(say \"hi\"\\\n\t\u0001end)"#), "\(odd.text)")
+            let parsed = try #require(try JSONSerialization.jsonObject(with: Data(odd.text.utf8)) as? [String: Any])
+            let error = try #require(parsed["error"] as? [String: Any])
+            #expect(Set(error.keys) == ["code", "message"])
+            #expect(error["code"] as? String == "no_known_items")
+            #expect((error["message"] as? String)?.contains("(say \"hi\"\\\n\t\u{1}end)") == true)
+        }
+    }
+
     @Test func oversizedBodiesAndBatchesAre413() async throws {
         let configuration = ServingConfiguration(port: 0, maxBatch: 2, maxBodyBytes: 200, inferenceThreads: 1)
         try await Fixture.app(configuration).test(.router) { client in
@@ -173,13 +202,12 @@ import TestSupport
 
     // MARK: Same answers as `srgnn recommend`
 
-    /// What `srgnn recommend --json` prints (RecommendCommand.run): the model scores the known
-    /// items, ids and scores are written with `jsonItemID` and `jsonNumber`.
-    static func cliJSON(modelPath: String, items: [String], k: Int) throws -> String {
+    /// The ids and scores `srgnn recommend` prints: the model's top-k of the known items, ids in the
+    /// click log's form.
+    static func cliAnswer(modelPath: String, items: [String], k: Int) throws -> [ScoredItem<String>] {
         let loaded = try LoadedModel.load(from: modelPath)
         let recommendations = try loaded.model.recommend(session: loaded.internalIDs(of: items).known, k: k)
-        let entries = recommendations.map { "{\"id\":\(jsonItemID(loaded.vocabulary.rawID(of: $0.item))),\"score\":\(jsonNumber($0.score))}" }
-        return "{\"items\":[\(entries.joined(separator: ","))]}"
+        return recommendations.map { ScoredItem(id: loaded.vocabulary.rawID(of: $0.id), score: $0.score) }
     }
 
     @Test(arguments: [
@@ -188,10 +216,14 @@ import TestSupport
     ])
     func postGivesTheSameItemsAndScoresAsTheCLI(path: String, body: String, items: [String]) async throws {
         guard SharedPaths.exists(URL(fileURLWithPath: path)) else { return }
-        let cli = try Self.cliJSON(modelPath: path, items: items, k: 20)
+        let cli = try Self.cliAnswer(modelPath: path, items: items, k: 20)
         try await Fixture.app(recommender: try Recommender(contentsOf: path)).test(.router) { client in
             let response = try await client.post("/v1/recommendations", "{\"items\": \(body), \"k\": 20}")
-            #expect(response.text == String(cli.dropLast()) + ",\"unknown_items\":[]}")
+            let answer = try #require(try response.json["items"] as? [[String: Any]])
+            #expect(answer.map { rawID($0["id"]) } == cli.map(\.id))
+            // Bit for bit: one session alone, single-threaded BLAS, both ways.
+            #expect(answer.map { score($0["score"]) } == cli.map(\.score))
+            #expect(response.text.hasSuffix(#","unknown_items":[]}"#))
         }
     }
 
@@ -208,11 +240,11 @@ import TestSupport
     }
 }
 
-/// The inference threads answer everything queued before they stop.
+/// The inference threads answer everything queued before they stop, and never outlive the queue.
 @Suite struct InferenceQueueTests {
-    @Test func concurrentRequestsAreAllAnsweredAndShutdownDrains() async throws {
+    @Test func concurrentRequestsAreAllAnsweredAndShutdownEndsTheThreads() async throws {
         let recommender = try Fixture.recommender()
-        let queue = InferenceQueue(recommender: recommender, threads: 2, maxCoalescedSessions: 8)
+        let queue = InferenceQueue(recommender: recommender, threads: 2, maxCoalescedSessions: 8, threadName: "tq-drain")
         let sessions = (0..<64).map { i in [Fixture.rawIDs[i % 24], Fixture.rawIDs[(i * 7) % 29]] }
         let answers = try await withThrowingTaskGroup(of: (Int, [RecommendationResult]).self) { group in
             for (index, session) in sessions.enumerated() {
@@ -222,14 +254,68 @@ import TestSupport
             for try await (index, result) in group { answers[index] = result[0] }
             return answers
         }
-        queue.shutdown()
+        #if os(Linux)
+        #expect(osThreads(named: "tq-drain") == 2, "\(threadNames())")
+        #endif
+        await queue.shutdown()
         #expect(answers.count == 64)
         for (index, session) in sessions.enumerated() {
             #expect(answers[index]?.items.map(\.id) == (try recommender.recommend(session: session, k: 5)).items.map(\.id))
         }
         #expect(!queue.isAccepting)
+        #expect(queue.runningThreads == 0)
+        #expect(await eventually { osThreads(named: "tq-drain") == 0 })
+        // Requests after shutdown are refused.
         await #expect(throws: ServingError.self) { try await queue.recommend([RecommendationQuery(session: ["1001"], k: 5)]) }
+        // A second shutdown returns at once.
+        await queue.shutdown()
     }
+
+    @Test func aQueueDroppedWithoutShutdownStopsItsThreads() async throws {
+        weak var dropped: InferenceQueue?
+        do {
+            let queue = InferenceQueue(recommender: try Fixture.recommender(), threads: 2, maxCoalescedSessions: 4,
+                                       threadName: "tq-drop")
+            dropped = queue
+            let answer = try await queue.recommend([RecommendationQuery(session: ["1001"], k: 3)])
+            #expect(answer[0].items.count == 3)
+            #if os(Linux)
+            #expect(await eventually { osThreads(named: "tq-drop") == 2 }, "the threads run, under their names: \(threadNames())")
+            #endif
+            // Used here so that the queue lives at least until this point.
+            #expect(queue.runningThreads == 2)
+        }
+        #expect(dropped == nil, "the threads do not keep the queue alive")
+        #expect(await eventually { osThreads(named: "tq-drop") == 0 })
+    }
+}
+
+/// The OS names of this process's threads (Linux; empty elsewhere).
+func threadNames() -> [String] {
+    #if os(Linux)
+    let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+    return tasks.map { task in
+        ((try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8)) ?? "")
+            .trimmingCharacters(in: .newlines)
+    }
+    #else
+    return []
+    #endif
+}
+
+/// Threads of this process whose OS name starts with `prefix`.
+func osThreads(named prefix: String) -> Int {
+    threadNames().filter { $0.hasPrefix(prefix) }.count
+}
+
+/// Whether `condition` holds within `seconds` (threads end, and get their names, asynchronously).
+func eventually(seconds: Double = 5, _ condition: () -> Bool) async -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if condition() { return true }
+        try? await Task.sleep(nanoseconds: 5_000_000)
+    }
+    return condition()
 }
 
 /// `GET /ready` turns to 503 once shutdown begins, while `GET /health` still answers.
@@ -240,7 +326,7 @@ import TestSupport
                                  logger: Logger(label: "test"))
         try await Application(router: router).test(.router) { client in
             #expect(try await client.get("/ready").status == .ok)
-            queue.shutdown()
+            await queue.shutdown()
             let ready = try await client.get("/ready")
             #expect(ready.status == .serviceUnavailable && ready.errorCode == "shutting_down")
             #expect(try await client.get("/health").status == .ok)
@@ -248,4 +334,16 @@ import TestSupport
             #expect(late.status == .serviceUnavailable && late.errorCode == "shutting_down")
         }
     }
+}
+
+/// A JSON id as the raw id it stands for: a number's text, or the string.
+func rawID(_ value: Any?) -> String? {
+    if let string = value as? String { return string }
+    if let number = value as? Int { return String(number) }
+    return nil
+}
+
+/// A JSON score back as the Float it was written from (shortest round-trip text, read exactly).
+func score(_ value: Any?) -> Float? {
+    (value as? Double).flatMap { Float("\($0)") }
 }
