@@ -111,7 +111,7 @@ func smallConfiguration(epochs: Int = 3, threads: Int = 1) -> TrainingConfigurat
         case "batch": configuration.batchSize = 0; message = "batch size must be at least 1"
         case "learning rate": configuration.learningRate = -1; message = "learning rate must be positive"
         case "validation": configuration.validationFraction = 1; message = "validation fraction must be in (0, 1)"
-        case "step": configuration.step = 0; message = "step must be at least 1"
+        case "step": configuration.propagationSteps = 0; message = "propagation steps must be at least 1"
         default: configuration.decayFactor = 2; message = "decay factor must be in (0, 1]"
         }
         let error = #expect(throws: TrainingError.self) { try configuration.validate() }
