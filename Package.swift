@@ -43,7 +43,7 @@ let package = Package(
         .executableTarget(
             name: "SRGNNCLI",
             dependencies: [
-                "CKernels", "TensorCore", "SessionData", "SRGNN", "Evaluation", "Training", "Serving",
+                "TensorCore", "SessionData", "SRGNN", "Evaluation", "Training", "Serving",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -69,7 +69,7 @@ struct CompareCommand: ParsableCommand {
         let popularity = itemPopularity(of: sessions, itemCount: dataset.itemCount)
         let evaluator = Evaluator(cutoffs: cutoffs, listLength: 20, threads: threads, popularity: popularity)
         var results = [ComparisonEntry]()
-        func log(_ message: String) { if !json { print(message) } }
+        func log(_ message: String) { if !json { printLine(message) } }
         log("\(data): \(sessions.count) training sessions, \(count) test examples, \(dataset.itemCount) items")
 
         func measure<M>(_ fit: () throws -> M) rethrows -> (M, Double) {

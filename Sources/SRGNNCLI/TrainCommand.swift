@@ -41,8 +41,8 @@ struct TrainCommand: ParsableCommand {
         let configuration = try options.configuration()
         let dataset = try SessionDataset.load(from: data)
         let trainer = try Trainer(configuration: configuration, dataset: dataset, checkpointPath: out, datasetPath: data)
-        print("configuration: \(describe(configuration))")
-        print("data: \(data): \(dataset.train.count) training examples (\(trainer.trainIndices.count) train, \(trainer.validationIndices.count) validation), \(dataset.test.count) test, \(dataset.itemCount) items")
+        printLine("configuration: \(describe(configuration))")
+        printLine("data: \(data): \(dataset.train.count) training examples (\(trainer.trainIndices.count) train, \(trainer.validationIndices.count) validation), \(dataset.test.count) test, \(dataset.itemCount) items")
         let progress = ProgressReporter(cutoff: configuration.cutoff)
         let result = try trainer.run(resume: resume, observer: progress)
         progress.finish()
@@ -112,6 +112,13 @@ func describe(_ configuration: TrainingConfiguration) -> String {
     return (try? String(decoding: encoder.encode(configuration), as: UTF8.self)) ?? "\(configuration)"
 }
 
+/// Prints a line and flushes standard output, so progress reaches a pipe or log file as it happens
+/// (stdout is block-buffered when it is not a terminal).
+func printLine(_ line: String) {
+    print(line)
+    fflush(nil)  // nil: every output stream (naming `stdout` is a concurrency error in Swift 6)
+}
+
 /// Progress on a terminal as a redrawn bar (examples/s, running loss, time left); elsewhere as
 /// plain lines every tenth of an epoch. One summary line per epoch either way.
 final class ProgressReporter: TrainingObserver {
@@ -140,7 +147,7 @@ final class ProgressReporter: TrainingObserver {
             let tenth = 10 * examplesDone / max(examplesTotal, 1)
             if tenth != lastTenth && tenth < 10 && tenth > 0 {
                 lastTenth = tenth
-                print(String(format: "epoch %d: %d/%d examples, %.0f ex/s, loss %.4f, %.0fs left", epoch + 1, examplesDone,
+                printLine(String(format: "epoch %d: %d/%d examples, %.0f ex/s, loss %.4f, %.0fs left", epoch + 1, examplesDone,
                              examplesTotal, rate, runningLoss, left))
             }
         }
@@ -155,12 +162,12 @@ final class ProgressReporter: TrainingObserver {
             guard let values else { return "" }
             return String(format: "  %@ HR@%d %.2f MRR@%d %.2f", name, k, values["HR@\(k)"] ?? 0, k, values["MRR@\(k)"] ?? 0)
         }
-        print(String(format: "epoch %d  loss %.4f  lr %.0e", record.epoch + 1, record.loss, record.learningRate)
+        printLine(String(format: "epoch %d  loss %.4f  lr %.0e", record.epoch + 1, record.loss, record.learningRate)
               + metrics("validation", record.validation) + metrics("test", record.test)
               + String(format: "  %.0fs", record.seconds) + (selected ? "  *saved" : ""))
     }
 
-    func note(_ message: String) { print("note: \(message)") }
+    func note(_ message: String) { printLine("note: \(message)") }
 
     func finish() {}
 }
