@@ -131,13 +131,7 @@ struct PreprocessCommand: ParsableCommand {
             print(result.summary.render(options: options))
             print("Wrote \(out)")
         } catch let error as SessionDataError {
-            throw CLIError(message: error.description)
+            throw CommandError(error.description)
         }
     }
-}
-
-/// A failure reported as `Error: message` with a non-zero exit status.
-struct CLIError: Error, CustomStringConvertible {
-    var message: String
-    var description: String { message }
 }
