@@ -53,6 +53,14 @@ let package = Package(
         .testTarget(name: "SRGNNTests", dependencies: ["SRGNN", "SessionData", "TensorCore", "Training", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "SessionData", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "SRGNN", "SessionData", "TestSupport"]),
+        // The `srgnn` executable end to end, and its option groups in process.
+        .testTarget(
+            name: "SRGNNCLITests",
+            dependencies: [
+                "SRGNNCLI", "Training", "Evaluation", "SessionData", "TestSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         .testTarget(
             name: "ServingTests",
             dependencies: [
