@@ -43,7 +43,7 @@ let package = Package(
         .executableTarget(
             name: "SRGNNCLI",
             dependencies: [
-                "CKernels", "TensorCore", "SessionData", "SRGNN", "Evaluation", "Training", "Serving",
+                "TensorCore", "SessionData", "SRGNN", "Evaluation", "Training", "Serving",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -53,6 +53,14 @@ let package = Package(
         .testTarget(name: "SRGNNTests", dependencies: ["SRGNN", "SessionData", "TensorCore", "Training", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "SRGNN", "SessionData", "TensorCore", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Evaluation", "SRGNN", "SessionData", "TensorCore", "TestSupport"]),
+        // The `srgnn` executable end to end, and its option groups in process.
+        .testTarget(
+            name: "SRGNNCLITests",
+            dependencies: [
+                "SRGNNCLI", "Training", "Evaluation", "SessionData", "TestSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         .testTarget(
             name: "ServingTests",
             dependencies: [

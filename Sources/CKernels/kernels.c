@@ -151,6 +151,3 @@ int64_t srgnn_top_k(const float *values, int64_t count, int64_t k, int64_t *indi
     }
     return size;
 }
-
-#include <stdio.h>
-void srgnn_line_buffer_stdout(void) { setvbuf(stdout, NULL, _IOLBF, 0); }

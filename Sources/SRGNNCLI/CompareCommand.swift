@@ -7,20 +7,24 @@ import TensorCore
 
 /// `srgnn compare`: SR-GNN and the baselines, one evaluation over the same test examples.
 struct CompareCommand: ParsableCommand {
+    /// The baselines' names in `--models`, from Evaluation's one list.
+    static let baselineNames = Baseline.allCases.map(\.rawValue)
+
     static let configuration = CommandConfiguration(
         commandName: "compare",
-        abstract: "Compare SR-GNN with POP, S-POP, Item-KNN, SKNN, V-SKNN and SR on the same test examples.",
+        abstract: "Compare SR-GNN with " + Baseline.allCases.dropLast().map(\.displayName).joined(separator: ", ")
+            + " and \(Baseline.allCases.last!.displayName) on the same test examples.",
         discussion: """
         --models lists what to compare: srgnn=MODEL (a checkpoint; repeatable as srgnn=A,srgnn=B), \
-        pop, spop, iknn, sknn, vsknn, sr. Baselines are fitted on the dataset's training sessions. \
+        \(baselineNames.joined(separator: ", ")). Baselines are fitted on the dataset's training sessions. \
         Every model ranks all items for every test example; ties with the target are averaged. \
         Writes a Markdown table and a self-contained HTML report (SVG charts) to --report-dir.
         """
     )
 
     @Option(name: .long, help: "Dataset folder.") var data: String
-    @Option(name: .long, help: "Models, comma-separated: srgnn=MODEL,pop,spop,iknn,sknn,vsknn,sr.")
-    var models = "pop,spop,iknn,sknn,vsknn,sr"
+    @Option(name: .long, help: "Models, comma-separated: srgnn=MODEL,\(baselineNames.joined(separator: ",")).")
+    var models = baselineNames.joined(separator: ",")
     @Option(name: .long, help: "Cut-offs, comma-separated.") var k = "5,10,20"
     @Option(name: .long, help: "Folder for comparison.md and comparison.html.") var reportDir = "srgnn-compare"
     @Option(name: .long, help: "Worker threads.") var threads = ProcessInfo.processInfo.activeProcessorCount
@@ -29,7 +33,11 @@ struct CompareCommand: ParsableCommand {
     @OptionGroup var baselines: BaselineOptions
     @Flag(name: .long, help: "Print JSON: per model, metrics keyed like HR@20 (percent) and timings.") var json = false
 
-    enum Entry: Equatable { case srgnn(String), pop, spop, iknn, sknn, vsknn, sr }
+    /// One item of `--models`: an SR-GNN checkpoint or one of Evaluation's baselines.
+    enum Entry: Equatable {
+        case srgnn(path: String)
+        case baseline(Baseline)
+    }
 
     func entries() throws -> [Entry] {
         try models.split(separator: ",").map { raw -> Entry in
@@ -37,17 +45,12 @@ struct CompareCommand: ParsableCommand {
             if text.hasPrefix("srgnn=") {
                 let path = String(text.dropFirst(6))
                 guard !path.isEmpty else { throw ValidationError("--models: srgnn= needs a checkpoint path, e.g. srgnn=model.safetensors") }
-                return .srgnn(path)
+                return .srgnn(path: path)
             }
-            switch text {
-            case "pop": return .pop
-            case "spop": return .spop
-            case "iknn": return .iknn
-            case "sknn": return .sknn
-            case "vsknn": return .vsknn
-            case "sr": return .sr
-            default: throw ValidationError("--models: unknown model '\(text)'; use srgnn=MODEL, pop, spop, iknn, sknn, vsknn or sr")
+            guard let baseline = Baseline(rawValue: text) else {
+                throw ValidationError("--models: unknown model '\(text)'; use srgnn=MODEL or one of \(Self.baselineNames.joined(separator: ", "))")
             }
+            return .baseline(baseline)
         }
     }
 
@@ -71,7 +74,7 @@ struct CompareCommand: ParsableCommand {
         let popularity = itemPopularity(of: sessions, itemCount: dataset.itemCount)
         let evaluator = Evaluator(cutoffs: cutoffs, listLength: 20, threads: threads, popularity: popularity)
         var results = [ComparisonEntry]()
-        func log(_ message: String) { if !json { print(message) } }
+        func log(_ message: String) { if !json { printLine(message) } }
         log("\(data): \(sessions.count) training sessions, \(count) test examples, \(dataset.itemCount) items")
 
         func measure<M>(_ fit: () throws -> M) rethrows -> (M, Double) {
@@ -84,12 +87,15 @@ struct CompareCommand: ParsableCommand {
             let entry = ComparisonEntry(report: report, fitSeconds: fitSeconds, trainingHistory: history)
             results.append(entry)
             let headline = cutoffs.contains(20) ? 20 : cutoffs.max()!
-            log(String(format: "%-10@ HR@%d %6.2f  MRR@%d %6.2f  fit %6.1fs  predict %6.1fs", report.name, headline,
+            // The name is padded by hand: corelibs Foundation ignores the width of %@.
+            let name = report.name.padding(toLength: max(10, report.name.count), withPad: " ", startingAt: 0)
+            log(String(format: "%@ HR@%d %6.2f  MRR@%d %6.2f  fit %6.1fs  predict %6.1fs", name, headline,
                        report.metrics(at: headline)?.hitRate ?? 0, headline, report.metrics(at: headline)?.mrr ?? 0,
                        fitSeconds, report.elapsedSeconds))
         }
         let itemCount = dataset.itemCount
         let models = try entries()
+        let fitters = baselines.fitters(threads: threads)
         // Several checkpoints are told apart by file name; a single one is just "SR-GNN".
         let severalModels = models.filter { if case .srgnn = $0 { true } else { false } }.count > 1
         for entry in models {
@@ -99,23 +105,9 @@ struct CompareCommand: ParsableCommand {
                 try loaded.checkCompatible(with: dataset, modelPath: path, datasetPath: data)
                 let name = severalModels ? "SR-GNN (\(URL(fileURLWithPath: path).lastPathComponent))" : "SR-GNN"
                 add(SRGNNScorer(model: loaded.model, name: name), fitSeconds: seconds, history: loaded.metadata?.trainingHistory)
-            case .pop:
-                let (model, seconds) = measure { Popularity().fit(sessions: sessions, itemCount: itemCount) }
-                add(model, fitSeconds: seconds)
-            case .spop:
-                let (model, seconds) = measure { SessionPopularity().fit(sessions: sessions, itemCount: itemCount) }
-                add(model, fitSeconds: seconds)
-            case .iknn:
-                let (model, seconds) = measure { baselines.itemKNN(threads: threads).fit(sessions: sessions, itemCount: itemCount) }
-                add(model, fitSeconds: seconds)
-            case .sknn:
-                let (model, seconds) = measure { baselines.sessionKNN.fit(sessions: sessions, itemCount: itemCount) }
-                add(model, fitSeconds: seconds)
-            case .vsknn:
-                let (model, seconds) = measure { baselines.vectorSessionKNN.fit(sessions: sessions, itemCount: itemCount) }
-                add(model, fitSeconds: seconds)
-            case .sr:
-                let (model, seconds) = measure { baselines.sequentialRules(threads: threads).fit(sessions: sessions, itemCount: itemCount) }
+            case .baseline(let baseline):
+                let fitter = fitters.fitter(for: baseline)
+                let (model, seconds) = measure { fitter.fit(sessions: sessions, itemCount: itemCount) }
                 add(model, fitSeconds: seconds)
             }
         }
@@ -132,21 +124,36 @@ struct CompareCommand: ParsableCommand {
     }
 }
 
-/// The baselines' parameters, with session-rec's defaults.
+/// The baselines' parameters; each default is read from the baseline's own (session-rec's).
 struct BaselineOptions: ParsableArguments {
-    @Option(name: .long, help: "Item-KNN: neighbours kept per item.") var iknnNeighbours = 100
-    @Option(name: .long, help: "Item-KNN: similarity shrinkage λ.") var iknnLambda = 20.0
-    @Option(name: .long, help: "Item-KNN: cosine exponent α (0.5 = cosine).") var iknnAlpha = 0.5
-    @Option(name: .long, help: "SKNN: neighbour sessions that vote.") var sknnK = 100
-    @Option(name: .long, help: "SKNN: most recent candidate sessions (0 = all).") var sknnSample = 500
-    @Option(name: .long, help: "V-SKNN: neighbour sessions that vote.") var vsknnK = 100
-    @Option(name: .long, help: "V-SKNN: most recent candidate sessions (0 = all).") var vsknnSample = 500
-    @Option(name: .long, help: "V-SKNN: position weighting: same|div|linear|log|quadratic.") var vsknnWeighting = VectorSessionKNN.PositionWeighting.div
-    @Option(name: .long, help: "V-SKNN: vote decay by recency: same|div|linear|log|quadratic.") var vsknnDecay = VectorSessionKNN.RecencyDecay.div
-    @Flag(name: .long, help: "V-SKNN: never recommend items already in the session.") var vsknnNoRemind = false
-    @Option(name: .long, help: "SR: maximum distance of a rule.") var srSteps = 10
-    @Option(name: .long, help: "SR: rule weight by distance: same|div|linear|log|quadratic.") var srWeighting = SequentialRules.Weighting.div
-    @Option(name: .long, help: "SR: rules kept per item (0 = all).") var srPruning = 20
+    static let defaults = BaselineFitters()
+
+    @Option(name: .long, help: "Item-KNN: neighbours kept per item.")
+    var iknnNeighbours = Self.defaults.itemKNN.neighbours
+    @Option(name: .long, help: "Item-KNN: similarity shrinkage λ.")
+    var iknnLambda = Self.defaults.itemKNN.lambda
+    @Option(name: .long, help: "Item-KNN: cosine exponent α (0.5 = cosine).")
+    var iknnAlpha = Self.defaults.itemKNN.alpha
+    @Option(name: .long, help: "SKNN: neighbour sessions that vote.")
+    var sknnK = Self.defaults.sessionKNN.k
+    @Option(name: .long, help: "SKNN: most recent candidate sessions (0 = all).")
+    var sknnSample = Self.defaults.sessionKNN.sampleSize
+    @Option(name: .long, help: "V-SKNN: neighbour sessions that vote.")
+    var vsknnK = Self.defaults.vectorSessionKNN.k
+    @Option(name: .long, help: "V-SKNN: most recent candidate sessions (0 = all).")
+    var vsknnSample = Self.defaults.vectorSessionKNN.sampleSize
+    @Option(name: .long, help: "V-SKNN: position weighting: same|div|linear|log|quadratic.")
+    var vsknnWeighting = Self.defaults.vectorSessionKNN.weighting
+    @Option(name: .long, help: "V-SKNN: vote decay by recency: same|div|linear|log|quadratic.")
+    var vsknnDecay = Self.defaults.vectorSessionKNN.decay
+    @Flag(name: .long, help: "V-SKNN: never recommend items already in the session.")
+    var vsknnNoRemind = !Self.defaults.vectorSessionKNN.remind
+    @Option(name: .long, help: "SR: maximum distance of a rule.")
+    var srSteps = Self.defaults.sequentialRules.steps
+    @Option(name: .long, help: "SR: rule weight by distance: same|div|linear|log|quadratic.")
+    var srWeighting = Self.defaults.sequentialRules.weighting
+    @Option(name: .long, help: "SR: rules kept per item (0 = all).")
+    var srPruning = Self.defaults.sequentialRules.pruning
 
     func validate() throws {
         guard iknnNeighbours >= 1, sknnK >= 1, vsknnK >= 1, srSteps >= 1 else {
@@ -157,12 +164,16 @@ struct BaselineOptions: ParsableArguments {
         }
     }
 
-    func itemKNN(threads: Int) -> ItemKNN { ItemKNN(neighbours: iknnNeighbours, lambda: iknnLambda, alpha: iknnAlpha, threads: threads) }
-    var sessionKNN: SessionKNN { SessionKNN(k: sknnK, sampleSize: sknnSample) }
-    var vectorSessionKNN: VectorSessionKNN {
-        VectorSessionKNN(k: vsknnK, sampleSize: vsknnSample, weighting: vsknnWeighting, decay: vsknnDecay, remind: !vsknnNoRemind)
+    /// Every baseline's fitter, configured by these options.
+    func fitters(threads: Int) -> BaselineFitters {
+        var fitters = BaselineFitters()
+        fitters.itemKNN = ItemKNN(neighbours: iknnNeighbours, lambda: iknnLambda, alpha: iknnAlpha, threads: threads)
+        fitters.sessionKNN = SessionKNN(k: sknnK, sampleSize: sknnSample)
+        fitters.vectorSessionKNN = VectorSessionKNN(k: vsknnK, sampleSize: vsknnSample, weighting: vsknnWeighting,
+                                                    decay: vsknnDecay, remind: !vsknnNoRemind)
+        fitters.sequentialRules = SequentialRules(steps: srSteps, weighting: srWeighting, pruning: srPruning, threads: threads)
+        return fitters
     }
-    func sequentialRules(threads: Int) -> SequentialRules { SequentialRules(steps: srSteps, weighting: srWeighting, pruning: srPruning, threads: threads) }
 }
 
 extension VectorSessionKNN.PositionWeighting: ExpressibleByArgument {}

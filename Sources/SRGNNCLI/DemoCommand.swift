@@ -74,7 +74,7 @@ struct DemoCommand: ParsableCommand {
         let modelPath = out + "/model.safetensors"
         let trainer = try Trainer(configuration: configuration, dataset: dataset, checkpointPath: modelPath, datasetPath: dataPath)
         print("3. training SR-GNN (\(epochs) epochs, d=\(configuration.hiddenSize), batch \(configuration.batchSize)):")
-        let training = try trainer.run(observer: ProgressReporter(cutoff: 20))
+        let training = try trainer.run(observer: ProgressReporter(cutoff: configuration.cutoff))
 
         // 4. The saved model against popularity on the same test examples.
         let loaded = try LoadedModel.load(from: modelPath)

@@ -28,19 +28,19 @@ struct PreprocessCommand: ParsableCommand {
     var out: String
 
     @Option(help: "Drop sessions shorter than this (reference: 2).")
-    var minSessionLength = 2
+    var minSessionLength = PreprocessOptions().minimumSessionLength
 
     @Option(help: "Drop items clicked fewer times than this (reference: 5).")
-    var minItemSupport = 5
+    var minItemSupport = PreprocessOptions().minimumItemSupport
 
     @Option(help: "Test period in days before the latest session (reference: 7 for Diginetica, 1 for Yoochoose; default by format).")
     var testDays: Double?
 
     @Option(help: "Keep the most recent 1/N of training examples (Yoochoose 1/4 and 1/64: 4 and 64; 1 keeps all).")
-    var fraction = 1
+    var fraction = PreprocessOptions().fraction
 
     @Flag(help: "Count item support on the training period only (the reference counts the test period too).")
-    var supportFromTrainingOnly = false
+    var supportFromTrainingOnly = PreprocessOptions().supportFromTrainingOnly
 
     @Flag(help: "Also write the SR-GNN pickles (all_train_seq.txt, train.txt, test.txt) into the folder.")
     var pickles = false
@@ -94,7 +94,7 @@ struct PreprocessCommand: ParsableCommand {
 
     var options: PreprocessOptions {
         PreprocessOptions(minimumSessionLength: minSessionLength, minimumItemSupport: minItemSupport,
-                          testDays: testDays ?? (format == .yoochoose ? 1 : 7), fraction: fraction,
+                          testDays: testDays ?? (format == .yoochoose ? 1 : PreprocessOptions().testDays), fraction: fraction,
                           supportFromTrainingOnly: supportFromTrainingOnly)
     }
 
@@ -132,13 +132,7 @@ struct PreprocessCommand: ParsableCommand {
             print(result.summary.render(options: options))
             print("Wrote \(out)")
         } catch let error as SessionDataError {
-            throw CLIError(message: error.description)
+            throw CommandError(error.description)
         }
     }
-}
-
-/// A failure reported as `Error: message` with a non-zero exit status.
-struct CLIError: Error, CustomStringConvertible {
-    var message: String
-    var description: String { message }
 }

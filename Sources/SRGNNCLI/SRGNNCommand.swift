@@ -1,10 +1,8 @@
 import ArgumentParser
-import CKernels
-import Evaluation
 import Foundation
-import SessionData
 
-/// The `srgnn` command: one subcommand per job, each in its own file.
+/// The `srgnn` command: one subcommand per job, each in its own file. Commands that report progress
+/// flush each line themselves (`printLine`), so the plain `@main` entry point is enough.
 @main
 struct SRGNNCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -22,19 +20,4 @@ struct SRGNNCommand: AsyncParsableCommand {
             ServeCommand.self,
         ]
     )
-
-    static func main() async {
-        // Line-buffered stdout, so progress lines reach a log file or pipe as they are printed.
-        srgnn_line_buffer_stdout()
-        do {
-            var command = try parseAsRoot()
-            if var asyncCommand = command as? AsyncParsableCommand {
-                try await asyncCommand.run()
-            } else {
-                try command.run()
-            }
-        } catch {
-            exit(withError: error)
-        }
-    }
 }

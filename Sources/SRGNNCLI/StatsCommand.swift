@@ -19,7 +19,7 @@ struct StatsCommand: ParsableCommand {
     func run() throws {
         let dataset: SessionDataset
         do { dataset = try SessionDataset.load(from: folder) } catch let error as SessionDataError {
-            throw CLIError(message: error.description)
+            throw CommandError(error.description)
         }
         let statistics = DatasetStatistics(dataset)
         if json {

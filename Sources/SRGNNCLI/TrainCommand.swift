@@ -14,7 +14,7 @@ struct TrainCommand: ParsableCommand {
         discussion: """
         Defaults are the reference's. With --select-on validation (the default) a random \
         --validation-fraction of the training examples is held out (the reference's --validation \
-        split) and the best epoch is chosen by its HR@20; the test set is evaluated every epoch but \
+        split) and the best epoch is chosen by its HR@K (K = --cutoff); the test set is evaluated every epoch but \
         never used for choices. --select-on test reproduces the paper's protocol: all training \
         examples train and the epoch is chosen by the test set, which makes the reported test \
         metrics optimistic.
@@ -35,20 +35,15 @@ struct TrainCommand: ParsableCommand {
     @Flag(name: .long, help: "Continue an interrupted run from its last completed epoch (same options).")
     var resume = false
 
-    func validate() throws {
-        _ = try options.configuration()
-    }
-
     func run() throws {
         setBLASThreads(1)  // products are split over our threads instead (see TensorCore's gemm(threads:))
-        let configuration = try options.configuration()
+        let configuration = options.configuration()
         let dataset = try SessionDataset.load(from: data)
         let trainer = try Trainer(configuration: configuration, dataset: dataset, checkpointPath: out, datasetPath: data)
-        print("configuration: \(describe(configuration))")
-        print("data: \(data): \(dataset.train.count) training examples (\(trainer.trainIndices.count) train, \(trainer.validationIndices.count) validation), \(dataset.test.count) test, \(dataset.itemCount) items")
+        printLine("configuration: \(describe(configuration))")
+        printLine("data: \(data): \(dataset.train.count) training examples (\(trainer.trainIndices.count) train, \(trainer.validationIndices.count) validation), \(dataset.test.count) test, \(dataset.itemCount) items")
         let progress = ProgressReporter(cutoff: configuration.cutoff)
         let result = try trainer.run(resume: resume, observer: progress)
-        progress.finish()
         let k = configuration.cutoff
         let protocolName = configuration.selectOn == .validation ? "validation" : "test (reference protocol)"
         print("best epoch by \(protocolName) HR@\(k): \(result.bestEpoch + 1)")
@@ -61,49 +56,96 @@ struct TrainCommand: ParsableCommand {
     }
 }
 
-/// Every training hyperparameter, with the reference's defaults.
+/// Every training hyperparameter. Each option's default is read from `TrainingConfiguration()`, so
+/// the help text and the library cannot disagree. Spellings are kept from earlier releases; the
+/// names of the configuration's fields are accepted as aliases (`--l2-penalty` for `--l2`).
 struct TrainingOptions: ParsableArguments {
-    @Option(name: .long, help: "Hidden size.") var hiddenSize = 100
-    @Option(name: .long, help: "Examples per batch.") var batchSize = 100
-    @Option(name: .long, help: "Maximum epochs.") var epochs = 30
-    @Option(name: .long, help: "Initial learning rate.") var lr: Float = 1e-3
-    @Option(name: .long, help: "Learning-rate decay factor.") var lrDecay: Float = 0.1
-    @Option(name: .long, help: "Epochs between learning-rate decays.") var lrDecayStep = 3
-    @Flag(name: .long, help: "Decay at the textbook time (after every --lr-decay-step epochs) instead of the reference's (one epoch earlier).")
-    var textbookDecay = false
-    @Option(name: .long, help: "L2 penalty (added to the gradient, as torch.optim.Adam's weight_decay).") var l2: Float = 1e-5
-    @Option(name: .long, help: "Gated graph propagation steps.") var step = 1
-    @Flag(name: .long, help: "Readout without the hybrid transform.") var nonhybrid = false
-    @Option(name: .long, help: "Epochs without improvement before stopping (counted as the reference counts them).") var patience = 10
-    @Option(name: .long, help: "Seed for initialisation, validation split and shuffling.") var seed: UInt64 = 0
-    @Option(name: .long, help: "Worker threads.") var threads = ProcessInfo.processInfo.activeProcessorCount
-    @Option(name: .long, help: "Share of training examples held out for validation.") var validationFraction = 0.1
-    @Option(name: .long, help: "Choose the best epoch on 'validation' (honest) or 'test' (the reference's protocol).")
-    var selectOn = SelectionProtocol.validation
+    static let defaults = TrainingConfiguration()
 
-    func configuration() throws -> TrainingConfiguration {
+    @Option(name: .long, help: "Hidden size.")
+    var hiddenSize = Self.defaults.hiddenSize
+    @Option(name: .long, help: "Examples per batch.")
+    var batchSize = Self.defaults.batchSize
+    @Option(name: .long, help: "Maximum epochs.")
+    var epochs = Self.defaults.epochs
+    @Option(name: [.customLong("lr"), .customLong("learning-rate")], help: "Initial learning rate.")
+    var learningRate = Self.defaults.learningRate
+    @Option(name: [.customLong("lr-decay"), .customLong("decay-factor")], help: "Learning-rate decay factor.")
+    var decayFactor = Self.defaults.decayFactor
+    @Option(name: [.customLong("lr-decay-step"), .customLong("decay-interval")], help: "Epochs between learning-rate decays.")
+    var decayInterval = Self.defaults.decayInterval
+    @Flag(name: .long, help: "Decay at the textbook time (after every --lr-decay-step epochs) instead of the reference's (one epoch earlier).")
+    var textbookDecay = !Self.defaults.referenceDecayTiming
+    @Option(name: [.customLong("l2"), .customLong("l2-penalty")], help: "L2 penalty (added to the gradient, as torch.optim.Adam's weight_decay).")
+    var l2Penalty = Self.defaults.l2Penalty
+    @Option(name: [.customLong("step"), .customLong("propagation-steps")], help: "Gated graph propagation steps.")
+    var propagationSteps = Self.defaults.propagationSteps
+    @Flag(name: .long, help: "Readout without the hybrid transform.")
+    var nonhybrid = Self.defaults.nonhybrid
+    @Option(name: .long, help: "Epochs without improvement before stopping (counted as the reference counts them).")
+    var patience = Self.defaults.patience
+    @Option(name: .long, help: "Seed for initialisation, validation split and shuffling.")
+    var seed = Self.defaults.seed
+    @Option(name: .long, help: "Worker threads.")
+    var threads = Self.defaults.threads
+    @Option(name: .long, help: "Share of training examples held out for validation.")
+    var validationFraction = Self.defaults.validationFraction
+    @Option(name: .long, help: "Choose the best epoch on 'validation' (honest) or 'test' (the reference's protocol).")
+    var selectOn = Self.defaults.selectOn
+    @Option(name: .long, help: "K of the HR@K and MRR@K that choose the best epoch and fill the epoch summary.")
+    var cutoff = Self.defaults.cutoff
+
+    /// The configuration these options describe (not yet validated; `validate()` does that).
+    func configuration() -> TrainingConfiguration {
         var configuration = TrainingConfiguration()
         configuration.hiddenSize = hiddenSize
         configuration.batchSize = batchSize
         configuration.epochs = epochs
-        configuration.learningRate = lr
-        configuration.decayFactor = lrDecay
-        configuration.decayInterval = lrDecayStep
+        configuration.learningRate = learningRate
+        configuration.decayFactor = decayFactor
+        configuration.decayInterval = decayInterval
         configuration.referenceDecayTiming = !textbookDecay
-        configuration.l2Penalty = l2
-        configuration.propagationSteps = step
+        configuration.l2Penalty = l2Penalty
+        configuration.propagationSteps = propagationSteps
         configuration.nonhybrid = nonhybrid
         configuration.patience = patience
         configuration.seed = seed
         configuration.threads = threads
         configuration.validationFraction = validationFraction
         configuration.selectOn = selectOn
-        do {
-            try configuration.validate()
-        } catch let error as TrainingError {
-            throw ValidationError(error.description.replacingOccurrences(of: "invalid training configuration: ", with: ""))
-        }
+        configuration.cutoff = cutoff
         return configuration
+    }
+
+    /// The library's checks, reported against the option that set the bad value.
+    func validate() throws {
+        do {
+            try configuration().validate()
+        } catch TrainingError.invalidSetting(let key, let message) {
+            throw ValidationError("\(Self.spelling(of: key)): \(message)")
+        }
+    }
+
+    /// The option (all its spellings) that sets a configuration field.
+    static func spelling(of key: TrainingConfiguration.Key) -> String {
+        switch key {
+        case .hiddenSize: "--hidden-size"
+        case .batchSize: "--batch-size"
+        case .epochs: "--epochs"
+        case .learningRate: "--lr/--learning-rate"
+        case .decayFactor: "--lr-decay/--decay-factor"
+        case .decayInterval, .legacyDecayEvery: "--lr-decay-step/--decay-interval"
+        case .referenceDecayTiming: "--textbook-decay"
+        case .l2Penalty, .legacyL2: "--l2/--l2-penalty"
+        case .propagationSteps, .legacyStep: "--step/--propagation-steps"
+        case .nonhybrid: "--nonhybrid"
+        case .patience: "--patience"
+        case .seed: "--seed"
+        case .threads: "--threads"
+        case .validationFraction: "--validation-fraction"
+        case .selectOn: "--select-on"
+        case .cutoff: "--cutoff"
+        }
     }
 }
 
@@ -115,6 +157,13 @@ func describe(_ configuration: TrainingConfiguration) -> String {
     return (try? String(decoding: encoder.encode(configuration), as: UTF8.self)) ?? "\(configuration)"
 }
 
+/// Prints a line and flushes standard output, so progress reaches a pipe or log file as it happens
+/// (stdout is block-buffered when it is not a terminal).
+func printLine(_ line: String) {
+    print(line)
+    fflush(nil)  // nil: every output stream (naming `stdout` is a concurrency error in Swift 6)
+}
+
 /// Progress on a terminal as a redrawn bar (examples/s, running loss, time left); elsewhere as
 /// plain lines every tenth of an epoch. One summary line per epoch either way.
 final class ProgressReporter: TrainingObserver {
@@ -124,9 +173,6 @@ final class ProgressReporter: TrainingObserver {
     var lastTenth = -1
 
     init(cutoff: Int) { self.cutoff = cutoff }
-
-    func trainingStarted(configuration: TrainingConfiguration, trainExamples: Int, validationExamples: Int,
-                         testExamples: Int, resumedAt epoch: Int?) {}
 
     func batchFinished(epoch: Int, examplesDone: Int, examplesTotal: Int, runningLoss: Double, seconds: Double) {
         let rate = Double(examplesDone) / max(seconds, 1e-9)
@@ -143,7 +189,7 @@ final class ProgressReporter: TrainingObserver {
             let tenth = 10 * examplesDone / max(examplesTotal, 1)
             if tenth != lastTenth && tenth < 10 && tenth > 0 {
                 lastTenth = tenth
-                print(String(format: "epoch %d: %d/%d examples, %.0f ex/s, loss %.4f, %.0fs left", epoch + 1, examplesDone,
+                printLine(String(format: "epoch %d: %d/%d examples, %.0f ex/s, loss %.4f, %.0fs left", epoch + 1, examplesDone,
                              examplesTotal, rate, runningLoss, left))
             }
         }
@@ -158,12 +204,10 @@ final class ProgressReporter: TrainingObserver {
             guard let values else { return "" }
             return String(format: "  %@ HR@%d %.2f MRR@%d %.2f", name, k, values["HR@\(k)"] ?? 0, k, values["MRR@\(k)"] ?? 0)
         }
-        print(String(format: "epoch %d  loss %.4f  lr %.0e", record.epoch + 1, record.loss, record.learningRate)
+        printLine(String(format: "epoch %d  loss %.4f  lr %.0e", record.epoch + 1, record.loss, record.learningRate)
               + metrics("validation", record.validation) + metrics("test", record.test)
               + String(format: "  %.0fs", record.seconds) + (selected ? "  *saved" : ""))
     }
 
-    func note(_ message: String) { print("note: \(message)") }
-
-    func finish() {}
+    func note(_ message: String) { printLine("note: \(message)") }
 }

@@ -10,9 +10,13 @@ public enum SelectionProtocol: String, Codable, Sendable, CaseIterable {
     case test
 }
 
-/// Every setting of a training run, with the reference's defaults. The command line maps onto it,
-/// `validate()` rejects bad combinations, and the resolved value is printed and saved in the
-/// checkpoint.
+/// Every setting of a training run, with the reference's defaults. The command line maps onto it
+/// (its defaults are read from `TrainingConfiguration()`), `validate()` rejects bad combinations,
+/// and the resolved value is printed and saved in the checkpoint.
+///
+/// JSON uses the property names. Files written before the renames still load: `l2`, `decayEvery`
+/// and `step` are read as `l2Penalty`, `decayInterval` and `propagationSteps`, and any missing key
+/// takes its default.
 public struct TrainingConfiguration: Codable, Sendable, Equatable {
     /// Hidden size `d` (reference `--hiddenSize 100`).
     public var hiddenSize = 100
@@ -22,16 +26,17 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public var epochs = 30
     /// Initial learning rate (reference `--lr 0.001`).
     public var learningRate: Float = 1e-3
-    /// Learning-rate decay factor (reference `--lr_dc 0.1`).
+    /// Learning-rate decay factor: the rate is multiplied by it every `decayInterval` epochs
+    /// (reference `--lr_dc 0.1`).
     public var decayFactor: Float = 0.1
-    /// Epochs between decays (reference `--lr_dc_step 3`).
+    /// Epochs between learning-rate decays (reference `--lr_dc_step 3`).
     public var decayInterval = 3
     /// Decay timing: `true` steps the schedule at the start of each epoch, as the reference does
     /// (first decay in the third epoch); `false` is the textbook timing (fourth epoch).
     public var referenceDecayTiming = true
-    /// L2 penalty added to the gradient (reference `--l2 1e-5`).
+    /// L2 penalty added to the gradient, as torch.optim.Adam's `weight_decay` (reference `--l2 1e-5`).
     public var l2Penalty: Float = 1e-5
-    /// Gated graph propagation steps (reference `--step 1`).
+    /// Gated graph propagation steps per session graph (reference `--step 1`).
     public var propagationSteps = 1
     /// Readout without the hybrid transform (reference `--nonhybrid`).
     public var nonhybrid = false
@@ -50,27 +55,90 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
 
     public init() {}
 
+    /// The JSON keys: one per property, plus the names older files used.
+    public enum Key: String, CodingKey, Sendable, CaseIterable {
+        case hiddenSize, batchSize, epochs, learningRate, decayFactor, decayInterval, referenceDecayTiming
+        case l2Penalty, propagationSteps, nonhybrid, patience, seed, threads, validationFraction, selectOn, cutoff
+        /// Before the renames: `l2Penalty`, `decayInterval`, `propagationSteps`.
+        case legacyL2 = "l2", legacyDecayEvery = "decayEvery", legacyStep = "step"
+    }
+
+    /// Decodes every field that is present (new name first, then the old one) and defaults the rest.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: Key.self)
+        var value = TrainingConfiguration()
+        func read<T: Decodable>(_ field: inout T, _ keys: Key...) throws {
+            for key in keys {
+                if let decoded = try container.decodeIfPresent(T.self, forKey: key) { field = decoded; return }
+            }
+        }
+        try read(&value.hiddenSize, .hiddenSize)
+        try read(&value.batchSize, .batchSize)
+        try read(&value.epochs, .epochs)
+        try read(&value.learningRate, .learningRate)
+        try read(&value.decayFactor, .decayFactor)
+        try read(&value.decayInterval, .decayInterval, .legacyDecayEvery)
+        try read(&value.referenceDecayTiming, .referenceDecayTiming)
+        try read(&value.l2Penalty, .l2Penalty, .legacyL2)
+        try read(&value.propagationSteps, .propagationSteps, .legacyStep)
+        try read(&value.nonhybrid, .nonhybrid)
+        try read(&value.patience, .patience)
+        try read(&value.seed, .seed)
+        try read(&value.threads, .threads)
+        try read(&value.validationFraction, .validationFraction)
+        try read(&value.selectOn, .selectOn)
+        try read(&value.cutoff, .cutoff)
+        self = value
+    }
+
+    /// Encodes the current names only.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encode(hiddenSize, forKey: .hiddenSize)
+        try container.encode(batchSize, forKey: .batchSize)
+        try container.encode(epochs, forKey: .epochs)
+        try container.encode(learningRate, forKey: .learningRate)
+        try container.encode(decayFactor, forKey: .decayFactor)
+        try container.encode(decayInterval, forKey: .decayInterval)
+        try container.encode(referenceDecayTiming, forKey: .referenceDecayTiming)
+        try container.encode(l2Penalty, forKey: .l2Penalty)
+        try container.encode(propagationSteps, forKey: .propagationSteps)
+        try container.encode(nonhybrid, forKey: .nonhybrid)
+        try container.encode(patience, forKey: .patience)
+        try container.encode(seed, forKey: .seed)
+        try container.encode(threads, forKey: .threads)
+        try container.encode(validationFraction, forKey: .validationFraction)
+        try container.encode(selectOn, forKey: .selectOn)
+        try container.encode(cutoff, forKey: .cutoff)
+    }
+
+    /// Throws ``TrainingError/invalidSetting(_:_:)`` naming the first bad field.
     public func validate() throws {
-        func fail(_ message: String) -> Error { TrainingError.invalidConfiguration(message) }
-        guard hiddenSize >= 1 else { throw fail("hidden size must be at least 1 (got \(hiddenSize))") }
-        guard batchSize >= 1 else { throw fail("batch size must be at least 1 (got \(batchSize))") }
-        guard epochs >= 1 else { throw fail("epochs must be at least 1 (got \(epochs))") }
-        guard learningRate > 0, learningRate.isFinite else { throw fail("learning rate must be positive (got \(learningRate))") }
-        guard decayFactor > 0, decayFactor <= 1 else { throw fail("decay factor must be in (0, 1] (got \(decayFactor))") }
-        guard decayInterval >= 1 else { throw fail("decay interval must be at least 1 epoch (got \(decayInterval))") }
-        guard l2Penalty >= 0, l2Penalty.isFinite else { throw fail("L2 penalty must be zero or positive (got \(l2Penalty))") }
-        guard propagationSteps >= 1 else { throw fail("propagation steps must be at least 1 (got \(propagationSteps))") }
-        guard patience >= 1 else { throw fail("patience must be at least 1 (got \(patience))") }
-        guard threads >= 1 else { throw fail("threads must be at least 1 (got \(threads))") }
-        guard cutoff >= 1 else { throw fail("the metric cut-off must be at least 1 (got \(cutoff))") }
+        func fail(_ key: Key, _ message: String) -> Error { TrainingError.invalidSetting(key, message) }
+        guard hiddenSize >= 1 else { throw fail(.hiddenSize, "hidden size must be at least 1 (got \(hiddenSize))") }
+        guard batchSize >= 1 else { throw fail(.batchSize, "batch size must be at least 1 (got \(batchSize))") }
+        guard epochs >= 1 else { throw fail(.epochs, "epochs must be at least 1 (got \(epochs))") }
+        guard learningRate > 0, learningRate.isFinite else {
+            throw fail(.learningRate, "learning rate must be positive (got \(learningRate))")
+        }
+        guard decayFactor > 0, decayFactor <= 1 else { throw fail(.decayFactor, "decay factor must be in (0, 1] (got \(decayFactor))") }
+        guard decayInterval >= 1 else { throw fail(.decayInterval, "decay interval must be at least 1 epoch (got \(decayInterval))") }
+        guard l2Penalty >= 0, l2Penalty.isFinite else { throw fail(.l2Penalty, "L2 penalty must be zero or positive (got \(l2Penalty))") }
+        guard propagationSteps >= 1 else {
+            throw fail(.propagationSteps, "propagation steps must be at least 1 (got \(propagationSteps))")
+        }
+        guard patience >= 1 else { throw fail(.patience, "patience must be at least 1 (got \(patience))") }
+        guard threads >= 1 else { throw fail(.threads, "threads must be at least 1 (got \(threads))") }
+        guard cutoff >= 1 else { throw fail(.cutoff, "the metric cut-off must be at least 1 (got \(cutoff))") }
         switch selectOn {
         case .validation:
             guard validationFraction > 0, validationFraction < 1 else {
-                throw fail("validation fraction must be in (0, 1) when selecting on validation (got \(validationFraction))")
+                throw fail(.validationFraction,
+                           "validation fraction must be in (0, 1) when selecting on validation (got \(validationFraction))")
             }
         case .test:
             guard validationFraction >= 0, validationFraction < 1 else {
-                throw fail("validation fraction must be in [0, 1) (got \(validationFraction))")
+                throw fail(.validationFraction, "validation fraction must be in [0, 1) (got \(validationFraction))")
             }
         }
     }
@@ -91,16 +159,19 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     }
 }
 
-/// Errors of training: bad settings, data that does not fit a checkpoint, unreadable state.
+/// Errors of training: bad settings, settings that do not fit the data, unreadable state.
 public enum TrainingError: Error, CustomStringConvertible, Equatable {
+    /// A setting that conflicts with the data (e.g. a validation share that leaves no examples).
     case invalidConfiguration(String)
-    case mismatch(path: String, reason: String)
+    /// One field of ``TrainingConfiguration`` is out of range; front ends map the key to their own
+    /// spelling of it (the CLI to its option).
+    case invalidSetting(TrainingConfiguration.Key, String)
     case resume(path: String, reason: String)
 
     public var description: String {
         switch self {
         case .invalidConfiguration(let message): return "invalid training configuration: \(message)"
-        case let .mismatch(path, reason): return "\(path): \(reason)"
+        case let .invalidSetting(_, message): return "invalid training configuration: \(message)"
         case let .resume(path, reason): return "cannot resume from \(path): \(reason)"
         }
     }

@@ -9,9 +9,6 @@ enum Shared {
         .deletingLastPathComponent().deletingLastPathComponent().path
     static let root = packageRoot + "/../shared"
 
-    /// The debug `srgnn` executable that `swift build --build-tests` links.
-    static let executable = packageRoot + "/.build/debug/srgnn"
-
     static func data(_ relative: String) -> String { root + "/data/" + relative }
     static func fixture(_ relative: String) -> String { root + "/fixtures/" + relative }
 

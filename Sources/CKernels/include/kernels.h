@@ -23,7 +23,4 @@ int64_t srgnn_count_greater(const float *values, int64_t count, float threshold)
 int64_t srgnn_top_k(const float *values, int64_t count, int64_t k, int64_t *indices, float *best);
 
 
-
-/// Makes stdout line-buffered (progress lines reach a pipe or log file as they are printed).
-void srgnn_line_buffer_stdout(void);
 #endif

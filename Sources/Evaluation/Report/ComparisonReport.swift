@@ -24,6 +24,45 @@ public struct ComparisonEntry: Sendable, Codable {
     }
 }
 
+/// What `srgnn compare --json` prints: the dataset, and per model its metrics and timings.
+public struct ComparisonSummary: Codable, Sendable, Equatable {
+    public struct Model: Codable, Sendable, Equatable {
+        public var name: String
+        /// Keyed like `HR@20`, `MRR@20`, `Coverage@20`, in percent.
+        public var metrics: [String: Double]
+        public var fitSeconds: Double
+        public var predictSeconds: Double
+        public var examplesPerSecond: Double
+
+        enum CodingKeys: String, CodingKey {
+            case name, metrics
+            case fitSeconds = "fit_seconds", predictSeconds = "predict_seconds", examplesPerSecond = "examples_per_second"
+        }
+
+        public init(name: String, metrics: [String: Double], fitSeconds: Double, predictSeconds: Double, examplesPerSecond: Double) {
+            self.name = name
+            self.metrics = metrics
+            self.fitSeconds = fitSeconds
+            self.predictSeconds = predictSeconds
+            self.examplesPerSecond = examplesPerSecond
+        }
+    }
+
+    public var dataset: String
+    /// Items ranked per example.
+    public var items: Int
+    /// Test examples evaluated.
+    public var examples: Int
+    public var models: [Model]
+
+    public init(dataset: String, items: Int, examples: Int, models: [Model]) {
+        self.dataset = dataset
+        self.items = items
+        self.examples = examples
+        self.models = models
+    }
+}
+
 /// A comparison of several models on the same test examples, as a Markdown table, a
 /// self-contained HTML page (inline SVG, no network) and JSON.
 public struct ComparisonReport: Sendable {
@@ -75,24 +114,20 @@ public struct ComparisonReport: Sendable {
         return text
     }
 
-    /// Per model: metrics keyed like `HR@20` (percent) and timings.
+    /// The report's JSON form: per model, metrics keyed like `HR@20` (percent) and timings.
+    public var summary: ComparisonSummary {
+        ComparisonSummary(dataset: dataset, items: itemCount, examples: examples, models: entries.map { entry in
+            ComparisonSummary.Model(name: entry.report.name, metrics: entry.keyedMetrics, fitSeconds: entry.fitSeconds,
+                                    predictSeconds: entry.report.elapsedSeconds,
+                                    examplesPerSecond: entry.report.examplesPerSecond)
+        })
+    }
+
+    /// ``summary`` as JSON with sorted keys.
     public func json() throws -> String {
-        var models = [JSONValue]()
-        for entry in entries {
-            var object: [String: JSONValue] = ["name": .string(entry.report.name)]
-            object["metrics"] = .object(entry.keyedMetrics.mapValues { .number($0) })
-            object["fit_seconds"] = .number(entry.fitSeconds)
-            object["predict_seconds"] = .number(entry.report.elapsedSeconds)
-            object["examples_per_second"] = .number(entry.report.examplesPerSecond)
-            models.append(.object(object))
-        }
-        let root: JSONValue = .object([
-            "dataset": .string(dataset), "items": .number(Double(itemCount)), "examples": .number(Double(examples)),
-            "models": .array(models),
-        ])
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: try encoder.encode(root), as: UTF8.self)
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(summary), as: UTF8.self)
     }
 
     /// A self-contained page: the table, a bar chart of HR@K and MRR@K per model, and SR-GNN's

@@ -1,0 +1,104 @@
+import ArgumentParser
+import Foundation
+import Testing
+import Training
+import Evaluation
+@testable import SRGNNCLI
+
+/// The option groups in process: defaults come from the library, aliases agree, errors name options.
+@Suite("srgnn options")
+struct OptionTests {
+    /// No flags give exactly `TrainingConfiguration()`.
+    @Test func trainingDefaultsAreTheConfigurationDefaults() throws {
+        #expect(try TrainingOptions.parse([]).configuration() == TrainingConfiguration())
+    }
+
+    /// The help text shows each option's default as the library has it.
+    @Test func trainHelpShowsTheConfigurationDefaults() {
+        let defaults = TrainingConfiguration()
+        // Wide enough that no option's line wraps.
+        let help = TrainCommand.helpMessage(columns: 1_000)
+        let expected: [(String, String)] = [
+            ("--hidden-size", "\(defaults.hiddenSize)"), ("--batch-size", "\(defaults.batchSize)"),
+            ("--epochs", "\(defaults.epochs)"), ("--lr", "\(defaults.learningRate)"),
+            ("--lr-decay", "\(defaults.decayFactor)"), ("--lr-decay-step", "\(defaults.decayInterval)"),
+            ("--l2", "\(defaults.l2Penalty)"), ("--step", "\(defaults.propagationSteps)"),
+            ("--patience", "\(defaults.patience)"), ("--seed", "\(defaults.seed)"),
+            ("--threads", "\(defaults.threads)"), ("--validation-fraction", "\(defaults.validationFraction)"),
+            ("--select-on", defaults.selectOn.rawValue), ("--cutoff", "\(defaults.cutoff)"),
+        ]
+        // One entry per option: its line of names and the description lines under it.
+        var entries = [String]()
+        for line in help.split(separator: "\n").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+            if line.hasPrefix("-") { entries.append(line) } else if !entries.isEmpty { entries[entries.count - 1] += " " + line }
+        }
+        for (option, value) in expected {
+            let entry = entries.first { $0.hasPrefix(option + " ") || $0.hasPrefix(option + ",") }
+            #expect(entry?.contains("default: \(value))") == true, "\(option): \(entry ?? "missing")")
+        }
+    }
+
+    /// Each old spelling and its alias set the same field.
+    @Test func oldFlagsAndAliasesGiveTheSameConfiguration() throws {
+        let old = try TrainingOptions.parse(["--l2", "0.5", "--lr-decay-step", "4", "--step", "2", "--lr", "0.01", "--lr-decay", "0.5"])
+        let new = try TrainingOptions.parse(["--l2-penalty", "0.5", "--decay-interval", "4", "--propagation-steps", "2",
+                                             "--learning-rate", "0.01", "--decay-factor", "0.5"])
+        var expected = TrainingConfiguration()
+        expected.l2Penalty = 0.5
+        expected.decayInterval = 4
+        expected.propagationSteps = 2
+        expected.learningRate = 0.01
+        expected.decayFactor = 0.5
+        #expect(old.configuration() == expected)
+        #expect(new.configuration() == expected)
+    }
+
+    /// A bad value is reported against the option, in the message the user sees.
+    @Test func badValueNamesTheOption() {
+        do {
+            _ = try TrainCommand.parse(["--data", "d", "--out", "m", "--propagation-steps", "0"])
+            Issue.record("--propagation-steps 0 was accepted")
+        } catch {
+            let message = TrainCommand.message(for: error)
+            #expect(message.contains("--step/--propagation-steps: propagation steps must be at least 1 (got 0)"), "\(message)")
+        }
+    }
+
+    /// Every configuration key has an option, so no field is unreachable from the command line.
+    @Test func everyConfigurationFieldHasAnOption() {
+        let help = TrainCommand.helpMessage(columns: 1_000)
+        for key in TrainingConfiguration.Key.allCases {
+            for spelling in TrainingOptions.spelling(of: key).split(separator: "/") {
+                #expect(help.contains(String(spelling)), "\(key): \(spelling)")
+            }
+        }
+    }
+
+    /// `--models` parses into checkpoints and Evaluation's baselines; the default is every baseline.
+    @Test func compareModelsParseIntoBaselines() throws {
+        let command = try CompareCommand.parse(["--data", "d", "--models", "srgnn=a.safetensors,pop,vsknn"])
+        #expect(try command.entries() == [.srgnn(path: "a.safetensors"), .baseline(.pop), .baseline(.vsknn)])
+        let all = try CompareCommand.parse(["--data", "d"])
+        #expect(try all.entries() == Baseline.allCases.map { .baseline($0) })
+    }
+
+    @Test func compareRejectsUnknownModel() {
+        #expect(throws: (any Error).self) { try CompareCommand.parse(["--data", "d", "--models", "pop,nope"]) }
+        do {
+            _ = try CompareCommand.parse(["--data", "d", "--models", "pop,nope"])
+        } catch {
+            #expect(CompareCommand.message(for: error).contains("unknown model 'nope'"))
+        }
+    }
+
+    /// The baseline options start at the baselines' own defaults.
+    @Test func baselineOptionDefaultsAreTheBaselines() throws {
+        let options = try BaselineOptions.parse([])
+        let fitters = options.fitters(threads: 3)
+        let defaults = BaselineFitters()
+        #expect(fitters.itemKNN.neighbours == defaults.itemKNN.neighbours && fitters.itemKNN.threads == 3)
+        #expect(fitters.sessionKNN.k == defaults.sessionKNN.k && fitters.sessionKNN.sampleSize == defaults.sessionKNN.sampleSize)
+        #expect(fitters.vectorSessionKNN.remind == defaults.vectorSessionKNN.remind)
+        #expect(fitters.sequentialRules.pruning == defaults.sequentialRules.pruning)
+    }
+}
