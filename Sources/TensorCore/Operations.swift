@@ -57,7 +57,7 @@ public func scale(_ x: UnsafeMutablePointer<Float>, count: Int, by factor: Float
     srgnn_scale(x, Int64(count), factor)
 }
 
-/// One Adam step over `count` elements, PyTorch's arithmetic (one vectorised C loop):
+/// One Adam update of `count` elements, PyTorch's arithmetic (one vectorised C loop):
 /// `g = ∇ + λθ; m ← β1 m + (1 − β1) g; v ← β2 v + (1 − β2) g²; θ ← θ − correctedRate · m / (√v / correction2Root + ε)`.
 @inlinable
 public func adamUpdate(_ theta: UnsafeMutablePointer<Float>, gradient: UnsafePointer<Float>, firstMoment m: UnsafeMutablePointer<Float>,

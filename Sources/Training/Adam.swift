@@ -19,7 +19,7 @@ public struct Adam: Sendable {
     public var epsilon: Float = 1e-8
     /// λ, the L2 penalty added to the gradient (PyTorch's `weight_decay`, the reference's `--l2`).
     public var l2Penalty: Float
-    /// Number of steps taken (PyTorch's `state['step']`).
+    /// Number of training steps taken (PyTorch's `state['step']`).
     public private(set) var stepCount = 0
     public var firstMoment: SRGNNParameters
     public var secondMoment: SRGNNParameters
@@ -59,14 +59,14 @@ public struct Adam: Sendable {
     }
 
     /// One update of `parameters` from `gradient` (the loss gradient, without weight decay).
-    public mutating func step(_ parameters: inout SRGNNParameters, gradient: SRGNNParameters, threads: Int = 1) {
-        let update = beginStep()
+    public mutating func update(_ parameters: inout SRGNNParameters, gradient: SRGNNParameters, threads: Int = 1) {
+        let update = nextUpdate()
         apply(update, to: &parameters, gradient: gradient, ranges: updatedRanges, threads: threads)
     }
 
-    /// Counts a step and returns its constants; the caller applies them to every updated tensor
+    /// Counts a training step and returns its update's constants; the caller applies them to every updated tensor
     /// (`TrainingStep`: through `withEmbeddingRowUpdate`, then `apply(_:to:gradient:embeddingRows:threads:)`).
-    public mutating func beginStep() -> AdamUpdate {
+    public mutating func nextUpdate() -> AdamUpdate {
         stepCount += 1
         // Bias corrections in Double, as PyTorch computes them in Python floats.
         let correction1 = 1 - pow(Double(beta1), Double(stepCount))
@@ -77,7 +77,7 @@ public struct Adam: Sendable {
     }
 }
 
-/// One Adam step's constants, applied to any slice of the parameters.
+/// One Adam update's constants, applied to any slice of the parameters.
 public struct AdamUpdate: Sendable {
     public let beta1, beta2, epsilon, l2Penalty: Float
     /// lr / (1 − β1^t), and √(1 − β2^t).

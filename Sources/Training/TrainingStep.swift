@@ -26,12 +26,12 @@ public struct TrainingStep {
     ///
     /// Adam updates most embedding rows inside the score layer's backward, while each tile's
     /// gradient is in cache; the rows that backward finishes later (row 0, the batch's items) and
-    /// the other tensors are updated after it. Either way each element gets `Adam.step`'s arithmetic.
+    /// the other tensors are updated after it. Either way each element gets `Adam.update`'s arithmetic.
     @discardableResult
     public mutating func callAsFunction<C: Collection>(prefixes: C, targets: [Int32]) -> Float
     where C.Element: Collection, C.Element.Element == Int32 {
         batch.fill(sessions: prefixes, targets: targets)
-        let update = optimizer.beginStep()
+        let update = optimizer.nextUpdate()
         model.forward(batch, workspace: workspace, threads: threads)
         let loss = model.loss(batch, workspace: workspace, threads: threads, tileItems: tileItems)
         optimizer.withEmbeddingRowUpdate(update) { embeddingUpdate in

@@ -19,7 +19,7 @@ import Training
         for _ in 0..<150 {
             gradient.zero()
             losses.append(model.lossAndGradient(batch, workspace: workspace, gradient: &gradient))
-            optimizer.step(&model.parameters, gradient: gradient)
+            optimizer.update(&model.parameters, gradient: gradient)
         }
         #expect(losses.last! < losses.first! / 10, "loss went from \(losses.first!) to \(losses.last!)")
         let top = try model.recommend(session: sessions[0], k: 1)

@@ -10,7 +10,7 @@ import Training
 /// Three `torch.optim.Adam` steps on the same batch, against the reference's parameters after each.
 @Suite(.enabled(if: SharedPaths.exists(SharedPaths.referenceFixtures), "needs ../shared/fixtures/reference beside the repository"))
 struct AdamParityTests {
-    /// How a step is taken: a separate backward and `Adam.step`, or `TrainingStep`, which updates
+    /// How a step is taken: a separate backward and `Adam.update`, or `TrainingStep`, which updates
     /// the embedding inside the score layer — with tiles small enough that rows of the batch's own
     /// items fall inside, at the borders of and between tiles.
     enum StepPath: CaseIterable, CustomTestStringConvertible {
@@ -37,7 +37,7 @@ struct AdamParityTests {
             if path == .separate {
                 gradient.zero()
                 loss = step.model.lossAndGradient(batch, workspace: workspace, gradient: &gradient)
-                optimizer.step(&step.model.parameters, gradient: gradient)
+                optimizer.update(&step.model.parameters, gradient: gradient)
             } else {
                 loss = step(prefixes: reference.sessions, targets: reference.targets)
             }

@@ -6,7 +6,7 @@ import Training
 
 /// The training step's own arithmetic, on synthetic data (no fixtures needed, so these always run).
 @Suite struct FusedStepTests {
-    /// The fused step does per element exactly what a separate backward and `Adam.step` do, so
+    /// The fused step does per element exactly what a separate backward and `Adam.update` do, so
     /// the two give the same bits, over several steps of different batches on a bigger model.
     @Test(arguments: [64, 7, 1]) func fusedTrainingStepEqualsSeparateSteps(tileItems: Int) throws {
         let configuration = SRGNNConfiguration(itemCount: 300, hiddenSize: 16)
@@ -25,7 +25,7 @@ import Training
             let batch = SessionBatch(sessions: prefixes.map(Array.init), targets: targets)
             let loss = model.lossAndGradient(batch, workspace: workspace, gradient: &gradient, mode: .overwrite, threads: 2,
                                              tileItems: fused.tileItems)
-            optimizer.step(&model.parameters, gradient: gradient, threads: 2)
+            optimizer.update(&model.parameters, gradient: gradient, threads: 2)
             #expect(fusedLoss == loss, "loss of step \(index)")
             for name in ParameterName.allCases {
                 let ours = fused.model.parameters.values(of: name), expected = model.parameters.values(of: name)

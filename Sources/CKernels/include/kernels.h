@@ -10,7 +10,7 @@ float srgnn_exp_shift_sum(float *x, int64_t count, float *maximum);
 /// x <- factor * x over count values.
 void srgnn_scale(float *x, int64_t count, float factor);
 
-/// One Adam step over count elements (PyTorch semantics, L2 weight decay added to the gradient).
+/// One Adam update of count elements (PyTorch semantics, the L2 penalty added to the gradient).
 void srgnn_adam(float *theta, const float *grad, float *m, float *v, int64_t count,
                 float beta1, float beta2, float epsilon, float l2_penalty,
                 float corrected_rate, float correction2_root);
