@@ -79,9 +79,7 @@ public struct LoadedModel: Sendable {
 
     /// Writes a checkpoint: weights under the official names and the metadata, atomically.
     public static func save(model: SRGNNModel, metadata: CheckpointMetadata, to path: String) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let json = String(decoding: try encoder.encode(metadata), as: UTF8.self)
+        let json = try JSONText.string(metadata)
         try model.saveWeights(to: path, metadata: [CheckpointMetadata.key: json])
     }
 

@@ -45,3 +45,22 @@ extension JSONValue {
         return try? JSONDecoder().decode(type, from: data)
     }
 }
+
+/// The project's one compact JSON form, for files, logs, answers and `--json` output: sorted keys
+/// (byte-stable, so tests and caches can compare), slashes left unescaped (raw ids and paths).
+public enum JSONText {
+    // Safe to share: its options never change after this point.
+    nonisolated(unsafe) private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
+    public static func data(_ value: some Encodable) throws -> Data {
+        try encoder.encode(value)
+    }
+
+    public static func string(_ value: some Encodable) throws -> String {
+        String(decoding: try data(value), as: UTF8.self)
+    }
+}

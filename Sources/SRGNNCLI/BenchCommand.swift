@@ -119,9 +119,7 @@ struct BenchCommand: ParsableCommand {
             evalHitRateAt20Untrained: (evaluation.metrics(at: 20)?.hitRate ?? 0) / 100,
             latencyP50Milliseconds: p50, latencyP99Milliseconds: p99, peakResidentBytes: peakResidentBytes())
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            print(String(decoding: try encoder.encode(result), as: UTF8.self))
+            print(try JSONText.string(result))
         } else {
             for line in result.lines { print(line) }
         }

@@ -62,9 +62,7 @@ struct EvaluateCommand: ParsableCommand {
             var object: [String: JSONValue] = metrics.mapValues { .number($0) }
             object["examples"] = .number(Double(report.examples))
             object["examples_per_s"] = .number(rate)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            print(String(decoding: try encoder.encode(object), as: UTF8.self))
+            print(try JSONText.string(object))
         } else {
             print("\(report.examples) test examples, \(loaded.model.configuration.itemCount) items, \(String(format: "%.0f", rate)) examples/s")
             for k in cutoffs {

@@ -69,7 +69,7 @@ struct RecommendCommand: ParsableCommand {
             FileHandle.standardError.write(Data("note: unknown items dropped: \(result.unknownItems.joined(separator: ", ")) (the model knows \(recommender.itemCount) items)\n".utf8))
         }
         if json {
-            print(try ServingJSON.string(RecommendationResponse(items: result.items, unknownItems: nil)))
+            print(try JSONText.string(RecommendationResponse(items: result.items, unknownItems: nil)))
         } else {
             for (rank, entry) in result.items.enumerated() {
                 print("\(rank + 1)\t\(entry.id)\t\(entry.score)")

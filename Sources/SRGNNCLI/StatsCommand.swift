@@ -1,6 +1,7 @@
 import ArgumentParser
 import Evaluation
 import Foundation
+import SRGNN
 import SessionData
 
 /// `srgnn stats`: the paper's Table 1 for a dataset folder (this tool's or an SR-GNN pickle folder).
@@ -23,9 +24,7 @@ struct StatsCommand: ParsableCommand {
         }
         let statistics = DatasetStatistics(dataset)
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            print(String(decoding: try encoder.encode(statistics), as: UTF8.self))
+            print(try JSONText.string(statistics))
         } else {
             print("""
             clicks            \(statistics.clicks)

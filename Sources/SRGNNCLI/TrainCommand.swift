@@ -152,9 +152,7 @@ struct TrainingOptions: ParsableArguments {
 extension SelectionProtocol: ExpressibleByArgument {}
 
 func describe(_ configuration: TrainingConfiguration) -> String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys]
-    return (try? String(decoding: encoder.encode(configuration), as: UTF8.self)) ?? "\(configuration)"
+    (try? JSONText.string(configuration)) ?? "\(configuration)"
 }
 
 /// Prints a line and flushes standard output, so progress reaches a pipe or log file as it happens

@@ -79,27 +79,8 @@ struct StatusResponse: Encodable, Sendable {
     var items: Int?
 }
 
-/// The one JSON encoder of the service and of `srgnn recommend --json`.
-public enum ServingJSON {
-    // Sorted keys make bodies byte-stable (tests and caches can compare them); slashes in raw ids
-    // stay as they are. Safe to share: its options are never changed after this point.
-    nonisolated(unsafe) private static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
-
-    public static func data(_ value: some Encodable) throws -> Data {
-        try encoder.encode(value)
-    }
-
-    public static func string(_ value: some Encodable) throws -> String {
-        String(decoding: try data(value), as: UTF8.self)
-    }
-}
-
 /// `value` as an `application/json` response.
 func jsonResponse(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
     Response(status: status, headers: [.contentType: "application/json; charset=utf-8"],
-             body: .init(byteBuffer: ByteBuffer(bytes: try ServingJSON.data(value))))
+             body: .init(byteBuffer: ByteBuffer(bytes: try JSONText.data(value))))
 }

@@ -26,7 +26,7 @@ public struct ServingError: Error, HTTPResponseError, CustomStringConvertible, S
 
     func errorResponse() -> Response {
         // Two strings always encode; the literal is only there so that this cannot throw.
-        let body = (try? ServingJSON.data(ErrorResponse(code: code, message: message)))
+        let body = (try? JSONText.data(ErrorResponse(code: code, message: message)))
             ?? Data(#"{"error":{"code":"internal_error","message":"the error could not be encoded"}}"#.utf8)
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }

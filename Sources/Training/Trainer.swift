@@ -162,9 +162,7 @@ public final class Trainer {
     }
 
     func appendLog(_ record: EpochRecord) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        var line = try encoder.encode(record)
+        var line = try JSONText.data(record)
         line.append(0x0A)
         if let handle = FileHandle(forWritingAtPath: logPath) {
             defer { try? handle.close() }

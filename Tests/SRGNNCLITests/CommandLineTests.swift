@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The `srgnn` executable end to end, run as a child process. A missing executable fails these
 /// tests (see ``Executable``); only the shared sample data may be absent, which skips that suite.

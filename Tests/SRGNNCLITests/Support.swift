@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Where the shared data and fixtures are (`../shared` beside the clone), resolved from this file.
@@ -106,20 +107,3 @@ final class ErrorReader: @unchecked Sendable {
     }
 }
 
-/// A fresh temporary folder, removed by `cleanUp()`.
-struct TemporaryFolder {
-    let path: String
-
-    init() throws {
-        path = NSTemporaryDirectory() + "srgnn-cli-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    func file(_ name: String, _ contents: String) throws -> String {
-        let full = path + "/" + name
-        try contents.write(toFile: full, atomically: true, encoding: .utf8)
-        return full
-    }
-
-    func cleanUp() { try? FileManager.default.removeItem(atPath: path) }
-}

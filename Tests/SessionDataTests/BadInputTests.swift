@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import SessionData
 
 /// Every kind of bad input gets an error naming the file, the line or byte offset, and what was expected.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import SessionData
 
 /// `srgnn preprocess` against the official preprocess.py's outputs on the shipped samples,

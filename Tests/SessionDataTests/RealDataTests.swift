@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import SessionData
 
 /// The paper's Table 1 from the full SR-GNN folders (skipped when ../shared/data is absent).

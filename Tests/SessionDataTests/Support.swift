@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import SessionData
 
@@ -20,29 +21,6 @@ enum Shared {
     static let yoochooseFixture = fixture("preprocess/yoochoose-sample")
 }
 
-/// A fresh temporary folder, removed by `cleanUp()`.
-struct TemporaryFolder {
-    let path: String
-
-    init() throws {
-        path = NSTemporaryDirectory() + "srgnn-sessiondata-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    func file(_ name: String, _ contents: String) throws -> String {
-        let full = path + "/" + name
-        try contents.write(toFile: full, atomically: true, encoding: .utf8)
-        return full
-    }
-
-    func file(_ name: String, bytes: [UInt8]) throws -> String {
-        let full = path + "/" + name
-        try Data(bytes).write(to: URL(fileURLWithPath: full))
-        return full
-    }
-
-    func cleanUp() { try? FileManager.default.removeItem(atPath: path) }
-}
 
 /// Compares two session lists session by session, click by click; reports the first difference.
 func expectSameSessions(_ actual: SessionList, _ expected: SessionList, _ what: String,

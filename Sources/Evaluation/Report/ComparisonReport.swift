@@ -125,9 +125,7 @@ public struct ComparisonReport: Sendable {
 
     /// ``summary`` as JSON with sorted keys.
     public func json() throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(summary), as: UTF8.self)
+        try JSONText.string(summary)
     }
 
     /// A self-contained page: the table, a bar chart of HR@K and MRR@K per model, and SR-GNN's
