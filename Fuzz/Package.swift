@@ -1,0 +1,16 @@
+// swift-tools-version:6.0
+// libFuzzer targets for everything srgnn reads from outside. Built and run by scripts/fuzz.sh
+// (`swift build --sanitize=fuzzer --sanitize=address`), never by `swift test`.
+import PackageDescription
+
+let package = Package(
+    name: "srgnn-fuzz",
+    dependencies: [.package(name: "srgnn", path: "..")],
+    targets: [
+        .target(name: "FuzzSupport", dependencies: [.product(name: "SRGNNKit", package: "srgnn")]),
+        .executableTarget(name: "FuzzPickle", dependencies: ["FuzzSupport", .product(name: "SRGNNKit", package: "srgnn")]),
+        .executableTarget(name: "FuzzSafeTensors", dependencies: ["FuzzSupport", .product(name: "SRGNNKit", package: "srgnn")]),
+        .executableTarget(name: "FuzzClickLog", dependencies: ["FuzzSupport", .product(name: "SRGNNKit", package: "srgnn")]),
+        .executableTarget(name: "FuzzDatasetFolder", dependencies: ["FuzzSupport", .product(name: "SRGNNKit", package: "srgnn")]),
+    ]
+)
