@@ -25,10 +25,10 @@ struct CompareCommand: ParsableCommand {
     @Option(name: .long, help: "Dataset folder.") var data: String
     @Option(name: .long, help: "Models, comma-separated: srgnn=MODEL,\(baselineNames.joined(separator: ",")).")
     var models = baselineNames.joined(separator: ",")
-    @Option(name: .long, help: "Cut-offs, comma-separated.") var k = "5,10,20"
+    @Option(name: .long, parsing: .unconditional, help: "Cut-offs, comma-separated.") var k = "5,10,20"
     @Option(name: .long, help: "Folder for comparison.md and comparison.html.") var reportDir = "srgnn-compare"
-    @Option(name: .long, help: "Worker threads.") var threads = ProcessInfo.processInfo.activeProcessorCount
-    @Option(name: .long, help: "Evaluate only the first N test examples (0 = all).") var limit = 0
+    @Option(name: .long, parsing: .unconditional, help: "Worker threads.") var threads = ProcessInfo.processInfo.activeProcessorCount
+    @Option(name: .long, parsing: .unconditional, help: "Evaluate only the first N test examples (0 = all).") var limit = 0
     @OptionGroup var architecture: ArchitectureOptions
     @OptionGroup var baselines: BaselineOptions
     @Flag(name: .long, help: "Print JSON: per model, metrics keyed like HR@20 (percent) and timings.") var json = false

@@ -21,19 +21,19 @@ struct DemoCommand: ParsableCommand {
     @Option(name: .long, help: "Folder for the click log, the dataset and the model.")
     var out = "srgnn-demo"
 
-    @Option(name: .long, help: "Synthetic sessions to generate.")
+    @Option(name: .long, parsing: .unconditional, help: "Synthetic sessions to generate.")
     var sessions = 20_000
 
-    @Option(name: .long, help: "Synthetic catalogue size.")
+    @Option(name: .long, parsing: .unconditional, help: "Synthetic catalogue size.")
     var items = 2_000
 
-    @Option(name: .long, help: "Training epochs.")
+    @Option(name: .long, parsing: .unconditional, help: "Training epochs.")
     var epochs = 4
 
-    @Option(name: .long, help: "Seed of the log and of training.")
+    @Option(name: .long, parsing: .unconditional, help: "Seed of the log and of training.")
     var seed: UInt64 = 42
 
-    @Option(name: .long, help: "Worker threads.")
+    @Option(name: .long, parsing: .unconditional, help: "Worker threads.")
     var threads = ProcessInfo.processInfo.activeProcessorCount
 
     func validate() throws {

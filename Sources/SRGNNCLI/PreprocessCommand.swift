@@ -27,16 +27,16 @@ struct PreprocessCommand: ParsableCommand {
     @Option(help: "The dataset folder to write (created when missing).")
     var out: String
 
-    @Option(help: "Drop sessions shorter than this (reference: 2).")
+    @Option(parsing: .unconditional, help: "Drop sessions shorter than this (reference: 2).")
     var minSessionLength = PreprocessOptions().minimumSessionLength
 
-    @Option(help: "Drop items clicked fewer times than this (reference: 5).")
+    @Option(parsing: .unconditional, help: "Drop items clicked fewer times than this (reference: 5).")
     var minItemSupport = PreprocessOptions().minimumItemSupport
 
-    @Option(help: "Test period in days before the latest session (reference: 7 for Diginetica, 1 for Yoochoose; default by format).")
+    @Option(parsing: .unconditional, help: "Test period in days before the latest session (reference: 7 for Diginetica, 1 for Yoochoose; default by format).")
     var testDays: Double?
 
-    @Option(help: "Keep the most recent 1/N of training examples (Yoochoose 1/4 and 1/64: 4 and 64; 1 keeps all).")
+    @Option(parsing: .unconditional, help: "Keep the most recent 1/N of training examples (Yoochoose 1/4 and 1/64: 4 and 64; 1 keeps all).")
     var fraction = PreprocessOptions().fraction
 
     @Flag(help: "Count item support on the training period only (the reference counts the test period too).")
