@@ -12,6 +12,9 @@ struct PreprocessCommand: ParsableCommand {
         csv (any delimited log: choose columns, delimiter, header and time format), recbole (an atomic .inter file), \
         srgnn (a folder already preprocessed by the official script: converted as is, no filtering).
         Ends with a summary counting every click, session and item kept and dropped, and why.
+        Limits (docs/DATASET.md): lines of at most 1 MiB; times in the years 1 to 9999; sessions \
+        longer than 200 clicks keep their most recent 200 (counted in the summary). Everything is \
+        read and checked before anything is written.
         Example: srgnn preprocess --format yoochoose yoochoose-clicks.dat --out data/yoochoose1_64 --fraction 64
         """
     )
