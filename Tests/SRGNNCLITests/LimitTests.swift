@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Testing
+import TestSupport
 @testable import SRGNNCLI
 
 /// Issue 17: options that size work or memory have stated limits; negative numbers are values,
@@ -48,5 +49,38 @@ import Testing
                 == "--epochs: epochs must be at least 1 (got -3)")
         #expect(Self.message(PreprocessCommand.self, ["in", "--format", "diginetica", "--out", "o", "--test-days", "-2"])
                 .contains("test period must be a non-negative number of days, got -2.0"))
+    }
+
+    @Test("9: preprocess with a timestamp of 9.3e18 exits non-zero naming the line and writes nothing")
+    func hugeTimestampWritesNothing() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let input = try folder.file("r.inter", "session_id:token\titem_id:token\ttimestamp:float\n1\t1\t1\n1\t2\t9300000000000000000\n")
+        let out = folder.path + "/out"
+        let result = try runSRGNN(["preprocess", "--format", "recbole", input, "--out", out])
+        #expect(result.status == 1)
+        #expect(result.error.contains("r.inter: line 3: field 'timestamp:float': expected a time in the years 1 to 9999"), "\(result.error)")
+        #expect(!FileManager.default.fileExists(atPath: out))
+    }
+
+    @Test("19: train --out in a missing folder fails before the first epoch")
+    func unwritableOut() throws {
+        guard Shared.exists(Shared.digineticaFixture) else { Issue.record("missing \(Shared.digineticaFixture)"); return }
+        let result = try runSRGNN(["train", "--data", Shared.digineticaFixture, "--out", "/nonexistent/dir/m.st",
+                                   "--epochs", "1", "--hidden-size", "8"])
+        #expect(result.status == 1)
+        #expect(result.error.contains("cannot write /nonexistent/dir/m.st: its folder /nonexistent/dir does not exist"), "\(result.error)")
+        #expect(!result.output.contains("epoch 1"))
+    }
+
+    @Test("21: a 2 MB first line with no delimiter gives a short error, quickly")
+    func hugeFirstLine() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let input = try folder.file("huge.csv", String(repeating: "x", count: 2 << 20) + "\n")
+        let result = try runSRGNN(["preprocess", "--format", "diginetica", input, "--out", folder.path + "/out"])
+        #expect(result.status == 1)
+        #expect(result.error.count < 400, "\(result.error.prefix(400))")
+        #expect(result.error.contains("line 1: the line is longer than 1048576 bytes"))
     }
 }
