@@ -63,6 +63,10 @@ public enum DatasetFolder {
     public static func write(_ dataset: SessionDataset, to directory: String, source: [String: String]? = nil,
                              options: PreprocessOptions? = nil, summary: PreprocessSummary? = nil) throws {
         try FileIO.makeDirectory(directory)
+        // Temporary files left by an interrupted earlier write of this folder.
+        for name in [itemsName, trainSessionsName, testExamplesName, trainExamplesName, manifestName] {
+            FileIO.removeStaleTemporaries(of: directory + "/" + name)
+        }
         var items = [UInt8]()
         for (k, raw) in dataset.vocabulary.rawIDs.enumerated() {
             guard !raw.utf8.contains(where: { $0 == 0x0A || $0 == 0x0D }) else {

@@ -204,4 +204,16 @@ import TestSupport
         let left = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
         #expect(left == ["link.txt", "target.txt"])
     }
+
+    @Test("18: writing a dataset folder removes temporaries an interrupted write left there")
+    func staleFolderTemporaries() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        _ = try folder.file(".train_sessions.txt.tmp-4242", "partial")
+        let dataset = SessionDataset(trainSessions: SessionList([[1, 2]]), train: .augmenting(SessionList([[1, 2]])),
+                                     test: ExampleSet(prefixes: [[1]], targets: [2]), vocabulary: .identity(count: 2), itemCount: 2)
+        try DatasetFolder.write(dataset, to: folder.path)
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder.path)
+        #expect(!names.contains { $0.contains(".tmp-") }, "\(names)")
+    }
 }
