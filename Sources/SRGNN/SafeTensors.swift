@@ -25,10 +25,13 @@ public struct SafeTensorsFile: Sendable {
     /// Reads and checks a file; every problem is an error that names the path.
     public init(contentsOf path: String) throws {
         func fail(_ reason: String) -> ModelError { .weightsFile(path: path, reason: reason) }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw fail("cannot read the file (missing or unreadable)")
+        let bytes: [UInt8]
+        do {
+            bytes = try FileIO.readAll(path)
+        } catch let error as SessionDataError {
+            throw fail("cannot read the file: " + error.message)
         }
-        try self.init(data: data, path: path)
+        try self.init(data: Data(bytes), path: path)
     }
 
     /// Parses safetensors bytes; `path` is used in error messages only.

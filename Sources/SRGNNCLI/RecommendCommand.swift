@@ -2,6 +2,7 @@ import ArgumentParser
 import Evaluation
 import Foundation
 import Serving
+import SessionData
 import SRGNN
 import TensorCore
 
@@ -68,7 +69,7 @@ struct RecommendCommand: ParsableCommand {
             throw CommandError("\(error)")
         }
         if !result.unknownItems.isEmpty {
-            FileHandle.standardError.write(Data("note: unknown items dropped: \(result.unknownItems.joined(separator: ", ")) (the model knows \(recommender.itemCount) items)\n".utf8))
+            FileHandle.standardError.write(Data("note: unknown items dropped: \(quotedPrefix(result.unknownItems.joined(separator: ", "))) (the model knows \(recommender.itemCount) items)\n".utf8))
         }
         if json {
             print(try JSONText.string(RecommendationResponse(items: result.items, unknownItems: nil)))

@@ -16,14 +16,17 @@ public enum FileIO {
 
     static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
-    /// The whole file as bytes.
-    static func readAll(_ path: String) throws -> [UInt8] {
+    /// The whole file as bytes. Only regular files are read (a device such as `/dev/zero` never ends).
+    public static func readAll(_ path: String) throws -> [UInt8] {
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { throw SessionDataError(file: path, "cannot open for reading: \(systemError(errno))") }
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw SessionDataError(file: path, "cannot stat: \(systemError(errno))") }
         guard (info.st_mode & S_IFMT) != S_IFDIR else { throw SessionDataError(file: path, "is a folder, expected a file") }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            throw SessionDataError(file: path, "is not a regular file (a device, pipe or socket), expected a file")
+        }
         var bytes = [UInt8]()
         bytes.reserveCapacity(Int(info.st_size))
         var chunk = [UInt8](repeating: 0, count: 1 << 20)

@@ -191,6 +191,12 @@ struct RecommendFixtureTests {
         #expect(try JSONDecoder().decode(CheckpointMetadata.self, from: Data(old.utf8)).datasetFingerprint == nil)
     }
 
+    @Test("a device as a weights file is refused, not read forever")
+    func deviceAsWeights() {
+        let text = Self.message { _ = try SafeTensorsFile(contentsOf: "/dev/zero") }
+        #expect(text == "/dev/zero: cannot read the file: is not a regular file (a device, pipe or socket), expected a file")
+    }
+
     @Test("1: top-k with k = 100,000 over 1,000,000 items is exact")
     func largeTopK() {
         var generator = SeededGenerator(seed: 3)
