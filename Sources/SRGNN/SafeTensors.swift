@@ -25,13 +25,15 @@ public struct SafeTensorsFile: Sendable {
     /// Reads and checks a file; every problem is an error that names the path.
     public init(contentsOf path: String) throws {
         func fail(_ reason: String) -> ModelError { .weightsFile(path: path, reason: reason) }
-        let bytes: [UInt8]
-        do {
-            bytes = try FileIO.readAll(path)
-        } catch let error as SessionDataError {
-            throw fail("cannot read the file: " + error.message)
+        // Only a regular file is read whole (a device such as /dev/zero never ends).
+        var info = stat()
+        if stat(path, &info) == 0, (info.st_mode & S_IFMT) != S_IFREG {
+            throw fail("cannot read the file: is not a regular file (a device, pipe or socket), expected a file")
         }
-        try self.init(data: Data(bytes), path: path)
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw fail("cannot read the file (missing or unreadable)")
+        }
+        try self.init(data: data, path: path)
     }
 
     /// Parses safetensors bytes; `path` is used in error messages only.
