@@ -20,10 +20,13 @@ public struct CheckpointMetadata: Codable, Sendable, Equatable {
     public var createdAt: String
     public var versions: [String: String]
     public var dataset: String?
+    /// `SessionDataset.fingerprint` of the data the model was trained on (absent in older checkpoints).
+    public var datasetFingerprint: String?
 
     public init(model: SRGNNConfiguration, vocabulary: ItemVocabulary, epoch: Int, metrics: [String: Double],
                 training: JSONValue?, history: JSONValue?, createdAt: Date = Date(),
-                versions: [String: String] = ["srgnn": srgnnVersion], dataset: String? = nil) {
+                versions: [String: String] = ["srgnn": srgnnVersion], dataset: String? = nil,
+                datasetFingerprint: String? = nil) {
         self.model = model
         self.vocabulary = vocabulary
         self.epoch = epoch
@@ -33,6 +36,7 @@ public struct CheckpointMetadata: Codable, Sendable, Equatable {
         self.createdAt = ISO8601DateFormatter().string(from: createdAt)
         self.versions = versions
         self.dataset = dataset
+        self.datasetFingerprint = datasetFingerprint
     }
 }
 
@@ -52,18 +56,29 @@ public struct LoadedModel: Sendable {
     /// (then `propagationSteps` and `nonhybrid` say how the model was built, and item ids are the row numbers).
     public static func load(from path: String, propagationSteps: Int = 1, nonhybrid: Bool = false) throws -> LoadedModel {
         let file = try SafeTensorsFile(contentsOf: path)
+        do {
+            try SRGNNConfiguration(itemCount: 1, propagationSteps: propagationSteps).validate()
+        } catch let error as ModelError {
+            throw ModelError.weightsFile(path: path, reason: "\(error)")
+        }
+        // The metadata's configuration is checked before the weights are unpacked.
+        var metadata: CheckpointMetadata? = nil
+        if let json = file.metadata[CheckpointMetadata.key] {
+            do {
+                metadata = try JSONDecoder().decode(CheckpointMetadata.self, from: Data(json.utf8))
+                try metadata!.model.validate()
+            } catch let error as ModelError {
+                throw ModelError.weightsFile(path: path, reason: "the checkpoint metadata: \(error)")
+            } catch {
+                throw ModelError.weightsFile(path: path, reason: "the checkpoint metadata is unreadable: \(error)")
+            }
+        }
         let (parameters, ignored) = try SRGNNParameters.load(from: file, path: path)
-        guard let json = file.metadata[CheckpointMetadata.key] else {
+        guard let metadata else {
             let configuration = SRGNNConfiguration(itemCount: parameters.embeddingRows - 1, hiddenSize: parameters.hiddenSize,
                                                    propagationSteps: propagationSteps, nonhybrid: nonhybrid)
             return LoadedModel(model: try SRGNNModel(configuration: configuration, parameters: parameters),
                                vocabulary: .identity(count: configuration.itemCount), metadata: nil, ignoredTensors: ignored)
-        }
-        let metadata: CheckpointMetadata
-        do {
-            metadata = try JSONDecoder().decode(CheckpointMetadata.self, from: Data(json.utf8))
-        } catch {
-            throw ModelError.weightsFile(path: path, reason: "the checkpoint metadata is unreadable: \(error)")
         }
         guard metadata.model.embeddingRows == parameters.embeddingRows, metadata.model.hiddenSize == parameters.hiddenSize else {
             throw ModelError.weightsFile(path: path, reason:

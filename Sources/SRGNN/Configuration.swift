@@ -43,12 +43,24 @@ public struct SRGNNConfiguration: Codable, Sendable, Equatable {
     /// Rows of the item embedding (`n_node` in the reference).
     public var embeddingRows: Int { itemCount + 1 }
 
-    /// Rejects shapes that cannot make a model.
+    /// Most items: internal ids are `Int32`.
+    public static let maximumItemCount = Int(Int32.max) - 1
+    /// Largest hidden size (the paper uses 100; `W_ih` alone is `6 d²` floats).
+    public static let maximumHiddenSize = 4_096
+    /// Most propagation steps (the paper uses 1; each step costs a full gated-graph pass per request).
+    public static let maximumPropagationSteps = 16
+
+    /// Rejects shapes that cannot make a model, and values beyond the stated limits (checked
+    /// whenever a configuration is read: from a checkpoint, a training state or the command line).
     public func validate() throws {
-        guard itemCount >= 1 else { throw ModelError.invalidConfiguration("item count must be at least 1, got \(itemCount)") }
-        guard hiddenSize >= 1 else { throw ModelError.invalidConfiguration("hidden size must be at least 1, got \(hiddenSize)") }
-        guard propagationSteps >= 1 else {
-            throw ModelError.invalidConfiguration("propagation steps must be at least 1, got \(propagationSteps)")
+        guard (1...Self.maximumItemCount).contains(itemCount) else {
+            throw ModelError.invalidConfiguration("item count must be in 1...\(Self.maximumItemCount), got \(itemCount)")
+        }
+        guard (1...Self.maximumHiddenSize).contains(hiddenSize) else {
+            throw ModelError.invalidConfiguration("hidden size must be in 1...\(Self.maximumHiddenSize), got \(hiddenSize)")
+        }
+        guard (1...Self.maximumPropagationSteps).contains(propagationSteps) else {
+            throw ModelError.invalidConfiguration("propagation steps must be in 1...\(Self.maximumPropagationSteps), got \(propagationSteps)")
         }
     }
 }

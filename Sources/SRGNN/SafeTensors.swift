@@ -25,6 +25,11 @@ public struct SafeTensorsFile: Sendable {
     /// Reads and checks a file; every problem is an error that names the path.
     public init(contentsOf path: String) throws {
         func fail(_ reason: String) -> ModelError { .weightsFile(path: path, reason: reason) }
+        // Only a regular file is read whole (a device such as /dev/zero never ends).
+        var info = stat()
+        if stat(path, &info) == 0, (info.st_mode & S_IFMT) != S_IFREG {
+            throw fail("cannot read the file: is not a regular file (a device, pipe or socket), expected a file")
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw fail("cannot read the file (missing or unreadable)")
         }
@@ -48,27 +53,57 @@ public struct SafeTensorsFile: Sendable {
         let available = data.count - 8 - Int(headerLength)
         var entries = [String: Entry]()
         var metadata = [String: String]()
+        var spans = [(range: Range<Int>, name: String)]()
+        /// A JSON number that is a whole number in `0...Int.max`, or nil (fractions, negatives, 1e300).
+        func count(_ value: Any) -> Int? {
+            guard let number = value as? NSNumber else { return nil }
+            let double = number.doubleValue
+            guard double.isFinite, double >= 0, double < 9.2e18 else { return nil }
+            let integer = number.int64Value
+            guard integer >= 0, Double(integer) == double else { return nil }
+            return Int(integer)
+        }
         for (name, value) in table {
             if name == "__metadata__" {
                 if let map = value as? [String: Any] { for (k, v) in map { metadata[k] = "\(v)" } }
                 continue
             }
             guard let info = value as? [String: Any], let dtypeName = info["dtype"] as? String,
-                  let shape = (info["shape"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }),
-                  let offsets = (info["data_offsets"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }), offsets.count == 2
+                  let rawShape = info["shape"] as? [Any], let rawOffsets = info["data_offsets"] as? [Any], rawOffsets.count == 2
             else { throw fail("tensor '\(name)': header entry lacks dtype, shape or data_offsets") }
             guard let dtype = DType(rawValue: dtypeName) else {
                 throw fail("tensor '\(name)': unsupported dtype \(dtypeName) (expected F32, F64, I64 or I32)")
             }
+            let shape = rawShape.compactMap(count), offsets = rawOffsets.compactMap(count)
+            guard shape.count == rawShape.count, shape.count <= 8 else {
+                throw fail("tensor '\(name)': shape \(rawShape) must be at most 8 whole numbers ≥ 0")
+            }
+            guard offsets.count == 2 else {
+                throw fail("tensor '\(name)': data_offsets \(rawOffsets) must be two whole numbers ≥ 0")
+            }
+            // Checked arithmetic: a shape such as [4611686018427387904, 4] is an error, not a trap.
             let width = (dtype == .f32 || dtype == .i32) ? 4 : 8
-            let expectedBytes = shape.reduce(1, *) * width
-            guard offsets[0] >= 0, offsets[1] >= offsets[0], offsets[1] - offsets[0] == expectedBytes else {
+            var expectedBytes: Int? = width
+            for dimension in shape {
+                guard let bytes = expectedBytes else { break }
+                let (product, overflow) = bytes.multipliedReportingOverflow(by: dimension)
+                expectedBytes = overflow ? nil : product
+            }
+            guard let expectedBytes, expectedBytes <= available else {
+                throw fail("tensor '\(name)': shape \(shape) of \(dtypeName) needs more bytes than the file's \(available)-byte data section holds")
+            }
+            guard offsets[1] >= offsets[0], offsets[1] - offsets[0] == expectedBytes else {
                 throw fail("tensor '\(name)': data_offsets \(offsets) do not hold \(shape) of \(dtypeName)")
             }
             guard offsets[1] <= available else {
                 throw fail("truncated: tensor '\(name)' ends at byte \(offsets[1]) of the data section, which has \(available) bytes")
             }
+            spans.append((offsets[0]..<offsets[1], name))
             entries[name] = Entry(dtype: dtype, shape: shape, data: Data(data[(dataStart + offsets[0])..<(dataStart + offsets[1])]))
+        }
+        spans.sort { ($0.range.lowerBound, $0.range.upperBound) < ($1.range.lowerBound, $1.range.upperBound) }
+        for (a, b) in zip(spans, spans.dropFirst()) where b.range.lowerBound < a.range.upperBound && !a.range.isEmpty && !b.range.isEmpty {
+            throw fail("tensors '\(a.name)' and '\(b.name)' overlap: data_offsets \(a.range.lowerBound)..<\(a.range.upperBound) and \(b.range.lowerBound)..<\(b.range.upperBound)")
         }
         self.entries = entries
         self.metadata = metadata
@@ -150,9 +185,13 @@ extension SRGNNParameters {
         guard embedding.shape.count == 2, embedding.shape[0] >= 2, embedding.shape[1] >= 1 else {
             throw fail("tensor 'embedding.weight' has shape \(embedding.shape), expected [items + 1, hidden size]")
         }
-        var parameters = SRGNNParameters(zerosWithEmbeddingRows: embedding.shape[0], hiddenSize: embedding.shape[1])
+        let rows = embedding.shape[0], hiddenSize = embedding.shape[1]
+        guard rows - 1 <= SRGNNConfiguration.maximumItemCount, hiddenSize <= SRGNNConfiguration.maximumHiddenSize else {
+            throw fail("tensor 'embedding.weight' has shape \(embedding.shape): at most \(SRGNNConfiguration.maximumItemCount) items and hidden size \(SRGNNConfiguration.maximumHiddenSize)")
+        }
+        // Every tensor present with the shape the embedding implies, before anything is allocated.
         for name in ParameterName.allCases {
-            let expected = parameters.shape(of: name)
+            let expected = name.shape(embeddingRows: rows, hiddenSize: hiddenSize)
             guard let entry = file.entries[name.rawValue] else {
                 throw fail("missing tensor '\(name.rawValue)' (expected shape \(expected), F32)")
             }
@@ -162,7 +201,14 @@ extension SRGNNParameters {
             guard entry.shape == expected else {
                 throw fail("tensor '\(name.rawValue)' has shape \(entry.shape), expected \(expected)")
             }
-            parameters.setTensor(name, file.floats(name.rawValue)!)
+        }
+        var parameters = SRGNNParameters(zerosWithEmbeddingRows: rows, hiddenSize: hiddenSize)
+        for name in ParameterName.allCases {
+            let values = file.floats(name.rawValue)!
+            if let bad = values.firstIndex(where: { !$0.isFinite }) {
+                throw fail("tensor '\(name.rawValue)' holds \(values[bad]) at element \(bad); weights must be finite numbers")
+            }
+            parameters.setTensor(name, values)
         }
         let known = Set(ParameterName.allCases.map(\.rawValue))
         let ignored = file.entries.keys.filter { !known.contains($0) }.sorted()

@@ -25,10 +25,10 @@ struct CompareCommand: ParsableCommand {
     @Option(name: .long, help: "Dataset folder.") var data: String
     @Option(name: .long, help: "Models, comma-separated: srgnn=MODEL,\(baselineNames.joined(separator: ",")).")
     var models = baselineNames.joined(separator: ",")
-    @Option(name: .long, help: "Cut-offs, comma-separated.") var k = "5,10,20"
+    @Option(name: .long, parsing: .unconditional, help: "Cut-offs, comma-separated.") var k = "5,10,20"
     @Option(name: .long, help: "Folder for comparison.md and comparison.html.") var reportDir = "srgnn-compare"
-    @Option(name: .long, help: "Worker threads.") var threads = ProcessInfo.processInfo.activeProcessorCount
-    @Option(name: .long, help: "Evaluate only the first N test examples (0 = all).") var limit = 0
+    @Option(name: .long, parsing: .unconditional, help: "Worker threads.") var threads = ProcessInfo.processInfo.activeProcessorCount
+    @Option(name: .long, parsing: .unconditional, help: "Evaluate only the first N test examples (0 = all).") var limit = 0
     @OptionGroup var architecture: ArchitectureOptions
     @OptionGroup var baselines: BaselineOptions
     @Flag(name: .long, help: "Print JSON: per model, metrics keyed like HR@20 (percent) and timings.") var json = false
@@ -59,7 +59,9 @@ struct CompareCommand: ParsableCommand {
     func validate() throws {
         guard try !entries().isEmpty else { throw ValidationError("--models is empty") }
         _ = try cutoffs()
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        guard (1...CommandLimits.maximumThreads).contains(threads) else {
+            throw ValidationError("--threads must be in 1...\(CommandLimits.maximumThreads), got \(threads)")
+        }
         guard limit >= 0 else { throw ValidationError("--limit must be 0 (all) or positive, got \(limit)") }
     }
 
@@ -128,19 +130,19 @@ struct CompareCommand: ParsableCommand {
 struct BaselineOptions: ParsableArguments {
     static let defaults = BaselineFitters()
 
-    @Option(name: .long, help: "Item-KNN: neighbours kept per item.")
+    @Option(name: .long, parsing: .unconditional, help: "Item-KNN: neighbours kept per item.")
     var iknnNeighbours = Self.defaults.itemKNN.neighbours
-    @Option(name: .long, help: "Item-KNN: similarity shrinkage λ.")
+    @Option(name: .long, parsing: .unconditional, help: "Item-KNN: similarity shrinkage λ.")
     var iknnLambda = Self.defaults.itemKNN.lambda
-    @Option(name: .long, help: "Item-KNN: cosine exponent α (0.5 = cosine).")
+    @Option(name: .long, parsing: .unconditional, help: "Item-KNN: cosine exponent α (0.5 = cosine).")
     var iknnAlpha = Self.defaults.itemKNN.alpha
-    @Option(name: .long, help: "SKNN: neighbour sessions that vote.")
+    @Option(name: .long, parsing: .unconditional, help: "SKNN: neighbour sessions that vote.")
     var sknnK = Self.defaults.sessionKNN.k
-    @Option(name: .long, help: "SKNN: most recent candidate sessions (0 = all).")
+    @Option(name: .long, parsing: .unconditional, help: "SKNN: most recent candidate sessions (0 = all).")
     var sknnSample = Self.defaults.sessionKNN.sampleSize
-    @Option(name: .long, help: "V-SKNN: neighbour sessions that vote.")
+    @Option(name: .long, parsing: .unconditional, help: "V-SKNN: neighbour sessions that vote.")
     var vsknnK = Self.defaults.vectorSessionKNN.k
-    @Option(name: .long, help: "V-SKNN: most recent candidate sessions (0 = all).")
+    @Option(name: .long, parsing: .unconditional, help: "V-SKNN: most recent candidate sessions (0 = all).")
     var vsknnSample = Self.defaults.vectorSessionKNN.sampleSize
     @Option(name: .long, help: "V-SKNN: position weighting: same|div|linear|log|quadratic.")
     var vsknnWeighting = Self.defaults.vectorSessionKNN.weighting
@@ -148,11 +150,11 @@ struct BaselineOptions: ParsableArguments {
     var vsknnDecay = Self.defaults.vectorSessionKNN.decay
     @Flag(name: .long, help: "V-SKNN: never recommend items already in the session.")
     var vsknnNoRemind = !Self.defaults.vectorSessionKNN.remind
-    @Option(name: .long, help: "SR: maximum distance of a rule.")
+    @Option(name: .long, parsing: .unconditional, help: "SR: maximum distance of a rule.")
     var srSteps = Self.defaults.sequentialRules.steps
     @Option(name: .long, help: "SR: rule weight by distance: same|div|linear|log|quadratic.")
     var srWeighting = Self.defaults.sequentialRules.weighting
-    @Option(name: .long, help: "SR: rules kept per item (0 = all).")
+    @Option(name: .long, parsing: .unconditional, help: "SR: rules kept per item (0 = all).")
     var srPruning = Self.defaults.sequentialRules.pruning
 
     func validate() throws {

@@ -21,26 +21,30 @@ struct DemoCommand: ParsableCommand {
     @Option(name: .long, help: "Folder for the click log, the dataset and the model.")
     var out = "srgnn-demo"
 
-    @Option(name: .long, help: "Synthetic sessions to generate.")
+    @Option(name: .long, parsing: .unconditional, help: "Synthetic sessions to generate (100...1000000).")
     var sessions = 20_000
 
-    @Option(name: .long, help: "Synthetic catalogue size.")
+    @Option(name: .long, parsing: .unconditional, help: "Synthetic catalogue size (50...1000000).")
     var items = 2_000
 
-    @Option(name: .long, help: "Training epochs.")
+    @Option(name: .long, parsing: .unconditional, help: "Training epochs.")
     var epochs = 4
 
-    @Option(name: .long, help: "Seed of the log and of training.")
+    @Option(name: .long, parsing: .unconditional, help: "Seed of the log and of training.")
     var seed: UInt64 = 42
 
-    @Option(name: .long, help: "Worker threads.")
+    @Option(name: .long, parsing: .unconditional, help: "Worker threads.")
     var threads = ProcessInfo.processInfo.activeProcessorCount
 
     func validate() throws {
-        guard sessions >= 100 else { throw ValidationError("--sessions must be at least 100, got \(sessions)") }
-        guard items >= 50 else { throw ValidationError("--items must be at least 50, got \(items)") }
-        guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        guard (100...1_000_000).contains(sessions) else { throw ValidationError("--sessions must be in 100...1000000, got \(sessions)") }
+        guard (50...1_000_000).contains(items) else { throw ValidationError("--items must be in 50...1000000, got \(items)") }
+        guard (1...TrainingConfiguration.limits.epochs).contains(epochs) else {
+            throw ValidationError("--epochs must be in 1...\(TrainingConfiguration.limits.epochs), got \(epochs)")
+        }
+        guard (1...CommandLimits.maximumThreads).contains(threads) else {
+            throw ValidationError("--threads must be in 1...\(CommandLimits.maximumThreads), got \(threads)")
+        }
     }
 
     func run() throws {

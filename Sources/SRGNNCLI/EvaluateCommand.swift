@@ -26,15 +26,15 @@ struct EvaluateCommand: ParsableCommand {
     @Option(name: .long, help: "Dataset folder whose test examples to rank.")
     var data: String
 
-    @Option(name: .long, help: "Cut-offs, comma-separated.")
+    @Option(name: .long, parsing: .unconditional, help: "Cut-offs, comma-separated.")
     var k: String = "5,10,20"
 
     @OptionGroup var architecture: ArchitectureOptions
 
-    @Option(name: .long, help: "Worker threads.")
+    @Option(name: .long, parsing: .unconditional, help: "Worker threads (1...\(CommandLimits.maximumThreads)).")
     var threads = ProcessInfo.processInfo.activeProcessorCount
 
-    @Option(name: .long, help: "Examples scored together.")
+    @Option(name: .long, parsing: .unconditional, help: "Examples scored together (1...\(CommandLimits.maximumBatchSize)).")
     var batchSize = 500
 
     @Flag(name: .long, help: "Print one JSON object.")
@@ -42,8 +42,12 @@ struct EvaluateCommand: ParsableCommand {
 
     func validate() throws {
         _ = try cutoffs()
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
-        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
+        guard (1...CommandLimits.maximumThreads).contains(threads) else {
+            throw ValidationError("--threads must be in 1...\(CommandLimits.maximumThreads), got \(threads)")
+        }
+        guard (1...CommandLimits.maximumBatchSize).contains(batchSize) else {
+            throw ValidationError("--batch-size must be in 1...\(CommandLimits.maximumBatchSize), got \(batchSize)")
+        }
     }
 
     func cutoffs() throws -> [Int] { try parseCutoffs(k) }

@@ -12,6 +12,9 @@ struct PreprocessCommand: ParsableCommand {
         csv (any delimited log: choose columns, delimiter, header and time format), recbole (an atomic .inter file), \
         srgnn (a folder already preprocessed by the official script: converted as is, no filtering).
         Ends with a summary counting every click, session and item kept and dropped, and why.
+        Limits (docs/DATASET.md): lines of at most 1 MiB; times in the years 1 to 9999; sessions \
+        longer than 200 clicks keep their most recent 200 (counted in the summary). Everything is \
+        read and checked before anything is written.
         Example: srgnn preprocess --format yoochoose yoochoose-clicks.dat --out data/yoochoose1_64 --fraction 64
         """
     )
@@ -27,16 +30,16 @@ struct PreprocessCommand: ParsableCommand {
     @Option(help: "The dataset folder to write (created when missing).")
     var out: String
 
-    @Option(help: "Drop sessions shorter than this (reference: 2).")
+    @Option(parsing: .unconditional, help: "Drop sessions shorter than this (reference: 2).")
     var minSessionLength = PreprocessOptions().minimumSessionLength
 
-    @Option(help: "Drop items clicked fewer times than this (reference: 5).")
+    @Option(parsing: .unconditional, help: "Drop items clicked fewer times than this (reference: 5).")
     var minItemSupport = PreprocessOptions().minimumItemSupport
 
-    @Option(help: "Test period in days before the latest session (reference: 7 for Diginetica, 1 for Yoochoose; default by format).")
+    @Option(parsing: .unconditional, help: "Test period in days before the latest session (reference: 7 for Diginetica, 1 for Yoochoose; default by format).")
     var testDays: Double?
 
-    @Option(help: "Keep the most recent 1/N of training examples (Yoochoose 1/4 and 1/64: 4 and 64; 1 keeps all).")
+    @Option(parsing: .unconditional, help: "Keep the most recent 1/N of training examples (Yoochoose 1/4 and 1/64: 4 and 64; 1 keeps all).")
     var fraction = PreprocessOptions().fraction
 
     @Flag(help: "Count item support on the training period only (the reference counts the test period too).")

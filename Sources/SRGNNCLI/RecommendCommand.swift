@@ -2,6 +2,7 @@ import ArgumentParser
 import Evaluation
 import Foundation
 import Serving
+import SessionData
 import SRGNN
 import TensorCore
 
@@ -25,7 +26,7 @@ struct RecommendCommand: ParsableCommand {
     @Option(name: .long, help: "The session's clicks, oldest first, comma-separated (e.g. 3,17,5).")
     var items: String
 
-    @Option(name: .long, help: "How many items to return.")
+    @Option(name: .long, parsing: .unconditional, help: "How many items to return (1...\(CommandLimits.maximumK)).")
     var k = Recommender.defaultK
 
     @OptionGroup var session: SessionLengthOption
@@ -36,7 +37,9 @@ struct RecommendCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard k >= 1 else { throw ValidationError("--k must be at least 1, got \(k)") }
+        guard (1...CommandLimits.maximumK).contains(k) else {
+            throw ValidationError("--k must be in 1...\(CommandLimits.maximumK), got \(k)")
+        }
         _ = try parseItems()
     }
 
@@ -66,7 +69,7 @@ struct RecommendCommand: ParsableCommand {
             throw CommandError("\(error)")
         }
         if !result.unknownItems.isEmpty {
-            FileHandle.standardError.write(Data("note: unknown items dropped: \(result.unknownItems.joined(separator: ", ")) (the model knows \(recommender.itemCount) items)\n".utf8))
+            FileHandle.standardError.write(Data("note: unknown items dropped: \(quotedPrefix(result.unknownItems.joined(separator: ", "))) (the model knows \(recommender.itemCount) items)\n".utf8))
         }
         if json {
             print(try JSONText.string(RecommendationResponse(items: result.items, unknownItems: nil)))
@@ -80,25 +83,30 @@ struct RecommendCommand: ParsableCommand {
 
 /// The longest session scored; shared by `recommend` and `serve` so that both give one answer.
 struct SessionLengthOption: ParsableArguments {
-    @Option(name: .long, help: "Longest session scored; longer ones keep their most recent clicks.")
+    @Option(name: .long, parsing: .unconditional,
+            help: "Longest session scored (1...\(CommandLimits.maximumSessionLength)); longer ones keep their most recent clicks.")
     var maxSessionLength = Recommender.defaultMaxSessionLength
 
     func validate() throws {
-        guard maxSessionLength >= 1 else { throw ValidationError("--max-session-length must be at least 1, got \(maxSessionLength)") }
+        guard (1...CommandLimits.maximumSessionLength).contains(maxSessionLength) else {
+            throw ValidationError("--max-session-length must be in 1...\(CommandLimits.maximumSessionLength), got \(maxSessionLength)")
+        }
     }
 }
 
 /// Options that a bare weights file cannot carry: how the model was built.
 struct ArchitectureOptions: ParsableArguments {
-    @Option(name: [.customLong("propagation-steps"), .customLong("step")],
-            help: "Gated graph propagation steps the model was trained with.")
+    @Option(name: [.customLong("propagation-steps"), .customLong("step")], parsing: .unconditional,
+            help: "Gated graph propagation steps the model was trained with (1...\(SRGNNConfiguration.maximumPropagationSteps)).")
     var propagationSteps = SRGNNConfiguration(itemCount: 1).propagationSteps
 
     @Flag(name: .long, help: "The model was trained without the hybrid readout (s_h = s_g).")
     var nonhybrid = false
 
     func validate() throws {
-        guard propagationSteps >= 1 else { throw ValidationError("--propagation-steps must be at least 1, got \(propagationSteps)") }
+        guard (1...SRGNNConfiguration.maximumPropagationSteps).contains(propagationSteps) else {
+            throw ValidationError("--propagation-steps must be in 1...\(SRGNNConfiguration.maximumPropagationSteps), got \(propagationSteps)")
+        }
     }
 }
 

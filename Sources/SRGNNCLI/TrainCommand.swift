@@ -20,7 +20,14 @@ struct TrainCommand: ParsableCommand {
         metrics optimistic.
 
         Writes MODEL (best epoch: safetensors with the official tensor names plus JSON metadata), \
-        MODEL.log.jsonl (one line per epoch) and MODEL.state (for --resume).
+        MODEL.log.jsonl (one line per epoch) and MODEL.state (for --resume). Every output is checked \
+        for writability before training; a new run (without --resume) removes the previous run's \
+        MODEL, MODEL.state and MODEL.log.jsonl together. A symbolic link is written through; a \
+        device or folder is refused. --resume refuses data other than the run's (a fingerprint of \
+        the dataset is saved in MODEL.state and MODEL) and rewrites the log to its completed epochs.
+
+        Limits: --hidden-size ≤ 4096, --step ≤ 16, --batch-size ≤ 10000, --epochs ≤ 10000, \
+        --threads ≤ 256, --cutoff ≤ 10000; sessions longer than 200 clicks keep their most recent 200.
         """
     )
 
@@ -41,7 +48,8 @@ struct TrainCommand: ParsableCommand {
         let dataset = try SessionDataset.load(from: data)
         let trainer = try Trainer(configuration: configuration, dataset: dataset, checkpointPath: out, datasetPath: data)
         printLine("configuration: \(describe(configuration))")
-        printLine("data: \(data): \(dataset.train.count) training examples (\(trainer.trainIndices.count) train, \(trainer.validationIndices.count) validation), \(dataset.test.count) test, \(dataset.itemCount) items")
+        printLine("data: \(data): \(dataset.train.count) training examples (\(trainer.trainIndices.count) train, \(trainer.validationIndices.count) validation), \(dataset.test.count) test, \(dataset.itemCount) items"
+                  + (dataset.longSessionsCut > 0 ? ", \(dataset.longSessionsCut) sessions longer than \(InputLimits.maximumSessionLength) clicks cut to their most recent \(InputLimits.maximumSessionLength)" : ""))
         let progress = ProgressReporter(cutoff: configuration.cutoff)
         let result = try trainer.run(resume: resume, observer: progress)
         let k = configuration.cutoff
@@ -62,37 +70,37 @@ struct TrainCommand: ParsableCommand {
 struct TrainingOptions: ParsableArguments {
     static let defaults = TrainingConfiguration()
 
-    @Option(name: .long, help: "Hidden size.")
+    @Option(name: .long, parsing: .unconditional, help: "Hidden size.")
     var hiddenSize = Self.defaults.hiddenSize
-    @Option(name: .long, help: "Examples per batch.")
+    @Option(name: .long, parsing: .unconditional, help: "Examples per batch.")
     var batchSize = Self.defaults.batchSize
-    @Option(name: .long, help: "Maximum epochs.")
+    @Option(name: .long, parsing: .unconditional, help: "Maximum epochs.")
     var epochs = Self.defaults.epochs
-    @Option(name: [.customLong("lr"), .customLong("learning-rate")], help: "Initial learning rate.")
+    @Option(name: [.customLong("lr"), .customLong("learning-rate")], parsing: .unconditional, help: "Initial learning rate.")
     var learningRate = Self.defaults.learningRate
-    @Option(name: [.customLong("lr-decay"), .customLong("decay-factor")], help: "Learning-rate decay factor.")
+    @Option(name: [.customLong("lr-decay"), .customLong("decay-factor")], parsing: .unconditional, help: "Learning-rate decay factor.")
     var decayFactor = Self.defaults.decayFactor
-    @Option(name: [.customLong("lr-decay-step"), .customLong("decay-interval")], help: "Epochs between learning-rate decays.")
+    @Option(name: [.customLong("lr-decay-step"), .customLong("decay-interval")], parsing: .unconditional, help: "Epochs between learning-rate decays.")
     var decayInterval = Self.defaults.decayInterval
     @Flag(name: .long, help: "Decay at the textbook time (after every --lr-decay-step epochs) instead of the reference's (one epoch earlier).")
     var textbookDecay = !Self.defaults.referenceDecayTiming
-    @Option(name: [.customLong("l2"), .customLong("l2-penalty")], help: "L2 penalty (added to the gradient, as torch.optim.Adam's weight_decay).")
+    @Option(name: [.customLong("l2"), .customLong("l2-penalty")], parsing: .unconditional, help: "L2 penalty (added to the gradient, as torch.optim.Adam's weight_decay).")
     var l2Penalty = Self.defaults.l2Penalty
-    @Option(name: [.customLong("step"), .customLong("propagation-steps")], help: "Gated graph propagation steps.")
+    @Option(name: [.customLong("step"), .customLong("propagation-steps")], parsing: .unconditional, help: "Gated graph propagation steps.")
     var propagationSteps = Self.defaults.propagationSteps
     @Flag(name: .long, help: "Readout without the hybrid transform.")
     var nonhybrid = Self.defaults.nonhybrid
-    @Option(name: .long, help: "Epochs without improvement before stopping (counted as the reference counts them).")
+    @Option(name: .long, parsing: .unconditional, help: "Epochs without improvement before stopping (counted as the reference counts them).")
     var patience = Self.defaults.patience
-    @Option(name: .long, help: "Seed for initialisation, validation split and shuffling.")
+    @Option(name: .long, parsing: .unconditional, help: "Seed for initialisation, validation split and shuffling.")
     var seed = Self.defaults.seed
-    @Option(name: .long, help: "Worker threads.")
+    @Option(name: .long, parsing: .unconditional, help: "Worker threads.")
     var threads = Self.defaults.threads
-    @Option(name: .long, help: "Share of training examples held out for validation.")
+    @Option(name: .long, parsing: .unconditional, help: "Share of training examples held out for validation.")
     var validationFraction = Self.defaults.validationFraction
     @Option(name: .long, help: "Choose the best epoch on 'validation' (honest) or 'test' (the reference's protocol).")
     var selectOn = Self.defaults.selectOn
-    @Option(name: .long, help: "K of the HR@K and MRR@K that choose the best epoch and fill the epoch summary.")
+    @Option(name: .long, parsing: .unconditional, help: "K of the HR@K and MRR@K that choose the best epoch and fill the epoch summary.")
     var cutoff = Self.defaults.cutoff
 
     /// The configuration these options describe (not yet validated; `validate()` does that).

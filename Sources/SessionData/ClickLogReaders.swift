@@ -198,7 +198,7 @@ public struct ClickLogReader {
                     return i
                 }
                 throw SessionDataError(file: path, location: .line(line), field: role,
-                                       "the header has no column '\(name)' (columns: \(names.joined(separator: ", ")))")
+                                       "the header has no column '\(quotedPrefix(name))' (columns: \(quotedPrefix(names.joined(separator: ", "))))")
             }
         }
 
@@ -304,6 +304,9 @@ public struct ClickLogReader {
                 }
                 time = t
             }
+            guard InputLimits.timeRange.contains(time) else {
+                throw fieldError(line, number, columns.time, "a time in the years 1 to 9999")
+            }
             let s = Int(currentSession)
             switch format.sessionDate {
             case .lastRead: log.sessionDate[s] = time
@@ -325,7 +328,7 @@ public struct ClickLogReader {
 
         func fieldError(_ line: UnsafeBufferPointer<UInt8>, _ number: Int, _ column: Int, _ expected: String) -> SessionDataError {
             let found = String(decoding: UnsafeBufferPointer(rebasing: line[fieldStarts[column]..<fieldEnds[column]]), as: UTF8.self)
-            return SessionDataError(file: path, location: .line(number), field: label(column), "expected \(expected), found '\(found)'")
+            return SessionDataError(file: path, location: .line(number), field: quotedPrefix(label(column)), "expected \(expected), found '\(quotedPrefix(found))'")
         }
 
         mutating func finish(_ log: inout ClickLog) {
@@ -396,11 +399,20 @@ private func digits(_ line: UnsafeBufferPointer<UInt8>, _ start: Int, _ count: I
     return value
 }
 
+/// Days in `month` (1...12) of `year`, proleptic Gregorian.
+func daysIn(month: Int, year: Int) -> Int {
+    switch month {
+    case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+    case 4, 6, 9, 11: return 30
+    default: return 31
+    }
+}
+
 /// `YYYY-MM-DD` → seconds since 1970 (UTC midnight).
 func parseDate(_ line: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Double? {
     guard end - start == 10, line[start + 4] == UInt8(ascii: "-"), line[start + 7] == UInt8(ascii: "-"),
           let year = digits(line, start, 4), let month = digits(line, start + 5, 2), let day = digits(line, start + 8, 2),
-          (1...12).contains(month), (1...31).contains(day) else { return nil }
+          (1...12).contains(month), (1...daysIn(month: month, year: year)).contains(day) else { return nil }
     return Double(daysFromCivil(year: year, month: month, day: day) * 86400)
 }
 

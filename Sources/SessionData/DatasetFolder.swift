@@ -63,6 +63,10 @@ public enum DatasetFolder {
     public static func write(_ dataset: SessionDataset, to directory: String, source: [String: String]? = nil,
                              options: PreprocessOptions? = nil, summary: PreprocessSummary? = nil) throws {
         try FileIO.makeDirectory(directory)
+        // Temporary files left by an interrupted earlier write of this folder.
+        for name in [itemsName, trainSessionsName, testExamplesName, trainExamplesName, manifestName] {
+            FileIO.removeStaleTemporaries(of: directory + "/" + name)
+        }
         var items = [UInt8]()
         for (k, raw) in dataset.vocabulary.rawIDs.enumerated() {
             guard !raw.utf8.contains(where: { $0 == 0x0A || $0 == 0x0D }) else {
@@ -159,6 +163,18 @@ public enum DatasetFolder {
         guard manifest.format == formatName, manifest.version == 1 else {
             throw SessionDataError(file: manifestPath, field: "format", "expected format '\(formatName)' version 1, found '\(manifest.format)' version \(manifest.version)")
         }
+        // Every count is checked before anything is sized by it.
+        let countLimit = Int(Int32.max)
+        for (field, value, minimum, maximum) in [
+            ("item_count", manifest.itemCount, 1, InputLimits.maximumItemCount),
+            ("train_sessions", manifest.trainSessions, 0, countLimit),
+            ("train_examples", manifest.trainExamples, 0, countLimit),
+            ("train_example_skip", manifest.trainExampleSkip, 0, countLimit),
+            ("test_examples", manifest.testExamples, 0, countLimit),
+            ("click_count", manifest.clickCount ?? 0, 0, Int.max),
+        ] where !(minimum...maximum).contains(value) {
+            throw SessionDataError(file: manifestPath, field: field, "expected an integer in \(minimum)...\(maximum), found \(value)")
+        }
         let itemsPath = directory + "/" + itemsName
         let itemBytes = try FileIO.readAll(itemsPath)
         var rawIDs = itemBytes.split(separator: 0x0A, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
@@ -166,20 +182,30 @@ public enum DatasetFolder {
         guard rawIDs.count == manifest.itemCount else {
             throw SessionDataError(file: itemsPath, location: .line(rawIDs.count), "expected \(manifest.itemCount) items (the manifest's item_count), found \(rawIDs.count) lines")
         }
+        var firstLine = [String: Int](minimumCapacity: rawIDs.count)
+        for (k, raw) in rawIDs.enumerated() {
+            if let earlier = firstLine.updateValue(k + 1, forKey: raw) {
+                throw SessionDataError(file: itemsPath, location: .line(k + 1), "raw item id '\(quotedPrefix(raw))' repeats line \(earlier); each item must appear once")
+            }
+        }
         let sessionsPath = directory + "/" + trainSessionsName
-        let sessions = try parseSessions(try FileIO.readAll(sessionsPath), file: sessionsPath, itemCount: manifest.itemCount)
+        var sessions = try parseSessions(try FileIO.readAll(sessionsPath), file: sessionsPath, itemCount: manifest.itemCount)
         guard sessions.count == manifest.trainSessions else {
             throw SessionDataError(file: sessionsPath, "expected \(manifest.trainSessions) sessions (the manifest's train_sessions), found \(sessions.count)")
         }
+        var longSessionsCut = sessions.keepMostRecent()
         let testPath = directory + "/" + testExamplesName
-        let test = try parseExamples(try FileIO.readAll(testPath), file: testPath, itemCount: manifest.itemCount)
+        var test = try parseExamples(try FileIO.readAll(testPath), file: testPath, itemCount: manifest.itemCount)
+        longSessionsCut += test.keepMostRecent()
         guard test.count == manifest.testExamples else {
             throw SessionDataError(file: testPath, "expected \(manifest.testExamples) examples (the manifest's test_examples), found \(test.count)")
         }
         let train: ExampleSet
         if manifest.trainExamplesStored == true {
             let trainPath = directory + "/" + trainExamplesName
-            train = try parseExamples(try FileIO.readAll(trainPath), file: trainPath, itemCount: manifest.itemCount)
+            var stored = try parseExamples(try FileIO.readAll(trainPath), file: trainPath, itemCount: manifest.itemCount)
+            longSessionsCut += stored.keepMostRecent()
+            train = stored
             guard train.count == manifest.trainExamples else {
                 throw SessionDataError(file: trainPath, "expected \(manifest.trainExamples) examples (the manifest's train_examples), found \(train.count)")
             }
@@ -191,7 +217,8 @@ public enum DatasetFolder {
         }
         return SessionDataset(trainSessions: sessions, train: train, test: test,
                               vocabulary: ItemVocabulary(rawIDs: rawIDs), itemCount: manifest.itemCount,
-                              clickCount: manifest.clickCount, trainExampleSkip: manifest.trainExampleSkip)
+                              clickCount: manifest.clickCount, trainExampleSkip: manifest.trainExampleSkip,
+                              longSessionsCut: longSessionsCut)
     }
 
     /// Loads a folder written by the official SR-GNN script. Training examples come from
@@ -207,20 +234,50 @@ public enum DatasetFolder {
             guard let path = paths[k] else { return }
             results.set(k, Result {
                 let bytes = try FileIO.readAll(path)
-                return k == 0 ? .sessions(try Pickle.readSessions(bytes, file: path)) : .examples(try Pickle.readExamples(bytes, file: path))
+                if k == 0 {
+                    let (sessions, cut) = try Pickle.readSessionsCounting(bytes, file: path)
+                    return .sessions(sessions, cut: cut)
+                }
+                let (examples, cut) = try Pickle.readExamplesCounting(bytes, file: path)
+                return .examples(examples, cut: cut)
             })
         }
         var sessions: SessionList? = nil, train: ExampleSet? = nil, test = ExampleSet()
+        var longSessionsCut = 0
         for k in 0..<3 {
             guard let result = results.get(k) else { continue }
             switch try result.get() {
-            case .sessions(let s): sessions = s
-            case .examples(let e): if k == 1 { train = e } else { test = e }
+            case .sessions(let s, let cut): sessions = s; longSessionsCut += cut
+            case .examples(let e, let cut): if k == 1 { train = e } else { test = e }; longSessionsCut += cut
             }
         }
-        let trainSessions = sessions ?? train!.reconstructedSessions()
-        let trainExamples = train ?? ExampleSet.augmenting(trainSessions)
-        let itemCount = Int(max(trainSessions.maximumItem, trainExamples.maximumItem, test.maximumItem))
+        var trainSessions = sessions ?? train!.reconstructedSessions()
+        var trainExamples = train ?? ExampleSet.augmenting(trainSessions)
+        var itemCount = Int(max(trainSessions.maximumItem, trainExamples.maximumItem, test.maximumItem))
+        // Ids are the reference's embedding rows when they are dense; sparse ids (say one item
+        // numbered 2,147,483,647) are renumbered so that memory follows the items that occur.
+        var vocabulary: ItemVocabulary
+        if let distinct = sparseIDs(itemCount, [trainSessions.items, trainExamples.items, trainExamples.targets, test.items, test.targets]) {
+            func renumber(_ ids: inout [Int32]) {
+                for k in ids.indices {
+                    var low = 0, high = distinct.count - 1
+                    while low < high {
+                        let mid = (low + high) / 2
+                        if distinct[mid] < ids[k] { low = mid + 1 } else { high = mid }
+                    }
+                    ids[k] = Int32(low + 1)
+                }
+            }
+            renumber(&trainSessions.items)
+            renumber(&trainExamples.items)
+            renumber(&trainExamples.targets)
+            renumber(&test.items)
+            renumber(&test.targets)
+            itemCount = distinct.count
+            vocabulary = ItemVocabulary(rawIDs: distinct.map { String($0) })
+        } else {
+            vocabulary = .identity(count: itemCount)
+        }
         let testSessions = test.reconstructedSessions()
         // A train.txt that is a suffix of the sessions' augmentation (the Yoochoose fractions) is
         // recorded as a skip, so that our folder need not store it.
@@ -232,13 +289,28 @@ public enum DatasetFolder {
             }
         }
         return SessionDataset(trainSessions: trainSessions, train: trainExamples, test: test,
-                              vocabulary: .identity(count: itemCount), itemCount: itemCount,
-                              clickCount: trainSessions.clickCount + testSessions.clickCount, trainExampleSkip: skip)
+                              vocabulary: vocabulary, itemCount: itemCount,
+                              clickCount: trainSessions.clickCount + testSessions.clickCount, trainExampleSkip: skip,
+                              longSessionsCut: longSessionsCut)
+    }
+
+    /// The ids that occur, sorted, when the largest id exceeds what they can justify (more than
+    /// 65,536 + 4 × the number of distinct ids); `nil` when identity ids are cheap enough.
+    static func sparseIDs(_ maximum: Int, _ lists: [[Int32]]) -> [Int32]? {
+        let slack = 65_536
+        guard maximum > slack else { return nil }
+        var all = [Int32]()
+        all.reserveCapacity(lists.reduce(0) { $0 + $1.count })
+        for list in lists { all.append(contentsOf: list) }
+        all.sort()
+        var distinct = [Int32]()
+        for id in all where distinct.last != id { distinct.append(id) }
+        return maximum > slack + 4 * distinct.count ? distinct : nil
     }
 
     enum Decoded: Sendable {
-        case sessions(SessionList)
-        case examples(ExampleSet)
+        case sessions(SessionList, cut: Int)
+        case examples(ExampleSet, cut: Int)
     }
 
     /// One slot per parallel task, each written by exactly one task.

@@ -16,14 +16,17 @@ public enum FileIO {
 
     static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
-    /// The whole file as bytes.
-    static func readAll(_ path: String) throws -> [UInt8] {
+    /// The whole file as bytes. Only regular files are read (a device such as `/dev/zero` never ends).
+    public static func readAll(_ path: String) throws -> [UInt8] {
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { throw SessionDataError(file: path, "cannot open for reading: \(systemError(errno))") }
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw SessionDataError(file: path, "cannot stat: \(systemError(errno))") }
         guard (info.st_mode & S_IFMT) != S_IFDIR else { throw SessionDataError(file: path, "is a folder, expected a file") }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            throw SessionDataError(file: path, "is not a regular file (a device, pipe or socket), expected a file")
+        }
         var bytes = [UInt8]()
         bytes.reserveCapacity(Int(info.st_size))
         var chunk = [UInt8](repeating: 0, count: 1 << 20)
@@ -41,17 +44,23 @@ public enum FileIO {
 
     /// Calls `body(line, lineNumber)` for every line of the file, streaming it in 1 MiB chunks.
     /// Lines exclude the `\n` and a trailing `\r`; a final line without `\n` is included.
-    static func forEachLine(_ path: String, _ body: (UnsafeBufferPointer<UInt8>, Int) throws -> Void) throws {
+    /// A line longer than `maximumLineLength` bytes is an error naming it (memory stays bounded).
+    static func forEachLine(_ path: String, maximumLineLength: Int = InputLimits.maximumLineLength,
+                            _ body: (UnsafeBufferPointer<UInt8>, Int) throws -> Void) throws {
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { throw SessionDataError(file: path, "cannot open for reading: \(systemError(errno))") }
         defer { close(fd) }
         if isDirectory(path) { throw SessionDataError(file: path, "is a folder, expected a click log file") }
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        // Room for the longest line and its "\r\n".
+        var buffer = [UInt8](repeating: 0, count: maximumLineLength + 2)
         var filled = 0
         var lineNumber = 0
         var atEnd = false
         while !atEnd {
-            if filled == buffer.count { buffer.append(contentsOf: repeatElement(0, count: buffer.count)) }  // a very long line
+            if filled == buffer.count {
+                throw SessionDataError(file: path, location: .line(lineNumber + 1),
+                                       "the line is longer than \(maximumLineLength) bytes (the limit for one click row)")
+            }
             let got = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress! + filled, $0.count - filled) }
             if got < 0 {
                 if errno == EINTR { continue }
@@ -95,14 +104,90 @@ public enum FileIO {
         guard isDirectory(directory) else { throw SessionDataError(file: directory, "cannot create the output folder: a file is in the way") }
     }
 
-    /// Writes `bytes` to `path` atomically: a temporary file in the same folder, then `rename`,
-    /// so readers see the old file or the whole new one, never half of it.
-    public static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
+    /// Where a write to `path` lands: `path` itself, or for a symbolic link the file it points to
+    /// (so that the link is written through, not replaced). Errors for a folder, a device or
+    /// anything else that is not a regular file.
+    static func writeTarget(_ path: String) throws -> String {
+        var target = path
+        for _ in 0..<40 {  // the kernel's own limit on link chains
+            var info = stat()
+            guard lstat(target, &info) == 0 else { return target }  // a new file
+            switch info.st_mode & S_IFMT {
+            case S_IFREG: return target
+            case S_IFLNK:
+                var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+                let n = readlink(target, &buffer, buffer.count - 1)
+                guard n > 0 else { throw SessionDataError(file: path, "cannot read the symbolic link: \(systemError(errno))") }
+                let link = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                if link.hasPrefix("/") {
+                    target = link
+                } else {
+                    let folder = target.lastIndex(of: "/").map { String(target[...$0]) } ?? ""
+                    target = folder + link
+                }
+            case S_IFDIR:
+                throw SessionDataError(file: path, "is a folder, expected a file to write")
+            default:
+                throw SessionDataError(file: path, "is not a regular file (a device, pipe or socket); refusing to replace it")
+            }
+        }
+        throw SessionDataError(file: path, "too many levels of symbolic links")
+    }
+
+    /// The folder of `path` and the prefix of the temporary files written beside it.
+    static func temporaryPrefix(_ path: String) -> (folder: String, prefix: String) {
         let slash = path.lastIndex(of: "/")
         let folder = slash.map { String(path[..<$0]) } ?? "."
         let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
-        let temporary = (folder.isEmpty ? "" : folder + "/") + ".\(name).tmp-\(getpid())"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        return (folder.isEmpty && slash != nil ? "/" : folder, ".\(name).tmp-")
+    }
+
+    /// Removes temporary files that an interrupted write to `path` left behind (`.NAME.tmp-*`,
+    /// possibly from an earlier process). Returns how many were removed.
+    @discardableResult
+    public static func removeStaleTemporaries(of path: String) -> Int {
+        let (folder, prefix) = temporaryPrefix((try? writeTarget(path)) ?? path)
+        guard let directory = opendir(folder) else { return 0 }
+        defer { closedir(directory) }
+        var names = [String]()
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name.hasPrefix(prefix) { names.append(name) }
+        }
+        var removed = 0
+        for name in names where unlink(folder + "/" + name) == 0 { removed += 1 }
+        return removed
+    }
+
+    /// Checks that `path` can be written (its folder exists and is writable; it is not a folder or
+    /// a device) by creating and removing a temporary file beside it; nothing else is touched.
+    public static func checkWritable(_ path: String) throws {
+        let target = try writeTarget(path)
+        let (folder, prefix) = temporaryPrefix(target)
+        guard isDirectory(folder) else {
+            throw SessionDataError(file: path, "its folder \(folder) does not exist")
+        }
+        let probe = folder + "/" + prefix + "\(getpid())-probe"
+        let fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+        guard fd >= 0 else { throw SessionDataError(file: path, "cannot write in \(folder): \(systemError(errno))") }
+        close(fd)
+        unlink(probe)
+    }
+
+    private static let counterLock = TemporaryNameCounter()
+
+    /// Writes `bytes` to `path` atomically: a temporary file in the same folder, then `rename`,
+    /// so readers see the old file or the whole new one, never half of it. A symbolic link is
+    /// written through (its target is replaced); a non-regular file (a device such as `/dev/full`,
+    /// a folder) is an error. The temporary file is removed whenever the write fails.
+    public static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
+        let target = try writeTarget(path)
+        let (folder, prefix) = temporaryPrefix(target)
+        let serial = counterLock.next()
+        let temporary = folder + "/" + prefix + "\(getpid())-\(serial)"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o644)
         guard fd >= 0 else { throw SessionDataError(file: path, "cannot write: \(systemError(errno))") }
         var written = 0
         let failure: String? = bytes.withUnsafeBytes { raw in
@@ -121,10 +206,23 @@ public enum FileIO {
             unlink(temporary)
             throw SessionDataError(file: path, location: .byteOffset(written), "write failed: \(failure)")
         }
-        guard rename(temporary, path) == 0 else {
+        guard rename(temporary, target) == 0 else {
             let reason = systemError(errno)
             unlink(temporary)
             throw SessionDataError(file: path, "cannot move the finished file into place: \(reason)")
         }
+    }
+}
+
+/// A counter safe to share between threads (temporary file names within one process).
+final class TemporaryNameCounter: @unchecked Sendable {
+    private var mutex = pthread_mutex_t()
+    private var value = 0
+    init() { pthread_mutex_init(&mutex, nil) }
+    func next() -> Int {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        value += 1
+        return value
     }
 }

@@ -64,6 +64,12 @@ public struct ItemVocabulary: Sendable, Codable, Equatable {
     public init(from decoder: Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         self.init(rawIDs: try container.decode([String].self, forKey: .rawIDs))
+        if index.count != rawIDs.count {
+            var seen = Set<String>()
+            let repeated = rawIDs.first { !seen.insert($0).inserted } ?? ""
+            throw DecodingError.dataCorruptedError(forKey: .rawIDs, in: container,
+                debugDescription: "raw item id '\(quotedPrefix(repeated))' appears more than once; each item must appear once")
+        }
     }
 
     public func encode(to encoder: Encoder) throws {

@@ -89,8 +89,11 @@ public enum Pickle {
         }
         let n = bytes.count
         guard n > 0 else { throw SessionDataError(file: file, "empty file, expected a pickle (protocol 2 to 5)") }
-        guard n >= 2, bytes[0] == PROTO else {
+        guard bytes[0] == PROTO else {
             throw fail(0, "not a pickle of protocol 2 to 5: expected the PROTO opcode 0x80, found \(hex(bytes[0]))")
+        }
+        guard n >= 2 else {
+            throw fail(1, "truncated pickle: the file ends after the PROTO opcode, expected the protocol number (2 to 5)")
         }
         guard (2...5).contains(bytes[1]) else {
             throw fail(1, "unsupported pickle protocol \(bytes[1]), expected 2 to 5")
@@ -246,24 +249,42 @@ public enum Pickle {
 
     // MARK: Shapes used by SR-GNN folders
 
-    /// Reads `all_train_seq.txt`: a list of lists of item ids (≥ 1).
+    /// Reads `all_train_seq.txt`: a list of non-empty lists of item ids (≥ 1). Sessions longer than
+    /// `InputLimits.maximumSessionLength` keep their most recent clicks (`cut` counts them).
     public static func readSessions(_ bytes: [UInt8], file: String) throws -> SessionList {
+        try readSessionsCounting(bytes, file: file).sessions
+    }
+
+    static func readSessionsCounting(_ bytes: [UInt8], file: String) throws -> (sessions: SessionList, cut: Int) {
         let arena = try parse(bytes, file: file)
         var sessions = SessionList()
         let outer = try list(arena.root, arena, file: file, what: "the top-level value (a list of sessions)")
         sessions.offsets.reserveCapacity(outer.count + 1)
+        var cut = 0
+        let limit = InputLimits.maximumSessionLength
         for (s, slot) in outer.enumerated() {
             let inner = try list(slot, arena, file: file, what: "session \(s)")
-            for (k, element) in inner.enumerated() {
+            guard !inner.isEmpty else {
+                throw SessionDataError(file: file, "session \(s): expected at least one item id, found an empty list")
+            }
+            if inner.count > limit { cut += 1 }
+            for (k, element) in inner.enumerated().dropFirst(max(0, inner.count - limit)) {
                 sessions.items.append(try itemID(element, file: file, what: "session \(s), element \(k)"))
             }
             sessions.offsets.append(sessions.items.count)
+            try checkExpansion(sessions.items.count, bytes.count, file: file)
         }
-        return sessions
+        return (sessions, cut)
     }
 
-    /// Reads `train.txt` / `test.txt`: `(prefixes, labels)` as a tuple or a 2-element list.
+    /// Reads `train.txt` / `test.txt`: `(prefixes, labels)` as a tuple or a 2-element list. Every
+    /// prefix must hold at least one item id; prefixes longer than
+    /// `InputLimits.maximumSessionLength` keep their most recent clicks.
     public static func readExamples(_ bytes: [UInt8], file: String) throws -> ExampleSet {
+        try readExamplesCounting(bytes, file: file).examples
+    }
+
+    static func readExamplesCounting(_ bytes: [UInt8], file: String) throws -> (examples: ExampleSet, cut: Int) {
         let arena = try parse(bytes, file: file)
         guard case .container(let c) = arena.root, arena.containers[Int(c)].count == 2 else {
             throw SessionDataError(file: file, "expected a pair (prefixes, labels) as a tuple or a 2-element list, found \(describe(arena.root, arena))")
@@ -277,15 +298,31 @@ public enum Pickle {
         var examples = ExampleSet()
         examples.offsets.reserveCapacity(prefixes.count + 1)
         examples.targets.reserveCapacity(prefixes.count)
+        var cut = 0
+        let limit = InputLimits.maximumSessionLength
         for (i, slot) in prefixes.enumerated() {
             let inner = try list(slot, arena, file: file, what: "prefix \(i)")
-            for (k, element) in inner.enumerated() {
+            guard !inner.isEmpty else {
+                throw SessionDataError(file: file, "example \(i): expected a prefix of at least one item id, found an empty list")
+            }
+            if inner.count > limit { cut += 1 }
+            for (k, element) in inner.enumerated().dropFirst(max(0, inner.count - limit)) {
                 examples.items.append(try itemID(element, file: file, what: "prefix \(i), element \(k)"))
             }
             examples.offsets.append(examples.items.count)
             examples.targets.append(try itemID(labels[i], file: file, what: "label \(i)"))
+            try checkExpansion(examples.items.count + examples.targets.count, bytes.count, file: file)
         }
-        return examples
+        return (examples, cut)
+    }
+
+    /// Each item id costs at least two bytes of pickle (`BININT1 n`), so ids beyond the file's
+    /// size can only come from one list referenced many times through the memo: refused, so that
+    /// memory stays in proportion to the file.
+    private static func checkExpansion(_ ids: Int, _ fileBytes: Int, file: String) throws {
+        guard ids <= fileBytes else {
+            throw SessionDataError(file: file, "the pickle expands to more than \(fileBytes) item ids, more than its \(fileBytes) bytes can hold: lists are reused through the memo; write each session out")
+        }
     }
 
     private static func list(_ slot: Slot, _ arena: Arena, file: String, what: String) throws -> [Slot] {

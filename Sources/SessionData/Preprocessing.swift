@@ -69,6 +69,9 @@ public struct PreprocessSummary: Sendable, Codable, Equatable {
     public var fractionSessions = 0, fractionClicks = 0, fractionExamples = 0
     /// Items that appear only in sessions dropped for their length or their date.
     public var itemsOnlyInDroppedSessions = 0
+    /// Sessions longer than `InputLimits.maximumSessionLength` that keep only their most recent
+    /// clicks, and the older clicks that removed (absent, not 0, when none: older manifests lack them).
+    public var longSessions: Int? = nil, longSessionClicks: Int? = nil
 
     /// What was kept.
     public var trainSessions = 0, trainClicks = 0, trainExamples = 0
@@ -79,7 +82,7 @@ public struct PreprocessSummary: Sendable, Codable, Equatable {
 
     public var droppedClicks: Int {
         shortSessionClicks + rareItemClicks + clicksShortAfterItemFilter + splitDateClicks
-            + unknownTestItemClicks + shortTestSessionClicks + fractionClicks
+            + unknownTestItemClicks + shortTestSessionClicks + fractionClicks + (longSessionClicks ?? 0)
     }
 
     public var droppedSessions: Int {
@@ -109,6 +112,9 @@ public struct PreprocessSummary: Sendable, Codable, Equatable {
         if options.fraction > 1 {
             lines.append("  \(n(fractionSessions)) training sessions (\(n(fractionClicks)) clicks, \(n(fractionExamples)) examples) older than the most recent 1/\(options.fraction) of examples")
         }
+        if let longSessions, let longSessionClicks {
+            lines.append("  \(n(longSessionClicks)) older clicks of \(n(longSessions)) sessions longer than \(InputLimits.maximumSessionLength) clicks (the most recent \(InputLimits.maximumSessionLength) are kept)")
+        }
         lines.append("  \(n(itemsOnlyInDroppedSessions)) further items that occur only in dropped sessions")
         lines.append("  total: \(n(droppedClicks)) clicks, \(n(droppedSessions)) sessions, \(n(itemsRead - items)) items")
         lines.append("Split:    test period after \(formatDate(splitDate)) (latest session \(formatDate(maximumDate)), \(options.testDays) days)")
@@ -121,7 +127,7 @@ public struct PreprocessSummary: Sendable, Codable, Equatable {
 
 /// Seconds since 1970 as `YYYY-MM-DD HH:MM:SS` UTC.
 func formatDate(_ seconds: Double) -> String {
-    guard seconds.isFinite else { return "\(seconds)" }
+    guard InputLimits.timeRange.contains(seconds) else { return "\(seconds)" }
     let total = Int(seconds.rounded(.down))
     var days = total / 86400, rest = total % 86400
     if rest < 0 { rest += 86400; days -= 1 }
@@ -196,6 +202,27 @@ public enum Preprocessor {
                 scratch.sort { ($0.key, $0.position) < ($1.key, $1.position) }  // stable, like Python's sorted
                 for (offset, entry) in scratch.enumerated() { grouped[range.lowerBound + offset] = entry.item }
             }
+        }
+
+        // Sessions longer than the limit keep their most recent clicks (prefix augmentation is
+        // quadratic in session length).
+        let lengthLimit = InputLimits.maximumSessionLength
+        if (0..<sessionCount).contains(where: { start[$0 + 1] - start[$0] > lengthLimit }) {
+            var kept = [Int32]()
+            kept.reserveCapacity(grouped.count)
+            var keptStart = [0]
+            keptStart.reserveCapacity(sessionCount + 1)
+            for s in 0..<sessionCount {
+                let length = start[s + 1] - start[s]
+                if length > lengthLimit {
+                    summary.longSessions = (summary.longSessions ?? 0) + 1
+                    summary.longSessionClicks = (summary.longSessionClicks ?? 0) + length - lengthLimit
+                }
+                kept.append(contentsOf: grouped[max(start[s], start[s + 1] - lengthLimit)..<start[s + 1]])
+                keptStart.append(kept.count)
+            }
+            grouped = kept
+            start = keptStart
         }
 
         // 2. Short sessions, item support, rare items.

@@ -36,6 +36,8 @@ public final class Trainer {
     /// Indices into `dataset.train` used for training and held out for validation.
     public let trainIndices: [Int]
     public let validationIndices: [Int]
+    /// `dataset.fingerprint`: saved in the state and the checkpoint, checked on resume.
+    public let datasetFingerprint: String
 
     public var logPath: String { checkpointPath + ".log.jsonl" }
     public var statePath: String { checkpointPath + ".state" }
@@ -50,6 +52,7 @@ public final class Trainer {
         self.dataset = dataset
         self.checkpointPath = checkpointPath
         self.datasetPath = datasetPath
+        self.datasetFingerprint = dataset.fingerprint
         (trainIndices, validationIndices) = Trainer.split(count: dataset.train.count, configuration: configuration)
         guard !trainIndices.isEmpty else {
             throw TrainingError.invalidConfiguration("the validation fraction leaves no training examples")
@@ -75,12 +78,15 @@ public final class Trainer {
         var step = TrainingStep(model: try SRGNNModel(configuration: modelConfiguration, seed: configuration.seed),
                                 learningRate: configuration.learningRate, l2Penalty: configuration.l2Penalty,
                                 threads: configuration.threads)
+        try prepareOutputs(resume: resume, observer: observer)
         var state = RunState()
         if resume {
-            state = try TrainingState.load(from: statePath, configuration: configuration, into: &step)
+            state = try TrainingState.load(from: statePath, configuration: configuration,
+                                           datasetFingerprint: datasetFingerprint, into: &step)
+            // The log holds exactly the completed epochs: an epoch logged by a run killed before
+            // its state was saved is run again, and must not appear twice.
+            try writeLog(state.history)
             observer?.note("resuming after epoch \(state.completedEpochs) from \(statePath)")
-        } else {
-            try? FileManager.default.removeItem(atPath: logPath)
         }
         if configuration.selectOn == .test {
             observer?.note("selecting the epoch on the TEST set, as the reference does: test metrics are optimistic")
@@ -138,7 +144,7 @@ public final class Trainer {
             if selected { try saveCheckpoint(step.model, epoch: epoch, record: record, history: state.history) }
             state.completedEpochs = epoch + 1
             try appendLog(record)
-            try TrainingState.save(state, step: step, configuration: configuration, to: statePath)
+            try TrainingState.save(state, step: step, configuration: configuration, datasetFingerprint: datasetFingerprint, to: statePath)
             observer?.epochFinished(record, selected: selected)
             epoch += 1
         }
@@ -157,8 +163,44 @@ public final class Trainer {
         metrics["loss"] = record.loss
         let metadata = CheckpointMetadata(model: model.configuration, vocabulary: dataset.vocabulary, epoch: epoch,
                                           metrics: metrics, training: configuration.jsonValue, history: try JSONValue(encoding: history),
-                                          dataset: datasetPath)
+                                          dataset: datasetPath, datasetFingerprint: datasetFingerprint)
         try LoadedModel.save(model: model, metadata: metadata, to: checkpointPath)
+    }
+
+    /// Before any work: every output can be written (its folder exists and is writable; it is not
+    /// a folder or a device), temporary files left by an interrupted run are removed, and a new
+    /// run (not `resume`) removes the previous run's state, log and checkpoint together, so that
+    /// no file of the old run contradicts the new log.
+    func prepareOutputs(resume: Bool, observer: TrainingObserver?) throws {
+        for path in [checkpointPath, statePath, logPath] {
+            do {
+                try FileIO.checkWritable(path)
+            } catch let error as SessionDataError {
+                throw TrainingError.output(path: path, reason: error.message)
+            }
+            FileIO.removeStaleTemporaries(of: path)
+        }
+        guard !resume else { return }
+        var removed = [String]()
+        for path in [statePath, logPath, checkpointPath] {
+            var info = stat()
+            // A symbolic link is left alone: the new checkpoint is written through it.
+            guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
+            if unlink(path) == 0 { removed.append(path) }
+        }
+        if !removed.isEmpty {
+            observer?.note("a new run (no --resume): removed the previous run's \(removed.joined(separator: ", "))")
+        }
+    }
+
+    /// Replaces the log with one line per record, atomically.
+    func writeLog(_ records: [EpochRecord]) throws {
+        var text = Data()
+        for record in records {
+            text.append(try JSONText.data(record))
+            text.append(0x0A)
+        }
+        try writeAtomically(text, to: logPath)
     }
 
     func appendLog(_ record: EpochRecord) throws {
@@ -192,9 +234,12 @@ enum TrainingState {
         var configuration: TrainingConfiguration
         var run: RunState
         var adamSteps: Int
+        /// `SessionDataset.fingerprint` of the training data (absent in older states).
+        var datasetFingerprint: String?
     }
 
-    static func save(_ run: RunState, step: TrainingStep, configuration: TrainingConfiguration, to path: String) throws {
+    static func save(_ run: RunState, step: TrainingStep, configuration: TrainingConfiguration, datasetFingerprint: String,
+                     to path: String) throws {
         var file = step.model.parameters.safeTensors()
         let moments = [("adam.m.", step.optimizer.firstMoment), ("adam.v.", step.optimizer.secondMoment)]
         for (prefix, moment) in moments {
@@ -202,12 +247,14 @@ enum TrainingState {
                 file.set(prefix + name.rawValue, shape: moment.shape(of: name), floats: Array(moment.storage[moment.range(of: name)]))
             }
         }
-        let header = Header(configuration: configuration, run: run, adamSteps: step.optimizer.stepCount)
+        let header = Header(configuration: configuration, run: run, adamSteps: step.optimizer.stepCount,
+                            datasetFingerprint: datasetFingerprint)
         file.metadata["srgnn.training-state"] = String(decoding: try JSONEncoder().encode(header), as: UTF8.self)
         try file.write(to: path)
     }
 
-    static func load(from path: String, configuration: TrainingConfiguration, into step: inout TrainingStep) throws -> RunState {
+    static func load(from path: String, configuration: TrainingConfiguration, datasetFingerprint: String,
+                     into step: inout TrainingStep) throws -> RunState {
         guard FileManager.default.fileExists(atPath: path) else {
             throw TrainingError.resume(path: path, reason: "no saved state (was the run started with this --out?)")
         }
@@ -220,6 +267,16 @@ enum TrainingState {
         saved.threads = 1; wanted.threads = 1; saved.epochs = 0; wanted.epochs = 0  // these may change on resume
         guard saved == wanted else {
             throw TrainingError.resume(path: path, reason: "it was made with a different configuration; resume with the same options")
+        }
+        if let fingerprint = header.datasetFingerprint, fingerprint != datasetFingerprint {
+            throw TrainingError.resume(path: path, reason:
+                "it was trained on different data (dataset fingerprint \(fingerprint), --data has \(datasetFingerprint)); resume with the same --data, or start a new run without --resume")
+        }
+        let run = header.run
+        guard (0...configuration.epochs).contains(run.completedEpochs), run.history.count == run.completedEpochs,
+              header.adamSteps >= 0 else {
+            throw TrainingError.resume(path: path, reason:
+                "its bookkeeping is inconsistent (\(run.completedEpochs) completed epochs, \(run.history.count) records, \(header.adamSteps) optimizer steps; at most \(configuration.epochs) epochs)")
         }
         let (parameters, _) = try SRGNNParameters.load(from: file, path: path)
         guard parameters.embeddingRows == step.model.parameters.embeddingRows else {

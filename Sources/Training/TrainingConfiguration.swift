@@ -112,6 +112,11 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         try container.encode(cutoff, forKey: .cutoff)
     }
 
+    /// Upper limits on the settings: hidden size and propagation steps as `SRGNNConfiguration`'s,
+    /// batch size 10,000, epochs 10,000, threads 256, cut-off 10,000.
+    public static let limits = (hiddenSize: SRGNNConfiguration.maximumHiddenSize, batchSize: 10_000, epochs: 10_000,
+                                propagationSteps: SRGNNConfiguration.maximumPropagationSteps, threads: 256, cutoff: 10_000)
+
     /// Throws ``TrainingError/invalidSetting(_:_:)`` naming the first bad field.
     public func validate() throws {
         func fail(_ key: Key, _ message: String) -> Error { TrainingError.invalidSetting(key, message) }
@@ -130,6 +135,17 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         guard patience >= 1 else { throw fail(.patience, "patience must be at least 1 (got \(patience))") }
         guard threads >= 1 else { throw fail(.threads, "threads must be at least 1 (got \(threads))") }
         guard cutoff >= 1 else { throw fail(.cutoff, "the metric cut-off must be at least 1 (got \(cutoff))") }
+        // Upper limits (documented in `srgnn train --help` and docs/DATASET.md): values read from
+        // outside never size an allocation or a loop beyond these.
+        let limits = Self.limits
+        guard hiddenSize <= limits.hiddenSize else { throw fail(.hiddenSize, "hidden size must be at most \(limits.hiddenSize) (got \(hiddenSize))") }
+        guard batchSize <= limits.batchSize else { throw fail(.batchSize, "batch size must be at most \(limits.batchSize) (got \(batchSize))") }
+        guard epochs <= limits.epochs else { throw fail(.epochs, "epochs must be at most \(limits.epochs) (got \(epochs))") }
+        guard propagationSteps <= limits.propagationSteps else {
+            throw fail(.propagationSteps, "propagation steps must be at most \(limits.propagationSteps) (got \(propagationSteps))")
+        }
+        guard threads <= limits.threads else { throw fail(.threads, "threads must be at most \(limits.threads) (got \(threads))") }
+        guard cutoff <= limits.cutoff else { throw fail(.cutoff, "the metric cut-off must be at most \(limits.cutoff) (got \(cutoff))") }
         switch selectOn {
         case .validation:
             guard validationFraction > 0, validationFraction < 1 else {
@@ -167,12 +183,15 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     /// spelling of it (the CLI to its option).
     case invalidSetting(TrainingConfiguration.Key, String)
     case resume(path: String, reason: String)
+    /// An output file that cannot be written; checked before training starts.
+    case output(path: String, reason: String)
 
     public var description: String {
         switch self {
         case .invalidConfiguration(let message): return "invalid training configuration: \(message)"
         case let .invalidSetting(_, message): return "invalid training configuration: \(message)"
         case let .resume(path, reason): return "cannot resume from \(path): \(reason)"
+        case let .output(path, reason): return "cannot write \(path): \(reason)"
         }
     }
 }
