@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "srgnn", targets: ["SRGNNCLI"]),
         .library(name: "SRGNNKit", targets: ["TensorCore", "SessionData", "SRGNN", "Evaluation", "Training"]),
+        .library(name: "SRGNNServing", targets: ["Serving"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

@@ -5,12 +5,19 @@ import PackageDescription
 
 let package = Package(
     name: "srgnn-fuzz",
-    dependencies: [.package(name: "srgnn", path: "..")],
+    dependencies: [
+        .package(name: "srgnn", path: ".."),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+    ],
     targets: [
         .target(name: "FuzzSupport", dependencies: [.product(name: "SRGNNKit", package: "srgnn")]),
         .executableTarget(name: "FuzzPickle", dependencies: ["FuzzSupport", .product(name: "SRGNNKit", package: "srgnn")]),
         .executableTarget(name: "FuzzSafeTensors", dependencies: ["FuzzSupport", .product(name: "SRGNNKit", package: "srgnn")]),
         .executableTarget(name: "FuzzClickLog", dependencies: ["FuzzSupport", .product(name: "SRGNNKit", package: "srgnn")]),
         .executableTarget(name: "FuzzDatasetFolder", dependencies: ["FuzzSupport", .product(name: "SRGNNKit", package: "srgnn")]),
+        .executableTarget(name: "FuzzHTTPRequest", dependencies: [
+            "FuzzSupport", .product(name: "SRGNNKit", package: "srgnn"), .product(name: "SRGNNServing", package: "srgnn"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+        ]),
     ]
 )
