@@ -1,6 +1,8 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
+import NIOCore
 import ServiceLifecycle
 import SRGNN
 
@@ -10,6 +12,10 @@ import SRGNN
 /// The returned application runs the inference queue as one of its services; `runService()`
 /// shuts down gracefully on SIGTERM and SIGINT: the server stops accepting connections, answers
 /// the requests in flight, then the inference threads end.
+///
+/// No client holds a socket for long: a connection that sends nothing is closed after
+/// `idleTimeout`, a request not read in full within `requestReadTimeout` of its first byte is
+/// dropped with its connection (`RequestDeadlineHandler`), and at most `maxConnections` are open.
 public func buildApplication(
     configuration: ServingConfiguration,
     recommender: Recommender,
@@ -22,9 +28,15 @@ public func buildApplication(
                                maxCoalescedSessions: configuration.maxCoalescedSessions,
                                onBatch: { metrics.batchSessions.record($0) })
     let router = buildRouter(configuration: configuration, queue: queue, metrics: metrics, logger: logger)
+    let http1 = HTTP1Channel.Configuration(
+        additionalChannelHandlers: [RequestDeadlineHandler(timeout: TimeAmount(configuration.requestReadTimeout),
+                                                           onTimeout: { metrics.requestReadTimeouts.increment() })],
+        idleTimeout: TimeAmount(configuration.idleTimeout))
     return Application(
         router: router,
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "srgnn"),
+        server: .http1(configuration: http1),
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "srgnn",
+                             availableConnectionsDelegate: MaximumAvailableConnections(configuration.maxConnections, logger: logger)),
         services: [queue],
         onServerRunning: { channel in
             let address = channel.localAddress.map { "\($0.ipAddress ?? configuration.host):\($0.port ?? configuration.port)" }
