@@ -69,7 +69,7 @@ public func buildRouter(configuration: ServingConfiguration, queue: InferenceQue
             throw ServingError.recommender(error, batch: false)
         }
         let result = try await queue.recommend([query])[0]
-        return try jsonResponse(RecommendationResponse(result))
+        return try jsonResponse(RecommendationResponse(result, sent: parsed.items))
     }
 
     /// Top-k next items for each of several sessions, scored as one batch.
@@ -93,7 +93,8 @@ public func buildRouter(configuration: ServingConfiguration, queue: InferenceQue
             }
         }
         let results = try await queue.recommend(queries)
-        return try jsonResponse(BatchRecommendationResponse(results: results.map(RecommendationResponse.init)))
+        return try jsonResponse(BatchRecommendationResponse(
+            results: zip(results, parsed.sessions).map { RecommendationResponse($0, sent: $1.items) }))
     }
 
     /// Alive: answers while the process runs.
@@ -120,6 +121,21 @@ public func buildRouter(configuration: ServingConfiguration, queue: InferenceQue
     return router
 }
 
+/// Every route of the service, as registered by `buildRouter`: named in 404 answers, and the source
+/// of the 405 answer's `Allow` when a known path is asked with another method.
+enum ServiceRoutes {
+    static let all: [(method: HTTPRequest.Method, path: String)] = [
+        (.post, "/v1/recommendations"), (.post, "/v1/recommendations/batch"), (.get, "/v1/model"),
+        (.get, "/health"), (.get, "/ready"), (.get, "/metrics"),
+    ]
+
+    /// The methods `path` takes, or nil for a path that is not a route.
+    static func methods(for path: String) -> [HTTPRequest.Method]? {
+        let methods = all.filter { $0.path == path }.map(\.method)
+        return methods.isEmpty ? nil : methods
+    }
+}
+
 /// The request limits of a `ServingConfiguration`, checked with messages that say what to fix.
 private struct Limits: Sendable {
     var maxBodyBytes: Int
@@ -143,12 +159,12 @@ private struct Limits: Sendable {
         }
     }
 
-    /// `k` (default `Recommender.defaultK`), or a 400 when it is outside `1...maxK`.
-    func check(k: Int?) throws -> Int {
-        let k = k ?? Recommender.defaultK
-        guard (1...maxK).contains(k) else {
-            throw ServingError(.badRequest, code: "invalid_k", message: "\"k\" must be an integer in 1...\(maxK), got \(k)")
+    /// `k` (default `Recommender.defaultK`), or a 400 when it is not an integer in `1...maxK`.
+    func check(k: RequestedK?) throws -> Int {
+        guard let k else { return Recommender.defaultK }
+        guard let value = k.value, (1...maxK).contains(value) else {
+            throw ServingError(.badRequest, code: "invalid_k", message: "\"k\" must be an integer in 1...\(maxK), got \(k.text)")
         }
-        return k
+        return value
     }
 }
