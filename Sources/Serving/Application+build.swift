@@ -51,7 +51,7 @@ public func buildApplication(
 public func buildRouter(configuration: ServingConfiguration, queue: InferenceQueue, metrics: ServiceMetrics,
                         logger: Logger) -> Router<BasicRequestContext> {
     let recommender = queue.recommender
-    let router = Router(context: BasicRequestContext.self)
+    let router = Router(context: BasicRequestContext.self, options: .autoGenerateHeadEndpoints)
     router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
     router.add(middleware: JSONErrorMiddleware(logger: logger))
 
@@ -122,7 +122,8 @@ public func buildRouter(configuration: ServingConfiguration, queue: InferenceQue
 }
 
 /// Every route of the service, as registered by `buildRouter`: named in 404 answers, and the source
-/// of the 405 answer's `Allow` when a known path is asked with another method.
+/// of the 405 answer's `Allow` when a known path is asked with another method (each GET route also
+/// answers HEAD).
 enum ServiceRoutes {
     static let all: [(method: HTTPRequest.Method, path: String)] = [
         (.post, "/v1/recommendations"), (.post, "/v1/recommendations/batch"), (.get, "/v1/model"),
@@ -132,12 +133,12 @@ enum ServiceRoutes {
     /// The methods `path` takes, or nil for a path that is not a route.
     static func methods(for path: String) -> [HTTPRequest.Method]? {
         let methods = all.filter { $0.path == path }.map(\.method)
-        return methods.isEmpty ? nil : methods
+        return methods.isEmpty ? nil : methods.contains(.get) ? methods + [.head] : methods
     }
 }
 
 /// The request limits of a `ServingConfiguration`, checked with messages that say what to fix.
-private struct Limits: Sendable {
+struct Limits: Sendable {
     var maxBodyBytes: Int
     var maxK: Int
 

@@ -12,7 +12,8 @@ import NIOHTTPTypes
 /// of them (a request head sent one byte at a time yields no part until its last byte).
 ///
 /// The connection is closed without an answer, as nginx does on its header and body timeouts: the
-/// request is incomplete, so the client may not be reading either.
+/// request is incomplete, so the client may not be reading either. A pipelined request's clock
+/// starts with its first byte even while the request before it is still being answered.
 final class RequestDeadlineHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart

@@ -183,8 +183,8 @@ import TestSupport
         (.put, "/v1/recommendations", "POST"),
         (.delete, "/v1/recommendations", "POST"),
         (.get, "/v1/recommendations/batch", "POST"),
-        (.post, "/v1/model", "GET"),
-        (.delete, "/health", "GET"),
+        (.post, "/v1/model", "GET, HEAD"),
+        (.delete, "/health", "GET, HEAD"),
     ])
     func wrongMethodIs405WithAllow(method: HTTPRequest.Method, path: String, allow: String) async throws {
         try await Fixture.app().test(.router) { client in
@@ -194,6 +194,21 @@ import TestSupport
             #expect(response.errorCode == "method_not_allowed")
             #expect(response.errorMessage.contains("use \(allow)"), "\(response.errorMessage)")
             #expect(response.headers[.contentType]?.hasPrefix("application/json") == true)
+        }
+    }
+
+    /// Every route answers its own method (the table behind `Allow` matches the router), and HEAD
+    /// where it takes GET.
+    @Test func everyListedRouteAnswersItsMethod() async throws {
+        try await Fixture.app().test(.router) { client in
+            for path in ["/v1/recommendations", "/v1/recommendations/batch"] {
+                #expect(try await client.post(path, #"{"items": [1001], "sessions": [{"items": [1001]}]}"#).status == .ok)
+            }
+            for path in ["/v1/model", "/health", "/ready", "/metrics"] {
+                #expect(try await client.get(path).status == .ok, "\(path)")
+                let head = try await client.execute(uri: path, method: .head)
+                #expect(head.status == .ok && head.body.readableBytes == 0, "\(path)")
+            }
         }
     }
 
