@@ -89,6 +89,15 @@ struct ServingOptions: ParsableArguments {
     @Option(name: .long, help: "Most sessions of concurrent requests scored together in one pass of the model.")
     var maxCoalesced = Self.defaults.maxCoalescedSessions
 
+    @Option(name: .long, help: "Seconds a connection may stay open without sending a request before it is closed.")
+    var idleTimeout = Self.seconds(Self.defaults.idleTimeout)
+
+    @Option(name: .long, help: "Seconds from a request's first byte to its last (head and body); a request still incomplete then is dropped with its connection.")
+    var requestTimeout = Self.seconds(Self.defaults.requestReadTimeout)
+
+    @Option(name: .long, help: "Most connections open at once; more wait in the kernel's accept queue.")
+    var maxConnections = Self.defaults.maxConnections
+
     var configuration: ServingConfiguration {
         var configuration = Self.defaults
         configuration.host = host
@@ -97,7 +106,20 @@ struct ServingOptions: ParsableArguments {
         configuration.maxBodyBytes = maxBodySize
         configuration.inferenceThreads = inferenceThreads
         configuration.maxCoalescedSessions = maxCoalesced
+        configuration.idleTimeout = Self.duration(idleTimeout)
+        configuration.requestReadTimeout = Self.duration(requestTimeout)
+        configuration.maxConnections = maxConnections
         return configuration
+    }
+
+    private static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
+    }
+
+    /// `seconds` to the millisecond; NaN and negative values become 0 (refused by `validate()`).
+    private static func duration(_ seconds: Double) -> Duration {
+        guard seconds.isFinite, seconds > 0 else { return .zero }
+        return .milliseconds(Int64(min(seconds, 1e9) * 1000))
     }
 
     func validate() throws {

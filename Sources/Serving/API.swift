@@ -5,7 +5,7 @@ import SRGNN
 /// `POST /v1/recommendations`: `{"items": [...], "k": 20, "exclude_seen": false}`.
 struct RecommendationRequest: Decodable, Sendable {
     var items: [JSONItemID]
-    var k: Int?
+    var k: RequestedK?
     var excludeSeen: Bool?
 
     enum CodingKeys: String, CodingKey {
@@ -20,12 +20,34 @@ struct BatchRecommendationRequest: Decodable, Sendable {
         var items: [JSONItemID]
     }
     var sessions: [Session]
-    var k: Int?
+    var k: RequestedK?
     var excludeSeen: Bool?
 
     enum CodingKeys: String, CodingKey {
         case sessions, k
         case excludeSeen = "exclude_seen"
+    }
+}
+
+/// `k` as sent: any JSON number is read, so that `2.5` or `1e20` is refused as a bad `k` (with the
+/// number quoted) rather than as a bad body; a string or other type is a type error.
+struct RequestedK: Decodable, Sendable {
+    /// The integer, or nil for a number that is not one (or does not fit in Int).
+    var value: Int?
+    /// The number as written back in a refusal.
+    var text: String
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let value = try? container.decode(Int.self) {
+            self.value = value
+            text = String(value)
+        } else if let number = try? container.decode(Double.self) {
+            value = nil
+            text = "\(number)"
+        } else {
+            throw DecodingError.typeMismatch(Int.self, .init(codingPath: decoder.codingPath, debugDescription: "expected an integer"))
+        }
     }
 }
 
@@ -75,7 +97,7 @@ private func describe(_ error: DecodingError, example: String) -> String {
 
 private func expectedName(_ type: Any.Type) -> String {
     switch type {
-    case is Int.Type, is Int64.Type: return "an integer"
+    case is Int.Type, is Int64.Type, is RequestedK.Type: return "an integer"
     case is Bool.Type: return "true or false"
     case is String.Type: return "a string"
     case is [JSONItemID].Type: return "an array of item ids"
@@ -106,11 +128,16 @@ struct ModelDescription: Encodable {
     var epoch: Int?
     var metrics: [String: Double]?
     var trainedAt: String?
+    /// The training data's folder or file name, never its path (a path tells clients about the
+    /// server's disk).
     var dataset: String?
+    /// The training data's fingerprint, when the checkpoint records one.
+    var datasetFingerprint: String?
     var versions: [String: String]?
 
     enum CodingKeys: String, CodingKey {
         case format, configuration, epoch, metrics, dataset, versions
+        case datasetFingerprint = "dataset_fingerprint"
         case itemCount = "item_count", maxSessionLength = "max_session_length", trainedAt = "trained_at"
     }
 
@@ -125,7 +152,25 @@ struct ModelDescription: Encodable {
         epoch = loaded.metadata?.epoch
         metrics = loaded.metadata?.metrics
         trainedAt = loaded.metadata?.createdAt
-        dataset = loaded.metadata?.dataset
+        dataset = loaded.metadata?.dataset.flatMap(datasetName)
+        datasetFingerprint = loaded.metadata.flatMap(recordedFingerprint)
         versions = loaded.metadata?.versions
     }
+}
+
+/// The last component of a dataset path as a checkpoint records it (`/data/diginetica/` →
+/// `diginetica`, `C:\\data\\yoochoose` → `yoochoose`); nil when nothing is left.
+func datasetName(_ recorded: String) -> String? {
+    let parts = recorded.split(whereSeparator: { $0 == "/" || $0 == "\\" })
+    return parts.last.map(String.init)
+}
+
+/// The dataset fingerprint of `metadata`, if its type records one (a `datasetFingerprint` or
+/// `fingerprint` property holding a string). Read by reflection so that the service shows it as
+/// soon as checkpoints carry it, without depending on which release of `CheckpointMetadata` added it.
+func recordedFingerprint(_ metadata: CheckpointMetadata) -> String? {
+    for child in Mirror(reflecting: metadata).children where child.label == "datasetFingerprint" || child.label == "fingerprint" {
+        if let text = child.value as? String { return text }  // an Optional holding a string casts too
+    }
+    return nil
 }

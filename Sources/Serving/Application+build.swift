@@ -1,6 +1,8 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
+import NIOCore
 import ServiceLifecycle
 import SRGNN
 
@@ -10,6 +12,10 @@ import SRGNN
 /// The returned application runs the inference queue as one of its services; `runService()`
 /// shuts down gracefully on SIGTERM and SIGINT: the server stops accepting connections, answers
 /// the requests in flight, then the inference threads end.
+///
+/// No client holds a socket for long: a connection that sends nothing is closed after
+/// `idleTimeout`, a request not read in full within `requestReadTimeout` of its first byte is
+/// dropped with its connection (`RequestDeadlineHandler`), and at most `maxConnections` are open.
 public func buildApplication(
     configuration: ServingConfiguration,
     recommender: Recommender,
@@ -22,9 +28,15 @@ public func buildApplication(
                                maxCoalescedSessions: configuration.maxCoalescedSessions,
                                onBatch: { metrics.batchSessions.record($0) })
     let router = buildRouter(configuration: configuration, queue: queue, metrics: metrics, logger: logger)
+    let http1 = HTTP1Channel.Configuration(
+        additionalChannelHandlers: [RequestDeadlineHandler(timeout: TimeAmount(configuration.requestReadTimeout),
+                                                           onTimeout: { metrics.requestReadTimeouts.increment() })],
+        idleTimeout: TimeAmount(configuration.idleTimeout))
     return Application(
         router: router,
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "srgnn"),
+        server: .http1(configuration: http1),
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "srgnn",
+                             availableConnectionsDelegate: MaximumAvailableConnections(configuration.maxConnections, logger: logger)),
         services: [queue],
         onServerRunning: { channel in
             let address = channel.localAddress.map { "\($0.ipAddress ?? configuration.host):\($0.port ?? configuration.port)" }
@@ -39,7 +51,7 @@ public func buildApplication(
 public func buildRouter(configuration: ServingConfiguration, queue: InferenceQueue, metrics: ServiceMetrics,
                         logger: Logger) -> Router<BasicRequestContext> {
     let recommender = queue.recommender
-    let router = Router(context: BasicRequestContext.self)
+    let router = Router(context: BasicRequestContext.self, options: .autoGenerateHeadEndpoints)
     router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
     router.add(middleware: JSONErrorMiddleware(logger: logger))
 
@@ -57,7 +69,7 @@ public func buildRouter(configuration: ServingConfiguration, queue: InferenceQue
             throw ServingError.recommender(error, batch: false)
         }
         let result = try await queue.recommend([query])[0]
-        return try jsonResponse(RecommendationResponse(result))
+        return try jsonResponse(RecommendationResponse(result, sent: parsed.items))
     }
 
     /// Top-k next items for each of several sessions, scored as one batch.
@@ -81,7 +93,8 @@ public func buildRouter(configuration: ServingConfiguration, queue: InferenceQue
             }
         }
         let results = try await queue.recommend(queries)
-        return try jsonResponse(BatchRecommendationResponse(results: results.map(RecommendationResponse.init)))
+        return try jsonResponse(BatchRecommendationResponse(
+            results: zip(results, parsed.sessions).map { RecommendationResponse($0, sent: $1.items) }))
     }
 
     /// Alive: answers while the process runs.
@@ -108,8 +121,24 @@ public func buildRouter(configuration: ServingConfiguration, queue: InferenceQue
     return router
 }
 
+/// Every route of the service, as registered by `buildRouter`: named in 404 answers, and the source
+/// of the 405 answer's `Allow` when a known path is asked with another method (each GET route also
+/// answers HEAD).
+enum ServiceRoutes {
+    static let all: [(method: HTTPRequest.Method, path: String)] = [
+        (.post, "/v1/recommendations"), (.post, "/v1/recommendations/batch"), (.get, "/v1/model"),
+        (.get, "/health"), (.get, "/ready"), (.get, "/metrics"),
+    ]
+
+    /// The methods `path` takes, or nil for a path that is not a route.
+    static func methods(for path: String) -> [HTTPRequest.Method]? {
+        let methods = all.filter { $0.path == path }.map(\.method)
+        return methods.isEmpty ? nil : methods.contains(.get) ? methods + [.head] : methods
+    }
+}
+
 /// The request limits of a `ServingConfiguration`, checked with messages that say what to fix.
-private struct Limits: Sendable {
+struct Limits: Sendable {
     var maxBodyBytes: Int
     var maxK: Int
 
@@ -131,12 +160,12 @@ private struct Limits: Sendable {
         }
     }
 
-    /// `k` (default `Recommender.defaultK`), or a 400 when it is outside `1...maxK`.
-    func check(k: Int?) throws -> Int {
-        let k = k ?? Recommender.defaultK
-        guard (1...maxK).contains(k) else {
-            throw ServingError(.badRequest, code: "invalid_k", message: "\"k\" must be an integer in 1...\(maxK), got \(k)")
+    /// `k` (default `Recommender.defaultK`), or a 400 when it is not an integer in `1...maxK`.
+    func check(k: RequestedK?) throws -> Int {
+        guard let k else { return Recommender.defaultK }
+        guard let value = k.value, (1...maxK).contains(value) else {
+            throw ServingError(.badRequest, code: "invalid_k", message: "\"k\" must be an integer in 1...\(maxK), got \(k.text)")
         }
-        return k
+        return value
     }
 }

@@ -2,23 +2,50 @@ import Foundation
 import Hummingbird
 import SRGNN
 
-/// An item id on the wire, kept as the raw id string the vocabulary knows.
+/// An item id on the wire, kept as the raw id string the vocabulary knows, and written back in the
+/// JSON form it came in.
 ///
-/// Clients send a JSON string or integer, as in their click log (`17` and `"17"` are one item).
-/// It is written back as a number exactly when the raw id is the canonical text of an integer
-/// that fits in Int64 (`"17"`, `"-5"`), else as a string (`"007"`, `"+5"`, `"-0"`, `"a17"`, a
-/// 25-digit id): a client that parses the number and prints it again gets the same id.
+/// Clients send a JSON string or integer, as in their click log (`17` and `"17"` name one item).
+/// An id the client sent is echoed (in `unknown_items`) exactly as sent: `"12"` as the string
+/// `"12"`, `12` as the number `12`, `"-01"` as the string `"-01"`. A JSON number is an integer's
+/// value, so it comes back in its canonical text (`-0` as `0`). An id from the model's vocabulary
+/// (a recommendation) has no JSON form of its own, only the click log's text: it is a number
+/// exactly when that text is the canonical form of an integer that fits in Int64 (`"17"`, `"-5"`),
+/// else a string (`"007"`, `"+5"`, `"-0"`, `"-01"`, `"a17"`, a 25-digit id), so a client that
+/// parses the number and prints it again gets the click log's text back.
 public struct JSONItemID: Codable, Sendable, Hashable {
-    public var raw: String
+    /// How the id is written.
+    public enum Form: Sendable, Hashable {
+        /// A number when `raw` is a canonical Int64, else a string (ids from the vocabulary).
+        case canonical
+        /// Always a JSON string (sent as one).
+        case string
+        /// A JSON number (sent as one; `raw` is then canonical).
+        case number
+    }
 
-    public init(_ raw: String) { self.raw = raw }
+    public var raw: String
+    public var form: Form
+
+    /// An id from the vocabulary, written in the canonical form.
+    public init(_ raw: String) {
+        self.raw = raw
+        form = .canonical
+    }
+
+    public init(raw: String, form: Form) {
+        self.raw = raw
+        self.form = form
+    }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if let value = try? container.decode(String.self) {
             raw = value
+            form = .string
         } else if let value = try? container.decode(Int64.self) {
             raw = String(value)
+            form = .number
         } else {
             throw DecodingError.typeMismatch(JSONItemID.self, .init(
                 codingPath: decoder.codingPath, debugDescription: "expected an item id, a string or an integer"))
@@ -27,10 +54,15 @@ public struct JSONItemID: Codable, Sendable, Hashable {
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
-        if let number = Int64(raw), String(number) == raw {
-            try container.encode(number)
-        } else {
+        switch form {
+        case .string:
             try container.encode(raw)
+        case .number, .canonical:
+            if let number = Int64(raw), String(number) == raw {
+                try container.encode(number)
+            } else {
+                try container.encode(raw)
+            }
         }
     }
 }
@@ -54,6 +86,27 @@ public struct RecommendationResponse: Encodable, Sendable, Equatable {
 
     public init(_ result: RecommendationResult) {
         self.init(items: result.items, unknownItems: result.unknownItems)
+    }
+
+    /// `result` for a session sent as `sent`: its unknown items are echoed in the form they were sent.
+    public init(_ result: RecommendationResult, sent: [JSONItemID]) {
+        self.init(items: result.items, unknownItems: nil)
+        unknownItems = Self.echo(result.unknownItems, from: sent)
+    }
+
+    /// The ids of `sent` that `unknown` lists. `unknown` is the subsequence of the sent raw ids that
+    /// the vocabulary lacks, in order (one raw id is either known or not), so one pass pairs them.
+    static func echo(_ unknown: [String], from sent: [JSONItemID]) -> [JSONItemID] {
+        var echoed = [JSONItemID]()
+        echoed.reserveCapacity(unknown.count)
+        var next = unknown.startIndex
+        for id in sent where next < unknown.endIndex && id.raw == unknown[next] {
+            echoed.append(id)
+            next += 1
+        }
+        // Never expected; keeps every unknown id in the answer if the pairing ever fails.
+        echoed += unknown[next...].map(JSONItemID.init)
+        return echoed
     }
 }
 

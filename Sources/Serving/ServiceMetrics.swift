@@ -8,14 +8,19 @@ import Prometheus
 /// service's own (not the process-wide bootstrap, so tests and several apps in one process each
 /// see only their own counts), and exposed by `GET /metrics` in the Prometheus text format.
 ///
-/// - `http_requests_total{route, method, status}`: requests answered.
+/// - `http_requests_total{route, method, status}`: requests answered; a client that disconnects
+///   before its request is read is counted under status 499 ("client closed request", as nginx),
+///   never under 5xx.
 /// - `http_request_duration_seconds{route, method}`: handler latency histogram, 0.5 ms…1 s.
 /// - `inference_batch_sessions`: sessions per pass of the model (how much requests coalesce).
+/// - `http_request_read_timeouts_total`: connections closed because a request was not read in
+///   full within the request read timeout (slow or stalled clients).
 public final class ServiceMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     let factory: PrometheusMetricsFactory
     private let cache = NSLockedDictionary()
     let batchSessions: CoreMetrics.Recorder
+    let requestReadTimeouts: CoreMetrics.Counter
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -27,6 +32,7 @@ public final class ServiceMetrics: Sendable {
         factory.valueHistogramBuckets["inference_batch_sessions"] = [1, 2, 4, 8, 16, 32, 64, 128]
         self.factory = factory
         batchSessions = CoreMetrics.Recorder(label: "inference_batch_sessions", dimensions: [], aggregate: true, factory: factory)
+        requestReadTimeouts = CoreMetrics.Counter(label: "http_request_read_timeouts_total", dimensions: [], factory: factory)
     }
 
     /// Counts one answered request and records its latency.

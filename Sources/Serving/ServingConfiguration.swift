@@ -22,10 +22,21 @@ public struct ServingConfiguration: Sendable, Equatable {
     /// scored together, so the item embedding is read once for all of them (`[B, d] × [d, I]`
     /// instead of B matrix-vector products).
     public var maxCoalescedSessions: Int = 64
+    /// Longest a connection may stay open without sending a request (between requests, or before
+    /// the first): then it is closed. Default 30 s.
+    public var idleTimeout: Duration = .seconds(30)
+    /// Longest from the first byte of a request to its last (head and body): a request still
+    /// incomplete then is dropped and its connection closed, so a client that trickles bytes
+    /// (slowloris) holds a socket this long at most. Default 10 s.
+    public var requestReadTimeout: Duration = .seconds(10)
+    /// Most connections open at once; over it, new connections wait in the kernel's accept queue
+    /// until one closes. Default 2048 (under the usual limit of open files per process).
+    public var maxConnections: Int = 2048
 
     public init(host: String = "127.0.0.1", port: Int = 8080, maxBatch: Int = 100, maxBodyBytes: Int = 1 << 20,
                 maxK: Int = 1000, inferenceThreads: Int = ServingConfiguration.defaultInferenceThreads,
-                maxCoalescedSessions: Int = 64) {
+                maxCoalescedSessions: Int = 64, idleTimeout: Duration = .seconds(30),
+                requestReadTimeout: Duration = .seconds(10), maxConnections: Int = 2048) {
         self.host = host
         self.port = port
         self.maxBatch = maxBatch
@@ -33,6 +44,9 @@ public struct ServingConfiguration: Sendable, Equatable {
         self.maxK = maxK
         self.inferenceThreads = inferenceThreads
         self.maxCoalescedSessions = maxCoalescedSessions
+        self.idleTimeout = idleTimeout
+        self.requestReadTimeout = requestReadTimeout
+        self.maxConnections = maxConnections
     }
 
     public static let defaultInferenceThreads = max(1, ProcessInfo.processInfo.activeProcessorCount / 2)
@@ -47,6 +61,10 @@ public struct ServingConfiguration: Sendable, Equatable {
         try check(maxK >= 1, "the largest k must be at least 1, got \(maxK)")
         try check(inferenceThreads >= 1, "--inference-threads must be at least 1, got \(inferenceThreads)")
         try check(maxCoalescedSessions >= 1, "--max-coalesced must be at least 1, got \(maxCoalescedSessions)")
+        try check(idleTimeout >= .milliseconds(1), "--idle-timeout must be at least 0.001 seconds, got \(idleTimeout)")
+        try check(requestReadTimeout >= .milliseconds(1),
+                  "--request-timeout must be at least 0.001 seconds, got \(requestReadTimeout)")
+        try check(maxConnections >= 1, "--max-connections must be at least 1, got \(maxConnections)")
     }
 }
 

@@ -1,6 +1,8 @@
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
+import NIOHTTP1
 import SRGNN
 
 /// A request the service refuses, answered as `{"error": {"code": …, "message": …}}`; the message
@@ -31,6 +33,26 @@ public struct ServingError: Error, HTTPResponseError, CustomStringConvertible, S
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
+    /// The request's HTTP framing is broken (a chunk size that is not hexadecimal, say): the body
+    /// cannot be read, so the connection is closed after the answer.
+    static func malformedFraming(_ error: HTTPParserError) -> ServingError {
+        ServingError(.badRequest, code: "malformed_request",
+                     message: "the request's HTTP framing is invalid (\(error)); a chunked body needs each chunk size as hexadecimal digits on its own line, e.g. \"1a\\r\\n\"")
+    }
+
+    /// 499 (nginx's "client closed request"): the client went away before its request was read.
+    /// The answer reaches no one; the status keeps such requests out of the 5xx counts.
+    static let clientClosedRequest = ServingError(HTTPResponse.Status(code: 499, reasonPhrase: "Client Closed Request"),
+                                                  code: "client_closed_request",
+                                                  message: "the client closed the connection before the request was read")
+
+    /// 405 for a route that exists under other methods; `Allow` lists them.
+    static func methodNotAllowed(_ method: HTTPRequest.Method, path: String, allowed: [HTTPRequest.Method]) -> ServingError {
+        let names = allowed.map(\.rawValue).joined(separator: ", ")
+        return ServingError(.methodNotAllowed, code: "method_not_allowed",
+                            message: "\(path) does not take \(method.rawValue); use \(names)")
+    }
+
     static let shuttingDown = ServingError(.serviceUnavailable, code: "shutting_down",
                                            message: "the service is shutting down; retry on another instance")
 
@@ -58,7 +80,9 @@ public struct ServingError: Error, HTTPResponseError, CustomStringConvertible, S
 }
 
 /// Turns every error into the JSON error form: `ServingError` as is, Hummingbird's own errors
-/// (unknown route, wrong method, body too large) with their status, anything else as a 500.
+/// (unknown route, body too large) with their status, a wrong method on a known route as 405 with
+/// `Allow`, broken HTTP framing as 400, a client gone mid-request as 499, anything else as a 500.
+/// Only the 500s are logged as errors: the others are the client's doing.
 struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     let logger: Logger
 
@@ -67,14 +91,29 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch let error as ServingError {
             return error.errorResponse()
+        } catch let error as HTTPParserError {
+            if error == .invalidEOFState || error == .closedConnection {
+                return clientClosed(request, error)
+            }
+            logger.debug("malformed request framing", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
+            var response = ServingError.malformedFraming(error).errorResponse()
+            response.headers[.connection] = "close"
+            return response
+        } catch let error as IOError {
+            return clientClosed(request, error)
+        } catch let error as ChannelError {
+            return clientClosed(request, error)
         } catch let error as any HTTPResponseError {
             let status = error.status
+            if status == .notFound, let allowed = ServiceRoutes.methods(for: request.uri.path) {
+                var response = ServingError.methodNotAllowed(request.method, path: request.uri.path, allowed: allowed).errorResponse()
+                response.headers[.allow] = allowed.map(\.rawValue).joined(separator: ", ")
+                return response
+            }
             let message: String
             switch status {
             case .notFound:
-                message = "no route \(request.method) \(request.uri.path); the routes are POST /v1/recommendations, POST /v1/recommendations/batch, GET /v1/model, GET /health, GET /ready, GET /metrics"
-            case .methodNotAllowed:
-                message = "\(request.uri.path) does not take \(request.method); see the allowed methods in the Allow header"
+                message = "no route \(request.method) \(request.uri.path); the routes are \(ServiceRoutes.all.map { "\($0.method) \($0.path)" }.joined(separator: ", "))"
             case .contentTooLarge:
                 message = "the request body is too large"
             default:
@@ -91,5 +130,11 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return ServingError(.internalServerError, code: "internal_error",
                                 message: "the server failed to answer this request; it has been logged").errorResponse()
         }
+    }
+
+    /// The client went away mid-request (closed, reset, or timed out by `RequestDeadlineHandler`).
+    private func clientClosed(_ request: Request, _ error: any Error) -> Response {
+        logger.debug("client closed the connection mid-request", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
+        return ServingError.clientClosedRequest.errorResponse()
     }
 }
