@@ -153,7 +153,7 @@ struct ModelDescription: Encodable {
         metrics = loaded.metadata?.metrics
         trainedAt = loaded.metadata?.createdAt
         dataset = loaded.metadata?.dataset.flatMap(datasetName)
-        datasetFingerprint = loaded.metadata.flatMap(recordedFingerprint)
+        datasetFingerprint = loaded.metadata?.datasetFingerprint
         versions = loaded.metadata?.versions
     }
 }
@@ -163,14 +163,4 @@ struct ModelDescription: Encodable {
 func datasetName(_ recorded: String) -> String? {
     let parts = recorded.split(whereSeparator: { $0 == "/" || $0 == "\\" })
     return parts.last.map(String.init)
-}
-
-/// The dataset fingerprint of `metadata`, if its type records one (a `datasetFingerprint` or
-/// `fingerprint` property holding a string). Read by reflection so that the service shows it as
-/// soon as checkpoints carry it, without depending on which release of `CheckpointMetadata` added it.
-func recordedFingerprint(_ metadata: CheckpointMetadata) -> String? {
-    for child in Mirror(reflecting: metadata).children where child.label == "datasetFingerprint" || child.label == "fingerprint" {
-        if let text = child.value as? String { return text }  // an Optional holding a string casts too
-    }
-    return nil
 }

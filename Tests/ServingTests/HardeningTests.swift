@@ -224,12 +224,14 @@ import TestSupport
             .appendingPathComponent("srgnn-serving-dataset-\(ProcessInfo.processInfo.processIdentifier)-\(name).safetensors").path
         let configuration = SRGNNConfiguration(itemCount: 3, hiddenSize: 8)
         let metadata = CheckpointMetadata(model: configuration, vocabulary: ItemVocabulary(rawIDs: ["1", "2", "3"]), epoch: 0,
-                                          metrics: [:], training: nil, history: nil, dataset: recorded)
+                                          metrics: [:], training: nil, history: nil, dataset: recorded,
+                                          datasetFingerprint: "fnv1a64:0123456789abcdef")
         try LoadedModel.save(model: try SRGNNModel(configuration: configuration, seed: 1), metadata: metadata, to: path)
         defer { try? FileManager.default.removeItem(atPath: path) }
         try await Fixture.app(recommender: try Recommender(contentsOf: path)).test(.router) { client in
             let response = try await client.get("/v1/model")
             #expect(try response.json["dataset"] as? String == name)
+            #expect(try response.json["dataset_fingerprint"] as? String == "fnv1a64:0123456789abcdef")
             #expect(!response.text.contains("srv") && !response.text.contains("shared/") && !response.text.contains("C:"),
                     "\(response.text)")
         }
