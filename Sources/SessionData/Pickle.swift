@@ -61,6 +61,48 @@ public enum Pickle {
             return .container(Int32(containers.count - 1))
         }
 
+        /// Deepest nesting of lists and tuples accepted (SR-GNN's files nest three deep).
+        static let maximumDepth = 32
+
+        /// Refuses a value that cannot become a tree of bounded size: a list that contains itself
+        /// (the memo allows it), nesting deeper than `maximumDepth`, or one that expands through
+        /// the memo to more values than the file has bytes. Walks iteratively, so hostile nesting
+        /// cannot overflow the stack.
+        func checkShape(fileBytes: Int) -> String? {
+            guard case .container(let root) = root else { return nil }
+            var state = [UInt8](repeating: 0, count: containers.count)  // 0 new, 1 open, 2 done
+            var expanded = [Int](repeating: 0, count: containers.count)
+            var path: [(container: Int, next: Int)] = [(Int(root), 0)]
+            state[Int(root)] = 1
+            while let (container, next) = path.last {
+                let elements = containers[container]
+                if next == elements.count {
+                    var total = elements.count
+                    for case .container(let child) in elements { total += expanded[Int(child)] }
+                    guard total <= fileBytes else {
+                        return "the pickle expands to more than \(fileBytes) values, more than its \(fileBytes) bytes can hold (lists are reused through the memo)"
+                    }
+                    expanded[container] = total
+                    state[container] = 2
+                    path.removeLast()
+                    continue
+                }
+                path[path.count - 1].next += 1
+                guard case .container(let child) = elements[next] else { continue }
+                switch state[Int(child)] {
+                case 1: return "a list contains itself (through the memo); expected nested lists of integers"
+                case 2: continue
+                default:
+                    guard path.count < Arena.maximumDepth else {
+                        return "lists are nested more than \(Arena.maximumDepth) deep; expected lists of integers"
+                    }
+                    state[Int(child)] = 1
+                    path.append((Int(child), 0))
+                }
+            }
+            return nil
+        }
+
         func value(_ slot: Slot) -> PickleValue {
             switch slot {
             case .int(let v): return .int(v)
@@ -232,6 +274,7 @@ public enum Pickle {
                     throw fail(opOffset, "malformed pickle: STOP with \(stack.count) values on the stack, expected 1")
                 }
                 arena.root = stack[0]
+                if let problem = arena.checkShape(fileBytes: n) { throw fail(opOffset, "malformed pickle: " + problem) }
                 return arena
             default:
                 let name = opcodeNames[op].map { " (\($0))" } ?? ""

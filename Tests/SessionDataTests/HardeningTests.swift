@@ -72,7 +72,26 @@ import TestSupport
         for _ in 0..<200_000 { bytes += [0x68, 0] }
         bytes += [0x65, 0x2E]
         let text = Self.message { _ = try Pickle.readSessions(bytes, file: "all_train_seq.txt") }
-        #expect(text.hasPrefix("all_train_seq.txt: the pickle expands to more than"), "\(text)")
+        #expect(text.hasPrefix("all_train_seq.txt") && text.contains("the pickle expands to more than"), "\(text)")
+    }
+
+    /// Found by FuzzPickle: a list appended to itself through the memo sent every reader into
+    /// endless recursion (a stack overflow). Also: lists nested deeper than any SR-GNN file.
+    @Test("a list that contains itself, or nesting 100,000 deep, is refused without recursion")
+    func cyclesAndDepth() throws {
+        // PROTO 4, EMPTY_LIST MEMOIZE, MARK, EMPTY_LIST MEMOIZE, MARK, BININT1 1, BINGET 1 (the list
+        // being built), EMPTY_LIST …: the fuzzer's input, minimised.
+        let cycle: [UInt8] = [0x80, 4, 0x5D, 0x94, 0x28, 0x5D, 0x94, 0x28, 0x4B, 1, 0x68, 1, 0x65, 0x65, 0x2E]
+        for read in [{ _ = try Pickle.decode(cycle, file: "test.txt") }, { _ = try Pickle.readExamples(cycle, file: "test.txt") }] {
+            let text = Self.message(read)
+            #expect(text.contains("a list contains itself"), "\(text)")
+        }
+        var deep: [UInt8] = [0x80, 2]
+        for _ in 0..<100_000 { deep += [0x5D, 0x28] }
+        for _ in 0..<100_000 { deep += [0x65] }
+        deep += [0x2E]
+        let text = Self.message { _ = try Pickle.decode(deep, file: "test.txt") }
+        #expect(text.contains("nested more than"), "\(text)")
     }
 
     @Test("7: a 50 MB-style long line in train_sessions.txt keeps its most recent clicks")
