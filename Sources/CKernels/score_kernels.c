@@ -111,3 +111,8 @@ void srgnn_score_session_gradient(int path, const float *ds, int64_t lds, const 
                                   int64_t width, float *dsh) {
     SRGNN_DISPATCH(path, session_gradient(ds, lds, e, rows, d, width, dsh))
 }
+
+void srgnn_gemm(int path, int transA, int transB, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+                const float *b, int64_t ldb, int beta, float *c, int64_t ldc) {
+    SRGNN_DISPATCH(path, gemm(transA, transB, m, n, k, a, lda, b, ldb, beta, c, ldc))
+}

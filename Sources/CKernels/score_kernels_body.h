@@ -96,42 +96,69 @@ static void SK_NAME(scores)(const float *s, int64_t rows, int64_t d, const float
     }
 }
 
+// The sum of a vector's lanes, by halves (a tree, not a chain of dependent adds).
+static inline __attribute__((always_inline)) float SK_NAME(sum)(SK_VEC v) {
+    typedef float v2 __attribute__((ext_vector_type(2)));
+#if SK_V == 16
+    typedef float v8 __attribute__((ext_vector_type(8)));
+    v8 h8 = v.lo + v.hi;
+    typedef float v4 __attribute__((ext_vector_type(4)));
+    v4 h4 = h8.lo + h8.hi;
+#elif SK_V == 8
+    typedef float v4 __attribute__((ext_vector_type(4)));
+    v4 h4 = v.lo + v.hi;
+#else
+    SK_VEC h4 = v;
+#endif
+    v2 h2 = h4.lo + h4.hi;
+    return h2.x + h2.y;
+}
+
 // One session against the tile, a matrix-vector product that streams e once: four items at a
-// time, each a dot product over d in vectors (the tail of d in scalars).
-static void SK_NAME(scores_one)(const float *s, int64_t d, const float *e, int64_t width, float *c) {
+// time, each a dot product over d in whole vectors. s is copied into a zero-padded buffer, so the
+// lanes past d (which read the start of the next item's row) add nothing; the tile's last item,
+// whose row may end the allocation, is summed in scalars.
+static void SK_NAME(scores_one)(const float *s, int64_t d, const float *e, int64_t width, float *c, float *padded) {
 #pragma clang fp contract(fast)
-    int64_t dv = d / SK_V * SK_V;
-    int64_t j = 0;
-    for (; j + 4 <= width; j += 4) {
+    int64_t dp = (d + SK_V - 1) / SK_V * SK_V;
+    memcpy(padded, s, (size_t)d * sizeof(float));
+    for (int64_t k = d; k < dp; k++) padded[k] = 0;
+    int64_t inPlace = width - 1, j = 0;
+    for (; j + 4 <= inPlace; j += 4) {
         const float *e0 = e + j * d, *e1 = e0 + d, *e2 = e1 + d, *e3 = e2 + d;
         SK_VEC a0 = (SK_VEC)0.0f, a1 = a0, a2 = a0, a3 = a0;
-        for (int64_t k = 0; k < dv; k += SK_V) {
-            SK_VEC sv = SK_NAME(load)(s + k);
+        for (int64_t k = 0; k < dp; k += SK_V) {
+            SK_VEC sv = SK_NAME(load)(padded + k);
             a0 = a0 + sv * SK_NAME(load)(e0 + k);
             a1 = a1 + sv * SK_NAME(load)(e1 + k);
             a2 = a2 + sv * SK_NAME(load)(e2 + k);
             a3 = a3 + sv * SK_NAME(load)(e3 + k);
         }
-        float t0 = 0, t1 = 0, t2 = 0, t3 = 0;
-        for (int64_t k = dv; k < d; k++) {
-            t0 += s[k] * e0[k]; t1 += s[k] * e1[k]; t2 += s[k] * e2[k]; t3 += s[k] * e3[k];
-        }
-        for (int l = 0; l < SK_V; l++) { t0 += a0[l]; t1 += a1[l]; t2 += a2[l]; t3 += a3[l]; }
-        c[j] = t0; c[j + 1] = t1; c[j + 2] = t2; c[j + 3] = t3;
+        c[j] = SK_NAME(sum)(a0); c[j + 1] = SK_NAME(sum)(a1); c[j + 2] = SK_NAME(sum)(a2); c[j + 3] = SK_NAME(sum)(a3);
     }
-    for (; j < width; j++) {
+    for (; j < inPlace; j++) {
         const float *e0 = e + j * d;
-        float t = 0;
-        for (int64_t k = 0; k < d; k++) t += s[k] * e0[k];
-        c[j] = t;
+        SK_VEC a0 = (SK_VEC)0.0f;
+        for (int64_t k = 0; k < dp; k += SK_V) a0 = a0 + SK_NAME(load)(padded + k) * SK_NAME(load)(e0 + k);
+        c[j] = SK_NAME(sum)(a0);
     }
+    const float *e0 = e + inPlace * d;
+    float t = 0;
+    for (int64_t k = 0; k < d; k++) t += s[k] * e0[k];
+    c[inPlace] = t;
 }
 
 void SK_NAME(score_tile)(const float *s, int64_t rows, int64_t d, const float *e, int64_t width,
                          float *c, int64_t ldc) {
     if (rows <= 0 || width <= 0) return;
     if (d <= 0) { for (int64_t r = 0; r < rows; r++) memset(c + r * ldc, 0, (size_t)width * sizeof(float)); return; }
-    if (rows == 1) { SK_NAME(scores_one)(s, d, e, width, c); return; }
+    if (rows == 1) {
+        float stack[1024];
+        float *padded = d + SK_V <= 1024 ? stack : malloc((size_t)(d + SK_V) * sizeof(float));
+        SK_NAME(scores_one)(s, d, e, width, c, padded);
+        if (padded != stack) free(padded);
+        return;
+    }
     float *panel = malloc((size_t)(d * SK_NR) * sizeof(float));
     SK_NAME(scores)(s, rows, d, e, width, c, ldc, panel);
     free(panel);
@@ -185,6 +212,36 @@ void SK_NAME(session_gradient)(const float *ds, int64_t lds, const float *e, int
         }
     }
     free(last);
+}
+
+// The general product c (=, +=) op(a) · op(b) (alpha 1, beta 0 or 1) for the graph network's
+// small products: each panel of SK_NR columns of op(b) is packed k-major ([k][SK_NR], zeros past
+// n) and every register block of rows reads op(a) in place.
+void SK_NAME(gemm)(int transA, int transB, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+                   const float *b, int64_t ldb, int beta, float *c, int64_t ldc) {
+    if (m <= 0 || n <= 0 || k <= 0) return;
+    float *panel = malloc((size_t)(k * SK_NR) * sizeof(float));
+    int64_t ia = transA ? 1 : lda, pa = transA ? lda : 1;
+    for (int64_t j0 = 0; j0 < n; j0 += SK_NR) {
+        int64_t cols = n - j0 < SK_NR ? n - j0 : SK_NR;
+        for (int64_t p = 0; p < k; p++) {
+            float *row = panel + p * SK_NR;
+            int64_t j = 0;
+            if (transB) {
+                for (; j < cols; j++) row[j] = b[(j0 + j) * ldb + p];
+            } else {
+                memcpy(row, b + p * ldb + j0, (size_t)cols * sizeof(float));
+                j = cols;
+            }
+            for (; j < SK_NR; j++) row[j] = 0;
+        }
+        int nv = (int)((cols + SK_V - 1) / SK_V);
+        for (int64_t r0 = 0; r0 < m; r0 += SK_MR) {
+            int mr = (int)(m - r0 < SK_MR ? m - r0 : SK_MR);
+            SK_NAME(block_any)(mr, nv, k, a + r0 * ia, ia, pa, panel, SK_NR, c + r0 * ldc + j0, ldc, cols, beta);
+        }
+    }
+    free(panel);
 }
 
 #undef SK_VEC

@@ -17,7 +17,7 @@ public enum KernelPath: String, CaseIterable, Sendable, Codable, CustomStringCon
     public var description: String { rawValue }
 
     /// The C kernels' number for the path (nil for `blas`).
-    var cValue: Int32? {
+    @usableFromInline var cValue: Int32? {
         switch self {
         case .portable: Int32(SRGNN_KERNEL_PORTABLE)
         case .avx2: Int32(SRGNN_KERNEL_AVX2)

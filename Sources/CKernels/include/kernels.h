@@ -48,4 +48,9 @@ void srgnn_score_embedding_gradient(int path, const float *ds, int64_t lds, cons
 void srgnn_score_session_gradient(int path, const float *ds, int64_t lds, const float *e, int64_t rows, int64_t d,
                                   int64_t width, float *dsh);
 
+/// c = (beta ? c : 0) + op(a) · op(b), op(a) [m, k], op(b) [k, n], row-major with row strides
+/// lda, ldb, ldc; transA / transB 1 when the operand is stored transposed; beta 0 or 1.
+void srgnn_gemm(int path, int transA, int transB, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+                const float *b, int64_t ldb, int beta, float *c, int64_t ldc);
+
 #endif
