@@ -82,12 +82,14 @@ static void SK_NAME(scores)(const float *s, int64_t rows, int64_t d, const float
                             float *c, int64_t ldc, float *panel) {
     for (int64_t j0 = 0; j0 < width; j0 += SK_NR) {
         int64_t cols = width - j0 < SK_NR ? width - j0 : SK_NR;
-        for (int64_t k = 0; k < d; k++) {
-            float *row = panel + k * SK_NR;
-            int64_t j = 0;
-            for (; j < cols; j++) row[j] = e[(j0 + j) * d + k];
-            for (; j < SK_NR; j++) row[j] = 0;
+        // Item by item: each row of e is read in order (one stream), the panel written in L1.
+        for (int64_t j = 0; j < cols; j++) {
+            const float *item = e + (j0 + j) * d;
+            for (int64_t k = 0; k < d; k++) panel[k * SK_NR + j] = item[k];
         }
+        if (cols < SK_NR)
+            for (int64_t k = 0; k < d; k++)
+                for (int64_t j = cols; j < SK_NR; j++) panel[k * SK_NR + j] = 0;
         int nv = (int)((cols + SK_V - 1) / SK_V);
         for (int64_t r0 = 0; r0 < rows; r0 += SK_MR) {
             int mr = (int)(rows - r0 < SK_MR ? rows - r0 : SK_MR);

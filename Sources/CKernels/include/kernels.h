@@ -1,7 +1,7 @@
 #ifndef SRGNN_KERNELS_H
 #define SRGNN_KERNELS_H
 // Fused, vectorisable loops of the training and ranking hot paths, in C so that the compiler's
-// loop vectoriser (and, on x86-64, an AVX2/FMA clone chosen at load time) handles them.
+// loop vectoriser (and, on x86-64, AVX-512 and AVX2/FMA clones chosen at load time) handles them.
 #include <stdint.h>
 
 /// x <- exp(x - max(x)) in place over count values; stores max(x) in *maximum; returns the sum.
