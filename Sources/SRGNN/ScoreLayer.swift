@@ -35,6 +35,8 @@ struct FusedEmbeddingUpdate {
 ///
 /// Items are cut into tiles of `tileItems` that workers take in turn, and every score is computed
 /// by one function, `scoreTile`, so training, evaluation and serving rank by the same numbers.
+/// The three products run on `ScoreKernels` (our register-blocked kernels for these shapes, or
+/// BLAS), by the path `ScoreKernels.current` names on the calling thread at the start of a pass.
 /// In training, `loss` computes a tile's scores and, while they are in cache, `e^(x − m_tile)` and
 /// its row sums; the tiles' maxima and sums are then combined into each row's log-sum-exp.
 /// `backward` rescales each tile into `dS` and at once runs the two backward products on it.

@@ -7,7 +7,9 @@ import TensorCore
 import Training
 
 /// `srgnn bench`: training and evaluation throughput, single-session latency, peak memory and the
-/// BLAS floor, in one run at Diginetica size.
+/// floor (the three score products alone, by the fastest implementation here), in one run at
+/// Diginetica size; it reports what ran: the kernel path, the BLAS library and the core it
+/// detected, the CPU model and the threads.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
