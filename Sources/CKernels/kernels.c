@@ -14,7 +14,7 @@
 #endif
 
 #if defined(__x86_64__) && defined(__clang__) && !defined(__APPLE__)
-#define SRGNN_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#define SRGNN_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define SRGNN_CLONES
 #endif

@@ -35,6 +35,8 @@ struct FusedEmbeddingUpdate {
 ///
 /// Items are cut into tiles of `tileItems` that workers take in turn, and every score is computed
 /// by one function, `scoreTile`, so training, evaluation and serving rank by the same numbers.
+/// The three products run on `ScoreKernels` (our register-blocked kernels for these shapes, or
+/// BLAS), by the path `ScoreKernels.current` names on the calling thread at the start of a pass.
 /// In training, `loss` computes a tile's scores and, while they are in cache, `e^(x − m_tile)` and
 /// its row sums; the tiles' maxima and sums are then combined into each row's log-sum-exp.
 /// `backward` rescales each tile into `dS` and at once runs the two backward products on it.
@@ -44,12 +46,12 @@ struct ScoreLayer {
     let itemCount: Int
     var tileItems = 1_024
 
-    /// `scores[b, j] = s_h[b] · E[first + 1 + j]` for `j` in `0..<width`, rows `ldc` apart.
-    func scoreTile(sessionEmbedding: UnsafePointer<Float>, batchSize b: Int, embedding: UnsafePointer<Float>,
+    /// `scores[b, j] = s_h[b] · E[first + 1 + j]` for `j` in `0..<width`, rows `ldc` apart, by
+    /// the kernel `path` (`ScoreKernels.current`, read once per pass on the calling thread).
+    func scoreTile(_ path: KernelPath, sessionEmbedding: UnsafePointer<Float>, batchSize b: Int, embedding: UnsafePointer<Float>,
                    first: Int, width: Int, into scores: UnsafeMutablePointer<Float>, ldc: Int) {
-        let d = hiddenSize
-        gemm(.none, .transposed, m: b, n: width, k: d, sessionEmbedding, lda: d, embedding + (first + 1) * d, ldb: d,
-             scores, ldc: ldc)
+        ScoreKernels.scores(path, session: sessionEmbedding, rows: b, hiddenSize: hiddenSize,
+                            items: embedding + (first + 1) * hiddenSize, width: width, into: scores, ldc: ldc)
     }
 
     /// Runs `body(worker, first, width)` for every tile, tiles dealt to `threads` workers in turn.
@@ -74,8 +76,9 @@ struct ScoreLayer {
     /// All scores `[B, I]` into `scores` (column `j` for item `j + 1`).
     func scores(sessionEmbedding: UnsafePointer<Float>, batchSize b: Int, embedding: UnsafePointer<Float>,
                 into scores: UnsafeMutablePointer<Float>, threads: Int) {
+        let path = ScoreKernels.current
         forEachTile(threads: threads) { _, first, width in
-            scoreTile(sessionEmbedding: sessionEmbedding, batchSize: b, embedding: embedding, first: first, width: width,
+            scoreTile(path, sessionEmbedding: sessionEmbedding, batchSize: b, embedding: embedding, first: first, width: width,
                       into: scores + first, ldc: itemCount)
         }
     }
@@ -85,12 +88,12 @@ struct ScoreLayer {
     /// worker scores a tile into its own cache-sized buffer and counts against the targets' scores.
     func ranks(sessionEmbedding: UnsafePointer<Float>, targets: UnsafeBufferPointer<Int32>, embedding: UnsafePointer<Float>,
                into ranks: UnsafeMutablePointer<Int32>, workspace ws: SRGNNWorkspace, threads: Int) {
-        let b = targets.count, d = hiddenSize, workers = workers(threads: threads)
+        let b = targets.count, d = hiddenSize, workers = workers(threads: threads), path = ScoreKernels.current
         let targetScores = ws.targetScores.pointer(b)
         for row in 0..<b {
             // The target's own score, by the same product the tiles use.
             let column = Int(targets[row]) - 1
-            scoreTile(sessionEmbedding: sessionEmbedding + row * d, batchSize: 1, embedding: embedding, first: column, width: 1,
+            scoreTile(path, sessionEmbedding: sessionEmbedding + row * d, batchSize: 1, embedding: embedding, first: column, width: 1,
                       into: targetScores + row, ldc: 1)
         }
         let buffers = ws.rankTiles.pointer(workers * b * tileItems)
@@ -98,7 +101,7 @@ struct ScoreLayer {
             counts.initialize(repeating: 0)
             forEachTile(threads: threads) { worker, first, width in
                 let buffer = buffers + worker * b * tileItems, myCounts = counts.baseAddress! + worker * b
-                scoreTile(sessionEmbedding: sessionEmbedding, batchSize: b, embedding: embedding, first: first, width: width,
+                scoreTile(path, sessionEmbedding: sessionEmbedding, batchSize: b, embedding: embedding, first: first, width: width,
                           into: buffer, ldc: width)
                 for row in 0..<b {
                     let values = buffer + row * width
@@ -123,14 +126,14 @@ struct ScoreLayer {
     /// and returns the loss summed over the batch (the caller divides by B).
     func loss(sessionEmbedding: UnsafePointer<Float>, targets: UnsafeBufferPointer<Int32>,
               embedding: UnsafePointer<Float>, workspace ws: SRGNNWorkspace, threads: Int) -> Double {
-        let b = targets.count, items = itemCount
+        let b = targets.count, items = itemCount, path = ScoreKernels.current
         let tiles = (items + tileItems - 1) / tileItems
         let scores = ws.scores.pointer(b * items)
         let tileMaxima = ws.tileMaxima.pointer(tiles * b), tileSums = ws.tileSums.pointer(tiles * b)
         let targetScores = ws.targetScores.pointer(b)
         forEachTile(threads: threads) { _, first, width in
             let tile = first / tileItems, block = scores + first
-            scoreTile(sessionEmbedding: sessionEmbedding, batchSize: b, embedding: embedding, first: first, width: width,
+            scoreTile(path, sessionEmbedding: sessionEmbedding, batchSize: b, embedding: embedding, first: first, width: width,
                       into: block, ldc: items)
             for row in 0..<b {
                 let values = block + row * items
@@ -166,6 +169,7 @@ struct ScoreLayer {
                   update: FusedEmbeddingUpdate?,
                   workspace ws: SRGNNWorkspace, threads: Int) {
         let b = targets.count, d = hiddenSize, items = itemCount, workers = workers(threads: threads)
+        let path = ScoreKernels.current
         let tiles = (items + tileItems - 1) / tileItems
         let scores = ws.scores.pointer(b * items), tileScales = ws.tileScales.pointer(tiles * b)
         let partials = ws.dSessionEmbeddingPartials.zeroed(workers * b * d)
@@ -180,10 +184,10 @@ struct ScoreLayer {
                 if column >= 0 && column < width { values[column] -= targetShare }
             }
             let tileGradient = tileGradients.map { $0 + worker * tileItems * d } ?? dEmbedding + (first + 1) * d
-            gemm(.transposed, .none, m: width, n: d, k: b, block, lda: items, sessionEmbedding, ldb: d,
-                 beta: accumulate ? 1 : 0, tileGradient, ldc: d)
-            gemm(.none, .none, m: b, n: d, k: width, block, lda: items, embedding + (first + 1) * d, ldb: d,
-                 beta: 1, partials + worker * b * d, ldc: d)
+            ScoreKernels.embeddingGradient(path, dScores: block, ldd: items, session: sessionEmbedding, rows: b,
+                                           hiddenSize: d, width: width, into: tileGradient, accumulate: accumulate)
+            ScoreKernels.sessionGradient(path, dScores: block, ldd: items, items: embedding + (first + 1) * d, rows: b,
+                                         hiddenSize: d, width: width, adding: partials + worker * b * d)
             guard let update else { return }
             // Runs of rows that nothing else adds to are updated now; held-back rows wait.
             var start = 0

@@ -2,12 +2,22 @@ import Foundation
 import TensorCore
 
 /// The floor of a training step, for `srgnn bench`: its three score products alone —
-/// `[B, d] × [d, I]` and the two backward ones — over random weights, split over the threads as
-/// the score layer splits them (BLAS single-threaded, `dE` written with beta 0 as the step writes it).
+/// `[B, d] × [d, I]` and the two backward ones — over random weights, with the fastest
+/// implementation this machine has (`dE` written with beta 0 as the step writes it).
+///
+/// Two implementations compete: our kernel (`ScoreKernels.best`) over tiles of 1,024 items dealt
+/// to the threads in turn as the score layer deals them, and BLAS's `gemm` with each product split
+/// over the threads (`gemm(threads:)`, BLAS single-threaded). `calibrate()` times both and keeps
+/// the faster, so a step compared with the floor is compared with the best the machine can do,
+/// whichever library that is.
 public final class ScoreProductFloor {
     let b: Int, d: Int, itemCount: Int, threads: Int
     let embedding: [Float], session: [Float]
     var scores: [Float], dEmbedding: [Float], dSession: [Float]
+    let tileItems = 1_024
+
+    /// The implementation `run()` times: `ScoreKernels.best` until `calibrate()` says otherwise.
+    public private(set) var path: KernelPath = ScoreKernels.best
 
     public init(itemCount: Int, batchSize: Int, hiddenSize: Int, threads: Int) {
         (b, d, self.itemCount, self.threads) = (batchSize, hiddenSize, itemCount, threads)
@@ -19,21 +29,70 @@ public final class ScoreProductFloor {
         dSession = [Float](repeating: 0, count: batchSize * hiddenSize)
     }
 
-    /// Seconds for one round of the three products.
-    public func run() -> Double {
-        let (b, d, itemCount, threads) = (self.b, self.d, self.itemCount, self.threads)
+    /// Times our best kernel and BLAS `rounds` times each, interleaved, and keeps the faster
+    /// (by its best round) for `run()`. Returns the best seconds of each.
+    @discardableResult
+    public func calibrate(rounds: Int = 3) -> [KernelPath: Double] {
+        var best: [KernelPath: Double] = [:]
+        let candidates = ScoreKernels.best == .blas ? [KernelPath.blas] : [ScoreKernels.best, .blas]
+        for _ in 0..<rounds {
+            for candidate in candidates { best[candidate] = min(best[candidate] ?? .infinity, run(candidate)) }
+        }
+        path = candidates.min { best[$0]! < best[$1]! }!
+        return best
+    }
+
+    /// Seconds for one round of the three products with `path`.
+    public func run() -> Double { run(path) }
+
+    func run(_ path: KernelPath) -> Double {
+        let (b, d, itemCount, threads, tileItems) = (self.b, self.d, self.itemCount, self.threads, self.tileItems)
         let start = DispatchTime.now()
         embedding.withUnsafeBufferPointer { e in
             session.withUnsafeBufferPointer { h in
                 scores.withUnsafeMutableBufferPointer { s in
                     dEmbedding.withUnsafeMutableBufferPointer { de in
                         dSession.withUnsafeMutableBufferPointer { ds in
-                            let e = e.baseAddress!, h = h.baseAddress!, s = s.baseAddress!
-                            gemm(.none, .transposed, m: b, n: itemCount, k: d, h, lda: d, e + d, ldb: d, s, ldc: itemCount, threads: threads)
-                            gemm(.transposed, .none, m: itemCount, n: d, k: b, s, lda: itemCount, h, ldb: d,
-                                 de.baseAddress! + d, ldc: d, threads: threads)
-                            gemm(.none, .none, m: b, n: d, k: itemCount, s, lda: itemCount, e + d, ldb: d,
-                                 ds.baseAddress!, ldc: d, threads: threads)
+                            let e = e.baseAddress!, h = h.baseAddress!, s = s.baseAddress!, de = de.baseAddress!, ds = ds.baseAddress!
+                            if path == .blas {
+                                gemm(.none, .transposed, m: b, n: itemCount, k: d, h, lda: d, e + d, ldb: d, s, ldc: itemCount, threads: threads)
+                                gemm(.transposed, .none, m: itemCount, n: d, k: b, s, lda: itemCount, h, ldb: d,
+                                     de + d, ldc: d, threads: threads)
+                                gemm(.none, .none, m: b, n: d, k: itemCount, s, lda: itemCount, e + d, ldb: d,
+                                     ds, ldc: d, threads: threads)
+                                return
+                            }
+                            // As the score layer runs them: per tile, the scores in the forward
+                            // pass; the two backward products in the backward pass.
+                            let tiles = (itemCount + tileItems - 1) / tileItems
+                            let workers = max(1, min(threads, tiles))
+                            let partials = UnsafeMutablePointer<Float>.allocate(capacity: workers * b * d)
+                            defer { partials.deallocate() }
+                            partials.initialize(repeating: 0, count: workers * b * d)
+                            for pass in 0..<2 {
+                                parallelFor(workers, threads: workers) { worker in
+                                    var tile = worker
+                                    while tile < tiles {
+                                        let first = tile * tileItems, width = min(tileItems, itemCount - first)
+                                        let items = e + (first + 1) * d
+                                        if pass == 0 {
+                                            ScoreKernels.scores(path, session: h, rows: b, hiddenSize: d, items: items, width: width,
+                                                                into: s + first, ldc: itemCount)
+                                        } else {
+                                            ScoreKernels.embeddingGradient(path, dScores: s + first, ldd: itemCount, session: h, rows: b,
+                                                                           hiddenSize: d, width: width, into: de + (first + 1) * d,
+                                                                           accumulate: false)
+                                            ScoreKernels.sessionGradient(path, dScores: s + first, ldd: itemCount, items: items, rows: b,
+                                                                         hiddenSize: d, width: width, adding: partials + worker * b * d)
+                                        }
+                                        tile += workers
+                                    }
+                                }
+                            }
+                            ds.update(from: partials, count: b * d)
+                            for worker in 1..<workers {
+                                for i in 0..<(b * d) { ds[i] += partials[worker * b * d + i] }
+                            }
                         }
                     }
                 }

@@ -7,7 +7,9 @@ import TensorCore
 import Training
 
 /// `srgnn bench`: training and evaluation throughput, single-session latency, peak memory and the
-/// BLAS floor, in one run at Diginetica size.
+/// floor (the three score products alone, by the fastest implementation here), in one run at
+/// Diginetica size; it reports what ran: the kernel path, the BLAS library and the core it
+/// detected, the CPU model and the threads.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
@@ -77,6 +79,8 @@ struct BenchCommand: ParsableCommand {
         // products alone), timed in turns so that a slow spell of the machine hits both alike.
         let floor = ScoreProductFloor(itemCount: itemCount, batchSize: batchSize, hiddenSize: hiddenSize, threads: threads)
         for i in 0..<3 { let b = batch(i, size: batchSize); step(prefixes: b.prefixes, targets: b.targets); _ = floor.run() }
+        floor.calibrate()  // the floor's fastest implementation here: our kernel or BLAS
+        log("kernel: \(ScoreKernels.current) (supported: \(ScoreKernels.supportedPaths.map(\.rawValue).joined(separator: ", "))), floor: \(floor.path)")
         var trainSeconds = 0.0, floorSeconds = 0.0
         var trainedExamples = 0
         for i in 0..<trainBatches {
@@ -112,7 +116,9 @@ struct BenchCommand: ParsableCommand {
         let p99 = latencies[min(latencies.count - 1, Int(Double(latencies.count) * 0.99))]
 
         let result = BenchResult(
-            source: source, threads: threads, items: itemCount, hiddenSize: hiddenSize, batchSize: batchSize,
+            source: source, kernelPath: ScoreKernels.current.rawValue, floorPath: floor.path.rawValue,
+            blasLibrary: BLASInfo.library, blasCore: BLASInfo.detectedCore ?? "n/a", cpuModel: cpuModelName(),
+            threads: threads, items: itemCount, hiddenSize: hiddenSize, batchSize: batchSize,
             trainExamplesPerSecond: Double(trainedExamples) / trainSeconds, trainStepMilliseconds: trainStepMs,
             floorMilliseconds: floorMs, trainStepOverFloor: trainStepMs / floorMs,
             evalExamplesPerSecond: evaluation.examplesPerSecond, evalBatch: evalBatch, evalTile: evalTile,
@@ -141,6 +147,12 @@ struct BenchCommand: ParsableCommand {
 /// What `srgnn bench` measured (`--json` prints it with these keys).
 struct BenchResult: Encodable {
     var source: String
+    /// The score layer's kernel (`ScoreKernels.current`) and the floor's faster implementation.
+    var kernelPath, floorPath: String
+    /// The BLAS library (OpenBLAS's build configuration, or Accelerate) and the core it detected.
+    var blasLibrary: String
+    var blasCore: String
+    var cpuModel: String
     var threads, items, hiddenSize, batchSize: Int
     var trainExamplesPerSecond, trainStepMilliseconds, floorMilliseconds, trainStepOverFloor: Double
     var evalExamplesPerSecond: Double
@@ -150,7 +162,8 @@ struct BenchResult: Encodable {
     var peakResidentBytes: Int
 
     enum CodingKeys: String, CodingKey {
-        case source, threads, items, hiddenSize = "hidden_size", batchSize = "batch_size"
+        case source, kernelPath = "kernel_path", floorPath = "floor_path", blasLibrary = "blas_library"
+        case blasCore = "blas_core", cpuModel = "cpu_model", threads, items, hiddenSize = "hidden_size", batchSize = "batch_size"
         case trainExamplesPerSecond = "train_examples_per_s", trainStepMilliseconds = "train_step_ms"
         case floorMilliseconds = "floor_ms", trainStepOverFloor = "train_step_over_floor"
         case evalExamplesPerSecond = "eval_examples_per_s", evalBatch = "eval_batch", evalTile = "eval_tile"
@@ -166,6 +179,24 @@ struct BenchResult: Encodable {
             return "\(child.label ?? "?"): \(value)"
         }
     }
+}
+
+/// The CPU's model name (`/proc/cpuinfo` on Linux, `machdep.cpu.brand_string` on Apple).
+func cpuModelName() -> String {
+    #if os(Linux)
+    if let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+       let line = text.split(separator: "\n").first(where: { $0.hasPrefix("model name") || $0.hasPrefix("Model") }),
+       let colon = line.firstIndex(of: ":") {
+        return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+    }
+    return "unknown"
+    #else
+    var size = 0
+    guard sysctlbyname("machdep.cpu.brand_string", nil, &size, nil, 0) == 0, size > 0 else { return "unknown" }
+    var bytes = [CChar](repeating: 0, count: size)
+    guard sysctlbyname("machdep.cpu.brand_string", &bytes, &size, nil, 0) == 0 else { return "unknown" }
+    return String(cString: bytes)
+    #endif
 }
 
 /// Peak resident set size of this process, in bytes (getrusage's maxrss is in KiB on Linux).

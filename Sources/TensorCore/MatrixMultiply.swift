@@ -1,3 +1,4 @@
+import CKernels
 #if canImport(Accelerate)
 import Accelerate
 #else
@@ -9,10 +10,14 @@ public enum Transpose: Sendable {
     case none, transposed
 }
 
-/// `C = alpha · op(A) · op(B) + beta · C` on row-major matrices through `cblas_sgemm`.
+/// `C = alpha · op(A) · op(B) + beta · C` on row-major matrices.
 ///
 /// `op(A)` is `[m, k]`, `op(B)` is `[k, n]`, `C` is `[m, n]`; `lda`, `ldb`, `ldc` are the row
-/// strides of the matrices as stored. This is the only function in the package that calls BLAS.
+/// strides of the matrices as stored; `path` defaults to `ScoreKernels.current`. The graph network's products (alpha 1, beta 0 or 1, at
+/// least 4 rows, depth ≤ 4,096) run on our register-blocked kernel of `ScoreKernels.current`
+/// (`srgnn_gemm`), so their speed does not depend on BLAS knowing the CPU; the rest, and every
+/// product when the path is `blas`, go to `cblas_sgemm` / `cblas_sgemv`. This is the only
+/// function in the package that calls BLAS's products.
 @inlinable
 public func gemm(
     _ transA: Transpose, _ transB: Transpose,
@@ -21,12 +26,18 @@ public func gemm(
     _ a: UnsafePointer<Float>, lda: Int,
     _ b: UnsafePointer<Float>, ldb: Int,
     beta: Float = 0,
-    _ c: UnsafeMutablePointer<Float>, ldc: Int
+    _ c: UnsafeMutablePointer<Float>, ldc: Int,
+    path: KernelPath? = nil
 ) {
     if m == 0 || n == 0 { return }
     if k == 0 {
         // BLAS leaves C untouched when k == 0 only if beta == 1; make the semantics explicit.
         for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] } }
+        return
+    }
+    if alpha == 1, beta == 0 || beta == 1, m >= 4, k <= 4_096, let kernel = (path ?? ScoreKernels.current).cValue {
+        srgnn_gemm(kernel, transA == .transposed ? 1 : 0, transB == .transposed ? 1 : 0, Int64(m), Int64(n), Int64(k),
+                   a, Int64(lda), b, Int64(ldb), beta == 1 ? 1 : 0, c, Int64(ldc))
         return
     }
     if m == 1 {
@@ -107,17 +118,19 @@ public func gemm(
         gemm(transA, transB, m: m, n: n, k: k, alpha: alpha, a, lda: lda, b, ldb: ldb, beta: beta, c, ldc: ldc)
         return
     }
+    // Read on this thread: a task-local override (ScoreKernels.withPath) is invisible to workers.
+    let path = ScoreKernels.current
     if n >= m {
         parallelChunks(n, threads: workers) { columns in
             let bSlice = transB == .none ? b + columns.lowerBound : b + columns.lowerBound * ldb
             gemm(transA, transB, m: m, n: columns.count, k: k, alpha: alpha, a, lda: lda, bSlice, ldb: ldb,
-                 beta: beta, c + columns.lowerBound, ldc: ldc)
+                 beta: beta, c + columns.lowerBound, ldc: ldc, path: path)
         }
     } else {
         parallelChunks(m, threads: workers) { rows in
             let aSlice = transA == .none ? a + rows.lowerBound * lda : a + rows.lowerBound
             gemm(transA, transB, m: rows.count, n: n, k: k, alpha: alpha, aSlice, lda: lda, b, ldb: ldb,
-                 beta: beta, c + rows.lowerBound * ldc, ldc: ldc)
+                 beta: beta, c + rows.lowerBound * ldc, ldc: ldc, path: path)
         }
     }
 }

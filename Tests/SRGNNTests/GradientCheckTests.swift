@@ -29,22 +29,28 @@ import TestSupport
         var model = try SRGNNModel(configuration: configuration, seed: 11)
         let batch = SessionBatch(sessions: Self.sessions, targets: Self.targets)
         let workspace = SRGNNWorkspace()
-        let analyticGradient = try Self.analyticGradient(&model, batch, workspace, tileItems: testCase.tileItems, pass: testCase.pass)
-        let loss = model.loss(batch, workspace: workspace, tileItems: testCase.tileItems)
-
         var reference = DoubleReferenceModel(model)
         let referenceLoss = reference.loss(sessions: Self.sessions, targets: Self.targets)
-        // Float32 forward vs Double forward of the same weights: a few float32 ulps of a loss near 2.
-        #expect(abs(Double(loss) - referenceLoss) < 1e-5, "loss \(loss) vs Double \(referenceLoss)")
+        // Every score-kernel path this machine runs, against one set of finite differences.
+        var analyticGradients = [KernelPath: SRGNNParameters]()
+        for kernel in ScoreKernels.supportedPaths {
+            try ScoreKernels.withPath(kernel) {
+                analyticGradients[kernel] = try Self.analyticGradient(&model, batch, workspace, tileItems: testCase.tileItems,
+                                                                      pass: testCase.pass)
+                let loss = model.loss(batch, workspace: workspace, tileItems: testCase.tileItems)
+                // Float32 forward vs Double forward of the same weights: a few float32 ulps of a loss near 2.
+                #expect(abs(Double(loss) - referenceLoss) < 1e-5, "\(kernel): loss \(loss) vs Double \(referenceLoss)")
+            }
+        }
 
         // Central differences in Double: truncation O(h²) ≈ 1e-12, rounding ≈ 1e-16/h ≈ 1e-10, so the
         // tolerance is set by our float32 gradient (relative error ~1e-6 over short sums):
         // 1e-5 absolute + 1e-3 relative still catches any wrong term (those are O(1) relative).
         let h = 1e-6
         for name in ParameterName.allCases {
-            let analytic = analyticGradient.values(of: name)
+            let count = model.parameters.values(of: name).count
             var numeric = [Float]()
-            for index in 0..<analytic.count {
+            for index in 0..<count {
                 let original = reference.values[name]![index]
                 reference.values[name]![index] = original + h
                 let plus = reference.loss(sessions: Self.sessions, targets: Self.targets)
@@ -53,8 +59,10 @@ import TestSupport
                 reference.values[name]![index] = original
                 numeric.append(Float((plus - minus) / (2 * h)))
             }
-            let violation = closenessViolation(analytic, numeric, absolute: 1e-5, relative: 1e-3)
-            #expect(violation == nil, "\(name.rawValue): analytic vs numeric at \(String(describing: violation))")
+            for (kernel, analyticGradient) in analyticGradients {
+                let violation = closenessViolation(analyticGradient.values(of: name), numeric, absolute: 1e-5, relative: 1e-3)
+                #expect(violation == nil, "\(kernel) \(name.rawValue): analytic vs numeric at \(String(describing: violation))")
+            }
             if !name.isUsed(nonhybrid: testCase.nonhybrid) { #expect(numeric.allSatisfy { $0 == 0 }) }
         }
     }

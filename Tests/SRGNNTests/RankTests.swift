@@ -7,7 +7,12 @@ import Testing
     /// The tiled ranking equals ranks counted on the full score matrix, up to items whose score is
     /// within float32 rounding of the target's (the two products may round their last bit apart).
     /// Tiles of 300 and 7 items leave a partial last tile.
-    @Test(arguments: [(1, 300), (2, 300), (2, 7)]) func tiledRanksMatchFullScores(threads: Int, tileItems: Int) throws {
+    @Test(arguments: [(1, 300), (2, 300), (2, 7)], ScoreKernels.supportedPaths)
+    func tiledRanksMatchFullScores(_ tiling: (threads: Int, tileItems: Int), kernel: KernelPath) throws {
+        try ScoreKernels.withPath(kernel) { try tiledRanksMatchFullScores(threads: tiling.threads, tileItems: tiling.tileItems) }
+    }
+
+    func tiledRanksMatchFullScores(threads: Int, tileItems: Int) throws {
         let configuration = SRGNNConfiguration(itemCount: 2_500, hiddenSize: 16)
         let model = try SRGNNModel(configuration: configuration, seed: 8)
         var generator = SeededGenerator(seed: 2)

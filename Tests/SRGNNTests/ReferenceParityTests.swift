@@ -65,37 +65,43 @@ struct ReferenceParityTests {
     }
 
     /// Scores within 1e-5 + 1e-4·|ref| (float32 BLAS vs float32 torch), and the top-20 lists.
-    @Test(arguments: cases) func scoresAndTopTwentyMatch(_ reference: ReferenceCase) throws {
-        let loaded = try Self.load(reference)
-        let count = reference.sessions.count * loaded.model.configuration.itemCount
-        var ours = [Float](repeating: .nan, count: count)
-        loaded.model.scores(loaded.batch, workspace: SRGNNWorkspace(), into: &ours)
-        let expected = loaded.file.floats("output.scores")!
-        let violation = closenessViolation(ours, expected, absolute: 1e-5, relative: 1e-4)
-        #expect(violation == nil, "scores differ at \(String(describing: violation))")
-        let items = loaded.model.configuration.itemCount
-        for (b, expectedTop) in reference.top20.enumerated() {
-            let top = ours.withUnsafeBufferPointer { topK($0.baseAddress! + b * items, count: items, k: 20) }
-            #expect(top == expectedTop, "session \(b) top-20")
+    @Test(arguments: cases, ScoreKernels.supportedPaths)
+    func scoresAndTopTwentyMatch(_ reference: ReferenceCase, kernel: KernelPath) throws {
+        try ScoreKernels.withPath(kernel) {
+            let loaded = try Self.load(reference)
+            let count = reference.sessions.count * loaded.model.configuration.itemCount
+            var ours = [Float](repeating: .nan, count: count)
+            loaded.model.scores(loaded.batch, workspace: SRGNNWorkspace(), into: &ours)
+            let expected = loaded.file.floats("output.scores")!
+            let violation = closenessViolation(ours, expected, absolute: 1e-5, relative: 1e-4)
+            #expect(violation == nil, "scores differ at \(String(describing: violation))")
+            let items = loaded.model.configuration.itemCount
+            for (b, expectedTop) in reference.top20.enumerated() {
+                let top = ours.withUnsafeBufferPointer { topK($0.baseAddress! + b * items, count: items, k: 20) }
+                #expect(top == expectedTop, "session \(b) top-20")
+            }
         }
     }
 
     /// The loss within 1e-6 relative, and every gradient within 1e-6 + 1e-3·|ref|.
-    @Test(arguments: cases) func lossAndGradientsMatch(_ reference: ReferenceCase) throws {
-        let loaded = try Self.load(reference)
-        var gradient = SRGNNParameters(zerosLike: loaded.model.parameters)
-        let loss = loaded.model.lossAndGradient(loaded.batch, workspace: SRGNNWorkspace(), gradient: &gradient)
-        // float32 log-sum-exp over a few dozen items vs torch's: agreement to a few ulps.
-        #expect(abs(Double(loss) - reference.lossPerStep[0]) <= 1e-6 + 1e-5 * abs(reference.lossPerStep[0]))
-        for name in ParameterName.allCases {
-            let ours = gradient.values(of: name)
-            if let expected = loaded.file.floats("grad." + name.rawValue) {
-                let violation = closenessViolation(ours, expected, absolute: 1e-6, relative: 1e-3)
-                #expect(violation == nil, "gradient of \(name.rawValue) differs at \(String(describing: violation))")
-            } else {
-                // The reference gives no gradient to tensors its forward pass never uses.
-                #expect(!name.isUsed(nonhybrid: reference.nonhybrid), "fixture lacks grad.\(name.rawValue)")
-                #expect(ours.allSatisfy { $0 == 0 }, "\(name.rawValue) is unused and must get no gradient")
+    @Test(arguments: cases, ScoreKernels.supportedPaths)
+    func lossAndGradientsMatch(_ reference: ReferenceCase, kernel: KernelPath) throws {
+        try ScoreKernels.withPath(kernel) {
+            let loaded = try Self.load(reference)
+            var gradient = SRGNNParameters(zerosLike: loaded.model.parameters)
+            let loss = loaded.model.lossAndGradient(loaded.batch, workspace: SRGNNWorkspace(), gradient: &gradient)
+            // float32 log-sum-exp over a few dozen items vs torch's: agreement to a few ulps.
+            #expect(abs(Double(loss) - reference.lossPerStep[0]) <= 1e-6 + 1e-5 * abs(reference.lossPerStep[0]))
+            for name in ParameterName.allCases {
+                let ours = gradient.values(of: name)
+                if let expected = loaded.file.floats("grad." + name.rawValue) {
+                    let violation = closenessViolation(ours, expected, absolute: 1e-6, relative: 1e-3)
+                    #expect(violation == nil, "gradient of \(name.rawValue) differs at \(String(describing: violation))")
+                } else {
+                    // The reference gives no gradient to tensors its forward pass never uses.
+                    #expect(!name.isUsed(nonhybrid: reference.nonhybrid), "fixture lacks grad.\(name.rawValue)")
+                    #expect(ours.allSatisfy { $0 == 0 }, "\(name.rawValue) is unused and must get no gradient")
+                }
             }
         }
     }

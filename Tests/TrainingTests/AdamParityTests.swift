@@ -19,7 +19,14 @@ struct AdamParityTests {
         var tileItems: Int { switch self { case .separate, .fused: 1_024; case .fusedTilesOfThree: 3; case .fusedTilesOfOne: 1 } }
     }
 
+    /// Through every score-kernel path this machine runs.
     @Test(arguments: ReferenceCase.all(), StepPath.allCases) func threeStepsMatchTorch(_ reference: ReferenceCase, path: StepPath) throws {
+        for kernel in ScoreKernels.supportedPaths {
+            try ScoreKernels.withPath(kernel) { try checkThreeSteps(reference, path: path) }
+        }
+    }
+
+    func checkThreeSteps(_ reference: ReferenceCase, path: StepPath) throws {
         let file = try SafeTensorsFile(contentsOf: reference.weightsPath)
         let (initial, _) = try SRGNNParameters.load(from: file, path: reference.weightsPath)
         let configuration = SRGNNConfiguration(itemCount: reference.embeddingRows - 1, hiddenSize: reference.hiddenSize,

@@ -1,7 +1,7 @@
 #ifndef SRGNN_KERNELS_H
 #define SRGNN_KERNELS_H
 // Fused, vectorisable loops of the training and ranking hot paths, in C so that the compiler's
-// loop vectoriser (and, on x86-64, an AVX2/FMA clone chosen at load time) handles them.
+// loop vectoriser (and, on x86-64, AVX-512 and AVX2/FMA clones chosen at load time) handles them.
 #include <stdint.h>
 
 /// x <- exp(x - max(x)) in place over count values; stores max(x) in *maximum; returns the sum.
@@ -22,5 +22,35 @@ int64_t srgnn_count_greater(const float *values, int64_t count, float threshold)
 /// indices and best (the values, scratch) hold k entries each, supplied by the caller.
 int64_t srgnn_top_k(const float *values, int64_t count, int64_t k, int64_t *indices, float *best);
 
+// MARK: The score layer's three products (score_kernels.c)
+//
+// Register-blocked kernels for the shapes of the score layer, one per instruction set; `path` is
+// one of the SRGNN_KERNEL_ values (an unsupported one runs portable). Matrices are row-major:
+// s [rows, d] and e [width, d] are contiguous (rows d apart); ds [rows, width] has rows lds apart.
+
+enum { SRGNN_KERNEL_PORTABLE = 0, SRGNN_KERNEL_AVX2 = 1, SRGNN_KERNEL_AVX512 = 2, SRGNN_KERNEL_NEON = 3 };
+
+/// 1 if this CPU (and OS) can run `path`, else 0.
+int srgnn_kernel_supported(int path);
+
+/// The fastest path this CPU supports.
+int srgnn_kernel_best(void);
+
+/// c[r, j] = s[r] · e[j] for r < rows, j < width; rows of c ldc apart.
+void srgnn_score_tile(int path, const float *s, int64_t rows, int64_t d, const float *e, int64_t width,
+                      float *c, int64_t ldc);
+
+/// de[j, k] = (beta ? de[j, k] : 0) + Σ_r ds[r, j] · s[r, k]   (de [width, d], beta 0 or 1).
+void srgnn_score_embedding_gradient(int path, const float *ds, int64_t lds, const float *s, int64_t rows, int64_t d,
+                                    int64_t width, float *de, int beta);
+
+/// dsh[r, k] += Σ_j ds[r, j] · e[j, k]   (dsh [rows, d]).
+void srgnn_score_session_gradient(int path, const float *ds, int64_t lds, const float *e, int64_t rows, int64_t d,
+                                  int64_t width, float *dsh);
+
+/// c = (beta ? c : 0) + op(a) · op(b), op(a) [m, k], op(b) [k, n], row-major with row strides
+/// lda, ldb, ldc; transA / transB 1 when the operand is stored transposed; beta 0 or 1.
+void srgnn_gemm(int path, int transA, int transB, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+                const float *b, int64_t ldb, int beta, float *c, int64_t ldc);
 
 #endif

@@ -1,0 +1,250 @@
+// The three score-layer products for one instruction set, included once per path by
+// score_kernels.c with these macros defined:
+//   SK_NAME(x)  the path's function name for x        SK_V   floats per vector
+//   SK_MR       rows of the register block             SK_NV  vectors per register block row
+// Every function below is compiled for the path's target (see the #pragma clang attribute in
+// score_kernels.c). Written with Clang's portable vector types; FMA contraction is on, so
+// `acc + a * b` becomes one fused multiply-add where the target has one.
+
+typedef float SK_NAME(vec) __attribute__((ext_vector_type(SK_V)));
+#define SK_VEC SK_NAME(vec)
+#define SK_NR (SK_V * SK_NV)
+
+static inline __attribute__((always_inline)) SK_VEC SK_NAME(load)(const float *p) {
+    SK_VEC v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline __attribute__((always_inline)) void SK_NAME(store)(float *p, SK_VEC v) { memcpy(p, &v, sizeof v); }
+
+// The register block: c[i, n·V + l] (=, +=) Σ_p a[i·ia + p·pa] · b[p·bp + n·V + l] for i < rows,
+// n < nv (constants after inlining, so the accumulators live in registers), over `depth` terms.
+// Only c's first `cols` columns are written (the rest of the block is computed and dropped);
+// beta is 0 (write) or 1 (add). b must be readable for nv·V floats at every p.
+static inline __attribute__((always_inline)) void SK_NAME(block)(
+    const int rows, const int nv, int64_t depth,
+    const float *a, int64_t ia, int64_t pa, const float *b, int64_t bp,
+    float *c, int64_t ldc, int64_t cols, int beta) {
+#pragma clang fp contract(fast)
+    SK_VEC acc[SK_MR][SK_NV];
+    for (int i = 0; i < rows; i++)
+        for (int n = 0; n < nv; n++) acc[i][n] = (SK_VEC)0.0f;
+    for (int64_t p = 0; p < depth; p++) {
+        SK_VEC bv[SK_NV];
+        for (int n = 0; n < nv; n++) bv[n] = SK_NAME(load)(b + p * bp + n * SK_V);
+        for (int i = 0; i < rows; i++) {
+            SK_VEC av = (SK_VEC)(a[i * ia + p * pa]);
+            for (int n = 0; n < nv; n++) acc[i][n] = acc[i][n] + av * bv[n];
+        }
+    }
+    if (cols == (int64_t)nv * SK_V) {
+        for (int i = 0; i < rows; i++)
+            for (int n = 0; n < nv; n++) {
+                float *out = c + i * ldc + n * SK_V;
+                SK_NAME(store)(out, beta ? SK_NAME(load)(out) + acc[i][n] : acc[i][n]);
+            }
+    } else {
+        for (int i = 0; i < rows; i++) {
+            float lanes[SK_NR];
+            for (int n = 0; n < nv; n++) SK_NAME(store)(lanes + n * SK_V, acc[i][n]);
+            float *out = c + i * ldc;
+            for (int64_t j = 0; j < cols; j++) out[j] = beta ? out[j] + lanes[j] : lanes[j];
+        }
+    }
+}
+
+// The register block for a run-time rows (1...SK_MR) and nv (1...SK_NV): one specialisation each.
+static void SK_NAME(block_any)(int rows, int nv, int64_t depth, const float *a, int64_t ia, int64_t pa,
+                               const float *b, int64_t bp, float *c, int64_t ldc, int64_t cols, int beta) {
+#define SK_CASE(R, N) \
+    case (R) * 8 + (N): SK_NAME(block)(R, N, depth, a, ia, pa, b, bp, c, ldc, cols, beta); return;
+#if SK_NV == 4
+#define SK_ROW(R) SK_CASE(R, 1) SK_CASE(R, 2) SK_CASE(R, 3) SK_CASE(R, 4)
+#else
+#define SK_ROW(R) SK_CASE(R, 1) SK_CASE(R, 2)
+#endif
+    switch (rows * 8 + nv) {
+        SK_ROW(1) SK_ROW(2) SK_ROW(3) SK_ROW(4)
+#if SK_MR == 6
+        SK_ROW(5) SK_ROW(6)
+#endif
+    default: break;
+    }
+#undef SK_ROW
+#undef SK_CASE
+}
+
+// scores[r, j] = Σ_k s[r, k] · e[j, k]. Each panel of SK_NR items is packed k-major ([d][SK_NR],
+// zeros past the tile) so that a k step loads SK_NV whole vectors; every row block then reuses it
+// from L1. Rows of s are read in place (broadcast), d apart.
+static void SK_NAME(scores)(const float *s, int64_t rows, int64_t d, const float *e, int64_t width,
+                            float *c, int64_t ldc, float *panel) {
+    for (int64_t j0 = 0; j0 < width; j0 += SK_NR) {
+        int64_t cols = width - j0 < SK_NR ? width - j0 : SK_NR;
+        // Item by item: each row of e is read in order (one stream), the panel written in L1.
+        for (int64_t j = 0; j < cols; j++) {
+            const float *item = e + (j0 + j) * d;
+            for (int64_t k = 0; k < d; k++) panel[k * SK_NR + j] = item[k];
+        }
+        if (cols < SK_NR)
+            for (int64_t k = 0; k < d; k++)
+                for (int64_t j = cols; j < SK_NR; j++) panel[k * SK_NR + j] = 0;
+        int nv = (int)((cols + SK_V - 1) / SK_V);
+        for (int64_t r0 = 0; r0 < rows; r0 += SK_MR) {
+            int mr = (int)(rows - r0 < SK_MR ? rows - r0 : SK_MR);
+            SK_NAME(block_any)(mr, nv, d, s + r0 * d, d, 1, panel, SK_NR, c + r0 * ldc + j0, ldc, cols, 0);
+        }
+    }
+}
+
+// The sum of a vector's lanes, by halves (a tree, not a chain of dependent adds).
+static inline __attribute__((always_inline)) float SK_NAME(sum)(SK_VEC v) {
+    typedef float v2 __attribute__((ext_vector_type(2)));
+#if SK_V == 16
+    typedef float v8 __attribute__((ext_vector_type(8)));
+    v8 h8 = v.lo + v.hi;
+    typedef float v4 __attribute__((ext_vector_type(4)));
+    v4 h4 = h8.lo + h8.hi;
+#elif SK_V == 8
+    typedef float v4 __attribute__((ext_vector_type(4)));
+    v4 h4 = v.lo + v.hi;
+#else
+    SK_VEC h4 = v;
+#endif
+    v2 h2 = h4.lo + h4.hi;
+    return h2.x + h2.y;
+}
+
+// One session against the tile, a matrix-vector product that streams e once: four items at a
+// time, each a dot product over d in whole vectors. s is copied into a zero-padded buffer, so the
+// lanes past d (which read the start of the next item's row) add nothing; the tile's last item,
+// whose row may end the allocation, is summed in scalars.
+static void SK_NAME(scores_one)(const float *s, int64_t d, const float *e, int64_t width, float *c, float *padded) {
+#pragma clang fp contract(fast)
+    int64_t dp = (d + SK_V - 1) / SK_V * SK_V;
+    memcpy(padded, s, (size_t)d * sizeof(float));
+    for (int64_t k = d; k < dp; k++) padded[k] = 0;
+    int64_t inPlace = width - 1, j = 0;
+    for (; j + 4 <= inPlace; j += 4) {
+        const float *e0 = e + j * d, *e1 = e0 + d, *e2 = e1 + d, *e3 = e2 + d;
+        SK_VEC a0 = (SK_VEC)0.0f, a1 = a0, a2 = a0, a3 = a0;
+        for (int64_t k = 0; k < dp; k += SK_V) {
+            SK_VEC sv = SK_NAME(load)(padded + k);
+            a0 = a0 + sv * SK_NAME(load)(e0 + k);
+            a1 = a1 + sv * SK_NAME(load)(e1 + k);
+            a2 = a2 + sv * SK_NAME(load)(e2 + k);
+            a3 = a3 + sv * SK_NAME(load)(e3 + k);
+        }
+        c[j] = SK_NAME(sum)(a0); c[j + 1] = SK_NAME(sum)(a1); c[j + 2] = SK_NAME(sum)(a2); c[j + 3] = SK_NAME(sum)(a3);
+    }
+    for (; j < inPlace; j++) {
+        const float *e0 = e + j * d;
+        SK_VEC a0 = (SK_VEC)0.0f;
+        for (int64_t k = 0; k < dp; k += SK_V) a0 = a0 + SK_NAME(load)(padded + k) * SK_NAME(load)(e0 + k);
+        c[j] = SK_NAME(sum)(a0);
+    }
+    const float *e0 = e + inPlace * d;
+    float t = 0;
+    for (int64_t k = 0; k < d; k++) t += s[k] * e0[k];
+    c[inPlace] = t;
+}
+
+void SK_NAME(score_tile)(const float *s, int64_t rows, int64_t d, const float *e, int64_t width,
+                         float *c, int64_t ldc) {
+    if (rows <= 0 || width <= 0) return;
+    if (d <= 0) { for (int64_t r = 0; r < rows; r++) memset(c + r * ldc, 0, (size_t)width * sizeof(float)); return; }
+    if (rows == 1) {
+        float stack[1024];
+        float *padded = d + SK_V <= 1024 ? stack : malloc((size_t)(d + SK_V) * sizeof(float));
+        SK_NAME(scores_one)(s, d, e, width, c, padded);
+        if (padded != stack) free(padded);
+        return;
+    }
+    float *panel = malloc((size_t)(d * SK_NR) * sizeof(float));
+    SK_NAME(scores)(s, rows, d, e, width, c, ldc, panel);
+    free(panel);
+}
+
+// dE[j, k] (=, +=) Σ_r dS[r, j] · s[r, k]: a register block is SK_MR items × SK_NV vectors of
+// k, summed over the rows r. s is copied once into rows padded to whole vectors (zeros), so a
+// block never reads past it; dS is read in place (SK_MR neighbouring items of a row, lds apart).
+void SK_NAME(embedding_gradient)(const float *ds, int64_t lds, const float *s, int64_t rows, int64_t d,
+                                 int64_t width, float *de, int beta) {
+    if (width <= 0 || d <= 0) return;
+    if (rows <= 0) { if (!beta) memset(de, 0, (size_t)(width * d) * sizeof(float)); return; }
+    int64_t dp = (d + SK_V - 1) / SK_V * SK_V;
+    float *padded = malloc((size_t)(rows * dp) * sizeof(float));
+    for (int64_t r = 0; r < rows; r++) {
+        memcpy(padded + r * dp, s + r * d, (size_t)d * sizeof(float));
+        for (int64_t k = d; k < dp; k++) padded[r * dp + k] = 0;
+    }
+    for (int64_t k0 = 0; k0 < d; k0 += SK_NR) {
+        int64_t cols = d - k0 < SK_NR ? d - k0 : SK_NR;
+        int nv = (int)((cols + SK_V - 1) / SK_V);
+        for (int64_t j0 = 0; j0 < width; j0 += SK_MR) {
+            int mr = (int)(width - j0 < SK_MR ? width - j0 : SK_MR);
+            SK_NAME(block_any)(mr, nv, rows, ds + j0, 1, lds, padded + k0, dp, de + j0 * d + k0, d, cols, beta);
+        }
+    }
+    free(padded);
+}
+
+// dS_h[r, k] += Σ_j dS[r, j] · e[j, k]: a register block is SK_MR rows × SK_NV vectors of k,
+// summed over the tile's items j, e read in place (rows d apart). A block's last vector may run
+// past column d into the next item's row, whose lanes are dropped; only the tile's last item
+// could run past the tile, so it goes through a padded copy.
+void SK_NAME(session_gradient)(const float *ds, int64_t lds, const float *e, int64_t rows, int64_t d,
+                               int64_t width, float *dsh) {
+    if (width <= 0 || d <= 0 || rows <= 0) return;
+    int64_t dp = (d + SK_V - 1) / SK_V * SK_V;
+    float *last = malloc((size_t)dp * sizeof(float));
+    memcpy(last, e + (width - 1) * d, (size_t)d * sizeof(float));
+    for (int64_t k = d; k < dp; k++) last[k] = 0;
+    for (int64_t k0 = 0; k0 < d; k0 += SK_NR) {
+        int64_t cols = d - k0 < SK_NR ? d - k0 : SK_NR;
+        int nv = (int)((cols + SK_V - 1) / SK_V);
+        for (int64_t r0 = 0; r0 < rows; r0 += SK_MR) {
+            int mr = (int)(rows - r0 < SK_MR ? rows - r0 : SK_MR);
+            // Items whose vectors stay inside the tile in place; the rest (at most the last) padded.
+            int64_t inPlace = width - 1;
+            if (inPlace > 0)
+                SK_NAME(block_any)(mr, nv, inPlace, ds + r0 * lds, lds, 1, e + k0, d, dsh + r0 * d + k0, d, cols, 1);
+            SK_NAME(block_any)(mr, nv, 1, ds + r0 * lds + inPlace, lds, 1, last + k0, dp, dsh + r0 * d + k0, d, cols, 1);
+        }
+    }
+    free(last);
+}
+
+// The general product c (=, +=) op(a) · op(b) (alpha 1, beta 0 or 1) for the graph network's
+// small products: each panel of SK_NR columns of op(b) is packed k-major ([k][SK_NR], zeros past
+// n) and every register block of rows reads op(a) in place.
+void SK_NAME(gemm)(int transA, int transB, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+                   const float *b, int64_t ldb, int beta, float *c, int64_t ldc) {
+    if (m <= 0 || n <= 0 || k <= 0) return;
+    float *panel = malloc((size_t)(k * SK_NR) * sizeof(float));
+    int64_t ia = transA ? 1 : lda, pa = transA ? lda : 1;
+    for (int64_t j0 = 0; j0 < n; j0 += SK_NR) {
+        int64_t cols = n - j0 < SK_NR ? n - j0 : SK_NR;
+        for (int64_t p = 0; p < k; p++) {
+            float *row = panel + p * SK_NR;
+            int64_t j = 0;
+            if (transB) {
+                for (; j < cols; j++) row[j] = b[(j0 + j) * ldb + p];
+            } else {
+                memcpy(row, b + p * ldb + j0, (size_t)cols * sizeof(float));
+                j = cols;
+            }
+            for (; j < SK_NR; j++) row[j] = 0;
+        }
+        int nv = (int)((cols + SK_V - 1) / SK_V);
+        for (int64_t r0 = 0; r0 < m; r0 += SK_MR) {
+            int mr = (int)(m - r0 < SK_MR ? m - r0 : SK_MR);
+            SK_NAME(block_any)(mr, nv, k, a + r0 * ia, ia, pa, panel, SK_NR, c + r0 * ldc + j0, ldc, cols, beta);
+        }
+    }
+    free(panel);
+}
+
+#undef SK_VEC
+#undef SK_NR

@@ -1,0 +1,133 @@
+import CKernels
+import Foundation
+#if canImport(Accelerate)
+import Accelerate
+#else
+import CBLAS
+#endif
+
+/// An implementation of the score layer's three products (`ScoreKernels`).
+///
+/// `avx512`, `avx2` and `portable` (and `neon` on aarch64) are our register-blocked C kernels
+/// (`Sources/CKernels/score_kernels.c`); `blas` is `gemm`, i.e. whatever kernel the BLAS library
+/// picked for the CPU it detected.
+public enum KernelPath: String, CaseIterable, Sendable, Codable, CustomStringConvertible {
+    case avx512, avx2, neon, portable, blas
+
+    public var description: String { rawValue }
+
+    /// The C kernels' number for the path (nil for `blas`).
+    @usableFromInline var cValue: Int32? {
+        switch self {
+        case .portable: Int32(SRGNN_KERNEL_PORTABLE)
+        case .avx2: Int32(SRGNN_KERNEL_AVX2)
+        case .avx512: Int32(SRGNN_KERNEL_AVX512)
+        case .neon: Int32(SRGNN_KERNEL_NEON)
+        case .blas: nil
+        }
+    }
+
+    /// Whether this machine can run the path.
+    public var isSupported: Bool { cValue.map { srgnn_kernel_supported($0) != 0 } ?? true }
+}
+
+/// The score layer's three products on a tile of items, by the path chosen for the machine:
+///
+///     scores      C[B, W]  = S[B, d] · E[W, d]^T                   (rows of C ldc apart)
+///     dE          dE[W, d] (=, +=) dS[B, W]^T · S[B, d]            (rows of dS ldd apart)
+///     dS_h        dS_h[B, d] += dS[B, W] · E[W, d]
+///
+/// d is the hidden size (~100, not a multiple of the vector width), B the batch (1 when serving),
+/// W a tile of items (~1,024, the last one partial). Our kernels do not depend on the BLAS
+/// library recognising the CPU: Debian's OpenBLAS 0.3.21 runs its generic (Prescott) kernels on a
+/// Sapphire Rapids, ~4× slower than its SkylakeX ones, while `avx512` is at least as fast as those.
+///
+/// The path is `ScoreKernels.defaultPath` — the environment's `SRGNN_KERNEL`
+/// (`avx512|avx2|neon|portable|blas`) when set to a path this CPU runs, else the fastest
+/// supported — unless a caller overrides it for a scope with `withPath(_:_:)` (tests run the
+/// model through every path this way). Callers that fan work out to worker threads read
+/// `current` once on the calling thread and pass it down, since the override is task-local.
+public enum ScoreKernels {
+    /// The paths this machine runs, fastest first; `blas` is always last.
+    public static let supportedPaths: [KernelPath] = [.avx512, .avx2, .neon, .portable, .blas].filter(\.isSupported)
+
+    /// Our fastest kernel on this machine.
+    public static let best: KernelPath = supportedPaths[0]
+
+    /// The path used unless overridden: `SRGNN_KERNEL` when it names a supported path, else `best`.
+    public static let defaultPath: KernelPath = {
+        guard let name = ProcessInfo.processInfo.environment["SRGNN_KERNEL"], !name.isEmpty else { return best }
+        guard let path = KernelPath(rawValue: name.lowercased()), path.isSupported else {
+            FileHandle.standardError.write(Data(
+                "srgnn: SRGNN_KERNEL=\(name) is not a kernel this CPU runs (\(supportedPaths.map(\.rawValue).joined(separator: ", "))); using \(best)\n".utf8))
+            return best
+        }
+        return path
+    }()
+
+    @TaskLocal static var override: KernelPath?
+
+    /// The path in force here: the innermost `withPath` override, else `defaultPath`.
+    public static var current: KernelPath { override ?? defaultPath }
+
+    /// Runs `body` with `path` as `current` (task-local: worker threads see it only if passed).
+    public static func withPath<R>(_ path: KernelPath, _ body: () throws -> R) rethrows -> R {
+        precondition(path.isSupported, "kernel path \(path) is not supported on this machine")
+        return try $override.withValue(path, operation: body)
+    }
+
+    /// `C[r, j] = S[r, :] · E[j, :]` for `r < rows`, `j < width`; rows of `C` `ldc` apart.
+    public static func scores(_ path: KernelPath, session s: UnsafePointer<Float>, rows: Int, hiddenSize d: Int,
+                              items e: UnsafePointer<Float>, width: Int,
+                              into c: UnsafeMutablePointer<Float>, ldc: Int) {
+        if let kernel = path.cValue {
+            srgnn_score_tile(kernel, s, Int64(rows), Int64(d), e, Int64(width), c, Int64(ldc))
+        } else {
+            gemm(.none, .transposed, m: rows, n: width, k: d, s, lda: d, e, ldb: d, c, ldc: ldc)
+        }
+    }
+
+    /// `dE[j, :] (=, +=) Σ_r dS[r, j] · S[r, :]` over a `[width, d]` `dE` (`accumulate` adds).
+    public static func embeddingGradient(_ path: KernelPath, dScores ds: UnsafePointer<Float>, ldd: Int,
+                                         session s: UnsafePointer<Float>, rows: Int, hiddenSize d: Int, width: Int,
+                                         into de: UnsafeMutablePointer<Float>, accumulate: Bool) {
+        if let kernel = path.cValue {
+            srgnn_score_embedding_gradient(kernel, ds, Int64(ldd), s, Int64(rows), Int64(d), Int64(width), de, accumulate ? 1 : 0)
+        } else {
+            gemm(.transposed, .none, m: width, n: d, k: rows, ds, lda: ldd, s, ldb: d, beta: accumulate ? 1 : 0, de, ldc: d)
+        }
+    }
+
+    /// `dS_h[r, :] += Σ_j dS[r, j] · E[j, :]` over a `[rows, d]` `dS_h`.
+    public static func sessionGradient(_ path: KernelPath, dScores ds: UnsafePointer<Float>, ldd: Int,
+                                       items e: UnsafePointer<Float>, rows: Int, hiddenSize d: Int, width: Int,
+                                       adding dsh: UnsafeMutablePointer<Float>) {
+        if let kernel = path.cValue {
+            srgnn_score_session_gradient(kernel, ds, Int64(ldd), e, Int64(rows), Int64(d), Int64(width), dsh)
+        } else {
+            gemm(.none, .none, m: rows, n: d, k: width, ds, lda: ldd, e, ldb: d, beta: 1, dsh, ldc: d)
+        }
+    }
+}
+
+/// What `srgnn bench` reports about the machine's linear algebra.
+public enum BLASInfo {
+    /// The BLAS library: `OpenBLAS <config>` on Linux, `Accelerate` on Apple platforms.
+    public static var library: String {
+        #if canImport(Accelerate)
+        return "Accelerate"
+        #else
+        return openblas_get_config().map { String(cString: $0) } ?? "OpenBLAS"
+        #endif
+    }
+
+    /// The CPU core the BLAS library detected and runs kernels for (OpenBLAS's `Prescott`,
+    /// `SkylakeX`, …); `nil` where the library does not say.
+    public static var detectedCore: String? {
+        #if canImport(Accelerate)
+        return nil
+        #else
+        return openblas_get_corename().map { String(cString: $0) }
+        #endif
+    }
+}

@@ -1,0 +1,79 @@
+import TensorCore
+import Testing
+import TestSupport
+
+/// Every score-kernel path this machine runs against the naive oracle, on the awkward shapes:
+/// d not a multiple of any vector width, tiles of 1 and 3 items, one session, rows of C and dS
+/// wider than the tile (ldc > W), and `dE` both written and added to.
+@Suite struct ScoreKernelTests {
+    static let shapes: [(rows: Int, d: Int, width: Int)] = [
+        (1, 1, 1), (1, 3, 3), (1, 100, 1_030), (2, 17, 1), (7, 17, 3), (7, 3, 65),
+        (13, 100, 3), (100, 100, 130), (5, 130, 67),
+    ]
+
+    /// Our three products, through `path`, equal the naive ones (accumulated in Double).
+    @Test(arguments: ScoreKernels.supportedPaths)
+    func productsMatchNaive(path: KernelPath) {
+        var rng = SeededGenerator(seed: 11)
+        for (rows, d, width) in Self.shapes {
+            let ldc = width + 5
+            let s = (0..<(rows * d)).map { _ in rng.uniform(-1, 1) }
+            let e = (0..<(width * d)).map { _ in rng.uniform(-1, 1) }
+            // C starts with noise so that a write outside the tile's columns would show.
+            let start = (0..<(rows * ldc)).map { _ in rng.uniform(-1, 1) }
+            var fast = start, slow = start
+            ScoreKernels.scores(path, session: s, rows: rows, hiddenSize: d, items: e, width: width, into: &fast, ldc: ldc)
+            naiveGemm(.none, .transposed, m: rows, n: width, k: d, s, lda: d, e, ldb: d, &slow, ldc: ldc)
+            // float32 FMAs over d ≤ 130 terms of size ≤ 1 vs Double.
+            #expect(closenessViolation(fast, slow, absolute: 1e-4, relative: 1e-5) == nil, "scores \(path) \(rows)×\(d)×\(width)")
+
+            // dS: the scores just computed, rows ldc apart.
+            let ds = slow
+            for accumulate in [false, true] {
+                let startE = (0..<(width * d)).map { _ in rng.uniform(-1, 1) }
+                var fastE = startE, slowE = startE
+                ScoreKernels.embeddingGradient(path, dScores: ds, ldd: ldc, session: s, rows: rows, hiddenSize: d, width: width,
+                                               into: &fastE, accumulate: accumulate)
+                naiveGemm(.transposed, .none, m: width, n: d, k: rows, ds, lda: ldc, s, ldb: d, beta: accumulate ? 1 : 0,
+                          &slowE, ldc: d)
+                #expect(closenessViolation(fastE, slowE, absolute: 1e-3, relative: 1e-5) == nil,
+                        "dE \(path) \(rows)×\(d)×\(width) accumulate \(accumulate)")
+            }
+            let startS = (0..<(rows * d)).map { _ in rng.uniform(-1, 1) }
+            var fastS = startS, slowS = startS
+            ScoreKernels.sessionGradient(path, dScores: ds, ldd: ldc, items: e, rows: rows, hiddenSize: d, width: width, adding: &fastS)
+            naiveGemm(.none, .none, m: rows, n: d, k: width, ds, lda: ldc, e, ldb: d, beta: 1, &slowS, ldc: d)
+            // Sums of up to 1,030 products of size ≤ ~10 in float32.
+            #expect(closenessViolation(fastS, slowS, absolute: 2e-3, relative: 1e-5) == nil, "dS_h \(path) \(rows)×\(d)×\(width)")
+        }
+    }
+
+    /// A tile at the very end of an allocation: no kernel reads past the last item's row.
+    @Test(arguments: ScoreKernels.supportedPaths)
+    func lastTileStaysInsideItsBuffer(path: KernelPath) {
+        var rng = SeededGenerator(seed: 12)
+        let rows = 3, d = 17, width = 3
+        let s = (0..<(rows * d)).map { _ in rng.uniform(-1, 1) }
+        let e = UnsafeMutablePointer<Float>.allocate(capacity: width * d)
+        defer { e.deallocate() }
+        for i in 0..<(width * d) { e[i] = rng.uniform(-1, 1) }
+        var c = [Float](repeating: 0, count: rows * width), expected = c
+        ScoreKernels.scores(path, session: s, rows: rows, hiddenSize: d, items: e, width: width, into: &c, ldc: width)
+        naiveGemm(.none, .transposed, m: rows, n: width, k: d, s, lda: d, e, ldb: d, &expected, ldc: width)
+        #expect(closenessViolation(c, expected, absolute: 1e-5, relative: 1e-5) == nil)
+        var dsh = [Float](repeating: 0, count: rows * d), expectedDsh = dsh
+        ScoreKernels.sessionGradient(path, dScores: c, ldd: width, items: e, rows: rows, hiddenSize: d, width: width, adding: &dsh)
+        naiveGemm(.none, .none, m: rows, n: d, k: width, c, lda: width, e, ldb: d, beta: 1, &expectedDsh, ldc: d)
+        #expect(closenessViolation(dsh, expectedDsh, absolute: 1e-5, relative: 1e-5) == nil)
+    }
+
+    /// The machine runs portable and BLAS everywhere; `best` is the first supported path, and the
+    /// default is it unless SRGNN_KERNEL names another.
+    @Test func pathsAndOverride() {
+        #expect(ScoreKernels.supportedPaths.contains(.portable))
+        #expect(ScoreKernels.supportedPaths.last == .blas)
+        #expect(ScoreKernels.best == ScoreKernels.supportedPaths[0])
+        ScoreKernels.withPath(.blas) { #expect(ScoreKernels.current == .blas) }
+        ScoreKernels.withPath(.portable) { #expect(ScoreKernels.current == .portable) }
+    }
+}
