@@ -55,11 +55,12 @@ public final class ScoreProductFloor {
                         dSession.withUnsafeMutableBufferPointer { ds in
                             let e = e.baseAddress!, h = h.baseAddress!, s = s.baseAddress!, de = de.baseAddress!, ds = ds.baseAddress!
                             if path == .blas {
-                                gemm(.none, .transposed, m: b, n: itemCount, k: d, h, lda: d, e + d, ldb: d, s, ldc: itemCount, threads: threads)
+                                gemm(.none, .transposed, m: b, n: itemCount, k: d, h, lda: d, e + d, ldb: d, s, ldc: itemCount,
+                                     threads: threads, path: .blas)
                                 gemm(.transposed, .none, m: itemCount, n: d, k: b, s, lda: itemCount, h, ldb: d,
-                                     de + d, ldc: d, threads: threads)
+                                     de + d, ldc: d, threads: threads, path: .blas)
                                 gemm(.none, .none, m: b, n: d, k: itemCount, s, lda: itemCount, e + d, ldb: d,
-                                     ds, ldc: d, threads: threads)
+                                     ds, ldc: d, threads: threads, path: .blas)
                                 return
                             }
                             // As the score layer runs them: per tile, the scores in the forward

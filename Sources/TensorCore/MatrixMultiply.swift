@@ -40,6 +40,7 @@ public func gemm(
                    a, Int64(lda), b, Int64(ldb), beta == 1 ? 1 : 0, c, Int64(ldc))
         return
     }
+    _ = blasIsSingleThreaded
     if m == 1 {
         // One row: a matrix-vector product, which BLAS streams faster than a 1-row gemm
         // (the single-session scoring path reads the whole embedding this way).
@@ -86,6 +87,15 @@ public func naiveGemm(
     }
 }
 
+/// BLAS runs single-threaded from its first product on: we split products over our own workers
+/// (`gemm(threads:)`, the score layer's tiles), and OpenBLAS's threads would compete with them for
+/// the cores and make the last bits of a product depend on how it split the work. A later
+/// `setBLASThreads` still wins.
+@usableFromInline let blasIsSingleThreaded: Bool = {
+    setBLASThreads(1)
+    return true
+}()
+
 /// Sets the number of threads BLAS uses (OpenBLAS); a no-op elsewhere.
 public func setBLASThreads(_ count: Int) {
     #if !canImport(Accelerate)
@@ -111,15 +121,15 @@ public func gemm(
     _ b: UnsafePointer<Float>, ldb: Int,
     beta: Float = 0,
     _ c: UnsafeMutablePointer<Float>, ldc: Int,
-    threads: Int
+    threads: Int, path: KernelPath? = nil
 ) {
+    // Read on this thread: a task-local override (ScoreKernels.withPath) is invisible to workers.
+    let path = path ?? ScoreKernels.current
     let workers = min(threads, max(m, n))
     if workers <= 1 || m * n * k < 1 << 20 {
-        gemm(transA, transB, m: m, n: n, k: k, alpha: alpha, a, lda: lda, b, ldb: ldb, beta: beta, c, ldc: ldc)
+        gemm(transA, transB, m: m, n: n, k: k, alpha: alpha, a, lda: lda, b, ldb: ldb, beta: beta, c, ldc: ldc, path: path)
         return
     }
-    // Read on this thread: a task-local override (ScoreKernels.withPath) is invisible to workers.
-    let path = ScoreKernels.current
     if n >= m {
         parallelChunks(n, threads: workers) { columns in
             let bSlice = transB == .none ? b + columns.lowerBound : b + columns.lowerBound * ldb

@@ -83,7 +83,7 @@ public enum ScoreKernels {
         if let kernel = path.cValue {
             srgnn_score_tile(kernel, s, Int64(rows), Int64(d), e, Int64(width), c, Int64(ldc))
         } else {
-            gemm(.none, .transposed, m: rows, n: width, k: d, s, lda: d, e, ldb: d, c, ldc: ldc)
+            gemm(.none, .transposed, m: rows, n: width, k: d, s, lda: d, e, ldb: d, c, ldc: ldc, path: .blas)
         }
     }
 
@@ -94,7 +94,7 @@ public enum ScoreKernels {
         if let kernel = path.cValue {
             srgnn_score_embedding_gradient(kernel, ds, Int64(ldd), s, Int64(rows), Int64(d), Int64(width), de, accumulate ? 1 : 0)
         } else {
-            gemm(.transposed, .none, m: width, n: d, k: rows, ds, lda: ldd, s, ldb: d, beta: accumulate ? 1 : 0, de, ldc: d)
+            gemm(.transposed, .none, m: width, n: d, k: rows, ds, lda: ldd, s, ldb: d, beta: accumulate ? 1 : 0, de, ldc: d, path: .blas)
         }
     }
 
@@ -105,7 +105,7 @@ public enum ScoreKernels {
         if let kernel = path.cValue {
             srgnn_score_session_gradient(kernel, ds, Int64(ldd), e, Int64(rows), Int64(d), Int64(width), dsh)
         } else {
-            gemm(.none, .none, m: rows, n: d, k: width, ds, lda: ldd, e, ldb: d, beta: 1, dsh, ldc: d)
+            gemm(.none, .none, m: rows, n: d, k: width, ds, lda: ldd, e, ldb: d, beta: 1, dsh, ldc: d, path: .blas)
         }
     }
 }
