@@ -115,10 +115,10 @@ struct ModelDescription: Encodable {
     struct Configuration: Encodable {
         var itemCount: Int
         var hiddenSize: Int
-        var step: Int
+        var propagationSteps: Int
         var nonhybrid: Bool
         enum CodingKeys: String, CodingKey {
-            case itemCount = "item_count", hiddenSize = "hidden_size", step, nonhybrid
+            case itemCount = "item_count", hiddenSize = "hidden_size", propagationSteps = "propagation_steps", nonhybrid
         }
     }
     var format: String
@@ -146,7 +146,7 @@ struct ModelDescription: Encodable {
         let configuration = loaded.model.configuration
         format = loaded.metadata == nil ? "bare-weights" : "checkpoint"
         self.configuration = Configuration(itemCount: configuration.itemCount, hiddenSize: configuration.hiddenSize,
-                                           step: configuration.propagationSteps, nonhybrid: configuration.nonhybrid)
+                                           propagationSteps: configuration.propagationSteps, nonhybrid: configuration.nonhybrid)
         itemCount = configuration.itemCount
         maxSessionLength = recommender.maxSessionLength
         epoch = loaded.metadata?.epoch

@@ -83,7 +83,7 @@ import TestSupport
             #expect(model["trained_at"] is String)
             let configuration = model["configuration"] as? [String: Any]
             #expect(configuration?["hidden_size"] as? Int == 8)
-            #expect(configuration?["step"] as? Int == 1)
+            #expect(configuration?["propagation_steps"] as? Int == 1)
 
             _ = try await client.post("/v1/recommendations", #"{"items": [1001]}"#)
             _ = try await client.post("/v1/recommendations", #"{"items": [1001], "k": 0}"#)
