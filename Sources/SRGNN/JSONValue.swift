@@ -36,12 +36,12 @@ public enum JSONValue: Codable, Sendable, Equatable {
 extension JSONValue {
     /// `value` as a JSON value (through its `Encodable` form).
     public init(encoding value: some Encodable) throws {
-        self = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(value))
+        self = try JSONDecoder().decode(JSONValue.self, from: JSONText.data(value))
     }
 
     /// This value decoded as `type`, or nil when it does not have that shape.
     public func decode<T: Decodable>(_ type: T.Type) -> T? {
-        guard let data = try? JSONEncoder().encode(self) else { return nil }
+        guard let data = try? JSONText.data(self) else { return nil }
         return try? JSONDecoder().decode(type, from: data)
     }
 }
