@@ -3,6 +3,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+// Per-thread scratch for packed panels and padded rows: grown when a call needs more and kept for
+// the thread's next call, so a training step allocates nothing per tile. Calls on one thread never
+// nest, so one buffer serves them all; it lives as long as its thread (the workers are long-lived).
+static float *srgnn_scratch(size_t count) {
+    static _Thread_local float *buffer = NULL;
+    static _Thread_local size_t capacity = 0;
+    if (count > capacity) {
+        free(buffer);
+        buffer = malloc(count * sizeof(float));
+        capacity = buffer ? count : 0;
+    }
+    return buffer;
+}
+
 // Portable: Clang's vector types at 4 floats (SSE2 on x86-64, NEON on aarch64, scalar elsewhere).
 #define SK_NAME(x) srgnn_portable_##x
 #define SK_V 4

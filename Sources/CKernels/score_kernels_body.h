@@ -155,15 +155,10 @@ void SK_NAME(score_tile)(const float *s, int64_t rows, int64_t d, const float *e
     if (rows <= 0 || width <= 0) return;
     if (d <= 0) { for (int64_t r = 0; r < rows; r++) memset(c + r * ldc, 0, (size_t)width * sizeof(float)); return; }
     if (rows == 1) {
-        float stack[1024];
-        float *padded = d + SK_V <= 1024 ? stack : malloc((size_t)(d + SK_V) * sizeof(float));
-        SK_NAME(scores_one)(s, d, e, width, c, padded);
-        if (padded != stack) free(padded);
+        SK_NAME(scores_one)(s, d, e, width, c, srgnn_scratch((size_t)(d + SK_V)));
         return;
     }
-    float *panel = malloc((size_t)(d * SK_NR) * sizeof(float));
-    SK_NAME(scores)(s, rows, d, e, width, c, ldc, panel);
-    free(panel);
+    SK_NAME(scores)(s, rows, d, e, width, c, ldc, srgnn_scratch((size_t)(d * SK_NR)));
 }
 
 // dE[j, k] (=, +=) Σ_r dS[r, j] · s[r, k]: a register block is SK_MR items × SK_NV vectors of
@@ -174,7 +169,7 @@ void SK_NAME(embedding_gradient)(const float *ds, int64_t lds, const float *s, i
     if (width <= 0 || d <= 0) return;
     if (rows <= 0) { if (!beta) memset(de, 0, (size_t)(width * d) * sizeof(float)); return; }
     int64_t dp = (d + SK_V - 1) / SK_V * SK_V;
-    float *padded = malloc((size_t)(rows * dp) * sizeof(float));
+    float *padded = srgnn_scratch((size_t)(rows * dp));
     for (int64_t r = 0; r < rows; r++) {
         memcpy(padded + r * dp, s + r * d, (size_t)d * sizeof(float));
         for (int64_t k = d; k < dp; k++) padded[r * dp + k] = 0;
@@ -187,7 +182,6 @@ void SK_NAME(embedding_gradient)(const float *ds, int64_t lds, const float *s, i
             SK_NAME(block_any)(mr, nv, rows, ds + j0, 1, lds, padded + k0, dp, de + j0 * d + k0, d, cols, beta);
         }
     }
-    free(padded);
 }
 
 // dS_h[r, k] += Σ_j dS[r, j] · e[j, k]: a register block is SK_MR rows × SK_NV vectors of k,
@@ -198,7 +192,7 @@ void SK_NAME(session_gradient)(const float *ds, int64_t lds, const float *e, int
                                int64_t width, float *dsh) {
     if (width <= 0 || d <= 0 || rows <= 0) return;
     int64_t dp = (d + SK_V - 1) / SK_V * SK_V;
-    float *last = malloc((size_t)dp * sizeof(float));
+    float *last = srgnn_scratch((size_t)dp);
     memcpy(last, e + (width - 1) * d, (size_t)d * sizeof(float));
     for (int64_t k = d; k < dp; k++) last[k] = 0;
     for (int64_t k0 = 0; k0 < d; k0 += SK_NR) {
@@ -213,7 +207,6 @@ void SK_NAME(session_gradient)(const float *ds, int64_t lds, const float *e, int
             SK_NAME(block_any)(mr, nv, 1, ds + r0 * lds + inPlace, lds, 1, last + k0, dp, dsh + r0 * d + k0, d, cols, 1);
         }
     }
-    free(last);
 }
 
 // The general product c (=, +=) op(a) · op(b) (alpha 1, beta 0 or 1) for the graph network's
@@ -222,7 +215,7 @@ void SK_NAME(session_gradient)(const float *ds, int64_t lds, const float *e, int
 void SK_NAME(gemm)(int transA, int transB, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
                    const float *b, int64_t ldb, int beta, float *c, int64_t ldc) {
     if (m <= 0 || n <= 0 || k <= 0) return;
-    float *panel = malloc((size_t)(k * SK_NR) * sizeof(float));
+    float *panel = srgnn_scratch((size_t)(k * SK_NR));
     int64_t ia = transA ? 1 : lda, pa = transA ? lda : 1;
     for (int64_t j0 = 0; j0 < n; j0 += SK_NR) {
         int64_t cols = n - j0 < SK_NR ? n - j0 : SK_NR;
@@ -243,7 +236,6 @@ void SK_NAME(gemm)(int transA, int transB, int64_t m, int64_t n, int64_t k, cons
             SK_NAME(block_any)(mr, nv, k, a + r0 * ia, ia, pa, panel, SK_NR, c + r0 * ldc + j0, ldc, cols, beta);
         }
     }
-    free(panel);
 }
 
 #undef SK_VEC
