@@ -116,16 +116,24 @@ static inline __attribute__((always_inline)) float SK_NAME(sum)(SK_VEC v) {
     return h2.x + h2.y;
 }
 
+// Items 0..<n of a tile of `width` rows of d floats whose whole vectors (dp floats from the row's
+// start, running into the next rows) stay inside the tile: j·d + dp ≤ width·d. With d ≥ SK_V that
+// is every item but the last; a small d leaves more items to the padded or scalar route.
+static inline int64_t SK_NAME(in_place_items)(int64_t width, int64_t d, int64_t dp) {
+    int64_t n = width * d >= dp ? (width * d - dp) / d + 1 : 0;
+    return n < width ? n : width;
+}
+
 // One session against the tile, a matrix-vector product that streams e once: four items at a
 // time, each a dot product over d in whole vectors. s is copied into a zero-padded buffer, so the
-// lanes past d (which read the start of the next item's row) add nothing; the tile's last item,
-// whose row may end the allocation, is summed in scalars.
+// lanes past d (which read the start of the next item's row) add nothing; the items whose
+// vectors would run past the tile are summed in scalars.
 static void SK_NAME(scores_one)(const float *s, int64_t d, const float *e, int64_t width, float *c, float *padded) {
 #pragma clang fp contract(fast)
     int64_t dp = (d + SK_V - 1) / SK_V * SK_V;
     memcpy(padded, s, (size_t)d * sizeof(float));
     for (int64_t k = d; k < dp; k++) padded[k] = 0;
-    int64_t inPlace = width - 1, j = 0;
+    int64_t inPlace = SK_NAME(in_place_items)(width, d, dp), j = 0;
     for (; j + 4 <= inPlace; j += 4) {
         const float *e0 = e + j * d, *e1 = e0 + d, *e2 = e1 + d, *e3 = e2 + d;
         SK_VEC a0 = (SK_VEC)0.0f, a1 = a0, a2 = a0, a3 = a0;
@@ -144,10 +152,12 @@ static void SK_NAME(scores_one)(const float *s, int64_t d, const float *e, int64
         for (int64_t k = 0; k < dp; k += SK_V) a0 = a0 + SK_NAME(load)(padded + k) * SK_NAME(load)(e0 + k);
         c[j] = SK_NAME(sum)(a0);
     }
-    const float *e0 = e + inPlace * d;
-    float t = 0;
-    for (int64_t k = 0; k < d; k++) t += s[k] * e0[k];
-    c[inPlace] = t;
+    for (; j < width; j++) {
+        const float *e0 = e + j * d;
+        float t = 0;
+        for (int64_t k = 0; k < d; k++) t += s[k] * e0[k];
+        c[j] = t;
+    }
 }
 
 void SK_NAME(score_tile)(const float *s, int64_t rows, int64_t d, const float *e, int64_t width,
@@ -186,25 +196,27 @@ void SK_NAME(embedding_gradient)(const float *ds, int64_t lds, const float *s, i
 
 // dS_h[r, k] += Σ_j dS[r, j] · e[j, k]: a register block is SK_MR rows × SK_NV vectors of k,
 // summed over the tile's items j, e read in place (rows d apart). A block's last vector may run
-// past column d into the next item's row, whose lanes are dropped; only the tile's last item
-// could run past the tile, so it goes through a padded copy.
+// past column d into the next items' rows, whose lanes are dropped; the items whose vectors would
+// run past the tile (the last one, or more when d is small) go through zero-padded copies.
 void SK_NAME(session_gradient)(const float *ds, int64_t lds, const float *e, int64_t rows, int64_t d,
                                int64_t width, float *dsh) {
     if (width <= 0 || d <= 0 || rows <= 0) return;
     int64_t dp = (d + SK_V - 1) / SK_V * SK_V;
-    float *last = srgnn_scratch((size_t)dp);
-    memcpy(last, e + (width - 1) * d, (size_t)d * sizeof(float));
-    for (int64_t k = d; k < dp; k++) last[k] = 0;
+    int64_t inPlace = SK_NAME(in_place_items)(width, d, dp), copied = width - inPlace;
+    float *tail = srgnn_scratch((size_t)(copied * dp));
+    for (int64_t j = 0; j < copied; j++) {
+        memcpy(tail + j * dp, e + (inPlace + j) * d, (size_t)d * sizeof(float));
+        for (int64_t k = d; k < dp; k++) tail[j * dp + k] = 0;
+    }
     for (int64_t k0 = 0; k0 < d; k0 += SK_NR) {
         int64_t cols = d - k0 < SK_NR ? d - k0 : SK_NR;
         int nv = (int)((cols + SK_V - 1) / SK_V);
         for (int64_t r0 = 0; r0 < rows; r0 += SK_MR) {
             int mr = (int)(rows - r0 < SK_MR ? rows - r0 : SK_MR);
-            // Items whose vectors stay inside the tile in place; the rest (at most the last) padded.
-            int64_t inPlace = width - 1;
             if (inPlace > 0)
                 SK_NAME(block_any)(mr, nv, inPlace, ds + r0 * lds, lds, 1, e + k0, d, dsh + r0 * d + k0, d, cols, 1);
-            SK_NAME(block_any)(mr, nv, 1, ds + r0 * lds + inPlace, lds, 1, last + k0, dp, dsh + r0 * d + k0, d, cols, 1);
+            if (copied > 0)
+                SK_NAME(block_any)(mr, nv, copied, ds + r0 * lds + inPlace, lds, 1, tail + k0, dp, dsh + r0 * d + k0, d, cols, 1);
         }
     }
 }

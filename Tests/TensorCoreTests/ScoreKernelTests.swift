@@ -1,3 +1,4 @@
+import Foundation
 import TensorCore
 import Testing
 import TestSupport
@@ -48,23 +49,26 @@ import TestSupport
         }
     }
 
-    /// A tile at the very end of an allocation: no kernel reads past the last item's row.
+    /// A tile that ends where a page without access begins: a kernel that reads one float past
+    /// the last item's row crashes the test. Small d matters most: a whole vector then spans
+    /// several items' rows.
     @Test(arguments: ScoreKernels.supportedPaths)
-    func lastTileStaysInsideItsBuffer(path: KernelPath) {
+    func tileAtTheEndOfMemoryIsNotOverread(path: KernelPath) throws {
         var rng = SeededGenerator(seed: 12)
-        let rows = 3, d = 17, width = 3
-        let s = (0..<(rows * d)).map { _ in rng.uniform(-1, 1) }
-        let e = UnsafeMutablePointer<Float>.allocate(capacity: width * d)
-        defer { e.deallocate() }
-        for i in 0..<(width * d) { e[i] = rng.uniform(-1, 1) }
-        var c = [Float](repeating: 0, count: rows * width), expected = c
-        ScoreKernels.scores(path, session: s, rows: rows, hiddenSize: d, items: e, width: width, into: &c, ldc: width)
-        naiveGemm(.none, .transposed, m: rows, n: width, k: d, s, lda: d, e, ldb: d, &expected, ldc: width)
-        #expect(closenessViolation(c, expected, absolute: 1e-5, relative: 1e-5) == nil)
-        var dsh = [Float](repeating: 0, count: rows * d), expectedDsh = dsh
-        ScoreKernels.sessionGradient(path, dScores: c, ldd: width, items: e, rows: rows, hiddenSize: d, width: width, adding: &dsh)
-        naiveGemm(.none, .none, m: rows, n: d, k: width, c, lda: width, e, ldb: d, beta: 1, &expectedDsh, ldc: d)
-        #expect(closenessViolation(dsh, expectedDsh, absolute: 1e-5, relative: 1e-5) == nil)
+        for rows in [1, 3] { for d in [1, 3, 17, 100] { for width in [1, 3, 65] {
+            let s = (0..<(rows * d)).map { _ in rng.uniform(-1, 1) }
+            let guarded = try GuardedFloats(count: width * d)
+            let e = guarded.pointer
+            for i in 0..<(width * d) { e[i] = rng.uniform(-1, 1) }
+            var c = [Float](repeating: 0, count: rows * width), expected = c
+            ScoreKernels.scores(path, session: s, rows: rows, hiddenSize: d, items: e, width: width, into: &c, ldc: width)
+            naiveGemm(.none, .transposed, m: rows, n: width, k: d, s, lda: d, e, ldb: d, &expected, ldc: width)
+            #expect(closenessViolation(c, expected, absolute: 1e-4, relative: 1e-5) == nil, "scores \(path) \(rows)×\(d)×\(width)")
+            var dsh = [Float](repeating: 0, count: rows * d), expectedDsh = dsh
+            ScoreKernels.sessionGradient(path, dScores: c, ldd: width, items: e, rows: rows, hiddenSize: d, width: width, adding: &dsh)
+            naiveGemm(.none, .none, m: rows, n: d, k: width, c, lda: width, e, ldb: d, beta: 1, &expectedDsh, ldc: d)
+            #expect(closenessViolation(dsh, expectedDsh, absolute: 1e-3, relative: 1e-5) == nil, "dS \(path) \(rows)×\(d)×\(width)")
+        } } }
     }
 
     /// The machine runs portable and BLAS everywhere; `best` is the first supported path, and the
@@ -76,4 +80,24 @@ import TestSupport
         ScoreKernels.withPath(.blas) { #expect(ScoreKernels.current == .blas) }
         ScoreKernels.withPath(.portable) { #expect(ScoreKernels.current == .portable) }
     }
+}
+
+/// `count` floats that end exactly where an inaccessible page begins.
+final class GuardedFloats {
+    let base: UnsafeMutableRawPointer
+    let length: Int
+    let pointer: UnsafeMutablePointer<Float>
+
+    init(count: Int) throws {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let dataPages = (count * MemoryLayout<Float>.size + page - 1) / page
+        length = (dataPages + 1) * page
+        guard let mapped = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+              mapped != MAP_FAILED else { throw POSIXError(.ENOMEM) }
+        base = mapped
+        precondition(mprotect(base + dataPages * page, page, PROT_NONE) == 0, "mprotect failed")
+        pointer = (base + dataPages * page - count * MemoryLayout<Float>.size).assumingMemoryBound(to: Float.self)
+    }
+
+    deinit { munmap(base, length) }
 }
