@@ -18,6 +18,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+        // SHA-256 of checkpoint files (lineage, the served model's identity).
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        // Bearer tokens on the service's admin routes.
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
     ],
     targets: [
         // OpenBLAS on Linux; Accelerate on Apple platforms (TensorCore imports it directly there).
@@ -29,7 +33,7 @@ let package = Package(
         .target(name: "CKernels"),
         .target(name: "TensorCore", dependencies: ["CKernels", .target(name: "CBLAS", condition: .when(platforms: [.linux]))]),
         .target(name: "SessionData", dependencies: ["TensorCore"]),
-        .target(name: "SRGNN", dependencies: ["TensorCore", "SessionData"]),
+        .target(name: "SRGNN", dependencies: ["TensorCore", "SessionData", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Evaluation", dependencies: ["TensorCore", "SessionData", "SRGNN"], exclude: ["README.md"]),
         .target(name: "Training", dependencies: ["TensorCore", "SessionData", "SRGNN", "Evaluation"]),
         .target(
@@ -38,6 +42,7 @@ let package = Package(
                 "SRGNN",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

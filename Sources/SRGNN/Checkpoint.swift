@@ -22,11 +22,16 @@ public struct CheckpointMetadata: Codable, Sendable, Equatable {
     public var dataset: String?
     /// `SessionDataset.fingerprint` of the data the model was trained on (absent in older checkpoints).
     public var datasetFingerprint: String?
+    /// Counts of the data the model was trained on (absent in older checkpoints).
+    public var trainingData: TrainingDataSummary?
+    /// Where the model started from: absent for a cold start, the parent for a warm start.
+    public var lineage: CheckpointLineage?
 
     public init(model: SRGNNConfiguration, vocabulary: ItemVocabulary, epoch: Int, metrics: [String: Double],
                 training: JSONValue?, history: JSONValue?, createdAt: Date = Date(),
                 versions: [String: String] = ["srgnn": srgnnVersion], dataset: String? = nil,
-                datasetFingerprint: String? = nil) {
+                datasetFingerprint: String? = nil, trainingData: TrainingDataSummary? = nil,
+                lineage: CheckpointLineage? = nil) {
         self.model = model
         self.vocabulary = vocabulary
         self.epoch = epoch
@@ -37,6 +42,56 @@ public struct CheckpointMetadata: Codable, Sendable, Equatable {
         self.versions = versions
         self.dataset = dataset
         self.datasetFingerprint = datasetFingerprint
+        self.trainingData = trainingData
+        self.lineage = lineage
+    }
+}
+
+/// The data a checkpoint was trained on, in counts (its fingerprint is `datasetFingerprint`).
+public struct TrainingDataSummary: Codable, Sendable, Equatable {
+    public var trainSessions: Int
+    public var trainExamples: Int
+    public var testExamples: Int
+    public var items: Int
+
+    public init(trainSessions: Int, trainExamples: Int, testExamples: Int, items: Int) {
+        self.trainSessions = trainSessions
+        self.trainExamples = trainExamples
+        self.testExamples = testExamples
+        self.items = items
+    }
+
+    public init(_ dataset: SessionDataset) {
+        self.init(trainSessions: dataset.trainSessions.count, trainExamples: dataset.train.count,
+                  testExamples: dataset.test.count, items: dataset.itemCount)
+    }
+}
+
+/// A warm-started checkpoint's parent: which file it grew from and how much it grew.
+public struct CheckpointLineage: Codable, Sendable, Equatable {
+    /// SHA-256 of the parent checkpoint file (lowercase hex).
+    public var parentSHA256: String
+    /// The parent's path as given to `--init-from`.
+    public var parentPath: String
+    /// The parent's dataset fingerprint, when it recorded one.
+    public var parentDatasetFingerprint: String?
+    /// Items the parent knew (they keep their rows `1...parentItems`) and items this run added.
+    public var parentItems: Int
+    public var addedItems: Int
+    /// SHA-256 of the parent's own ancestors, nearest first (empty when the parent was a cold start).
+    public var ancestors: [String]
+    /// The training state whose Adam moments were continued, if any (otherwise they started at zero).
+    public var optimizerState: String?
+
+    public init(parentSHA256: String, parentPath: String, parentDatasetFingerprint: String?, parentItems: Int,
+                addedItems: Int, ancestors: [String], optimizerState: String?) {
+        self.parentSHA256 = parentSHA256
+        self.parentPath = parentPath
+        self.parentDatasetFingerprint = parentDatasetFingerprint
+        self.parentItems = parentItems
+        self.addedItems = addedItems
+        self.ancestors = ancestors
+        self.optimizerState = optimizerState
     }
 }
 
@@ -51,6 +106,8 @@ public struct LoadedModel: Sendable {
     public var metadata: CheckpointMetadata?
     /// Tensor names in the file that the model does not use.
     public var ignoredTensors: [String]
+    /// SHA-256 of the file it was loaded from (lowercase hex).
+    public var sha256: String
 
     /// Loads a checkpoint written by `srgnn train`, or a bare weights file under the official names
     /// (then `propagationSteps` and `nonhybrid` say how the model was built, and item ids are the row numbers).
@@ -78,7 +135,8 @@ public struct LoadedModel: Sendable {
             let configuration = SRGNNConfiguration(itemCount: parameters.embeddingRows - 1, hiddenSize: parameters.hiddenSize,
                                                    propagationSteps: propagationSteps, nonhybrid: nonhybrid)
             return LoadedModel(model: try SRGNNModel(configuration: configuration, parameters: parameters),
-                               vocabulary: .identity(count: configuration.itemCount), metadata: nil, ignoredTensors: ignored)
+                               vocabulary: .identity(count: configuration.itemCount), metadata: nil, ignoredTensors: ignored,
+                               sha256: file.sha256 ?? "")
         }
         guard metadata.model.embeddingRows == parameters.embeddingRows, metadata.model.hiddenSize == parameters.hiddenSize else {
             throw ModelError.weightsFile(path: path, reason:
@@ -89,7 +147,8 @@ public struct LoadedModel: Sendable {
                 "the vocabulary has \(metadata.vocabulary.count) items but the model \(metadata.model.itemCount)")
         }
         return LoadedModel(model: try SRGNNModel(configuration: metadata.model, parameters: parameters),
-                           vocabulary: metadata.vocabulary, metadata: metadata, ignoredTensors: ignored)
+                           vocabulary: metadata.vocabulary, metadata: metadata, ignoredTensors: ignored,
+                           sha256: file.sha256 ?? "")
     }
 
     /// Writes a checkpoint: weights under the official names and the metadata, atomically.
@@ -104,18 +163,25 @@ public struct LoadedModel: Sendable {
         metadata == nil ? ignoredTensors : ignoredTensors.filter { !unusedReferenceTensorNames.contains($0) }
     }
 
-    /// Checks that this model can rank `dataset`'s items: the same item count and, for a
-    /// checkpoint, the same raw ids in the same order. Errors name the model file and the mismatch.
-    public func checkCompatible(with dataset: SessionDataset, modelPath: String, datasetPath: String) throws {
+    /// `dataset` in this model's internal ids, checked: every raw id of the dataset must be one
+    /// of the model's (a warm-started model may know more items than the data it is evaluated on).
+    /// A bare weights file has no raw ids, so its item count must equal the dataset's. Errors name
+    /// the model file and the mismatch.
+    public func aligned(_ dataset: SessionDataset, modelPath: String, datasetPath: String) throws -> SessionDataset {
         let items = model.configuration.itemCount
-        guard items == dataset.itemCount else {
-            throw ModelError.weightsFile(path: modelPath, reason:
-                "the model has \(items) items but \(datasetPath) has \(dataset.itemCount); was it trained on this dataset?")
+        guard metadata != nil else {
+            guard items == dataset.itemCount else {
+                throw ModelError.weightsFile(path: modelPath, reason:
+                    "the model has \(items) items but \(datasetPath) has \(dataset.itemCount); was it trained on this dataset?")
+            }
+            return dataset
         }
-        if metadata != nil, vocabulary != dataset.vocabulary {
+        guard let aligned = dataset.remapped(to: vocabulary) else {
+            let unknown = dataset.vocabulary.rawIDs.filter { vocabulary.internalID(of: $0) == nil }
             throw ModelError.weightsFile(path: modelPath, reason:
-                "the model's item vocabulary differs from \(datasetPath)'s (same count, other ids); was it trained on this dataset?")
+                "\(unknown.count) of \(datasetPath)'s \(dataset.itemCount) items are not in the model's vocabulary of \(items) (first: '\(quotedPrefix(unknown.first ?? ""))'); was it trained on this dataset?")
         }
+        return aligned
     }
 
     /// Maps raw item ids to internal ids; unknown ones are returned separately, in order.

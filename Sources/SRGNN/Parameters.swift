@@ -97,6 +97,17 @@ public struct SRGNNParameters: Sendable, Equatable {
         Array(storage[range(of: name)])
     }
 
+    /// Copies every tensor of `smaller` (same hidden size, at most as many embedding rows) over
+    /// this one's: the whole tensor, or for the embedding its leading rows. A warm start grows a
+    /// model (and its optimizer moments) this way.
+    public mutating func copyLeadingRows(from smaller: SRGNNParameters) {
+        precondition(smaller.hiddenSize == hiddenSize && smaller.embeddingRows <= embeddingRows, "copying a larger or other-shaped model")
+        for name in ParameterName.allCases {
+            let source = smaller.range(of: name), start = range(of: name).lowerBound
+            storage.replaceSubrange(start..<(start + source.count), with: smaller.storage[source])
+        }
+    }
+
     /// Replaces one tensor's values (its shape must match).
     public mutating func setTensor(_ name: ParameterName, _ scalars: [Float]) {
         let range = range(of: name)

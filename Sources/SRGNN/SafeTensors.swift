@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import SessionData
 
@@ -16,6 +17,9 @@ public struct SafeTensorsFile: Sendable {
     public var entries: [String: Entry]
     /// The optional `__metadata__` string map.
     public var metadata: [String: String]
+    /// SHA-256 of the file's bytes (lowercase hex) when it was read from a file: the identity of a
+    /// checkpoint in lineages and in the service's `/v1/model`.
+    public private(set) var sha256: String?
 
     public init(entries: [String: Entry] = [:], metadata: [String: String] = [:]) {
         self.entries = entries
@@ -34,6 +38,7 @@ public struct SafeTensorsFile: Sendable {
             throw fail("cannot read the file (missing or unreadable)")
         }
         try self.init(data: data, path: path)
+        sha256 = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
     }
 
     /// Parses safetensors bytes; `path` is used in error messages only.

@@ -104,7 +104,10 @@ struct CompareCommand: ParsableCommand {
             switch entry {
             case .srgnn(let path):
                 let (loaded, seconds) = try measure { try LoadedModel.load(from: path, propagationSteps: architecture.propagationSteps, nonhybrid: architecture.nonhybrid) }
-                try loaded.checkCompatible(with: dataset, modelPath: path, datasetPath: data)
+                // Baselines and coverage count in the dataset's ids, so the model must use the same ones.
+                guard try loaded.aligned(dataset, modelPath: path, datasetPath: data).vocabulary == dataset.vocabulary else {
+                    throw CommandError("\(path): the model knows \(loaded.vocabulary.count) items, \(data) has \(dataset.itemCount) (a warm-started model with new items?); compare needs the same vocabulary, use srgnn evaluate for this model")
+                }
                 let name = severalModels ? "SR-GNN (\(URL(fileURLWithPath: path).lastPathComponent))" : "SR-GNN"
                 add(SRGNNScorer(model: loaded.model, name: name), fitSeconds: seconds, history: loaded.metadata?.trainingHistory)
             case .baseline(let baseline):

@@ -57,8 +57,7 @@ struct EvaluateCommand: ParsableCommand {
         let cutoffs = try cutoffs()
         let loaded = try LoadedModel.load(from: model, propagationSteps: architecture.propagationSteps, nonhybrid: architecture.nonhybrid)
         reportIgnored(loaded.reportableIgnoredTensors, path: model)
-        let dataset = try SessionDataset.load(from: data)
-        try loaded.checkCompatible(with: dataset, modelPath: model, datasetPath: data)
+        let dataset = try loaded.aligned(try SessionDataset.load(from: data), modelPath: model, datasetPath: data)
         let report = Evaluator(cutoffs: cutoffs, listLength: nil, threads: threads)
             .evaluate(SRGNNScorer(model: loaded.model, batchSize: batchSize), on: TestExample.examples(of: dataset.test))
         let metrics = report.keyedMetrics, rate = report.examplesPerSecond

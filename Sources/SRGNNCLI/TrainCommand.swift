@@ -42,12 +42,43 @@ struct TrainCommand: ParsableCommand {
     @Flag(name: .long, help: "Continue an interrupted run from its last completed epoch (same options).")
     var resume = false
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Warm start: begin from this checkpoint instead of a fresh initialisation.",
+        discussion: "The vocabulary becomes the checkpoint's plus the new data's new items (raw ids keep their meaning and rows; new items get rows drawn as a cold start draws them; items absent from --data keep theirs). Every other weight is copied. Hidden size, propagation steps and hybrid/non-hybrid are the checkpoint's; a conflicting flag is an error. For a bare weights file (official names, no metadata) items are the row numbers and --step/--nonhybrid say how it was built. The new checkpoint records its lineage (the parent's SHA-256, the data's fingerprint and counts, the items added).",
+        valueName: "checkpoint"))
+    var initFrom: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "With --init-from: continue Adam's moments and step count from this training state (the parent run's MODEL.state).",
+        discussion: "Without it the moments start at zero: they were shaped by the parent's last epoch and its decayed learning rate, and a fresh start lets the first steps on the new data use the full bias-corrected rate.",
+        valueName: "state"))
+    var initOptimizerState: String?
+
+    func validate() throws {
+        if initOptimizerState != nil && initFrom == nil { throw ValidationError("--init-optimizer-state needs --init-from") }
+    }
+
     func run() throws {
         setBLASThreads(1)  // products are split over our threads instead (see TensorCore's gemm(threads:))
-        let configuration = options.configuration()
+        let warmStart = try initFrom.map {
+            try WarmStart.load(from: $0, optimizerStatePath: initOptimizerState,
+                               propagationSteps: options.propagationSteps ?? TrainingOptions.defaults.propagationSteps,
+                               nonhybrid: options.nonhybrid)
+        }
+        let configuration = warmStart.map { options.configuration(warmStartingFrom: $0.parent.model.configuration) } ?? options.configuration()
         let dataset = try SessionDataset.load(from: data)
-        let trainer = try Trainer(configuration: configuration, dataset: dataset, checkpointPath: out, datasetPath: data)
+        let trainer: Trainer
+        do {
+            trainer = try Trainer(configuration: configuration, dataset: dataset, checkpointPath: out, datasetPath: data,
+                                  warmStart: warmStart)
+        } catch TrainingError.invalidSetting(let key, let message) {
+            throw CommandError("\(TrainingOptions.spelling(of: key)): \(message)")
+        }
         printLine("configuration: \(describe(configuration))")
+        if let warmStart {
+            printLine("warm start from \(warmStart.parentPath) (sha256 \(warmStart.parent.sha256.prefix(16))…): \(warmStart.parent.model.configuration.itemCount) items kept, \(trainer.addedItems) added; Adam moments "
+                      + (initOptimizerState.map { "continued from \($0)" } ?? "start at zero"))
+        }
         printLine("data: \(data): \(dataset.train.count) training examples (\(trainer.trainIndices.count) train, \(trainer.validationIndices.count) validation), \(dataset.test.count) test, \(dataset.itemCount) items"
                   + (dataset.longSessionsCut > 0 ? ", \(dataset.longSessionsCut) sessions longer than \(InputLimits.maximumSessionLength) clicks cut to their most recent \(InputLimits.maximumSessionLength)" : ""))
         let progress = ProgressReporter(cutoff: configuration.cutoff)
@@ -70,8 +101,9 @@ struct TrainCommand: ParsableCommand {
 struct TrainingOptions: ParsableArguments {
     static let defaults = TrainingConfiguration()
 
-    @Option(name: .long, parsing: .unconditional, help: "Hidden size.")
-    var hiddenSize = Self.defaults.hiddenSize
+    // Optional so that a warm start can tell a flag the user gave from a default it may override.
+    @Option(name: .long, parsing: .unconditional, help: "Hidden size; with --init-from, the model's (default: \(Self.defaults.hiddenSize)).")
+    var hiddenSize: Int?
     @Option(name: .long, parsing: .unconditional, help: "Examples per batch.")
     var batchSize = Self.defaults.batchSize
     @Option(name: .long, parsing: .unconditional, help: "Maximum epochs.")
@@ -86,8 +118,8 @@ struct TrainingOptions: ParsableArguments {
     var textbookDecay = !Self.defaults.referenceDecayTiming
     @Option(name: [.customLong("l2"), .customLong("l2-penalty")], parsing: .unconditional, help: "L2 penalty (added to the gradient, as torch.optim.Adam's weight_decay).")
     var l2Penalty = Self.defaults.l2Penalty
-    @Option(name: [.customLong("step"), .customLong("propagation-steps")], parsing: .unconditional, help: "Gated graph propagation steps.")
-    var propagationSteps = Self.defaults.propagationSteps
+    @Option(name: [.customLong("step"), .customLong("propagation-steps")], parsing: .unconditional, help: "Gated graph propagation steps; with --init-from, the model's (default: \(Self.defaults.propagationSteps)).")
+    var propagationSteps: Int?
     @Flag(name: .long, help: "Readout without the hybrid transform.")
     var nonhybrid = Self.defaults.nonhybrid
     @Option(name: .long, parsing: .unconditional, help: "Epochs without improvement before stopping (counted as the reference counts them).")
@@ -106,7 +138,7 @@ struct TrainingOptions: ParsableArguments {
     /// The configuration these options describe (not yet validated; `validate()` does that).
     func configuration() -> TrainingConfiguration {
         var configuration = TrainingConfiguration()
-        configuration.hiddenSize = hiddenSize
+        configuration.hiddenSize = hiddenSize ?? Self.defaults.hiddenSize
         configuration.batchSize = batchSize
         configuration.epochs = epochs
         configuration.learningRate = learningRate
@@ -114,7 +146,7 @@ struct TrainingOptions: ParsableArguments {
         configuration.decayInterval = decayInterval
         configuration.referenceDecayTiming = !textbookDecay
         configuration.l2Penalty = l2Penalty
-        configuration.propagationSteps = propagationSteps
+        configuration.propagationSteps = propagationSteps ?? Self.defaults.propagationSteps
         configuration.nonhybrid = nonhybrid
         configuration.patience = patience
         configuration.seed = seed
@@ -122,6 +154,16 @@ struct TrainingOptions: ParsableArguments {
         configuration.validationFraction = validationFraction
         configuration.selectOn = selectOn
         configuration.cutoff = cutoff
+        return configuration
+    }
+
+    /// The configuration for a warm start from `parent`: the architecture settings the user left
+    /// out are the parent's; those given must agree with it (the trainer checks).
+    func configuration(warmStartingFrom parent: SRGNNConfiguration) -> TrainingConfiguration {
+        var configuration = configuration()
+        configuration.hiddenSize = hiddenSize ?? parent.hiddenSize
+        configuration.propagationSteps = propagationSteps ?? parent.propagationSteps
+        configuration.nonhybrid = nonhybrid || parent.nonhybrid
         return configuration
     }
 

@@ -52,6 +52,19 @@ public struct ItemVocabulary: Sendable, Codable, Equatable {
         return rawIDs[Int(id) - 1]
     }
 
+    /// This vocabulary followed by the raw ids of `other` that it lacks, in `other`'s order: every
+    /// id keeps its internal id, new ones get `count + 1...` (a warm start's vocabulary growth).
+    public func extended(with other: ItemVocabulary) -> (vocabulary: ItemVocabulary, added: Int) {
+        let added = other.rawIDs.filter { internalID(of: $0) == nil }
+        guard !added.isEmpty else { return (self, 0) }
+        let rawIDs = self.rawIDs + added
+        // Pickle folders grow "1...n" into "1...m": keep the index-free identity form.
+        if isIdentity, rawIDs.enumerated().allSatisfy({ $0.element == String($0.offset + 1) }) {
+            return (.identity(count: rawIDs.count), added.count)
+        }
+        return (ItemVocabulary(rawIDs: rawIDs), added.count)
+    }
+
     private static func buildIndex(_ rawIDs: [String]) -> [String: Int32] {
         var index = [String: Int32](minimumCapacity: rawIDs.count)
         for (offset, raw) in rawIDs.enumerated() { index[raw] = Int32(offset + 1) }

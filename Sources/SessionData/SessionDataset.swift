@@ -33,6 +33,28 @@ public struct SessionDataset: Sendable, Equatable {
 
     /// Rows of the item embedding table: `itemCount + 1`.
     public var embeddingRows: Int { itemCount + 1 }
+
+    /// The same sessions and examples in `vocabulary`'s internal ids, or `nil` when `vocabulary`
+    /// lacks one of this dataset's raw ids. The result's vocabulary and item count are
+    /// `vocabulary`'s (a model's, which may know more items than this data has).
+    public func remapped(to vocabulary: ItemVocabulary) -> SessionDataset? {
+        if vocabulary == self.vocabulary { return self }
+        var table = [Int32](repeating: 0, count: itemCount + 1)
+        for id in stride(from: 1, through: itemCount, by: 1) {
+            guard let mapped = vocabulary.internalID(of: self.vocabulary.rawID(of: Int32(id))) else { return nil }
+            table[id] = mapped
+        }
+        func map(_ ids: inout [Int32]) { for i in ids.indices { ids[i] = table[Int(ids[i])] } }
+        var result = self
+        map(&result.trainSessions.items)
+        map(&result.train.items)
+        map(&result.train.targets)
+        map(&result.test.items)
+        map(&result.test.targets)
+        result.vocabulary = vocabulary
+        result.itemCount = vocabulary.count
+        return result
+    }
 }
 
 /// The paper's Table 1 for one dataset.

@@ -33,6 +33,9 @@ public final class Trainer {
     public let dataset: SessionDataset
     public let checkpointPath: String
     public let datasetPath: String?
+    /// The checkpoint this run continues from, if any, and how many items the data added to it.
+    public let warmStart: WarmStart?
+    public let addedItems: Int
     /// Indices into `dataset.train` used for training and held out for validation.
     public let trainIndices: [Int]
     public let validationIndices: [Int]
@@ -42,17 +45,21 @@ public final class Trainer {
     public var logPath: String { checkpointPath + ".log.jsonl" }
     public var statePath: String { checkpointPath + ".state" }
 
+    /// With `warmStart`, `dataset` is taken into the parent's grown vocabulary (``WarmStart``) and
+    /// the configuration's architecture must be the parent's.
     public init(configuration: TrainingConfiguration, dataset: SessionDataset, checkpointPath: String,
-                datasetPath: String? = nil) throws {
+                datasetPath: String? = nil, warmStart: WarmStart? = nil) throws {
         try configuration.validate()
         guard dataset.train.count > 0 else {
             throw TrainingError.invalidConfiguration("the dataset has no training examples")
         }
+        try warmStart?.checkArchitecture(of: configuration)
         self.configuration = configuration
-        self.dataset = dataset
+        self.warmStart = warmStart
+        (self.dataset, self.addedItems) = warmStart?.grow(dataset) ?? (dataset, 0)
         self.checkpointPath = checkpointPath
         self.datasetPath = datasetPath
-        self.datasetFingerprint = dataset.fingerprint
+        self.datasetFingerprint = self.dataset.fingerprint
         (trainIndices, validationIndices) = Trainer.split(count: dataset.train.count, configuration: configuration)
         guard !trainIndices.isEmpty else {
             throw TrainingError.invalidConfiguration("the validation fraction leaves no training examples")
@@ -75,9 +82,13 @@ public final class Trainer {
     public func run(resume: Bool = false, observer: TrainingObserver? = nil) throws -> TrainingResult {
         let cutoff = configuration.cutoff
         let modelConfiguration = configuration.modelConfiguration(itemCount: dataset.itemCount)
-        var step = TrainingStep(model: try SRGNNModel(configuration: modelConfiguration, seed: configuration.seed),
-                                learningRate: configuration.learningRate, l2Penalty: configuration.l2Penalty,
+        var model = try SRGNNModel(configuration: modelConfiguration, seed: configuration.seed)
+        if let warmStart { model.parameters = warmStart.initialParameters(fresh: model.parameters) }
+        var step = TrainingStep(model: model, learningRate: configuration.learningRate, l2Penalty: configuration.l2Penalty,
                                 threads: configuration.threads)
+        if !resume, let moments = try warmStart?.optimizerState(embeddingRows: modelConfiguration.embeddingRows) {
+            step.optimizer.restore(stepCount: moments.steps, firstMoment: moments.first, secondMoment: moments.second)
+        }
         try prepareOutputs(resume: resume, observer: observer)
         var state = RunState()
         if resume {
@@ -163,7 +174,9 @@ public final class Trainer {
         metrics["loss"] = record.loss
         let metadata = CheckpointMetadata(model: model.configuration, vocabulary: dataset.vocabulary, epoch: epoch,
                                           metrics: metrics, training: configuration.jsonValue, history: try JSONValue(encoding: history),
-                                          dataset: datasetPath, datasetFingerprint: datasetFingerprint)
+                                          dataset: datasetPath, datasetFingerprint: datasetFingerprint,
+                                          trainingData: TrainingDataSummary(dataset),
+                                          lineage: warmStart?.lineage(addedItems: addedItems))
         try LoadedModel.save(model: model, metadata: metadata, to: checkpointPath)
     }
 
@@ -258,11 +271,7 @@ enum TrainingState {
         guard FileManager.default.fileExists(atPath: path) else {
             throw TrainingError.resume(path: path, reason: "no saved state (was the run started with this --out?)")
         }
-        let file = try SafeTensorsFile(contentsOf: path)
-        guard let json = file.metadata["srgnn.training-state"],
-              let header = try? JSONDecoder().decode(Header.self, from: Data(json.utf8)) else {
-            throw TrainingError.resume(path: path, reason: "not a training state file")
-        }
+        let (header, parameters, first, second) = try read(from: path)
         var saved = header.configuration, wanted = configuration
         saved.threads = 1; wanted.threads = 1; saved.epochs = 0; wanted.epochs = 0  // these may change on resume
         guard saved == wanted else {
@@ -273,14 +282,50 @@ enum TrainingState {
                 "it was trained on different data (dataset fingerprint \(fingerprint), --data has \(datasetFingerprint)); resume with the same --data, or start a new run without --resume")
         }
         let run = header.run
-        guard (0...configuration.epochs).contains(run.completedEpochs), run.history.count == run.completedEpochs,
-              header.adamSteps >= 0 else {
+        guard (0...configuration.epochs).contains(run.completedEpochs), run.history.count == run.completedEpochs else {
             throw TrainingError.resume(path: path, reason:
-                "its bookkeeping is inconsistent (\(run.completedEpochs) completed epochs, \(run.history.count) records, \(header.adamSteps) optimizer steps; at most \(configuration.epochs) epochs)")
+                "its bookkeeping is inconsistent (\(run.completedEpochs) completed epochs, \(run.history.count) records; at most \(configuration.epochs) epochs)")
         }
-        let (parameters, _) = try SRGNNParameters.load(from: file, path: path)
         guard parameters.embeddingRows == step.model.parameters.embeddingRows else {
             throw TrainingError.resume(path: path, reason: "it has \(parameters.embeddingRows - 1) items, the dataset \(step.model.configuration.itemCount)")
+        }
+        step.model.parameters = parameters
+        step.optimizer.restore(stepCount: header.adamSteps, firstMoment: first, secondMoment: second)
+        return header.run
+    }
+
+    /// The Adam step count and moments of a state file whose model is shaped like `parameters`
+    /// (a warm start continuing its parent run's optimizer).
+    static func loadMoments(from path: String, shapedLike parameters: SRGNNParameters) throws
+        -> (steps: Int, first: SRGNNParameters, second: SRGNNParameters) {
+        let (header, saved, first, second) = try read(from: path)
+        guard saved.embeddingRows == parameters.embeddingRows, saved.hiddenSize == parameters.hiddenSize else {
+            throw TrainingError.resume(path: path, reason:
+                "its model has \(saved.embeddingRows - 1) items and hidden size \(saved.hiddenSize), the checkpoint \(parameters.embeddingRows - 1) and \(parameters.hiddenSize); give the state of the checkpoint's own run")
+        }
+        return (header.adamSteps, first, second)
+    }
+
+    /// Reads a state file: its header, parameters and Adam moments (checked against the parameters' shapes).
+    static func read(from path: String) throws -> (Header, SRGNNParameters, SRGNNParameters, SRGNNParameters) {
+        let file: SafeTensorsFile
+        do {
+            file = try SafeTensorsFile(contentsOf: path)
+        } catch ModelError.weightsFile(_, let reason) {
+            throw TrainingError.resume(path: path, reason: reason)
+        }
+        guard let json = file.metadata["srgnn.training-state"],
+              let header = try? JSONDecoder().decode(Header.self, from: Data(json.utf8)) else {
+            throw TrainingError.resume(path: path, reason: "not a training state file")
+        }
+        guard header.adamSteps >= 0 else {
+            throw TrainingError.resume(path: path, reason: "its optimizer step count is negative (\(header.adamSteps))")
+        }
+        let parameters: SRGNNParameters
+        do {
+            (parameters, _) = try SRGNNParameters.load(from: file, path: path)
+        } catch ModelError.weightsFile(_, let reason) {
+            throw TrainingError.resume(path: path, reason: reason)
         }
         var first = SRGNNParameters(zerosLike: parameters), second = SRGNNParameters(zerosLike: parameters)
         for name in ParameterName.allCases {
@@ -291,9 +336,7 @@ enum TrainingState {
             first.setTensor(name, m)
             second.setTensor(name, v)
         }
-        step.model.parameters = parameters
-        step.optimizer.restore(stepCount: header.adamSteps, firstMoment: first, secondMoment: second)
-        return header.run
+        return (header, parameters, first, second)
     }
 }
 

@@ -183,6 +183,8 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     /// spelling of it (the CLI to its option).
     case invalidSetting(TrainingConfiguration.Key, String)
     case resume(path: String, reason: String)
+    /// The checkpoint (or training state) to warm-start from cannot be used.
+    case warmStart(path: String, reason: String)
     /// An output file that cannot be written; checked before training starts.
     case output(path: String, reason: String)
 
@@ -191,6 +193,7 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
         case .invalidConfiguration(let message): return "invalid training configuration: \(message)"
         case let .invalidSetting(_, message): return "invalid training configuration: \(message)"
         case let .resume(path, reason): return "cannot resume from \(path): \(reason)"
+        case let .warmStart(path, reason): return "cannot warm-start from \(path): \(reason)"
         case let .output(path, reason): return "cannot write \(path): \(reason)"
         }
     }

@@ -141,13 +141,13 @@ func smallConfiguration(epochs: Int = 3, threads: Int = 1) -> TrainingConfigurat
         let other = syntheticDataset(items: 70)
         let loaded = try LoadedModel.load(from: path)
         let mismatch = #expect(throws: ModelError.self) {
-            try loaded.checkCompatible(with: other, modelPath: path, datasetPath: "other-data")
+            try loaded.aligned(other, modelPath: path, datasetPath: "other-data")
         }
-        #expect(mismatch?.description == "\(path): the model has 60 items but other-data has 70; was it trained on this dataset?")
+        #expect(mismatch?.description == "\(path): 10 of other-data's 70 items are not in the model's vocabulary of 60 (first: '61'); was it trained on this dataset?")
         var renamed = dataset
         renamed.vocabulary = ItemVocabulary(rawIDs: (1...60).map { "x\($0)" })
-        #expect(throws: ModelError.self) { try loaded.checkCompatible(with: renamed, modelPath: path, datasetPath: "renamed") }
-        #expect(throws: Never.self) { try loaded.checkCompatible(with: dataset, modelPath: path, datasetPath: "same") }
+        #expect(throws: ModelError.self) { try loaded.aligned(renamed, modelPath: path, datasetPath: "renamed") }
+        #expect(try loaded.aligned(dataset, modelPath: path, datasetPath: "same") == dataset)
     }
 }
 
