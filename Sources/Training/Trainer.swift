@@ -78,15 +78,20 @@ public final class Trainer {
         return (Array(indices[..<trainCount]), Array(indices[trainCount...]))
     }
 
+    /// The model before the first step: the seeded initialisation, with a warm start's parent
+    /// weights copied over it.
+    public func initialModel() throws -> SRGNNModel {
+        var model = try SRGNNModel(configuration: configuration.modelConfiguration(itemCount: dataset.itemCount), seed: configuration.seed)
+        if let warmStart { model.parameters = warmStart.initialParameters(fresh: model.parameters) }
+        return model
+    }
+
     /// Trains to the end (or until patience runs out), saving the best epoch to `checkpointPath`.
     public func run(resume: Bool = false, observer: TrainingObserver? = nil) throws -> TrainingResult {
         let cutoff = configuration.cutoff
-        let modelConfiguration = configuration.modelConfiguration(itemCount: dataset.itemCount)
-        var model = try SRGNNModel(configuration: modelConfiguration, seed: configuration.seed)
-        if let warmStart { model.parameters = warmStart.initialParameters(fresh: model.parameters) }
-        var step = TrainingStep(model: model, learningRate: configuration.learningRate, l2Penalty: configuration.l2Penalty,
-                                threads: configuration.threads)
-        if !resume, let moments = try warmStart?.optimizerState(embeddingRows: modelConfiguration.embeddingRows) {
+        var step = TrainingStep(model: try initialModel(), learningRate: configuration.learningRate,
+                                l2Penalty: configuration.l2Penalty, threads: configuration.threads)
+        if !resume, let moments = try warmStart?.optimizerState(embeddingRows: dataset.embeddingRows) {
             step.optimizer.restore(stepCount: moments.steps, firstMoment: moments.first, secondMoment: moments.second)
         }
         try prepareOutputs(resume: resume, observer: observer)
