@@ -26,12 +26,15 @@ public struct CheckpointMetadata: Codable, Sendable, Equatable {
     public var trainingData: TrainingDataSummary?
     /// Where the model started from: absent for a cold start, the parent for a warm start.
     public var lineage: CheckpointLineage?
+    /// The most clicked items of the training data's most recent sessions: the answer for a
+    /// session the model cannot embed (empty, or only unknown items). Absent in older checkpoints.
+    public var recentPopularity: RecentPopularity?
 
     public init(model: SRGNNConfiguration, vocabulary: ItemVocabulary, epoch: Int, metrics: [String: Double],
                 training: JSONValue?, history: JSONValue?, createdAt: Date = Date(),
                 versions: [String: String] = ["srgnn": srgnnVersion], dataset: String? = nil,
                 datasetFingerprint: String? = nil, trainingData: TrainingDataSummary? = nil,
-                lineage: CheckpointLineage? = nil) {
+                lineage: CheckpointLineage? = nil, recentPopularity: RecentPopularity? = nil) {
         self.model = model
         self.vocabulary = vocabulary
         self.epoch = epoch
@@ -44,6 +47,41 @@ public struct CheckpointMetadata: Codable, Sendable, Equatable {
         self.datasetFingerprint = datasetFingerprint
         self.trainingData = trainingData
         self.lineage = lineage
+        self.recentPopularity = recentPopularity
+    }
+}
+
+/// The most clicked items of the last sessions of the training data (sessions are in time order
+/// in every supported format), most clicked first, ties by internal id.
+public struct RecentPopularity: Codable, Sendable, Equatable {
+    /// Share of the training sessions counted (the most recent ones) and how many that was.
+    public var fraction: Double
+    public var sessions: Int
+    /// Internal item ids and their click counts, at most `limit` of them.
+    public var items: [Int32]
+    public var clicks: [Int]
+
+    public static let defaultFraction = 0.1
+    public static let defaultLimit = 1_000
+
+    public init(fraction: Double, sessions: Int, items: [Int32], clicks: [Int]) {
+        self.fraction = fraction
+        self.sessions = sessions
+        self.items = items
+        self.clicks = clicks
+    }
+
+    /// Counts the last `fraction` of `sessions` (at least one session when there are any).
+    public init(of sessions: SessionList, itemCount: Int, fraction: Double = defaultFraction, limit: Int = defaultLimit) {
+        let counted = sessions.count == 0 ? 0 : max(1, Int((Double(sessions.count) * fraction).rounded()))
+        var clicks = [Int](repeating: 0, count: itemCount + 1)
+        for session in (sessions.count - counted)..<sessions.count {
+            for item in sessions[session] where item >= 1 && Int(item) <= itemCount { clicks[Int(item)] += 1 }
+        }
+        let ranked = stride(from: 1, through: itemCount, by: 1).filter { clicks[$0] > 0 }
+            .sorted { clicks[$0] != clicks[$1] ? clicks[$0] > clicks[$1] : $0 < $1 }
+            .prefix(limit)
+        self.init(fraction: fraction, sessions: counted, items: ranked.map { Int32($0) }, clicks: ranked.map { clicks[$0] })
     }
 }
 

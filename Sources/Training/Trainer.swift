@@ -181,7 +181,8 @@ public final class Trainer {
                                           metrics: metrics, training: configuration.jsonValue, history: try JSONValue(encoding: history),
                                           dataset: datasetPath, datasetFingerprint: datasetFingerprint,
                                           trainingData: TrainingDataSummary(dataset),
-                                          lineage: warmStart?.lineage(addedItems: addedItems))
+                                          lineage: warmStart?.lineage(addedItems: addedItems),
+                                          recentPopularity: RecentPopularity(of: dataset.trainSessions, itemCount: dataset.itemCount))
         try LoadedModel.save(model: model, metadata: metadata, to: checkpointPath)
     }
 

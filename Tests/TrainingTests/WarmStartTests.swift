@@ -163,3 +163,31 @@ func sha256sum(_ path: String) throws -> String {
     process.waitUntilExit()
     return String(decoding: output, as: UTF8.self).split(separator: " ").first.map(String.init) ?? ""
 }
+
+/// The popularity a checkpoint keeps for sessions it cannot embed counts the recent sessions only.
+@Suite struct RecentPopularityTests {
+    @Test func countsTheLastSessionsMostClickedFirst() {
+        // Ten sessions; the last two (20 %) are [3, 5, 3] and [5, 2, 3]: 3 ×3, 5 ×2, 2 ×1.
+        var sessions = SessionList()
+        for _ in 0..<8 { sessions.append([Int32(1), 1, 4]) }
+        sessions.append([Int32(3), 5, 3])
+        sessions.append([Int32(5), 2, 3])
+        let popularity = RecentPopularity(of: sessions, itemCount: 6, fraction: 0.2)
+        #expect(popularity.sessions == 2)
+        #expect(popularity.items == [3, 5, 2] && popularity.clicks == [3, 2, 1])
+        #expect(RecentPopularity(of: sessions, itemCount: 6, fraction: 0.2, limit: 2).items == [3, 5])
+        // Ties go to the smaller id; at least one session is counted.
+        #expect(RecentPopularity(of: sessions, itemCount: 6, fraction: 0.01).items == [2, 3, 5])
+        #expect(RecentPopularity(of: SessionList(), itemCount: 6).items.isEmpty)
+    }
+
+    @Test func checkpointsCarryIt() throws {
+        let folder = try temporaryFolder("popularity")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let dataset = syntheticDataset()
+        _ = try Trainer(configuration: smallConfiguration(epochs: 1), dataset: dataset, checkpointPath: folder + "/m.safetensors").run()
+        let saved = try LoadedModel.load(from: folder + "/m.safetensors").metadata?.recentPopularity
+        #expect(saved == RecentPopularity(of: dataset.trainSessions, itemCount: dataset.itemCount))
+        #expect(saved?.items.isEmpty == false)
+    }
+}
