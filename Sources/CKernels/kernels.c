@@ -113,41 +113,63 @@ static void srgnn_sift_down(float *best, int64_t *indices, int64_t size, int64_t
     }
 }
 
-int64_t srgnn_top_k(const float *values, int64_t count, int64_t k, int64_t *indices, float *best) {
-    if (k > count) k = count;
-    if (k <= 0) return 0;
-    // A heap of the k best so far with the worst of them at the root: O(count · log k). Values are
-    // scanned in index order, so a later value enters only if strictly greater than the root. Once
-    // the heap is full, blocks of 64 values whose maximum does not beat the root are skipped with
-    // one vectorised pass. NaN never enters.
-    int64_t size = 0, j = 0;
-    while (j < count) {
-        if (size == k && j + 64 <= count && srgnn_block_max(values + j) <= best[0]) { j += 64; continue; }
-        int64_t end = (size == k && j + 64 <= count) ? j + 64 : j + 1;
-        for (; j < end; j++) {
-            float value = values[j];
-            if (value != value) continue;
-            if (size < k) {
-                int64_t i = size++;
-                best[i] = value; indices[i] = j;
-                while (i > 0) {
-                    int64_t parent = (i - 1) / 2;
-                    if (!srgnn_worse(best[i], indices[i], best[parent], indices[parent])) break;
-                    float v = best[i]; best[i] = best[parent]; best[parent] = v;
-                    int64_t x = indices[i]; indices[i] = indices[parent]; indices[parent] = x;
-                    i = parent;
-                }
-            } else if (value > best[0]) {
-                best[0] = value; indices[0] = j;
-                srgnn_sift_down(best, indices, size, 0);
-            }
+// Offers values[j] to the heap of the k best so far (worst at the root; size grows to k). Values
+// come in index order, so a later value enters a full heap only if strictly greater than the root.
+static inline void srgnn_heap_offer(float value, int64_t j, float *best, int64_t *indices, int64_t *size, int64_t k) {
+    if (value != value) return;  // NaN never enters
+    if (*size < k) {
+        int64_t i = (*size)++;
+        best[i] = value; indices[i] = j;
+        while (i > 0) {
+            int64_t parent = (i - 1) / 2;
+            if (!srgnn_worse(best[i], indices[i], best[parent], indices[parent])) break;
+            float v = best[i]; best[i] = best[parent]; best[parent] = v;
+            int64_t x = indices[i]; indices[i] = indices[parent]; indices[parent] = x;
+            i = parent;
         }
+    } else if (value > best[0]) {
+        best[0] = value; indices[0] = j;
+        srgnn_sift_down(best, indices, *size, 0);
     }
-    // Pop the worst to the back until the heap is empty: best first.
+}
+
+// Pops the worst to the back until the heap is empty: best first.
+static int64_t srgnn_heap_sorted(float *best, int64_t *indices, int64_t size) {
     for (int64_t last = size - 1; last > 0; last--) {
         float v = best[0]; best[0] = best[last]; best[last] = v;
         int64_t x = indices[0]; indices[0] = indices[last]; indices[last] = x;
         srgnn_sift_down(best, indices, last, 0);
     }
     return size;
+}
+
+int64_t srgnn_top_k(const float *values, int64_t count, int64_t k, int64_t *indices, float *best) {
+    if (k > count) k = count;
+    if (k <= 0) return 0;
+    // O(count · log k). Once the heap is full, blocks of 64 values whose maximum does not beat the
+    // root are skipped with one vectorised pass.
+    int64_t size = 0, j = 0;
+    while (j < count) {
+        if (size == k && j + 64 <= count && srgnn_block_max(values + j) <= best[0]) { j += 64; continue; }
+        int64_t end = (size == k && j + 64 <= count) ? j + 64 : j + 1;
+        for (; j < end; j++) srgnn_heap_offer(values[j], j, best, indices, &size, k);
+    }
+    return srgnn_heap_sorted(best, indices, size);
+}
+
+int64_t srgnn_top_k_masked(const float *values, int64_t count, const uint64_t *allowed, int64_t k, int64_t *indices, float *best) {
+    if (k <= 0 || count <= 0) return 0;
+    // Only the allowed indices are visited, word by word: a filter that keeps 1 % of the items
+    // costs a pass over count / 64 words plus the allowed values.
+    int64_t size = 0;
+    for (int64_t w = 0; w < (count + 63) / 64; w++) {
+        uint64_t bits = allowed[w];
+        if (w == (count - 1) / 64 && count % 64) bits &= ~(uint64_t)0 >> (64 - count % 64);
+        while (bits) {
+            int64_t j = w * 64 + __builtin_ctzll(bits);
+            bits &= bits - 1;
+            srgnn_heap_offer(values[j], j, best, indices, &size, k);
+        }
+    }
+    return srgnn_heap_sorted(best, indices, size);
 }

@@ -28,11 +28,28 @@ extension ScoredItem: Codable where ID: Codable {
     }
 }
 
+/// Which items a session's answer is chosen from.
+public enum ItemSelection: Sendable, Equatable {
+    /// The `k` best items of those `allowed` (all items when `nil`), chosen inside the top-k pass.
+    case best(k: Int, allowed: ItemMask?)
+    /// Exactly these items (internal ids, no repeats), ranked by score, at most `k` of them; their
+    /// scores are read from the same full-ranking scores as `best`.
+    case candidates([Int32], k: Int)
+}
+
 extension SRGNNModel {
     /// The `k` best items for each session, best first (ties to the lower id). Sessions are
     /// validated first; a bad one throws before any work is done.
     public func recommend(sessions: [[Int32]], k: Int, workspace: SRGNNWorkspace = SRGNNWorkspace(),
                           threads: Int = 1) throws -> [[ScoredItem<Int32>]] {
+        try recommend(sessions: sessions, selections: Array(repeating: .best(k: k, allowed: nil), count: sessions.count),
+                      workspace: workspace, threads: threads)
+    }
+
+    /// Each session's answer from its own `selections` entry, best first (ties to the lower id).
+    public func recommend(sessions: [[Int32]], selections: [ItemSelection], workspace: SRGNNWorkspace = SRGNNWorkspace(),
+                          threads: Int = 1) throws -> [[ScoredItem<Int32>]] {
+        precondition(selections.count == sessions.count, "one selection per session")
         for session in sessions { try validate(session: session) }
         if sessions.isEmpty { return [] }
         let batch = SessionBatch(sessions: sessions)
@@ -40,9 +57,18 @@ extension SRGNNModel {
         workspace.prepareScoring(sessions: batch.sessionCount, itemCount: items, scoreLayer: layers().scoreLayer, threads: threads, fullScores: true)
         let scores = workspace.scores.pointer(batch.sessionCount * items)
         self.scores(batch, workspace: workspace, threads: threads, into: scores)
-        return (0..<sessions.count).map { s in
+        return zip(0..<sessions.count, selections).map { s, selection in
             let row = scores + s * items
-            return topK(row, count: items, k: k).map { ScoredItem(id: Int32($0 + 1), score: row[$0]) }
+            switch selection {
+            case let .best(k, allowed):
+                return topK(row, count: items, k: k, allowed: allowed).map { ScoredItem(id: Int32($0 + 1), score: row[$0]) }
+            case let .candidates(ids, k):
+                // NaN (a diverged model) ranks last, as top-k never returns it first.
+                func key(_ score: Float) -> Float { score.isNaN ? -.infinity : score }
+                let ranked = ids.map { ScoredItem(id: $0, score: row[Int($0) - 1]) }
+                    .sorted { key($0.score) != key($1.score) ? key($0.score) > key($1.score) : $0.id < $1.id }
+                return Array(ranked.prefix(k))
+            }
         }
     }
 

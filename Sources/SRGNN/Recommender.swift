@@ -1,21 +1,48 @@
 import Foundation
+import SessionData
+import TensorCore
 
-/// What a `Recommender` answers for one session: the ranked items, best first, and the session's
-/// items the model does not know (dropped before scoring, in the order given).
+/// What a `Recommender` answers for one session: the ranked items, best first, and the ids it
+/// does not know (the session's, then the candidates', in the order given), and how the answer was
+/// made when the model could not embed the session (`.popularity`).
 public struct RecommendationResult: Sendable, Equatable {
     public var items: [ScoredItem<String>]
     public var unknownItems: [String]
-    public init(items: [ScoredItem<String>], unknownItems: [String]) { self.items = items; self.unknownItems = unknownItems }
+    public var fallback: Fallback?
+    public init(items: [ScoredItem<String>], unknownItems: [String], fallback: Fallback? = nil) {
+        self.items = items; self.unknownItems = unknownItems; self.fallback = fallback
+    }
 }
 
-/// One session to recommend for, with its own `k` and whether to leave out items already clicked.
+/// The answer for a session the model cannot embed (empty, or only unknown items).
+public enum Fallback: String, Sendable, Codable, CaseIterable {
+    /// The most clicked items of the training data's most recent sessions (`RecentPopularity`),
+    /// scored by their click counts, with the query's item rules applied.
+    case popularity
+    /// No answer: the session is an error (`RecommenderError.emptySession`/`.noKnownItems`).
+    case none
+}
+
+/// One session to recommend for, with its own `k` and item rules.
 public struct RecommendationQuery: Sendable, Equatable {
     /// Raw item ids, oldest click first.
     public var session: [String]
     public var k: Int
+    /// Leave out the session's own items.
     public var excludeSeen: Bool
-    public init(session: [String], k: Int, excludeSeen: Bool = false) {
-        self.session = session; self.k = k; self.excludeSeen = excludeSeen
+    /// Raw ids never to return (e.g. the basket).
+    public var exclude: [String]
+    /// Attribute → allowed values (catalog attributes; an item must match every attribute).
+    public var filter: [String: [String]]
+    /// Also return items the catalog marks unavailable.
+    public var includeUnavailable: Bool
+    /// Rank exactly these raw ids (those the rules allow) instead of all items.
+    public var candidates: [String]?
+
+    public init(session: [String], k: Int, excludeSeen: Bool = false, exclude: [String] = [], filter: [String: [String]] = [:],
+                includeUnavailable: Bool = false, candidates: [String]? = nil) {
+        self.session = session; self.k = k; self.excludeSeen = excludeSeen; self.exclude = exclude
+        self.filter = filter; self.includeUnavailable = includeUnavailable; self.candidates = candidates
     }
 }
 
@@ -24,6 +51,8 @@ public enum RecommenderError: Error, Equatable, CustomStringConvertible {
     case emptySession(index: Int)
     case noKnownItems(index: Int, unknown: [String])
     case invalidK(index: Int, k: Int)
+    /// A filter names an attribute the catalog lacks, or there is no catalog.
+    case invalidFilter(index: Int, reason: String)
 
     public var description: String {
         switch self {
@@ -34,6 +63,8 @@ public enum RecommenderError: Error, Equatable, CustomStringConvertible {
             return "none of the session's items is known to the model (\(shown)); nothing to recommend from"
         case let .invalidK(_, k):
             return "k must be at least 1, got \(k)"
+        case let .invalidFilter(_, reason):
+            return reason
         }
     }
 }
@@ -54,18 +85,27 @@ public struct Recommender: Sendable {
     public let loaded: LoadedModel
     /// Sessions longer than this keep their last `maxSessionLength` known clicks.
     public let maxSessionLength: Int
+    /// Availability and attributes, in this model's ids (nil: every item available, no filters).
+    public let catalog: CatalogIndex?
+    /// The answer for a session the model cannot embed.
+    public let fallback: Fallback
     private let workspaces = WorkspacePool()
 
-    public init(model: LoadedModel, maxSessionLength: Int = Recommender.defaultMaxSessionLength) {
+    public init(model: LoadedModel, maxSessionLength: Int = Recommender.defaultMaxSessionLength, catalog: Catalog? = nil,
+                fallback: Fallback = .none) {
         precondition(maxSessionLength >= 1, "maxSessionLength must be at least 1")
         self.loaded = model
         self.maxSessionLength = maxSessionLength
+        self.catalog = catalog.map { CatalogIndex($0, vocabulary: model.vocabulary) }
+        self.fallback = fallback
     }
 
     /// Loads `path` (see `LoadedModel.load`); a bad or missing file throws `ModelError` naming it.
     public init(contentsOf path: String, propagationSteps: Int = 1, nonhybrid: Bool = false,
-                maxSessionLength: Int = Recommender.defaultMaxSessionLength) throws {
-        self.init(model: try LoadedModel.load(from: path, propagationSteps: propagationSteps, nonhybrid: nonhybrid), maxSessionLength: maxSessionLength)
+                maxSessionLength: Int = Recommender.defaultMaxSessionLength, catalog: Catalog? = nil,
+                fallback: Fallback = .none) throws {
+        self.init(model: try LoadedModel.load(from: path, propagationSteps: propagationSteps, nonhybrid: nonhybrid),
+                  maxSessionLength: maxSessionLength, catalog: catalog, fallback: fallback)
     }
 
     public var model: SRGNNModel { loaded.model }
@@ -90,37 +130,78 @@ public struct Recommender: Sendable {
     /// `RecommenderError` (with its index) before any work is done.
     public func recommend(_ queries: [RecommendationQuery]) throws -> [RecommendationResult] {
         let prepared = try queries.enumerated().map { try prepare($0.element, index: $0.offset) }
-        if prepared.isEmpty { return [] }
-        // Ask for enough extra items that the ones left out as seen can be replaced.
-        let widest = prepared.map { $0.k + $0.exclude.count }.max()!
-        let ranked = try workspaces.with { workspace in
-            try loaded.model.recommend(sessions: prepared.map(\.items), k: widest, workspace: workspace)
+        let scored = prepared.filter { !$0.items.isEmpty }
+        let ranked = scored.isEmpty ? [] : try workspaces.with { workspace in
+            try loaded.model.recommend(sessions: scored.map(\.items), selections: scored.map(\.selection), workspace: workspace)
         }
-        return zip(prepared, ranked).map { query, ranked in
-            var items = [ScoredItem<String>]()
-            items.reserveCapacity(min(query.k, ranked.count))
-            for entry in ranked where !query.exclude.contains(entry.id) {
-                items.append(ScoredItem(id: loaded.vocabulary.rawID(of: entry.id), score: entry.score))
-                if items.count == query.k { break }
-            }
+        var next = ranked.makeIterator()
+        return prepared.map { query in
+            guard !query.items.isEmpty else { return popularAnswer(query) }
+            let items = next.next()!.map { ScoredItem(id: loaded.vocabulary.rawID(of: $0.id), score: $0.score) }
             return RecommendationResult(items: items, unknownItems: query.unknown)
         }
     }
 
+    /// A query in the model's ids: the session (empty when it falls back), what to choose from.
     private struct PreparedQuery {
         var items: [Int32]
         var unknown: [String]
+        var selection: ItemSelection
+        var allowed: ItemMask?
         var k: Int
-        var exclude: Set<Int32>
     }
 
     private func prepare(_ query: RecommendationQuery, index: Int) throws -> PreparedQuery {
         guard query.k >= 1 else { throw RecommenderError.invalidK(index: index, k: query.k) }
-        guard !query.session.isEmpty else { throw RecommenderError.emptySession(index: index) }
         var (known, unknown) = loaded.internalIDs(of: query.session)
-        guard !known.isEmpty else { throw RecommenderError.noKnownItems(index: index, unknown: unknown) }
+        if known.isEmpty && (fallback == .none || loaded.metadata?.recentPopularity == nil) {
+            if query.session.isEmpty { throw RecommenderError.emptySession(index: index) }
+            throw RecommenderError.noKnownItems(index: index, unknown: unknown)
+        }
         if known.count > maxSessionLength { known.removeFirst(known.count - maxSessionLength) }
-        return PreparedQuery(items: known, unknown: unknown, k: min(query.k, itemCount),
-                             exclude: query.excludeSeen ? Set(known) : [])
+        let allowed = try allowedItems(query, seen: known, index: index)
+        let k = min(query.k, itemCount)
+        guard let candidates = query.candidates else {
+            return PreparedQuery(items: known, unknown: unknown, selection: .best(k: k, allowed: allowed), allowed: allowed, k: k)
+        }
+        var chosen = [Int32](), seen = Set<Int32>()
+        for raw in candidates {
+            guard let id = loaded.vocabulary.internalID(of: raw) else { unknown.append(raw); continue }
+            if seen.insert(id).inserted && allowed.map({ $0.contains(id) }) ?? true { chosen.append(id) }
+        }
+        return PreparedQuery(items: known, unknown: unknown, selection: .candidates(chosen, k: k), allowed: allowed, k: k)
+    }
+
+    /// The items the query may return, or nil for all: catalog availability and filters, minus
+    /// `exclude` and (with `excludeSeen`) the session's own items.
+    private func allowedItems(_ query: RecommendationQuery, seen: [Int32], index: Int) throws -> ItemMask? {
+        var allowed: ItemMask?
+        if let catalog {
+            do {
+                allowed = try catalog.allowed(filter: query.filter, includeUnavailable: query.includeUnavailable)
+            } catch let error as CatalogError {
+                throw RecommenderError.invalidFilter(index: index, reason: error.description)
+            }
+        } else if let attribute = query.filter.keys.sorted().first {
+            throw RecommenderError.invalidFilter(index: index, reason: "no catalog is loaded, so there is nothing to filter '\(quotedPrefix(attribute))' on; start with a catalog")
+        }
+        let removed = (query.excludeSeen ? seen : []) + query.exclude.compactMap { loaded.vocabulary.internalID(of: $0) }
+        if !removed.isEmpty {
+            if allowed == nil { allowed = ItemMask(count: itemCount, allowingAll: true) }
+            for id in removed { allowed!.remove(id) }
+        }
+        return allowed
+    }
+
+    /// The answer from the recent popularity (click counts as scores), rules applied.
+    private func popularAnswer(_ query: PreparedQuery) -> RecommendationResult {
+        let popularity = loaded.metadata!.recentPopularity!
+        var items = [ScoredItem<String>]()
+        let candidates: Set<Int32>? = if case let .candidates(ids, _) = query.selection { Set(ids) } else { nil }
+        for (id, clicks) in zip(popularity.items, popularity.clicks) where items.count < query.k {
+            guard id >= 1, Int(id) <= itemCount, query.allowed?.contains(id) ?? true, candidates?.contains(id) ?? true else { continue }
+            items.append(ScoredItem(id: loaded.vocabulary.rawID(of: id), score: Float(clicks)))
+        }
+        return RecommendationResult(items: items, unknownItems: query.unknown, fallback: .popularity)
     }
 }

@@ -75,6 +75,8 @@ public struct ServingError: Error, HTTPResponseError, CustomStringConvertible, S
                                 message: "none of the items of \(place) is known to the model (\(shown)); send item ids from the training click log")
         case let .invalidK(_, k):
             return ServingError(.badRequest, code: "invalid_k", message: "\"k\" must be at least 1, got \(k)")
+        case let .invalidFilter(index, reason):
+            return ServingError(.badRequest, code: "invalid_filter", message: (batch ? "sessions[\(index)]: " : "") + reason)
         }
     }
 }

@@ -72,16 +72,25 @@ public func countGreater(_ values: UnsafePointer<Float>, count: Int, than thresh
     Int(srgnn_count_greater(values, Int64(count), threshold))
 }
 
-/// Indices of the `k` largest values of `values[0..<count]`, best first; ties go to the lower index.
-public func topK(_ values: UnsafePointer<Float>, count: Int, k: Int) -> [Int] {
-    let k = min(k, count)
+/// Indices of the `k` largest values of `values[0..<count]`, best first; ties go to the lower
+/// index. With `allowed`, only the indices it holds (index `j` is item `j + 1`) are candidates,
+/// selected inside the heap pass rather than by fetching more and dropping.
+public func topK(_ values: UnsafePointer<Float>, count: Int, k: Int, allowed: ItemMask? = nil) -> [Int] {
+    precondition(allowed.map { $0.count == count } ?? true, "the mask covers \(allowed?.count ?? 0) items, the scores \(count)")
+    let k = min(k, allowed?.allowedCount ?? count)
     if k <= 0 { return [] }
     // The running best values live on the heap: k comes from the caller (a request's k).
     var best = [Float](repeating: 0, count: k)
     return best.withUnsafeMutableBufferPointer { best in
         [Int](unsafeUninitializedCapacity: k) { buffer, initialized in
             buffer.withMemoryRebound(to: Int64.self) { indices in
-                initialized = Int(srgnn_top_k(values, Int64(count), Int64(k), indices.baseAddress!, best.baseAddress!))
+                if let allowed {
+                    initialized = allowed.words.withUnsafeBufferPointer { words in
+                        Int(srgnn_top_k_masked(values, Int64(count), words.baseAddress!, Int64(k), indices.baseAddress!, best.baseAddress!))
+                    }
+                } else {
+                    initialized = Int(srgnn_top_k(values, Int64(count), Int64(k), indices.baseAddress!, best.baseAddress!))
+                }
             }
         }
     }

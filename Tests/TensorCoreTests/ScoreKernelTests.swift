@@ -101,3 +101,26 @@ final class GuardedFloats {
 
     deinit { munmap(base, length) }
 }
+
+/// Top-k inside a mask equals sorting the allowed values, for masks of every density.
+@Suite struct MaskedTopKTests {
+    @Test func matchesSortingTheAllowedValues() {
+        var rng = SeededGenerator(seed: 21)
+        for count in [1, 63, 64, 65, 200, 1_000] {
+            // Few distinct values, so ties (to the lower index) are exercised.
+            let values = (0..<count).map { _ in Float(Int(rng.uniform(0, 20))) }
+            for density in [0.0, 0.01, 0.3, 1.0] {
+                let mask = ItemMask(count: count, allowing: (1...count).filter { _ in rng.uniform(0, 1) < Float(density) }.map(Int32.init))
+                for k in [1, 5, 50, count + 3] {
+                    let allowed: [Int] = (0..<count).filter { mask.contains(Int32($0 + 1)) }
+                    let sorted: [Int] = allowed.sorted { (a: Int, b: Int) -> Bool in values[a] != values[b] ? values[a] > values[b] : a < b }
+                    let expected = sorted.prefix(k)
+                    let got = values.withUnsafeBufferPointer { topK($0.baseAddress!, count: count, k: k, allowed: mask) }
+                    #expect(got == Array(expected), "count \(count) density \(density) k \(k)")
+                }
+            }
+        }
+        let all = ItemMask(count: 70, allowingAll: true)
+        #expect(all.allowedCount == 70 && !all.contains(71) && all.contains(70))
+    }
+}

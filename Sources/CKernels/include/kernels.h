@@ -21,6 +21,9 @@ int64_t srgnn_count_greater(const float *values, int64_t count, float threshold)
 /// The k best (value, index) pairs of values, best first, ties to the lower index; returns how many.
 /// indices and best (the values, scratch) hold k entries each, supplied by the caller.
 int64_t srgnn_top_k(const float *values, int64_t count, int64_t k, int64_t *indices, float *best);
+/// The same over the indices whose bit is set in `allowed` (bit j of word j / 64); k may exceed
+/// the allowed count, which is then what is returned.
+int64_t srgnn_top_k_masked(const float *values, int64_t count, const uint64_t *allowed, int64_t k, int64_t *indices, float *best);
 
 // MARK: The score layer's three products (score_kernels.c)
 //

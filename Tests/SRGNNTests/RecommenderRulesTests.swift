@@ -1,0 +1,126 @@
+import Foundation
+import SessionData
+import SRGNN
+import TensorCore
+import Testing
+import TestSupport
+
+/// Item rules (exclude, filter, availability, candidates) and the popularity fallback.
+@Suite struct RecommenderRulesTests {
+    static let items = 150
+
+    /// A saved checkpoint (raw ids "p1"..."p150") with recent popularity, and a random catalog.
+    static func setUp(_ folder: TemporaryFolder) throws -> (LoadedModel, Catalog) {
+        let model = try SRGNNModel(configuration: SRGNNConfiguration(itemCount: items, hiddenSize: 12), seed: 3)
+        let vocabulary = ItemVocabulary(rawIDs: (1...items).map { "p\($0)" })
+        var metadata = CheckpointMetadata(model: model.configuration, vocabulary: vocabulary, epoch: 0, metrics: [:],
+                                          training: nil, history: nil)
+        metadata.recentPopularity = RecentPopularity(fraction: 0.1, sessions: 9, items: [7, 3, 120, 44, 9], clicks: [50, 40, 30, 20, 10])
+        let path = folder.path + "/m.safetensors"
+        try LoadedModel.save(model: model, metadata: metadata, to: path)
+        var rng = SeededGenerator(seed: 4)
+        var entries = [String: Catalog.Entry]()
+        for id in 1...items where id % 10 != 0 {  // every tenth item is missing from the catalog
+            let colour = ["red", "green", "blue"][Int(rng.uniform(0, 3)) % 3]
+            entries["p\(id)"] = Catalog.Entry(available: rng.uniform(0, 1) < 0.8,
+                                              attributes: ["colour": [colour], "size": ["\(id % 4)"]])
+        }
+        return (try LoadedModel.load(from: path), Catalog(entries: entries))
+    }
+
+    /// Every item's score for one session, by the full-ranking path.
+    static func allScores(_ model: SRGNNModel, _ session: [Int32]) -> [Float] {
+        var scores = [Float](repeating: 0, count: items)
+        scores.withUnsafeMutableBufferPointer { model.scores(SessionBatch(sessions: [session]), workspace: SRGNNWorkspace(), into: $0.baseAddress!) }
+        return scores
+    }
+
+    /// Property: over random sessions and rules, the answer is exactly the brute force (score
+    /// everything, keep what the rules allow, sort, cut), so no excluded, filtered-out or
+    /// unavailable item ever appears.
+    @Test func answersAreTheBruteForceOverRandomRules() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let (loaded, catalog) = try Self.setUp(folder)
+        let recommender = Recommender(model: loaded, catalog: catalog)
+        var rng = SeededGenerator(seed: 5)
+        func pick<T>(_ values: [T]) -> T { values[Int(rng.uniform(0, Float(values.count))) % values.count] }
+        for _ in 0..<300 {
+            let session = (0..<(1 + Int(rng.uniform(0, 5)))).map { _ in Int32(1 + Int(rng.uniform(0, Float(Self.items))) % Self.items) }
+            var filter = [String: [String]]()
+            if rng.uniform(0, 1) < 0.5 { filter["colour"] = (["red", "green", "blue"].filter { _ in rng.uniform(0, 1) < 0.5 }) }
+            if rng.uniform(0, 1) < 0.3 { filter["size"] = [pick(["0", "1", "2", "3"])] }
+            let exclude = (0..<Int(rng.uniform(0, 4))).map { _ in "p\(1 + Int(rng.uniform(0, Float(Self.items))) % Self.items)" }
+            let query = RecommendationQuery(session: session.map { "p\($0)" }, k: pick([1, 5, 20, 200]), excludeSeen: rng.uniform(0, 1) < 0.5,
+                                            exclude: exclude + ["unknown-id"], filter: filter, includeUnavailable: rng.uniform(0, 1) < 0.3)
+            let answer = try recommender.recommend([query])[0]
+
+            let scores = Self.allScores(loaded.model, session)
+            func isAllowed(_ id: Int) -> Bool {
+                let entry: Catalog.Entry? = catalog.entries["p\(id)"]
+                if !query.includeUnavailable && entry?.available == false { return false }
+                for (attribute, allowed) in filter {
+                    let values: [String] = entry?.attributes[attribute] ?? []
+                    if !values.contains(where: { allowed.contains($0) }) { return false }
+                }
+                if exclude.contains("p\(id)") { return false }
+                return !(query.excludeSeen && session.contains(Int32(id)))
+            }
+            let allowedIDs: [Int] = (1...Self.items).filter(isAllowed)
+            let sortedIDs: [Int] = allowedIDs.sorted { (a: Int, b: Int) -> Bool in scores[a - 1] != scores[b - 1] ? scores[a - 1] > scores[b - 1] : a < b }
+            let expected = sortedIDs.prefix(query.k)
+            #expect(answer.items.map(\.id) == expected.map { "p\($0)" }, "\(query)")
+            #expect(answer.items.map(\.score) == expected.map { scores[$0 - 1] })
+            #expect(answer.fallback == nil)
+        }
+    }
+
+    @Test func candidatesAreRankedWithTheirFullRankingScores() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let (loaded, _) = try Self.setUp(folder)
+        let recommender = Recommender(model: loaded)
+        let candidates = ["p5", "p77", "nope", "p5", "p140", "p1"]
+        let answer = try recommender.recommend([RecommendationQuery(session: ["p3", "p9", "zzz"], k: 20, candidates: candidates)])[0]
+        let scores = Self.allScores(loaded.model, [3, 9])
+        #expect(Set(answer.items.map(\.id)) == ["p5", "p77", "p140", "p1"])
+        for item in answer.items { #expect(item.score == scores[Int(item.id.dropFirst())! - 1]) }
+        #expect(answer.items.map(\.score) == answer.items.map(\.score).sorted(by: >))
+        #expect(answer.unknownItems == ["zzz", "nope"])
+        // Rules apply to candidates too, and k cuts the list.
+        let ruled = try recommender.recommend([RecommendationQuery(session: ["p3"], k: 2, exclude: ["p77"], candidates: candidates)])[0]
+        #expect(ruled.items.count == 2 && !ruled.items.contains { $0.id == "p77" })
+    }
+
+    @Test func coldSessionsFallBackToRecentPopularity() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let (loaded, catalog) = try Self.setUp(folder)
+        let recommender = Recommender(model: loaded, catalog: catalog, fallback: .popularity)
+        for session in [[String](), ["new-1", "new-2"]] {
+            let answer = try recommender.recommend([RecommendationQuery(session: session, k: 3, includeUnavailable: true)])[0]
+            #expect(answer.fallback == .popularity)
+            #expect(answer.items == [ScoredItem(id: "p7", score: 50), ScoredItem(id: "p3", score: 40), ScoredItem(id: "p120", score: 30)])
+            #expect(answer.unknownItems == session)
+        }
+        // Rules apply: p7 excluded, and only available items unless asked.
+        let ruled = try recommender.recommend([RecommendationQuery(session: [], k: 10, exclude: ["p7"])])[0]
+        let available = ["p3", "p120", "p44", "p9"].filter { catalog.entries[$0]?.available != false }
+        #expect(ruled.items.map(\.id) == available)
+        // A known session is scored as usual; without the fallback, a cold session is the old error.
+        #expect(try recommender.recommend(session: ["p1"], k: 3).fallback == nil)
+        let strict = Recommender(model: loaded, catalog: catalog, fallback: .none)
+        #expect(throws: RecommenderError.emptySession(index: 0)) { try strict.recommend(session: [], k: 3) }
+        #expect(throws: RecommenderError.noKnownItems(index: 0, unknown: ["x"])) { try strict.recommend(session: ["x"], k: 3) }
+    }
+
+    @Test func filtersNeedACatalogAndKnownAttributes() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let (loaded, catalog) = try Self.setUp(folder)
+        let query = RecommendationQuery(session: ["p1"], k: 3, filter: ["weight": ["1"]])
+        #expect(throws: RecommenderError.self) { try Recommender(model: loaded).recommend([query]) }
+        let error = #expect(throws: RecommenderError.self) { try Recommender(model: loaded, catalog: catalog).recommend([query]) }
+        #expect(error?.description == "the catalog has no attribute 'weight' (it has: colour, size)")
+    }
+}
