@@ -38,19 +38,17 @@ public struct WarmStart: Sendable {
     /// an error naming the setting (the CLI maps it to its option).
     public func checkArchitecture(of configuration: TrainingConfiguration) throws {
         let fixed = parent.model.configuration
-        let conflicts: [(TrainingConfiguration.Key, String, String)] = [
-            (.hiddenSize, "hidden size \(fixed.hiddenSize)", "\(configuration.hiddenSize)"),
-            (.propagationSteps, "\(fixed.propagationSteps) propagation steps", "\(configuration.propagationSteps)"),
-            (.nonhybrid, fixed.nonhybrid ? "a non-hybrid readout" : "a hybrid readout", configuration.nonhybrid ? "nonhybrid" : "hybrid"),
-        ].filter { key, _, _ in
-            switch key {
-            case .hiddenSize: fixed.hiddenSize != configuration.hiddenSize
-            case .propagationSteps: fixed.propagationSteps != configuration.propagationSteps
-            default: fixed.nonhybrid != configuration.nonhybrid
-            }
+        func conflict(_ key: TrainingConfiguration.Key, _ parentHas: String, _ asked: String) -> TrainingError {
+            .invalidSetting(key, "\(parentPath) was trained with \(parentHas), which a warm start keeps; the setting asks for \(asked) (leave it out to take the model's)")
         }
-        if let (key, parentHas, asked) = conflicts.first {
-            throw TrainingError.invalidSetting(key, "\(parentPath) was trained with \(parentHas), which a warm start keeps; the setting asks for \(asked) (leave it out to take the model's)")
+        if fixed.hiddenSize != configuration.hiddenSize {
+            throw conflict(.hiddenSize, "hidden size \(fixed.hiddenSize)", "\(configuration.hiddenSize)")
+        }
+        if fixed.propagationSteps != configuration.propagationSteps {
+            throw conflict(.propagationSteps, "\(fixed.propagationSteps) propagation steps", "\(configuration.propagationSteps)")
+        }
+        if fixed.nonhybrid != configuration.nonhybrid {
+            throw conflict(.nonhybrid, fixed.nonhybrid ? "a non-hybrid readout" : "a hybrid readout", configuration.nonhybrid ? "nonhybrid" : "hybrid")
         }
     }
 
