@@ -65,6 +65,7 @@ public func buildApplication(
 public func buildRouter(configuration: ServingConfiguration, queue: InferenceQueue, reloader: ModelReloader,
                         adminToken: AdminToken?, metrics: ServiceMetrics, logger: Logger) -> Router<BasicRequestContext> {
     let models = queue.models
+    // The load-time gauges show the first model too, not only reloaded ones.
     metrics.recordServed(models.served)
     let router = Router(context: BasicRequestContext.self, options: .autoGenerateHeadEndpoints)
     router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
@@ -75,8 +76,9 @@ public func buildRouter(configuration: ServingConfiguration, queue: InferenceQue
     let reload = #"{"model": "/models/new.safetensors"}"#
     let limits = Limits(configuration: configuration)
 
-    // Each request takes the served model once and keeps it: validated and scored by the same one,
-    // whatever reload comes meanwhile.
+    // Each request below takes the served model once and keeps it: validated and scored by the
+    // same one, whatever reload comes meanwhile.
+
     /// Top-k next items for one session.
     router.post("/v1/recommendations") { request, _ -> Response in
         let body = try await limits.collect(request)
@@ -151,8 +153,9 @@ public func buildRouter(configuration: ServingConfiguration, queue: InferenceQue
             let (served, replaced) = try await reloader.reload(from: requested, trigger: "POST /v1/admin/reload")
             return try jsonResponse(ReloadResponse(served: served, replaced: replaced))
         } catch let error as ModelReloadError {
+            let kept = models.served
             throw ServingError(.unprocessableContent, code: "model_refused",
-                               message: "\(error); still serving \(models.served.path ?? "the model given at start") (sha256 \(models.served.sha256))")
+                               message: "\(error); still serving \(kept.path ?? "the model given at start") (sha256 \(kept.sha256))")
         }
     }
 
