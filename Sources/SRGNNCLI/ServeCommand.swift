@@ -18,6 +18,16 @@ struct ServeCommand: AsyncParsableCommand {
         as in the click log (strings or integers). MODEL is a checkpoint from srgnn train, or a bare \
         official weights file (then --step and --nonhybrid say how it was trained). SIGTERM or SIGINT \
         stops the server after the requests in flight are answered.
+
+        Hot reload: SIGHUP reloads MODEL's path; POST /v1/admin/reload reloads it too, or loads the \
+        file named in {"model": "PATH"}. The new file is read, checked and warmed up in the \
+        background, then swapped in at once: requests in flight finish on the old model, new ones \
+        get the new one. A file that cannot be served (missing, corrupt, wrong shapes, not a \
+        checkpoint) is refused (422 naming the file and the reason), logged and counted in /metrics \
+        (srgnn_model_reload_failures_total); the old model keeps serving. Reloads run one at a time. \
+        Admin routes need --admin-token-file: a file holding a token (surrounding whitespace and the \
+        trailing newline are dropped), sent as Authorization: Bearer TOKEN (401 without it); without \
+        the option they answer 403 admin_disabled. SIGHUP needs no token.
         """
     )
 
@@ -30,6 +40,9 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var architecture: ArchitectureOptions
 
+    @Option(name: .long, help: ArgumentHelp("File holding the token for the admin routes (POST /v1/admin/reload); without it they are disabled.", valueName: "path"))
+    var adminTokenFile: String?
+
     func run() async throws {
         var log = Logger(label: "srgnn.serve")
         log.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
@@ -37,26 +50,29 @@ struct ServeCommand: AsyncParsableCommand {
         // Each inference thread runs single-threaded BLAS: OpenBLAS's own threads would compete
         // with ours (and serialise concurrent callers) for the same cores.
         setBLASThreads(1)
-        let recommender: Recommender
+        // SIGHUP means "reload" here, never "end": its default action would end the process if it
+        // came while the model loads, before the reload service listens for it.
+        signal(SIGHUP, SIG_IGN)
+        let adminToken: AdminToken?
         do {
-            recommender = try Recommender(contentsOf: model, propagationSteps: architecture.propagationSteps, nonhybrid: architecture.nonhybrid,
-                                          maxSessionLength: session.maxSessionLength)
+            adminToken = try adminTokenFile.map { try AdminToken(contentsOfFile: $0) }
         } catch {
             throw CommandError("cannot serve: \(error)")
         }
-        reportIgnored(recommender.loaded.reportableIgnoredTensors, path: model)
-        let configuration = recommender.model.configuration
-        var loadedDescription = "\(model): \(configuration.itemCount) items, hidden size \(configuration.hiddenSize), propagation steps \(configuration.propagationSteps)\(configuration.nonhybrid ? ", nonhybrid" : "")"
-        if let metadata = recommender.loaded.metadata {
-            let metrics = metadata.metrics.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-            loadedDescription += ", checkpoint of epoch \(metadata.epoch) written \(metadata.createdAt)\(metrics.isEmpty ? "" : " (\(metrics))")"
-        } else {
-            loadedDescription += ", bare weights file (raw ids are row numbers)"
-        }
-        logger.info("loaded \(loadedDescription)")
         let serving = self.serving.configuration
-        let app = try buildApplication(configuration: serving, recommender: recommender, logger: logger) { address in
-            logger.info("listening on http://\(address) with \(serving.inferenceThreads) inference thread\(serving.inferenceThreads == 1 ? "" : "s"); SIGTERM or SIGINT stops it gracefully")
+        let loader = ModelLoader(propagationSteps: architecture.propagationSteps, nonhybrid: architecture.nonhybrid,
+                                 maxSessionLength: session.maxSessionLength, warmUpSessions: serving.maxCoalescedSessions)
+        let served: ServedModel
+        do {
+            served = try loader.load(model)
+        } catch {
+            throw CommandError("cannot serve: \(error)")
+        }
+        reportIgnored(served.recommender.loaded.reportableIgnoredTensors, path: model)
+        logger.info("loaded \(served.summary) in \(String(format: "%.3f", served.loadSeconds ?? 0)) s")
+        let app = try buildApplication(configuration: serving, model: served, loader: loader, adminToken: adminToken,
+                                       reloadOnHangup: true, logger: logger) { address in
+            logger.info("listening on http://\(address) with \(serving.inferenceThreads) inference thread\(serving.inferenceThreads == 1 ? "" : "s"); SIGTERM or SIGINT stops it gracefully, SIGHUP reloads the model; admin routes \(adminToken == nil ? "disabled (no --admin-token-file)" : "enabled")")
         }
         do {
             try await app.runService()

@@ -110,7 +110,7 @@ private func expectedName(_ type: Any.Type) -> String {
     }
 }
 
-/// `GET /v1/model`: what is loaded.
+/// `GET /v1/model`: what is loaded, from which file, since when.
 struct ModelDescription: Encodable {
     struct Configuration: Encodable {
         var itemCount: Int
@@ -119,6 +119,32 @@ struct ModelDescription: Encodable {
         var nonhybrid: Bool
         enum CodingKeys: String, CodingKey {
             case itemCount = "item_count", hiddenSize = "hidden_size", propagationSteps = "propagation_steps", nonhybrid
+        }
+    }
+    /// `CheckpointLineage` with the parent's file name in place of its path.
+    struct Lineage: Encodable {
+        var parentSHA256: String
+        var parentFile: String?
+        var parentDatasetFingerprint: String?
+        var parentItems: Int
+        var addedItems: Int
+        var ancestors: [String]
+        var optimizerStateFile: String?
+        enum CodingKeys: String, CodingKey {
+            case ancestors
+            case parentSHA256 = "parent_sha256", parentFile = "parent_file", parentDatasetFingerprint = "parent_dataset_fingerprint"
+            case parentItems = "parent_items", addedItems = "added_items", optimizerStateFile = "optimizer_state_file"
+        }
+    }
+    /// `TrainingDataSummary`: counts of the data the model was trained on.
+    struct TrainingData: Encodable {
+        var trainSessions: Int
+        var trainExamples: Int
+        var testExamples: Int
+        var items: Int
+        enum CodingKeys: String, CodingKey {
+            case items
+            case trainSessions = "train_sessions", trainExamples = "train_examples", testExamples = "test_examples"
         }
     }
     var format: String
@@ -134,14 +160,26 @@ struct ModelDescription: Encodable {
     /// The training data's fingerprint, when the checkpoint records one.
     var datasetFingerprint: String?
     var versions: [String: String]?
+    /// SHA-256 of the model file, as `sha256sum` prints it.
+    var sha256: String
+    /// The model file's name (not its path, as for `dataset`); the admin reload answer gives the path.
+    var modelFile: String?
+    /// When this model was swapped in (ISO 8601, UTC).
+    var loadedAt: String
+    /// Seconds it took to read, check and warm up.
+    var loadSeconds: Double?
+    var lineage: Lineage?
+    var trainingData: TrainingData?
 
     enum CodingKeys: String, CodingKey {
-        case format, configuration, epoch, metrics, dataset, versions
+        case format, configuration, epoch, metrics, dataset, versions, sha256, lineage
         case datasetFingerprint = "dataset_fingerprint"
         case itemCount = "item_count", maxSessionLength = "max_session_length", trainedAt = "trained_at"
+        case modelFile = "model_file", loadedAt = "loaded_at", loadSeconds = "load_seconds", trainingData = "training_data"
     }
 
-    init(_ recommender: Recommender) {
+    init(_ served: ServedModel) {
+        let recommender = served.recommender
         let loaded = recommender.loaded
         let configuration = loaded.model.configuration
         format = loaded.metadata == nil ? "bare-weights" : "checkpoint"
@@ -152,15 +190,59 @@ struct ModelDescription: Encodable {
         epoch = loaded.metadata?.epoch
         metrics = loaded.metadata?.metrics
         trainedAt = loaded.metadata?.createdAt
-        dataset = loaded.metadata?.dataset.flatMap(datasetName)
+        dataset = loaded.metadata?.dataset.flatMap(lastPathComponent)
         datasetFingerprint = loaded.metadata?.datasetFingerprint
         versions = loaded.metadata?.versions
+        sha256 = served.sha256
+        modelFile = served.path.flatMap(lastPathComponent)
+        loadedAt = ISO8601DateFormatter().string(from: served.loadedAt)
+        loadSeconds = served.loadSeconds
+        lineage = loaded.metadata?.lineage.map {
+            Lineage(parentSHA256: $0.parentSHA256, parentFile: lastPathComponent($0.parentPath),
+                    parentDatasetFingerprint: $0.parentDatasetFingerprint, parentItems: $0.parentItems,
+                    addedItems: $0.addedItems, ancestors: $0.ancestors, optimizerStateFile: $0.optimizerState.flatMap(lastPathComponent))
+        }
+        trainingData = loaded.metadata?.trainingData.map {
+            TrainingData(trainSessions: $0.trainSessions, trainExamples: $0.trainExamples, testExamples: $0.testExamples, items: $0.items)
+        }
     }
 }
 
-/// The last component of a dataset path as a checkpoint records it (`/data/diginetica/` →
-/// `diginetica`, `C:\\data\\yoochoose` → `yoochoose`); nil when nothing is left.
-func datasetName(_ recorded: String) -> String? {
+/// `POST /v1/admin/reload`: `{"model": "/models/new.safetensors"}`, or no body to reload the served file.
+struct ReloadRequest: Decodable, Sendable {
+    var model: String?
+}
+
+/// `POST /v1/admin/reload`'s answer: the model now served and the one it replaced.
+struct ReloadResponse: Encodable, Sendable {
+    var status = "reloaded"
+    /// The file now served, as given (the caller is an admin).
+    var path: String?
+    var sha256: String
+    var previousSHA256: String
+    var itemCount: Int
+    var loadSeconds: Double?
+    var loadedAt: String
+
+    enum CodingKeys: String, CodingKey {
+        case status, path, sha256
+        case previousSHA256 = "previous_sha256", itemCount = "item_count", loadSeconds = "load_seconds", loadedAt = "loaded_at"
+    }
+
+    init(served: ServedModel, replaced: ServedModel) {
+        path = served.path
+        sha256 = served.sha256
+        previousSHA256 = replaced.sha256
+        itemCount = served.recommender.itemCount
+        loadSeconds = served.loadSeconds
+        loadedAt = ISO8601DateFormatter().string(from: served.loadedAt)
+    }
+}
+
+/// The last component of a path as a checkpoint or the command line gives it (`/data/diginetica/` →
+/// `diginetica`, `C:\\data\\yoochoose` → `yoochoose`); nil when nothing is left. What clients see
+/// of the server's files.
+func lastPathComponent(_ recorded: String) -> String? {
     let parts = recorded.split(whereSeparator: { $0 == "/" || $0 == "\\" })
     return parts.last.map(String.init)
 }

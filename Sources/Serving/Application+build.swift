@@ -16,18 +16,32 @@ import SRGNN
 /// No client holds a socket for long: a connection that sends nothing is closed after
 /// `idleTimeout`, a request not read in full within `requestReadTimeout` of its first byte is
 /// dropped with its connection (`RequestDeadlineHandler`), and at most `maxConnections` are open.
+///
+/// The model can be replaced while the service runs (`ModelReloader`): through
+/// `POST /v1/admin/reload`, which needs `adminToken` (without one, admin routes answer 403), and,
+/// when `reloadOnHangup` is set, on SIGHUP. `loader` reads the new file (default: the served
+/// recommender's session length, warmed up for `maxCoalescedSessions`).
 public func buildApplication(
     configuration: ServingConfiguration,
-    recommender: Recommender,
+    model: ServedModel,
+    loader: ModelLoader? = nil,
+    adminToken: AdminToken? = nil,
+    reloadOnHangup: Bool = false,
     metrics: ServiceMetrics = ServiceMetrics(),
     logger: Logger = Logger(label: "srgnn.serve"),
     onServerRunning: @escaping @Sendable (String) async -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
     try configuration.validate()
-    let queue = InferenceQueue(recommender: recommender, threads: configuration.inferenceThreads,
+    let queue = InferenceQueue(models: CurrentModel(model), threads: configuration.inferenceThreads,
                                maxCoalescedSessions: configuration.maxCoalescedSessions,
                                onBatch: { metrics.batchSessions.record($0) })
-    let router = buildRouter(configuration: configuration, queue: queue, metrics: metrics, logger: logger)
+    let reloader = ModelReloader(
+        models: queue.models,
+        loader: loader ?? ModelLoader(maxSessionLength: model.recommender.maxSessionLength,
+                                      warmUpSessions: configuration.maxCoalescedSessions),
+        metrics: metrics, logger: logger)
+    let router = buildRouter(configuration: configuration, queue: queue, reloader: reloader, adminToken: adminToken,
+                             metrics: metrics, logger: logger)
     let http1 = HTTP1Channel.Configuration(
         additionalChannelHandlers: [RequestDeadlineHandler(timeout: TimeAmount(configuration.requestReadTimeout),
                                                            onTimeout: { metrics.requestReadTimeouts.increment() })],
@@ -37,7 +51,7 @@ public func buildApplication(
         server: .http1(configuration: http1),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "srgnn",
                              availableConnectionsDelegate: MaximumAvailableConnections(configuration.maxConnections, logger: logger)),
-        services: [queue],
+        services: reloadOnHangup ? [queue, ReloadOnHangup(reloader: reloader)] : [queue],
         onServerRunning: { channel in
             let address = channel.localAddress.map { "\($0.ipAddress ?? configuration.host):\($0.port ?? configuration.port)" }
                 ?? "\(configuration.host):\(configuration.port)"
@@ -47,17 +61,23 @@ public func buildApplication(
     )
 }
 
-/// The routes of the service over `queue`'s recommender (see `buildApplication`).
-public func buildRouter(configuration: ServingConfiguration, queue: InferenceQueue, metrics: ServiceMetrics,
-                        logger: Logger) -> Router<BasicRequestContext> {
-    let recommender = queue.recommender
+/// The routes of the service over `queue`'s model (see `buildApplication`); `reloader` swaps it.
+public func buildRouter(configuration: ServingConfiguration, queue: InferenceQueue, reloader: ModelReloader,
+                        adminToken: AdminToken?, metrics: ServiceMetrics, logger: Logger) -> Router<BasicRequestContext> {
+    let models = queue.models
+    // The load-time gauges show the first model too, not only reloaded ones.
+    metrics.recordServed(models.served)
     let router = Router(context: BasicRequestContext.self, options: .autoGenerateHeadEndpoints)
     router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
     router.add(middleware: JSONErrorMiddleware(logger: logger))
 
     let single = #"{"items": [214826, 214827], "k": 20, "exclude_seen": false}"#
     let batch = #"{"sessions": [{"items": [214826, 214827]}, {"items": ["a17"]}], "k": 20}"#
+    let reload = #"{"model": "/models/new.safetensors"}"#
     let limits = Limits(configuration: configuration)
+
+    // Each request below takes the served model once and keeps it: validated and scored by the
+    // same one, whatever reload comes meanwhile.
 
     /// Top-k next items for one session.
     router.post("/v1/recommendations") { request, _ -> Response in
@@ -65,10 +85,11 @@ public func buildRouter(configuration: ServingConfiguration, queue: InferenceQue
         let parsed = try decodeBody(RecommendationRequest.self, from: body, example: single)
         let k = try limits.check(k: parsed.k)
         let query = RecommendationQuery(session: parsed.items.map(\.raw), k: k, excludeSeen: parsed.excludeSeen ?? false)
-        do { try recommender.validate(query) } catch let error as RecommenderError {
+        let model = models.served
+        do { try model.recommender.validate(query) } catch let error as RecommenderError {
             throw ServingError.recommender(error, batch: false)
         }
-        let result = try await queue.recommend([query])[0]
+        let result = try await queue.recommend([query], on: model)[0]
         return try jsonResponse(RecommendationResponse(result, sent: parsed.items))
     }
 
@@ -87,12 +108,13 @@ public func buildRouter(configuration: ServingConfiguration, queue: InferenceQue
         let queries = parsed.sessions.map {
             RecommendationQuery(session: $0.items.map(\.raw), k: k, excludeSeen: parsed.excludeSeen ?? false)
         }
+        let model = models.served
         for (index, query) in queries.enumerated() {
-            do { try recommender.validate(query, index: index) } catch let error as RecommenderError {
+            do { try model.recommender.validate(query, index: index) } catch let error as RecommenderError {
                 throw ServingError.recommender(error, batch: true)
             }
         }
-        let results = try await queue.recommend(queries)
+        let results = try await queue.recommend(queries, on: model)
         return try jsonResponse(BatchRecommendationResponse(
             results: zip(results, parsed.sessions).map { RecommendationResponse($0, sent: $1.items) }))
     }
@@ -105,12 +127,36 @@ public func buildRouter(configuration: ServingConfiguration, queue: InferenceQue
     /// Ready: the model is loaded and requests are taken (503 once shutdown begins).
     router.get("/ready") { _, _ -> Response in
         guard queue.isAccepting else { throw ServingError.shuttingDown }
-        return try jsonResponse(StatusResponse(status: "ready", items: recommender.itemCount))
+        return try jsonResponse(StatusResponse(status: "ready", items: models.served.recommender.itemCount))
     }
 
-    /// The loaded model: configuration, item count, metrics and training date from the checkpoint.
+    /// The served model: configuration, training date, metrics and lineage from the checkpoint; file, SHA-256, load time.
     router.get("/v1/model") { _, _ -> Response in
-        try jsonResponse(ModelDescription(recommender))
+        try jsonResponse(ModelDescription(models.served))
+    }
+
+    let admin = router.group("/v1/admin").add(middleware: AdminAuthMiddleware(token: adminToken))
+
+    /// Loads the model file named in the body (or the served one again) and swaps it in; 422 when refused.
+    admin.post("reload") { request, _ -> Response in
+        let body = try await limits.collect(request)
+        let requested: String?
+        if body.readableBytesView.allSatisfy({ [0x20, 0x09, 0x0a, 0x0d].contains($0) }) {
+            requested = nil
+        } else {
+            requested = try decodeBody(ReloadRequest.self, from: body, example: reload).model
+            if requested?.isEmpty == true {
+                throw ServingError(.badRequest, code: "invalid_request", message: #""model" is empty; name a checkpoint file, e.g. "# + reload)
+            }
+        }
+        do {
+            let (served, replaced) = try await reloader.reload(from: requested, trigger: "POST /v1/admin/reload")
+            return try jsonResponse(ReloadResponse(served: served, replaced: replaced))
+        } catch let error as ModelReloadError {
+            let kept = models.served
+            throw ServingError(.unprocessableContent, code: "model_refused",
+                               message: "\(error); still serving \(kept.path ?? "the model given at start") (sha256 \(kept.sha256))")
+        }
     }
 
     /// Request counts and latency in the Prometheus text format.
@@ -127,7 +173,7 @@ public func buildRouter(configuration: ServingConfiguration, queue: InferenceQue
 enum ServiceRoutes {
     static let all: [(method: HTTPRequest.Method, path: String)] = [
         (.post, "/v1/recommendations"), (.post, "/v1/recommendations/batch"), (.get, "/v1/model"),
-        (.get, "/health"), (.get, "/ready"), (.get, "/metrics"),
+        (.get, "/health"), (.get, "/ready"), (.get, "/metrics"), (.post, "/v1/admin/reload"),
     ]
 
     /// The methods `path` takes, or nil for a path that is not a route.

@@ -16,26 +16,34 @@ import SRGNN
 /// them answer everything queued, or when the queue is released: they hold only the shared state,
 /// never the queue, so dropping the last reference stops them.
 public final class InferenceQueue: Service, Sendable {
-    public let recommender: Recommender
+    /// The model new requests get; a reload swaps it (`ModelReloader`).
+    public let models: CurrentModel
     private let state: State
 
     /// Starts `threads` inference threads named `<threadName>-<index>` (Linux keeps 15 characters);
     /// `onBatch` hears, from those threads, the number of sessions of every pass.
-    public init(recommender: Recommender, threads: Int, maxCoalescedSessions: Int, threadName: String = "srgnn-infer",
+    public init(models: CurrentModel, threads: Int, maxCoalescedSessions: Int, threadName: String = "srgnn-infer",
                 onBatch: @escaping @Sendable (Int) -> Void = { _ in }) {
         precondition(threads >= 1 && maxCoalescedSessions >= 1)
-        self.recommender = recommender
+        self.models = models
         let state = State(running: threads)
         self.state = state
         for index in 0..<threads {
             let name = "\(threadName)-\(index)"
             let thread = Thread { @Sendable in
                 nameOSThread(name)
-                state.work(recommender: recommender, maxCoalescedSessions: maxCoalescedSessions, onBatch: onBatch)
+                state.work(maxCoalescedSessions: maxCoalescedSessions, onBatch: onBatch)
             }
             thread.name = name
             thread.start()
         }
+    }
+
+    /// A queue over one fixed recommender (no file behind it).
+    public convenience init(recommender: Recommender, threads: Int, maxCoalescedSessions: Int, threadName: String = "srgnn-infer",
+                            onBatch: @escaping @Sendable (Int) -> Void = { _ in }) {
+        self.init(models: CurrentModel(ServedModel(recommender: recommender)), threads: threads,
+                  maxCoalescedSessions: maxCoalescedSessions, threadName: threadName, onBatch: onBatch)
     }
 
     deinit {
@@ -49,17 +57,19 @@ public final class InferenceQueue: Service, Sendable {
     /// Inference threads that have not yet ended.
     public var runningThreads: Int { state.condition.withLock { state.running } }
 
-    /// The answers for `queries` (already validated), scored on an inference thread. Refused with
-    /// `ServingError.shuttingDown` once every thread has ended.
-    public func recommend(_ queries: [RecommendationQuery]) async throws -> [RecommendationResult] {
-        try await withCheckedThrowingContinuation { continuation in
+    /// The answers for `queries` (already validated against `model`), scored by `model` (default:
+    /// the current one) on an inference thread. Refused with `ServingError.shuttingDown` once every
+    /// thread has ended.
+    public func recommend(_ queries: [RecommendationQuery], on model: ServedModel? = nil) async throws -> [RecommendationResult] {
+        let model = model ?? models.served
+        return try await withCheckedThrowingContinuation { continuation in
             state.condition.lock()
             guard state.accepting || state.running > 0 else {
                 state.condition.unlock()
                 continuation.resume(throwing: ServingError.shuttingDown)
                 return
             }
-            state.pending.append(Job(queries: queries, continuation: continuation))
+            state.pending.append(Job(model: model, queries: queries, continuation: continuation))
             state.condition.signal()
             state.condition.unlock()
         }
@@ -91,6 +101,8 @@ private func nameOSThread(_ name: String) {
 }
 
 private struct Job {
+    /// The model the request started with: it answers on that one even if a reload came since.
+    var model: ServedModel
     var queries: [RecommendationQuery]
     var continuation: CheckedContinuation<[RecommendationResult], any Error>
 }
@@ -123,7 +135,7 @@ private final class State: @unchecked Sendable {
     }
 
     /// One inference thread: takes jobs until the queue is empty and no longer accepting.
-    func work(recommender: Recommender, maxCoalescedSessions: Int, onBatch: @Sendable (Int) -> Void) {
+    func work(maxCoalescedSessions: Int, onBatch: @Sendable (Int) -> Void) {
         while true {
             condition.lock()
             while pending.isEmpty && accepting { condition.wait() }
@@ -135,10 +147,11 @@ private final class State: @unchecked Sendable {
                 for waiter in waiters { waiter.resume() }
                 return
             }
-            // Take whole jobs while they fit; always at least one.
+            // Take whole jobs for the same model while they fit; always at least one.
             var jobs = [pending.removeFirst()]
+            let recommender = jobs[0].model.recommender
             var sessions = jobs[0].queries.count
-            while let next = pending.first, sessions + next.queries.count <= maxCoalescedSessions {
+            while let next = pending.first, next.model === jobs[0].model, sessions + next.queries.count <= maxCoalescedSessions {
                 jobs.append(pending.removeFirst())
                 sessions += next.queries.count
             }

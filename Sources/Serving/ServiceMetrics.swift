@@ -15,12 +15,21 @@ import Prometheus
 /// - `inference_batch_sessions`: sessions per pass of the model (how much requests coalesce).
 /// - `http_request_read_timeouts_total`: connections closed because a request was not read in
 ///   full within the request read timeout (slow or stalled clients).
+/// - `srgnn_model_reloads_total`: reloads that swapped a new model in (SIGHUP or the admin route).
+/// - `srgnn_model_reload_failures_total`: reloads refused (missing, corrupt or unusable file); the
+///   old model kept serving.
+/// - `srgnn_model_load_seconds`: seconds the served model took to read, check and warm up.
+/// - `srgnn_model_loaded_timestamp_seconds`: Unix time the served model was swapped in.
 public final class ServiceMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     let factory: PrometheusMetricsFactory
     private let cache = NSLockedDictionary()
     let batchSessions: CoreMetrics.Recorder
     let requestReadTimeouts: CoreMetrics.Counter
+    let modelReloads: CoreMetrics.Counter
+    let modelReloadFailures: CoreMetrics.Counter
+    let modelLoadSeconds: CoreMetrics.Gauge
+    let modelLoadedTimestamp: CoreMetrics.Gauge
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -33,6 +42,16 @@ public final class ServiceMetrics: Sendable {
         self.factory = factory
         batchSessions = CoreMetrics.Recorder(label: "inference_batch_sessions", dimensions: [], aggregate: true, factory: factory)
         requestReadTimeouts = CoreMetrics.Counter(label: "http_request_read_timeouts_total", dimensions: [], factory: factory)
+        modelReloads = CoreMetrics.Counter(label: "srgnn_model_reloads_total", dimensions: [], factory: factory)
+        modelReloadFailures = CoreMetrics.Counter(label: "srgnn_model_reload_failures_total", dimensions: [], factory: factory)
+        modelLoadSeconds = CoreMetrics.Gauge(label: "srgnn_model_load_seconds", dimensions: [], factory: factory)
+        modelLoadedTimestamp = CoreMetrics.Gauge(label: "srgnn_model_loaded_timestamp_seconds", dimensions: [], factory: factory)
+    }
+
+    /// Shows `model` as the one served (its load time, when it was swapped in).
+    func recordServed(_ model: ServedModel) {
+        if let seconds = model.loadSeconds { modelLoadSeconds.record(seconds) }
+        modelLoadedTimestamp.record(model.loadedAt.timeIntervalSince1970)
     }
 
     /// Counts one answered request and records its latency.

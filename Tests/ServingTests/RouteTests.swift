@@ -322,8 +322,10 @@ func eventually(seconds: Double = 5, _ condition: () -> Bool) async -> Bool {
 @Suite struct ReadinessTests {
     @Test func notReadyAfterShutdownBegins() async throws {
         let queue = InferenceQueue(recommender: try Fixture.recommender(), threads: 1, maxCoalescedSessions: 4)
-        let router = buildRouter(configuration: ServingConfiguration(port: 0), queue: queue, metrics: ServiceMetrics(),
-                                 logger: Logger(label: "test"))
+        let metrics = ServiceMetrics(), logger = Logger(label: "test")
+        let reloader = ModelReloader(models: queue.models, loader: ModelLoader(), metrics: metrics, logger: logger)
+        let router = buildRouter(configuration: ServingConfiguration(port: 0), queue: queue, reloader: reloader,
+                                 adminToken: nil, metrics: metrics, logger: logger)
         try await Application(router: router).test(.router) { client in
             #expect(try await client.get("/ready").status == .ok)
             await queue.shutdown()

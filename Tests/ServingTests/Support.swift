@@ -31,7 +31,7 @@ enum Fixture {
 
     static func app(_ configuration: ServingConfiguration = ServingConfiguration(port: 0, inferenceThreads: 2),
                     recommender: Recommender? = nil) throws -> some ApplicationProtocol {
-        try buildApplication(configuration: configuration, recommender: recommender ?? self.recommender())
+        try buildApplication(configuration: configuration, model: ServedModel(recommender: recommender ?? self.recommender()))
     }
 }
 
