@@ -28,18 +28,44 @@ extension ScoredItem: Codable where ID: Codable {
     }
 }
 
+/// The item embedding packed once for the score kernel of `path` (`ScoreKernels.packItems`), so
+/// that scoring a session does not repack every panel of items per call: a lone session then
+/// streams the embedding once, at the speed of a matrix-vector product, and gets the very numbers
+/// it gets in a batch. For a model whose weights no longer change (inference).
+public struct PackedItemEmbedding: Sendable {
+    public let path: KernelPath
+    let panels: [Float]
+    let itemCount: Int
+    let hiddenSize: Int
+
+    /// Packs `model`'s items for `path`; nil for `blas`, which scores unpacked.
+    public init?(_ model: SRGNNModel, path: KernelPath = ScoreKernels.current) {
+        guard ScoreKernels.panelItems(path) != nil else { return nil }
+        let d = model.configuration.hiddenSize, items = model.configuration.itemCount
+        self.path = path
+        itemCount = items
+        hiddenSize = d
+        // Row 0 of the embedding is padding; item j is row j.
+        panels = model.parameters.withPointers { w in
+            ScoreKernels.packItems(path, items: w.embedding + d, count: items, hiddenSize: d)
+        }
+    }
+}
+
 extension SRGNNModel {
     /// The `k` best items for each session, best first (ties to the lower id). Sessions are
-    /// validated first; a bad one throws before any work is done.
+    /// validated first; a bad one throws before any work is done. A session's scores do not depend
+    /// on the other sessions of the batch (on our kernel paths), and `packedItems` (this model's,
+    /// packed for the path in force) changes only the speed.
     public func recommend(sessions: [[Int32]], k: Int, workspace: SRGNNWorkspace = SRGNNWorkspace(),
-                          threads: Int = 1) throws -> [[ScoredItem<Int32>]] {
+                          threads: Int = 1, packedItems: PackedItemEmbedding? = nil) throws -> [[ScoredItem<Int32>]] {
         for session in sessions { try validate(session: session) }
         if sessions.isEmpty { return [] }
         let batch = SessionBatch(sessions: sessions)
         let items = configuration.itemCount
         workspace.prepareScoring(sessions: batch.sessionCount, itemCount: items, scoreLayer: layers().scoreLayer, threads: threads, fullScores: true)
         let scores = workspace.scores.pointer(batch.sessionCount * items)
-        self.scores(batch, workspace: workspace, threads: threads, into: scores)
+        self.scores(batch, workspace: workspace, threads: threads, packedItems: packedItems, into: scores)
         return (0..<sessions.count).map { s in
             let row = scores + s * items
             return topK(row, count: items, k: k).map { ScoredItem(id: Int32($0 + 1), score: row[$0]) }
@@ -55,12 +81,17 @@ extension SRGNNModel {
 extension SRGNNModel {
     /// Every item's score for every session of `batch` into `scores` `[B, itemCount]` (column `j`
     /// for item `j + 1`): the one scoring path of inference, evaluation and serving.
-    public func scores(_ batch: SessionBatch, workspace ws: SRGNNWorkspace, threads: Int = 1, into scores: UnsafeMutablePointer<Float>) {
+    public func scores(_ batch: SessionBatch, workspace ws: SRGNNWorkspace, threads: Int = 1,
+                       packedItems: PackedItemEmbedding? = nil, into scores: UnsafeMutablePointer<Float>) {
+        if let packedItems {
+            precondition(packedItems.itemCount == configuration.itemCount && packedItems.hiddenSize == configuration.hiddenSize,
+                         "packed items of another model")
+        }
         let sessionEmbedding = forward(batch, workspace: ws, threads: threads)
         let layers = layers()
         parameters.withPointers { w in
             layers.scoreLayer.scores(sessionEmbedding: sessionEmbedding, batchSize: batch.sessionCount, embedding: w.embedding,
-                                     into: scores, threads: threads)
+                                     packedItems: packedItems, into: scores, threads: threads)
         }
     }
 

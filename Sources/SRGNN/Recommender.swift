@@ -44,7 +44,9 @@ public enum RecommenderError: Error, Equatable, CustomStringConvertible {
 /// reported. A session longer than `maxSessionLength` keeps its most recent known clicks: the
 /// attention readout reads the whole session, so a very long one costs time while the last click
 /// and its neighbourhood dominate the answer. Several sessions are scored as one batch (one
-/// `[B, d] × [d, I]` product); scratch memory comes from a pool, one workspace per concurrent call.
+/// `[B, d] × [d, I]` product) on items packed once at load; a session's answer is the same, bit
+/// for bit, alone or in any batch (on our kernel paths, not `blas`). Scratch memory comes from a
+/// pool, one workspace per concurrent call.
 public struct Recommender: Sendable {
     /// The default longest session scored; longer ones keep their most recent clicks.
     public static let defaultMaxSessionLength = 50
@@ -55,11 +57,14 @@ public struct Recommender: Sendable {
     /// Sessions longer than this keep their last `maxSessionLength` known clicks.
     public let maxSessionLength: Int
     private let workspaces = WorkspacePool()
+    /// The items packed once for the kernel in force when loaded (nil on `blas`).
+    private let packedItems: PackedItemEmbedding?
 
     public init(model: LoadedModel, maxSessionLength: Int = Recommender.defaultMaxSessionLength) {
         precondition(maxSessionLength >= 1, "maxSessionLength must be at least 1")
         self.loaded = model
         self.maxSessionLength = maxSessionLength
+        packedItems = PackedItemEmbedding(model.model)
     }
 
     /// Loads `path` (see `LoadedModel.load`); a bad or missing file throws `ModelError` naming it.
@@ -94,7 +99,7 @@ public struct Recommender: Sendable {
         // Ask for enough extra items that the ones left out as seen can be replaced.
         let widest = prepared.map { $0.k + $0.exclude.count }.max()!
         let ranked = try workspaces.with { workspace in
-            try loaded.model.recommend(sessions: prepared.map(\.items), k: widest, workspace: workspace)
+            try loaded.model.recommend(sessions: prepared.map(\.items), k: widest, workspace: workspace, packedItems: packedItems)
         }
         return zip(prepared, ranked).map { query, ranked in
             var items = [ScoredItem<String>]()

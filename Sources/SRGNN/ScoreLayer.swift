@@ -73,13 +73,22 @@ struct ScoreLayer {
 
     // MARK: Inference
 
-    /// All scores `[B, I]` into `scores` (column `j` for item `j + 1`).
+    /// All scores `[B, I]` into `scores` (column `j` for item `j + 1`), from `packedItems` when
+    /// given (the same numbers, without packing each panel per call).
     func scores(sessionEmbedding: UnsafePointer<Float>, batchSize b: Int, embedding: UnsafePointer<Float>,
-                into scores: UnsafeMutablePointer<Float>, threads: Int) {
+                packedItems: PackedItemEmbedding?, into scores: UnsafeMutablePointer<Float>, threads: Int) {
         let path = ScoreKernels.current
         forEachTile(threads: threads) { _, first, width in
-            scoreTile(path, sessionEmbedding: sessionEmbedding, batchSize: b, embedding: embedding, first: first, width: width,
-                      into: scores + first, ldc: itemCount)
+            if let packedItems {
+                packedItems.panels.withUnsafeBufferPointer { panels in
+                    ScoreKernels.packedScores(packedItems.path, session: sessionEmbedding, rows: b, hiddenSize: hiddenSize,
+                                              packedItems: panels.baseAddress!, first: first, width: width,
+                                              into: scores + first, ldc: itemCount)
+                }
+            } else {
+                scoreTile(path, sessionEmbedding: sessionEmbedding, batchSize: b, embedding: embedding, first: first, width: width,
+                          into: scores + first, ldc: itemCount)
+            }
         }
     }
 
