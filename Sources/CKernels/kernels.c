@@ -113,14 +113,14 @@ static void srgnn_sift_down(float *best, int64_t *indices, int64_t size, int64_t
     }
 }
 
-int64_t srgnn_top_k(const float *values, int64_t count, int64_t k, int64_t *indices, float *best) {
-    if (k > count) k = count;
-    if (k <= 0) return 0;
+void srgnn_top_k_add(const float *values, int64_t count, int64_t first, int64_t k, int64_t *indices, float *best,
+                     int64_t *heapSize) {
+    if (k <= 0) return;
     // A heap of the k best so far with the worst of them at the root: O(count · log k). Values are
     // scanned in index order, so a later value enters only if strictly greater than the root. Once
     // the heap is full, blocks of 64 values whose maximum does not beat the root are skipped with
     // one vectorised pass. NaN never enters.
-    int64_t size = 0, j = 0;
+    int64_t size = *heapSize, j = 0;
     while (j < count) {
         if (size == k && j + 64 <= count && srgnn_block_max(values + j) <= best[0]) { j += 64; continue; }
         int64_t end = (size == k && j + 64 <= count) ? j + 64 : j + 1;
@@ -129,7 +129,7 @@ int64_t srgnn_top_k(const float *values, int64_t count, int64_t k, int64_t *indi
             if (value != value) continue;
             if (size < k) {
                 int64_t i = size++;
-                best[i] = value; indices[i] = j;
+                best[i] = value; indices[i] = first + j;
                 while (i > 0) {
                     int64_t parent = (i - 1) / 2;
                     if (!srgnn_worse(best[i], indices[i], best[parent], indices[parent])) break;
@@ -138,16 +138,28 @@ int64_t srgnn_top_k(const float *values, int64_t count, int64_t k, int64_t *indi
                     i = parent;
                 }
             } else if (value > best[0]) {
-                best[0] = value; indices[0] = j;
+                best[0] = value; indices[0] = first + j;
                 srgnn_sift_down(best, indices, size, 0);
             }
         }
     }
+    *heapSize = size;
+}
+
+void srgnn_top_k_sort(int64_t *indices, float *best, int64_t size) {
     // Pop the worst to the back until the heap is empty: best first.
     for (int64_t last = size - 1; last > 0; last--) {
         float v = best[0]; best[0] = best[last]; best[last] = v;
         int64_t x = indices[0]; indices[0] = indices[last]; indices[last] = x;
         srgnn_sift_down(best, indices, last, 0);
     }
+}
+
+int64_t srgnn_top_k(const float *values, int64_t count, int64_t k, int64_t *indices, float *best) {
+    if (k > count) k = count;
+    if (k <= 0) return 0;
+    int64_t size = 0;
+    srgnn_top_k_add(values, count, 0, k, indices, best, &size);
+    srgnn_top_k_sort(indices, best, size);
     return size;
 }

@@ -53,23 +53,31 @@ public struct PackedItemEmbedding: Sendable {
 }
 
 extension SRGNNModel {
-    /// The `k` best items for each session, best first (ties to the lower id). Sessions are
-    /// validated first; a bad one throws before any work is done. A session's scores do not depend
+    /// The `k` best items for each session, best first (ties to the lower id), ranked tile by tile
+    /// without a `[B, I]` score matrix. Sessions are validated first; a bad one throws before any
+    /// work is done. A session's scores do not depend
     /// on the other sessions of the batch (on our kernel paths), and `packedItems` (this model's,
     /// packed for the path in force) changes only the speed.
     public func recommend(sessions: [[Int32]], k: Int, workspace: SRGNNWorkspace = SRGNNWorkspace(),
                           threads: Int = 1, packedItems: PackedItemEmbedding? = nil) throws -> [[ScoredItem<Int32>]] {
         for session in sessions { try validate(session: session) }
         if sessions.isEmpty { return [] }
+        if let packedItems { check(packedItems) }
         let batch = SessionBatch(sessions: sessions)
-        let items = configuration.itemCount
-        workspace.prepareScoring(sessions: batch.sessionCount, itemCount: items, scoreLayer: layers().scoreLayer, threads: threads, fullScores: true)
-        let scores = workspace.scores.pointer(batch.sessionCount * items)
-        self.scores(batch, workspace: workspace, threads: threads, packedItems: packedItems, into: scores)
-        return (0..<sessions.count).map { s in
-            let row = scores + s * items
-            return topK(row, count: items, k: k).map { ScoredItem(id: Int32($0 + 1), score: row[$0]) }
+        let sessionEmbedding = forward(batch, workspace: workspace, threads: threads)
+        let scoreLayer = layers().scoreLayer
+        workspace.prepareScoring(sessions: batch.sessionCount, itemCount: configuration.itemCount, scoreLayer: scoreLayer,
+                                 threads: threads, fullScores: false)
+        let ranked = parameters.withPointers { w in
+            scoreLayer.topK(sessionEmbedding: sessionEmbedding, batchSize: batch.sessionCount, embedding: w.embedding,
+                            packedItems: packedItems, k: k, workspace: workspace, threads: threads)
         }
+        return ranked.map { $0.map { ScoredItem(id: Int32($0.index + 1), score: $0.value) } }
+    }
+
+    private func check(_ packedItems: PackedItemEmbedding) {
+        precondition(packedItems.itemCount == configuration.itemCount && packedItems.hiddenSize == configuration.hiddenSize,
+                     "packed items of another model")
     }
 
     /// The `k` best items for one session.
@@ -83,10 +91,7 @@ extension SRGNNModel {
     /// for item `j + 1`): the one scoring path of inference, evaluation and serving.
     public func scores(_ batch: SessionBatch, workspace ws: SRGNNWorkspace, threads: Int = 1,
                        packedItems: PackedItemEmbedding? = nil, into scores: UnsafeMutablePointer<Float>) {
-        if let packedItems {
-            precondition(packedItems.itemCount == configuration.itemCount && packedItems.hiddenSize == configuration.hiddenSize,
-                         "packed items of another model")
-        }
+        if let packedItems { check(packedItems) }
         let sessionEmbedding = forward(batch, workspace: ws, threads: threads)
         let layers = layers()
         parameters.withPointers { w in

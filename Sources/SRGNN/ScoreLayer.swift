@@ -92,6 +92,40 @@ struct ScoreLayer {
         }
     }
 
+    /// The `k` best items of each session (0-based columns and scores, best first, ties to the
+    /// lower item), tile by tile: a worker scores a tile into its own cache-sized buffer and feeds
+    /// every row's running top-k, so the `[B, I]` matrix is never written; the workers' lists are
+    /// merged at the end. The scores are `scores`'s, and the ranking is `topK`'s over them.
+    func topK(sessionEmbedding: UnsafePointer<Float>, batchSize b: Int, embedding: UnsafePointer<Float>,
+              packedItems: PackedItemEmbedding?, k: Int, workspace ws: SRGNNWorkspace, threads: Int) -> [[(index: Int, value: Float)]] {
+        let path = ScoreKernels.current, workers = workers(threads: threads), k = min(k, itemCount)
+        let buffers = ws.rankTiles.pointer(workers * b * tileItems)
+        var parts = [RunningTopK](repeating: RunningTopK(rows: b, k: k), count: workers)
+        parts.withUnsafeMutableBufferPointer { parts in
+            // Each worker touches only its own running top-k and buffer.
+            nonisolated(unsafe) let parts = parts
+            forEachTile(threads: threads) { worker, first, width in
+                let buffer = buffers + worker * b * tileItems
+                if let packedItems {
+                    packedItems.panels.withUnsafeBufferPointer { panels in
+                        ScoreKernels.packedScores(packedItems.path, session: sessionEmbedding, rows: b, hiddenSize: hiddenSize,
+                                                  packedItems: panels.baseAddress!, first: first, width: width, into: buffer, ldc: width)
+                    }
+                } else {
+                    scoreTile(path, sessionEmbedding: sessionEmbedding, batchSize: b, embedding: embedding, first: first, width: width,
+                              into: buffer, ldc: width)
+                }
+                for row in 0..<b { parts[worker].add(row: row, buffer + row * width, count: width, first: first) }
+            }
+        }
+        if workers == 1 { return (0..<b).map { parts[0].ranked(row: $0) } }
+        // Every item of a row's best k is among the best k of its worker's tiles.
+        return (0..<b).map { row in
+            let candidates = (0..<workers).flatMap { parts[$0].ranked(row: row) }
+            return Array(candidates.sorted { $0.value > $1.value || ($0.value == $1.value && $0.index < $1.index) }.prefix(k))
+        }
+    }
+
     /// The rank of each session's target among all items (1 = best): one plus the number of items
     /// scoring strictly higher, so a tie counts in the target's favour. No `[B, I]` matrix: each
     /// worker scores a tile into its own cache-sized buffer and counts against the targets' scores.

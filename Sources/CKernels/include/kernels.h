@@ -22,6 +22,15 @@ int64_t srgnn_count_greater(const float *values, int64_t count, float threshold)
 /// indices and best (the values, scratch) hold k entries each, supplied by the caller.
 int64_t srgnn_top_k(const float *values, int64_t count, int64_t k, int64_t *indices, float *best);
 
+/// srgnn_top_k in pieces: adds values[0..<count], at indices first..<first + count, to a heap of at
+/// most k entries (indices, best; *size entries so far). Pieces given in index order, then
+/// srgnn_top_k_sort, give srgnn_top_k of their concatenation.
+void srgnn_top_k_add(const float *values, int64_t count, int64_t first, int64_t k, int64_t *indices, float *best,
+                     int64_t *size);
+
+/// Orders a heap of srgnn_top_k_add best first.
+void srgnn_top_k_sort(int64_t *indices, float *best, int64_t size);
+
 // MARK: The score layer's three products (score_kernels.c)
 //
 // Register-blocked kernels for the shapes of the score layer, one per instruction set; `path` is
