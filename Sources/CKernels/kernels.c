@@ -56,6 +56,10 @@ static inline float srgnn_max(const float *values, int64_t count) {
 SRGNN_CLONES
 static float srgnn_block_max(const float *values) { return srgnn_max(values, 64); }
 
+// Maximum of a piece of count ≥ 1 values.
+SRGNN_CLONES
+static float srgnn_piece_max(const float *values, int64_t count) { return srgnn_max(values, count); }
+
 SRGNN_CLONES
 float srgnn_exp_shift_sum(float *x, int64_t count, float *maximum) {
 #pragma clang fp reassociate(on)
@@ -121,6 +125,9 @@ void srgnn_top_k_add(const float *values, int64_t count, int64_t first, int64_t 
     // the heap is full, blocks of 64 values whose maximum does not beat the root are skipped with
     // one vectorised pass. NaN never enters.
     int64_t size = *heapSize, j = 0;
+    // Once the heap is full most pieces (tiles of items) hold nothing better than its root: one
+    // vectorised pass rules the whole piece out.
+    if (size == k && count > 64 && srgnn_piece_max(values, count) <= best[0]) return;
     while (j < count) {
         if (size == k && j + 64 <= count && srgnn_block_max(values + j) <= best[0]) { j += 64; continue; }
         int64_t end = (size == k && j + 64 <= count) ? j + 64 : j + 1;

@@ -30,6 +30,30 @@ import TestSupport
         #expect(zip(top, top.dropFirst()).allSatisfy { values[$0] >= values[$1] })
     }
 
+    /// Values given in pieces (as tiles of items) rank exactly as the whole row: same indices,
+    /// same values, ties to the lower index, across piece boundaries and blocks of 64.
+    @Test func runningTopKEqualsTopKOfTheWholeRow() {
+        var rng = SeededGenerator(seed: 21)
+        for (count, k) in [(1, 1), (5, 9), (300, 20), (3_000, 64), (3_000, 1)] {
+            // Rounded to tenths: many ties.
+            let rows = (0..<3).map { _ in (0..<count).map { _ in (rng.uniform(-3, 3) * 10).rounded() / 10 } }
+            var running = RunningTopK(rows: 3, k: min(k, count))
+            for (row, values) in rows.enumerated() {
+                var first = 0
+                while first < count {
+                    let width = min(count - first, 1 + Int(rng.uniform(0, 200)))
+                    values.withUnsafeBufferPointer { running.add(row: row, $0.baseAddress! + first, count: width, first: first) }
+                    first += width
+                }
+            }
+            for (row, values) in rows.enumerated() {
+                let ranked = running.ranked(row: row)
+                #expect(ranked.map(\.index) == topK(values, count: count, k: k), "\(count) values, k \(k)")
+                #expect(ranked.map(\.value) == ranked.map { values[$0.index] })
+            }
+        }
+    }
+
     @Test func topKAndRank() {
         let values: [Float] = [0.5, 2, -1, 2, 7, 0.5, 3]
         #expect(topK(values, count: values.count, k: 3) == [4, 6, 1])  // tie 2 vs 2: lower index first
