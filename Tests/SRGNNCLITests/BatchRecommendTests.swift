@@ -4,6 +4,8 @@ import SRGNN
 import TensorCore
 import Testing
 import TestSupport
+import Serving
+@testable import SRGNNCLI
 
 /// `srgnn recommend --input`: every line's answer is, byte for byte, what `srgnn recommend --items
 /// --json` prints for the session; order, unknown items, bad lines, chunking and the atomic output.
@@ -208,6 +210,34 @@ struct BatchRecommendTests {
         let result = try runSRGNN(["recommend", "--model", Self.modelPath] + arguments)
         #expect(result.status != 0)
         #expect(result.error.contains(message), "\(result.error)")
+    }
+
+    @Test("output lines assembled from pieces equal JSONText's encoding of the whole line")
+    func assembledLinesEqualTheEncoder() throws {
+        let batch = BatchRecommendation(recommender: try Recommender(contentsOf: Self.modelPath), k: 20, excludeSeen: false,
+                                        skipInvalid: false, threads: 1, chunkLines: 10)
+        var rng = SeededGenerator(seed: 9)
+        // Vocabulary ids and others (written by the fallback): quotes, commas, a backslash, unicode, "-0".
+        let ids = Self.rawIDs + [#"a,"b"#, #"c\d"#, "é 🙂", "-0", "99999999999999999999", "12"]
+        let scores: [Float] = [0, -0.0, 1, -1.5, 1e-45, 3.4028235e38, 1e-5, 123456.79, .nan, .infinity, -.infinity, 0.1]
+        var answers = [(line: BatchSessionLine, result: RecommendationResult)]()
+        for index in 0..<40 {
+            let count = Int(rng.uniform(0, 6))
+            let items = (0..<count).map { _ in
+                ScoredItem(id: ids[min(ids.count - 1, Int(rng.uniform(0, Float(ids.count))))],
+                           score: rng.uniform(0, 1) < 0.5 ? scores[min(scores.count - 1, Int(rng.uniform(0, Float(scores.count))))] : rng.uniform(-30, 30))
+            }
+            let sent = [JSONItemID(raw: "nope", form: .string), JSONItemID(raw: "-7", form: .number), JSONItemID(raw: "a17", form: .string)]
+            let sessionID = index % 3 == 0 ? JSONItemID(raw: "s\(index) \"q\"", form: .string) : JSONItemID(raw: "\(index)", form: .number)
+            answers.append((BatchSessionLine(sessionID: sessionID, items: sent),
+                            RecommendationResult(items: items, unknownItems: index % 2 == 0 ? ["nope", "-7"] : [])))
+        }
+        let assembled = batch.outputLines(answers)
+        for (answer, line) in zip(answers, assembled) {
+            let expected = try JSONText.data(BatchRecommendationLine(sessionID: answer.line.sessionID,
+                                                                     response: RecommendationResponse(answer.result, sent: answer.line.items)))
+            #expect(line == Array(expected) + [0x0A], "\(String(decoding: line, as: UTF8.self)) vs \(String(decoding: expected, as: UTF8.self))")
+        }
     }
 
     @Test("--items takes --exclude-seen")
