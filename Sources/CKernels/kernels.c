@@ -52,9 +52,13 @@ static inline float srgnn_max(const float *values, int64_t count) {
     return maximum;
 }
 
-// Maximum of 64 consecutive values.
+// Bit l set when values[l] > threshold, for l < 64 (NaN never).
 SRGNN_CLONES
-static float srgnn_block_max(const float *values) { return srgnn_max(values, 64); }
+static uint64_t srgnn_greater_mask64(const float *values, float threshold) {
+    uint64_t mask = 0;
+    for (int l = 0; l < 64; l++) mask |= (uint64_t)(values[l] > threshold) << l;
+    return mask;
+}
 
 // Maximum of a piece of count ≥ 1 values.
 SRGNN_CLONES
@@ -122,14 +126,28 @@ void srgnn_top_k_add(const float *values, int64_t count, int64_t first, int64_t 
     if (k <= 0) return;
     // A heap of the k best so far with the worst of them at the root: O(count · log k). Values are
     // scanned in index order, so a later value enters only if strictly greater than the root. Once
-    // the heap is full, blocks of 64 values whose maximum does not beat the root are skipped with
-    // one vectorised pass. NaN never enters.
+    // the heap is full, blocks of 64 values are compared with the root in one vectorised pass.
+    // NaN never enters.
     int64_t size = *heapSize, j = 0;
     // Once the heap is full most pieces (tiles of items) hold nothing better than its root: one
     // vectorised pass rules the whole piece out.
     if (size == k && count > 64 && srgnn_piece_max(values, count) <= best[0]) return;
     while (j < count) {
-        if (size == k && j + 64 <= count && srgnn_block_max(values + j) <= best[0]) { j += 64; continue; }
+        if (size == k && j + 64 <= count) {
+            // A full heap: only the values of the block above its root can enter, found by one
+            // vectorised comparison; the root only rises, so each is checked again in turn.
+            uint64_t above = srgnn_greater_mask64(values + j, best[0]);
+            while (above) {
+                int64_t at = j + __builtin_ctzll(above);
+                above &= above - 1;
+                if (values[at] > best[0]) {
+                    best[0] = values[at]; indices[0] = first + at;
+                    srgnn_sift_down(best, indices, size, 0);
+                }
+            }
+            j += 64;
+            continue;
+        }
         int64_t end = (size == k && j + 64 <= count) ? j + 64 : j + 1;
         for (; j < end; j++) {
             float value = values[j];
