@@ -240,6 +240,39 @@ struct BatchRecommendTests {
         }
     }
 
+    @Test("scores are written as JSONText writes them, over a million floats of every magnitude")
+    func scoresAsTheEncoderWritesThem() throws {
+        var rng = SeededGenerator(seed: 10)
+        var floats: [Float] = [0, -0.0, 1, -1, 0.5, 100, 1e7, 1.5e7, 16_777_216, 1e-5, 1e-7, .leastNonzeroMagnitude,
+                               .leastNormalMagnitude, .greatestFiniteMagnitude, -.greatestFiniteMagnitude, .nan, .infinity]
+        for _ in 0..<1_000_000 {
+            floats.append(Float(bitPattern: UInt32(truncatingIfNeeded: Int(rng.uniform(0, 1) * 65_536)) << 16
+                | UInt32(truncatingIfNeeded: Int(rng.uniform(0, 1) * 65_536))))
+        }
+        let encoded = BatchRecommendation.elements(Array(try JSONText.data(floats.map { $0.isFinite ? $0 : nil })))
+        #expect(encoded.count == floats.count)
+        for (float, expected) in zip(floats, encoded) {
+            var text = [UInt8]()
+            BatchRecommendation.appendScore(float, to: &text)
+            if text != Array(expected) {
+                Issue.record("\(float.bitPattern): \(String(decoding: text, as: UTF8.self)) vs \(String(decoding: expected, as: UTF8.self))")
+                return
+            }
+        }
+    }
+
+    @Test("a line's items are read as the service reads them (JSONItemID), every form")
+    func itemsDecodeAsJSONItemID() throws {
+        let values = [#"17"#, #""17""#, #""007""#, #"-0"#, #""-0""#, #"-5"#, #"9223372036854775807"#, #"9223372036854775808"#,
+                      #"1.5"#, #"1.0"#, #"1e3"#, #"true"#, #"null"#, #"{}"#, #"[]"#, #""a"b""#, #""é""#, #"-9223372036854775808"#]
+        for value in values {
+            let line = #"{"session_id": 1, "items": ["# + value + "]}"
+            let service = try? JSONDecoder().decode([JSONItemID].self, from: Data("[\(value)]".utf8))
+            let batch = try? JSONDecoder().decode(BatchSessionLine.self, from: Data(line.utf8)).items
+            #expect(batch == service, "\(value)")
+        }
+    }
+
     @Test("--items takes --exclude-seen")
     func itemsExcludeSeen() throws {
         let all = try #require(try Self.itemsAnswer(["a17", "007"], options: ["--k", "60"]))
