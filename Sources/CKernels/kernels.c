@@ -52,9 +52,17 @@ static inline float srgnn_max(const float *values, int64_t count) {
     return maximum;
 }
 
-// Maximum of 64 consecutive values.
+// Bit l set when values[l] > threshold, for l < 64 (NaN never).
 SRGNN_CLONES
-static float srgnn_block_max(const float *values) { return srgnn_max(values, 64); }
+static uint64_t srgnn_greater_mask64(const float *values, float threshold) {
+    uint64_t mask = 0;
+    for (int l = 0; l < 64; l++) mask |= (uint64_t)(values[l] > threshold) << l;
+    return mask;
+}
+
+// Maximum of a piece of count ≥ 1 values.
+SRGNN_CLONES
+static float srgnn_piece_max(const float *values, int64_t count) { return srgnn_max(values, count); }
 
 SRGNN_CLONES
 float srgnn_exp_shift_sum(float *x, int64_t count, float *maximum) {
@@ -113,8 +121,8 @@ static void srgnn_sift_down(float *best, int64_t *indices, int64_t size, int64_t
     }
 }
 
-// Offers values[j] to the heap of the k best so far (worst at the root; size grows to k). Values
-// come in index order, so a later value enters a full heap only if strictly greater than the root.
+// Offers a value at index j to the heap of the k best so far (worst at the root; size grows to k).
+// Values come in index order, so a later value enters a full heap only if strictly greater than the root.
 static inline void srgnn_heap_offer(float value, int64_t j, float *best, int64_t *indices, int64_t *size, int64_t k) {
     if (value != value) return;  // NaN never enters
     if (*size < k) {
@@ -133,43 +141,72 @@ static inline void srgnn_heap_offer(float value, int64_t j, float *best, int64_t
     }
 }
 
-// Pops the worst to the back until the heap is empty: best first.
-static int64_t srgnn_heap_sorted(float *best, int64_t *indices, int64_t size) {
+void srgnn_top_k_add(const float *values, int64_t count, int64_t first, int64_t k, int64_t *indices, float *best,
+                     int64_t *heapSize) {
+    if (k <= 0) return;
+    // O(count · log k). Once the heap is full most pieces (tiles of items) hold nothing better than
+    // its root: one vectorised pass rules the whole piece out.
+    int64_t size = *heapSize, j = 0;
+    if (size == k && count > 64 && srgnn_piece_max(values, count) <= best[0]) return;
+    while (j < count) {
+        if (size == k && j + 64 <= count) {
+            // A full heap: only the values of the block above its root can enter, found by one
+            // vectorised comparison; the root only rises, so each is checked again in turn.
+            uint64_t above = srgnn_greater_mask64(values + j, best[0]);
+            while (above) {
+                int64_t at = j + __builtin_ctzll(above);
+                above &= above - 1;
+                srgnn_heap_offer(values[at], first + at, best, indices, &size, k);
+            }
+            j += 64;
+        } else {
+            srgnn_heap_offer(values[j], first + j, best, indices, &size, k);
+            j++;
+        }
+    }
+    *heapSize = size;
+}
+
+void srgnn_top_k_sort(int64_t *indices, float *best, int64_t size) {
+    // Pop the worst to the back until the heap is empty: best first.
     for (int64_t last = size - 1; last > 0; last--) {
         float v = best[0]; best[0] = best[last]; best[last] = v;
         int64_t x = indices[0]; indices[0] = indices[last]; indices[last] = x;
         srgnn_sift_down(best, indices, last, 0);
     }
-    return size;
 }
 
 int64_t srgnn_top_k(const float *values, int64_t count, int64_t k, int64_t *indices, float *best) {
     if (k > count) k = count;
     if (k <= 0) return 0;
-    // O(count · log k). Once the heap is full, blocks of 64 values whose maximum does not beat the
-    // root are skipped with one vectorised pass.
-    int64_t size = 0, j = 0;
-    while (j < count) {
-        if (size == k && j + 64 <= count && srgnn_block_max(values + j) <= best[0]) { j += 64; continue; }
-        int64_t end = (size == k && j + 64 <= count) ? j + 64 : j + 1;
-        for (; j < end; j++) srgnn_heap_offer(values[j], j, best, indices, &size, k);
+    int64_t size = 0;
+    srgnn_top_k_add(values, count, 0, k, indices, best, &size);
+    srgnn_top_k_sort(indices, best, size);
+    return size;
+}
+
+void srgnn_top_k_add_masked(const float *values, int64_t count, int64_t first, const uint64_t *allowed, int64_t k,
+                            int64_t *indices, float *best, int64_t *heapSize) {
+    if (k <= 0 || count <= 0) return;
+    // Only the allowed indices are visited, word by word: a filter that keeps 1 % of the items
+    // costs a pass over count / 64 words plus the allowed values.
+    int64_t size = *heapSize, end = first + count;
+    for (int64_t base = first / 64 * 64; base < end; base += 64) {
+        uint64_t bits = allowed[base / 64];
+        if (base < first) bits &= ~(uint64_t)0 << (first - base);
+        if (base + 64 > end) bits &= ~(uint64_t)0 >> (base + 64 - end);
+        while (bits) {
+            int64_t j = base + __builtin_ctzll(bits);
+            bits &= bits - 1;
+            srgnn_heap_offer(values[j - first], j, best, indices, &size, k);
+        }
     }
-    return srgnn_heap_sorted(best, indices, size);
+    *heapSize = size;
 }
 
 int64_t srgnn_top_k_masked(const float *values, int64_t count, const uint64_t *allowed, int64_t k, int64_t *indices, float *best) {
-    if (k <= 0 || count <= 0) return 0;
-    // Only the allowed indices are visited, word by word: a filter that keeps 1 % of the items
-    // costs a pass over count / 64 words plus the allowed values.
     int64_t size = 0;
-    for (int64_t w = 0; w < (count + 63) / 64; w++) {
-        uint64_t bits = allowed[w];
-        if (w == (count - 1) / 64 && count % 64) bits &= ~(uint64_t)0 >> (64 - count % 64);
-        while (bits) {
-            int64_t j = w * 64 + __builtin_ctzll(bits);
-            bits &= bits - 1;
-            srgnn_heap_offer(values[j], j, best, indices, &size, k);
-        }
-    }
-    return srgnn_heap_sorted(best, indices, size);
+    srgnn_top_k_add_masked(values, count, 0, allowed, k, indices, best, &size);
+    srgnn_top_k_sort(indices, best, size);
+    return size;
 }

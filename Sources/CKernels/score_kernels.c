@@ -116,6 +116,28 @@ void srgnn_score_tile(int path, const float *s, int64_t rows, int64_t d, const f
     SRGNN_DISPATCH(path, score_tile(s, rows, d, e, width, c, ldc))
 }
 
+int64_t srgnn_kernel_panel_items(int path) {
+    switch (path) {
+#ifdef SRGNN_X86_PATHS
+    case SRGNN_KERNEL_AVX512: return 16 * 4;
+    case SRGNN_KERNEL_AVX2: return 8 * 2;
+#endif
+#if defined(__aarch64__)
+    case SRGNN_KERNEL_NEON: return 4 * 4;
+#endif
+    default: return 4 * 2;
+    }
+}
+
+void srgnn_pack_items(int path, const float *e, int64_t count, int64_t d, float *panels) {
+    SRGNN_DISPATCH(path, pack_items(e, count, d, panels))
+}
+
+void srgnn_score_packed(int path, const float *s, int64_t rows, int64_t d, const float *panels, int64_t first,
+                        int64_t width, float *c, int64_t ldc) {
+    SRGNN_DISPATCH(path, score_packed(s, rows, d, panels, first, width, c, ldc))
+}
+
 void srgnn_score_embedding_gradient(int path, const float *ds, int64_t lds, const float *s, int64_t rows, int64_t d,
                                     int64_t width, float *de, int beta) {
     SRGNN_DISPATCH(path, embedding_gradient(ds, lds, s, rows, d, width, de, beta))

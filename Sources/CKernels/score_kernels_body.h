@@ -75,45 +75,57 @@ static void SK_NAME(block_any)(int rows, int nv, int64_t depth, const float *a, 
 #undef SK_CASE
 }
 
-// scores[r, j] = Σ_k s[r, k] · e[j, k]. Each panel of SK_NR items is packed k-major ([d][SK_NR],
-// zeros past the tile) so that a k step loads SK_NV whole vectors; every row block then reuses it
-// from L1. Rows of s are read in place (broadcast), d apart.
+// One panel of SK_NR items packed k-major ([d][SK_NR], zeros past `cols`), so that a k step of
+// the register block loads SK_NV whole vectors. Item by item: each row of e is read in order (one
+// stream), the panel written in L1.
+static inline void SK_NAME(pack_panel)(const float *e, int64_t cols, int64_t d, float *panel) {
+    for (int64_t j = 0; j < cols; j++) {
+        const float *item = e + j * d;
+        for (int64_t k = 0; k < d; k++) panel[k * SK_NR + j] = item[k];
+    }
+    if (cols < SK_NR)
+        for (int64_t k = 0; k < d; k++)
+            for (int64_t j = cols; j < SK_NR; j++) panel[k * SK_NR + j] = 0;
+}
+
+// scores[r, j] for one packed panel: every row block reuses the panel from L1; rows of s are read
+// in place (broadcast), d apart. Each score is one lane's chain of fused multiply-adds over
+// k = 0..<d from zero, whatever the number of rows or the panel's position, so a session's
+// scores do not depend on the batch it is scored in.
+static inline void SK_NAME(score_panel)(const float *s, int64_t rows, int64_t d, const float *panel, int64_t cols,
+                                        float *c, int64_t ldc) {
+    int nv = (int)((cols + SK_V - 1) / SK_V);
+    for (int64_t r0 = 0; r0 < rows; r0 += SK_MR) {
+        int mr = (int)(rows - r0 < SK_MR ? rows - r0 : SK_MR);
+        SK_NAME(block_any)(mr, nv, d, s + r0 * d, d, 1, panel, SK_NR, c + r0 * ldc, ldc, cols, 0);
+    }
+}
+
+// scores[r, j] = Σ_k s[r, k] · e[j, k], each panel packed as it is reached.
 static void SK_NAME(scores)(const float *s, int64_t rows, int64_t d, const float *e, int64_t width,
                             float *c, int64_t ldc, float *panel) {
     for (int64_t j0 = 0; j0 < width; j0 += SK_NR) {
         int64_t cols = width - j0 < SK_NR ? width - j0 : SK_NR;
-        // Item by item: each row of e is read in order (one stream), the panel written in L1.
-        for (int64_t j = 0; j < cols; j++) {
-            const float *item = e + (j0 + j) * d;
-            for (int64_t k = 0; k < d; k++) panel[k * SK_NR + j] = item[k];
-        }
-        if (cols < SK_NR)
-            for (int64_t k = 0; k < d; k++)
-                for (int64_t j = cols; j < SK_NR; j++) panel[k * SK_NR + j] = 0;
-        int nv = (int)((cols + SK_V - 1) / SK_V);
-        for (int64_t r0 = 0; r0 < rows; r0 += SK_MR) {
-            int mr = (int)(rows - r0 < SK_MR ? rows - r0 : SK_MR);
-            SK_NAME(block_any)(mr, nv, d, s + r0 * d, d, 1, panel, SK_NR, c + r0 * ldc + j0, ldc, cols, 0);
-        }
+        SK_NAME(pack_panel)(e + j0 * d, cols, d, panel);
+        SK_NAME(score_panel)(s, rows, d, panel, cols, c + j0, ldc);
     }
 }
 
-// The sum of a vector's lanes, by halves (a tree, not a chain of dependent adds).
-static inline __attribute__((always_inline)) float SK_NAME(sum)(SK_VEC v) {
-    typedef float v2 __attribute__((ext_vector_type(2)));
-#if SK_V == 16
-    typedef float v8 __attribute__((ext_vector_type(8)));
-    v8 h8 = v.lo + v.hi;
-    typedef float v4 __attribute__((ext_vector_type(4)));
-    v4 h4 = h8.lo + h8.hi;
-#elif SK_V == 8
-    typedef float v4 __attribute__((ext_vector_type(4)));
-    v4 h4 = v.lo + v.hi;
-#else
-    SK_VEC h4 = v;
-#endif
-    v2 h2 = h4.lo + h4.hi;
-    return h2.x + h2.y;
+void SK_NAME(pack_items)(const float *e, int64_t count, int64_t d, float *panels) {
+    for (int64_t j0 = 0; j0 < count; j0 += SK_NR) {
+        int64_t cols = count - j0 < SK_NR ? count - j0 : SK_NR;
+        SK_NAME(pack_panel)(e + j0 * d, cols, d, panels + (j0 / SK_NR) * d * SK_NR);
+    }
+}
+
+void SK_NAME(score_packed)(const float *s, int64_t rows, int64_t d, const float *panels, int64_t first, int64_t width,
+                           float *c, int64_t ldc) {
+    if (rows <= 0 || width <= 0) return;
+    if (d <= 0) { for (int64_t r = 0; r < rows; r++) memset(c + r * ldc, 0, (size_t)width * sizeof(float)); return; }
+    for (int64_t j0 = 0; j0 < width; j0 += SK_NR) {
+        int64_t cols = width - j0 < SK_NR ? width - j0 : SK_NR;
+        SK_NAME(score_panel)(s, rows, d, panels + ((first + j0) / SK_NR) * d * SK_NR, cols, c + j0, ldc);
+    }
 }
 
 // Items 0..<n of a tile of `width` rows of d floats whose whole vectors (dp floats from the row's
@@ -124,50 +136,10 @@ static inline int64_t SK_NAME(in_place_items)(int64_t width, int64_t d, int64_t 
     return n < width ? n : width;
 }
 
-// One session against the tile, a matrix-vector product that streams e once: four items at a
-// time, each a dot product over d in whole vectors. s is copied into a zero-padded buffer, so the
-// lanes past d (which read the start of the next item's row) add nothing; the items whose
-// vectors would run past the tile are summed in scalars.
-static void SK_NAME(scores_one)(const float *s, int64_t d, const float *e, int64_t width, float *c, float *padded) {
-#pragma clang fp contract(fast)
-    int64_t dp = (d + SK_V - 1) / SK_V * SK_V;
-    memcpy(padded, s, (size_t)d * sizeof(float));
-    for (int64_t k = d; k < dp; k++) padded[k] = 0;
-    int64_t inPlace = SK_NAME(in_place_items)(width, d, dp), j = 0;
-    for (; j + 4 <= inPlace; j += 4) {
-        const float *e0 = e + j * d, *e1 = e0 + d, *e2 = e1 + d, *e3 = e2 + d;
-        SK_VEC a0 = (SK_VEC)0.0f, a1 = a0, a2 = a0, a3 = a0;
-        for (int64_t k = 0; k < dp; k += SK_V) {
-            SK_VEC sv = SK_NAME(load)(padded + k);
-            a0 = a0 + sv * SK_NAME(load)(e0 + k);
-            a1 = a1 + sv * SK_NAME(load)(e1 + k);
-            a2 = a2 + sv * SK_NAME(load)(e2 + k);
-            a3 = a3 + sv * SK_NAME(load)(e3 + k);
-        }
-        c[j] = SK_NAME(sum)(a0); c[j + 1] = SK_NAME(sum)(a1); c[j + 2] = SK_NAME(sum)(a2); c[j + 3] = SK_NAME(sum)(a3);
-    }
-    for (; j < inPlace; j++) {
-        const float *e0 = e + j * d;
-        SK_VEC a0 = (SK_VEC)0.0f;
-        for (int64_t k = 0; k < dp; k += SK_V) a0 = a0 + SK_NAME(load)(padded + k) * SK_NAME(load)(e0 + k);
-        c[j] = SK_NAME(sum)(a0);
-    }
-    for (; j < width; j++) {
-        const float *e0 = e + j * d;
-        float t = 0;
-        for (int64_t k = 0; k < d; k++) t += s[k] * e0[k];
-        c[j] = t;
-    }
-}
-
 void SK_NAME(score_tile)(const float *s, int64_t rows, int64_t d, const float *e, int64_t width,
                          float *c, int64_t ldc) {
     if (rows <= 0 || width <= 0) return;
     if (d <= 0) { for (int64_t r = 0; r < rows; r++) memset(c + r * ldc, 0, (size_t)width * sizeof(float)); return; }
-    if (rows == 1) {
-        SK_NAME(scores_one)(s, d, e, width, c, srgnn_scratch((size_t)(d + SK_V)));
-        return;
-    }
     SK_NAME(scores)(s, rows, d, e, width, c, ldc, srgnn_scratch((size_t)(d * SK_NR)));
 }
 

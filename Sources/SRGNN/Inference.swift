@@ -37,39 +37,65 @@ public enum ItemSelection: Sendable, Equatable {
     case candidates([Int32], k: Int)
 }
 
+/// The item embedding packed once for the score kernel of `path` (`ScoreKernels.packItems`), so
+/// that scoring a session does not repack every panel of items per call: a lone session then
+/// streams the embedding once, at the speed of a matrix-vector product, and gets the very numbers
+/// it gets in a batch. For a model whose weights no longer change (inference).
+public struct PackedItemEmbedding: Sendable {
+    public let path: KernelPath
+    let panels: [Float]
+    let itemCount: Int
+    let hiddenSize: Int
+
+    /// Packs `model`'s items for `path`; nil for `blas`, which scores unpacked.
+    public init?(_ model: SRGNNModel, path: KernelPath = ScoreKernels.current) {
+        guard ScoreKernels.panelItems(path) != nil else { return nil }
+        let d = model.configuration.hiddenSize, items = model.configuration.itemCount
+        self.path = path
+        itemCount = items
+        hiddenSize = d
+        // Row 0 of the embedding is padding; item j is row j.
+        panels = model.parameters.withPointers { w in
+            ScoreKernels.packItems(path, items: w.embedding + d, count: items, hiddenSize: d)
+        }
+    }
+}
+
 extension SRGNNModel {
-    /// The `k` best items for each session, best first (ties to the lower id). Sessions are
-    /// validated first; a bad one throws before any work is done.
+    /// The `k` best items for each session, best first (ties to the lower id): `recommend` with
+    /// `.best(k: k, allowed: nil)` for every session.
     public func recommend(sessions: [[Int32]], k: Int, workspace: SRGNNWorkspace = SRGNNWorkspace(),
-                          threads: Int = 1) throws -> [[ScoredItem<Int32>]] {
+                          threads: Int = 1, packedItems: PackedItemEmbedding? = nil) throws -> [[ScoredItem<Int32>]] {
         try recommend(sessions: sessions, selections: Array(repeating: .best(k: k, allowed: nil), count: sessions.count),
-                      workspace: workspace, threads: threads)
+                      workspace: workspace, threads: threads, packedItems: packedItems)
     }
 
-    /// Each session's answer from its own `selections` entry, best first (ties to the lower id).
+    /// Each session's answer from its own `selections` entry, best first (ties to the lower id),
+    /// chosen tile by tile without a `[B, I]` score matrix. Sessions are validated first; a bad one
+    /// throws before any work is done. A session's scores do not depend on the other sessions of
+    /// the batch (on our kernel paths), and `packedItems` (this model's, packed for the path in
+    /// force) changes only the speed.
     public func recommend(sessions: [[Int32]], selections: [ItemSelection], workspace: SRGNNWorkspace = SRGNNWorkspace(),
-                          threads: Int = 1) throws -> [[ScoredItem<Int32>]] {
+                          threads: Int = 1, packedItems: PackedItemEmbedding? = nil) throws -> [[ScoredItem<Int32>]] {
         precondition(selections.count == sessions.count, "one selection per session")
         for session in sessions { try validate(session: session) }
         if sessions.isEmpty { return [] }
+        if let packedItems { check(packedItems) }
         let batch = SessionBatch(sessions: sessions)
-        let items = configuration.itemCount
-        workspace.prepareScoring(sessions: batch.sessionCount, itemCount: items, scoreLayer: layers().scoreLayer, threads: threads, fullScores: true)
-        let scores = workspace.scores.pointer(batch.sessionCount * items)
-        self.scores(batch, workspace: workspace, threads: threads, into: scores)
-        return zip(0..<sessions.count, selections).map { s, selection in
-            let row = scores + s * items
-            switch selection {
-            case let .best(k, allowed):
-                return topK(row, count: items, k: k, allowed: allowed).map { ScoredItem(id: Int32($0 + 1), score: row[$0]) }
-            case let .candidates(ids, k):
-                // NaN (a diverged model) ranks last, as top-k never returns it first.
-                func key(_ score: Float) -> Float { score.isNaN ? -.infinity : score }
-                let ranked = ids.map { ScoredItem(id: $0, score: row[Int($0) - 1]) }
-                    .sorted { key($0.score) != key($1.score) ? key($0.score) > key($1.score) : $0.id < $1.id }
-                return Array(ranked.prefix(k))
-            }
+        let sessionEmbedding = forward(batch, workspace: workspace, threads: threads)
+        let scoreLayer = layers().scoreLayer
+        workspace.prepareScoring(sessions: batch.sessionCount, itemCount: configuration.itemCount, scoreLayer: scoreLayer,
+                                 threads: threads, fullScores: false)
+        let chosen = parameters.withPointers { w in
+            scoreLayer.select(sessionEmbedding: sessionEmbedding, batchSize: batch.sessionCount, embedding: w.embedding,
+                              packedItems: packedItems, selections: selections, workspace: workspace, threads: threads)
         }
+        return chosen.map { $0.map { ScoredItem(id: Int32($0.index + 1), score: $0.value) } }
+    }
+
+    private func check(_ packedItems: PackedItemEmbedding) {
+        precondition(packedItems.itemCount == configuration.itemCount && packedItems.hiddenSize == configuration.hiddenSize,
+                     "packed items of another model")
     }
 
     /// The `k` best items for one session.
@@ -81,12 +107,14 @@ extension SRGNNModel {
 extension SRGNNModel {
     /// Every item's score for every session of `batch` into `scores` `[B, itemCount]` (column `j`
     /// for item `j + 1`): the one scoring path of inference, evaluation and serving.
-    public func scores(_ batch: SessionBatch, workspace ws: SRGNNWorkspace, threads: Int = 1, into scores: UnsafeMutablePointer<Float>) {
+    public func scores(_ batch: SessionBatch, workspace ws: SRGNNWorkspace, threads: Int = 1,
+                       packedItems: PackedItemEmbedding? = nil, into scores: UnsafeMutablePointer<Float>) {
+        if let packedItems { check(packedItems) }
         let sessionEmbedding = forward(batch, workspace: ws, threads: threads)
         let layers = layers()
         parameters.withPointers { w in
             layers.scoreLayer.scores(sessionEmbedding: sessionEmbedding, batchSize: batch.sessionCount, embedding: w.embedding,
-                                     into: scores, threads: threads)
+                                     packedItems: packedItems, into: scores, threads: threads)
         }
     }
 

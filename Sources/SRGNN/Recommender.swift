@@ -75,7 +75,9 @@ public enum RecommenderError: Error, Equatable, CustomStringConvertible {
 /// reported. A session longer than `maxSessionLength` keeps its most recent known clicks: the
 /// attention readout reads the whole session, so a very long one costs time while the last click
 /// and its neighbourhood dominate the answer. Several sessions are scored as one batch (one
-/// `[B, d] × [d, I]` product); scratch memory comes from a pool, one workspace per concurrent call.
+/// `[B, d] × [d, I]` product) on items packed once at load; a session's answer is the same, bit
+/// for bit, alone or in any batch (on our kernel paths, not `blas`). Scratch memory comes from a
+/// pool, one workspace per concurrent call.
 public struct Recommender: Sendable {
     /// The default longest session scored; longer ones keep their most recent clicks.
     public static let defaultMaxSessionLength = 50
@@ -90,6 +92,8 @@ public struct Recommender: Sendable {
     /// The answer for a session the model cannot embed.
     public let fallback: Fallback
     private let workspaces = WorkspacePool()
+    /// The items packed once for the kernel in force when loaded (nil on `blas`).
+    private let packedItems: PackedItemEmbedding?
 
     public init(model: LoadedModel, maxSessionLength: Int = Recommender.defaultMaxSessionLength, catalog: Catalog? = nil,
                 fallback: Fallback = .none) {
@@ -98,6 +102,7 @@ public struct Recommender: Sendable {
         self.maxSessionLength = maxSessionLength
         self.catalog = catalog.map { CatalogIndex($0, vocabulary: model.vocabulary) }
         self.fallback = fallback
+        packedItems = PackedItemEmbedding(model.model)
     }
 
     /// Loads `path` (see `LoadedModel.load`); a bad or missing file throws `ModelError` naming it.
@@ -132,7 +137,8 @@ public struct Recommender: Sendable {
         let prepared = try queries.enumerated().map { try prepare($0.element, index: $0.offset) }
         let scored = prepared.filter { !$0.items.isEmpty }
         let ranked = scored.isEmpty ? [] : try workspaces.with { workspace in
-            try loaded.model.recommend(sessions: scored.map(\.items), selections: scored.map(\.selection), workspace: workspace)
+            try loaded.model.recommend(sessions: scored.map(\.items), selections: scored.map(\.selection), workspace: workspace,
+                                       packedItems: packedItems)
         }
         var next = ranked.makeIterator()
         return prepared.map { query in

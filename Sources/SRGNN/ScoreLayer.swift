@@ -73,13 +73,88 @@ struct ScoreLayer {
 
     // MARK: Inference
 
-    /// All scores `[B, I]` into `scores` (column `j` for item `j + 1`).
+    /// All scores `[B, I]` into `scores` (column `j` for item `j + 1`), from `packedItems` when
+    /// given (the same numbers, without packing each panel per call).
     func scores(sessionEmbedding: UnsafePointer<Float>, batchSize b: Int, embedding: UnsafePointer<Float>,
-                into scores: UnsafeMutablePointer<Float>, threads: Int) {
+                packedItems: PackedItemEmbedding?, into scores: UnsafeMutablePointer<Float>, threads: Int) {
         let path = ScoreKernels.current
         forEachTile(threads: threads) { _, first, width in
-            scoreTile(path, sessionEmbedding: sessionEmbedding, batchSize: b, embedding: embedding, first: first, width: width,
-                      into: scores + first, ldc: itemCount)
+            if let packedItems {
+                packedItems.panels.withUnsafeBufferPointer { panels in
+                    ScoreKernels.packedScores(packedItems.path, session: sessionEmbedding, rows: b, hiddenSize: hiddenSize,
+                                              packedItems: panels.baseAddress!, first: first, width: width,
+                                              into: scores + first, ldc: itemCount)
+                }
+            } else {
+                scoreTile(path, sessionEmbedding: sessionEmbedding, batchSize: b, embedding: embedding, first: first, width: width,
+                          into: scores + first, ldc: itemCount)
+            }
+        }
+    }
+
+    /// Each session's answer from its `selections` entry (0-based columns and scores, best first,
+    /// ties to the lower item), tile by tile: a worker scores a tile into its own cache-sized buffer,
+    /// feeds every ranking row's running top-k (inside the row's mask, if any) and picks out the
+    /// candidate rows' items, so the `[B, I]` matrix is never written; the workers' lists are
+    /// merged at the end. The scores are `scores`'s, and the ranking is `topK`'s over them.
+    func select(sessionEmbedding: UnsafePointer<Float>, batchSize b: Int, embedding: UnsafePointer<Float>,
+                packedItems: PackedItemEmbedding?, selections: [ItemSelection], workspace ws: SRGNNWorkspace,
+                threads: Int) -> [[(index: Int, value: Float)]] {
+        precondition(selections.count == b, "one selection per session")
+        let path = ScoreKernels.current, workers = workers(threads: threads)
+        let widest = selections.map { if case let .best(k, _) = $0 { min(k, itemCount) } else { 0 } }.max() ?? 0
+        // Candidate scores, one slot per (row, candidate), each written by the worker of its tile.
+        let candidateOffsets = selections.reduce(into: [0]) { offsets, selection in
+            if case let .candidates(ids, _) = selection { offsets.append(offsets.last! + ids.count) } else { offsets.append(offsets.last!) }
+        }
+        var candidateScores = [Float](repeating: .nan, count: candidateOffsets.last!)
+        let buffers = ws.rankTiles.pointer(workers * b * tileItems)
+        var parts = [RunningTopK](repeating: RunningTopK(rows: b, k: widest), count: workers)
+        parts.withUnsafeMutableBufferPointer { parts in
+            candidateScores.withUnsafeMutableBufferPointer { candidateScores in
+                // Each worker touches only its own running top-k and buffer, and its tile's candidates.
+                nonisolated(unsafe) let parts = parts, candidateScores = candidateScores
+                forEachTile(threads: threads) { worker, first, width in
+                    let buffer = buffers + worker * b * tileItems
+                    if let packedItems {
+                        packedItems.panels.withUnsafeBufferPointer { panels in
+                            ScoreKernels.packedScores(packedItems.path, session: sessionEmbedding, rows: b, hiddenSize: hiddenSize,
+                                                      packedItems: panels.baseAddress!, first: first, width: width, into: buffer, ldc: width)
+                        }
+                    } else {
+                        scoreTile(path, sessionEmbedding: sessionEmbedding, batchSize: b, embedding: embedding, first: first, width: width,
+                                  into: buffer, ldc: width)
+                    }
+                    for (row, selection) in selections.enumerated() {
+                        let values = buffer + row * width
+                        switch selection {
+                        case let .best(_, allowed):
+                            parts[worker].add(row: row, values, count: width, first: first, allowed: allowed)
+                        case let .candidates(ids, _):
+                            for (c, id) in ids.enumerated() where (first..<first + width).contains(Int(id) - 1) {
+                                candidateScores[candidateOffsets[row] + c] = values[Int(id) - 1 - first]
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        func better(_ a: (index: Int, value: Float), _ b: (index: Int, value: Float)) -> Bool {
+            a.value > b.value || (a.value == b.value && a.index < b.index)
+        }
+        return selections.enumerated().map { row, selection in
+            switch selection {
+            case let .best(k, _):
+                if workers == 1 { return Array(parts[0].ranked(row: row).prefix(k)) }
+                // Every item of a row's best k is among the best k of its worker's tiles.
+                return Array((0..<workers).flatMap { parts[$0].ranked(row: row) }.sorted(by: better).prefix(k))
+            case let .candidates(ids, k):
+                // NaN (a diverged model) ranks last, as top-k never returns it first.
+                let scored = ids.enumerated().map { (index: Int($0.element) - 1, value: candidateScores[candidateOffsets[row] + $0.offset]) }
+                func key(_ value: Float) -> Float { value.isNaN ? -.infinity : value }
+                return Array(scored.sorted { key($0.value) != key($1.value) ? key($0.value) > key($1.value) : $0.index < $1.index }
+                    .prefix(k))
+            }
         }
     }
 

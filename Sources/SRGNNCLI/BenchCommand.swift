@@ -101,14 +101,15 @@ struct BenchCommand: ParsableCommand {
         let evaluation = Evaluator(cutoffs: [20], listLength: nil, threads: threads, ties: .optimistic)
             .evaluate(SRGNNScorer(model: model, batchSize: evalBatch, tileItems: evalTile), on: examples)
 
-        // Latency of one session, as a server sees it (its own workspace, batch of one).
+        // Latency of one session, as a server sees it (its own workspace, batch of one, items packed at load).
         var latencies = [Double]()
         latencies.reserveCapacity(latencyRequests)
         let latencyWorkspace = SRGNNWorkspace()
+        let packedItems = PackedItemEmbedding(model)
         for i in 0..<latencyRequests {
             let session = Array(prefixes[order[i % order.count]])
             let start = DispatchTime.now()
-            _ = try model.recommend(sessions: [session], k: 20, workspace: latencyWorkspace, threads: threads)
+            _ = try model.recommend(sessions: [session], k: 20, workspace: latencyWorkspace, threads: threads, packedItems: packedItems)
             latencies.append(seconds(since: start) * 1000)
         }
         latencies.sort()

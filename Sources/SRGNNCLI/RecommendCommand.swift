@@ -6,17 +6,33 @@ import SessionData
 import SRGNN
 import TensorCore
 
-/// `srgnn recommend`: the top-k next items for one session.
+/// `srgnn recommend`: the top-k next items for one session (`--items`), or for every session of a
+/// JSON-lines file (`--input`), through the one `Recommender` path that `srgnn serve` answers with.
 struct RecommendCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "recommend",
-        abstract: "Recommend the next items for one session.",
+        abstract: "Recommend the next items for one session, or for every session of a JSON-lines file.",
         discussion: """
         MODEL is a checkpoint from srgnn train (items are your raw ids, as in your click log) or a \
         bare weights file in safetensors with the official SR-GNN names, for example one exported \
         from the official PyTorch code (items are then row numbers 1...n-1, and --step and \
-        --nonhybrid say how it was trained). Unknown items are dropped with a note on stderr. \
-        Scores are the model's logits s_h · e_item; the answer is the one srgnn serve gives.
+        --nonhybrid say how it was trained). Scores are the model's logits s_h · e_item; the answer \
+        is the one srgnn serve gives, bit for bit.
+
+        --items: one session; unknown items are dropped with a note on stderr.
+
+        --input FILE: one session a line, {"session_id": "s1", "items": [214826, "a17"]} (ids as \
+        strings or integers, as the service takes them; blank lines are ignored). Each line gives, \
+        in input order, {"items": [{"id": …, "score": …}, …], "session_id": …, "unknown_items": \
+        [...]} (keys sorted, ids echoed as sent); the "items" are exactly what --items --json \
+        prints for that session. A session none of whose items the model knows (the service \
+        answers 422) gets "items": [] with its "unknown_items", and is counted in the summary. \
+        A session longer than --max-session-length keeps its most recent clicks, as with --items. \
+        A bad line (not JSON, no "session_id" or "items", empty "items", an id that is not a \
+        string or an integer, a line over 1 MiB) stops the run with its file and line number, or \
+        with --skip-invalid is reported and skipped. The file is streamed a few thousand lines at \
+        a time, scored on --threads cores; progress and a summary go to stderr. --output is \
+        written under a temporary name and renamed when complete, so a failed run leaves no file.
         """
     )
 
@@ -24,27 +40,64 @@ struct RecommendCommand: ParsableCommand {
     var model: String
 
     @Option(name: .long, help: "The session's clicks, oldest first, comma-separated (e.g. 3,17,5).")
-    var items: String
+    var items: String?
+
+    @Option(name: .long, help: "A JSON-lines file of sessions, {\"session_id\": …, \"items\": [...]} a line.")
+    var input: String?
+
+    @Option(name: .long, help: "With --input: the file to write, one JSON line per session (default: standard output).")
+    var output: String?
 
     @Option(name: .long, parsing: .unconditional, help: "How many items to return (1...\(CommandLimits.maximumK)).")
     var k = Recommender.defaultK
+
+    @Flag(name: .long, help: "Leave out the items of the session itself.")
+    var excludeSeen = false
+
+    @Flag(name: .long, help: "With --input: report bad lines on stderr and skip them instead of stopping.")
+    var skipInvalid = false
+
+    @Option(name: .long, parsing: .unconditional,
+            help: "With --input: worker threads (1...\(CommandLimits.maximumThreads); default: all cores).")
+    var threads: Int?
+
+    /// Lines read and scored at a time; tests set it small to cross chunk boundaries.
+    @Option(name: .long, parsing: .unconditional, help: .hidden)
+    var chunkLines = BatchRecommendation.defaultChunkLines
 
     @OptionGroup var session: SessionLengthOption
 
     @OptionGroup var architecture: ArchitectureOptions
 
-    @Flag(name: .long, help: "Print JSON: {\"items\":[{\"id\":…,\"score\":…},…]}.")
+    @Flag(name: .long, help: "Print JSON: {\"items\":[{\"id\":…,\"score\":…},…]} (--input always writes JSON lines).")
     var json = false
 
     func validate() throws {
         guard (1...CommandLimits.maximumK).contains(k) else {
             throw ValidationError("--k must be in 1...\(CommandLimits.maximumK), got \(k)")
         }
-        _ = try parseItems()
+        switch (items, input) {
+        case (nil, nil):
+            throw ValidationError("give --items (one session, e.g. --items 3,17,5) or --input (a JSON-lines file of sessions)")
+        case (.some, .some):
+            throw ValidationError("--items and --input cannot be used together: --items is one session, --input a file of them")
+        case (.some, nil):
+            for (option, given) in [("--output", output != nil), ("--skip-invalid", skipInvalid), ("--threads", threads != nil)] where given {
+                throw ValidationError("\(option) applies to --input, not to --items")
+            }
+            _ = try parseItems()
+        case (nil, .some):
+            if let threads, !(1...CommandLimits.maximumThreads).contains(threads) {
+                throw ValidationError("--threads must be in 1...\(CommandLimits.maximumThreads), got \(threads)")
+            }
+            guard (1...BatchRecommendation.maximumChunkLines).contains(chunkLines) else {
+                throw ValidationError("--chunk-lines must be in 1...\(BatchRecommendation.maximumChunkLines), got \(chunkLines)")
+            }
+        }
     }
 
     func parseItems() throws -> [String] {
-        let fields = items.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        let fields = (items ?? "").split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
         guard !(fields.count == 1 && fields[0].isEmpty) else {
             throw ValidationError("--items is empty: give the session's item ids, e.g. --items 3,17,5")
         }
@@ -55,16 +108,28 @@ struct RecommendCommand: ParsableCommand {
     }
 
     func run() throws {
-        let rawItems = try parseItems()
-        // One session is one small product; single-threaded BLAS also gives the same last bits as
-        // `srgnn serve` (OpenBLAS splits a threaded product differently).
+        // Each session's products are single-threaded (parallelism is across sessions); it also
+        // keeps OpenBLAS from splitting a product differently from `srgnn serve`.
         setBLASThreads(1)
+        if let input {
+            try recommendForFile(input)
+        } else {
+            try recommendForItems(try parseItems())
+        }
+    }
+
+    func loadRecommender() throws -> Recommender {
         let recommender = try Recommender(contentsOf: model, propagationSteps: architecture.propagationSteps, nonhybrid: architecture.nonhybrid,
                                           maxSessionLength: session.maxSessionLength)
         reportIgnored(recommender.loaded.reportableIgnoredTensors, path: model)
+        return recommender
+    }
+
+    func recommendForItems(_ rawItems: [String]) throws {
+        let recommender = try loadRecommender()
         let result: RecommendationResult
         do {
-            result = try recommender.recommend(session: rawItems, k: k)
+            result = try recommender.recommend(session: rawItems, k: k, excludeSeen: excludeSeen)
         } catch let error as RecommenderError {
             throw CommandError("\(error)")
         }
@@ -78,6 +143,408 @@ struct RecommendCommand: ParsableCommand {
                 print("\(rank + 1)\t\(entry.id)\t\(entry.score)")
             }
         }
+    }
+
+    func recommendForFile(_ input: String) throws {
+        // Fail on a missing input or an unwritable output before the model is loaded.
+        guard FileManager.default.isReadableFile(atPath: input) else {
+            throw CommandError("\(input): cannot open for reading (no such file, or not readable)")
+        }
+        if let output { try FileIO.checkWritable(output) }
+        let batch = BatchRecommendation(recommender: try loadRecommender(), k: k, excludeSeen: excludeSeen, skipInvalid: skipInvalid,
+                                        threads: threads ?? ProcessInfo.processInfo.activeProcessorCount, chunkLines: chunkLines)
+        let progress = BatchProgress()
+        let summary: BatchRecommendation.Summary
+        if let output {
+            let file = try AtomicFileWriter(path: output)
+            summary = try batch.run(input: input, write: { try file.write($0) }, progress: progress)
+            try file.commit()
+        } else {
+            summary = try batch.run(input: input, write: { bytes in
+                try FileHandle.standardOutput.write(contentsOf: Data(bytes))
+            }, progress: progress)
+        }
+        progress.finish(summary)
+    }
+}
+
+/// Recommendations for every session of a JSON-lines file, streamed: a chunk of lines is read,
+/// its sessions parsed, scored and encoded on `threads` workers (each scoring `scoringBatch`
+/// sessions per product through the shared `Recommender`), its lines written in input order,
+/// then the next chunk. Memory is a chunk of lines and one workspace per worker, whatever the
+/// file's length.
+struct BatchRecommendation {
+    static let defaultChunkLines = 4_096
+    static let maximumChunkLines = 1_000_000
+    /// A chunk also ends after this many input bytes, so long lines do not make it large.
+    static let chunkBytes = 16 << 20
+    /// Sessions per product: a worker's score matrix is `scoringBatch × items` floats (44 MB at
+    /// Diginetica's 43,097 items).
+    static let scoringBatch = 256
+    /// Bad lines quoted one by one under --skip-invalid; the rest are only counted.
+    static let quotedInvalidLines = 10
+    /// What a line looks like, for error messages.
+    static let example = #"{"session_id": "s1", "items": [214826, "a17"]}"#
+
+    let recommender: Recommender
+    let k: Int
+    let excludeSeen: Bool
+    let skipInvalid: Bool
+    let threads: Int
+    let chunkLines: Int
+    /// Every vocabulary id as JSONText writes it (see `outputLines`).
+    private let idJSON: [String: [UInt8]]
+
+    init(recommender: Recommender, k: Int, excludeSeen: Bool, skipInvalid: Bool, threads: Int, chunkLines: Int) {
+        self.recommender = recommender
+        self.k = k
+        self.excludeSeen = excludeSeen
+        self.skipInvalid = skipInvalid
+        self.threads = threads
+        self.chunkLines = chunkLines
+        idJSON = Dictionary(uniqueKeysWithValues: recommender.loaded.vocabulary.rawIDs.map { ($0, Self.json(JSONItemID($0))) })
+    }
+
+    struct Summary: Equatable {
+        /// Lines written, one per valid session.
+        var sessions = 0
+        /// Invalid lines skipped (--skip-invalid).
+        var skipped = 0
+        /// Unknown item ids over all sessions (each occurrence).
+        var unknownItems = 0
+        /// Sessions with no known item (written with empty "items").
+        var sessionsWithoutKnownItems = 0
+        var seconds = 0.0
+    }
+
+    /// One input line as read: its number, and its bytes' range in the chunk (nil: over-long).
+    private struct Line {
+        var number: Int
+        var bytes: Range<Int>?
+    }
+
+    /// What became of one line: its output line, or why it is invalid.
+    private enum Outcome {
+        case written([UInt8], unknownItems: Int, noKnownItem: Bool)
+        case invalid(String)
+    }
+
+    /// Reads `input`, hands every chunk's output lines to `write` in input order, and returns the
+    /// counts. A bad line throws `SessionDataError` naming `input` and the line, unless skipped.
+    func run(input: String, write: (UnsafeRawBufferPointer) throws -> Void, progress: BatchProgress) throws -> Summary {
+        var summary = Summary()
+        let clock = ContinuousClock(), start = clock.now
+        var bytes = [UInt8](), lines = [Line]()
+        func flush() throws {
+            try process(bytes: bytes, lines: lines, input: input, write: write, summary: &summary, progress: progress)
+            summary.seconds = seconds(clock.now - start)
+            progress.update(sessions: summary.sessions, seconds: summary.seconds)
+            bytes.removeAll(keepingCapacity: true)
+            lines.removeAll(keepingCapacity: true)
+        }
+        // An over-long line (each over 1 MiB of input) waits in the chunk for the next line.
+        try FileIO.forEachLine(input, limitName: "one session line", overlongLine: { number in
+            lines.append(Line(number: number, bytes: nil))
+        }) { line, number in
+            // Blank lines (a trailing newline, spacing) are not sessions.
+            guard line.contains(where: { !isJSONWhitespace($0) }) else { return }
+            lines.append(Line(number: number, bytes: bytes.count..<(bytes.count + line.count)))
+            bytes.append(contentsOf: line)
+            if lines.count >= chunkLines || bytes.count >= Self.chunkBytes { try flush() }
+        }
+        if !lines.isEmpty { try flush() }
+        summary.seconds = seconds(clock.now - start)
+        return summary
+    }
+
+    /// One chunk: outcomes on the workers, then lines written (and bad ones reported) in order.
+    private func process(bytes: [UInt8], lines: [Line], input: String, write: (UnsafeRawBufferPointer) throws -> Void,
+                         summary: inout Summary, progress: BatchProgress) throws {
+        var outcomes = [Outcome](repeating: .invalid(""), count: lines.count)
+        outcomes.withUnsafeMutableBufferPointer { outcomes in
+            // Each worker writes only its own range of outcomes.
+            nonisolated(unsafe) let outcomes = outcomes
+            parallelChunks(lines.count, threads: threads, minimumPerThread: 16) { range in
+                bytes.withUnsafeBufferPointer { bytes in
+                    answer(lines[range], bytes: bytes, into: UnsafeMutableBufferPointer(rebasing: outcomes[range]))
+                }
+            }
+        }
+        var text = [UInt8]()
+        for (line, outcome) in zip(lines, outcomes) {
+            switch outcome {
+            case let .written(json, unknownItems, noKnownItem):
+                text += json
+                summary.sessions += 1
+                summary.unknownItems += unknownItems
+                if noKnownItem { summary.sessionsWithoutKnownItems += 1 }
+            case let .invalid(message):
+                let error = SessionDataError(file: input, location: .line(line.number), message)
+                guard skipInvalid else {
+                    // The lines before the bad one still go out, as they would have streamed.
+                    try text.withUnsafeBytes(write)
+                    throw error
+                }
+                summary.skipped += 1
+                if summary.skipped <= Self.quotedInvalidLines { progress.note("skipped: \(error)") }
+            }
+        }
+        try text.withUnsafeBytes(write)
+    }
+
+    /// Parses, scores and encodes `lines` (a worker's share of a chunk) into `outcomes`.
+    private func answer(_ lines: ArraySlice<Line>, bytes: UnsafeBufferPointer<UInt8>, into outcomes: UnsafeMutableBufferPointer<Outcome>) {
+        let decoder = JSONDecoder()
+        // Sessions the model can score, by position in `lines`, and those it knows none of.
+        var parsed = [(index: Int, line: BatchSessionLine)]()
+        var scored = [(index: Int, line: BatchSessionLine, query: RecommendationQuery)]()
+        for (index, line) in lines.enumerated() {
+            guard let range = line.bytes else {
+                outcomes[index] = .invalid("the line is longer than \(InputLimits.maximumLineLength) bytes (the limit for one session line)")
+                continue
+            }
+            do {
+                parsed.append((index, try decoder.decode(BatchSessionLine.self, from: Data(UnsafeBufferPointer(rebasing: bytes[range])))))
+            } catch let error as DecodingError {
+                outcomes[index] = .invalid(Self.describe(error))
+            } catch {
+                outcomes[index] = .invalid("not valid JSON; expected e.g. \(Self.example)")
+            }
+        }
+        for (index, line) in parsed {
+            let query = RecommendationQuery(session: line.items.map(\.raw), k: k, excludeSeen: excludeSeen)
+            do {
+                try recommender.validate(query)
+                scored.append((index, line, query))
+            } catch RecommenderError.noKnownItems(_, let unknown) {
+                // As the service's 422, but a line of its own: empty items, the unknown ones listed.
+                let json = outputLines([(line, RecommendationResult(items: [], unknownItems: unknown))])[0]
+                outcomes[index] = .written(json, unknownItems: unknown.count, noKnownItem: true)
+            } catch RecommenderError.emptySession {
+                outcomes[index] = .invalid("\"items\" is empty; a session needs at least one item, e.g. \(Self.example)")
+            } catch {
+                outcomes[index] = .invalid("\(error)")
+            }
+        }
+        for start in stride(from: 0, to: scored.count, by: Self.scoringBatch) {
+            let part = scored[start..<min(start + Self.scoringBatch, scored.count)]
+            do {
+                let results = try recommender.recommend(part.map(\.query))
+                let lines = outputLines(zip(part, results).map { ($0.line, $1) })
+                for ((entry, result), json) in zip(zip(part, results), lines) {
+                    outcomes[entry.index] = .written(json, unknownItems: result.unknownItems.count, noKnownItem: false)
+                }
+            } catch {
+                // Every query was validated above; kept so that nothing is lost if that changes.
+                for entry in part { outcomes[entry.index] = .invalid("\(error)") }
+            }
+        }
+    }
+
+    /// The output lines (each ending in a newline) of several sessions: byte for byte
+    /// `JSONText.data(BatchRecommendationLine(…))`, assembled from pieces that JSONText wrote, since
+    /// running the encoder line by line, item by item cost more than scoring. Ids are written once
+    /// per vocabulary (`idJSON`), scores by `appendScore`, and the rest of every line,
+    /// `{"session_id", "unknown_items"}` (keys that sort after "items"), by one encoding of their
+    /// array, cut into its elements.
+    func outputLines(_ answers: [(line: BatchSessionLine, result: RecommendationResult)]) -> [[UInt8]] {
+        let rests = Self.elements(Self.json(answers.map { line, result in
+            BatchRecommendationLine.Rest(sessionID: line.sessionID,
+                                         unknownItems: RecommendationResponse(result, sent: line.items).unknownItems ?? [])
+        }))
+        return zip(answers, rests).map { answer, rest in
+            var text = Array(#"{"items":["#.utf8)
+            for (position, item) in answer.result.items.enumerated() {
+                if position > 0 { text.append(0x2C) }
+                text += #"{"id":"#.utf8
+                text += idJSON[item.id] ?? Self.json(JSONItemID(item.id))
+                text += #","score":"#.utf8
+                Self.appendScore(item.score, to: &text)
+                text.append(0x7D)
+            }
+            text += "],".utf8
+            text += rest.dropFirst()
+            text.append(0x0A)
+            return text
+        }
+    }
+
+    /// A score as JSONText writes a `ScoredItem`'s: JSONEncoder writes a finite Float as its
+    /// `description` without a trailing ".0" (a test holds the two equal over a million floats);
+    /// non-finite as null. Through the encoder it cost ~1 µs a score, a tenth of the batch.
+    static func appendScore(_ score: Float, to text: inout [UInt8]) {
+        guard score.isFinite else { text += "null".utf8; return }
+        let description = score.description.utf8
+        text += description.count > 2 && description.suffix(2).elementsEqual(".0".utf8) ? description.dropLast(2) : description[...]
+    }
+
+    /// The elements of a JSON array as JSONText writes it (compact), cut at its top-level commas.
+    static func elements(_ array: [UInt8]) -> [ArraySlice<UInt8>] {
+        guard array.count > 2 else { return [] }
+        var elements = [ArraySlice<UInt8>](), depth = 0, inString = false, escaped = false, start = 1
+        for index in 1..<(array.count - 1) {
+            let byte = array[index]
+            if inString {
+                if escaped { escaped = false } else if byte == 0x5C { escaped = true } else if byte == 0x22 { inString = false }
+                continue
+            }
+            switch byte {
+            case 0x22: inString = true
+            case 0x5B, 0x7B: depth += 1
+            case 0x5D, 0x7D: depth -= 1
+            case 0x2C where depth == 0:
+                elements.append(array[start..<index])
+                start = index + 1
+            default: break
+            }
+        }
+        elements.append(array[start..<(array.count - 1)])
+        return elements
+    }
+
+    /// `value` as JSONText writes it (these values always encode).
+    static func json(_ value: some Encodable) -> [UInt8] { Array(try! JSONText.data(value)) }
+
+    /// A decoding error in words: which field, and what was wrong.
+    static func describe(_ error: DecodingError) -> String {
+        func field(_ codingPath: [any CodingKey]) -> String {
+            var text = ""
+            for key in codingPath {
+                if let index = key.intValue { text += "[\(index)]" } else { text += text.isEmpty ? key.stringValue : ".\(key.stringValue)" }
+            }
+            return "\"\(text)\""
+        }
+        switch error {
+        case let .typeMismatch(type, context):
+            if context.codingPath.isEmpty { return "the line is not a JSON object; expected e.g. \(example)" }
+            if type == JSONItemID.self { return "\(field(context.codingPath)) must be a string or an integer" }
+            return "\(field(context.codingPath)) must be an array of item ids, e.g. \(example)"
+        case let .valueNotFound(type, context):
+            if type == JSONItemID.self { return "\(field(context.codingPath)) must be a string or an integer" }
+            return "\(field(context.codingPath)) is null; expected e.g. \(example)"
+        case let .keyNotFound(key, context):
+            return "\(field(context.codingPath + [key])) is missing; expected e.g. \(example)"
+        case let .dataCorrupted(context):
+            if context.codingPath.isEmpty { return "not valid JSON; expected e.g. \(example)" }
+            return "\(field(context.codingPath)) is invalid (\(context.debugDescription))"
+        @unknown default:
+            return "not of the expected form; expected e.g. \(example)"
+        }
+    }
+}
+
+/// One line of a batch input: `{"session_id": …, "items": [...]}`; the id is kept as sent (a
+/// string, or an integer, as an item id).
+struct BatchSessionLine: Decodable {
+    var sessionID: JSONItemID
+    var items: [JSONItemID]
+
+    enum CodingKeys: String, CodingKey {
+        case sessionID = "session_id"
+        case items
+    }
+
+    init(sessionID: JSONItemID, items: [JSONItemID]) {
+        self.sessionID = sessionID
+        self.items = items
+    }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        sessionID = try container.decode(JSONItemID.self, forKey: .sessionID)
+        // The ids JSONItemID reads (a string, or an integer that fits in Int64), tried integer
+        // first: JSONItemID tries a string first, and for an integer id that failure (a thrown
+        // DecodingError) cost a tenth of a batch of integer ids. A test holds the two equal.
+        var list = try container.nestedUnkeyedContainer(forKey: .items)
+        var items = [JSONItemID]()
+        items.reserveCapacity(list.count ?? 0)
+        while !list.isAtEnd {
+            if let number = try? list.decode(Int64.self) {
+                items.append(JSONItemID(raw: String(number), form: .number))
+            } else if let text = try? list.decode(String.self) {
+                items.append(JSONItemID(raw: text, form: .string))
+            } else {
+                items.append(try list.decode(JSONItemID.self))  // throws JSONItemID's own error
+            }
+        }
+        self.items = items
+    }
+}
+
+/// One line of a batch output: the service's answer for the session, with its id. What
+/// `BatchRecommendation.outputLines` writes, faster (the tests hold them equal).
+struct BatchRecommendationLine: Encodable {
+    var sessionID: JSONItemID
+    var response: RecommendationResponse
+
+    enum CodingKeys: String, CodingKey {
+        case sessionID = "session_id"
+        case items
+        case unknownItems = "unknown_items"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(sessionID, forKey: .sessionID)
+        try container.encode(response.items, forKey: .items)
+        try container.encode(response.unknownItems ?? [], forKey: .unknownItems)
+    }
+
+    /// The line after "items": `{"session_id": …, "unknown_items": […]}`.
+    struct Rest: Encodable {
+        var sessionID: JSONItemID
+        var unknownItems: [JSONItemID]
+
+        enum CodingKeys: String, CodingKey {
+            case sessionID = "session_id"
+            case unknownItems = "unknown_items"
+        }
+    }
+}
+
+private func isJSONWhitespace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0D || byte == 0x0A }
+
+private func seconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+}
+
+/// Batch progress on stderr: on a terminal one line redrawn at most five times a second,
+/// elsewhere a plain line every ten seconds; notes (skipped lines) on lines of their own; a summary.
+final class BatchProgress {
+    let interactive = isatty(STDERR_FILENO) != 0
+    private var lastDraw = 0.0
+    private var drawn = false
+
+    func update(sessions: Int, seconds: Double) {
+        guard seconds - lastDraw >= (interactive ? 0.2 : 10) else { return }
+        lastDraw = seconds
+        let line = String(format: "%d sessions, %.0f sessions/s", sessions, Double(sessions) / max(seconds, 1e-9))
+        if interactive {
+            FileHandle.standardError.write(Data("\r\(line)\u{1B}[K".utf8))
+            drawn = true
+        } else {
+            FileHandle.standardError.write(Data("\(line)\n".utf8))
+        }
+    }
+
+    func note(_ message: String) {
+        clear()
+        FileHandle.standardError.write(Data("\(message)\n".utf8))
+    }
+
+    func finish(_ summary: BatchRecommendation.Summary) {
+        clear()
+        let skipped = summary.skipped > BatchRecommendation.quotedInvalidLines
+            ? " (\(summary.skipped - BatchRecommendation.quotedInvalidLines) more not shown)" : ""
+        FileHandle.standardError.write(Data(String(
+            format: "%d sessions, %d skipped%@, %d unknown items, %d sessions with no known item, %.1f s, %.0f sessions/s\n",
+            summary.sessions, summary.skipped, skipped, summary.unknownItems, summary.sessionsWithoutKnownItems,
+            summary.seconds, Double(summary.sessions) / max(summary.seconds, 1e-9)).utf8))
+    }
+
+    private func clear() {
+        if drawn { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        drawn = false
     }
 }
 

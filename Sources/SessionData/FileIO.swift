@@ -44,22 +44,32 @@ public enum FileIO {
 
     /// Calls `body(line, lineNumber)` for every line of the file, streaming it in 1 MiB chunks.
     /// Lines exclude the `\n` and a trailing `\r`; a final line without `\n` is included.
-    /// A line longer than `maximumLineLength` bytes is an error naming it (memory stays bounded).
-    static func forEachLine(_ path: String, maximumLineLength: Int = InputLimits.maximumLineLength,
-                            _ body: (UnsafeBufferPointer<UInt8>, Int) throws -> Void) throws {
+    /// A line longer than `maximumLineLength` bytes is an error naming it (`limitName` says what the
+    /// limit is for), or, with `overlongLine`, is passed to it by number and skipped; memory stays
+    /// bounded either way.
+    public static func forEachLine(_ path: String, maximumLineLength: Int = InputLimits.maximumLineLength,
+                                   limitName: String = "one click row", overlongLine: ((Int) throws -> Void)? = nil,
+                                   _ body: (UnsafeBufferPointer<UInt8>, Int) throws -> Void) throws {
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { throw SessionDataError(file: path, "cannot open for reading: \(systemError(errno))") }
         defer { close(fd) }
-        if isDirectory(path) { throw SessionDataError(file: path, "is a folder, expected a click log file") }
+        if isDirectory(path) { throw SessionDataError(file: path, "is a folder, expected a file") }
         // Room for the longest line and its "\r\n".
         var buffer = [UInt8](repeating: 0, count: maximumLineLength + 2)
         var filled = 0
         var lineNumber = 0
         var atEnd = false
+        // Inside an over-long line that is being skipped: bytes up to its newline are dropped.
+        var skipping = false
         while !atEnd {
             if filled == buffer.count {
-                throw SessionDataError(file: path, location: .line(lineNumber + 1),
-                                       "the line is longer than \(maximumLineLength) bytes (the limit for one click row)")
+                guard let overlongLine else {
+                    throw SessionDataError(file: path, location: .line(lineNumber + 1),
+                                           "the line is longer than \(maximumLineLength) bytes (the limit for \(limitName))")
+                }
+                try overlongLine(lineNumber + 1)
+                skipping = true
+                filled = 0
             }
             let got = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress! + filled, $0.count - filled) }
             if got < 0 {
@@ -71,13 +81,24 @@ public enum FileIO {
             var consumed = 0
             try buffer.withUnsafeBufferPointer { all in
                 var start = 0
-                while let newline = all[start..<filled].firstIndex(of: 0x0A) ?? (atEnd && start < filled ? filled : nil) {
+                if skipping {
+                    guard let newline = all[0..<filled].firstIndex(of: 0x0A) else {
+                        // Still inside the skipped line (or at the end of the file, which ends it).
+                        if atEnd { lineNumber += 1; skipping = false }
+                        start = filled
+                        consumed = start
+                        return
+                    }
+                    lineNumber += 1
+                    skipping = false
+                    start = newline + 1
+                }
+                while start < filled, let newline = all[start..<filled].firstIndex(of: 0x0A) ?? (atEnd ? filled : nil) {
                     var end = newline
                     if end > start && all[end - 1] == 0x0D { end -= 1 }
                     lineNumber += 1
                     try body(UnsafeBufferPointer(rebasing: all[start..<end]), lineNumber)
                     start = min(newline + 1, filled)
-                    if start >= filled { break }
                 }
                 consumed = start
             }
@@ -183,36 +204,81 @@ public enum FileIO {
     /// written through (its target is replaced); a non-regular file (a device such as `/dev/full`,
     /// a folder) is an error. The temporary file is removed whenever the write fails.
     public static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
-        let target = try writeTarget(path)
-        let (folder, prefix) = temporaryPrefix(target)
-        let serial = counterLock.next()
-        let temporary = folder + "/" + prefix + "\(getpid())-\(serial)"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o644)
-        guard fd >= 0 else { throw SessionDataError(file: path, "cannot write: \(systemError(errno))") }
-        var written = 0
-        let failure: String? = bytes.withUnsafeBytes { raw in
-            while written < raw.count {
-                let n = write(fd, raw.baseAddress! + written, raw.count - written)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    return systemError(errno)
-                }
-                written += n
+        let file = try AtomicFileWriter(path: path)
+        try bytes.withUnsafeBytes { try file.write($0) }
+        try file.commit()
+    }
+
+    static func nextTemporarySerial() -> Int { counterLock.next() }
+}
+
+/// A file written piece by piece under a temporary name beside `path` and renamed into place by
+/// `commit()`, so that `path` is never seen half written: until then it keeps its old contents
+/// (or does not exist). A writer dropped or failed before `commit()` removes its temporary file.
+/// Same rules as `FileIO.writeAtomically` (which is one `write` and a `commit`).
+public final class AtomicFileWriter {
+    public let path: String
+    private let target: String
+    private let temporary: String
+    private var fd: Int32
+    private var written = 0
+
+    public init(path: String) throws {
+        self.path = path
+        target = try FileIO.writeTarget(path)
+        let (folder, prefix) = FileIO.temporaryPrefix(target)
+        temporary = folder + "/" + prefix + "\(getpid())-\(FileIO.nextTemporarySerial())"
+        fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+        guard fd >= 0 else { throw SessionDataError(file: path, "cannot write: \(FileIO.systemError(errno))") }
+    }
+
+    deinit { discard() }
+
+    /// Appends `bytes`; a failure removes the temporary file.
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        precondition(fd >= 0, "write after commit or discard")
+        var done = 0
+        while done < bytes.count {
+            let n = systemWrite(fd, bytes.baseAddress! + done, bytes.count - done)
+            if n < 0 {
+                if errno == EINTR { continue }
+                let reason = FileIO.systemError(errno)
+                discard()
+                throw SessionDataError(file: path, location: .byteOffset(written), "write failed: \(reason)")
             }
-            return fsync(fd) == 0 ? nil : systemError(errno)
+            done += n
+            written += n
+        }
+    }
+
+    /// Flushes the file to disk and moves it into place under `path`.
+    public func commit() throws {
+        precondition(fd >= 0, "commit after commit or discard")
+        if fsync(fd) != 0 {
+            let reason = FileIO.systemError(errno)
+            discard()
+            throw SessionDataError(file: path, location: .byteOffset(written), "write failed: \(reason)")
         }
         close(fd)
-        if let failure {
-            unlink(temporary)
-            throw SessionDataError(file: path, location: .byteOffset(written), "write failed: \(failure)")
-        }
+        fd = -1
         guard rename(temporary, target) == 0 else {
-            let reason = systemError(errno)
+            let reason = FileIO.systemError(errno)
             unlink(temporary)
             throw SessionDataError(file: path, "cannot move the finished file into place: \(reason)")
         }
     }
+
+    /// Closes and removes the temporary file; `path` is left as it was.
+    public func discard() {
+        guard fd >= 0 else { return }
+        close(fd)
+        fd = -1
+        unlink(temporary)
+    }
 }
+
+/// `write(2)`, under a name that the writer's own `write` does not hide.
+private func systemWrite(_ fd: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Int { write(fd, bytes, count) }
 
 /// A counter safe to share between threads (temporary file names within one process).
 final class TemporaryNameCounter: @unchecked Sendable {

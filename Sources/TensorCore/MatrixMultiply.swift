@@ -13,9 +13,11 @@ public enum Transpose: Sendable {
 /// `C = alpha · op(A) · op(B) + beta · C` on row-major matrices.
 ///
 /// `op(A)` is `[m, k]`, `op(B)` is `[k, n]`, `C` is `[m, n]`; `lda`, `ldb`, `ldc` are the row
-/// strides of the matrices as stored; `path` defaults to `ScoreKernels.current`. The graph network's products (alpha 1, beta 0 or 1, at
-/// least 4 rows, depth ≤ 4,096) run on our register-blocked kernel of `ScoreKernels.current`
-/// (`srgnn_gemm`), so their speed does not depend on BLAS knowing the CPU; the rest, and every
+/// strides of the matrices as stored; `path` defaults to `ScoreKernels.current`. The graph network's products (alpha 1, beta 0 or 1,
+/// depth ≤ 4,096) run on our register-blocked kernel of `ScoreKernels.current` (`srgnn_gemm`),
+/// so their speed does not depend on BLAS knowing the CPU, and each row of C is one chain of
+/// multiply-adds whatever m is: a session's activations are the same alone (1–3 rows, once
+/// BLAS's) or stacked in a batch, so `srgnn recommend` and a batch agree bit for bit. The rest, and every
 /// product when the path is `blas`, go to `cblas_sgemm` / `cblas_sgemv`. This is the only
 /// function in the package that calls BLAS's products.
 @inlinable
@@ -35,7 +37,7 @@ public func gemm(
         for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] } }
         return
     }
-    if alpha == 1, beta == 0 || beta == 1, m >= 4, k <= 4_096, let kernel = (path ?? ScoreKernels.current).cValue {
+    if alpha == 1, beta == 0 || beta == 1, k <= 4_096, let kernel = (path ?? ScoreKernels.current).cValue {
         srgnn_gemm(kernel, transA == .transposed ? 1 : 0, transB == .transposed ? 1 : 0, Int64(m), Int64(n), Int64(k),
                    a, Int64(lda), b, Int64(ldb), beta == 1 ? 1 : 0, c, Int64(ldc))
         return

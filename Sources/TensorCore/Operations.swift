@@ -72,6 +72,58 @@ public func countGreater(_ values: UnsafePointer<Float>, count: Int, than thresh
     Int(srgnn_count_greater(values, Int64(count), threshold))
 }
 
+/// `topK` of several rows whose values arrive in pieces, each row's pieces in index order: the
+/// same indices and values as `topK` over the whole row, without the row ever being stored.
+public struct RunningTopK {
+    public let rows: Int
+    public let k: Int
+    private var indices: [Int64]
+    private var best: [Float]
+    private var sizes: [Int64]
+
+    public init(rows: Int, k: Int) {
+        precondition(rows >= 0 && k >= 0)
+        self.rows = rows
+        self.k = k
+        indices = [Int64](repeating: 0, count: rows * k)
+        best = [Float](repeating: 0, count: rows * k)
+        sizes = [Int64](repeating: 0, count: rows)
+    }
+
+    /// Adds `values[0..<count]`, the row's values at indices `first..<first + count`; with
+    /// `allowed`, only those of the indices it holds.
+    public mutating func add(row: Int, _ values: UnsafePointer<Float>, count: Int, first: Int, allowed: ItemMask? = nil) {
+        let k = self.k
+        indices.withUnsafeMutableBufferPointer { indices in
+            best.withUnsafeMutableBufferPointer { best in
+                sizes.withUnsafeMutableBufferPointer { sizes in
+                    let (indices, best, size) = (indices.baseAddress! + row * k, best.baseAddress! + row * k, sizes.baseAddress! + row)
+                    if let allowed {
+                        precondition(first + count <= allowed.count, "the mask covers \(allowed.count) items")
+                        allowed.words.withUnsafeBufferPointer { words in
+                            srgnn_top_k_add_masked(values, Int64(count), Int64(first), words.baseAddress!, Int64(k), indices, best, size)
+                        }
+                    } else {
+                        srgnn_top_k_add(values, Int64(count), Int64(first), Int64(k), indices, best, size)
+                    }
+                }
+            }
+        }
+    }
+
+    /// The row's best `k` (fewer if fewer values came), best first; ties to the lower index.
+    public mutating func ranked(row: Int) -> [(index: Int, value: Float)] {
+        let k = self.k, size = Int(sizes[row])
+        indices.withUnsafeMutableBufferPointer { indices in
+            best.withUnsafeMutableBufferPointer { best in
+                srgnn_top_k_sort(indices.baseAddress! + row * k, best.baseAddress! + row * k, Int64(size))
+            }
+        }
+        sizes[row] = 0
+        return (0..<size).map { (Int(indices[row * k + $0]), best[row * k + $0]) }
+    }
+}
+
 /// Indices of the `k` largest values of `values[0..<count]`, best first; ties go to the lower
 /// index. With `allowed`, only the indices it holds (index `j` is item `j + 1`) are candidates,
 /// selected inside the heap pass rather than by fetching more and dropping.

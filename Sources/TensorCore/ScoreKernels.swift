@@ -76,7 +76,9 @@ public enum ScoreKernels {
         return try $override.withValue(path, operation: body)
     }
 
-    /// `C[r, j] = S[r, :] · E[j, :]` for `r < rows`, `j < width`; rows of `C` `ldc` apart.
+    /// `C[r, j] = S[r, :] · E[j, :]` for `r < rows`, `j < width`; rows of `C` `ldc` apart. On our
+    /// kernels a row's scores do not depend on `rows` (one session scores the same alone or in a
+    /// batch); `blas` gives no such promise.
     public static func scores(_ path: KernelPath, session s: UnsafePointer<Float>, rows: Int, hiddenSize d: Int,
                               items e: UnsafePointer<Float>, width: Int,
                               into c: UnsafeMutablePointer<Float>, ldc: Int) {
@@ -85,6 +87,31 @@ public enum ScoreKernels {
         } else {
             gemm(.none, .transposed, m: rows, n: width, k: d, s, lda: d, e, ldb: d, c, ldc: ldc, path: .blas)
         }
+    }
+
+    /// Items per panel of `packItems` on `path` (nil for `blas`, which does not pack).
+    public static func panelItems(_ path: KernelPath) -> Int? {
+        path.cValue.map { Int(srgnn_kernel_panel_items($0)) }
+    }
+
+    /// `E[count, d]` packed for `packedScores` on `path` (a C kernel path): panels of
+    /// `panelItems(path)` items, k-major, zeros past the last item.
+    public static func packItems(_ path: KernelPath, items e: UnsafePointer<Float>, count: Int, hiddenSize d: Int) -> [Float] {
+        let panel = panelItems(path)!
+        let size = (count + panel - 1) / panel * panel * d
+        return [Float](unsafeUninitializedCapacity: size) { buffer, initialized in
+            srgnn_pack_items(path.cValue!, e, Int64(count), Int64(d), buffer.baseAddress!)
+            initialized = size
+        }
+    }
+
+    /// `C[r, j] = S[r, :] · E[first + j, :]` from items packed by `packItems` on the same path;
+    /// `first` a multiple of the panel size. Bit for bit the scores `scores` gives on that path.
+    public static func packedScores(_ path: KernelPath, session s: UnsafePointer<Float>, rows: Int, hiddenSize d: Int,
+                                    packedItems panels: UnsafePointer<Float>, first: Int, width: Int,
+                                    into c: UnsafeMutablePointer<Float>, ldc: Int) {
+        precondition(first % panelItems(path)! == 0, "packed scores start at a panel boundary")
+        srgnn_score_packed(path.cValue!, s, Int64(rows), Int64(d), panels, Int64(first), Int64(width), c, Int64(ldc))
     }
 
     /// `dE[j, :] (=, +=) Σ_r dS[r, j] · S[r, :]` over a `[width, d]` `dE` (`accumulate` adds).

@@ -30,6 +30,51 @@ import TestSupport
         #expect(zip(top, top.dropFirst()).allSatisfy { values[$0] >= values[$1] })
     }
 
+    /// Values given in pieces (as tiles of items) rank exactly as the whole row: same indices,
+    /// same values, ties to the lower index, across piece boundaries and blocks of 64.
+    @Test func runningTopKEqualsTopKOfTheWholeRow() {
+        var rng = SeededGenerator(seed: 21)
+        for (count, k) in [(1, 1), (5, 9), (300, 20), (3_000, 64), (3_000, 1)] {
+            // Rounded to tenths: many ties.
+            let rows = (0..<3).map { _ in (0..<count).map { _ in (rng.uniform(-3, 3) * 10).rounded() / 10 } }
+            var running = RunningTopK(rows: 3, k: min(k, count))
+            for (row, values) in rows.enumerated() {
+                var first = 0
+                while first < count {
+                    let width = min(count - first, 1 + Int(rng.uniform(0, 200)))
+                    values.withUnsafeBufferPointer { running.add(row: row, $0.baseAddress! + first, count: width, first: first) }
+                    first += width
+                }
+            }
+            for (row, values) in rows.enumerated() {
+                let ranked = running.ranked(row: row)
+                #expect(ranked.map(\.index) == topK(values, count: count, k: k), "\(count) values, k \(k)")
+                #expect(ranked.map(\.value) == ranked.map { values[$0.index] })
+            }
+        }
+    }
+
+    /// Masked pieces at any offset (not only whole words of the mask) rank as the masked top-k of
+    /// the whole row, which ranks as the naive filter-then-sort.
+    @Test func runningTopKWithAMaskEqualsTheMaskedTopK() {
+        var rng = SeededGenerator(seed: 22)
+        for (count, k, density) in [(1, 1, 1.0), (70, 9, 0.3), (300, 20, 0.05), (3_000, 64, 0.5), (3_000, 5, 0.01)] {
+            let values = (0..<count).map { _ in (rng.uniform(-3, 3) * 10).rounded() / 10 }
+            let mask = ItemMask(count: count, allowing: (1...count).filter { _ in Double(rng.uniform(0, 1)) < density }.map(Int32.init))
+            var running = RunningTopK(rows: 1, k: k)
+            var first = 0
+            while first < count {
+                let width = min(count - first, 1 + Int(rng.uniform(0, 150)))
+                values.withUnsafeBufferPointer { running.add(row: 0, $0.baseAddress! + first, count: width, first: first, allowed: mask) }
+                first += width
+            }
+            let allowed: [Int] = (0..<count).filter { mask.contains(Int32($0 + 1)) }
+            let naive = allowed.sorted { (a: Int, b: Int) -> Bool in values[a] != values[b] ? values[a] > values[b] : a < b }.prefix(k)
+            #expect(running.ranked(row: 0).map(\.index) == Array(naive), "\(count) values, k \(k)")
+            #expect(topK(values, count: count, k: k, allowed: mask) == Array(naive))
+        }
+    }
+
     @Test func topKAndRank() {
         let values: [Float] = [0.5, 2, -1, 2, 7, 0.5, 3]
         #expect(topK(values, count: values.count, k: 3) == [4, 6, 1])  // tie 2 vs 2: lower index first

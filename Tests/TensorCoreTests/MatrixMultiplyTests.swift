@@ -43,6 +43,32 @@ import TestSupport
         }
     }
 
+    /// On our kernels each row of C is the same whatever m is (1, 2, 3 rows as well as many), so
+    /// a session's activations do not depend on the batch it is stacked in.
+    @Test(arguments: [(Transpose.none, Transpose.none), (.none, .transposed), (.transposed, .none), (.transposed, .transposed)],
+          ScoreKernels.supportedPaths.filter { $0 != .blas })
+    func rowsDoNotDependOnTheRowCount(transposes: (Transpose, Transpose), kernel: KernelPath) {
+        let (transA, transB) = transposes
+        var rng = SeededGenerator(seed: 10)
+        let m = 9, n = 37, k = 23
+        let lda = transA == .none ? k : m, ldb = transB == .none ? n : k
+        let a = (0..<(m * k)).map { _ in rng.uniform(-1, 1) }
+        let b = (0..<(k * n)).map { _ in rng.uniform(-1, 1) }
+        var all = [Float](repeating: 0, count: m * n)
+        ScoreKernels.withPath(kernel) { gemm(transA, transB, m: m, n: n, k: k, a, lda: lda, b, ldb: ldb, &all, ldc: n) }
+        for rows in 1...3 {
+            for first in 0...(m - rows) {
+                var part = [Float](repeating: 0, count: rows * n)
+                a.withUnsafeBufferPointer { a in
+                    // Row i of op(A) starts at a + i·lda, or at a + i when A is stored transposed.
+                    let start = a.baseAddress! + (transA == .none ? first * lda : first)
+                    ScoreKernels.withPath(kernel) { gemm(transA, transB, m: rows, n: n, k: k, start, lda: lda, b, ldb: ldb, &part, ldc: n) }
+                }
+                #expect(part == Array(all[(first * n)..<((first + rows) * n)]), "\(kernel) rows \(first)..<\(first + rows)")
+            }
+        }
+    }
+
     /// A single row goes through gemv; same contract.
     @Test(arguments: [(Transpose.none, Transpose.none), (.none, .transposed), (.transposed, .none), (.transposed, .transposed)])
     func singleRowMatchesNaive(transA: Transpose, transB: Transpose) {

@@ -71,6 +71,40 @@ import TestSupport
         } } }
     }
 
+    /// A row's scores do not depend on the rows scored with it, and items packed once give the
+    /// very same floats tile by tile: what lets a session score the same alone (`srgnn recommend`),
+    /// in a batch (`--input`, the service's coalesced requests) and from a `Recommender`.
+    @Test(arguments: ScoreKernels.supportedPaths.filter { $0 != .blas })
+    func rowScoresDoNotDependOnTheBatch(path: KernelPath) {
+        var rng = SeededGenerator(seed: 13)
+        let panel = ScoreKernels.panelItems(path)!
+        for (rows, d, count) in [(7, 100, 1_030), (13, 17, 131), (3, 1, 9), (9, 3, 200)] {
+            let s = (0..<(rows * d)).map { _ in rng.uniform(-1, 1) }
+            let e = (0..<(count * d)).map { _ in rng.uniform(-1, 1) }
+            var together = [Float](repeating: 0, count: rows * count)
+            ScoreKernels.scores(path, session: s, rows: rows, hiddenSize: d, items: e, width: count, into: &together, ldc: count)
+            for r in 0..<rows {
+                var alone = [Float](repeating: 0, count: count)
+                s.withUnsafeBufferPointer { s in
+                    ScoreKernels.scores(path, session: s.baseAddress! + r * d, rows: 1, hiddenSize: d, items: e, width: count,
+                                        into: &alone, ldc: count)
+                }
+                #expect(alone == Array(together[(r * count)..<((r + 1) * count)]), "\(path) row \(r) of \(rows)×\(d)×\(count)")
+            }
+            let packed = ScoreKernels.packItems(path, items: e, count: count, hiddenSize: d)
+            #expect(packed.count == (count + panel - 1) / panel * panel * d)
+            var fromPacked = [Float](repeating: .nan, count: rows * count)
+            let tile = 3 * panel
+            fromPacked.withUnsafeMutableBufferPointer { c in
+                for first in stride(from: 0, to: count, by: tile) {
+                    ScoreKernels.packedScores(path, session: s, rows: rows, hiddenSize: d, packedItems: packed, first: first,
+                                              width: min(tile, count - first), into: c.baseAddress! + first, ldc: count)
+                }
+            }
+            #expect(fromPacked == together, "\(path) packed \(rows)×\(d)×\(count)")
+        }
+    }
+
     /// The machine runs portable and BLAS everywhere; `best` is the first supported path, and the
     /// default is it unless SRGNN_KERNEL names another.
     @Test func pathsAndOverride() {

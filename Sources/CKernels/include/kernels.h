@@ -25,6 +25,20 @@ int64_t srgnn_top_k(const float *values, int64_t count, int64_t k, int64_t *indi
 /// the allowed count, which is then what is returned.
 int64_t srgnn_top_k_masked(const float *values, int64_t count, const uint64_t *allowed, int64_t k, int64_t *indices, float *best);
 
+/// srgnn_top_k in pieces: adds values[0..<count], at indices first..<first + count, to a heap of at
+/// most k entries (indices, best; *size entries so far). Pieces given in index order, then
+/// srgnn_top_k_sort, give srgnn_top_k of their concatenation.
+void srgnn_top_k_add(const float *values, int64_t count, int64_t first, int64_t k, int64_t *indices, float *best,
+                     int64_t *size);
+
+/// srgnn_top_k_add restricted to the indices whose bit is set in allowed (bit j % 64 of word j / 64,
+/// over all indices, not only this piece's).
+void srgnn_top_k_add_masked(const float *values, int64_t count, int64_t first, const uint64_t *allowed, int64_t k,
+                            int64_t *indices, float *best, int64_t *size);
+
+/// Orders a heap of srgnn_top_k_add best first.
+void srgnn_top_k_sort(int64_t *indices, float *best, int64_t size);
+
 // MARK: The score layer's three products (score_kernels.c)
 //
 // Register-blocked kernels for the shapes of the score layer, one per instruction set; `path` is
@@ -39,9 +53,25 @@ int srgnn_kernel_supported(int path);
 /// The fastest path this CPU supports.
 int srgnn_kernel_best(void);
 
-/// c[r, j] = s[r] · e[j] for r < rows, j < width; rows of c ldc apart.
+/// c[r, j] = s[r] · e[j] for r < rows, j < width; rows of c ldc apart. Each score is one chain of
+/// (fused) multiply-adds over k from zero, so it does not depend on rows (a session scores the same
+/// alone or in a batch).
 void srgnn_score_tile(int path, const float *s, int64_t rows, int64_t d, const float *e, int64_t width,
                       float *c, int64_t ldc);
+
+/// Items per packed panel on `path` (SK_V · SK_NV of its kernel).
+int64_t srgnn_kernel_panel_items(int path);
+
+/// Packs e [count, d] for `srgnn_score_packed`: panel p holds items p·P ..< p·P + P (P =
+/// srgnn_kernel_panel_items(path)) k-major, [d][P], zeros past the last item; panels holds
+/// ceil(count / P) · P · d floats.
+void srgnn_pack_items(int path, const float *e, int64_t count, int64_t d, float *panels);
+
+/// c[r, j] = s[r] · e[first + j] for r < rows, j < width, from items packed by srgnn_pack_items on
+/// the same path; first must be a multiple of the panel size. Every score equals srgnn_score_tile's
+/// for the same row and item, bit for bit, whatever rows, first and width are.
+void srgnn_score_packed(int path, const float *s, int64_t rows, int64_t d, const float *panels, int64_t first,
+                        int64_t width, float *c, int64_t ldc);
 
 /// de[j, k] = (beta ? de[j, k] : 0) + Σ_r ds[r, j] · s[r, k]   (de [width, d], beta 0 or 1).
 void srgnn_score_embedding_gradient(int path, const float *ds, int64_t lds, const float *s, int64_t rows, int64_t d,
