@@ -8,9 +8,9 @@ import SRGNN
 /// Requests wait in one queue; a free thread takes every waiting session up to
 /// `maxCoalescedSessions` and scores them as one batch, so under load the item embedding
 /// (`[I, d]`, 17 MB for Diginetica) is streamed once per batch instead of once per request.
-/// A coalesced session's scores can differ from the same session scored alone (`srgnn recommend`)
-/// in the last float32 bits, since BLAS blocks a 1-row and a 20-row product differently;
-/// `maxCoalescedSessions = 1` makes every answer bit-identical, at about a sixth of the throughput.
+/// A coalesced session gets the same scores, bit for bit, as alone (`srgnn recommend`): the
+/// recommender's kernels compute each score the same way whatever the number of rows (under
+/// `SRGNN_KERNEL=blas` they may differ in the last float32 bits).
 ///
 /// The threads end after `shutdown()` (which `run()` calls once graceful shutdown begins) has let
 /// them answer everything queued, or when the queue is released: they hold only the shared state,
