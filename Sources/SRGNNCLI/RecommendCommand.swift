@@ -88,6 +88,9 @@ struct RecommendCommand: ParsableCommand {
         guard (1...CommandLimits.maximumK).contains(k) else {
             throw ValidationError("--k must be in 1...\(CommandLimits.maximumK), got \(k)")
         }
+        if !rules.filter.isEmpty && catalog.catalog == nil {
+            throw ValidationError("--filter needs --catalog: the catalog file gives items the attributes to filter on")
+        }
         switch (items, input) {
         case (nil, nil):
             throw ValidationError("give --items (one session, e.g. --items 3,17,5) or --input (a JSON-lines file of sessions)")

@@ -106,7 +106,11 @@ struct RulesCommandTests {
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }
         let noCatalog = try runSRGNN(["recommend", "--model", Self.files.model, "--items", "503", "--filter", "colour=red"])
-        #expect(noCatalog.status != 0 && noCatalog.error.contains("no catalog is loaded"), "\(noCatalog.error)")
+        #expect(noCatalog.status != 0 && noCatalog.error.contains("--filter needs --catalog"), "\(noCatalog.error)")
+        // A line's filter without a catalog: the line is refused, naming it.
+        let lines = try folder.file("sessions.jsonl", #"{"session_id": 1, "items": ["503"], "filter": {"colour": ["red"]}}"# + "\n")
+        let noCatalogLine = try runSRGNN(["recommend", "--model", Self.files.model, "--input", lines])
+        #expect(noCatalogLine.status != 0 && noCatalogLine.error.contains(#"\#(lines): line 1: "filter": no catalog is loaded"#), "\(noCatalogLine.error)")
         let missing = try runSRGNN(["recommend", "--model", Self.files.model, "--items", "503", "--catalog", folder.path + "/none.csv"])
         #expect(missing.status != 0 && missing.error.contains(folder.path + "/none.csv"), "\(missing.error)")
         let bad = try folder.file("items.csv", "id,available,colour\n503,true,red\n504,perhaps,blue\n")
