@@ -85,6 +85,28 @@ struct RulesCommandTests {
         #expect(text.output == "1\t503\t80.0\n2\t501\t70.0\n", "\(text.output)")
     }
 
+    @Test("--input: empty and all-unknown sessions get the fallback, counted; --fallback none keeps the old answers")
+    func batchFallback() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let input = try folder.file("sessions.jsonl", """
+            {"session_id": "e", "items": [], "filter": {"colour": ["green"]}}
+            {"session_id": "u", "items": ["nope"], "candidates": [501, 504, "zz"]}
+            {"session_id": "k", "items": [503]}
+            """)
+        let result = try Self.recommend(["--input", input, "--k", "2"])
+        #expect(result.status == 0, "\(result.error)")
+        let lines = result.output.split(separator: "\n").map(String.init)
+        let green = try Self.libraryJSON(RecommendationQuery(session: [], k: 2, filter: ["colour": ["green"]]))
+        #expect(lines.first == String(green.dropLast()) + #","session_id":"e","unknown_items":[]}"#)
+        // Only popular items among the candidates: 504 is not one.
+        #expect(lines.dropFirst().first == #"{"fallback":"popularity","items":[{"id":501,"score":70}],"session_id":"u","unknown_items":["nope","zz"]}"#, "\(lines)")
+        #expect(lines.last?.hasPrefix(#"{"items":["#) == true)
+        #expect(result.error.contains("3 sessions, 0 skipped, 2 unknown items, 2 sessions with no known item"), "\(result.error)")
+        let strict = try Self.recommend(["--input", input, "--fallback", "none"])
+        #expect(strict.status != 0 && strict.error.contains(#"\#(input): line 1: "items" is empty"#), "\(strict.error)")
+    }
+
     @Test("bad rule flags and catalogs are errors that say what to fix", arguments: [
         (["--filter", "colour"], "--filter 'colour': expected attribute=value[,value…]"),
         (["--filter", "=red"], "--filter '=red': expected attribute=value"),
