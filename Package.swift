@@ -39,7 +39,7 @@ let package = Package(
         .target(
             name: "Serving",
             dependencies: [
-                "SRGNN",
+                "SRGNN", "SessionData",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
@@ -72,6 +72,8 @@ let package = Package(
             dependencies: [
                 "SRGNNCLI", "Training", "Evaluation", "SessionData", "TestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                // The batch output against the service's answer, in memory.
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
         .testTarget(

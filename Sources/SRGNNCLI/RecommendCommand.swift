@@ -33,13 +33,21 @@ struct RecommendCommand: ParsableCommand {
         with --skip-invalid is reported and skipped. The file is streamed a few thousand lines at \
         a time, scored on --threads cores; progress and a summary go to stderr. --output is \
         written under a temporary name and renamed when complete, so a failed run leaves no file.
+
+        Item rules: --exclude, --filter (needs --catalog), --include-unavailable and --candidates \
+        apply to --items and to every --input line. A line may carry its own, as the service takes \
+        them: "exclude": [ids] (added to --exclude), "filter": {"attribute": [values]} (an \
+        attribute given replaces --filter's values for it), "include_unavailable": true|false and \
+        "candidates": [ids] (replace the flags). A session the model cannot embed (empty, or only \
+        unknown items) is answered by --fallback: popularity (the default) gives the checkpoint's \
+        recent most clicked items, rules applied, and "fallback": "popularity" in the JSON.
         """
     )
 
     @Option(name: .long, help: "Checkpoint, or a bare weights file (safetensors, official SR-GNN tensor names).")
     var model: String
 
-    @Option(name: .long, help: "The session's clicks, oldest first, comma-separated (e.g. 3,17,5).")
+    @Option(name: .long, help: "The session's clicks, oldest first, comma-separated (e.g. 3,17,5); '' for a session without clicks (answered by --fallback).")
     var items: String?
 
     @Option(name: .long, help: "A JSON-lines file of sessions, {\"session_id\": …, \"items\": [...]} a line.")
@@ -69,12 +77,19 @@ struct RecommendCommand: ParsableCommand {
 
     @OptionGroup var architecture: ArchitectureOptions
 
+    @OptionGroup var catalog: CatalogOptions
+
+    @OptionGroup var rules: ItemRuleOptions
+
     @Flag(name: .long, help: "Print JSON: {\"items\":[{\"id\":…,\"score\":…},…]} (--input always writes JSON lines).")
     var json = false
 
     func validate() throws {
         guard (1...CommandLimits.maximumK).contains(k) else {
             throw ValidationError("--k must be in 1...\(CommandLimits.maximumK), got \(k)")
+        }
+        if !rules.filter.isEmpty && catalog.catalog == nil {
+            throw ValidationError("--filter needs --catalog: the catalog file gives items the attributes to filter on")
         }
         switch (items, input) {
         case (nil, nil):
@@ -96,11 +111,10 @@ struct RecommendCommand: ParsableCommand {
         }
     }
 
+    /// The `--items` session; empty for `--items ''` (a session without clicks, as `"items": []`).
     func parseItems() throws -> [String] {
         let fields = (items ?? "").split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-        guard !(fields.count == 1 && fields[0].isEmpty) else {
-            throw ValidationError("--items is empty: give the session's item ids, e.g. --items 3,17,5")
-        }
+        if fields.count == 1 && fields[0].isEmpty { return [] }
         if let index = fields.firstIndex(of: "") {
             throw ValidationError("--items: the item at position \(index + 1) is empty")
         }
@@ -119,25 +133,33 @@ struct RecommendCommand: ParsableCommand {
     }
 
     func loadRecommender() throws -> Recommender {
-        let recommender = try Recommender(contentsOf: model, propagationSteps: architecture.propagationSteps, nonhybrid: architecture.nonhybrid,
-                                          maxSessionLength: session.maxSessionLength)
-        reportIgnored(recommender.loaded.reportableIgnoredTensors, path: model)
+        let loaded = try LoadedModel.load(from: model, propagationSteps: architecture.propagationSteps, nonhybrid: architecture.nonhybrid)
+        reportIgnored(loaded.reportableIgnoredTensors, path: model)
+        let recommender = Recommender(model: loaded, maxSessionLength: session.maxSessionLength,
+                                      catalog: try catalog.catalog.map { try Catalog.load(from: $0) }, fallback: catalog.fallback)
+        if let path = catalog.catalog, let index = recommender.catalog, index.rowsNotInModel > 0 {
+            printNote("\(path): \(index.rowsNotInModel) catalog rows name items the model does not know (ignored)")
+        }
         return recommender
     }
 
     func recommendForItems(_ rawItems: [String]) throws {
         let recommender = try loadRecommender()
+        let sent = rawItems.map(JSONItemID.init)
         let result: RecommendationResult
         do {
-            result = try recommender.recommend(session: rawItems, k: k, excludeSeen: excludeSeen)
+            result = try recommender.recommend([try rules.rules.query(session: sent, k: k, excludeSeen: excludeSeen)])[0]
         } catch let error as RecommenderError {
             throw CommandError("\(error)")
         }
         if !result.unknownItems.isEmpty {
-            FileHandle.standardError.write(Data("note: unknown items dropped: \(quotedPrefix(result.unknownItems.joined(separator: ", "))) (the model knows \(recommender.itemCount) items)\n".utf8))
+            printNote("unknown items dropped: \(quotedPrefix(result.unknownItems.joined(separator: ", "))) (the model knows \(recommender.itemCount) items)")
+        }
+        if result.fallback == .popularity {
+            printNote("no known item in the session: answered with the checkpoint's recent most clicked items (--fallback popularity)")
         }
         if json {
-            print(try JSONText.string(RecommendationResponse(items: result.items, unknownItems: nil)))
+            print(try JSONText.string(RecommendationResponse(items: result.items, unknownItems: nil, fallback: result.fallback)))
         } else {
             for (rank, entry) in result.items.enumerated() {
                 print("\(rank + 1)\t\(entry.id)\t\(entry.score)")
@@ -151,7 +173,8 @@ struct RecommendCommand: ParsableCommand {
             throw CommandError("\(input): cannot open for reading (no such file, or not readable)")
         }
         if let output { try FileIO.checkWritable(output) }
-        let batch = BatchRecommendation(recommender: try loadRecommender(), k: k, excludeSeen: excludeSeen, skipInvalid: skipInvalid,
+        let batch = BatchRecommendation(recommender: try loadRecommender(), k: k, excludeSeen: excludeSeen, rules: try rules.rules,
+                                        skipInvalid: skipInvalid,
                                         threads: threads ?? ProcessInfo.processInfo.activeProcessorCount, chunkLines: chunkLines)
         let progress = BatchProgress()
         let summary: BatchRecommendation.Summary
@@ -189,16 +212,20 @@ struct BatchRecommendation {
     let recommender: Recommender
     let k: Int
     let excludeSeen: Bool
+    /// The flags' item rules; each line's own apply over them (`ItemRules.applied(over:)`).
+    let rules: ItemRules
     let skipInvalid: Bool
     let threads: Int
     let chunkLines: Int
     /// Every vocabulary id as JSONText writes it (see `outputLines`).
     private let idJSON: [String: [UInt8]]
 
-    init(recommender: Recommender, k: Int, excludeSeen: Bool, skipInvalid: Bool, threads: Int, chunkLines: Int) {
+    init(recommender: Recommender, k: Int, excludeSeen: Bool, rules: ItemRules = ItemRules(), skipInvalid: Bool, threads: Int,
+         chunkLines: Int) {
         self.recommender = recommender
         self.k = k
         self.excludeSeen = excludeSeen
+        self.rules = rules
         self.skipInvalid = skipInvalid
         self.threads = threads
         self.chunkLines = chunkLines
@@ -212,7 +239,7 @@ struct BatchRecommendation {
         var skipped = 0
         /// Unknown item ids over all sessions (each occurrence).
         var unknownItems = 0
-        /// Sessions with no known item (written with empty "items").
+        /// Sessions with no known item (answered by the fallback, or written with empty "items").
         var sessionsWithoutKnownItems = 0
         var seconds = 0.0
     }
@@ -311,8 +338,10 @@ struct BatchRecommendation {
                 outcomes[index] = .invalid("not valid JSON; expected e.g. \(Self.example)")
             }
         }
-        for (index, line) in parsed {
-            let query = RecommendationQuery(session: line.items.map(\.raw), k: k, excludeSeen: excludeSeen)
+        for (index, var line) in parsed {
+            // From here on the line carries the rules in force: its own over the flags'.
+            line.rules = line.rules.applied(over: rules)
+            let query = line.rules.query(session: line.items, k: k, excludeSeen: excludeSeen)
             do {
                 try recommender.validate(query)
                 scored.append((index, line, query))
@@ -321,7 +350,9 @@ struct BatchRecommendation {
                 let json = outputLines([(line, RecommendationResult(items: [], unknownItems: unknown))])[0]
                 outcomes[index] = .written(json, unknownItems: unknown.count, noKnownItem: true)
             } catch RecommenderError.emptySession {
-                outcomes[index] = .invalid("\"items\" is empty; a session needs at least one item, e.g. \(Self.example)")
+                outcomes[index] = .invalid("\"items\" is empty; a session needs at least one item (or a model with a popularity fallback), e.g. \(Self.example)")
+            } catch RecommenderError.invalidFilter(_, let reason) {
+                outcomes[index] = .invalid("\"filter\": \(reason)")
             } catch {
                 outcomes[index] = .invalid("\(error)")
             }
@@ -332,7 +363,7 @@ struct BatchRecommendation {
                 let results = try recommender.recommend(part.map(\.query))
                 let lines = outputLines(zip(part, results).map { ($0.line, $1) })
                 for ((entry, result), json) in zip(zip(part, results), lines) {
-                    outcomes[entry.index] = .written(json, unknownItems: result.unknownItems.count, noKnownItem: false)
+                    outcomes[entry.index] = .written(json, unknownItems: result.unknownItems.count, noKnownItem: result.fallback != nil)
                 }
             } catch {
                 // Every query was validated above; kept so that nothing is lost if that changes.
@@ -344,16 +375,19 @@ struct BatchRecommendation {
     /// The output lines (each ending in a newline) of several sessions: byte for byte
     /// `JSONText.data(BatchRecommendationLine(…))`, assembled from pieces that JSONText wrote, since
     /// running the encoder line by line, item by item cost more than scoring. Ids are written once
-    /// per vocabulary (`idJSON`), scores by `appendScore`, and the rest of every line,
-    /// `{"session_id", "unknown_items"}` (keys that sort after "items"), by one encoding of their
-    /// array, cut into its elements.
+    /// per vocabulary (`idJSON`), scores by `appendScore`, "fallback" (the one key that sorts
+    /// before "items") from its raw value, and the rest of every line, `{"session_id",
+    /// "unknown_items"}` (keys that sort after "items"), by one encoding of their array, cut into
+    /// its elements. Each line's `rules` are the ones in force (its candidates' unknown ids are listed).
     func outputLines(_ answers: [(line: BatchSessionLine, result: RecommendationResult)]) -> [[UInt8]] {
         let rests = Self.elements(Self.json(answers.map { line, result in
             BatchRecommendationLine.Rest(sessionID: line.sessionID,
-                                         unknownItems: RecommendationResponse(result, sent: line.items).unknownItems ?? [])
+                                         unknownItems: RecommendationResponse(result, sent: line.rules.sent(session: line.items)).unknownItems ?? [])
         }))
         return zip(answers, rests).map { answer, rest in
-            var text = Array(#"{"items":["#.utf8)
+            var text = Array("{".utf8)
+            if let fallback = answer.result.fallback { text += #""fallback":"\#(fallback.rawValue)","#.utf8 }
+            text += #""items":["#.utf8
             for (position, item) in answer.result.items.enumerated() {
                 if position > 0 { text.append(0x2C) }
                 text += #"{"id":"#.utf8
@@ -418,7 +452,9 @@ struct BatchRecommendation {
         case let .typeMismatch(type, context):
             if context.codingPath.isEmpty { return "the line is not a JSON object; expected e.g. \(example)" }
             if type == JSONItemID.self { return "\(field(context.codingPath)) must be a string or an integer" }
-            return "\(field(context.codingPath)) must be an array of item ids, e.g. \(example)"
+            if context.codingPath.first?.stringValue == "items" { return "\(field(context.codingPath)) must be an array of item ids, e.g. \(example)" }
+            // An item rule: exclude, filter, include_unavailable, candidates.
+            return "\(field(context.codingPath)) has the wrong type (expected \(expectedName(type)))"
         case let .valueNotFound(type, context):
             if type == JSONItemID.self { return "\(field(context.codingPath)) must be a string or an integer" }
             return "\(field(context.codingPath)) is null; expected e.g. \(example)"
@@ -433,20 +469,22 @@ struct BatchRecommendation {
     }
 }
 
-/// One line of a batch input: `{"session_id": …, "items": [...]}`; the id is kept as sent (a
-/// string, or an integer, as an item id).
+/// One line of a batch input: `{"session_id": …, "items": [...]}` and the item rules the service
+/// takes (`ItemRules`); the id is kept as sent (a string, or an integer, as an item id).
 struct BatchSessionLine: Decodable {
     var sessionID: JSONItemID
     var items: [JSONItemID]
+    var rules: ItemRules
 
     enum CodingKeys: String, CodingKey {
         case sessionID = "session_id"
         case items
     }
 
-    init(sessionID: JSONItemID, items: [JSONItemID]) {
+    init(sessionID: JSONItemID, items: [JSONItemID], rules: ItemRules = ItemRules()) {
         self.sessionID = sessionID
         self.items = items
+        self.rules = rules
     }
 
     init(from decoder: any Decoder) throws {
@@ -468,6 +506,7 @@ struct BatchSessionLine: Decodable {
             }
         }
         self.items = items
+        rules = try ItemRules(from: decoder)
     }
 }
 
@@ -479,13 +518,14 @@ struct BatchRecommendationLine: Encodable {
 
     enum CodingKeys: String, CodingKey {
         case sessionID = "session_id"
-        case items
+        case items, fallback
         case unknownItems = "unknown_items"
     }
 
     func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(sessionID, forKey: .sessionID)
+        try container.encodeIfPresent(response.fallback, forKey: .fallback)
         try container.encode(response.items, forKey: .items)
         try container.encode(response.unknownItems ?? [], forKey: .unknownItems)
     }
@@ -506,6 +546,11 @@ private func isJSONWhitespace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0
 
 private func seconds(_ duration: Duration) -> Double {
     Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+}
+
+/// A note on stderr.
+func printNote(_ message: String) {
+    FileHandle.standardError.write(Data("note: \(message)\n".utf8))
 }
 
 /// Batch progress on stderr: on a terminal one line redrawn at most five times a second,

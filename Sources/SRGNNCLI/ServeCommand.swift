@@ -28,6 +28,14 @@ struct ServeCommand: AsyncParsableCommand {
         Admin routes need --admin-token-file: a file holding a token (surrounding whitespace and the \
         trailing newline are dropped), sent as Authorization: Bearer TOKEN (401 without it); without \
         the option they answer 403 admin_disabled. SIGHUP needs no token.
+
+        Item rules, per session: "exclude": [ids], "filter": {"attribute": [values]} (needs \
+        --catalog; values are strings or numbers, compared as text, a number in its shortest form: \
+        2 and 2.0 match a catalog's 2), "include_unavailable": true, "candidates": [ids] (rank only \
+        these). Unknown fields are ignored. A session \
+        the model cannot embed (empty, or only unknown items) is answered with the checkpoint's \
+        recent most clicked items, rules applied, marked "fallback": "popularity" (--fallback none: \
+        422). --catalog is read again on every reload; a bad catalog is refused like a bad model.
         """
     )
 
@@ -39,6 +47,8 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var session: SessionLengthOption
 
     @OptionGroup var architecture: ArchitectureOptions
+
+    @OptionGroup var catalog: CatalogOptions
 
     @Option(name: .long, help: ArgumentHelp("File holding the token for the admin routes (POST /v1/admin/reload); without it they are disabled.", valueName: "path"))
     var adminTokenFile: String?
@@ -61,7 +71,8 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let serving = self.serving.configuration
         let loader = ModelLoader(propagationSteps: architecture.propagationSteps, nonhybrid: architecture.nonhybrid,
-                                 maxSessionLength: session.maxSessionLength, warmUpSessions: serving.maxCoalescedSessions)
+                                 maxSessionLength: session.maxSessionLength, warmUpSessions: serving.maxCoalescedSessions,
+                                 catalogPath: catalog.catalog, fallback: catalog.fallback)
         let served: ServedModel
         do {
             served = try loader.load(model)

@@ -1,23 +1,43 @@
 import Foundation
 import Hummingbird
+import SessionData
 import SRGNN
 
-/// `POST /v1/recommendations`: `{"items": [...], "k": 20, "exclude_seen": false}`.
+/// `POST /v1/recommendations`: `{"items": [...], "k": 20, "exclude_seen": false}` and the item
+/// rules (`ItemRules`). Fields it does not know are ignored.
 struct RecommendationRequest: Decodable, Sendable {
     var items: [JSONItemID]
     var k: RequestedK?
     var excludeSeen: Bool?
+    var rules: ItemRules
 
     enum CodingKeys: String, CodingKey {
         case items, k
         case excludeSeen = "exclude_seen"
     }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        items = try container.decode([JSONItemID].self, forKey: .items)
+        k = try container.decodeIfPresent(RequestedK.self, forKey: .k)
+        excludeSeen = try container.decodeIfPresent(Bool.self, forKey: .excludeSeen)
+        rules = try ItemRules(from: decoder)
+    }
 }
 
-/// `POST /v1/recommendations/batch`: `{"sessions": [{"items": [...]}, …], "k": 20, "exclude_seen": false}`.
+/// `POST /v1/recommendations/batch`: `{"sessions": [{"items": [...], …rules}, …], "k": 20,
+/// "exclude_seen": false}`; each session has its own item rules.
 struct BatchRecommendationRequest: Decodable, Sendable {
     struct Session: Decodable, Sendable {
         var items: [JSONItemID]
+        var rules: ItemRules
+
+        enum CodingKeys: String, CodingKey { case items }
+
+        init(from decoder: any Decoder) throws {
+            items = try decoder.container(keyedBy: CodingKeys.self).decode([JSONItemID].self, forKey: .items)
+            rules = try ItemRules(from: decoder)
+        }
     }
     var sessions: [Session]
     var k: RequestedK?
@@ -26,6 +46,56 @@ struct BatchRecommendationRequest: Decodable, Sendable {
     enum CodingKeys: String, CodingKey {
         case sessions, k
         case excludeSeen = "exclude_seen"
+    }
+}
+
+/// One session's item rules, as the service and `srgnn recommend --input` lines take them, beside
+/// `"items"`: `{"exclude": [ids], "filter": {"attribute": [values]}, "include_unavailable": false,
+/// "candidates": [ids]}`, each optional. Filter values are strings or numbers, compared as text with
+/// the catalog's values (`Catalog.Scalar`: `2` and `2.0` match a catalog's `2`, not `2.0`).
+public struct ItemRules: Decodable, Sendable, Equatable {
+    /// Ids never to return; ids the model does not know are ignored.
+    public var exclude: [JSONItemID]?
+    /// Attribute → allowed values; an item must match every attribute.
+    public var filter: [String: [Catalog.Scalar]]?
+    /// Also return items the catalog marks unavailable.
+    public var includeUnavailable: Bool?
+    /// Rank only these ids; unknown ones are listed in `unknown_items`.
+    public var candidates: [JSONItemID]?
+
+    enum CodingKeys: String, CodingKey {
+        case exclude, filter, candidates
+        case includeUnavailable = "include_unavailable"
+    }
+
+    public init(exclude: [JSONItemID]? = nil, filter: [String: [Catalog.Scalar]]? = nil, includeUnavailable: Bool? = nil,
+                candidates: [JSONItemID]? = nil) {
+        self.exclude = exclude; self.filter = filter; self.includeUnavailable = includeUnavailable; self.candidates = candidates
+    }
+
+    /// These rules over `defaults` (`srgnn recommend --input`: a line's rules over the flags'):
+    /// `exclude` lists are united, an attribute of `filter` replaces the default's values for that
+    /// attribute, and `include_unavailable` and `candidates` replace the defaults when given.
+    public func applied(over defaults: ItemRules) -> ItemRules {
+        var rules = defaults
+        if let exclude { rules.exclude = (defaults.exclude ?? []) + exclude }
+        if let filter { rules.filter = (defaults.filter ?? [:]).merging(filter) { _, line in line } }
+        if let includeUnavailable { rules.includeUnavailable = includeUnavailable }
+        if let candidates { rules.candidates = candidates }
+        return rules
+    }
+
+    /// The query for `session` under these rules.
+    public func query(session: [JSONItemID], k: Int, excludeSeen: Bool) -> RecommendationQuery {
+        RecommendationQuery(session: session.map(\.raw), k: k, excludeSeen: excludeSeen, exclude: exclude?.map(\.raw) ?? [],
+                            filter: filter?.mapValues { $0.map(\.text) } ?? [:], includeUnavailable: includeUnavailable ?? false,
+                            candidates: candidates?.map(\.raw))
+    }
+
+    /// The ids a client sent for one session, in the order the recommender lists unknown ones:
+    /// the session's, then the candidates' (see `RecommendationResponse.echo`).
+    public func sent(session: [JSONItemID]) -> [JSONItemID] {
+        session + (candidates ?? [])
     }
 }
 
@@ -95,13 +165,17 @@ private func describe(_ error: DecodingError, example: String) -> String {
     }
 }
 
-private func expectedName(_ type: Any.Type) -> String {
+/// What a field of `type` should hold, in words ("an integer", "an array of item ids").
+public func expectedName(_ type: Any.Type) -> String {
     switch type {
     case is Int.Type, is Int64.Type, is RequestedK.Type: return "an integer"
     case is Bool.Type: return "true or false"
     case is String.Type: return "a string"
     case is [JSONItemID].Type: return "an array of item ids"
     case is [BatchRecommendationRequest.Session].Type: return "an array of {\"items\": [...]} objects"
+    case is Catalog.Scalar.Type: return "a string or a number"
+    case is [Catalog.Scalar].Type: return "a list of strings or numbers"
+    case is [String: [Catalog.Scalar]].Type: return "an object of attribute names to lists of values, e.g. {\"colour\": [\"red\"]}"
     default:
         let name = "\(type)"
         if name.hasPrefix("Array") { return "an array" }
@@ -170,9 +244,22 @@ struct ModelDescription: Encodable {
     var loadSeconds: Double?
     var lineage: Lineage?
     var trainingData: TrainingData?
+    /// The item catalog, when one is loaded (`srgnn serve --catalog`).
+    var catalog: CatalogDescription?
+    /// What answers a session the model cannot embed: `popularity` only when asked for and the
+    /// checkpoint records recent popularity (else such a session is a 422).
+    var fallback: Fallback
+
+    /// `{"file": "items.csv", "items": rows, "unavailable": rows marked so, "attributes": [names]}`.
+    struct CatalogDescription: Encodable {
+        var file: String?
+        var items: Int
+        var unavailable: Int
+        var attributes: [String]
+    }
 
     enum CodingKeys: String, CodingKey {
-        case format, configuration, epoch, metrics, dataset, versions, sha256, lineage
+        case format, configuration, epoch, metrics, dataset, versions, sha256, lineage, catalog, fallback
         case datasetFingerprint = "dataset_fingerprint"
         case itemCount = "item_count", maxSessionLength = "max_session_length", trainedAt = "trained_at"
         case modelFile = "model_file", loadedAt = "loaded_at", loadSeconds = "load_seconds", trainingData = "training_data"
@@ -205,6 +292,10 @@ struct ModelDescription: Encodable {
         trainingData = loaded.metadata?.trainingData.map {
             TrainingData(trainSessions: $0.trainSessions, trainExamples: $0.trainExamples, testExamples: $0.testExamples, items: $0.items)
         }
+        catalog = served.catalog.map {
+            CatalogDescription(file: lastPathComponent($0.path), items: $0.items, unavailable: $0.unavailable, attributes: $0.attributes)
+        }
+        fallback = served.fallback
     }
 }
 

@@ -4,6 +4,7 @@ import HummingbirdCore
 import Logging
 import NIOCore
 import ServiceLifecycle
+import SessionData
 import SRGNN
 
 /// The recommendation service: routes, middleware and the inference threads, built from its
@@ -20,7 +21,7 @@ import SRGNN
 /// The model can be replaced while the service runs (`ModelReloader`): through
 /// `POST /v1/admin/reload`, which needs `adminToken` (without one, admin routes answer 403), and,
 /// when `reloadOnHangup` is set, on SIGHUP. `loader` reads the new file (default: the served
-/// recommender's session length, warmed up for `maxCoalescedSessions`).
+/// recommender's session length, catalog file and fallback, warmed up for `maxCoalescedSessions`).
 public func buildApplication(
     configuration: ServingConfiguration,
     model: ServedModel,
@@ -38,7 +39,8 @@ public func buildApplication(
     let reloader = ModelReloader(
         models: queue.models,
         loader: loader ?? ModelLoader(maxSessionLength: model.recommender.maxSessionLength,
-                                      warmUpSessions: configuration.maxCoalescedSessions),
+                                      warmUpSessions: configuration.maxCoalescedSessions,
+                                      catalogPath: model.catalog?.path, fallback: model.recommender.fallback),
         metrics: metrics, logger: logger)
     let router = buildRouter(configuration: configuration, queue: queue, reloader: reloader, adminToken: adminToken,
                              metrics: metrics, logger: logger)
@@ -84,13 +86,14 @@ public func buildRouter(configuration: ServingConfiguration, queue: InferenceQue
         let body = try await limits.collect(request)
         let parsed = try decodeBody(RecommendationRequest.self, from: body, example: single)
         let k = try limits.check(k: parsed.k)
-        let query = RecommendationQuery(session: parsed.items.map(\.raw), k: k, excludeSeen: parsed.excludeSeen ?? false)
+        try limits.check(parsed.rules, place: "")
+        let query = parsed.rules.query(session: parsed.items, k: k, excludeSeen: parsed.excludeSeen ?? false)
         let model = models.served
         do { try model.recommender.validate(query) } catch let error as RecommenderError {
             throw ServingError.recommender(error, batch: false)
         }
         let result = try await queue.recommend([query], on: model)[0]
-        return try jsonResponse(RecommendationResponse(result, sent: parsed.items))
+        return try jsonResponse(RecommendationResponse(result, sent: parsed.rules.sent(session: parsed.items)))
     }
 
     /// Top-k next items for each of several sessions, scored as one batch.
@@ -105,9 +108,8 @@ public func buildRouter(configuration: ServingConfiguration, queue: InferenceQue
             throw ServingError(.contentTooLarge, code: "batch_too_large",
                                message: "\(parsed.sessions.count) sessions is over the limit of \(configuration.maxBatch) per request; split the batch")
         }
-        let queries = parsed.sessions.map {
-            RecommendationQuery(session: $0.items.map(\.raw), k: k, excludeSeen: parsed.excludeSeen ?? false)
-        }
+        for (index, session) in parsed.sessions.enumerated() { try limits.check(session.rules, place: "sessions[\(index)].") }
+        let queries = parsed.sessions.map { $0.rules.query(session: $0.items, k: k, excludeSeen: parsed.excludeSeen ?? false) }
         let model = models.served
         for (index, query) in queries.enumerated() {
             do { try model.recommender.validate(query, index: index) } catch let error as RecommenderError {
@@ -116,7 +118,7 @@ public func buildRouter(configuration: ServingConfiguration, queue: InferenceQue
         }
         let results = try await queue.recommend(queries, on: model)
         return try jsonResponse(BatchRecommendationResponse(
-            results: zip(results, parsed.sessions).map { RecommendationResponse($0, sent: $1.items) }))
+            results: zip(results, parsed.sessions).map { RecommendationResponse($0, sent: $1.rules.sent(session: $1.items)) }))
     }
 
     /// Alive: answers while the process runs.
@@ -187,10 +189,28 @@ enum ServiceRoutes {
 struct Limits: Sendable {
     var maxBodyBytes: Int
     var maxK: Int
+    var maxRuleItems: Int
 
     init(configuration: ServingConfiguration) {
         maxBodyBytes = configuration.maxBodyBytes
         maxK = configuration.maxK
+        maxRuleItems = configuration.maxRuleItems
+    }
+
+    /// A 413 when a session's `exclude`, `candidates` or `filter` is over `maxRuleItems` (ids, or
+    /// values over all attributes) or its filter names more attributes than a catalog can have;
+    /// `place` prefixes the field (`sessions[2].`).
+    func check(_ rules: ItemRules, place: String) throws {
+        let counts = [("exclude", rules.exclude?.count ?? 0, "ids"), ("candidates", rules.candidates?.count ?? 0, "ids"),
+                      ("filter", rules.filter?.values.reduce(0) { $0 + $1.count } ?? 0, "values")]
+        for (field, count, unit) in counts where count > maxRuleItems {
+            throw ServingError(.contentTooLarge, code: "list_too_long",
+                               message: "\"\(place)\(field)\" has \(count) \(unit), over the limit of \(maxRuleItems) per session; send fewer")
+        }
+        if let attributes = rules.filter?.count, attributes > Catalog.maximumAttributes {
+            throw ServingError(.contentTooLarge, code: "list_too_long",
+                               message: "\"\(place)filter\" names \(attributes) attributes, over the limit of \(Catalog.maximumAttributes) (the most a catalog has)")
+        }
     }
 
     /// The body, or a 413 when it is over the limit (refused from `Content-Length` when sent).

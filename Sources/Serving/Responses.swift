@@ -67,30 +67,35 @@ public struct JSONItemID: Codable, Sendable, Hashable {
     }
 }
 
-/// One session's answer: `{"items": [{"id": …, "score": …}], "unknown_items": [...]}`, best first.
-/// `srgnn recommend --json` prints the same form without `unknown_items` (it reports them on stderr).
+/// One session's answer: `{"items": [{"id": …, "score": …}], "unknown_items": [...]}`, best first,
+/// and `"fallback": "popularity"` when the model could not embed the session. `srgnn recommend
+/// --json` prints the same form without `unknown_items` (it reports them on stderr).
 public struct RecommendationResponse: Encodable, Sendable, Equatable {
     public var items: [ScoredItem<JSONItemID>]
     /// Left out of the body when nil.
     public var unknownItems: [JSONItemID]?
+    /// How the answer was made when not by the model; left out when it was.
+    public var fallback: Fallback?
 
     enum CodingKeys: String, CodingKey {
-        case items
+        case items, fallback
         case unknownItems = "unknown_items"
     }
 
-    public init(items: [ScoredItem<String>], unknownItems: [String]?) {
+    public init(items: [ScoredItem<String>], unknownItems: [String]?, fallback: Fallback? = nil) {
         self.items = items.map { ScoredItem(id: JSONItemID($0.id), score: $0.score) }
         self.unknownItems = unknownItems?.map(JSONItemID.init)
+        self.fallback = fallback
     }
 
     public init(_ result: RecommendationResult) {
-        self.init(items: result.items, unknownItems: result.unknownItems)
+        self.init(items: result.items, unknownItems: result.unknownItems, fallback: result.fallback)
     }
 
-    /// `result` for a session sent as `sent`: its unknown items are echoed in the form they were sent.
+    /// `result` for ids sent as `sent` (the session's, then the candidates': `ItemRules.sent`): its
+    /// unknown items are echoed in the form they were sent.
     public init(_ result: RecommendationResult, sent: [JSONItemID]) {
-        self.init(items: result.items, unknownItems: nil)
+        self.init(items: result.items, unknownItems: nil, fallback: result.fallback)
         unknownItems = Self.echo(result.unknownItems, from: sent)
     }
 

@@ -1,7 +1,9 @@
 import Foundation
+import SessionData
 import SRGNN
 
-/// A model as the service serves it: the recommender, and which file it came from and when.
+/// A model as the service serves it: the recommender (with its catalog), and which files it came
+/// from and when.
 ///
 /// Immutable: a request takes the current one once, at its start, and uses it to the end, so a
 /// reload never changes the model under a request in flight. The model's memory is freed when the
@@ -14,16 +16,25 @@ public final class ServedModel: Sendable {
     public let loadedAt: Date
     /// Seconds taken to read, check and warm up the file; nil for a recommender built elsewhere.
     public let loadSeconds: Double?
+    /// The catalog file the recommender's catalog was read from.
+    public let catalog: CatalogFile?
 
-    public init(recommender: Recommender, path: String? = nil, loadedAt: Date = Date(), loadSeconds: Double? = nil) {
+    public init(recommender: Recommender, path: String? = nil, catalog: CatalogFile? = nil, loadedAt: Date = Date(),
+                loadSeconds: Double? = nil) {
         self.recommender = recommender
         self.path = path
+        self.catalog = catalog
         self.loadedAt = loadedAt
         self.loadSeconds = loadSeconds
     }
 
     /// SHA-256 of the file (lowercase hex), as `sha256sum` prints it.
     public var sha256: String { recommender.loaded.sha256 }
+
+    /// The fallback in force: `.popularity` needs the checkpoint's recent popularity as well.
+    public var fallback: Fallback {
+        recommender.fallback == .popularity && recommender.loaded.metadata?.recentPopularity != nil ? .popularity : .none
+    }
 
     /// One line for the log: file, size, architecture and, for a checkpoint, its epoch and metrics.
     public var summary: String {
@@ -35,7 +46,33 @@ public final class ServedModel: Sendable {
         } else {
             text += ", bare weights file (raw ids are row numbers)"
         }
-        return text + ", sha256 \(sha256)"
+        text += ", sha256 \(sha256)"
+        if let catalog, let index = recommender.catalog {
+            text += "; catalog \(catalog.path): \(catalog.items) items (\(catalog.unavailable) unavailable), attributes "
+                + (catalog.attributes.isEmpty ? "none" : catalog.attributes.joined(separator: ", "))
+            // Rows the model cannot recommend: usually items newer than the checkpoint.
+            if index.rowsNotInModel > 0 { text += ", \(index.rowsNotInModel) rows name items the model does not know" }
+        }
+        if recommender.fallback == .popularity && fallback == .none {
+            text += "; no popularity fallback (the checkpoint records no recent popularity), so cold sessions are refused"
+        }
+        return text
+    }
+}
+
+/// A catalog as read from its file, for `GET /v1/model` and the log.
+public struct CatalogFile: Sendable, Equatable {
+    public var path: String
+    /// Rows, and rows marked unavailable.
+    public var items: Int
+    public var unavailable: Int
+    public var attributes: [String]
+
+    public init(path: String, catalog: Catalog) {
+        self.path = path
+        items = catalog.entries.count
+        unavailable = catalog.entries.values.filter { !$0.available }.count
+        attributes = catalog.attributeNames
     }
 }
 
@@ -50,26 +87,39 @@ public struct ModelLoader: Sendable {
     /// Sessions in the warm-up pass run before a model is served: the most one pass will score
     /// (`ServingConfiguration.maxCoalescedSessions`), so its workspace is already full size.
     public var warmUpSessions: Int
+    /// The item catalog (csv, tsv or jsonl), read again with every model, so a reload picks up its
+    /// changes; nil: every item available, no filters.
+    public var catalogPath: String?
+    /// What answers a session the model cannot embed (`Recommender.fallback`).
+    public var fallback: Fallback
 
     public init(propagationSteps: Int = 1, nonhybrid: Bool = false,
-                maxSessionLength: Int = Recommender.defaultMaxSessionLength, warmUpSessions: Int = 64) {
+                maxSessionLength: Int = Recommender.defaultMaxSessionLength, warmUpSessions: Int = 64,
+                catalogPath: String? = nil, fallback: Fallback = .none) {
         self.propagationSteps = propagationSteps
         self.nonhybrid = nonhybrid
         self.maxSessionLength = maxSessionLength
         self.warmUpSessions = warmUpSessions
+        self.catalogPath = catalogPath
+        self.fallback = fallback
     }
 
-    /// Loads and checks `path` (`LoadedModel.load`: format, shapes, metadata), then scores one batch
-    /// of `warmUpSessions` sessions with it, so that a model that cannot answer is refused here and
-    /// the first requests after a swap do not pay for allocating the workspace. Throws `ModelError`
-    /// naming the path.
+    /// Loads and checks `path` (`LoadedModel.load`: format, shapes, metadata) and the catalog,
+    /// then scores one batch of `warmUpSessions` sessions with it, so that a model that cannot
+    /// answer is refused here and the first requests after a swap do not pay for allocating the
+    /// workspace. Throws `ModelError` naming the path, or `CatalogLoadError` naming the catalog's
+    /// file, line and field.
     public func load(_ path: String) throws -> ServedModel {
         let start = DispatchTime.now().uptimeNanoseconds
         let loaded = try LoadedModel.load(from: path, propagationSteps: propagationSteps, nonhybrid: nonhybrid)
-        let recommender = Recommender(model: loaded, maxSessionLength: maxSessionLength)
+        let catalog = try catalogPath.map { catalogPath in
+            do { return (try Catalog.load(from: catalogPath), catalogPath) } catch { throw CatalogLoadError(reason: "\(error)") }
+        }
+        let recommender = Recommender(model: loaded, maxSessionLength: maxSessionLength, catalog: catalog?.0, fallback: fallback)
         try warmUp(recommender, path: path)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        return ServedModel(recommender: recommender, path: path, loadedAt: Date(), loadSeconds: seconds)
+        return ServedModel(recommender: recommender, path: path, catalog: catalog.map { CatalogFile(path: $1, catalog: $0) },
+                           loadedAt: Date(), loadSeconds: seconds)
     }
 
     /// Sessions of growing length over the first items, up to `maxSessionLength`; every score must be finite.
@@ -84,6 +134,12 @@ public struct ModelLoader: Sendable {
             throw ModelError.weightsFile(path: path, reason: "the model scores items as NaN or infinity (are the weights finite?)")
         }
     }
+}
+
+/// A catalog file that cannot be read: `reason` names the file, the line and the field.
+public struct CatalogLoadError: Error, CustomStringConvertible, Sendable {
+    public var reason: String
+    public var description: String { "the catalog is refused: \(reason)" }
 }
 
 /// The model new requests get, swapped whole under a lock.

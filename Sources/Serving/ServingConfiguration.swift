@@ -14,6 +14,9 @@ public struct ServingConfiguration: Sendable, Equatable {
     public var maxBodyBytes: Int = 1 << 20
     /// Largest `k` a request may ask for.
     public var maxK: Int = 1000
+    /// Most ids in one session's `exclude` or `candidates`, and most values in its `filter` (more →
+    /// 413): they are checked one by one against the vocabulary, so they are bounded like `k`.
+    public var maxRuleItems: Int = 10_000
     /// Threads that run the model, off the event loop. Default: half the cores (1 on 2 cores): a
     /// pass is bound by streaming the item embedding from memory, so one thread running large
     /// coalesced batches beats two running small ones, and it leaves a core for HTTP.
@@ -36,7 +39,7 @@ public struct ServingConfiguration: Sendable, Equatable {
     public init(host: String = "127.0.0.1", port: Int = 8080, maxBatch: Int = 100, maxBodyBytes: Int = 1 << 20,
                 maxK: Int = 1000, inferenceThreads: Int = ServingConfiguration.defaultInferenceThreads,
                 maxCoalescedSessions: Int = 64, idleTimeout: Duration = .seconds(30),
-                requestReadTimeout: Duration = .seconds(10), maxConnections: Int = 2048) {
+                requestReadTimeout: Duration = .seconds(10), maxConnections: Int = 2048, maxRuleItems: Int = 10_000) {
         self.host = host
         self.port = port
         self.maxBatch = maxBatch
@@ -47,6 +50,7 @@ public struct ServingConfiguration: Sendable, Equatable {
         self.idleTimeout = idleTimeout
         self.requestReadTimeout = requestReadTimeout
         self.maxConnections = maxConnections
+        self.maxRuleItems = maxRuleItems
     }
 
     public static let defaultInferenceThreads = max(1, ProcessInfo.processInfo.activeProcessorCount / 2)
@@ -59,6 +63,7 @@ public struct ServingConfiguration: Sendable, Equatable {
         try check(maxBatch >= 1, "--max-batch must be at least 1, got \(maxBatch)")
         try check(maxBodyBytes >= 64, "--max-body-size must be at least 64 bytes, got \(maxBodyBytes)")
         try check(maxK >= 1, "the largest k must be at least 1, got \(maxK)")
+        try check(maxRuleItems >= 1, "the most ids in exclude or candidates must be at least 1, got \(maxRuleItems)")
         try check(inferenceThreads >= 1, "--inference-threads must be at least 1, got \(inferenceThreads)")
         try check(maxCoalescedSessions >= 1, "--max-coalesced must be at least 1, got \(maxCoalescedSessions)")
         try check(idleTimeout >= .milliseconds(1), "--idle-timeout must be at least 0.001 seconds, got \(idleTimeout)")

@@ -190,8 +190,10 @@ public struct Catalog: Sendable, Equatable {
         public init(from decoder: any Decoder) throws {
             let container = try decoder.singleValueContainer()
             if let text = try? container.decode(String.self) { self.text = text; return }
+            // An integer first: through Double, one over 2^53 would lose digits and miss its row.
+            if let integer = try? container.decode(Int64.self) { self.text = String(integer); return }
             if let number = try? container.decode(Double.self) { self.text = Catalog.text(of: number); return }
-            throw DecodingError.typeMismatch(String.self, .init(codingPath: decoder.codingPath, debugDescription: "expected a string or a number"))
+            throw DecodingError.typeMismatch(Scalar.self, .init(codingPath: decoder.codingPath, debugDescription: "expected a string or a number"))
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -200,7 +202,8 @@ public struct Catalog: Sendable, Equatable {
         }
     }
 
-    /// The text a number compares as: `42` for 42.0, `0.5` for 0.5.
+    /// The text a number compares as: `42` for 42 and 42.0, `0.5` for 0.5, `1e+20` for 1e20
+    /// (integers exactly, others in their shortest round-trip form).
     public static func text(of number: Double) -> String {
         if number.isFinite, number == number.rounded(), abs(number) < 1e15 { return String(Int64(number)) }
         return "\(number)"

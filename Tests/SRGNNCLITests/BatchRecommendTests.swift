@@ -230,7 +230,8 @@ struct BatchRecommendTests {
             let sent = [JSONItemID(raw: "nope", form: .string), JSONItemID(raw: "-7", form: .number), JSONItemID(raw: "a17", form: .string)]
             let sessionID = index % 3 == 0 ? JSONItemID(raw: "s\(index) \"q\"", form: .string) : JSONItemID(raw: "\(index)", form: .number)
             answers.append((BatchSessionLine(sessionID: sessionID, items: sent),
-                            RecommendationResult(items: items, unknownItems: index % 2 == 0 ? ["nope", "-7"] : [])))
+                            RecommendationResult(items: items, unknownItems: index % 2 == 0 ? ["nope", "-7"] : [],
+                                                 fallback: index % 5 == 1 ? .popularity : nil)))
         }
         let assembled = batch.outputLines(answers)
         for (answer, line) in zip(answers, assembled) {

@@ -77,4 +77,13 @@ import TestSupport
             try index.allowed(filter: ["colour": ["red"]], includeUnavailable: false)
         }
     }
+
+    /// A JSON number compares as its shortest text; an integer exactly, even past 2^53 (where a
+    /// Double would round it and miss the CSV row that spells it out).
+    @Test func numbersCompareAsTheirShortestText() throws {
+        let values = try JSONDecoder().decode([Catalog.Scalar].self,
+            from: Data(#"[2, 2.0, -7, 0.5, 1e20, "2.0", 12345678901234567, 9007199254740993]"#.utf8)).map(\.text)
+        #expect(values == ["2", "2", "-7", "0.5", "1e+20", "2.0", "12345678901234567", "9007199254740993"])
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode([Catalog.Scalar].self, from: Data("[true]".utf8)) }
+    }
 }
