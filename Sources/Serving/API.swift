@@ -2,31 +2,64 @@ import Foundation
 import Hummingbird
 import SRGNN
 
-/// `POST /v1/recommendations`: `{"items": [...], "k": 20, "exclude_seen": false}`.
+/// `POST /v1/recommendations`: `{"items": [...], "k": 20, "exclude_seen": false}`, and optionally
+/// `"model"` (a variant's name) or `"session_id"` (hashed to a variant) for A/B tests.
 struct RecommendationRequest: Decodable, Sendable {
     var items: [JSONItemID]
     var k: RequestedK?
     var excludeSeen: Bool?
+    /// The variant to answer with; wins over `sessionID`.
+    var model: String?
+    /// Picks the variant by a stable hash (`VariantSplit`); without either, the split draws one.
+    var sessionID: String?
 
     enum CodingKeys: String, CodingKey {
-        case items, k
+        case items, k, model
         case excludeSeen = "exclude_seen"
+        case sessionID = "session_id"
     }
 }
 
 /// `POST /v1/recommendations/batch`: `{"sessions": [{"items": [...]}, …], "k": 20, "exclude_seen": false}`.
+/// `"model"` picks one variant for every session; else each session picks by its own `"session_id"`.
 struct BatchRecommendationRequest: Decodable, Sendable {
     struct Session: Decodable, Sendable {
         var items: [JSONItemID]
+        var sessionID: String?
+
+        enum CodingKeys: String, CodingKey {
+            case items
+            case sessionID = "session_id"
+        }
     }
     var sessions: [Session]
     var k: RequestedK?
     var excludeSeen: Bool?
+    var model: String?
 
     enum CodingKeys: String, CodingKey {
-        case sessions, k
+        case sessions, k, model
         case excludeSeen = "exclude_seen"
     }
+}
+
+/// `POST /v1/events`: `{"recommendation_id": "b.5f0c…", "item": 214826, "type": "click"}`.
+struct EventRequest: Decodable, Sendable {
+    var recommendationID: String
+    var item: JSONItemID
+    /// `click` or `purchase` (`EventType`); checked after decoding so that a bad one gets its own code.
+    var type: String
+
+    enum CodingKeys: String, CodingKey {
+        case item, type
+        case recommendationID = "recommendation_id"
+    }
+}
+
+/// `POST /v1/events`' answer: `{"status": "recorded", "model": "b"}`.
+struct EventResponse: Encodable, Sendable {
+    var status = "recorded"
+    var model: String
 }
 
 /// `k` as sent: any JSON number is read, so that `2.5` or `1e20` is refused as a bad `k` (with the
@@ -110,7 +143,7 @@ private func expectedName(_ type: Any.Type) -> String {
     }
 }
 
-/// `GET /v1/model`: what is loaded, from which file, since when.
+/// `GET /v1/model`: what is loaded, from which file, since when; in `GET /v1/models`, one variant.
 struct ModelDescription: Encodable {
     struct Configuration: Encodable {
         var itemCount: Int
@@ -147,6 +180,10 @@ struct ModelDescription: Encodable {
             case trainSessions = "train_sessions", trainExamples = "train_examples", testExamples = "test_examples"
         }
     }
+    /// The variant's name (`default` for a single model).
+    var name: String
+    /// The variant's fraction of the traffic; only in `GET /v1/models`.
+    var share: Double?
     var format: String
     var configuration: Configuration
     var itemCount: Int
@@ -172,13 +209,15 @@ struct ModelDescription: Encodable {
     var trainingData: TrainingData?
 
     enum CodingKeys: String, CodingKey {
-        case format, configuration, epoch, metrics, dataset, versions, sha256, lineage
+        case name, share, format, configuration, epoch, metrics, dataset, versions, sha256, lineage
         case datasetFingerprint = "dataset_fingerprint"
         case itemCount = "item_count", maxSessionLength = "max_session_length", trainedAt = "trained_at"
         case modelFile = "model_file", loadedAt = "loaded_at", loadSeconds = "load_seconds", trainingData = "training_data"
     }
 
-    init(_ served: ServedModel) {
+    init(_ served: ServedModel, name: String, share: Double? = nil) {
+        self.name = name
+        self.share = share
         let recommender = served.recommender
         let loaded = recommender.loaded
         let configuration = loaded.model.configuration
@@ -208,14 +247,31 @@ struct ModelDescription: Encodable {
     }
 }
 
-/// `POST /v1/admin/reload`: `{"model": "/models/new.safetensors"}`, or no body to reload the served file.
-struct ReloadRequest: Decodable, Sendable {
-    var model: String?
+/// `GET /v1/models`: `{"split": {"a": 90, "b": 10}, "variants": [{"name": "a", "share": 0.9, …}, …]}`.
+struct VariantsDescription: Encodable {
+    var split: [String: Int]
+    var variants: [ModelDescription]
+
+    init(_ variants: ServedVariants) {
+        split = Dictionary(uniqueKeysWithValues: zip(variants.split.names, variants.split.weights))
+        self.variants = variants.all.indices.map {
+            ModelDescription(variants.all[$0].models.served, name: variants.all[$0].name, share: variants.split.share($0))
+        }
+    }
 }
 
-/// `POST /v1/admin/reload`'s answer: the model now served and the one it replaced.
+/// `POST /v1/admin/reload`: `{"variant": "b", "model": "/models/new.safetensors"}`. Without
+/// `model`, the variant's own file again; without `variant`, the only one, or with several, every
+/// one from its own file (`model` then needs a `variant`).
+struct ReloadRequest: Decodable, Sendable {
+    var model: String?
+    var variant: String?
+}
+
+/// `POST /v1/admin/reload`'s answer for one variant: the model now served and the one it replaced.
 struct ReloadResponse: Encodable, Sendable {
     var status = "reloaded"
+    var variant: String
     /// The file now served, as given (the caller is an admin).
     var path: String?
     var sha256: String
@@ -225,11 +281,12 @@ struct ReloadResponse: Encodable, Sendable {
     var loadedAt: String
 
     enum CodingKeys: String, CodingKey {
-        case status, path, sha256
+        case status, variant, path, sha256
         case previousSHA256 = "previous_sha256", itemCount = "item_count", loadSeconds = "load_seconds", loadedAt = "loaded_at"
     }
 
-    init(served: ServedModel, replaced: ServedModel) {
+    init(variant: String, served: ServedModel, replaced: ServedModel) {
+        self.variant = variant
         path = served.path
         sha256 = served.sha256
         previousSHA256 = replaced.sha256
@@ -237,6 +294,13 @@ struct ReloadResponse: Encodable, Sendable {
         loadSeconds = served.loadSeconds
         loadedAt = ISO8601DateFormatter().string(from: served.loadedAt)
     }
+}
+
+/// `POST /v1/admin/reload`'s answer when every one of several variants was reloaded:
+/// `{"status": "reloaded", "variants": [<one variant's answer>, …]}`.
+struct ReloadAllResponse: Encodable, Sendable {
+    var status = "reloaded"
+    var variants: [ReloadResponse]
 }
 
 /// The last component of a path as a checkpoint or the command line gives it (`/data/diginetica/` →

@@ -95,6 +95,7 @@ extension TestClientProtocol {
             #expect(reload.status == .ok, "\(reload.text)")
             let answer = try reload.json
             #expect(answer["status"] as? String == "reloaded")
+            #expect(answer["variant"] as? String == "default")
             #expect(answer["path"] as? String == fixture.second)
             #expect(answer["sha256"] as? String == (try ReloadFixture.sha256(fixture.second)))
             #expect(answer["previous_sha256"] as? String == (try ReloadFixture.sha256(fixture.first)))
@@ -161,8 +162,8 @@ extension TestClientProtocol {
             #expect(try await client.get("/v1/model").json["sha256"] as? String == (try ReloadFixture.sha256(fixture.first)))
             #expect(try await client.recommended(session) == firstAnswer)
             let exposition = try await client.get("/metrics").text
-            #expect(exposition.contains("srgnn_model_reload_failures_total 1"), "\(exposition)")
-            #expect(exposition.contains("srgnn_model_reloads_total 0"))
+            #expect(exposition.contains(#"srgnn_model_reload_failures_total{model="default"} 1"#), "\(exposition)")
+            #expect(exposition.contains(#"srgnn_model_reloads_total{model="default"} 0"#))
         }
     }
 
@@ -187,21 +188,21 @@ extension TestClientProtocol {
         let metrics = ServiceMetrics()
         try await fixture.app(metrics: metrics).test(.router) { client in
             let start = try await client.get("/metrics").text
-            #expect(start.contains("srgnn_model_reloads_total 0"), "\(start)")
-            #expect(start.contains("srgnn_model_reload_failures_total 0"))
+            #expect(start.contains(#"srgnn_model_reloads_total{model="default"} 0"#), "\(start)")
+            #expect(start.contains(#"srgnn_model_reload_failures_total{model="default"} 0"#))
             #expect(start.contains("# TYPE srgnn_model_load_seconds gauge"))
             #expect(start.contains("# TYPE srgnn_model_loaded_timestamp_seconds gauge"))
-            let loadedBefore = try #require(gauge("srgnn_model_loaded_timestamp_seconds", in: start))
+            let loadedBefore = try #require(gauge(#"srgnn_model_loaded_timestamp_seconds{model="default"}"#, in: start))
             #expect(abs(loadedBefore - Date().timeIntervalSince1970) < 600)
-            #expect(try #require(gauge("srgnn_model_load_seconds", in: start)) > 0)
+            #expect(try #require(gauge(#"srgnn_model_load_seconds{model="default"}"#, in: start)) > 0)
 
             #expect(try await client.reload(#"{"model": "\#(fixture.second)"}"#).status == .ok)
             #expect(try await client.reload(#"{"model": "\#(fixture.folder.path)/none"}"#).status == .unprocessableContent)
             #expect(try await client.reload().status == .ok)
             let end = try await client.get("/metrics").text
-            #expect(end.contains("srgnn_model_reloads_total 2"), "\(end)")
-            #expect(end.contains("srgnn_model_reload_failures_total 1"))
-            #expect(try #require(gauge("srgnn_model_loaded_timestamp_seconds", in: end)) >= loadedBefore)
+            #expect(end.contains(#"srgnn_model_reloads_total{model="default"} 2"#), "\(end)")
+            #expect(end.contains(#"srgnn_model_reload_failures_total{model="default"} 1"#))
+            #expect(try #require(gauge(#"srgnn_model_loaded_timestamp_seconds{model="default"}"#, in: end)) >= loadedBefore)
             #expect(end.contains(#"http_requests_total{route="/v1/admin/reload",method="POST",status="422"} 1"#))
         }
     }
@@ -419,7 +420,7 @@ extension TestClientProtocol {
         let fixture = try ReloadFixture()
         defer { fixture.folder.cleanUp() }
         // The test process must survive a SIGHUP sent before the service listens for it.
-        signal(SIGHUP, SIG_IGN)
+        ignoreHangup()
         let served = fixture.folder.path + "/served.safetensors"
         try FileManager.default.copyItem(atPath: fixture.first, toPath: served)
         let metrics = ServiceMetrics()
@@ -436,7 +437,7 @@ extension TestClientProtocol {
             #expect(sha == want)
             #expect(try await client.recommended(session) == (try ReloadFixture.answer(fixture.second, session)))
         }
-        #expect(metrics.exposition().contains("srgnn_model_reload_failures_total 0"))
+        #expect(metrics.exposition().contains(#"srgnn_model_reload_failures_total{model="default"} 0"#))
     }
 }
 
