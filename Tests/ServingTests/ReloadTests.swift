@@ -413,7 +413,13 @@ extension TestClientProtocol {
         #expect(!text.contains(ReloadFixture.token) && !text.contains(wrong), "\(text)")
     }
 
-    // MARK: SIGHUP
+}
+
+/// SIGHUP goes to the whole process: the tests that send it run one at a time, so that one's
+/// signals reach only its own service. Each ignores SIGHUP (once per process, `ignoreHangup()`)
+/// so that a signal sent before its service listens does not end the test process.
+@Suite(.serialized) struct HangupTests {
+    let session = ["1003", "a17", "1005"]
 
     /// SIGHUP reloads the served file's path (here rewritten with another model) and does not end the process.
     @Test func sighupReloadsTheServedPath() async throws {
@@ -438,6 +444,31 @@ extension TestClientProtocol {
             #expect(try await client.recommended(session) == (try ReloadFixture.answer(fixture.second, session)))
         }
         #expect(metrics.exposition().contains(#"srgnn_model_reload_failures_total{model="default"} 0"#))
+    }
+
+    /// SIGHUP reloads each variant from its own path; one refused does not stop the other.
+    @Test func sighupReloadsEveryVariantOnItsOwn() async throws {
+        let fixture = try ReloadFixture()
+        defer { fixture.folder.cleanUp() }
+        ignoreHangup()
+        let servedA = fixture.folder.path + "/hup-a.safetensors", servedB = fixture.folder.path + "/hup-b.safetensors"
+        try FileManager.default.copyItem(atPath: fixture.first, toPath: servedA)
+        try FileManager.default.copyItem(atPath: fixture.first, toPath: servedB)
+        let metrics = ServiceMetrics()
+        try await fixture.abApp([servedA, servedB], reloadOnHangup: true, metrics: metrics).test(.live) { client in
+            try Data("corrupt".utf8).write(to: URL(fileURLWithPath: servedA), options: .atomic)
+            try Data(contentsOf: URL(fileURLWithPath: fixture.second)).write(to: URL(fileURLWithPath: servedB), options: .atomic)
+            let want = try ReloadFixture.sha256(fixture.second)
+            var shas = [String?]()
+            for _ in 0..<100 where shas.last != want {
+                kill(getpid(), SIGHUP)
+                try await Task.sleep(nanoseconds: 50_000_000)
+                shas = (try await client.get("/v1/models").json["variants"] as? [[String: Any]] ?? []).map { $0["sha256"] as? String }
+            }
+            #expect(shas == [try ReloadFixture.sha256(fixture.first), want])
+        }
+        #expect(try #require(gauge(#"srgnn_model_reload_failures_total{model="a"}"#, in: metrics.exposition())) >= 1)
+        #expect(gauge(#"srgnn_model_reload_failures_total{model="b"}"#, in: metrics.exposition()) == 0)
     }
 }
 
