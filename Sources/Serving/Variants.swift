@@ -191,8 +191,13 @@ public final class ServedVariants: Sendable {
     var listed: String { split.names.map { "\"\($0)\"" }.joined(separator: ", ") }
 
     /// The variant a request gets: the one `model` names, else the one `sessionID` hashes to, else
-    /// one drawn at random by the split. `sessionField` names the session id in refusals.
+    /// one drawn at random by the split. `sessionField` names the session id in refusals; a bad
+    /// one is refused even when `model` decides.
     func pick(model: String?, sessionID: String?, sessionField: String) throws -> ServedVariant {
+        if let length = sessionID?.unicodeScalars.count, !(1...VariantSplit.maxSessionIDLength).contains(length) {
+            throw ServingError(.badRequest, code: "invalid_session_id",
+                               message: "\"\(sessionField)\" must be a string of 1…\(VariantSplit.maxSessionIDLength) characters, got \(length)")
+        }
         if let model {
             guard let variant = byName[model] else {
                 throw ServingError(.badRequest, code: "unknown_model",
@@ -201,11 +206,6 @@ public final class ServedVariants: Sendable {
             return variant
         }
         guard let sessionID else { return all[split.randomIndex()] }
-        let length = sessionID.unicodeScalars.count
-        guard (1...VariantSplit.maxSessionIDLength).contains(length) else {
-            throw ServingError(.badRequest, code: "invalid_session_id",
-                               message: "\"\(sessionField)\" must be a string of 1…\(VariantSplit.maxSessionIDLength) characters, got \(length)")
-        }
         return all[split.index(forSession: sessionID)]
     }
 

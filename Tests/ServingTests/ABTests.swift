@@ -187,6 +187,8 @@ extension TestClientProtocol {
             let tooLong = try await client.post("/v1/recommendations", #"{"items": [1003], "session_id": "\#(long)"}"#)
             #expect(tooLong.status == .badRequest && tooLong.errorCode == "invalid_session_id")
             #expect(tooLong.errorMessage.contains(#""session_id" must be a string of 1…256 characters, got 257"#), "\(tooLong.errorMessage)")
+            let longWithModel = try await client.post("/v1/recommendations", #"{"items": [1003], "model": "a", "session_id": "\#(long)"}"#)
+            #expect(longWithModel.status == .badRequest && longWithModel.errorCode == "invalid_session_id")
             let longest = try await client.post("/v1/recommendations", #"{"items": [1003], "session_id": "\#(long.dropLast())"}"#)
             #expect(longest.status == .ok)
             let empty = try await client.post("/v1/recommendations/batch",
