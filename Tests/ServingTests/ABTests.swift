@@ -60,6 +60,9 @@ extension TestClientProtocol {
         // A variant of weight 0 is skipped: point 57 falls to c.
         #expect(try VariantSplit(names: ["a", "b", "c"], weights: [50, 0, 50]).index(forSession: "session-42") == 2)
         #expect(VariantSplit.single.index(forSession: "anything") == 0)
+        // 100 variants of weight 1: the index is the point itself, pinned to the unit.
+        let hundred = try VariantSplit(names: (0..<100).map { "v\($0)" })
+        #expect(["session-42", "user-1", "user-2", "abc", "ünïcode-☃"].map(hundred.index(forSession:)) == [57, 77, 84, 72, 74])
     }
 
     @Test func tenThousandSessionIDsSplitByTheWeights() throws {
