@@ -138,8 +138,8 @@ phase() {
 
 echo "warm-up: $WARMUP"
 wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" -s scripts/load-test.lua "$URL" >/dev/null
-RELOADS_BEFORE=$(metric srgnn_model_reloads_total)
-FAILURES_BEFORE=$(metric srgnn_model_reload_failures_total)
+RELOADS_BEFORE=$(metric 'srgnn_model_reloads_total{model="default"}')
+FAILURES_BEFORE=$(metric 'srgnn_model_reload_failures_total{model="default"}')
 RSS_BEFORE=$(rss_kib $SERVER)
 : >"$WORK/summary.txt"
 echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency -s scripts/load-test.lua $URL, $ROUNDS rounds of: without reloads, with 5 reloads"
@@ -150,10 +150,10 @@ for _ in $(seq 1 "$ROUNDS"); do
 done
 RSS_AFTER=$(rss_kib $SERVER)
 
-RELOADS=$(( $(metric srgnn_model_reloads_total) - RELOADS_BEFORE ))
-FAILURES=$(( $(metric srgnn_model_reload_failures_total) - FAILURES_BEFORE ))
+RELOADS=$(( $(metric 'srgnn_model_reloads_total{model="default"}') - RELOADS_BEFORE ))
+FAILURES=$(( $(metric 'srgnn_model_reload_failures_total{model="default"}') - FAILURES_BEFORE ))
 echo "metrics: srgnn_model_reloads_total +$RELOADS, srgnn_model_reload_failures_total +$FAILURES," \
-  "srgnn_model_load_seconds $(metric srgnn_model_load_seconds)"
+  "srgnn_model_load_seconds $(metric 'srgnn_model_load_seconds{model="default"}')"
 [ "$RELOADS" = $((4 * ROUNDS)) ] || fail "srgnn_model_reloads_total grew by $RELOADS, expected $((4 * ROUNDS))"
 [ "$FAILURES" = "$ROUNDS" ] || fail "srgnn_model_reload_failures_total grew by $FAILURES, expected $ROUNDS"
 echo "RSS before ${RSS_BEFORE} KiB, after ${RSS_AFTER} KiB"

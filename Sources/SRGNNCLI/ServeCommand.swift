@@ -36,11 +36,29 @@ struct ServeCommand: AsyncParsableCommand {
         the model cannot embed (empty, or only unknown items) is answered with the checkpoint's \
         recent most clicked items, rules applied, marked "fallback": "popularity" (--fallback none: \
         422). --catalog is read again on every reload; a bad catalog is refused like a bad model.
+
+        A/B variants: --model a=A.safetensors --model b=B.safetensors --split a=90,b=10 serves \
+        both (names: 1-32 characters of A-Z a-z 0-9 _ -; without --split, equal shares; a lone \
+        --model PATH is the variant "default"). A request picks its variant with "model": "b", or \
+        with "session_id": "…" (a stable hash: the same id gets the same variant on every restart \
+        and replica with the same split; in a batch, per session), else at random by the split. \
+        Every answer carries "model" and "recommendation_id"; POST /v1/events \
+        {"recommendation_id": "…", "item": ID, "type": "click"|"purchase"} credits it to the \
+        variant, counted in /metrics (srgnn_variant_recommendations_total, \
+        srgnn_variant_events_total) and, with --events-log, appended to that file as JSON lines. \
+        GET /v1/models lists the variants. SIGHUP reloads every variant from its own path; \
+        POST /v1/admin/reload {"variant": "b", "model": "PATH"} reloads one.
         """
     )
 
-    @Option(name: .long, help: "Checkpoint, or a bare weights file (safetensors, official SR-GNN tensor names).")
-    var model: String
+    @Option(name: .long, help: ArgumentHelp("Checkpoint, or a bare weights file (safetensors, official SR-GNN tensor names); NAME=PATH, repeated, serves A/B variants.", valueName: "path"))
+    var model: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Traffic weights of the variants, e.g. a=90,b=10 (non-negative integers); default: equal shares.", valueName: "weights"))
+    var split: String?
+
+    @Option(name: .long, help: ArgumentHelp("File that POST /v1/events appends one JSON line per event to (created if missing, never truncated).", valueName: "path"))
+    var eventsLog: String?
 
     @OptionGroup var serving: ServingOptions
 
@@ -53,6 +71,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("File holding the token for the admin routes (POST /v1/admin/reload); without it they are disabled.", valueName: "path"))
     var adminTokenFile: String?
 
+    func validate() throws {
+        do { _ = try VariantSplit.fromCommandLine(models: model, split: split) } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+
     func run() async throws {
         var log = Logger(label: "srgnn.serve")
         log.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
@@ -62,10 +86,17 @@ struct ServeCommand: AsyncParsableCommand {
         setBLASThreads(1)
         // SIGHUP means "reload" here, never "end": its default action would end the process if it
         // came while the model loads, before the reload service listens for it.
-        signal(SIGHUP, SIG_IGN)
+        ignoreHangup()
         let adminToken: AdminToken?
         do {
             adminToken = try adminTokenFile.map { try AdminToken(contentsOfFile: $0) }
+        } catch {
+            throw CommandError("cannot serve: \(error)")
+        }
+        // Opened before the models load, so that a bad path stops the server at once.
+        let events: EventsLog?
+        do {
+            events = try eventsLog.map { try EventsLog(path: $0) }
         } catch {
             throw CommandError("cannot serve: \(error)")
         }
@@ -73,17 +104,25 @@ struct ServeCommand: AsyncParsableCommand {
         let loader = ModelLoader(propagationSteps: architecture.propagationSteps, nonhybrid: architecture.nonhybrid,
                                  maxSessionLength: session.maxSessionLength, warmUpSessions: serving.maxCoalescedSessions,
                                  catalogPath: catalog.catalog, fallback: catalog.fallback)
-        let served: ServedModel
-        do {
-            served = try loader.load(model)
-        } catch {
-            throw CommandError("cannot serve: \(error)")
+        let (split, paths) = try VariantSplit.fromCommandLine(models: model, split: self.split)
+        var models = [ServedModel]()
+        for (name, path) in zip(split.names, paths) {
+            let served: ServedModel
+            do {
+                served = try loader.load(path)
+            } catch {
+                throw CommandError("cannot serve: \(error)")
+            }
+            reportIgnored(served.recommender.loaded.reportableIgnoredTensors, path: path)
+            logger.info("loaded \(name): \(served.summary) in \(String(format: "%.3f", served.loadSeconds ?? 0)) s")
+            models.append(served)
         }
-        reportIgnored(served.recommender.loaded.reportableIgnoredTensors, path: model)
-        logger.info("loaded \(served.summary) in \(String(format: "%.3f", served.loadSeconds ?? 0)) s")
-        let app = try buildApplication(configuration: serving, model: served, loader: loader, adminToken: adminToken,
-                                       reloadOnHangup: true, logger: logger) { address in
-            logger.info("listening on http://\(address) with \(serving.inferenceThreads) inference thread\(serving.inferenceThreads == 1 ? "" : "s"); SIGTERM or SIGINT stops it gracefully, SIGHUP reloads the model; admin routes \(adminToken == nil ? "disabled (no --admin-token-file)" : "enabled")")
+        if split.names.count > 1 {
+            logger.info("A/B split: \(split.names.indices.map { "\(split.names[$0]) \(split.weights[$0]) (\(String(format: "%.1f", 100 * split.share($0))) %)" }.joined(separator: ", "))")
+        }
+        let app = try buildApplication(configuration: serving, models: models, split: split, loader: loader, adminToken: adminToken,
+                                       reloadOnHangup: true, eventsLog: events, logger: logger) { address in
+            logger.info("listening on http://\(address) with \(serving.inferenceThreads) inference thread\(serving.inferenceThreads == 1 ? "" : "s"); SIGTERM or SIGINT stops it gracefully, SIGHUP reloads the model\(split.names.count == 1 ? "" : "s"); admin routes \(adminToken == nil ? "disabled (no --admin-token-file)" : "enabled"); events \(events.map { "appended to \($0.path)" } ?? "counted only (no --events-log)")")
         }
         do {
             try await app.runService()

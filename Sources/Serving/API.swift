@@ -3,17 +3,23 @@ import Hummingbird
 import SessionData
 import SRGNN
 
-/// `POST /v1/recommendations`: `{"items": [...], "k": 20, "exclude_seen": false}` and the item
-/// rules (`ItemRules`). Fields it does not know are ignored.
+/// `POST /v1/recommendations`: `{"items": [...], "k": 20, "exclude_seen": false}`, the item rules
+/// (`ItemRules`), and optionally `"model"` (a variant's name) or `"session_id"` (hashed to a
+/// variant) for A/B tests. Fields it does not know are ignored.
 struct RecommendationRequest: Decodable, Sendable {
     var items: [JSONItemID]
     var k: RequestedK?
     var excludeSeen: Bool?
     var rules: ItemRules
+    /// The variant to answer with; wins over `sessionID`.
+    var model: String?
+    /// Picks the variant by a stable hash (`VariantSplit`); without either, the split draws one.
+    var sessionID: String?
 
     enum CodingKeys: String, CodingKey {
-        case items, k
+        case items, k, model
         case excludeSeen = "exclude_seen"
+        case sessionID = "session_id"
     }
 
     init(from decoder: any Decoder) throws {
@@ -21,30 +27,40 @@ struct RecommendationRequest: Decodable, Sendable {
         items = try container.decode([JSONItemID].self, forKey: .items)
         k = try container.decodeIfPresent(RequestedK.self, forKey: .k)
         excludeSeen = try container.decodeIfPresent(Bool.self, forKey: .excludeSeen)
+        model = try container.decodeIfPresent(String.self, forKey: .model)
+        sessionID = try container.decodeIfPresent(String.self, forKey: .sessionID)
         rules = try ItemRules(from: decoder)
     }
 }
 
 /// `POST /v1/recommendations/batch`: `{"sessions": [{"items": [...], …rules}, …], "k": 20,
-/// "exclude_seen": false}`; each session has its own item rules.
+/// "exclude_seen": false}`; each session has its own item rules. `"model"` picks one variant for
+/// every session; else each session picks by its own `"session_id"`.
 struct BatchRecommendationRequest: Decodable, Sendable {
     struct Session: Decodable, Sendable {
         var items: [JSONItemID]
         var rules: ItemRules
+        var sessionID: String?
 
-        enum CodingKeys: String, CodingKey { case items }
+        enum CodingKeys: String, CodingKey {
+            case items
+            case sessionID = "session_id"
+        }
 
         init(from decoder: any Decoder) throws {
-            items = try decoder.container(keyedBy: CodingKeys.self).decode([JSONItemID].self, forKey: .items)
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            items = try container.decode([JSONItemID].self, forKey: .items)
+            sessionID = try container.decodeIfPresent(String.self, forKey: .sessionID)
             rules = try ItemRules(from: decoder)
         }
     }
     var sessions: [Session]
     var k: RequestedK?
     var excludeSeen: Bool?
+    var model: String?
 
     enum CodingKeys: String, CodingKey {
-        case sessions, k
+        case sessions, k, model
         case excludeSeen = "exclude_seen"
     }
 }
@@ -97,6 +113,25 @@ public struct ItemRules: Decodable, Sendable, Equatable {
     public func sent(session: [JSONItemID]) -> [JSONItemID] {
         session + (candidates ?? [])
     }
+}
+
+/// `POST /v1/events`: `{"recommendation_id": "b.5f0c…", "item": 214826, "type": "click"}`.
+struct EventRequest: Decodable, Sendable {
+    var recommendationID: String
+    var item: JSONItemID
+    /// `click` or `purchase` (`EventType`); checked after decoding so that a bad one gets its own code.
+    var type: String
+
+    enum CodingKeys: String, CodingKey {
+        case item, type
+        case recommendationID = "recommendation_id"
+    }
+}
+
+/// `POST /v1/events`' answer: `{"status": "recorded", "model": "b"}`.
+struct EventResponse: Encodable, Sendable {
+    var status = "recorded"
+    var model: String
 }
 
 /// `k` as sent: any JSON number is read, so that `2.5` or `1e20` is refused as a bad `k` (with the
@@ -184,7 +219,7 @@ public func expectedName(_ type: Any.Type) -> String {
     }
 }
 
-/// `GET /v1/model`: what is loaded, from which file, since when.
+/// `GET /v1/model`: what is loaded, from which file, since when; in `GET /v1/models`, one variant.
 struct ModelDescription: Encodable {
     struct Configuration: Encodable {
         var itemCount: Int
@@ -221,6 +256,10 @@ struct ModelDescription: Encodable {
             case trainSessions = "train_sessions", trainExamples = "train_examples", testExamples = "test_examples"
         }
     }
+    /// The variant's name (`default` for a single model).
+    var name: String
+    /// The variant's fraction of the traffic; only in `GET /v1/models`.
+    var share: Double?
     var format: String
     var configuration: Configuration
     var itemCount: Int
@@ -259,13 +298,15 @@ struct ModelDescription: Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case format, configuration, epoch, metrics, dataset, versions, sha256, lineage, catalog, fallback
+        case name, share, format, configuration, epoch, metrics, dataset, versions, sha256, lineage, catalog, fallback
         case datasetFingerprint = "dataset_fingerprint"
         case itemCount = "item_count", maxSessionLength = "max_session_length", trainedAt = "trained_at"
         case modelFile = "model_file", loadedAt = "loaded_at", loadSeconds = "load_seconds", trainingData = "training_data"
     }
 
-    init(_ served: ServedModel) {
+    init(_ served: ServedModel, name: String, share: Double? = nil) {
+        self.name = name
+        self.share = share
         let recommender = served.recommender
         let loaded = recommender.loaded
         let configuration = loaded.model.configuration
@@ -299,14 +340,31 @@ struct ModelDescription: Encodable {
     }
 }
 
-/// `POST /v1/admin/reload`: `{"model": "/models/new.safetensors"}`, or no body to reload the served file.
-struct ReloadRequest: Decodable, Sendable {
-    var model: String?
+/// `GET /v1/models`: `{"split": {"a": 90, "b": 10}, "variants": [{"name": "a", "share": 0.9, …}, …]}`.
+struct VariantsDescription: Encodable {
+    var split: [String: Int]
+    var variants: [ModelDescription]
+
+    init(_ variants: ServedVariants) {
+        split = Dictionary(uniqueKeysWithValues: zip(variants.split.names, variants.split.weights))
+        self.variants = variants.all.indices.map {
+            ModelDescription(variants.all[$0].models.served, name: variants.all[$0].name, share: variants.split.share($0))
+        }
+    }
 }
 
-/// `POST /v1/admin/reload`'s answer: the model now served and the one it replaced.
+/// `POST /v1/admin/reload`: `{"variant": "b", "model": "/models/new.safetensors"}`. Without
+/// `model`, the variant's own file again; without `variant`, the only one, or with several, every
+/// one from its own file (`model` then needs a `variant`).
+struct ReloadRequest: Decodable, Sendable {
+    var model: String?
+    var variant: String?
+}
+
+/// `POST /v1/admin/reload`'s answer for one variant: the model now served and the one it replaced.
 struct ReloadResponse: Encodable, Sendable {
     var status = "reloaded"
+    var variant: String
     /// The file now served, as given (the caller is an admin).
     var path: String?
     var sha256: String
@@ -316,11 +374,12 @@ struct ReloadResponse: Encodable, Sendable {
     var loadedAt: String
 
     enum CodingKeys: String, CodingKey {
-        case status, path, sha256
+        case status, variant, path, sha256
         case previousSHA256 = "previous_sha256", itemCount = "item_count", loadSeconds = "load_seconds", loadedAt = "loaded_at"
     }
 
-    init(served: ServedModel, replaced: ServedModel) {
+    init(variant: String, served: ServedModel, replaced: ServedModel) {
+        self.variant = variant
         path = served.path
         sha256 = served.sha256
         previousSHA256 = replaced.sha256
@@ -328,6 +387,13 @@ struct ReloadResponse: Encodable, Sendable {
         loadSeconds = served.loadSeconds
         loadedAt = ISO8601DateFormatter().string(from: served.loadedAt)
     }
+}
+
+/// `POST /v1/admin/reload`'s answer when every one of several variants was reloaded:
+/// `{"status": "reloaded", "variants": [<one variant's answer>, …]}`.
+struct ReloadAllResponse: Encodable, Sendable {
+    var status = "reloaded"
+    var variants: [ReloadResponse]
 }
 
 /// The last component of a path as a checkpoint or the command line gives it (`/data/diginetica/` →

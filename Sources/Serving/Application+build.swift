@@ -18,32 +18,41 @@ import SRGNN
 /// `idleTimeout`, a request not read in full within `requestReadTimeout` of its first byte is
 /// dropped with its connection (`RequestDeadlineHandler`), and at most `maxConnections` are open.
 ///
-/// The model can be replaced while the service runs (`ModelReloader`): through
+/// Several model variants can be served side by side for an A/B test (`split`): a request picks
+/// one by name, by its session id, or at random by the split; every answer names its variant and
+/// carries a `recommendation_id` that `POST /v1/events` credits back to it, counted in `/metrics`
+/// and appended to `eventsLog` when given.
+///
+/// Each variant's model can be replaced while the service runs (`ModelReloader`): through
 /// `POST /v1/admin/reload`, which needs `adminToken` (without one, admin routes answer 403), and,
-/// when `reloadOnHangup` is set, on SIGHUP. `loader` reads the new file (default: the served
+/// when `reloadOnHangup` is set, on SIGHUP. `loader` reads the new file (default: the first
 /// recommender's session length, catalog file and fallback, warmed up for `maxCoalescedSessions`).
 public func buildApplication(
     configuration: ServingConfiguration,
-    model: ServedModel,
+    models: [ServedModel],
+    split: VariantSplit,
     loader: ModelLoader? = nil,
     adminToken: AdminToken? = nil,
     reloadOnHangup: Bool = false,
+    eventsLog: EventsLog? = nil,
     metrics: ServiceMetrics = ServiceMetrics(),
     logger: Logger = Logger(label: "srgnn.serve"),
     onServerRunning: @escaping @Sendable (String) async -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
     try configuration.validate()
-    let queue = InferenceQueue(models: CurrentModel(model), threads: configuration.inferenceThreads,
+    precondition(models.count == split.names.count, "one model per variant of the split")
+    let loader = loader ?? ModelLoader(maxSessionLength: models[0].recommender.maxSessionLength,
+                                       warmUpSessions: configuration.maxCoalescedSessions,
+                                       catalogPath: models[0].catalog?.path, fallback: models[0].recommender.fallback)
+    let variants = ServedVariants(split: split, reloaders: zip(split.names, models).map { name, model in
+        ModelReloader(models: CurrentModel(model), variant: name, loader: loader, metrics: metrics, logger: logger)
+    })
+    // One queue for every variant: jobs of one model are scored together, jobs of two never are.
+    let queue = InferenceQueue(models: variants.all[0].models, threads: configuration.inferenceThreads,
                                maxCoalescedSessions: configuration.maxCoalescedSessions,
                                onBatch: { metrics.batchSessions.record($0) })
-    let reloader = ModelReloader(
-        models: queue.models,
-        loader: loader ?? ModelLoader(maxSessionLength: model.recommender.maxSessionLength,
-                                      warmUpSessions: configuration.maxCoalescedSessions,
-                                      catalogPath: model.catalog?.path, fallback: model.recommender.fallback),
-        metrics: metrics, logger: logger)
-    let router = buildRouter(configuration: configuration, queue: queue, reloader: reloader, adminToken: adminToken,
-                             metrics: metrics, logger: logger)
+    let router = buildRouter(configuration: configuration, queue: queue, variants: variants, adminToken: adminToken,
+                             eventsLog: eventsLog, metrics: metrics, logger: logger)
     let http1 = HTTP1Channel.Configuration(
         additionalChannelHandlers: [RequestDeadlineHandler(timeout: TimeAmount(configuration.requestReadTimeout),
                                                            onTimeout: { metrics.requestReadTimeouts.increment() })],
@@ -53,7 +62,7 @@ public func buildApplication(
         server: .http1(configuration: http1),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "srgnn",
                              availableConnectionsDelegate: MaximumAvailableConnections(configuration.maxConnections, logger: logger)),
-        services: reloadOnHangup ? [queue, ReloadOnHangup(reloader: reloader)] : [queue],
+        services: reloadOnHangup ? [queue, ReloadOnHangup(variants: variants)] : [queue],
         onServerRunning: { channel in
             let address = channel.localAddress.map { "\($0.ipAddress ?? configuration.host):\($0.port ?? configuration.port)" }
                 ?? "\(configuration.host):\(configuration.port)"
@@ -63,40 +72,63 @@ public func buildApplication(
     )
 }
 
-/// The routes of the service over `queue`'s model (see `buildApplication`); `reloader` swaps it.
-public func buildRouter(configuration: ServingConfiguration, queue: InferenceQueue, reloader: ModelReloader,
-                        adminToken: AdminToken?, metrics: ServiceMetrics, logger: Logger) -> Router<BasicRequestContext> {
-    let models = queue.models
-    // The load-time gauges show the first model too, not only reloaded ones.
-    metrics.recordServed(models.served)
+/// The service over one model: the variant `default`, with all the traffic.
+public func buildApplication(
+    configuration: ServingConfiguration,
+    model: ServedModel,
+    loader: ModelLoader? = nil,
+    adminToken: AdminToken? = nil,
+    reloadOnHangup: Bool = false,
+    eventsLog: EventsLog? = nil,
+    metrics: ServiceMetrics = ServiceMetrics(),
+    logger: Logger = Logger(label: "srgnn.serve"),
+    onServerRunning: @escaping @Sendable (String) async -> Void = { _ in }
+) throws -> some ApplicationProtocol {
+    try buildApplication(configuration: configuration, models: [model], split: .single, loader: loader, adminToken: adminToken,
+                         reloadOnHangup: reloadOnHangup, eventsLog: eventsLog, metrics: metrics, logger: logger,
+                         onServerRunning: onServerRunning)
+}
+
+/// The routes of the service over `variants` (see `buildApplication`), scored on `queue`.
+public func buildRouter(configuration: ServingConfiguration, queue: InferenceQueue, variants: ServedVariants,
+                        adminToken: AdminToken?, eventsLog: EventsLog? = nil, metrics: ServiceMetrics,
+                        logger: Logger) -> Router<BasicRequestContext> {
+    // The load-time gauges show the first models too, not only reloaded ones.
+    for variant in variants.all { variant.counters.recordServed(variant.models.served) }
     let router = Router(context: BasicRequestContext.self, options: .autoGenerateHeadEndpoints)
     router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
     router.add(middleware: JSONErrorMiddleware(logger: logger))
 
     let single = #"{"items": [214826, 214827], "k": 20, "exclude_seen": false}"#
     let batch = #"{"sessions": [{"items": [214826, 214827]}, {"items": ["a17"]}], "k": 20}"#
-    let reload = #"{"model": "/models/new.safetensors"}"#
+    let reload = #"{"variant": "b", "model": "/models/new.safetensors"}"#
+    let event = #"{"recommendation_id": "b.5f0c2a9e8d7b4c3a1f0e9d8c7b6a5f4e", "item": 214826, "type": "click"}"#
     let limits = Limits(configuration: configuration)
 
-    // Each request below takes the served model once and keeps it: validated and scored by the
-    // same one, whatever reload comes meanwhile.
+    // Each request below takes its variant's served model once and keeps it: validated and scored
+    // by the same one, whatever reload comes meanwhile.
 
-    /// Top-k next items for one session.
+    /// Top-k next items for one session, from the variant the request picks.
     router.post("/v1/recommendations") { request, _ -> Response in
         let body = try await limits.collect(request)
         let parsed = try decodeBody(RecommendationRequest.self, from: body, example: single)
         let k = try limits.check(k: parsed.k)
         try limits.check(parsed.rules, place: "")
+        let variant = try variants.pick(model: parsed.model, sessionID: parsed.sessionID, sessionField: "session_id")
         let query = parsed.rules.query(session: parsed.items, k: k, excludeSeen: parsed.excludeSeen ?? false)
-        let model = models.served
+        let model = variant.models.served
         do { try model.recommender.validate(query) } catch let error as RecommenderError {
             throw ServingError.recommender(error, batch: false)
         }
         let result = try await queue.recommend([query], on: model)[0]
-        return try jsonResponse(RecommendationResponse(result, sent: parsed.rules.sent(session: parsed.items)))
+        variant.counters.recommendations.increment()
+        var response = RecommendationResponse(result, sent: parsed.rules.sent(session: parsed.items))
+        response.model = variant.name
+        response.recommendationID = variant.makeRecommendationID()
+        return try jsonResponse(response)
     }
 
-    /// Top-k next items for each of several sessions, scored as one batch.
+    /// Top-k next items for each of several sessions; the sessions of each variant are scored as one batch.
     router.post("/v1/recommendations/batch") { request, _ -> Response in
         let body = try await limits.collect(request)
         let parsed = try decodeBody(BatchRecommendationRequest.self, from: body, example: batch)
@@ -109,16 +141,61 @@ public func buildRouter(configuration: ServingConfiguration, queue: InferenceQue
                                message: "\(parsed.sessions.count) sessions is over the limit of \(configuration.maxBatch) per request; split the batch")
         }
         for (index, session) in parsed.sessions.enumerated() { try limits.check(session.rules, place: "sessions[\(index)].") }
+        let picked = try parsed.sessions.indices.map {
+            try variants.pick(model: parsed.model, sessionID: parsed.sessions[$0].sessionID, sessionField: "sessions[\($0)].session_id")
+        }
         let queries = parsed.sessions.map { $0.rules.query(session: $0.items, k: k, excludeSeen: parsed.excludeSeen ?? false) }
-        let model = models.served
+        // One model per variant for the whole request; sessions checked in order, so the first bad one is named.
+        var models = [String: ServedModel]()
+        for variant in picked where models[variant.name] == nil { models[variant.name] = variant.models.served }
         for (index, query) in queries.enumerated() {
-            do { try model.recommender.validate(query, index: index) } catch let error as RecommenderError {
+            do { try models[picked[index].name]!.recommender.validate(query, index: index) } catch let error as RecommenderError {
                 throw ServingError.recommender(error, batch: true)
             }
         }
-        let results = try await queue.recommend(queries, on: model)
-        return try jsonResponse(BatchRecommendationResponse(
-            results: zip(results, parsed.sessions).map { RecommendationResponse($0, sent: $1.rules.sent(session: $1.items)) }))
+        let groups = Dictionary(grouping: queries.indices, by: { picked[$0].name })
+        var results = [RecommendationResult?](repeating: nil, count: queries.count)
+        try await withThrowingTaskGroup(of: ([Int], [RecommendationResult]).self) { group in
+            for (name, indices) in groups {
+                let model = models[name]!, groupQueries = indices.map { queries[$0] }
+                group.addTask { (indices, try await queue.recommend(groupQueries, on: model)) }
+            }
+            for try await (indices, answers) in group {
+                for (index, answer) in zip(indices, answers) { results[index] = answer }
+            }
+        }
+        for (name, indices) in groups { variants.named(name)!.counters.recommendations.increment(by: Int64(indices.count)) }
+        return try jsonResponse(BatchRecommendationResponse(results: queries.indices.map { index in
+            var response = RecommendationResponse(results[index]!, sent: parsed.sessions[index].rules.sent(session: parsed.sessions[index].items))
+            response.model = picked[index].name
+            response.recommendationID = picked[index].makeRecommendationID()
+            return response
+        }))
+    }
+
+    /// Credits a click or purchase to the variant whose answer it came from; logs it when a log is kept.
+    router.post("/v1/events") { request, _ -> Response in
+        let body = try await limits.collect(request)
+        let parsed = try decodeBody(EventRequest.self, from: body, example: event)
+        guard let variant = variants.issuer(of: parsed.recommendationID) else {
+            throw ServingError(.badRequest, code: "invalid_recommendation_id",
+                               message: "\"recommendation_id\" is not one this service issues (\"\(parsed.recommendationID.prefix(80))\"): send the \"recommendation_id\" of an answer, <variant>.<32 hex digits>, where the variant is one of \(variants.listed)")
+        }
+        guard let type = EventType(rawValue: parsed.type) else {
+            throw ServingError(.badRequest, code: "invalid_event_type",
+                               message: "\"type\" must be \(EventType.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: " or ")), got \"\(parsed.type.prefix(80))\"")
+        }
+        if let eventsLog {
+            let record = EventRecord(time: EventRecord.timestamp(Date()),
+                                     recommendationID: parsed.recommendationID, model: variant.name, item: parsed.item, type: type.rawValue)
+            do { try await eventsLog.append(record) } catch {
+                logger.error("event not recorded: \(error)")
+                throw ServingError(.serviceUnavailable, code: "events_log_unavailable",
+                                   message: "the event could not be written to the events log; it was not recorded, retry later")
+            }
+        }
+        variant.counters.events[type]!.increment()
+        return try jsonResponse(EventResponse(model: variant.name))
     }
 
     /// Alive: answers while the process runs.
@@ -129,36 +206,63 @@ public func buildRouter(configuration: ServingConfiguration, queue: InferenceQue
     /// Ready: the model is loaded and requests are taken (503 once shutdown begins).
     router.get("/ready") { _, _ -> Response in
         guard queue.isAccepting else { throw ServingError.shuttingDown }
-        return try jsonResponse(StatusResponse(status: "ready", items: models.served.recommender.itemCount))
+        return try jsonResponse(StatusResponse(status: "ready", items: variants.all[0].models.served.recommender.itemCount))
     }
 
-    /// The served model: configuration, training date, metrics and lineage from the checkpoint; file, SHA-256, load time.
+    /// The first variant's model: configuration, training date, metrics and lineage from the checkpoint; file, SHA-256, load time.
     router.get("/v1/model") { _, _ -> Response in
-        try jsonResponse(ModelDescription(models.served))
+        try jsonResponse(ModelDescription(variants.all[0].models.served, name: variants.all[0].name))
+    }
+
+    /// Every variant, as `/v1/model` describes one, with the split.
+    router.get("/v1/models") { _, _ -> Response in
+        try jsonResponse(VariantsDescription(variants))
     }
 
     let admin = router.group("/v1/admin").add(middleware: AdminAuthMiddleware(token: adminToken))
 
-    /// Loads the model file named in the body (or the served one again) and swaps it in; 422 when refused.
+    /// Loads the model file named in the body (or the served one again) into a variant, or every
+    /// variant from its own file, and swaps it in; 422 when refused.
     admin.post("reload") { request, _ -> Response in
         let body = try await limits.collect(request)
-        let requested: String?
-        if body.readableBytesView.allSatisfy({ [0x20, 0x09, 0x0a, 0x0d].contains($0) }) {
-            requested = nil
-        } else {
-            requested = try decodeBody(ReloadRequest.self, from: body, example: reload).model
-            if requested?.isEmpty == true {
+        var requested = ReloadRequest()
+        if !body.readableBytesView.allSatisfy({ [0x20, 0x09, 0x0a, 0x0d].contains($0) }) {
+            requested = try decodeBody(ReloadRequest.self, from: body, example: reload)
+            if requested.model?.isEmpty == true {
                 throw ServingError(.badRequest, code: "invalid_request", message: #""model" is empty; name a checkpoint file, e.g. "# + reload)
             }
         }
-        do {
-            let (served, replaced) = try await reloader.reload(from: requested, trigger: "POST /v1/admin/reload")
-            return try jsonResponse(ReloadResponse(served: served, replaced: replaced))
-        } catch let error as ModelReloadError {
-            let kept = models.served
-            throw ServingError(.unprocessableContent, code: "model_refused",
-                               message: "\(error); still serving \(kept.path ?? "the model given at start") (sha256 \(kept.sha256))")
+        let targets: [ServedVariant]
+        if let name = requested.variant {
+            guard let variant = variants.named(name) else {
+                throw ServingError(.badRequest, code: "unknown_variant",
+                                   message: "\"variant\" names no served variant (\"\(name)\"); the variants are \(variants.listed)")
+            }
+            targets = [variant]
+        } else if variants.all.count == 1 {
+            targets = variants.all
+        } else if requested.model != nil {
+            throw ServingError(.badRequest, code: "variant_required",
+                               message: "with several variants, say which one loads \"model\": add \"variant\", one of \(variants.listed), e.g. \(reload)")
+        } else {
+            targets = variants.all
         }
+        // One after another, each on its own: a refused one leaves the others reloaded.
+        var reloaded = [ReloadResponse](), refused = [String]()
+        for variant in targets {
+            do {
+                let (served, replaced) = try await variant.reloader.reload(from: requested.model, trigger: "POST /v1/admin/reload")
+                reloaded.append(ReloadResponse(variant: variant.name, served: served, replaced: replaced))
+            } catch let error as ModelReloadError {
+                let kept = variant.models.served
+                refused.append("\(variant.name): \(error); still serving \(kept.path ?? "the model given at start") (sha256 \(kept.sha256))")
+            }
+        }
+        guard refused.isEmpty else {
+            let others = reloaded.isEmpty ? "" : "; reloaded \(reloaded.map(\.variant).joined(separator: ", "))"
+            throw ServingError(.unprocessableContent, code: "model_refused", message: refused.joined(separator: "; ") + others)
+        }
+        return try targets.count == 1 ? jsonResponse(reloaded[0]) : jsonResponse(ReloadAllResponse(variants: reloaded))
     }
 
     /// Request counts and latency in the Prometheus text format.
@@ -174,8 +278,8 @@ public func buildRouter(configuration: ServingConfiguration, queue: InferenceQue
 /// answers HEAD).
 enum ServiceRoutes {
     static let all: [(method: HTTPRequest.Method, path: String)] = [
-        (.post, "/v1/recommendations"), (.post, "/v1/recommendations/batch"), (.get, "/v1/model"),
-        (.get, "/health"), (.get, "/ready"), (.get, "/metrics"), (.post, "/v1/admin/reload"),
+        (.post, "/v1/recommendations"), (.post, "/v1/recommendations/batch"), (.get, "/v1/model"), (.get, "/v1/models"),
+        (.post, "/v1/events"), (.get, "/health"), (.get, "/ready"), (.get, "/metrics"), (.post, "/v1/admin/reload"),
     ]
 
     /// The methods `path` takes, or nil for a path that is not a route.

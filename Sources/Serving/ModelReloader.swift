@@ -17,18 +17,23 @@ import Darwin
 /// the model they started with; requests that start after the swap get the new one. A file that
 /// cannot be served is refused, the old model keeps serving, and the refusal is logged and counted.
 /// Reloads run one at a time, in the order asked (one serial queue): two are never interleaved.
+/// Each variant of an A/B test has a reloader of its own, so variants reload independently.
 public final class ModelReloader: Sendable {
     public let models: CurrentModel
+    /// The name of the variant it reloads (`default` for a single model): in logs and the `model` label.
+    public let variant: String
     let loader: ModelLoader
-    let metrics: ServiceMetrics
+    let counters: VariantMetrics
     let logger: Logger
     /// Runs reloads one after another, off Swift's cooperative pool (loading blocks for a while).
     private let reloads = DispatchQueue(label: "srgnn.model-reload")
 
-    public init(models: CurrentModel, loader: ModelLoader, metrics: ServiceMetrics, logger: Logger) {
+    public init(models: CurrentModel, variant: String = VariantSplit.defaultName, loader: ModelLoader,
+                metrics: ServiceMetrics, logger: Logger) {
         self.models = models
+        self.variant = variant
         self.loader = loader
-        self.metrics = metrics
+        counters = metrics.variant(variant)
         self.logger = logger
     }
 
@@ -66,15 +71,15 @@ public final class ModelReloader: Sendable {
                               trigger: trigger)
         }
         let replaced = models.replace(with: loaded)
-        metrics.modelReloads.increment()
-        metrics.recordServed(loaded)
-        logger.info("reloaded (\(trigger)) \(loaded.summary) in \(String(format: "%.3f", loaded.loadSeconds ?? 0)) s; replaced sha256 \(replaced.sha256)")
+        counters.reloads.increment()
+        counters.recordServed(loaded)
+        logger.info("reloaded (\(trigger)) \(variant): \(loaded.summary) in \(String(format: "%.3f", loaded.loadSeconds ?? 0)) s; replaced sha256 \(replaced.sha256)")
         return (loaded, replaced)
     }
 
     private func refuse(_ error: ModelReloadError, trigger: String) throws -> Never {
-        metrics.modelReloadFailures.increment()
-        logger.error("reload (\(trigger)) refused: \(error); still serving \(models.served.path ?? "<in memory>") (sha256 \(models.served.sha256))")
+        counters.reloadFailures.increment()
+        logger.error("reload (\(trigger)) of \(variant) refused: \(error); still serving \(models.served.path ?? "<in memory>") (sha256 \(models.served.sha256))")
         throw error
     }
 }
@@ -91,22 +96,35 @@ public struct ModelReloadError: Error, CustomStringConvertible, Sendable {
     }
 }
 
-/// Reloads the model from its own file on every SIGHUP, until graceful shutdown. SIGHUP is ignored
-/// as a signal (its default action ends the process) and heard through a Dispatch signal source;
-/// hangups that arrive during a reload make one more reload after it, not one each.
+/// Sets SIGHUP's disposition to "ignore" (its default action ends the process), once per process:
+/// before the first Dispatch source for it exists, never after, since ignoring it again would drop
+/// the signal for the sources already listening (two services in one process: tests).
+public func ignoreHangup() {
+    _ = hangupIgnored
+}
+
+private let hangupIgnored: Void = { _ = signal(SIGHUP, SIG_IGN) }()
+
+/// Reloads every variant from its own file on every SIGHUP, until graceful shutdown: one after
+/// another (two models are never loading at once), each on its own, so one refused does not stop
+/// the others. SIGHUP is ignored as a signal (its default action ends the process) and heard
+/// through a Dispatch signal source; hangups that arrive during a reload make one more round
+/// after it, not one each.
 struct ReloadOnHangup: Service {
-    let reloader: ModelReloader
+    let variants: ServedVariants
 
     func run() async throws {
-        signal(SIGHUP, SIG_IGN)
+        ignoreHangup()
         let (hangups, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: DispatchQueue(label: "srgnn.sighup"))
         source.setEventHandler { continuation.yield() }
         source.resume()
         defer { source.cancel() }
         for await _ in hangups.cancelOnGracefulShutdown() {
-            // A refusal is logged and counted by the reloader; the service goes on.
-            _ = try? await reloader.reload(trigger: "SIGHUP")
+            for variant in variants.all {
+                // A refusal is logged and counted by the reloader; the service goes on.
+                _ = try? await variant.reloader.reload(trigger: "SIGHUP")
+            }
         }
     }
 }

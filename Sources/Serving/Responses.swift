@@ -68,18 +68,25 @@ public struct JSONItemID: Codable, Sendable, Hashable {
 }
 
 /// One session's answer: `{"items": [{"id": …, "score": …}], "unknown_items": [...]}`, best first,
-/// and `"fallback": "popularity"` when the model could not embed the session. `srgnn recommend
-/// --json` prints the same form without `unknown_items` (it reports them on stderr).
+/// and `"fallback": "popularity"` when the model could not embed the session. The service adds the
+/// variant that answered (`model`) and the id to credit events to (`recommendation_id`). `srgnn
+/// recommend --json` prints the same form without `unknown_items` (it reports them on stderr),
+/// `model` and `recommendation_id`.
 public struct RecommendationResponse: Encodable, Sendable, Equatable {
     public var items: [ScoredItem<JSONItemID>]
     /// Left out of the body when nil.
     public var unknownItems: [JSONItemID]?
     /// How the answer was made when not by the model; left out when it was.
     public var fallback: Fallback?
+    /// The variant that answered; left out when nil.
+    public var model: String?
+    /// `<variant>.<32 hex digits>`, for `POST /v1/events`; left out when nil.
+    public var recommendationID: String?
 
     enum CodingKeys: String, CodingKey {
-        case items, fallback
+        case items, fallback, model
         case unknownItems = "unknown_items"
+        case recommendationID = "recommendation_id"
     }
 
     public init(items: [ScoredItem<String>], unknownItems: [String]?, fallback: Fallback? = nil) {

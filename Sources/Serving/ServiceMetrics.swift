@@ -15,21 +15,21 @@ import Prometheus
 /// - `inference_batch_sessions`: sessions per pass of the model (how much requests coalesce).
 /// - `http_request_read_timeouts_total`: connections closed because a request was not read in
 ///   full within the request read timeout (slow or stalled clients).
-/// - `srgnn_model_reloads_total`: reloads that swapped a new model in (SIGHUP or the admin route).
-/// - `srgnn_model_reload_failures_total`: reloads refused (missing, corrupt or unusable file); the
-///   old model kept serving.
-/// - `srgnn_model_load_seconds`: seconds the served model took to read, check and warm up.
-/// - `srgnn_model_loaded_timestamp_seconds`: Unix time the served model was swapped in.
+///
+/// Per variant of an A/B test (label `model`, the variant's name; `default` for a single model):
+/// - `srgnn_model_reloads_total{model}`: reloads that swapped a new model in (SIGHUP or the admin route).
+/// - `srgnn_model_reload_failures_total{model}`: reloads refused (missing, corrupt or unusable
+///   file); the old model kept serving.
+/// - `srgnn_model_load_seconds{model}`: seconds the served model took to read, check and warm up.
+/// - `srgnn_model_loaded_timestamp_seconds{model}`: Unix time the served model was swapped in.
+/// - `srgnn_variant_recommendations_total{model}`: sessions answered (one per batch entry).
+/// - `srgnn_variant_events_total{model, type}`: events recorded (`POST /v1/events`), by type.
 public final class ServiceMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     let factory: PrometheusMetricsFactory
     private let cache = NSLockedDictionary()
     let batchSessions: CoreMetrics.Recorder
     let requestReadTimeouts: CoreMetrics.Counter
-    let modelReloads: CoreMetrics.Counter
-    let modelReloadFailures: CoreMetrics.Counter
-    let modelLoadSeconds: CoreMetrics.Gauge
-    let modelLoadedTimestamp: CoreMetrics.Gauge
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -42,16 +42,12 @@ public final class ServiceMetrics: Sendable {
         self.factory = factory
         batchSessions = CoreMetrics.Recorder(label: "inference_batch_sessions", dimensions: [], aggregate: true, factory: factory)
         requestReadTimeouts = CoreMetrics.Counter(label: "http_request_read_timeouts_total", dimensions: [], factory: factory)
-        modelReloads = CoreMetrics.Counter(label: "srgnn_model_reloads_total", dimensions: [], factory: factory)
-        modelReloadFailures = CoreMetrics.Counter(label: "srgnn_model_reload_failures_total", dimensions: [], factory: factory)
-        modelLoadSeconds = CoreMetrics.Gauge(label: "srgnn_model_load_seconds", dimensions: [], factory: factory)
-        modelLoadedTimestamp = CoreMetrics.Gauge(label: "srgnn_model_loaded_timestamp_seconds", dimensions: [], factory: factory)
     }
 
-    /// Shows `model` as the one served (its load time, when it was swapped in).
-    func recordServed(_ model: ServedModel) {
-        if let seconds = model.loadSeconds { modelLoadSeconds.record(seconds) }
-        modelLoadedTimestamp.record(model.loadedAt.timeIntervalSince1970)
+    /// The metrics of the variant `name`, all made now so that each shows (at 0) from the start.
+    /// Variants are fixed at start, so the label values are bounded.
+    func variant(_ name: String) -> VariantMetrics {
+        VariantMetrics(name: name, factory: factory)
     }
 
     /// Counts one answered request and records its latency.
@@ -67,6 +63,34 @@ public final class ServiceMetrics: Sendable {
 
     /// Everything recorded, in the Prometheus text exposition format.
     public func exposition() -> String { registry.emitToString() }
+}
+
+/// The metrics of one variant (label `model`); see `ServiceMetrics`.
+struct VariantMetrics: Sendable {
+    let reloads: CoreMetrics.Counter
+    let reloadFailures: CoreMetrics.Counter
+    let loadSeconds: CoreMetrics.Gauge
+    let loadedTimestamp: CoreMetrics.Gauge
+    let recommendations: CoreMetrics.Counter
+    let events: [EventType: CoreMetrics.Counter]
+
+    init(name: String, factory: PrometheusMetricsFactory) {
+        let model = [("model", name)]
+        reloads = CoreMetrics.Counter(label: "srgnn_model_reloads_total", dimensions: model, factory: factory)
+        reloadFailures = CoreMetrics.Counter(label: "srgnn_model_reload_failures_total", dimensions: model, factory: factory)
+        loadSeconds = CoreMetrics.Gauge(label: "srgnn_model_load_seconds", dimensions: model, factory: factory)
+        loadedTimestamp = CoreMetrics.Gauge(label: "srgnn_model_loaded_timestamp_seconds", dimensions: model, factory: factory)
+        recommendations = CoreMetrics.Counter(label: "srgnn_variant_recommendations_total", dimensions: model, factory: factory)
+        events = Dictionary(uniqueKeysWithValues: EventType.allCases.map {
+            ($0, CoreMetrics.Counter(label: "srgnn_variant_events_total", dimensions: model + [("type", $0.rawValue)], factory: factory))
+        })
+    }
+
+    /// Shows `model` as the one served (its load time, when it was swapped in).
+    func recordServed(_ model: ServedModel) {
+        if let seconds = model.loadSeconds { loadSeconds.record(seconds) }
+        loadedTimestamp.record(model.loadedAt.timeIntervalSince1970)
+    }
 }
 
 /// Handles of metrics already made, by key; made once under the lock.

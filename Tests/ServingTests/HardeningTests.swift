@@ -184,6 +184,8 @@ import TestSupport
         (.delete, "/v1/recommendations", "POST"),
         (.get, "/v1/recommendations/batch", "POST"),
         (.post, "/v1/model", "GET, HEAD"),
+        (.post, "/v1/models", "GET, HEAD"),
+        (.get, "/v1/events", "POST"),
         (.delete, "/health", "GET, HEAD"),
     ])
     func wrongMethodIs405WithAllow(method: HTTPRequest.Method, path: String, allow: String) async throws {
@@ -204,7 +206,10 @@ import TestSupport
             for path in ["/v1/recommendations", "/v1/recommendations/batch"] {
                 #expect(try await client.post(path, #"{"items": [1001], "sessions": [{"items": [1001]}]}"#).status == .ok)
             }
-            for path in ["/v1/model", "/health", "/ready", "/metrics"] {
+            // The route is there: a bad event is refused by it, not by the router.
+            #expect(try await client.post("/v1/events", #"{"recommendation_id": "x", "item": 1, "type": "click"}"#).errorCode
+                    == "invalid_recommendation_id")
+            for path in ["/v1/model", "/v1/models", "/health", "/ready", "/metrics"] {
                 #expect(try await client.get(path).status == .ok, "\(path)")
                 let head = try await client.execute(uri: path, method: .head)
                 #expect(head.status == .ok && head.body.readableBytes == 0, "\(path)")

@@ -95,6 +95,7 @@ extension TestClientProtocol {
             #expect(reload.status == .ok, "\(reload.text)")
             let answer = try reload.json
             #expect(answer["status"] as? String == "reloaded")
+            #expect(answer["variant"] as? String == "default")
             #expect(answer["path"] as? String == fixture.second)
             #expect(answer["sha256"] as? String == (try ReloadFixture.sha256(fixture.second)))
             #expect(answer["previous_sha256"] as? String == (try ReloadFixture.sha256(fixture.first)))
@@ -161,8 +162,8 @@ extension TestClientProtocol {
             #expect(try await client.get("/v1/model").json["sha256"] as? String == (try ReloadFixture.sha256(fixture.first)))
             #expect(try await client.recommended(session) == firstAnswer)
             let exposition = try await client.get("/metrics").text
-            #expect(exposition.contains("srgnn_model_reload_failures_total 1"), "\(exposition)")
-            #expect(exposition.contains("srgnn_model_reloads_total 0"))
+            #expect(exposition.contains(#"srgnn_model_reload_failures_total{model="default"} 1"#), "\(exposition)")
+            #expect(exposition.contains(#"srgnn_model_reloads_total{model="default"} 0"#))
         }
     }
 
@@ -187,21 +188,21 @@ extension TestClientProtocol {
         let metrics = ServiceMetrics()
         try await fixture.app(metrics: metrics).test(.router) { client in
             let start = try await client.get("/metrics").text
-            #expect(start.contains("srgnn_model_reloads_total 0"), "\(start)")
-            #expect(start.contains("srgnn_model_reload_failures_total 0"))
+            #expect(start.contains(#"srgnn_model_reloads_total{model="default"} 0"#), "\(start)")
+            #expect(start.contains(#"srgnn_model_reload_failures_total{model="default"} 0"#))
             #expect(start.contains("# TYPE srgnn_model_load_seconds gauge"))
             #expect(start.contains("# TYPE srgnn_model_loaded_timestamp_seconds gauge"))
-            let loadedBefore = try #require(gauge("srgnn_model_loaded_timestamp_seconds", in: start))
+            let loadedBefore = try #require(gauge(#"srgnn_model_loaded_timestamp_seconds{model="default"}"#, in: start))
             #expect(abs(loadedBefore - Date().timeIntervalSince1970) < 600)
-            #expect(try #require(gauge("srgnn_model_load_seconds", in: start)) > 0)
+            #expect(try #require(gauge(#"srgnn_model_load_seconds{model="default"}"#, in: start)) > 0)
 
             #expect(try await client.reload(#"{"model": "\#(fixture.second)"}"#).status == .ok)
             #expect(try await client.reload(#"{"model": "\#(fixture.folder.path)/none"}"#).status == .unprocessableContent)
             #expect(try await client.reload().status == .ok)
             let end = try await client.get("/metrics").text
-            #expect(end.contains("srgnn_model_reloads_total 2"), "\(end)")
-            #expect(end.contains("srgnn_model_reload_failures_total 1"))
-            #expect(try #require(gauge("srgnn_model_loaded_timestamp_seconds", in: end)) >= loadedBefore)
+            #expect(end.contains(#"srgnn_model_reloads_total{model="default"} 2"#), "\(end)")
+            #expect(end.contains(#"srgnn_model_reload_failures_total{model="default"} 1"#))
+            #expect(try #require(gauge(#"srgnn_model_loaded_timestamp_seconds{model="default"}"#, in: end)) >= loadedBefore)
             #expect(end.contains(#"http_requests_total{route="/v1/admin/reload",method="POST",status="422"} 1"#))
         }
     }
@@ -412,14 +413,20 @@ extension TestClientProtocol {
         #expect(!text.contains(ReloadFixture.token) && !text.contains(wrong), "\(text)")
     }
 
-    // MARK: SIGHUP
+}
+
+/// SIGHUP goes to the whole process: the tests that send it run one at a time, so that one's
+/// signals reach only its own service. Each ignores SIGHUP (once per process, `ignoreHangup()`)
+/// so that a signal sent before its service listens does not end the test process.
+@Suite(.serialized) struct HangupTests {
+    let session = ["1003", "a17", "1005"]
 
     /// SIGHUP reloads the served file's path (here rewritten with another model) and does not end the process.
     @Test func sighupReloadsTheServedPath() async throws {
         let fixture = try ReloadFixture()
         defer { fixture.folder.cleanUp() }
         // The test process must survive a SIGHUP sent before the service listens for it.
-        signal(SIGHUP, SIG_IGN)
+        ignoreHangup()
         let served = fixture.folder.path + "/served.safetensors"
         try FileManager.default.copyItem(atPath: fixture.first, toPath: served)
         let metrics = ServiceMetrics()
@@ -436,7 +443,32 @@ extension TestClientProtocol {
             #expect(sha == want)
             #expect(try await client.recommended(session) == (try ReloadFixture.answer(fixture.second, session)))
         }
-        #expect(metrics.exposition().contains("srgnn_model_reload_failures_total 0"))
+        #expect(metrics.exposition().contains(#"srgnn_model_reload_failures_total{model="default"} 0"#))
+    }
+
+    /// SIGHUP reloads each variant from its own path; one refused does not stop the other.
+    @Test func sighupReloadsEveryVariantOnItsOwn() async throws {
+        let fixture = try ReloadFixture()
+        defer { fixture.folder.cleanUp() }
+        ignoreHangup()
+        let servedA = fixture.folder.path + "/hup-a.safetensors", servedB = fixture.folder.path + "/hup-b.safetensors"
+        try FileManager.default.copyItem(atPath: fixture.first, toPath: servedA)
+        try FileManager.default.copyItem(atPath: fixture.first, toPath: servedB)
+        let metrics = ServiceMetrics()
+        try await fixture.abApp([servedA, servedB], reloadOnHangup: true, metrics: metrics).test(.live) { client in
+            try Data("corrupt".utf8).write(to: URL(fileURLWithPath: servedA), options: .atomic)
+            try Data(contentsOf: URL(fileURLWithPath: fixture.second)).write(to: URL(fileURLWithPath: servedB), options: .atomic)
+            let want = try ReloadFixture.sha256(fixture.second)
+            var shas = [String?]()
+            for _ in 0..<100 where shas.last != want {
+                kill(getpid(), SIGHUP)
+                try await Task.sleep(nanoseconds: 50_000_000)
+                shas = (try await client.get("/v1/models").json["variants"] as? [[String: Any]] ?? []).map { $0["sha256"] as? String }
+            }
+            #expect(shas == [try ReloadFixture.sha256(fixture.first), want])
+        }
+        #expect(try #require(gauge(#"srgnn_model_reload_failures_total{model="a"}"#, in: metrics.exposition())) >= 1)
+        #expect(gauge(#"srgnn_model_reload_failures_total{model="b"}"#, in: metrics.exposition()) == 0)
     }
 }
 

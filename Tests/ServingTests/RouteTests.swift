@@ -19,7 +19,7 @@ import TestSupport
             #expect(response.status == .ok)
             #expect(response.headers[.contentType]?.hasPrefix("application/json") == true)
             #expect(response.text.hasPrefix(#"{"items":[{"id":"#))
-            #expect(response.text.hasSuffix(#"],"unknown_items":[555,"zz"]}"#))
+            #expect(response.text.hasSuffix(#","unknown_items":[555,"zz"]}"#))
             let items = try #require(try response.json["items"] as? [[String: Any]])
             #expect(items.map { Set($0.keys) } == Array(repeating: ["id", "score"], count: 5))
             #expect(items.map { rawID($0["id"]) } == expected.items.map(\.id))
@@ -324,7 +324,8 @@ func eventually(seconds: Double = 5, _ condition: () -> Bool) async -> Bool {
         let queue = InferenceQueue(recommender: try Fixture.recommender(), threads: 1, maxCoalescedSessions: 4)
         let metrics = ServiceMetrics(), logger = Logger(label: "test")
         let reloader = ModelReloader(models: queue.models, loader: ModelLoader(), metrics: metrics, logger: logger)
-        let router = buildRouter(configuration: ServingConfiguration(port: 0), queue: queue, reloader: reloader,
+        let router = buildRouter(configuration: ServingConfiguration(port: 0), queue: queue,
+                                 variants: ServedVariants(split: .single, reloaders: [reloader]),
                                  adminToken: nil, metrics: metrics, logger: logger)
         try await Application(router: router).test(.router) { client in
             #expect(try await client.get("/ready").status == .ok)
