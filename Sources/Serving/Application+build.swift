@@ -265,6 +265,12 @@ public func buildRouter(configuration: ServingConfiguration, queue: InferenceQue
         return try targets.count == 1 ? jsonResponse(reloaded[0]) : jsonResponse(ReloadAllResponse(variants: reloaded))
     }
 
+    /// The OpenAPI document of every route above (openapi.yaml, embedded at build time).
+    router.get("/openapi.yaml") { _, _ -> Response in
+        Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"],
+                 body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml + "\n")))
+    }
+
     /// Request counts and latency in the Prometheus text format.
     router.get("/metrics") { _, _ -> Response in
         Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
@@ -280,6 +286,7 @@ enum ServiceRoutes {
     static let all: [(method: HTTPRequest.Method, path: String)] = [
         (.post, "/v1/recommendations"), (.post, "/v1/recommendations/batch"), (.get, "/v1/model"), (.get, "/v1/models"),
         (.post, "/v1/events"), (.get, "/health"), (.get, "/ready"), (.get, "/metrics"), (.post, "/v1/admin/reload"),
+        (.get, "/openapi.yaml"),
     ]
 
     /// The methods `path` takes, or nil for a path that is not a route.

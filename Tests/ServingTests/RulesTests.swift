@@ -200,17 +200,17 @@ extension TestResponse {
         }
     }
 
-    /// The fields another change adds (A/B variants) must not break the decoding meanwhile.
+    /// Fields the service does not know are ignored, beside the ones it does.
     @Test func unknownFieldsAreIgnored() async throws {
         let fixture = try RulesFixture()
         defer { fixture.folder.cleanUp() }
         try await fixture.app().test(.router) { client in
             let single = try await client.post("/v1/recommendations",
-                #"{"items": ["1003"], "k": 3, "session_id": "s-1", "model": "b", "recommendation_id": "r-9", "extra": {"a": [1]}}"#)
+                #"{"items": ["1003"], "k": 3, "session_id": "s-1", "recommendation_id": "r-9", "extra": {"a": [1]}}"#)
             let count = try single.scoredItems.count
             #expect(single.status == .ok && count == 3, "\(single.text)")
             let batch = try await client.post("/v1/recommendations/batch",
-                #"{"sessions": [{"items": ["1003"], "session_id": "s-1", "model": "a"}], "k": 3, "model": "b", "recommendation_id": "r"}"#)
+                #"{"sessions": [{"items": ["1003"], "session_id": "s-1", "weight": 2}], "k": 3, "recommendation_id": "r"}"#)
             #expect(batch.status == .ok, "\(batch.text)")
         }
     }
