@@ -14,7 +14,8 @@ struct TrainCommand: ParsableCommand {
         discussion: """
         Defaults are the reference's. With --select-on validation (the default) a random \
         --validation-fraction of the training examples is held out (the reference's --validation \
-        split) and the best epoch is chosen by its HR@K (K = --cutoff); the test set is evaluated every epoch but \
+        split; --validation-split sessions or latest holds out whole sessions instead) and the best \
+        epoch is chosen by its HR@K (K = --cutoff); the test set is evaluated every epoch but \
         never used for choices. --select-on test reproduces the paper's protocol: all training \
         examples train and the epoch is chosen by the test set, which makes the reported test \
         metrics optimistic.
@@ -79,7 +80,9 @@ struct TrainCommand: ParsableCommand {
             printLine("warm start from \(warmStart.parentPath) (sha256 \(warmStart.parent.sha256.prefix(16))…): \(warmStart.parent.model.configuration.itemCount) items kept, \(trainer.addedItems) added; Adam moments "
                       + (initOptimizerState.map { "continued from \($0)" } ?? "start at zero"))
         }
-        printLine("data: \(data): \(dataset.train.count) training examples (\(trainer.trainIndices.count) train, \(trainer.validationIndices.count) validation), \(dataset.test.count) test, \(dataset.itemCount) items"
+        printLine("data: \(data): \(dataset.train.count) training examples (\(trainer.trainIndices.count) train, \(trainer.validationIndices.count) validation"
+                  + (configuration.selectOn == .validation ? ", split by \(configuration.validationSplit.rawValue)" : "")
+                  + "), \(dataset.test.count) test, \(dataset.itemCount) items"
                   + (dataset.longSessionsCut > 0 ? ", \(dataset.longSessionsCut) sessions longer than \(InputLimits.maximumSessionLength) clicks cut to their most recent \(InputLimits.maximumSessionLength)" : ""))
         let progress = ProgressReporter(cutoff: configuration.cutoff)
         let result = try trainer.run(resume: resume, observer: progress)
@@ -130,6 +133,10 @@ struct TrainingOptions: ParsableArguments {
     var threads = Self.defaults.threads
     @Option(name: .long, parsing: .unconditional, help: "Share of training examples held out for validation.")
     var validationFraction = Self.defaults.validationFraction
+    @Option(name: .long, help: ArgumentHelp(
+        "What --select-on validation holds out: 'examples' (random prefixes, the reference's), 'sessions' (random whole sessions) or 'latest' (the most recent sessions).",
+        discussion: "The session splits keep all prefixes of a session on one side and take whole sessions until they hold --validation-fraction of the examples. 'latest' takes the last sessions of the training data, which preprocessing sorts by date (SR-GNN pickles too). Sessions are recovered from the order of the training examples (the reference's augmentation order: a session's prefixes back to back, longest first). The split is saved in the checkpoint; older checkpoints count as 'examples'."))
+    var validationSplit = Self.defaults.validationSplit
     @Option(name: .long, help: "Choose the best epoch on 'validation' (honest) or 'test' (the reference's protocol).")
     var selectOn = Self.defaults.selectOn
     @Option(name: .long, parsing: .unconditional, help: "K of the HR@K and MRR@K that choose the best epoch and fill the epoch summary.")
@@ -152,6 +159,7 @@ struct TrainingOptions: ParsableArguments {
         configuration.seed = seed
         configuration.threads = threads
         configuration.validationFraction = validationFraction
+        configuration.validationSplit = validationSplit
         configuration.selectOn = selectOn
         configuration.cutoff = cutoff
         return configuration
@@ -193,6 +201,7 @@ struct TrainingOptions: ParsableArguments {
         case .seed: "--seed"
         case .threads: "--threads"
         case .validationFraction: "--validation-fraction"
+        case .validationSplit: "--validation-split"
         case .selectOn: "--select-on"
         case .cutoff: "--cutoff"
         }
@@ -200,6 +209,7 @@ struct TrainingOptions: ParsableArguments {
 }
 
 extension SelectionProtocol: ExpressibleByArgument {}
+extension ValidationSplit: ExpressibleByArgument {}
 
 func describe(_ configuration: TrainingConfiguration) -> String {
     (try? JSONText.string(configuration)) ?? "\(configuration)"

@@ -26,6 +26,7 @@ struct OptionTests {
             ("--patience", "\(defaults.patience)"), ("--seed", "\(defaults.seed)"),
             ("--threads", "\(defaults.threads)"), ("--validation-fraction", "\(defaults.validationFraction)"),
             ("--select-on", defaults.selectOn.rawValue), ("--cutoff", "\(defaults.cutoff)"),
+            ("--validation-split", defaults.validationSplit.rawValue),
         ]
         // One entry per option: its line of names and the description lines under it.
         var entries = [String]()
