@@ -92,6 +92,28 @@ struct OptionTests {
         }
     }
 
+    /// `--seeds` names each run's files after its seed and refuses a --seed beside it.
+    @Test func seedsNameTheirFilesAndConflictWithSeed() throws {
+        #expect(TrainCommand.checkpointPath("runs/model.safetensors", seed: 3) == "runs/model.seed3.safetensors")
+        #expect(TrainCommand.checkpointPath("runs.v2/model", seed: 3) == "runs.v2/model.seed3")
+        #expect(TrainCommand.seedSummaryPath("runs/model.safetensors") == "runs/model.seeds.json")
+        #expect(TrainCommand.seedSummaryPath("runs.v2/model") == "runs.v2/model.seeds.json")
+        #expect(try TrainCommand.parse(["--data", "d", "--out", "m", "--seeds", "1, 2,30"]).parsedSeeds() == [1, 2, 30])
+        for (arguments, message) in [
+            (["--seeds", "1,2", "--seed", "3"], "--seeds and --seed 3 conflict"),
+            (["--seeds", "1"], "--seeds: give at least two seeds (for one run, use --seed)"),
+            (["--seeds", "1,x"], "--seeds: expected non-negative integers separated by commas, e.g. 1,2,3; 'x' is not one"),
+            (["--seeds", "2,2"], "--seeds: each seed once"),
+        ] {
+            do {
+                _ = try TrainCommand.parse(["--data", "d", "--out", "m"] + arguments)
+                Issue.record("\(arguments) was accepted")
+            } catch {
+                #expect(TrainCommand.message(for: error).contains(message), "\(TrainCommand.message(for: error))")
+            }
+        }
+    }
+
     /// The baseline options start at the baselines' own defaults.
     @Test func baselineOptionDefaultsAreTheBaselines() throws {
         let options = try BaselineOptions.parse([])
