@@ -3,8 +3,8 @@ import SessionData
 import Testing
 import TestSupport
 
-/// Issue 15's options end to end on a tiny folder: `train --seeds`.
-@Suite("srgnn train --seeds")
+/// Issue 15's options end to end on a tiny folder: `train --seeds` and the paired tests of `compare`.
+@Suite("srgnn train --seeds, srgnn compare significance")
 struct ExperimentCommandTests {
     @Test("--seeds trains one model per seed and summarises them with a t interval")
     func seeds() throws {
@@ -37,5 +37,25 @@ struct ExperimentCommandTests {
         #expect(abs(statistics["standard_deviation"]! - deviation) < 1e-9)
         #expect(abs(statistics["upper"]! - (mean + 12.706204736174694 * abs(tests[0] - tests[1]) / 2)) < 1e-6)
         #expect(statistics["count"] == 2)
+    }
+
+    @Test("compare tests every model against the reference and writes it everywhere")
+    func compareSignificance() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let data = folder.path + "/data", reports = folder.path + "/report"
+        try WarmStartCommandTests.writeFolder(data, items: 30, seed: 3) { "sku\($0)" }
+        let result = try runSRGNN(["compare", "--data", data, "--models", "pop,spop,sr", "--reference", "sr", "--threads", "1",
+                                   "--report-dir", reports, "--json"])
+        #expect(result.status == 0, "\(result.error)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
+        let tests = object["significance"] as? [String: Any]
+        #expect(tests?["reference"] as? String == "SR")
+        let models = try #require(object["models"] as? [[String: Any]])
+        #expect(models.map { $0["versus_reference"] == nil } == [false, false, true])
+        let markdown = try String(contentsOfFile: reports + "/comparison.md", encoding: .utf8)
+        #expect(markdown.contains("ΔHR@20 vs SR") && markdown.contains("(reference)"), "\(markdown)")
+        let html = try String(contentsOfFile: reports + "/comparison.html", encoding: .utf8)
+        #expect(html.contains("Whiskers"))
     }
 }

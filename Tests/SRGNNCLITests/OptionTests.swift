@@ -114,6 +114,23 @@ struct OptionTests {
         }
     }
 
+    /// `--reference` takes a report name or a --models entry; by default the first SR-GNN model.
+    @Test func compareReferenceResolves() throws {
+        #expect(try CompareCommand.parse(["--data", "d", "--models", "pop,srgnn=a.safetensors"]).referenceIndex() == 1)
+        #expect(try CompareCommand.parse(["--data", "d", "--models", "pop,vsknn"]).referenceIndex() == 0)
+        #expect(try CompareCommand.parse(["--data", "d", "--models", "pop,vsknn", "--reference", "vsknn"]).referenceIndex() == 1)
+        #expect(try CompareCommand.parse(["--data", "d", "--models", "pop,vsknn", "--reference", "V-SKNN"]).referenceIndex() == 1)
+        let two = ["--data", "d", "--models", "srgnn=a.safetensors,srgnn=b.safetensors"]
+        #expect(try CompareCommand.parse(two + ["--reference", "SR-GNN (b.safetensors)"]).referenceIndex() == 1)
+        #expect(try CompareCommand.parse(two + ["--reference", "srgnn=b.safetensors"]).referenceIndex() == 1)
+        do {
+            _ = try CompareCommand.parse(["--data", "d", "--models", "pop,vsknn", "--reference", "nope"])
+            Issue.record("--reference nope was accepted")
+        } catch {
+            #expect(CompareCommand.message(for: error).contains("--reference: no model 'nope' in --models; use one of POP, V-SKNN"))
+        }
+    }
+
     /// The baseline options start at the baselines' own defaults.
     @Test func baselineOptionDefaultsAreTheBaselines() throws {
         let options = try BaselineOptions.parse([])
