@@ -90,6 +90,22 @@ public struct Evaluator: Sendable {
     }
 
     public func evaluate(_ scorer: some SessionScorer, on examples: [TestExample]) -> EvaluationReport {
+        evaluate(scorer, on: examples, recordingPositionsIn: nil)
+    }
+
+    /// ``evaluate(_:on:)`` that also returns where each example's target stood (in example order),
+    /// for per-example metrics and paired tests (``PerExampleMetrics``).
+    public func evaluateKeepingPositions(_ scorer: some SessionScorer, on examples: [TestExample])
+        -> (report: EvaluationReport, positions: [TargetPosition]) {
+        var positions = [TargetPosition](repeating: TargetPosition(greater: 0, tied: 1), count: examples.count)
+        let report = positions.withUnsafeMutableBufferPointer { evaluate(scorer, on: examples, recordingPositionsIn: $0) }
+        return (report, positions)
+    }
+
+    /// The evaluation; with `recorded`, example `e`'s position is written to `recorded[e]` (each
+    /// worker writes only its own chunk).
+    private func evaluate(_ scorer: some SessionScorer, on examples: [TestExample],
+                          recordingPositionsIn recorded: UnsafeMutableBufferPointer<TargetPosition>?) -> EvaluationReport {
         let itemCount = scorer.itemCount
         precondition(popularity == nil || popularity!.count == itemCount, "popularity has \(popularity!.count) entries, scorer \(itemCount) items")
         for example in examples {
@@ -109,6 +125,7 @@ public struct Evaluator: Sendable {
                 // Each worker writes only its own slot.
                 nonisolated(unsafe) let metricParts = metricParts
                 nonisolated(unsafe) let coverageParts = coverageParts
+                nonisolated(unsafe) let recorded = recorded
                 parallelFor(workers, threads: workers) { worker in
                     let chunk = (examples.count * worker / workers)..<(examples.count * (worker + 1) / workers)
                     var metrics = MetricAccumulator(cutoffs: cutoffs)
@@ -129,14 +146,19 @@ public struct Evaluator: Sendable {
                                 scorer.score(sessions: sessions, into: scores)
                                 for b in 0..<sessions.count {
                                     let row = UnsafeBufferPointer(rebasing: scores[(b * itemCount)..<((b + 1) * itemCount)])
-                                    metrics.add(targetPosition(of: targets[b], scores: row), ties: ties)
+                                    let position = targetPosition(of: targets[b], scores: row)
+                                    metrics.add(position, ties: ties)
+                                    recorded?[batchStart + b] = position
                                     lists.add(topK(row.baseAddress!, count: itemCount, k: listLength).lazy.map { Int32($0 + 1) })
                                 }
                             }
                         } else {
                             positions.withUnsafeMutableBufferPointer { positions in
                                 scorer.targetPositions(sessions: sessions, targets: targets, into: positions)
-                                for b in 0..<sessions.count { metrics.add(positions[b], ties: ties) }
+                                for b in 0..<sessions.count {
+                                    metrics.add(positions[b], ties: ties)
+                                    recorded?[batchStart + b] = positions[b]
+                                }
                             }
                         }
                     }

@@ -123,6 +123,16 @@ public func averageOverTies(greater g: Int, tied t: Int, k: Int, _ metric: (_ ra
     return sum / Double(t)
 }
 
+/// The value of `metric` at cutoff `k` for one example at `position`, its rank taken as `ties`
+/// says: what ``MetricAccumulator/add(_:ties:)`` adds for that example.
+public func metricValue(_ metric: (_ rank: Int, _ k: Int) -> Double, at position: TargetPosition, k: Int, ties: TiePolicy) -> Double {
+    switch ties {
+    case .optimistic: metric(position.greater + 1, k)
+    case .pessimistic: metric(position.greater + position.tied, k)
+    case .average: averageOverTies(greater: position.greater, tied: position.tied, k: k, metric)
+    }
+}
+
 // MARK: - Metrics of a recommendation list (RecBole style: `reciprocalRank(of: 7, in: [3, 9, 7]) == 1/3`)
 
 /// ``hit(rank:k:)`` of `target` in a list (best first); `k` defaults to the list's length.

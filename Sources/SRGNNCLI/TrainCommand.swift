@@ -14,7 +14,8 @@ struct TrainCommand: ParsableCommand {
         discussion: """
         Defaults are the reference's. With --select-on validation (the default) a random \
         --validation-fraction of the training examples is held out (the reference's --validation \
-        split) and the best epoch is chosen by its HR@K (K = --cutoff); the test set is evaluated every epoch but \
+        split; --validation-split sessions or latest holds out whole sessions instead) and the best \
+        epoch is chosen by its HR@K (K = --cutoff); the test set is evaluated every epoch but \
         never used for choices. --select-on test reproduces the paper's protocol: all training \
         examples train and the epoch is chosen by the test set, which makes the reported test \
         metrics optimistic.
@@ -54,8 +55,45 @@ struct TrainCommand: ParsableCommand {
         valueName: "state"))
     var initOptimizerState: String?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Train one model per seed, e.g. 1,2,3 (conflicts with --seed), and summarise them.",
+        discussion: "MODEL.safetensors becomes MODEL.seed1.safetensors, MODEL.seed2.safetensors, … (each with its own .log.jsonl and .state; a MODEL without an extension gets .seed1 appended). After the last run, each seed's selected epoch and its validation and test HR@K and MRR@K are printed with, over the seeds, the mean ± sample standard deviation and a 95 % Student-t interval (n − 1 degrees of freedom); the same goes to MODEL.seeds.json. With --resume, seeds with a saved state continue and the others start afresh.",
+        valueName: "seeds"))
+    var seeds: String?
+
     func validate() throws {
         if initOptimizerState != nil && initFrom == nil { throw ValidationError("--init-optimizer-state needs --init-from") }
+        if try parsedSeeds() != nil, let seed = options.seed {
+            throw ValidationError("--seeds and --seed \(seed) conflict: --seeds trains one model per seed; give one of them")
+        }
+    }
+
+    /// `--seeds` as numbers: at least two, distinct, each a UInt64.
+    func parsedSeeds() throws -> [UInt64]? {
+        guard let seeds else { return nil }
+        let parts = seeds.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        let values = parts.map { UInt64($0) }
+        if let bad = parts.indices.first(where: { values[$0] == nil }) {
+            throw ValidationError("--seeds: expected non-negative integers separated by commas, e.g. 1,2,3; '\(quotedPrefix(parts[bad]))' is not one")
+        }
+        let numbers = values.map { $0! }
+        guard numbers.count >= 2 else { throw ValidationError("--seeds: give at least two seeds (for one run, use --seed)") }
+        guard Set(numbers).count == numbers.count else { throw ValidationError("--seeds: each seed once (got \(seeds))") }
+        return numbers
+    }
+
+    /// Where the run of `seed` writes its checkpoint: `model.safetensors` → `model.seed1.safetensors`.
+    static func checkpointPath(_ out: String, seed: UInt64) -> String { insert("seed\(seed)", into: out) }
+
+    /// Where `--seeds` writes its summary: `model.safetensors` → `model.seeds.json`.
+    static func seedSummaryPath(_ out: String) -> String { insert("seeds", into: out, extension: "json") }
+
+    /// `name.ext` → `name.tag.ext` (or `.newExtension`); a name without an extension gets `.tag` appended.
+    static func insert(_ tag: String, into path: String, extension newExtension: String? = nil) -> String {
+        let suffix = URL(fileURLWithPath: path).pathExtension
+        let stem = suffix.isEmpty ? path : String(path.dropLast(suffix.count + 1))
+        let ending = newExtension ?? suffix
+        return stem + "." + tag + (ending.isEmpty ? "" : "." + ending)
     }
 
     func run() throws {
@@ -67,6 +105,54 @@ struct TrainCommand: ParsableCommand {
         }
         let configuration = warmStart.map { options.configuration(warmStartingFrom: $0.parent.model.configuration) } ?? options.configuration()
         let dataset = try SessionDataset.load(from: data)
+        guard let seeds = try parsedSeeds() else {
+            _ = try train(configuration, on: dataset, to: out, warmStart: warmStart, resume: resume)
+            return
+        }
+        var runs = [SeedSummary.Run]()
+        for (index, seed) in seeds.enumerated() {
+            var seeded = configuration
+            seeded.seed = seed
+            let path = Self.checkpointPath(out, seed: seed)
+            printLine("\nseed \(seed) (\(index + 1) of \(seeds.count)): \(path)")
+            // A seed that never started has no state to resume from.
+            let resumable = resume && FileManager.default.fileExists(atPath: path + ".state")
+            if resume && !resumable { printLine("note: no saved state for seed \(seed): starting it afresh") }
+            let result = try train(seeded, on: dataset, to: path, warmStart: warmStart, resume: resumable)
+            runs.append(SeedSummary.Run(seed: seed, checkpoint: path, result: result, cutoff: configuration.cutoff))
+        }
+        let summary = SeedSummary(runs: runs, configuration: configuration)
+        let summaryPath = Self.seedSummaryPath(out)
+        try writeAtomically(Data(try JSONText.string(summary).utf8), to: summaryPath)
+        print(Self.seedReport(summary))
+        print("summary: \(summaryPath)")
+    }
+
+    /// The per-seed lines and the statistics over seeds, as printed.
+    static func seedReport(_ summary: SeedSummary) -> String {
+        let k = summary.cutoff
+        func metrics(_ name: String, _ values: [String: Double]?) -> String {
+            guard let values else { return "" }
+            return String(format: "  %@ HR@%d %.2f MRR@%d %.2f", name, k, values["HR@\(k)"] ?? 0, k, values["MRR@\(k)"] ?? 0)
+        }
+        var text = "\nselected epochs:\n"
+        for run in summary.runs {
+            text += "seed \(run.seed): epoch \(run.selectedEpoch)" + metrics("validation", run.validation) + metrics("test", run.test) + "\n"
+        }
+        let n = summary.runs.count
+        let t = studentTQuantile(0.975, degreesOfFreedom: n - 1)
+        text += String(format: "over %d seeds: mean ± sample standard deviation [95 %% interval: mean ± t · sd/√%d, t(0.975, %d) = %.3f]\n", n, n, n - 1, t)
+        for key in summary.statisticKeys {
+            guard let value = summary.statistics[key] else { continue }
+            let name = key.replacingOccurrences(of: ".", with: " ").padding(toLength: 18, withPad: " ", startingAt: 0)
+            text += name + String(format: "%6.2f ± %.2f [%.2f, %.2f]\n", value.mean, value.standardDeviation ?? 0, value.lower ?? value.mean, value.upper ?? value.mean)
+        }
+        return text
+    }
+
+    /// One training run to `out`, with its configuration, data and outcome printed.
+    func train(_ configuration: TrainingConfiguration, on dataset: SessionDataset, to out: String, warmStart: WarmStart?,
+               resume: Bool) throws -> TrainingResult {
         let trainer: Trainer
         do {
             trainer = try Trainer(configuration: configuration, dataset: dataset, checkpointPath: out, datasetPath: data,
@@ -79,7 +165,9 @@ struct TrainCommand: ParsableCommand {
             printLine("warm start from \(warmStart.parentPath) (sha256 \(warmStart.parent.sha256.prefix(16))…): \(warmStart.parent.model.configuration.itemCount) items kept, \(trainer.addedItems) added; Adam moments "
                       + (initOptimizerState.map { "continued from \($0)" } ?? "start at zero"))
         }
-        printLine("data: \(data): \(dataset.train.count) training examples (\(trainer.trainIndices.count) train, \(trainer.validationIndices.count) validation), \(dataset.test.count) test, \(dataset.itemCount) items"
+        printLine("data: \(data): \(dataset.train.count) training examples (\(trainer.trainIndices.count) train, \(trainer.validationIndices.count) validation"
+                  + (configuration.selectOn == .validation ? ", split by \(configuration.validationSplit.rawValue)" : "")
+                  + "), \(dataset.test.count) test, \(dataset.itemCount) items"
                   + (dataset.longSessionsCut > 0 ? ", \(dataset.longSessionsCut) sessions longer than \(InputLimits.maximumSessionLength) clicks cut to their most recent \(InputLimits.maximumSessionLength)" : ""))
         let progress = ProgressReporter(cutoff: configuration.cutoff)
         let result = try trainer.run(resume: resume, observer: progress)
@@ -92,6 +180,7 @@ struct TrainCommand: ParsableCommand {
         print(String(format: "best %@ HR@%d %.2f (epoch %d), best MRR@%d %.2f (epoch %d)", protocolName, k, result.bestHitRate.value,
                      result.bestHitRate.epoch + 1, k, result.bestReciprocalRank.value, result.bestReciprocalRank.epoch + 1))
         print("checkpoint: \(out)  log: \(trainer.logPath)  peak memory: \(peakResidentBytes() / 1_048_576) MiB")
+        return result
     }
 }
 
@@ -124,12 +213,17 @@ struct TrainingOptions: ParsableArguments {
     var nonhybrid = Self.defaults.nonhybrid
     @Option(name: .long, parsing: .unconditional, help: "Epochs without improvement before stopping (counted as the reference counts them).")
     var patience = Self.defaults.patience
-    @Option(name: .long, parsing: .unconditional, help: "Seed for initialisation, validation split and shuffling.")
-    var seed = Self.defaults.seed
+    // Optional so that --seeds can tell a --seed the user gave (a conflict) from the default.
+    @Option(name: .long, parsing: .unconditional, help: "Seed for initialisation, validation split and shuffling (default: \(Self.defaults.seed)).")
+    var seed: UInt64?
     @Option(name: .long, parsing: .unconditional, help: "Worker threads.")
     var threads = Self.defaults.threads
     @Option(name: .long, parsing: .unconditional, help: "Share of training examples held out for validation.")
     var validationFraction = Self.defaults.validationFraction
+    @Option(name: .long, help: ArgumentHelp(
+        "What --select-on validation holds out: 'examples' (random prefixes, the reference's), 'sessions' (random whole sessions) or 'latest' (the most recent sessions).",
+        discussion: "The session splits keep all prefixes of a session on one side and take whole sessions until they hold --validation-fraction of the examples. 'latest' takes the last sessions of the training data, which preprocessing sorts by date (SR-GNN pickles too). Sessions are recovered from the order of the training examples (the reference's augmentation order: a session's prefixes back to back, longest first). The split is saved in the checkpoint; older checkpoints count as 'examples'."))
+    var validationSplit = Self.defaults.validationSplit
     @Option(name: .long, help: "Choose the best epoch on 'validation' (honest) or 'test' (the reference's protocol).")
     var selectOn = Self.defaults.selectOn
     @Option(name: .long, parsing: .unconditional, help: "K of the HR@K and MRR@K that choose the best epoch and fill the epoch summary.")
@@ -149,9 +243,10 @@ struct TrainingOptions: ParsableArguments {
         configuration.propagationSteps = propagationSteps ?? Self.defaults.propagationSteps
         configuration.nonhybrid = nonhybrid
         configuration.patience = patience
-        configuration.seed = seed
+        configuration.seed = seed ?? Self.defaults.seed
         configuration.threads = threads
         configuration.validationFraction = validationFraction
+        configuration.validationSplit = validationSplit
         configuration.selectOn = selectOn
         configuration.cutoff = cutoff
         return configuration
@@ -193,6 +288,7 @@ struct TrainingOptions: ParsableArguments {
         case .seed: "--seed"
         case .threads: "--threads"
         case .validationFraction: "--validation-fraction"
+        case .validationSplit: "--validation-split"
         case .selectOn: "--select-on"
         case .cutoff: "--cutoff"
         }
@@ -200,6 +296,7 @@ struct TrainingOptions: ParsableArguments {
 }
 
 extension SelectionProtocol: ExpressibleByArgument {}
+extension ValidationSplit: ExpressibleByArgument {}
 
 func describe(_ configuration: TrainingConfiguration) -> String {
     (try? JSONText.string(configuration)) ?? "\(configuration)"

@@ -135,26 +135,44 @@ public struct ExampleSet: Sendable, Equatable {
     }
 
     /// The sessions these examples were augmented from, when they are in the reference's order:
-    /// an example continues the previous session when its prefix is the previous prefix minus its
-    /// last item; otherwise it starts a new session `prefix + [target]` (its longest example).
+    /// each session of ``sessionNumbers()`` as its longest example's `prefix + [target]`.
     ///
     /// This recovers the test sessions of an SR-GNN `test.txt`, and so its click count.
     public func reconstructedSessions() -> SessionList {
         var sessions = SessionList()
+        let numbers = sessionNumbers()
+        for i in 0..<count where i == 0 || numbers[i] != numbers[i - 1] {
+            sessions.items.append(contentsOf: prefix(i))
+            sessions.items.append(targets[i])
+            sessions.offsets.append(sessions.items.count)
+        }
+        return sessions
+    }
+
+    /// The session of each example, numbered 0, 1, 2, … in order, for examples in the reference's
+    /// augmentation order (a session's prefixes back to back, longest first): an example continues
+    /// the previous one's session when its prefix is the previous prefix minus its last item;
+    /// otherwise it starts a new session.
+    ///
+    /// Exact for ``augmenting(_:skippingFirst:)`` (a session's last example has a one-click prefix,
+    /// so the next example always starts a new session; a skip leaves the tail of one session). For
+    /// other orders it is a best effort; a prefix cut to its most recent clicks when read (only in
+    /// an SR-GNN `train.txt` with sessions of over 201 clicks) starts a new session.
+    public func sessionNumbers() -> [Int32] {
+        var numbers = [Int32](repeating: 0, count: count)
+        var session: Int32 = -1
         var previous: Range<Int>? = nil
         for i in 0..<count {
             let range = offsets[i]..<offsets[i + 1]
-            if let previous, previous.count > 1, range.count == previous.count - 1,
-               items[range].elementsEqual(items[previous.lowerBound..<(previous.upperBound - 1)]) {
-                // Continues the current session.
-            } else {
-                sessions.items.append(contentsOf: items[range])
-                sessions.items.append(targets[i])
-                sessions.offsets.append(sessions.items.count)
-            }
+            let continues = previous.map { previous in
+                previous.count > 1 && range.count == previous.count - 1
+                    && items[range].elementsEqual(items[previous.lowerBound..<(previous.upperBound - 1)])
+            } ?? false
+            if !continues { session += 1 }
+            numbers[i] = session
             previous = range
         }
-        return sessions
+        return numbers
     }
 
     /// Largest item id over prefixes and targets, 0 when empty.

@@ -60,22 +60,10 @@ public final class Trainer {
         self.checkpointPath = checkpointPath
         self.datasetPath = datasetPath
         self.datasetFingerprint = self.dataset.fingerprint
-        (trainIndices, validationIndices) = Trainer.split(count: dataset.train.count, configuration: configuration)
+        (trainIndices, validationIndices) = Trainer.split(dataset.train, configuration: configuration)
         guard !trainIndices.isEmpty else {
             throw TrainingError.invalidConfiguration("the validation fraction leaves no training examples")
         }
-    }
-
-    /// The reference's `split_validation`: shuffle the examples, keep the first
-    /// `round(n · (1 − fraction))` for training and hold out the rest. With `selectOn: .test` every
-    /// example trains (the reference protocol).
-    static func split(count: Int, configuration: TrainingConfiguration) -> (train: [Int], validation: [Int]) {
-        guard configuration.selectOn == .validation else { return (Array(0..<count), []) }
-        var indices = Array(0..<count)
-        var generator = SeededGenerator(seed: configuration.seed ^ 0x5EED_0F_5B1D)
-        indices.shuffle(using: &generator)
-        let trainCount = Int((Double(count) * (1 - configuration.validationFraction)).rounded(.toNearestOrEven))
-        return (Array(indices[..<trainCount]), Array(indices[trainCount...]))
     }
 
     /// The model before the first step: the seeded initialisation, with a warm start's parent

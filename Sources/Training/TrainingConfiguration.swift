@@ -4,7 +4,8 @@ import SRGNN
 
 /// How the best epoch is chosen.
 public enum SelectionProtocol: String, Codable, Sendable, CaseIterable {
-    /// Hold out `validationFraction` of the training examples and pick the epoch by them (honest).
+    /// Hold out `validationFraction` of the training examples (as `validationSplit` says) and pick
+    /// the epoch by them (honest).
     case validation
     /// The reference's protocol: train on all examples and pick the epoch by the test set.
     case test
@@ -16,7 +17,7 @@ public enum SelectionProtocol: String, Codable, Sendable, CaseIterable {
 ///
 /// JSON uses the property names. Files written before the renames still load: `l2`, `decayEvery`
 /// and `step` are read as `l2Penalty`, `decayInterval` and `propagationSteps`, and any missing key
-/// takes its default.
+/// takes its default (so a file without `validationSplit` was split by `examples`, as it was made).
 public struct TrainingConfiguration: Codable, Sendable, Equatable {
     /// Hidden size `d` (reference `--hiddenSize 100`).
     public var hiddenSize = 100
@@ -48,6 +49,9 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public var threads = ProcessInfo.processInfo.activeProcessorCount
     /// Share of training examples held out for validation (reference `--valid_portion 0.1`).
     public var validationFraction = 0.1
+    /// What is held out: random examples (the reference's), random whole sessions, or the latest
+    /// sessions. Used only when selecting on validation.
+    public var validationSplit = ValidationSplit.examples
     /// How the best epoch is chosen.
     public var selectOn = SelectionProtocol.validation
     /// Cut-off of the metrics used for selection and the epoch summary.
@@ -58,7 +62,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     /// The JSON keys: one per property, plus the names older files used.
     public enum Key: String, CodingKey, Sendable, CaseIterable {
         case hiddenSize, batchSize, epochs, learningRate, decayFactor, decayInterval, referenceDecayTiming
-        case l2Penalty, propagationSteps, nonhybrid, patience, seed, threads, validationFraction, selectOn, cutoff
+        case l2Penalty, propagationSteps, nonhybrid, patience, seed, threads, validationFraction, validationSplit, selectOn, cutoff
         /// Before the renames: `l2Penalty`, `decayInterval`, `propagationSteps`.
         case legacyL2 = "l2", legacyDecayEvery = "decayEvery", legacyStep = "step"
     }
@@ -86,6 +90,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         try read(&value.seed, .seed)
         try read(&value.threads, .threads)
         try read(&value.validationFraction, .validationFraction)
+        try read(&value.validationSplit, .validationSplit)
         try read(&value.selectOn, .selectOn)
         try read(&value.cutoff, .cutoff)
         self = value
@@ -108,6 +113,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         try container.encode(seed, forKey: .seed)
         try container.encode(threads, forKey: .threads)
         try container.encode(validationFraction, forKey: .validationFraction)
+        try container.encode(validationSplit, forKey: .validationSplit)
         try container.encode(selectOn, forKey: .selectOn)
         try container.encode(cutoff, forKey: .cutoff)
     }
@@ -155,6 +161,9 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         case .test:
             guard validationFraction >= 0, validationFraction < 1 else {
                 throw fail(.validationFraction, "validation fraction must be in [0, 1) (got \(validationFraction))")
+            }
+            guard validationSplit == .examples else {
+                throw fail(.validationSplit, "a validation split (\(validationSplit.rawValue)) applies only when selecting on validation; selecting on test holds nothing out")
             }
         }
     }

@@ -26,6 +26,7 @@ struct OptionTests {
             ("--patience", "\(defaults.patience)"), ("--seed", "\(defaults.seed)"),
             ("--threads", "\(defaults.threads)"), ("--validation-fraction", "\(defaults.validationFraction)"),
             ("--select-on", defaults.selectOn.rawValue), ("--cutoff", "\(defaults.cutoff)"),
+            ("--validation-split", defaults.validationSplit.rawValue),
         ]
         // One entry per option: its line of names and the description lines under it.
         var entries = [String]()
@@ -88,6 +89,45 @@ struct OptionTests {
             _ = try CompareCommand.parse(["--data", "d", "--models", "pop,nope"])
         } catch {
             #expect(CompareCommand.message(for: error).contains("unknown model 'nope'"))
+        }
+    }
+
+    /// `--seeds` names each run's files after its seed and refuses a --seed beside it.
+    @Test func seedsNameTheirFilesAndConflictWithSeed() throws {
+        #expect(TrainCommand.checkpointPath("runs/model.safetensors", seed: 3) == "runs/model.seed3.safetensors")
+        #expect(TrainCommand.checkpointPath("runs.v2/model", seed: 3) == "runs.v2/model.seed3")
+        #expect(TrainCommand.seedSummaryPath("runs/model.safetensors") == "runs/model.seeds.json")
+        #expect(TrainCommand.seedSummaryPath("runs.v2/model") == "runs.v2/model.seeds.json")
+        #expect(try TrainCommand.parse(["--data", "d", "--out", "m", "--seeds", "1, 2,30"]).parsedSeeds() == [1, 2, 30])
+        for (arguments, message) in [
+            (["--seeds", "1,2", "--seed", "3"], "--seeds and --seed 3 conflict"),
+            (["--seeds", "1"], "--seeds: give at least two seeds (for one run, use --seed)"),
+            (["--seeds", "1,x"], "--seeds: expected non-negative integers separated by commas, e.g. 1,2,3; 'x' is not one"),
+            (["--seeds", "2,2"], "--seeds: each seed once"),
+        ] {
+            do {
+                _ = try TrainCommand.parse(["--data", "d", "--out", "m"] + arguments)
+                Issue.record("\(arguments) was accepted")
+            } catch {
+                #expect(TrainCommand.message(for: error).contains(message), "\(TrainCommand.message(for: error))")
+            }
+        }
+    }
+
+    /// `--reference` takes a report name or a --models entry; by default the first SR-GNN model.
+    @Test func compareReferenceResolves() throws {
+        #expect(try CompareCommand.parse(["--data", "d", "--models", "pop,srgnn=a.safetensors"]).referenceIndex() == 1)
+        #expect(try CompareCommand.parse(["--data", "d", "--models", "pop,vsknn"]).referenceIndex() == 0)
+        #expect(try CompareCommand.parse(["--data", "d", "--models", "pop,vsknn", "--reference", "vsknn"]).referenceIndex() == 1)
+        #expect(try CompareCommand.parse(["--data", "d", "--models", "pop,vsknn", "--reference", "V-SKNN"]).referenceIndex() == 1)
+        let two = ["--data", "d", "--models", "srgnn=a.safetensors,srgnn=b.safetensors"]
+        #expect(try CompareCommand.parse(two + ["--reference", "SR-GNN (b.safetensors)"]).referenceIndex() == 1)
+        #expect(try CompareCommand.parse(two + ["--reference", "srgnn=b.safetensors"]).referenceIndex() == 1)
+        do {
+            _ = try CompareCommand.parse(["--data", "d", "--models", "pop,vsknn", "--reference", "nope"])
+            Issue.record("--reference nope was accepted")
+        } catch {
+            #expect(CompareCommand.message(for: error).contains("--reference: no model 'nope' in --models; use one of POP, V-SKNN"))
         }
     }
 

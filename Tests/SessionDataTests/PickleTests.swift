@@ -75,6 +75,17 @@ struct SessionListTests {
         #expect(ExampleSet.augmenting(sessions).reconstructedSessions() == sessions)
     }
 
+    @Test("each example knows its session: the prefixes of one session share a number")
+    func sessionNumbers() {
+        let sessions = SessionList([[1, 2, 3], [4, 5], [4, 5], [6, 6, 6, 7]])
+        #expect(ExampleSet.augmenting(sessions).sessionNumbers() == [0, 0, 1, 2, 3, 3, 3])
+        // A Yoochoose-style skip starts inside the first session: its tail is one session.
+        #expect(ExampleSet.augmenting(sessions, skippingFirst: 1).sessionNumbers() == [0, 1, 2, 3, 3, 3])
+        // A one-click prefix ends a session, so a session that repeats the previous one's start is new.
+        #expect(ExampleSet.augmenting(SessionList([[1, 2], [1, 3]])).sessionNumbers() == [0, 1])
+        #expect(ExampleSet().sessionNumbers().isEmpty)
+    }
+
     @Test("vocabulary: raw ids ↔ internal ids; identity for SR-GNN folders")
     func vocabulary() {
         let vocabulary = ItemVocabulary(rawIDs: ["81766", "31331", "abc"])

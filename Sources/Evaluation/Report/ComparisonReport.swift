@@ -1,18 +1,24 @@
 import Foundation
 import SRGNN
 
-/// One model's line in a comparison: its evaluation, how long fitting took, and (for SR-GNN) its
-/// training curves from the checkpoint's history.
+/// One model's line in a comparison: its evaluation, how long fitting took, (for SR-GNN) its
+/// training curves from the checkpoint's history, and its per-example metrics for paired tests.
 public struct ComparisonEntry: Sendable, Codable {
     public var report: EvaluationReport
     /// Seconds to fit (baselines) or to load the checkpoint (SR-GNN; its training time is in the curve).
     public var fitSeconds: Double
     public var trainingHistory: [EpochRecord]?
+    /// HR@K and RR@K per test example at the report's headline K; not encoded (60,000 numbers per
+    /// model); the report's ``ComparisonReport/significance`` summarises them.
+    public var perExample: PerExampleMetrics?
 
-    public init(report: EvaluationReport, fitSeconds: Double, trainingHistory: [EpochRecord]? = nil) {
+    enum CodingKeys: String, CodingKey { case report, fitSeconds, trainingHistory }
+
+    public init(report: EvaluationReport, fitSeconds: Double, trainingHistory: [EpochRecord]? = nil, perExample: PerExampleMetrics? = nil) {
         self.report = report
         self.fitSeconds = fitSeconds
         self.trainingHistory = trainingHistory
+        self.perExample = perExample
     }
 
     /// Metrics keyed `HR@20`, `MRR@20`, …, plus `Coverage@K` and `PopularityBias@K`, in percent.
@@ -24,7 +30,8 @@ public struct ComparisonEntry: Sendable, Codable {
     }
 }
 
-/// What `srgnn compare --json` prints: the dataset, and per model its metrics and timings.
+/// What `srgnn compare --json` prints: the dataset, per model its metrics and timings, and (when
+/// per-example metrics were kept) the paired tests against the reference model.
 public struct ComparisonSummary: Codable, Sendable, Equatable {
     public struct Model: Codable, Sendable, Equatable {
         public var name: String
@@ -33,18 +40,44 @@ public struct ComparisonSummary: Codable, Sendable, Equatable {
         public var fitSeconds: Double
         public var predictSeconds: Double
         public var examplesPerSecond: Double
+        /// Bootstrap percentile interval `[lower, upper]` of `HR@K` and `MRR@K` at the headline K, in percent.
+        public var confidenceIntervals: [String: [Double]]?
+        /// Against the reference model, keyed `HR@K` and `MRR@K`: difference in percentage points,
+        /// its paired bootstrap interval and the sign-flip p-value; absent for the reference itself.
+        public var versusReference: [String: PairedComparison]?
 
         enum CodingKeys: String, CodingKey {
             case name, metrics
             case fitSeconds = "fit_seconds", predictSeconds = "predict_seconds", examplesPerSecond = "examples_per_second"
+            case confidenceIntervals = "confidence_intervals", versusReference = "versus_reference"
         }
 
-        public init(name: String, metrics: [String: Double], fitSeconds: Double, predictSeconds: Double, examplesPerSecond: Double) {
+        public init(name: String, metrics: [String: Double], fitSeconds: Double, predictSeconds: Double, examplesPerSecond: Double,
+                    confidenceIntervals: [String: [Double]]? = nil, versusReference: [String: PairedComparison]? = nil) {
             self.name = name
             self.metrics = metrics
             self.fitSeconds = fitSeconds
             self.predictSeconds = predictSeconds
             self.examplesPerSecond = examplesPerSecond
+            self.confidenceIntervals = confidenceIntervals
+            self.versusReference = versusReference
+        }
+    }
+
+    /// How the paired tests were made.
+    public struct Tests: Codable, Sendable, Equatable {
+        public var reference: String
+        public var k: Int
+        public var settings: SignificanceSettings
+        /// The test behind `p_value`.
+        public var test = "two-sided paired sign-flip randomisation test of the mean difference"
+        /// The interval method.
+        public var interval = "paired bootstrap percentile interval"
+
+        public init(reference: String, k: Int, settings: SignificanceSettings) {
+            self.reference = reference
+            self.k = k
+            self.settings = settings
         }
     }
 
@@ -54,12 +87,76 @@ public struct ComparisonSummary: Codable, Sendable, Equatable {
     /// Test examples evaluated.
     public var examples: Int
     public var models: [Model]
+    public var significance: Tests?
 
-    public init(dataset: String, items: Int, examples: Int, models: [Model]) {
+    public init(dataset: String, items: Int, examples: Int, models: [Model], significance: Tests? = nil) {
         self.dataset = dataset
         self.items = items
         self.examples = examples
         self.models = models
+        self.significance = significance
+    }
+}
+
+/// Every model's bootstrap intervals and its paired tests against the reference, at one K.
+public struct SignificanceAnalysis: Sendable, Equatable {
+    public struct Model: Sendable, Equatable {
+        public var name: String
+        /// Bootstrap percentile intervals of the model's own HR@K and MRR@K, in percent.
+        public var hitRateInterval: (lower: Double, upper: Double)
+        public var mrrInterval: (lower: Double, upper: Double)
+        /// Against the reference (nil for the reference itself), in percentage points.
+        public var hitRate: PairedComparison?
+        public var mrr: PairedComparison?
+
+        public static func == (a: Model, b: Model) -> Bool {
+            a.name == b.name && a.hitRateInterval == b.hitRateInterval && a.mrrInterval == b.mrrInterval
+                && a.hitRate == b.hitRate && a.mrr == b.mrr
+        }
+    }
+
+    public var reference: String
+    public var k: Int
+    public var settings: SignificanceSettings
+    public var models: [Model]
+
+    /// Tests each model against `metrics[reference]`. All bootstrap intervals share one set of
+    /// resamples (`settings.seed`); model `m`'s sign-flip tests use the seeds `seed + 2m + 1`
+    /// (HR) and `seed + 2m + 2` (MRR).
+    public init(names: [String], metrics: [PerExampleMetrics], reference: Int, settings: SignificanceSettings = SignificanceSettings()) {
+        precondition(names.count == metrics.count && metrics.indices.contains(reference), "one name per model and a reference among them")
+        let k = metrics[reference].k
+        precondition(metrics.allSatisfy { $0.k == k && $0.count == metrics[reference].count }, "every model on the same examples at the same K")
+        self.reference = names[reference]
+        self.k = k
+        self.settings = settings
+        // Columns 2m and 2m + 1: model m's hits and reciprocal ranks.
+        let means = bootstrapMeans(of: metrics.flatMap { [$0.hits, $0.reciprocalRanks] }, resamples: settings.bootstrapResamples,
+                                   seed: settings.seed)
+        func percent(_ interval: (lower: Double, upper: Double)) -> (lower: Double, upper: Double) { (100 * interval.lower, 100 * interval.upper) }
+        func versus(_ m: Int, _ column: Int, _ values: KeyPath<PerExampleMetrics, [Double]>) -> PairedComparison {
+            let model = metrics[m][keyPath: values], base = metrics[reference][keyPath: values]
+            let differences = zip(model, base).map { $0 - $1 }
+            let resampled = zip(means[2 * m + column], means[2 * reference + column]).map { $0 - $1 }
+            let interval = percent(percentileInterval(of: resampled, level: settings.level))
+            let difference = 100 * (model.reduce(0, +) - base.reduce(0, +)) / Double(model.count)
+            let p = signFlipPValue(differences: differences, permutations: settings.permutations,
+                                   seed: settings.seed &+ UInt64(2 * m + column + 1))
+            return PairedComparison(difference: difference, lower: interval.lower, upper: interval.upper, pValue: p)
+        }
+        models = names.indices.map { m in
+            Model(name: names[m],
+                  hitRateInterval: percent(percentileInterval(of: means[2 * m], level: settings.level)),
+                  mrrInterval: percent(percentileInterval(of: means[2 * m + 1], level: settings.level)),
+                  hitRate: m == reference ? nil : versus(m, 0, \.hits),
+                  mrr: m == reference ? nil : versus(m, 1, \.reciprocalRanks))
+        }
+    }
+
+    /// `+1.23 [0.80, 1.66] p<0.001`: the difference and interval in percentage points, then p.
+    public static func describe(_ comparison: PairedComparison) -> String {
+        let p = comparison.pValue < 0.001 ? "p<0.001" : String(format: "p=%.3f", comparison.pValue)
+        return String(format: "%+.2f [%.2f, %.2f] ", comparison.difference, comparison.lower, comparison.upper) + p
     }
 }
 
@@ -71,16 +168,29 @@ public struct ComparisonReport: Sendable {
     public var examples: Int
     public var cutoffs: [Int]
     public var entries: [ComparisonEntry]
+    /// Bootstrap intervals and paired tests against the reference at the headline K, when every
+    /// entry kept its per-example metrics.
+    public var significance: SignificanceAnalysis?
 
-    public init(dataset: String, itemCount: Int, examples: Int, cutoffs: [Int], entries: [ComparisonEntry]) {
+    /// `reference` is the index of the entry the others are tested against.
+    public init(dataset: String, itemCount: Int, examples: Int, cutoffs: [Int], entries: [ComparisonEntry], reference: Int = 0,
+                significanceSettings: SignificanceSettings = SignificanceSettings()) {
         self.dataset = dataset
         self.itemCount = itemCount
         self.examples = examples
         self.cutoffs = cutoffs
         self.entries = entries
+        let perExample = entries.compactMap(\.perExample)
+        if !entries.isEmpty, perExample.count == entries.count, perExample[0].count > 0 {
+            significance = SignificanceAnalysis(names: entries.map(\.report.name), metrics: perExample, reference: reference,
+                                                settings: significanceSettings)
+        }
     }
 
-    var headline: Int { cutoffs.contains(20) ? 20 : cutoffs.max() ?? 20 }
+    /// The K of the headline metrics, the bar chart and the paired tests: 20 when measured, else the largest.
+    public static func headlineCutoff(of cutoffs: [Int]) -> Int { cutoffs.contains(20) ? 20 : cutoffs.max() ?? 20 }
+
+    var headline: Int { Self.headlineCutoff(of: cutoffs) }
 
     /// Column titles and rows of the table (numbers already formatted).
     func table() -> (header: [String], rows: [[String]]) {
@@ -88,7 +198,10 @@ public struct ComparisonReport: Sendable {
         var header = ["model"]
         for k in cutoffs { header += ["HR@\(k)", "MRR@\(k)", "NDCG@\(k)"] }
         header += ["Coverage@\(list)", "PopBias@\(list)", "fit (s)", "predict (s)", "examples/s"]
-        let rows = entries.map { entry -> [String] in
+        if let significance {
+            header += ["ΔHR@\(significance.k) vs \(significance.reference)", "ΔMRR@\(significance.k) vs \(significance.reference)"]
+        }
+        let rows = entries.enumerated().map { index, entry -> [String] in
             var row = [entry.report.name]
             for k in cutoffs {
                 let values = entry.report.metrics(at: k)
@@ -99,6 +212,9 @@ public struct ComparisonReport: Sendable {
             row.append(String(format: "%.1f", entry.fitSeconds))
             row.append(String(format: "%.1f", entry.report.elapsedSeconds))
             row.append(String(format: "%.0f", entry.report.examplesPerSecond))
+            if let model = significance?.models[index] {
+                row += [model.hitRate, model.mrr].map { $0.map(SignificanceAnalysis.describe) ?? "(reference)" }
+            }
             return row
         }
         return (header, rows)
@@ -111,16 +227,35 @@ public struct ComparisonReport: Sendable {
         text += "| " + header.joined(separator: " | ") + " |\n"
         text += "|" + header.map { _ in "---" }.joined(separator: "|") + "|\n"
         for row in rows { text += "| " + row.joined(separator: " | ") + " |\n" }
+        if let legend = significanceLegend() { text += "\n" + legend + "\n" }
         return text
+    }
+
+    /// What the Δ columns hold, for the Markdown and the HTML page.
+    func significanceLegend() -> String? {
+        guard let significance else { return nil }
+        let settings = significance.settings
+        return "Δ: the model's metric minus \(significance.reference)'s, in percentage points, at K = \(significance.k); "
+            + "[\(Int(settings.level * 100)) % paired bootstrap interval over \(settings.bootstrapResamples) resamples of the test examples]; "
+            + "p: two-sided paired sign-flip randomisation test of a zero mean difference (\(settings.permutations) random sign "
+            + "assignments, or all of them when there are fewer; seed \(settings.seed))."
     }
 
     /// The report's JSON form: per model, metrics keyed like `HR@20` (percent) and timings.
     public var summary: ComparisonSummary {
-        ComparisonSummary(dataset: dataset, items: itemCount, examples: examples, models: entries.map { entry in
-            ComparisonSummary.Model(name: entry.report.name, metrics: entry.keyedMetrics, fitSeconds: entry.fitSeconds,
-                                    predictSeconds: entry.report.elapsedSeconds,
-                                    examplesPerSecond: entry.report.examplesPerSecond)
-        })
+        let tests = significance.map { ComparisonSummary.Tests(reference: $0.reference, k: $0.k, settings: $0.settings) }
+        return ComparisonSummary(dataset: dataset, items: itemCount, examples: examples, models: entries.enumerated().map { index, entry in
+            let model = significance?.models[index]
+            let k = significance?.k ?? headline
+            var versus: [String: PairedComparison]? = nil
+            if let hitRate = model?.hitRate, let mrr = model?.mrr { versus = ["HR@\(k)": hitRate, "MRR@\(k)": mrr] }
+            return ComparisonSummary.Model(
+                name: entry.report.name, metrics: entry.keyedMetrics, fitSeconds: entry.fitSeconds,
+                predictSeconds: entry.report.elapsedSeconds, examplesPerSecond: entry.report.examplesPerSecond,
+                confidenceIntervals: model.map { ["HR@\(k)": [$0.hitRateInterval.lower, $0.hitRateInterval.upper],
+                                                  "MRR@\(k)": [$0.mrrInterval.lower, $0.mrrInterval.upper]] },
+                versusReference: versus)
+        }, significance: tests)
     }
 
     /// ``summary`` as JSON with sorted keys.
@@ -149,13 +284,14 @@ public struct ComparisonReport: Sendable {
         HR@K: the target is in the top K (the paper's P@K). MRR@K: 1/rank within the top K.
         Coverage: share of items in any top list. PopBias: mean training popularity of recommended items, relative to the most popular.</p>
         <h2>HR@\(headline) and MRR@\(headline)</h2>
-        \(barChart())
+        \(barChart())\(whiskerNote())
         <h2>All metrics</h2>
         <table><tr>\(header.map { "<th>\(escape($0))</th>" }.joined())</tr>
 
         """
         for row in rows { page += "<tr>" + row.map { "<td>\(escape($0))</td>" }.joined() + "</tr>\n" }
         page += "</table>\n"
+        if let legend = significanceLegend() { page += "<p class=\"note\">\(escape(legend))</p>\n" }
         for entry in entries {
             if let history = entry.trainingHistory, !history.isEmpty {
                 page += "<h2>\(escape(entry.report.name)) training curves</h2>\n" + curveChart(history)
@@ -165,12 +301,21 @@ public struct ComparisonReport: Sendable {
         return page
     }
 
-    /// Grouped bars: HR@K and MRR@K for each model, with value labels.
+    /// What the bar chart's whiskers are, when it has them.
+    func whiskerNote() -> String {
+        guard let significance else { return "" }
+        return "<p class=\"note\">Whiskers: each model's \(Int(significance.settings.level * 100)) % bootstrap percentile interval "
+            + "(\(significance.settings.bootstrapResamples) resamples of the test examples).</p>"
+    }
+
+    /// Grouped bars: HR@K and MRR@K for each model, with value labels and, when per-example
+    /// metrics were kept, whiskers at each model's bootstrap interval.
     func barChart() -> String {
         let k = headline
         let width = 140 * max(entries.count, 1) + 80, height = 300, top = 20, bottom = 50, left = 50
         let plotHeight = Double(height - top - bottom)
-        let maximum = max(entries.compactMap { $0.report.metrics(at: k)?.hitRate }.max() ?? 1, 1)
+        let upperEnds = significance?.models.map { max($0.hitRateInterval.upper, $0.mrrInterval.upper) } ?? []
+        let maximum = max(entries.compactMap { $0.report.metrics(at: k)?.hitRate }.max() ?? 1, upperEnds.max() ?? 0, 1)
         let scale = plotHeight / (ceil(maximum / 10) * 10)
         var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" font-size=\"12\">\n"
         let axisMaximum = ceil(maximum / 10) * 10
@@ -182,11 +327,24 @@ public struct ComparisonReport: Sendable {
         for (index, entry) in entries.enumerated() {
             let x = Double(left + 20 + index * 140)
             let values = entry.report.metrics(at: k)
-            for (offset, (value, color)) in [(values?.hitRate ?? 0, "#3b6fb6"), (values?.mrr ?? 0, "#e08a2c")].enumerated() {
+            let model = significance?.models[index]
+            let bars = [(values?.hitRate ?? 0, "#3b6fb6", model?.hitRateInterval), (values?.mrr ?? 0, "#e08a2c", model?.mrrInterval)]
+            for (offset, (value, color, interval)) in bars.enumerated() {
                 let barX = x + Double(offset * 52), barHeight = value * scale
                 let y = Double(height - bottom) - barHeight
                 svg += "<rect x=\"\(barX)\" y=\"\(y)\" width=\"48\" height=\"\(barHeight)\" fill=\"\(color)\"/>"
-                svg += "<text x=\"\(barX + 24)\" y=\"\(y - 4)\" text-anchor=\"middle\">\(String(format: "%.1f", value))</text>\n"
+                var labelY = y - 4
+                if let interval {
+                    // The whisker: a vertical line from the interval's lower to its upper end, with caps.
+                    let low = Double(height - bottom) - interval.lower * scale, high = Double(height - bottom) - interval.upper * scale
+                    let middle = barX + 24
+                    svg += "<g stroke=\"#222\" stroke-width=\"1.2\"><title>\(String(format: "%.2f [%.2f, %.2f]", value, interval.lower, interval.upper))</title>"
+                    svg += "<line x1=\"\(middle)\" x2=\"\(middle)\" y1=\"\(low)\" y2=\"\(high)\"/>"
+                    svg += "<line x1=\"\(middle - 6)\" x2=\"\(middle + 6)\" y1=\"\(low)\" y2=\"\(low)\"/>"
+                    svg += "<line x1=\"\(middle - 6)\" x2=\"\(middle + 6)\" y1=\"\(high)\" y2=\"\(high)\"/></g>"
+                    labelY = min(labelY, high - 4)
+                }
+                svg += "<text x=\"\(barX + 24)\" y=\"\(labelY)\" text-anchor=\"middle\">\(String(format: "%.1f", value))</text>\n"
             }
             svg += "<text x=\"\(x + 50)\" y=\"\(height - bottom + 18)\" text-anchor=\"middle\">\(escape(entry.report.name))</text>\n"
         }
