@@ -78,6 +78,7 @@ public final class SRGNNWorkspace {
             scores.ensureCapacity(b * itemCount)
         } else {
             rankTiles.ensureCapacity(scoreLayer.workers(threads: threads) * b * scoreLayer.tileItems)
+            tileMaxima.ensureCapacity(scoreLayer.workers(threads: threads) * b)
         }
     }
 
