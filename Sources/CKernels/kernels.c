@@ -218,16 +218,10 @@ void srgnn_top_k_add(const float *values, int64_t count, int64_t first, int64_t 
     srgnn_top_k_piece(values, count, first, k, indices, best, heapSize);
 }
 
-void srgnn_top_k_add_rows(const float *values, int64_t rows, int64_t count, int64_t ld, int64_t first,
-                          const float *maxima, int64_t k, int64_t *indices, float *best, int64_t *sizes) {
-    if (k <= 0) return;
-    for (int64_t r = 0; r < rows; r++) {
-        if (!maxima) {
-            srgnn_top_k_add(values + r * ld, count, first, k, indices + r * k, best + r * k, sizes + r);
-        } else if (!(sizes[r] == k && maxima[r] <= best[r * k])) {
-            srgnn_top_k_piece(values + r * ld, count, first, k, indices + r * k, best + r * k, sizes + r);
-        }
-    }
+void srgnn_top_k_add_rows(const float *values, int64_t rows, int64_t count, int64_t ld, int64_t first, int64_t k,
+                          int64_t *indices, float *best, int64_t *sizes) {
+    for (int64_t r = 0; r < rows; r++)
+        srgnn_top_k_add(values + r * ld, count, first, k, indices + r * k, best + r * k, sizes + r);
 }
 
 void srgnn_top_k_sort(int64_t *indices, float *best, int64_t size) {

@@ -1,6 +1,5 @@
 // The score layer's three products (see kernels.h), once per instruction set, chosen at run time.
 #include "kernels.h"
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -135,8 +134,8 @@ void srgnn_pack_items(int path, const float *e, int64_t count, int64_t d, float 
 }
 
 void srgnn_score_packed(int path, const float *s, int64_t rows, int64_t d, const float *panels, int64_t first,
-                        int64_t width, float *c, int64_t ldc, float *rowMax) {
-    SRGNN_DISPATCH(path, score_packed(s, rows, d, panels, first, width, c, ldc, rowMax))
+                        int64_t width, float *c, int64_t ldc) {
+    SRGNN_DISPATCH(path, score_packed(s, rows, d, panels, first, width, c, ldc))
 }
 
 void srgnn_score_embedding_gradient(int path, const float *ds, int64_t lds, const float *s, int64_t rows, int64_t d,

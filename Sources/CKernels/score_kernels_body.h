@@ -21,14 +21,11 @@ static inline __attribute__((always_inline)) void SK_NAME(store)(float *p, SK_VE
 // The register block: c[i, n·V + l] (=, +=) Σ_p a[i·ia + p·pa] · b[p·bp + n·V + l] for i < rows,
 // n < nv (constants after inlining, so the accumulators live in registers), over `depth` terms.
 // Only c's first `cols` columns are written (the rest of the block is computed and dropped);
-// beta is 0 (write) or 1 (add). b must be readable for nv·V floats at every p. With `mx`, each
-// row's running maxima (V floats a row, NaN ignored) take in its whole vectors from the registers;
-// a partial block's rows are left to the caller. The epilogue is unrolled in full: without, Clang
-// kept the 6 × 4 block's accumulators in memory once the maxima were added.
+// beta is 0 (write) or 1 (add). b must be readable for nv·V floats at every p.
 static inline __attribute__((always_inline)) void SK_NAME(block)(
     const int rows, const int nv, int64_t depth,
     const float *a, int64_t ia, int64_t pa, const float *b, int64_t bp,
-    float *c, int64_t ldc, int64_t cols, int beta, float *mx) {
+    float *c, int64_t ldc, int64_t cols, int beta) {
 #pragma clang fp contract(fast)
     SK_VEC acc[SK_MR][SK_NV];
     for (int i = 0; i < rows; i++)
@@ -42,20 +39,11 @@ static inline __attribute__((always_inline)) void SK_NAME(block)(
         }
     }
     if (cols == (int64_t)nv * SK_V) {
-#pragma clang loop unroll(full)
-        for (int i = 0; i < rows; i++) {
-#pragma clang loop unroll(full)
+        for (int i = 0; i < rows; i++)
             for (int n = 0; n < nv; n++) {
                 float *out = c + i * ldc + n * SK_V;
                 SK_NAME(store)(out, beta ? SK_NAME(load)(out) + acc[i][n] : acc[i][n]);
             }
-            if (mx) {
-                SK_VEC m = SK_NAME(load)(mx + i * SK_V);
-#pragma clang loop unroll(full)
-                for (int n = 0; n < nv; n++) m = __builtin_elementwise_max(m, acc[i][n]);
-                SK_NAME(store)(mx + i * SK_V, m);
-            }
-        }
     } else {
         for (int i = 0; i < rows; i++) {
             float lanes[SK_NR];
@@ -68,9 +56,9 @@ static inline __attribute__((always_inline)) void SK_NAME(block)(
 
 // The register block for a run-time rows (1...SK_MR) and nv (1...SK_NV): one specialisation each.
 static void SK_NAME(block_any)(int rows, int nv, int64_t depth, const float *a, int64_t ia, int64_t pa,
-                               const float *b, int64_t bp, float *c, int64_t ldc, int64_t cols, int beta, float *mx) {
+                               const float *b, int64_t bp, float *c, int64_t ldc, int64_t cols, int beta) {
 #define SK_CASE(R, N) \
-    case (R) * 8 + (N): SK_NAME(block)(R, N, depth, a, ia, pa, b, bp, c, ldc, cols, beta, mx); return;
+    case (R) * 8 + (N): SK_NAME(block)(R, N, depth, a, ia, pa, b, bp, c, ldc, cols, beta); return;
 #if SK_NV == 4
 #define SK_ROW(R) SK_CASE(R, 1) SK_CASE(R, 2) SK_CASE(R, 3) SK_CASE(R, 4)
 #else
@@ -103,18 +91,13 @@ static inline void SK_NAME(pack_panel)(const float *e, int64_t cols, int64_t d, 
 // scores[r, j] for one packed panel: every row block reuses the panel from L1; rows of s are read
 // in place (broadcast), d apart. Each score is one lane's chain of fused multiply-adds over
 // k = 0..<d from zero, whatever the number of rows or the panel's position, so a session's
-// scores do not depend on the batch it is scored in. With `mx`, each row's running maxima
-// (V floats a row, NaN ignored) take in the panel's scores.
+// scores do not depend on the batch it is scored in.
 static inline void SK_NAME(score_panel)(const float *s, int64_t rows, int64_t d, const float *panel, int64_t cols,
-                                        float *c, int64_t ldc, float *mx) {
+                                        float *c, int64_t ldc) {
     int nv = (int)((cols + SK_V - 1) / SK_V);
     for (int64_t r0 = 0; r0 < rows; r0 += SK_MR) {
         int mr = (int)(rows - r0 < SK_MR ? rows - r0 : SK_MR);
-        SK_NAME(block_any)(mr, nv, d, s + r0 * d, d, 1, panel, SK_NR, c + r0 * ldc, ldc, cols, 0, mx ? mx + r0 * SK_V : NULL);
-        // A partial panel (the last one): its scores, read back, go into lane 0; padding left out.
-        if (mx && cols != (int64_t)nv * SK_V)
-            for (int64_t i = r0; i < r0 + mr; i++)
-                for (int64_t j = 0; j < cols; j++) mx[i * SK_V] = __builtin_elementwise_max(mx[i * SK_V], c[i * ldc + j]);
+        SK_NAME(block_any)(mr, nv, d, s + r0 * d, d, 1, panel, SK_NR, c + r0 * ldc, ldc, cols, 0);
     }
 }
 
@@ -124,7 +107,7 @@ static void SK_NAME(scores)(const float *s, int64_t rows, int64_t d, const float
     for (int64_t j0 = 0; j0 < width; j0 += SK_NR) {
         int64_t cols = width - j0 < SK_NR ? width - j0 : SK_NR;
         SK_NAME(pack_panel)(e + j0 * d, cols, d, panel);
-        SK_NAME(score_panel)(s, rows, d, panel, cols, c + j0, ldc, NULL);
+        SK_NAME(score_panel)(s, rows, d, panel, cols, c + j0, ldc);
     }
 }
 
@@ -136,27 +119,13 @@ void SK_NAME(pack_items)(const float *e, int64_t count, int64_t d, float *panels
 }
 
 void SK_NAME(score_packed)(const float *s, int64_t rows, int64_t d, const float *panels, int64_t first, int64_t width,
-                           float *c, int64_t ldc, float *rowMax) {
+                           float *c, int64_t ldc) {
     if (rows <= 0 || width <= 0) return;
-    if (d <= 0) {
-        for (int64_t r = 0; r < rows; r++) memset(c + r * ldc, 0, (size_t)width * sizeof(float));
-        if (rowMax) for (int64_t r = 0; r < rows; r++) rowMax[r] = 0;
-        return;
-    }
-    // rowMax: V running maxima a row, taken as the scores are written and reduced at the end, so
-    // that a top-k can rule a row out without reading its scores again.
-    float *mx = rowMax ? srgnn_scratch((size_t)(rows * SK_V)) : NULL;
-    if (mx) for (int64_t i = 0; i < rows * SK_V; i++) mx[i] = -INFINITY;
+    if (d <= 0) { for (int64_t r = 0; r < rows; r++) memset(c + r * ldc, 0, (size_t)width * sizeof(float)); return; }
     for (int64_t j0 = 0; j0 < width; j0 += SK_NR) {
         int64_t cols = width - j0 < SK_NR ? width - j0 : SK_NR;
-        SK_NAME(score_panel)(s, rows, d, panels + ((first + j0) / SK_NR) * d * SK_NR, cols, c + j0, ldc, mx);
+        SK_NAME(score_panel)(s, rows, d, panels + ((first + j0) / SK_NR) * d * SK_NR, cols, c + j0, ldc);
     }
-    if (mx)
-        for (int64_t r = 0; r < rows; r++) {
-            float m = mx[r * SK_V];
-            for (int l = 1; l < SK_V; l++) m = __builtin_elementwise_max(m, mx[r * SK_V + l]);
-            rowMax[r] = m;
-        }
 }
 
 // Items 0..<n of a tile of `width` rows of d floats whose whole vectors (dp floats from the row's
@@ -192,7 +161,7 @@ void SK_NAME(embedding_gradient)(const float *ds, int64_t lds, const float *s, i
         int nv = (int)((cols + SK_V - 1) / SK_V);
         for (int64_t j0 = 0; j0 < width; j0 += SK_MR) {
             int mr = (int)(width - j0 < SK_MR ? width - j0 : SK_MR);
-            SK_NAME(block_any)(mr, nv, rows, ds + j0, 1, lds, padded + k0, dp, de + j0 * d + k0, d, cols, beta, NULL);
+            SK_NAME(block_any)(mr, nv, rows, ds + j0, 1, lds, padded + k0, dp, de + j0 * d + k0, d, cols, beta);
         }
     }
 }
@@ -217,9 +186,9 @@ void SK_NAME(session_gradient)(const float *ds, int64_t lds, const float *e, int
         for (int64_t r0 = 0; r0 < rows; r0 += SK_MR) {
             int mr = (int)(rows - r0 < SK_MR ? rows - r0 : SK_MR);
             if (inPlace > 0)
-                SK_NAME(block_any)(mr, nv, inPlace, ds + r0 * lds, lds, 1, e + k0, d, dsh + r0 * d + k0, d, cols, 1, NULL);
+                SK_NAME(block_any)(mr, nv, inPlace, ds + r0 * lds, lds, 1, e + k0, d, dsh + r0 * d + k0, d, cols, 1);
             if (copied > 0)
-                SK_NAME(block_any)(mr, nv, copied, ds + r0 * lds + inPlace, lds, 1, tail + k0, dp, dsh + r0 * d + k0, d, cols, 1, NULL);
+                SK_NAME(block_any)(mr, nv, copied, ds + r0 * lds + inPlace, lds, 1, tail + k0, dp, dsh + r0 * d + k0, d, cols, 1);
         }
     }
 }
@@ -248,7 +217,7 @@ void SK_NAME(gemm)(int transA, int transB, int64_t m, int64_t n, int64_t k, cons
         int nv = (int)((cols + SK_V - 1) / SK_V);
         for (int64_t r0 = 0; r0 < m; r0 += SK_MR) {
             int mr = (int)(m - r0 < SK_MR ? m - r0 : SK_MR);
-            SK_NAME(block_any)(mr, nv, k, a + r0 * ia, ia, pa, panel, SK_NR, c + r0 * ldc + j0, ldc, cols, beta, NULL);
+            SK_NAME(block_any)(mr, nv, k, a + r0 * ia, ia, pa, panel, SK_NR, c + r0 * ldc + j0, ldc, cols, beta);
         }
     }
 }

@@ -118,7 +118,7 @@ struct ScoreLayer {
                 otherRows.append(row)
             }
         }
-        let buffers = ws.rankTiles.pointer(workers * b * tileItems), rowMaxima = ws.tileMaxima.pointer(workers * b)
+        let buffers = ws.rankTiles.pointer(workers * b * tileItems)
         var parts = [RunningTopK](repeating: RunningTopK(rows: b, k: widest), count: workers)
         parts.withUnsafeMutableBufferPointer { parts in
             candidateScores.withUnsafeMutableBufferPointer { candidateScores in
@@ -126,22 +126,17 @@ struct ScoreLayer {
                 nonisolated(unsafe) let parts = parts, candidateScores = candidateScores
                 forEachTile(threads: threads) { worker, first, width in
                     let buffer = buffers + worker * b * tileItems
-                    // Each row's maximum over the tile, when the kernel gives it.
-                    var maxima: UnsafeMutablePointer<Float>?
                     if let packedItems {
-                        maxima = rowMaxima + worker * b
                         packedItems.panels.withUnsafeBufferPointer { panels in
                             ScoreKernels.packedScores(packedItems.path, session: sessionEmbedding, rows: b, hiddenSize: hiddenSize,
-                                                      packedItems: panels.baseAddress!, first: first, width: width, into: buffer, ldc: width,
-                                                      rowMaxima: maxima)
+                                                      packedItems: panels.baseAddress!, first: first, width: width, into: buffer, ldc: width)
                         }
                     } else {
                         scoreTile(path, sessionEmbedding: sessionEmbedding, batchSize: b, embedding: embedding, first: first, width: width,
                                   into: buffer, ldc: width)
                     }
                     for run in plainRuns {
-                        parts[worker].add(rows: run, buffer + run.lowerBound * width, stride: width, count: width, first: first,
-                                          maxima: maxima.map { UnsafePointer($0 + run.lowerBound) })
+                        parts[worker].add(rows: run, buffer + run.lowerBound * width, stride: width, count: width, first: first)
                     }
                     for row in otherRows {
                         let values = buffer + row * width

@@ -78,7 +78,6 @@ public final class SRGNNWorkspace {
             scores.ensureCapacity(b * itemCount)
         } else {
             rankTiles.ensureCapacity(scoreLayer.workers(threads: threads) * b * scoreLayer.tileItems)
-            tileMaxima.ensureCapacity(scoreLayer.workers(threads: threads) * b)
         }
     }
 

@@ -111,18 +111,16 @@ public struct RunningTopK {
         }
     }
 
-    /// Adds a tile to rows `rows`: row `r`'s values at indices `first..<first + count` start at
-    /// `values + (r − rows.lowerBound) · stride`. `maxima` (each row's maximum over its non-NaN
-    /// values, from `ScoreKernels.packedScores`) lets a row no better than its full heap go unread.
-    public mutating func add(rows: Range<Int>, _ values: UnsafePointer<Float>, stride: Int, count: Int, first: Int,
-                             maxima: UnsafePointer<Float>? = nil) {
+    /// Adds a tile to rows `rows`, in one C call: row `r`'s values at indices `first..<first + count`
+    /// start at `values + (r − rows.lowerBound) · stride`.
+    public mutating func add(rows: Range<Int>, _ values: UnsafePointer<Float>, stride: Int, count: Int, first: Int) {
         precondition(rows.lowerBound >= 0 && rows.upperBound <= self.rows)
         let k = self.k
         indices.withUnsafeMutableBufferPointer { indices in
             best.withUnsafeMutableBufferPointer { best in
                 sizes.withUnsafeMutableBufferPointer { sizes in
                     let r = rows.lowerBound
-                    srgnn_top_k_add_rows(values, Int64(rows.count), Int64(count), Int64(stride), Int64(first), maxima, Int64(k),
+                    srgnn_top_k_add_rows(values, Int64(rows.count), Int64(count), Int64(stride), Int64(first), Int64(k),
                                          indices.baseAddress! + r * k, best.baseAddress! + r * k, sizes.baseAddress! + r)
                 }
             }

@@ -107,13 +107,11 @@ public enum ScoreKernels {
 
     /// `C[r, j] = S[r, :] · E[first + j, :]` from items packed by `packItems` on the same path;
     /// `first` a multiple of the panel size. Bit for bit the scores `scores` gives on that path.
-    /// With `rowMaxima`, also `rowMaxima[r] = max_j C[r, j]` over the non-NaN scores (−∞ if none),
-    /// taken as the scores are written, so a top-k can rule a row out without reading it again.
     public static func packedScores(_ path: KernelPath, session s: UnsafePointer<Float>, rows: Int, hiddenSize d: Int,
                                     packedItems panels: UnsafePointer<Float>, first: Int, width: Int,
-                                    into c: UnsafeMutablePointer<Float>, ldc: Int, rowMaxima: UnsafeMutablePointer<Float>? = nil) {
+                                    into c: UnsafeMutablePointer<Float>, ldc: Int) {
         precondition(first % panelItems(path)! == 0, "packed scores start at a panel boundary")
-        srgnn_score_packed(path.cValue!, s, Int64(rows), Int64(d), panels, Int64(first), Int64(width), c, Int64(ldc), rowMaxima)
+        srgnn_score_packed(path.cValue!, s, Int64(rows), Int64(d), panels, Int64(first), Int64(width), c, Int64(ldc))
     }
 
     /// `dE[j, :] (=, +=) Σ_r dS[r, j] · S[r, :]` over a `[width, d]` `dE` (`accumulate` adds).

@@ -105,34 +105,6 @@ import TestSupport
         }
     }
 
-    /// The row maxima the packed product gives equal the maxima of the scores it wrote, on widths
-    /// that end inside a vector and a panel, 1 and 3 rows (and more than a register block), and a
-    /// session of NaN (its maximum is -inf: NaN never counts).
-    @Test(arguments: ScoreKernels.supportedPaths.filter { $0 != .blas })
-    func packedRowMaximaAreTheMaximaOfTheScores(path: KernelPath) {
-        var rng = SeededGenerator(seed: 14)
-        let panel = ScoreKernels.panelItems(path)!
-        for rows in [1, 3, 7, 13] { for d in [1, 17, 100] { for width in [1, 3, 17, panel - 1, panel, panel + 5, 4 * panel + 3] {
-            var s = (0..<(rows * d)).map { _ in rng.uniform(-1, 1) }
-            if rows == 3 { for k in 0..<d { s[d + k] = .nan } }
-            // Items all below zero in part of the runs, so that a zero padding lane would show as the maximum.
-            let shift: Float = width % 2 == 0 ? -3 : 0
-            let e = (0..<(width * d)).map { _ in rng.uniform(0, 1) + shift / Float(d) }
-            let packed = ScoreKernels.packItems(path, items: e, count: width, hiddenSize: d)
-            var c = [Float](repeating: 0, count: rows * width), maxima = [Float](repeating: .nan, count: rows)
-            ScoreKernels.packedScores(path, session: s, rows: rows, hiddenSize: d, packedItems: packed, first: 0, width: width,
-                                      into: &c, ldc: width, rowMaxima: &maxima)
-            var plain = [Float](repeating: 0, count: rows * width)
-            ScoreKernels.packedScores(path, session: s, rows: rows, hiddenSize: d, packedItems: packed, first: 0, width: width,
-                                      into: &plain, ldc: width)
-            #expect(plain.map(\.bitPattern) == c.map(\.bitPattern), "\(path) \(rows)×\(d)×\(width): the maxima change no score")
-            for r in 0..<rows {
-                let expected = c[(r * width)..<((r + 1) * width)].filter { !$0.isNaN }.max() ?? -.infinity
-                #expect(maxima[r] == expected, "\(path) row \(r) of \(rows)×\(d)×\(width)")
-            }
-        } } }
-    }
-
     /// The machine runs portable and BLAS everywhere; `best` is the first supported path, and the
     /// default is it unless SRGNN_KERNEL names another.
     @Test func pathsAndOverride() {

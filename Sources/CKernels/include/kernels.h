@@ -31,11 +31,10 @@ int64_t srgnn_top_k_masked(const float *values, int64_t count, const uint64_t *a
 void srgnn_top_k_add(const float *values, int64_t count, int64_t first, int64_t k, int64_t *indices, float *best,
                      int64_t *size);
 
-/// srgnn_top_k_add for rows rows of a tile, row r's values at values + r·ld, its heap at indices + r·k,
-/// best + r·k, sizes[r]. maxima (else NULL): each row's maximum over its non-NaN values (-inf if
-/// none), e.g. from srgnn_score_packed, so that a row no better than its full heap's root is not read.
-void srgnn_top_k_add_rows(const float *values, int64_t rows, int64_t count, int64_t ld, int64_t first,
-                          const float *maxima, int64_t k, int64_t *indices, float *best, int64_t *sizes);
+/// srgnn_top_k_add for rows rows of a tile (one call instead of one per row): row r's values at
+/// values + r·ld, its heap at indices + r·k, best + r·k, sizes[r].
+void srgnn_top_k_add_rows(const float *values, int64_t rows, int64_t count, int64_t ld, int64_t first, int64_t k,
+                          int64_t *indices, float *best, int64_t *sizes);
 
 /// srgnn_top_k_add restricted to the indices whose bit is set in allowed (bit j % 64 of word j / 64,
 /// over all indices, not only this piece's).
@@ -75,11 +74,9 @@ void srgnn_pack_items(int path, const float *e, int64_t count, int64_t d, float 
 
 /// c[r, j] = s[r] · e[first + j] for r < rows, j < width, from items packed by srgnn_pack_items on
 /// the same path; first must be a multiple of the panel size. Every score equals srgnn_score_tile's
-/// for the same row and item, bit for bit, whatever rows, first and width are. With rowMax (else
-/// NULL), also rowMax[r] = max_j c[r, j] over the non-NaN scores (-inf if none), taken from the
-/// registers as the scores are written.
+/// for the same row and item, bit for bit, whatever rows, first and width are.
 void srgnn_score_packed(int path, const float *s, int64_t rows, int64_t d, const float *panels, int64_t first,
-                        int64_t width, float *c, int64_t ldc, float *rowMax);
+                        int64_t width, float *c, int64_t ldc);
 
 /// de[j, k] = (beta ? de[j, k] : 0) + Σ_r ds[r, j] · s[r, k]   (de [width, d], beta 0 or 1).
 void srgnn_score_embedding_gradient(int path, const float *ds, int64_t lds, const float *s, int64_t rows, int64_t d,
