@@ -52,9 +52,8 @@ static inline float srgnn_max(const float *values, int64_t count) {
     return maximum;
 }
 
-// Bit l set when values[l] > threshold, for l < 64 (NaN never).
-SRGNN_CLONES
-static uint64_t srgnn_greater_mask64(const float *values, float threshold) {
+// Bit l set when values[l] > threshold, for l < 64 (NaN never). Inlined into its callers' clones.
+static inline uint64_t srgnn_greater_mask64(const float *values, float threshold) {
     uint64_t mask = 0;
     for (int l = 0; l < 64; l++) mask |= (uint64_t)(values[l] > threshold) << l;
     return mask;
@@ -141,13 +140,56 @@ static inline void srgnn_heap_offer(float value, int64_t j, float *best, int64_t
     }
 }
 
-void srgnn_top_k_add(const float *values, int64_t count, int64_t first, int64_t k, int64_t *indices, float *best,
-                     int64_t *heapSize) {
-    if (k <= 0) return;
-    // O(count · log k). Once the heap is full most pieces (tiles of items) hold nothing better than
-    // its root: one vectorised pass rules the whole piece out.
+// A lower bound t on the k-th best of values[0..<count] (k ≤ 64 ≤ count): the k-th largest of the
+// maxima of the 64 strided blocks {values[l + 64·m]} (vertical, vectorised maxima). k blocks have
+// a maximum ≥ t, so k values are ≥ t, and a value below t is never among the k best. -inf when
+// that says nothing (NaN blocks have maximum -inf).
+static inline float srgnn_kth_block_max(const float *values, int64_t count, int64_t k) {
+    float maxima[64];
+    for (int l = 0; l < 64; l++) maxima[l] = -INFINITY;
+    int64_t j = 0;
+    for (; j + 64 <= count; j += 64)
+        for (int l = 0; l < 64; l++) maxima[l] = values[j + l] > maxima[l] ? values[j + l] : maxima[l];
+    for (int l = 0; j + l < count; l++) maxima[l] = values[j + l] > maxima[l] ? values[j + l] : maxima[l];
+    // The k-th largest maximum: the greatest one with at least k maxima ≥ it (64² comparisons,
+    // vectorised; cheaper than sorting with a branch each).
+    float t = -INFINITY;
+    for (int i = 0; i < 64; i++) {
+        int atLeast = 0;
+        for (int l = 0; l < 64; l++) atLeast += maxima[l] >= maxima[i];
+        t = atLeast >= k && maxima[i] > t ? maxima[i] : t;
+    }
+    return t;
+}
+
+// The body of srgnn_top_k_add, the piece not yet ruled out by its maximum.
+SRGNN_CLONES
+static void srgnn_top_k_piece(const float *values, int64_t count, int64_t first, int64_t k, int64_t *indices, float *best,
+                              int64_t *heapSize) {
     int64_t size = *heapSize, j = 0;
-    if (size == k && count > 64 && srgnn_piece_max(values, count) <= best[0]) return;
+    // Filling the heap: against its rising root, ~80 values of a row's first tile of 1,024 enter
+    // and most leave again (k = 20). Only values ≥ the piece's bound t can be among its best k,
+    // and there are few (~1.2·k): offering just those, in order, leaves the same heap.
+    float floor = -INFINITY;
+    if (size < k && k <= 64 && count >= 4 * 64) {
+        float t = srgnn_kth_block_max(values, count, k);
+        if (t > -INFINITY) floor = nextafterf(t, -INFINITY);  // v ≥ t  ⇔  v > floor
+    }
+    if (floor > -INFINITY) {
+        for (; j + 64 <= count; j += 64) {
+            float threshold = size == k && best[0] > floor ? best[0] : floor;
+            uint64_t above = srgnn_greater_mask64(values + j, threshold);
+            while (above) {
+                int64_t at = j + __builtin_ctzll(above);
+                above &= above - 1;
+                srgnn_heap_offer(values[at], first + at, best, indices, &size, k);
+            }
+        }
+        for (; j < count; j++)
+            if (values[j] > floor) srgnn_heap_offer(values[j], first + j, best, indices, &size, k);
+        *heapSize = size;
+        return;
+    }
     while (j < count) {
         if (size == k && j + 64 <= count) {
             // A full heap: only the values of the block above its root can enter, found by one
@@ -165,6 +207,21 @@ void srgnn_top_k_add(const float *values, int64_t count, int64_t first, int64_t 
         }
     }
     *heapSize = size;
+}
+
+void srgnn_top_k_add(const float *values, int64_t count, int64_t first, int64_t k, int64_t *indices, float *best,
+                     int64_t *heapSize) {
+    if (k <= 0) return;
+    // O(count · log k). Once the heap is full most pieces (tiles of items) hold nothing better than
+    // its root: one vectorised pass rules the whole piece out.
+    if (*heapSize == k && count > 64 && srgnn_piece_max(values, count) <= best[0]) return;
+    srgnn_top_k_piece(values, count, first, k, indices, best, heapSize);
+}
+
+void srgnn_top_k_add_rows(const float *values, int64_t rows, int64_t count, int64_t ld, int64_t first, int64_t k,
+                          int64_t *indices, float *best, int64_t *sizes) {
+    for (int64_t r = 0; r < rows; r++)
+        srgnn_top_k_add(values + r * ld, count, first, k, indices + r * k, best + r * k, sizes + r);
 }
 
 void srgnn_top_k_sort(int64_t *indices, float *best, int64_t size) {

@@ -108,6 +108,16 @@ struct ScoreLayer {
             if case let .candidates(ids, _) = selection { offsets.append(offsets.last! + ids.count) } else { offsets.append(offsets.last!) }
         }
         var candidateScores = [Float](repeating: .nan, count: candidateOffsets.last!)
+        // Runs of rows that rank every item (no mask): one top-k call a run and tile.
+        var plainRuns = [Range<Int>](), otherRows = [Int]()
+        for (row, selection) in selections.enumerated() {
+            if case .best(_, nil) = selection {
+                if let last = plainRuns.last, last.upperBound == row { plainRuns[plainRuns.count - 1] = last.lowerBound..<(row + 1) }
+                else { plainRuns.append(row..<(row + 1)) }
+            } else {
+                otherRows.append(row)
+            }
+        }
         let buffers = ws.rankTiles.pointer(workers * b * tileItems)
         var parts = [RunningTopK](repeating: RunningTopK(rows: b, k: widest), count: workers)
         parts.withUnsafeMutableBufferPointer { parts in
@@ -125,9 +135,12 @@ struct ScoreLayer {
                         scoreTile(path, sessionEmbedding: sessionEmbedding, batchSize: b, embedding: embedding, first: first, width: width,
                                   into: buffer, ldc: width)
                     }
-                    for (row, selection) in selections.enumerated() {
+                    for run in plainRuns {
+                        parts[worker].add(rows: run, buffer + run.lowerBound * width, stride: width, count: width, first: first)
+                    }
+                    for row in otherRows {
                         let values = buffer + row * width
-                        switch selection {
+                        switch selections[row] {
                         case let .best(_, allowed):
                             parts[worker].add(row: row, values, count: width, first: first, allowed: allowed)
                         case let .candidates(ids, _):

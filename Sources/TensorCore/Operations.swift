@@ -111,6 +111,22 @@ public struct RunningTopK {
         }
     }
 
+    /// Adds a tile to rows `rows`, in one C call: row `r`'s values at indices `first..<first + count`
+    /// start at `values + (r − rows.lowerBound) · stride`.
+    public mutating func add(rows: Range<Int>, _ values: UnsafePointer<Float>, stride: Int, count: Int, first: Int) {
+        precondition(rows.lowerBound >= 0 && rows.upperBound <= self.rows)
+        let k = self.k
+        indices.withUnsafeMutableBufferPointer { indices in
+            best.withUnsafeMutableBufferPointer { best in
+                sizes.withUnsafeMutableBufferPointer { sizes in
+                    let r = rows.lowerBound
+                    srgnn_top_k_add_rows(values, Int64(rows.count), Int64(count), Int64(stride), Int64(first), Int64(k),
+                                         indices.baseAddress! + r * k, best.baseAddress! + r * k, sizes.baseAddress! + r)
+                }
+            }
+        }
+    }
+
     /// The row's best `k` (fewer if fewer values came), best first; ties to the lower index.
     public mutating func ranked(row: Int) -> [(index: Int, value: Float)] {
         let k = self.k, size = Int(sizes[row])

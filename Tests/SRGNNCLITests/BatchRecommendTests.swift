@@ -218,7 +218,7 @@ struct BatchRecommendTests {
                                         skipInvalid: false, threads: 1, chunkLines: 10)
         var rng = SeededGenerator(seed: 9)
         // Vocabulary ids and others (written by the fallback): quotes, commas, a backslash, unicode, "-0".
-        let ids = Self.rawIDs + [#"a,"b"#, #"c\d"#, "é 🙂", "-0", "99999999999999999999", "12"]
+        let ids = Self.rawIDs + [#"a,"b"#, #"c\d"#, "é 🙂", "-0", "99999999999999999999", "12", "a/b", "<&>'", "", "-12"]
         let scores: [Float] = [0, -0.0, 1, -1.5, 1e-45, 3.4028235e38, 1e-5, 123456.79, .nan, .infinity, -.infinity, 0.1]
         var answers = [(line: BatchSessionLine, result: RecommendationResult)]()
         for index in 0..<40 {
@@ -265,13 +265,39 @@ struct BatchRecommendTests {
     @Test("a line's items are read as the service reads them (JSONItemID), every form")
     func itemsDecodeAsJSONItemID() throws {
         let values = [#"17"#, #""17""#, #""007""#, #"-0"#, #""-0""#, #"-5"#, #"9223372036854775807"#, #"9223372036854775808"#,
-                      #"1.5"#, #"1.0"#, #"1e3"#, #"true"#, #"null"#, #"{}"#, #"[]"#, #""a"b""#, #""é""#, #"-9223372036854775808"#]
+                      #"1.5"#, #"1.0"#, #"1e3"#, #"true"#, #"null"#, #"{}"#, #"[]"#, #""a\"b""#, #""é""#, #"-9223372036854775808"#]
         for value in values {
             let line = #"{"session_id": 1, "items": ["# + value + "]}"
             let service = try? JSONDecoder().decode([JSONItemID].self, from: Data("[\(value)]".utf8))
             let batch = try? JSONDecoder().decode(BatchSessionLine.self, from: Data(line.utf8)).items
             #expect(batch == service, "\(value)")
         }
+    }
+
+    @Test("a line of the common form reads as the decoder reads it; any other goes to the decoder")
+    func commonFormEqualsTheDecoder() throws {
+        let ids = [#"17"#, #""17""#, #""007""#, #"-0"#, #""-0""#, #"-5"#, #"0"#, #"007"#, #"123456789012345678"#,
+                   #"9223372036854775807"#, #"1.5"#, #"1e3"#, #"true"#, #"null"#, #""a/b c""#, #""a\"b""#, #""é""#, #""""#, #"--5"#, #"5-"#]
+        var lines = [String]()
+        for id in ids {
+            lines.append(#"{"session_id": 1, "items": [\#(id)]}"#)
+            lines.append(#"{"items":[3,\#(id),4],"session_id":\#(id)}"#)
+            lines.append(#" \#t{ "session_id" :"s" , "items" : [ \#(id) , 9 ] }\#r "#)
+        }
+        lines += [#"{"session_id": 1, "items": []}"#, #"{"session_id": 1}"#, #"{"items": [1]}"#, #"{"session_id": 1, "items": [1], "k": 3}"#,
+                  #"{"session_id": 1, "items": [1], "exclude": [2]}"#, #"{"session_id": 1, "session_id": 2, "items": [1]}"#,
+                  #"{"session_id": 1, "items": [1,]}"#, #"{"session_id": 1, "items": [1]} x"#, #"{"session_id": 1, "items": [1]"#,
+                  #"{"session_id": 1 "items": [1]}"#, #"[1]"#, "", #"{"session_id": [1], "items": [1]}"#, #"{"session_\u0069d": 1, "items": [1]}"#]
+        var fast = 0
+        for line in lines {
+            let decoded = try? JSONDecoder().decode(BatchSessionLine.self, from: Data(line.utf8))
+            let common = Array(line.utf8).withUnsafeBufferPointer { BatchSessionLine(commonForm: $0) }
+            guard let common else { continue }
+            fast += 1
+            #expect(common.sessionID == decoded?.sessionID && common.items == decoded?.items && common.rules == decoded?.rules, "\(line)")
+        }
+        // The common form is taken for the lines that have it (plain ids, either key order, spacing).
+        #expect(fast == 28, "\(fast) of \(lines.count) lines read in the common form")
     }
 
     @Test("--items takes --exclude-seen")

@@ -54,6 +54,35 @@ import TestSupport
         }
     }
 
+    /// Whole tiles of rows at once rank as `topK` over each whole row: tiles wide enough for the
+    /// bounded fill of an empty heap (and one just too narrow), k up to and past its limit of 64,
+    /// many ties, NaN (never ranked) and -inf.
+    @Test func runningTopKByTilesOfRowsEqualsTopK() {
+        var rng = SeededGenerator(seed: 23)
+        for (count, tile, k) in [(3_000, 1_024, 20), (3_000, 256, 1), (2_000, 300, 64), (2_000, 700, 65), (1_030, 1_024, 20), (600, 255, 20)] {
+            let rows = 5
+            var values = (0..<(rows * count)).map { _ in (rng.uniform(-3, 3) * 10).rounded() / 10 }
+            for r in 0..<rows where r % 2 == 1 { for j in stride(from: r, to: count, by: 7) { values[r * count + j] = .nan } }
+            for j in 0..<count { values[4 * count + j] = j % 3 == 0 ? -.infinity : .nan }
+            var running = RunningTopK(rows: rows, k: k)
+            for first in stride(from: 0, to: count, by: tile) {
+                let width = min(tile, count - first)
+                var piece = [Float]()
+                for r in 0..<rows { piece += values[(r * count + first)..<(r * count + first + width)] }
+                piece.withUnsafeBufferPointer { piece in
+                    running.add(rows: 0..<rows, piece.baseAddress!, stride: width, count: width, first: first)
+                }
+            }
+            for r in 0..<rows {
+                let row = Array(values[(r * count)..<((r + 1) * count)])
+                let naive = row.indices.filter { !row[$0].isNaN }.sorted { row[$0] != row[$1] ? row[$0] > row[$1] : $0 < $1 }.prefix(k)
+                let ranked = running.ranked(row: r)
+                #expect(ranked.map(\.index) == Array(naive), "\(count) values in tiles of \(tile), k \(k), row \(r)")
+                #expect(ranked.map(\.value) == ranked.map { row[$0.index] })
+            }
+        }
+    }
+
     /// Masked pieces at any offset (not only whole words of the mask) rank as the masked top-k of
     /// the whole row, which ranks as the naive filter-then-sort.
     @Test func runningTopKWithAMaskEqualsTheMaskedTopK() {

@@ -31,6 +31,11 @@ int64_t srgnn_top_k_masked(const float *values, int64_t count, const uint64_t *a
 void srgnn_top_k_add(const float *values, int64_t count, int64_t first, int64_t k, int64_t *indices, float *best,
                      int64_t *size);
 
+/// srgnn_top_k_add for rows rows of a tile (one call instead of one per row): row r's values at
+/// values + r·ld, its heap at indices + r·k, best + r·k, sizes[r].
+void srgnn_top_k_add_rows(const float *values, int64_t rows, int64_t count, int64_t ld, int64_t first, int64_t k,
+                          int64_t *indices, float *best, int64_t *sizes);
+
 /// srgnn_top_k_add restricted to the indices whose bit is set in allowed (bit j % 64 of word j / 64,
 /// over all indices, not only this piece's).
 void srgnn_top_k_add_masked(const float *values, int64_t count, int64_t first, const uint64_t *allowed, int64_t k,
