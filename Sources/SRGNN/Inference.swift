@@ -1,7 +1,7 @@
 import SessionData
 import TensorCore
 
-/// An item and its score, the raw logit `s_h · e_item`. `ID` is the model's internal id (`Int32`,
+/// An item and its score, the raw logit `s_h · e_item` (NISER+: `σ · cos(s_h, e_item)`). `ID` is the model's internal id (`Int32`,
 /// 1...itemCount) or the click log's raw id (`String`), so one type serves the model and the
 /// `Recommender`.
 public struct ScoredItem<ID: Hashable & Sendable>: Sendable, Equatable {
@@ -40,7 +40,8 @@ public enum ItemSelection: Sendable, Equatable {
 /// The item embedding packed once for the score kernel of `path` (`ScoreKernels.packItems`), so
 /// that scoring a session does not repack every panel of items per call: a lone session then
 /// streams the embedding once, at the speed of a matrix-vector product, and gets the very numbers
-/// it gets in a batch. For a model whose weights no longer change (inference).
+/// it gets in a batch. For a model whose weights no longer change (inference). A NISER model's
+/// items are packed normalised (Ê), so serving costs what SR-GNN's does.
 public struct PackedItemEmbedding: Sendable {
     public let path: KernelPath
     let panels: [Float]
@@ -56,7 +57,10 @@ public struct PackedItemEmbedding: Sendable {
         hiddenSize = d
         // Row 0 of the embedding is padding; item j is row j.
         panels = model.parameters.withPointers { w in
-            ScoreKernels.packItems(path, items: w.embedding + d, count: items, hiddenSize: d)
+            guard model.configuration.normalize else { return ScoreKernels.packItems(path, items: w.embedding + d, count: items, hiddenSize: d) }
+            let workspace = SRGNNWorkspace()
+            let normalized = model.layers().normalizeItems(w.embedding, workspace: workspace, threads: 1)
+            return ScoreKernels.packItems(path, items: normalized + d, count: items, hiddenSize: d)
         }
     }
 }
@@ -87,10 +91,18 @@ extension SRGNNModel {
         workspace.prepareScoring(sessions: batch.sessionCount, itemCount: configuration.itemCount, scoreLayer: scoreLayer,
                                  threads: threads, fullScores: false)
         let chosen = parameters.withPointers { w in
-            scoreLayer.select(sessionEmbedding: sessionEmbedding, batchSize: batch.sessionCount, embedding: w.embedding,
+            scoreLayer.select(sessionEmbedding: sessionEmbedding, batchSize: batch.sessionCount,
+                              embedding: packedItems == nil ? scoredItems(w, workspace: workspace, threads: threads) : w.embedding,
                               packedItems: packedItems, selections: selections, workspace: workspace, threads: threads)
         }
         return chosen.map { $0.map { ScoredItem(id: Int32($0.index + 1), score: $0.value) } }
+    }
+
+    /// The item vectors the scores read: E, or for NISER Ê, normalised into the workspace on each
+    /// call (O(I d), 1/B of the score product; a `PackedItemEmbedding` holds Ê ready for serving).
+    func scoredItems(_ w: ParameterPointers<UnsafePointer<Float>>, workspace ws: SRGNNWorkspace, threads: Int) -> UnsafePointer<Float> {
+        guard configuration.normalize else { return w.embedding }
+        return layers().normalizeItems(w.embedding, workspace: ws, threads: threads)
     }
 
     private func check(_ packedItems: PackedItemEmbedding) {
@@ -113,7 +125,8 @@ extension SRGNNModel {
         let sessionEmbedding = forward(batch, workspace: ws, threads: threads)
         let layers = layers()
         parameters.withPointers { w in
-            layers.scoreLayer.scores(sessionEmbedding: sessionEmbedding, batchSize: batch.sessionCount, embedding: w.embedding,
+            layers.scoreLayer.scores(sessionEmbedding: sessionEmbedding, batchSize: batch.sessionCount,
+                                     embedding: packedItems == nil ? scoredItems(w, workspace: ws, threads: threads) : w.embedding,
                                      packedItems: packedItems, into: scores, threads: threads)
         }
     }
@@ -130,7 +143,8 @@ extension SRGNNModel {
                           threads: threads, fullScores: false)
         parameters.withPointers { w in
             batch.targets.withUnsafeBufferPointer { targets in
-                layers.scoreLayer.ranks(sessionEmbedding: sessionEmbedding, targets: targets, embedding: w.embedding,
+                layers.scoreLayer.ranks(sessionEmbedding: sessionEmbedding, targets: targets,
+                                        embedding: scoredItems(w, workspace: ws, threads: threads),
                                         into: ranks, workspace: ws, threads: threads)
             }
         }

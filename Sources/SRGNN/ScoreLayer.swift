@@ -23,6 +23,15 @@ struct FusedEmbeddingUpdate {
     let hook: EmbeddingRowUpdate
     let embedding: UnsafeMutablePointer<Float>
     let heldBack: UnsafePointer<Bool>
+    /// NISER: the scores read Ê, so a tile's rows go through the normalisation's backward before
+    /// the hook (held-back rows are finished by the model).
+    var normalization: ItemNormalizationBackward? = nil
+}
+
+/// What the backward of `Ê = E / ‖E‖` (row-wise) needs: Ê and 1/‖e_j‖, row 0 first.
+struct ItemNormalizationBackward {
+    let normalizedItems: UnsafePointer<Float>
+    let reciprocalNorms: UnsafePointer<Float>
 }
 
 /// The score layer: every item's score for every session, and in training the cross-entropy loss
@@ -284,6 +293,13 @@ struct ScoreLayer {
                 while end < width && !update.heldBack[first + 1 + end] { end += 1 }
                 if end > start {
                     let row = first + 1 + start
+                    if let normalization = update.normalization {
+                        // ∂L/∂Ê → ∂L/∂E for the run, in place, while it is in cache.
+                        let runGradient = tileGradient + start * d
+                        RowNormalization.backward(runGradient, normalized: normalization.normalizedItems + row * d,
+                                                  reciprocalNorms: normalization.reciprocalNorms + row, rows: 0..<(end - start),
+                                                  width: d, into: runGradient, accumulate: false)
+                    }
                     update.hook.apply(row..<(first + 1 + end), update.embedding + row * d, tileGradient + start * d)
                 }
                 if end < width {
