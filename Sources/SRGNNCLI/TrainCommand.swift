@@ -45,7 +45,7 @@ struct TrainCommand: ParsableCommand {
 
     @Option(name: .long, help: ArgumentHelp(
         "Warm start: begin from this checkpoint instead of a fresh initialisation.",
-        discussion: "The vocabulary becomes the checkpoint's plus the new data's new items (raw ids keep their meaning and rows; new items get rows drawn as a cold start draws them; items absent from --data keep theirs). Every other weight is copied. Hidden size, propagation steps and hybrid/non-hybrid are the checkpoint's; a conflicting flag is an error. For a bare weights file (official names, no metadata) items are the row numbers and --step/--nonhybrid say how it was built. The new checkpoint records its lineage (the parent's SHA-256, the data's fingerprint and counts, the items added).",
+        discussion: "The vocabulary becomes the checkpoint's plus the new data's new items (raw ids keep their meaning and rows; new items get rows drawn as a cold start draws them; items absent from --data keep theirs). Every other weight is copied. Hidden size, propagation steps, hybrid/non-hybrid and the variant (SR-GNN or NISER, its σ and position embeddings) are the checkpoint's; a conflicting flag is an error. For a bare weights file (official names, no metadata) items are the row numbers and --step/--nonhybrid say how it was built. The new checkpoint records its lineage (the parent's SHA-256, the data's fingerprint and counts, the items added).",
         valueName: "checkpoint"))
     var initFrom: String?
 
@@ -228,6 +228,30 @@ struct TrainingOptions: ParsableArguments {
     var selectOn = Self.defaults.selectOn
     @Option(name: .long, parsing: .unconditional, help: "K of the HR@K and MRR@K that choose the best epoch and fill the epoch summary.")
     var cutoff = Self.defaults.cutoff
+    @Option(name: .long, help: ArgumentHelp(
+        "'srgnn' (the default) or 'niser': NISER+ (Gupta et al. 2019) with the paper's settings, i.e. --normalize --scale \(SRGNNConfiguration.niserScale) --position-embeddings --dropout \(SRGNNConfiguration.niserDropout).",
+        discussion: "The flags below change one part each, on top of the variant; with --init-from, the parent's settings unless given (then they must agree, dropout aside)."))
+    var variant: ModelVariant?
+    @Flag(name: .long, help: "NISER: L2-normalise item embeddings (graph input and scores) and the session vector; scores = σ · cosine.")
+    var normalize = false
+    @Option(name: .long, parsing: .unconditional, help: "σ of the cosine scores with --normalize (default: \(SRGNNConfiguration.niserScale), the paper's).")
+    var scale: Float?
+    @Flag(name: .long, help: "NISER+: learn reverse-position embeddings (from the last click, \(SRGNNConfiguration.niserPositionRows) positions) added before the readout.")
+    var positionEmbeddings = false
+    @Option(name: .long, parsing: .unconditional, help: "NISER+: dropout on the item embeddings fed to the graph, training only (--variant niser: \(SRGNNConfiguration.niserDropout)).")
+    var dropout: Float?
+
+    /// Whether any NISER option was given (a warm start otherwise takes the parent's).
+    var choosesVariant: Bool { variant != nil || normalize || scale != nil || positionEmbeddings || dropout != nil }
+
+    /// The variant, then each flag over it.
+    func applyVariant(to configuration: inout TrainingConfiguration) {
+        configuration.apply(variant ?? .srgnn)
+        if normalize { configuration.normalize = true }
+        if let scale { configuration.scale = scale }
+        if positionEmbeddings { configuration.positionEmbeddingRows = SRGNNConfiguration.niserPositionRows }
+        if let dropout { configuration.dropout = dropout }
+    }
 
     /// The configuration these options describe (not yet validated; `validate()` does that).
     func configuration() -> TrainingConfiguration {
@@ -249,6 +273,7 @@ struct TrainingOptions: ParsableArguments {
         configuration.validationSplit = validationSplit
         configuration.selectOn = selectOn
         configuration.cutoff = cutoff
+        applyVariant(to: &configuration)
         return configuration
     }
 
@@ -259,6 +284,12 @@ struct TrainingOptions: ParsableArguments {
         configuration.hiddenSize = hiddenSize ?? parent.hiddenSize
         configuration.propagationSteps = propagationSteps ?? parent.propagationSteps
         configuration.nonhybrid = nonhybrid || parent.nonhybrid
+        if !choosesVariant {
+            configuration.normalize = parent.normalize
+            configuration.scale = parent.scale
+            configuration.positionEmbeddingRows = parent.positionEmbeddingRows
+            configuration.dropout = parent.dropout
+        }
         return configuration
     }
 
@@ -291,11 +322,16 @@ struct TrainingOptions: ParsableArguments {
         case .validationSplit: "--validation-split"
         case .selectOn: "--select-on"
         case .cutoff: "--cutoff"
+        case .normalize: "--normalize/--variant"
+        case .scale: "--scale"
+        case .positionEmbeddingRows: "--position-embeddings/--variant"
+        case .dropout: "--dropout"
         }
     }
 }
 
 extension SelectionProtocol: ExpressibleByArgument {}
+extension ModelVariant: ExpressibleByArgument {}
 extension ValidationSplit: ExpressibleByArgument {}
 
 func describe(_ configuration: TrainingConfiguration) -> String {

@@ -1,0 +1,56 @@
+import ArgumentParser
+import Foundation
+import SRGNN
+import Testing
+import Training
+@testable import SRGNNCLI
+
+/// `--variant niser` and the flags it implies, for train and bench.
+@Suite("srgnn NISER options")
+struct NiserOptionTests {
+    @Test func variantNiserSetsThePapersDefaults() throws {
+        let configuration = try TrainingOptions.parse(["--variant", "niser"]).configuration()
+        var expected = TrainingConfiguration()
+        expected.apply(.niser)
+        #expect(configuration == expected)
+        #expect(configuration.normalize && configuration.scale == 16 && configuration.positionEmbeddingRows == 200
+                && configuration.dropout == 0.1)
+    }
+
+    @Test func separateFlagsSetOnePartEach() throws {
+        let configuration = try TrainingOptions.parse(["--normalize", "--scale", "12", "--dropout", "0.2"]).configuration()
+        #expect(configuration.normalize && configuration.scale == 12 && configuration.positionEmbeddingRows == 0
+                && configuration.dropout == 0.2)
+        let positions = try TrainingOptions.parse(["--position-embeddings"]).configuration()
+        #expect(!positions.normalize && positions.positionEmbeddingRows == 200)
+        // A flag over the variant wins.
+        #expect(try TrainingOptions.parse(["--variant", "niser", "--dropout", "0"]).configuration().dropout == 0)
+    }
+
+    @Test func badNiserValuesNameTheirOption() {
+        for (arguments, expected) in [(["--dropout", "1"], "--dropout: dropout must be in [0, 1)"),
+                                      (["--normalize", "--scale", "0"], "--scale: the cosine scale σ must be in (0,")] {
+            do {
+                _ = try TrainCommand.parse(["--data", "d", "--out", "m"] + arguments)
+                Issue.record("\(arguments) was accepted")
+            } catch {
+                let message = TrainCommand.message(for: error)
+                #expect(message.contains(expected), "\(message)")
+            }
+        }
+    }
+
+    @Test func warmStartTakesTheParentsVariantUnlessGiven() throws {
+        var parent = SRGNNConfiguration(itemCount: 5)
+        ModelVariant.niser.configure(&parent)
+        let taken = try TrainingOptions.parse([]).configuration(warmStartingFrom: parent)
+        #expect(taken.modelConfiguration(itemCount: 5) == parent)
+        let asked = try TrainingOptions.parse(["--variant", "srgnn"]).configuration(warmStartingFrom: parent)
+        #expect(!asked.normalize, "a given variant is kept, for the warm start to refuse")
+    }
+
+    @Test func benchTakesAVariant() throws {
+        #expect(try BenchCommand.parse(["--variant", "niser"]).variant == .niser)
+        #expect(try BenchCommand.parse([]).variant == .srgnn)
+    }
+}
