@@ -49,6 +49,17 @@ struct NiserOptionTests {
         #expect(!asked.normalize, "a given variant is kept, for the warm start to refuse")
     }
 
+    @Test func compareTakesNiserCheckpoints() throws {
+        let command = try CompareCommand.parse(["--data", "d", "--models", "srgnn=a.safetensors,niser=b.safetensors,niser=c.safetensors,pop"])
+        let entries = try command.entries()
+        #expect(entries == [.srgnn(path: "a.safetensors"), .niser(path: "b.safetensors"), .niser(path: "c.safetensors"), .baseline(.pop)])
+        #expect(entries.map { CompareCommand.displayName(of: $0, among: entries) }
+                == ["SR-GNN", "NISER+ (b.safetensors)", "NISER+ (c.safetensors)", "POP"])
+        #expect(try command.referenceIndex() == 0, "SR-GNN stays the default reference")
+        #expect(try CompareCommand.parse(["--data", "d", "--models", "niser=b.safetensors,pop", "--reference", "niser=b.safetensors"])
+            .referenceIndex() == 0)
+    }
+
     @Test func benchTakesAVariant() throws {
         #expect(try BenchCommand.parse(["--variant", "niser"]).variant == .niser)
         #expect(try BenchCommand.parse([]).variant == .srgnn)
