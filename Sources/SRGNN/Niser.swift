@@ -25,48 +25,29 @@ import TensorCore
 //   normalising (which the normalisation then undoes in scale); GhostAnderson also drops the graph's
 //   output; the paper names dropout on the item embeddings only.
 
-/// Smallest norm divided by: a zero vector normalises to zero instead of NaN (as `F.normalize`).
-let normalizationFloor: Float = 1e-12
-
-/// L2 normalisation of rows, `x̂_r = x_r / max(‖x_r‖, ε)`, for the items (`[rows, d]`) and the
-/// session vectors (with a scale).
+/// L2 normalisation of rows, `x̂_r = x_r / max(‖x_r‖, ε)` with ε = 1e-12 (a zero row stays zero,
+/// as with `F.normalize`), for the items (`[rows, d]`) and the session vectors (with a scale).
 ///
 ///     forward:   x̂ = x / ‖x‖                         (rows written to `out`, which may be `x`)
 ///     backward:  dx = (dx̂ − x̂ (x̂ · dx̂)) / ‖x‖      (added to or written over `dx`)
 ///
-/// The forward keeps `1/‖x_r‖` per row for the backward.
+/// The forward keeps `1/‖x_r‖` per row for the backward. Both are TensorCore's vectorised loops.
 enum RowNormalization {
-    /// `out[r] = scale · x[r] / ‖x[r]‖` for `rows` rows; `reciprocalNorms[r] = 1 / ‖x[r]‖`.
+    /// `out[r] = scale · x[r] / ‖x[r]‖` for the rows `rows`; `reciprocalNorms[r] = 1 / ‖x[r]‖`.
     static func forward(_ x: UnsafePointer<Float>, rows: Range<Int>, width d: Int, scale: Float = 1,
                         into out: UnsafeMutablePointer<Float>, reciprocalNorms: UnsafeMutablePointer<Float>?) {
-        for r in rows {
-            let row = x + r * d, target = out + r * d
-            var squares: Float = 0
-            for j in 0..<d { squares += row[j] * row[j] }
-            let reciprocal = 1 / max(squares.squareRoot(), normalizationFloor)
-            let factor = scale * reciprocal
-            for j in 0..<d { target[j] = row[j] * factor }
-            reciprocalNorms?[r] = reciprocal
-        }
+        normalizeRows(x + rows.lowerBound * d, rows: rows.count, width: d, scale: scale, into: out + rows.lowerBound * d,
+                      reciprocalNorms: reciprocalNorms.map { $0 + rows.lowerBound })
     }
 
-    /// From `dNormalized` (∂L/∂x̂ of rows `rows`) to ∂L/∂x, given `normalized` = x̂ and the
-    /// forward's `1/‖x‖`: added to `dx` (`accumulate`) or written. `dx` may be `dNormalized`
-    /// (in place, written).
+    /// From `dNormalized` (∂L/∂x̂ of the rows `rows`) to ∂L/∂x, given `normalized` = x̂ and the
+    /// forward's `1/‖x‖`: added to `dx` (`accumulate`) or written. `dx` may be `dNormalized`.
     static func backward(_ dNormalized: UnsafePointer<Float>, normalized: UnsafePointer<Float>,
                          reciprocalNorms: UnsafePointer<Float>, rows: Range<Int>, width d: Int,
                          into dx: UnsafeMutablePointer<Float>, accumulate: Bool) {
-        for r in rows {
-            let dRow = dNormalized + r * d, unit = normalized + r * d, target = dx + r * d
-            var projection: Float = 0
-            for j in 0..<d { projection += unit[j] * dRow[j] }
-            let reciprocal = reciprocalNorms[r]
-            if accumulate {
-                for j in 0..<d { target[j] += (dRow[j] - unit[j] * projection) * reciprocal }
-            } else {
-                for j in 0..<d { target[j] = (dRow[j] - unit[j] * projection) * reciprocal }
-            }
-        }
+        let first = rows.lowerBound
+        normalizeRowsBackward(dNormalized + first * d, normalized: normalized + first * d, reciprocalNorms: reciprocalNorms + first,
+                              rows: rows.count, width: d, into: dx + first * d, accumulate: accumulate)
     }
 }
 
