@@ -247,5 +247,18 @@ import TestSupport
             let higher = (0..<items).filter { all[row * items + $0] > targetScore }.count
             #expect(Int(ranks[row]) == higher + 1, "session \(row)")
         }
+        // Ê made once (an evaluator's, a server's) gives the very numbers of the per-call Ê.
+        let normalized = try #require(NormalizedItemEmbedding(model))
+        var ranksOnce = [Int32](repeating: 0, count: targets.count)
+        model.ranks(SessionBatch(sessions: Self.scoringSessions, targets: targets), workspace: SRGNNWorkspace(), tileItems: 7,
+                    normalizedItems: normalized, into: &ranksOnce)
+        #expect(ranksOnce == ranks)
+        var scoresOnce = [Float](repeating: .nan, count: all.count)
+        model.scores(SessionBatch(sessions: Self.scoringSessions), workspace: SRGNNWorkspace(), normalizedItems: normalized, into: &scoresOnce)
+        #expect(scoresOnce == all)
+        #expect(try model.recommend(sessions: Self.scoringSessions, k: 5, normalizedItems: normalized)
+                == model.recommend(sessions: Self.scoringSessions, k: 5))
+        #expect(NormalizedItemEmbedding(try SRGNNModel(configuration: SRGNNConfiguration(itemCount: 5, hiddenSize: 4), seed: 1)) == nil,
+                "SR-GNN scores E itself")
     }
 }
