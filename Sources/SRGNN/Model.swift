@@ -90,11 +90,21 @@ public struct SRGNNModel: Sendable {
         let layers = layers(tileItems: tileItems)
         ws.prepareTraining(batch, configuration, scoreLayer: layers.scoreLayer, threads: threads)
         let total = parameters.withPointers { w in
-            // NISER: Ê once per step, for the scores here and the backward.
-            let items = configuration.normalize ? layers.normalizeItems(w.embedding, workspace: ws, threads: threads) : w.embedding
+            // NISER: Ê once per step, for the scores here and the backward; the score layer
+            // normalises each tile just before scoring it (row 0, never scored, is done here).
+            var items = w.embedding, normalization: TileNormalization? = nil
+            if configuration.normalize {
+                let d = configuration.hiddenSize
+                ws.prepareNormalizedItems(configuration, gradient: false)
+                normalization = TileNormalization(items: w.embedding, normalizedItems: ws.normalizedItems.pointer(configuration.embeddingRows * d),
+                                                  reciprocalNorms: ws.itemReciprocalNorms.pointer(configuration.embeddingRows))
+                RowNormalization.forward(w.embedding, rows: 0..<1, width: d, into: normalization!.normalizedItems,
+                                         reciprocalNorms: normalization!.reciprocalNorms)
+                items = UnsafePointer(normalization!.normalizedItems)
+            }
             return batch.targets.withUnsafeBufferPointer { targets in
                 layers.scoreLayer.loss(sessionEmbedding: ws.sessionEmbedding.pointer(batch.sessionCount * configuration.hiddenSize),
-                                       targets: targets, embedding: items, workspace: ws, threads: threads)
+                                       targets: targets, embedding: items, normalization: normalization, workspace: ws, threads: threads)
             }
         }
         return Float(total / Double(batch.sessionCount))

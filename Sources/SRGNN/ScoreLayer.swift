@@ -28,6 +28,14 @@ struct FusedEmbeddingUpdate {
     var normalization: ItemNormalizationBackward? = nil
 }
 
+/// Where the loss writes Ê = E / ‖E‖ (row-wise) tile by tile: from E into `normalizedItems`,
+/// 1/‖e_j‖ into `reciprocalNorms`, row 0 first.
+struct TileNormalization {
+    let items: UnsafePointer<Float>
+    let normalizedItems: UnsafeMutablePointer<Float>
+    let reciprocalNorms: UnsafeMutablePointer<Float>
+}
+
 /// What the backward of `Ê = E / ‖E‖` (row-wise) needs: Ê and 1/‖e_j‖, row 0 first.
 struct ItemNormalizationBackward {
     let normalizedItems: UnsafePointer<Float>
@@ -220,9 +228,12 @@ struct ScoreLayer {
     // MARK: Training
 
     /// Scores every item, keeps them in `workspace.scores` with each tile's shifted exponentials,
-    /// and returns the loss summed over the batch (the caller divides by B).
+    /// and returns the loss summed over the batch (the caller divides by B). With
+    /// `normalization` (NISER), each tile's rows of E are first normalised into Ê, which
+    /// `embedding` points at, so Ê is written once per step and scored from cache.
     func loss(sessionEmbedding: UnsafePointer<Float>, targets: UnsafeBufferPointer<Int32>,
-              embedding: UnsafePointer<Float>, workspace ws: SRGNNWorkspace, threads: Int) -> Double {
+              embedding: UnsafePointer<Float>, normalization: TileNormalization? = nil,
+              workspace ws: SRGNNWorkspace, threads: Int) -> Double {
         let b = targets.count, items = itemCount, path = ScoreKernels.current
         let tiles = (items + tileItems - 1) / tileItems
         let scores = ws.scores.pointer(b * items)
@@ -230,6 +241,10 @@ struct ScoreLayer {
         let targetScores = ws.targetScores.pointer(b)
         forEachTile(threads: threads) { _, first, width in
             let tile = first / tileItems, block = scores + first
+            if let normalization {
+                RowNormalization.forward(normalization.items, rows: (first + 1)..<(first + 1 + width), width: hiddenSize,
+                                         into: normalization.normalizedItems, reciprocalNorms: normalization.reciprocalNorms)
+            }
             scoreTile(path, sessionEmbedding: sessionEmbedding, batchSize: b, embedding: embedding, first: first, width: width,
                       into: block, ldc: items)
             for row in 0..<b {
