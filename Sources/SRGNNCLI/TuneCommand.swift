@@ -31,8 +31,10 @@ struct TuneCommand: ParsableCommand {
         defaults' objective, and the srgnn train command that trains the best configuration with \
         the full epoch budget) and report.html (objective against each parameter, and the trials). \
         Rerunning the same command continues after the last finished run (a run interrupted \
-        midway starts again); a larger --trials extends the search. A folder holding a search \
-        with another header is refused unless --restart.
+        midway starts again); a larger --trials extends the search, a larger --time-budget lets \
+        it go on (--threads and the budget may change between runs). A folder holding a search \
+        with another space, search, seed, objective, data, epochs per trial, patience or \
+        validation settings is refused unless --restart.
 
         Space files are YAML, one entry per parameter (named as srgnn train's long flags): a value \
         (fixed), a list or {choice: [...]}, {uniform: [low, high]} (integers for whole-number \

@@ -188,11 +188,14 @@ public struct SearchHeader: Codable, Sendable, Equatable {
         case datasetFingerprint = "dataset_fingerprint", epochsPerTrial = "epochs_per_trial", timeBudgetSeconds = "time_budget_seconds"
     }
 
-    /// The fields in which `other` differs from this header, by JSON name (`threads` may differ: it changes no result).
+    /// The fields in which `other` differs from this header that change the trials' results. The
+    /// threads, the data's path (same fingerprint) and the time budget (it decides only how many
+    /// trials run) may change between runs of one search.
     public func differences(from other: SearchHeader) -> [String] {
         var a = self, b = other
         a.base.threads = 1; b.base.threads = 1
-        a.data = ""; b.data = ""  // the same data may be read from another path
+        a.data = ""; b.data = ""
+        a.timeBudgetSeconds = nil; b.timeBudgetSeconds = nil
         var names = [String]()
         if a.space != b.space { names.append("space") }
         if a.search != b.search { names.append("search") }
@@ -201,7 +204,6 @@ public struct SearchHeader: Codable, Sendable, Equatable {
         if a.datasetFingerprint != b.datasetFingerprint { names.append("data (dataset fingerprint)") }
         if a.epochsPerTrial != b.epochsPerTrial { names.append("epochs per trial") }
         if a.patience != b.patience { names.append("patience") }
-        if a.timeBudgetSeconds != b.timeBudgetSeconds { names.append("time budget") }
         if a.base != b.base { names.append("training settings") }
         return names
     }
@@ -289,12 +291,20 @@ public final class HyperparameterSearch {
                 throw SearchError.header(path: headerPath, reason: "not a search header (\(error)); use --restart to start a new search here")
             }
             let differences = header.differences(from: saved)
-            if differences.isEmpty { return try readTrials() }
+            if differences.isEmpty {
+                if saved.timeBudgetSeconds != header.timeBudgetSeconds {
+                    note("the time budget is now " + (header.timeBudgetSeconds.map { String(format: "%.0f s", $0) } ?? "none")
+                         + " (was " + (saved.timeBudgetSeconds.map { String(format: "%.0f s", $0) } ?? "none") + ")")
+                }
+                if saved != header { try writeAtomically(try JSONText.data(header), to: headerPath) }
+                return try readTrials()
+            }
+            let listed = differences.joined(separator: ", ") + (differences.count == 1 ? " differs" : " differ")
             guard restart else {
                 throw SearchError.header(path: headerPath, reason:
-                    "this folder holds another search (its \(differences.joined(separator: ", ")) differ); rerun with the same options to continue it, use --restart to discard it, or choose another --out")
+                    "this folder holds another search (its \(listed)); rerun with the same options to continue it, use --restart to discard it, or choose another --out")
             }
-            note("--restart: discarding the previous search in \(directory) (its \(differences.joined(separator: ", ")) differed)")
+            note("--restart: discarding the previous search in \(directory) (its \(listed))")
         } else if FileManager.default.fileExists(atPath: trialsPath) && !restart {
             throw SearchError.header(path: headerPath, reason: "missing, but \(trialsPath) exists; use --restart to discard those trials")
         }

@@ -224,7 +224,7 @@ public enum TuningReport {
         let raw = (high - low) / Double(count)
         let magnitude = pow(10, floor(log10(raw)))
         let step = [1.0, 2, 2.5, 5, 10].map { $0 * magnitude }.first { $0 >= raw } ?? raw
-        return stride(from: ceil(low / step) * step, through: high, by: step).map { $0 }
+        return stride(from: ceil(low / step) * step, through: high, by: step).map { $0 + 0 }  // + 0 turns −0 into 0
     }
 
     static func escape(_ text: String) -> String {

@@ -135,6 +135,24 @@ import Training
         #expect(!html.contains("<script"))
     }
 
+    /// The time budget is checked before each run; a search it stopped goes on under a larger one.
+    @Test func theTimeBudgetStopsBetweenRunsAndMayBeRaised() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let dataset = syntheticDataset(sessions: 200, items: 30)
+        var header = Self.header(dataset: dataset)
+        header.timeBudgetSeconds = 1e-9  // spent by the first run, whatever its length
+        var notes = [String]()
+        let search = try HyperparameterSearch(header: header, dataset: dataset, directory: folder.path, trials: 3)
+        let stopped = try search.run(finished: try search.open(restart: false) { _ in }, observer: nil) { notes.append($0) }
+        #expect(stopped.map(\.trial) == [.defaults])
+        #expect(notes.last?.hasPrefix("time budget spent") == true, "\(notes)")
+        header.timeBudgetSeconds = nil
+        let resumed = try Self.search(header, dataset: dataset, folder: folder.path, trials: 3)
+        #expect(resumed.map(\.trial) == [.defaults, .index(0), .index(1), .index(2)])
+        #expect(resumed.first == stopped.first, "the finished run is kept, not rerun")
+    }
+
     @Test func aSearchWithAnotherHeaderIsRefusedUnlessRestarted() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }
