@@ -224,13 +224,14 @@ public struct SearchHeader: Codable, Sendable, Equatable {
 
 /// Errors of a search that the user can fix.
 public enum SearchError: Error, CustomStringConvertible, Equatable {
-    case header(path: String, reason: String)
+    case file(path: String, reason: String)
+    /// A line of `trials.jsonl` that is not the record this search plans there.
     case trials(path: String, line: Int, reason: String)
     case invalid(String)
 
     public var description: String {
         switch self {
-        case let .header(path, reason): return "\(path): \(reason)"
+        case let .file(path, reason): return "\(path): \(reason)"
         case let .trials(path, line, reason): return "\(path):\(line): \(reason)"
         case let .invalid(message): return message
         }
@@ -288,7 +289,7 @@ public final class HyperparameterSearch {
             do {
                 saved = try JSONDecoder().decode(SearchHeader.self, from: Data(contentsOf: URL(fileURLWithPath: headerPath)))
             } catch {
-                throw SearchError.header(path: headerPath, reason: "not a search header (\(error)); use --restart to start a new search here")
+                throw SearchError.file(path: headerPath, reason: "not a search header (\(error)); use --restart to start a new search here")
             }
             let differences = header.differences(from: saved)
             if differences.isEmpty {
@@ -301,12 +302,12 @@ public final class HyperparameterSearch {
             }
             let listed = differences.joined(separator: ", ") + (differences.count == 1 ? " differs" : " differ")
             guard restart else {
-                throw SearchError.header(path: headerPath, reason:
+                throw SearchError.file(path: headerPath, reason:
                     "this folder holds another search (its \(listed)); rerun with the same options to continue it, use --restart to discard it, or choose another --out")
             }
             note("--restart: discarding the previous search in \(directory) (its \(listed))")
         } else if FileManager.default.fileExists(atPath: trialsPath) && !restart {
-            throw SearchError.header(path: headerPath, reason: "missing, but \(trialsPath) exists; use --restart to discard those trials")
+            throw SearchError.file(path: headerPath, reason: "missing, but \(trialsPath) exists; use --restart to discard those trials")
         }
         try? FileManager.default.removeItem(atPath: trialsPath)
         try writeAtomically(try JSONText.data(header), to: headerPath)
@@ -323,7 +324,7 @@ public final class HyperparameterSearch {
         if let lastNewline = bytes.lastIndex(of: 0x0A) { completeLength = lastNewline + 1 } else { completeLength = 0 }
         if completeLength < bytes.count {
             guard truncate(trialsPath, off_t(completeLength)) == 0 else {
-                throw SearchError.trials(path: trialsPath, line: 0, reason: "cannot cut its torn last line: \(String(cString: strerror(errno)))")
+                throw SearchError.file(path: trialsPath, reason: "cannot cut its torn last line: \(String(cString: strerror(errno)))")
             }
         }
         let lines = bytes.prefix(completeLength).split(separator: 0x0A, omittingEmptySubsequences: false).dropLast()
@@ -394,7 +395,7 @@ public final class HyperparameterSearch {
         var line = try JSONText.data(record)
         line.append(0x0A)
         if let failure = appendSynced(line, to: trialsPath) {
-            throw SearchError.trials(path: trialsPath, line: 0, reason: "cannot write: \(failure)")
+            throw SearchError.file(path: trialsPath, reason: "cannot write: \(failure)")
         }
     }
 

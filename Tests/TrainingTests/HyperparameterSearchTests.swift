@@ -123,6 +123,19 @@ import Training
         _ = try Self.search(header, dataset: dataset, folder: torn, trials: 4)
         #expect(try Self.comparableLines(torn + "/trials.jsonl") == expected)
 
+        // A complete line that is not the planned record is an error naming it, not silently rerun.
+        let edited = folder.path + "/edited"
+        try FileManager.default.copyItem(atPath: torn, toPath: edited)
+        var lines = try String(contentsOfFile: edited + "/trials.jsonl", encoding: .utf8).split(separator: "\n").map(String.init)
+        lines[2] = "{\"trial\": 1}"
+        try (lines.joined(separator: "\n") + "\n").write(toFile: edited + "/trials.jsonl", atomically: true, encoding: .utf8)
+        do {
+            _ = try Self.search(header, dataset: dataset, folder: edited, trials: 4)
+            Issue.record("an edited trials file was accepted")
+        } catch {
+            #expect("\(error)" == edited + "/trials.jsonl:3: not a trial record; use --restart to start the search again")
+        }
+
         // The summary names the best trial and the defaults; the report holds one panel per varied parameter.
         let summary = try JSONDecoder().decode(TuningSummary.self, from: Data(contentsOf: URL(fileURLWithPath: torn + "/summary.json")))
         let best = try #require(summary.best)
