@@ -61,7 +61,7 @@ public struct ExperimentFile: Sendable, Equatable {
         let file = try YAMLMapping(text: text, path: path)
         var data: String?
         var settings = TrainingSettings()
-        var lines = [TrainingConfiguration.Key: Int?]()
+        var placed = [TrainingConfiguration.Key: (name: String, line: Int?)]()
         for (name, line, value) in file.entries {
             if name == "data" {
                 do { data = try value.string() } catch let mismatch as YAMLValue.Mismatch {
@@ -81,14 +81,14 @@ public struct ExperimentFile: Sendable, Equatable {
             } catch let mismatch as YAMLValue.Mismatch {
                 throw file.error(value.line ?? line, "'\(name)': \(mismatch.message)")
             }
-            lines[key] = line
+            placed[key] = (name, line)
         }
         // Out-of-range values are reported here, at their line; a bad combination with a flag is
         // reported when the flags are applied.
         do {
             try settings.applied(to: TrainingConfiguration()).validate()
         } catch TrainingError.invalidSetting(let key, let message) {
-            if let line = lines[key] { throw file.error(line, message) }
+            if let (name, line) = placed[key] { throw file.error(line, "'\(name)': \(message)") }
         }
         return ExperimentFile(path: path, data: data, settings: settings, text: text)
     }

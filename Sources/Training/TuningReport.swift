@@ -20,9 +20,11 @@ public struct TuningSummary: Codable, Sendable, Equatable {
     public var command: String?
     /// Seconds of all finished runs, the defaults' included.
     public var seconds: Double
+    /// The five best trials, best first (ties: the earlier trial first).
+    public var leaders: [TrialRecord]
 
     enum CodingKeys: String, CodingKey {
-        case objective, search, seed, data, best, defaults, command, seconds
+        case objective, search, seed, data, best, defaults, command, seconds, leaders
         case trialsFinished = "trials_finished", trialsPlanned = "trials_planned"
         case improvementOverDefaults = "improvement_over_defaults"
     }
@@ -41,6 +43,9 @@ public struct TuningSummary: Codable, Sendable, Equatable {
         if let best, let defaults { improvementOverDefaults = best.bestObjective - defaults.bestObjective }
         command = best.map { Self.command(header: header, parameters: $0.parameters) }
         seconds = records.reduce(0) { $0 + $1.seconds }
+        leaders = Array(trials.enumerated().sorted { a, b in
+            a.element.bestObjective != b.element.bestObjective ? a.element.bestObjective > b.element.bestObjective : a.offset < b.offset
+        }.map(\.element).prefix(5))
     }
 
     /// `srgnn train` with the trial's parameters, the search's other settings, and the full
@@ -93,6 +98,15 @@ public struct TuningSummary: Codable, Sendable, Equatable {
             text += "- `\(parameter.rawValue)`: \(Self.format(best.parameters.value(of: parameter), parameter))\n"
         }
         if let command { text += "\nTrain it with the full epoch budget:\n\n```sh\n\(command)\n```\n" }
+        if !leaders.isEmpty {
+            text += "\nThe best \(leaders.count) trials:\n\n| trial | " + SearchParameter.allCases.map(\.rawValue).joined(separator: " | ")
+                + " | \(objective) | best epoch |\n|" + String(repeating: "---|", count: SearchParameter.allCases.count + 3) + "\n"
+            for record in leaders {
+                let values = SearchParameter.allCases.map { Self.format(record.parameters.value(of: $0), $0) }
+                text += "| \("\(record.trial)".replacingOccurrences(of: "trial ", with: "")) | " + values.joined(separator: " | ")
+                    + String(format: " | %.2f | %d |\n", record.bestObjective, record.bestEpoch)
+            }
+        }
         return text
     }
 }

@@ -30,6 +30,18 @@ struct TuneCommandTests {
         #expect(summary["objective"] as? String == "MRR@20" && summary["trials_finished"] as? Int == 2)
         #expect((summary["defaults"] as? [String: Any])?["trial"] as? String == "defaults")
 
+        // The summary's command trains the best trial again (here within the trial's one epoch): same validation objective.
+        let best = try #require(summary["best"] as? [String: Any])
+        let command = try #require(summary["command"] as? String)
+        let words = command.replacingOccurrences(of: "--epochs 30", with: "--epochs 1")
+            .replacingOccurrences(of: "best.safetensors", with: folder.path + "/best.safetensors")
+            .split(separator: " ").map(String.init)
+        #expect(words.prefix(2) == ["srgnn", "train"])
+        result = try runSRGNN(Array(words.dropFirst()) + ["--threads", "1"])
+        #expect(result.status == 0, "\(result.error)")
+        let retrained = try #require(try LoadedModel.load(from: folder.path + "/best.safetensors").metadata)
+        #expect(retrained.metrics["validation.MRR@20"] == best["best_objective"] as? Double, "\(command)")
+
         // The same command again: nothing left to run, the trials are untouched.
         result = try runSRGNN(arguments)
         #expect(result.status == 0, "\(result.error)")

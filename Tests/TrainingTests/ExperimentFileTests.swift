@@ -51,7 +51,7 @@ import Training
         #expect(error("hidden-size: eight\n") == "run.yaml:1: 'hidden-size': expected an integer, got 'eight'")
         #expect(error("epochs: 2\nnonhybrid: maybe\n") == "run.yaml:2: 'nonhybrid': expected true or false, got 'maybe'")
         #expect(error("validation-split: all\n") == "run.yaml:1: 'validation-split': expected one of examples, sessions, latest, got 'all'")
-        #expect(error("\nstep: 0\n") == "run.yaml:2: propagation steps must be at least 1 (got 0)")
+        #expect(error("\nstep: 0\n") == "run.yaml:2: 'step': propagation steps must be at least 1 (got 0)")
         #expect(error("out: model.safetensors\n") == "run.yaml:1: 'out' is not an experiment setting: give --out on the command line")
         #expect(error("lr: [0.1, 0.2]\n") == "run.yaml:1: 'lr': expected a number, got a list")
         #expect(error("- 1\n- 2\n") == "run.yaml:1: expected a mapping of settings (name: value) at the top level")
