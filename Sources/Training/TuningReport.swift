@@ -131,7 +131,7 @@ public enum TuningReport {
         tr.best td { background: #fde2e2; font-weight: bold; } tr.defaults td { color: #555; font-style: italic; }
         .note { color: #666; font-size: 0.85em; }
         .panels { display: flex; flex-wrap: wrap; gap: 8px; }
-        pre { background: #f6f6f6; padding: 8px; white-space: pre-wrap; }
+        pre { background: #f6f6f6; padding: 8px; overflow-x: auto; }
         </style></head><body>
         <h1>Hyper-parameter search on <code>\(escape(header.data))</code></h1>
         <p class="note">Objective: validation \(key) in percent (the best epoch of each trial; the test set was not evaluated).
@@ -145,7 +145,9 @@ public enum TuningReport {
             if let defaults = summary.defaults { page += String(format: "; defaults %.2f", defaults.bestObjective) }
             page += ".</p>\n"
         }
-        if let command = summary.command { page += "<p>Train the best configuration with the full epoch budget:</p><pre>\(escape(command))</pre>\n" }
+        if let command = summary.command {
+            page += "<p>Train the best configuration with the full epoch budget:</p><pre>\(escape(wrapped(command)))</pre>\n"
+        }
         page += "<h2>\(key) against each parameter</h2>\n<div class=\"panels\">\n"
         let varied = header.space.parameters.filter { parameter in
             if case .choice(let values) = header.space.domains[parameter]!, values.count == 1 { return false }
@@ -230,6 +232,20 @@ public enum TuningReport {
             svg += "<title>best, \(best.trial): \(String(format: "%.2f", best.bestObjective))</title></circle>\n"
         }
         return svg + "</svg>\n"
+    }
+
+    /// A shell command over several lines (` \` continuations, breaking before an option), so that
+    /// it reads on the page and still pastes into a shell.
+    static func wrapped(_ command: String, width: Int = 88) -> String {
+        var lines = [String](), line = ""
+        for word in command.split(separator: " ") {
+            if word.hasPrefix("--"), !line.isEmpty, line.count + word.count > width {
+                lines.append(line)
+                line = "   "
+            }
+            line += (line.isEmpty ? "" : " ") + word
+        }
+        return (lines + [line]).joined(separator: " \\\n")
     }
 
     /// About `count` round tick values covering [low, high].
