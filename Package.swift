@@ -22,6 +22,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         // Bearer tokens on the service's admin routes.
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
+        // Experiment files (`train --config`) and search spaces (`tune --space`).
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // OpenBLAS on Linux; Accelerate on Apple platforms (TensorCore imports it directly there).
@@ -35,7 +37,14 @@ let package = Package(
         .target(name: "SessionData", dependencies: ["TensorCore"]),
         .target(name: "SRGNN", dependencies: ["TensorCore", "SessionData", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Evaluation", dependencies: ["TensorCore", "SessionData", "SRGNN"], exclude: ["README.md"]),
-        .target(name: "Training", dependencies: ["TensorCore", "SessionData", "SRGNN", "Evaluation"]),
+        .target(
+            name: "Training",
+            dependencies: [
+                "TensorCore", "SessionData", "SRGNN", "Evaluation",
+                // Search-space and experiment files are YAML.
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
         .target(
             name: "Serving",
             dependencies: [

@@ -29,12 +29,16 @@ public struct CheckpointMetadata: Codable, Sendable, Equatable {
     /// The most clicked items of the training data's most recent sessions: the answer for a
     /// session the model cannot embed (empty, or only unknown items). Absent in older checkpoints.
     public var recentPopularity: RecentPopularity?
+    /// The experiment file the run was configured by (`srgnn train --config`), absent otherwise.
+    /// `training` and `dataset` hold the effective settings, after command-line overrides.
+    public var experiment: ExperimentSource?
 
     public init(model: SRGNNConfiguration, vocabulary: ItemVocabulary, epoch: Int, metrics: [String: Double],
                 training: JSONValue?, history: JSONValue?, createdAt: Date = Date(),
                 versions: [String: String] = ["srgnn": srgnnVersion], dataset: String? = nil,
                 datasetFingerprint: String? = nil, trainingData: TrainingDataSummary? = nil,
-                lineage: CheckpointLineage? = nil, recentPopularity: RecentPopularity? = nil) {
+                lineage: CheckpointLineage? = nil, recentPopularity: RecentPopularity? = nil,
+                experiment: ExperimentSource? = nil) {
         self.model = model
         self.vocabulary = vocabulary
         self.epoch = epoch
@@ -48,6 +52,19 @@ public struct CheckpointMetadata: Codable, Sendable, Equatable {
         self.trainingData = trainingData
         self.lineage = lineage
         self.recentPopularity = recentPopularity
+        self.experiment = experiment
+    }
+}
+
+/// The experiment file a run was configured by: its path as given and its text as it was read
+/// (for a checkpoint given as the experiment, the text of that run's own file, if it had one).
+public struct ExperimentSource: Codable, Sendable, Equatable {
+    public var file: String
+    public var text: String?
+
+    public init(file: String, text: String?) {
+        self.file = file
+        self.text = text
     }
 }
 

@@ -13,6 +13,7 @@ struct SRGNNCommand: AsyncParsableCommand {
             RecommendCommand.self,
             BenchCommand.self,
             TrainCommand.self,
+            TuneCommand.self,
             EvaluateCommand.self,
             CompareCommand.self,
             PreprocessCommand.self,

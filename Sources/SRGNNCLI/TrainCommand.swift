@@ -29,11 +29,25 @@ struct TrainCommand: ParsableCommand {
 
         Limits: --hidden-size ≤ 4096, --step ≤ 16, --batch-size ≤ 10000, --epochs ≤ 10000, \
         --threads ≤ 256, --cutoff ≤ 10000; sessions longer than 200 clicks keep their most recent 200.
+
+        Experiment files: --config run.yaml reads the data and settings from a YAML mapping whose \
+        names are this command's long flags (aliases too: lr, l2, step, …), e.g. \
+        'data: data/diginetica', 'learning-rate: 0.001', 'validation-split: sessions', \
+        'nonhybrid: true'. Flags given on the command line override the file (--no-nonhybrid, \
+        --no-textbook-decay turn its switches off). An unknown name, a wrong type or a value out of \
+        range is an error naming the file and line. The checkpoint records the effective settings, \
+        the data path and the file's text, so --config also takes a checkpoint: \
+        'srgnn train --config old.safetensors --out new.safetensors' reruns old's experiment.
         """
     )
 
-    @Option(name: .long, help: "Dataset folder (ours, from srgnn preprocess, or an SR-GNN pickle folder).")
-    var data: String
+    @Option(name: .long, help: "Dataset folder (ours, from srgnn preprocess, or an SR-GNN pickle folder); may come from --config.")
+    var data: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Experiment file: YAML data and settings (names as the long flags), or a checkpoint to rerun its experiment; flags override it.",
+        valueName: "run.yaml|checkpoint"))
+    var config: String?
 
     @Option(name: .long, help: "Checkpoint to write.")
     var out: String
@@ -96,17 +110,34 @@ struct TrainCommand: ParsableCommand {
         return stem + "." + tag + (ending.isEmpty ? "" : "." + ending)
     }
 
+    /// The experiment: `--config`'s file (if any) with the flags given over it, and the data path.
+    func experiment() throws -> (file: ExperimentFile?, settings: TrainingSettings, data: String) {
+        let file: ExperimentFile?
+        do {
+            file = try config.map(ExperimentFile.load)
+        } catch let error as SettingsFileError {
+            throw CommandError("--config \(error)")
+        }
+        guard let data = data ?? file?.data else {
+            throw CommandError(config == nil ? "give --data (the dataset folder), or --config with a 'data' setting"
+                                             : "--config \(config!) names no data: give --data")
+        }
+        return (file, (file?.settings ?? TrainingSettings()).overridden(by: options.settings()), data)
+    }
+
     func run() throws {
         setBLASThreads(1)  // products are split over our threads instead (see TensorCore's gemm(threads:))
+        let (experimentFile, settings, data) = try experiment()
         let warmStart = try initFrom.map {
             try WarmStart.load(from: $0, optimizerStatePath: initOptimizerState,
-                               propagationSteps: options.propagationSteps ?? TrainingOptions.defaults.propagationSteps,
-                               nonhybrid: options.nonhybrid)
+                               propagationSteps: settings.propagationSteps ?? TrainingOptions.defaults.propagationSteps,
+                               nonhybrid: settings.nonhybrid ?? TrainingOptions.defaults.nonhybrid)
         }
-        let configuration = warmStart.map { options.configuration(warmStartingFrom: $0.parent.model.configuration) } ?? options.configuration()
+        let configuration = TrainingOptions.configuration(settings, warmStartingFrom: warmStart?.parent.model.configuration)
         let dataset = try SessionDataset.load(from: data)
+        let run = Run(data: data, experiment: experimentFile?.source, warmStart: warmStart)
         guard let seeds = try parsedSeeds() else {
-            _ = try train(configuration, on: dataset, to: out, warmStart: warmStart, resume: resume)
+            _ = try train(configuration, on: dataset, run: run, to: out, resume: resume)
             return
         }
         var runs = [SeedSummary.Run]()
@@ -118,7 +149,7 @@ struct TrainCommand: ParsableCommand {
             // A seed that never started has no state to resume from.
             let resumable = resume && FileManager.default.fileExists(atPath: path + ".state")
             if resume && !resumable { printLine("note: no saved state for seed \(seed): starting it afresh") }
-            let result = try train(seeded, on: dataset, to: path, warmStart: warmStart, resume: resumable)
+            let result = try train(seeded, on: dataset, run: run, to: path, resume: resumable)
             runs.append(SeedSummary.Run(seed: seed, checkpoint: path, result: result, cutoff: configuration.cutoff))
         }
         let summary = SeedSummary(runs: runs, configuration: configuration)
@@ -150,17 +181,26 @@ struct TrainCommand: ParsableCommand {
         return text
     }
 
+    /// What every run of one invocation shares: the data path, the experiment file, the warm start.
+    struct Run {
+        var data: String
+        var experiment: ExperimentSource?
+        var warmStart: WarmStart?
+    }
+
     /// One training run to `out`, with its configuration, data and outcome printed.
-    func train(_ configuration: TrainingConfiguration, on dataset: SessionDataset, to out: String, warmStart: WarmStart?,
+    func train(_ configuration: TrainingConfiguration, on dataset: SessionDataset, run: Run, to out: String,
                resume: Bool) throws -> TrainingResult {
+        let (data, warmStart) = (run.data, run.warmStart)
         let trainer: Trainer
         do {
             trainer = try Trainer(configuration: configuration, dataset: dataset, checkpointPath: out, datasetPath: data,
                                   warmStart: warmStart)
         } catch TrainingError.invalidSetting(let key, let message) {
-            throw CommandError("\(TrainingOptions.spelling(of: key)): \(message)")
+            throw CommandError("\(TrainingOptions.spelling(of: key))\(config.map { " (with --config \($0))" } ?? ""): \(message)")
         }
-        printLine("configuration: \(describe(configuration))")
+        trainer.experiment = run.experiment
+        printLine("configuration: \(describe(configuration))" + (config.map { " (from \($0) and the flags given)" } ?? ""))
         if let warmStart {
             printLine("warm start from \(warmStart.parentPath) (sha256 \(warmStart.parent.sha256.prefix(16))…): \(warmStart.parent.model.configuration.itemCount) items kept, \(trainer.addedItems) added; Adam moments "
                       + (initOptimizerState.map { "continued from \($0)" } ?? "start at zero"))
@@ -184,53 +224,53 @@ struct TrainCommand: ParsableCommand {
     }
 }
 
-/// Every training hyperparameter. Each option's default is read from `TrainingConfiguration()`, so
-/// the help text and the library cannot disagree. Spellings are kept from earlier releases; the
-/// names of the configuration's fields are accepted as aliases (`--l2-penalty` for `--l2`).
+/// Every training hyperparameter. Options are optional so that a flag the user gave can be told
+/// from one left out: given flags override `--config`'s file, which overrides the defaults of
+/// `TrainingConfiguration()` (shown in the help, so the help text and the library cannot disagree).
+/// Spellings are kept from earlier releases; the names of the configuration's fields are accepted
+/// as aliases (`--l2-penalty` for `--l2`).
 struct TrainingOptions: ParsableArguments {
     static let defaults = TrainingConfiguration()
 
-    // Optional so that a warm start can tell a flag the user gave from a default it may override.
     @Option(name: .long, parsing: .unconditional, help: "Hidden size; with --init-from, the model's (default: \(Self.defaults.hiddenSize)).")
     var hiddenSize: Int?
-    @Option(name: .long, parsing: .unconditional, help: "Examples per batch.")
-    var batchSize = Self.defaults.batchSize
-    @Option(name: .long, parsing: .unconditional, help: "Maximum epochs.")
-    var epochs = Self.defaults.epochs
-    @Option(name: [.customLong("lr"), .customLong("learning-rate")], parsing: .unconditional, help: "Initial learning rate.")
-    var learningRate = Self.defaults.learningRate
-    @Option(name: [.customLong("lr-decay"), .customLong("decay-factor")], parsing: .unconditional, help: "Learning-rate decay factor.")
-    var decayFactor = Self.defaults.decayFactor
-    @Option(name: [.customLong("lr-decay-step"), .customLong("decay-interval")], parsing: .unconditional, help: "Epochs between learning-rate decays.")
-    var decayInterval = Self.defaults.decayInterval
-    @Flag(name: .long, help: "Decay at the textbook time (after every --lr-decay-step epochs) instead of the reference's (one epoch earlier).")
-    var textbookDecay = !Self.defaults.referenceDecayTiming
-    @Option(name: [.customLong("l2"), .customLong("l2-penalty")], parsing: .unconditional, help: "L2 penalty (added to the gradient, as torch.optim.Adam's weight_decay).")
-    var l2Penalty = Self.defaults.l2Penalty
+    @Option(name: .long, parsing: .unconditional, help: "Examples per batch (default: \(Self.defaults.batchSize)).")
+    var batchSize: Int?
+    @Option(name: .long, parsing: .unconditional, help: "Maximum epochs (default: \(Self.defaults.epochs)).")
+    var epochs: Int?
+    @Option(name: [.customLong("lr"), .customLong("learning-rate")], parsing: .unconditional, help: "Initial learning rate (default: \(Self.defaults.learningRate)).")
+    var learningRate: Float?
+    @Option(name: [.customLong("lr-decay"), .customLong("decay-factor")], parsing: .unconditional, help: "Learning-rate decay factor (default: \(Self.defaults.decayFactor)).")
+    var decayFactor: Float?
+    @Option(name: [.customLong("lr-decay-step"), .customLong("decay-interval")], parsing: .unconditional, help: "Epochs between learning-rate decays (default: \(Self.defaults.decayInterval)).")
+    var decayInterval: Int?
+    @Flag(inversion: .prefixedNo, help: "Decay at the textbook time (after every --lr-decay-step epochs) instead of the reference's (one epoch earlier) (default: \(!Self.defaults.referenceDecayTiming)).")
+    var textbookDecay: Bool?
+    @Option(name: [.customLong("l2"), .customLong("l2-penalty")], parsing: .unconditional, help: "L2 penalty, added to the gradient as torch.optim.Adam's weight_decay (default: \(Self.defaults.l2Penalty)).")
+    var l2Penalty: Float?
     @Option(name: [.customLong("step"), .customLong("propagation-steps")], parsing: .unconditional, help: "Gated graph propagation steps; with --init-from, the model's (default: \(Self.defaults.propagationSteps)).")
     var propagationSteps: Int?
-    @Flag(name: .long, help: "Readout without the hybrid transform.")
-    var nonhybrid = Self.defaults.nonhybrid
-    @Option(name: .long, parsing: .unconditional, help: "Epochs without improvement before stopping (counted as the reference counts them).")
-    var patience = Self.defaults.patience
-    // Optional so that --seeds can tell a --seed the user gave (a conflict) from the default.
+    @Flag(inversion: .prefixedNo, help: "Readout without the hybrid transform; with --init-from, the model's (default: \(Self.defaults.nonhybrid)).")
+    var nonhybrid: Bool?
+    @Option(name: .long, parsing: .unconditional, help: "Epochs without improvement before stopping, counted as the reference counts them (default: \(Self.defaults.patience)).")
+    var patience: Int?
     @Option(name: .long, parsing: .unconditional, help: "Seed for initialisation, validation split and shuffling (default: \(Self.defaults.seed)).")
     var seed: UInt64?
-    @Option(name: .long, parsing: .unconditional, help: "Worker threads.")
-    var threads = Self.defaults.threads
-    @Option(name: .long, parsing: .unconditional, help: "Share of training examples held out for validation.")
-    var validationFraction = Self.defaults.validationFraction
+    @Option(name: .long, parsing: .unconditional, help: "Worker threads (the number of cores; default: \(Self.defaults.threads)).")
+    var threads: Int?
+    @Option(name: .long, parsing: .unconditional, help: "Share of training examples held out for validation (default: \(Self.defaults.validationFraction)).")
+    var validationFraction: Double?
     @Option(name: .long, help: ArgumentHelp(
-        "What --select-on validation holds out: 'examples' (random prefixes, the reference's), 'sessions' (random whole sessions) or 'latest' (the most recent sessions).",
+        "What --select-on validation holds out: 'examples' (random prefixes, the reference's), 'sessions' (random whole sessions) or 'latest' (the most recent sessions) (default: \(Self.defaults.validationSplit.rawValue)).",
         discussion: "The session splits keep all prefixes of a session on one side and take whole sessions until they hold --validation-fraction of the examples. 'latest' takes the last sessions of the training data, which preprocessing sorts by date (SR-GNN pickles too). Sessions are recovered from the order of the training examples (the reference's augmentation order: a session's prefixes back to back, longest first). The split is saved in the checkpoint; older checkpoints count as 'examples'."))
-    var validationSplit = Self.defaults.validationSplit
-    @Option(name: .long, help: "Choose the best epoch on 'validation' (honest) or 'test' (the reference's protocol).")
-    var selectOn = Self.defaults.selectOn
-    @Option(name: .long, parsing: .unconditional, help: "K of the HR@K and MRR@K that choose the best epoch and fill the epoch summary.")
-    var cutoff = Self.defaults.cutoff
+    var validationSplit: ValidationSplit?
+    @Option(name: .long, help: "Choose the best epoch on 'validation' (honest) or 'test' (the reference's protocol) (default: \(Self.defaults.selectOn.rawValue)).")
+    var selectOn: SelectionProtocol?
+    @Option(name: .long, parsing: .unconditional, help: "K of the HR@K and MRR@K that choose the best epoch and fill the epoch summary (default: \(Self.defaults.cutoff)).")
+    var cutoff: Int?
     @Option(name: .long, help: ArgumentHelp(
         "'srgnn' (the default) or 'niser': NISER+ (Gupta et al. 2019) with the paper's settings, i.e. --normalize --scale \(SRGNNConfiguration.niserScale) --position-embeddings --dropout \(SRGNNConfiguration.niserDropout).",
-        discussion: "The flags below change one part each, on top of the variant; with --init-from, the parent's settings unless given (then they must agree, dropout aside)."))
+        discussion: "The flags below change one part each, on top of the variant; with --init-from, the parent's settings unless given (then they must agree, dropout aside). In an experiment file: normalize, scale, position-embeddings (true/false), dropout."))
     var variant: ModelVariant?
     @Flag(name: .long, help: "NISER: L2-normalise item embeddings (graph input and scores) and the session vector; scores = σ · cosine.")
     var normalize = false
@@ -241,56 +281,56 @@ struct TrainingOptions: ParsableArguments {
     @Option(name: .long, parsing: .unconditional, help: "NISER+: dropout on the item embeddings fed to the graph, training only (--variant niser: \(SRGNNConfiguration.niserDropout)).")
     var dropout: Float?
 
-    /// Whether any NISER option was given (a warm start otherwise takes the parent's).
-    var choosesVariant: Bool { variant != nil || normalize || scale != nil || positionEmbeddings || dropout != nil }
 
-    /// The variant, then each flag over it.
-    func applyVariant(to configuration: inout TrainingConfiguration) {
-        configuration.apply(variant ?? .srgnn)
-        if normalize { configuration.normalize = true }
-        if let scale { configuration.scale = scale }
-        if positionEmbeddings { configuration.positionEmbeddingRows = SRGNNConfiguration.niserPositionRows }
-        if let dropout { configuration.dropout = dropout }
+    /// The settings given on the command line (the others nil).
+    func settings() -> TrainingSettings {
+        var settings = TrainingSettings()
+        settings.hiddenSize = hiddenSize
+        settings.batchSize = batchSize
+        settings.epochs = epochs
+        settings.learningRate = learningRate
+        settings.decayFactor = decayFactor
+        settings.decayInterval = decayInterval
+        settings.textbookDecay = textbookDecay
+        settings.l2Penalty = l2Penalty
+        settings.propagationSteps = propagationSteps
+        settings.nonhybrid = nonhybrid
+        settings.patience = patience
+        settings.seed = seed
+        settings.threads = threads
+        settings.validationFraction = validationFraction
+        settings.validationSplit = validationSplit
+        settings.selectOn = selectOn
+        settings.cutoff = cutoff
+        // The variant sets its four parts; each flag then overrides one.
+        if let variant { settings.apply(variant) }
+        if normalize { settings.normalize = true }
+        if let scale { settings.scale = scale }
+        if positionEmbeddings { settings.positionEmbeddingRows = SRGNNConfiguration.niserPositionRows }
+        if let dropout { settings.dropout = dropout }
+        return settings
     }
 
-    /// The configuration these options describe (not yet validated; `validate()` does that).
+    /// The configuration these options describe over the defaults (not yet validated).
     func configuration() -> TrainingConfiguration {
-        var configuration = TrainingConfiguration()
-        configuration.hiddenSize = hiddenSize ?? Self.defaults.hiddenSize
-        configuration.batchSize = batchSize
-        configuration.epochs = epochs
-        configuration.learningRate = learningRate
-        configuration.decayFactor = decayFactor
-        configuration.decayInterval = decayInterval
-        configuration.referenceDecayTiming = !textbookDecay
-        configuration.l2Penalty = l2Penalty
-        configuration.propagationSteps = propagationSteps ?? Self.defaults.propagationSteps
-        configuration.nonhybrid = nonhybrid
-        configuration.patience = patience
-        configuration.seed = seed ?? Self.defaults.seed
-        configuration.threads = threads
-        configuration.validationFraction = validationFraction
-        configuration.validationSplit = validationSplit
-        configuration.selectOn = selectOn
-        configuration.cutoff = cutoff
-        applyVariant(to: &configuration)
-        return configuration
+        settings().applied(to: Self.defaults)
     }
 
-    /// The configuration for a warm start from `parent`: the architecture settings the user left
-    /// out are the parent's; those given must agree with it (the trainer checks).
-    func configuration(warmStartingFrom parent: SRGNNConfiguration) -> TrainingConfiguration {
-        var configuration = configuration()
-        configuration.hiddenSize = hiddenSize ?? parent.hiddenSize
-        configuration.propagationSteps = propagationSteps ?? parent.propagationSteps
-        configuration.nonhybrid = nonhybrid || parent.nonhybrid
-        if !choosesVariant {
-            configuration.normalize = parent.normalize
-            configuration.scale = parent.scale
-            configuration.positionEmbeddingRows = parent.positionEmbeddingRows
-            configuration.dropout = parent.dropout
+    /// The configuration of `settings` (a file's, overridden by the flags), for a cold start or a
+    /// warm start from `parent`: architecture settings that neither gave are then the parent's
+    /// (those given must agree with it; the trainer checks).
+    static func configuration(_ settings: TrainingSettings, warmStartingFrom parent: SRGNNConfiguration?) -> TrainingConfiguration {
+        var base = defaults
+        if let parent {
+            base.hiddenSize = parent.hiddenSize
+            base.propagationSteps = parent.propagationSteps
+            base.nonhybrid = parent.nonhybrid
+            base.normalize = parent.normalize
+            base.scale = parent.scale
+            base.positionEmbeddingRows = parent.positionEmbeddingRows
+            base.dropout = parent.dropout
         }
-        return configuration
+        return settings.applied(to: base)
     }
 
     /// The library's checks, reported against the option that set the bad value.

@@ -41,6 +41,11 @@ public final class Trainer {
     public let validationIndices: [Int]
     /// `dataset.fingerprint`: saved in the state and the checkpoint, checked on resume.
     public let datasetFingerprint: String
+    /// Whether the test set is measured after each epoch (it never chooses anything). The tuner
+    /// turns it off: a search must not look at the test set at all.
+    public var evaluatesTest = true
+    /// The experiment file the run was configured by, recorded in the checkpoint.
+    public var experiment: ExperimentSource?
 
     public var logPath: String { checkpointPath + ".log.jsonl" }
     public var statePath: String { checkpointPath + ".state" }
@@ -83,6 +88,7 @@ public final class Trainer {
     /// Trains to the end (or until patience runs out), saving the best epoch to `checkpointPath`.
     public func run(resume: Bool = false, observer: TrainingObserver? = nil) throws -> TrainingResult {
         let cutoff = configuration.cutoff
+        precondition(evaluatesTest || configuration.selectOn == .validation, "selecting on the test set needs evaluatesTest")
         var step = TrainingStep(model: try initialModel(), learningRate: configuration.learningRate,
                                 l2Penalty: configuration.l2Penalty, threads: configuration.threads)
         if !resume, let moments = try warmStart?.optimizerState(embeddingRows: dataset.embeddingRows) {
@@ -104,7 +110,7 @@ public final class Trainer {
         // Validation and test are measured by the same evaluator as `srgnn evaluate`.
         let evaluator = Evaluator(cutoffs: [cutoff], listLength: nil, threads: configuration.threads, ties: .optimistic)
         let validationExamples = TestExample.examples(of: dataset.train, indices: validationIndices)
-        let testExamples = TestExample.examples(of: dataset.test)
+        let testExamples = evaluatesTest ? TestExample.examples(of: dataset.test) : []
         func metrics(_ model: SRGNNModel, _ examples: [TestExample]) -> [String: Double]? {
             examples.isEmpty ? nil : evaluator.evaluate(SRGNNScorer(model: model), on: examples).keyedMetrics
         }
@@ -177,7 +183,8 @@ public final class Trainer {
                                           dataset: datasetPath, datasetFingerprint: datasetFingerprint,
                                           trainingData: TrainingDataSummary(dataset),
                                           lineage: warmStart?.lineage(addedItems: addedItems),
-                                          recentPopularity: RecentPopularity(of: dataset.trainSessions, itemCount: dataset.itemCount))
+                                          recentPopularity: RecentPopularity(of: dataset.trainSessions, itemCount: dataset.itemCount),
+                                          experiment: experiment)
         try LoadedModel.save(model: model, metadata: metadata, to: checkpointPath)
     }
 

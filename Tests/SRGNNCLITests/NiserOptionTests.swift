@@ -43,10 +43,20 @@ struct NiserOptionTests {
     @Test func warmStartTakesTheParentsVariantUnlessGiven() throws {
         var parent = SRGNNConfiguration(itemCount: 5)
         ModelVariant.niser.configure(&parent)
-        let taken = try TrainingOptions.parse([]).configuration(warmStartingFrom: parent)
+        let taken = TrainingOptions.configuration(try TrainingOptions.parse([]).settings(), warmStartingFrom: parent)
         #expect(taken.modelConfiguration(itemCount: 5) == parent)
-        let asked = try TrainingOptions.parse(["--variant", "srgnn"]).configuration(warmStartingFrom: parent)
+        let asked = TrainingOptions.configuration(try TrainingOptions.parse(["--variant", "srgnn"]).settings(), warmStartingFrom: parent)
         #expect(!asked.normalize, "a given variant is kept, for the warm start to refuse")
+    }
+
+    @Test func experimentFilesTakeTheNiserSettings() throws {
+        let file = try ExperimentFile.parse(yaml: "normalize: true\nscale: 12\nposition-embeddings: true\ndropout: 0.2\n", path: "run.yaml")
+        let configuration = file.settings.applied(to: TrainingConfiguration())
+        #expect(configuration.normalize && configuration.scale == 12 && configuration.positionEmbeddingRows == 200
+                && configuration.dropout == 0.2)
+        // Flags override the file, as for every setting.
+        let flags = try TrainingOptions.parse(["--dropout", "0"]).settings()
+        #expect(file.settings.overridden(by: flags).applied(to: TrainingConfiguration()).dropout == 0)
     }
 
     @Test func compareTakesNiserCheckpoints() throws {

@@ -1,0 +1,300 @@
+import Foundation
+import TensorCore
+
+/// A hyper-parameter that `srgnn tune` varies, named as `srgnn train`'s long flag.
+public enum SearchParameter: String, CaseIterable, Codable, Sendable {
+    case learningRate = "learning-rate"
+    case l2Penalty = "l2-penalty"
+    case hiddenSize = "hidden-size"
+    case propagationSteps = "propagation-steps"
+    case batchSize = "batch-size"
+    case decayInterval = "decay-interval"
+    case decayFactor = "decay-factor"
+
+    /// Whether its values are whole numbers (ranges of them draw integers).
+    public var isInteger: Bool {
+        switch self {
+        case .hiddenSize, .propagationSteps, .batchSize, .decayInterval: true
+        case .learningRate, .l2Penalty, .decayFactor: false
+        }
+    }
+
+    /// The spellings a space file may use (`srgnn train`'s aliases), each to its parameter.
+    static let names: [String: SearchParameter] = {
+        var names = [String: SearchParameter]()
+        for (name, key) in TrainingSettings.names {
+            if let parameter = allCases.first(where: { $0.key == key }) { names[name] = parameter }
+        }
+        return names
+    }()
+
+    var key: TrainingConfiguration.Key {
+        switch self {
+        case .learningRate: .learningRate
+        case .l2Penalty: .l2Penalty
+        case .hiddenSize: .hiddenSize
+        case .propagationSteps: .propagationSteps
+        case .batchSize: .batchSize
+        case .decayInterval: .decayInterval
+        case .decayFactor: .decayFactor
+        }
+    }
+
+    /// The value of this parameter in `configuration`.
+    public func value(in configuration: TrainingConfiguration) -> Double {
+        switch self {
+        case .learningRate: Double(configuration.learningRate)
+        case .l2Penalty: Double(configuration.l2Penalty)
+        case .hiddenSize: Double(configuration.hiddenSize)
+        case .propagationSteps: Double(configuration.propagationSteps)
+        case .batchSize: Double(configuration.batchSize)
+        case .decayInterval: Double(configuration.decayInterval)
+        case .decayFactor: Double(configuration.decayFactor)
+        }
+    }
+
+    /// `configuration` with this parameter set to `value` (whole for integer parameters).
+    public func set(_ value: Double, in configuration: inout TrainingConfiguration) {
+        switch self {
+        case .learningRate: configuration.learningRate = Float(value)
+        case .l2Penalty: configuration.l2Penalty = Float(value)
+        case .hiddenSize: configuration.hiddenSize = Int(value)
+        case .propagationSteps: configuration.propagationSteps = Int(value)
+        case .batchSize: configuration.batchSize = Int(value)
+        case .decayInterval: configuration.decayInterval = Int(value)
+        case .decayFactor: configuration.decayFactor = Float(value)
+        }
+    }
+}
+
+/// The values one parameter may take.
+public enum SearchDomain: Equatable, Sendable {
+    /// One of these values, equally likely (a single value fixes the parameter).
+    case choice([Double])
+    /// Uniform on [low, high]; integer parameters draw whole numbers in it.
+    case uniform(low: Double, high: Double)
+    /// exp(uniform(ln low, ln high)), 0 < low: for scales such as learning rate and L2.
+    case logUniform(low: Double, high: Double)
+
+    /// A value drawn with `generator`; continuous draws keep 3 significant digits, so that the
+    /// configurations and the commands that reproduce them read well.
+    func draw(integer: Bool, using generator: inout SeededGenerator) -> Double {
+        switch self {
+        case .choice(let values):
+            return values[Int.random(in: 0..<values.count, using: &generator)]
+        case let .uniform(low, high):
+            if integer { return Double(Int.random(in: Int(low)...Int(high), using: &generator)) }
+            return Self.significant(Double.random(in: low...high, using: &generator))
+        case let .logUniform(low, high):
+            let value = exp(Double.random(in: log(low)...log(high), using: &generator))
+            return integer ? min(max(value.rounded(), low.rounded(.up)), high.rounded(.down)) : Self.significant(value)
+        }
+    }
+
+    static func significant(_ value: Double, digits: Int = 3) -> Double {
+        guard value != 0, value.isFinite else { return value }
+        let scale = pow(10, Double(digits - 1) - floor(log10(abs(value))))
+        return (value * scale).rounded() / scale
+    }
+}
+
+/// Where `srgnn tune` searches: a domain for each parameter it varies; the others keep the
+/// defaults of `TrainingConfiguration`. Read from YAML, one entry per parameter:
+///
+/// ```yaml
+/// learning-rate: {log-uniform: [1.0e-4, 1.0e-2]}
+/// l2-penalty: [0, 1.0e-6, 1.0e-5, 1.0e-4]       # a list is a choice (0 allowed)
+/// hidden-size: {choice: [50, 100, 150]}
+/// decay-factor: {uniform: [0.1, 0.5]}
+/// propagation-steps: 1                          # a single value fixes it
+/// ```
+public struct SearchSpace: Equatable, Sendable {
+    /// The domain of each parameter the search varies (or fixes).
+    public var domains: [SearchParameter: SearchDomain]
+
+    public init(domains: [SearchParameter: SearchDomain]) { self.domains = domains }
+
+    /// The space searched when no `--space` is given.
+    public static let standard = SearchSpace(domains: [
+        .learningRate: .logUniform(low: 1e-4, high: 1e-2),
+        .l2Penalty: .logUniform(low: 1e-7, high: 1e-3),
+        .hiddenSize: .choice([50, 100, 150]),
+        .propagationSteps: .choice([1, 2, 3]),
+        .batchSize: .choice([50, 100, 200]),
+        .decayInterval: .choice([2, 3, 5]),
+        .decayFactor: .choice([0.1, 0.25, 0.5]),
+    ])
+
+    /// The parameters the space names, in the fixed order of ``SearchParameter``.
+    public var parameters: [SearchParameter] { SearchParameter.allCases.filter { domains[$0] != nil } }
+
+    /// Trial `index`'s configuration: `base` with each parameter drawn from its domain. A pure
+    /// function of (space, seed, index), so a search can be resumed or extended.
+    public func randomConfiguration(index: Int, seed: UInt64, base: TrainingConfiguration) -> TrainingConfiguration {
+        var generator = SeededGenerator(seed: seed ^ (0x7E57_0000_0000 &+ UInt64(index) &* 0x9E37_79B9_7F4A_7C15))
+        var configuration = base
+        for parameter in parameters {
+            parameter.set(domains[parameter]!.draw(integer: parameter.isInteger, using: &generator), in: &configuration)
+        }
+        return configuration
+    }
+
+    /// Every combination of the choices, the last parameter varying fastest; nil when a domain is
+    /// a range (which has no grid).
+    public func grid(base: TrainingConfiguration) -> [TrainingConfiguration]? {
+        var configurations = [base]
+        for parameter in parameters {
+            guard case .choice(let values) = domains[parameter]! else { return nil }
+            configurations = configurations.flatMap { configuration in
+                values.map { value in
+                    var next = configuration
+                    parameter.set(value, in: &next)
+                    return next
+                }
+            }
+        }
+        return configurations
+    }
+
+    /// The space as YAML, in the form it is read (for `--help`, the docs and the search header).
+    public var yaml: String {
+        func number(_ value: Double) -> String {
+            value == value.rounded() && abs(value) < 1e6 ? String(Int(value)) : String(format: "%g", value)
+        }
+        return parameters.map { parameter -> String in
+            let text: String
+            switch domains[parameter]! {
+            case .choice(let values): text = "{choice: [" + values.map(number).joined(separator: ", ") + "]}"
+            case let .uniform(low, high): text = "{uniform: [\(number(low)), \(number(high))]}"
+            case let .logUniform(low, high): text = "{log-uniform: [\(number(low)), \(number(high))]}"
+            }
+            return parameter.rawValue + ": " + text
+        }.joined(separator: "\n") + "\n"
+    }
+
+    /// Reads a space file's `text`; errors name `path` and the line.
+    public static func parse(yaml text: String, path: String) throws -> SearchSpace {
+        let file = try YAMLMapping(text: text, path: path)
+        var domains = [SearchParameter: SearchDomain]()
+        for (name, line, value) in file.entries {
+            guard let parameter = SearchParameter.names[name] else {
+                throw file.error(line, "unknown parameter '\(name)'; the search varies "
+                                 + SearchParameter.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            guard domains[parameter] == nil else { throw file.error(line, "'\(name)' sets \(parameter.rawValue) a second time") }
+            let domain: SearchDomain
+            do {
+                domain = try Self.domain(of: value)
+            } catch let mismatch as YAMLValue.Mismatch {
+                throw file.error(value.line ?? line, "'\(name)': \(mismatch.message)")
+            }
+            if let problem = check(domain, of: parameter) { throw file.error(value.line ?? line, "'\(name)': \(problem)") }
+            domains[parameter] = domain
+        }
+        guard !domains.isEmpty else { throw file.error(nil, "names no parameter to search") }
+        return SearchSpace(domains: domains)
+    }
+
+    /// A scalar (fixed), a list (choice) or `{choice: […]}`, `{uniform: [low, high]}`, `{log-uniform: [low, high]}`.
+    static func domain(of value: YAMLValue) throws -> SearchDomain {
+        if value.node.scalar != nil { return .choice([try value.number()]) }
+        if let items = value.items { return .choice(try numbers(items, expected: "a list of values")) }
+        let entries = value.entries ?? []
+        guard entries.count == 1, let entry = entries.first else {
+            throw YAMLValue.Mismatch(message: "expected a value, a list of values, or one of {choice: [...]}, {uniform: [low, high]}, {log-uniform: [low, high]}")
+        }
+        let (kind, argument) = (entry.name, entry.value)
+        switch kind {
+        case "choice":
+            return .choice(try numbers(argument.items, expected: "a list of values after choice"))
+        case "uniform", "log-uniform":
+            let bounds = try numbers(argument.items, expected: "[low, high] after \(kind)")
+            guard bounds.count == 2 else { throw YAMLValue.Mismatch(message: "expected [low, high] after \(kind), got \(bounds.count) values") }
+            return kind == "uniform" ? .uniform(low: bounds[0], high: bounds[1]) : .logUniform(low: bounds[0], high: bounds[1])
+        default:
+            throw YAMLValue.Mismatch(message: "unknown domain '\(kind)'; expected choice, uniform or log-uniform")
+        }
+    }
+
+    static func numbers(_ items: [YAMLValue]?, expected: String) throws -> [Double] {
+        guard let items, !items.isEmpty else { throw YAMLValue.Mismatch(message: "expected \(expected)") }
+        return try items.map { try $0.number() }
+    }
+
+    /// Why `domain` cannot be searched for `parameter`, or nil: bounds ordered, integers whole,
+    /// every value one `srgnn train` accepts.
+    static func check(_ domain: SearchDomain, of parameter: SearchParameter) -> String? {
+        let values: [Double]
+        switch domain {
+        case .choice(let choices):
+            values = choices
+            guard Set(choices).count == choices.count else { return "a choice lists a value twice" }
+        case let .uniform(low, high):
+            guard low <= high else { return "the range [\(low), \(high)] is empty" }
+            values = [low, high]
+        case let .logUniform(low, high):
+            guard low > 0 else { return "log-uniform needs a positive lower bound (got \(low)); to allow 0, use a choice" }
+            guard low <= high else { return "the range [\(low), \(high)] is empty" }
+            values = [low, high]
+        }
+        if parameter.isInteger, let fraction = values.first(where: { $0 != $0.rounded() }) {
+            return "\(parameter.rawValue) takes whole numbers (got \(fraction))"
+        }
+        for value in values {
+            var configuration = TrainingConfiguration()
+            parameter.set(value, in: &configuration)
+            do {
+                try configuration.validate()
+            } catch TrainingError.invalidSetting(_, let message) {
+                return message
+            } catch {
+                return "\(error)"
+            }
+        }
+        return nil
+    }
+}
+
+extension SearchDomain: Codable {
+    enum Kind: String, CodingKey { case choice, uniform, logUniform = "log-uniform" }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: Kind.self)
+        if let values = try container.decodeIfPresent([Double].self, forKey: .choice) { self = .choice(values); return }
+        if let bounds = try container.decodeIfPresent([Double].self, forKey: .uniform), bounds.count == 2 {
+            self = .uniform(low: bounds[0], high: bounds[1]); return
+        }
+        let bounds = try container.decode([Double].self, forKey: .logUniform)
+        guard bounds.count == 2 else { throw DecodingError.dataCorruptedError(forKey: .logUniform, in: container, debugDescription: "expected [low, high]") }
+        self = .logUniform(low: bounds[0], high: bounds[1])
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: Kind.self)
+        switch self {
+        case .choice(let values): try container.encode(values, forKey: .choice)
+        case let .uniform(low, high): try container.encode([low, high], forKey: .uniform)
+        case let .logUniform(low, high): try container.encode([low, high], forKey: .logUniform)
+        }
+    }
+}
+
+extension SearchSpace: Codable {
+    /// A JSON object from parameter names to domains.
+    public init(from decoder: any Decoder) throws {
+        let named = try decoder.singleValueContainer().decode([String: SearchDomain].self)
+        var domains = [SearchParameter: SearchDomain]()
+        for (name, domain) in named {
+            guard let parameter = SearchParameter(rawValue: name) else {
+                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "unknown parameter \(name)"))
+            }
+            domains[parameter] = domain
+        }
+        self.domains = domains
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(Dictionary(uniqueKeysWithValues: domains.map { ($0.key.rawValue, $0.value) }))
+    }
+}

@@ -1,0 +1,107 @@
+import Foundation
+import SRGNN
+import Testing
+import TestSupport
+
+/// `srgnn tune` and `srgnn train --config` end to end on a tiny dataset folder.
+@Suite("srgnn tune, srgnn train --config")
+struct TuneCommandTests {
+    @Test("tune runs the defaults and 2 trials, writes its files, and continues when rerun")
+    func tune() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let data = folder.path + "/data", out = folder.path + "/search"
+        try WarmStartCommandTests.writeFolder(data, items: 30, seed: 1) { "sku\($0)" }
+        let space = try folder.file("space.yaml", "learning-rate: {log-uniform: [1.0e-3, 1.0e-2]}\nhidden-size: 8\nbatch-size: [32, 64]\n")
+        let arguments = ["tune", "--data", data, "--trials", "2", "--out", out, "--space", space, "--epochs-per-trial", "1",
+                         "--threads", "1", "--seed", "5"]
+        var result = try runSRGNN(arguments)
+        #expect(result.status == 0, "\(result.error)")
+        #expect(result.output.contains("defaults: learning-rate 0.001, l2-penalty 1e-05, hidden-size 100"), "\(result.output)")
+        #expect(result.output.contains("srgnn train --data \(data) --out best.safetensors --learning-rate "), "\(result.output)")
+        let lines = try String(contentsOfFile: out + "/trials.jsonl", encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 3)
+        #expect(lines[0].contains("\"trial\":\"defaults\"") && lines[1].contains("\"trial\":0") && lines[2].contains("\"trial\":1"))
+        for name in ["search.json", "summary.json", "summary.md", "report.html"] {
+            #expect(FileManager.default.fileExists(atPath: out + "/" + name), "\(name)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: out + "/scratch"), "trial checkpoints are removed")
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/summary.json"))) as? [String: Any])
+        #expect(summary["objective"] as? String == "MRR@20" && summary["trials_finished"] as? Int == 2)
+        #expect((summary["defaults"] as? [String: Any])?["trial"] as? String == "defaults")
+
+        // The summary's command trains the best trial again (here within the trial's one epoch): same validation objective.
+        let best = try #require(summary["best"] as? [String: Any])
+        let command = try #require(summary["command"] as? String)
+        let words = command.replacingOccurrences(of: "--epochs 30", with: "--epochs 1")
+            .replacingOccurrences(of: "best.safetensors", with: folder.path + "/best.safetensors")
+            .split(separator: " ").map(String.init)
+        #expect(words.prefix(2) == ["srgnn", "train"])
+        result = try runSRGNN(Array(words.dropFirst()) + ["--threads", "1"])
+        #expect(result.status == 0, "\(result.error)")
+        let retrained = try #require(try LoadedModel.load(from: folder.path + "/best.safetensors").metadata)
+        #expect(retrained.metrics["validation.MRR@20"] == best["best_objective"] as? Double, "\(command)")
+
+        // The same command again: nothing left to run, the trials are untouched.
+        result = try runSRGNN(arguments)
+        #expect(result.status == 0, "\(result.error)")
+        #expect(result.output.contains("resuming: 3 of 3 runs"), "\(result.output)")
+        #expect(try String(contentsOfFile: out + "/trials.jsonl", encoding: .utf8).split(separator: "\n") == lines)
+
+        // Another seed in the same folder is refused, naming what differs.
+        result = try runSRGNN(Array(arguments.dropLast()) + ["6"])
+        #expect(result.status != 0)
+        #expect(result.error.contains("this folder holds another search (its seed, training settings differ)"), "\(result.error)")
+
+        // A bad space file names its line.
+        let bad = try folder.file("bad.yaml", "learning-rate: [0.001]\nhidden-size: {normal: [8, 16]}\n")
+        result = try runSRGNN(["tune", "--data", data, "--trials", "1", "--out", folder.path + "/other", "--space", bad])
+        #expect(result.status != 0)
+        #expect(result.error.contains("\(bad):2: 'hidden-size': unknown domain 'normal'"), "\(result.error)")
+    }
+
+    @Test("train --config: the file's settings, flags over them, and a checkpoint as the experiment")
+    func trainConfig() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let data = folder.path + "/data"
+        try WarmStartCommandTests.writeFolder(data, items: 30, seed: 2) { "sku\($0)" }
+        let config = try folder.file("run.yaml", """
+            data: \(data)
+            hidden-size: 8
+            batch-size: 32
+            epochs: 1
+            lr: 0.004
+            threads: 1
+            validation-split: sessions
+            """)
+        let first = folder.path + "/first.safetensors", second = folder.path + "/second.safetensors"
+        var result = try runSRGNN(["train", "--config", config, "--out", first, "--batch-size", "16"])
+        #expect(result.status == 0, "\(result.error)")
+        let metadata = try #require(try LoadedModel.load(from: first).metadata)
+        let training = try #require(metadata.training?.decode([String: JSONValue].self))
+        #expect(training["hiddenSize"] == .number(8) && training["learningRate"] == .number(0.004), "the file's values")
+        #expect(training["batchSize"] == .number(16), "the flag's value over the file's")
+        #expect(training["validationSplit"] == .string("sessions"))
+        #expect(metadata.dataset == data)
+        #expect(metadata.experiment?.file == config && metadata.experiment?.text?.contains("lr: 0.004") == true)
+
+        // The checkpoint alone reruns the experiment: same configuration, same data, same numbers.
+        result = try runSRGNN(["train", "--config", first, "--out", second])
+        #expect(result.status == 0, "\(result.error)")
+        let rerun = try #require(try LoadedModel.load(from: second).metadata)
+        #expect(rerun.training == metadata.training)
+        #expect(rerun.dataset == data)
+        #expect(rerun.metrics == metadata.metrics)
+        #expect(rerun.experiment?.text == metadata.experiment?.text)
+
+        // Errors name the file and line.
+        let bad = try folder.file("bad.yaml", "data: \(data)\nepochs: 1\nhidden_size: 8\n")
+        result = try runSRGNN(["train", "--config", bad, "--out", folder.path + "/bad.safetensors"])
+        #expect(result.status != 0)
+        #expect(result.error.contains("\(bad):3: unknown setting 'hidden_size'"), "\(result.error)")
+        result = try runSRGNN(["train", "--out", folder.path + "/none.safetensors"])
+        #expect(result.status != 0)
+        #expect(result.error.contains("give --data"), "\(result.error)")
+    }
+}
