@@ -82,6 +82,48 @@ void srgnn_scale(float *x, int64_t count, float factor) {
     for (int64_t j = 0; j < count; j++) x[j] *= factor;
 }
 
+// The row sums are reassociated (vector lanes), always the same way for a given d, so a row
+// normalises to the same bits whether it comes alone (a graph input) or in the whole matrix.
+// Outputs may be the inputs themselves (in place) but never partly overlap them, so the element
+// loops are vectorised without the runtime overlap check that, failing in place, fell back to
+// scalar code.
+SRGNN_CLONES
+void srgnn_normalize_rows(const float *x, int64_t rows, int64_t d, float scale, float *out, float *reciprocal_norms) {
+#pragma clang fp reassociate(on)
+    for (int64_t r = 0; r < rows; r++) {
+        const float *row = x + r * d;
+        float squares = 0.0f;
+        for (int64_t j = 0; j < d; j++) squares += row[j] * row[j];
+        float norm = SRGNN_SQRT(squares);
+        float reciprocal = 1.0f / (norm > 1e-12f ? norm : 1e-12f);
+        float factor = scale * reciprocal;
+        float *target = out + r * d;
+#pragma clang loop vectorize(assume_safety)
+        for (int64_t j = 0; j < d; j++) target[j] = row[j] * factor;
+        if (reciprocal_norms) reciprocal_norms[r] = reciprocal;
+    }
+}
+
+SRGNN_CLONES
+void srgnn_normalize_rows_backward(const float *dn, const float *n, const float *reciprocal_norms, int64_t rows, int64_t d,
+                                   float *dx, int32_t accumulate) {
+#pragma clang fp reassociate(on)
+    for (int64_t r = 0; r < rows; r++) {
+        const float *d_row = dn + r * d, *unit = n + r * d;
+        float *target = dx + r * d;
+        float projection = 0.0f;
+        for (int64_t j = 0; j < d; j++) projection += unit[j] * d_row[j];
+        float reciprocal = reciprocal_norms[r];
+        if (accumulate) {
+#pragma clang loop vectorize(assume_safety)
+            for (int64_t j = 0; j < d; j++) target[j] += (d_row[j] - unit[j] * projection) * reciprocal;
+        } else {
+#pragma clang loop vectorize(assume_safety)
+            for (int64_t j = 0; j < d; j++) target[j] = (d_row[j] - unit[j] * projection) * reciprocal;
+        }
+    }
+}
+
 SRGNN_CLONES
 void srgnn_adam(float *restrict theta, const float *restrict grad, float *restrict m, float *restrict v,
                 int64_t count, float beta1, float beta2, float epsilon, float l2_penalty,

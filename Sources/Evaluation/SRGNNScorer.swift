@@ -15,6 +15,8 @@ public struct SRGNNScorer: SessionScorer {
     /// Items per tile when ranking (a worker's tile buffer is `batch × tileItems` floats).
     public var tileItems: Int
     private let workspaces = WorkspacePool()
+    /// A NISER model's Ê, normalised once here rather than by every call.
+    private let normalizedItems: NormalizedItemEmbedding?
 
     public init(model: SRGNNModel, name: String = "SR-GNN", threads: Int = 1, batchSize: Int = 500, tileItems: Int = 1_024) {
         self.model = model
@@ -22,6 +24,7 @@ public struct SRGNNScorer: SessionScorer {
         self.threads = threads
         self.preferredBatchSize = batchSize
         self.tileItems = tileItems
+        normalizedItems = NormalizedItemEmbedding(model)
     }
 
     public var itemCount: Int { model.configuration.itemCount }
@@ -33,7 +36,8 @@ public struct SRGNNScorer: SessionScorer {
     public func score(sessions: [ArraySlice<Int32>], into scores: UnsafeMutableBufferPointer<Float>) {
         precondition(scores.count >= sessions.count * itemCount, "score buffer smaller than sessions × itemCount")
         workspaces.with { workspace in
-            model.scores(SessionBatch(sessions: sessions), workspace: workspace, threads: threads, into: scores.baseAddress!)
+            model.scores(SessionBatch(sessions: sessions), workspace: workspace, threads: threads, normalizedItems: normalizedItems,
+                         into: scores.baseAddress!)
         }
     }
 
@@ -43,7 +47,7 @@ public struct SRGNNScorer: SessionScorer {
         workspaces.with { workspace in
             withUnsafeTemporaryAllocation(of: Int32.self, capacity: sessions.count) { ranks in
                 model.ranks(SessionBatch(sessions: sessions, targets: targets), workspace: workspace, threads: threads,
-                            tileItems: tileItems, into: ranks.baseAddress!)
+                            tileItems: tileItems, normalizedItems: normalizedItems, into: ranks.baseAddress!)
                 for b in sessions.indices { positions[b] = TargetPosition(greater: Int(ranks[b]) - 1, tied: 1) }
             }
         }

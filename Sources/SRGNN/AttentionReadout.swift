@@ -19,9 +19,13 @@ import TensorCore
 ///     dW_2 += Σ_i dpre_i^T H_i   dc += Σ_i dpre_i
 ///     dq1 = Σ_i dpre_i  (per session)      dW_1 += dq1^T h_t,  db_1 += Σ dq1,  dh_t += dq1 W_1
 ///     dnodes[node(i)] += dH_i              (scatter of the gather)
+///
+/// NISER+ adds its reverse-position embedding to `H` right after the gather (`positions`), so
+/// `h_t`, α and s_g all see it; its backward runs on `dH` before the scatter.
 struct AttentionReadout {
     let hiddenSize: Int
     let nonhybrid: Bool
+    var positions: ReversePositionEmbedding? = nil
 
     /// Writes `s_h` to `workspace.sessionEmbedding` and keeps `H` (`clickStates`), `σ`
     /// (`attentionSigmoid`), `α` (`attentionCoefficients`) and `[s_g | h_t]` (`readout`) for `backward`.
@@ -30,6 +34,7 @@ struct AttentionReadout {
         let d = hiddenSize, p = batch.positionCount, b = batch.sessionCount
         let clickStates = ws.clickStates.pointer(p * d)
         batch.positionNodes.withUnsafeBufferPointer { gatherRows(nodeStates, width: d, indices: $0, into: clickStates) }
+        positions?.forward(batch, table: w.reversePositionEmbedding, clickStates: clickStates)
         // readout rows hold [s_g | h_t]; h_t is copied first so that W_1 h_t can read it.
         let readout = ws.readout.pointer(b * 2 * d)
         for s in 0..<b {
@@ -136,7 +141,8 @@ struct AttentionReadout {
             let target = dClickStates + batch.lastPosition(of: s) * d, source = dReadout + s * 2 * d + d
             for j in 0..<d { target[j] += source[j] }
         }
-        // H = nodeStates[positionNodes]
+        // H = nodeStates[positionNodes] (+ P[reverse position])
+        positions?.backward(batch, dClickStates: dClickStates, dTable: g.reversePositionEmbedding)
         dNodeStates.update(repeating: 0, count: n * d)
         batch.positionNodes.withUnsafeBufferPointer { scatterAddRows(dClickStates, width: d, indices: $0, into: dNodeStates) }
     }

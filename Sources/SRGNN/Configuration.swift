@@ -11,15 +11,50 @@ public struct SRGNNConfiguration: Codable, Sendable, Equatable {
     /// Readout without the hybrid transform: `s_h = s_g` instead of `W_3 [s_g | h_t] + b_3`.
     public var nonhybrid: Bool
 
-    public init(itemCount: Int, hiddenSize: Int = 100, propagationSteps: Int = 1, nonhybrid: Bool = false) {
+    // NISER / NISER+ (Gupta et al., arXiv 1909.04276). All off is SR-GNN, bit for bit; checkpoints
+    // written before these keys existed decode as SR-GNN.
+
+    /// NISER: L2-normalised item embeddings (as the graph's inputs and for scoring) and a
+    /// normalised session vector, so that `scores_j = scale · cos(s_h, e_j)`.
+    public var normalize: Bool
+    /// σ, the scale of the cosine scores (the paper's 16); used only with `normalize`.
+    public var scale: Float
+    /// NISER+: rows of the reverse-position embedding added to the click states before the
+    /// readout (position 0 is the last click); 0 for none. Clicks further back than the last row
+    /// share it (sessions are capped at `InputLimits.maximumSessionLength` = 200, the NISER+ default).
+    public var positionEmbeddingRows: Int
+    /// NISER+: dropout probability on the (normalised) item embeddings fed to the graph, in
+    /// training only (inference never drops).
+    public var dropout: Float
+
+    public init(itemCount: Int, hiddenSize: Int = 100, propagationSteps: Int = 1, nonhybrid: Bool = false,
+                normalize: Bool = false, scale: Float = SRGNNConfiguration.niserScale, positionEmbeddingRows: Int = 0,
+                dropout: Float = 0) {
         self.itemCount = itemCount
         self.hiddenSize = hiddenSize
         self.propagationSteps = propagationSteps
         self.nonhybrid = nonhybrid
+        self.normalize = normalize
+        self.scale = scale
+        self.positionEmbeddingRows = positionEmbeddingRows
+        self.dropout = dropout
+    }
+
+    /// The paper's σ (section 3, "we use σ = 16").
+    public static let niserScale: Float = 16
+    /// The paper's dropout on item embeddings for NISER+ (0.1).
+    public static let niserDropout: Float = 0.1
+    /// Reverse positions NISER+ learns: one per click of the longest session the data keeps.
+    public static let niserPositionRows = 200
+
+    /// Which model these settings make: SR-GNN when every NISER option is off.
+    public var variant: ModelVariant {
+        normalize || positionEmbeddingRows > 0 || dropout > 0 ? .niser : .srgnn
     }
 
     private enum CodingKeys: String, CodingKey {
         case itemCount, hiddenSize, propagationSteps, nonhybrid
+        case variant, normalize, scale, positionEmbeddingRows, dropout
         case step  // the name in checkpoints written before propagationSteps
     }
 
@@ -30,6 +65,11 @@ public struct SRGNNConfiguration: Codable, Sendable, Equatable {
         propagationSteps = try container.decodeIfPresent(Int.self, forKey: .propagationSteps)
             ?? container.decode(Int.self, forKey: .step)
         nonhybrid = try container.decode(Bool.self, forKey: .nonhybrid)
+        // Missing keys: a checkpoint from before NISER, so SR-GNN. `variant` is derived, not read.
+        normalize = try container.decodeIfPresent(Bool.self, forKey: .normalize) ?? false
+        scale = try container.decodeIfPresent(Float.self, forKey: .scale) ?? Self.niserScale
+        positionEmbeddingRows = try container.decodeIfPresent(Int.self, forKey: .positionEmbeddingRows) ?? 0
+        dropout = try container.decodeIfPresent(Float.self, forKey: .dropout) ?? 0
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -38,6 +78,11 @@ public struct SRGNNConfiguration: Codable, Sendable, Equatable {
         try container.encode(hiddenSize, forKey: .hiddenSize)
         try container.encode(propagationSteps, forKey: .propagationSteps)
         try container.encode(nonhybrid, forKey: .nonhybrid)
+        try container.encode(variant, forKey: .variant)  // for readers of the metadata
+        try container.encode(normalize, forKey: .normalize)
+        try container.encode(scale, forKey: .scale)
+        try container.encode(positionEmbeddingRows, forKey: .positionEmbeddingRows)
+        try container.encode(dropout, forKey: .dropout)
     }
 
     /// Rows of the item embedding (`n_node` in the reference).
@@ -61,6 +106,41 @@ public struct SRGNNConfiguration: Codable, Sendable, Equatable {
         }
         guard (1...Self.maximumPropagationSteps).contains(propagationSteps) else {
             throw ModelError.invalidConfiguration("propagation steps must be in 1...\(Self.maximumPropagationSteps), got \(propagationSteps)")
+        }
+        guard scale > 0, scale.isFinite, scale <= Self.maximumScale else {
+            throw ModelError.invalidConfiguration("the cosine scale σ must be in (0, \(Self.maximumScale)], got \(scale)")
+        }
+        guard (0...Self.maximumPositionEmbeddingRows).contains(positionEmbeddingRows) else {
+            throw ModelError.invalidConfiguration("position embedding rows must be in 0...\(Self.maximumPositionEmbeddingRows), got \(positionEmbeddingRows)")
+        }
+        guard dropout >= 0, dropout < 1 else {
+            throw ModelError.invalidConfiguration("dropout must be in [0, 1), got \(dropout)")
+        }
+    }
+
+    /// Largest σ: beyond it float32 softmax saturates for unit vectors anyway.
+    public static let maximumScale: Float = 1_000
+    /// Most reverse positions (the same bound as a session's length).
+    public static let maximumPositionEmbeddingRows = 10_000
+}
+
+/// SR-GNN or its NISER family (normalised items and session, optionally NISER+'s position
+/// embeddings and dropout). Written into checkpoints for readers; the settings themselves decide.
+public enum ModelVariant: String, Codable, Sendable, CaseIterable {
+    case srgnn, niser
+
+    /// The full settings of the variant as the papers train it.
+    public func configure(_ configuration: inout SRGNNConfiguration) {
+        switch self {
+        case .srgnn:
+            configuration.normalize = false
+            configuration.positionEmbeddingRows = 0
+            configuration.dropout = 0
+        case .niser:
+            configuration.normalize = true
+            configuration.scale = SRGNNConfiguration.niserScale
+            configuration.positionEmbeddingRows = SRGNNConfiguration.niserPositionRows
+            configuration.dropout = SRGNNConfiguration.niserDropout
         }
     }
 }

@@ -1,7 +1,7 @@
 import SessionData
 import TensorCore
 
-/// An item and its score, the raw logit `s_h · e_item`. `ID` is the model's internal id (`Int32`,
+/// An item and its score, the raw logit `s_h · e_item` (NISER+: `σ · cos(s_h, e_item)`). `ID` is the model's internal id (`Int32`,
 /// 1...itemCount) or the click log's raw id (`String`), so one type serves the model and the
 /// `Recommender`.
 public struct ScoredItem<ID: Hashable & Sendable>: Sendable, Equatable {
@@ -40,7 +40,8 @@ public enum ItemSelection: Sendable, Equatable {
 /// The item embedding packed once for the score kernel of `path` (`ScoreKernels.packItems`), so
 /// that scoring a session does not repack every panel of items per call: a lone session then
 /// streams the embedding once, at the speed of a matrix-vector product, and gets the very numbers
-/// it gets in a batch. For a model whose weights no longer change (inference).
+/// it gets in a batch. For a model whose weights no longer change (inference). A NISER model's
+/// items are packed normalised (Ê), so serving costs what SR-GNN's does.
 public struct PackedItemEmbedding: Sendable {
     public let path: KernelPath
     let panels: [Float]
@@ -55,8 +56,33 @@ public struct PackedItemEmbedding: Sendable {
         itemCount = items
         hiddenSize = d
         // Row 0 of the embedding is padding; item j is row j.
-        panels = model.parameters.withPointers { w in
-            ScoreKernels.packItems(path, items: w.embedding + d, count: items, hiddenSize: d)
+        if let normalized = NormalizedItemEmbedding(model) {
+            panels = normalized.values.withUnsafeBufferPointer { ScoreKernels.packItems(path, items: $0.baseAddress! + d, count: items, hiddenSize: d) }
+        } else {
+            panels = model.parameters.withPointers { ScoreKernels.packItems(path, items: $0.embedding + d, count: items, hiddenSize: d) }
+        }
+    }
+}
+
+/// A NISER model's item matrix Ê `[I + 1, d]` (every row of E normalised), computed once for a
+/// model whose weights no longer change (evaluation, serving), so that ranking and scoring skip
+/// the O(I d) pass they otherwise make per call. The same bits as the per-call Ê.
+public struct NormalizedItemEmbedding: Sendable {
+    let values: [Float]
+    let itemCount: Int
+    let hiddenSize: Int
+
+    /// Ê of `model`; nil for a model that scores E itself (SR-GNN).
+    public init?(_ model: SRGNNModel) {
+        guard model.configuration.normalize else { return nil }
+        let rows = model.configuration.embeddingRows, d = model.configuration.hiddenSize
+        itemCount = model.configuration.itemCount
+        hiddenSize = d
+        values = model.parameters.withPointers { w in
+            [Float](unsafeUninitializedCapacity: rows * d) { buffer, initialized in
+                normalizeRows(w.embedding, rows: rows, width: d, into: buffer.baseAddress!, reciprocalNorms: nil)
+                initialized = rows * d
+            }
         }
     }
 }
@@ -65,18 +91,21 @@ extension SRGNNModel {
     /// The `k` best items for each session, best first (ties to the lower id): `recommend` with
     /// `.best(k: k, allowed: nil)` for every session.
     public func recommend(sessions: [[Int32]], k: Int, workspace: SRGNNWorkspace = SRGNNWorkspace(),
-                          threads: Int = 1, packedItems: PackedItemEmbedding? = nil) throws -> [[ScoredItem<Int32>]] {
+                          threads: Int = 1, packedItems: PackedItemEmbedding? = nil,
+                          normalizedItems: NormalizedItemEmbedding? = nil) throws -> [[ScoredItem<Int32>]] {
         try recommend(sessions: sessions, selections: Array(repeating: .best(k: k, allowed: nil), count: sessions.count),
-                      workspace: workspace, threads: threads, packedItems: packedItems)
+                      workspace: workspace, threads: threads, packedItems: packedItems, normalizedItems: normalizedItems)
     }
 
     /// Each session's answer from its own `selections` entry, best first (ties to the lower id),
     /// chosen tile by tile without a `[B, I]` score matrix. Sessions are validated first; a bad one
     /// throws before any work is done. A session's scores do not depend on the other sessions of
     /// the batch (on our kernel paths), and `packedItems` (this model's, packed for the path in
-    /// force) changes only the speed.
+    /// force) and `normalizedItems` (a NISER model's Ê, used when there are no packed items)
+    /// change only the speed.
     public func recommend(sessions: [[Int32]], selections: [ItemSelection], workspace: SRGNNWorkspace = SRGNNWorkspace(),
-                          threads: Int = 1, packedItems: PackedItemEmbedding? = nil) throws -> [[ScoredItem<Int32>]] {
+                          threads: Int = 1, packedItems: PackedItemEmbedding? = nil,
+                          normalizedItems: NormalizedItemEmbedding? = nil) throws -> [[ScoredItem<Int32>]] {
         precondition(selections.count == sessions.count, "one selection per session")
         for session in sessions { try validate(session: session) }
         if sessions.isEmpty { return [] }
@@ -87,10 +116,26 @@ extension SRGNNModel {
         workspace.prepareScoring(sessions: batch.sessionCount, itemCount: configuration.itemCount, scoreLayer: scoreLayer,
                                  threads: threads, fullScores: false)
         let chosen = parameters.withPointers { w in
-            scoreLayer.select(sessionEmbedding: sessionEmbedding, batchSize: batch.sessionCount, embedding: w.embedding,
-                              packedItems: packedItems, selections: selections, workspace: workspace, threads: threads)
+            func select(_ items: UnsafePointer<Float>) -> [[(index: Int, value: Float)]] {
+                scoreLayer.select(sessionEmbedding: sessionEmbedding, batchSize: batch.sessionCount, embedding: items,
+                                  packedItems: packedItems, selections: selections, workspace: workspace, threads: threads)
+            }
+            // Packed items stand in for the unpacked ones entirely.
+            if packedItems != nil { return select(w.embedding) }
+            return withScoredItems(w, normalizedItems: normalizedItems, workspace: workspace, threads: threads, select)
         }
         return chosen.map { $0.map { ScoredItem(id: Int32($0.index + 1), score: $0.value) } }
+    }
+
+    /// Runs `body` on the item vectors the scores read: E, or for NISER Ê — `normalizedItems` when
+    /// given, else normalised into the workspace now (O(I d) per call).
+    func withScoredItems<R>(_ w: ParameterPointers<UnsafePointer<Float>>, normalizedItems: NormalizedItemEmbedding?,
+                            workspace ws: SRGNNWorkspace, threads: Int, _ body: (UnsafePointer<Float>) -> R) -> R {
+        guard configuration.normalize else { return body(w.embedding) }
+        guard let normalizedItems else { return body(layers().normalizeItems(w.embedding, workspace: ws, threads: threads)) }
+        precondition(normalizedItems.itemCount == configuration.itemCount && normalizedItems.hiddenSize == configuration.hiddenSize,
+                     "normalised items of another model")
+        return normalizedItems.values.withUnsafeBufferPointer { body($0.baseAddress!) }
     }
 
     private func check(_ packedItems: PackedItemEmbedding) {
@@ -108,30 +153,38 @@ extension SRGNNModel {
     /// Every item's score for every session of `batch` into `scores` `[B, itemCount]` (column `j`
     /// for item `j + 1`): the one scoring path of inference, evaluation and serving.
     public func scores(_ batch: SessionBatch, workspace ws: SRGNNWorkspace, threads: Int = 1,
-                       packedItems: PackedItemEmbedding? = nil, into scores: UnsafeMutablePointer<Float>) {
+                       packedItems: PackedItemEmbedding? = nil, normalizedItems: NormalizedItemEmbedding? = nil,
+                       into scores: UnsafeMutablePointer<Float>) {
         if let packedItems { check(packedItems) }
         let sessionEmbedding = forward(batch, workspace: ws, threads: threads)
         let layers = layers()
         parameters.withPointers { w in
-            layers.scoreLayer.scores(sessionEmbedding: sessionEmbedding, batchSize: batch.sessionCount, embedding: w.embedding,
-                                     packedItems: packedItems, into: scores, threads: threads)
+            func score(_ items: UnsafePointer<Float>) {
+                layers.scoreLayer.scores(sessionEmbedding: sessionEmbedding, batchSize: batch.sessionCount, embedding: items,
+                                         packedItems: packedItems, into: scores, threads: threads)
+            }
+            if packedItems != nil { return score(w.embedding) }  // packed items stand in for the unpacked ones
+            withScoredItems(w, normalizedItems: normalizedItems, workspace: ws, threads: threads, score)
         }
     }
 
     /// The rank of each session's target among all items (1 = best) into `ranks` `[B]`: one plus
     /// the number of items scoring strictly higher, so a tie counts in the target's favour. The
-    /// score matrix is never materialised (see `ScoreLayer.ranks`).
+    /// score matrix is never materialised (see `ScoreLayer.ranks`). A NISER model ranks by
+    /// `normalizedItems` when given (an evaluator's, made once), else normalises per call.
     public func ranks(_ batch: SessionBatch, workspace ws: SRGNNWorkspace, threads: Int = 1, tileItems: Int = 1_024,
-                      into ranks: UnsafeMutablePointer<Int32>) {
+                      normalizedItems: NormalizedItemEmbedding? = nil, into ranks: UnsafeMutablePointer<Int32>) {
         precondition(batch.targets.count == batch.sessionCount, "ranking needs one target per session")
         let sessionEmbedding = forward(batch, workspace: ws, threads: threads)
         let layers = layers(tileItems: tileItems)
         ws.prepareScoring(sessions: batch.sessionCount, itemCount: configuration.itemCount, scoreLayer: layers.scoreLayer,
                           threads: threads, fullScores: false)
         parameters.withPointers { w in
-            batch.targets.withUnsafeBufferPointer { targets in
-                layers.scoreLayer.ranks(sessionEmbedding: sessionEmbedding, targets: targets, embedding: w.embedding,
-                                        into: ranks, workspace: ws, threads: threads)
+            withScoredItems(w, normalizedItems: normalizedItems, workspace: ws, threads: threads) { items in
+                batch.targets.withUnsafeBufferPointer { targets in
+                    layers.scoreLayer.ranks(sessionEmbedding: sessionEmbedding, targets: targets, embedding: items,
+                                            into: ranks, workspace: ws, threads: threads)
+                }
             }
         }
     }

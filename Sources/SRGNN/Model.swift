@@ -32,6 +32,10 @@ public struct SRGNNModel: Sendable {
             throw ModelError.invalidConfiguration(
                 "parameters are [\(parameters.embeddingRows) rows, d=\(parameters.hiddenSize)], configuration wants [\(configuration.embeddingRows) rows, d=\(configuration.hiddenSize)]")
         }
+        guard parameters.positionRows == configuration.positionEmbeddingRows else {
+            throw ModelError.invalidConfiguration(
+                "parameters have \(parameters.positionRows) position embeddings, the configuration \(configuration.positionEmbeddingRows) (a NISER+ model needs its checkpoint's metadata)")
+        }
         self.configuration = configuration
         self.parameters = parameters
     }
@@ -49,10 +53,29 @@ public struct SRGNNModel: Sendable {
     // MARK: Training passes
 
     /// Forward through the gated graph cell and the attention readout: the session embeddings `s_h`
-    /// `[B, d]`, valid until the workspace's next batch. Keeps what `backward` needs.
+    /// `[B, d]` (NISER: `σ ŝ_h`), valid until the workspace's next batch. Keeps what `backward`
+    /// needs. Inference: no dropout, whatever the configuration says.
     @discardableResult
     public func forward(_ batch: SessionBatch, workspace ws: SRGNNWorkspace, threads: Int = 1) -> UnsafePointer<Float> {
         ws.prepareForward(batch, configuration)
+        ws.dropoutActive = false
+        let layers = layers()
+        return UnsafePointer(parameters.withPointers { layers.forward(batch, weights: $0, workspace: ws, threads: threads) })
+    }
+
+    /// The training forward: as `forward`, with NISER+'s dropout on the graph's input drawn from
+    /// `dropoutGenerator` (one mask element per node and dimension, in order; untouched when the
+    /// configuration has no dropout).
+    @discardableResult
+    public func forward(_ batch: SessionBatch, workspace ws: SRGNNWorkspace, threads: Int = 1,
+                        dropoutGenerator: inout SeededGenerator) -> UnsafePointer<Float> {
+        ws.prepareForward(batch, configuration)
+        ws.dropoutActive = configuration.dropout > 0
+        if ws.dropoutActive {
+            let count = batch.nodeCount * configuration.hiddenSize
+            InputDropout.drawMask(UnsafeMutableBufferPointer(start: ws.dropoutMask.pointer(count), count: count),
+                                  probability: configuration.dropout, generator: &dropoutGenerator)
+        }
         let layers = layers()
         return UnsafePointer(parameters.withPointers { layers.forward(batch, weights: $0, workspace: ws, threads: threads) })
     }
@@ -67,9 +90,21 @@ public struct SRGNNModel: Sendable {
         let layers = layers(tileItems: tileItems)
         ws.prepareTraining(batch, configuration, scoreLayer: layers.scoreLayer, threads: threads)
         let total = parameters.withPointers { w in
-            batch.targets.withUnsafeBufferPointer { targets in
+            // NISER: Ê once per step, for the scores here and the backward; the score layer
+            // normalises each tile just before scoring it (row 0, never scored, is done here).
+            var items = w.embedding, normalization: TileNormalization? = nil
+            if configuration.normalize {
+                let d = configuration.hiddenSize
+                ws.prepareNormalizedItems(configuration, gradient: false)
+                normalization = TileNormalization(items: w.embedding, normalizedItems: ws.normalizedItems.pointer(configuration.embeddingRows * d),
+                                                  reciprocalNorms: ws.itemReciprocalNorms.pointer(configuration.embeddingRows))
+                RowNormalization.forward(w.embedding, rows: 0..<1, width: d, into: normalization!.normalizedItems,
+                                         reciprocalNorms: normalization!.reciprocalNorms)
+                items = UnsafePointer(normalization!.normalizedItems)
+            }
+            return batch.targets.withUnsafeBufferPointer { targets in
                 layers.scoreLayer.loss(sessionEmbedding: ws.sessionEmbedding.pointer(batch.sessionCount * configuration.hiddenSize),
-                                       targets: targets, embedding: w.embedding, workspace: ws, threads: threads)
+                                       targets: targets, embedding: items, normalization: normalization, workspace: ws, threads: threads)
             }
         }
         return Float(total / Double(batch.sessionCount))
@@ -82,6 +117,8 @@ public struct SRGNNModel: Sendable {
                          mode: GradientMode = .accumulate, threads: Int = 1, tileItems: Int = 1_024) {
         prepare(&gradient, mode: mode)
         let layers = layers(tileItems: tileItems)
+        // NISER unfused: ∂L/∂Ê gets a matrix of its own (the fused step needs none).
+        if configuration.normalize { ws.prepareNormalizedItems(configuration, gradient: true) }
         parameters.withPointers { w in
             gradient.withMutablePointers { g in
                 layers.backward(batch, weights: w, gradient: g, accumulate: mode == .accumulate, fused: nil, workspace: ws, threads: threads)
@@ -102,7 +139,12 @@ public struct SRGNNModel: Sendable {
         parameters.withMutablePointers { theta in
             gradient.withMutablePointers { g in
                 ws.heldBack.withUnsafeBufferPointer { heldBack in
-                    let fused = FusedEmbeddingUpdate(hook: update, embedding: theta.embedding, heldBack: heldBack.baseAddress!)
+                    let normalization = configuration.normalize
+                        ? ItemNormalizationBackward(normalizedItems: UnsafePointer(ws.normalizedItems.pointer(configuration.embeddingRows * configuration.hiddenSize)),
+                                                    reciprocalNorms: UnsafePointer(ws.itemReciprocalNorms.pointer(configuration.embeddingRows)))
+                        : nil
+                    let fused = FusedEmbeddingUpdate(hook: update, embedding: theta.embedding, heldBack: heldBack.baseAddress!,
+                                                     normalization: normalization)
                     layers.backward(batch, weights: theta.readOnly, gradient: g, accumulate: false, fused: fused,
                                     workspace: ws, threads: threads)
                 }
@@ -141,42 +183,88 @@ public enum GradientMode: Sendable {
 
 /// The model's layers in order, over parameter pointers. Kept apart from `SRGNNModel` so that the
 /// fused backward can run them while it holds the parameters for writing.
+///
+/// NISER (`configuration.normalize`) and NISER+ (position embeddings, dropout) wrap the same
+/// layers with the ops of `Niser.swift`:
+///
+///     h_0 = drop(Ê[nodes]),  Ê = rows of E normalised     (SR-GNN: h_0 = E[nodes])
+///     h_{t+1} = cell(h_t);   H_i = h_T[node(i)] + P[L − 1 − i]
+///     s_h = readout(H);      s' = σ s_h / ‖s_h‖;   scores = s' Ê[1...]^T
 struct SRGNNLayers {
     let configuration: SRGNNConfiguration
     let cell: GatedGraphCell
     let readout: AttentionReadout
     let scoreLayer: ScoreLayer
+    let sessionNormalization: SessionNormalization?
 
     init(configuration: SRGNNConfiguration, tileItems: Int) {
         self.configuration = configuration
         cell = GatedGraphCell(hiddenSize: configuration.hiddenSize)
-        readout = AttentionReadout(hiddenSize: configuration.hiddenSize, nonhybrid: configuration.nonhybrid)
+        readout = AttentionReadout(hiddenSize: configuration.hiddenSize, nonhybrid: configuration.nonhybrid,
+                                   positions: configuration.positionEmbeddingRows > 0
+                                       ? ReversePositionEmbedding(hiddenSize: configuration.hiddenSize, rows: configuration.positionEmbeddingRows)
+                                       : nil)
         scoreLayer = ScoreLayer(hiddenSize: configuration.hiddenSize, itemCount: configuration.itemCount, tileItems: tileItems)
+        sessionNormalization = configuration.normalize
+            ? SessionNormalization(hiddenSize: configuration.hiddenSize, scale: configuration.scale) : nil
     }
 
-    /// h_0 = E[nodes]; h_{t+1} = cell(h_t) for T propagation steps; s_h = readout(h_T).
+    /// NISER: Ê = every row of E normalised, into `workspace.normalizedItems` (1/‖e_j‖ beside it),
+    /// rows split over `threads`. Returns Ê.
+    func normalizeItems(_ embedding: UnsafePointer<Float>, workspace ws: SRGNNWorkspace, threads: Int) -> UnsafePointer<Float> {
+        let rows = configuration.embeddingRows, d = configuration.hiddenSize
+        ws.prepareNormalizedItems(configuration, gradient: false)
+        let items = ws.normalizedItems.pointer(rows * d), norms = ws.itemReciprocalNorms.pointer(rows)
+        parallelChunks(rows, threads: threads, minimumPerThread: 4_096) { chunk in
+            RowNormalization.forward(embedding, rows: chunk, width: d, into: items, reciprocalNorms: norms)
+        }
+        return UnsafePointer(items)
+    }
+
+    /// h_0 = E[nodes] (NISER: Ê[nodes], then dropout in training); h_{t+1} = cell(h_t) for T
+    /// propagation steps; s_h = readout(h_T) (NISER: then σ ŝ_h).
     func forward(_ batch: SessionBatch, weights w: ParameterPointers<UnsafePointer<Float>>,
                  workspace ws: SRGNNWorkspace, threads: Int) -> UnsafeMutablePointer<Float> {
         let d = configuration.hiddenSize, n = batch.nodeCount, steps = configuration.propagationSteps
         let states = ws.nodeStates.pointer((steps + 1) * n * d)
         let aggregates = ws.aggregates.pointer(steps * n * 2 * d), gates = ws.gates.pointer(steps * n * 4 * d)
         batch.nodeItems.withUnsafeBufferPointer { gatherRows(w.embedding, width: d, indices: $0, into: states) }
+        if configuration.normalize {
+            // The same rows, by the same arithmetic, as the full Ê of the scores.
+            RowNormalization.forward(states, rows: 0..<n, width: d, into: states, reciprocalNorms: nil)
+        }
+        if ws.dropoutActive { InputDropout.apply(ws.dropoutMask.pointer(n * d), to: states, count: n * d) }
         for t in 0..<steps {
             cell.forward(batch, weights: w, hidden: states + t * n * d, next: states + (t + 1) * n * d,
                          aggregate: aggregates + t * n * 2 * d, gates: gates + t * n * 4 * d, workspace: ws, threads: threads)
         }
-        return readout.forward(batch, weights: w, nodeStates: states + steps * n * d, workspace: ws, threads: threads)
+        let sessionEmbedding = readout.forward(batch, weights: w, nodeStates: states + steps * n * d, workspace: ws, threads: threads)
+        sessionNormalization?.forward(sessionEmbedding, sessions: batch.sessionCount, workspace: ws)
+        return sessionEmbedding
     }
 
     /// The layers' backward passes in exactly the reverse order of `forward`.
+    ///
+    /// NISER: the score layer's item gradient is ∂L/∂Ê; the graph input's gradient is added to it
+    /// and the sum goes once through the normalisation's backward into ∂L/∂E. Unfused, ∂L/∂Ê is a
+    /// workspace matrix; fused, the score layer turns each tile's rows into ∂L/∂E before the update
+    /// and leaves the held-back rows as ∂L/∂Ê in `g.embedding`, finished here.
     func backward(_ batch: SessionBatch, weights w: ParameterPointers<UnsafePointer<Float>>,
                   gradient g: ParameterPointers<UnsafeMutablePointer<Float>>, accumulate: Bool, fused: FusedEmbeddingUpdate?,
                   workspace ws: SRGNNWorkspace, threads: Int) {
         let d = configuration.hiddenSize, n = batch.nodeCount, b = batch.sessionCount, steps = configuration.propagationSteps
+        let rows = configuration.embeddingRows
+        let normalize = configuration.normalize
+        let scoredItems = normalize ? UnsafePointer(ws.normalizedItems.pointer(rows * d)) : w.embedding
+        // Where ∂L/∂(scored items) goes: ∂L/∂E directly (SR-GNN, or NISER fused), or ∂L/∂Ê.
+        let dScoredItems = normalize && fused == nil ? ws.dNormalizedItems.pointer(rows * d) : g.embedding
+        if normalize && fused == nil { dScoredItems.update(repeating: 0, count: d) }  // row 0 is never scored
         batch.targets.withUnsafeBufferPointer { targets in
-            scoreLayer.backward(sessionEmbedding: ws.sessionEmbedding.pointer(b * d), targets: targets, embedding: w.embedding,
-                                dEmbedding: g.embedding, accumulate: accumulate, update: fused, workspace: ws, threads: threads)
+            scoreLayer.backward(sessionEmbedding: ws.sessionEmbedding.pointer(b * d), targets: targets, embedding: scoredItems,
+                                dEmbedding: dScoredItems, accumulate: accumulate && !normalize, update: fused, workspace: ws, threads: threads)
         }
+        sessionNormalization?.backward(ws.dSessionEmbedding.pointer(b * d), scaledSessionEmbedding: ws.sessionEmbedding.pointer(b * d),
+                                       sessions: b, workspace: ws)
         var dStates = ws.dNodeStates.pointer(n * d), dPrevious = ws.dPreviousStates.pointer(n * d)
         readout.backward(batch, weights: w, gradient: g, dSessionEmbedding: ws.dSessionEmbedding.pointer(b * d),
                          dNodeStates: dStates, workspace: ws, threads: threads)
@@ -187,7 +275,24 @@ struct SRGNNLayers {
                           gates: gates + t * n * 4 * d, dNext: dStates, dHidden: dPrevious, workspace: ws, threads: threads)
             swap(&dStates, &dPrevious)
         }
-        // h_0 = E[nodes]
-        batch.nodeItems.withUnsafeBufferPointer { scatterAddRows(dStates, width: d, indices: $0, into: g.embedding) }
+        if ws.dropoutActive { InputDropout.apply(ws.dropoutMask.pointer(n * d), to: dStates, count: n * d) }
+        // h_0 = E[nodes] (NISER: Ê[nodes])
+        batch.nodeItems.withUnsafeBufferPointer { scatterAddRows(dStates, width: d, indices: $0, into: dScoredItems) }
+        guard normalize else { return }
+        let norms = UnsafePointer(ws.itemReciprocalNorms.pointer(rows))
+        if let fused {
+            // Held-back rows hold ∂L/∂Ê (score layer + graph input); the others were finished per tile.
+            precondition(fused.normalization != nil, "a NISER fused backward normalises its tiles")
+            for row in ws.heldBackRows {
+                RowNormalization.backward(g.embedding, normalized: scoredItems, reciprocalNorms: norms, rows: Int(row)..<(Int(row) + 1),
+                                          width: d, into: g.embedding, accumulate: false)
+            }
+        } else {
+            let dNormalized = UnsafePointer(dScoredItems)
+            parallelChunks(rows, threads: threads, minimumPerThread: 4_096) { chunk in
+                RowNormalization.backward(dNormalized, normalized: scoredItems, reciprocalNorms: norms, rows: chunk, width: d,
+                                          into: g.embedding, accumulate: accumulate)
+            }
+        }
     }
 }

@@ -19,11 +19,17 @@ public enum ParameterName: String, CaseIterable, Sendable, Codable {
     case attentionVector = "linear_three.weight"        // q [1, d], no bias
     case hybridWeight = "linear_transform.weight"       // W_3 [d, 2d]
     case hybridBias = "linear_transform.bias"
+    /// NISER+'s reverse-position embedding P [positions, d]: row k is added to the state of the
+    /// k-th click before the last (row 0: the last click). Last, so SR-GNN's layout and its
+    /// initial draw are unchanged; SR-GNN has 0 rows and the file has no such tensor.
+    case reversePositionEmbedding = "niser.reverse_position_embedding.weight"
 
-    /// The tensor's shape for a model of `embeddingRows` rows and hidden size `d`.
-    public func shape(embeddingRows: Int, hiddenSize d: Int) -> [Int] {
+    /// The tensor's shape for a model of `embeddingRows` rows, hidden size `d` and
+    /// `positionRows` reverse positions.
+    public func shape(embeddingRows: Int, hiddenSize d: Int, positionRows: Int = 0) -> [Int] {
         switch self {
         case .embedding: return [embeddingRows, d]
+        case .reversePositionEmbedding: return [positionRows, d]
         case .inputWeight: return [3 * d, 2 * d]
         case .hiddenWeight: return [3 * d, d]
         case .inputBias, .hiddenBias: return [3 * d]
@@ -35,10 +41,17 @@ public enum ParameterName: String, CaseIterable, Sendable, Codable {
         }
     }
 
-    /// Whether the readout uses this tensor: the reference's nonhybrid model never touches
-    /// `linear_transform`, so it gets no gradient and Adam leaves it as it is.
+    /// Whether SR-GNN uses this tensor: the reference's nonhybrid model never touches
+    /// `linear_transform`, so it gets no gradient and Adam leaves it as it is; the NISER+ position
+    /// embedding is not SR-GNN's.
     public func isUsed(nonhybrid: Bool) -> Bool {
-        !(nonhybrid && (self == .hybridWeight || self == .hybridBias))
+        self != .reversePositionEmbedding && !(nonhybrid && (self == .hybridWeight || self == .hybridBias))
+    }
+
+    /// Whether a model of `configuration` uses this tensor (SR-GNN's answer, plus the position
+    /// embedding when it has rows).
+    public func isUsed(by configuration: SRGNNConfiguration) -> Bool {
+        self == .reversePositionEmbedding ? configuration.positionEmbeddingRows > 0 : isUsed(nonhybrid: configuration.nonhybrid)
     }
 }
 
@@ -52,19 +65,22 @@ public let unusedReferenceTensorNames: Set<String> = ["gnn.linear_edge_f.weight"
 public struct SRGNNParameters: Sendable, Equatable {
     public let embeddingRows: Int
     public let hiddenSize: Int
+    /// Rows of the reverse-position embedding (0 for SR-GNN).
+    public let positionRows: Int
     /// `offsets[name]` locates each tensor in `storage`; its length follows from its shape.
     public let offsets: [ParameterName: Int]
     public var storage: [Float]
 
     /// Zeros in the layout of a model with `embeddingRows` rows and hidden size `hiddenSize`.
-    public init(zerosWithEmbeddingRows embeddingRows: Int, hiddenSize: Int) {
+    public init(zerosWithEmbeddingRows embeddingRows: Int, hiddenSize: Int, positionRows: Int = 0) {
         self.embeddingRows = embeddingRows
         self.hiddenSize = hiddenSize
+        self.positionRows = positionRows
         var offsets = [ParameterName: Int]()
         var total = 0
         for name in ParameterName.allCases {
             offsets[name] = total
-            total += name.shape(embeddingRows: embeddingRows, hiddenSize: hiddenSize).reduce(1, *)
+            total += name.shape(embeddingRows: embeddingRows, hiddenSize: hiddenSize, positionRows: positionRows).reduce(1, *)
         }
         self.offsets = offsets
         self.storage = [Float](repeating: 0, count: total)
@@ -72,19 +88,28 @@ public struct SRGNNParameters: Sendable, Equatable {
 
     /// Zeros shaped like `other` (for gradients and optimizer moments).
     public init(zerosLike other: SRGNNParameters) {
-        self.init(zerosWithEmbeddingRows: other.embeddingRows, hiddenSize: other.hiddenSize)
+        self.init(zerosWithEmbeddingRows: other.embeddingRows, hiddenSize: other.hiddenSize, positionRows: other.positionRows)
     }
 
     /// The reference initialisation: every parameter ~ U(−1/√d, 1/√d), drawn in
     /// `ParameterName.allCases` order from `generator`.
     public init(configuration: SRGNNConfiguration, generator: inout SeededGenerator) {
-        self.init(zerosWithEmbeddingRows: configuration.embeddingRows, hiddenSize: configuration.hiddenSize)
+        self.init(zerosWithEmbeddingRows: configuration.embeddingRows, hiddenSize: configuration.hiddenSize,
+                  positionRows: configuration.positionEmbeddingRows)
         let bound = 1 / Float(configuration.hiddenSize).squareRoot()
         for i in storage.indices { storage[i] = generator.uniform(-bound, bound) }
     }
 
+    /// The tensors this layout holds: every name, but the position embedding only when it has rows
+    /// (an SR-GNN file has no such tensor).
+    public var tensorNames: [ParameterName] {
+        ParameterName.allCases.filter { $0 != .reversePositionEmbedding || positionRows > 0 }
+    }
+
     /// Shape of one tensor.
-    public func shape(of name: ParameterName) -> [Int] { name.shape(embeddingRows: embeddingRows, hiddenSize: hiddenSize) }
+    public func shape(of name: ParameterName) -> [Int] {
+        name.shape(embeddingRows: embeddingRows, hiddenSize: hiddenSize, positionRows: positionRows)
+    }
 
     /// Range of one tensor inside `storage`.
     public func range(of name: ParameterName) -> Range<Int> {
@@ -101,7 +126,8 @@ public struct SRGNNParameters: Sendable, Equatable {
     /// this one's: the whole tensor, or for the embedding its leading rows. A warm start grows a
     /// model (and its optimizer moments) this way.
     public mutating func copyLeadingRows(from smaller: SRGNNParameters) {
-        precondition(smaller.hiddenSize == hiddenSize && smaller.embeddingRows <= embeddingRows, "copying a larger or other-shaped model")
+        precondition(smaller.hiddenSize == hiddenSize && smaller.embeddingRows <= embeddingRows && smaller.positionRows == positionRows,
+                     "copying a larger or other-shaped model")
         for name in ParameterName.allCases {
             let source = smaller.range(of: name), start = range(of: name).lowerBound
             storage.replaceSubrange(start..<(start + source.count), with: smaller.storage[source])
@@ -122,6 +148,7 @@ public struct ParameterPointers<Pointer> {
     public let inAggregateBias, outAggregateBias, edgeInWeight, edgeInBias, edgeOutWeight, edgeOutBias: Pointer
     public let attentionLastWeight, attentionLastBias, attentionItemWeight, attentionItemBias, attentionVector: Pointer
     public let hybridWeight, hybridBias: Pointer
+    public let reversePositionEmbedding: Pointer
 
     init(offsets: [ParameterName: Int], pointer: (Int) -> Pointer) {
         self.init { pointer(offsets[$0]!) }
@@ -137,6 +164,7 @@ public struct ParameterPointers<Pointer> {
         attentionItemWeight = at(.attentionItemWeight); attentionItemBias = at(.attentionItemBias)
         attentionVector = at(.attentionVector)
         hybridWeight = at(.hybridWeight); hybridBias = at(.hybridBias)
+        reversePositionEmbedding = at(.reversePositionEmbedding)
     }
 }
 
@@ -168,6 +196,7 @@ extension ParameterPointers {
         case .attentionVector: attentionVector
         case .hybridWeight: hybridWeight
         case .hybridBias: hybridBias
+        case .reversePositionEmbedding: reversePositionEmbedding
         }
     }
 }

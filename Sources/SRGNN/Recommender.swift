@@ -94,6 +94,8 @@ public struct Recommender: Sendable {
     private let workspaces = WorkspacePool()
     /// The items packed once for the kernel in force when loaded (nil on `blas`).
     private let packedItems: PackedItemEmbedding?
+    /// A NISER model's Ê, normalised once at load for the `blas` path (packed items hold it otherwise).
+    private let normalizedItems: NormalizedItemEmbedding?
 
     public init(model: LoadedModel, maxSessionLength: Int = Recommender.defaultMaxSessionLength, catalog: Catalog? = nil,
                 fallback: Fallback = .none) {
@@ -103,6 +105,7 @@ public struct Recommender: Sendable {
         self.catalog = catalog.map { CatalogIndex($0, vocabulary: model.vocabulary) }
         self.fallback = fallback
         packedItems = PackedItemEmbedding(model.model)
+        normalizedItems = packedItems == nil ? NormalizedItemEmbedding(model.model) : nil
     }
 
     /// Loads `path` (see `LoadedModel.load`); a bad or missing file throws `ModelError` naming it.
@@ -138,7 +141,7 @@ public struct Recommender: Sendable {
         let scored = prepared.filter { !$0.items.isEmpty }
         let ranked = scored.isEmpty ? [] : try workspaces.with { workspace in
             try loaded.model.recommend(sessions: scored.map(\.items), selections: scored.map(\.selection), workspace: workspace,
-                                       packedItems: packedItems)
+                                       packedItems: packedItems, normalizedItems: normalizedItems)
         }
         var next = ranked.makeIterator()
         return prepared.map { query in

@@ -194,9 +194,19 @@ extension SRGNNParameters {
         guard rows - 1 <= SRGNNConfiguration.maximumItemCount, hiddenSize <= SRGNNConfiguration.maximumHiddenSize else {
             throw fail("tensor 'embedding.weight' has shape \(embedding.shape): at most \(SRGNNConfiguration.maximumItemCount) items and hidden size \(SRGNNConfiguration.maximumHiddenSize)")
         }
+        // NISER+'s position embedding is optional (absent: SR-GNN); its rows come from its shape.
+        var positionRows = 0
+        if let positions = file.entries[ParameterName.reversePositionEmbedding.rawValue] {
+            guard positions.shape.count == 2, positions.shape[1] == hiddenSize,
+                  (1...SRGNNConfiguration.maximumPositionEmbeddingRows).contains(positions.shape[0]) else {
+                throw fail("tensor '\(ParameterName.reversePositionEmbedding.rawValue)' has shape \(positions.shape), expected [positions, \(hiddenSize)] with 1...\(SRGNNConfiguration.maximumPositionEmbeddingRows) positions")
+            }
+            positionRows = positions.shape[0]
+        }
+        var parameters = SRGNNParameters(zerosWithEmbeddingRows: rows, hiddenSize: hiddenSize, positionRows: positionRows)
         // Every tensor present with the shape the embedding implies, before anything is allocated.
-        for name in ParameterName.allCases {
-            let expected = name.shape(embeddingRows: rows, hiddenSize: hiddenSize)
+        for name in parameters.tensorNames {
+            let expected = parameters.shape(of: name)
             guard let entry = file.entries[name.rawValue] else {
                 throw fail("missing tensor '\(name.rawValue)' (expected shape \(expected), F32)")
             }
@@ -207,8 +217,7 @@ extension SRGNNParameters {
                 throw fail("tensor '\(name.rawValue)' has shape \(entry.shape), expected \(expected)")
             }
         }
-        var parameters = SRGNNParameters(zerosWithEmbeddingRows: rows, hiddenSize: hiddenSize)
-        for name in ParameterName.allCases {
+        for name in parameters.tensorNames {
             let values = file.floats(name.rawValue)!
             if let bad = values.firstIndex(where: { !$0.isFinite }) {
                 throw fail("tensor '\(name.rawValue)' holds \(values[bad]) at element \(bad); weights must be finite numbers")
@@ -224,7 +233,7 @@ extension SRGNNParameters {
     /// that the official code's strict `load_state_dict` accepts the file.
     public func safeTensors(metadata: [String: String] = [:]) -> SafeTensorsFile {
         var file = SafeTensorsFile(metadata: metadata)
-        for name in ParameterName.allCases {
+        for name in tensorNames {
             file.set(name.rawValue, shape: shape(of: name), floats: Array(storage[range(of: name)]))
         }
         file.set("gnn.linear_edge_f.weight", shape: [hiddenSize, hiddenSize], floats: [Float](repeating: 0, count: hiddenSize * hiddenSize))

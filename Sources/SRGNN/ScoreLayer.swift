@@ -23,6 +23,23 @@ struct FusedEmbeddingUpdate {
     let hook: EmbeddingRowUpdate
     let embedding: UnsafeMutablePointer<Float>
     let heldBack: UnsafePointer<Bool>
+    /// NISER: the scores read Ê, so a tile's rows go through the normalisation's backward before
+    /// the hook (held-back rows are finished by the model).
+    var normalization: ItemNormalizationBackward? = nil
+}
+
+/// Where the loss writes Ê = E / ‖E‖ (row-wise) tile by tile: from E into `normalizedItems`,
+/// 1/‖e_j‖ into `reciprocalNorms`, row 0 first.
+struct TileNormalization {
+    let items: UnsafePointer<Float>
+    let normalizedItems: UnsafeMutablePointer<Float>
+    let reciprocalNorms: UnsafeMutablePointer<Float>
+}
+
+/// What the backward of `Ê = E / ‖E‖` (row-wise) needs: Ê and 1/‖e_j‖, row 0 first.
+struct ItemNormalizationBackward {
+    let normalizedItems: UnsafePointer<Float>
+    let reciprocalNorms: UnsafePointer<Float>
 }
 
 /// The score layer: every item's score for every session, and in training the cross-entropy loss
@@ -211,9 +228,12 @@ struct ScoreLayer {
     // MARK: Training
 
     /// Scores every item, keeps them in `workspace.scores` with each tile's shifted exponentials,
-    /// and returns the loss summed over the batch (the caller divides by B).
+    /// and returns the loss summed over the batch (the caller divides by B). With
+    /// `normalization` (NISER), each tile's rows of E are first normalised into Ê, which
+    /// `embedding` points at, so Ê is written once per step and scored from cache.
     func loss(sessionEmbedding: UnsafePointer<Float>, targets: UnsafeBufferPointer<Int32>,
-              embedding: UnsafePointer<Float>, workspace ws: SRGNNWorkspace, threads: Int) -> Double {
+              embedding: UnsafePointer<Float>, normalization: TileNormalization? = nil,
+              workspace ws: SRGNNWorkspace, threads: Int) -> Double {
         let b = targets.count, items = itemCount, path = ScoreKernels.current
         let tiles = (items + tileItems - 1) / tileItems
         let scores = ws.scores.pointer(b * items)
@@ -221,6 +241,10 @@ struct ScoreLayer {
         let targetScores = ws.targetScores.pointer(b)
         forEachTile(threads: threads) { _, first, width in
             let tile = first / tileItems, block = scores + first
+            if let normalization {
+                RowNormalization.forward(normalization.items, rows: (first + 1)..<(first + 1 + width), width: hiddenSize,
+                                         into: normalization.normalizedItems, reciprocalNorms: normalization.reciprocalNorms)
+            }
             scoreTile(path, sessionEmbedding: sessionEmbedding, batchSize: b, embedding: embedding, first: first, width: width,
                       into: block, ldc: items)
             for row in 0..<b {
@@ -284,6 +308,13 @@ struct ScoreLayer {
                 while end < width && !update.heldBack[first + 1 + end] { end += 1 }
                 if end > start {
                     let row = first + 1 + start
+                    if let normalization = update.normalization {
+                        // ∂L/∂Ê → ∂L/∂E for the run, in place, while it is in cache.
+                        let runGradient = tileGradient + start * d
+                        RowNormalization.backward(runGradient, normalized: normalization.normalizedItems + row * d,
+                                                  reciprocalNorms: normalization.reciprocalNorms + row, rows: 0..<(end - start),
+                                                  width: d, into: runGradient, accumulate: false)
+                    }
                     update.hook.apply(row..<(first + 1 + end), update.embedding + row * d, tileGradient + start * d)
                 }
                 if end < width {

@@ -34,6 +34,12 @@ public final class SRGNNWorkspace {
     let dNodeStates = ScratchBuffer(), dPreviousStates = ScratchBuffer()
     let dInputGates = ScratchBuffer(), dHiddenGates = ScratchBuffer(), dAggregates = ScratchBuffer()
     let dEdgeIn = ScratchBuffer(), dEdgeOut = ScratchBuffer()
+    // NISER: the normalised item matrix Ê `[I + 1, d]` with 1/‖e_j‖, filled once per training step
+    // (and per call when inference has no pre-normalised items), ∂L/∂Ê for the unfused backward,
+    // 1/‖s_h‖ per session, and NISER+'s dropout mask `[N, d]` (`dropoutActive`: drawn this pass).
+    let normalizedItems = ScratchBuffer(), itemReciprocalNorms = ScratchBuffer(), dNormalizedItems = ScratchBuffer()
+    let sessionReciprocalNorms = ScratchBuffer(), dropoutMask = ScratchBuffer()
+    var dropoutActive = false
 
     public init() {}
 
@@ -50,6 +56,16 @@ public final class SRGNNWorkspace {
         attentionCoefficients.ensureCapacity(p)
         readout.ensureCapacity(b * 2 * d)
         for buffer in [lastQuery, sessionEmbedding] { buffer.ensureCapacity(b * d) }
+        if configuration.normalize { sessionReciprocalNorms.ensureCapacity(b) }
+        if configuration.dropout > 0 { dropoutMask.ensureCapacity(n * d) }
+    }
+
+    /// Sizes the normalised item matrix (NISER) and, for the unfused backward, its gradient.
+    func prepareNormalizedItems(_ configuration: SRGNNConfiguration, gradient: Bool) {
+        let rows = configuration.embeddingRows, d = configuration.hiddenSize
+        normalizedItems.ensureCapacity(rows * d)
+        itemReciprocalNorms.ensureCapacity(rows)
+        if gradient { dNormalizedItems.ensureCapacity(rows * d) }
     }
 
     /// Sizes the buffers of the loss and the backward pass.

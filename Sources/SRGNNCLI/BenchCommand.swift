@@ -48,6 +48,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Training batch size.")
     var batchSize: Int = 100
 
+    @Option(help: "Model variant to time: 'srgnn' or 'niser' (NISER+ with the paper's settings: normalisation, σ, position embeddings, dropout).")
+    var variant: ModelVariant = .srgnn
+
     @Flag(help: "Print one JSON object.")
     var json = false
 
@@ -63,7 +66,9 @@ struct BenchCommand: ParsableCommand {
         func log(_ message: String) { if !json { print(message) } }
         log("examples: \(source), \(prefixes.count) examples, \(itemCount) items, d=\(hiddenSize), batch \(batchSize), \(threads) threads")
 
-        let configuration = SRGNNConfiguration(itemCount: itemCount, hiddenSize: hiddenSize)
+        var configuration = SRGNNConfiguration(itemCount: itemCount, hiddenSize: hiddenSize)
+        variant.configure(&configuration)
+        log("variant: \(variant.rawValue)")
         var step = TrainingStep(model: try SRGNNModel(configuration: configuration, seed: 1), learningRate: 1e-3,
                                 l2Penalty: 1e-5, threads: threads)
         var order = Array(prefixes.indices)
@@ -117,7 +122,7 @@ struct BenchCommand: ParsableCommand {
         let p99 = latencies[min(latencies.count - 1, Int(Double(latencies.count) * 0.99))]
 
         let result = BenchResult(
-            source: source, kernelPath: ScoreKernels.current.rawValue, floorPath: floor.path.rawValue,
+            source: source, variant: variant.rawValue, kernelPath: ScoreKernels.current.rawValue, floorPath: floor.path.rawValue,
             blasLibrary: BLASInfo.library, blasCore: BLASInfo.detectedCore ?? "n/a", cpuModel: cpuModelName(),
             threads: threads, items: itemCount, hiddenSize: hiddenSize, batchSize: batchSize,
             trainExamplesPerSecond: Double(trainedExamples) / trainSeconds, trainStepMilliseconds: trainStepMs,
@@ -148,6 +153,8 @@ struct BenchCommand: ParsableCommand {
 /// What `srgnn bench` measured (`--json` prints it with these keys).
 struct BenchResult: Encodable {
     var source: String
+    /// The model timed (`--variant`).
+    var variant: String
     /// The score layer's kernel (`ScoreKernels.current`) and the floor's faster implementation.
     var kernelPath, floorPath: String
     /// The BLAS library (OpenBLAS's build configuration, or Accelerate) and the core it detected.
@@ -163,7 +170,7 @@ struct BenchResult: Encodable {
     var peakResidentBytes: Int
 
     enum CodingKeys: String, CodingKey {
-        case source, kernelPath = "kernel_path", floorPath = "floor_path", blasLibrary = "blas_library"
+        case source, variant, kernelPath = "kernel_path", floorPath = "floor_path", blasLibrary = "blas_library"
         case blasCore = "blas_core", cpuModel = "cpu_model", threads, items, hiddenSize = "hidden_size", batchSize = "batch_size"
         case trainExamplesPerSecond = "train_examples_per_s", trainStepMilliseconds = "train_step_ms"
         case floorMilliseconds = "floor_ms", trainStepOverFloor = "train_step_over_floor"

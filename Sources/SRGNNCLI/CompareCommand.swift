@@ -16,6 +16,7 @@ struct CompareCommand: ParsableCommand {
             + " and \(Baseline.allCases.last!.displayName) on the same test examples.",
         discussion: """
         --models lists what to compare: srgnn=MODEL (a checkpoint; repeatable as srgnn=A,srgnn=B), \
+        niser=MODEL (a NISER+ checkpoint, from srgnn train --variant niser; repeatable too), \
         \(baselineNames.joined(separator: ", ")). Baselines are fitted on the dataset's training sessions. \
         Every model ranks all items for every test example; ties with the target are averaged. \
         Writes a Markdown table and a self-contained HTML report (SVG charts) to --report-dir.
@@ -31,7 +32,7 @@ struct CompareCommand: ParsableCommand {
     )
 
     @Option(name: .long, help: "Dataset folder.") var data: String
-    @Option(name: .long, help: "Models, comma-separated: srgnn=MODEL,\(baselineNames.joined(separator: ",")).")
+    @Option(name: .long, help: "Models, comma-separated: srgnn=MODEL,niser=MODEL,\(baselineNames.joined(separator: ",")).")
     var models = baselineNames.joined(separator: ",")
     @Option(name: .long, parsing: .unconditional, help: "Cut-offs, comma-separated.") var k = "5,10,20"
     @Option(name: .long, help: "Folder for comparison.md and comparison.html.") var reportDir = "srgnn-compare"
@@ -44,22 +45,35 @@ struct CompareCommand: ParsableCommand {
     var reference: String?
     @Flag(name: .long, help: "Print JSON: per model, metrics keyed like HR@20 (percent), intervals, tests against the reference and timings.") var json = false
 
-    /// One item of `--models`: an SR-GNN checkpoint or one of Evaluation's baselines.
+    /// One item of `--models`: an SR-GNN or NISER+ checkpoint (the file's variant must be the one
+    /// named) or one of Evaluation's baselines.
     enum Entry: Equatable {
         case srgnn(path: String)
+        case niser(path: String)
         case baseline(Baseline)
+
+        /// The checkpoint's variant and path, for the two checkpoint kinds.
+        var checkpoint: (variant: ModelVariant, path: String)? {
+            switch self {
+            case .srgnn(let path): (.srgnn, path)
+            case .niser(let path): (.niser, path)
+            case .baseline: nil
+            }
+        }
     }
 
     func entries() throws -> [Entry] {
         try models.split(separator: ",").map { raw -> Entry in
             let text = raw.trimmingCharacters(in: .whitespaces)
-            if text.hasPrefix("srgnn=") {
-                let path = String(text.dropFirst(6))
-                guard !path.isEmpty else { throw ValidationError("--models: srgnn= needs a checkpoint path, e.g. srgnn=model.safetensors") }
-                return .srgnn(path: path)
+            for variant in ModelVariant.allCases where text.hasPrefix(variant.rawValue + "=") {
+                let path = String(text.dropFirst(variant.rawValue.count + 1))
+                guard !path.isEmpty else {
+                    throw ValidationError("--models: \(variant.rawValue)= needs a checkpoint path, e.g. \(variant.rawValue)=model.safetensors")
+                }
+                return variant == .srgnn ? .srgnn(path: path) : .niser(path: path)
             }
             guard let baseline = Baseline(rawValue: text) else {
-                throw ValidationError("--models: unknown model '\(text)'; use srgnn=MODEL or one of \(Self.baselineNames.joined(separator: ", "))")
+                throw ValidationError("--models: unknown model '\(text)'; use srgnn=MODEL, niser=MODEL or one of \(Self.baselineNames.joined(separator: ", "))")
             }
             return .baseline(baseline)
         }
@@ -67,14 +81,16 @@ struct CompareCommand: ParsableCommand {
 
     func cutoffs() throws -> [Int] { try parseCutoffs(k) }
 
-    /// The model's name in the report: a baseline's display name; "SR-GNN", or "SR-GNN (file name)"
-    /// when several checkpoints are compared.
+    /// The model's name in the report: a baseline's display name; "SR-GNN" or "NISER+", with
+    /// "(file name)" when several checkpoints of that variant are compared.
     static func displayName(of entry: Entry, among entries: [Entry]) -> String {
         switch entry {
         case .baseline(let baseline): return baseline.displayName
-        case .srgnn(let path):
-            let severalModels = entries.filter { if case .srgnn = $0 { true } else { false } }.count > 1
-            return severalModels ? "SR-GNN (\(URL(fileURLWithPath: path).lastPathComponent))" : "SR-GNN"
+        case .srgnn(let path), .niser(let path):
+            let variant = entry.checkpoint!.variant
+            let name = variant == .srgnn ? "SR-GNN" : "NISER+"
+            let severalModels = entries.filter { $0.checkpoint?.variant == variant }.count > 1
+            return severalModels ? "\(name) (\(URL(fileURLWithPath: path).lastPathComponent))" : name
         }
     }
 
@@ -88,6 +104,7 @@ struct CompareCommand: ParsableCommand {
         func spelling(_ entry: Entry) -> String {
             switch entry {
             case .srgnn(let path): "srgnn=" + path
+            case .niser(let path): "niser=" + path
             case .baseline(let baseline): baseline.rawValue
             }
         }
@@ -146,8 +163,12 @@ struct CompareCommand: ParsableCommand {
         let fitters = baselines.fitters(threads: threads)
         for entry in models {
             switch entry {
-            case .srgnn(let path):
+            case .srgnn(let path), .niser(let path):
                 let (loaded, seconds) = try measure { try LoadedModel.load(from: path, propagationSteps: architecture.propagationSteps, nonhybrid: architecture.nonhybrid) }
+                let named = entry.checkpoint!.variant, found = loaded.model.configuration.variant
+                guard found == named else {
+                    throw CommandError("\(path) is a\(found == .srgnn ? "n SR-GNN" : " NISER+") checkpoint; list it as \(found.rawValue)=\(path)")
+                }
                 // Baselines and coverage count in the dataset's ids, so the model must use the same ones.
                 guard try loaded.aligned(dataset, modelPath: path, datasetPath: data).vocabulary == dataset.vocabulary else {
                     throw CommandError("\(path): the model knows \(loaded.vocabulary.count) items, \(data) has \(dataset.itemCount) (a warm-started model with new items?); compare needs the same vocabulary, use srgnn evaluate for this model")

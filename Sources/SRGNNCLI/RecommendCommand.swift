@@ -16,7 +16,7 @@ struct RecommendCommand: ParsableCommand {
         MODEL is a checkpoint from srgnn train (items are your raw ids, as in your click log) or a \
         bare weights file in safetensors with the official SR-GNN names, for example one exported \
         from the official PyTorch code (items are then row numbers 1...n-1, and --step and \
-        --nonhybrid say how it was trained). Scores are the model's logits s_h · e_item; the answer \
+        --nonhybrid say how it was trained). Scores are the model's logits s_h · e_item (NISER+: σ · cosine); the answer \
         is the one srgnn serve gives, bit for bit.
 
         --items: one session; unknown items are dropped with a note on stderr.

@@ -59,7 +59,7 @@ struct TrainCommand: ParsableCommand {
 
     @Option(name: .long, help: ArgumentHelp(
         "Warm start: begin from this checkpoint instead of a fresh initialisation.",
-        discussion: "The vocabulary becomes the checkpoint's plus the new data's new items (raw ids keep their meaning and rows; new items get rows drawn as a cold start draws them; items absent from --data keep theirs). Every other weight is copied. Hidden size, propagation steps and hybrid/non-hybrid are the checkpoint's; a conflicting flag is an error. For a bare weights file (official names, no metadata) items are the row numbers and --step/--nonhybrid say how it was built. The new checkpoint records its lineage (the parent's SHA-256, the data's fingerprint and counts, the items added).",
+        discussion: "The vocabulary becomes the checkpoint's plus the new data's new items (raw ids keep their meaning and rows; new items get rows drawn as a cold start draws them; items absent from --data keep theirs). Every other weight is copied. Hidden size, propagation steps, hybrid/non-hybrid and the variant (SR-GNN or NISER, its σ and position embeddings) are the checkpoint's; a conflicting flag is an error. For a bare weights file (official names, no metadata) items are the row numbers and --step/--nonhybrid say how it was built. The new checkpoint records its lineage (the parent's SHA-256, the data's fingerprint and counts, the items added).",
         valueName: "checkpoint"))
     var initFrom: String?
 
@@ -268,6 +268,19 @@ struct TrainingOptions: ParsableArguments {
     var selectOn: SelectionProtocol?
     @Option(name: .long, parsing: .unconditional, help: "K of the HR@K and MRR@K that choose the best epoch and fill the epoch summary (default: \(Self.defaults.cutoff)).")
     var cutoff: Int?
+    @Option(name: .long, help: ArgumentHelp(
+        "'srgnn' (the default) or 'niser': NISER+ (Gupta et al. 2019) with the paper's settings, i.e. --normalize --scale \(SRGNNConfiguration.niserScale) --position-embeddings --dropout \(SRGNNConfiguration.niserDropout).",
+        discussion: "The flags below change one part each, on top of the variant; with --init-from, the parent's settings unless given (then they must agree, dropout aside). In an experiment file: normalize, scale, position-embeddings (true/false), dropout."))
+    var variant: ModelVariant?
+    @Flag(name: .long, help: "NISER: L2-normalise item embeddings (graph input and scores) and the session vector; scores = σ · cosine.")
+    var normalize = false
+    @Option(name: .long, parsing: .unconditional, help: "σ of the cosine scores with --normalize (default: \(SRGNNConfiguration.niserScale), the paper's).")
+    var scale: Float?
+    @Flag(name: .long, help: "NISER+: learn reverse-position embeddings (from the last click, \(SRGNNConfiguration.niserPositionRows) positions) added before the readout.")
+    var positionEmbeddings = false
+    @Option(name: .long, parsing: .unconditional, help: "NISER+: dropout on the item embeddings fed to the graph, training only (--variant niser: \(SRGNNConfiguration.niserDropout)).")
+    var dropout: Float?
+
 
     /// The settings given on the command line (the others nil).
     func settings() -> TrainingSettings {
@@ -289,6 +302,12 @@ struct TrainingOptions: ParsableArguments {
         settings.validationSplit = validationSplit
         settings.selectOn = selectOn
         settings.cutoff = cutoff
+        // The variant sets its four parts; each flag then overrides one.
+        if let variant { settings.apply(variant) }
+        if normalize { settings.normalize = true }
+        if let scale { settings.scale = scale }
+        if positionEmbeddings { settings.positionEmbeddingRows = SRGNNConfiguration.niserPositionRows }
+        if let dropout { settings.dropout = dropout }
         return settings
     }
 
@@ -306,6 +325,10 @@ struct TrainingOptions: ParsableArguments {
             base.hiddenSize = parent.hiddenSize
             base.propagationSteps = parent.propagationSteps
             base.nonhybrid = parent.nonhybrid
+            base.normalize = parent.normalize
+            base.scale = parent.scale
+            base.positionEmbeddingRows = parent.positionEmbeddingRows
+            base.dropout = parent.dropout
         }
         return settings.applied(to: base)
     }
@@ -339,11 +362,16 @@ struct TrainingOptions: ParsableArguments {
         case .validationSplit: "--validation-split"
         case .selectOn: "--select-on"
         case .cutoff: "--cutoff"
+        case .normalize: "--normalize/--variant"
+        case .scale: "--scale"
+        case .positionEmbeddingRows: "--position-embeddings/--variant"
+        case .dropout: "--dropout"
         }
     }
 }
 
 extension SelectionProtocol: ExpressibleByArgument {}
+extension ModelVariant: ExpressibleByArgument {}
 extension ValidationSplit: ExpressibleByArgument {}
 
 func describe(_ configuration: TrainingConfiguration) -> String {

@@ -226,8 +226,11 @@ struct ModelDescription: Encodable {
         var hiddenSize: Int
         var propagationSteps: Int
         var nonhybrid: Bool
+        /// `srgnn` or `niser` (NISER+: scores are σ · cosine).
+        var modelVariant: String
         enum CodingKeys: String, CodingKey {
             case itemCount = "item_count", hiddenSize = "hidden_size", propagationSteps = "propagation_steps", nonhybrid
+            case modelVariant = "model_variant"
         }
     }
     /// `CheckpointLineage` with the parent's file name in place of its path.
@@ -312,7 +315,8 @@ struct ModelDescription: Encodable {
         let configuration = loaded.model.configuration
         format = loaded.metadata == nil ? "bare-weights" : "checkpoint"
         self.configuration = Configuration(itemCount: configuration.itemCount, hiddenSize: configuration.hiddenSize,
-                                           propagationSteps: configuration.propagationSteps, nonhybrid: configuration.nonhybrid)
+                                           propagationSteps: configuration.propagationSteps, nonhybrid: configuration.nonhybrid,
+                                           modelVariant: configuration.variant.rawValue)
         itemCount = configuration.itemCount
         maxSessionLength = recommender.maxSessionLength
         epoch = loaded.metadata?.epoch

@@ -412,12 +412,16 @@ components:
           enum: [checkpoint, bare-weights]
         configuration:
           type: object
-          required: [item_count, hidden_size, propagation_steps, nonhybrid]
+          required: [item_count, hidden_size, propagation_steps, nonhybrid, model_variant]
           properties:
             item_count: { type: integer }
             hidden_size: { type: integer }
             propagation_steps: { type: integer }
             nonhybrid: { type: boolean }
+            model_variant:
+              description: "`srgnn`, or `niser` (NISER+: normalised embeddings, scores are σ · cosine)."
+              type: string
+              enum: [srgnn, niser]
         item_count: { type: integer }
         max_session_length: { type: integer }
         epoch: { type: integer }

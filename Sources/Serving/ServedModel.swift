@@ -39,7 +39,7 @@ public final class ServedModel: Sendable {
     /// One line for the log: file, size, architecture and, for a checkpoint, its epoch and metrics.
     public var summary: String {
         let configuration = recommender.model.configuration
-        var text = "\(path ?? "<in memory>"): \(configuration.itemCount) items, hidden size \(configuration.hiddenSize), propagation steps \(configuration.propagationSteps)\(configuration.nonhybrid ? ", nonhybrid" : "")"
+        var text = "\(path ?? "<in memory>"): \(configuration.itemCount) items, hidden size \(configuration.hiddenSize), propagation steps \(configuration.propagationSteps)\(configuration.nonhybrid ? ", nonhybrid" : "")\(configuration.variant == .niser ? ", NISER+" : "")"
         if let metadata = recommender.loaded.metadata {
             let metrics = metadata.metrics.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
             text += ", checkpoint of epoch \(metadata.epoch) written \(metadata.createdAt)\(metrics.isEmpty ? "" : " (\(metrics))")"

@@ -57,6 +57,24 @@ public func scale(_ x: UnsafeMutablePointer<Float>, count: Int, by factor: Float
     srgnn_scale(x, Int64(count), factor)
 }
 
+/// Row-wise L2 normalisation, `out[r] = scale · x[r] / max(‖x[r]‖, 1e-12)` for `rows` rows of
+/// `width` (`out` may be `x`); `reciprocalNorms[r] = 1 / max(‖x[r]‖, 1e-12)` when given. One
+/// vectorised C loop whose row sums are the same bits for a row alone or among others.
+@inlinable
+public func normalizeRows(_ x: UnsafePointer<Float>, rows: Int, width: Int, scale: Float = 1, into out: UnsafeMutablePointer<Float>,
+                          reciprocalNorms: UnsafeMutablePointer<Float>?) {
+    srgnn_normalize_rows(x, Int64(rows), Int64(width), scale, out, reciprocalNorms)
+}
+
+/// Backward of `normalizeRows` (scale 1): `dx[r] (+)= (dx̂[r] − x̂[r] (x̂[r] · dx̂[r])) / ‖x[r]‖`,
+/// given `normalized` = x̂ and the forward's reciprocal norms; `dx` may be `dNormalized`.
+@inlinable
+public func normalizeRowsBackward(_ dNormalized: UnsafePointer<Float>, normalized: UnsafePointer<Float>,
+                                  reciprocalNorms: UnsafePointer<Float>, rows: Int, width: Int,
+                                  into dx: UnsafeMutablePointer<Float>, accumulate: Bool) {
+    srgnn_normalize_rows_backward(dNormalized, normalized, reciprocalNorms, Int64(rows), Int64(width), dx, accumulate ? 1 : 0)
+}
+
 /// One Adam update of `count` elements, PyTorch's arithmetic (one vectorised C loop):
 /// `g = ∇ + λθ; m ← β1 m + (1 − β1) g; v ← β2 v + (1 − β2) g²; θ ← θ − correctedRate · m / (√v / correction2Root + ε)`.
 @inlinable

@@ -35,7 +35,7 @@ public struct Adam: Sendable {
         firstMoment = SRGNNParameters(zerosLike: parameters)
         secondMoment = SRGNNParameters(zerosLike: parameters)
         var ranges = [Range<Int>]()
-        for name in ParameterName.allCases where name.isUsed(nonhybrid: configuration.nonhybrid) {
+        for name in ParameterName.allCases where name.isUsed(by: configuration) {
             let range = parameters.range(of: name)
             if let last = ranges.last, last.upperBound == range.lowerBound {
                 ranges[ranges.count - 1] = last.lowerBound..<range.upperBound

@@ -71,6 +71,12 @@ public final class Trainer {
         }
     }
 
+    /// Epoch `epoch`'s dropout stream: from the seed and the epoch alone (like the shuffle), on a
+    /// stream apart from the shuffle's.
+    public static func dropoutGenerator(seed: UInt64, epoch: Int) -> SeededGenerator {
+        SeededGenerator(seed: (seed ^ 0xD5A6_1266_F0C9_392C) &+ 0x9E37_79B9 &* UInt64(epoch + 1))
+    }
+
     /// The model before the first step: the seeded initialisation, with a warm start's parent
     /// weights copied over it.
     public func initialModel() throws -> SRGNNModel {
@@ -116,6 +122,7 @@ public final class Trainer {
             var order = trainIndices
             var generator = SeededGenerator(seed: configuration.seed &+ 0x9E37_79B9 &* UInt64(epoch + 1))
             order.shuffle(using: &generator)
+            step.dropoutGenerator = Trainer.dropoutGenerator(seed: configuration.seed, epoch: epoch)
             var lossSum = 0.0, batches = 0, done = 0
             let train = dataset.train
             var targets = [Int32]()
@@ -257,7 +264,7 @@ enum TrainingState {
         var file = step.model.parameters.safeTensors()
         let moments = [("adam.m.", step.optimizer.firstMoment), ("adam.v.", step.optimizer.secondMoment)]
         for (prefix, moment) in moments {
-            for name in ParameterName.allCases {
+            for name in moment.tensorNames {
                 file.set(prefix + name.rawValue, shape: moment.shape(of: name), floats: Array(moment.storage[moment.range(of: name)]))
             }
         }
@@ -290,6 +297,9 @@ enum TrainingState {
         guard parameters.embeddingRows == step.model.parameters.embeddingRows else {
             throw TrainingError.resume(path: path, reason: "it has \(parameters.embeddingRows - 1) items, the dataset \(step.model.configuration.itemCount)")
         }
+        guard parameters.positionRows == step.model.parameters.positionRows else {
+            throw TrainingError.resume(path: path, reason: "it has \(parameters.positionRows) position embeddings, the configuration \(step.model.parameters.positionRows)")
+        }
         step.model.parameters = parameters
         step.optimizer.restore(stepCount: header.adamSteps, firstMoment: first, secondMoment: second)
         return header.run
@@ -300,7 +310,8 @@ enum TrainingState {
     static func loadMoments(from path: String, shapedLike parameters: SRGNNParameters) throws
         -> (steps: Int, first: SRGNNParameters, second: SRGNNParameters) {
         let (header, saved, first, second) = try read(from: path)
-        guard saved.embeddingRows == parameters.embeddingRows, saved.hiddenSize == parameters.hiddenSize else {
+        guard saved.embeddingRows == parameters.embeddingRows, saved.hiddenSize == parameters.hiddenSize,
+              saved.positionRows == parameters.positionRows else {
             throw TrainingError.resume(path: path, reason:
                 "its model has \(saved.embeddingRows - 1) items and hidden size \(saved.hiddenSize), the checkpoint \(parameters.embeddingRows - 1) and \(parameters.hiddenSize); give the state of the checkpoint's own run")
         }
@@ -329,7 +340,7 @@ enum TrainingState {
             throw TrainingError.resume(path: path, reason: reason)
         }
         var first = SRGNNParameters(zerosLike: parameters), second = SRGNNParameters(zerosLike: parameters)
-        for name in ParameterName.allCases {
+        for name in parameters.tensorNames {
             guard let m = file.floats("adam.m." + name.rawValue), let v = file.floats("adam.v." + name.rawValue),
                   m.count == first.range(of: name).count, v.count == m.count else {
                 throw TrainingError.resume(path: path, reason: "optimizer state for \(name.rawValue) is missing or misshapen")

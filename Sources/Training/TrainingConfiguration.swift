@@ -56,13 +56,32 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public var selectOn = SelectionProtocol.validation
     /// Cut-off of the metrics used for selection and the epoch summary.
     public var cutoff = 20
+    /// NISER: normalised item and session embeddings, scores = `scale` · cosine (`srgnn train --normalize`).
+    public var normalize = false
+    /// σ of NISER's cosine scores (the paper's 16; `--scale`).
+    public var scale = SRGNNConfiguration.niserScale
+    /// NISER+: rows of the reverse-position embedding, 0 for none (`--position-embeddings` sets 200).
+    public var positionEmbeddingRows = 0
+    /// NISER+: dropout on the item embeddings fed to the graph, training only (`--dropout`; the paper's 0.1).
+    public var dropout: Float = 0
 
     public init() {}
+
+    /// The variant's settings as the paper trains it (`srgnn train --variant`).
+    public mutating func apply(_ variant: ModelVariant) {
+        var model = modelConfiguration(itemCount: 1)
+        variant.configure(&model)
+        normalize = model.normalize
+        scale = model.scale
+        positionEmbeddingRows = model.positionEmbeddingRows
+        dropout = model.dropout
+    }
 
     /// The JSON keys: one per property, plus the names older files used.
     public enum Key: String, CodingKey, Sendable, CaseIterable {
         case hiddenSize, batchSize, epochs, learningRate, decayFactor, decayInterval, referenceDecayTiming
         case l2Penalty, propagationSteps, nonhybrid, patience, seed, threads, validationFraction, validationSplit, selectOn, cutoff
+        case normalize, scale, positionEmbeddingRows, dropout
         /// Before the renames: `l2Penalty`, `decayInterval`, `propagationSteps`.
         case legacyL2 = "l2", legacyDecayEvery = "decayEvery", legacyStep = "step"
     }
@@ -93,6 +112,10 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         try read(&value.validationSplit, .validationSplit)
         try read(&value.selectOn, .selectOn)
         try read(&value.cutoff, .cutoff)
+        try read(&value.normalize, .normalize)
+        try read(&value.scale, .scale)
+        try read(&value.positionEmbeddingRows, .positionEmbeddingRows)
+        try read(&value.dropout, .dropout)
         self = value
     }
 
@@ -116,6 +139,10 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         try container.encode(validationSplit, forKey: .validationSplit)
         try container.encode(selectOn, forKey: .selectOn)
         try container.encode(cutoff, forKey: .cutoff)
+        try container.encode(normalize, forKey: .normalize)
+        try container.encode(scale, forKey: .scale)
+        try container.encode(positionEmbeddingRows, forKey: .positionEmbeddingRows)
+        try container.encode(dropout, forKey: .dropout)
     }
 
     /// Upper limits on the settings: hidden size and propagation steps as `SRGNNConfiguration`'s,
@@ -152,6 +179,13 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         }
         guard threads <= limits.threads else { throw fail(.threads, "threads must be at most \(limits.threads) (got \(threads))") }
         guard cutoff <= limits.cutoff else { throw fail(.cutoff, "the metric cut-off must be at most \(limits.cutoff) (got \(cutoff))") }
+        guard scale > 0, scale <= SRGNNConfiguration.maximumScale else {
+            throw fail(.scale, "the cosine scale σ must be in (0, \(SRGNNConfiguration.maximumScale)] (got \(scale))")
+        }
+        guard (0...SRGNNConfiguration.maximumPositionEmbeddingRows).contains(positionEmbeddingRows) else {
+            throw fail(.positionEmbeddingRows, "position embeddings must be 0...\(SRGNNConfiguration.maximumPositionEmbeddingRows) rows (got \(positionEmbeddingRows))")
+        }
+        guard dropout >= 0, dropout < 1 else { throw fail(.dropout, "dropout must be in [0, 1) (got \(dropout))") }
         switch selectOn {
         case .validation:
             guard validationFraction > 0, validationFraction < 1 else {
@@ -175,7 +209,8 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
 
     /// The model shape for a dataset of `itemCount` items.
     public func modelConfiguration(itemCount: Int) -> SRGNNConfiguration {
-        SRGNNConfiguration(itemCount: itemCount, hiddenSize: hiddenSize, propagationSteps: propagationSteps, nonhybrid: nonhybrid)
+        SRGNNConfiguration(itemCount: itemCount, hiddenSize: hiddenSize, propagationSteps: propagationSteps, nonhybrid: nonhybrid,
+                           normalize: normalize, scale: scale, positionEmbeddingRows: positionEmbeddingRows, dropout: dropout)
     }
 
     /// This configuration as a JSON value, for checkpoints.

@@ -1,4 +1,5 @@
 import Foundation
+import SRGNN
 
 /// Some of the settings of a ``TrainingConfiguration``: those one source gave (an experiment file,
 /// the command line). A field left nil leaves the value below it, so sources stack:
@@ -22,8 +23,23 @@ public struct TrainingSettings: Sendable, Equatable {
     public var validationSplit: ValidationSplit?
     public var selectOn: SelectionProtocol?
     public var cutoff: Int?
+    /// NISER's settings (`--normalize`, `--scale`, `--position-embeddings`, `--dropout`).
+    public var normalize: Bool?
+    public var scale: Float?
+    public var positionEmbeddingRows: Int?
+    public var dropout: Float?
 
     public init() {}
+
+    /// Sets the four NISER settings to the variant's (`--variant`).
+    public mutating func apply(_ variant: ModelVariant) {
+        var configuration = TrainingConfiguration()
+        configuration.apply(variant)
+        normalize = configuration.normalize
+        scale = configuration.scale
+        positionEmbeddingRows = configuration.positionEmbeddingRows
+        dropout = configuration.dropout
+    }
 
     /// Every field set: `configuration` itself as settings.
     public init(_ configuration: TrainingConfiguration) {
@@ -44,6 +60,10 @@ public struct TrainingSettings: Sendable, Equatable {
         validationSplit = configuration.validationSplit
         selectOn = configuration.selectOn
         cutoff = configuration.cutoff
+        normalize = configuration.normalize
+        scale = configuration.scale
+        positionEmbeddingRows = configuration.positionEmbeddingRows
+        dropout = configuration.dropout
     }
 
     /// `base` with every given field replaced.
@@ -66,6 +86,10 @@ public struct TrainingSettings: Sendable, Equatable {
         configuration.validationSplit = validationSplit ?? base.validationSplit
         configuration.selectOn = selectOn ?? base.selectOn
         configuration.cutoff = cutoff ?? base.cutoff
+        configuration.normalize = normalize ?? base.normalize
+        configuration.scale = scale ?? base.scale
+        configuration.positionEmbeddingRows = positionEmbeddingRows ?? base.positionEmbeddingRows
+        configuration.dropout = dropout ?? base.dropout
         return configuration
     }
 
@@ -89,6 +113,10 @@ public struct TrainingSettings: Sendable, Equatable {
         merged.validationSplit = other.validationSplit ?? validationSplit
         merged.selectOn = other.selectOn ?? selectOn
         merged.cutoff = other.cutoff ?? cutoff
+        merged.normalize = other.normalize ?? normalize
+        merged.scale = other.scale ?? scale
+        merged.positionEmbeddingRows = other.positionEmbeddingRows ?? positionEmbeddingRows
+        merged.dropout = other.dropout ?? dropout
         return merged
     }
 
@@ -105,6 +133,7 @@ public struct TrainingSettings: Sendable, Equatable {
         "nonhybrid": .nonhybrid, "patience": .patience, "seed": .seed, "threads": .threads,
         "validation-fraction": .validationFraction, "validation-split": .validationSplit,
         "select-on": .selectOn, "cutoff": .cutoff,
+        "normalize": .normalize, "scale": .scale, "position-embeddings": .positionEmbeddingRows, "dropout": .dropout,
     ]
 
     /// Sets the field `key` from a YAML value; a value of the wrong type throws
@@ -128,6 +157,11 @@ public struct TrainingSettings: Sendable, Equatable {
         case .validationSplit: validationSplit = try node.choice(of: ValidationSplit.self)
         case .selectOn: selectOn = try node.choice(of: SelectionProtocol.self)
         case .cutoff: cutoff = try node.integer()
+        case .normalize: normalize = try node.boolean()
+        case .scale: scale = Float(try node.number())
+        case .positionEmbeddingRows:
+            positionEmbeddingRows = try node.boolean() ? SRGNNConfiguration.niserPositionRows : 0  // as the flag
+        case .dropout: dropout = Float(try node.number())
         }
     }
 }

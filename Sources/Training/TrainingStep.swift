@@ -1,6 +1,7 @@
 import Evaluation
 import SessionData
 import SRGNN
+import TensorCore
 
 /// One optimisation step on one batch, with every buffer it needs kept between calls. Allocates
 /// nothing once the largest batch has been seen.
@@ -14,10 +15,14 @@ public struct TrainingStep {
     /// Items per score-layer tile: a tile's gradient block (400 KB at d = 100) is still in cache
     /// when Adam reads it; measured a little faster than 2,048. Tests use tiny tiles to cross borders.
     public var tileItems = 1_024
+    /// Draws NISER+'s dropout masks (unused without dropout); the trainer reseeds it every epoch
+    /// from the training seed, so a run and its resumption drop the same elements.
+    public var dropoutGenerator: SeededGenerator
 
-    public init(model: SRGNNModel, learningRate: Float, l2Penalty: Float, threads: Int) {
+    public init(model: SRGNNModel, learningRate: Float, l2Penalty: Float, threads: Int, dropoutSeed: UInt64 = 0) {
         self.model = model
         self.threads = threads
+        dropoutGenerator = SeededGenerator(seed: dropoutSeed)
         optimizer = Adam(for: model.parameters, configuration: model.configuration, learningRate: learningRate, l2Penalty: l2Penalty)
         gradient = SRGNNParameters(zerosLike: model.parameters)
     }
@@ -32,7 +37,7 @@ public struct TrainingStep {
     where C.Element: Collection, C.Element.Element == Int32 {
         batch.fill(sessions: prefixes, targets: targets)
         let update = optimizer.nextUpdate()
-        model.forward(batch, workspace: workspace, threads: threads)
+        model.forward(batch, workspace: workspace, threads: threads, dropoutGenerator: &dropoutGenerator)
         let loss = model.loss(batch, workspace: workspace, threads: threads, tileItems: tileItems)
         optimizer.withEmbeddingRowUpdate(update) { embeddingUpdate in
             model.backward(batch, workspace: workspace, gradient: &gradient, threads: threads, tileItems: tileItems,

@@ -50,6 +50,18 @@ public struct WarmStart: Sendable {
         if fixed.nonhybrid != configuration.nonhybrid {
             throw conflict(.nonhybrid, fixed.nonhybrid ? "a non-hybrid readout" : "a hybrid readout", configuration.nonhybrid ? "nonhybrid" : "hybrid")
         }
+        // The variant is architecture: SR-GNN and NISER weights do not mean the same (dropout,
+        // training-only, may change).
+        if fixed.normalize != configuration.normalize {
+            throw conflict(.normalize, fixed.normalize ? "normalised embeddings (NISER)" : "unnormalised embeddings (SR-GNN)",
+                           configuration.normalize ? "normalised ones (NISER)" : "unnormalised ones (SR-GNN)")
+        }
+        if fixed.normalize && fixed.scale != configuration.scale {
+            throw conflict(.scale, "the cosine scale σ = \(fixed.scale)", "σ = \(configuration.scale)")
+        }
+        if fixed.positionEmbeddingRows != configuration.positionEmbeddingRows {
+            throw conflict(.positionEmbeddingRows, "\(fixed.positionEmbeddingRows) position embeddings", "\(configuration.positionEmbeddingRows)")
+        }
     }
 
     /// The grown vocabulary and `dataset` in its ids.
@@ -78,7 +90,7 @@ public struct WarmStart: Sendable {
         } catch TrainingError.resume(_, let reason) {
             throw TrainingError.warmStart(path: path, reason: reason)
         }
-        var first = SRGNNParameters(zerosWithEmbeddingRows: rows, hiddenSize: old.hiddenSize), second = first
+        var first = SRGNNParameters(zerosWithEmbeddingRows: rows, hiddenSize: old.hiddenSize, positionRows: old.positionRows), second = first
         first.copyLeadingRows(from: saved.first)
         second.copyLeadingRows(from: saved.second)
         return (saved.steps, first, second)

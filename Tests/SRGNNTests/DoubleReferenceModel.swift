@@ -6,9 +6,14 @@ import TensorCore
 /// SR-GNN written a second time, densely and per session in Double, straight from the equations
 /// of REFERENCE.md: an independent oracle for the loss and, through central differences, for
 /// every gradient of the optimized Float32 implementation.
+///
+/// NISER/NISER+ (when the configuration asks): h_0 = m ⊙ Ê[nodes] with `dropoutMask` m (one row
+/// per node of the batch, in the batch's node order; nil = no dropout), H_i += P[min(L − 1 − i,
+/// R − 1)], s' = σ s_h / ‖s_h‖ and scores = s' · ê_j.
 struct DoubleReferenceModel {
     var configuration: SRGNNConfiguration
     var values: [ParameterName: [Double]]
+    var dropoutMask: [[Double]]? = nil
 
     init(_ model: SRGNNModel) {
         configuration = model.configuration
@@ -27,17 +32,35 @@ struct DoubleReferenceModel {
 
     private func sigmoid(_ x: Double) -> Double { 1 / (1 + exp(-x)) }
 
+    private func normalized(_ x: [Double], scale: Double = 1) -> [Double] {
+        let norm = max(x.reduce(0) { $0 + $1 * $1 }.squareRoot(), 1e-12)
+        return x.map { scale * $0 / norm }
+    }
+
+    /// Row `item` of the embedding, normalised for NISER.
+    private func itemVector(_ item: Int) -> [Double] {
+        let d = configuration.hiddenSize
+        let row = Array(values[.embedding]![(item * d)..<(item * d + d)])
+        return configuration.normalize ? normalized(row) : row
+    }
+
     /// Mean cross-entropy of the batch.
     func loss(sessions: [[Int32]], targets: [Int32]) -> Double {
         let d = configuration.hiddenSize
         let v = values
         var total = 0.0
+        var firstNode = 0  // the session's first row in the batch's stacked nodes (dropout mask)
+        let items = (0...configuration.itemCount).map(itemVector)
         for (session, target) in zip(sessions, targets) {
             let graph = SessionGraph(session: session)
+            defer { firstNode += graph.nodes.count }
             let adjacencyIn = graph.adjacencyIn.map { $0.map(Double.init) }
             let adjacencyOut = graph.adjacencyOut.map { $0.map(Double.init) }
             let n = graph.nodes.count
-            var h = graph.nodes.map { item in Array(v[.embedding]![(Int(item) * d)..<(Int(item) * d + d)]) }
+            var h = graph.nodes.map { items[Int($0)] }
+            if let dropoutMask {
+                for node in 0..<n { for j in 0..<d { h[node][j] *= dropoutMask[firstNode + node][j] } }
+            }
             for _ in 0..<configuration.propagationSteps {
                 let xIn = h.map { affine(v[.edgeInWeight]!, $0, v[.edgeInBias]!, outputs: d) }
                 let xOut = h.map { affine(v[.edgeOutWeight]!, $0, v[.edgeOutBias]!, outputs: d) }
@@ -63,7 +86,15 @@ struct DoubleReferenceModel {
                 }
                 h = next
             }
-            let positions = graph.alias.map { h[Int($0)] }
+            var positions = graph.alias.map { h[Int($0)] }
+            let positionRows = configuration.positionEmbeddingRows
+            if positionRows > 0 {
+                let length = positions.count
+                for i in 0..<length {
+                    let row = min(length - 1 - i, positionRows - 1)
+                    for j in 0..<d { positions[i][j] += v[.reversePositionEmbedding]![row * d + j] }
+                }
+            }
             let last = positions[positions.count - 1]
             let q1 = affine(v[.attentionLastWeight]!, last, v[.attentionLastBias]!, outputs: d)
             var global = [Double](repeating: 0, count: d)
@@ -72,10 +103,11 @@ struct DoubleReferenceModel {
                 let alpha = (0..<d).reduce(0.0) { $0 + v[.attentionVector]![$1] * sigmoid(q1[$1] + q2[$1]) }
                 for j in 0..<d { global[j] += alpha * state[j] }
             }
-            let sessionEmbedding = configuration.nonhybrid
+            let readout = configuration.nonhybrid
                 ? global : affine(v[.hybridWeight]!, global + last, v[.hybridBias]!, outputs: d)
+            let sessionEmbedding = configuration.normalize ? normalized(readout, scale: Double(configuration.scale)) : readout
             let scores = (1...configuration.itemCount).map { item in
-                (0..<d).reduce(0.0) { $0 + sessionEmbedding[$1] * v[.embedding]![item * d + $1] }
+                (0..<d).reduce(0.0) { $0 + sessionEmbedding[$1] * items[item][$1] }
             }
             let maximum = scores.max()!
             let logSumExp = maximum + log(scores.reduce(0.0) { $0 + exp($1 - maximum) })

@@ -69,13 +69,19 @@ import TestSupport
 
     /// The loss gradient as `pass` produces it. Accumulate starts from known values and subtracts
     /// them; overwrite starts from garbage; fused collects the rows the hook receives (leaving the
-    /// weights alone) and takes the held-back rows from the gradient buffer.
+    /// weights alone) and takes the held-back rows from the gradient buffer. With `dropoutSeed`,
+    /// the training forward draws its dropout mask from that seed.
     static func analyticGradient(_ model: inout SRGNNModel, _ batch: SessionBatch, _ workspace: SRGNNWorkspace,
-                                 tileItems: Int, pass: Pass) throws -> SRGNNParameters {
+                                 tileItems: Int, pass: Pass, dropoutSeed: UInt64? = nil) throws -> SRGNNParameters {
         var gradient = SRGNNParameters(zerosLike: model.parameters)
         for i in gradient.storage.indices { gradient.storage[i] = Float(i % 5) - 2 }
         let initial = gradient
-        model.forward(batch, workspace: workspace)
+        if let dropoutSeed {
+            var generator = SeededGenerator(seed: dropoutSeed)
+            model.forward(batch, workspace: workspace, dropoutGenerator: &generator)
+        } else {
+            model.forward(batch, workspace: workspace)
+        }
         _ = model.loss(batch, workspace: workspace, tileItems: tileItems)
         switch pass {
         case .accumulate:

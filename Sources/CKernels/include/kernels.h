@@ -15,6 +15,15 @@ void srgnn_adam(float *theta, const float *grad, float *m, float *v, int64_t cou
                 float beta1, float beta2, float epsilon, float l2_penalty,
                 float corrected_rate, float correction2_root);
 
+/// Row-wise L2 normalisation (NISER): out[r] = scale * x[r] / max(|x[r]|, 1e-12) for rows rows of
+/// width d (out may be x); reciprocal_norms[r] = 1 / max(|x[r]|, 1e-12) when not NULL.
+void srgnn_normalize_rows(const float *x, int64_t rows, int64_t d, float scale, float *out, float *reciprocal_norms);
+
+/// Its backward (scale 1): dx[r] = (dn[r] - n[r] (n[r] . dn[r])) * reciprocal_norms[r], added to dx
+/// when accumulate, else written; dx may be dn (in place).
+void srgnn_normalize_rows_backward(const float *dn, const float *n, const float *reciprocal_norms, int64_t rows, int64_t d,
+                                   float *dx, int32_t accumulate);
+
 /// Number of values strictly greater than threshold.
 int64_t srgnn_count_greater(const float *values, int64_t count, float threshold);
 
