@@ -12,11 +12,11 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train SR-GNN on a dataset folder; save the best epoch as a checkpoint.",
         discussion: """
-        Defaults are the reference's. With --select-on validation (the default) a random \
-        --validation-fraction of the training examples is held out (the reference's --validation \
-        split; --validation-split sessions or latest holds out whole sessions instead) and the best \
-        epoch is chosen by its HR@K (K = --cutoff); the test set is evaluated every epoch but \
-        never used for choices. --select-on test reproduces the paper's protocol: all training \
+        Hyperparameters default to the reference's. With --select-on validation (the default) \
+        random whole training sessions holding --validation-fraction of the examples are held out \
+        (--validation-split sessions; 'examples' is the reference's --validation split of random \
+        prefixes, 'latest' the most recent sessions) and the best epoch is chosen by their HR@K \
+        (K = --cutoff); the test set is evaluated every epoch but never used for choices. --select-on test reproduces the paper's protocol: all training \
         examples train and the epoch is chosen by the test set, which makes the reported test \
         metrics optimistic.
 
@@ -280,7 +280,6 @@ struct TrainingOptions: ParsableArguments {
     var positionEmbeddings = false
     @Option(name: .long, parsing: .unconditional, help: "NISER+: dropout on the item embeddings fed to the graph, training only (--variant niser: \(SRGNNConfiguration.niserDropout)).")
     var dropout: Float?
-
 
     /// The settings given on the command line (the others nil).
     func settings() -> TrainingSettings {

@@ -17,7 +17,8 @@ public enum SelectionProtocol: String, Codable, Sendable, CaseIterable {
 ///
 /// JSON uses the property names. Files written before the renames still load: `l2`, `decayEvery`
 /// and `step` are read as `l2Penalty`, `decayInterval` and `propagationSteps`, and any missing key
-/// takes its default (so a file without `validationSplit` was split by `examples`, as it was made).
+/// takes its default, except `validationSplit`: a file without it was split by `examples`, as every
+/// run was before the splits existed.
 public struct TrainingConfiguration: Codable, Sendable, Equatable {
     /// Hidden size `d` (reference `--hiddenSize 100`).
     public var hiddenSize = 100
@@ -49,9 +50,11 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public var threads = ProcessInfo.processInfo.activeProcessorCount
     /// Share of training examples held out for validation (reference `--valid_portion 0.1`).
     public var validationFraction = 0.1
-    /// What is held out: random examples (the reference's), random whole sessions, or the latest
-    /// sessions. Used only when selecting on validation.
-    public var validationSplit = ValidationSplit.examples
+    /// What is held out: random whole sessions (the default), the latest sessions, or random
+    /// examples (the reference's). Used only when selecting on validation. Whole sessions, because
+    /// the reference's example split leaks prefixes of validation sessions into training and, on
+    /// Diginetica, picked an epoch before the test-best one (docs/RESULTS.md, "Validation splits").
+    public var validationSplit = ValidationSplit.sessions
     /// How the best epoch is chosen.
     public var selectOn = SelectionProtocol.validation
     /// Cut-off of the metrics used for selection and the epoch summary.
@@ -109,6 +112,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         try read(&value.seed, .seed)
         try read(&value.threads, .threads)
         try read(&value.validationFraction, .validationFraction)
+        value.validationSplit = .examples
         try read(&value.validationSplit, .validationSplit)
         try read(&value.selectOn, .selectOn)
         try read(&value.cutoff, .cutoff)

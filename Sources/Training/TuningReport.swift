@@ -1,3 +1,4 @@
+import Evaluation
 import Foundation
 import SRGNN
 
@@ -118,21 +119,12 @@ public enum TuningReport {
     public static func html(header: SearchHeader, records: [TrialRecord], summary: TuningSummary) -> String {
         let trials = records.filter { $0.trial != .defaults }
         let key = header.objective.metricKey
-        var page = """
-        <!DOCTYPE html>
-        <html lang="en"><head><meta charset="utf-8"><title>srgnn tune: \(escape(header.data))</title>
-        <style>
-        body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 2em; color: #222; }
-        h1 { font-size: 1.4em; } h2 { font-size: 1.1em; margin-top: 2em; }
-        table { border-collapse: collapse; font-size: 0.9em; }
-        th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: right; }
-        th:first-child, td:first-child { text-align: left; }
-        th { background: #f3f3f3; }
+        var page = HTMLPage.head(title: "srgnn tune: \(header.data)", style: """
         tr.best td { background: #fde2e2; font-weight: bold; } tr.defaults td { color: #555; font-style: italic; }
-        .note { color: #666; font-size: 0.85em; }
         .panels { display: flex; flex-wrap: wrap; gap: 8px; }
         pre { background: #f6f6f6; padding: 8px; overflow-x: auto; }
-        </style></head><body>
+
+        """) + """
         <h1>Hyper-parameter search on <code>\(escape(header.data))</code></h1>
         <p class="note">Objective: validation \(key) in percent (the best epoch of each trial; the test set was not evaluated).
         \(header.search.rawValue) search, seed \(header.seed), \(summary.trialsFinished) of \(summary.trialsPlanned) trials,
@@ -257,10 +249,7 @@ public enum TuningReport {
         return stride(from: ceil(low / step) * step, through: high, by: step).map { $0 + 0 }  // + 0 turns −0 into 0
     }
 
-    static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
-    }
+    static func escape(_ text: String) -> String { HTMLPage.escape(text) }
 }
 
 extension HyperparameterSearch {

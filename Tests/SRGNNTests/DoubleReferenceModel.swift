@@ -44,6 +44,21 @@ struct DoubleReferenceModel {
         return configuration.normalize ? normalized(row) : row
     }
 
+    /// ∂loss/∂θ for every value θ of the parameter `name`, by central differences in Double:
+    /// truncation O(h²) ≈ 1e-12 and rounding ≈ 1e-16/h ≈ 1e-10 at h = 1e-6, far below the float32
+    /// analytic gradient's own error, so the tolerance of a check is set by the model under test.
+    mutating func centralDifferences(of name: ParameterName, sessions: [[Int32]], targets: [Int32], h: Double = 1e-6) -> [Float] {
+        (0..<values[name]!.count).map { index in
+            let original = values[name]![index]
+            values[name]![index] = original + h
+            let plus = loss(sessions: sessions, targets: targets)
+            values[name]![index] = original - h
+            let minus = loss(sessions: sessions, targets: targets)
+            values[name]![index] = original
+            return Float((plus - minus) / (2 * h))
+        }
+    }
+
     /// Mean cross-entropy of the batch.
     func loss(sessions: [[Int32]], targets: [Int32]) -> Double {
         let d = configuration.hiddenSize

@@ -43,22 +43,11 @@ import TestSupport
             }
         }
 
-        // Central differences in Double: truncation O(h²) ≈ 1e-12, rounding ≈ 1e-16/h ≈ 1e-10, so the
+        // Central differences in Double are exact to ~1e-10 (see `centralDifferences`), so the
         // tolerance is set by our float32 gradient (relative error ~1e-6 over short sums):
         // 1e-5 absolute + 1e-3 relative still catches any wrong term (those are O(1) relative).
-        let h = 1e-6
         for name in ParameterName.allCases {
-            let count = model.parameters.values(of: name).count
-            var numeric = [Float]()
-            for index in 0..<count {
-                let original = reference.values[name]![index]
-                reference.values[name]![index] = original + h
-                let plus = reference.loss(sessions: Self.sessions, targets: Self.targets)
-                reference.values[name]![index] = original - h
-                let minus = reference.loss(sessions: Self.sessions, targets: Self.targets)
-                reference.values[name]![index] = original
-                numeric.append(Float((plus - minus) / (2 * h)))
-            }
+            let numeric = reference.centralDifferences(of: name, sessions: Self.sessions, targets: Self.targets)
             for (kernel, analyticGradient) in analyticGradients {
                 let violation = closenessViolation(analyticGradient.values(of: name), numeric, absolute: 1e-5, relative: 1e-3)
                 #expect(violation == nil, "\(kernel) \(name.rawValue): analytic vs numeric at \(String(describing: violation))")

@@ -82,22 +82,11 @@ import TestSupport
                 #expect(abs(Double(loss) - referenceLoss) < 1e-5 * max(1, abs(referenceLoss)), "\(kernel): loss \(loss) vs Double \(referenceLoss)")
             }
         }
-        // Central differences in Double (see GradientCheckTests for the error budget); σ = 16 makes
-        // the logits 16× larger, so the float32 analytic gradient gets 1e-4 absolute.
-        let h = 1e-6
+        // Central differences in Double (see `centralDifferences`); σ = 16 makes the logits 16×
+        // larger, so the float32 analytic gradient gets 1e-4 absolute.
         for name in ParameterName.allCases {
-            let count = model.parameters.values(of: name).count
-            var numeric = [Float]()
-            for index in 0..<count {
-                let original = reference.values[name]![index]
-                reference.values[name]![index] = original + h
-                let plus = reference.loss(sessions: Self.sessions, targets: Self.targets)
-                reference.values[name]![index] = original - h
-                let minus = reference.loss(sessions: Self.sessions, targets: Self.targets)
-                reference.values[name]![index] = original
-                numeric.append(Float((plus - minus) / (2 * h)))
-            }
-            if name == .reversePositionEmbedding { #expect(count == 3 * testCase.positionRows) }
+            let numeric = reference.centralDifferences(of: name, sessions: Self.sessions, targets: Self.targets)
+            if name == .reversePositionEmbedding { #expect(numeric.count == 3 * testCase.positionRows) }
             for (kernel, analyticGradient) in analyticGradients {
                 let violation = closenessViolation(analyticGradient.values(of: name), numeric, absolute: 1e-4, relative: 1e-3)
                 #expect(violation == nil, "\(kernel) \(name.rawValue): analytic vs numeric at \(String(describing: violation))")

@@ -98,10 +98,14 @@ func smallConfiguration(epochs: Int = 3, threads: Int = 1) -> TrainingConfigurat
         let dataset = syntheticDataset()
         let trainer = try Trainer(configuration: smallConfiguration(), dataset: dataset, checkpointPath: "/tmp/unused")
         #expect(trainer.trainIndices.count + trainer.validationIndices.count == dataset.train.count)
-        #expect(trainer.validationIndices.count == dataset.train.count - Int((Double(dataset.train.count) * 0.9).rounded(.toNearestOrEven)))
+        // Whole sessions (the default split) until they hold the fraction: at most one session over.
+        let aimed = dataset.train.count - Int((Double(dataset.train.count) * 0.9).rounded(.toNearestOrEven))
+        let longestSession = (0..<dataset.trainSessions.count).map { dataset.trainSessions[$0].count }.max() ?? 0
+        #expect(trainer.validationIndices.count >= aimed && trainer.validationIndices.count < aimed + longestSession)
         #expect(Set(trainer.trainIndices).isDisjoint(with: trainer.validationIndices))
         var reference = smallConfiguration()
         reference.selectOn = .test
+        reference.validationSplit = .examples  // selecting on test holds nothing out: no session split
         let all = try Trainer(configuration: reference, dataset: dataset, checkpointPath: "/tmp/unused")
         #expect(all.trainIndices.count == dataset.train.count && all.validationIndices.isEmpty)
     }

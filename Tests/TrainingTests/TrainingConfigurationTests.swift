@@ -30,16 +30,23 @@ struct TrainingConfigurationTests {
         expected.validationFraction = 0.2
         expected.selectOn = .test
         expected.cutoff = 10
+        expected.validationSplit = .examples  // written before the splits: random examples
         #expect(decoded == expected)
     }
 
-    /// Keys that are absent take the defaults; `{}` is the default configuration.
+    /// Keys that are absent take the defaults, except the validation split: a file without one was
+    /// written before the splits existed, when every run held out random examples.
     @Test func missingKeysTakeDefaults() throws {
-        #expect(try JSONDecoder().decode(TrainingConfiguration.self, from: Data("{}".utf8)) == TrainingConfiguration())
+        var old = TrainingConfiguration()
+        old.validationSplit = .examples
+        #expect(TrainingConfiguration().validationSplit == .sessions)
+        #expect(try JSONDecoder().decode(TrainingConfiguration.self, from: Data("{}".utf8)) == old)
         let partial = try JSONDecoder().decode(TrainingConfiguration.self, from: Data(#"{"propagationSteps": 3}"#.utf8))
-        var expected = TrainingConfiguration()
+        var expected = old
         expected.propagationSteps = 3
         #expect(partial == expected)
+        let current = try JSONDecoder().decode(TrainingConfiguration.self, from: JSONEncoder().encode(TrainingConfiguration()))
+        #expect(current == TrainingConfiguration())
     }
 
     /// Encoding writes the new names only, and decodes back to the same value.

@@ -267,18 +267,7 @@ public struct ComparisonReport: Sendable {
     /// training curves (loss, validation and test HR@K by epoch) when a checkpoint had them.
     public func html() -> String {
         let (header, rows) = table()
-        var page = """
-        <!DOCTYPE html>
-        <html lang="en"><head><meta charset="utf-8"><title>srgnn compare: \(escape(dataset))</title>
-        <style>
-        body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 2em; color: #222; }
-        h1 { font-size: 1.4em; } h2 { font-size: 1.1em; margin-top: 2em; }
-        table { border-collapse: collapse; font-size: 0.9em; }
-        th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: right; }
-        th:first-child, td:first-child { text-align: left; }
-        th { background: #f3f3f3; }
-        .note { color: #666; font-size: 0.85em; }
-        </style></head><body>
+        var page = HTMLPage.head(title: "srgnn compare: \(dataset)") + """
         <h1>Session-based recommenders on <code>\(escape(dataset))</code></h1>
         <p class="note">\(examples) test examples, full ranking over \(itemCount) items; metrics in percent.
         HR@K: the target is in the top K (the paper's P@K). MRR@K: 1/rank within the top K.
@@ -398,8 +387,5 @@ public struct ComparisonReport: Sendable {
         return svg + "</svg>\n"
     }
 
-    func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
-    }
+    func escape(_ text: String) -> String { HTMLPage.escape(text) }
 }
