@@ -270,7 +270,7 @@ struct TrainingOptions: ParsableArguments {
     var cutoff: Int?
     @Option(name: .long, help: ArgumentHelp(
         "'srgnn' (the default) or 'niser': NISER+ (Gupta et al. 2019) with the paper's settings, i.e. --normalize --scale \(SRGNNConfiguration.niserScale) --position-embeddings --dropout \(SRGNNConfiguration.niserDropout).",
-        discussion: "The flags below change one part each, on top of the variant; with --init-from, the parent's settings unless given (then they must agree, dropout aside). In an experiment file: normalize, scale, position-embeddings (true/false), dropout."))
+        discussion: "The flags below change one part each, on top of the variant; with --init-from, the parent's settings unless given (then they must agree, dropout aside). In an experiment file: variant, normalize, scale, position-embeddings (true/false), dropout."))
     var variant: ModelVariant?
     @Flag(name: .long, help: "NISER: L2-normalise item embeddings (graph input and scores) and the session vector; scores = σ · cosine.")
     var normalize = false

@@ -62,7 +62,17 @@ public struct ExperimentFile: Sendable, Equatable {
         var data: String?
         var settings = TrainingSettings()
         var placed = [TrainingConfiguration.Key: (name: String, line: Int?)]()
+        // The variant sets its four parts first, wherever it stands, so that the file's own
+        // normalize/scale/position-embeddings/dropout override it as the flags do.
+        if let (line, value) = file.entries.first(where: { $0.name == "variant" }).map({ ($0.line, $0.value) }) {
+            let variant: ModelVariant
+            do { variant = try value.choice(of: ModelVariant.self) } catch let mismatch as YAMLValue.Mismatch {
+                throw file.error(value.line ?? line, "'variant': \(mismatch.message)")
+            }
+            settings.apply(variant)
+        }
         for (name, line, value) in file.entries {
+            if name == "variant" { continue }
             if name == "data" {
                 do { data = try value.string() } catch let mismatch as YAMLValue.Mismatch {
                     throw file.error(value.line ?? line, "'data': \(mismatch.message)")
@@ -73,7 +83,7 @@ public struct ExperimentFile: Sendable, Equatable {
                 if invocationFlags.contains(name) {
                     throw file.error(line, "'\(name)' is not an experiment setting: give --\(name) on the command line")
                 }
-                throw file.error(line, "unknown setting '\(name)'; the settings are data and the long flags of srgnn train: "
+                throw file.error(line, "unknown setting '\(name)'; the settings are data, variant and the long flags of srgnn train: "
                                  + TrainingSettings.names.keys.sorted().joined(separator: ", "))
             }
             do {

@@ -43,11 +43,31 @@ import Training
         #expect(configuration.nonhybrid == false, "a switch the file turned on, turned off by a flag")
     }
 
+    /// `variant: niser` sets the paper's four parts wherever it stands; the file's own parts override it.
+    @Test func theVariantSetsItsPartsAndTheFileOverridesThem() throws {
+        let file = try ExperimentFile.parse(yaml: "dropout: 0.2\nvariant: niser\n", path: "run.yaml")
+        let configuration = file.settings.applied(to: TrainingConfiguration())
+        var niser = TrainingConfiguration()
+        niser.apply(.niser)
+        #expect(niser.normalize && niser.positionEmbeddingRows > 0 && niser.dropout > 0)
+        #expect(configuration.normalize == niser.normalize && configuration.scale == niser.scale)
+        #expect(configuration.positionEmbeddingRows == niser.positionEmbeddingRows)
+        #expect(configuration.dropout == 0.2, "the file's dropout over the variant's")
+        let plain = try ExperimentFile.parse(yaml: "variant: srgnn\n", path: "run.yaml").settings.applied(to: TrainingConfiguration())
+        #expect(plain == TrainingConfiguration())
+        do {
+            _ = try ExperimentFile.parse(yaml: "epochs: 2\nvariant: nyser\n", path: "run.yaml")
+            Issue.record("an unknown variant was accepted")
+        } catch {
+            #expect("\(error)" == "run.yaml:2: 'variant': expected one of srgnn, niser, got 'nyser'")
+        }
+    }
+
     @Test func badFilesNameTheFileTheLineAndTheSetting() {
         func error(_ text: String) -> String {
             do { _ = try ExperimentFile.parse(yaml: text, path: "run.yaml"); return "accepted" } catch { return "\(error)" }
         }
-        #expect(error("data: d\nhiden-size: 8\n").hasPrefix("run.yaml:2: unknown setting 'hiden-size'; the settings are data and the long flags of srgnn train: "))
+        #expect(error("data: d\nhiden-size: 8\n").hasPrefix("run.yaml:2: unknown setting 'hiden-size'; the settings are data, variant and the long flags of srgnn train: "))
         #expect(error("hidden-size: eight\n") == "run.yaml:1: 'hidden-size': expected an integer, got 'eight'")
         #expect(error("epochs: 2\nnonhybrid: maybe\n") == "run.yaml:2: 'nonhybrid': expected true or false, got 'maybe'")
         #expect(error("validation-split: all\n") == "run.yaml:1: 'validation-split': expected one of examples, sessions, latest, got 'all'")
