@@ -64,19 +64,13 @@ public struct ExperimentFile: Sendable, Equatable {
         var placed = [TrainingConfiguration.Key: (name: String, line: Int?)]()
         // The variant sets its four parts first, wherever it stands, so that the file's own
         // normalize/scale/position-embeddings/dropout override it as the flags do.
-        if let (line, value) = file.entries.first(where: { $0.name == "variant" }).map({ ($0.line, $0.value) }) {
-            let variant: ModelVariant
-            do { variant = try value.choice(of: ModelVariant.self) } catch let mismatch as YAMLValue.Mismatch {
-                throw file.error(value.line ?? line, "'variant': \(mismatch.message)")
-            }
-            settings.apply(variant)
+        if let entry = file.entries.first(where: { $0.name == "variant" }) {
+            settings.apply(try file.reading(entry.name, entry.line, entry.value) { try $0.choice(of: ModelVariant.self) })
         }
         for (name, line, value) in file.entries {
             if name == "variant" { continue }
             if name == "data" {
-                do { data = try value.string() } catch let mismatch as YAMLValue.Mismatch {
-                    throw file.error(value.line ?? line, "'data': \(mismatch.message)")
-                }
+                data = try file.reading(name, line, value) { try $0.string() }
                 continue
             }
             guard let key = TrainingSettings.names[name] else {
@@ -86,11 +80,7 @@ public struct ExperimentFile: Sendable, Equatable {
                 throw file.error(line, "unknown setting '\(name)'; the settings are data, variant and the long flags of srgnn train: "
                                  + TrainingSettings.names.keys.sorted().joined(separator: ", "))
             }
-            do {
-                try settings.set(key, from: value)
-            } catch let mismatch as YAMLValue.Mismatch {
-                throw file.error(value.line ?? line, "'\(name)': \(mismatch.message)")
-            }
+            try file.reading(name, line, value) { try settings.set(key, from: $0) }
             placed[key] = (name, line)
         }
         // Out-of-range values are reported here, at their line; a bad combination with a flag is

@@ -182,12 +182,7 @@ public struct SearchSpace: Equatable, Sendable {
                                  + SearchParameter.allCases.map(\.rawValue).joined(separator: ", "))
             }
             guard domains[parameter] == nil else { throw file.error(line, "'\(name)' sets \(parameter.rawValue) a second time") }
-            let domain: SearchDomain
-            do {
-                domain = try Self.domain(of: value)
-            } catch let mismatch as YAMLValue.Mismatch {
-                throw file.error(value.line ?? line, "'\(name)': \(mismatch.message)")
-            }
+            let domain = try file.reading(name, line, value) { try Self.domain(of: $0) }
             if let problem = check(domain, of: parameter) { throw file.error(value.line ?? line, "'\(name)': \(problem)") }
             domains[parameter] = domain
         }

@@ -127,6 +127,14 @@ struct YAMLMapping {
     /// An error at `line` of this file.
     func error(_ line: Int?, _ message: String) -> SettingsFileError { SettingsFileError(path: path, line: line, message) }
 
+    /// `read(value)` for the entry `name` at `line`; a mismatch becomes an error at the value's line
+    /// (else the entry's) that names the entry.
+    func reading<T>(_ name: String, _ line: Int?, _ value: YAMLValue, _ read: (YAMLValue) throws -> T) throws -> T {
+        do { return try read(value) } catch let mismatch as YAMLValue.Mismatch {
+            throw error(value.line ?? line, "'\(name)': \(mismatch.message)")
+        }
+    }
+
     static func line(of error: YamlError) -> Int? {
         switch error {
         case let .scanner(_, _, mark, _), let .parser(_, _, mark, _), let .composer(_, _, mark, _): return mark.line
