@@ -8,27 +8,31 @@ import TensorCore
 ///     H_i = node state of click i,  h_t = H_last                       (gather, [P, d])
 ///     σ_i = σ(W_1 h_t + b_1 + W_2 H_i + c)                             ([P, d])
 ///     α_i = q · σ_i                                                    (no softmax, as the reference)
-///     s_g = Σ_i α_i H_i
+///     a_i = α_i, or softmax_i(α) over the session's clicks (NISER+ as its authors' code runs it)
+///     s_g = Σ_i a_i H_i
 ///     s_h = W_3 [s_g | h_t] + b_3   (hybrid)      or   s_h = s_g   (nonhybrid)
 ///
 /// Backward, from `ds_h`:
 ///
 ///     d[s_g | h_t] = ds_h W_3,  dW_3 += ds_h^T [s_g | h_t],  db_3 += Σ ds_h   (nonhybrid: ds_g = ds_h)
-///     dα_i = ds_g · H_i                    dH_i  = α_i ds_g + dpre_i W_2
+///     da_i = ds_g · H_i                    dH_i  = a_i ds_g + dpre_i W_2
+///     dα_i = da_i, or a_i (da_i − Σ_k a_k da_k) (softmax)
 ///     dpre_i = dα_i q ⊙ σ_i (1 − σ_i)      dq   += Σ_i dα_i σ_i
 ///     dW_2 += Σ_i dpre_i^T H_i   dc += Σ_i dpre_i
 ///     dq1 = Σ_i dpre_i  (per session)      dW_1 += dq1^T h_t,  db_1 += Σ dq1,  dh_t += dq1 W_1
 ///     dnodes[node(i)] += dH_i              (scatter of the gather)
 ///
-/// NISER+ adds its reverse-position embedding to `H` right after the gather (`positions`), so
-/// `h_t`, α and s_g all see it; its backward runs on `dH` before the scatter.
+/// NISER+ adds its position embedding to `H` right after the gather (`positions`), so `h_t`, α
+/// and s_g all see it; its backward runs on `dH` before the scatter.
 struct AttentionReadout {
     let hiddenSize: Int
     let nonhybrid: Bool
-    var positions: ReversePositionEmbedding? = nil
+    var positions: PositionEmbedding? = nil
+    /// a = softmax(α) per session instead of a = α.
+    var softmax = false
 
     /// Writes `s_h` to `workspace.sessionEmbedding` and keeps `H` (`clickStates`), `σ`
-    /// (`attentionSigmoid`), `α` (`attentionCoefficients`) and `[s_g | h_t]` (`readout`) for `backward`.
+    /// (`attentionSigmoid`), `a` (`attentionCoefficients`) and `[s_g | h_t]` (`readout`) for `backward`.
     func forward(_ batch: SessionBatch, weights w: ParameterPointers<UnsafePointer<Float>>,
                  nodeStates: UnsafePointer<Float>, workspace ws: SRGNNWorkspace, threads: Int) -> UnsafeMutablePointer<Float> {
         let d = hiddenSize, p = batch.positionCount, b = batch.sessionCount
@@ -50,8 +54,8 @@ struct AttentionReadout {
             parallelFor(b, threads: threads, minimumPerThread: 32) { s in
                 let q1 = lastQuery + s * d
                 let global = readout + s * 2 * d
-                for j in 0..<d { global[j] = 0 }
-                for i in Int(offsets[s])..<Int(offsets[s + 1]) {
+                let clicks = Int(offsets[s])..<Int(offsets[s + 1])
+                for i in clicks {
                     let row = sigmoids + i * d
                     var coefficient: Float = 0
                     for j in 0..<d {
@@ -60,7 +64,11 @@ struct AttentionReadout {
                         coefficient += activated * w.attentionVector[j]
                     }
                     alpha[i] = coefficient
-                    let hRow = clickStates + i * d
+                }
+                if softmax { Self.softmax(alpha, clicks) }
+                for j in 0..<d { global[j] = 0 }
+                for i in clicks {
+                    let hRow = clickStates + i * d, coefficient = alpha[i]
                     for j in 0..<d { global[j] += coefficient * hRow[j] }
                 }
             }
@@ -110,7 +118,8 @@ struct AttentionReadout {
             parallelFor(b, threads: threads, minimumPerThread: 32) { s in
                 let dGlobal = dReadout + s * 2 * d
                 let dq1 = dLastQuery + s * d
-                for i in Int(offsets[s])..<Int(offsets[s + 1]) {
+                let clicks = Int(offsets[s])..<Int(offsets[s + 1])
+                for i in clicks {
                     let hRow = clickStates + i * d, dhRow = dClickStates + i * d
                     var dCoefficient: Float = 0
                     for j in 0..<d {
@@ -118,6 +127,10 @@ struct AttentionReadout {
                         dhRow[j] += alpha[i] * dGlobal[j]
                     }
                     dAlpha[i] = dCoefficient
+                }
+                if softmax { Self.softmaxBackward(dAlpha, softmax: alpha, clicks) }
+                for i in clicks {
+                    let dCoefficient = dAlpha[i]
                     let sigma = sigmoids + i * d, dPreRow = dPre + i * d
                     for j in 0..<d {
                         let value = dCoefficient * w.attentionVector[j] * sigma[j] * (1 - sigma[j])
@@ -141,9 +154,28 @@ struct AttentionReadout {
             let target = dClickStates + batch.lastPosition(of: s) * d, source = dReadout + s * 2 * d + d
             for j in 0..<d { target[j] += source[j] }
         }
-        // H = nodeStates[positionNodes] (+ P[reverse position])
+        // H = nodeStates[positionNodes] (+ P[position])
         positions?.backward(batch, dClickStates: dClickStates, dTable: g.reversePositionEmbedding)
         dNodeStates.update(repeating: 0, count: n * d)
         batch.positionNodes.withUnsafeBufferPointer { scatterAddRows(dClickStates, width: d, indices: $0, into: dNodeStates) }
+    }
+
+    /// a_i = exp(α_i − max α) / Σ_k exp(α_k − max α) over `clicks`, in place.
+    static func softmax(_ alpha: UnsafeMutablePointer<Float>, _ clicks: Range<Int>) {
+        var maximum = -Float.infinity
+        for i in clicks { maximum = max(maximum, alpha[i]) }
+        var sum: Float = 0
+        for i in clicks {
+            alpha[i] = exp(alpha[i] - maximum)
+            sum += alpha[i]
+        }
+        for i in clicks { alpha[i] /= sum }
+    }
+
+    /// dα_i = a_i (da_i − Σ_k a_k da_k) over `clicks`, in place on `da`.
+    static func softmaxBackward(_ da: UnsafeMutablePointer<Float>, softmax a: UnsafePointer<Float>, _ clicks: Range<Int>) {
+        var projection: Float = 0
+        for i in clicks { projection += a[i] * da[i] }
+        for i in clicks { da[i] = a[i] * (da[i] - projection) }
     }
 }

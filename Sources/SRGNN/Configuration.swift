@@ -26,10 +26,15 @@ public struct SRGNNConfiguration: Codable, Sendable, Equatable {
     /// NISER+: dropout probability on the (normalised) item embeddings fed to the graph, in
     /// training only (inference never drops).
     public var dropout: Float
+    /// NISER+ as its authors' code (GhostAnderson/NISER) runs it, where it departs from the paper's
+    /// text: positions counted from the session's first click, a softmax over the attention
+    /// weights α of each session, and the same dropout also on the graph's output (the node states
+    /// before the readout). Off: the paper's text (reverse positions, SR-GNN's α, input dropout only).
+    public var authorsCode: Bool
 
     public init(itemCount: Int, hiddenSize: Int = 100, propagationSteps: Int = 1, nonhybrid: Bool = false,
                 normalize: Bool = false, scale: Float = SRGNNConfiguration.niserScale, positionEmbeddingRows: Int = 0,
-                dropout: Float = 0) {
+                dropout: Float = 0, authorsCode: Bool = false) {
         self.itemCount = itemCount
         self.hiddenSize = hiddenSize
         self.propagationSteps = propagationSteps
@@ -38,6 +43,7 @@ public struct SRGNNConfiguration: Codable, Sendable, Equatable {
         self.scale = scale
         self.positionEmbeddingRows = positionEmbeddingRows
         self.dropout = dropout
+        self.authorsCode = authorsCode
     }
 
     /// The paper's σ (section 3, "we use σ = 16").
@@ -49,12 +55,12 @@ public struct SRGNNConfiguration: Codable, Sendable, Equatable {
 
     /// Which model these settings make: SR-GNN when every NISER option is off.
     public var variant: ModelVariant {
-        normalize || positionEmbeddingRows > 0 || dropout > 0 ? .niser : .srgnn
+        normalize || positionEmbeddingRows > 0 || dropout > 0 || authorsCode ? .niser : .srgnn
     }
 
     private enum CodingKeys: String, CodingKey {
         case itemCount, hiddenSize, propagationSteps, nonhybrid
-        case variant, normalize, scale, positionEmbeddingRows, dropout
+        case variant, normalize, scale, positionEmbeddingRows, dropout, authorsCode
         case step  // the name in checkpoints written before propagationSteps
     }
 
@@ -70,6 +76,7 @@ public struct SRGNNConfiguration: Codable, Sendable, Equatable {
         scale = try container.decodeIfPresent(Float.self, forKey: .scale) ?? Self.niserScale
         positionEmbeddingRows = try container.decodeIfPresent(Int.self, forKey: .positionEmbeddingRows) ?? 0
         dropout = try container.decodeIfPresent(Float.self, forKey: .dropout) ?? 0
+        authorsCode = try container.decodeIfPresent(Bool.self, forKey: .authorsCode) ?? false
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -83,6 +90,7 @@ public struct SRGNNConfiguration: Codable, Sendable, Equatable {
         try container.encode(scale, forKey: .scale)
         try container.encode(positionEmbeddingRows, forKey: .positionEmbeddingRows)
         try container.encode(dropout, forKey: .dropout)
+        try container.encode(authorsCode, forKey: .authorsCode)
     }
 
     /// Rows of the item embedding (`n_node` in the reference).

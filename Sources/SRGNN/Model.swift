@@ -64,8 +64,8 @@ public struct SRGNNModel: Sendable {
     }
 
     /// The training forward: as `forward`, with NISER+'s dropout on the graph's input drawn from
-    /// `dropoutGenerator` (one mask element per node and dimension, in order; untouched when the
-    /// configuration has no dropout).
+    /// `dropoutGenerator` (one mask element per node and dimension, in order; then, with
+    /// `authorsCode`, the mask of the graph's output; untouched when the configuration has no dropout).
     @discardableResult
     public func forward(_ batch: SessionBatch, workspace ws: SRGNNWorkspace, threads: Int = 1,
                         dropoutGenerator: inout SeededGenerator) -> UnsafePointer<Float> {
@@ -73,8 +73,12 @@ public struct SRGNNModel: Sendable {
         ws.dropoutActive = configuration.dropout > 0
         if ws.dropoutActive {
             let count = batch.nodeCount * configuration.hiddenSize
-            InputDropout.drawMask(UnsafeMutableBufferPointer(start: ws.dropoutMask.pointer(count), count: count),
-                                  probability: configuration.dropout, generator: &dropoutGenerator)
+            Dropout.drawMask(UnsafeMutableBufferPointer(start: ws.dropoutMask.pointer(count), count: count),
+                             probability: configuration.dropout, generator: &dropoutGenerator)
+            if configuration.authorsCode {
+                Dropout.drawMask(UnsafeMutableBufferPointer(start: ws.outputDropoutMask.pointer(count), count: count),
+                                 probability: configuration.dropout, generator: &dropoutGenerator)
+            }
         }
         let layers = layers()
         return UnsafePointer(parameters.withPointers { layers.forward(batch, weights: $0, workspace: ws, threads: threads) })
@@ -190,6 +194,8 @@ public enum GradientMode: Sendable {
 ///     h_0 = drop(Ê[nodes]),  Ê = rows of E normalised     (SR-GNN: h_0 = E[nodes])
 ///     h_{t+1} = cell(h_t);   H_i = h_T[node(i)] + P[L − 1 − i]
 ///     s_h = readout(H);      s' = σ s_h / ‖s_h‖;   scores = s' Ê[1...]^T
+///
+/// With `authorsCode`: H_i = drop'(h_T)[node(i)] + P[i], and the readout's α gets a softmax.
 struct SRGNNLayers {
     let configuration: SRGNNConfiguration
     let cell: GatedGraphCell
@@ -202,8 +208,10 @@ struct SRGNNLayers {
         cell = GatedGraphCell(hiddenSize: configuration.hiddenSize)
         readout = AttentionReadout(hiddenSize: configuration.hiddenSize, nonhybrid: configuration.nonhybrid,
                                    positions: configuration.positionEmbeddingRows > 0
-                                       ? ReversePositionEmbedding(hiddenSize: configuration.hiddenSize, rows: configuration.positionEmbeddingRows)
-                                       : nil)
+                                       ? PositionEmbedding(hiddenSize: configuration.hiddenSize, rows: configuration.positionEmbeddingRows,
+                                                           fromFirstClick: configuration.authorsCode)
+                                       : nil,
+                                   softmax: configuration.authorsCode)
         scoreLayer = ScoreLayer(hiddenSize: configuration.hiddenSize, itemCount: configuration.itemCount, tileItems: tileItems)
         sessionNormalization = configuration.normalize
             ? SessionNormalization(hiddenSize: configuration.hiddenSize, scale: configuration.scale) : nil
@@ -233,10 +241,13 @@ struct SRGNNLayers {
             // The same rows, by the same arithmetic, as the full Ê of the scores.
             RowNormalization.forward(states, rows: 0..<n, width: d, into: states, reciprocalNorms: nil)
         }
-        if ws.dropoutActive { InputDropout.apply(ws.dropoutMask.pointer(n * d), to: states, count: n * d) }
+        if ws.dropoutActive { Dropout.apply(ws.dropoutMask.pointer(n * d), to: states, count: n * d) }
         for t in 0..<steps {
             cell.forward(batch, weights: w, hidden: states + t * n * d, next: states + (t + 1) * n * d,
                          aggregate: aggregates + t * n * 2 * d, gates: gates + t * n * 4 * d, workspace: ws, threads: threads)
+        }
+        if ws.dropoutActive && configuration.authorsCode {
+            Dropout.apply(ws.outputDropoutMask.pointer(n * d), to: states + steps * n * d, count: n * d)
         }
         let sessionEmbedding = readout.forward(batch, weights: w, nodeStates: states + steps * n * d, workspace: ws, threads: threads)
         sessionNormalization?.forward(sessionEmbedding, sessions: batch.sessionCount, workspace: ws)
@@ -268,6 +279,7 @@ struct SRGNNLayers {
         var dStates = ws.dNodeStates.pointer(n * d), dPrevious = ws.dPreviousStates.pointer(n * d)
         readout.backward(batch, weights: w, gradient: g, dSessionEmbedding: ws.dSessionEmbedding.pointer(b * d),
                          dNodeStates: dStates, workspace: ws, threads: threads)
+        if ws.dropoutActive && configuration.authorsCode { Dropout.apply(ws.outputDropoutMask.pointer(n * d), to: dStates, count: n * d) }
         let states = ws.nodeStates.pointer((steps + 1) * n * d)
         let aggregates = ws.aggregates.pointer(steps * n * 2 * d), gates = ws.gates.pointer(steps * n * 4 * d)
         for t in stride(from: steps - 1, through: 0, by: -1) {
@@ -275,7 +287,7 @@ struct SRGNNLayers {
                           gates: gates + t * n * 4 * d, dNext: dStates, dHidden: dPrevious, workspace: ws, threads: threads)
             swap(&dStates, &dPrevious)
         }
-        if ws.dropoutActive { InputDropout.apply(ws.dropoutMask.pointer(n * d), to: dStates, count: n * d) }
+        if ws.dropoutActive { Dropout.apply(ws.dropoutMask.pointer(n * d), to: dStates, count: n * d) }
         // h_0 = E[nodes] (NISER: Ê[nodes])
         batch.nodeItems.withUnsafeBufferPointer { scatterAddRows(dStates, width: d, indices: $0, into: dScoredItems) }
         guard normalize else { return }

@@ -24,6 +24,10 @@ import TensorCore
 //   inverted (kept values scaled by 1/(1 − p)) so inference needs no rescaling. RecBole drops before
 //   normalising (which the normalisation then undoes in scale); GhostAnderson also drops the graph's
 //   output; the paper names dropout on the item embeddings only.
+// - `authorsCode` (`--authors-code`) switches the three places where the paper's text and the
+//   GhostAnderson code differ to the code's choice: positions from the first click, a softmax over
+//   each session's α (in `AttentionReadout`), and the same dropout also on the graph's output.
+//   The published numbers come from that code; the option measures what the differences are worth.
 
 /// L2 normalisation of rows, `x̂_r = x_r / max(‖x_r‖, ε)` with ε = 1e-12 (a zero row stays zero,
 /// as with `F.normalize`), for the items (`[rows, d]`) and the session vectors (with a scale).
@@ -80,24 +84,29 @@ struct SessionNormalization {
     }
 }
 
-/// NISER+'s reverse-position embedding `P` `[R, d]`, added to the click states `H` `[P, d]`
-/// before the attention readout:
+/// NISER+'s position embedding `P` `[R, d]`, added to the click states `H` `[P, d]` before the
+/// attention readout. Positions count back from the last click (the paper's reverse positions) or,
+/// as the authors' code does, forward from the first:
 ///
-///     forward:   H_i += P[min(L − 1 − i, R − 1)]     (i-th click of a session of L; 0 = last click)
-///     backward:  dP[min(L − 1 − i, R − 1)] += dH_i   (dH passes through unchanged)
-struct ReversePositionEmbedding {
+///     forward:   H_i += P[row(i)],  row(i) = min(L − 1 − i, R − 1)   (reverse; 0 = last click)
+///                                   row(i) = min(i, R − 1)           (from the first click)
+///     backward:  dP[row(i)] += dH_i   (dH passes through unchanged)
+struct PositionEmbedding {
     let hiddenSize: Int
     let rows: Int
+    var fromFirstClick = false
 
     /// Row of `P` for click `i` of a session whose clicks are `first..<end`.
-    @inline(__always) func row(click i: Int, end: Int) -> Int { min(end - 1 - i, rows - 1) }
+    @inline(__always) func row(click i: Int, first: Int, end: Int) -> Int {
+        min(fromFirstClick ? i - first : end - 1 - i, rows - 1)
+    }
 
     func forward(_ batch: SessionBatch, table: UnsafePointer<Float>, clickStates: UnsafeMutablePointer<Float>) {
         let d = hiddenSize
         for s in 0..<batch.sessionCount {
-            let end = Int(batch.positionOffsets[s + 1])
-            for i in Int(batch.positionOffsets[s])..<end {
-                let position = table + row(click: i, end: end) * d, state = clickStates + i * d
+            let first = Int(batch.positionOffsets[s]), end = Int(batch.positionOffsets[s + 1])
+            for i in first..<end {
+                let position = table + row(click: i, first: first, end: end) * d, state = clickStates + i * d
                 for j in 0..<d { state[j] += position[j] }
             }
         }
@@ -106,20 +115,21 @@ struct ReversePositionEmbedding {
     func backward(_ batch: SessionBatch, dClickStates: UnsafePointer<Float>, dTable: UnsafeMutablePointer<Float>) {
         let d = hiddenSize
         for s in 0..<batch.sessionCount {
-            let end = Int(batch.positionOffsets[s + 1])
-            for i in Int(batch.positionOffsets[s])..<end {
-                let target = dTable + row(click: i, end: end) * d, source = dClickStates + i * d
+            let first = Int(batch.positionOffsets[s]), end = Int(batch.positionOffsets[s + 1])
+            for i in first..<end {
+                let target = dTable + row(click: i, first: first, end: end) * d, source = dClickStates + i * d
                 for j in 0..<d { target[j] += source[j] }
             }
         }
     }
 }
 
-/// NISER+'s dropout on the graph's input `h_0` `[N, d]`, training only (inverted dropout):
+/// NISER+'s dropout on the graph's input `h_0` `[N, d]` (with the authors' code, also on its
+/// output `h_T`, with a mask of its own), training only (inverted dropout):
 ///
-///     forward:   h_0 ← m ⊙ h_0,   m_k = 1/(1 − p) with probability 1 − p, else 0
-///     backward:  dh_0 ← m ⊙ dh_0
-public enum InputDropout {
+///     forward:   h ← m ⊙ h,   m_k = 1/(1 − p) with probability 1 − p, else 0
+///     backward:  dh ← m ⊙ dh
+public enum Dropout {
     /// Draws a mask, element by element in order, from `generator`: the one way masks are made,
     /// so a test can draw the mask a training step used from the same seed.
     public static func drawMask(_ mask: UnsafeMutableBufferPointer<Float>, probability p: Float,

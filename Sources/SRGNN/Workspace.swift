@@ -36,9 +36,10 @@ public final class SRGNNWorkspace {
     let dEdgeIn = ScratchBuffer(), dEdgeOut = ScratchBuffer()
     // NISER: the normalised item matrix Ê `[I + 1, d]` with 1/‖e_j‖, filled once per training step
     // (and per call when inference has no pre-normalised items), ∂L/∂Ê for the unfused backward,
-    // 1/‖s_h‖ per session, and NISER+'s dropout mask `[N, d]` (`dropoutActive`: drawn this pass).
+    // 1/‖s_h‖ per session, and NISER+'s dropout masks `[N, d]` on the graph's input and (authors'
+    // code) output (`dropoutActive`: drawn this pass).
     let normalizedItems = ScratchBuffer(), itemReciprocalNorms = ScratchBuffer(), dNormalizedItems = ScratchBuffer()
-    let sessionReciprocalNorms = ScratchBuffer(), dropoutMask = ScratchBuffer()
+    let sessionReciprocalNorms = ScratchBuffer(), dropoutMask = ScratchBuffer(), outputDropoutMask = ScratchBuffer()
     var dropoutActive = false
 
     public init() {}
@@ -58,6 +59,7 @@ public final class SRGNNWorkspace {
         for buffer in [lastQuery, sessionEmbedding] { buffer.ensureCapacity(b * d) }
         if configuration.normalize { sessionReciprocalNorms.ensureCapacity(b) }
         if configuration.dropout > 0 { dropoutMask.ensureCapacity(n * d) }
+        if configuration.dropout > 0 && configuration.authorsCode { outputDropoutMask.ensureCapacity(n * d) }
     }
 
     /// Sizes the normalised item matrix (NISER) and, for the unfused backward, its gradient.

@@ -270,7 +270,7 @@ struct TrainingOptions: ParsableArguments {
     var cutoff: Int?
     @Option(name: .long, help: ArgumentHelp(
         "'srgnn' (the default) or 'niser': NISER+ (Gupta et al. 2019) with the paper's settings, i.e. --normalize --scale \(SRGNNConfiguration.niserScale) --position-embeddings --dropout \(SRGNNConfiguration.niserDropout).",
-        discussion: "The flags below change one part each, on top of the variant; with --init-from, the parent's settings unless given (then they must agree, dropout aside). In an experiment file: variant, normalize, scale, position-embeddings (true/false), dropout."))
+        discussion: "The flags below change one part each, on top of the variant; with --init-from, the parent's settings unless given (then they must agree, dropout aside). In an experiment file: variant, normalize, scale, position-embeddings (true/false), dropout, authors-code (true/false)."))
     var variant: ModelVariant?
     @Flag(name: .long, help: "NISER: L2-normalise item embeddings (graph input and scores) and the session vector; scores = σ · cosine.")
     var normalize = false
@@ -280,6 +280,8 @@ struct TrainingOptions: ParsableArguments {
     var positionEmbeddings = false
     @Option(name: .long, parsing: .unconditional, help: "NISER+: dropout on the item embeddings fed to the graph, training only (--variant niser: \(SRGNNConfiguration.niserDropout)).")
     var dropout: Float?
+    @Flag(name: .long, help: "NISER+ as its authors' code runs it, where that departs from the paper: positions counted from the first click, a softmax over the attention weights, and the dropout also on the graph's output.")
+    var authorsCode = false
 
     /// The settings given on the command line (the others nil).
     func settings() -> TrainingSettings {
@@ -307,6 +309,7 @@ struct TrainingOptions: ParsableArguments {
         if let scale { settings.scale = scale }
         if positionEmbeddings { settings.positionEmbeddingRows = SRGNNConfiguration.niserPositionRows }
         if let dropout { settings.dropout = dropout }
+        if authorsCode { settings.authorsCode = true }
         return settings
     }
 
@@ -328,6 +331,7 @@ struct TrainingOptions: ParsableArguments {
             base.scale = parent.scale
             base.positionEmbeddingRows = parent.positionEmbeddingRows
             base.dropout = parent.dropout
+            base.authorsCode = parent.authorsCode
         }
         return settings.applied(to: base)
     }
@@ -365,6 +369,7 @@ struct TrainingOptions: ParsableArguments {
         case .scale: "--scale"
         case .positionEmbeddingRows: "--position-embeddings/--variant"
         case .dropout: "--dropout"
+        case .authorsCode: "--authors-code"
         }
     }
 }

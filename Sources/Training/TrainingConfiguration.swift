@@ -67,6 +67,9 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public var positionEmbeddingRows = 0
     /// NISER+: dropout on the item embeddings fed to the graph, training only (`--dropout`; the paper's 0.1).
     public var dropout: Float = 0
+    /// NISER+ as its authors' code runs it: positions from the first click, a softmax in the
+    /// attention, dropout also on the graph's output (`--authors-code`; see `SRGNNConfiguration`).
+    public var authorsCode = false
 
     public init() {}
 
@@ -84,7 +87,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public enum Key: String, CodingKey, Sendable, CaseIterable {
         case hiddenSize, batchSize, epochs, learningRate, decayFactor, decayInterval, referenceDecayTiming
         case l2Penalty, propagationSteps, nonhybrid, patience, seed, threads, validationFraction, validationSplit, selectOn, cutoff
-        case normalize, scale, positionEmbeddingRows, dropout
+        case normalize, scale, positionEmbeddingRows, dropout, authorsCode
         /// Before the renames: `l2Penalty`, `decayInterval`, `propagationSteps`.
         case legacyL2 = "l2", legacyDecayEvery = "decayEvery", legacyStep = "step"
     }
@@ -120,6 +123,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         try read(&value.scale, .scale)
         try read(&value.positionEmbeddingRows, .positionEmbeddingRows)
         try read(&value.dropout, .dropout)
+        try read(&value.authorsCode, .authorsCode)
         self = value
     }
 
@@ -147,6 +151,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         try container.encode(scale, forKey: .scale)
         try container.encode(positionEmbeddingRows, forKey: .positionEmbeddingRows)
         try container.encode(dropout, forKey: .dropout)
+        try container.encode(authorsCode, forKey: .authorsCode)
     }
 
     /// Upper limits on the settings: hidden size and propagation steps as `SRGNNConfiguration`'s,
@@ -214,7 +219,8 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     /// The model shape for a dataset of `itemCount` items.
     public func modelConfiguration(itemCount: Int) -> SRGNNConfiguration {
         SRGNNConfiguration(itemCount: itemCount, hiddenSize: hiddenSize, propagationSteps: propagationSteps, nonhybrid: nonhybrid,
-                           normalize: normalize, scale: scale, positionEmbeddingRows: positionEmbeddingRows, dropout: dropout)
+                           normalize: normalize, scale: scale, positionEmbeddingRows: positionEmbeddingRows, dropout: dropout,
+                           authorsCode: authorsCode)
     }
 
     /// This configuration as a JSON value, for checkpoints.

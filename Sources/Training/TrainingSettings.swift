@@ -23,11 +23,12 @@ public struct TrainingSettings: Sendable, Equatable {
     public var validationSplit: ValidationSplit?
     public var selectOn: SelectionProtocol?
     public var cutoff: Int?
-    /// NISER's settings (`--normalize`, `--scale`, `--position-embeddings`, `--dropout`).
+    /// NISER's settings (`--normalize`, `--scale`, `--position-embeddings`, `--dropout`, `--authors-code`).
     public var normalize: Bool?
     public var scale: Float?
     public var positionEmbeddingRows: Int?
     public var dropout: Float?
+    public var authorsCode: Bool?
 
     public init() {}
 
@@ -64,6 +65,7 @@ public struct TrainingSettings: Sendable, Equatable {
         scale = configuration.scale
         positionEmbeddingRows = configuration.positionEmbeddingRows
         dropout = configuration.dropout
+        authorsCode = configuration.authorsCode
     }
 
     /// `base` with every given field replaced.
@@ -92,6 +94,7 @@ public struct TrainingSettings: Sendable, Equatable {
         configuration.scale = scale ?? base.scale
         configuration.positionEmbeddingRows = positionEmbeddingRows ?? base.positionEmbeddingRows
         configuration.dropout = dropout ?? base.dropout
+        configuration.authorsCode = authorsCode ?? base.authorsCode
         return configuration
     }
 
@@ -119,6 +122,7 @@ public struct TrainingSettings: Sendable, Equatable {
         merged.scale = other.scale ?? scale
         merged.positionEmbeddingRows = other.positionEmbeddingRows ?? positionEmbeddingRows
         merged.dropout = other.dropout ?? dropout
+        merged.authorsCode = other.authorsCode ?? authorsCode
         return merged
     }
 
@@ -136,6 +140,7 @@ public struct TrainingSettings: Sendable, Equatable {
         "validation-fraction": .validationFraction, "validation-split": .validationSplit,
         "select-on": .selectOn, "cutoff": .cutoff,
         "normalize": .normalize, "scale": .scale, "position-embeddings": .positionEmbeddingRows, "dropout": .dropout,
+        "authors-code": .authorsCode,
     ]
 
     /// Sets the field `key` from a YAML value; a value of the wrong type throws
@@ -164,6 +169,7 @@ public struct TrainingSettings: Sendable, Equatable {
         case .positionEmbeddingRows:
             positionEmbeddingRows = try node.boolean() ? SRGNNConfiguration.niserPositionRows : 0  // as the flag
         case .dropout: dropout = Float(try node.number())
+        case .authorsCode: authorsCode = try node.boolean()
         }
     }
 }

@@ -62,6 +62,10 @@ public struct WarmStart: Sendable {
         if fixed.positionEmbeddingRows != configuration.positionEmbeddingRows {
             throw conflict(.positionEmbeddingRows, "\(fixed.positionEmbeddingRows) position embeddings", "\(configuration.positionEmbeddingRows)")
         }
+        if fixed.authorsCode != configuration.authorsCode {
+            throw conflict(.authorsCode, fixed.authorsCode ? "the NISER authors' code's readout" : "the paper's readout",
+                           configuration.authorsCode ? "the authors' code's" : "the paper's")
+        }
     }
 
     /// The grown vocabulary and `dataset` in its ids.

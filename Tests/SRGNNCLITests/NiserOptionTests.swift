@@ -27,6 +27,20 @@ struct NiserOptionTests {
         #expect(try TrainingOptions.parse(["--variant", "niser", "--dropout", "0"]).configuration().dropout == 0)
     }
 
+    @Test func authorsCodeIsOneFlagOverTheVariant() throws {
+        let configuration = try TrainingOptions.parse(["--variant", "niser", "--authors-code"]).configuration()
+        #expect(configuration.authorsCode && configuration.normalize && configuration.positionEmbeddingRows == 200)
+        #expect(configuration.modelConfiguration(itemCount: 3).authorsCode)
+        #expect(try !TrainingOptions.parse(["--variant", "niser"]).configuration().authorsCode, "the paper's text by default")
+        let file = try ExperimentFile.parse(yaml: "variant: niser\nauthors-code: true\n", path: "run.yaml")
+        #expect(file.settings.applied(to: TrainingConfiguration()).authorsCode)
+        // A warm start keeps the parent's readout unless asked, and then must agree (the trainer refuses otherwise).
+        var parent = SRGNNConfiguration(itemCount: 5)
+        ModelVariant.niser.configure(&parent)
+        parent.authorsCode = true
+        #expect(TrainingOptions.configuration(try TrainingOptions.parse([]).settings(), warmStartingFrom: parent).authorsCode)
+    }
+
     @Test func badNiserValuesNameTheirOption() {
         for (arguments, expected) in [(["--dropout", "1"], "--dropout: dropout must be in [0, 1)"),
                                       (["--normalize", "--scale", "0"], "--scale: the cosine scale σ must be in (0,")] {

@@ -9,11 +9,13 @@ import TensorCore
 ///
 /// NISER/NISER+ (when the configuration asks): h_0 = m ⊙ Ê[nodes] with `dropoutMask` m (one row
 /// per node of the batch, in the batch's node order; nil = no dropout), H_i += P[min(L − 1 − i,
-/// R − 1)], s' = σ s_h / ‖s_h‖ and scores = s' · ê_j.
+/// R − 1)], s' = σ s_h / ‖s_h‖ and scores = s' · ê_j. With `authorsCode`: h_T ← m' ⊙ h_T
+/// (`outputDropoutMask`), H_i += P[min(i, R − 1)] and a = softmax(α) per session.
 struct DoubleReferenceModel {
     var configuration: SRGNNConfiguration
     var values: [ParameterName: [Double]]
     var dropoutMask: [[Double]]? = nil
+    var outputDropoutMask: [[Double]]? = nil
 
     init(_ model: SRGNNModel) {
         configuration = model.configuration
@@ -101,21 +103,30 @@ struct DoubleReferenceModel {
                 }
                 h = next
             }
+            if let outputDropoutMask {
+                for node in 0..<n { for j in 0..<d { h[node][j] *= outputDropoutMask[firstNode + node][j] } }
+            }
             var positions = graph.alias.map { h[Int($0)] }
             let positionRows = configuration.positionEmbeddingRows
             if positionRows > 0 {
                 let length = positions.count
                 for i in 0..<length {
-                    let row = min(length - 1 - i, positionRows - 1)
+                    let row = min(configuration.authorsCode ? i : length - 1 - i, positionRows - 1)
                     for j in 0..<d { positions[i][j] += v[.reversePositionEmbedding]![row * d + j] }
                 }
             }
             let last = positions[positions.count - 1]
             let q1 = affine(v[.attentionLastWeight]!, last, v[.attentionLastBias]!, outputs: d)
-            var global = [Double](repeating: 0, count: d)
-            for state in positions {
+            var alphas = positions.map { state in
                 let q2 = affine(v[.attentionItemWeight]!, state, v[.attentionItemBias]!, outputs: d)
-                let alpha = (0..<d).reduce(0.0) { $0 + v[.attentionVector]![$1] * sigmoid(q1[$1] + q2[$1]) }
+                return (0..<d).reduce(0.0) { $0 + v[.attentionVector]![$1] * sigmoid(q1[$1] + q2[$1]) }
+            }
+            if configuration.authorsCode {
+                let exponentials = alphas.map { exp($0) }, sum = exponentials.reduce(0, +)
+                alphas = exponentials.map { $0 / sum }
+            }
+            var global = [Double](repeating: 0, count: d)
+            for (alpha, state) in zip(alphas, positions) {
                 for j in 0..<d { global[j] += alpha * state[j] }
             }
             let readout = configuration.nonhybrid

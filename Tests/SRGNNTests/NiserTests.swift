@@ -19,6 +19,7 @@ import TestSupport
         var scale: Float = 16
         var positionRows = 0
         var dropout: Float = 0
+        var authorsCode = false
         var nonhybrid = false
         var propagationSteps = 1
         var tileItems = 1_024
@@ -28,7 +29,8 @@ import TestSupport
 
         func configuration() -> SRGNNConfiguration {
             SRGNNConfiguration(itemCount: 6, hiddenSize: 3, propagationSteps: propagationSteps, nonhybrid: nonhybrid,
-                               normalize: normalize, scale: scale, positionEmbeddingRows: positionRows, dropout: dropout)
+                               normalize: normalize, scale: scale, positionEmbeddingRows: positionRows, dropout: dropout,
+                               authorsCode: authorsCode)
         }
     }
 
@@ -50,14 +52,26 @@ import TestSupport
         Case(name: "NISER+ mask", normalize: true, positionRows: 4, dropout: 0.3, tileItems: 2, pass: .overwrite, dropoutSeed: 9),
         Case(name: "NISER+ mask", normalize: true, positionRows: 4, dropout: 0.3, propagationSteps: 2, tileItems: 4, pass: .fused,
              dropoutSeed: 9),
+        // NISER+ as its authors' code runs it: positions from the first click, softmax attention,
+        // and (with a mask) dropout on the graph's output too.
+        Case(name: "authors' code no dropout", normalize: true, positionRows: 4, dropout: 0.1, authorsCode: true),
+        Case(name: "authors' code no dropout", normalize: true, positionRows: 8, dropout: 0.1, authorsCode: true, nonhybrid: true,
+             tileItems: 2, pass: .fused),
+        Case(name: "authors' code mask", normalize: true, positionRows: 4, dropout: 0.3, authorsCode: true, tileItems: 2,
+             pass: .overwrite, dropoutSeed: 9),
+        Case(name: "authors' code mask", normalize: true, positionRows: 3, dropout: 0.3, authorsCode: true, propagationSteps: 2,
+             tileItems: 4, pass: .fused, dropoutSeed: 9),
     ]
 
-    /// The mask a training forward draws from `seed` for `batch`, as rows of the Double model.
-    static func dropoutMask(seed: UInt64, probability: Float, batch: SessionBatch, hiddenSize d: Int) -> [[Double]] {
+    /// The masks a training forward draws from `seed` for `batch` (the graph's input, then, with
+    /// the authors' code, its output), as rows of the Double model.
+    static func dropoutMasks(seed: UInt64, probability: Float, batch: SessionBatch, hiddenSize d: Int, count: Int = 1) -> [[[Double]]] {
         var generator = SeededGenerator(seed: seed)
-        var mask = [Float](repeating: 0, count: batch.nodeCount * d)
-        mask.withUnsafeMutableBufferPointer { InputDropout.drawMask($0, probability: probability, generator: &generator) }
-        return (0..<batch.nodeCount).map { node in mask[(node * d)..<(node * d + d)].map(Double.init) }
+        return (0..<count).map { _ in
+            var mask = [Float](repeating: 0, count: batch.nodeCount * d)
+            mask.withUnsafeMutableBufferPointer { Dropout.drawMask($0, probability: probability, generator: &generator) }
+            return (0..<batch.nodeCount).map { node in mask[(node * d)..<(node * d + d)].map(Double.init) }
+        }
     }
 
     @Test(arguments: cases)
@@ -68,8 +82,11 @@ import TestSupport
         let workspace = SRGNNWorkspace()
         var reference = DoubleReferenceModel(model)
         if let seed = testCase.dropoutSeed {
-            reference.dropoutMask = Self.dropoutMask(seed: seed, probability: configuration.dropout, batch: batch, hiddenSize: 3)
-            #expect(reference.dropoutMask!.joined().contains(0), "the mask drops something")
+            let masks = Self.dropoutMasks(seed: seed, probability: configuration.dropout, batch: batch, hiddenSize: 3,
+                                          count: configuration.authorsCode ? 2 : 1)
+            reference.dropoutMask = masks[0]
+            if configuration.authorsCode { reference.outputDropoutMask = masks[1] }
+            for mask in masks { #expect(mask.joined().contains(0), "the mask drops something") }
         }
         let referenceLoss = reference.loss(sessions: Self.sessions, targets: Self.targets)
         var analyticGradients = [KernelPath: SRGNNParameters]()
@@ -95,10 +112,11 @@ import TestSupport
         }
     }
 
-    static func niserPlus(items: Int = 40, hiddenSize: Int = 8, dropout: Float = 0.5) -> SRGNNConfiguration {
+    static func niserPlus(items: Int = 40, hiddenSize: Int = 8, dropout: Float = 0.5, authorsCode: Bool = false) -> SRGNNConfiguration {
         var configuration = SRGNNConfiguration(itemCount: items, hiddenSize: hiddenSize)
         ModelVariant.niser.configure(&configuration)
         configuration.dropout = dropout
+        configuration.authorsCode = authorsCode
         return configuration
     }
 
@@ -110,9 +128,10 @@ import TestSupport
         return scores
     }
 
-    @Test func dropoutIsOffAtInference() throws {
-        let model = try SRGNNModel(configuration: Self.niserPlus(dropout: 0.5), seed: 3)
-        var withoutDropout = Self.niserPlus(dropout: 0.5)
+    @Test(arguments: [false, true])
+    func dropoutIsOffAtInference(authorsCode: Bool) throws {
+        let model = try SRGNNModel(configuration: Self.niserPlus(dropout: 0.5, authorsCode: authorsCode), seed: 3)
+        var withoutDropout = Self.niserPlus(dropout: 0.5, authorsCode: authorsCode)
         withoutDropout.dropout = 0
         let reference = try SRGNNModel(configuration: withoutDropout, parameters: model.parameters)
         let first = scores(model, Self.scoringSessions), second = scores(model, Self.scoringSessions)
@@ -121,8 +140,9 @@ import TestSupport
         #expect(first.allSatisfy { $0.isFinite && abs($0) <= SRGNNConfiguration.niserScale * 1.0001 }, "scores are σ · cosine")
     }
 
-    @Test func dropoutIsSeededInTraining() throws {
-        let model = try SRGNNModel(configuration: Self.niserPlus(dropout: 0.5), seed: 3)
+    @Test(arguments: [false, true])
+    func dropoutIsSeededInTraining(authorsCode: Bool) throws {
+        let model = try SRGNNModel(configuration: Self.niserPlus(dropout: 0.5, authorsCode: authorsCode), seed: 3)
         let batch = SessionBatch(sessions: Self.scoringSessions, targets: [7, 8, 9, 10, 11])
         func loss(seed: UInt64) -> Float {
             let workspace = SRGNNWorkspace()
@@ -179,6 +199,21 @@ import TestSupport
             #expect(json.replacingOccurrences(of: " ", with: "").contains(key), "metadata records \(key)")
         }
         #expect(scores(loaded.model, Self.scoringSessions) == scores(model, Self.scoringSessions))
+    }
+
+    @Test func checkpointKeepsTheAuthorsCodeReadout() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let model = try SRGNNModel(configuration: Self.niserPlus(dropout: 0.1, authorsCode: true), seed: 21)
+        let paper = try SRGNNModel(configuration: Self.niserPlus(dropout: 0.1), parameters: model.parameters)
+        let metadata = CheckpointMetadata(model: model.configuration, vocabulary: ItemVocabulary(rawIDs: (1...40).map { "i\($0)" }),
+                                          epoch: 0, metrics: [:], training: nil, history: nil)
+        let path = folder.path + "/authors.safetensors"
+        try LoadedModel.save(model: model, metadata: metadata, to: path)
+        let loaded = try LoadedModel.load(from: path)
+        #expect(loaded.model.configuration.authorsCode && loaded.model.configuration.variant == .niser)
+        #expect(scores(loaded.model, Self.scoringSessions) == scores(model, Self.scoringSessions))
+        #expect(scores(model, Self.scoringSessions) != scores(paper, Self.scoringSessions), "the readout differs from the paper's")
     }
 
     @Test func oldCheckpointMetadataReadsAsSRGNN() throws {
