@@ -63,7 +63,7 @@ public struct WarmStart: Sendable {
             throw conflict(.positionEmbeddingRows, "\(fixed.positionEmbeddingRows) position embeddings", "\(configuration.positionEmbeddingRows)")
         }
         if fixed.authorsCode != configuration.authorsCode {
-            throw conflict(.authorsCode, fixed.authorsCode ? "the NISER authors' code's readout" : "the paper's readout",
+            throw conflict(.authorsCode, fixed.authorsCode ? "the NISER+ authors' code's choices (--authors-code)" : "the paper's choices",
                            configuration.authorsCode ? "the authors' code's" : "the paper's")
         }
     }

@@ -81,6 +81,13 @@ import Training
             _ = try Trainer(configuration: smallConfiguration(epochs: 1), dataset: WarmStartTests.newData(),
                             checkpointPath: folder + "/srgnn.safetensors", warmStart: warm)
         }
+        var authorsCode = Self.niserConfiguration(epochs: 1)
+        authorsCode.authorsCode = true
+        #expect(throws: TrainingError.invalidSetting(.authorsCode,
+            "\(path) was trained with the paper's choices, which a warm start keeps; the setting asks for the authors' code's (leave it out to take the model's)")) {
+            _ = try Trainer(configuration: authorsCode, dataset: WarmStartTests.newData(),
+                            checkpointPath: folder + "/authors.safetensors", warmStart: warm)
+        }
         let child = try Trainer(configuration: Self.niserConfiguration(epochs: 1), dataset: WarmStartTests.newData(),
                                 checkpointPath: folder + "/child.safetensors", warmStart: warm)
         let model = try child.initialModel()
