@@ -213,12 +213,18 @@ struct TrainCommand: ParsableCommand {
         let result = try trainer.run(resume: resume, observer: progress)
         let k = configuration.cutoff
         let protocolName = configuration.selectOn == .validation ? "validation" : "test (reference protocol)"
-        print("best epoch by \(protocolName) HR@\(k): \(result.bestEpoch + 1)")
+        if configuration.selectOn == .last {
+            print("kept the last epoch: \(result.bestEpoch + 1) (--select-on last chooses nothing)")
+        } else {
+            print("best epoch by \(protocolName) HR@\(k): \(result.bestEpoch + 1)")
+        }
         if let record = result.history.first(where: { $0.epoch == result.bestEpoch }), let test = record.test {
             print(String(format: "test at that epoch: HR@%d %.2f  MRR@%d %.2f", k, test["HR@\(k)"] ?? 0, k, test["MRR@\(k)"] ?? 0))
         }
-        print(String(format: "best %@ HR@%d %.2f (epoch %d), best MRR@%d %.2f (epoch %d)", protocolName, k, result.bestHitRate.value,
-                     result.bestHitRate.epoch + 1, k, result.bestReciprocalRank.value, result.bestReciprocalRank.epoch + 1))
+        if configuration.selectOn != .last {
+            print(String(format: "best %@ HR@%d %.2f (epoch %d), best MRR@%d %.2f (epoch %d)", protocolName, k, result.bestHitRate.value,
+                         result.bestHitRate.epoch + 1, k, result.bestReciprocalRank.value, result.bestReciprocalRank.epoch + 1))
+        }
         print("checkpoint: \(out)  log: \(trainer.logPath)  peak memory: \(peakResidentBytes() / 1_048_576) MiB")
         return result
     }
@@ -264,7 +270,9 @@ struct TrainingOptions: ParsableArguments {
         "What --select-on validation holds out: 'examples' (random prefixes, the reference's), 'sessions' (random whole sessions) or 'latest' (the most recent sessions) (default: \(Self.defaults.validationSplit.rawValue)).",
         discussion: "The session splits keep all prefixes of a session on one side and take whole sessions until they hold --validation-fraction of the examples. 'latest' takes the last sessions of the training data, which preprocessing sorts by date (SR-GNN pickles too). Sessions are recovered from the order of the training examples (the reference's augmentation order: a session's prefixes back to back, longest first). The split is saved in the checkpoint; older checkpoints count as 'examples'."))
     var validationSplit: ValidationSplit?
-    @Option(name: .long, help: "Choose the best epoch on 'validation' (honest) or 'test' (the reference's protocol) (default: \(Self.defaults.selectOn.rawValue)).")
+    @Option(name: .long, help: ArgumentHelp(
+        "Choose the best epoch on 'validation' (honest) or 'test' (the reference's protocol), or 'last': train on every example and keep the last epoch (default: \(Self.defaults.selectOn.rawValue)).",
+        discussion: "'last' is the refit after a validation run: --select-on last --epochs K, with K the epoch validation chose, gives a final model trained on all examples whose test numbers nothing was chosen by."))
     var selectOn: SelectionProtocol?
     @Option(name: .long, parsing: .unconditional, help: "K of the HR@K and MRR@K that choose the best epoch and fill the epoch summary (default: \(Self.defaults.cutoff)).")
     var cutoff: Int?

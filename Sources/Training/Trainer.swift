@@ -145,7 +145,11 @@ public final class Trainer {
 
             // The reference's bookkeeping: HR and MRR maxima tracked apart (≥, so later epochs win
             // ties); an epoch that improves neither adds one to a counter that never resets.
-            let selection = configuration.selectOn == .validation ? validation : test
+            let selection = switch configuration.selectOn {
+            case .validation: validation
+            case .test: test
+            case .last: [String: Double]?.none
+            }
             var improved = false
             var selected = false
             if let selection {

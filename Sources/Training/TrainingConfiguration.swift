@@ -9,6 +9,10 @@ public enum SelectionProtocol: String, Codable, Sendable, CaseIterable {
     case validation
     /// The reference's protocol: train on all examples and pick the epoch by the test set.
     case test
+    /// No choice: train on all examples and keep the last epoch. The refit after a validation run:
+    /// `--epochs` set to the epoch validation chose, so the final model sees every example and the
+    /// test set still decides nothing.
+    case last
 }
 
 /// Every setting of a training run, with the reference's defaults. The command line maps onto it
@@ -201,12 +205,12 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
                 throw fail(.validationFraction,
                            "validation fraction must be in (0, 1) when selecting on validation (got \(validationFraction))")
             }
-        case .test:
+        case .test, .last:
             guard validationFraction >= 0, validationFraction < 1 else {
                 throw fail(.validationFraction, "validation fraction must be in [0, 1) (got \(validationFraction))")
             }
             guard validationSplit == .examples else {
-                throw fail(.validationSplit, "a validation split (\(validationSplit.rawValue)) applies only when selecting on validation; selecting on test holds nothing out")
+                throw fail(.validationSplit, "a validation split (\(validationSplit.rawValue)) applies only when selecting on validation; selecting on \(selectOn.rawValue) holds nothing out")
             }
         }
     }

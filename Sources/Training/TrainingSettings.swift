@@ -86,9 +86,9 @@ public struct TrainingSettings: Sendable, Equatable {
         configuration.threads = threads ?? base.threads
         configuration.validationFraction = validationFraction ?? base.validationFraction
         configuration.selectOn = selectOn ?? base.selectOn
-        // Selecting on test holds nothing out: no split unless one is named (which `validate()`
-        // then refuses as a mistake); `examples` is the configuration's way of saying none.
-        configuration.validationSplit = validationSplit ?? (configuration.selectOn == .test ? .examples : base.validationSplit)
+        // Selecting on test (or keeping the last epoch) holds nothing out: no split unless one is
+        // named (which `validate()` then refuses as a mistake); `examples` is the configuration's way of saying none.
+        configuration.validationSplit = validationSplit ?? (configuration.selectOn != .validation ? .examples : base.validationSplit)
         configuration.cutoff = cutoff ?? base.cutoff
         configuration.normalize = normalize ?? base.normalize
         configuration.scale = scale ?? base.scale

@@ -39,6 +39,13 @@ struct OptionTests {
         }
     }
 
+    /// `--select-on last` (the refit) holds nothing out, as `--select-on test` does.
+    @Test func selectOnLastHoldsNothingOut() throws {
+        let configuration = try TrainingOptions.parse(["--select-on", "last", "--epochs", "4"]).configuration()
+        #expect(configuration.selectOn == .last && configuration.validationSplit == .examples && configuration.epochs == 4)
+        try configuration.validate()
+    }
+
     /// Each old spelling and its alias set the same field.
     @Test func oldFlagsAndAliasesGiveTheSameConfiguration() throws {
         let old = try TrainingOptions.parse(["--l2", "0.5", "--lr-decay-step", "4", "--step", "2", "--lr", "0.01", "--lr-decay", "0.5"])

@@ -110,6 +110,31 @@ func smallConfiguration(epochs: Int = 3, threads: Int = 1) -> TrainingConfigurat
         #expect(all.trainIndices.count == dataset.train.count && all.validationIndices.isEmpty)
     }
 
+    /// `--select-on last` (the refit) trains exactly as the reference protocol does, on every
+    /// example, and keeps the last epoch, whatever the test set says.
+    @Test func selectOnLastTrainsOnEveryExampleAndKeepsTheLastEpoch() throws {
+        let folder = try temporaryFolder("last")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let dataset = syntheticDataset()
+        var last = smallConfiguration(epochs: 3)
+        last.selectOn = .last
+        last.validationSplit = .examples
+        var reference = last
+        reference.selectOn = .test
+        let kept = try Trainer(configuration: last, dataset: dataset, checkpointPath: folder + "/last.safetensors")
+        #expect(kept.trainIndices.count == dataset.train.count && kept.validationIndices.isEmpty)
+        let refit = try kept.run()
+        let testRun = try Trainer(configuration: reference, dataset: dataset, checkpointPath: folder + "/test.safetensors").run()
+        func comparable(_ history: [EpochRecord]) -> [EpochRecord] { history.map { var r = $0; r.seconds = 0; return r } }
+        #expect(comparable(refit.history) == comparable(testRun.history), "the same training, epoch by epoch")
+        #expect(refit.bestEpoch == 2 && !refit.stoppedEarly)
+        let loaded = try LoadedModel.load(from: folder + "/last.safetensors")
+        #expect(loaded.metadata?.epoch == 2, "the checkpoint is the last epoch's")
+        // Holding out a split contradicts keeping every example, as with --select-on test.
+        last.validationSplit = .sessions
+        #expect(throws: TrainingError.self) { try last.validate() }
+    }
+
     /// Bad settings are rejected with a message that says what to fix.
     @Test(arguments: ["batch", "learning rate", "validation", "step", "decay"])
     func badConfigurationIsRejected(setting: String) {
