@@ -29,7 +29,7 @@ struct AttentionReadout {
     let nonhybrid: Bool
     var positions: PositionEmbedding? = nil
     /// a = softmax(α) per session instead of a = α.
-    var softmax = false
+    var usesSoftmax = false
 
     /// Writes `s_h` to `workspace.sessionEmbedding` and keeps `H` (`clickStates`), `σ`
     /// (`attentionSigmoid`), `a` (`attentionCoefficients`) and `[s_g | h_t]` (`readout`) for `backward`.
@@ -65,7 +65,7 @@ struct AttentionReadout {
                     }
                     alpha[i] = coefficient
                 }
-                if softmax { Self.softmax(alpha, clicks) }
+                if usesSoftmax { Self.softmax(alpha, clicks) }
                 for j in 0..<d { global[j] = 0 }
                 for i in clicks {
                     let hRow = clickStates + i * d, coefficient = alpha[i]
@@ -128,7 +128,7 @@ struct AttentionReadout {
                     }
                     dAlpha[i] = dCoefficient
                 }
-                if softmax { Self.softmaxBackward(dAlpha, softmax: alpha, clicks) }
+                if usesSoftmax { Self.softmaxBackward(dAlpha, softmax: alpha, clicks) }
                 for i in clicks {
                     let dCoefficient = dAlpha[i]
                     let sigma = sigmoids + i * d, dPreRow = dPre + i * d

@@ -211,7 +211,7 @@ struct SRGNNLayers {
                                        ? PositionEmbedding(hiddenSize: configuration.hiddenSize, rows: configuration.positionEmbeddingRows,
                                                            fromFirstClick: configuration.authorsCode)
                                        : nil,
-                                   softmax: configuration.authorsCode)
+                                   usesSoftmax: configuration.authorsCode)
         scoreLayer = ScoreLayer(hiddenSize: configuration.hiddenSize, itemCount: configuration.itemCount, tileItems: tileItems)
         sessionNormalization = configuration.normalize
             ? SessionNormalization(hiddenSize: configuration.hiddenSize, scale: configuration.scale) : nil
