@@ -139,13 +139,13 @@ void srgnn_score_packed(int path, const float *s, int64_t rows, int64_t d, const
 }
 
 void srgnn_score_embedding_gradient(int path, const float *ds, int64_t lds, const float *s, int64_t rows, int64_t d,
-                                    int64_t width, float *de, int beta) {
-    SRGNN_DISPATCH(path, embedding_gradient(ds, lds, s, rows, d, width, de, beta))
+                                    int64_t width, float *de, int beta, const float *row_scale) {
+    SRGNN_DISPATCH(path, embedding_gradient(ds, lds, s, rows, d, width, de, beta, row_scale))
 }
 
 void srgnn_score_session_gradient(int path, const float *ds, int64_t lds, const float *e, int64_t rows, int64_t d,
-                                  int64_t width, float *dsh) {
-    SRGNN_DISPATCH(path, session_gradient(ds, lds, e, rows, d, width, dsh))
+                                  int64_t width, float *dsh, const float *row_scale) {
+    SRGNN_DISPATCH(path, session_gradient(ds, lds, e, rows, d, width, dsh, row_scale))
 }
 
 void srgnn_gemm(int path, int transA, int transB, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,

@@ -21,11 +21,12 @@ static inline __attribute__((always_inline)) void SK_NAME(store)(float *p, SK_VE
 // The register block: c[i, n·V + l] (=, +=) Σ_p a[i·ia + p·pa] · b[p·bp + n·V + l] for i < rows,
 // n < nv (constants after inlining, so the accumulators live in registers), over `depth` terms.
 // Only c's first `cols` columns are written (the rest of the block is computed and dropped);
-// beta is 0 (write) or 1 (add). b must be readable for nv·V floats at every p.
+// beta is 0 (write) or 1 (add); with rs, row i's sums are multiplied by rs[i] before that.
+// b must be readable for nv·V floats at every p.
 static inline __attribute__((always_inline)) void SK_NAME(block)(
     const int rows, const int nv, int64_t depth,
     const float *a, int64_t ia, int64_t pa, const float *b, int64_t bp,
-    float *c, int64_t ldc, int64_t cols, int beta) {
+    float *c, int64_t ldc, int64_t cols, int beta, const float *rs) {
 #pragma clang fp contract(fast)
     SK_VEC acc[SK_MR][SK_NV];
     for (int i = 0; i < rows; i++)
@@ -38,6 +39,9 @@ static inline __attribute__((always_inline)) void SK_NAME(block)(
             for (int n = 0; n < nv; n++) acc[i][n] = acc[i][n] + av * bv[n];
         }
     }
+    if (rs)
+        for (int i = 0; i < rows; i++)
+            for (int n = 0; n < nv; n++) acc[i][n] = acc[i][n] * rs[i];
     if (cols == (int64_t)nv * SK_V) {
         for (int i = 0; i < rows; i++)
             for (int n = 0; n < nv; n++) {
@@ -56,9 +60,9 @@ static inline __attribute__((always_inline)) void SK_NAME(block)(
 
 // The register block for a run-time rows (1...SK_MR) and nv (1...SK_NV): one specialisation each.
 static void SK_NAME(block_any)(int rows, int nv, int64_t depth, const float *a, int64_t ia, int64_t pa,
-                               const float *b, int64_t bp, float *c, int64_t ldc, int64_t cols, int beta) {
+                               const float *b, int64_t bp, float *c, int64_t ldc, int64_t cols, int beta, const float *rs) {
 #define SK_CASE(R, N) \
-    case (R) * 8 + (N): SK_NAME(block)(R, N, depth, a, ia, pa, b, bp, c, ldc, cols, beta); return;
+    case (R) * 8 + (N): SK_NAME(block)(R, N, depth, a, ia, pa, b, bp, c, ldc, cols, beta, rs); return;
 #if SK_NV == 4
 #define SK_ROW(R) SK_CASE(R, 1) SK_CASE(R, 2) SK_CASE(R, 3) SK_CASE(R, 4)
 #else
@@ -97,7 +101,7 @@ static inline void SK_NAME(score_panel)(const float *s, int64_t rows, int64_t d,
     int nv = (int)((cols + SK_V - 1) / SK_V);
     for (int64_t r0 = 0; r0 < rows; r0 += SK_MR) {
         int mr = (int)(rows - r0 < SK_MR ? rows - r0 : SK_MR);
-        SK_NAME(block_any)(mr, nv, d, s + r0 * d, d, 1, panel, SK_NR, c + r0 * ldc, ldc, cols, 0);
+        SK_NAME(block_any)(mr, nv, d, s + r0 * d, d, 1, panel, SK_NR, c + r0 * ldc, ldc, cols, 0, NULL);
     }
 }
 
@@ -143,17 +147,21 @@ void SK_NAME(score_tile)(const float *s, int64_t rows, int64_t d, const float *e
     SK_NAME(scores)(s, rows, d, e, width, c, ldc, srgnn_scratch((size_t)(d * SK_NR)));
 }
 
-// dE[j, k] (=, +=) Σ_r dS[r, j] · s[r, k]: a register block is SK_MR items × SK_NV vectors of
-// k, summed over the rows r. s is copied once into rows padded to whole vectors (zeros), so a
-// block never reads past it; dS is read in place (SK_MR neighbouring items of a row, lds apart).
+// dE[j, k] (=, +=) Σ_r dS[r, j] · rs[r] · s[r, k] (rs[r] = 1 without rs): a register block is
+// SK_MR items × SK_NV vectors of k, summed over the rows r. s is copied once, each row times its
+// rs, into rows padded to whole vectors (zeros), so a block never reads past it; dS is read in
+// place (SK_MR neighbouring items of a row, lds apart).
 void SK_NAME(embedding_gradient)(const float *ds, int64_t lds, const float *s, int64_t rows, int64_t d,
-                                 int64_t width, float *de, int beta) {
+                                 int64_t width, float *de, int beta, const float *rs) {
     if (width <= 0 || d <= 0) return;
     if (rows <= 0) { if (!beta) memset(de, 0, (size_t)(width * d) * sizeof(float)); return; }
     int64_t dp = (d + SK_V - 1) / SK_V * SK_V;
     float *padded = srgnn_scratch((size_t)(rows * dp));
     for (int64_t r = 0; r < rows; r++) {
-        memcpy(padded + r * dp, s + r * d, (size_t)d * sizeof(float));
+        if (rs)
+            for (int64_t k = 0; k < d; k++) padded[r * dp + k] = s[r * d + k] * rs[r];
+        else
+            memcpy(padded + r * dp, s + r * d, (size_t)d * sizeof(float));
         for (int64_t k = d; k < dp; k++) padded[r * dp + k] = 0;
     }
     for (int64_t k0 = 0; k0 < d; k0 += SK_NR) {
@@ -161,17 +169,18 @@ void SK_NAME(embedding_gradient)(const float *ds, int64_t lds, const float *s, i
         int nv = (int)((cols + SK_V - 1) / SK_V);
         for (int64_t j0 = 0; j0 < width; j0 += SK_MR) {
             int mr = (int)(width - j0 < SK_MR ? width - j0 : SK_MR);
-            SK_NAME(block_any)(mr, nv, rows, ds + j0, 1, lds, padded + k0, dp, de + j0 * d + k0, d, cols, beta);
+            SK_NAME(block_any)(mr, nv, rows, ds + j0, 1, lds, padded + k0, dp, de + j0 * d + k0, d, cols, beta, NULL);
         }
     }
 }
 
-// dS_h[r, k] += Σ_j dS[r, j] · e[j, k]: a register block is SK_MR rows × SK_NV vectors of k,
-// summed over the tile's items j, e read in place (rows d apart). A block's last vector may run
-// past column d into the next items' rows, whose lanes are dropped; the items whose vectors would
+// dS_h[r, k] += rs[r] · Σ_j dS[r, j] · e[j, k] (rs[r] = 1 without rs): a register block is SK_MR
+// rows × SK_NV vectors of k, summed over the tile's items j, e read in place (rows d apart). A
+// block's last vector may run past column d into the next items' rows, whose lanes are dropped;
+// the items whose vectors would
 // run past the tile (the last one, or more when d is small) go through zero-padded copies.
 void SK_NAME(session_gradient)(const float *ds, int64_t lds, const float *e, int64_t rows, int64_t d,
-                               int64_t width, float *dsh) {
+                               int64_t width, float *dsh, const float *rs) {
     if (width <= 0 || d <= 0 || rows <= 0) return;
     int64_t dp = (d + SK_V - 1) / SK_V * SK_V;
     int64_t inPlace = SK_NAME(in_place_items)(width, d, dp), copied = width - inPlace;
@@ -186,9 +195,11 @@ void SK_NAME(session_gradient)(const float *ds, int64_t lds, const float *e, int
         for (int64_t r0 = 0; r0 < rows; r0 += SK_MR) {
             int mr = (int)(rows - r0 < SK_MR ? rows - r0 : SK_MR);
             if (inPlace > 0)
-                SK_NAME(block_any)(mr, nv, inPlace, ds + r0 * lds, lds, 1, e + k0, d, dsh + r0 * d + k0, d, cols, 1);
+                SK_NAME(block_any)(mr, nv, inPlace, ds + r0 * lds, lds, 1, e + k0, d, dsh + r0 * d + k0, d, cols, 1,
+                                   rs ? rs + r0 : NULL);
             if (copied > 0)
-                SK_NAME(block_any)(mr, nv, copied, ds + r0 * lds + inPlace, lds, 1, tail + k0, dp, dsh + r0 * d + k0, d, cols, 1);
+                SK_NAME(block_any)(mr, nv, copied, ds + r0 * lds + inPlace, lds, 1, tail + k0, dp, dsh + r0 * d + k0, d, cols, 1,
+                                   rs ? rs + r0 : NULL);
         }
     }
 }
@@ -217,7 +228,7 @@ void SK_NAME(gemm)(int transA, int transB, int64_t m, int64_t n, int64_t k, cons
         int nv = (int)((cols + SK_V - 1) / SK_V);
         for (int64_t r0 = 0; r0 < m; r0 += SK_MR) {
             int mr = (int)(m - r0 < SK_MR ? m - r0 : SK_MR);
-            SK_NAME(block_any)(mr, nv, k, a + r0 * ia, ia, pa, panel, SK_NR, c + r0 * ldc + j0, ldc, cols, beta);
+            SK_NAME(block_any)(mr, nv, k, a + r0 * ia, ia, pa, panel, SK_NR, c + r0 * ldc + j0, ldc, cols, beta, NULL);
         }
     }
 }

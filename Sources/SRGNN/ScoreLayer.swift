@@ -56,8 +56,9 @@ struct ItemNormalizationBackward {
 /// BLAS), by the path `ScoreKernels.current` names on the calling thread at the start of a pass.
 /// In training, `loss` computes a tile's scores and, while they are in cache, `e^(x − m_tile)` and
 /// its row sums; the tiles' maxima and sums are then combined into each row's log-sum-exp.
-/// `backward` rescales each tile into `dS` and at once runs the two backward products on it.
-/// The `[B, I]` matrix is read from memory twice instead of five times.
+/// `backward` runs the two backward products on each tile with every row's softmax factor
+/// folded in, and adds the targets' one-hot part after them, so the `[B, I]` matrix is written
+/// once and read once from memory.
 struct ScoreLayer {
     let hiddenSize: Int
     let itemCount: Int
@@ -272,7 +273,7 @@ struct ScoreLayer {
     }
 
     /// Backward of `loss`: `ds_h` into `workspace.dSessionEmbedding` and `dE` into `g.embedding`,
-    /// added (`accumulate`) or written. With an `update`, a tile's `dE` rows go to a per-worker
+    /// added (`accumulate`) or written. The kept exponentials are only read. With an `update`, a tile's `dE` rows go to a per-worker
     /// buffer and straight to `update` — except rows marked in `heldBack`, which are copied to
     /// `g.embedding` for later. Nothing reads a tile's weights after its two products, so the
     /// update may change them in place.
@@ -288,18 +289,25 @@ struct ScoreLayer {
         let tileGradients = update == nil ? nil : ws.tileGradients.pointer(workers * tileItems * d)
         let targetShare = 1 / Float(b)
         forEachTile(threads: threads) { worker, first, width in
-            let tile = first / tileItems, block = scores + first
-            for row in 0..<b {
-                let values = block + row * items
-                scale(values, count: width, by: tileScales[tile * b + row])
-                let column = Int(targets[row]) - 1 - first
-                if column >= 0 && column < width { values[column] -= targetShare }
-            }
+            // dS = diag(c) · P − onehot(t)/B, with P the tile's shifted exponentials and c its row
+            // factors: c goes into the products, the one-hot part is added per target after them.
+            let tile = first / tileItems, block = scores + first, rowScale = tileScales + tile * b
             let tileGradient = tileGradients.map { $0 + worker * tileItems * d } ?? dEmbedding + (first + 1) * d
+            let dSession = partials + worker * b * d
             ScoreKernels.embeddingGradient(path, dScores: block, ldd: items, session: sessionEmbedding, rows: b,
-                                           hiddenSize: d, width: width, into: tileGradient, accumulate: accumulate)
+                                           hiddenSize: d, width: width, into: tileGradient, accumulate: accumulate, rowScale: rowScale)
             ScoreKernels.sessionGradient(path, dScores: block, ldd: items, items: embedding + (first + 1) * d, rows: b,
-                                         hiddenSize: d, width: width, adding: partials + worker * b * d)
+                                         hiddenSize: d, width: width, adding: dSession, rowScale: rowScale)
+            for row in 0..<b {
+                let column = Int(targets[row]) - 1 - first
+                guard column >= 0 && column < width else { continue }
+                let itemGradient = tileGradient + column * d, session = sessionEmbedding + row * d
+                let item = embedding + (first + 1 + column) * d, sessionGradient = dSession + row * d
+                for k in 0..<d {
+                    itemGradient[k] -= targetShare * session[k]
+                    sessionGradient[k] -= targetShare * item[k]
+                }
+            }
             guard let update else { return }
             // Runs of rows that nothing else adds to are updated now; held-back rows wait.
             var start = 0

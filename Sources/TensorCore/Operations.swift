@@ -51,12 +51,6 @@ public func expShiftSum(_ x: UnsafeMutablePointer<Float>, count: Int, maximum: i
     srgnn_exp_shift_sum(x, Int64(count), &maximum)
 }
 
-/// `x ← factor · x` in place over `count` values.
-@inlinable
-public func scale(_ x: UnsafeMutablePointer<Float>, count: Int, by factor: Float) {
-    srgnn_scale(x, Int64(count), factor)
-}
-
 /// Row-wise L2 normalisation, `out[r] = scale · x[r] / max(‖x[r]‖, 1e-12)` for `rows` rows of
 /// `width` (`out` may be `x`); `reciprocalNorms[r] = 1 / max(‖x[r]‖, 1e-12)` when given. One
 /// vectorised C loop whose row sums are the same bits for a row alone or among others.

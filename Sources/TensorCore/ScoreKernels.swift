@@ -114,23 +114,38 @@ public enum ScoreKernels {
         srgnn_score_packed(path.cValue!, s, Int64(rows), Int64(d), panels, Int64(first), Int64(width), c, Int64(ldc))
     }
 
-    /// `dE[j, :] (=, +=) Σ_r dS[r, j] · S[r, :]` over a `[width, d]` `dE` (`accumulate` adds).
+    /// `dE[j, :] (=, +=) Σ_r dS[r, j] · g_r · S[r, :]` over a `[width, d]` `dE` (`accumulate` adds),
+    /// with `g = rowScale`, or 1 when nil: the score layer passes each row's softmax factor here
+    /// rather than writing the scaled `dS` back into the `[B, I]` matrix.
     public static func embeddingGradient(_ path: KernelPath, dScores ds: UnsafePointer<Float>, ldd: Int,
                                          session s: UnsafePointer<Float>, rows: Int, hiddenSize d: Int, width: Int,
-                                         into de: UnsafeMutablePointer<Float>, accumulate: Bool) {
+                                         into de: UnsafeMutablePointer<Float>, accumulate: Bool,
+                                         rowScale: UnsafePointer<Float>? = nil) {
         if let kernel = path.cValue {
-            srgnn_score_embedding_gradient(kernel, ds, Int64(ldd), s, Int64(rows), Int64(d), Int64(width), de, accumulate ? 1 : 0)
+            srgnn_score_embedding_gradient(kernel, ds, Int64(ldd), s, Int64(rows), Int64(d), Int64(width), de, accumulate ? 1 : 0,
+                                           rowScale)
+        } else if let rowScale {
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: rows * d) { scaled in
+                for r in 0..<rows { for k in 0..<d { scaled[r * d + k] = s[r * d + k] * rowScale[r] } }
+                gemm(.transposed, .none, m: width, n: d, k: rows, ds, lda: ldd, scaled.baseAddress!, ldb: d,
+                     beta: accumulate ? 1 : 0, de, ldc: d, path: .blas)
+            }
         } else {
             gemm(.transposed, .none, m: width, n: d, k: rows, ds, lda: ldd, s, ldb: d, beta: accumulate ? 1 : 0, de, ldc: d, path: .blas)
         }
     }
 
-    /// `dS_h[r, :] += Σ_j dS[r, j] · E[j, :]` over a `[rows, d]` `dS_h`.
+    /// `dS_h[r, :] += g_r · Σ_j dS[r, j] · E[j, :]` over a `[rows, d]` `dS_h`, `g` as in `embeddingGradient`.
     public static func sessionGradient(_ path: KernelPath, dScores ds: UnsafePointer<Float>, ldd: Int,
                                        items e: UnsafePointer<Float>, rows: Int, hiddenSize d: Int, width: Int,
-                                       adding dsh: UnsafeMutablePointer<Float>) {
+                                       adding dsh: UnsafeMutablePointer<Float>, rowScale: UnsafePointer<Float>? = nil) {
         if let kernel = path.cValue {
-            srgnn_score_session_gradient(kernel, ds, Int64(ldd), e, Int64(rows), Int64(d), Int64(width), dsh)
+            srgnn_score_session_gradient(kernel, ds, Int64(ldd), e, Int64(rows), Int64(d), Int64(width), dsh, rowScale)
+        } else if let rowScale {
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: rows * d) { sums in
+                gemm(.none, .none, m: rows, n: d, k: width, ds, lda: ldd, e, ldb: d, sums.baseAddress!, ldc: d, path: .blas)
+                for r in 0..<rows { for k in 0..<d { dsh[r * d + k] += rowScale[r] * sums[r * d + k] } }
+            }
         } else {
             gemm(.none, .none, m: rows, n: d, k: width, ds, lda: ldd, e, ldb: d, beta: 1, dsh, ldc: d, path: .blas)
         }

@@ -49,6 +49,39 @@ import TestSupport
         }
     }
 
+    /// With a row scale g (the score layer's softmax factors), both backward products equal the
+    /// naive ones on dS with row r multiplied by g_r: dE sums dS[r, j] · g_r · S[r], dS_h gets
+    /// g_r · Σ_j dS[r, j] · E[j].
+    @Test(arguments: ScoreKernels.supportedPaths)
+    func rowScaledGradientsMatchNaive(path: KernelPath) {
+        var rng = SeededGenerator(seed: 14)
+        for (rows, d, width) in Self.shapes {
+            let ldd = width + 5
+            let s = (0..<(rows * d)).map { _ in rng.uniform(-1, 1) }
+            let e = (0..<(width * d)).map { _ in rng.uniform(-1, 1) }
+            let ds = (0..<(rows * ldd)).map { _ in rng.uniform(0, 1) }
+            let g = (0..<rows).map { _ in rng.uniform(0.001, 2) }
+            var scaled = ds
+            for r in 0..<rows { for j in 0..<ldd { scaled[r * ldd + j] = ds[r * ldd + j] * g[r] } }
+            for accumulate in [false, true] {
+                let startE = (0..<(width * d)).map { _ in rng.uniform(-1, 1) }
+                var fastE = startE, slowE = startE
+                ScoreKernels.embeddingGradient(path, dScores: ds, ldd: ldd, session: s, rows: rows, hiddenSize: d, width: width,
+                                               into: &fastE, accumulate: accumulate, rowScale: g)
+                naiveGemm(.transposed, .none, m: width, n: d, k: rows, scaled, lda: ldd, s, ldb: d, beta: accumulate ? 1 : 0,
+                          &slowE, ldc: d)
+                #expect(closenessViolation(fastE, slowE, absolute: 1e-3, relative: 1e-5) == nil,
+                        "scaled dE \(path) \(rows)×\(d)×\(width) accumulate \(accumulate)")
+            }
+            let startS = (0..<(rows * d)).map { _ in rng.uniform(-1, 1) }
+            var fastS = startS, slowS = startS
+            ScoreKernels.sessionGradient(path, dScores: ds, ldd: ldd, items: e, rows: rows, hiddenSize: d, width: width,
+                                         adding: &fastS, rowScale: g)
+            naiveGemm(.none, .none, m: rows, n: d, k: width, scaled, lda: ldd, e, ldb: d, beta: 1, &slowS, ldc: d)
+            #expect(closenessViolation(fastS, slowS, absolute: 2e-3, relative: 1e-5) == nil, "scaled dS_h \(path) \(rows)×\(d)×\(width)")
+        }
+    }
+
     /// A tile that ends where a page without access begins: a kernel that reads one float past
     /// the last item's row crashes the test. Small d matters most: a whole vector then spans
     /// several items' rows.

@@ -7,9 +7,6 @@
 /// x <- exp(x - max(x)) in place over count values; stores max(x) in *maximum; returns the sum.
 float srgnn_exp_shift_sum(float *x, int64_t count, float *maximum);
 
-/// x <- factor * x over count values.
-void srgnn_scale(float *x, int64_t count, float factor);
-
 /// One Adam update of count elements (PyTorch semantics, the L2 penalty added to the gradient).
 void srgnn_adam(float *theta, const float *grad, float *m, float *v, int64_t count,
                 float beta1, float beta2, float epsilon, float l2_penalty,
@@ -53,6 +50,16 @@ void srgnn_top_k_add_masked(const float *values, int64_t count, int64_t first, c
 /// Orders a heap of srgnn_top_k_add best first.
 void srgnn_top_k_sort(int64_t *indices, float *best, int64_t size);
 
+// MARK: Parallel regions (thread_pool.c)
+
+typedef void (*srgnn_parallel_body)(void *context, int worker);
+
+/// Runs body(context, w) for w in 0..<workers, w = 0 on the calling thread and the others on
+/// pool threads that spin for a while between regions; returns once all are done. Returns 0
+/// without running anything when the pool is in use (another caller, or a region inside a
+/// region) or workers is out of range (2...64): the caller then runs the region another way.
+int srgnn_parallel_run(int workers, srgnn_parallel_body body, void *context);
+
 // MARK: The score layer's three products (score_kernels.c)
 //
 // Register-blocked kernels for the shapes of the score layer, one per instruction set; `path` is
@@ -87,13 +94,14 @@ void srgnn_pack_items(int path, const float *e, int64_t count, int64_t d, float 
 void srgnn_score_packed(int path, const float *s, int64_t rows, int64_t d, const float *panels, int64_t first,
                         int64_t width, float *c, int64_t ldc);
 
-/// de[j, k] = (beta ? de[j, k] : 0) + Σ_r ds[r, j] · s[r, k]   (de [width, d], beta 0 or 1).
+/// de[j, k] = (beta ? de[j, k] : 0) + Σ_r ds[r, j] · g[r] · s[r, k]   (de [width, d], beta 0 or 1;
+/// g = row_scale, or 1 when row_scale is NULL).
 void srgnn_score_embedding_gradient(int path, const float *ds, int64_t lds, const float *s, int64_t rows, int64_t d,
-                                    int64_t width, float *de, int beta);
+                                    int64_t width, float *de, int beta, const float *row_scale);
 
-/// dsh[r, k] += Σ_j ds[r, j] · e[j, k]   (dsh [rows, d]).
+/// dsh[r, k] += g[r] · Σ_j ds[r, j] · e[j, k]   (dsh [rows, d]; g = row_scale, or 1 when NULL).
 void srgnn_score_session_gradient(int path, const float *ds, int64_t lds, const float *e, int64_t rows, int64_t d,
-                                  int64_t width, float *dsh);
+                                  int64_t width, float *dsh, const float *row_scale);
 
 /// c = (beta ? c : 0) + op(a) · op(b), op(a) [m, k], op(b) [k, n], row-major with row strides
 /// lda, ldb, ldc; transA / transB 1 when the operand is stored transposed; beta 0 or 1.
