@@ -66,6 +66,57 @@ static inline uint64_t srgnn_greater_mask64(const float *values, float threshold
 SRGNN_CLONES
 static float srgnn_piece_max(const float *values, int64_t count) { return srgnn_max(values, count); }
 
+// 1 / (1 + e^-x), by srgnn_exp (so that it vectorises; libm's expf is a call per element).
+static inline float srgnn_sigmoid(float x) { return 1.0f / (1.0f + srgnn_exp(-x)); }
+
+// Cephes tanhf: an odd polynomial below |x| = 0.625, 1 − 2 / (e^2|x| + 1) above; both are
+// computed and one selected, so that it vectorises.
+static inline float srgnn_tanh(float x) {
+    float z = x < 0 ? -x : x;
+    float large = 1.0f - 2.0f / (srgnn_exp(z + z) + 1.0f);
+    large = x < 0 ? -large : large;
+    float x2 = x * x;
+    float p = -5.70498872745e-3f;
+    p = p * x2 + 2.06390887954e-2f;
+    p = p * x2 - 5.37397155531e-2f;
+    p = p * x2 + 1.33314422036e-1f;
+    p = p * x2 - 3.33332819422e-1f;
+    float small = p * x2 * x + x;
+    return z >= 0.625f ? large : small;
+}
+
+SRGNN_CLONES
+void srgnn_gru_gates(const float *gi, const float *gh, const float *input_bias, const float *hidden_bias, const float *h,
+                     int64_t rows, int64_t d, float *next, float *gates) {
+    for (int64_t v = 0; v < rows; v++) {
+        const float *gi_row = gi + v * 3 * d, *gh_row = gh + v * 3 * d, *h_row = h + v * d;
+        float *next_row = next + v * d, *gate_row = gates + v * 4 * d;
+        for (int64_t j = 0; j < d; j++) {
+            float reset = srgnn_sigmoid(gi_row[j] + input_bias[j] + gh_row[j] + hidden_bias[j]);
+            float update = srgnn_sigmoid(gi_row[d + j] + input_bias[d + j] + gh_row[d + j] + hidden_bias[d + j]);
+            float hidden_candidate = gh_row[2 * d + j] + hidden_bias[2 * d + j];
+            float candidate = srgnn_tanh(gi_row[2 * d + j] + input_bias[2 * d + j] + reset * hidden_candidate);
+            next_row[j] = candidate + update * (h_row[j] - candidate);
+            gate_row[j] = reset;
+            gate_row[d + j] = update;
+            gate_row[2 * d + j] = candidate;
+            gate_row[3 * d + j] = hidden_candidate;
+        }
+    }
+}
+
+SRGNN_CLONES
+float srgnn_attention_activation(const float *query, float *row, const float *bias, const float *vector, int64_t d) {
+#pragma clang fp reassociate(on)
+    float coefficient = 0.0f;
+    for (int64_t j = 0; j < d; j++) {
+        float activated = srgnn_sigmoid(query[j] + row[j] + bias[j]);
+        row[j] = activated;
+        coefficient += activated * vector[j];
+    }
+    return coefficient;
+}
+
 SRGNN_CLONES
 float srgnn_exp_shift_sum(float *x, int64_t count, float *maximum) {
 #pragma clang fp reassociate(on)

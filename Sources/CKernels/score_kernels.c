@@ -6,12 +6,15 @@
 // Per-thread scratch for packed panels and padded rows: grown when a call needs more and kept for
 // the thread's next call, so a training step allocates nothing per tile. Calls on one thread never
 // nest, so one buffer serves them all; it lives as long as its thread (the workers are long-lived).
+// Cache-line aligned, so that the kernels' whole-vector loads of panels and padded rows (whose
+// rows are whole vectors apart) never straddle two lines.
 static float *srgnn_scratch(size_t count) {
     static _Thread_local float *buffer = NULL;
     static _Thread_local size_t capacity = 0;
     if (count > capacity) {
         free(buffer);
-        buffer = malloc(count * sizeof(float));
+        void *memory = NULL;
+        buffer = posix_memalign(&memory, 64, count * sizeof(float)) == 0 ? memory : NULL;
         capacity = buffer ? count : 0;
     }
     return buffer;

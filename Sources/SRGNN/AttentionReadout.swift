@@ -56,14 +56,8 @@ struct AttentionReadout {
                 let global = readout + s * 2 * d
                 let clicks = Int(offsets[s])..<Int(offsets[s + 1])
                 for i in clicks {
-                    let row = sigmoids + i * d
-                    var coefficient: Float = 0
-                    for j in 0..<d {
-                        let activated = sigmoid(q1[j] + row[j] + w.attentionItemBias[j])
-                        row[j] = activated
-                        coefficient += activated * w.attentionVector[j]
-                    }
-                    alpha[i] = coefficient
+                    alpha[i] = attentionActivation(query: q1, row: sigmoids + i * d, bias: w.attentionItemBias,
+                                                   vector: w.attentionVector, width: d)
                 }
                 if usesSoftmax { Self.softmax(alpha, clicks) }
                 for j in 0..<d { global[j] = 0 }

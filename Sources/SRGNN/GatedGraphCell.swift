@@ -50,20 +50,10 @@ struct GatedGraphCell {
         let gi = ws.inputGates.pointer(n * 3 * d), gh = ws.hiddenGates.pointer(n * 3 * d)
         gemm(.none, .transposed, m: n, n: 3 * d, k: 2 * d, a, lda: 2 * d, w.inputWeight, ldb: 2 * d, gi, ldc: 3 * d, threads: threads)
         gemm(.none, .transposed, m: n, n: 3 * d, k: d, h, lda: d, w.hiddenWeight, ldb: d, gh, ldc: 3 * d, threads: threads)
-        parallelFor(n, threads: threads, minimumPerThread: 128) { v in
-            let giRow = gi + v * 3 * d, ghRow = gh + v * 3 * d, gateRow = gates + v * 4 * d
-            let hRow = h + v * d, nextRow = next + v * d
-            for j in 0..<d {
-                let resetGate = sigmoid(giRow[j] + w.inputBias[j] + ghRow[j] + w.hiddenBias[j])
-                let updateGate = sigmoid(giRow[d + j] + w.inputBias[d + j] + ghRow[d + j] + w.hiddenBias[d + j])
-                let hiddenCandidate = ghRow[2 * d + j] + w.hiddenBias[2 * d + j]
-                let candidate = tanhf(giRow[2 * d + j] + w.inputBias[2 * d + j] + resetGate * hiddenCandidate)
-                nextRow[j] = candidate + updateGate * (hRow[j] - candidate)
-                gateRow[j] = resetGate
-                gateRow[d + j] = updateGate
-                gateRow[2 * d + j] = candidate
-                gateRow[3 * d + j] = hiddenCandidate
-            }
+        parallelChunks(n, threads: threads, minimumPerThread: 128) { rows in
+            gruGates(inputGates: gi + rows.lowerBound * 3 * d, hiddenGates: gh + rows.lowerBound * 3 * d, inputBias: w.inputBias,
+                     hiddenBias: w.hiddenBias, hidden: h + rows.lowerBound * d, rows: rows.count, width: d,
+                     next: next + rows.lowerBound * d, gates: gates + rows.lowerBound * 4 * d)
         }
     }
 

@@ -88,6 +88,7 @@ struct BenchCommand: ParsableCommand {
         log("kernel: \(ScoreKernels.current) (supported: \(ScoreKernels.supportedPaths.map(\.rawValue).joined(separator: ", "))), floor: \(floor.path)")
         var trainSeconds = 0.0, floorSeconds = 0.0
         var trainedExamples = 0
+        let phasesBefore = step.phaseSeconds
         for i in 0..<trainBatches {
             let b = batch(i + 3, size: batchSize)
             let start = DispatchTime.now()
@@ -97,6 +98,10 @@ struct BenchCommand: ParsableCommand {
             floorSeconds += floor.run()
         }
         let trainStepMs = trainSeconds / Double(trainBatches) * 1000
+        let phases = step.phaseSeconds.since(phasesBefore)
+        func perStep(_ seconds: Double) -> Double { seconds / Double(trainBatches) * 1000 }
+        let phaseMs = StepPhaseMilliseconds(batch: perStep(phases.batch), forward: perStep(phases.forward), loss: perStep(phases.loss),
+                                            backward: perStep(phases.backward), update: perStep(phases.update))
         let floorMs = floorSeconds / Double(trainBatches) * 1000
 
         // Evaluation as `srgnn evaluate` runs it: every target ranked among all items.
@@ -126,7 +131,7 @@ struct BenchCommand: ParsableCommand {
             blasLibrary: BLASInfo.library, blasCore: BLASInfo.detectedCore ?? "n/a", cpuModel: cpuModelName(),
             threads: threads, items: itemCount, hiddenSize: hiddenSize, batchSize: batchSize,
             trainExamplesPerSecond: Double(trainedExamples) / trainSeconds, trainStepMilliseconds: trainStepMs,
-            floorMilliseconds: floorMs, trainStepOverFloor: trainStepMs / floorMs,
+            floorMilliseconds: floorMs, trainStepOverFloor: trainStepMs / floorMs, trainPhaseMilliseconds: phaseMs,
             evalExamplesPerSecond: evaluation.examplesPerSecond, evalBatch: evalBatch, evalTile: evalTile,
             evalHitRateAt20Untrained: (evaluation.metrics(at: 20)?.hitRate ?? 0) / 100,
             latencyP50Milliseconds: p50, latencyP99Milliseconds: p99, peakResidentBytes: peakResidentBytes())
@@ -163,6 +168,8 @@ struct BenchResult: Encodable {
     var cpuModel: String
     var threads, items, hiddenSize, batchSize: Int
     var trainExamplesPerSecond, trainStepMilliseconds, floorMilliseconds, trainStepOverFloor: Double
+    /// The training step's phases, ms per step.
+    var trainPhaseMilliseconds: StepPhaseMilliseconds
     var evalExamplesPerSecond: Double
     var evalBatch, evalTile: Int
     var evalHitRateAt20Untrained: Double
@@ -173,7 +180,7 @@ struct BenchResult: Encodable {
         case source, variant, kernelPath = "kernel_path", floorPath = "floor_path", blasLibrary = "blas_library"
         case blasCore = "blas_core", cpuModel = "cpu_model", threads, items, hiddenSize = "hidden_size", batchSize = "batch_size"
         case trainExamplesPerSecond = "train_examples_per_s", trainStepMilliseconds = "train_step_ms"
-        case floorMilliseconds = "floor_ms", trainStepOverFloor = "train_step_over_floor"
+        case floorMilliseconds = "floor_ms", trainStepOverFloor = "train_step_over_floor", trainPhaseMilliseconds = "train_phase_ms"
         case evalExamplesPerSecond = "eval_examples_per_s", evalBatch = "eval_batch", evalTile = "eval_tile"
         case evalHitRateAt20Untrained = "eval_hit_rate_at_20_untrained"
         case latencyP50Milliseconds = "latency_p50_ms", latencyP99Milliseconds = "latency_p99_ms"
@@ -186,6 +193,15 @@ struct BenchResult: Encodable {
             let value = (child.value as? Double).map { String(format: "%.3f", $0) } ?? "\(child.value)"
             return "\(child.label ?? "?"): \(value)"
         }
+    }
+}
+
+/// A training step's phases (`StepPhases`), ms per step.
+struct StepPhaseMilliseconds: Encodable, CustomStringConvertible {
+    var batch, forward, loss, backward, update: Double
+
+    var description: String {
+        String(format: "batch %.2f, forward %.2f, loss %.2f, backward %.2f, update %.2f", batch, forward, loss, backward, update)
     }
 }
 

@@ -1,8 +1,27 @@
 import CKernels
 import Foundation
 
-/// Logistic sigmoid `σ(x) = 1 / (1 + e^(−x))`.
-@inlinable public func sigmoid(_ x: Float) -> Float { 1 / (1 + expf(-x)) }
+/// The gated graph cell's gates, row by row (`srgnn_gru_gates`): from `gi`, `gh` `[rows, 3·width]`
+/// and their biases,
+///
+///     r = σ(gi_r + b_ih,r + gh_r + b_hh,r)   z = σ(gi_z + b_ih,z + gh_z + b_hh,z)
+///     c = tanh(gi_c + b_ih,c + r ⊙ (gh_c + b_hh,c))   next = c + z ⊙ (h − c)
+///
+/// and `gates` `[rows, 4·width]` = `(r, z, c, gh_c + b_hh,c)`, vectorised.
+@inlinable
+public func gruGates(inputGates gi: UnsafePointer<Float>, hiddenGates gh: UnsafePointer<Float>, inputBias: UnsafePointer<Float>,
+                     hiddenBias: UnsafePointer<Float>, hidden h: UnsafePointer<Float>, rows: Int, width: Int,
+                     next: UnsafeMutablePointer<Float>, gates: UnsafeMutablePointer<Float>) {
+    srgnn_gru_gates(gi, gh, inputBias, hiddenBias, h, Int64(rows), Int64(width), next, gates)
+}
+
+/// The attention readout's activation of one click, in place: `row ← σ(query + row + bias)`;
+/// returns `Σ_j row[j] · vector[j]`, the click's coefficient (vectorised, lanes summed reassociated).
+@inlinable
+public func attentionActivation(query: UnsafePointer<Float>, row: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>,
+                                vector: UnsafePointer<Float>, width: Int) -> Float {
+    srgnn_attention_activation(query, row, bias, vector, Int64(width))
+}
 
 /// `y[i, :] += bias` for every row of a `[rows, width]` matrix.
 @inlinable

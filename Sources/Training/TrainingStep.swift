@@ -1,6 +1,7 @@
 import Evaluation
 import SessionData
 import SRGNN
+import Dispatch
 import TensorCore
 
 /// One optimisation step on one batch, with every buffer it needs kept between calls. Allocates
@@ -18,6 +19,8 @@ public struct TrainingStep {
     /// Draws NISER+'s dropout masks (unused without dropout); the trainer reseeds it every epoch
     /// from the training seed, so a run and its resumption drop the same elements.
     public var dropoutGenerator: SeededGenerator
+    /// Wall-clock seconds spent in each phase, summed over every call (what `srgnn bench` reports).
+    public private(set) var phaseSeconds = StepPhases()
 
     public init(model: SRGNNModel, learningRate: Float, l2Penalty: Float, threads: Int, dropoutSeed: UInt64 = 0) {
         self.model = model
@@ -35,15 +38,53 @@ public struct TrainingStep {
     @discardableResult
     public mutating func callAsFunction<C: Collection>(prefixes: C, targets: [Int32]) -> Float
     where C.Element: Collection, C.Element.Element == Int32 {
+        var clock = DispatchTime.now()
+        func lap(_ phase: WritableKeyPath<StepPhases, Double>) {
+            let now = DispatchTime.now()
+            phaseSeconds[keyPath: phase] += Double(now.uptimeNanoseconds - clock.uptimeNanoseconds) / 1e9
+            clock = now
+        }
         batch.fill(sessions: prefixes, targets: targets)
         let update = optimizer.nextUpdate()
+        lap(\.batch)
         model.forward(batch, workspace: workspace, threads: threads, dropoutGenerator: &dropoutGenerator)
+        lap(\.forward)
         let loss = model.loss(batch, workspace: workspace, threads: threads, tileItems: tileItems)
+        lap(\.loss)
         optimizer.withEmbeddingRowUpdate(update) { embeddingUpdate in
             model.backward(batch, workspace: workspace, gradient: &gradient, threads: threads, tileItems: tileItems,
                            updatingEmbeddingRows: embeddingUpdate)
         }
+        lap(\.backward)
         optimizer.apply(update, to: &model.parameters, gradient: gradient, embeddingRows: workspace.heldBackRows, threads: threads)
+        lap(\.update)
         return loss
+    }
+}
+
+/// Where a training step's time goes, in seconds.
+public struct StepPhases: Sendable, Equatable {
+    /// Building the batch's graphs.
+    public var batch = 0.0
+    /// The graph network and readout (`SRGNNModel.forward`).
+    public var forward = 0.0
+    /// Scores, softmax and loss (`SRGNNModel.loss`).
+    public var loss = 0.0
+    /// The whole backward pass, with Adam on most embedding rows fused into the score layer's.
+    public var backward = 0.0
+    /// Adam on everything else.
+    public var update = 0.0
+
+    public init() {}
+
+    /// Each phase's seconds since `earlier`, a reading of the same counter.
+    public func since(_ earlier: StepPhases) -> StepPhases {
+        var difference = StepPhases()
+        difference.batch = batch - earlier.batch
+        difference.forward = forward - earlier.forward
+        difference.loss = loss - earlier.loss
+        difference.backward = backward - earlier.backward
+        difference.update = update - earlier.update
+        return difference
     }
 }

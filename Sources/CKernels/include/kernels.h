@@ -7,6 +7,17 @@
 /// x <- exp(x - max(x)) in place over count values; stores max(x) in *maximum; returns the sum.
 float srgnn_exp_shift_sum(float *x, int64_t count, float *maximum);
 
+/// The gated graph cell's gates for rows nodes (see GatedGraphCell): from gi, gh [rows, 3d] (reset,
+/// update, candidate parts) and their biases [3d], next [rows, d] = c + z (h - c), and gates
+/// [rows, 4d] = (r, z, c, gh_c + b_hh,c) for the backward pass. Sigmoid and tanh by Cephes'
+/// polynomials (about 1 ulp from libm's), so that the loop vectorises.
+void srgnn_gru_gates(const float *gi, const float *gh, const float *input_bias, const float *hidden_bias, const float *h,
+                     int64_t rows, int64_t d, float *next, float *gates);
+
+/// The attention readout's activation for one click: row[j] <- sigmoid(query[j] + row[j] + bias[j])
+/// for j < d; returns sum_j row[j] * vector[j] (the click's coefficient; lanes summed reassociated).
+float srgnn_attention_activation(const float *query, float *row, const float *bias, const float *vector, int64_t d);
+
 /// One Adam update of count elements (PyTorch semantics, the L2 penalty added to the gradient).
 void srgnn_adam(float *theta, const float *grad, float *m, float *v, int64_t count,
                 float beta1, float beta2, float epsilon, float l2_penalty,
