@@ -20,6 +20,9 @@ static float *srgnn_scratch(size_t count) {
     return buffer;
 }
 
+// Shuffle indices as one macro argument.
+#define SK_MASK(...) __VA_ARGS__
+
 // Portable: Clang's vector types at 4 floats (SSE2 on x86-64, NEON on aarch64, scalar elsewhere).
 #define SK_NAME(x) srgnn_portable_##x
 #define SK_V 4
