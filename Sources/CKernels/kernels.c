@@ -91,6 +91,9 @@ void srgnn_gru_gates(const float *gi, const float *gh, const float *input_bias, 
     for (int64_t v = 0; v < rows; v++) {
         const float *gi_row = gi + v * 3 * d, *gh_row = gh + v * 3 * d, *h_row = h + v * d;
         float *next_row = next + v * d, *gate_row = gates + v * 4 * d;
+        // Outputs never overlap inputs. One vector at a time with a masked tail: with the
+        // default four-vector interleave, d = 100 left 36 elements to a scalar loop.
+#pragma clang loop vectorize(assume_safety) interleave_count(1) vectorize_predicate(enable)
         for (int64_t j = 0; j < d; j++) {
             float reset = srgnn_sigmoid(gi_row[j] + input_bias[j] + gh_row[j] + hidden_bias[j]);
             float update = srgnn_sigmoid(gi_row[d + j] + input_bias[d + j] + gh_row[d + j] + hidden_bias[d + j]);
@@ -109,6 +112,7 @@ SRGNN_CLONES
 float srgnn_attention_activation(const float *query, float *row, const float *bias, const float *vector, int64_t d) {
 #pragma clang fp reassociate(on)
     float coefficient = 0.0f;
+#pragma clang loop vectorize(assume_safety) interleave_count(1) vectorize_predicate(enable)
     for (int64_t j = 0; j < d; j++) {
         float activated = srgnn_sigmoid(query[j] + row[j] + bias[j]);
         row[j] = activated;
@@ -135,19 +139,21 @@ float srgnn_exp_shift_sum(float *x, int64_t count, float *maximum) {
 // normalises to the same bits whether it comes alone (a graph input) or in the whole matrix.
 // Outputs may be the inputs themselves (in place) but never partly overlap them, so the element
 // loops are vectorised without the runtime overlap check that, failing in place, fell back to
-// scalar code.
+// scalar code. Every loop over a row runs one vector at a time with a masked tail: the default
+// four-vector stride left 36 of d = 100 to scalar code.
 SRGNN_CLONES
 void srgnn_normalize_rows(const float *x, int64_t rows, int64_t d, float scale, float *out, float *reciprocal_norms) {
 #pragma clang fp reassociate(on)
     for (int64_t r = 0; r < rows; r++) {
         const float *row = x + r * d;
         float squares = 0.0f;
+#pragma clang loop vectorize(assume_safety) interleave_count(1) vectorize_predicate(enable)
         for (int64_t j = 0; j < d; j++) squares += row[j] * row[j];
         float norm = SRGNN_SQRT(squares);
         float reciprocal = 1.0f / (norm > 1e-12f ? norm : 1e-12f);
         float factor = scale * reciprocal;
         float *target = out + r * d;
-#pragma clang loop vectorize(assume_safety)
+#pragma clang loop vectorize(assume_safety) interleave_count(1) vectorize_predicate(enable)
         for (int64_t j = 0; j < d; j++) target[j] = row[j] * factor;
         if (reciprocal_norms) reciprocal_norms[r] = reciprocal;
     }
@@ -161,13 +167,14 @@ void srgnn_normalize_rows_backward(const float *dn, const float *n, const float 
         const float *d_row = dn + r * d, *unit = n + r * d;
         float *target = dx + r * d;
         float projection = 0.0f;
+#pragma clang loop vectorize(assume_safety) interleave_count(1) vectorize_predicate(enable)
         for (int64_t j = 0; j < d; j++) projection += unit[j] * d_row[j];
         float reciprocal = reciprocal_norms[r];
         if (accumulate) {
-#pragma clang loop vectorize(assume_safety)
+#pragma clang loop vectorize(assume_safety) interleave_count(1) vectorize_predicate(enable)
             for (int64_t j = 0; j < d; j++) target[j] += (d_row[j] - unit[j] * projection) * reciprocal;
         } else {
-#pragma clang loop vectorize(assume_safety)
+#pragma clang loop vectorize(assume_safety) interleave_count(1) vectorize_predicate(enable)
             for (int64_t j = 0; j < d; j++) target[j] = (d_row[j] - unit[j] * projection) * reciprocal;
         }
     }
