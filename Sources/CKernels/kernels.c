@@ -122,6 +122,34 @@ float srgnn_attention_activation(const float *query, float *row, const float *bi
 }
 
 SRGNN_CLONES
+void srgnn_add_bias(float *y, int64_t rows, int64_t width, int64_t ld, const float *bias) {
+    for (int64_t r = 0; r < rows; r++) {
+        float *row = y + r * ld;
+#pragma clang loop vectorize(assume_safety) interleave_count(1) vectorize_predicate(enable)
+        for (int64_t j = 0; j < width; j++) row[j] += bias[j];
+    }
+}
+
+SRGNN_CLONES
+void srgnn_add_column_sums(const float *dy, int64_t rows, int64_t width, int64_t ld, float *sums) {
+    for (int64_t r = 0; r < rows; r++) {
+        const float *row = dy + r * ld;
+#pragma clang loop vectorize(assume_safety) interleave_count(1) vectorize_predicate(enable)
+        for (int64_t j = 0; j < width; j++) sums[j] += row[j];
+    }
+}
+
+SRGNN_CLONES
+void srgnn_scatter_add_rows(const float *rows, int64_t width, const int32_t *indices, int64_t count, float *table) {
+    for (int64_t i = 0; i < count; i++) {
+        const float *source = rows + i * width;
+        float *target = table + (int64_t)indices[i] * width;
+#pragma clang loop vectorize(assume_safety) interleave_count(1) vectorize_predicate(enable)
+        for (int64_t j = 0; j < width; j++) target[j] += source[j];
+    }
+}
+
+SRGNN_CLONES
 float srgnn_exp_shift_sum(float *x, int64_t count, float *maximum) {
 #pragma clang fp reassociate(on)
     float m = count > 0 ? srgnn_max(x, count) : -INFINITY;

@@ -26,21 +26,14 @@ public func attentionActivation(query: UnsafePointer<Float>, row: UnsafeMutableP
 /// `y[i, :] += bias` for every row of a `[rows, width]` matrix.
 @inlinable
 public func addBias(_ y: UnsafeMutablePointer<Float>, rows: Int, width: Int, _ bias: UnsafePointer<Float>) {
-    for r in 0..<rows {
-        let row = y + r * width
-        for j in 0..<width { row[j] += bias[j] }
-    }
+    srgnn_add_bias(y, Int64(rows), Int64(width), Int64(width), bias)
 }
 
 /// Backward of `addBias`: `dBias += Σ_rows dy[row, :]`.
 @inlinable
 public func accumulateBiasGradient(_ dy: UnsafePointer<Float>, rows: Int, width: Int, stride: Int? = nil,
                                    into dBias: UnsafeMutablePointer<Float>) {
-    let ld = stride ?? width
-    for r in 0..<rows {
-        let row = dy + r * ld
-        for j in 0..<width { dBias[j] += row[j] }
-    }
+    srgnn_add_column_sums(dy, Int64(rows), Int64(width), Int64(stride ?? width), dBias)
 }
 
 /// Row gather `out[i, :] = table[indices[i], :]` for a `[_, width]` table.
@@ -56,11 +49,7 @@ public func gatherRows(_ table: UnsafePointer<Float>, width: Int, indices: Unsaf
 @inlinable
 public func scatterAddRows(_ dOut: UnsafePointer<Float>, width: Int, indices: UnsafeBufferPointer<Int32>,
                            into dTable: UnsafeMutablePointer<Float>) {
-    for (i, index) in indices.enumerated() {
-        let source = dOut + i * width
-        let target = dTable + Int(index) * width
-        for j in 0..<width { target[j] += source[j] }
-    }
+    srgnn_scatter_add_rows(dOut, Int64(width), indices.baseAddress, Int64(indices.count), dTable)
 }
 
 /// `x ← e^(x − max x)` in place over `count` values; returns their sum and sets `maximum` to max x

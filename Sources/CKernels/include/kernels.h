@@ -18,6 +18,15 @@ void srgnn_gru_gates(const float *gi, const float *gh, const float *input_bias, 
 /// for j < d; returns sum_j row[j] * vector[j] (the click's coefficient; lanes summed reassociated).
 float srgnn_attention_activation(const float *query, float *row, const float *bias, const float *vector, int64_t d);
 
+/// y[r, j] += bias[j] for r < rows, j < width; rows of y ld apart (bias never inside y).
+void srgnn_add_bias(float *y, int64_t rows, int64_t width, int64_t ld, const float *bias);
+
+/// sums[j] += sum_r dy[r, j] for j < width, rows of dy ld apart, r in order (sums never inside dy).
+void srgnn_add_column_sums(const float *dy, int64_t rows, int64_t width, int64_t ld, float *sums);
+
+/// table[indices[i], :] += rows[i, :] for i < count, in order ([_, width] rows; rows never inside table).
+void srgnn_scatter_add_rows(const float *rows, int64_t width, const int32_t *indices, int64_t count, float *table);
+
 /// One Adam update of count elements (PyTorch semantics, the L2 penalty added to the gradient).
 void srgnn_adam(float *theta, const float *grad, float *m, float *v, int64_t count,
                 float beta1, float beta2, float epsilon, float l2_penalty,
