@@ -4,6 +4,7 @@
 // for a while after each region picks the next one up in well under a microsecond.
 #include "kernels.h"
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <time.h>
 
@@ -28,12 +29,16 @@ typedef struct {
 } pool_slot;
 static pool_slot pool_slots[SRGNN_POOL_MAX];
 
-static inline void pool_pause(void) {
+// One wait step of a spinning thread. Every 64th step yields the core: when more threads are
+// runnable than there are cores (a neighbour's process, the service's event loops), a spinner
+// that never yields can push the thread doing the work off its core for a whole time slice.
+static inline void pool_pause(unsigned step) {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();
 #elif defined(__aarch64__)
     __asm__ __volatile__("yield");
 #endif
+    if (step % 64 == 63) sched_yield();
 }
 
 static long pool_now_ns(void) {
@@ -50,7 +55,7 @@ static void *pool_worker(void *argument) {
         long start = pool_now_ns();
         unsigned spins = 0;
         while (atomic_load_explicit(&slot->posted, memory_order_acquire) == seen) {
-            pool_pause();
+            pool_pause(spins);
             if (++spins % 256 == 0 && pool_now_ns() - start > SRGNN_POOL_SPIN_NS) {
                 pthread_mutex_lock(&pool_lock);
                 atomic_fetch_add(&pool_sleeping, 1);
@@ -94,7 +99,8 @@ int srgnn_parallel_run(int workers, srgnn_parallel_body body, void *context) {
     body(context, 0);
     for (int i = 1; i < workers; i++) {
         long posted = atomic_load_explicit(&pool_slots[i].posted, memory_order_relaxed);
-        while (atomic_load_explicit(&pool_slots[i].completed, memory_order_acquire) != posted) pool_pause();
+        for (unsigned step = 0; atomic_load_explicit(&pool_slots[i].completed, memory_order_acquire) != posted; step++)
+            pool_pause(step);
     }
     atomic_store_explicit(&pool_busy, 0, memory_order_release);
     return 1;
