@@ -149,6 +149,25 @@ void srgnn_scatter_add_rows(const float *rows, int64_t width, const int32_t *ind
     }
 }
 
+// Whole cache lines of dst written with non-temporal stores: no read of the old line first (a
+// plain store reads it from memory), and the rows do not push the caller's working set out.
+// Ends with a store fence, so that whatever synchronises with this thread afterwards sees them.
+SRGNN_CLONES
+void srgnn_stream_copy(float *restrict dst, const float *restrict src, int64_t count) {
+    typedef float line __attribute__((ext_vector_type(16)));
+    int64_t j = 0;
+    while (j < count && ((uintptr_t)(dst + j) & 63) != 0) { dst[j] = src[j]; j++; }
+    for (; j + 16 <= count; j += 16) {
+        line value;
+        memcpy(&value, src + j, sizeof value);
+        __builtin_nontemporal_store(value, (line *)(dst + j));
+    }
+    for (; j < count; j++) dst[j] = src[j];
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_sfence();
+#endif
+}
+
 SRGNN_CLONES
 float srgnn_exp_shift_sum(float *x, int64_t count, float *maximum) {
 #pragma clang fp reassociate(on)

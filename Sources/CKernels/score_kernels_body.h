@@ -141,11 +141,16 @@ static inline void SK_NAME(pack_panel)(const float *e, int64_t cols, int64_t d, 
 // in place (broadcast), d apart. Each score is one lane's chain of fused multiply-adds over
 // k = 0..<d from zero, whatever the number of rows or the panel's position, so a session's
 // scores do not depend on the batch it is scored in.
+// While it runs, the `ahead` bytes from `next` (the items the next panel packs, or NULL) are
+// prefetched into L2, a share per row block, so that packing them does not wait on memory.
 static inline void SK_NAME(score_panel)(const float *s, int64_t rows, int64_t d, const float *panel, int64_t cols,
-                                        float *c, int64_t ldc) {
+                                        float *c, int64_t ldc, const char *next, int64_t ahead) {
     int nv = (int)((cols + SK_V - 1) / SK_V);
-    for (int64_t r0 = 0; r0 < rows; r0 += SK_MR) {
+    int64_t blocks = (rows + SK_MR - 1) / SK_MR, share = next ? (ahead + blocks - 1) / blocks : 0;
+    for (int64_t r0 = 0, block = 0; r0 < rows; r0 += SK_MR, block++) {
         int mr = (int)(rows - r0 < SK_MR ? rows - r0 : SK_MR);
+        for (int64_t byte = block * share; byte < (block + 1) * share && byte < ahead; byte += 64)
+            __builtin_prefetch(next + byte, 0, 2);
         SK_NAME(block_any)(mr, nv, d, s + r0 * d, d, 1, panel, SK_NR, c + r0 * ldc, ldc, cols, 0, NULL);
     }
 }
@@ -155,8 +160,10 @@ static void SK_NAME(scores)(const float *s, int64_t rows, int64_t d, const float
                             float *c, int64_t ldc, float *panel) {
     for (int64_t j0 = 0; j0 < width; j0 += SK_NR) {
         int64_t cols = width - j0 < SK_NR ? width - j0 : SK_NR;
+        int64_t next = width - (j0 + cols) < SK_NR ? width - (j0 + cols) : SK_NR;
         SK_NAME(pack_panel)(e + j0 * d, cols, d, panel);
-        SK_NAME(score_panel)(s, rows, d, panel, cols, c + j0, ldc);
+        SK_NAME(score_panel)(s, rows, d, panel, cols, c + j0, ldc, next > 0 ? (const char *)(e + (j0 + cols) * d) : NULL,
+                             next * d * (int64_t)sizeof(float));
     }
 }
 
@@ -173,7 +180,7 @@ void SK_NAME(score_packed)(const float *s, int64_t rows, int64_t d, const float 
     if (d <= 0) { for (int64_t r = 0; r < rows; r++) memset(c + r * ldc, 0, (size_t)width * sizeof(float)); return; }
     for (int64_t j0 = 0; j0 < width; j0 += SK_NR) {
         int64_t cols = width - j0 < SK_NR ? width - j0 : SK_NR;
-        SK_NAME(score_panel)(s, rows, d, panels + ((first + j0) / SK_NR) * d * SK_NR, cols, c + j0, ldc);
+        SK_NAME(score_panel)(s, rows, d, panels + ((first + j0) / SK_NR) * d * SK_NR, cols, c + j0, ldc, NULL, 0);
     }
 }
 

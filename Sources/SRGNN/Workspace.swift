@@ -80,6 +80,7 @@ public final class SRGNNWorkspace {
         for buffer in [tileMaxima, tileSums, tileScales] { buffer.ensureCapacity(tiles * b) }
         dSessionEmbeddingPartials.ensureCapacity(workers * b * d)
         tileGradients.ensureCapacity(workers * scoreLayer.tileItems * d)
+        rankTiles.ensureCapacity(workers * b * scoreLayer.tileItems)
         for buffer in [dSessionEmbedding, dLastQuery] { buffer.ensureCapacity(b * d) }
         dReadout.ensureCapacity(b * 2 * d)
         for buffer in [dClickStates, dAttentionPre] { buffer.ensureCapacity(p * d) }

@@ -23,6 +23,14 @@ public func attentionActivation(query: UnsafePointer<Float>, row: UnsafeMutableP
     srgnn_attention_activation(query, row, bias, vector, Int64(width))
 }
 
+/// `destination[j] = source[j]` for `j < count` by non-temporal stores, which do not first read
+/// the destination's cache lines from memory; fenced, so that a thread that synchronises with
+/// this one afterwards sees the values. The two do not overlap.
+@inlinable
+public func streamCopy(_ source: UnsafePointer<Float>, count: Int, to destination: UnsafeMutablePointer<Float>) {
+    srgnn_stream_copy(destination, source, Int64(count))
+}
+
 /// `y[i, :] += bias` for every row of a `[rows, width]` matrix.
 @inlinable
 public func addBias(_ y: UnsafeMutablePointer<Float>, rows: Int, width: Int, _ bias: UnsafePointer<Float>) {

@@ -27,6 +27,10 @@ void srgnn_add_column_sums(const float *dy, int64_t rows, int64_t width, int64_t
 /// table[indices[i], :] += rows[i, :] for i < count, in order ([_, width] rows; rows never inside table).
 void srgnn_scatter_add_rows(const float *rows, int64_t width, const int32_t *indices, int64_t count, float *table);
 
+/// dst[j] = src[j] for j < count by non-temporal stores (no read of dst's lines first), then a
+/// store fence. dst and src do not overlap.
+void srgnn_stream_copy(float *dst, const float *src, int64_t count);
+
 /// One Adam update of count elements (PyTorch semantics, the L2 penalty added to the gradient).
 void srgnn_adam(float *theta, const float *grad, float *m, float *v, int64_t count,
                 float beta1, float beta2, float epsilon, float l2_penalty,
