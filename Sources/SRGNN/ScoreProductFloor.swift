@@ -64,26 +64,32 @@ public final class ScoreProductFloor {
                                 return
                             }
                             // As the score layer runs them: per tile, the scores in the forward
-                            // pass; the two backward products in the backward pass.
+                            // pass (into a cache-sized buffer, streamed into the [B, I] matrix);
+                            // the two backward products in the backward pass (on the tile's rows
+                            // read in order into that buffer).
                             let tiles = (itemCount + tileItems - 1) / tileItems
                             let workers = max(1, min(threads, tiles))
                             let partials = UnsafeMutablePointer<Float>.allocate(capacity: workers * b * d)
-                            defer { partials.deallocate() }
+                            let buffers = UnsafeMutablePointer<Float>.allocate(capacity: workers * b * tileItems)
+                            defer { partials.deallocate(); buffers.deallocate() }
                             partials.initialize(repeating: 0, count: workers * b * d)
                             for pass in 0..<2 {
                                 parallelFor(workers, threads: workers) { worker in
                                     var tile = worker
+                                    let buffer = buffers + worker * b * tileItems
                                     while tile < tiles {
                                         let first = tile * tileItems, width = min(tileItems, itemCount - first)
                                         let items = e + (first + 1) * d
                                         if pass == 0 {
                                             ScoreKernels.scores(path, session: h, rows: b, hiddenSize: d, items: items, width: width,
-                                                                into: s + first, ldc: itemCount)
+                                                                into: buffer, ldc: width)
+                                            for row in 0..<b { streamCopy(buffer + row * width, count: width, to: s + row * itemCount + first) }
                                         } else {
-                                            ScoreKernels.embeddingGradient(path, dScores: s + first, ldd: itemCount, session: h, rows: b,
+                                            for row in 0..<b { (buffer + row * width).update(from: s + row * itemCount + first, count: width) }
+                                            ScoreKernels.embeddingGradient(path, dScores: buffer, ldd: width, session: h, rows: b,
                                                                            hiddenSize: d, width: width, into: de + (first + 1) * d,
                                                                            accumulate: false)
-                                            ScoreKernels.sessionGradient(path, dScores: s + first, ldd: itemCount, items: items, rows: b,
+                                            ScoreKernels.sessionGradient(path, dScores: buffer, ldd: width, items: items, rows: b,
                                                                          hiddenSize: d, width: width, adding: partials + worker * b * d)
                                         }
                                         tile += workers
