@@ -5,7 +5,7 @@ import TestSupport
 
 /// Every score-kernel path this machine runs against the naive oracle, on the awkward shapes:
 /// d not a multiple of any vector width, tiles of 1 and 3 items, one session, rows of C and dS
-/// wider than the tile (ldc > W), and `dE` both written and added to.
+/// wider than the tile (ldc > W), `dE` both written and added to, with and without row scales.
 @Suite struct ScoreKernelTests {
     static let shapes: [(rows: Int, d: Int, width: Int)] = [
         (1, 1, 1), (1, 3, 3), (1, 100, 1_030), (2, 17, 1), (7, 17, 3), (7, 3, 65),
@@ -28,57 +28,30 @@ import TestSupport
             // float32 FMAs over d ≤ 130 terms of size ≤ 1 vs Double.
             #expect(closenessViolation(fast, slow, absolute: 1e-4, relative: 1e-5) == nil, "scores \(path) \(rows)×\(d)×\(width)")
 
-            // dS: the scores just computed, rows ldc apart.
-            let ds = slow
-            for accumulate in [false, true] {
-                let startE = (0..<(width * d)).map { _ in rng.uniform(-1, 1) }
-                var fastE = startE, slowE = startE
-                ScoreKernels.embeddingGradient(path, dScores: ds, ldd: ldc, session: s, rows: rows, hiddenSize: d, width: width,
-                                               into: &fastE, accumulate: accumulate)
-                naiveGemm(.transposed, .none, m: width, n: d, k: rows, ds, lda: ldc, s, ldb: d, beta: accumulate ? 1 : 0,
-                          &slowE, ldc: d)
-                #expect(closenessViolation(fastE, slowE, absolute: 1e-3, relative: 1e-5) == nil,
-                        "dE \(path) \(rows)×\(d)×\(width) accumulate \(accumulate)")
-            }
-            let startS = (0..<(rows * d)).map { _ in rng.uniform(-1, 1) }
-            var fastS = startS, slowS = startS
-            ScoreKernels.sessionGradient(path, dScores: ds, ldd: ldc, items: e, rows: rows, hiddenSize: d, width: width, adding: &fastS)
-            naiveGemm(.none, .none, m: rows, n: d, k: width, ds, lda: ldc, e, ldb: d, beta: 1, &slowS, ldc: d)
-            // Sums of up to 1,030 products of size ≤ ~10 in float32.
-            #expect(closenessViolation(fastS, slowS, absolute: 2e-3, relative: 1e-5) == nil, "dS_h \(path) \(rows)×\(d)×\(width)")
-        }
-    }
-
-    /// With a row scale g (the score layer's softmax factors), both backward products equal the
-    /// naive ones on dS with row r multiplied by g_r: dE sums dS[r, j] · g_r · S[r], dS_h gets
-    /// g_r · Σ_j dS[r, j] · E[j].
-    @Test(arguments: ScoreKernels.supportedPaths)
-    func rowScaledGradientsMatchNaive(path: KernelPath) {
-        var rng = SeededGenerator(seed: 14)
-        for (rows, d, width) in Self.shapes {
-            let ldd = width + 5
-            let s = (0..<(rows * d)).map { _ in rng.uniform(-1, 1) }
-            let e = (0..<(width * d)).map { _ in rng.uniform(-1, 1) }
-            let ds = (0..<(rows * ldd)).map { _ in rng.uniform(0, 1) }
+            // dS: the scores just computed, rows ldc apart; then the same with a row scale g (the
+            // score layer's softmax factors), against the naive products on dS with row r times g_r.
             let g = (0..<rows).map { _ in rng.uniform(0.001, 2) }
-            var scaled = ds
-            for r in 0..<rows { for j in 0..<ldd { scaled[r * ldd + j] = ds[r * ldd + j] * g[r] } }
-            for accumulate in [false, true] {
-                let startE = (0..<(width * d)).map { _ in rng.uniform(-1, 1) }
-                var fastE = startE, slowE = startE
-                ScoreKernels.embeddingGradient(path, dScores: ds, ldd: ldd, session: s, rows: rows, hiddenSize: d, width: width,
-                                               into: &fastE, accumulate: accumulate, rowScale: g)
-                naiveGemm(.transposed, .none, m: width, n: d, k: rows, scaled, lda: ldd, s, ldb: d, beta: accumulate ? 1 : 0,
-                          &slowE, ldc: d)
-                #expect(closenessViolation(fastE, slowE, absolute: 1e-3, relative: 1e-5) == nil,
-                        "scaled dE \(path) \(rows)×\(d)×\(width) accumulate \(accumulate)")
+            for rowScale in [nil, g] {
+                var ds = slow
+                if let rowScale { for r in 0..<rows { for j in 0..<ldc { ds[r * ldc + j] *= rowScale[r] } } }
+                let label = "\(path) \(rows)×\(d)×\(width)\(rowScale == nil ? "" : " row-scaled")"
+                for accumulate in [false, true] {
+                    let startE = (0..<(width * d)).map { _ in rng.uniform(-1, 1) }
+                    var fastE = startE, slowE = startE
+                    ScoreKernels.embeddingGradient(path, dScores: slow, ldd: ldc, session: s, rows: rows, hiddenSize: d, width: width,
+                                                   into: &fastE, accumulate: accumulate, rowScale: rowScale)
+                    naiveGemm(.transposed, .none, m: width, n: d, k: rows, ds, lda: ldc, s, ldb: d, beta: accumulate ? 1 : 0,
+                              &slowE, ldc: d)
+                    #expect(closenessViolation(fastE, slowE, absolute: 1e-3, relative: 1e-5) == nil, "dE \(label) accumulate \(accumulate)")
+                }
+                let startS = (0..<(rows * d)).map { _ in rng.uniform(-1, 1) }
+                var fastS = startS, slowS = startS
+                ScoreKernels.sessionGradient(path, dScores: slow, ldd: ldc, items: e, rows: rows, hiddenSize: d, width: width,
+                                             adding: &fastS, rowScale: rowScale)
+                naiveGemm(.none, .none, m: rows, n: d, k: width, ds, lda: ldc, e, ldb: d, beta: 1, &slowS, ldc: d)
+                // Sums of up to 1,030 products of size ≤ ~10 in float32.
+                #expect(closenessViolation(fastS, slowS, absolute: 2e-3, relative: 1e-5) == nil, "dS_h \(label)")
             }
-            let startS = (0..<(rows * d)).map { _ in rng.uniform(-1, 1) }
-            var fastS = startS, slowS = startS
-            ScoreKernels.sessionGradient(path, dScores: ds, ldd: ldd, items: e, rows: rows, hiddenSize: d, width: width,
-                                         adding: &fastS, rowScale: g)
-            naiveGemm(.none, .none, m: rows, n: d, k: width, scaled, lda: ldd, e, ldb: d, beta: 1, &slowS, ldc: d)
-            #expect(closenessViolation(fastS, slowS, absolute: 2e-3, relative: 1e-5) == nil, "scaled dS_h \(path) \(rows)×\(d)×\(width)")
         }
     }
 
