@@ -136,7 +136,7 @@ struct ScoreLayer {
                 otherRows.append(row)
             }
         }
-        let buffers = ws.rankTiles.pointer(workers * b * tileItems)
+        let buffers = ws.workerTiles.pointer(workers * b * tileItems)
         var parts = [RunningTopK](repeating: RunningTopK(rows: b, k: widest), count: workers)
         parts.withUnsafeMutableBufferPointer { parts in
             candidateScores.withUnsafeMutableBufferPointer { candidateScores in
@@ -202,7 +202,7 @@ struct ScoreLayer {
             scoreTile(path, sessionEmbedding: sessionEmbedding + row * d, batchSize: 1, embedding: embedding, first: column, width: 1,
                       into: targetScores + row, ldc: 1)
         }
-        let buffers = ws.rankTiles.pointer(workers * b * tileItems)
+        let buffers = ws.workerTiles.pointer(workers * b * tileItems)
         withUnsafeTemporaryAllocation(of: Int.self, capacity: workers * b) { counts in
             counts.initialize(repeating: 0)
             forEachTile(threads: threads) { worker, first, width in
@@ -240,7 +240,7 @@ struct ScoreLayer {
         let scores = ws.scores.pointer(b * items)
         let tileMaxima = ws.tileMaxima.pointer(tiles * b), tileSums = ws.tileSums.pointer(tiles * b)
         let targetScores = ws.targetScores.pointer(b)
-        let buffers = ws.rankTiles.pointer(workers(threads: threads) * b * tileItems)
+        let buffers = ws.workerTiles.pointer(workers(threads: threads) * b * tileItems)
         forEachTile(threads: threads) { worker, first, width in
             // Scored into the worker's cache-sized buffer, then streamed into the [B, I] matrix:
             // stores straight into it read every line from memory first (~25 % of the pass).
@@ -277,10 +277,10 @@ struct ScoreLayer {
     }
 
     /// Backward of `loss`: `ds_h` into `workspace.dSessionEmbedding` and `dE` into `g.embedding`,
-    /// added (`accumulate`) or written. The kept exponentials are only read. With an `update`, a tile's `dE` rows go to a per-worker
-    /// buffer and straight to `update` — except rows marked in `heldBack`, which are copied to
-    /// `g.embedding` for later. Nothing reads a tile's weights after its two products, so the
-    /// update may change them in place.
+    /// added (`accumulate`) or written; the kept exponentials are only read. With an `update`, a
+    /// tile's `dE` rows go to a per-worker buffer and straight to `update` — except rows marked in
+    /// `heldBack`, which are copied to `g.embedding` for later. Nothing reads a tile's weights
+    /// after its two products, so the update may change them in place.
     func backward(sessionEmbedding: UnsafePointer<Float>, targets: UnsafeBufferPointer<Int32>,
                   embedding: UnsafePointer<Float>, dEmbedding: UnsafeMutablePointer<Float>, accumulate: Bool,
                   update: FusedEmbeddingUpdate?,
@@ -291,7 +291,7 @@ struct ScoreLayer {
         let scores = ws.scores.pointer(b * items), tileScales = ws.tileScales.pointer(tiles * b)
         let partials = ws.dSessionEmbeddingPartials.zeroed(workers * b * d)
         let tileGradients = update == nil ? nil : ws.tileGradients.pointer(workers * tileItems * d)
-        let buffers = ws.rankTiles.pointer(workers * b * tileItems)
+        let buffers = ws.workerTiles.pointer(workers * b * tileItems)
         let targetShare = 1 / Float(b)
         forEachTile(threads: threads) { worker, first, width in
             // dS = diag(c) · P − onehot(t)/B, with P the tile's shifted exponentials and c its row

@@ -23,7 +23,10 @@ public final class SRGNNWorkspace {
     // Score layer
     let scores = ScratchBuffer(), targetScores = ScratchBuffer()
     let tileMaxima = ScratchBuffer(), tileSums = ScratchBuffer(), tileScales = ScratchBuffer()
-    let dSessionEmbeddingPartials = ScratchBuffer(), tileGradients = ScratchBuffer(), rankTiles = ScratchBuffer()
+    let dSessionEmbeddingPartials = ScratchBuffer(), tileGradients = ScratchBuffer()
+    /// Each worker's cache-sized buffer for one tile of scores (`[B, tileItems]`): ranking,
+    /// selection, and the loss and backward passes of training.
+    let workerTiles = ScratchBuffer()
     /// Embedding rows whose gradient the graph network's backward still adds to (row 0, the batch's
     /// items): marked in `heldBack`, listed in `heldBackRows`.
     var heldBack = [Bool]()
@@ -80,7 +83,7 @@ public final class SRGNNWorkspace {
         for buffer in [tileMaxima, tileSums, tileScales] { buffer.ensureCapacity(tiles * b) }
         dSessionEmbeddingPartials.ensureCapacity(workers * b * d)
         tileGradients.ensureCapacity(workers * scoreLayer.tileItems * d)
-        rankTiles.ensureCapacity(workers * b * scoreLayer.tileItems)
+        workerTiles.ensureCapacity(workers * b * scoreLayer.tileItems)
         for buffer in [dSessionEmbedding, dLastQuery] { buffer.ensureCapacity(b * d) }
         dReadout.ensureCapacity(b * 2 * d)
         for buffer in [dClickStates, dAttentionPre] { buffer.ensureCapacity(p * d) }
@@ -96,7 +99,7 @@ public final class SRGNNWorkspace {
         if fullScores {
             scores.ensureCapacity(b * itemCount)
         } else {
-            rankTiles.ensureCapacity(scoreLayer.workers(threads: threads) * b * scoreLayer.tileItems)
+            workerTiles.ensureCapacity(scoreLayer.workers(threads: threads) * b * scoreLayer.tileItems)
         }
     }
 
