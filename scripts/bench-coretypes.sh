@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 rounds=${1:-1}; shift || true
 data=${DATA:-../shared/data/diginetica}
 for round in $(seq 1 "$rounds"); do
-    for core in Prescott unset Haswell SkylakeX Cooperlake; do
+    for core in Prescott unset Haswell Zen SkylakeX Cooperlake; do
         for kernel in ${KERNELS:-default}; do
             env_args=()
             [[ $core != unset ]] && env_args+=("OPENBLAS_CORETYPE=$core")
