@@ -89,6 +89,23 @@ struct ScoreLayer {
     /// Workers that `forEachTile` uses.
     func workers(threads: Int) -> Int { max(1, min(threads, (itemCount + tileItems - 1) / tileItems)) }
 
+    /// A tile's rows of the `[B, I]` matrix `scores` (columns `first..<first + width`) into
+    /// `block` (`[B, width]`), in order: one stream at a time, which the prefetcher follows, where
+    /// the products would read them as B streams at once.
+    func readTile(_ scores: UnsafePointer<Float>, rows b: Int, first: Int, width: Int, into block: UnsafeMutablePointer<Float>) {
+        for row in 0..<b { (block + row * width).update(from: scores + row * itemCount + first, count: width) }
+    }
+
+    /// `sum = Σ_w partials[w]` over `workers` consecutive partial sums of `count` floats, in
+    /// worker order (the same bits for the same number of workers).
+    static func sumPartials(_ partials: UnsafePointer<Float>, workers: Int, count: Int, into sum: UnsafeMutablePointer<Float>) {
+        sum.update(from: partials, count: count)
+        for worker in 1..<workers {
+            let partial = partials + worker * count
+            for i in 0..<count { sum[i] += partial[i] }
+        }
+    }
+
     // MARK: Inference
 
     /// All scores `[B, I]` into `scores` (column `j` for item `j + 1`), from `packedItems` when
@@ -297,10 +314,8 @@ struct ScoreLayer {
             // dS = diag(c) · P − onehot(t)/B, with P the tile's shifted exponentials and c its row
             // factors: c goes into the products, the one-hot part is added per target after them.
             let tile = first / tileItems, rowScale = tileScales + tile * b
-            // The tile's rows read in order into the worker's buffer (one stream at a time, which
-            // the prefetcher follows; the products would read them as B streams at once).
             let block = buffers + worker * b * tileItems
-            for row in 0..<b { (block + row * width).update(from: scores + row * items + first, count: width) }
+            readTile(scores, rows: b, first: first, width: width, into: block)
             let tileGradient = tileGradients.map { $0 + worker * tileItems * d } ?? dEmbedding + (first + 1) * d
             let dSession = partials + worker * b * d
             ScoreKernels.embeddingGradient(path, dScores: block, ldd: width, session: sessionEmbedding, rows: b,
@@ -340,11 +355,6 @@ struct ScoreLayer {
                 start = end + 1
             }
         }
-        let dSessionEmbedding = ws.dSessionEmbedding.pointer(b * d)
-        dSessionEmbedding.update(from: partials, count: b * d)
-        for worker in 1..<workers {
-            let partial = partials + worker * b * d
-            for i in 0..<(b * d) { dSessionEmbedding[i] += partial[i] }
-        }
+        ScoreLayer.sumPartials(partials, workers: workers, count: b * d, into: ws.dSessionEmbedding.pointer(b * d))
     }
 }

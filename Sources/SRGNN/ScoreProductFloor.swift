@@ -6,15 +6,19 @@ import TensorCore
 /// implementation this machine has (`dE` written with beta 0 as the step writes it).
 ///
 /// Two implementations compete: our kernel (`ScoreKernels.best`) over tiles of 1,024 items dealt
-/// to the threads in turn as the score layer deals them, and BLAS's `gemm` with each product split
-/// over the threads (`gemm(threads:)`, BLAS single-threaded). `calibrate()` times both and keeps
+/// to the threads by the score layer's own `forEachTile`, and BLAS's `gemm` with each product
+/// split over the threads (`gemm(threads:)`, BLAS single-threaded). `calibrate()` times both and keeps
 /// the faster, so a step compared with the floor is compared with the best the machine can do,
 /// whichever library that is.
 public final class ScoreProductFloor {
     let b: Int, d: Int, itemCount: Int, threads: Int
     let embedding: [Float], session: [Float]
     var scores: [Float], dEmbedding: [Float], dSession: [Float]
-    let tileItems = 1_024
+    /// Tiles as the training step's score layer cuts and deals them.
+    let scoreLayer: ScoreLayer
+    /// Each worker's tile buffer and its share of `dSession`, kept between runs as the step's
+    /// workspace keeps them (allocating them per run timed page faults).
+    var workerTiles: [Float], partials: [Float]
 
     /// The implementation `run()` times: `ScoreKernels.best` until `calibrate()` says otherwise.
     public private(set) var path: KernelPath = ScoreKernels.best
@@ -27,6 +31,10 @@ public final class ScoreProductFloor {
         scores = [Float](repeating: 0, count: batchSize * itemCount)
         dEmbedding = [Float](repeating: 0, count: (itemCount + 1) * hiddenSize)
         dSession = [Float](repeating: 0, count: batchSize * hiddenSize)
+        scoreLayer = ScoreLayer(hiddenSize: hiddenSize, itemCount: itemCount, tileItems: 1_024)
+        let workers = scoreLayer.workers(threads: threads)
+        workerTiles = [Float](repeating: 0, count: workers * batchSize * scoreLayer.tileItems)
+        partials = [Float](repeating: 0, count: workers * batchSize * hiddenSize)
     }
 
     /// Times our best kernel and BLAS `rounds` times each, interleaved, and keeps the faster
@@ -46,7 +54,7 @@ public final class ScoreProductFloor {
     public func run() -> Double { run(path) }
 
     func run(_ path: KernelPath) -> Double {
-        let (b, d, itemCount, threads, tileItems) = (self.b, self.d, self.itemCount, self.threads, self.tileItems)
+        let (b, d, itemCount, threads, scoreLayer) = (self.b, self.d, self.itemCount, self.threads, self.scoreLayer)
         let start = DispatchTime.now()
         embedding.withUnsafeBufferPointer { e in
             session.withUnsafeBufferPointer { h in
@@ -67,38 +75,28 @@ public final class ScoreProductFloor {
                             // pass (into a cache-sized buffer, streamed into the [B, I] matrix);
                             // the two backward products in the backward pass (on the tile's rows
                             // read in order into that buffer).
-                            let tiles = (itemCount + tileItems - 1) / tileItems
-                            let workers = max(1, min(threads, tiles))
-                            let partials = UnsafeMutablePointer<Float>.allocate(capacity: workers * b * d)
-                            let buffers = UnsafeMutablePointer<Float>.allocate(capacity: workers * b * tileItems)
-                            defer { partials.deallocate(); buffers.deallocate() }
-                            partials.initialize(repeating: 0, count: workers * b * d)
-                            for pass in 0..<2 {
-                                parallelFor(workers, threads: workers) { worker in
-                                    var tile = worker
-                                    let buffer = buffers + worker * b * tileItems
-                                    while tile < tiles {
-                                        let first = tile * tileItems, width = min(tileItems, itemCount - first)
-                                        let items = e + (first + 1) * d
-                                        if pass == 0 {
-                                            ScoreKernels.scores(path, session: h, rows: b, hiddenSize: d, items: items, width: width,
-                                                                into: buffer, ldc: width)
-                                            for row in 0..<b { streamCopy(buffer + row * width, count: width, to: s + row * itemCount + first) }
-                                        } else {
-                                            for row in 0..<b { (buffer + row * width).update(from: s + row * itemCount + first, count: width) }
-                                            ScoreKernels.embeddingGradient(path, dScores: buffer, ldd: width, session: h, rows: b,
-                                                                           hiddenSize: d, width: width, into: de + (first + 1) * d,
-                                                                           accumulate: false)
-                                            ScoreKernels.sessionGradient(path, dScores: buffer, ldd: width, items: items, rows: b,
-                                                                         hiddenSize: d, width: width, adding: partials + worker * b * d)
-                                        }
-                                        tile += workers
+                            let workers = scoreLayer.workers(threads: threads), tileItems = scoreLayer.tileItems
+                            workerTiles.withUnsafeMutableBufferPointer { buffers in
+                                partials.withUnsafeMutableBufferPointer { partials in
+                                    let buffers = buffers.baseAddress!, partials = partials.baseAddress!
+                                    partials.update(repeating: 0, count: workers * b * d)
+                                    scoreLayer.forEachTile(threads: threads) { worker, first, width in
+                                        let buffer = buffers + worker * b * tileItems
+                                        ScoreKernels.scores(path, session: h, rows: b, hiddenSize: d, items: e + (first + 1) * d,
+                                                            width: width, into: buffer, ldc: width)
+                                        for row in 0..<b { streamCopy(buffer + row * width, count: width, to: s + row * itemCount + first) }
                                     }
+                                    scoreLayer.forEachTile(threads: threads) { worker, first, width in
+                                        let buffer = buffers + worker * b * tileItems
+                                        scoreLayer.readTile(s, rows: b, first: first, width: width, into: buffer)
+                                        ScoreKernels.embeddingGradient(path, dScores: buffer, ldd: width, session: h, rows: b,
+                                                                       hiddenSize: d, width: width, into: de + (first + 1) * d,
+                                                                       accumulate: false)
+                                        ScoreKernels.sessionGradient(path, dScores: buffer, ldd: width, items: e + (first + 1) * d,
+                                                                     rows: b, hiddenSize: d, width: width, adding: partials + worker * b * d)
+                                    }
+                                    ScoreLayer.sumPartials(partials, workers: workers, count: b * d, into: ds)
                                 }
-                            }
-                            ds.update(from: partials, count: b * d)
-                            for worker in 1..<workers {
-                                for i in 0..<(b * d) { ds[i] += partials[worker * b * d + i] }
                             }
                         }
                     }
