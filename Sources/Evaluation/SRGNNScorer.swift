@@ -17,6 +17,8 @@ public struct SRGNNScorer: SessionScorer {
     private let workspaces = WorkspacePool()
     /// A NISER model's Ê, normalised once here rather than by every call.
     private let normalizedItems: NormalizedItemEmbedding?
+    /// The items packed once for the kernel path in force at `init`, rather than by every call.
+    private let packedItems: PackedItemEmbedding?
 
     public init(model: SRGNNModel, name: String = "SR-GNN", threads: Int = 1, batchSize: Int = 500, tileItems: Int = 1_024) {
         self.model = model
@@ -25,6 +27,7 @@ public struct SRGNNScorer: SessionScorer {
         self.preferredBatchSize = batchSize
         self.tileItems = tileItems
         normalizedItems = NormalizedItemEmbedding(model)
+        packedItems = PackedItemEmbedding(model)
     }
 
     public var itemCount: Int { model.configuration.itemCount }
@@ -36,8 +39,8 @@ public struct SRGNNScorer: SessionScorer {
     public func score(sessions: [ArraySlice<Int32>], into scores: UnsafeMutableBufferPointer<Float>) {
         precondition(scores.count >= sessions.count * itemCount, "score buffer smaller than sessions × itemCount")
         workspaces.with { workspace in
-            model.scores(SessionBatch(sessions: sessions), workspace: workspace, threads: threads, normalizedItems: normalizedItems,
-                         into: scores.baseAddress!)
+            model.scores(SessionBatch(sessions: sessions), workspace: workspace, threads: threads, packedItems: packedItems,
+                         normalizedItems: normalizedItems, into: scores.baseAddress!)
         }
     }
 
@@ -47,7 +50,8 @@ public struct SRGNNScorer: SessionScorer {
         workspaces.with { workspace in
             withUnsafeTemporaryAllocation(of: Int32.self, capacity: sessions.count) { ranks in
                 model.ranks(SessionBatch(sessions: sessions, targets: targets), workspace: workspace, threads: threads,
-                            tileItems: tileItems, normalizedItems: normalizedItems, into: ranks.baseAddress!)
+                            tileItems: tileItems, packedItems: packedItems, normalizedItems: normalizedItems,
+                            into: ranks.baseAddress!)
                 for b in sessions.indices { positions[b] = TargetPosition(greater: Int(ranks[b]) - 1, tied: 1) }
             }
         }

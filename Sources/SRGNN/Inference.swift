@@ -171,10 +171,13 @@ extension SRGNNModel {
     /// The rank of each session's target among all items (1 = best) into `ranks` `[B]`: one plus
     /// the number of items scoring strictly higher, so a tie counts in the target's favour. The
     /// score matrix is never materialised (see `ScoreLayer.ranks`). A NISER model ranks by
-    /// `normalizedItems` when given (an evaluator's, made once), else normalises per call.
+    /// `normalizedItems` when given (an evaluator's, made once), else normalises per call;
+    /// `packedItems` (this model's, made once) spares packing the items' panels per call.
     public func ranks(_ batch: SessionBatch, workspace ws: SRGNNWorkspace, threads: Int = 1, tileItems: Int = 1_024,
-                      normalizedItems: NormalizedItemEmbedding? = nil, into ranks: UnsafeMutablePointer<Int32>) {
+                      packedItems: PackedItemEmbedding? = nil, normalizedItems: NormalizedItemEmbedding? = nil,
+                      into ranks: UnsafeMutablePointer<Int32>) {
         precondition(batch.targets.count == batch.sessionCount, "ranking needs one target per session")
+        if let packedItems { check(packedItems) }
         let sessionEmbedding = forward(batch, workspace: ws, threads: threads)
         let layers = layers(tileItems: tileItems)
         ws.prepareScoring(sessions: batch.sessionCount, itemCount: configuration.itemCount, scoreLayer: layers.scoreLayer,
@@ -183,7 +186,7 @@ extension SRGNNModel {
             withScoredItems(w, normalizedItems: normalizedItems, workspace: ws, threads: threads) { items in
                 batch.targets.withUnsafeBufferPointer { targets in
                     layers.scoreLayer.ranks(sessionEmbedding: sessionEmbedding, targets: targets, embedding: items,
-                                            into: ranks, workspace: ws, threads: threads)
+                                            packedItems: packedItems, into: ranks, workspace: ws, threads: threads)
                 }
             }
         }

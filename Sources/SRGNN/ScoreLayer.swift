@@ -72,6 +72,20 @@ struct ScoreLayer {
                             items: embedding + (first + 1) * hiddenSize, width: width, into: scores, ldc: ldc)
     }
 
+    /// `scoreTile`, from `packedItems` when given (on its path, the same numbers without packing
+    /// the tile's panels again; `first` a multiple of its panel size).
+    func scoreTile(_ path: KernelPath, sessionEmbedding: UnsafePointer<Float>, batchSize b: Int, embedding: UnsafePointer<Float>,
+                   packedItems: PackedItemEmbedding?, first: Int, width: Int, into scores: UnsafeMutablePointer<Float>, ldc: Int) {
+        guard let packedItems else {
+            return scoreTile(path, sessionEmbedding: sessionEmbedding, batchSize: b, embedding: embedding, first: first, width: width,
+                             into: scores, ldc: ldc)
+        }
+        packedItems.panels.withUnsafeBufferPointer { panels in
+            ScoreKernels.packedScores(packedItems.path, session: sessionEmbedding, rows: b, hiddenSize: hiddenSize,
+                                      packedItems: panels.baseAddress!, first: first, width: width, into: scores, ldc: ldc)
+        }
+    }
+
     /// Runs `body(worker, first, width)` for every tile, tiles dealt to `threads` workers in turn.
     func forEachTile(threads: Int, _ body: (_ worker: Int, _ first: Int, _ width: Int) -> Void) {
         let tiles = (itemCount + tileItems - 1) / tileItems
@@ -114,16 +128,8 @@ struct ScoreLayer {
                 packedItems: PackedItemEmbedding?, into scores: UnsafeMutablePointer<Float>, threads: Int) {
         let path = ScoreKernels.current
         forEachTile(threads: threads) { _, first, width in
-            if let packedItems {
-                packedItems.panels.withUnsafeBufferPointer { panels in
-                    ScoreKernels.packedScores(packedItems.path, session: sessionEmbedding, rows: b, hiddenSize: hiddenSize,
-                                              packedItems: panels.baseAddress!, first: first, width: width,
-                                              into: scores + first, ldc: itemCount)
-                }
-            } else {
-                scoreTile(path, sessionEmbedding: sessionEmbedding, batchSize: b, embedding: embedding, first: first, width: width,
-                          into: scores + first, ldc: itemCount)
-            }
+            scoreTile(path, sessionEmbedding: sessionEmbedding, batchSize: b, embedding: embedding, packedItems: packedItems,
+                      first: first, width: width, into: scores + first, ldc: itemCount)
         }
     }
 
@@ -161,15 +167,8 @@ struct ScoreLayer {
                 nonisolated(unsafe) let parts = parts, candidateScores = candidateScores
                 forEachTile(threads: threads) { worker, first, width in
                     let buffer = buffers + worker * b * tileItems
-                    if let packedItems {
-                        packedItems.panels.withUnsafeBufferPointer { panels in
-                            ScoreKernels.packedScores(packedItems.path, session: sessionEmbedding, rows: b, hiddenSize: hiddenSize,
-                                                      packedItems: panels.baseAddress!, first: first, width: width, into: buffer, ldc: width)
-                        }
-                    } else {
-                        scoreTile(path, sessionEmbedding: sessionEmbedding, batchSize: b, embedding: embedding, first: first, width: width,
-                                  into: buffer, ldc: width)
-                    }
+                    scoreTile(path, sessionEmbedding: sessionEmbedding, batchSize: b, embedding: embedding, packedItems: packedItems,
+                              first: first, width: width, into: buffer, ldc: width)
                     for run in plainRuns {
                         parts[worker].add(rows: run, buffer + run.lowerBound * width, stride: width, count: width, first: first)
                     }
@@ -208,13 +207,17 @@ struct ScoreLayer {
 
     /// The rank of each session's target among all items (1 = best): one plus the number of items
     /// scoring strictly higher, so a tie counts in the target's favour. No `[B, I]` matrix: each
-    /// worker scores a tile into its own cache-sized buffer and counts against the targets' scores.
+    /// worker scores a tile into its own cache-sized buffer (from `packedItems` when given and the
+    /// tiles start on its panels) and counts against the targets' scores.
     func ranks(sessionEmbedding: UnsafePointer<Float>, targets: UnsafeBufferPointer<Int32>, embedding: UnsafePointer<Float>,
-               into ranks: UnsafeMutablePointer<Int32>, workspace ws: SRGNNWorkspace, threads: Int) {
-        let b = targets.count, d = hiddenSize, workers = workers(threads: threads), path = ScoreKernels.current
+               packedItems: PackedItemEmbedding? = nil, into ranks: UnsafeMutablePointer<Int32>, workspace ws: SRGNNWorkspace,
+               threads: Int) {
+        let b = targets.count, d = hiddenSize, workers = workers(threads: threads)
+        let packedItems = packedItems.flatMap { tileItems % ScoreKernels.panelItems($0.path)! == 0 ? $0 : nil }
+        let path = packedItems?.path ?? ScoreKernels.current
         let targetScores = ws.targetScores.pointer(b)
         for row in 0..<b {
-            // The target's own score, by the same product the tiles use.
+            // The target's own score, by the same product the tiles use (packed or not, the same bits on one path).
             let column = Int(targets[row]) - 1
             scoreTile(path, sessionEmbedding: sessionEmbedding + row * d, batchSize: 1, embedding: embedding, first: column, width: 1,
                       into: targetScores + row, ldc: 1)
@@ -224,8 +227,8 @@ struct ScoreLayer {
             counts.initialize(repeating: 0)
             forEachTile(threads: threads) { worker, first, width in
                 let buffer = buffers + worker * b * tileItems, myCounts = counts.baseAddress! + worker * b
-                scoreTile(path, sessionEmbedding: sessionEmbedding, batchSize: b, embedding: embedding, first: first, width: width,
-                          into: buffer, ldc: width)
+                scoreTile(path, sessionEmbedding: sessionEmbedding, batchSize: b, embedding: embedding, packedItems: packedItems,
+                          first: first, width: width, into: buffer, ldc: width)
                 for row in 0..<b {
                     let values = buffer + row * width
                     var greater = countGreater(values, count: width, than: targetScores[row])

@@ -12,6 +12,29 @@ import Testing
         try ScoreKernels.withPath(kernel) { try tiledRanksMatchFullScores(threads: tiling.threads, tileItems: tiling.tileItems) }
     }
 
+    /// Items packed once give the very ranks that packing per call gives, on every path with
+    /// panels; tiles of 7 items do not start on panels, so ranking falls back to packing per call.
+    @Test(arguments: [(1, 1_024), (2, 320), (2, 7)], ScoreKernels.supportedPaths.filter { $0 != .blas })
+    func packedItemsGiveTheSameRanks(_ tiling: (threads: Int, tileItems: Int), kernel: KernelPath) throws {
+        try ScoreKernels.withPath(kernel) {
+            let model = try SRGNNModel(configuration: SRGNNConfiguration(itemCount: 2_500, hiddenSize: 19), seed: 4)
+            var generator = SeededGenerator(seed: 6)
+            var prefixes = [[Int32]](), targets = [Int32]()
+            for _ in 0..<29 {
+                prefixes.append((0..<(1 + Int(generator.next() % 5))).map { _ in Int32(1 + generator.next() % 2_500) })
+                targets.append(Int32(1 + generator.next() % 2_500))
+            }
+            let batch = SessionBatch(sessions: prefixes, targets: targets)
+            let packed = try #require(PackedItemEmbedding(model))
+            var unpackedRanks = [Int32](repeating: 0, count: prefixes.count), packedRanks = unpackedRanks
+            model.ranks(batch, workspace: SRGNNWorkspace(), threads: tiling.threads, tileItems: tiling.tileItems, into: &unpackedRanks)
+            model.ranks(batch, workspace: SRGNNWorkspace(), threads: tiling.threads, tileItems: tiling.tileItems, packedItems: packed,
+                        into: &packedRanks)
+            #expect(packedRanks == unpackedRanks)
+            #expect(unpackedRanks.allSatisfy { 1...2_500 ~= $0 })
+        }
+    }
+
     func tiledRanksMatchFullScores(threads: Int, tileItems: Int) throws {
         let configuration = SRGNNConfiguration(itemCount: 2_500, hiddenSize: 16)
         let model = try SRGNNModel(configuration: configuration, seed: 8)
