@@ -266,16 +266,21 @@ void SK_NAME(gemm)(int transA, int transB, int64_t m, int64_t n, int64_t k, cons
     int64_t ia = transA ? 1 : lda, pa = transA ? lda : 1;
     for (int64_t j0 = 0; j0 < n; j0 += SK_NR) {
         int64_t cols = n - j0 < SK_NR ? n - j0 : SK_NR;
-        for (int64_t p = 0; p < k; p++) {
-            float *row = panel + p * SK_NR;
-            int64_t j = 0;
-            if (transB) {
-                for (; j < cols; j++) row[j] = b[(j0 + j) * ldb + p];
-            } else {
-                memcpy(row, b + p * ldb + j0, (size_t)cols * sizeof(float));
-                j = cols;
+        if (transB && ldb == k) {
+            // A weight matrix stored [n, k] (x W^T): rows of k, packed as the items are, by register transposes.
+            SK_NAME(pack_panel)(b + j0 * ldb, cols, k, panel);
+        } else {
+            for (int64_t p = 0; p < k; p++) {
+                float *row = panel + p * SK_NR;
+                int64_t j = 0;
+                if (transB) {
+                    for (; j < cols; j++) row[j] = b[(j0 + j) * ldb + p];
+                } else {
+                    memcpy(row, b + p * ldb + j0, (size_t)cols * sizeof(float));
+                    j = cols;
+                }
+                for (; j < SK_NR; j++) row[j] = 0;
             }
-            for (; j < SK_NR; j++) row[j] = 0;
         }
         int nv = (int)((cols + SK_V - 1) / SK_V);
         for (int64_t r0 = 0; r0 < m; r0 += SK_MR) {

@@ -88,17 +88,22 @@ struct AttentionReadout {
         // s_h = W_3 [s_g | h_t] + b_3 (hybrid) or s_g.
         let dReadout = ws.dReadout.pointer(b * 2 * d)
         let readout = ws.readout.pointer(b * 2 * d)
+        let path = ScoreKernels.current
         if nonhybrid {
             for s in 0..<b {
                 (dReadout + s * 2 * d).update(from: dSessionEmbedding + s * d, count: d)
                 (dReadout + s * 2 * d + d).update(repeating: 0, count: d)
             }
         } else {
-            gemm(.transposed, .none, m: d, n: 2 * d, k: b, dSessionEmbedding, lda: d, readout, ldb: 2 * d,
-                 beta: 1, g.hybridWeight, ldc: 2 * d, threads: threads)
-            accumulateBiasGradient(dSessionEmbedding, rows: b, width: d, into: g.hybridBias)
-            gemm(.none, .none, m: b, n: 2 * d, k: d, dSessionEmbedding, lda: d, w.hybridWeight, ldb: 2 * d,
-                 dReadout, ldc: 2 * d, threads: threads)
+            // The input gradient on one worker, the weight gradient on the other (as in the cell).
+            parallelPair(threads: threads, work: 2 * b * d * d) {
+                gemm(.none, .none, m: b, n: 2 * d, k: d, dSessionEmbedding, lda: d, w.hybridWeight, ldb: 2 * d,
+                     dReadout, ldc: 2 * d, path: path)
+            } _: {
+                gemm(.transposed, .none, m: d, n: 2 * d, k: b, dSessionEmbedding, lda: d, readout, ldb: 2 * d,
+                     beta: 1, g.hybridWeight, ldc: 2 * d, path: path)
+                accumulateBiasGradient(dSessionEmbedding, rows: b, width: d, into: g.hybridBias)
+            }
         }
         // s_g = Σ_i α_i H_i,  α_i = q · σ_i,  σ_i = σ(q1 + q2_i).
         let clickStates = ws.clickStates.pointer(p * d), sigmoids = ws.attentionSigmoid.pointer(p * d)
@@ -134,16 +139,22 @@ struct AttentionReadout {
                 }
             }
         }
-        // dq += Σ_i dα_i σ_i, a [1, P] × [P, d] product.
-        gemm(.none, .none, m: 1, n: d, k: p, dAlpha, lda: p, sigmoids, ldb: d, beta: 1, g.attentionVector, ldc: d, threads: threads)
-        // q2 = H W_2^T + c
-        gemm(.transposed, .none, m: d, n: d, k: p, dPre, lda: d, clickStates, ldb: d, beta: 1, g.attentionItemWeight, ldc: d, threads: threads)
-        accumulateBiasGradient(dPre, rows: p, width: d, into: g.attentionItemBias)
-        gemm(.none, .none, m: p, n: d, k: d, dPre, lda: d, w.attentionItemWeight, ldb: d, beta: 1, dClickStates, ldc: d, threads: threads)
-        // q1 = h_t W_1^T + b_1; h_t lives in readout[:, d...], its gradient in dReadout[:, d...].
-        gemm(.transposed, .none, m: d, n: d, k: b, dLastQuery, lda: d, readout + d, ldb: 2 * d, beta: 1, g.attentionLastWeight, ldc: d, threads: threads)
-        accumulateBiasGradient(dLastQuery, rows: b, width: d, into: g.attentionLastBias)
-        gemm(.none, .none, m: b, n: d, k: d, dLastQuery, lda: d, w.attentionLastWeight, ldb: d, beta: 1, dReadout + d, ldc: 2 * d, threads: threads)
+        // q2 = H W_2^T + c and q1 = h_t W_1^T + b_1 (h_t lives in readout[:, d...], its gradient in
+        // dReadout[:, d...]): the input gradients on one worker, the weight gradients on the other.
+        parallelPair(threads: threads, work: (p + b) * d * d) {
+            gemm(.none, .none, m: p, n: d, k: d, dPre, lda: d, w.attentionItemWeight, ldb: d, beta: 1, dClickStates, ldc: d, path: path)
+            gemm(.none, .none, m: b, n: d, k: d, dLastQuery, lda: d, w.attentionLastWeight, ldb: d, beta: 1, dReadout + d, ldc: 2 * d,
+                 path: path)
+        } _: {
+            // dq += Σ_i dα_i σ_i, a [1, P] × [P, d] product.
+            gemm(.none, .none, m: 1, n: d, k: p, dAlpha, lda: p, sigmoids, ldb: d, beta: 1, g.attentionVector, ldc: d, path: path)
+            gemm(.transposed, .none, m: d, n: d, k: p, dPre, lda: d, clickStates, ldb: d, beta: 1, g.attentionItemWeight, ldc: d,
+                 path: path)
+            accumulateBiasGradient(dPre, rows: p, width: d, into: g.attentionItemBias)
+            gemm(.transposed, .none, m: d, n: d, k: b, dLastQuery, lda: d, readout + d, ldb: 2 * d, beta: 1, g.attentionLastWeight,
+                 ldc: d, path: path)
+            accumulateBiasGradient(dLastQuery, rows: b, width: d, into: g.attentionLastBias)
+        }
         for s in 0..<b {
             let target = dClickStates + batch.lastPosition(of: s) * d, source = dReadout + s * 2 * d + d
             for j in 0..<d { target[j] += source[j] }

@@ -31,29 +31,35 @@ struct GatedGraphCell {
                  hidden h: UnsafePointer<Float>, next: UnsafeMutablePointer<Float>,
                  aggregate a: UnsafeMutablePointer<Float>, gates: UnsafeMutablePointer<Float>,
                  workspace ws: SRGNNWorkspace, threads: Int) {
-        let d = hiddenSize, n = batch.nodeCount
+        let d = hiddenSize, n = batch.nodeCount, path = ScoreKernels.current
         let edgeIn = ws.edgeIn.pointer(n * d), edgeOut = ws.edgeOut.pointer(n * d)
-        gemm(.none, .transposed, m: n, n: d, k: d, h, lda: d, w.edgeInWeight, ldb: d, edgeIn, ldc: d, threads: threads)
-        addBias(edgeIn, rows: n, width: d, w.edgeInBias)
-        gemm(.none, .transposed, m: n, n: d, k: d, h, lda: d, w.edgeOutWeight, ldb: d, edgeOut, ldc: d, threads: threads)
-        addBias(edgeOut, rows: n, width: d, w.edgeOutBias)
+        let gi = ws.inputGates.pointer(n * 3 * d), gh = ws.hiddenGates.pointer(n * 3 * d)
+        // x_in and x_out on one worker, gh on the other: all three read only h.
+        parallelPair(threads: threads, work: 3 * n * d * d) {
+            gemm(.none, .transposed, m: n, n: d, k: d, h, lda: d, w.edgeInWeight, ldb: d, edgeIn, ldc: d, path: path)
+            addBias(edgeIn, rows: n, width: d, w.edgeInBias)
+            gemm(.none, .transposed, m: n, n: d, k: d, h, lda: d, w.edgeOutWeight, ldb: d, edgeOut, ldc: d, path: path)
+            addBias(edgeOut, rows: n, width: d, w.edgeOutBias)
+        } _: {
+            gemm(.none, .transposed, m: n, n: 3 * d, k: d, h, lda: d, w.hiddenWeight, ldb: d, gh, ldc: 3 * d, path: path)
+        }
+        // The rest is row by row: a node's aggregate needs x of its neighbours, its gi and gates
+        // only its own rows, so each worker takes its rows through all of it in one region.
         batch.withAdjacency { incoming, outgoing in
-            parallelChunks(n, threads: threads, minimumPerThread: 128) { rows in
+            parallelChunks(n, threads: threads, minimumPerThread: 64) { rows in
                 incoming.propagate(edgeIn, into: a, rowStride: 2 * d, width: d, rows: rows)
                 outgoing.propagate(edgeOut, into: a + d, rowStride: 2 * d, width: d, rows: rows)
                 for v in rows {
                     let row = a + v * 2 * d
                     for j in 0..<d { row[j] += w.inAggregateBias[j]; row[d + j] += w.outAggregateBias[j] }
                 }
+                let first = rows.lowerBound
+                gemm(.none, .transposed, m: rows.count, n: 3 * d, k: 2 * d, a + first * 2 * d, lda: 2 * d, w.inputWeight, ldb: 2 * d,
+                     gi + first * 3 * d, ldc: 3 * d, path: path)
+                gruGates(inputGates: gi + first * 3 * d, hiddenGates: gh + first * 3 * d, inputBias: w.inputBias,
+                         hiddenBias: w.hiddenBias, hidden: h + first * d, rows: rows.count, width: d,
+                         next: next + first * d, gates: gates + first * 4 * d)
             }
-        }
-        let gi = ws.inputGates.pointer(n * 3 * d), gh = ws.hiddenGates.pointer(n * 3 * d)
-        gemm(.none, .transposed, m: n, n: 3 * d, k: 2 * d, a, lda: 2 * d, w.inputWeight, ldb: 2 * d, gi, ldc: 3 * d, threads: threads)
-        gemm(.none, .transposed, m: n, n: 3 * d, k: d, h, lda: d, w.hiddenWeight, ldb: d, gh, ldc: 3 * d, threads: threads)
-        parallelChunks(n, threads: threads, minimumPerThread: 128) { rows in
-            gruGates(inputGates: gi + rows.lowerBound * 3 * d, hiddenGates: gh + rows.lowerBound * 3 * d, inputBias: w.inputBias,
-                     hiddenBias: w.hiddenBias, hidden: h + rows.lowerBound * d, rows: rows.count, width: d,
-                     next: next + rows.lowerBound * d, gates: gates + rows.lowerBound * 4 * d)
         }
     }
 
@@ -84,15 +90,19 @@ struct GatedGraphCell {
                 dgiRow[2 * d + j] = dCandidatePre; dghRow[2 * d + j] = dCandidatePre * resetGate
             }
         }
-        // gh = h W_hh^T + b_hh
-        gemm(.transposed, .none, m: 3 * d, n: d, k: n, dgh, lda: 3 * d, h, ldb: d, beta: 1, g.hiddenWeight, ldc: d, threads: threads)
-        accumulateBiasGradient(dgh, rows: n, width: 3 * d, into: g.hiddenBias)
-        gemm(.none, .none, m: n, n: d, k: 3 * d, dgh, lda: 3 * d, w.hiddenWeight, ldb: d, beta: 1, dHidden, ldc: d, threads: threads)
-        // gi = a W_ih^T + b_ih
-        gemm(.transposed, .none, m: 3 * d, n: 2 * d, k: n, dgi, lda: 3 * d, a, ldb: 2 * d, beta: 1, g.inputWeight, ldc: 2 * d, threads: threads)
-        accumulateBiasGradient(dgi, rows: n, width: 3 * d, into: g.inputBias)
-        let da = ws.dAggregates.pointer(n * 2 * d)
-        gemm(.none, .none, m: n, n: 2 * d, k: 3 * d, dgi, lda: 3 * d, w.inputWeight, ldb: 2 * d, da, ldc: 2 * d, threads: threads)
+        // gh = h W_hh^T + b_hh and gi = a W_ih^T + b_ih: the input gradients on one worker, the
+        // weight gradients on the other (the same products, so each pair takes the same time).
+        let da = ws.dAggregates.pointer(n * 2 * d), path = ScoreKernels.current
+        parallelPair(threads: threads, work: 9 * n * d * d) {
+            gemm(.none, .none, m: n, n: d, k: 3 * d, dgh, lda: 3 * d, w.hiddenWeight, ldb: d, beta: 1, dHidden, ldc: d, path: path)
+            gemm(.none, .none, m: n, n: 2 * d, k: 3 * d, dgi, lda: 3 * d, w.inputWeight, ldb: 2 * d, da, ldc: 2 * d, path: path)
+        } _: {
+            gemm(.transposed, .none, m: 3 * d, n: d, k: n, dgh, lda: 3 * d, h, ldb: d, beta: 1, g.hiddenWeight, ldc: d, path: path)
+            accumulateBiasGradient(dgh, rows: n, width: 3 * d, into: g.hiddenBias)
+            gemm(.transposed, .none, m: 3 * d, n: 2 * d, k: n, dgi, lda: 3 * d, a, ldb: 2 * d, beta: 1, g.inputWeight, ldc: 2 * d,
+                 path: path)
+            accumulateBiasGradient(dgi, rows: n, width: 3 * d, into: g.inputBias)
+        }
         // a_in = A_in x_in + b_iah,  a_out = A_out x_out + b_oah
         accumulateBiasGradient(da, rows: n, width: d, stride: 2 * d, into: g.inAggregateBias)
         accumulateBiasGradient(da + d, rows: n, width: d, stride: 2 * d, into: g.outAggregateBias)
@@ -107,13 +117,16 @@ struct GatedGraphCell {
                 }
             }
         }
-        // x = h W^T + b for both directions
-        gemm(.transposed, .none, m: d, n: d, k: n, dEdgeIn, lda: d, h, ldb: d, beta: 1, g.edgeInWeight, ldc: d, threads: threads)
-        accumulateBiasGradient(dEdgeIn, rows: n, width: d, into: g.edgeInBias)
-        gemm(.none, .none, m: n, n: d, k: d, dEdgeIn, lda: d, w.edgeInWeight, ldb: d, beta: 1, dHidden, ldc: d, threads: threads)
-        gemm(.transposed, .none, m: d, n: d, k: n, dEdgeOut, lda: d, h, ldb: d, beta: 1, g.edgeOutWeight, ldc: d, threads: threads)
-        accumulateBiasGradient(dEdgeOut, rows: n, width: d, into: g.edgeOutBias)
-        gemm(.none, .none, m: n, n: d, k: d, dEdgeOut, lda: d, w.edgeOutWeight, ldb: d, beta: 1, dHidden, ldc: d, threads: threads)
+        // x = h W^T + b for both directions, split the same way.
+        parallelPair(threads: threads, work: 2 * n * d * d) {
+            gemm(.none, .none, m: n, n: d, k: d, dEdgeIn, lda: d, w.edgeInWeight, ldb: d, beta: 1, dHidden, ldc: d, path: path)
+            gemm(.none, .none, m: n, n: d, k: d, dEdgeOut, lda: d, w.edgeOutWeight, ldb: d, beta: 1, dHidden, ldc: d, path: path)
+        } _: {
+            gemm(.transposed, .none, m: d, n: d, k: n, dEdgeIn, lda: d, h, ldb: d, beta: 1, g.edgeInWeight, ldc: d, path: path)
+            accumulateBiasGradient(dEdgeIn, rows: n, width: d, into: g.edgeInBias)
+            gemm(.transposed, .none, m: d, n: d, k: n, dEdgeOut, lda: d, h, ldb: d, beta: 1, g.edgeOutWeight, ldc: d, path: path)
+            accumulateBiasGradient(dEdgeOut, rows: n, width: d, into: g.edgeOutBias)
+        }
     }
 }
 

@@ -28,6 +28,21 @@ public func parallelChunks(_ count: Int, threads: Int, minimumPerThread: Int = 1
     runWorkers(workers) { worker in body((count * worker / workers)..<(count * (worker + 1) / workers)) }
 }
 
+/// Runs `first` and `second` at once, one per worker: for independent work such as a layer's
+/// weight gradient and its input gradient, each of which then runs whole on one thread, with no
+/// split of its product and no wait between the two. `work` is the multiply-adds of the larger
+/// one; under 2^20 (the threshold of `gemm(threads:)`), or with `threads < 2`, both run here, one
+/// after the other, as a hand-off would cost more than it saves.
+@inlinable
+public func parallelPair(threads: Int, work: Int, _ first: () -> Void, _ second: () -> Void) {
+    guard threads >= 2, work >= 1 << 20 else {
+        first()
+        second()
+        return
+    }
+    runWorkers(2) { worker in worker == 0 ? first() : second() }
+}
+
 /// Runs `body(worker)` for every worker in `0..<workers` at once and returns when all are done:
 /// on the spinning pool of `srgnn_parallel_run` (a hand-off there takes well under a microsecond,
 /// against ~50 µs for a sleeping dispatch worker, which is longer than most of the graph

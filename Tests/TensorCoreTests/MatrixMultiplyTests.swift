@@ -20,25 +20,30 @@ import TestSupport
     }
 
     /// The graph network's products (alpha 1, beta 0 or 1) through every kernel path this machine
-    /// runs, all four transpose combinations, with widths that are not multiples of a vector.
+    /// runs, all four transpose combinations, with widths that are not multiples of a vector. A
+    /// transposed B is packed by register transposes when its rows are k apart and element by
+    /// element when they are further apart (`paddedB`).
     @Test(arguments: [(Transpose.none, Transpose.none), (.none, .transposed), (.transposed, .none), (.transposed, .transposed)],
           ScoreKernels.supportedPaths)
     func kernelPathsMatchNaive(transposes: (Transpose, Transpose), kernel: KernelPath) {
         let (transA, transB) = transposes
         var rng = SeededGenerator(seed: 9)
-        for (m, n, k) in [(4, 1, 1), (13, 17, 29), (7, 300, 3), (100, 101, 200)] {
-            let a = (0..<(m * k)).map { _ in rng.uniform(-1, 1) }
-            let b = (0..<(k * n)).map { _ in rng.uniform(-1, 1) }
-            let start = (0..<(m * (n + 3))).map { _ in rng.uniform(-1, 1) }
-            let lda = transA == .none ? k : m, ldb = transB == .none ? n : k
-            for beta: Float in [0, 1] {
-                var fast = start, slow = start
-                ScoreKernels.withPath(kernel) {
-                    gemm(transA, transB, m: m, n: n, k: k, a, lda: lda, b, ldb: ldb, beta: beta, &fast, ldc: n + 3)
+        for paddedB in [false, true] {
+            for (m, n, k) in [(4, 1, 1), (13, 17, 29), (7, 300, 3), (100, 101, 200)] {
+                let lda = transA == .none ? k : m, ldb = (transB == .none ? n : k) + (paddedB ? 5 : 0)
+                let a = (0..<(m * k)).map { _ in rng.uniform(-1, 1) }
+                let b = (0..<((transB == .none ? k : n) * ldb)).map { _ in rng.uniform(-1, 1) }
+                let start = (0..<(m * (n + 3))).map { _ in rng.uniform(-1, 1) }
+                for beta: Float in [0, 1] {
+                    var fast = start, slow = start
+                    ScoreKernels.withPath(kernel) {
+                        gemm(transA, transB, m: m, n: n, k: k, a, lda: lda, b, ldb: ldb, beta: beta, &fast, ldc: n + 3)
+                    }
+                    naiveGemm(transA, transB, m: m, n: n, k: k, a, lda: lda, b, ldb: ldb, beta: beta, &slow, ldc: n + 3)
+                    // float32 FMAs over ≤ 200 terms of size ≤ 1 vs Double.
+                    #expect(closenessViolation(fast, slow, absolute: 1e-4, relative: 1e-5) == nil,
+                            "\(kernel) \(m)×\(n)×\(k) beta \(beta) ldb \(ldb)")
                 }
-                naiveGemm(transA, transB, m: m, n: n, k: k, a, lda: lda, b, ldb: ldb, beta: beta, &slow, ldc: n + 3)
-                // float32 FMAs over ≤ 200 terms of size ≤ 1 vs Double.
-                #expect(closenessViolation(fast, slow, absolute: 1e-4, relative: 1e-5) == nil, "\(kernel) \(m)×\(n)×\(k) beta \(beta)")
             }
         }
     }
