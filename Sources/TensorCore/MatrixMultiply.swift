@@ -128,7 +128,7 @@ public func gemm(
     // Read on this thread: a task-local override (ScoreKernels.withPath) is invisible to workers.
     let path = path ?? ScoreKernels.current
     let workers = min(threads, max(m, n))
-    if workers <= 1 || m * n * k < 1 << 20 {
+    if workers <= 1 || m * n * k < minimumParallelWork {
         gemm(transA, transB, m: m, n: n, k: k, alpha: alpha, a, lda: lda, b, ldb: ldb, beta: beta, c, ldc: ldc, path: path)
         return
     }

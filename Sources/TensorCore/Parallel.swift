@@ -28,14 +28,17 @@ public func parallelChunks(_ count: Int, threads: Int, minimumPerThread: Int = 1
     runWorkers(workers) { worker in body((count * worker / workers)..<(count * (worker + 1) / workers)) }
 }
 
+/// Multiply-adds below which a product (`gemm(threads:)`) or a pair of them (`parallelPair`)
+/// stays on the calling thread: a hand-off to a worker would cost more than it saves.
+public let minimumParallelWork = 1 << 20
+
 /// Runs `first` and `second` at once, one per worker: for independent work such as a layer's
 /// weight gradient and its input gradient, each of which then runs whole on one thread, with no
 /// split of its product and no wait between the two. `work` is the multiply-adds of the larger
-/// one; under 2^20 (the threshold of `gemm(threads:)`), or with `threads < 2`, both run here, one
-/// after the other, as a hand-off would cost more than it saves.
+/// one; under `minimumParallelWork`, or with `threads < 2`, both run here, one after the other.
 @inlinable
 public func parallelPair(threads: Int, work: Int, _ first: () -> Void, _ second: () -> Void) {
-    guard threads >= 2, work >= 1 << 20 else {
+    guard threads >= 2, work >= minimumParallelWork else {
         first()
         second()
         return
