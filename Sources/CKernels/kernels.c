@@ -108,6 +108,36 @@ void srgnn_gru_gates(const float *gi, const float *gh, const float *input_bias, 
     }
 }
 
+// Each element as written, left to right, with no contraction into fused multiply-adds (the same
+// bits on every target); in C so that it vectorises: as a Swift loop over pointers that may alias,
+// it ran scalar.
+SRGNN_CLONES
+void srgnn_gru_gates_backward(const float *gates, const float *h, const float *d_next, int64_t rows, int64_t d,
+                              float *d_input_gates, float *d_hidden_gates, float *d_hidden) {
+#pragma clang fp contract(off)
+    for (int64_t v = 0; v < rows; v++) {
+        const float *gate_row = gates + v * 4 * d, *h_row = h + v * d, *d_next_row = d_next + v * d;
+        float *dgi = d_input_gates + v * 3 * d, *dgh = d_hidden_gates + v * 3 * d, *dh = d_hidden + v * d;
+#pragma clang loop vectorize(assume_safety) interleave_count(1) vectorize_predicate(enable)
+        for (int64_t j = 0; j < d; j++) {
+            float reset = gate_row[j], update = gate_row[d + j], candidate = gate_row[2 * d + j];
+            float hidden_candidate = gate_row[3 * d + j], d_out = d_next_row[j];
+            float d_candidate = d_out * (1 - update);
+            float d_update = d_out * (h_row[j] - candidate);
+            dh[j] = d_out * update;
+            float d_candidate_pre = d_candidate * (1 - candidate * candidate);
+            float d_reset_pre = d_candidate_pre * hidden_candidate * reset * (1 - reset);
+            float d_update_pre = d_update * update * (1 - update);
+            dgi[j] = d_reset_pre;
+            dgh[j] = d_reset_pre;
+            dgi[d + j] = d_update_pre;
+            dgh[d + j] = d_update_pre;
+            dgi[2 * d + j] = d_candidate_pre;
+            dgh[2 * d + j] = d_candidate_pre * reset;
+        }
+    }
+}
+
 SRGNN_CLONES
 float srgnn_attention_activation(const float *query, float *row, const float *bias, const float *vector, int64_t d) {
 #pragma clang fp reassociate(on)
@@ -119,6 +149,30 @@ float srgnn_attention_activation(const float *query, float *row, const float *bi
         coefficient += activated * vector[j];
     }
     return coefficient;
+}
+
+SRGNN_CLONES
+float srgnn_attention_click_backward(const float *d_global, const float *h_row, float coefficient, float *dh_row, int64_t d) {
+#pragma clang fp reassociate(on)
+    float dot = 0.0f;
+#pragma clang loop vectorize(assume_safety) interleave_count(1) vectorize_predicate(enable)
+    for (int64_t j = 0; j < d; j++) {
+        dot += d_global[j] * h_row[j];
+        dh_row[j] += coefficient * d_global[j];
+    }
+    return dot;
+}
+
+SRGNN_CLONES
+void srgnn_attention_pre_backward(float d_coefficient, const float *vector, const float *sigma, float *d_pre_row, float *dq1,
+                                  int64_t d) {
+#pragma clang fp contract(off)
+#pragma clang loop vectorize(assume_safety) interleave_count(1) vectorize_predicate(enable)
+    for (int64_t j = 0; j < d; j++) {
+        float value = d_coefficient * vector[j] * sigma[j] * (1 - sigma[j]);
+        d_pre_row[j] = value;
+        dq1[j] += value;
+    }
 }
 
 SRGNN_CLONES

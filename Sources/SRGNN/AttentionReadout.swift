@@ -35,45 +35,54 @@ struct AttentionReadout {
     /// (`attentionSigmoid`), `a` (`attentionCoefficients`) and `[s_g | h_t]` (`readout`) for `backward`.
     func forward(_ batch: SessionBatch, weights w: ParameterPointers<UnsafePointer<Float>>,
                  nodeStates: UnsafePointer<Float>, workspace ws: SRGNNWorkspace, threads: Int) -> UnsafeMutablePointer<Float> {
-        let d = hiddenSize, p = batch.positionCount, b = batch.sessionCount
+        let d = hiddenSize, p = batch.positionCount, b = batch.sessionCount, path = ScoreKernels.current
         let clickStates = ws.clickStates.pointer(p * d)
-        batch.positionNodes.withUnsafeBufferPointer { gatherRows(nodeStates, width: d, indices: $0, into: clickStates) }
-        positions?.forward(batch, table: w.reversePositionEmbedding, clickStates: clickStates)
         // readout rows hold [s_g | h_t]; h_t is copied first so that W_1 h_t can read it.
-        let readout = ws.readout.pointer(b * 2 * d)
-        for s in 0..<b {
-            (readout + s * 2 * d + d).update(from: clickStates + batch.lastPosition(of: s) * d, count: d)
-        }
-        let lastQuery = ws.lastQuery.pointer(b * d)
-        gemm(.none, .transposed, m: b, n: d, k: d, readout + d, lda: 2 * d, w.attentionLastWeight, ldb: d, lastQuery, ldc: d, threads: threads)
-        addBias(lastQuery, rows: b, width: d, w.attentionLastBias)
-        let sigmoids = ws.attentionSigmoid.pointer(p * d)
-        gemm(.none, .transposed, m: p, n: d, k: d, clickStates, lda: d, w.attentionItemWeight, ldb: d, sigmoids, ldc: d, threads: threads)
-        let alpha = ws.attentionCoefficients.pointer(p)
-        batch.positionOffsets.withUnsafeBufferPointer { offsets in
-            parallelFor(b, threads: threads, minimumPerThread: 32) { s in
-                let q1 = lastQuery + s * d
-                let global = readout + s * 2 * d
-                let clicks = Int(offsets[s])..<Int(offsets[s + 1])
-                for i in clicks {
-                    alpha[i] = attentionActivation(query: q1, row: sigmoids + i * d, bias: w.attentionItemBias,
-                                                   vector: w.attentionVector, width: d)
-                }
-                if usesSoftmax { Self.softmax(alpha, clicks) }
-                for j in 0..<d { global[j] = 0 }
-                for i in clicks {
-                    let hRow = clickStates + i * d, coefficient = alpha[i]
-                    for j in 0..<d { global[j] += coefficient * hRow[j] }
+        let readout = ws.readout.pointer(b * 2 * d), lastQuery = ws.lastQuery.pointer(b * d)
+        let sigmoids = ws.attentionSigmoid.pointer(p * d), alpha = ws.attentionCoefficients.pointer(p)
+        let sessionEmbedding = ws.sessionEmbedding.pointer(b * d)
+        // Each worker takes whole sessions, their clicks and their rows of every product: nothing
+        // it reads was written on the other core.
+        batch.positionNodes.withUnsafeBufferPointer { positionNodes in
+            batch.positionOffsets.withUnsafeBufferPointer { offsets in
+                batch.forEachSessionShare(threads: threads, balancing: \.positionOffsets) { sessions in
+                    let clicks = Int(offsets[sessions.lowerBound])..<Int(offsets[sessions.upperBound])
+                    let s0 = sessions.lowerBound, count = sessions.count
+                    gatherRows(nodeStates, width: d, indices: UnsafeBufferPointer(rebasing: positionNodes[clicks]),
+                               into: clickStates + clicks.lowerBound * d)
+                    positions?.forward(batch, sessions: sessions, table: w.reversePositionEmbedding, clickStates: clickStates)
+                    for s in sessions {
+                        (readout + s * 2 * d + d).update(from: clickStates + batch.lastPosition(of: s) * d, count: d)
+                    }
+                    gemm(.none, .transposed, m: count, n: d, k: d, readout + s0 * 2 * d + d, lda: 2 * d, w.attentionLastWeight, ldb: d,
+                         lastQuery + s0 * d, ldc: d, path: path)
+                    addBias(lastQuery + s0 * d, rows: count, width: d, w.attentionLastBias)
+                    gemm(.none, .transposed, m: clicks.count, n: d, k: d, clickStates + clicks.lowerBound * d, lda: d,
+                         w.attentionItemWeight, ldb: d, sigmoids + clicks.lowerBound * d, ldc: d, path: path)
+                    for s in sessions {
+                        let q1 = lastQuery + s * d
+                        let global = readout + s * 2 * d
+                        let clicks = Int(offsets[s])..<Int(offsets[s + 1])
+                        for i in clicks {
+                            alpha[i] = attentionActivation(query: q1, row: sigmoids + i * d, bias: w.attentionItemBias,
+                                                           vector: w.attentionVector, width: d)
+                        }
+                        if usesSoftmax { Self.softmax(alpha, clicks) }
+                        for j in 0..<d { global[j] = 0 }
+                        for i in clicks {
+                            let hRow = clickStates + i * d, coefficient = alpha[i]
+                            for j in 0..<d { global[j] += coefficient * hRow[j] }
+                        }
+                    }
+                    if nonhybrid {
+                        for s in sessions { (sessionEmbedding + s * d).update(from: readout + s * 2 * d, count: d) }
+                    } else {
+                        gemm(.none, .transposed, m: count, n: d, k: 2 * d, readout + s0 * 2 * d, lda: 2 * d, w.hybridWeight, ldb: 2 * d,
+                             sessionEmbedding + s0 * d, ldc: d, path: path)
+                        addBias(sessionEmbedding + s0 * d, rows: count, width: d, w.hybridBias)
+                    }
                 }
             }
-        }
-        let sessionEmbedding = ws.sessionEmbedding.pointer(b * d)
-        if nonhybrid {
-            for s in 0..<b { (sessionEmbedding + s * d).update(from: readout + s * 2 * d, count: d) }
-        } else {
-            gemm(.none, .transposed, m: b, n: d, k: 2 * d, readout, lda: 2 * d, w.hybridWeight, ldb: 2 * d,
-                 sessionEmbedding, ldc: d, threads: threads)
-            addBias(sessionEmbedding, rows: b, width: d, w.hybridBias)
         }
         return sessionEmbedding
     }
@@ -108,33 +117,27 @@ struct AttentionReadout {
         // s_g = Σ_i α_i H_i,  α_i = q · σ_i,  σ_i = σ(q1 + q2_i).
         let clickStates = ws.clickStates.pointer(p * d), sigmoids = ws.attentionSigmoid.pointer(p * d)
         let alpha = ws.attentionCoefficients.pointer(p)
-        let dClickStates = ws.dClickStates.zeroed(p * d)
+        let dClickStates = ws.dClickStates.pointer(p * d)
         let dPre = ws.dAttentionPre.pointer(p * d)  // ∂/∂(q1 + q2_i + c)
-        let dLastQuery = ws.dLastQuery.zeroed(b * d)
+        let dLastQuery = ws.dLastQuery.pointer(b * d)
         let dAlpha = ws.dAttentionCoefficients.pointer(p)
         batch.positionOffsets.withUnsafeBufferPointer { offsets in
             // Sessions own disjoint positions and rows, so they run in parallel.
-            parallelFor(b, threads: threads, minimumPerThread: 32) { s in
-                let dGlobal = dReadout + s * 2 * d
-                let dq1 = dLastQuery + s * d
-                let clicks = Int(offsets[s])..<Int(offsets[s + 1])
-                for i in clicks {
-                    let hRow = clickStates + i * d, dhRow = dClickStates + i * d
-                    var dCoefficient: Float = 0
-                    for j in 0..<d {
-                        dCoefficient += dGlobal[j] * hRow[j]
-                        dhRow[j] += alpha[i] * dGlobal[j]
+            batch.forEachSessionShare(threads: threads, balancing: \.positionOffsets) { sessions in
+                let clicks = Int(offsets[sessions.lowerBound])..<Int(offsets[sessions.upperBound])
+                (dClickStates + clicks.lowerBound * d).update(repeating: 0, count: clicks.count * d)
+                (dLastQuery + sessions.lowerBound * d).update(repeating: 0, count: sessions.count * d)
+                for s in sessions {
+                    let dGlobal = dReadout + s * 2 * d, dq1 = dLastQuery + s * d
+                    let clicks = Int(offsets[s])..<Int(offsets[s + 1])
+                    for i in clicks {
+                        dAlpha[i] = attentionClickBackward(dGlobal: dGlobal, clickState: clickStates + i * d, coefficient: alpha[i],
+                                                           adding: dClickStates + i * d, width: d)
                     }
-                    dAlpha[i] = dCoefficient
-                }
-                if usesSoftmax { Self.softmaxBackward(dAlpha, softmax: alpha, clicks) }
-                for i in clicks {
-                    let dCoefficient = dAlpha[i]
-                    let sigma = sigmoids + i * d, dPreRow = dPre + i * d
-                    for j in 0..<d {
-                        let value = dCoefficient * w.attentionVector[j] * sigma[j] * (1 - sigma[j])
-                        dPreRow[j] = value
-                        dq1[j] += value
+                    if usesSoftmax { Self.softmaxBackward(dAlpha, softmax: alpha, clicks) }
+                    for i in clicks {
+                        attentionPreBackward(dCoefficient: dAlpha[i], vector: w.attentionVector, sigmoid: sigmoids + i * d,
+                                             into: dPre + i * d, adding: dq1, width: d)
                     }
                 }
             }

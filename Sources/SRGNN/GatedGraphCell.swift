@@ -34,30 +34,27 @@ struct GatedGraphCell {
         let d = hiddenSize, n = batch.nodeCount, path = ScoreKernels.current
         let edgeIn = ws.edgeIn.pointer(n * d), edgeOut = ws.edgeOut.pointer(n * d)
         let gi = ws.inputGates.pointer(n * 3 * d), gh = ws.hiddenGates.pointer(n * 3 * d)
-        // x_in and x_out on one worker, gh on the other: all three read only h.
-        parallelPair(threads: threads, work: 3 * n * d * d) {
-            gemm(.none, .transposed, m: n, n: d, k: d, h, lda: d, w.edgeInWeight, ldb: d, edgeIn, ldc: d, path: path)
-            addBias(edgeIn, rows: n, width: d, w.edgeInBias)
-            gemm(.none, .transposed, m: n, n: d, k: d, h, lda: d, w.edgeOutWeight, ldb: d, edgeOut, ldc: d, path: path)
-            addBias(edgeOut, rows: n, width: d, w.edgeOutBias)
-        } _: {
-            gemm(.none, .transposed, m: n, n: 3 * d, k: d, h, lda: d, w.hiddenWeight, ldb: d, gh, ldc: 3 * d, path: path)
-        }
-        // The rest is row by row: a node's aggregate needs x of its neighbours, its gi and gates
-        // only its own rows, so each worker takes its rows through all of it in one region.
+        // A node's aggregate reads x of its own session only, so each worker takes whole sessions
+        // through every product and the gates: nothing a worker reads was written on the other core.
         batch.withAdjacency { incoming, outgoing in
-            parallelChunks(n, threads: threads, minimumPerThread: 64) { rows in
+            batch.forEachSessionShare(threads: threads) { sessions in
+                let rows = batch.nodes(of: sessions), first = rows.lowerBound, m = rows.count, hRows = h + first * d
+                gemm(.none, .transposed, m: m, n: d, k: d, hRows, lda: d, w.edgeInWeight, ldb: d, edgeIn + first * d, ldc: d, path: path)
+                addBias(edgeIn + first * d, rows: m, width: d, w.edgeInBias)
+                gemm(.none, .transposed, m: m, n: d, k: d, hRows, lda: d, w.edgeOutWeight, ldb: d, edgeOut + first * d, ldc: d, path: path)
+                addBias(edgeOut + first * d, rows: m, width: d, w.edgeOutBias)
+                gemm(.none, .transposed, m: m, n: 3 * d, k: d, hRows, lda: d, w.hiddenWeight, ldb: d, gh + first * 3 * d, ldc: 3 * d,
+                     path: path)
                 incoming.propagate(edgeIn, into: a, rowStride: 2 * d, width: d, rows: rows)
                 outgoing.propagate(edgeOut, into: a + d, rowStride: 2 * d, width: d, rows: rows)
                 for v in rows {
                     let row = a + v * 2 * d
                     for j in 0..<d { row[j] += w.inAggregateBias[j]; row[d + j] += w.outAggregateBias[j] }
                 }
-                let first = rows.lowerBound
-                gemm(.none, .transposed, m: rows.count, n: 3 * d, k: 2 * d, a + first * 2 * d, lda: 2 * d, w.inputWeight, ldb: 2 * d,
+                gemm(.none, .transposed, m: m, n: 3 * d, k: 2 * d, a + first * 2 * d, lda: 2 * d, w.inputWeight, ldb: 2 * d,
                      gi + first * 3 * d, ldc: 3 * d, path: path)
                 gruGates(inputGates: gi + first * 3 * d, hiddenGates: gh + first * 3 * d, inputBias: w.inputBias,
-                         hiddenBias: w.hiddenBias, hidden: h + first * d, rows: rows.count, width: d,
+                         hiddenBias: w.hiddenBias, hidden: hRows, rows: m, width: d,
                          next: next + first * d, gates: gates + first * 4 * d)
             }
         }
@@ -72,23 +69,10 @@ struct GatedGraphCell {
                   workspace ws: SRGNNWorkspace, threads: Int) {
         let d = hiddenSize, n = batch.nodeCount
         let dgi = ws.dInputGates.pointer(n * 3 * d), dgh = ws.dHiddenGates.pointer(n * 3 * d)
-        parallelFor(n, threads: threads, minimumPerThread: 128) { v in
-            let gateRow = gates + v * 4 * d, hRow = h + v * d, dNextRow = dNext + v * d
-            let dgiRow = dgi + v * 3 * d, dghRow = dgh + v * 3 * d, dHiddenRow = dHidden + v * d
-            for j in 0..<d {
-                let resetGate = gateRow[j], updateGate = gateRow[d + j]
-                let candidate = gateRow[2 * d + j], hiddenCandidate = gateRow[3 * d + j]
-                let dOut = dNextRow[j]
-                let dCandidate = dOut * (1 - updateGate)
-                let dUpdate = dOut * (hRow[j] - candidate)
-                dHiddenRow[j] = dOut * updateGate
-                let dCandidatePre = dCandidate * (1 - candidate * candidate)
-                let dResetPre = dCandidatePre * hiddenCandidate * resetGate * (1 - resetGate)
-                let dUpdatePre = dUpdate * updateGate * (1 - updateGate)
-                dgiRow[j] = dResetPre; dghRow[j] = dResetPre
-                dgiRow[d + j] = dUpdatePre; dghRow[d + j] = dUpdatePre
-                dgiRow[2 * d + j] = dCandidatePre; dghRow[2 * d + j] = dCandidatePre * resetGate
-            }
+        parallelChunks(n, threads: threads, minimumPerThread: 128) { rows in
+            let first = rows.lowerBound
+            gruGatesBackward(gates: gates + first * 4 * d, hidden: h + first * d, dNext: dNext + first * d, rows: rows.count, width: d,
+                             dInputGates: dgi + first * 3 * d, dHiddenGates: dgh + first * 3 * d, dHidden: dHidden + first * d)
         }
         // gh = h W_hh^T + b_hh and gi = a W_ih^T + b_ih: the input gradients on one worker, the
         // weight gradients on the other (the same products, so each pair takes the same time).
@@ -103,18 +87,16 @@ struct GatedGraphCell {
                  path: path)
             accumulateBiasGradient(dgi, rows: n, width: 3 * d, into: g.inputBias)
         }
-        // a_in = A_in x_in + b_iah,  a_out = A_out x_out + b_oah
-        accumulateBiasGradient(da, rows: n, width: d, stride: 2 * d, into: g.inAggregateBias)
-        accumulateBiasGradient(da + d, rows: n, width: d, stride: 2 * d, into: g.outAggregateBias)
-        let dEdgeIn = ws.dEdgeIn.zeroed(n * d), dEdgeOut = ws.dEdgeOut.zeroed(n * d)
+        // a_in = A_in x_in + b_iah,  a_out = A_out x_out + b_oah (the biases' gradients below)
+        let dEdgeIn = ws.dEdgeIn.pointer(n * d), dEdgeOut = ws.dEdgeOut.pointer(n * d)
         batch.withAdjacency { incoming, outgoing in
-            batch.nodeOffsets.withUnsafeBufferPointer { nodeOffsets in
-                // Whole sessions per worker: their nodes, and so the scatter targets, are disjoint.
-                parallelChunks(batch.sessionCount, threads: threads, minimumPerThread: 32) { sessions in
-                    let rows = Int(nodeOffsets[sessions.lowerBound])..<Int(nodeOffsets[sessions.upperBound])
-                    incoming.propagateBackward(da, rowStride: 2 * d, into: dEdgeIn, width: d, rows: rows)
-                    outgoing.propagateBackward(da + d, rowStride: 2 * d, into: dEdgeOut, width: d, rows: rows)
-                }
+            // Whole sessions per worker: their nodes, and so the scatter targets, are disjoint.
+            batch.forEachSessionShare(threads: threads) { sessions in
+                let rows = batch.nodes(of: sessions)
+                (dEdgeIn + rows.lowerBound * d).update(repeating: 0, count: rows.count * d)
+                (dEdgeOut + rows.lowerBound * d).update(repeating: 0, count: rows.count * d)
+                incoming.propagateBackward(da, rowStride: 2 * d, into: dEdgeIn, width: d, rows: rows)
+                outgoing.propagateBackward(da + d, rowStride: 2 * d, into: dEdgeOut, width: d, rows: rows)
             }
         }
         // x = h W^T + b for both directions, split the same way.
@@ -122,6 +104,8 @@ struct GatedGraphCell {
             gemm(.none, .none, m: n, n: d, k: d, dEdgeIn, lda: d, w.edgeInWeight, ldb: d, beta: 1, dHidden, ldc: d, path: path)
             gemm(.none, .none, m: n, n: d, k: d, dEdgeOut, lda: d, w.edgeOutWeight, ldb: d, beta: 1, dHidden, ldc: d, path: path)
         } _: {
+            accumulateBiasGradient(da, rows: n, width: d, stride: 2 * d, into: g.inAggregateBias)
+            accumulateBiasGradient(da + d, rows: n, width: d, stride: 2 * d, into: g.outAggregateBias)
             gemm(.transposed, .none, m: d, n: d, k: n, dEdgeIn, lda: d, h, ldb: d, beta: 1, g.edgeInWeight, ldc: d, path: path)
             accumulateBiasGradient(dEdgeIn, rows: n, width: d, into: g.edgeInBias)
             gemm(.transposed, .none, m: d, n: d, k: n, dEdgeOut, lda: d, h, ldb: d, beta: 1, g.edgeOutWeight, ldc: d, path: path)

@@ -101,9 +101,10 @@ struct PositionEmbedding {
         min(fromFirstClick ? i - first : end - 1 - i, rows - 1)
     }
 
-    func forward(_ batch: SessionBatch, table: UnsafePointer<Float>, clickStates: UnsafeMutablePointer<Float>) {
+    /// `H_i += P[row(i)]` for the clicks of `sessions`.
+    func forward(_ batch: SessionBatch, sessions: Range<Int>, table: UnsafePointer<Float>, clickStates: UnsafeMutablePointer<Float>) {
         let d = hiddenSize
-        for s in 0..<batch.sessionCount {
+        for s in sessions {
             let first = Int(batch.positionOffsets[s]), end = Int(batch.positionOffsets[s + 1])
             for i in first..<end {
                 let position = table + row(click: i, first: first, end: end) * d, state = clickStates + i * d

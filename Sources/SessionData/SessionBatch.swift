@@ -1,3 +1,5 @@
+import TensorCore
+
 /// A ragged batch of session graphs, stacked so that the whole batch is one node matrix.
 ///
 /// The reference pads every session to the batch's longest one (and its unique-item count);
@@ -141,6 +143,35 @@ public struct SessionBatch: Sendable {
         nodeOffsets.append(Int32(nodeItems.count))
         positionOffsets.append(Int32(positionNodes.count))
     }
+}
+
+extension SessionBatch {
+    /// Runs `body(sessions)` on up to `threads` workers, each with a run of whole sessions holding
+    /// about an equal share of the batch's nodes (`balancing` `\.nodeOffsets`) or click positions
+    /// (`\.positionOffsets`): each boundary is the session start nearest to an equal split. On this
+    /// thread alone under `minimumPerThread` nodes or positions a worker.
+    public func forEachSessionShare(threads: Int, balancing offsets: KeyPath<SessionBatch, [Int32]> = \.nodeOffsets,
+                             minimumPerThread: Int = 32, _ body: (_ sessions: Range<Int>) -> Void) {
+        let sessions = sessionCount
+        self[keyPath: offsets].withUnsafeBufferPointer { offsets in
+            let total = Int(offsets[sessions]), workers = min(threads, sessions, total / max(1, minimumPerThread))
+            guard workers > 1 else { return body(0..<sessions) }
+            // The session whose start is nearest to total·w/workers, by bisection.
+            func boundary(_ w: Int) -> Int {
+                let target = total * w / workers
+                var low = 0, high = sessions  // offsets[low] ≤ target < offsets[high]
+                while high - low > 1 {
+                    let middle = (low + high) / 2
+                    if Int(offsets[middle]) <= target { low = middle } else { high = middle }
+                }
+                return target - Int(offsets[low]) <= Int(offsets[high]) - target ? low : high
+            }
+            parallelFor(workers, threads: workers) { w in body(boundary(w)..<(w + 1 == workers ? sessions : boundary(w + 1))) }
+        }
+    }
+
+    /// The stacked nodes of `sessions`.
+    public func nodes(of sessions: Range<Int>) -> Range<Int> { Int(nodeOffsets[sessions.lowerBound])..<Int(nodeOffsets[sessions.upperBound]) }
 }
 
 /// Read-only view of one compressed-row adjacency of a batch (`A_in` or `A_out`); the gated graph

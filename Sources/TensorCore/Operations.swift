@@ -15,12 +15,38 @@ public func gruGates(inputGates gi: UnsafePointer<Float>, hiddenGates gh: Unsafe
     srgnn_gru_gates(gi, gh, inputBias, hiddenBias, h, Int64(rows), Int64(width), next, gates)
 }
 
+/// Backward of `gruGates` for `rows` nodes (`srgnn_gru_gates_backward`): from the kept `gates`
+/// `[rows, 4·width]`, `hidden` and `dNext` `[rows, width]`, the gradients of gi and gh
+/// `[rows, 3·width]` and `dHidden = dNext ⊙ z`; each element by the same operations as in Swift.
+@inlinable
+public func gruGatesBackward(gates: UnsafePointer<Float>, hidden h: UnsafePointer<Float>, dNext: UnsafePointer<Float>, rows: Int,
+                             width: Int, dInputGates: UnsafeMutablePointer<Float>, dHiddenGates: UnsafeMutablePointer<Float>,
+                             dHidden: UnsafeMutablePointer<Float>) {
+    srgnn_gru_gates_backward(gates, h, dNext, Int64(rows), Int64(width), dInputGates, dHiddenGates, dHidden)
+}
+
 /// The attention readout's activation of one click, in place: `row ← σ(query + row + bias)`;
 /// returns `Σ_j row[j] · vector[j]`, the click's coefficient (vectorised, lanes summed reassociated).
 @inlinable
 public func attentionActivation(query: UnsafePointer<Float>, row: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>,
                                 vector: UnsafePointer<Float>, width: Int) -> Float {
     srgnn_attention_activation(query, row, bias, vector, Int64(width))
+}
+
+/// The attention readout's backward for one click: `dClickState += coefficient · dGlobal`; returns
+/// `Σ_j dGlobal[j] · clickState[j]`, the click's dα (vectorised, lanes summed reassociated).
+@inlinable
+public func attentionClickBackward(dGlobal: UnsafePointer<Float>, clickState: UnsafePointer<Float>, coefficient: Float,
+                                   adding dClickState: UnsafeMutablePointer<Float>, width: Int) -> Float {
+    srgnn_attention_click_backward(dGlobal, clickState, coefficient, dClickState, Int64(width))
+}
+
+/// The attention readout's backward through σ for one click: `dPre = dα · q ⊙ σ ⊙ (1 − σ)`, and
+/// `dq1 += dPre` (one vectorised C loop, each element as written, left to right).
+@inlinable
+public func attentionPreBackward(dCoefficient: Float, vector: UnsafePointer<Float>, sigmoid: UnsafePointer<Float>,
+                                 into dPre: UnsafeMutablePointer<Float>, adding dq1: UnsafeMutablePointer<Float>, width: Int) {
+    srgnn_attention_pre_backward(dCoefficient, vector, sigmoid, dPre, dq1, Int64(width))
 }
 
 /// `destination[j] = source[j]` for `j < count` by non-temporal stores, which do not first read

@@ -14,9 +14,26 @@ float srgnn_exp_shift_sum(float *x, int64_t count, float *maximum);
 void srgnn_gru_gates(const float *gi, const float *gh, const float *input_bias, const float *hidden_bias, const float *h,
                      int64_t rows, int64_t d, float *next, float *gates);
 
+/// Backward of srgnn_gru_gates for rows nodes: from gates [rows, 4d] (r, z, c, gh_c + b_hh,c), h and
+/// dnext [rows, d], the gradients of gi and gh [rows, 3d] (reset, update, candidate parts) and
+/// d_hidden = dnext * z [rows, d] (see GatedGraphCell). Outputs never overlap inputs.
+void srgnn_gru_gates_backward(const float *gates, const float *h, const float *d_next, int64_t rows, int64_t d,
+                              float *d_input_gates, float *d_hidden_gates, float *d_hidden);
+
 /// The attention readout's activation for one click: row[j] <- sigmoid(query[j] + row[j] + bias[j])
 /// for j < d; returns sum_j row[j] * vector[j] (the click's coefficient; lanes summed reassociated).
 float srgnn_attention_activation(const float *query, float *row, const float *bias, const float *vector, int64_t d);
+
+/// The attention readout's backward for one click: dh_row[j] += coefficient * d_global[j] for j < d;
+/// returns sum_j d_global[j] * h_row[j] (the click's dα; lanes summed reassociated, as the forward's
+/// coefficient). dh_row overlaps neither input.
+float srgnn_attention_click_backward(const float *d_global, const float *h_row, float coefficient, float *dh_row, int64_t d);
+
+/// The attention readout's backward through σ for one click: d_pre_row[j] = d_coefficient * vector[j] *
+/// sigma[j] * (1 - sigma[j]) (left to right, unfused) and dq1[j] += d_pre_row[j], for j < d. The outputs
+/// overlap nothing else.
+void srgnn_attention_pre_backward(float d_coefficient, const float *vector, const float *sigma, float *d_pre_row, float *dq1,
+                                  int64_t d);
 
 /// y[r, j] += bias[j] for r < rows, j < width; rows of y ld apart (bias never inside y).
 void srgnn_add_bias(float *y, int64_t rows, int64_t width, int64_t ld, const float *bias);
