@@ -46,10 +46,10 @@ struct AttentionReadout {
         batch.positionNodes.withUnsafeBufferPointer { positionNodes in
             batch.positionOffsets.withUnsafeBufferPointer { offsets in
                 batch.forEachSessionShare(threads: threads, balancing: \.positionOffsets) { sessions in
-                    let clicks = Int(offsets[sessions.lowerBound])..<Int(offsets[sessions.upperBound])
+                    let shareClicks = Int(offsets[sessions.lowerBound])..<Int(offsets[sessions.upperBound])
                     let s0 = sessions.lowerBound, count = sessions.count
-                    gatherRows(nodeStates, width: d, indices: UnsafeBufferPointer(rebasing: positionNodes[clicks]),
-                               into: clickStates + clicks.lowerBound * d)
+                    gatherRows(nodeStates, width: d, indices: UnsafeBufferPointer(rebasing: positionNodes[shareClicks]),
+                               into: clickStates + shareClicks.lowerBound * d)
                     positions?.forward(batch, sessions: sessions, table: w.reversePositionEmbedding, clickStates: clickStates)
                     for s in sessions {
                         (readout + s * 2 * d + d).update(from: clickStates + batch.lastPosition(of: s) * d, count: d)
@@ -57,8 +57,8 @@ struct AttentionReadout {
                     gemm(.none, .transposed, m: count, n: d, k: d, readout + s0 * 2 * d + d, lda: 2 * d, w.attentionLastWeight, ldb: d,
                          lastQuery + s0 * d, ldc: d, path: path)
                     addBias(lastQuery + s0 * d, rows: count, width: d, w.attentionLastBias)
-                    gemm(.none, .transposed, m: clicks.count, n: d, k: d, clickStates + clicks.lowerBound * d, lda: d,
-                         w.attentionItemWeight, ldb: d, sigmoids + clicks.lowerBound * d, ldc: d, path: path)
+                    gemm(.none, .transposed, m: shareClicks.count, n: d, k: d, clickStates + shareClicks.lowerBound * d, lda: d,
+                         w.attentionItemWeight, ldb: d, sigmoids + shareClicks.lowerBound * d, ldc: d, path: path)
                     for s in sessions {
                         let q1 = lastQuery + s * d
                         let global = readout + s * 2 * d
@@ -124,8 +124,8 @@ struct AttentionReadout {
         batch.positionOffsets.withUnsafeBufferPointer { offsets in
             // Sessions own disjoint positions and rows, so they run in parallel.
             batch.forEachSessionShare(threads: threads, balancing: \.positionOffsets) { sessions in
-                let clicks = Int(offsets[sessions.lowerBound])..<Int(offsets[sessions.upperBound])
-                (dClickStates + clicks.lowerBound * d).update(repeating: 0, count: clicks.count * d)
+                let shareClicks = Int(offsets[sessions.lowerBound])..<Int(offsets[sessions.upperBound])
+                (dClickStates + shareClicks.lowerBound * d).update(repeating: 0, count: shareClicks.count * d)
                 (dLastQuery + sessions.lowerBound * d).update(repeating: 0, count: sessions.count * d)
                 for s in sessions {
                     let dGlobal = dReadout + s * 2 * d, dq1 = dLastQuery + s * d
