@@ -105,3 +105,5 @@ int srgnn_parallel_run(int workers, srgnn_parallel_body body, void *context) {
     atomic_store_explicit(&pool_busy, 0, memory_order_release);
     return 1;
 }
+
+int64_t srgnn_take_next(int64_t *counter) { return __atomic_fetch_add(counter, 1, __ATOMIC_RELAXED); }

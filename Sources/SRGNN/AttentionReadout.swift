@@ -111,7 +111,7 @@ struct AttentionReadout {
             } _: {
                 gemm(.transposed, .none, m: d, n: 2 * d, k: b, dSessionEmbedding, lda: d, readout, ldb: 2 * d,
                      beta: 1, g.hybridWeight, ldc: 2 * d, path: path)
-                accumulateBiasGradient(dSessionEmbedding, rows: b, width: d, into: g.hybridBias)
+                addColumnSums(dSessionEmbedding, rows: b, width: d, into: g.hybridBias)
             }
         }
         // s_g = Σ_i α_i H_i,  α_i = q · σ_i,  σ_i = σ(q1 + q2_i).
@@ -153,10 +153,10 @@ struct AttentionReadout {
             gemm(.none, .none, m: 1, n: d, k: p, dAlpha, lda: p, sigmoids, ldb: d, beta: 1, g.attentionVector, ldc: d, path: path)
             gemm(.transposed, .none, m: d, n: d, k: p, dPre, lda: d, clickStates, ldb: d, beta: 1, g.attentionItemWeight, ldc: d,
                  path: path)
-            accumulateBiasGradient(dPre, rows: p, width: d, into: g.attentionItemBias)
+            addColumnSums(dPre, rows: p, width: d, into: g.attentionItemBias)
             gemm(.transposed, .none, m: d, n: d, k: b, dLastQuery, lda: d, readout + d, ldb: 2 * d, beta: 1, g.attentionLastWeight,
                  ldc: d, path: path)
-            accumulateBiasGradient(dLastQuery, rows: b, width: d, into: g.attentionLastBias)
+            addColumnSums(dLastQuery, rows: b, width: d, into: g.attentionLastBias)
         }
         for s in 0..<b {
             let target = dClickStates + batch.lastPosition(of: s) * d, source = dReadout + s * 2 * d + d

@@ -82,10 +82,10 @@ struct GatedGraphCell {
             gemm(.none, .none, m: n, n: 2 * d, k: 3 * d, dgi, lda: 3 * d, w.inputWeight, ldb: 2 * d, da, ldc: 2 * d, path: path)
         } _: {
             gemm(.transposed, .none, m: 3 * d, n: d, k: n, dgh, lda: 3 * d, h, ldb: d, beta: 1, g.hiddenWeight, ldc: d, path: path)
-            accumulateBiasGradient(dgh, rows: n, width: 3 * d, into: g.hiddenBias)
+            addColumnSums(dgh, rows: n, width: 3 * d, into: g.hiddenBias)
             gemm(.transposed, .none, m: 3 * d, n: 2 * d, k: n, dgi, lda: 3 * d, a, ldb: 2 * d, beta: 1, g.inputWeight, ldc: 2 * d,
                  path: path)
-            accumulateBiasGradient(dgi, rows: n, width: 3 * d, into: g.inputBias)
+            addColumnSums(dgi, rows: n, width: 3 * d, into: g.inputBias)
         }
         // a_in = A_in x_in + b_iah,  a_out = A_out x_out + b_oah (the biases' gradients below)
         let dEdgeIn = ws.dEdgeIn.pointer(n * d), dEdgeOut = ws.dEdgeOut.pointer(n * d)
@@ -104,12 +104,12 @@ struct GatedGraphCell {
             gemm(.none, .none, m: n, n: d, k: d, dEdgeIn, lda: d, w.edgeInWeight, ldb: d, beta: 1, dHidden, ldc: d, path: path)
             gemm(.none, .none, m: n, n: d, k: d, dEdgeOut, lda: d, w.edgeOutWeight, ldb: d, beta: 1, dHidden, ldc: d, path: path)
         } _: {
-            accumulateBiasGradient(da, rows: n, width: d, stride: 2 * d, into: g.inAggregateBias)
-            accumulateBiasGradient(da + d, rows: n, width: d, stride: 2 * d, into: g.outAggregateBias)
+            addColumnSums(da, rows: n, width: d, stride: 2 * d, into: g.inAggregateBias)
+            addColumnSums(da + d, rows: n, width: d, stride: 2 * d, into: g.outAggregateBias)
             gemm(.transposed, .none, m: d, n: d, k: n, dEdgeIn, lda: d, h, ldb: d, beta: 1, g.edgeInWeight, ldc: d, path: path)
-            accumulateBiasGradient(dEdgeIn, rows: n, width: d, into: g.edgeInBias)
+            addColumnSums(dEdgeIn, rows: n, width: d, into: g.edgeInBias)
             gemm(.transposed, .none, m: d, n: d, k: n, dEdgeOut, lda: d, h, ldb: d, beta: 1, g.edgeOutWeight, ldc: d, path: path)
-            accumulateBiasGradient(dEdgeOut, rows: n, width: d, into: g.edgeOutBias)
+            addColumnSums(dEdgeOut, rows: n, width: d, into: g.edgeOutBias)
         }
     }
 }

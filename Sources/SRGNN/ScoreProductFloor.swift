@@ -16,7 +16,7 @@ public final class ScoreProductFloor {
     var scores: [Float], dEmbedding: [Float], dSession: [Float]
     /// Tiles as the training step's score layer cuts and deals them.
     let scoreLayer: ScoreLayer
-    /// Each worker's tile buffer and its share of `dSession`, kept between runs as the step's
+    /// Each worker's tile buffer and each tile's part of `dSession`, kept between runs as the step's
     /// workspace keeps them (allocating them per run timed page faults).
     var workerTiles: [Float], partials: [Float]
 
@@ -34,7 +34,7 @@ public final class ScoreProductFloor {
         scoreLayer = ScoreLayer(hiddenSize: hiddenSize, itemCount: itemCount, tileItems: 1_024)
         let workers = scoreLayer.workers(threads: threads)
         workerTiles = [Float](repeating: 0, count: workers * batchSize * scoreLayer.tileItems)
-        partials = [Float](repeating: 0, count: workers * batchSize * hiddenSize)
+        partials = [Float](repeating: 0, count: scoreLayer.tileCount * batchSize * hiddenSize)
     }
 
     /// Times our best kernel and BLAS `rounds` times each, interleaved, and keeps the faster
@@ -75,11 +75,10 @@ public final class ScoreProductFloor {
                             // pass (into a cache-sized buffer, streamed into the [B, I] matrix);
                             // the two backward products in the backward pass (on the tile's rows
                             // read in order into that buffer).
-                            let workers = scoreLayer.workers(threads: threads), tileItems = scoreLayer.tileItems
+                            let tiles = scoreLayer.tileCount, tileItems = scoreLayer.tileItems
                             workerTiles.withUnsafeMutableBufferPointer { buffers in
                                 partials.withUnsafeMutableBufferPointer { partials in
                                     let buffers = buffers.baseAddress!, partials = partials.baseAddress!
-                                    partials.update(repeating: 0, count: workers * b * d)
                                     scoreLayer.forEachTile(threads: threads) { worker, first, width in
                                         let buffer = buffers + worker * b * tileItems
                                         ScoreKernels.scores(path, session: h, rows: b, hiddenSize: d, items: e + (first + 1) * d,
@@ -87,15 +86,16 @@ public final class ScoreProductFloor {
                                         for row in 0..<b { streamCopy(buffer + row * width, count: width, to: s + row * itemCount + first) }
                                     }
                                     scoreLayer.forEachTile(threads: threads) { worker, first, width in
-                                        let buffer = buffers + worker * b * tileItems
+                                        let buffer = buffers + worker * b * tileItems, dSession = partials + first / tileItems * b * d
+                                        dSession.update(repeating: 0, count: b * d)
                                         scoreLayer.readTile(s, rows: b, first: first, width: width, into: buffer)
                                         ScoreKernels.embeddingGradient(path, dScores: buffer, ldd: width, session: h, rows: b,
                                                                        hiddenSize: d, width: width, into: de + (first + 1) * d,
                                                                        accumulate: false)
                                         ScoreKernels.sessionGradient(path, dScores: buffer, ldd: width, items: e + (first + 1) * d,
-                                                                     rows: b, hiddenSize: d, width: width, adding: partials + worker * b * d)
+                                                                     rows: b, hiddenSize: d, width: width, adding: dSession)
                                     }
-                                    ScoreLayer.sumPartials(partials, workers: workers, count: b * d, into: ds)
+                                    ScoreLayer.sumPartials(partials, parts: tiles, count: b * d, into: ds, threads: threads)
                                 }
                             }
                         }

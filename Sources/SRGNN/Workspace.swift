@@ -77,11 +77,11 @@ public final class SRGNNWorkspace {
     func prepareTraining(_ batch: SessionBatch, _ configuration: SRGNNConfiguration, scoreLayer: ScoreLayer, threads: Int) {
         let d = configuration.hiddenSize, items = configuration.itemCount
         let n = batch.nodeCount, p = batch.positionCount, b = batch.sessionCount
-        let tiles = (items + scoreLayer.tileItems - 1) / scoreLayer.tileItems, workers = scoreLayer.workers(threads: threads)
+        let tiles = scoreLayer.tileCount, workers = scoreLayer.workers(threads: threads)
         scores.ensureCapacity(b * items)
         targetScores.ensureCapacity(b)
         for buffer in [tileMaxima, tileSums, tileScales] { buffer.ensureCapacity(tiles * b) }
-        dSessionEmbeddingPartials.ensureCapacity(workers * b * d)
+        dSessionEmbeddingPartials.ensureCapacity(tiles * b * d)
         tileGradients.ensureCapacity(workers * scoreLayer.tileItems * d)
         workerTiles.ensureCapacity(workers * b * scoreLayer.tileItems)
         for buffer in [dSessionEmbedding, dLastQuery] { buffer.ensureCapacity(b * d) }

@@ -63,11 +63,12 @@ public func addBias(_ y: UnsafeMutablePointer<Float>, rows: Int, width: Int, _ b
     srgnn_add_bias(y, Int64(rows), Int64(width), Int64(width), bias)
 }
 
-/// Backward of `addBias`: `dBias += Σ_rows dy[row, :]`.
+/// `sums += Σ_rows dy[row, :]`, rows added in order (rows of dy `stride` apart, `width` by
+/// default): the backward of `addBias`, and any sum of parts that must not depend on who made them.
 @inlinable
-public func accumulateBiasGradient(_ dy: UnsafePointer<Float>, rows: Int, width: Int, stride: Int? = nil,
-                                   into dBias: UnsafeMutablePointer<Float>) {
-    srgnn_add_column_sums(dy, Int64(rows), Int64(width), Int64(stride ?? width), dBias)
+public func addColumnSums(_ dy: UnsafePointer<Float>, rows: Int, width: Int, stride: Int? = nil,
+                          into sums: UnsafeMutablePointer<Float>) {
+    srgnn_add_column_sums(dy, Int64(rows), Int64(width), Int64(stride ?? width), sums)
 }
 
 /// Row gather `out[i, :] = table[indices[i], :]` for a `[_, width]` table.

@@ -28,6 +28,32 @@ public func parallelChunks(_ count: Int, threads: Int, minimumPerThread: Int = 1
     runWorkers(workers) { worker in body((count * worker / workers)..<(count * (worker + 1) / workers)) }
 }
 
+/// Runs `body(worker, i)` for every `i` in `0..<count` on up to `workers` workers, each taking the
+/// next `i` as it finishes one: a core that runs slower for a while (the host's other guests, an
+/// interrupt) takes fewer, where a fixed split leaves the other core waiting for it. Each worker
+/// sees its indices in increasing order; which worker runs which index varies from run to run, so
+/// `body` must give the same result on any worker.
+@inlinable
+public func parallelTakeNext(_ count: Int, workers: Int, _ body: (_ worker: Int, _ index: Int) -> Void) {
+    let workers = min(workers, count)
+    if workers <= 1 {
+        for i in 0..<count { body(0, i) }
+        return
+    }
+    var next: Int64 = 0
+    withUnsafeMutablePointer(to: &next) { next in
+        // Shared by the workers; only touched through srgnn_take_next's atomic add.
+        nonisolated(unsafe) let next = next
+        runWorkers(workers) { worker in
+            while true {
+                let index = Int(srgnn_take_next(next))
+                guard index < count else { return }
+                body(worker, index)
+            }
+        }
+    }
+}
+
 /// Multiply-adds below which a product (`gemm(threads:)`) or a pair of them (`parallelPair`)
 /// stays on the calling thread: a hand-off to a worker would cost more than it saves.
 public let minimumParallelWork = 1 << 20

@@ -101,6 +101,10 @@ typedef void (*srgnn_parallel_body)(void *context, int worker);
 /// region) or workers is out of range (2...64): the caller then runs the region another way.
 int srgnn_parallel_run(int workers, srgnn_parallel_body body, void *context);
 
+/// *counter before adding 1 to it, atomically (relaxed): the workers of a region taking the next
+/// item of a shared list as each finishes one.
+int64_t srgnn_take_next(int64_t *counter);
+
 // MARK: The score layer's three products (score_kernels.c)
 //
 // Register-blocked kernels for the shapes of the score layer, one per instruction set; `path` is
