@@ -83,8 +83,7 @@ import TestSupport
 }
 
 /// `srgnn recommend`'s library path on the reference fixture: the first session's top-20.
-@Suite(.enabled(if: SharedPaths.exists(SharedPaths.referenceFixtures), "needs ../shared/fixtures/reference"))
-struct RecommendFixtureTests {
+@Suite struct RecommendFixtureTests {
     @Test func bareOfficialWeightsGiveTheReferenceTopTwenty() throws {
         let reference = try #require(ReferenceCase.all().first { $0.name == "small_hybrid_step1" })
         let file = try LoadedModel.load(from: reference.weightsPath)

@@ -1,7 +1,7 @@
 import Foundation
 
-/// Locations of the shared material beside the repository (`../shared`), found from this file's
-/// path so tests run from any working directory.
+/// Locations of test material, found from this file's path so tests run from any working directory:
+/// the parity fixtures inside the repository, and the shared data beside it (`../shared`).
 public enum SharedPaths {
     /// The repository root (the folder holding Package.swift).
     public static let repositoryRoot: URL = URL(fileURLWithPath: #filePath)
@@ -11,7 +11,9 @@ public enum SharedPaths {
         if let custom = ProcessInfo.processInfo.environment["SRGNN_SHARED"] { return URL(fileURLWithPath: custom) }
         return repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared")
     }()
-    public static let referenceFixtures = shared.appendingPathComponent("fixtures/reference")
+    /// The parity fixtures made by the official SR-GNN code (`Tests/Fixtures/reference`, committed;
+    /// see its README and `scripts/make-parity-fixtures.py`), so parity tests run in a fresh clone.
+    public static let referenceFixtures = repositoryRoot.appendingPathComponent("Tests/Fixtures/reference")
     public static let preprocessFixtures = shared.appendingPathComponent("fixtures/preprocess")
     public static let data = shared.appendingPathComponent("data")
 

@@ -1,6 +1,6 @@
 import Foundation
 
-/// One case of `../shared/fixtures/reference`: the JSON description (batch, settings, losses,
+/// One case of `Tests/Fixtures/reference`: the JSON description (batch, settings, losses,
 /// top-20) of a run of the official PyTorch code; its tensors live in the `.safetensors` beside it.
 public struct ReferenceCase: Sendable, CustomStringConvertible {
     public var name: String

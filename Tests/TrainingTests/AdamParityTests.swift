@@ -8,8 +8,7 @@ import TestSupport
 import Training
 
 /// Three `torch.optim.Adam` steps on the same batch, against the reference's parameters after each.
-@Suite(.enabled(if: SharedPaths.exists(SharedPaths.referenceFixtures), "needs ../shared/fixtures/reference beside the repository"))
-struct AdamParityTests {
+@Suite struct AdamParityTests {
     /// How a step is taken: a separate backward and `Adam.update`, or `TrainingStep`, which updates
     /// the embedding inside the score layer — with tiles small enough that rows of the batch's own
     /// items fall inside, at the borders of and between tiles.
@@ -17,6 +16,11 @@ struct AdamParityTests {
         case separate, fused, fusedTilesOfThree, fusedTilesOfOne
         var testDescription: String { "\(self)" }
         var tileItems: Int { switch self { case .separate, .fused: 1_024; case .fusedTilesOfThree: 3; case .fusedTilesOfOne: 1 } }
+    }
+
+    /// The cases are committed (`Tests/Fixtures/reference`): none may go missing unnoticed.
+    @Test func everyCaseIsPresent() {
+        #expect(ReferenceCase.all().count >= 3, "expected the three reference cases, found \(ReferenceCase.all().map(\.name))")
     }
 
     /// Through every score-kernel path this machine runs.
