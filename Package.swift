@@ -32,10 +32,12 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
-        .target(name: "CKernels"),
-        .target(name: "TensorCore", dependencies: ["CKernels", .target(name: "CBLAS", condition: .when(platforms: [.linux]))]),
-        .target(name: "SessionData", dependencies: ["TensorCore"]),
-        .target(name: "SRGNN", dependencies: ["TensorCore", "SessionData", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "CKernels", exclude: ["README.md"]),
+        .target(name: "TensorCore", dependencies: ["CKernels", .target(name: "CBLAS", condition: .when(platforms: [.linux]))],
+                exclude: ["README.md"]),
+        .target(name: "SessionData", dependencies: ["TensorCore"], exclude: ["README.md"]),
+        .target(name: "SRGNN", dependencies: ["TensorCore", "SessionData", .product(name: "Crypto", package: "swift-crypto")],
+                exclude: ["README.md"]),
         .target(name: "Evaluation", dependencies: ["TensorCore", "SessionData", "SRGNN"], exclude: ["README.md"]),
         .target(
             name: "Training",
@@ -43,7 +45,8 @@ let package = Package(
                 "TensorCore", "SessionData", "SRGNN", "Evaluation",
                 // Search-space and experiment files are YAML.
                 .product(name: "Yams", package: "Yams"),
-            ]
+            ],
+            exclude: ["README.md"]
         ),
         .target(
             name: "Serving",
@@ -62,14 +65,16 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
-            ]
+            ],
+            exclude: ["README.md"]
         ),
         .executableTarget(
             name: "SRGNNCLI",
             dependencies: [
                 "TensorCore", "SessionData", "SRGNN", "Evaluation", "Training", "Serving",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            exclude: ["README.md"]
         ),
         .target(name: "TestSupport", dependencies: ["TensorCore"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
