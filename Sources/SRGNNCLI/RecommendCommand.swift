@@ -134,7 +134,7 @@ struct RecommendCommand: ParsableCommand {
 
     func loadRecommender() throws -> Recommender {
         let loaded = try LoadedModel.load(from: model, propagationSteps: architecture.propagationSteps, nonhybrid: architecture.nonhybrid)
-        reportIgnored(loaded.reportableIgnoredTensors, path: model)
+        reportLoaded(loaded, path: model)
         let recommender = Recommender(model: loaded, maxSessionLength: session.maxSessionLength,
                                       catalog: try catalog.catalog.map { try Catalog.load(from: $0) }, fallback: catalog.fallback)
         if let path = catalog.catalog, let index = recommender.catalog, index.rowsNotInModel > 0 {
@@ -712,6 +712,13 @@ struct ArchitectureOptions: ParsableArguments {
             throw ValidationError("--propagation-steps must be in 1...\(SRGNNConfiguration.maximumPropagationSteps), got \(propagationSteps)")
         }
     }
+}
+
+/// Tells on stderr what the user should know about a model file that loaded: its load notes and
+/// its ignored tensors.
+func reportLoaded(_ loaded: LoadedModel, path: String) {
+    for note in loaded.notes { FileHandle.standardError.write(Data("note: \(path): \(note)\n".utf8)) }
+    reportIgnored(loaded.reportableIgnoredTensors, path: path)
 }
 
 /// Lists on stderr the tensors of a weights file that the model does not use (the reference's
