@@ -74,7 +74,7 @@ public struct ExperimentFile: Sendable, Equatable {
         for (name, line, value) in file.entries {
             if name == "variant" { continue }
             if name == "data" {
-                data = try file.reading(name, line, value) { try $0.string() }
+                data = try file.reading(name, line, value) { try $0.nonEmptyString(expected: "the dataset folder's path") }
                 continue
             }
             guard let key = TrainingSettings.names[name] else {
