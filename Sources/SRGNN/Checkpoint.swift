@@ -163,6 +163,9 @@ public struct LoadedModel: Sendable {
     public var ignoredTensors: [String]
     /// SHA-256 of the file it was loaded from (lowercase hex).
     public var sha256: String
+    /// What the user should know about the file although it loaded (e.g. a checkpoint written
+    /// before checksums, whose data could not be checked for damage).
+    public var notes: [String] = []
 
     /// Loads a checkpoint written by `srgnn train`, or a bare weights file under the official names
     /// (then `propagationSteps` and `nonhybrid` say how the model was built, and item ids are the row numbers).
@@ -186,12 +189,15 @@ public struct LoadedModel: Sendable {
             }
         }
         let (parameters, ignored) = try SRGNNParameters.load(from: file, path: path)
+        let notes = metadata != nil && !file.hasDataChecksum
+            ? ["written before checkpoints carried a checksum of their tensor data: it loads, but damage to it cannot be detected (train again to get a checked file)"]
+            : []
         guard let metadata else {
             let configuration = SRGNNConfiguration(itemCount: parameters.embeddingRows - 1, hiddenSize: parameters.hiddenSize,
                                                    propagationSteps: propagationSteps, nonhybrid: nonhybrid)
             return LoadedModel(model: try SRGNNModel(configuration: configuration, parameters: parameters),
                                vocabulary: .identity(count: configuration.itemCount), metadata: nil, ignoredTensors: ignored,
-                               sha256: file.sha256 ?? "")
+                               sha256: file.sha256 ?? "", notes: notes)
         }
         guard metadata.model.embeddingRows == parameters.embeddingRows, metadata.model.hiddenSize == parameters.hiddenSize else {
             throw ModelError.weightsFile(path: path, reason:
@@ -203,7 +209,7 @@ public struct LoadedModel: Sendable {
         }
         return LoadedModel(model: try SRGNNModel(configuration: metadata.model, parameters: parameters),
                            vocabulary: metadata.vocabulary, metadata: metadata, ignoredTensors: ignored,
-                           sha256: file.sha256 ?? "")
+                           sha256: file.sha256 ?? "", notes: notes)
     }
 
     /// Writes a checkpoint: weights under the official names and the metadata, atomically.

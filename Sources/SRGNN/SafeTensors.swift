@@ -26,52 +26,162 @@ public struct SafeTensorsFile: Sendable {
         self.metadata = metadata
     }
 
-    /// Reads and checks a file; every problem is an error that names the path.
+    /// The metadata key of the SHA-256 (lowercase hex) of the data section, written with every
+    /// file and checked at every read: a partly written or damaged file is refused, not served.
+    public static let dataChecksumKey = "srgnn.data-sha256"
+    /// The largest JSON header read (the limit of the reference safetensors reader): a budget, so
+    /// that a file's first 8 bytes cannot make the reader allocate what they like.
+    public static let maximumHeaderBytes = 100_000_000
+
+    /// Whether the file carried a checksum of its tensor data (then it was checked); false for
+    /// files written before checksums and by other tools. Always true for a file built in memory.
+    public private(set) var hasDataChecksum = true
+
+    /// Reads and checks a file; every problem is an error that names the path, and no error
+    /// echoes the file's bytes (a file that is not safetensors may hold anything). Only what the
+    /// header describes is read: the header length and the header first (within
+    /// `maximumHeaderBytes`), then the file's size must be exactly what they describe (a larger
+    /// file is refused as too large before its data is read, a shorter one as truncated).
     public init(contentsOf path: String) throws {
         func fail(_ reason: String) -> ModelError { .weightsFile(path: path, reason: reason) }
-        // Only a regular file is read whole (a device such as /dev/zero never ends).
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw fail("cannot read the file (missing or unreadable): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
         var info = stat()
-        if stat(path, &info) == 0, (info.st_mode & S_IFMT) != S_IFREG {
+        guard fstat(fd, &info) == 0 else { throw fail("cannot read the file: \(String(cString: strerror(errno)))") }
+        // Only a regular file is read (a device such as /dev/zero never ends).
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
             throw fail("cannot read the file: is not a regular file (a device, pipe or socket), expected a file")
         }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw fail("cannot read the file (missing or unreadable)")
+        let size = Int(info.st_size)
+        guard size >= 8 else { throw fail("truncated: \(size) bytes, a safetensors file starts with an 8-byte header length") }
+        let prefix = try Self.read(fd, at: 0, count: 8, fail)
+        let headerLength = prefix.enumerated().reduce(UInt64(0)) { $0 | (UInt64($1.element) << (8 * UInt64($1.offset))) }
+        guard headerLength <= UInt64(size - 8) else {
+            throw fail("truncated or not safetensors: its first 8 bytes do not give a header length that fits in the file's \(size) bytes")
         }
-        try self.init(data: data, path: path)
-        sha256 = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        guard headerLength <= UInt64(Self.maximumHeaderBytes) else {
+            throw fail("too large: the header is longer than \(Self.maximumHeaderBytes) bytes, the limit for a safetensors header")
+        }
+        let header = try Self.read(fd, at: 8, count: Int(headerLength), fail)
+        let available = size - 8 - Int(headerLength)
+        let table = try HeaderTable(header, dataAvailable: available, fail: fail)
+        // Physical memory is the budget for the data: a larger file can never be loaded.
+        let memory = ProcessInfo.processInfo.physicalMemory
+        guard UInt64(table.dataLength) <= memory else {
+            throw fail("too large: its tensors hold \(table.dataLength) bytes, more than this machine's \(memory) bytes of memory")
+        }
+        let data = try Self.read(fd, at: 8 + Int(headerLength), count: table.dataLength, fail)
+        try self.init(table: table, data: data, fail: fail)
+        var whole = SHA256()
+        whole.update(data: prefix)
+        whole.update(data: header)
+        whole.update(data: data)
+        sha256 = whole.finalize().map { String(format: "%02x", $0) }.joined()
     }
 
-    /// Parses safetensors bytes; `path` is used in error messages only.
+    /// Parses safetensors bytes; `path` is used in error messages only. The bytes must end where
+    /// the header's last tensor ends.
     public init(data: Data, path: String = "<memory>") throws {
         func fail(_ reason: String) -> ModelError { .weightsFile(path: path, reason: reason) }
         guard data.count >= 8 else { throw fail("truncated: \(data.count) bytes, a safetensors file starts with an 8-byte header length") }
         let headerLength = data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | (UInt64($1.element) << (8 * UInt64($1.offset))) }
         guard headerLength <= UInt64(data.count - 8) else {
-            throw fail("truncated or not safetensors: header length \(headerLength) exceeds the \(data.count - 8) bytes after it")
+            throw fail("truncated or not safetensors: its first 8 bytes do not give a header length that fits in its \(data.count) bytes")
+        }
+        guard headerLength <= UInt64(Self.maximumHeaderBytes) else {
+            throw fail("too large: the header is longer than \(Self.maximumHeaderBytes) bytes, the limit for a safetensors header")
         }
         let headerStart = data.startIndex + 8
         let header = data[headerStart..<(headerStart + Int(headerLength))]
-        guard let object = try? JSONSerialization.jsonObject(with: header), let table = object as? [String: Any] else {
-            throw fail("the header is not a JSON object (not a safetensors file?)")
-        }
         let dataStart = headerStart + Int(headerLength)
-        let available = data.count - 8 - Int(headerLength)
-        var entries = [String: Entry]()
-        var metadata = [String: String]()
-        var spans = [(range: Range<Int>, name: String)]()
-        /// A JSON number that is a whole number in `0...Int.max`, or nil (fractions, negatives, 1e300).
-        func count(_ value: Any) -> Int? {
-            guard let number = value as? NSNumber else { return nil }
-            let double = number.doubleValue
-            guard double.isFinite, double >= 0, double < 9.2e18 else { return nil }
-            let integer = number.int64Value
-            guard integer >= 0, Double(integer) == double else { return nil }
-            return Int(integer)
+        let table = try HeaderTable(header, dataAvailable: data.count - 8 - Int(headerLength), fail: fail)
+        try self.init(table: table, data: data[dataStart..<(dataStart + table.dataLength)], fail: fail)
+    }
+
+    /// The entries of a parsed header over its data section, the data's checksum checked.
+    private init(table: HeaderTable, data: Data, fail: (String) -> ModelError) throws {
+        var metadata = table.metadata
+        if let recorded = metadata.removeValue(forKey: Self.dataChecksumKey) {
+            guard recorded == Self.hexSHA256(data) else {
+                throw fail("damaged: its tensor data does not match the SHA-256 recorded in its header (a partly written or corrupted copy?)")
+            }
+        } else {
+            hasDataChecksum = false
         }
-        for (name, value) in table {
-            if name == "__metadata__" {
-                if let map = value as? [String: Any] { for (k, v) in map { metadata[k] = "\(v)" } }
-                continue
+        var entries = [String: Entry]()
+        for tensor in table.tensors {
+            let range = (data.startIndex + tensor.range.lowerBound)..<(data.startIndex + tensor.range.upperBound)
+            entries[tensor.name] = Entry(dtype: tensor.dtype, shape: tensor.shape, data: Data(data[range]))
+        }
+        self.entries = entries
+        self.metadata = metadata
+    }
+
+    static func hexSHA256<D: DataProtocol>(_ data: D) -> String {
+        SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Exactly `count` bytes at `offset` of `fd`, or an error (the file changed under the reader).
+    private static func read(_ fd: Int32, at offset: Int, count: Int, _ fail: (String) -> ModelError) throws -> Data {
+        var bytes = Data(count: count)
+        var done = 0
+        try bytes.withUnsafeMutableBytes { raw in
+            while done < count {
+                let got = pread(fd, raw.baseAddress! + done, count - done, off_t(offset + done))
+                if got < 0 && errno == EINTR { continue }
+                guard got >= 0 else { throw fail("cannot read the file: \(String(cString: strerror(errno)))") }
+                guard got > 0 else { throw fail("truncated: the file ended while it was read (did it change?)") }
+                done += got
+            }
+        }
+        return bytes
+    }
+
+    /// A checked safetensors header: its tensors (each within the data section, none
+    /// overlapping), its metadata, and where the last tensor ends.
+    private struct HeaderTable {
+        var tensors = [(name: String, dtype: DType, shape: [Int], range: Range<Int>)]()
+        var metadata = [String: String]()
+        /// The data section's length the header describes: the end of its last tensor.
+        var dataLength = 0
+
+        /// `available` is the file's byte count after the header; bytes beyond the last tensor
+        /// are refused as too large.
+        init(_ header: Data, dataAvailable available: Int, fail: (String) -> ModelError) throws {
+            guard header.first(where: { $0 != 0x20 }) == UInt8(ascii: "{"),
+                  let object = try? JSONSerialization.jsonObject(with: header), let table = object as? [String: Any] else {
+                throw fail("the header is not a JSON object (not a safetensors file?)")
+            }
+            for (name, value) in table {
+                if name == "__metadata__" {
+                    if let map = value as? [String: Any] { for (k, v) in map { metadata[k] = "\(v)" } }
+                    continue
+                }
+                tensors.append(try Self.tensor(name, value, available: available, fail: fail))
+            }
+            let spans = tensors.map { (range: $0.range, name: $0.name) }
+                .sorted { ($0.range.lowerBound, $0.range.upperBound) < ($1.range.lowerBound, $1.range.upperBound) }
+            for (a, b) in zip(spans, spans.dropFirst()) where b.range.lowerBound < a.range.upperBound && !a.range.isEmpty && !b.range.isEmpty {
+                throw fail("tensors '\(a.name)' and '\(b.name)' overlap: data_offsets \(a.range.lowerBound)..<\(a.range.upperBound) and \(b.range.lowerBound)..<\(b.range.upperBound)")
+            }
+            dataLength = tensors.map(\.range.upperBound).max() ?? 0
+            guard available == dataLength else {
+                throw fail("too large: \(available - dataLength) bytes follow the last tensor's data (the header describes a \(dataLength)-byte data section); a safetensors file ends with its data")
+            }
+        }
+
+        /// One tensor's header entry, checked against the data section's `available` bytes.
+        static func tensor(_ name: String, _ value: Any, available: Int, fail: (String) -> ModelError) throws
+            -> (name: String, dtype: DType, shape: [Int], range: Range<Int>) {
+            /// A JSON number that is a whole number in `0...Int.max`, or nil (fractions, negatives, 1e300).
+            func count(_ value: Any) -> Int? {
+                guard let number = value as? NSNumber else { return nil }
+                let double = number.doubleValue
+                guard double.isFinite, double >= 0, double < 9.2e18 else { return nil }
+                let integer = number.int64Value
+                guard integer >= 0, Double(integer) == double else { return nil }
+                return Int(integer)
             }
             guard let info = value as? [String: Any], let dtypeName = info["dtype"] as? String,
                   let rawShape = info["shape"] as? [Any], let rawOffsets = info["data_offsets"] as? [Any], rawOffsets.count == 2
@@ -103,15 +213,8 @@ public struct SafeTensorsFile: Sendable {
             guard offsets[1] <= available else {
                 throw fail("truncated: tensor '\(name)' ends at byte \(offsets[1]) of the data section, which has \(available) bytes")
             }
-            spans.append((offsets[0]..<offsets[1], name))
-            entries[name] = Entry(dtype: dtype, shape: shape, data: Data(data[(dataStart + offsets[0])..<(dataStart + offsets[1])]))
+            return (name, dtype, shape, offsets[0]..<offsets[1])
         }
-        spans.sort { ($0.range.lowerBound, $0.range.upperBound) < ($1.range.lowerBound, $1.range.upperBound) }
-        for (a, b) in zip(spans, spans.dropFirst()) where b.range.lowerBound < a.range.upperBound && !a.range.isEmpty && !b.range.isEmpty {
-            throw fail("tensors '\(a.name)' and '\(b.name)' overlap: data_offsets \(a.range.lowerBound)..<\(a.range.upperBound) and \(b.range.lowerBound)..<\(b.range.upperBound)")
-        }
-        self.entries = entries
-        self.metadata = metadata
     }
 
     /// Float values of a tensor (F32, or F64 narrowed).
@@ -141,7 +244,9 @@ public struct SafeTensorsFile: Sendable {
         entries[name] = Entry(dtype: .f32, shape: shape, data: data)
     }
 
-    /// The file's bytes: header padded with spaces to a multiple of 8, tensors in name order.
+    /// The file's bytes: header padded with spaces to a multiple of 8, tensors in name order; the
+    /// metadata holds the data section's SHA-256 under `dataChecksumKey` (a string, as the format
+    /// asks, so other safetensors readers take the file as it is).
     public func serialized() throws -> Data {
         var header = [String: Any]()
         var offset = 0
@@ -151,7 +256,11 @@ public struct SafeTensorsFile: Sendable {
             header[name] = ["dtype": entry.dtype.rawValue, "shape": entry.shape, "data_offsets": [offset, offset + entry.data.count]]
             offset += entry.data.count
         }
-        if !metadata.isEmpty { header["__metadata__"] = metadata }
+        var checksum = SHA256()
+        for name in names { checksum.update(data: entries[name]!.data) }
+        var stamped = metadata
+        stamped[Self.dataChecksumKey] = checksum.finalize().map { String(format: "%02x", $0) }.joined()
+        header["__metadata__"] = stamped
         var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
         while (8 + json.count) % 8 != 0 { json.append(0x20) }
         var data = Data(capacity: 8 + json.count + offset)

@@ -56,7 +56,7 @@ struct EvaluateCommand: ParsableCommand {
         setBLASThreads(1)
         let cutoffs = try cutoffs()
         let loaded = try LoadedModel.load(from: model, propagationSteps: architecture.propagationSteps, nonhybrid: architecture.nonhybrid)
-        reportIgnored(loaded.reportableIgnoredTensors, path: model)
+        reportLoaded(loaded, path: model)
         let dataset = try loaded.aligned(try SessionDataset.load(from: data), modelPath: model, datasetPath: data)
         let report = Evaluator(cutoffs: cutoffs, listLength: nil, threads: threads)
             .evaluate(SRGNNScorer(model: loaded.model, batchSize: batchSize), on: TestExample.examples(of: dataset.test))

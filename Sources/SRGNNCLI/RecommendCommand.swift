@@ -28,9 +28,12 @@ struct RecommendCommand: ParsableCommand {
         prints for that session. A session none of whose items the model knows (the service \
         answers 422) gets "items": [] with its "unknown_items", and is counted in the summary. \
         A session longer than --max-session-length keeps its most recent clicks, as with --items. \
-        A bad line (not JSON, no "session_id" or "items", empty "items", an id that is not a \
-        string or an integer, a line over 1 MiB) stops the run with its file and line number, or \
-        with --skip-invalid is reported and skipped. The file is streamed a few thousand lines at \
+        A bad line (not JSON, no "session_id" or "items", an id that is not a string or an \
+        integer, a line over 1 MiB) stops the run with its file and line number, or with \
+        --skip-invalid is reported and skipped. An empty "items" is answered by --fallback like \
+        any session the model cannot embed; it is a bad line only when nothing can answer it \
+        (--fallback none, or a model without a popularity list: a bare weights file or an older \
+        checkpoint). The file is streamed a few thousand lines at \
         a time, scored on --threads cores; progress and a summary go to stderr. --output is \
         written under a temporary name and renamed when complete, so a failed run leaves no file.
 
@@ -134,7 +137,7 @@ struct RecommendCommand: ParsableCommand {
 
     func loadRecommender() throws -> Recommender {
         let loaded = try LoadedModel.load(from: model, propagationSteps: architecture.propagationSteps, nonhybrid: architecture.nonhybrid)
-        reportIgnored(loaded.reportableIgnoredTensors, path: model)
+        reportLoaded(loaded, path: model)
         let recommender = Recommender(model: loaded, maxSessionLength: session.maxSessionLength,
                                       catalog: try catalog.catalog.map { try Catalog.load(from: $0) }, fallback: catalog.fallback)
         if let path = catalog.catalog, let index = recommender.catalog, index.rowsNotInModel > 0 {
@@ -172,7 +175,16 @@ struct RecommendCommand: ParsableCommand {
         guard FileManager.default.isReadableFile(atPath: input) else {
             throw CommandError("\(input): cannot open for reading (no such file, or not readable)")
         }
-        if let output { try FileIO.checkWritable(output) }
+        if let output {
+            // The output replaces its file when complete: one of the inputs would be lost.
+            let inputs = [("--input", input), ("--model", model)] + (catalog.catalog.map { [("--catalog", $0)] } ?? [])
+            if let (option, path) = inputs.first(where: { FileIO.isSameFile($0.1, output) }) {
+                throw CommandError("--output \(output) is the file of \(option) \(path): writing it would replace what is being read; give another path")
+            }
+            try FileIO.checkWritable(output)
+            // Temporaries of a run killed without a chance to clean up (SIGKILL, power loss).
+            FileIO.removeStaleTemporaries(of: output)
+        }
         let batch = BatchRecommendation(recommender: try loadRecommender(), k: k, excludeSeen: excludeSeen, rules: try rules.rules,
                                         skipInvalid: skipInvalid,
                                         threads: threads ?? ProcessInfo.processInfo.activeProcessorCount, chunkLines: chunkLines)
@@ -180,6 +192,8 @@ struct RecommendCommand: ParsableCommand {
         let summary: BatchRecommendation.Summary
         if let output {
             let file = try AtomicFileWriter(path: output)
+            let cleanup = RemoveOnSignal(file.temporaryPath)
+            defer { cleanup.cancel() }
             summary = try batch.run(input: input, write: { try file.write($0) }, progress: progress)
             try file.commit()
         } else {
@@ -189,6 +203,35 @@ struct RecommendCommand: ParsableCommand {
         }
         progress.finish(summary)
     }
+}
+
+/// While alive, SIGINT, SIGTERM and SIGHUP remove a temporary file and end the process with the
+/// conventional status (128 + the signal): an interrupted `--output` leaves nothing behind.
+/// A plain signal handler, not a Dispatch source: worker threads started earlier do not block the
+/// signals, so a source would never hear them. The handler does only what is safe in one
+/// (`unlink`, `_exit`), on a path prepared beforehand; `cancel()` restores the default action.
+final class RemoveOnSignal {
+    static let signals = [SIGINT, SIGTERM, SIGHUP]
+
+    init(_ temporaryPath: String) {
+        signalTemporaryPath = strdup(temporaryPath)
+        for number in Self.signals { signal(number, removeTemporaryAndExit) }
+    }
+
+    func cancel() {
+        for number in Self.signals { signal(number, SIG_DFL) }
+        let path = signalTemporaryPath
+        signalTemporaryPath = nil
+        free(path)
+    }
+}
+
+/// The temporary file `RemoveOnSignal` removes (one batch run per process).
+nonisolated(unsafe) private var signalTemporaryPath: UnsafeMutablePointer<CChar>?
+
+private func removeTemporaryAndExit(_ number: Int32) {
+    if let path = signalTemporaryPath { unlink(path) }
+    _exit(128 + number)
 }
 
 /// Recommendations for every session of a JSON-lines file, streamed: a chunk of lines is read,
@@ -712,6 +755,13 @@ struct ArchitectureOptions: ParsableArguments {
             throw ValidationError("--propagation-steps must be in 1...\(SRGNNConfiguration.maximumPropagationSteps), got \(propagationSteps)")
         }
     }
+}
+
+/// Tells on stderr what the user should know about a model file that loaded: its load notes and
+/// its ignored tensors.
+func reportLoaded(_ loaded: LoadedModel, path: String) {
+    for note in loaded.notes { FileHandle.standardError.write(Data("note: \(path): \(note)\n".utf8)) }
+    reportIgnored(loaded.reportableIgnoredTensors, path: path)
 }
 
 /// Lists on stderr the tensors of a weights file that the model does not use (the reference's

@@ -113,7 +113,7 @@ struct ServeCommand: AsyncParsableCommand {
             } catch {
                 throw CommandError("cannot serve: \(error)")
             }
-            reportIgnored(served.recommender.loaded.reportableIgnoredTensors, path: path)
+            reportLoaded(served.recommender.loaded, path: path)
             logger.info("loaded \(name): \(served.summary) in \(String(format: "%.3f", served.loadSeconds ?? 0)) s")
             models.append(served)
         }

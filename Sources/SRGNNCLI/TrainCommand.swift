@@ -22,8 +22,11 @@ struct TrainCommand: ParsableCommand {
 
         Writes MODEL (best epoch: safetensors with the official tensor names plus JSON metadata), \
         MODEL.log.jsonl (one line per epoch) and MODEL.state (for --resume). Every output is checked \
-        for writability before training; a new run (without --resume) removes the previous run's \
-        MODEL, MODEL.state and MODEL.log.jsonl together. A symbolic link is written through; a \
+        for writability before training; a new run (without --resume) leaves the previous run's \
+        MODEL, MODEL.state and MODEL.log.jsonl in place until its first epoch's checkpoint is \
+        renamed over MODEL, then replaces the other two (a run killed earlier leaves the old model \
+        whole). --init-from or --init-optimizer-state naming one of the outputs is refused (the \
+        new model would replace its own parent). A symbolic link is written through; a \
         device or folder is refused. --resume refuses data other than the run's (a fingerprint of \
         the dataset is saved in MODEL.state and MODEL) and rewrites the log to its completed epochs.
 
@@ -37,7 +40,10 @@ struct TrainCommand: ParsableCommand {
         --no-textbook-decay turn its switches off). An unknown name, a wrong type or a value out of \
         range is an error naming the file and line. The checkpoint records the effective settings, \
         the data path and the file's text, so --config also takes a checkpoint: \
-        'srgnn train --config old.safetensors --out new.safetensors' reruns old's experiment.
+        'srgnn train --config old.safetensors --out new.safetensors' reruns old's experiment. If \
+        old was warm-started, the rerun starts from the same parent (and optimizer state), which \
+        must still be at its recorded path with its recorded SHA-256; otherwise it is refused, \
+        naming what is missing (--init-from overrides the parent).
         """
     )
 
@@ -69,7 +75,8 @@ struct TrainCommand: ParsableCommand {
         valueName: "state"))
     var initOptimizerState: String?
 
-    @Option(name: .long, help: ArgumentHelp(
+    // Unconditional: `--seeds -1,2` is a bad value to name, not an unknown option `-1`.
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp(
         "Train one model per seed, e.g. 1,2,3 (conflicts with --seed), and summarise them.",
         discussion: "MODEL.safetensors becomes MODEL.seed1.safetensors, MODEL.seed2.safetensors, … (each with its own .log.jsonl and .state; a MODEL without an extension gets .seed1 appended). After the last run, each seed's selected epoch and its validation and test HR@K and MRR@K are printed with, over the seeds, the mean ± sample standard deviation and a 95 % Student-t interval (n − 1 degrees of freedom); the same goes to MODEL.seeds.json. With --resume, seeds with a saved state continue and the others start afresh.",
         valueName: "seeds"))
@@ -128,11 +135,7 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         setBLASThreads(1)  // products are split over our threads instead (see TensorCore's gemm(threads:))
         let (experimentFile, settings, data) = try experiment()
-        let warmStart = try initFrom.map {
-            try WarmStart.load(from: $0, optimizerStatePath: initOptimizerState,
-                               propagationSteps: settings.propagationSteps ?? TrainingOptions.defaults.propagationSteps,
-                               nonhybrid: settings.nonhybrid ?? TrainingOptions.defaults.nonhybrid)
-        }
+        let warmStart = try resolvedWarmStart(experimentFile, settings)
         let configuration = TrainingOptions.configuration(settings, warmStartingFrom: warmStart?.parent.model.configuration)
         let dataset = try SessionDataset.load(from: data)
         let run = Run(data: data, experiment: experimentFile?.source, warmStart: warmStart)
@@ -157,6 +160,33 @@ struct TrainCommand: ParsableCommand {
         try writeAtomically(Data(try JSONText.string(summary).utf8), to: summaryPath)
         print(Self.seedReport(summary))
         print("summary: \(summaryPath)")
+    }
+
+    /// The warm start: `--init-from`'s, or for a checkpoint given as `--config` whose run was warm
+    /// started, that run's parent again, which must still be at its recorded path with its
+    /// recorded SHA-256 (a rerun from another parent, or from scratch, would not be that run).
+    func resolvedWarmStart(_ experiment: ExperimentFile?, _ settings: TrainingSettings) throws -> WarmStart? {
+        func load(_ path: String, _ statePath: String?) throws -> WarmStart {
+            try WarmStart.load(from: path, optimizerStatePath: statePath,
+                               propagationSteps: settings.propagationSteps ?? TrainingOptions.defaults.propagationSteps,
+                               nonhybrid: settings.nonhybrid ?? TrainingOptions.defaults.nonhybrid)
+        }
+        if let initFrom { return try load(initFrom, initOptimizerState) }
+        guard let config, let lineage = experiment?.warmStart else { return nil }
+        let recorded = "\(lineage.parentPath) (sha256 \(lineage.parentSHA256.prefix(16))…)"
+        let remedy = "put it back there, or give --init-from to start from another checkpoint"
+        guard FileManager.default.fileExists(atPath: lineage.parentPath) else {
+            throw CommandError("--config \(config): its run was warm-started from \(recorded), which is missing; \(remedy)")
+        }
+        if let state = lineage.optimizerState, !FileManager.default.fileExists(atPath: state) {
+            throw CommandError("--config \(config): its run continued the optimizer state \(state), which is missing; \(remedy) (with or without --init-optimizer-state)")
+        }
+        let warmStart = try load(lineage.parentPath, lineage.optimizerState)
+        guard warmStart.parent.sha256 == lineage.parentSHA256 else {
+            throw CommandError("--config \(config): its run was warm-started from \(recorded), but that file has changed (sha256 now \(warmStart.parent.sha256.prefix(16))…); \(remedy)")
+        }
+        printLine("warm start as --config's run: from \(lineage.parentPath), sha256 checked")
+        return warmStart
     }
 
     /// The per-seed lines and the statistics over seeds, as printed.
@@ -203,7 +233,8 @@ struct TrainCommand: ParsableCommand {
         printLine("configuration: \(describe(configuration))" + (config.map { " (from \($0) and the flags given)" } ?? ""))
         if let warmStart {
             printLine("warm start from \(warmStart.parentPath) (sha256 \(warmStart.parent.sha256.prefix(16))…): \(warmStart.parent.model.configuration.itemCount) items kept, \(trainer.addedItems) added; Adam moments "
-                      + (initOptimizerState.map { "continued from \($0)" } ?? "start at zero"))
+                      + (warmStart.optimizerStatePath.map { "continued from \($0)" } ?? "start at zero"))
+            for note in warmStart.parent.notes { printLine("note: \(warmStart.parentPath): \(note)") }
         }
         printLine("data: \(data): \(dataset.train.count) training examples (\(trainer.trainIndices.count) train, \(trainer.validationIndices.count) validation"
                   + (configuration.selectOn == .validation ? ", split by \(configuration.validationSplit.rawValue)" : "")

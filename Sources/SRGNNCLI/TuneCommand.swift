@@ -88,7 +88,9 @@ struct TuneCommand: ParsableCommand {
     var restart = false
 
     func validate() throws {
-        guard trials >= 1 else { throw ValidationError("--trials must be at least 1 (got \(trials))") }
+        guard (1...HyperparameterSearch.maximumTrials).contains(trials) else {
+            throw ValidationError("--trials must be in 1...\(HyperparameterSearch.maximumTrials) (got \(trials))")
+        }
         guard SearchObjective(objective) != nil else {
             throw ValidationError("--objective: expected mrr@K or hr@K with K in 1...\(TrainingConfiguration.limits.cutoff), e.g. mrr@20 (got '\(quotedPrefix(objective))')")
         }
@@ -138,6 +140,12 @@ struct TuneCommand: ParsableCommand {
             }
         } else {
             searchSpace = .standard
+        }
+        // A grid is checked before the data is read: its size is known from the space alone.
+        if search == .grid {
+            do { _ = try searchSpace.checkedGrid(base: baseConfiguration()) } catch let error as SearchError {
+                throw CommandError("--space \(space ?? "(the default space)"): \(error)")
+            }
         }
         let dataset = try SessionDataset.load(from: data)
         let header = SearchHeader(space: searchSpace, search: search, seed: seed, objective: SearchObjective(objective)!,

@@ -16,6 +16,14 @@ public enum FileIO {
 
     static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
+    /// Whether `a` and `b` name one existing file (same device and inode, symbolic links
+    /// followed), however they are spelled: `./x`, `x`, a link to `x`, a hard link.
+    public static func isSameFile(_ a: String, _ b: String) -> Bool {
+        var first = stat(), second = stat()
+        guard stat(a, &first) == 0, stat(b, &second) == 0 else { return false }
+        return first.st_dev == second.st_dev && first.st_ino == second.st_ino
+    }
+
     /// The whole file as bytes. Only regular files are read (a device such as `/dev/zero` never ends).
     public static func readAll(_ path: String) throws -> [UInt8] {
         let fd = open(path, O_RDONLY)
@@ -220,6 +228,8 @@ public final class AtomicFileWriter {
     public let path: String
     private let target: String
     private let temporary: String
+    /// The temporary file being written (for cleanup on a signal, which skips `deinit`).
+    public var temporaryPath: String { temporary }
     private var fd: Int32
     private var written = 0
 

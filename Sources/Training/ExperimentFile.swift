@@ -25,12 +25,16 @@ public struct ExperimentFile: Sendable, Equatable {
     public var settings: TrainingSettings
     /// The YAML text as read; for a checkpoint, the text its own run was configured by (nil if none).
     public var text: String?
+    /// For a warm-started checkpoint: the parent its run began from (path as given, SHA-256) and
+    /// the optimizer state it continued, which a rerun must start from again.
+    public var warmStart: CheckpointLineage?
 
-    public init(path: String, data: String?, settings: TrainingSettings, text: String?) {
+    public init(path: String, data: String?, settings: TrainingSettings, text: String?, warmStart: CheckpointLineage? = nil) {
         self.path = path
         self.data = data
         self.settings = settings
         self.text = text
+        self.warmStart = warmStart
     }
 
     /// What to record in the checkpoint of a run configured by this experiment.
@@ -70,7 +74,7 @@ public struct ExperimentFile: Sendable, Equatable {
         for (name, line, value) in file.entries {
             if name == "variant" { continue }
             if name == "data" {
-                data = try file.reading(name, line, value) { try $0.string() }
+                data = try file.reading(name, line, value) { try $0.nonEmptyString(expected: "the dataset folder's path") }
                 continue
             }
             guard let key = TrainingSettings.names[name] else {
@@ -111,6 +115,6 @@ public struct ExperimentFile: Sendable, Equatable {
             throw SettingsFileError(path: path, line: nil, "the checkpoint records no training configuration")
         }
         return ExperimentFile(path: path, data: metadata.dataset, settings: TrainingSettings(configuration),
-                              text: metadata.experiment?.text)
+                              text: metadata.experiment?.text, warmStart: metadata.lineage)
     }
 }

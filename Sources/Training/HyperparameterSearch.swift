@@ -216,7 +216,8 @@ public struct SearchHeader: Codable, Sendable, Equatable {
         case .random:
             for index in 0..<trials { runs.append((.index(index), space.randomConfiguration(index: index, seed: seed, base: base))) }
         case .grid:
-            for (index, configuration) in (space.grid(base: base) ?? []).prefix(trials).enumerated() { runs.append((.index(index), configuration)) }
+            guard let grid = space.grid(base: base) else { break }
+            for (index, configuration) in grid.prefix(trials).enumerated() { runs.append((.index(index), configuration)) }
         }
         return runs
     }
@@ -252,6 +253,9 @@ public final class HyperparameterSearch {
     public let directory: String
     /// Trials asked for (the grid may have fewer points).
     public let trials: Int
+    /// The most trials one search plans: a budget (each is a training run, and the plan holds
+    /// them all).
+    public static let maximumTrials = 100_000
 
     public var headerPath: String { directory + "/search.json" }
     public var trialsPath: String { directory + "/trials.jsonl" }
@@ -260,11 +264,10 @@ public final class HyperparameterSearch {
     public init(header: SearchHeader, dataset: SessionDataset, directory: String, trials: Int) throws {
         guard trials >= 1 else { throw SearchError.invalid("--trials must be at least 1 (got \(trials))") }
         guard header.base.selectOn == .validation else { throw SearchError.invalid("a search selects on the validation split only") }
-        if header.search == .grid && header.space.grid(base: header.base) == nil {
-            let ranges = header.space.parameters.filter { if case .choice = header.space.domains[$0]! { false } else { true } }
-            throw SearchError.invalid("a grid needs a choice for every parameter; these are ranges: "
-                                      + ranges.map(\.rawValue).joined(separator: ", ") + " (use --search random, or list their values)")
+        guard trials <= Self.maximumTrials else {
+            throw SearchError.invalid("--trials \(trials) is over the limit of \(Self.maximumTrials) trials for one search")
         }
+        if header.search == .grid { _ = try header.space.checkedGrid(base: header.base) }
         for (name, configuration) in header.plan(trials: min(trials, 1)) {
             do { try configuration.validate() } catch TrainingError.invalidSetting(_, let message) {
                 throw SearchError.invalid("\(name): \(message)")

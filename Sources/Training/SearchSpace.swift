@@ -139,23 +139,36 @@ public struct SearchSpace: Equatable, Sendable {
         return configuration
     }
 
-    /// Every combination of the choices, the last parameter varying fastest; nil when a domain is
-    /// a range (which has no grid).
-    public func grid(base: TrainingConfiguration) -> [TrainingConfiguration]? {
-        var configurations = [base]
+    /// The most points a grid search may have: a budget on the product of the choices' counts,
+    /// checked before a point is enumerated.
+    public static let maximumGridPoints = 1_000_000
+
+    /// Every combination of the choices, the last parameter varying fastest, enumerated lazily
+    /// (point `i` is computed when asked for); nil when a domain is a range (which has no grid).
+    public func grid(base: TrainingConfiguration) -> SearchGrid? {
+        var values = [[Double]]()
         for parameter in parameters {
-            guard case .choice(let values) = domains[parameter]! else { return nil }
-            configurations = configurations.flatMap { configuration in
-                values.map { value in
-                    var next = configuration
-                    parameter.set(value, in: &next)
-                    return next
-                }
-            }
+            guard case .choice(let choices) = domains[parameter]! else { return nil }
+            values.append(choices)
         }
-        return configurations
+        return SearchGrid(base: base, parameters: parameters, values: values)
     }
 
+    /// The grid of this space, checked: every parameter a choice, and at most `maximumGridPoints`
+    /// points. Errors say which parameters are ranges, or how large the product is.
+    public func checkedGrid(base: TrainingConfiguration) throws -> SearchGrid {
+        guard let grid = grid(base: base) else {
+            let ranges = parameters.filter { if case .choice = domains[$0]! { false } else { true } }
+            throw SearchError.invalid("a grid needs a choice for every parameter; these are ranges: "
+                                      + ranges.map(\.rawValue).joined(separator: ", ") + " (use --search random, or list their values)")
+        }
+        guard grid.count <= Self.maximumGridPoints else {
+            let factors = zip(grid.parameters, grid.values).map { "\($0.1.count) \($0.0.rawValue)" }.joined(separator: " × ")
+            let size = grid.count == Int.max ? "more than \(Int.max)" : "\(grid.count)"
+            throw SearchError.invalid("the grid has \(size) points (\(factors)), over the limit of \(Self.maximumGridPoints) points for a grid search; list fewer values, or use --search random")
+        }
+        return grid
+    }
     /// The space as YAML, in the form it is read (for `--help`, the docs and the search header).
     public var yaml: String {
         func number(_ value: Double) -> String {
@@ -291,5 +304,45 @@ extension SearchSpace: Codable {
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(Dictionary(uniqueKeysWithValues: domains.map { ($0.key.rawValue, $0.value) }))
+    }
+}
+
+/// The points of a grid search, computed one at a time from their index (a mixed-radix number
+/// whose digits pick each parameter's value, the last parameter the fastest), so that taking the
+/// first `--trials` points never builds the product.
+public struct SearchGrid: RandomAccessCollection, Sendable {
+    public let base: TrainingConfiguration
+    public let parameters: [SearchParameter]
+    /// Each parameter's values, in `parameters`' order.
+    public let values: [[Double]]
+    /// The number of points; `Int.max` when the product overflows.
+    public let count: Int
+
+    init(base: TrainingConfiguration, parameters: [SearchParameter], values: [[Double]]) {
+        self.base = base
+        self.parameters = parameters
+        self.values = values
+        var product = 1
+        for choices in values {
+            let (next, overflow) = product.multipliedReportingOverflow(by: choices.count)
+            product = overflow ? Int.max : next
+            if overflow { break }
+        }
+        count = product
+    }
+
+    public var startIndex: Int { 0 }
+    public var endIndex: Int { count }
+
+    public subscript(index: Int) -> TrainingConfiguration {
+        precondition(index >= 0 && index < count, "grid point \(index) of \(count)")
+        var configuration = base
+        var rest = index
+        for position in parameters.indices.reversed() {
+            let choices = values[position]
+            parameters[position].set(choices[rest % choices.count], in: &configuration)
+            rest /= choices.count
+        }
+        return configuration
     }
 }

@@ -95,6 +95,9 @@ public final class Trainer {
             step.optimizer.restore(stepCount: moments.steps, firstMoment: moments.first, secondMoment: moments.second)
         }
         try prepareOutputs(resume: resume, observer: observer)
+        // Whether the files at the outputs are this run's: a new run leaves the previous run's in
+        // place until its first checkpoint is renamed over them.
+        var ownsOutputs = resume
         var state = RunState()
         if resume {
             state = try TrainingState.load(from: statePath, configuration: configuration,
@@ -164,7 +167,15 @@ public final class Trainer {
             state.badEpochs += improved ? 0 : 1
             if selected { try saveCheckpoint(step.model, epoch: epoch, record: record, history: state.history) }
             state.completedEpochs = epoch + 1
-            try appendLog(record)
+            if ownsOutputs {
+                try appendLog(record)
+            } else {
+                // A new run's first epoch: its checkpoint is in place, so the previous run's
+                // state goes (resuming it would now mix two runs) and the log is replaced.
+                replacePreviousRun(checkpointSaved: selected)
+                try writeLog(state.history)
+                ownsOutputs = true
+            }
             try TrainingState.save(state, step: step, configuration: configuration, datasetFingerprint: datasetFingerprint, to: statePath)
             observer?.epochFinished(record, selected: selected)
             epoch += 1
@@ -192,11 +203,14 @@ public final class Trainer {
         try LoadedModel.save(model: model, metadata: metadata, to: checkpointPath)
     }
 
-    /// Before any work: every output can be written (its folder exists and is writable; it is not
-    /// a folder or a device), temporary files left by an interrupted run are removed, and a new
-    /// run (not `resume`) removes the previous run's state, log and checkpoint together, so that
-    /// no file of the old run contradicts the new log.
+    /// Before any work: no input of the run is one of its outputs, every output can be written
+    /// (its folder exists and is writable; it is not a folder or a device), and temporary files
+    /// left by an interrupted run are removed. Nothing of a previous run is removed here: its
+    /// checkpoint, state and log stay until this run's first checkpoint replaces them
+    /// (``replacePreviousRun``), so a run killed early leaves the old model whole, and a served
+    /// model retrained onto its own path keeps serving meanwhile.
     func prepareOutputs(resume: Bool, observer: TrainingObserver?) throws {
+        try checkInputsAreNotOutputs()
         for path in [checkpointPath, statePath, logPath] {
             do {
                 try FileIO.checkWritable(path)
@@ -206,15 +220,36 @@ public final class Trainer {
             FileIO.removeStaleTemporaries(of: path)
         }
         guard !resume else { return }
-        var removed = [String]()
-        for path in [statePath, logPath, checkpointPath] {
-            var info = stat()
-            // A symbolic link is left alone: the new checkpoint is written through it.
-            guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
-            if unlink(path) == 0 { removed.append(path) }
+        let previous = [checkpointPath, statePath, logPath].filter { FileManager.default.fileExists(atPath: $0) }
+        if !previous.isEmpty {
+            observer?.note("a new run (no --resume): the previous run's \(previous.joined(separator: ", ")) stay until this run's first epoch replaces them")
         }
-        if !removed.isEmpty {
-            observer?.note("a new run (no --resume): removed the previous run's \(removed.joined(separator: ", "))")
+    }
+
+    /// A warm start's parent and optimizer state are read before training, but the lineage names
+    /// them: an output written over one would replace the very file the new model says it grew
+    /// from. Files are compared by identity (device and inode), so a symbolic link, `./x` and `x`
+    /// are all caught.
+    func checkInputsAreNotOutputs() throws {
+        guard let warmStart else { return }
+        let outputs = [(checkpointPath, "the checkpoint it writes (--out)"), (statePath, "its training state"), (logPath, "its log")]
+        let inputs = [(warmStart.parentPath, "the parent checkpoint")] + (warmStart.optimizerStatePath.map { [($0, "the optimizer state")] } ?? [])
+        for (input, role) in inputs {
+            for (output, what) in outputs where FileIO.isSameFile(input, output) {
+                throw TrainingError.warmStart(path: input, reason:
+                    "\(role) is also \(what), \(output): the run would replace the file its lineage names; write the new model to another path")
+            }
+        }
+    }
+
+    /// After a new run's first checkpoint is in place (`checkpointSaved`): the previous run's state
+    /// is removed (the new one follows at once), and so is its checkpoint if this epoch saved none.
+    /// Only regular files: a symbolic link is written through, never removed.
+    func replacePreviousRun(checkpointSaved: Bool) {
+        for path in checkpointSaved ? [statePath] : [statePath, checkpointPath] {
+            var info = stat()
+            guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
+            unlink(path)
         }
     }
 
@@ -309,15 +344,30 @@ enum TrainingState {
         return header.run
     }
 
-    /// The Adam step count and moments of a state file whose model is shaped like `parameters`
-    /// (a warm start continuing its parent run's optimizer).
-    static func loadMoments(from path: String, shapedLike parameters: SRGNNParameters) throws
+    /// The Adam step count and moments of a state file of `parent`'s own run (a warm start
+    /// continuing its parent run's optimizer). The same shape is not enough: the state must hold
+    /// the epochs the parent records (its history is the state's first epochs) and its data.
+    static func loadMoments(from path: String, of parent: LoadedModel) throws
         -> (steps: Int, first: SRGNNParameters, second: SRGNNParameters) {
+        let parameters = parent.model.parameters
         let (header, saved, first, second) = try read(from: path)
+        func shape(_ p: SRGNNParameters) -> String {
+            "\(p.embeddingRows - 1) items, hidden size \(p.hiddenSize) and \(p.positionRows) position embeddings"
+        }
         guard saved.embeddingRows == parameters.embeddingRows, saved.hiddenSize == parameters.hiddenSize,
               saved.positionRows == parameters.positionRows else {
             throw TrainingError.resume(path: path, reason:
-                "its model has \(saved.embeddingRows - 1) items and hidden size \(saved.hiddenSize), the checkpoint \(parameters.embeddingRows - 1) and \(parameters.hiddenSize); give the state of the checkpoint's own run")
+                "its model has \(shape(saved)), the checkpoint's \(shape(parameters)); give the state of the checkpoint's own run")
+        }
+        if let fingerprint = header.datasetFingerprint, let parentFingerprint = parent.metadata?.datasetFingerprint,
+           fingerprint != parentFingerprint {
+            throw TrainingError.resume(path: path, reason:
+                "it was trained on other data than the checkpoint (dataset fingerprint \(fingerprint), the checkpoint's \(parentFingerprint)); give the state of the checkpoint's own run")
+        }
+        if let history = parent.metadata?.trainingHistory, !history.isEmpty,
+           header.run.history.count < history.count || Array(header.run.history.prefix(history.count)) != history {
+            throw TrainingError.resume(path: path, reason:
+                "it is the state of another run of the same shape: its epochs are not the \(history.count) the checkpoint records; give the state of the checkpoint's own run (MODEL.state beside it)")
         }
         return (header.adamSteps, first, second)
     }

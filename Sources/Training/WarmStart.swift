@@ -90,7 +90,7 @@ public struct WarmStart: Sendable {
         let old = parent.model.parameters
         let saved: (steps: Int, first: SRGNNParameters, second: SRGNNParameters)
         do {
-            saved = try TrainingState.loadMoments(from: path, shapedLike: old)
+            saved = try TrainingState.loadMoments(from: path, of: parent)
         } catch TrainingError.resume(_, let reason) {
             throw TrainingError.warmStart(path: path, reason: reason)
         }

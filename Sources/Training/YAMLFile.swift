@@ -27,11 +27,18 @@ struct YAMLValue {
     /// The value is not of the type asked for; the message says what was expected and what was found.
     struct Mismatch: Error { let message: String }
 
-    /// The plain text of a scalar, or a mismatch naming `expected`.
+    /// Whether the value is YAML's null: nothing after the colon, `~` or `null`.
+    var isNull: Bool {
+        guard let scalar = node.scalar, scalar.style == .plain else { return false }
+        return ["", "~", "null", "Null", "NULL"].contains(scalar.string)
+    }
+
+    /// The plain text of a scalar, or a mismatch naming `expected` (an empty value is no text).
     func scalarText(expected: String) throws -> String {
         guard let scalar = node.scalar else {
             throw Mismatch(message: "expected \(expected), got \(node.sequence != nil ? "a list" : "a mapping")")
         }
+        if isNull { throw Mismatch(message: "expected \(expected), got no value (nothing after the colon, or null)") }
         return scalar.string
     }
 
@@ -69,6 +76,13 @@ struct YAMLValue {
 
     func string() throws -> String { try scalarText(expected: "a string") }
 
+    /// A string that is not empty (a path), described as `expected` in the mismatch.
+    func nonEmptyString(expected: String) throws -> String {
+        let text = try scalarText(expected: expected)
+        guard !text.trimmingCharacters(in: .whitespaces).isEmpty else { throw Mismatch(message: "expected \(expected), got an empty string") }
+        return text
+    }
+
     /// One of an enumeration's raw values.
     func choice<T: RawRepresentable & CaseIterable>(of type: T.Type) throws -> T where T.RawValue == String {
         let names = T.allCases.map(\.rawValue).joined(separator: ", ")
@@ -82,7 +96,12 @@ struct YAMLValue {
 
     /// The entries of a mapping (keys as text), or nil when the value is not a mapping.
     var entries: [(name: String, line: Int?, value: YAMLValue)]? {
-        node.mapping.map { $0.map { (name: $0.key.string ?? "\($0.key)", line: $0.key.mark?.line, value: YAMLValue(node: $0.value)) } }
+        node.mapping.map { $0.map { (name: $0.key.scalar?.string ?? Self.complexKeyName($0.key), line: $0.key.mark?.line, value: YAMLValue(node: $0.value)) } }
+    }
+
+    /// How a key that is a list or a mapping (a YAML complex key, `? [a, b]`) is named in messages.
+    static func complexKeyName(_ key: Node) -> String {
+        "(a \(key.sequence != nil ? "list" : "mapping") as a name)"
     }
 }
 
@@ -112,6 +131,11 @@ struct YAMLMapping {
         guard let root else { entries = []; return }
         guard let entries = YAMLValue(node: root).entries else {
             throw SettingsFileError(path: path, line: root.mark?.line, "expected a mapping of settings (name: value) at the top level")
+        }
+        // A complex key (`? [a, b]` or `? {a: 1}`) is valid YAML but names no setting.
+        if let complex = root.mapping?.first(where: { $0.key.scalar == nil }) {
+            throw SettingsFileError(path: path, line: complex.key.mark?.line,
+                                    "a name must be plain text, not \(complex.key.sequence != nil ? "a list" : "a mapping") (a YAML complex key, '? …'); write name: value")
         }
         var seen = [String: Int?]()
         for entry in entries {
