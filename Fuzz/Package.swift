@@ -15,6 +15,7 @@ let package = Package(
         .executableTarget(name: "FuzzSafeTensors", dependencies: ["FuzzSupport", .product(name: "SRGNNKit", package: "srgnn")]),
         .executableTarget(name: "FuzzClickLog", dependencies: ["FuzzSupport", .product(name: "SRGNNKit", package: "srgnn")]),
         .executableTarget(name: "FuzzDatasetFolder", dependencies: ["FuzzSupport", .product(name: "SRGNNKit", package: "srgnn")]),
+        .executableTarget(name: "FuzzCatalog", dependencies: ["FuzzSupport", .product(name: "SRGNNKit", package: "srgnn")]),
         .executableTarget(name: "FuzzHTTPRequest", dependencies: [
             "FuzzSupport", .product(name: "SRGNNKit", package: "srgnn"), .product(name: "SRGNNServing", package: "srgnn"),
             .product(name: "Hummingbird", package: "hummingbird"),

@@ -53,4 +53,9 @@ write("FuzzClickLog", "csv", b"\x03session,item,time\na,sku-1,1400000000\na,sku-
 manifest = {"format": "srgnn-session-dataset", "version": 1, "item_count": 3, "train_sessions": 2,
             "train_examples": 3, "train_example_skip": 0, "test_examples": 1}
 write("FuzzDatasetFolder", "folder", b"\x00".join([json.dumps(manifest).encode(), b"a\nb\nc\n", b"1 2 3\n2 3\n", b"1 2\t3\n"]))
+# Item catalogues; the first byte picks the format (0 CSV, 1 TSV, 2 JSON lines).
+write("FuzzCatalog", "csv", b"\x00\xef\xbb\xbfid,available,category,size\n 1 ,true,shoes,41\n\"2\",0,\"a, b\",41.0\ncaf\xc3\xa9,yes,x,007\ncafe\xcc\x81,no,y,1e400\n")
+write("FuzzCatalog", "tsv", b"\x01item_id\tavailable\tcolour\n17\tfalse\tred\n 18 \t\tblue\n")
+write("FuzzCatalog", "jsonl", b'\x02{"id": "a", "available": false, "size": 42.0, "tags": ["x", 7]}\n{"id": 17, "size": 1e400, "colour": null, "name": "\\u00e9\\ud83d\\ude00"}\n')
+write("FuzzCatalog", "jsonl-repeated-key", b'\x02{"id": "1", "colour": "red", "colour": "blue"}\n')
 print("seeds written under", os.path.normpath(root))

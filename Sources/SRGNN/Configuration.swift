@@ -21,7 +21,7 @@ public struct SRGNNConfiguration: Codable, Sendable, Equatable {
     public var scale: Float
     /// NISER+: rows of the reverse-position embedding added to the click states before the
     /// readout (position 0 is the last click); 0 for none. Clicks further back than the last row
-    /// share it (sessions are capped at `InputLimits.maximumSessionLength` = 200, the NISER+ default).
+    /// share it, so a session longer than the rows (200, the NISER+ default) is read whole.
     public var positionEmbeddingRows: Int
     /// NISER+: dropout probability on the (normalised) item embeddings fed to the graph, in
     /// training only (inference never drops).
@@ -50,7 +50,7 @@ public struct SRGNNConfiguration: Codable, Sendable, Equatable {
     public static let niserScale: Float = 16
     /// The paper's dropout on item embeddings for NISER+ (0.1).
     public static let niserDropout: Float = 0.1
-    /// Reverse positions NISER+ learns: one per click of the longest session the data keeps.
+    /// Reverse positions NISER+ learns (the NISER+ default); older clicks share the last row.
     public static let niserPositionRows = 200
 
     /// Which model these settings make: SR-GNN when every NISER option is off.

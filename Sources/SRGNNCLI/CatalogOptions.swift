@@ -46,7 +46,7 @@ struct ItemRuleOptions: ParsableArguments {
                 guard let equals = text.firstIndex(of: "="), equals != text.startIndex else {
                     throw ValidationError("--filter '\(quotedPrefix(text))': expected attribute=value[,value…], e.g. --filter category=shoes,boots")
                 }
-                let attribute = String(text[..<equals]).trimmingCharacters(in: .whitespaces)
+                let attribute = Self.trimmingBlanks(text[..<equals])
                 let values = try Self.list(String(text[text.index(after: equals)...]), option: "--filter \(attribute)=")
                 filters[attribute, default: []] += values.map(Catalog.Scalar.init)
             }
@@ -57,13 +57,24 @@ struct ItemRuleOptions: ParsableArguments {
         }
     }
 
-    /// Comma-separated values, none empty.
+    /// Comma-separated values, none empty. Spaces and tabs around a value are formatting, as
+    /// around a catalogue's CSV field; the values then compare by the catalogue's one rule
+    /// (`Catalog.comparisonText`: `41.0` matches `41`, as in a request), ids byte for byte.
     static func list(_ text: String, option: String) throws -> [String] {
-        let values = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        let values = text.split(separator: ",", omittingEmptySubsequences: false).map(Self.trimmingBlanks)
         if let index = values.firstIndex(of: "") {
             throw ValidationError(values.count == 1 ? "\(option) is empty: give at least one value"
                                                     : "\(option): the value at position \(index + 1) is empty")
         }
         return values
+    }
+
+    /// `text` without leading and trailing spaces and tabs (only those: other characters, such as
+    /// a no-break space, are part of an id or value).
+    static func trimmingBlanks(_ text: Substring) -> String {
+        var bytes = text.utf8[...]
+        while let first = bytes.first, first == 0x20 || first == 0x09 { bytes.removeFirst() }
+        while let last = bytes.last, last == 0x20 || last == 0x09 { bytes.removeLast() }
+        return String(Substring(bytes))
     }
 }

@@ -13,7 +13,7 @@ struct PreprocessCommand: ParsableCommand {
         srgnn (a folder already preprocessed by the official script: converted as is, no filtering).
         Ends with a summary counting every click, session and item kept and dropped, and why.
         Limits (docs/DATASET.md): lines of at most 1 MiB; times in the years 1 to 9999; sessions \
-        longer than 200 clicks keep their most recent 200 (counted in the summary). Everything is \
+        are kept whole, the training and the test examples each at most 268,435,456 item ids. Everything is \
         read and checked before anything is written.
         Example: srgnn preprocess --format yoochoose yoochoose-clicks.dat --out data/yoochoose1_64 --fraction 64
         """

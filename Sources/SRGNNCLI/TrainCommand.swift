@@ -31,7 +31,8 @@ struct TrainCommand: ParsableCommand {
         the dataset is saved in MODEL.state and MODEL) and rewrites the log to its completed epochs.
 
         Limits: --hidden-size ≤ 4096, --step ≤ 16, --batch-size ≤ 10000, --epochs ≤ 10000, \
-        --threads ≤ 256, --cutoff ≤ 10000; sessions longer than 200 clicks keep their most recent 200.
+        --threads ≤ 256, --cutoff ≤ 10000; sessions are read whole, the training and the test \
+        examples each at most 268,435,456 item ids.
 
         Experiment files: --config run.yaml reads the data and settings from a YAML mapping whose \
         names are this command's long flags (aliases too: lr, l2, step, …), e.g. \
@@ -238,8 +239,7 @@ struct TrainCommand: ParsableCommand {
         }
         printLine("data: \(data): \(dataset.train.count) training examples (\(trainer.trainIndices.count) train, \(trainer.validationIndices.count) validation"
                   + (configuration.selectOn == .validation ? ", split by \(configuration.validationSplit.rawValue)" : "")
-                  + "), \(dataset.test.count) test, \(dataset.itemCount) items"
-                  + (dataset.longSessionsCut > 0 ? ", \(dataset.longSessionsCut) sessions longer than \(InputLimits.maximumSessionLength) clicks cut to their most recent \(InputLimits.maximumSessionLength)" : ""))
+                  + "), \(dataset.test.count) test, \(dataset.itemCount) items")
         let progress = ProgressReporter(cutoff: configuration.cutoff)
         let result = try trainer.run(resume: resume, observer: progress)
         let k = configuration.cutoff

@@ -67,8 +67,9 @@ struct BatchRecommendationRequest: Decodable, Sendable {
 
 /// One session's item rules, as the service and `srgnn recommend --input` lines take them, beside
 /// `"items"`: `{"exclude": [ids], "filter": {"attribute": [values]}, "include_unavailable": false,
-/// "candidates": [ids]}`, each optional. Filter values are strings or numbers, compared as text with
-/// the catalog's values (`Catalog.Scalar`: `2` and `2.0` match a catalog's `2`, not `2.0`).
+/// "candidates": [ids]}`, each optional. Filter values are strings or numbers, compared with the
+/// catalog's values by its one rule (`Catalog.comparisonText`: `2`, `2.0` and `"2.0"` match a
+/// catalog's `2` or `2.0`; other text byte for byte).
 public struct ItemRules: Decodable, Sendable, Equatable {
     /// Ids never to return; ids the model does not know are ignored.
     public var exclude: [JSONItemID]?

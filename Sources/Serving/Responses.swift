@@ -112,7 +112,7 @@ public struct RecommendationResponse: Encodable, Sendable, Equatable {
         var echoed = [JSONItemID]()
         echoed.reserveCapacity(unknown.count)
         var next = unknown.startIndex
-        for id in sent where next < unknown.endIndex && id.raw == unknown[next] {
+        for id in sent where next < unknown.endIndex && id.raw.utf8.elementsEqual(unknown[next].utf8) {  // bytes, not canonical equivalence
             echoed.append(id)
             next += 1
         }

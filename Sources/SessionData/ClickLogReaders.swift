@@ -160,8 +160,9 @@ public struct ClickLogReader {
         var fieldEnds: [Int] = []
         var previousSession: [UInt8] = []
         var currentSession: Int32 = -1
-        var sessionIndex: [String: Int32] = [:]
-        var itemIndex: [String: Int32] = [:]
+        // Byte for byte: ids that differ in their bytes are different ids (see `RawKey`).
+        var sessionIndex: [RawKey: Int32] = [:]
+        var itemIndex: [RawKey: Int32] = [:]
         var nextDateRank = 0
 
         init(format: ClickLogFormat, path: String) {
@@ -257,12 +258,12 @@ public struct ClickLogReader {
                     log.sessionDateRank[Int(currentSession)] = nextDateRank
                     nextDateRank += 1
                 }
-                let key = String(decoding: UnsafeBufferPointer(rebasing: line[sessionStart..<sessionEnd]), as: UTF8.self)
-                if let known = sessionIndex[key] {
+                let key = try rawID(line, sessionStart, sessionEnd, number, columns.session)
+                if let known = sessionIndex[RawKey(key)] {
                     currentSession = known
                 } else {
                     currentSession = Int32(log.sessionKeys.count)
-                    sessionIndex[key] = currentSession
+                    sessionIndex[RawKey(key)] = currentSession
                     log.sessionKeys.append(key)
                     log.sessionDate.append(-.infinity)
                     log.sessionDateRank.append(-1)
@@ -275,13 +276,13 @@ public struct ClickLogReader {
             guard itemEnd > itemStart else {
                 throw SessionDataError(file: path, location: .line(number), field: label(columns.item), "expected an item id, found an empty field")
             }
-            let itemKey = String(decoding: UnsafeBufferPointer(rebasing: line[itemStart..<itemEnd]), as: UTF8.self)
+            let itemKey = try rawID(line, itemStart, itemEnd, number, columns.item)
             let item: Int32
-            if let known = itemIndex[itemKey] {
+            if let known = itemIndex[RawKey(itemKey)] {
                 item = known
             } else {
                 item = Int32(log.itemKeys.count)
-                itemIndex[itemKey] = item
+                itemIndex[RawKey(itemKey)] = item
                 log.itemKeys.append(itemKey)
             }
             // Time.
@@ -324,6 +325,17 @@ public struct ClickLogReader {
             }
             log.clickSession.append(currentSession)
             log.clickItem.append(item)
+        }
+
+        /// A session or item id as its exact bytes. Bytes that are not UTF-8 are an error: decoding
+        /// would replace them with U+FFFD, merging different ids and changing the ids written out.
+        func rawID(_ line: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, _ number: Int, _ column: Int) throws -> String {
+            let bytes = UnsafeBufferPointer(rebasing: line[start..<end])
+            guard let text = String(validating: bytes, as: UTF8.self) else {
+                throw SessionDataError(file: path, location: .line(number), field: label(column),
+                                       "expected an id in UTF-8, found bytes that are not UTF-8 (\(quotedPrefix(String(decoding: bytes, as: UTF8.self))))")
+            }
+            return text
         }
 
         func fieldError(_ line: UnsafeBufferPointer<UInt8>, _ number: Int, _ column: Int, _ expected: String) -> SessionDataError {

@@ -147,8 +147,9 @@ public enum DatasetFolder {
 
     // MARK: Reading
 
-    /// Loads this tool's folder.
-    public static func loadNative(_ directory: String) throws -> SessionDataset {
+    /// Loads this tool's folder, every session whole; training examples derived from the sessions
+    /// may hold at most `budget` values (`InputLimits.maximumExampleValues`).
+    public static func loadNative(_ directory: String, budget: Int = InputLimits.maximumExampleValues) throws -> SessionDataset {
         let manifestPath = directory + "/" + manifestName
         let manifest: Manifest
         do {
@@ -182,49 +183,46 @@ public enum DatasetFolder {
         guard rawIDs.count == manifest.itemCount else {
             throw SessionDataError(file: itemsPath, location: .line(rawIDs.count), "expected \(manifest.itemCount) items (the manifest's item_count), found \(rawIDs.count) lines")
         }
-        var firstLine = [String: Int](minimumCapacity: rawIDs.count)
+        var firstLine = [RawKey: Int](minimumCapacity: rawIDs.count)  // byte for byte, like every raw id
         for (k, raw) in rawIDs.enumerated() {
-            if let earlier = firstLine.updateValue(k + 1, forKey: raw) {
+            if let earlier = firstLine.updateValue(k + 1, forKey: RawKey(raw)) {
                 throw SessionDataError(file: itemsPath, location: .line(k + 1), "raw item id '\(quotedPrefix(raw))' repeats line \(earlier); each item must appear once")
             }
         }
         let sessionsPath = directory + "/" + trainSessionsName
-        var sessions = try parseSessions(try FileIO.readAll(sessionsPath), file: sessionsPath, itemCount: manifest.itemCount)
+        let sessions = try parseSessions(try FileIO.readAll(sessionsPath), file: sessionsPath, itemCount: manifest.itemCount)
         guard sessions.count == manifest.trainSessions else {
             throw SessionDataError(file: sessionsPath, "expected \(manifest.trainSessions) sessions (the manifest's train_sessions), found \(sessions.count)")
         }
-        var longSessionsCut = sessions.keepMostRecent()
         let testPath = directory + "/" + testExamplesName
-        var test = try parseExamples(try FileIO.readAll(testPath), file: testPath, itemCount: manifest.itemCount)
-        longSessionsCut += test.keepMostRecent()
+        let test = try parseExamples(try FileIO.readAll(testPath), file: testPath, itemCount: manifest.itemCount)
         guard test.count == manifest.testExamples else {
             throw SessionDataError(file: testPath, "expected \(manifest.testExamples) examples (the manifest's test_examples), found \(test.count)")
         }
         let train: ExampleSet
         if manifest.trainExamplesStored == true {
             let trainPath = directory + "/" + trainExamplesName
-            var stored = try parseExamples(try FileIO.readAll(trainPath), file: trainPath, itemCount: manifest.itemCount)
-            longSessionsCut += stored.keepMostRecent()
-            train = stored
+            train = try parseExamples(try FileIO.readAll(trainPath), file: trainPath, itemCount: manifest.itemCount)
             guard train.count == manifest.trainExamples else {
                 throw SessionDataError(file: trainPath, "expected \(manifest.trainExamples) examples (the manifest's train_examples), found \(train.count)")
             }
         } else {
-            train = ExampleSet.augmenting(sessions, skippingFirst: manifest.trainExampleSkip)
+            train = try ExampleSet.augmenting(sessions, skippingFirst: manifest.trainExampleSkip, budget: budget, file: sessionsPath)
             guard train.count == manifest.trainExamples else {
                 throw SessionDataError(file: manifestPath, field: "train_examples", "expected \(train.count) (augmented sessions minus train_example_skip), found \(manifest.trainExamples)")
             }
         }
         return SessionDataset(trainSessions: sessions, train: train, test: test,
                               vocabulary: ItemVocabulary(rawIDs: rawIDs), itemCount: manifest.itemCount,
-                              clickCount: manifest.clickCount, trainExampleSkip: manifest.trainExampleSkip,
-                              longSessionsCut: longSessionsCut)
+                              clickCount: manifest.clickCount, trainExampleSkip: manifest.trainExampleSkip)
     }
 
     /// Loads a folder written by the official SR-GNN script. Training examples come from
     /// `train.txt`, or by prefix augmentation of `all_train_seq.txt` when it is absent; the item
-    /// count is the largest id; raw ids are the ids themselves.
-    public static func loadSRGNN(_ directory: String) throws -> SessionDataset {
+    /// count is the largest id; raw ids are the ids themselves. Every session and prefix is kept
+    /// whole, as the reference reads them; each pickle, and examples derived from the sessions,
+    /// may hold at most `budget` values (`InputLimits.maximumExampleValues`).
+    public static func loadSRGNN(_ directory: String, budget: Int = InputLimits.maximumExampleValues) throws -> SessionDataset {
         let sessionsPath = directory + "/all_train_seq.txt", trainPath = directory + "/train.txt", testPath = directory + "/test.txt"
         let hasSessions = FileIO.exists(sessionsPath), hasTrain = FileIO.exists(trainPath)
         // The files are independent: decode them in parallel (2 cores).
@@ -234,25 +232,20 @@ public enum DatasetFolder {
             guard let path = paths[k] else { return }
             results.set(k, Result {
                 let bytes = try FileIO.readAll(path)
-                if k == 0 {
-                    let (sessions, cut) = try Pickle.readSessionsCounting(bytes, file: path)
-                    return .sessions(sessions, cut: cut)
-                }
-                let (examples, cut) = try Pickle.readExamplesCounting(bytes, file: path)
-                return .examples(examples, cut: cut)
+                if k == 0 { return .sessions(try Pickle.readSessions(bytes, file: path, budget: budget)) }
+                return .examples(try Pickle.readExamples(bytes, file: path, budget: budget))
             })
         }
         var sessions: SessionList? = nil, train: ExampleSet? = nil, test = ExampleSet()
-        var longSessionsCut = 0
         for k in 0..<3 {
             guard let result = results.get(k) else { continue }
             switch try result.get() {
-            case .sessions(let s, let cut): sessions = s; longSessionsCut += cut
-            case .examples(let e, let cut): if k == 1 { train = e } else { test = e }; longSessionsCut += cut
+            case .sessions(let s): sessions = s
+            case .examples(let e): if k == 1 { train = e } else { test = e }
             }
         }
         var trainSessions = sessions ?? train!.reconstructedSessions()
-        var trainExamples = train ?? ExampleSet.augmenting(trainSessions)
+        var trainExamples = try train ?? ExampleSet.augmenting(trainSessions, budget: budget, file: sessionsPath)
         var itemCount = Int(max(trainSessions.maximumItem, trainExamples.maximumItem, test.maximumItem))
         // Ids are the reference's embedding rows when they are dense; sparse ids (say one item
         // numbered 2,147,483,647) are renumbered so that memory follows the items that occur.
@@ -290,8 +283,7 @@ public enum DatasetFolder {
         }
         return SessionDataset(trainSessions: trainSessions, train: trainExamples, test: test,
                               vocabulary: vocabulary, itemCount: itemCount,
-                              clickCount: trainSessions.clickCount + testSessions.clickCount, trainExampleSkip: skip,
-                              longSessionsCut: longSessionsCut)
+                              clickCount: trainSessions.clickCount + testSessions.clickCount, trainExampleSkip: skip)
     }
 
     /// The ids that occur, sorted, when the largest id exceeds what they can justify (more than
@@ -309,8 +301,8 @@ public enum DatasetFolder {
     }
 
     enum Decoded: Sendable {
-        case sessions(SessionList, cut: Int)
-        case examples(ExampleSet, cut: Int)
+        case sessions(SessionList)
+        case examples(ExampleSet)
     }
 
     /// One slot per parallel task, each written by exactly one task.
@@ -409,11 +401,12 @@ public enum DatasetFolder {
 
 extension SessionDataset {
     /// Loads a dataset folder, this tool's or an SR-GNN pickle folder, detected by its files.
-    /// Errors name the file and what was expected.
-    public static func load(from path: String) throws -> SessionDataset {
+    /// Errors name the file and what was expected; data over `budget` values (see
+    /// `InputLimits.maximumExampleValues`) is refused with a message naming the limit.
+    public static func load(from path: String, budget: Int = InputLimits.maximumExampleValues) throws -> SessionDataset {
         switch try DatasetFolder.kind(of: path) {
-        case .native: return try DatasetFolder.loadNative(path)
-        case .srgnnPickles: return try DatasetFolder.loadSRGNN(path)
+        case .native: return try DatasetFolder.loadNative(path, budget: budget)
+        case .srgnnPickles: return try DatasetFolder.loadSRGNN(path, budget: budget)
         }
     }
 

@@ -1,11 +1,13 @@
 /// Limits on everything read from outside the program: files, manifests, options. Each is stated
 /// here once, enforced before any allocation it guards, and documented in docs/DATASET.md.
 public enum InputLimits {
-    /// Longest session (or example prefix) kept from training and test data. Longer ones keep
-    /// their most recent clicks and are counted: prefix augmentation is quadratic in session
-    /// length (a session of `L` clicks gives `L(L−1)/2` prefix clicks). The real datasets' longest
-    /// sessions are 70 (Diginetica) and 146 (Yoochoose 1/64) clicks.
-    public static let maximumSessionLength = 200
+    /// Most values one set of examples may hold: the item ids of all its prefixes and labels
+    /// (268,435,456, 1 GiB as 32-bit ids). Sessions are kept whole, however long: this budget,
+    /// not a per-session cap, bounds memory, because prefix augmentation is quadratic in session
+    /// length (a session of `L` clicks gives `L(L−1)/2` prefix clicks). The same number bounds
+    /// what one pickle may expand to through its memo (integers and lists). The public datasets
+    /// use a few percent of it (Yoochoose 1/4's training examples, the largest, about 5 %).
+    public static let maximumExampleValues = 1 << 28
     /// Most items a dataset or model may have: internal ids are `Int32`.
     public static let maximumItemCount = Int(Int32.max) - 1
     /// Longest line of a click log (1 MiB); a longer one is an error naming the line.
@@ -81,38 +83,36 @@ extension SessionDataset {
     }
 }
 
-/// Keeps the last `limit` items of each range of flat `items`/`offsets`; returns how many ranges
-/// were cut and how many items that removed.
-func keepMostRecent(_ items: inout [Int32], _ offsets: inout [Int], limit: Int) -> (ranges: Int, items: Int) {
-    var cutRanges = 0
-    for r in 0..<(offsets.count - 1) where offsets[r + 1] - offsets[r] > limit { cutRanges += 1 }
-    guard cutRanges > 0 else { return (0, 0) }
-    var kept = [Int32]()
-    kept.reserveCapacity(items.count)
-    var newOffsets = [0]
-    newOffsets.reserveCapacity(offsets.count)
-    for r in 0..<(offsets.count - 1) {
-        kept.append(contentsOf: items[max(offsets[r], offsets[r + 1] - limit)..<offsets[r + 1]])
-        newOffsets.append(kept.count)
-    }
-    let removed = items.count - kept.count
-    items = kept
-    offsets = newOffsets
-    return (cutRanges, removed)
-}
-
-extension SessionList {
-    /// Sessions longer than `limit` keep their most recent `limit` clicks; returns how many were cut.
-    @discardableResult
-    public mutating func keepMostRecent(_ limit: Int = InputLimits.maximumSessionLength) -> Int {
-        SessionData.keepMostRecent(&items, &offsets, limit: limit).ranges
-    }
+/// The limit message for data whose examples would hold more than `budget` values.
+func exampleBudgetExceeded(_ values: Int, budget: Int, what: String) -> String {
+    "\(what) would hold \(values) item ids in all, over the limit of \(budget) (a memory budget, not a problem with the data; see docs/DATASET.md, Limits); split the data or shorten its longest sessions"
 }
 
 extension ExampleSet {
-    /// Prefixes longer than `limit` keep their most recent `limit` clicks; returns how many were cut.
-    @discardableResult
-    public mutating func keepMostRecent(_ limit: Int = InputLimits.maximumSessionLength) -> Int {
-        SessionData.keepMostRecent(&items, &offsets, limit: limit).ranges
+    /// Item ids (prefix clicks and labels) that `augmenting(sessions, skippingFirst: skip)` holds,
+    /// counted without building it.
+    public static func augmentedSize(of sessions: SessionList, skippingFirst skip: Int = 0) -> Int {
+        var values = 0, skipped = 0
+        for s in 0..<sessions.count {
+            let length = sessions.length(of: s)
+            guard length > 1 else { continue }
+            // Examples of this session, longest prefix first: prefix lengths L-1, L-2, …, 1.
+            let skipHere = min(length - 1, skip - skipped)
+            skipped += skipHere
+            let kept = length - 1 - skipHere  // prefix lengths kept: kept, kept-1, …, 1
+            values += kept * (kept + 1) / 2 + kept
+        }
+        return values
+    }
+
+    /// `augmenting(sessions, skippingFirst: skip)`, or an error naming `file` when the examples
+    /// would hold more than `budget` values (`InputLimits.maximumExampleValues`).
+    public static func augmenting(_ sessions: SessionList, skippingFirst skip: Int = 0, budget: Int,
+                                  file: String) throws -> ExampleSet {
+        let size = augmentedSize(of: sessions, skippingFirst: skip)
+        guard size <= budget else {
+            throw SessionDataError(file: file, exampleBudgetExceeded(size, budget: budget, what: "the examples made from these sessions (every prefix of every session)"))
+        }
+        return augmenting(sessions, skippingFirst: skip)
     }
 }

@@ -1,5 +1,8 @@
 /// Raw item id (as written in the user's log, a `String`) ↔ internal id `1...count`.
 ///
+/// Raw ids compare byte for byte (`RawKey`), never by Unicode canonical equivalence: `café` as
+/// U+00E9 and as `e` + U+0301 are two items.
+///
 /// Internal ids are what the model sees (embedding row `id`; row 0 is padding). The raw ids let
 /// recommendations be served in the user's own ids.
 public struct ItemVocabulary: Sendable, Codable, Equatable {
@@ -13,7 +16,7 @@ public struct ItemVocabulary: Sendable, Codable, Equatable {
     }
     /// `true` for SR-GNN pickle folders, where raw id `"k"` is internal id `k`; no index is kept.
     private var isIdentity: Bool
-    private var index: [String: Int32]
+    private var index: [RawKey: Int32]
 
     public init(rawIDs: [String]) {
         self.rawIDs = rawIDs
@@ -40,10 +43,10 @@ public struct ItemVocabulary: Sendable, Codable, Equatable {
     /// The internal id of `raw`, or `nil` when the item is not in the vocabulary.
     public func internalID(of raw: String) -> Int32? {
         if isIdentity {
-            guard let id = Int32(raw), id >= 1, Int(id) <= rawIDs.count, rawIDs[Int(id) - 1] == raw else { return nil }
+            guard let id = Int32(raw), id >= 1, Int(id) <= rawIDs.count, rawIDs[Int(id) - 1].sameBytes(as: raw) else { return nil }
             return id
         }
-        return index[raw]
+        return index[RawKey(raw)]
     }
 
     /// The raw id of internal item `id` (`1...count`).
@@ -59,15 +62,15 @@ public struct ItemVocabulary: Sendable, Codable, Equatable {
         guard !added.isEmpty else { return (self, 0) }
         let rawIDs = self.rawIDs + added
         // Pickle folders grow "1...n" into "1...m": keep the index-free identity form.
-        if isIdentity, rawIDs.enumerated().allSatisfy({ $0.element == String($0.offset + 1) }) {
+        if isIdentity, rawIDs.enumerated().allSatisfy({ $0.element.sameBytes(as: String($0.offset + 1)) }) {
             return (.identity(count: rawIDs.count), added.count)
         }
         return (ItemVocabulary(rawIDs: rawIDs), added.count)
     }
 
-    private static func buildIndex(_ rawIDs: [String]) -> [String: Int32] {
-        var index = [String: Int32](minimumCapacity: rawIDs.count)
-        for (offset, raw) in rawIDs.enumerated() { index[raw] = Int32(offset + 1) }
+    private static func buildIndex(_ rawIDs: [String]) -> [RawKey: Int32] {
+        var index = [RawKey: Int32](minimumCapacity: rawIDs.count)
+        for (offset, raw) in rawIDs.enumerated() { index[RawKey(raw)] = Int32(offset + 1) }
         return index
     }
 
@@ -78,8 +81,8 @@ public struct ItemVocabulary: Sendable, Codable, Equatable {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         self.init(rawIDs: try container.decode([String].self, forKey: .rawIDs))
         if index.count != rawIDs.count {
-            var seen = Set<String>()
-            let repeated = rawIDs.first { !seen.insert($0).inserted } ?? ""
+            var seen = Set<RawKey>()
+            let repeated = rawIDs.first { !seen.insert(RawKey($0)).inserted } ?? ""
             throw DecodingError.dataCorruptedError(forKey: .rawIDs, in: container,
                 debugDescription: "raw item id '\(quotedPrefix(repeated))' appears more than once; each item must appear once")
         }
@@ -90,5 +93,7 @@ public struct ItemVocabulary: Sendable, Codable, Equatable {
         try container.encode(rawIDs, forKey: .rawIDs)
     }
 
-    public static func == (lhs: ItemVocabulary, rhs: ItemVocabulary) -> Bool { lhs.rawIDs == rhs.rawIDs }
+    public static func == (lhs: ItemVocabulary, rhs: ItemVocabulary) -> Bool {
+        lhs.rawIDs.count == rhs.rawIDs.count && zip(lhs.rawIDs, rhs.rawIDs).allSatisfy { $0.sameBytes(as: $1) }
+    }
 }

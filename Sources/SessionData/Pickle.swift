@@ -65,10 +65,11 @@ public enum Pickle {
         static let maximumDepth = 32
 
         /// Refuses a value that cannot become a tree of bounded size: a list that contains itself
-        /// (the memo allows it), nesting deeper than `maximumDepth`, or one that expands through
-        /// the memo to more values than the file has bytes. Walks iteratively, so hostile nesting
-        /// cannot overflow the stack.
-        func checkShape(fileBytes: Int) -> String? {
+        /// (the memo allows it) or nesting deeper than `maximumDepth` (malformed for SR-GNN data),
+        /// or a tree of more than `budget` values once lists shared through the memo are counted
+        /// at every place they occur (a limit: Python writes `[[1, 2, 3]] * 50` that way). Walks
+        /// iteratively, so hostile nesting cannot overflow the stack.
+        func checkShape(budget: Int) -> ShapeProblem? {
             guard case .container(let root) = root else { return nil }
             var state = [UInt8](repeating: 0, count: containers.count)  // 0 new, 1 open, 2 done
             var expanded = [Int](repeating: 0, count: containers.count)
@@ -79,9 +80,7 @@ public enum Pickle {
                 if next == elements.count {
                     var total = elements.count
                     for case .container(let child) in elements { total += expanded[Int(child)] }
-                    guard total <= fileBytes else {
-                        return "the pickle expands to more than \(fileBytes) values, more than its \(fileBytes) bytes can hold (lists are reused through the memo)"
-                    }
+                    guard total <= budget else { return .overBudget }
                     expanded[container] = total
                     state[container] = 2
                     path.removeLast()
@@ -90,17 +89,22 @@ public enum Pickle {
                 path[path.count - 1].next += 1
                 guard case .container(let child) = elements[next] else { continue }
                 switch state[Int(child)] {
-                case 1: return "a list contains itself (through the memo); expected nested lists of integers"
+                case 1: return .malformed("a list contains itself (through the memo); expected nested lists of integers")
                 case 2: continue
                 default:
                     guard path.count < Arena.maximumDepth else {
-                        return "lists are nested more than \(Arena.maximumDepth) deep; expected lists of integers"
+                        return .malformed("lists are nested more than \(Arena.maximumDepth) deep; expected lists of integers")
                     }
                     state[Int(child)] = 1
                     path.append((Int(child), 0))
                 }
             }
             return nil
+        }
+
+        enum ShapeProblem {
+            case malformed(String)
+            case overBudget
         }
 
         func value(_ slot: Slot) -> PickleValue {
@@ -115,17 +119,19 @@ public enum Pickle {
         }
     }
 
-    /// Decodes a whole pickle into a value tree.
-    public static func decode(_ bytes: [UInt8], file: String) throws -> PickleValue {
-        let arena = try parse(bytes, file: file)
+    /// Decodes a whole pickle into a value tree of at most `budget` values (integers and lists,
+    /// a list shared through the memo counted wherever it occurs); a larger one is an error that
+    /// names the limit.
+    public static func decode(_ bytes: [UInt8], file: String, budget: Int = InputLimits.maximumExampleValues) throws -> PickleValue {
+        let arena = try parse(bytes, file: file, budget: budget)
         return arena.value(arena.root)
     }
 
-    static func parse(_ bytes: [UInt8], file: String) throws -> Arena {
-        try bytes.withUnsafeBufferPointer { try parse($0, file: file) }
+    static func parse(_ bytes: [UInt8], file: String, budget: Int) throws -> Arena {
+        try bytes.withUnsafeBufferPointer { try parse($0, file: file, budget: budget) }
     }
 
-    static func parse(_ bytes: UnsafeBufferPointer<UInt8>, file: String) throws -> Arena {
+    static func parse(_ bytes: UnsafeBufferPointer<UInt8>, file: String, budget: Int) throws -> Arena {
         func fail(_ offset: Int, _ message: String) -> SessionDataError {
             SessionDataError(file: file, location: .byteOffset(offset), message)
         }
@@ -274,7 +280,12 @@ public enum Pickle {
                     throw fail(opOffset, "malformed pickle: STOP with \(stack.count) values on the stack, expected 1")
                 }
                 arena.root = stack[0]
-                if let problem = arena.checkShape(fileBytes: n) { throw fail(opOffset, "malformed pickle: " + problem) }
+                switch arena.checkShape(budget: budget) {
+                case nil: break
+                case .malformed(let problem): throw fail(opOffset, "malformed pickle: " + problem)
+                case .overBudget:
+                    throw SessionDataError(file: file, "the pickle expands to more values (integers and lists, a list shared through the memo counted wherever it occurs) than the limit of \(budget) (a memory budget, not malformed data; see docs/DATASET.md, Limits)")
+                }
                 return arena
             default:
                 let name = opcodeNames[op].map { " (\($0))" } ?? ""
@@ -292,43 +303,32 @@ public enum Pickle {
 
     // MARK: Shapes used by SR-GNN folders
 
-    /// Reads `all_train_seq.txt`: a list of non-empty lists of item ids (≥ 1). Sessions longer than
-    /// `InputLimits.maximumSessionLength` keep their most recent clicks (`cut` counts them).
-    public static func readSessions(_ bytes: [UInt8], file: String) throws -> SessionList {
-        try readSessionsCounting(bytes, file: file).sessions
-    }
-
-    static func readSessionsCounting(_ bytes: [UInt8], file: String) throws -> (sessions: SessionList, cut: Int) {
-        let arena = try parse(bytes, file: file)
+    /// Reads `all_train_seq.txt`: a list of non-empty lists of item ids (≥ 1), every session
+    /// whole. A pickle expanding to more than `budget` values is refused with a limit message.
+    public static func readSessions(_ bytes: [UInt8], file: String, budget: Int = InputLimits.maximumExampleValues) throws -> SessionList {
+        let arena = try parse(bytes, file: file, budget: budget)
         var sessions = SessionList()
         let outer = try list(arena.root, arena, file: file, what: "the top-level value (a list of sessions)")
         sessions.offsets.reserveCapacity(outer.count + 1)
-        var cut = 0
-        let limit = InputLimits.maximumSessionLength
         for (s, slot) in outer.enumerated() {
             let inner = try list(slot, arena, file: file, what: "session \(s)")
             guard !inner.isEmpty else {
                 throw SessionDataError(file: file, "session \(s): expected at least one item id, found an empty list")
             }
-            if inner.count > limit { cut += 1 }
-            for (k, element) in inner.enumerated().dropFirst(max(0, inner.count - limit)) {
+            for (k, element) in inner.enumerated() {
                 sessions.items.append(try itemID(element, file: file, what: "session \(s), element \(k)"))
             }
             sessions.offsets.append(sessions.items.count)
-            try checkExpansion(sessions.items.count, bytes.count, file: file)
         }
-        return (sessions, cut)
+        return sessions
     }
 
     /// Reads `train.txt` / `test.txt`: `(prefixes, labels)` as a tuple or a 2-element list. Every
-    /// prefix must hold at least one item id; prefixes longer than
-    /// `InputLimits.maximumSessionLength` keep their most recent clicks.
-    public static func readExamples(_ bytes: [UInt8], file: String) throws -> ExampleSet {
-        try readExamplesCounting(bytes, file: file).examples
-    }
-
-    static func readExamplesCounting(_ bytes: [UInt8], file: String) throws -> (examples: ExampleSet, cut: Int) {
-        let arena = try parse(bytes, file: file)
+    /// prefix must hold at least one item id and is kept whole. A pickle expanding to more than
+    /// `budget` values (the examples' prefix clicks and labels count among them) is refused with
+    /// a limit message.
+    public static func readExamples(_ bytes: [UInt8], file: String, budget: Int = InputLimits.maximumExampleValues) throws -> ExampleSet {
+        let arena = try parse(bytes, file: file, budget: budget)
         guard case .container(let c) = arena.root, arena.containers[Int(c)].count == 2 else {
             throw SessionDataError(file: file, "expected a pair (prefixes, labels) as a tuple or a 2-element list, found \(describe(arena.root, arena))")
         }
@@ -341,31 +341,18 @@ public enum Pickle {
         var examples = ExampleSet()
         examples.offsets.reserveCapacity(prefixes.count + 1)
         examples.targets.reserveCapacity(prefixes.count)
-        var cut = 0
-        let limit = InputLimits.maximumSessionLength
         for (i, slot) in prefixes.enumerated() {
             let inner = try list(slot, arena, file: file, what: "prefix \(i)")
             guard !inner.isEmpty else {
                 throw SessionDataError(file: file, "example \(i): expected a prefix of at least one item id, found an empty list")
             }
-            if inner.count > limit { cut += 1 }
-            for (k, element) in inner.enumerated().dropFirst(max(0, inner.count - limit)) {
+            for (k, element) in inner.enumerated() {
                 examples.items.append(try itemID(element, file: file, what: "prefix \(i), element \(k)"))
             }
             examples.offsets.append(examples.items.count)
             examples.targets.append(try itemID(labels[i], file: file, what: "label \(i)"))
-            try checkExpansion(examples.items.count + examples.targets.count, bytes.count, file: file)
         }
-        return (examples, cut)
-    }
-
-    /// Each item id costs at least two bytes of pickle (`BININT1 n`), so ids beyond the file's
-    /// size can only come from one list referenced many times through the memo: refused, so that
-    /// memory stays in proportion to the file.
-    private static func checkExpansion(_ ids: Int, _ fileBytes: Int, file: String) throws {
-        guard ids <= fileBytes else {
-            throw SessionDataError(file: file, "the pickle expands to more than \(fileBytes) item ids, more than its \(fileBytes) bytes can hold: lists are reused through the memo; write each session out")
-        }
+        return examples
     }
 
     private static func list(_ slot: Slot, _ arena: Arena, file: String, what: String) throws -> [Slot] {

@@ -69,8 +69,9 @@ public struct PreprocessSummary: Sendable, Codable, Equatable {
     public var fractionSessions = 0, fractionClicks = 0, fractionExamples = 0
     /// Items that appear only in sessions dropped for their length or their date.
     public var itemsOnlyInDroppedSessions = 0
-    /// Sessions longer than `InputLimits.maximumSessionLength` that keep only their most recent
-    /// clicks, and the older clicks that removed (absent, not 0, when none: older manifests lack them).
+    /// Sessions longer than 200 clicks that kept only their most recent 200, and the older clicks
+    /// that removed: only in manifests written before sessions were kept whole (absent, not 0,
+    /// otherwise).
     public var longSessions: Int? = nil, longSessionClicks: Int? = nil
 
     /// What was kept.
@@ -113,7 +114,7 @@ public struct PreprocessSummary: Sendable, Codable, Equatable {
             lines.append("  \(n(fractionSessions)) training sessions (\(n(fractionClicks)) clicks, \(n(fractionExamples)) examples) older than the most recent 1/\(options.fraction) of examples")
         }
         if let longSessions, let longSessionClicks {
-            lines.append("  \(n(longSessionClicks)) older clicks of \(n(longSessions)) sessions longer than \(InputLimits.maximumSessionLength) clicks (the most recent \(InputLimits.maximumSessionLength) are kept)")
+            lines.append("  \(n(longSessionClicks)) older clicks of \(n(longSessions)) sessions longer than 200 clicks (the most recent 200 were kept)")
         }
         lines.append("  \(n(itemsOnlyInDroppedSessions)) further items that occur only in dropped sessions")
         lines.append("  total: \(n(droppedClicks)) clicks, \(n(droppedSessions)) sessions, \(n(itemsRead - items)) items")
@@ -167,7 +168,10 @@ public enum Preprocessor {
         return try run(log, options: options)
     }
 
-    public static func run(_ log: ClickLog, options: PreprocessOptions) throws -> PreprocessResult {
+    /// Preprocesses `log`. The training and the test examples may each hold at most `budget`
+    /// values (`InputLimits.maximumExampleValues`); more is an error naming the limit.
+    public static func run(_ log: ClickLog, options: PreprocessOptions,
+                           budget: Int = InputLimits.maximumExampleValues) throws -> PreprocessResult {
         try options.validate()
         var summary = PreprocessSummary()
         summary.clicksRead = log.clickCount
@@ -204,26 +208,8 @@ public enum Preprocessor {
             }
         }
 
-        // Sessions longer than the limit keep their most recent clicks (prefix augmentation is
-        // quadratic in session length).
-        let lengthLimit = InputLimits.maximumSessionLength
-        if (0..<sessionCount).contains(where: { start[$0 + 1] - start[$0] > lengthLimit }) {
-            var kept = [Int32]()
-            kept.reserveCapacity(grouped.count)
-            var keptStart = [0]
-            keptStart.reserveCapacity(sessionCount + 1)
-            for s in 0..<sessionCount {
-                let length = start[s + 1] - start[s]
-                if length > lengthLimit {
-                    summary.longSessions = (summary.longSessions ?? 0) + 1
-                    summary.longSessionClicks = (summary.longSessionClicks ?? 0) + length - lengthLimit
-                }
-                kept.append(contentsOf: grouped[max(start[s], start[s + 1] - lengthLimit)..<start[s + 1]])
-                keptStart.append(kept.count)
-            }
-            grouped = kept
-            start = keptStart
-        }
+        // Every session is kept whole, however long: the budget on the examples' total size
+        // (step 5) bounds memory, not a cap on one session.
 
         // 2. Short sessions, item support, rare items.
         var alive = [Bool](repeating: true, count: sessionCount)
@@ -369,8 +355,8 @@ public enum Preprocessor {
 
         let vocabulary = ItemVocabulary(rawIDs: rawIDs)
         let dataset = SessionDataset(trainSessions: trainSessions,
-                                     train: ExampleSet.augmenting(trainSessions, skippingFirst: skip),
-                                     test: ExampleSet.augmenting(test),
+                                     train: try ExampleSet.augmenting(trainSessions, skippingFirst: skip, budget: budget, file: log.path),
+                                     test: try ExampleSet.augmenting(test, budget: budget, file: log.path),
                                      vocabulary: vocabulary, itemCount: vocabulary.count,
                                      clickCount: trainSessions.clickCount + test.clickCount,
                                      trainExampleSkip: skip)

@@ -15,12 +15,8 @@ public struct SessionDataset: Sendable, Equatable {
     public var clickCount: Int?
     /// Leading examples of `augmenting(trainSessions)` that `train` leaves out.
     public var trainExampleSkip: Int
-    /// Sessions and prefixes that were longer than `InputLimits.maximumSessionLength` when read
-    /// and keep only their most recent clicks.
-    public var longSessionsCut: Int
-
     public init(trainSessions: SessionList, train: ExampleSet, test: ExampleSet, vocabulary: ItemVocabulary,
-                itemCount: Int, clickCount: Int? = nil, trainExampleSkip: Int = 0, longSessionsCut: Int = 0) {
+                itemCount: Int, clickCount: Int? = nil, trainExampleSkip: Int = 0) {
         self.trainSessions = trainSessions
         self.train = train
         self.test = test
@@ -28,7 +24,6 @@ public struct SessionDataset: Sendable, Equatable {
         self.itemCount = itemCount
         self.clickCount = clickCount
         self.trainExampleSkip = trainExampleSkip
-        self.longSessionsCut = longSessionsCut
     }
 
     /// Rows of the item embedding table: `itemCount + 1`.

@@ -156,8 +156,7 @@ public struct ExampleSet: Sendable, Equatable {
     ///
     /// Exact for ``augmenting(_:skippingFirst:)`` (a session's last example has a one-click prefix,
     /// so the next example always starts a new session; a skip leaves the tail of one session). For
-    /// other orders it is a best effort; a prefix cut to its most recent clicks when read (only in
-    /// an SR-GNN `train.txt` with sessions of over 201 clicks) starts a new session.
+    /// other orders it is a best effort.
     public func sessionNumbers() -> [Int32] {
         var numbers = [Int32](repeating: 0, count: count)
         var session: Int32 = -1

@@ -19,7 +19,7 @@ import TestSupport
         let path = folder.path + "/m.safetensors"
         try LoadedModel.save(model: model, metadata: metadata, to: path)
         var rng = SeededGenerator(seed: 4)
-        var entries = [String: Catalog.Entry]()
+        var entries = [RawKey: Catalog.Entry]()
         for id in 1...items where id % 10 != 0 {  // every tenth item is missing from the catalog
             let colour = ["red", "green", "blue"][Int(rng.uniform(0, 3)) % 3]
             entries["p\(id)"] = Catalog.Entry(available: rng.uniform(0, 1) < 0.8,
@@ -60,7 +60,7 @@ import TestSupport
                 let entry: Catalog.Entry? = catalog.entries["p\(id)"]
                 if !query.includeUnavailable && entry?.available == false { return false }
                 for (attribute, allowed) in filter {
-                    let values: [String] = entry?.attributes[attribute] ?? []
+                    let values: [String] = entry?.attributes[RawKey(attribute)] ?? []
                     if !values.contains(where: { allowed.contains($0) }) { return false }
                 }
                 if exclude.contains("p\(id)") { return false }
@@ -105,7 +105,7 @@ import TestSupport
         }
         // Rules apply: p7 excluded, and only available items unless asked.
         let ruled = try recommender.recommend([RecommendationQuery(session: [], k: 10, exclude: ["p7"])])[0]
-        let available = ["p3", "p120", "p44", "p9"].filter { catalog.entries[$0]?.available != false }
+        let available = ["p3", "p120", "p44", "p9"].filter { catalog.entries[RawKey($0)]?.available != false }
         #expect(ruled.items.map(\.id) == available)
         // A known session is scored as usual; without the fallback, a cold session is the old error.
         #expect(try recommender.recommend(session: ["p1"], k: 3).fallback == nil)

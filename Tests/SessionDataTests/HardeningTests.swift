@@ -52,27 +52,62 @@ import TestSupport
         #expect(dataset.vocabulary.internalID(of: "60000") == 60_000)
     }
 
-    @Test("7: a 200,000-click session keeps its most recent 200 clicks, and is counted")
+    @Test("7, issue 29: a 200,000-click session is read whole; the budget is on the examples it would make")
     func longPickleSession() throws {
         let long = (0..<200_000).map { $0 % 50 + 1 }
-        let (sessions, cut) = try Pickle.readSessionsCounting(Pickle.encode(.list([.list(long.map { .int($0) }), .list([.int(1), .int(2)])])), file: "all_train_seq.txt")
-        #expect(cut == 1)
-        #expect(sessions.length(of: 0) == InputLimits.maximumSessionLength)
-        #expect(sessions[0].last == Int32(long.last!))
+        let sessions = try Pickle.readSessions(Pickle.encode(.list([.list(long.map { .int($0) }), .list([.int(1), .int(2)])])), file: "all_train_seq.txt")
+        #expect(sessions.length(of: 0) == 200_000)
+        #expect(sessions.arrays[0] == long.map { Int32($0) })
         #expect(sessions.arrays[1] == [1, 2])
+        // Its prefixes would hold 200,000 · 199,999 / 2 + 199,999 ids: over the budget, refused
+        // with a message that names the limit before anything is built.
+        let text = Self.message { _ = try ExampleSet.augmenting(sessions, budget: InputLimits.maximumExampleValues, file: "all_train_seq.txt") }
+        #expect(text.hasPrefix("all_train_seq.txt: "), "\(text)")
+        #expect(text.contains("over the limit of \(InputLimits.maximumExampleValues)") && text.contains("not a problem with the data"), "\(text)")
     }
 
-    @Test("7: a pickle that reuses one list 200,000 times through the memo is refused")
+    /// `pickle.dump([[1, 2, 3]] * 50, f, protocol=3)` as CPython writes it (117 bytes): one list
+    /// stored in the memo (`BINPUT 1`) and fetched 49 more times (`BINGET 1`).
+    static let sharedListPickle: [UInt8] = {
+        var bytes: [UInt8] = [0x80, 3, 0x5D, 0x71, 0, 0x28, 0x5D, 0x71, 1, 0x28, 0x4B, 1, 0x4B, 2, 0x4B, 3, 0x65]
+        for _ in 0..<49 { bytes += [0x68, 1] }  // BINGET 1
+        bytes += [0x65, 0x2E]
+        return bytes
+    }()
+
+    @Test("issue 29 item 1: lists Python shares through its memo are read, as Python reads them")
+    func memoSharedListsAreRead() throws {
+        #expect(Self.sharedListPickle.count == 117)
+        let value = try Pickle.decode(Self.sharedListPickle, file: "all_train_seq.txt")
+        #expect(value == .list(Array(repeating: .list([.int(1), .int(2), .int(3)]), count: 50)))
+        let sessions = try Pickle.readSessions(Self.sharedListPickle, file: "all_train_seq.txt")
+        #expect(sessions.arrays == Array(repeating: [1, 2, 3], count: 50))
+        // The same sharing in a test set: 50 prefixes [1, 2, 3], labels [4] * 50.
+        var examples: [UInt8] = Array(Self.sharedListPickle.dropLast(2))  // the prefixes, then APPENDS
+        examples += [0x65, 0x5D, 0x71, 2, 0x28]
+        for _ in 0..<50 { examples += [0x4B, 4] }  // BININT1 4
+        examples += [0x65, 0x86, 0x71, 3, 0x2E]  // APPENDS, TUPLE2, BINPUT 3, STOP
+        let test = try Pickle.readExamples(examples, file: "test.txt")
+        #expect(test.prefixArrays == Array(repeating: [1, 2, 3], count: 50))
+        #expect(test.targets == Array(repeating: 4, count: 50))
+    }
+
+    @Test("7, issue 29 item 1: a pickle expanding through the memo past the budget is refused as a limit, not as malformed")
     func memoReuse() throws {
         // PROTO 2, EMPTY_LIST, MARK, (EMPTY_LIST BINPUT 0, MARK BININT1 1 … APPENDS) once, then
-        // BINGET 0 200,000 times, APPENDS, STOP.
+        // BINGET 0 10,000 times, APPENDS, STOP: 1,000,100 values from 20 kB.
         var bytes: [UInt8] = [0x80, 2, 0x5D, 0x28, 0x5D, 0x71, 0, 0x28]
         for _ in 0..<100 { bytes += [0x4B, 7] }
         bytes += [0x65]
-        for _ in 0..<200_000 { bytes += [0x68, 0] }
+        for _ in 0..<10_000 { bytes += [0x68, 0] }
         bytes += [0x65, 0x2E]
-        let text = Self.message { _ = try Pickle.readSessions(bytes, file: "all_train_seq.txt") }
-        #expect(text.hasPrefix("all_train_seq.txt") && text.contains("the pickle expands to more than"), "\(text)")
+        let sessions = try Pickle.readSessions(bytes, file: "all_train_seq.txt")
+        #expect(sessions.count == 10_001 && sessions.clickCount == 1_000_100)
+        let text = Self.message { _ = try Pickle.readSessions(bytes, file: "all_train_seq.txt", budget: 1_000_000) }
+        #expect(text.hasPrefix("all_train_seq.txt: "), "\(text)")
+        #expect(text.contains("limit of 1000000") && text.contains("not malformed data") && !text.contains("malformed pickle"), "\(text)")
+        let decoded = Self.message { _ = try Pickle.decode(bytes, file: "all_train_seq.txt", budget: 1_000_000) }
+        #expect(decoded == text)
     }
 
     /// Found by FuzzPickle: a list appended to itself through the memo sent every reader into
@@ -94,25 +129,36 @@ import TestSupport
         #expect(text.contains("nested more than"), "\(text)")
     }
 
-    @Test("7: a 50 MB-style long line in train_sessions.txt keeps its most recent clicks")
+    @Test("7, issue 29 item 2: a long line in train_sessions.txt is read whole; one too long for the budget is a limit error")
     func longNativeLine() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }
         let dataset = SessionDataset(trainSessions: SessionList([[1, 2]]), train: .augmenting(SessionList([[1, 2]])),
                                      test: ExampleSet(prefixes: [[1]], targets: [2]), vocabulary: .identity(count: 2), itemCount: 2)
         try DatasetFolder.write(dataset, to: folder.path)
-        let line = (0..<100_000).map { String($0 % 2 + 1) }.joined(separator: " ")
-        _ = try folder.file(DatasetFolder.trainSessionsName, line + "\n")
         let manifest = try String(contentsOfFile: folder.path + "/dataset.json", encoding: .utf8)
-            .replacingOccurrences(of: "\"train_examples\" : 1", with: "\"train_examples\" : \(InputLimits.maximumSessionLength - 1)")
-        _ = try folder.file(DatasetFolder.manifestName, manifest)
+        func write(clicks: Int) throws {
+            let line = (0..<clicks).map { String($0 % 2 + 1) }.joined(separator: " ")
+            _ = try folder.file(DatasetFolder.trainSessionsName, line + "\n")
+            _ = try folder.file(DatasetFolder.manifestName, manifest.replacingOccurrences(of: "\"train_examples\" : 1", with: "\"train_examples\" : \(clicks - 1)"))
+        }
+        try write(clicks: 300)
         let loaded = try SessionDataset.load(from: folder.path)
-        #expect(loaded.trainSessions.length(of: 0) == InputLimits.maximumSessionLength)
-        #expect(loaded.train.count == InputLimits.maximumSessionLength - 1)
-        #expect(loaded.longSessionsCut == 1)
+        #expect(loaded.trainSessions.length(of: 0) == 300)
+        #expect(loaded.train.count == 299)
+        #expect(loaded.train.prefix(0).count == 299)
+        // 300 clicks make 299 examples of 44,850 prefix clicks and 299 labels.
+        let text = Self.message { _ = try SessionDataset.load(from: folder.path, budget: 45_148) }
+        #expect(text.hasPrefix(folder.path + "/" + DatasetFolder.trainSessionsName + ": "), "\(text)")
+        #expect(text.contains("45149 item ids in all, over the limit of 45148"), "\(text)")
+        #expect(try SessionDataset.load(from: folder.path, budget: 45_149).train.count == 299)
+        // 100,000 clicks would make 5·10⁹ prefix clicks: refused under the default budget.
+        try write(clicks: 100_000)
+        let huge = Self.message { _ = try SessionDataset.load(from: folder.path) }
+        #expect(huge.contains("over the limit of \(InputLimits.maximumExampleValues)"), "\(huge)")
     }
 
-    @Test("7: preprocessing cuts sessions longer than the limit and counts them in the summary")
+    @Test("7, issue 29 item 2: preprocessing keeps sessions over 200 clicks whole")
     func longClickLogSession() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }
@@ -123,13 +169,19 @@ import TestSupport
         let path = try folder.file("log.csv", rows.joined(separator: "\n") + "\n")
         let format = ClickLogFormat(delimiter: UInt8(ascii: ","), header: .present, session: .name("session_id"),
                                     item: .name("item_id"), time: .name("time"), timeFormat: .unix)
-        let result = try Preprocessor.run(path: path, format: format, options: PreprocessOptions(minimumItemSupport: 1))
-        #expect(result.summary.longSessions == 1)
-        #expect(result.summary.longSessionClicks == 100)
-        #expect(result.dataset.trainSessions.arrays.map(\.count).max() == InputLimits.maximumSessionLength)
-        #expect(result.summary.render(options: PreprocessOptions(minimumItemSupport: 1)).contains("100 older clicks of 1 sessions longer than 200 clicks"))
+        let options = PreprocessOptions(minimumItemSupport: 1)
+        let result = try Preprocessor.run(path: path, format: format, options: options)
+        #expect(result.summary.longSessions == nil && result.summary.longSessionClicks == nil)
+        #expect(result.dataset.trainSessions.arrays.map(\.count).max() == 300)
+        #expect(result.summary.trainExamples == 299 + 20)
+        #expect(!result.summary.render(options: options).contains("older clicks"))
         let s = result.summary
         #expect(s.clicksRead == s.trainClicks + s.testClicks + s.droppedClicks)
+        #expect(s.droppedClicks == 0)
+        // The budget bounds the examples instead: 299 examples of the long session hold 44,850 + 299 ids.
+        let log = try ClickLogReader(format: format).read(path)
+        let text = Self.message { _ = try Preprocessor.run(log, options: options, budget: 45_000) }
+        #expect(text.hasPrefix(path + ": ") && text.contains("over the limit of 45000"), "\(text)")
     }
 
     @Test("8 and 22: manifest counts out of range name the field and the limit")
