@@ -224,7 +224,9 @@ extension TestClientProtocol {
             #expect(try await client.get("/v1/model").json["item_count"] as? Int == grown.count)
             #expect(try await client.recommended(["new3", "1001"], k: 40).count == grown.count)
 
-            #expect(try await client.reload(#"{"model": "\#(shrunkPath)"}"#).status == .ok)
+            // 5 of the 29 items: under the default overlap of 0.5, so it takes "force".
+            #expect(try await client.reload(#"{"model": "\#(shrunkPath)"}"#).status == .unprocessableContent)
+            #expect(try await client.reload(#"{"model": "\#(shrunkPath)", "force": true}"#).status == .ok)
             #expect(try await client.get("/ready").json["items"] as? Int == 5)
             #expect(try await client.recommended(["1001"], k: 20) == (try ReloadFixture.answer(shrunkPath, ["1001"], k: 20)))
             let gone = try await client.post("/v1/recommendations", #"{"items": ["new3", "1010"]}"#)
@@ -301,7 +303,7 @@ extension TestClientProtocol {
         // Many reloads keep one model alive, not all of them.
         var replaced = [() -> ServedModel?]()
         for round in 0..<6 {
-            let (_, old) = try await reloader.reload(from: round % 2 == 0 ? fixture.first : fixture.second, trigger: "test")
+            let old = try await reloader.reload(from: round % 2 == 0 ? fixture.first : fixture.second, trigger: "test").replaced
             weak let weakOld = old
             replaced.append { weakOld }
         }
@@ -319,7 +321,10 @@ extension TestClientProtocol {
         let (first, second) = (fixture.first, fixture.second)
         let pairs = try await withThrowingTaskGroup(of: (served: ServedModel, replaced: ServedModel).self) { group in
             for round in 0..<8 {
-                group.addTask { try await reloader.reload(from: round % 2 == 0 ? second : first, trigger: "test") }
+                group.addTask {
+                    let reloaded = try await reloader.reload(from: round % 2 == 0 ? second : first, trigger: "test")
+                    return (reloaded.served, reloaded.replaced)
+                }
             }
             return try await group.reduce(into: [(served: ServedModel, replaced: ServedModel)]()) { $0.append($1) }
         }
@@ -374,10 +379,10 @@ extension TestClientProtocol {
     @Test func tokenFileIsTrimmedAndBadFilesAreRefused() throws {
         let folder = try TemporaryFolder(prefix: "srgnn-token")
         defer { folder.cleanUp() }
-        let token = try AdminToken(contentsOfFile: try folder.file("token", "s3cret-Token_1\n"))
-        #expect(token.matches("s3cret-Token_1"))
-        #expect(!token.matches("s3cret-Token_1\n") && !token.matches("s3cret-Token_") && !token.matches(""))
-        #expect(try AdminToken(contentsOfFile: try folder.file("crlf", "  abc\r\n")).matches("abc"))
+        let token = try AdminToken(contentsOfFile: try folder.file("token", "s3cret-Token_1-of-16+\n"))
+        #expect(token.matches("s3cret-Token_1-of-16+"))
+        #expect(!token.matches("s3cret-Token_1-of-16+\n") && !token.matches("s3cret-Token_1-of-16") && !token.matches(""))
+        #expect(try AdminToken(contentsOfFile: try folder.file("crlf", "  abcdefghijklmnop\r\n")).matches("abcdefghijklmnop"))
         #expect("\(token)" == "<redacted>" && String(reflecting: token) == "AdminToken(<redacted>)")
 
         func refusal(_ path: String) -> String {
