@@ -53,4 +53,12 @@ write("FuzzClickLog", "csv", b"\x03session,item,time\na,sku-1,1400000000\na,sku-
 manifest = {"format": "srgnn-session-dataset", "version": 1, "item_count": 3, "train_sessions": 2,
             "train_examples": 3, "train_example_skip": 0, "test_examples": 1}
 write("FuzzDatasetFolder", "folder", b"\x00".join([json.dumps(manifest).encode(), b"a\nb\nc\n", b"1 2 3\n2 3\n", b"1 2\t3\n"]))
+# Event bodies for POST /v1/events; $ID becomes an id the fuzz target's service signed.
+for name, body in [("click", '{"recommendation_id": "$ID", "item": 214826, "type": "click"}'),
+                   ("purchase-string-item", '{"recommendation_id": "$ID", "item": "a17", "type": "purchase"}'),
+                   ("escaped-item", '{"recommendation_id": "$ID", "item": "\\u0001\\u00e9\\ud83d\\ude00", "type": "click"}'),
+                   ("unsigned", '{"recommendation_id": "a.5f0c2a9e8d7b4c3a1f0e9d8c7b6a5f4e", "item": 1, "type": "click"}'),
+                   ("forged", '{"recommendation_id": "a.5f0c2a9e8d7b4c3a1f0e9d8c7b6a5f4e.0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f", "item": 1, "type": "click"}'),
+                   ("bad-type", '{"recommendation_id": "$ID", "item": 1, "type": "view"}')]:
+    write("FuzzEventBody", name, body.encode())
 print("seeds written under", os.path.normpath(root))
