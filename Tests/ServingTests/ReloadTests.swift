@@ -477,6 +477,27 @@ extension TestClientProtocol {
     }
 }
 
+extension HangupTests {
+    /// SIGHUP opens the events log again at its path (after a rotation renamed it away), before any
+    /// event comes: the file is there again at once.
+    @Test func sighupReopensTheEventsLog() async throws {
+        let fixture = try ReloadFixture()
+        defer { fixture.folder.cleanUp() }
+        ignoreHangup()
+        let path = fixture.folder.path + "/events.jsonl"
+        try await fixture.abApp(eventsLog: try EventsLog(path: path), reloadOnHangup: true).test(.live) { client in
+            #expect(rename(path, path + ".1") == 0)
+            var reopened = false
+            for _ in 0..<100 where !reopened {
+                kill(getpid(), SIGHUP)
+                try await Task.sleep(nanoseconds: 50_000_000)
+                reopened = FileManager.default.fileExists(atPath: path)
+            }
+            #expect(reopened, "SIGHUP did not open the events log again")
+        }
+    }
+}
+
 /// A Prometheus sample's value: the line `name value`.
 func gauge(_ name: String, in exposition: String) -> Double? {
     exposition.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ")[1]) }
