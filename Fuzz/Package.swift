@@ -8,6 +8,7 @@ let package = Package(
     dependencies: [
         .package(name: "srgnn", path: ".."),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .target(name: "FuzzSupport", dependencies: [.product(name: "SRGNNKit", package: "srgnn")]),
@@ -19,6 +20,10 @@ let package = Package(
         .executableTarget(name: "FuzzHTTPRequest", dependencies: [
             "FuzzSupport", .product(name: "SRGNNKit", package: "srgnn"), .product(name: "SRGNNServing", package: "srgnn"),
             .product(name: "Hummingbird", package: "hummingbird"),
+        ]),
+        .executableTarget(name: "FuzzEventBody", dependencies: [
+            "FuzzSupport", .product(name: "SRGNNKit", package: "srgnn"), .product(name: "SRGNNServing", package: "srgnn"),
+            .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
         ]),
     ]
 )

@@ -58,4 +58,12 @@ write("FuzzCatalog", "csv", b"\x00\xef\xbb\xbfid,available,category,size\n 1 ,tr
 write("FuzzCatalog", "tsv", b"\x01item_id\tavailable\tcolour\n17\tfalse\tred\n 18 \t\tblue\n")
 write("FuzzCatalog", "jsonl", b'\x02{"id": "a", "available": false, "size": 42.0, "tags": ["x", 7]}\n{"id": 17, "size": 1e400, "colour": null, "name": "\\u00e9\\ud83d\\ude00"}\n')
 write("FuzzCatalog", "jsonl-repeated-key", b'\x02{"id": "1", "colour": "red", "colour": "blue"}\n')
+# Event bodies for POST /v1/events; $ID becomes an id the fuzz target's service signed.
+for name, body in [("click", '{"recommendation_id": "$ID", "item": 214826, "type": "click"}'),
+                   ("purchase-string-item", '{"recommendation_id": "$ID", "item": "a17", "type": "purchase"}'),
+                   ("escaped-item", '{"recommendation_id": "$ID", "item": "\\u0001\\u00e9\\ud83d\\ude00", "type": "click"}'),
+                   ("unsigned", '{"recommendation_id": "a.5f0c2a9e8d7b4c3a1f0e9d8c7b6a5f4e", "item": 1, "type": "click"}'),
+                   ("forged", '{"recommendation_id": "a.5f0c2a9e8d7b4c3a1f0e9d8c7b6a5f4e.0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f", "item": 1, "type": "click"}'),
+                   ("bad-type", '{"recommendation_id": "$ID", "item": 1, "type": "view"}')]:
+    write("FuzzEventBody", name, body.encode())
 print("seeds written under", os.path.normpath(root))

@@ -13,7 +13,7 @@ shift || true
 budget=(-max_total_time="$seconds")
 if [[ "$seconds" == ci ]]; then budget=(-runs=20000 -seed=1 -max_total_time=300); fi
 targets=("$@")
-if ((${#targets[@]} == 0)); then targets=(FuzzPickle FuzzSafeTensors FuzzClickLog FuzzDatasetFolder FuzzCatalog FuzzHTTPRequest); fi
+if ((${#targets[@]} == 0)); then targets=(FuzzPickle FuzzSafeTensors FuzzClickLog FuzzDatasetFolder FuzzCatalog FuzzHTTPRequest FuzzEventBody); fi
 
 swift build --sanitize=fuzzer --sanitize=address 2>&1 | grep -E "error|warning: unre|Compiling Fuzz|Build complete" || true
 for target in "${targets[@]}"; do

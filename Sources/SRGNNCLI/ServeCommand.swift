@@ -19,11 +19,13 @@ struct ServeCommand: AsyncParsableCommand {
         official weights file (then --step and --nonhybrid say how it was trained). SIGTERM or SIGINT \
         stops the server after the requests in flight are answered.
 
-        Hot reload: SIGHUP reloads MODEL's path; POST /v1/admin/reload reloads it too, or loads the \
+        Hot reload: SIGHUP reloads MODEL's path (and reopens --events-log); POST /v1/admin/reload reloads it too, or loads the \
         file named in {"model": "PATH"}. The new file is read, checked and warmed up in the \
         background, then swapped in at once: requests in flight finish on the old model, new ones \
         get the new one. A file that cannot be served (missing, corrupt, wrong shapes, not a \
-        checkpoint) is refused (422 naming the file and the reason), logged and counted in /metrics \
+        checkpoint, or one knowing under --min-reload-overlap of the served model's items or of the \
+        catalog's rows, unless the body says "force": true) is refused (422 naming the file and the \
+        reason), logged and counted in /metrics \
         (srgnn_model_reload_failures_total); the old model keeps serving. Reloads run one at a time. \
         Admin routes need --admin-token-file: a file holding a token (surrounding whitespace and the \
         trailing newline are dropped), sent as Authorization: Bearer TOKEN (401 without it); without \
@@ -46,6 +48,10 @@ struct ServeCommand: AsyncParsableCommand {
         {"recommendation_id": "…", "item": ID, "type": "click"|"purchase"} credits it to the \
         variant, counted in /metrics (srgnn_variant_recommendations_total, \
         srgnn_variant_events_total) and, with --events-log, appended to that file as JSON lines. \
+        Recommendation ids are signed (HMAC-SHA256, key from --events-key-file or generated at \
+        start); unsigned or foreign ids are refused (400). At most --max-events-per-second events \
+        are taken (429 with Retry-After beyond), and a line is at most 2 KiB, so the log grows by \
+        at most their product per second. \
         GET /v1/models lists the variants. SIGHUP reloads every variant from its own path; \
         POST /v1/admin/reload {"variant": "b", "model": "PATH"} reloads one.
         """
@@ -57,8 +63,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Traffic weights of the variants, e.g. a=90,b=10 (non-negative integers); default: equal shares.", valueName: "weights"))
     var split: String?
 
-    @Option(name: .long, help: ArgumentHelp("File that POST /v1/events appends one JSON line per event to (created if missing, never truncated).", valueName: "path"))
+    @Option(name: .long, help: ArgumentHelp("File that POST /v1/events appends one JSON line per event to (created if missing, never truncated; reopened on SIGHUP and when deleted or renamed).", valueName: "path"))
     var eventsLog: String?
+
+    @Option(name: .long, help: ArgumentHelp("File holding the key (at least 16 bytes) that signs recommendation ids; without it a key is generated at start, and ids issued before a restart are refused by POST /v1/events.", valueName: "path"))
+    var eventsKeyFile: String?
 
     @OptionGroup var serving: ServingOptions
 
@@ -100,6 +109,12 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             throw CommandError("cannot serve: \(error)")
         }
+        let signer: RecommendationIDSigner
+        do {
+            signer = try eventsKeyFile.map { try RecommendationIDSigner(contentsOfFile: $0) } ?? .generated()
+        } catch {
+            throw CommandError("cannot serve: \(error)")
+        }
         let serving = self.serving.configuration
         let loader = ModelLoader(propagationSteps: architecture.propagationSteps, nonhybrid: architecture.nonhybrid,
                                  maxSessionLength: session.maxSessionLength, warmUpSessions: serving.maxCoalescedSessions,
@@ -121,7 +136,10 @@ struct ServeCommand: AsyncParsableCommand {
             logger.info("A/B split: \(split.names.indices.map { "\(split.names[$0]) \(split.weights[$0]) (\(String(format: "%.1f", 100 * split.share($0))) %)" }.joined(separator: ", "))")
         }
         let app = try buildApplication(configuration: serving, models: models, split: split, loader: loader, adminToken: adminToken,
-                                       reloadOnHangup: true, eventsLog: events, logger: logger) { address in
+                                       reloadOnHangup: true, eventsLog: events, signer: signer, logger: logger) { address in
+            logger.info(signer.isGenerated
+                ? "recommendation ids are signed with a key generated at start: ids issued before a restart will be refused by POST /v1/events (give --events-key-file to keep them valid)"
+                : "recommendation ids are signed with the key of --events-key-file")
             logger.info("listening on http://\(address) with \(serving.inferenceThreads) inference thread\(serving.inferenceThreads == 1 ? "" : "s"); SIGTERM or SIGINT stops it gracefully, SIGHUP reloads the model\(split.names.count == 1 ? "" : "s"); admin routes \(adminToken == nil ? "disabled (no --admin-token-file)" : "enabled"); events \(events.map { "appended to \($0.path)" } ?? "counted only (no --events-log)")")
         }
         do {
@@ -164,6 +182,15 @@ struct ServingOptions: ParsableArguments {
     @Option(name: .long, help: "Most connections open at once; more wait in the kernel's accept queue.")
     var maxConnections = Self.defaults.maxConnections
 
+    @Option(name: .long, help: "Most connections open at once from one client address; more are closed at once.")
+    var maxConnectionsPerClient = Self.defaults.maxConnectionsPerClient
+
+    @Option(name: .long, help: "Most events POST /v1/events takes per second (429 beyond); bounds the events log's growth.")
+    var maxEventsPerSecond = Self.defaults.maxEventsPerSecond
+
+    @Option(name: .long, help: "Least share (0...1) of the served model's items, and of the catalog's rows, a reloaded model must know unless the reload is forced.")
+    var minReloadOverlap = Self.defaults.minReloadOverlap
+
     var configuration: ServingConfiguration {
         var configuration = Self.defaults
         configuration.host = host
@@ -175,6 +202,9 @@ struct ServingOptions: ParsableArguments {
         configuration.idleTimeout = Self.duration(idleTimeout)
         configuration.requestReadTimeout = Self.duration(requestTimeout)
         configuration.maxConnections = maxConnections
+        configuration.maxConnectionsPerClient = maxConnectionsPerClient
+        configuration.maxEventsPerSecond = maxEventsPerSecond
+        configuration.minReloadOverlap = minReloadOverlap
         return configuration
     }
 

@@ -129,6 +129,39 @@ struct EventRequest: Decodable, Sendable {
     }
 }
 
+/// A `POST /v1/events` body, decoded and checked: the id signed by this service for a variant
+/// served now, the item an id of 1…256 characters (like a session id), the type known. Every
+/// refusal is a 400 naming the field. So every line of the events log is at most
+/// `EventsLog.maximumLineBytes`.
+struct CheckedEvent: Sendable {
+    var variant: ServedVariant
+    var recommendationID: String
+    var item: JSONItemID
+    var type: EventType
+
+    init(body: ByteBuffer, variants: ServedVariants, example: String) throws {
+        let parsed = try decodeBody(EventRequest.self, from: body, example: example)
+        variant = try variants.issuer(of: parsed.recommendationID)
+        let length = parsed.item.raw.unicodeScalars.count
+        guard (1...VariantSplit.maxSessionIDLength).contains(length) else {
+            throw ServingError(.badRequest, code: "invalid_item",
+                               message: "\"item\" must be an item id of 1…\(VariantSplit.maxSessionIDLength) characters, got \(length)")
+        }
+        guard let type = EventType(rawValue: parsed.type) else {
+            throw ServingError(.badRequest, code: "invalid_event_type",
+                               message: "\"type\" must be \(EventType.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: " or ")), got \"\(parsed.type.prefix(80))\"")
+        }
+        recommendationID = parsed.recommendationID
+        item = parsed.item
+        self.type = type
+    }
+
+    /// The events log's line for it, received at `date`.
+    func record(at date: Date) -> EventRecord {
+        EventRecord(time: EventRecord.timestamp(date), recommendationID: recommendationID, model: variant.name, item: item, type: type.rawValue)
+    }
+}
+
 /// `POST /v1/events`' answer: `{"status": "recorded", "model": "b"}`.
 struct EventResponse: Encodable, Sendable {
     var status = "recorded"
@@ -364,6 +397,8 @@ struct VariantsDescription: Encodable {
 struct ReloadRequest: Decodable, Sendable {
     var model: String?
     var variant: String?
+    /// Reload even when the new model shares less than `--min-reload-overlap` with the old one or the catalog.
+    var force: Bool?
 }
 
 /// `POST /v1/admin/reload`'s answer for one variant: the model now served and the one it replaced.
@@ -377,13 +412,26 @@ struct ReloadResponse: Encodable, Sendable {
     var itemCount: Int
     var loadSeconds: Double?
     var loadedAt: String
+    /// How much the new model shares with the old one and the catalog.
+    var overlap: Overlap
+
+    /// `{"previous_model": 0.98, "catalog": 0.99}` (`ReloadOverlap`); `catalog` left out without one.
+    struct Overlap: Encodable, Sendable {
+        var previousModel: Double
+        var catalog: Double?
+        enum CodingKeys: String, CodingKey {
+            case catalog
+            case previousModel = "previous_model"
+        }
+    }
 
     enum CodingKeys: String, CodingKey {
-        case status, variant, path, sha256
+        case status, variant, path, sha256, overlap
         case previousSHA256 = "previous_sha256", itemCount = "item_count", loadSeconds = "load_seconds", loadedAt = "loaded_at"
     }
 
-    init(variant: String, served: ServedModel, replaced: ServedModel) {
+    init(variant: String, served: ServedModel, replaced: ServedModel, overlap: ReloadOverlap) {
+        self.overlap = Overlap(previousModel: overlap.previousModel, catalog: overlap.catalog)
         self.variant = variant
         path = served.path
         sha256 = served.sha256

@@ -9,10 +9,16 @@ import HummingbirdAuth
 public struct AdminToken: Sendable, CustomStringConvertible, CustomDebugStringConvertible {
     private let bytes: [UInt8]
 
-    /// `token` as is; refused when empty, or when it holds a character an `Authorization` header
-    /// cannot carry (anything but visible ASCII).
+    /// The shortest token accepted, in bytes: a shorter one is quick to guess.
+    public static let minimumBytes = 16
+
+    /// `token` as is; refused when empty, shorter than `minimumBytes`, or when it holds a character
+    /// an `Authorization` header cannot carry (anything but visible ASCII).
     public init(_ token: String) throws {
         guard !token.isEmpty else { throw AdminTokenError(description: "the admin token is empty") }
+        guard token.utf8.count >= Self.minimumBytes else {
+            throw AdminTokenError(description: "the admin token is \(token.utf8.count) bytes; it must be at least \(Self.minimumBytes) (e.g. openssl rand -hex 32)")
+        }
         guard token.utf8.allSatisfy({ (0x21...0x7e).contains($0) }) else {
             throw AdminTokenError(description: "the admin token holds a space, control or non-ASCII character; use visible ASCII only (e.g. openssl rand -hex 32)")
         }
@@ -20,14 +26,15 @@ public struct AdminToken: Sendable, CustomStringConvertible, CustomDebugStringCo
     }
 
     /// The token in the file at `path`, without the whitespace and line breaks around it (an
-    /// editor's or `echo`'s trailing newline). An unreadable or empty file is refused with an error
-    /// naming it; the error never quotes the file's contents.
+    /// editor's or `echo`'s trailing newline). The file is checked like every file the service
+    /// opens (`ServiceFile`: a regular file, at most 4 KiB, opened without blocking). An unreadable
+    /// or empty file is refused with an error naming it; the error never quotes the file's contents.
     public init(contentsOfFile path: String) throws {
         let data: Data
         do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            throw AdminTokenError(description: "cannot read the admin token file \(path) (missing or unreadable)")
+            data = Data(try ServiceFile.readAll(path, what: "the admin token file", limit: 4096))
+        } catch let error as ServiceFileError {
+            throw AdminTokenError(description: "cannot read the admin token file \(path) (\(error.description))")
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw AdminTokenError(description: "the admin token file \(path) is not UTF-8 text")
@@ -72,7 +79,7 @@ struct AdminAuthMiddleware<Context: RequestContext>: RouterMiddleware {
             throw ServingError(.forbidden, code: "admin_disabled",
                                message: "admin routes are disabled; start srgnn serve with --admin-token-file PATH to enable them")
         }
-        guard let presented = request.headers.bearer?.token else {
+        guard let presented = Self.bearerToken(request.headers[.authorization]) else {
             return unauthorized("this route needs the admin token: send the header Authorization: Bearer <token>",
                                 challenge: #"Bearer realm="srgnn-admin""#)
         }
@@ -81,6 +88,15 @@ struct AdminAuthMiddleware<Context: RequestContext>: RouterMiddleware {
                                 challenge: #"Bearer realm="srgnn-admin", error="invalid_token""#)
         }
         return try await next(request, context)
+    }
+
+    /// The token of `Authorization: Bearer <token>`; the scheme's name is case-insensitive
+    /// (RFC 7235: `bearer` and `BEARER` are `Bearer`), and spaces after it are skipped.
+    static func bearerToken(_ authorization: String?) -> String? {
+        guard let authorization, let space = authorization.firstIndex(of: " "),
+              authorization[..<space].lowercased() == "bearer" else { return nil }
+        let token = authorization[space...].trimmingCharacters(in: .whitespaces)
+        return token.isEmpty ? nil : token
     }
 
     private func unauthorized(_ message: String, challenge: String) -> Response {

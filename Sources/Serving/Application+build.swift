@@ -35,6 +35,7 @@ public func buildApplication(
     adminToken: AdminToken? = nil,
     reloadOnHangup: Bool = false,
     eventsLog: EventsLog? = nil,
+    signer: RecommendationIDSigner = .generated(),
     metrics: ServiceMetrics = ServiceMetrics(),
     logger: Logger = Logger(label: "srgnn.serve"),
     onServerRunning: @escaping @Sendable (String) async -> Void = { _ in }
@@ -45,24 +46,29 @@ public func buildApplication(
                                        warmUpSessions: configuration.maxCoalescedSessions,
                                        catalogPath: models[0].catalog?.path, fallback: models[0].recommender.fallback)
     let variants = ServedVariants(split: split, reloaders: zip(split.names, models).map { name, model in
-        ModelReloader(models: CurrentModel(model), variant: name, loader: loader, metrics: metrics, logger: logger)
-    })
+        ModelReloader(models: CurrentModel(model), variant: name, loader: loader, metrics: metrics, logger: logger,
+                      minimumOverlap: configuration.minReloadOverlap)
+    }, signer: signer)
     // One queue for every variant: jobs of one model are scored together, jobs of two never are.
     let queue = InferenceQueue(models: variants.all[0].models, threads: configuration.inferenceThreads,
                                maxCoalescedSessions: configuration.maxCoalescedSessions,
                                onBatch: { metrics.batchSessions.record($0) })
     let router = buildRouter(configuration: configuration, queue: queue, variants: variants, adminToken: adminToken,
                              eventsLog: eventsLog, metrics: metrics, logger: logger)
+    let perClient = ConnectionsPerClient(limit: configuration.maxConnectionsPerClient, logger: logger)
     let http1 = HTTP1Channel.Configuration(
-        additionalChannelHandlers: [RequestDeadlineHandler(timeout: TimeAmount(configuration.requestReadTimeout),
-                                                           onTimeout: { metrics.requestReadTimeouts.increment() })],
+        additionalChannelHandlers: [PerClientConnectionLimitHandler(connections: perClient,
+                                                                    onRefused: { metrics.connectionsRefusedPerClient.increment() }),
+                                    RequestDeadlineHandler(timeout: TimeAmount(configuration.requestReadTimeout),
+                                                           onTimeout: { metrics.requestReadTimeouts.increment() }),
+                                    ExpectContinueHandler(maxBodyBytes: configuration.maxBodyBytes)],
         idleTimeout: TimeAmount(configuration.idleTimeout))
     return Application(
         router: router,
         server: .http1(configuration: http1),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "srgnn",
                              availableConnectionsDelegate: MaximumAvailableConnections(configuration.maxConnections, logger: logger)),
-        services: reloadOnHangup ? [queue, ReloadOnHangup(variants: variants)] : [queue],
+        services: reloadOnHangup ? [queue, ReloadOnHangup(variants: variants, eventsLog: eventsLog, logger: logger)] : [queue],
         onServerRunning: { channel in
             let address = channel.localAddress.map { "\($0.ipAddress ?? configuration.host):\($0.port ?? configuration.port)" }
                 ?? "\(configuration.host):\(configuration.port)"
@@ -80,12 +86,13 @@ public func buildApplication(
     adminToken: AdminToken? = nil,
     reloadOnHangup: Bool = false,
     eventsLog: EventsLog? = nil,
+    signer: RecommendationIDSigner = .generated(),
     metrics: ServiceMetrics = ServiceMetrics(),
     logger: Logger = Logger(label: "srgnn.serve"),
     onServerRunning: @escaping @Sendable (String) async -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
     try buildApplication(configuration: configuration, models: [model], split: .single, loader: loader, adminToken: adminToken,
-                         reloadOnHangup: reloadOnHangup, eventsLog: eventsLog, metrics: metrics, logger: logger,
+                         reloadOnHangup: reloadOnHangup, eventsLog: eventsLog, signer: signer, metrics: metrics, logger: logger,
                          onServerRunning: onServerRunning)
 }
 
@@ -102,8 +109,9 @@ public func buildRouter(configuration: ServingConfiguration, queue: InferenceQue
     let single = #"{"items": [214826, 214827], "k": 20, "exclude_seen": false}"#
     let batch = #"{"sessions": [{"items": [214826, 214827]}, {"items": ["a17"]}], "k": 20}"#
     let reload = #"{"variant": "b", "model": "/models/new.safetensors"}"#
-    let event = #"{"recommendation_id": "b.5f0c2a9e8d7b4c3a1f0e9d8c7b6a5f4e", "item": 214826, "type": "click"}"#
+    let event = #"{"recommendation_id": "b.5f0c2a9e8d7b4c3a1f0e9d8c7b6a5f4e.0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f", "item": 214826, "type": "click"}"#
     let limits = Limits(configuration: configuration)
+    let eventBudget = EventBudget(perSecond: configuration.maxEventsPerSecond)
 
     // Each request below takes its variant's served model once and keeps it: validated and scored
     // by the same one, whatever reload comes meanwhile.
@@ -176,25 +184,18 @@ public func buildRouter(configuration: ServingConfiguration, queue: InferenceQue
     /// Credits a click or purchase to the variant whose answer it came from; logs it when a log is kept.
     router.post("/v1/events") { request, _ -> Response in
         let body = try await limits.collect(request)
-        let parsed = try decodeBody(EventRequest.self, from: body, example: event)
-        guard let variant = variants.issuer(of: parsed.recommendationID) else {
-            throw ServingError(.badRequest, code: "invalid_recommendation_id",
-                               message: "\"recommendation_id\" is not one this service issues (\"\(parsed.recommendationID.prefix(80))\"): send the \"recommendation_id\" of an answer, <variant>.<32 hex digits>, where the variant is one of \(variants.listed)")
-        }
-        guard let type = EventType(rawValue: parsed.type) else {
-            throw ServingError(.badRequest, code: "invalid_event_type",
-                               message: "\"type\" must be \(EventType.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: " or ")), got \"\(parsed.type.prefix(80))\"")
-        }
+        let checked = try CheckedEvent(body: body, variants: variants, example: event)
+        let variant = checked.variant
+        // After every check, so refused events spend none of the budget.
+        guard eventBudget.take() else { throw ServingError.eventsOverBudget(perSecond: eventBudget.perSecond) }
         if let eventsLog {
-            let record = EventRecord(time: EventRecord.timestamp(Date()),
-                                     recommendationID: parsed.recommendationID, model: variant.name, item: parsed.item, type: type.rawValue)
-            do { try await eventsLog.append(record) } catch {
+            do { try await eventsLog.append(checked.record(at: Date())) } catch {
                 logger.error("event not recorded: \(error)")
                 throw ServingError(.serviceUnavailable, code: "events_log_unavailable",
                                    message: "the event could not be written to the events log; it was not recorded, retry later")
             }
         }
-        variant.counters.events[type]!.increment()
+        variant.counters.events[checked.type]!.increment()
         return try jsonResponse(EventResponse(model: variant.name))
     }
 
@@ -251,8 +252,9 @@ public func buildRouter(configuration: ServingConfiguration, queue: InferenceQue
         var reloaded = [ReloadResponse](), refused = [String]()
         for variant in targets {
             do {
-                let (served, replaced) = try await variant.reloader.reload(from: requested.model, trigger: "POST /v1/admin/reload")
-                reloaded.append(ReloadResponse(variant: variant.name, served: served, replaced: replaced))
+                let (served, replaced, overlap) = try await variant.reloader.reload(from: requested.model, force: requested.force ?? false,
+                                                                                   trigger: "POST /v1/admin/reload")
+                reloaded.append(ReloadResponse(variant: variant.name, served: served, replaced: replaced, overlap: overlap))
             } catch let error as ModelReloadError {
                 let kept = variant.models.served
                 refused.append("\(variant.name): \(error); still serving \(kept.path ?? "the model given at start") (sha256 \(kept.sha256))")
@@ -324,8 +326,15 @@ struct Limits: Sendable {
         }
     }
 
-    /// The body, or a 413 when it is over the limit (refused from `Content-Length` when sent).
+    /// The body, or a 413 when it is over the limit (refused from `Content-Length` when sent), or a
+    /// 415 when it is compressed (`Content-Encoding` other than `identity`: it would be read as JSON
+    /// bytes and refused as malformed, or worse, taken).
     func collect(_ request: Request) async throws -> ByteBuffer {
+        for encoding in request.headers[values: .contentEncoding] {
+            for coding in encoding.split(separator: ",") where coding.trimmingCharacters(in: .whitespaces).lowercased() != "identity" {
+                throw ServingError.unsupportedEncoding(coding.trimmingCharacters(in: .whitespaces))
+            }
+        }
         if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > maxBodyBytes {
             throw ServingError.bodyTooLarge(limit: maxBodyBytes)
         }

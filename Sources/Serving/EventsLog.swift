@@ -35,69 +35,115 @@ struct EventRecord: Encodable, Sendable {
 
 /// The events log (`srgnn serve --events-log PATH`): one JSON line per event, appended.
 ///
-/// The file is opened once, in append mode, so a restart adds to it and never truncates it; each
-/// line is written in full before `append` returns (and so before the client is answered), but
-/// not fsynced: a crash of the machine, not of the process, may lose the last lines. Writes run
-/// one at a time on a queue of their own, off Swift's cooperative pool. Rotate it with a copy and
-/// truncate (logrotate's `copytruncate`): the service keeps writing to the file it opened.
-public final class EventsLog: Sendable {
+/// The file is opened in append mode, so a restart adds to it and never truncates it; it must be a
+/// regular file (opened without blocking, checked with `fstat`: a FIFO or a device is refused).
+/// Each line is written in full before `append` returns (and so before the client is answered),
+/// but not fsynced: a crash of the machine, not of the process, may lose the last lines. A write
+/// that fails part-way (a full disk) is cut back off the file, so the log never holds half a line
+/// and a client told "not recorded" finds nothing recorded. Writes run one at a time on a queue of
+/// their own, off Swift's cooperative pool. A line is at most `maximumLineBytes`.
+///
+/// Rotation: the file is opened again, by its path, on `reopen()` (SIGHUP) and whenever the path no
+/// longer names the open file (deleted, or renamed away by logrotate's `create` mode), checked
+/// with one `stat` per event; logrotate's `copytruncate` works too.
+public final class EventsLog: @unchecked Sendable {
+    // @unchecked: `file` is only touched on the `writes` queue (and in init/deinit).
     public let path: String
-    private let descriptor: Int32
+    /// The longest line `append` writes, in bytes: an `item` of 256 characters each escaped as
+    /// `\uXXXX`, the longest recommendation id and variant name, the time and the keys.
+    public static let maximumLineBytes = 2048
+    /// The open file and its identity, to see when the path names another file.
+    private var file: OpenFile
     private let writes = DispatchQueue(label: "srgnn.events-log")
-    /// Set after a failed write, which may have left part of a line: the next line starts on a new one.
-    private let brokenLine = LockedFlag()
+    /// `write(2)`, replaceable in tests (a write that fails part-way).
+    private let writeBytes: @Sendable (Int32, UnsafeRawPointer, Int) -> Int
+
+    private struct OpenFile {
+        var descriptor: Int32
+        var device: UInt64
+        var inode: UInt64
+    }
 
     /// Opens (or creates) `path` for appending; throws naming the path and the reason.
-    public init(path: String) throws {
-        let descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else {
-            throw EventsLogError(description: "cannot open the events log \(path) for appending: \(String(cString: strerror(errno)))")
-        }
-        self.path = path
-        self.descriptor = descriptor
+    public convenience init(path: String) throws {
+        try self.init(path: path, write: { write($0, $1, $2) })
     }
 
-    deinit { close(descriptor) }
+    init(path: String, write: @escaping @Sendable (Int32, UnsafeRawPointer, Int) -> Int) throws {
+        self.path = path
+        writeBytes = write
+        file = try Self.openFile(path)
+    }
+
+    deinit { close(file.descriptor) }
+
+    /// Opens `path` for appending without blocking, and checks it is a regular file.
+    private static func openFile(_ path: String) throws -> OpenFile {
+        let descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0o644)
+        guard descriptor >= 0 else {
+            // ENXIO: a FIFO nobody reads (a blocking open would have waited for a reader forever).
+            let reason = errno == ENXIO ? "it is a FIFO (named pipe) or a device, expected a regular file" : String(cString: strerror(errno))
+            throw EventsLogError(description: "cannot open the events log \(path) for appending: \(reason)")
+        }
+        var info = stat()
+        if let reason = ServiceFile.refusal(of: descriptor, path: path, what: "the events log", limit: nil) ?? (fstat(descriptor, &info) == 0 ? nil : "cannot stat the events log \(path)") {
+            close(descriptor)
+            throw EventsLogError(description: reason)
+        }
+        return OpenFile(descriptor: descriptor, device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
+    }
+
+    /// Opens the path again (SIGHUP: after a rotation) and closes the old file. Throws, keeping
+    /// the old file, when the path cannot be opened.
+    public func reopen() async throws {
+        try await onWrites { try self.reopenNow() }
+    }
+
+    private func reopenNow() throws {
+        let opened = try Self.openFile(path)
+        close(file.descriptor)
+        file = opened
+    }
 
     /// Appends `record` as one line; returns once the whole line is written. Throws
-    /// `EventsLogError` naming the path and the reason (a full disk, say).
+    /// `EventsLogError` naming the path and the reason (a full disk, say); nothing of the line is
+    /// left in the file then.
     func append(_ record: EventRecord) async throws {
         let line = try JSONText.data(record) + [0x0a]
+        try await onWrites { try self.writeLine(line) }
+    }
+
+    private func onWrites(_ work: @escaping @Sendable () throws -> Void) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            writes.async {
-                continuation.resume(with: Result { try self.writeLine(line) })
-            }
+            writes.async { continuation.resume(with: Result { try work() }) }
         }
     }
 
-    /// On the `writes` queue: the whole of `line`, however many `write` calls it takes.
+    /// On the `writes` queue: the whole of `line`, however many `write` calls it takes, or nothing.
     private func writeLine(_ line: Data) throws {
-        let startsNewLine = brokenLine.take()
-        let bytes = startsNewLine ? [0x0a] + [UInt8](line) : [UInt8](line)
+        var info = stat()
+        if stat(path, &info) != 0 || UInt64(info.st_dev) != file.device || UInt64(info.st_ino) != file.inode {
+            // Deleted or rotated away: events written to the open file would be lost with it.
+            try reopenNow()
+        }
+        // With O_APPEND every write lands at the end: the size now is where this line starts.
+        let start = lseek(file.descriptor, 0, SEEK_END)
+        let descriptor = file.descriptor
         var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
-            if written < 0 {
-                if errno == EINTR { continue }
-                let reason = String(cString: strerror(errno))
-                if offset > 0 || startsNewLine { brokenLine.set() }
-                throw EventsLogError(description: "cannot write to the events log \(path): \(reason)")
+        try line.withUnsafeBytes { bytes in
+            while offset < bytes.count {
+                let written = writeBytes(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    let reason = String(cString: strerror(errno))
+                    // Cut the part written back off, so that no half line stays (nor glues to the next).
+                    if offset > 0, start >= 0 { _ = ftruncate(descriptor, start) }
+                    throw EventsLogError(description: "cannot write to the events log \(path): \(reason)")
+                }
+                offset += written
             }
-            offset += written
         }
     }
-}
-
-/// A flag set on one thread and taken on another.
-private final class LockedFlag: @unchecked Sendable {
-    // @unchecked: `value` is only touched under `lock`.
-    private let lock = NSLock()
-    private var value = false
-
-    func set() { lock.withLock { value = true } }
-
-    /// The flag's value; clears it.
-    func take() -> Bool { lock.withLock { defer { value = false }; return value } }
 }
 
 /// The events log cannot be opened or written.

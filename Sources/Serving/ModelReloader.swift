@@ -25,12 +25,16 @@ public final class ModelReloader: Sendable {
     let loader: ModelLoader
     let counters: VariantMetrics
     let logger: Logger
+    /// Least share of the old model's items, and of the catalog's rows, the new model must know
+    /// unless the reload is forced (`ReloadOverlap`).
+    let minimumOverlap: Double
     /// Runs reloads one after another, off Swift's cooperative pool (loading blocks for a while).
     private let reloads = DispatchQueue(label: "srgnn.model-reload")
 
     public init(models: CurrentModel, variant: String = VariantSplit.defaultName, loader: ModelLoader,
-                metrics: ServiceMetrics, logger: Logger) {
+                metrics: ServiceMetrics, logger: Logger, minimumOverlap: Double = 0.5) {
         self.models = models
+        self.minimumOverlap = minimumOverlap
         self.variant = variant
         self.loader = loader
         counters = metrics.variant(variant)
@@ -38,19 +42,30 @@ public final class ModelReloader: Sendable {
     }
 
     /// Loads `path` (default: the served model's own path) and swaps it in; returns the model now
-    /// served and the one it replaced. `trigger` says who asked, for the log. Throws
-    /// `ModelReloadError` when the file is refused.
+    /// served, the one it replaced and how much they share. `trigger` says who asked, for the log.
+    /// Throws `ModelReloadError` when the file is refused, among others when the new model knows
+    /// less than `minimumOverlap` of the old model's items or of the catalog's rows and `force` is
+    /// false. The wait ends with `CancellationError` when the calling task is cancelled (the
+    /// reload itself goes on), so that a reload never holds up shutdown.
     @discardableResult
-    public func reload(from path: String? = nil, trigger: String) async throws -> (served: ServedModel, replaced: ServedModel) {
-        try await withCheckedThrowingContinuation { continuation in
-            reloads.async {
-                continuation.resume(with: Result { try self.reloadNow(from: path, trigger: trigger) })
+    public func reload(from path: String? = nil, force: Bool = false,
+                       trigger: String) async throws -> (served: ServedModel, replaced: ServedModel, overlap: ReloadOverlap) {
+        let once = ResumeOnce<(served: ServedModel, replaced: ServedModel, overlap: ReloadOverlap)>()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                once.set(continuation)
+                reloads.async {
+                    once.resume(with: Result { try self.reloadNow(from: path, force: force, trigger: trigger) })
+                }
             }
+        } onCancel: {
+            once.resume(with: .failure(CancellationError()))
         }
     }
 
     /// One reload, on the `reloads` queue.
-    private func reloadNow(from requestedPath: String?, trigger: String) throws -> (served: ServedModel, replaced: ServedModel) {
+    private func reloadNow(from requestedPath: String?, force: Bool,
+                           trigger: String) throws -> (served: ServedModel, replaced: ServedModel, overlap: ReloadOverlap) {
         let current = models.served
         guard let path = requestedPath ?? current.path else {
             try refuse(ModelReloadError(path: nil, reason: "the served model was not loaded from a file; name one, e.g. {\"model\": \"/models/new.safetensors\"}"),
@@ -70,17 +85,85 @@ public final class ModelReloader: Sendable {
             try refuse(ModelReloadError(path: path, reason: "not a checkpoint (a bare weights file has no vocabulary, so raw ids would be read as row numbers); give a checkpoint written by srgnn train"),
                               trigger: trigger)
         }
+        let overlap = ReloadOverlap(new: loaded, old: current)
+        if !force, let short = overlap.shortfall(minimum: minimumOverlap) {
+            try refuse(ModelReloadError(path: path, reason: "\(short) (the least accepted is \(ReloadOverlap.percent(minimumOverlap)), --min-reload-overlap): most sessions or filters would be answered with nothing; check the file, or send {\"force\": true} to reload anyway"),
+                       trigger: trigger)
+        }
         let replaced = models.replace(with: loaded)
         counters.reloads.increment()
         counters.recordServed(loaded)
-        logger.info("reloaded (\(trigger)) \(variant): \(loaded.summary) in \(String(format: "%.3f", loaded.loadSeconds ?? 0)) s; replaced sha256 \(replaced.sha256)")
-        return (loaded, replaced)
+        logger.info("reloaded (\(trigger)\(force ? ", forced" : "")) \(variant): \(loaded.summary) in \(String(format: "%.3f", loaded.loadSeconds ?? 0)) s; \(overlap); replaced sha256 \(replaced.sha256)")
+        return (loaded, replaced, overlap)
     }
 
     private func refuse(_ error: ModelReloadError, trigger: String) throws -> Never {
         counters.reloadFailures.increment()
         logger.error("reload (\(trigger)) of \(variant) refused: \(error); still serving \(models.served.path ?? "<in memory>") (sha256 \(models.served.sha256))")
         throw error
+    }
+}
+
+/// How much a reloaded model shares with the model it replaces and with its catalog: what a reload
+/// answers and logs, and what it checks against `--min-reload-overlap`.
+public struct ReloadOverlap: Sendable, Equatable, CustomStringConvertible {
+    /// The share of the old model's items the new one knows (its raw ids): 1 for the same
+    /// vocabulary, 0 when the two share nothing.
+    public var previousModel: Double
+    /// The share of the catalog's rows the new model knows; nil without a catalog (or an empty one).
+    public var catalog: Double?
+
+    init(new: ServedModel, old: ServedModel) {
+        let newVocabulary = new.recommender.loaded.vocabulary, oldVocabulary = old.recommender.loaded.vocabulary
+        let shared = oldVocabulary.rawIDs.reduce(0) { $0 + (newVocabulary.internalID(of: $1) == nil ? 0 : 1) }
+        previousModel = oldVocabulary.count == 0 ? 1 : Double(shared) / Double(oldVocabulary.count)
+        if let file = new.catalog, file.items > 0, let index = new.recommender.catalog {
+            catalog = Double(file.items - index.rowsNotInModel) / Double(file.items)
+        }
+    }
+
+    /// Why the overlap is under `minimum`, or nil when it is not.
+    func shortfall(minimum: Double) -> String? {
+        var short = [String]()
+        if previousModel < minimum { short.append("the new model knows \(Self.percent(previousModel)) of the served model's items") }
+        if let catalog, catalog < minimum { short.append("it knows \(Self.percent(catalog)) of the catalog's rows") }
+        return short.isEmpty ? nil : short.joined(separator: " and ")
+    }
+
+    static func percent(_ share: Double) -> String { String(format: "%.1f %%", 100 * share) }
+
+    public var description: String {
+        "overlap: \(Self.percent(previousModel)) of the previous model's items" + (catalog.map { ", \(Self.percent($0)) of the catalog's rows" } ?? "")
+    }
+}
+
+/// Resumes a continuation once: with the reload's result, or earlier with `CancellationError`.
+private final class ResumeOnce<Value: Sendable>: @unchecked Sendable {
+    // @unchecked: `continuation` and `outcome` are only touched under `lock`.
+    private let lock = NSLock()
+    private var continuation: CheckedContinuation<Value, any Error>?
+    /// An outcome that came before the continuation was set (a cancellation at once).
+    private var outcome: Result<Value, any Error>?
+    private var done = false
+
+    func set(_ continuation: CheckedContinuation<Value, any Error>) {
+        let early: Result<Value, any Error>? = lock.withLock {
+            if let outcome { return outcome }
+            self.continuation = continuation
+            return nil
+        }
+        if let early { continuation.resume(with: early) }
+    }
+
+    func resume(with result: Result<Value, any Error>) {
+        let waiting: CheckedContinuation<Value, any Error>? = lock.withLock {
+            guard !done else { return nil }
+            done = true
+            guard let continuation else { outcome = result; return nil }
+            self.continuation = nil
+            return continuation
+        }
+        waiting?.resume(with: result)
     }
 }
 
@@ -110,8 +193,13 @@ private let hangupIgnored: Void = { _ = signal(SIGHUP, SIG_IGN) }()
 /// the others. SIGHUP is ignored as a signal (its default action ends the process) and heard
 /// through a Dispatch signal source; hangups that arrive during a reload make one more round
 /// after it, not one each.
+///
+/// Each SIGHUP first opens the events log again (after a rotation), then reloads. A reload's wait
+/// ends at graceful shutdown, so a reload that hangs never holds the process.
 struct ReloadOnHangup: Service {
     let variants: ServedVariants
+    let eventsLog: EventsLog?
+    let logger: Logger
 
     func run() async throws {
         ignoreHangup()
@@ -121,9 +209,12 @@ struct ReloadOnHangup: Service {
         source.resume()
         defer { source.cancel() }
         for await _ in hangups.cancelOnGracefulShutdown() {
+            if let eventsLog {
+                do { try await eventsLog.reopen() } catch { logger.error("SIGHUP: \(error); events still go to the file open before") }
+            }
             for variant in variants.all {
                 // A refusal is logged and counted by the reloader; the service goes on.
-                _ = try? await variant.reloader.reload(trigger: "SIGHUP")
+                _ = try? await cancelWhenGracefulShutdown { try await variant.reloader.reload(trigger: "SIGHUP") }
             }
         }
     }

@@ -46,6 +46,7 @@ paths:
               schema: { $ref: "#/components/schemas/Recommendation" }
         "400": { $ref: "#/components/responses/BadRequest" }
         "413": { $ref: "#/components/responses/TooLarge" }
+        "415": { $ref: "#/components/responses/UnsupportedEncoding" }
         "422": { $ref: "#/components/responses/Unprocessable" }
         "503": { $ref: "#/components/responses/Unavailable" }
   /v1/recommendations/batch:
@@ -66,6 +67,7 @@ paths:
               schema: { $ref: "#/components/schemas/BatchRecommendation" }
         "400": { $ref: "#/components/responses/BadRequest" }
         "413": { $ref: "#/components/responses/TooLarge" }
+        "415": { $ref: "#/components/responses/UnsupportedEncoding" }
         "422": { $ref: "#/components/responses/Unprocessable" }
         "503": { $ref: "#/components/responses/Unavailable" }
   /v1/events:
@@ -73,15 +75,18 @@ paths:
       summary: Attributes a click or purchase to the recommendation (and so the variant) it came from
       description: |
         Counted per variant in `/metrics` and, with `--events-log`, appended to the events log
-        (one JSON line, written before the answer). The variant is read from the
-        `recommendation_id`, so the service keeps no table of issued ids.
+        (one JSON line of at most 2 KiB, written before the answer). The variant is read from the
+        `recommendation_id`, whose signature (HMAC-SHA256 with the key of `--events-key-file`, or
+        one generated at start) shows this service issued it, so the service keeps no table of
+        issued ids; an unsigned, altered or foreign id is a 400. At most `--max-events-per-second`
+        events are taken (default 1,000, over all clients): beyond, 429 with `Retry-After`.
       operationId: recordEvent
       requestBody:
         required: true
         content:
           application/json:
             schema: { $ref: "#/components/schemas/EventRequest" }
-            example: { recommendation_id: "b.5f2b0c1e9a7d4c3b8e6f1a2d3c4b5a69", item: 214826, type: click }
+            example: { recommendation_id: "b.5f2b0c1e9a7d4c3b8e6f1a2d3c4b5a69.0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f", item: 214826, type: click }
       responses:
         "200":
           description: Recorded.
@@ -90,6 +95,8 @@ paths:
               schema: { $ref: "#/components/schemas/EventRecorded" }
         "400": { $ref: "#/components/responses/BadRequest" }
         "413": { $ref: "#/components/responses/TooLarge" }
+        "415": { $ref: "#/components/responses/UnsupportedEncoding" }
+        "429": { $ref: "#/components/responses/TooManyEvents" }
         "503": { $ref: "#/components/responses/Unavailable" }
   /v1/model:
     get:
@@ -121,6 +128,9 @@ paths:
         `Authorization: Bearer <token>` with the token of `--admin-token-file`; without that
         option the admin routes are disabled (403). With several variants, `variant` names the
         one to reload; with neither `variant` nor `model`, every variant reloads from its file.
+        A model that knows under `--min-reload-overlap` (default 0.5) of the served model's items,
+        or of the catalog's rows, is refused (422) unless `force` is true; the answer gives the
+        overlap.
       operationId: reload
       security:
         - adminToken: []
@@ -143,6 +153,7 @@ paths:
         "401": { $ref: "#/components/responses/Unauthorized" }
         "403": { $ref: "#/components/responses/Forbidden" }
         "413": { $ref: "#/components/responses/TooLarge" }
+        "415": { $ref: "#/components/responses/UnsupportedEncoding" }
         "422": { $ref: "#/components/responses/Unprocessable" }
   /health:
     get:
@@ -195,7 +206,8 @@ components:
       description: |
         The request is malformed or a field is invalid (`malformed_json`, `invalid_request`,
         `invalid_k`, `invalid_filter`, `unknown_model`, `invalid_session_id`, `unknown_variant`,
-        `variant_required`, `invalid_recommendation_id`, `invalid_event_type`, `malformed_request`).
+        `variant_required`, `invalid_recommendation_id`, `invalid_item`, `invalid_event_type`,
+        `malformed_request`).
       content:
         application/json:
           schema: { $ref: "#/components/schemas/Error" }
@@ -223,6 +235,22 @@ components:
         `--fallback none` (`empty_session`, `no_known_items`), an empty batch (`empty_batch`), a
         refused model or catalog file (`model_refused`; when several variants reload, the message
         names each refused one and those reloaded).
+      content:
+        application/json:
+          schema: { $ref: "#/components/schemas/Error" }
+    UnsupportedEncoding:
+      description: The body is compressed (`Content-Encoding` other than `identity`; `unsupported_content_encoding`); send it uncompressed.
+      headers:
+        Accept-Encoding:
+          schema: { type: string, enum: [identity] }
+      content:
+        application/json:
+          schema: { $ref: "#/components/schemas/Error" }
+    TooManyEvents:
+      description: Over `--max-events-per-second` (`too_many_events`); the event was not recorded.
+      headers:
+        Retry-After:
+          schema: { type: integer }
       content:
         application/json:
           schema: { $ref: "#/components/schemas/Error" }
@@ -370,9 +398,9 @@ components:
           description: The variant that answered.
           type: string
         recommendation_id:
-          description: Unique, `<variant>.<32 lowercase hex digits>`; send it back with `POST /v1/events`.
+          description: Unique and signed, `<variant>.<32 lowercase hex digits>.<32 lowercase hex digits>`; send it back with `POST /v1/events`.
           type: string
-          pattern: "^[A-Za-z0-9_-]{1,32}\\.[0-9a-f]{32}$"
+          pattern: "^[A-Za-z0-9_-]{1,32}\\.[0-9a-f]{32}\\.[0-9a-f]{32}$"
     BatchRecommendation:
       type: object
       required: [results]
@@ -384,8 +412,19 @@ components:
       type: object
       required: [recommendation_id, item, type]
       properties:
-        recommendation_id: { type: string }
-        item: { $ref: "#/components/schemas/ItemID" }
+        recommendation_id:
+          description: As an answer gave it.
+          type: string
+          maxLength: 98
+          pattern: "^[A-Za-z0-9_-]{1,32}\\.[0-9a-f]{32}\\.[0-9a-f]{32}$"
+        item:
+          description: An item id, as in `items`; a string of 1 to 256 characters or an integer.
+          oneOf:
+            - type: string
+              minLength: 1
+              maxLength: 256
+            - type: integer
+              format: int64
         type:
           type: string
           enum: [click, purchase]
@@ -498,6 +537,10 @@ components:
           nullable: true
           description: The variant to reload (needed with `model` when there are several).
           type: string
+        force:
+          nullable: true
+          description: Reload even when the new model knows under `--min-reload-overlap` of the served model's items or the catalog's rows.
+          type: boolean
     ReloadAnswer:
       type: object
       required: [status, sha256, previous_sha256, item_count, loaded_at]
@@ -512,6 +555,13 @@ components:
         item_count: { type: integer }
         load_seconds: { type: number }
         loaded_at: { type: string, format: date-time }
+        overlap:
+          description: Shares (0 to 1) of the previous model's items, and of the catalog's rows, that the new model knows.
+          type: object
+          required: [previous_model]
+          properties:
+            previous_model: { type: number }
+            catalog: { type: number }
     ReloadAllAnswer:
       type: object
       required: [status, variants]

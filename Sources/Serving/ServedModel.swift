@@ -104,6 +104,9 @@ public struct ModelLoader: Sendable {
         self.fallback = fallback
     }
 
+    /// The largest catalog file read, in bytes (1 GiB): a budget for memory and reload time.
+    public static let maximumCatalogBytes = 1 << 30
+
     /// Loads and checks `path` (`LoadedModel.load`: format, shapes, metadata) and the catalog,
     /// then scores one batch of `warmUpSessions` sessions with it, so that a model that cannot
     /// answer is refused here and the first requests after a swap do not pay for allocating the
@@ -113,7 +116,16 @@ public struct ModelLoader: Sendable {
         let start = DispatchTime.now().uptimeNanoseconds
         let loaded = try LoadedModel.load(from: path, propagationSteps: propagationSteps, nonhybrid: nonhybrid)
         let catalog = try catalogPath.map { catalogPath in
-            do { return (try Catalog.load(from: catalogPath), catalogPath) } catch { throw CatalogLoadError(reason: "\(error)") }
+            do {
+                // Checked first without blocking: a FIFO there would hang the read (and every later
+                // reload, and shutdown behind them); a device never ends.
+                try ServiceFile.check(catalogPath, what: "the catalog", limit: Self.maximumCatalogBytes)
+                return (try Catalog.load(from: catalogPath), catalogPath)
+            } catch let error as ServiceFileError {
+                throw CatalogLoadError(reason: error.description)
+            } catch {
+                throw CatalogLoadError(reason: "\(error)")
+            }
         }
         let recommender = Recommender(model: loaded, maxSessionLength: maxSessionLength, catalog: catalog?.0, fallback: fallback)
         try warmUp(recommender, path: path)

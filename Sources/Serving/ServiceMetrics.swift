@@ -15,6 +15,8 @@ import Prometheus
 /// - `inference_batch_sessions`: sessions per pass of the model (how much requests coalesce).
 /// - `http_request_read_timeouts_total`: connections closed because a request was not read in
 ///   full within the request read timeout (slow or stalled clients).
+/// - `http_connections_refused_per_client_total`: connections closed at once because their client
+///   address already had `--max-connections-per-client` open.
 ///
 /// Per variant of an A/B test (label `model`, the variant's name; `default` for a single model):
 /// - `srgnn_model_reloads_total{model}`: reloads that swapped a new model in (SIGHUP or the admin route).
@@ -30,6 +32,7 @@ public final class ServiceMetrics: Sendable {
     private let cache = NSLockedDictionary()
     let batchSessions: CoreMetrics.Recorder
     let requestReadTimeouts: CoreMetrics.Counter
+    let connectionsRefusedPerClient: CoreMetrics.Counter
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -42,6 +45,7 @@ public final class ServiceMetrics: Sendable {
         self.factory = factory
         batchSessions = CoreMetrics.Recorder(label: "inference_batch_sessions", dimensions: [], aggregate: true, factory: factory)
         requestReadTimeouts = CoreMetrics.Counter(label: "http_request_read_timeouts_total", dimensions: [], factory: factory)
+        connectionsRefusedPerClient = CoreMetrics.Counter(label: "http_connections_refused_per_client_total", dimensions: [], factory: factory)
     }
 
     /// The metrics of the variant `name`, all made now so that each shows (at 0) from the start.
@@ -119,14 +123,22 @@ struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
         let method = request.method.rawValue
         do {
             let response = try await next(request, context)
-            metrics.record(route: context.endpointPath ?? "unmatched", method: method, status: response.status.code,
-                           nanoseconds: DispatchTime.now().uptimeNanoseconds - start)
+            metrics.record(route: Self.route(request, context: context, status: response.status), method: method,
+                           status: response.status.code, nanoseconds: DispatchTime.now().uptimeNanoseconds - start)
             return response
         } catch {
-            let status = (error as? any HTTPResponseError)?.status.code ?? 500
-            metrics.record(route: context.endpointPath ?? "unmatched", method: method, status: status,
+            let status = (error as? any HTTPResponseError)?.status ?? .internalServerError
+            metrics.record(route: Self.route(request, context: context, status: status), method: method, status: status.code,
                            nanoseconds: DispatchTime.now().uptimeNanoseconds - start)
             throw error
         }
+    }
+
+    /// The `route` label: the matched route; for a 405, the route the path names (the router found
+    /// no handler for the method, so it calls it `NotFound`). Only paths of `ServiceRoutes` become
+    /// labels, so clients cannot add label values.
+    static func route(_ request: Request, context: Context, status: HTTPResponse.Status) -> String {
+        if status == .methodNotAllowed, ServiceRoutes.methods(for: request.uri.path) != nil { return request.uri.path }
+        return context.endpointPath ?? "unmatched"
     }
 }

@@ -35,6 +35,18 @@ public struct ServingConfiguration: Sendable, Equatable {
     /// Most connections open at once; over it, new connections wait in the kernel's accept queue
     /// until one closes. Default 2048 (under the usual limit of open files per process).
     public var maxConnections: Int = 2048
+    /// Most connections open at once from one client address: beyond it a new one is closed at
+    /// once, so that one client's idle sockets cannot take all of `maxConnections` (clients behind
+    /// one proxy or NAT share it). Default 128.
+    public var maxConnectionsPerClient: Int = 128
+    /// Most events `POST /v1/events` takes per second, over every client (a token bucket, bursts up
+    /// to one second's worth): beyond it, 429 with `Retry-After`. With a line of the events log at
+    /// most `EventsLog.maximumLineBytes`, the log grows by at most their product per second.
+    public var maxEventsPerSecond: Int = 1000
+    /// Least share of the served model's items a reloaded model must know, and of the catalog's
+    /// rows, unless the reload says `"force": true`: a model sharing few items with the old one or
+    /// the catalog would answer most sessions and filters with nothing. Default 0.5.
+    public var minReloadOverlap: Double = 0.5
 
     public init(host: String = "127.0.0.1", port: Int = 8080, maxBatch: Int = 100, maxBodyBytes: Int = 1 << 20,
                 maxK: Int = 1000, inferenceThreads: Int = ServingConfiguration.defaultInferenceThreads,
@@ -70,6 +82,9 @@ public struct ServingConfiguration: Sendable, Equatable {
         try check(requestReadTimeout >= .milliseconds(1),
                   "--request-timeout must be at least 0.001 seconds, got \(requestReadTimeout)")
         try check(maxConnections >= 1, "--max-connections must be at least 1, got \(maxConnections)")
+        try check(maxConnectionsPerClient >= 1, "--max-connections-per-client must be at least 1, got \(maxConnectionsPerClient)")
+        try check(maxEventsPerSecond >= 1, "--max-events-per-second must be at least 1, got \(maxEventsPerSecond)")
+        try check((0...1).contains(minReloadOverlap), "--min-reload-overlap must be in 0...1, got \(minReloadOverlap)")
     }
 }
 

@@ -11,16 +11,23 @@ public struct ServingError: Error, HTTPResponseError, CustomStringConvertible, S
     public var status: HTTPResponse.Status
     public var code: String
     public var message: String
+    /// Sent with the answer besides `Content-Type` (`Retry-After`, `Accept-Encoding`).
+    public var extraHeaders: HTTPFields
 
-    public init(_ status: HTTPResponse.Status, code: String, message: String) {
+    public init(_ status: HTTPResponse.Status, code: String, message: String, extraHeaders: HTTPFields = [:]) {
         self.status = status
         self.code = code
         self.message = message
+        self.extraHeaders = extraHeaders
     }
 
     public var description: String { "\(status.code) \(code): \(message)" }
 
-    public var headers: HTTPFields { [.contentType: "application/json; charset=utf-8"] }
+    public var headers: HTTPFields {
+        var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
+        headers.append(contentsOf: extraHeaders)
+        return headers
+    }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         errorResponse()
@@ -55,6 +62,21 @@ public struct ServingError: Error, HTTPResponseError, CustomStringConvertible, S
 
     static let shuttingDown = ServingError(.serviceUnavailable, code: "shutting_down",
                                            message: "the service is shutting down; retry on another instance")
+
+    /// 415 for a body sent compressed (`Content-Encoding` other than `identity`): the service reads
+    /// JSON bytes only, and says so in `Accept-Encoding` (RFC 7694).
+    static func unsupportedEncoding(_ encoding: String) -> ServingError {
+        ServingError(.unsupportedMediaType, code: "unsupported_content_encoding",
+                     message: "the body is sent with Content-Encoding \(encoding.prefix(40)); send it uncompressed (identity)",
+                     extraHeaders: [.acceptEncoding: "identity"])
+    }
+
+    /// 429 when `POST /v1/events` is over its budget of events per second (`EventBudget`).
+    static func eventsOverBudget(perSecond: Int) -> ServingError {
+        ServingError(.tooManyRequests, code: "too_many_events",
+                     message: "over the limit of \(perSecond) events per second (--max-events-per-second); the event was not recorded, retry after a second",
+                     extraHeaders: [.retryAfter: "1"])
+    }
 
     static func bodyTooLarge(limit: Int) -> ServingError {
         ServingError(.contentTooLarge, code: "body_too_large",

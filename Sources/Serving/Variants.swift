@@ -152,22 +152,18 @@ public final class ServedVariant: Sendable {
     public var models: CurrentModel { reloader.models }
     var counters: VariantMetrics { reloader.counters }
 
-    init(reloader: ModelReloader) {
+    /// Signs the ids of this variant's answers.
+    private let signer: RecommendationIDSigner
+
+    init(reloader: ModelReloader, signer: RecommendationIDSigner) {
         name = reloader.variant
         self.reloader = reloader
+        self.signer = signer
     }
 
-    /// A new attribution id for one answer: `<name>.<32 lowercase hex digits>` (128 random bits).
-    /// The name in it is all the service needs to credit an event, so nothing is kept per answer.
-    func makeRecommendationID() -> String {
-        var generator = SystemRandomNumberGenerator()
-        return name + "." + hex(generator.next()) + hex(generator.next())
-    }
-
-    private func hex(_ value: UInt64) -> String {
-        let digits = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - digits.count) + digits
-    }
+    /// A new attribution id for one answer, signed (`RecommendationIDSigner`): the name in it is all
+    /// the service needs to credit an event, so nothing is kept per answer.
+    func makeRecommendationID() -> String { signer.makeID(variant: name) }
 }
 
 /// The variants the service serves, and the split that picks one for a request.
@@ -176,12 +172,16 @@ public final class ServedVariants: Sendable {
     /// In the split's order; the first is the one `GET /v1/model` describes.
     public let all: [ServedVariant]
     private let byName: [String: ServedVariant]
+    /// Signs the recommendation ids of every variant and checks those sent back.
+    let signer: RecommendationIDSigner
 
-    /// `reloaders`, one per name of `split`, in its order (each reloader's `variant` is its name).
-    public init(split: VariantSplit, reloaders: [ModelReloader]) {
+    /// `reloaders`, one per name of `split`, in its order (each reloader's `variant` is its name);
+    /// `signer` signs the recommendation ids (default: a key generated now).
+    public init(split: VariantSplit, reloaders: [ModelReloader], signer: RecommendationIDSigner = .generated()) {
         precondition(reloaders.map(\.variant) == split.names, "one reloader per variant, in the split's order")
         self.split = split
-        all = reloaders.map(ServedVariant.init)
+        self.signer = signer
+        all = reloaders.map { ServedVariant(reloader: $0, signer: signer) }
         byName = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
     }
 
@@ -209,12 +209,27 @@ public final class ServedVariants: Sendable {
         return all[split.index(forSession: sessionID)]
     }
 
-    /// The variant a recommendation id (`<name>.<32 hex digits>`) was issued by; nil when the id is
-    /// not of that form or names no variant served now.
-    func issuer(of recommendationID: String) -> ServedVariant? {
-        guard let dot = recommendationID.firstIndex(of: ".") else { return nil }
-        let token = recommendationID.utf8[recommendationID.utf8.index(after: dot)...]
-        guard token.count == 32, token.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else { return nil }
-        return byName[String(recommendationID[..<dot])]
+    /// The variant a recommendation id was issued by, or a 400 saying why it is refused: not an
+    /// id's form, unsigned (the old `<variant>.<32 hex digits>`), signed with another key, or
+    /// naming a variant not served now.
+    func issuer(of recommendationID: String) throws -> ServedVariant {
+        let shown = "\"\(recommendationID.prefix(80))\""
+        let form = "<variant>.<32 hex digits>.<32 hex digits>"
+        func refuse(_ message: String) -> ServingError {
+            ServingError(.badRequest, code: "invalid_recommendation_id", message: message)
+        }
+        switch signer.verify(recommendationID) {
+        case .signed(let name):
+            guard let variant = byName[name] else {
+                throw refuse("\"recommendation_id\" names a variant not served now (\(shown)); the variants are \(listed)")
+            }
+            return variant
+        case .unsigned:
+            throw refuse("\"recommendation_id\" is unsigned (\(shown)): ids are \(form), signed by the service; send the \"recommendation_id\" of an answer as it came")
+        case .foreign:
+            throw refuse("\"recommendation_id\" is not signed by this service (\(shown)): it comes from another service, from before a restart without --events-key-file, or was altered; send the \"recommendation_id\" of an answer as it came")
+        case .malformed:
+            throw refuse("\"recommendation_id\" is not one this service issues (\(shown)): send the \"recommendation_id\" of an answer, \(form), where the variant is one of \(listed)")
+        }
     }
 }

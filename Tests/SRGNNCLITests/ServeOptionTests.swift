@@ -13,6 +13,23 @@ struct ServeOptionTests {
         #expect(try ServeCommand.parse(["--model", "model.safetensors"]).model == ["model.safetensors"])
     }
 
+    /// Issue 29's flags reach the configuration; out-of-range values are refused naming the flag.
+    @Test func hardeningFlagsParse() throws {
+        let command = try ServeCommand.parse(["--model", "m", "--events-key-file", "key", "--max-connections-per-client", "7",
+                                              "--max-events-per-second", "50", "--min-reload-overlap", "0.25"])
+        #expect(command.eventsKeyFile == "key")
+        let configuration = command.serving.configuration
+        #expect(configuration.maxConnectionsPerClient == 7 && configuration.maxEventsPerSecond == 50 && configuration.minReloadOverlap == 0.25)
+        for (flag, value) in [("--max-connections-per-client", "0"), ("--max-events-per-second", "0"), ("--min-reload-overlap", "1.5")] {
+            do {
+                _ = try ServeCommand.parse(["--model", "m", flag, value])
+                Issue.record("\(flag) \(value) was accepted")
+            } catch {
+                #expect(ServeCommand.message(for: error).contains(flag))
+            }
+        }
+    }
+
     @Test(arguments: [
         ([], "--model PATH"),
         (["--model", "a=A", "--model", "b=B", "--split", "a=1,c=2"], "c is not a variant; the variants are a, b"),

@@ -2,21 +2,28 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Logging
-import Serving
+@testable import Serving
 import SRGNN
 import Testing
 import TestSupport
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Two variants over `ReloadFixture`'s checkpoints: `a` serves `first`, `b` serves `second`.
 extension ReloadFixture {
     static let fiftyFifty = try! VariantSplit(names: ["a", "b"], weights: [50, 50])
 
     func abApp(_ paths: [String]? = nil, split: VariantSplit = ReloadFixture.fiftyFifty, eventsLog: EventsLog? = nil,
-               reloadOnHangup: Bool = false, metrics: ServiceMetrics = ServiceMetrics()) throws -> some ApplicationProtocol {
+               reloadOnHangup: Bool = false, signer: RecommendationIDSigner = .generated(),
+               metrics: ServiceMetrics = ServiceMetrics()) throws -> some ApplicationProtocol {
         try buildApplication(configuration: ServingConfiguration(port: 0, inferenceThreads: 2),
                              models: try (paths ?? [first, second]).map { try ModelLoader().load($0) }, split: split,
                              adminToken: try AdminToken(ReloadFixture.token), reloadOnHangup: reloadOnHangup,
-                             eventsLog: eventsLog, metrics: metrics, logger: ReloadFixture.quiet)
+                             eventsLog: eventsLog, signer: signer, metrics: metrics, logger: ReloadFixture.quiet)
     }
 }
 
@@ -227,7 +234,7 @@ extension TestClientProtocol {
                 let answer = try await client.post("/v1/recommendations", #"{"items": [1003], "k": 1}"#).json
                 #expect(answer["model"] as? String == "default")
                 let id = try #require(answer["recommendation_id"] as? String)
-                #expect(id.count == "default.".count + 32 && id.hasPrefix("default."), "\(id)")
+                #expect(id.count == "default.".count + 32 + 1 + 32 && id.hasPrefix("default."), "\(id)")
                 ids.insert(id)
             }
             #expect(ids.count == 50)
@@ -257,13 +264,14 @@ extension TestClientProtocol {
     // MARK: Events
 
     /// Events are credited to the variant named in the id, counted per variant, and appended to the
-    /// log; a restart (a new app and log on the same path) keeps the lines and adds to them.
+    /// log; a restart (a new app and log on the same path, the same events key) keeps the lines and adds to them.
     @Test func eventsAreCountedAndAppendedAcrossRestarts() async throws {
         let fixture = try ReloadFixture()
         defer { fixture.folder.cleanUp() }
         let path = fixture.folder.path + "/events.jsonl"
         let metrics = ServiceMetrics()
-        let issued = try await fixture.abApp(eventsLog: try EventsLog(path: path), metrics: metrics).test(.router) { client in
+        let signer = try RecommendationIDSigner(key: Array("a key of at least sixteen bytes".utf8))
+        let issued = try await fixture.abApp(eventsLog: try EventsLog(path: path), signer: signer, metrics: metrics).test(.router) { client in
             let issued = try await client.variants(of: ["session-42"], model: "a") + client.variants(of: ["session-42"])
             #expect(issued.map { $0.model } == ["a", "b"])
             let recorded = try await client.event(issued[0].id)
@@ -291,7 +299,7 @@ extension TestClientProtocol {
         #expect(try #require(ISO8601DateFormatter.withFractionalSeconds.date(from: time)).timeIntervalSinceNow > -600, "\(time)")
 
         // Restart: the ids issued before still credit their variant, and the log grows.
-        try await fixture.abApp(eventsLog: try EventsLog(path: path)).test(.router) { client in
+        try await fixture.abApp(eventsLog: try EventsLog(path: path), signer: signer).test(.router) { client in
             let response = try await client.event(issued[0].id, type: "purchase")
             #expect(response.status == .ok)
         }
@@ -310,7 +318,8 @@ extension TestClientProtocol {
         (#"{"recommendation_id": "ID", "item": 1.5, "type": "click"}"#, "invalid_request", #""item" must be an item id"#),
         (#"{"recommendation_id": "ID", "item": null, "type": "click"}"#, "invalid_request", #""item""#),
         (#"{"recommendation_id": 7, "item": 1, "type": "click"}"#, "invalid_request", #""recommendation_id" has the wrong type"#),
-        (#"{"recommendation_id": "c.0123456789abcdef0123456789abcdef", "item": 1, "type": "click"}"#, "invalid_recommendation_id", #"one of "a", "b""#),
+        (#"{"recommendation_id": "CID", "item": 1, "type": "click"}"#, "invalid_recommendation_id", #"a variant not served now ("c."#),
+        (#"{"recommendation_id": "c.0123456789abcdef0123456789abcdef", "item": 1, "type": "click"}"#, "invalid_recommendation_id", "unsigned"),
         (#"{"recommendation_id": "a.0123456789abcdef", "item": 1, "type": "click"}"#, "invalid_recommendation_id", "<variant>.<32 hex digits>"),
         (#"{"recommendation_id": "a.0123456789ABCDEF0123456789ABCDEF", "item": 1, "type": "click"}"#, "invalid_recommendation_id", "\"a.0123"),
         (#"{"recommendation_id": "a0123456789abcdef0123456789abcdef", "item": 1, "type": "click"}"#, "invalid_recommendation_id", "recommendation_id"),
@@ -323,9 +332,11 @@ extension TestClientProtocol {
         defer { fixture.folder.cleanUp() }
         let path = fixture.folder.path + "/events.jsonl"
         let metrics = ServiceMetrics()
-        try await fixture.abApp(eventsLog: try EventsLog(path: path), metrics: metrics).test(.router) { client in
+        let signer = RecommendationIDSigner.generated()
+        try await fixture.abApp(eventsLog: try EventsLog(path: path), signer: signer, metrics: metrics).test(.router) { client in
             let id = try await client.variants(of: ["x"], model: "a")[0].id
-            let response = try await client.post("/v1/events", body.replacingOccurrences(of: "\"ID\"", with: "\"\(id)\""))
+            let response = try await client.post("/v1/events", body.replacingOccurrences(of: "\"ID\"", with: "\"\(id)\"")
+                .replacingOccurrences(of: "\"CID\"", with: "\"\(signer.makeID(variant: "c"))\""))
             #expect(response.status == .badRequest, "\(response.text)")
             #expect(response.errorCode == code, "\(response.text)")
             #expect(response.errorMessage.contains(message), "\(response.errorMessage)")
@@ -353,16 +364,15 @@ extension TestClientProtocol {
             #expect(try await client.event(id).status == .ok)
             #expect(gauge(#"srgnn_variant_events_total{model="b",type="click"}"#, in: try await client.get("/metrics").text) == 1)
         }
-        #if os(Linux)
-        // /dev/full takes the open and refuses every write with ENOSPC.
-        try await fixture.abApp(eventsLog: try EventsLog(path: "/dev/full")).test(.router) { client in
+        // Every write refused with ENOSPC, as on a full disk.
+        let full = try EventsLog(path: fixture.folder.path + "/full.jsonl", write: { _, _, _ in errno = ENOSPC; return -1 })
+        try await fixture.abApp(eventsLog: full).test(.router) { client in
             let id = try await client.variants(of: ["x"], model: "b")[0].id
             let failed = try await client.event(id)
             #expect(failed.status == .serviceUnavailable && failed.errorCode == "events_log_unavailable", "\(failed.text)")
             #expect(failed.errorMessage.contains("not recorded"))
             #expect(gauge(#"srgnn_variant_events_total{model="b",type="click"}"#, in: try await client.get("/metrics").text) == 0)
         }
-        #endif
         let folder = fixture.folder.path
         #expect(throws: EventsLogError.self) { try EventsLog(path: folder) }
         #expect(throws: EventsLogError.self) { try EventsLog(path: folder + "/missing/events.jsonl") }

@@ -235,7 +235,9 @@ extension TestClientProtocol {
             #expect(try await client.get("/v1/model").json["item_count"] as? Int == grown.count)
             #expect(try await client.recommended(["new3", "1001"], k: 40).count == grown.count)
 
-            #expect(try await client.reload(#"{"model": "\#(shrunkPath)"}"#).status == .ok)
+            // 5 of the 29 items: under the default overlap of 0.5, so it takes "force".
+            #expect(try await client.reload(#"{"model": "\#(shrunkPath)"}"#).status == .unprocessableContent)
+            #expect(try await client.reload(#"{"model": "\#(shrunkPath)", "force": true}"#).status == .ok)
             #expect(try await client.get("/ready").json["items"] as? Int == 5)
             #expect(try await client.recommended(["1001"], k: 20) == (try ReloadFixture.answer(shrunkPath, ["1001"], k: 20)))
             let gone = try await client.post("/v1/recommendations", #"{"items": ["new3", "1010"]}"#)
@@ -312,7 +314,7 @@ extension TestClientProtocol {
         // Many reloads keep one model alive, not all of them.
         var replaced = [() -> ServedModel?]()
         for round in 0..<6 {
-            let (_, old) = try await reloader.reload(from: round % 2 == 0 ? fixture.first : fixture.second, trigger: "test")
+            let old = try await reloader.reload(from: round % 2 == 0 ? fixture.first : fixture.second, trigger: "test").replaced
             weak let weakOld = old
             replaced.append { weakOld }
         }
@@ -330,7 +332,10 @@ extension TestClientProtocol {
         let (first, second) = (fixture.first, fixture.second)
         let pairs = try await withThrowingTaskGroup(of: (served: ServedModel, replaced: ServedModel).self) { group in
             for round in 0..<8 {
-                group.addTask { try await reloader.reload(from: round % 2 == 0 ? second : first, trigger: "test") }
+                group.addTask {
+                    let reloaded = try await reloader.reload(from: round % 2 == 0 ? second : first, trigger: "test")
+                    return (reloaded.served, reloaded.replaced)
+                }
             }
             return try await group.reduce(into: [(served: ServedModel, replaced: ServedModel)]()) { $0.append($1) }
         }
@@ -385,10 +390,10 @@ extension TestClientProtocol {
     @Test func tokenFileIsTrimmedAndBadFilesAreRefused() throws {
         let folder = try TemporaryFolder(prefix: "srgnn-token")
         defer { folder.cleanUp() }
-        let token = try AdminToken(contentsOfFile: try folder.file("token", "s3cret-Token_1\n"))
-        #expect(token.matches("s3cret-Token_1"))
-        #expect(!token.matches("s3cret-Token_1\n") && !token.matches("s3cret-Token_") && !token.matches(""))
-        #expect(try AdminToken(contentsOfFile: try folder.file("crlf", "  abc\r\n")).matches("abc"))
+        let token = try AdminToken(contentsOfFile: try folder.file("token", "s3cret-Token_1-of-16+\n"))
+        #expect(token.matches("s3cret-Token_1-of-16+"))
+        #expect(!token.matches("s3cret-Token_1-of-16+\n") && !token.matches("s3cret-Token_1-of-16") && !token.matches(""))
+        #expect(try AdminToken(contentsOfFile: try folder.file("crlf", "  abcdefghijklmnop\r\n")).matches("abcdefghijklmnop"))
         #expect("\(token)" == "<redacted>" && String(reflecting: token) == "AdminToken(<redacted>)")
 
         func refusal(_ path: String) -> String {
@@ -480,6 +485,27 @@ extension TestClientProtocol {
         }
         #expect(try #require(gauge(#"srgnn_model_reload_failures_total{model="a"}"#, in: metrics.exposition())) >= 1)
         #expect(gauge(#"srgnn_model_reload_failures_total{model="b"}"#, in: metrics.exposition()) == 0)
+    }
+}
+
+extension HangupTests {
+    /// SIGHUP opens the events log again at its path (after a rotation renamed it away), before any
+    /// event comes: the file is there again at once.
+    @Test func sighupReopensTheEventsLog() async throws {
+        let fixture = try ReloadFixture()
+        defer { fixture.folder.cleanUp() }
+        ignoreHangup()
+        let path = fixture.folder.path + "/events.jsonl"
+        try await fixture.abApp(eventsLog: try EventsLog(path: path), reloadOnHangup: true).test(.live) { client in
+            #expect(rename(path, path + ".1") == 0)
+            var reopened = false
+            for _ in 0..<100 where !reopened {
+                kill(getpid(), SIGHUP)
+                try await Task.sleep(nanoseconds: 50_000_000)
+                reopened = FileManager.default.fileExists(atPath: path)
+            }
+            #expect(reopened, "SIGHUP did not open the events log again")
+        }
     }
 }
 
