@@ -108,6 +108,18 @@ struct ModelSafetyCommandTests {
         #expect(!FileManager.default.fileExists(atPath: output))
     }
 
+    @Test("10: a temporary output left by a killed run is removed by the next run")
+    func staleTemporaryIsRemoved() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let (model, input) = try Self.batchFiles(in: folder, lines: 20)
+        let stale = try folder.file(".out.jsonl.tmp-4242-1", "half an output")
+        let result = try runSRGNN(["recommend", "--model", model, "--input", input, "--output", folder.path + "/out.jsonl"])
+        #expect(result.status == 0, "\(result.error)")
+        #expect(!FileManager.default.fileExists(atPath: stale))
+        #expect(FileManager.default.fileExists(atPath: folder.path + "/out.jsonl"))
+    }
+
     @Test("15: tune --search grid refuses a space over the grid limit at once, before reading the data")
     func gridOverTheLimit() throws {
         let folder = try TemporaryFolder()
