@@ -330,7 +330,9 @@ public struct CatalogIndex: Sendable {
             matched += 1
             if !entry.available { available.remove(id) }
             for (attribute, values) in entry.attributes {
-                for value in Set(values.map { RawKey($0) }) { postings[attribute, default: [:]][value, default: []].append(id) }
+                // In comparison form also when the catalog was built in code rather than read.
+                let keys = Set(values.map { RawKey(Catalog.comparisonText($0)) })
+                for value in keys { postings[attribute, default: [:]][value, default: []].append(id) }
             }
         }
         for attribute in postings.keys {
