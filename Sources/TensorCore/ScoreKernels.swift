@@ -1,16 +1,19 @@
 import CKernels
 import Foundation
+#if SRGNN_BLAS
 #if canImport(Accelerate)
 import Accelerate
 #else
 import CBLAS
+#endif
 #endif
 
 /// An implementation of the score layer's three products (`ScoreKernels`).
 ///
 /// `avx512`, `avx2` and `portable` (and `neon` on aarch64) are our register-blocked C kernels
 /// (`Sources/CKernels/score_kernels.c`); `blas` is `gemm`, i.e. whatever kernel the BLAS library
-/// picked for the CPU it detected.
+/// picked for the CPU it detected, and exists only in a build with `SRGNN_BLAS=1` (the benchmark's
+/// opponent; elsewhere `isSupported` is false).
 public enum KernelPath: String, CaseIterable, Sendable, Codable, CustomStringConvertible {
     case avx512, avx2, neon, portable, blas
 
@@ -27,8 +30,12 @@ public enum KernelPath: String, CaseIterable, Sendable, Codable, CustomStringCon
         }
     }
 
-    /// Whether this machine can run the path.
-    public var isSupported: Bool { cValue.map { srgnn_kernel_supported($0) != 0 } ?? true }
+    /// Whether this machine (and this build, for `blas`) can run the path.
+    public var isSupported: Bool { cValue.map { srgnn_kernel_supported($0) != 0 } ?? BLASInfo.isLinked }
+
+    /// Why `blas` is refused in a build without BLAS.
+    public static let blasMissingMessage =
+        "the blas kernel path needs a build with BLAS (SRGNN_BLAS=1 swift build …); this build links none"
 }
 
 /// The score layer's three products on a tile of items, by the path chosen for the machine:
@@ -57,6 +64,10 @@ public enum ScoreKernels {
     /// The path used unless overridden: `SRGNN_KERNEL` when it names a supported path, else `best`.
     public static let defaultPath: KernelPath = {
         guard let name = ProcessInfo.processInfo.environment["SRGNN_KERNEL"], !name.isEmpty else { return best }
+        if KernelPath(rawValue: name.lowercased()) == .blas, !BLASInfo.isLinked {
+            FileHandle.standardError.write(Data("srgnn: SRGNN_KERNEL=\(name): \(KernelPath.blasMissingMessage); using \(best)\n".utf8))
+            return best
+        }
         guard let path = KernelPath(rawValue: name.lowercased()), path.isSupported else {
             FileHandle.standardError.write(Data(
                 "srgnn: SRGNN_KERNEL=\(name) is not a kernel this CPU runs (\(supportedPaths.map(\.rawValue).joined(separator: ", "))); using \(best)\n".utf8))
@@ -72,6 +83,7 @@ public enum ScoreKernels {
 
     /// Runs `body` with `path` as `current` (task-local: worker threads see it only if passed).
     public static func withPath<R>(_ path: KernelPath, _ body: () throws -> R) rethrows -> R {
+        precondition(path != .blas || BLASInfo.isLinked, KernelPath.blasMissingMessage)
         precondition(path.isSupported, "kernel path \(path) is not supported on this machine")
         return try $override.withValue(path, operation: body)
     }
@@ -154,9 +166,21 @@ public enum ScoreKernels {
 
 /// What `srgnn bench` reports about the machine's linear algebra.
 public enum BLASInfo {
-    /// The BLAS library: `OpenBLAS <config>` on Linux, `Accelerate` on Apple platforms.
+    /// Whether this build links a BLAS library (`SRGNN_BLAS=1` at build time): the `blas` path.
+    public static var isLinked: Bool {
+        #if SRGNN_BLAS
+        return true
+        #else
+        return false
+        #endif
+    }
+
+    /// The BLAS library: `OpenBLAS <config>` on Linux, `Accelerate` on Apple platforms, `none`
+    /// in a build without BLAS (the default).
     public static var library: String {
-        #if canImport(Accelerate)
+        #if !SRGNN_BLAS
+        return "none"
+        #elseif canImport(Accelerate)
         return "Accelerate"
         #else
         return openblas_get_config().map { String(cString: $0) } ?? "OpenBLAS"
@@ -164,12 +188,12 @@ public enum BLASInfo {
     }
 
     /// The CPU core the BLAS library detected and runs kernels for (OpenBLAS's `Prescott`,
-    /// `SkylakeX`, …); `nil` where the library does not say.
+    /// `SkylakeX`, …); `nil` where the library does not say or none is linked.
     public static var detectedCore: String? {
-        #if canImport(Accelerate)
-        return nil
-        #else
+        #if SRGNN_BLAS && !canImport(Accelerate)
         return openblas_get_corename().map { String(cString: $0) }
+        #else
+        return nil
         #endif
     }
 }
