@@ -114,10 +114,10 @@ struct ScoreLayer {
     /// `sum = Σ_p partials[p]` over `parts` consecutive partial sums of `count` floats, added in
     /// order of p (the same bits for any number of threads), split over `threads` by element.
     static func sumPartials(_ partials: UnsafePointer<Float>, parts: Int, count: Int, into sum: UnsafeMutablePointer<Float>,
-                            threads: Int) {
+                            threads: Int, path: KernelPath) {
         parallelChunks(count, threads: threads, minimumPerThread: 1 << 12) { chunk in
             (sum + chunk.lowerBound).update(repeating: 0, count: chunk.count)
-            addColumnSums(partials + chunk.lowerBound, rows: parts, width: chunk.count, stride: count, into: sum + chunk.lowerBound)
+            addColumnSums(partials + chunk.lowerBound, rows: parts, width: chunk.count, stride: count, into: sum + chunk.lowerBound, path: path)
         }
     }
 
@@ -161,7 +161,7 @@ struct ScoreLayer {
             }
         }
         let buffers = ws.workerTiles.pointer(workers * b * tileItems)
-        var parts = [RunningTopK](repeating: RunningTopK(rows: b, k: widest), count: workers)
+        var parts = [RunningTopK](repeating: RunningTopK(rows: b, k: widest, path: path), count: workers)
         parts.withUnsafeMutableBufferPointer { parts in
             candidateScores.withUnsafeMutableBufferPointer { candidateScores in
                 // Each worker touches only its own running top-k and buffer, and its tile's candidates.
@@ -232,7 +232,7 @@ struct ScoreLayer {
                           first: first, width: width, into: buffer, ldc: width)
                 for row in 0..<b {
                     let values = buffer + row * width
-                    var greater = countGreater(values, count: width, than: targetScores[row])
+                    var greater = countGreater(values, count: width, than: targetScores[row], path: path)
                     // The target never counts against itself, whatever rounding did.
                     let column = Int(targets[row]) - 1 - first
                     if column >= 0, column < width, values[column] > targetScores[row] { greater -= 1 }
@@ -267,7 +267,7 @@ struct ScoreLayer {
             let tile = first / tileItems, buffer = buffers + worker * b * tileItems
             if let normalization {
                 RowNormalization.forward(normalization.items, rows: (first + 1)..<(first + 1 + width), width: hiddenSize,
-                                         into: normalization.normalizedItems, reciprocalNorms: normalization.reciprocalNorms)
+                                         into: normalization.normalizedItems, reciprocalNorms: normalization.reciprocalNorms, path: path)
             }
             scoreTile(path, sessionEmbedding: sessionEmbedding, batchSize: b, embedding: embedding, first: first, width: width,
                       into: buffer, ldc: width)
@@ -276,9 +276,9 @@ struct ScoreLayer {
                 let column = Int(targets[row]) - 1 - first
                 if column >= 0 && column < width { targetScores[row] = values[column] }
                 var maximum: Float = 0
-                tileSums[tile * b + row] = expShiftSum(values, count: width, maximum: &maximum)
+                tileSums[tile * b + row] = expShiftSum(values, count: width, maximum: &maximum, path: path)
                 tileMaxima[tile * b + row] = maximum
-                streamCopy(values, count: width, to: scores + row * items + first)
+                streamCopy(values, count: width, to: scores + row * items + first, path: path)
             }
         }
         // logsumexp = M + log Σ_tiles sum·e^(m_tile − M); each tile's factor turns e^(x − m_tile) into dS.
@@ -349,7 +349,7 @@ struct ScoreLayer {
                         let runGradient = tileGradient + start * d
                         RowNormalization.backward(runGradient, normalized: normalization.normalizedItems + row * d,
                                                   reciprocalNorms: normalization.reciprocalNorms + row, rows: 0..<(end - start),
-                                                  width: d, into: runGradient, accumulate: false)
+                                                  width: d, into: runGradient, accumulate: false, path: path)
                     }
                     update.hook.apply(row..<(first + 1 + end), update.embedding + row * d, tileGradient + start * d)
                 }
@@ -359,6 +359,6 @@ struct ScoreLayer {
                 start = end + 1
             }
         }
-        ScoreLayer.sumPartials(partials, parts: tiles, count: b * d, into: ws.dSessionEmbedding.pointer(b * d), threads: threads)
+        ScoreLayer.sumPartials(partials, parts: tiles, count: b * d, into: ws.dSessionEmbedding.pointer(b * d), threads: threads, path: path)
     }
 }

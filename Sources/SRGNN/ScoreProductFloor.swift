@@ -83,7 +83,7 @@ public final class ScoreProductFloor {
                                         let buffer = buffers + worker * b * tileItems
                                         ScoreKernels.scores(path, session: h, rows: b, hiddenSize: d, items: e + (first + 1) * d,
                                                             width: width, into: buffer, ldc: width)
-                                        for row in 0..<b { streamCopy(buffer + row * width, count: width, to: s + row * itemCount + first) }
+                                        for row in 0..<b { streamCopy(buffer + row * width, count: width, to: s + row * itemCount + first, path: path) }
                                     }
                                     scoreLayer.forEachTile(threads: threads) { worker, first, width in
                                         let buffer = buffers + worker * b * tileItems, dSession = partials + first / tileItems * b * d
@@ -95,7 +95,7 @@ public final class ScoreProductFloor {
                                         ScoreKernels.sessionGradient(path, dScores: buffer, ldd: width, items: e + (first + 1) * d,
                                                                      rows: b, hiddenSize: d, width: width, adding: dSession)
                                     }
-                                    ScoreLayer.sumPartials(partials, parts: tiles, count: b * d, into: ds, threads: threads)
+                                    ScoreLayer.sumPartials(partials, parts: tiles, count: b * d, into: ds, threads: threads, path: path)
                                 }
                             }
                         }

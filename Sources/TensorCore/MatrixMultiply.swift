@@ -85,8 +85,9 @@ func kernelGemm(
         // Terms first..<first + depth: columns of op(A), rows of op(B).
         let aSlice = transA == .none ? a + first : a + first * lda
         let bSlice = transB == .none ? b + first * ldb : b + first
-        srgnn_gemm(kernel, transA == .transposed ? 1 : 0, transB == .transposed ? 1 : 0, Int64(m), Int64(n), Int64(depth),
-                   aSlice, Int64(lda), bSlice, Int64(ldb), first == 0 && beta == 0 ? 0 : 1, c, Int64(ldc))
+        let status = srgnn_gemm(kernel, transA == .transposed ? 1 : 0, transB == .transposed ? 1 : 0, Int64(m), Int64(n),
+                                Int64(depth), aSlice, Int64(lda), bSlice, Int64(ldb), first == 0 && beta == 0 ? 0 : 1, c, Int64(ldc))
+        checkKernelStatus(status, "matrix product")
         first += depth
     }
 }
