@@ -60,10 +60,17 @@ struct ItemNormalizationBackward {
 /// `backward` runs the two backward products on each tile with every row's softmax factor
 /// folded in, and adds the targets' one-hot part after them, so the `[B, I]` matrix is written
 /// once and read once from memory.
-struct ScoreLayer {
-    let hiddenSize: Int
-    let itemCount: Int
-    var tileItems = 1_024
+///
+/// Public for `srgnn bench`'s floor (the three products alone, tiled and dealt as here): the type,
+/// its tiling (`tileCount`, `forEachTile`, `workers`, `readTile`) and `sumPartials`.
+public struct ScoreLayer {
+    public let hiddenSize: Int
+    public let itemCount: Int
+    public var tileItems = 1_024
+
+    public init(hiddenSize: Int, itemCount: Int, tileItems: Int = 1_024) {
+        (self.hiddenSize, self.itemCount, self.tileItems) = (hiddenSize, itemCount, tileItems)
+    }
 
     /// `scores[b, j] = s_h[b] · E[first + 1 + j]` for `j` in `0..<width`, rows `ldc` apart, by
     /// the kernel `path` (`ScoreKernels.current`, read once per pass on the calling thread).
@@ -88,13 +95,13 @@ struct ScoreLayer {
     }
 
     /// Tiles of `tileItems` items (the last one may be narrower).
-    var tileCount: Int { (itemCount + tileItems - 1) / tileItems }
+    public var tileCount: Int { (itemCount + tileItems - 1) / tileItems }
 
     /// Runs `body(worker, first, width)` for every tile, each of `workers(threads:)` workers taking
     /// the next tile as it finishes one (`parallelTakeNext`). Dealt in turn, the two workers of a
     /// training pass on a 2-core VM finished 0.4–1.3 ms apart on average, one core slowed for a
     /// while by the host; taken this way, 0.06–0.16 ms. A tile's numbers must not depend on its worker.
-    func forEachTile(threads: Int, _ body: (_ worker: Int, _ first: Int, _ width: Int) -> Void) {
+    public func forEachTile(threads: Int, _ body: (_ worker: Int, _ first: Int, _ width: Int) -> Void) {
         parallelTakeNext(tileCount, workers: workers(threads: threads)) { worker, tile in
             let first = tile * tileItems
             body(worker, first, min(tileItems, itemCount - first))
@@ -102,18 +109,18 @@ struct ScoreLayer {
     }
 
     /// Workers that `forEachTile` uses.
-    func workers(threads: Int) -> Int { max(1, min(threads, tileCount)) }
+    public func workers(threads: Int) -> Int { max(1, min(threads, tileCount)) }
 
     /// A tile's rows of the `[B, I]` matrix `scores` (columns `first..<first + width`) into
     /// `block` (`[B, width]`), in order: one stream at a time, which the prefetcher follows, where
     /// the products would read them as B streams at once.
-    func readTile(_ scores: UnsafePointer<Float>, rows b: Int, first: Int, width: Int, into block: UnsafeMutablePointer<Float>) {
+    public func readTile(_ scores: UnsafePointer<Float>, rows b: Int, first: Int, width: Int, into block: UnsafeMutablePointer<Float>) {
         for row in 0..<b { (block + row * width).update(from: scores + row * itemCount + first, count: width) }
     }
 
     /// `sum = Σ_p partials[p]` over `parts` consecutive partial sums of `count` floats, added in
     /// order of p (the same bits for any number of threads), split over `threads` by element.
-    static func sumPartials(_ partials: UnsafePointer<Float>, parts: Int, count: Int, into sum: UnsafeMutablePointer<Float>,
+    public static func sumPartials(_ partials: UnsafePointer<Float>, parts: Int, count: Int, into sum: UnsafeMutablePointer<Float>,
                             threads: Int, path: KernelPath) {
         parallelChunks(count, threads: threads, minimumPerThread: 1 << 12) { chunk in
             (sum + chunk.lowerBound).update(repeating: 0, count: chunk.count)

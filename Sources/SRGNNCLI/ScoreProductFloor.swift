@@ -1,4 +1,5 @@
 import Foundation
+import SRGNN
 import TensorCore
 
 /// The floor of a training step, for `srgnn bench`: its three score products alone —
