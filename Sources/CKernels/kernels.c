@@ -50,7 +50,7 @@ static inline __attribute__((always_inline)) float srgnn_max(const float *values
     return maximum;
 }
 
-// Bit l set when values[l] > threshold, for l < 64 (NaN never). Inlined into its callers' clones.
+// Bit l set when values[l] > threshold, for l < 64 (NaN never). Inlined into each instruction set's copy of its callers.
 static inline uint64_t srgnn_greater_mask64(const float *values, float threshold) {
     uint64_t mask = 0;
     for (int l = 0; l < 64; l++) mask |= (uint64_t)(values[l] > threshold) << l;
