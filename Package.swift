@@ -1,6 +1,17 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+/// `SRGNN_BLAS=1 swift build …` links a BLAS library as the `blas` kernel path (OpenBLAS through
+/// pkg-config on Linux, Accelerate on Apple platforms): a benchmark opponent and test oracle, off
+/// by default so that a machine with only Swift builds and tests the package, and the release
+/// binary links no BLAS. Every product runs on our own kernels (CKernels) either way.
+let withBLAS = ["1", "true", "yes", "on"].contains((Context.environment["SRGNN_BLAS"] ?? "").lowercased())
+
+/// OpenBLAS's C interface, declared only in a BLAS build (Apple platforms import Accelerate directly).
+let blasTargets: [Target] = withBLAS
+    ? [.systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])])]
+    : []
+
 let package = Package(
     name: "srgnn",
     platforms: [.macOS(.v14)],
@@ -26,15 +37,14 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
-        // OpenBLAS on Linux; Accelerate on Apple platforms (TensorCore imports it directly there).
-        .systemLibrary(
-            name: "CBLAS",
-            pkgConfig: "openblas",
-            providers: [.apt(["libopenblas-dev"])]
-        ),
         .target(name: "CKernels", exclude: ["README.md"]),
-        .target(name: "TensorCore", dependencies: ["CKernels", .target(name: "CBLAS", condition: .when(platforms: [.linux]))],
-                exclude: ["README.md"]),
+        .target(
+            name: "TensorCore",
+            dependencies: ["CKernels"] + (withBLAS ? [.target(name: "CBLAS", condition: .when(platforms: [.linux]))] : []),
+            exclude: ["README.md"],
+            // The `blas` kernel path and BLASInfo's library exist only in a BLAS build.
+            swiftSettings: withBLAS ? [.define("SRGNN_BLAS")] : []
+        ),
         .target(name: "SessionData", dependencies: ["TensorCore"], exclude: ["README.md"]),
         .target(name: "SRGNN", dependencies: ["TensorCore", "SessionData", .product(name: "Crypto", package: "swift-crypto")],
                 exclude: ["README.md"]),
@@ -100,5 +110,5 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-    ]
+    ] + blasTargets
 )

@@ -3,7 +3,7 @@
 # run (unset = OpenBLAS's own detection), in rounds so that machine drift hits every setting alike.
 # Each round starts one setting further on, so that no setting always runs first, right after
 # whatever ran before the script (a build, the official code).
-# Usage: scripts/bench-coretypes.sh [rounds] [extra bench options...]   (after swift build -c release)
+# Usage: scripts/bench-coretypes.sh [rounds] [extra bench options...]   (after SRGNN_BLAS=1 swift build -c release)
 #        FIRST_ROUND=k numbers the rounds from k, for a sitting that runs one round at a time.
 set -euo pipefail
 cd "$(dirname "$0")/.."

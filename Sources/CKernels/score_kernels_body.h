@@ -192,23 +192,27 @@ static inline int64_t SK_NAME(in_place_items)(int64_t width, int64_t d, int64_t 
     return n < width ? n : width;
 }
 
-void SK_NAME(score_tile)(const float *s, int64_t rows, int64_t d, const float *e, int64_t width,
-                         float *c, int64_t ldc) {
-    if (rows <= 0 || width <= 0) return;
-    if (d <= 0) { for (int64_t r = 0; r < rows; r++) memset(c + r * ldc, 0, (size_t)width * sizeof(float)); return; }
-    SK_NAME(scores)(s, rows, d, e, width, c, ldc, srgnn_scratch((size_t)(d * SK_NR)));
+int SK_NAME(score_tile)(const float *s, int64_t rows, int64_t d, const float *e, int64_t width,
+                        float *c, int64_t ldc) {
+    if (rows <= 0 || width <= 0) return SRGNN_OK;
+    if (d <= 0) { for (int64_t r = 0; r < rows; r++) memset(c + r * ldc, 0, (size_t)width * sizeof(float)); return SRGNN_OK; }
+    float *panel = srgnn_scratch((size_t)d * SK_NR);
+    if (!panel) return SRGNN_ERROR_OUT_OF_MEMORY;
+    SK_NAME(scores)(s, rows, d, e, width, c, ldc, panel);
+    return SRGNN_OK;
 }
 
 // dE[j, k] (=, +=) Σ_r dS[r, j] · rs[r] · s[r, k] (rs[r] = 1 without rs): a register block is
 // SK_MR items × SK_NV vectors of k, summed over the rows r. s is copied once, each row times its
 // rs, into rows padded to whole vectors (zeros), so a block never reads past it; dS is read in
 // place (SK_MR neighbouring items of a row, lds apart).
-void SK_NAME(embedding_gradient)(const float *ds, int64_t lds, const float *s, int64_t rows, int64_t d,
-                                 int64_t width, float *de, int beta, const float *rs) {
-    if (width <= 0 || d <= 0) return;
-    if (rows <= 0) { if (!beta) memset(de, 0, (size_t)(width * d) * sizeof(float)); return; }
+int SK_NAME(embedding_gradient)(const float *ds, int64_t lds, const float *s, int64_t rows, int64_t d,
+                                int64_t width, float *de, int beta, const float *rs) {
+    if (width <= 0 || d <= 0) return SRGNN_OK;
+    if (rows <= 0) { if (!beta) memset(de, 0, (size_t)(width * d) * sizeof(float)); return SRGNN_OK; }
     int64_t dp = (d + SK_V - 1) / SK_V * SK_V;
-    float *padded = srgnn_scratch((size_t)(rows * dp));
+    float *padded = srgnn_scratch((size_t)rows * (size_t)dp);
+    if (!padded) return SRGNN_ERROR_OUT_OF_MEMORY;
     for (int64_t r = 0; r < rows; r++) {
         if (rs)
             for (int64_t k = 0; k < d; k++) padded[r * dp + k] = s[r * d + k] * rs[r];
@@ -224,6 +228,7 @@ void SK_NAME(embedding_gradient)(const float *ds, int64_t lds, const float *s, i
             SK_NAME(block_any)(mr, nv, rows, ds + j0, 1, lds, padded + k0, dp, de + j0 * d + k0, d, cols, beta, NULL);
         }
     }
+    return SRGNN_OK;
 }
 
 // dS_h[r, k] += rs[r] · Σ_j dS[r, j] · e[j, k] (rs[r] = 1 without rs): a register block is SK_MR
@@ -231,12 +236,13 @@ void SK_NAME(embedding_gradient)(const float *ds, int64_t lds, const float *s, i
 // block's last vector may run past column d into the next items' rows, whose lanes are dropped;
 // the items whose vectors would
 // run past the tile (the last one, or more when d is small) go through zero-padded copies.
-void SK_NAME(session_gradient)(const float *ds, int64_t lds, const float *e, int64_t rows, int64_t d,
-                               int64_t width, float *dsh, const float *rs) {
-    if (width <= 0 || d <= 0 || rows <= 0) return;
+int SK_NAME(session_gradient)(const float *ds, int64_t lds, const float *e, int64_t rows, int64_t d,
+                              int64_t width, float *dsh, const float *rs) {
+    if (width <= 0 || d <= 0 || rows <= 0) return SRGNN_OK;
     int64_t dp = (d + SK_V - 1) / SK_V * SK_V;
     int64_t inPlace = SK_NAME(in_place_items)(width, d, dp), copied = width - inPlace;
-    float *tail = srgnn_scratch((size_t)(copied * dp));
+    float *tail = srgnn_scratch((size_t)copied * (size_t)dp);
+    if (!tail) return SRGNN_ERROR_OUT_OF_MEMORY;
     for (int64_t j = 0; j < copied; j++) {
         memcpy(tail + j * dp, e + (inPlace + j) * d, (size_t)d * sizeof(float));
         for (int64_t k = d; k < dp; k++) tail[j * dp + k] = 0;
@@ -254,15 +260,17 @@ void SK_NAME(session_gradient)(const float *ds, int64_t lds, const float *e, int
                                    rs ? rs + r0 : NULL);
         }
     }
+    return SRGNN_OK;
 }
 
 // The general product c (=, +=) op(a) · op(b) (alpha 1, beta 0 or 1) for the graph network's
 // small products: each panel of SK_NR columns of op(b) is packed k-major ([k][SK_NR], zeros past
 // n) and every register block of rows reads op(a) in place.
-void SK_NAME(gemm)(int transA, int transB, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
-                   const float *b, int64_t ldb, int beta, float *c, int64_t ldc) {
-    if (m <= 0 || n <= 0 || k <= 0) return;
-    float *panel = srgnn_scratch((size_t)(k * SK_NR));
+int SK_NAME(gemm)(int transA, int transB, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+                  const float *b, int64_t ldb, int beta, float *c, int64_t ldc) {
+    if (m <= 0 || n <= 0 || k <= 0) return SRGNN_OK;
+    float *panel = srgnn_scratch((size_t)k * SK_NR);
+    if (!panel) return SRGNN_ERROR_OUT_OF_MEMORY;
     int64_t ia = transA ? 1 : lda, pa = transA ? lda : 1;
     for (int64_t j0 = 0; j0 < n; j0 += SK_NR) {
         int64_t cols = n - j0 < SK_NR ? n - j0 : SK_NR;
@@ -288,6 +296,7 @@ void SK_NAME(gemm)(int transA, int transB, int64_t m, int64_t n, int64_t k, cons
             SK_NAME(block_any)(mr, nv, k, a + r0 * ia, ia, pa, panel, SK_NR, c + r0 * ldc + j0, ldc, cols, beta, NULL);
         }
     }
+    return SRGNN_OK;
 }
 
 #undef SK_VEC

@@ -56,7 +56,7 @@ struct AttentionReadout {
                     }
                     gemm(.none, .transposed, m: count, n: d, k: d, readout + s0 * 2 * d + d, lda: 2 * d, w.attentionLastWeight, ldb: d,
                          lastQuery + s0 * d, ldc: d, path: path)
-                    addBias(lastQuery + s0 * d, rows: count, width: d, w.attentionLastBias)
+                    addBias(lastQuery + s0 * d, rows: count, width: d, w.attentionLastBias, path: path)
                     gemm(.none, .transposed, m: shareClicks.count, n: d, k: d, clickStates + shareClicks.lowerBound * d, lda: d,
                          w.attentionItemWeight, ldb: d, sigmoids + shareClicks.lowerBound * d, ldc: d, path: path)
                     for s in sessions {
@@ -65,7 +65,7 @@ struct AttentionReadout {
                         let clicks = Int(offsets[s])..<Int(offsets[s + 1])
                         for i in clicks {
                             alpha[i] = attentionActivation(query: q1, row: sigmoids + i * d, bias: w.attentionItemBias,
-                                                           vector: w.attentionVector, width: d)
+                                                           vector: w.attentionVector, width: d, path: path)
                         }
                         if usesSoftmax { Self.softmax(alpha, clicks) }
                         for j in 0..<d { global[j] = 0 }
@@ -79,7 +79,7 @@ struct AttentionReadout {
                     } else {
                         gemm(.none, .transposed, m: count, n: d, k: 2 * d, readout + s0 * 2 * d, lda: 2 * d, w.hybridWeight, ldb: 2 * d,
                              sessionEmbedding + s0 * d, ldc: d, path: path)
-                        addBias(sessionEmbedding + s0 * d, rows: count, width: d, w.hybridBias)
+                        addBias(sessionEmbedding + s0 * d, rows: count, width: d, w.hybridBias, path: path)
                     }
                 }
             }
@@ -111,7 +111,7 @@ struct AttentionReadout {
             } _: {
                 gemm(.transposed, .none, m: d, n: 2 * d, k: b, dSessionEmbedding, lda: d, readout, ldb: 2 * d,
                      beta: 1, g.hybridWeight, ldc: 2 * d, path: path)
-                addColumnSums(dSessionEmbedding, rows: b, width: d, into: g.hybridBias)
+                addColumnSums(dSessionEmbedding, rows: b, width: d, into: g.hybridBias, path: path)
             }
         }
         // s_g = Σ_i α_i H_i,  α_i = q · σ_i,  σ_i = σ(q1 + q2_i).
@@ -132,12 +132,12 @@ struct AttentionReadout {
                     let clicks = Int(offsets[s])..<Int(offsets[s + 1])
                     for i in clicks {
                         dAlpha[i] = attentionClickBackward(dGlobal: dGlobal, clickState: clickStates + i * d, coefficient: alpha[i],
-                                                           adding: dClickStates + i * d, width: d)
+                                                           adding: dClickStates + i * d, width: d, path: path)
                     }
                     if usesSoftmax { Self.softmaxBackward(dAlpha, softmax: alpha, clicks) }
                     for i in clicks {
                         attentionPreBackward(dCoefficient: dAlpha[i], vector: w.attentionVector, sigmoid: sigmoids + i * d,
-                                             into: dPre + i * d, adding: dq1, width: d)
+                                             into: dPre + i * d, adding: dq1, width: d, path: path)
                     }
                 }
             }
@@ -153,10 +153,10 @@ struct AttentionReadout {
             gemm(.none, .none, m: 1, n: d, k: p, dAlpha, lda: p, sigmoids, ldb: d, beta: 1, g.attentionVector, ldc: d, path: path)
             gemm(.transposed, .none, m: d, n: d, k: p, dPre, lda: d, clickStates, ldb: d, beta: 1, g.attentionItemWeight, ldc: d,
                  path: path)
-            addColumnSums(dPre, rows: p, width: d, into: g.attentionItemBias)
+            addColumnSums(dPre, rows: p, width: d, into: g.attentionItemBias, path: path)
             gemm(.transposed, .none, m: d, n: d, k: b, dLastQuery, lda: d, readout + d, ldb: 2 * d, beta: 1, g.attentionLastWeight,
                  ldc: d, path: path)
-            addColumnSums(dLastQuery, rows: b, width: d, into: g.attentionLastBias)
+            addColumnSums(dLastQuery, rows: b, width: d, into: g.attentionLastBias, path: path)
         }
         for s in 0..<b {
             let target = dClickStates + batch.lastPosition(of: s) * d, source = dReadout + s * 2 * d + d
@@ -165,7 +165,7 @@ struct AttentionReadout {
         // H = nodeStates[positionNodes] (+ P[position])
         positions?.backward(batch, dClickStates: dClickStates, dTable: g.reversePositionEmbedding)
         dNodeStates.update(repeating: 0, count: n * d)
-        batch.positionNodes.withUnsafeBufferPointer { scatterAddRows(dClickStates, width: d, indices: $0, into: dNodeStates) }
+        batch.positionNodes.withUnsafeBufferPointer { scatterAddRows(dClickStates, width: d, indices: $0, into: dNodeStates, path: path) }
     }
 
     /// a_i = exp(α_i − max α) / Σ_k exp(α_k − max α) over `clicks`, in place.

@@ -40,9 +40,9 @@ struct GatedGraphCell {
             batch.forEachSessionShare(threads: threads) { sessions in
                 let rows = batch.nodes(of: sessions), first = rows.lowerBound, m = rows.count, hRows = h + first * d
                 gemm(.none, .transposed, m: m, n: d, k: d, hRows, lda: d, w.edgeInWeight, ldb: d, edgeIn + first * d, ldc: d, path: path)
-                addBias(edgeIn + first * d, rows: m, width: d, w.edgeInBias)
+                addBias(edgeIn + first * d, rows: m, width: d, w.edgeInBias, path: path)
                 gemm(.none, .transposed, m: m, n: d, k: d, hRows, lda: d, w.edgeOutWeight, ldb: d, edgeOut + first * d, ldc: d, path: path)
-                addBias(edgeOut + first * d, rows: m, width: d, w.edgeOutBias)
+                addBias(edgeOut + first * d, rows: m, width: d, w.edgeOutBias, path: path)
                 gemm(.none, .transposed, m: m, n: 3 * d, k: d, hRows, lda: d, w.hiddenWeight, ldb: d, gh + first * 3 * d, ldc: 3 * d,
                      path: path)
                 incoming.propagate(edgeIn, into: a, rowStride: 2 * d, width: d, rows: rows)
@@ -55,7 +55,7 @@ struct GatedGraphCell {
                      gi + first * 3 * d, ldc: 3 * d, path: path)
                 gruGates(inputGates: gi + first * 3 * d, hiddenGates: gh + first * 3 * d, inputBias: w.inputBias,
                          hiddenBias: w.hiddenBias, hidden: hRows, rows: m, width: d,
-                         next: next + first * d, gates: gates + first * 4 * d)
+                         next: next + first * d, gates: gates + first * 4 * d, path: path)
             }
         }
     }
@@ -67,25 +67,25 @@ struct GatedGraphCell {
                   hidden h: UnsafePointer<Float>, aggregate a: UnsafePointer<Float>, gates: UnsafePointer<Float>,
                   dNext: UnsafePointer<Float>, dHidden: UnsafeMutablePointer<Float>,
                   workspace ws: SRGNNWorkspace, threads: Int) {
-        let d = hiddenSize, n = batch.nodeCount
+        let d = hiddenSize, n = batch.nodeCount, path = ScoreKernels.current
         let dgi = ws.dInputGates.pointer(n * 3 * d), dgh = ws.dHiddenGates.pointer(n * 3 * d)
         parallelChunks(n, threads: threads, minimumPerThread: 128) { rows in
             let first = rows.lowerBound
             gruGatesBackward(gates: gates + first * 4 * d, hidden: h + first * d, dNext: dNext + first * d, rows: rows.count, width: d,
-                             dInputGates: dgi + first * 3 * d, dHiddenGates: dgh + first * 3 * d, dHidden: dHidden + first * d)
+                             dInputGates: dgi + first * 3 * d, dHiddenGates: dgh + first * 3 * d, dHidden: dHidden + first * d, path: path)
         }
         // gh = h W_hh^T + b_hh and gi = a W_ih^T + b_ih: the input gradients on one worker, the
         // weight gradients on the other (the same products, so each pair takes the same time).
-        let da = ws.dAggregates.pointer(n * 2 * d), path = ScoreKernels.current
+        let da = ws.dAggregates.pointer(n * 2 * d)
         parallelPair(threads: threads, work: 9 * n * d * d) {
             gemm(.none, .none, m: n, n: d, k: 3 * d, dgh, lda: 3 * d, w.hiddenWeight, ldb: d, beta: 1, dHidden, ldc: d, path: path)
             gemm(.none, .none, m: n, n: 2 * d, k: 3 * d, dgi, lda: 3 * d, w.inputWeight, ldb: 2 * d, da, ldc: 2 * d, path: path)
         } _: {
             gemm(.transposed, .none, m: 3 * d, n: d, k: n, dgh, lda: 3 * d, h, ldb: d, beta: 1, g.hiddenWeight, ldc: d, path: path)
-            addColumnSums(dgh, rows: n, width: 3 * d, into: g.hiddenBias)
+            addColumnSums(dgh, rows: n, width: 3 * d, into: g.hiddenBias, path: path)
             gemm(.transposed, .none, m: 3 * d, n: 2 * d, k: n, dgi, lda: 3 * d, a, ldb: 2 * d, beta: 1, g.inputWeight, ldc: 2 * d,
                  path: path)
-            addColumnSums(dgi, rows: n, width: 3 * d, into: g.inputBias)
+            addColumnSums(dgi, rows: n, width: 3 * d, into: g.inputBias, path: path)
         }
         // a_in = A_in x_in + b_iah,  a_out = A_out x_out + b_oah (the biases' gradients below)
         let dEdgeIn = ws.dEdgeIn.pointer(n * d), dEdgeOut = ws.dEdgeOut.pointer(n * d)
@@ -104,12 +104,12 @@ struct GatedGraphCell {
             gemm(.none, .none, m: n, n: d, k: d, dEdgeIn, lda: d, w.edgeInWeight, ldb: d, beta: 1, dHidden, ldc: d, path: path)
             gemm(.none, .none, m: n, n: d, k: d, dEdgeOut, lda: d, w.edgeOutWeight, ldb: d, beta: 1, dHidden, ldc: d, path: path)
         } _: {
-            addColumnSums(da, rows: n, width: d, stride: 2 * d, into: g.inAggregateBias)
-            addColumnSums(da + d, rows: n, width: d, stride: 2 * d, into: g.outAggregateBias)
+            addColumnSums(da, rows: n, width: d, stride: 2 * d, into: g.inAggregateBias, path: path)
+            addColumnSums(da + d, rows: n, width: d, stride: 2 * d, into: g.outAggregateBias, path: path)
             gemm(.transposed, .none, m: d, n: d, k: n, dEdgeIn, lda: d, h, ldb: d, beta: 1, g.edgeInWeight, ldc: d, path: path)
-            addColumnSums(dEdgeIn, rows: n, width: d, into: g.edgeInBias)
+            addColumnSums(dEdgeIn, rows: n, width: d, into: g.edgeInBias, path: path)
             gemm(.transposed, .none, m: d, n: d, k: n, dEdgeOut, lda: d, h, ldb: d, beta: 1, g.edgeOutWeight, ldc: d, path: path)
-            addColumnSums(dEdgeOut, rows: n, width: d, into: g.edgeOutBias)
+            addColumnSums(dEdgeOut, rows: n, width: d, into: g.edgeOutBias, path: path)
         }
     }
 }

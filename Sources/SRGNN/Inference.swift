@@ -75,12 +75,12 @@ public struct NormalizedItemEmbedding: Sendable {
     /// Ê of `model`; nil for a model that scores E itself (SR-GNN).
     public init?(_ model: SRGNNModel) {
         guard model.configuration.normalize else { return nil }
-        let rows = model.configuration.embeddingRows, d = model.configuration.hiddenSize
+        let rows = model.configuration.embeddingRows, d = model.configuration.hiddenSize, path = ScoreKernels.current
         itemCount = model.configuration.itemCount
         hiddenSize = d
         values = model.parameters.withPointers { w in
             [Float](unsafeUninitializedCapacity: rows * d) { buffer, initialized in
-                normalizeRows(w.embedding, rows: rows, width: d, into: buffer.baseAddress!, reciprocalNorms: nil)
+                normalizeRows(w.embedding, rows: rows, width: d, into: buffer.baseAddress!, reciprocalNorms: nil, path: path)
                 initialized = rows * d
             }
         }

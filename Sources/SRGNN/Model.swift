@@ -91,7 +91,7 @@ public struct SRGNNModel: Sendable {
     /// Keeps the scores, as shifted exponentials, for `backward`.
     public func loss(_ batch: SessionBatch, workspace ws: SRGNNWorkspace, threads: Int = 1, tileItems: Int = 1_024) -> Float {
         precondition(batch.targets.count == batch.sessionCount, "the loss needs one target per session")
-        let layers = layers(tileItems: tileItems)
+        let layers = layers(tileItems: tileItems), path = ScoreKernels.current
         ws.prepareTraining(batch, configuration, scoreLayer: layers.scoreLayer, threads: threads)
         let total = parameters.withPointers { w in
             // NISER: Ê once per step, for the scores here and the backward; the score layer
@@ -103,7 +103,7 @@ public struct SRGNNModel: Sendable {
                 normalization = TileNormalization(items: w.embedding, normalizedItems: ws.normalizedItems.pointer(configuration.embeddingRows * d),
                                                   reciprocalNorms: ws.itemReciprocalNorms.pointer(configuration.embeddingRows))
                 RowNormalization.forward(w.embedding, rows: 0..<1, width: d, into: normalization!.normalizedItems,
-                                         reciprocalNorms: normalization!.reciprocalNorms)
+                                         reciprocalNorms: normalization!.reciprocalNorms, path: path)
                 items = UnsafePointer(normalization!.normalizedItems)
             }
             return batch.targets.withUnsafeBufferPointer { targets in
@@ -220,11 +220,11 @@ struct SRGNNLayers {
     /// NISER: Ê = every row of E normalised, into `workspace.normalizedItems` (1/‖e_j‖ beside it),
     /// rows split over `threads`. Returns Ê.
     func normalizeItems(_ embedding: UnsafePointer<Float>, workspace ws: SRGNNWorkspace, threads: Int) -> UnsafePointer<Float> {
-        let rows = configuration.embeddingRows, d = configuration.hiddenSize
+        let rows = configuration.embeddingRows, d = configuration.hiddenSize, path = ScoreKernels.current
         ws.prepareNormalizedItems(configuration, gradient: false)
         let items = ws.normalizedItems.pointer(rows * d), norms = ws.itemReciprocalNorms.pointer(rows)
         parallelChunks(rows, threads: threads, minimumPerThread: 4_096) { chunk in
-            RowNormalization.forward(embedding, rows: chunk, width: d, into: items, reciprocalNorms: norms)
+            RowNormalization.forward(embedding, rows: chunk, width: d, into: items, reciprocalNorms: norms, path: path)
         }
         return UnsafePointer(items)
     }
@@ -233,13 +233,13 @@ struct SRGNNLayers {
     /// propagation steps; s_h = readout(h_T) (NISER: then σ ŝ_h).
     func forward(_ batch: SessionBatch, weights w: ParameterPointers<UnsafePointer<Float>>,
                  workspace ws: SRGNNWorkspace, threads: Int) -> UnsafeMutablePointer<Float> {
-        let d = configuration.hiddenSize, n = batch.nodeCount, steps = configuration.propagationSteps
+        let d = configuration.hiddenSize, n = batch.nodeCount, steps = configuration.propagationSteps, path = ScoreKernels.current
         let states = ws.nodeStates.pointer((steps + 1) * n * d)
         let aggregates = ws.aggregates.pointer(steps * n * 2 * d), gates = ws.gates.pointer(steps * n * 4 * d)
         batch.nodeItems.withUnsafeBufferPointer { gatherRows(w.embedding, width: d, indices: $0, into: states) }
         if configuration.normalize {
             // The same rows, by the same arithmetic, as the full Ê of the scores.
-            RowNormalization.forward(states, rows: 0..<n, width: d, into: states, reciprocalNorms: nil)
+            RowNormalization.forward(states, rows: 0..<n, width: d, into: states, reciprocalNorms: nil, path: path)
         }
         if ws.dropoutActive { Dropout.apply(ws.dropoutMask.pointer(n * d), to: states, count: n * d) }
         for t in 0..<steps {
@@ -264,7 +264,7 @@ struct SRGNNLayers {
                   gradient g: ParameterPointers<UnsafeMutablePointer<Float>>, accumulate: Bool, fused: FusedEmbeddingUpdate?,
                   workspace ws: SRGNNWorkspace, threads: Int) {
         let d = configuration.hiddenSize, n = batch.nodeCount, b = batch.sessionCount, steps = configuration.propagationSteps
-        let rows = configuration.embeddingRows
+        let rows = configuration.embeddingRows, path = ScoreKernels.current
         let normalize = configuration.normalize
         let scoredItems = normalize ? UnsafePointer(ws.normalizedItems.pointer(rows * d)) : w.embedding
         // Where ∂L/∂(scored items) goes: ∂L/∂E directly (SR-GNN, or NISER fused), or ∂L/∂Ê.
@@ -289,7 +289,7 @@ struct SRGNNLayers {
         }
         if ws.dropoutActive { Dropout.apply(ws.dropoutMask.pointer(n * d), to: dStates, count: n * d) }
         // h_0 = E[nodes] (NISER: Ê[nodes])
-        batch.nodeItems.withUnsafeBufferPointer { scatterAddRows(dStates, width: d, indices: $0, into: dScoredItems) }
+        batch.nodeItems.withUnsafeBufferPointer { scatterAddRows(dStates, width: d, indices: $0, into: dScoredItems, path: path) }
         guard normalize else { return }
         let norms = UnsafePointer(ws.itemReciprocalNorms.pointer(rows))
         if let fused {
@@ -297,13 +297,13 @@ struct SRGNNLayers {
             precondition(fused.normalization != nil, "a NISER fused backward normalises its tiles")
             for row in ws.heldBackRows {
                 RowNormalization.backward(g.embedding, normalized: scoredItems, reciprocalNorms: norms, rows: Int(row)..<(Int(row) + 1),
-                                          width: d, into: g.embedding, accumulate: false)
+                                          width: d, into: g.embedding, accumulate: false, path: path)
             }
         } else {
             let dNormalized = UnsafePointer(dScoredItems)
             parallelChunks(rows, threads: threads, minimumPerThread: 4_096) { chunk in
                 RowNormalization.backward(dNormalized, normalized: scoredItems, reciprocalNorms: norms, rows: chunk, width: d,
-                                          into: g.embedding, accumulate: accumulate)
+                                          into: g.embedding, accumulate: accumulate, path: path)
             }
         }
     }

@@ -39,19 +39,19 @@ import TensorCore
 enum RowNormalization {
     /// `out[r] = scale · x[r] / ‖x[r]‖` for the rows `rows`; `reciprocalNorms[r] = 1 / ‖x[r]‖`.
     static func forward(_ x: UnsafePointer<Float>, rows: Range<Int>, width d: Int, scale: Float = 1,
-                        into out: UnsafeMutablePointer<Float>, reciprocalNorms: UnsafeMutablePointer<Float>?) {
+                        into out: UnsafeMutablePointer<Float>, reciprocalNorms: UnsafeMutablePointer<Float>?, path: KernelPath) {
         normalizeRows(x + rows.lowerBound * d, rows: rows.count, width: d, scale: scale, into: out + rows.lowerBound * d,
-                      reciprocalNorms: reciprocalNorms.map { $0 + rows.lowerBound })
+                      reciprocalNorms: reciprocalNorms.map { $0 + rows.lowerBound }, path: path)
     }
 
     /// From `dNormalized` (∂L/∂x̂ of the rows `rows`) to ∂L/∂x, given `normalized` = x̂ and the
     /// forward's `1/‖x‖`: added to `dx` (`accumulate`) or written. `dx` may be `dNormalized`.
     static func backward(_ dNormalized: UnsafePointer<Float>, normalized: UnsafePointer<Float>,
                          reciprocalNorms: UnsafePointer<Float>, rows: Range<Int>, width d: Int,
-                         into dx: UnsafeMutablePointer<Float>, accumulate: Bool) {
+                         into dx: UnsafeMutablePointer<Float>, accumulate: Bool, path: KernelPath) {
         let first = rows.lowerBound
         normalizeRowsBackward(dNormalized + first * d, normalized: normalized + first * d, reciprocalNorms: reciprocalNorms + first,
-                              rows: rows.count, width: d, into: dx + first * d, accumulate: accumulate)
+                              rows: rows.count, width: d, into: dx + first * d, accumulate: accumulate, path: path)
     }
 }
 
@@ -65,8 +65,9 @@ struct SessionNormalization {
 
     /// Replaces `s_h` by `σ ŝ`; keeps `1/‖s_h‖` in `workspace.sessionReciprocalNorms`.
     func forward(_ sessionEmbedding: UnsafeMutablePointer<Float>, sessions b: Int, workspace ws: SRGNNWorkspace) {
+        let path = ScoreKernels.current  // on the calling thread, as every pass reads it
         RowNormalization.forward(sessionEmbedding, rows: 0..<b, width: hiddenSize, scale: scale, into: sessionEmbedding,
-                                 reciprocalNorms: ws.sessionReciprocalNorms.pointer(b))
+                                 reciprocalNorms: ws.sessionReciprocalNorms.pointer(b), path: path)
     }
 
     /// Turns `ds'` into `ds_h` in place, reading `σ ŝ` from the forward's output.

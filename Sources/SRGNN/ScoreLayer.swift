@@ -60,10 +60,17 @@ struct ItemNormalizationBackward {
 /// `backward` runs the two backward products on each tile with every row's softmax factor
 /// folded in, and adds the targets' one-hot part after them, so the `[B, I]` matrix is written
 /// once and read once from memory.
-struct ScoreLayer {
-    let hiddenSize: Int
-    let itemCount: Int
-    var tileItems = 1_024
+///
+/// Public for `srgnn bench`'s floor (the three products alone, tiled and dealt as here): the type,
+/// its tiling (`tileCount`, `forEachTile`, `workers`, `readTile`) and `sumPartials`.
+public struct ScoreLayer {
+    public let hiddenSize: Int
+    public let itemCount: Int
+    public var tileItems = 1_024
+
+    public init(hiddenSize: Int, itemCount: Int, tileItems: Int = 1_024) {
+        (self.hiddenSize, self.itemCount, self.tileItems) = (hiddenSize, itemCount, tileItems)
+    }
 
     /// `scores[b, j] = s_h[b] · E[first + 1 + j]` for `j` in `0..<width`, rows `ldc` apart, by
     /// the kernel `path` (`ScoreKernels.current`, read once per pass on the calling thread).
@@ -88,13 +95,13 @@ struct ScoreLayer {
     }
 
     /// Tiles of `tileItems` items (the last one may be narrower).
-    var tileCount: Int { (itemCount + tileItems - 1) / tileItems }
+    public var tileCount: Int { (itemCount + tileItems - 1) / tileItems }
 
     /// Runs `body(worker, first, width)` for every tile, each of `workers(threads:)` workers taking
     /// the next tile as it finishes one (`parallelTakeNext`). Dealt in turn, the two workers of a
     /// training pass on a 2-core VM finished 0.4–1.3 ms apart on average, one core slowed for a
     /// while by the host; taken this way, 0.06–0.16 ms. A tile's numbers must not depend on its worker.
-    func forEachTile(threads: Int, _ body: (_ worker: Int, _ first: Int, _ width: Int) -> Void) {
+    public func forEachTile(threads: Int, _ body: (_ worker: Int, _ first: Int, _ width: Int) -> Void) {
         parallelTakeNext(tileCount, workers: workers(threads: threads)) { worker, tile in
             let first = tile * tileItems
             body(worker, first, min(tileItems, itemCount - first))
@@ -102,22 +109,22 @@ struct ScoreLayer {
     }
 
     /// Workers that `forEachTile` uses.
-    func workers(threads: Int) -> Int { max(1, min(threads, tileCount)) }
+    public func workers(threads: Int) -> Int { max(1, min(threads, tileCount)) }
 
     /// A tile's rows of the `[B, I]` matrix `scores` (columns `first..<first + width`) into
     /// `block` (`[B, width]`), in order: one stream at a time, which the prefetcher follows, where
     /// the products would read them as B streams at once.
-    func readTile(_ scores: UnsafePointer<Float>, rows b: Int, first: Int, width: Int, into block: UnsafeMutablePointer<Float>) {
+    public func readTile(_ scores: UnsafePointer<Float>, rows b: Int, first: Int, width: Int, into block: UnsafeMutablePointer<Float>) {
         for row in 0..<b { (block + row * width).update(from: scores + row * itemCount + first, count: width) }
     }
 
     /// `sum = Σ_p partials[p]` over `parts` consecutive partial sums of `count` floats, added in
     /// order of p (the same bits for any number of threads), split over `threads` by element.
-    static func sumPartials(_ partials: UnsafePointer<Float>, parts: Int, count: Int, into sum: UnsafeMutablePointer<Float>,
-                            threads: Int) {
+    public static func sumPartials(_ partials: UnsafePointer<Float>, parts: Int, count: Int, into sum: UnsafeMutablePointer<Float>,
+                            threads: Int, path: KernelPath) {
         parallelChunks(count, threads: threads, minimumPerThread: 1 << 12) { chunk in
             (sum + chunk.lowerBound).update(repeating: 0, count: chunk.count)
-            addColumnSums(partials + chunk.lowerBound, rows: parts, width: chunk.count, stride: count, into: sum + chunk.lowerBound)
+            addColumnSums(partials + chunk.lowerBound, rows: parts, width: chunk.count, stride: count, into: sum + chunk.lowerBound, path: path)
         }
     }
 
@@ -161,7 +168,7 @@ struct ScoreLayer {
             }
         }
         let buffers = ws.workerTiles.pointer(workers * b * tileItems)
-        var parts = [RunningTopK](repeating: RunningTopK(rows: b, k: widest), count: workers)
+        var parts = [RunningTopK](repeating: RunningTopK(rows: b, k: widest, path: path), count: workers)
         parts.withUnsafeMutableBufferPointer { parts in
             candidateScores.withUnsafeMutableBufferPointer { candidateScores in
                 // Each worker touches only its own running top-k and buffer, and its tile's candidates.
@@ -232,7 +239,7 @@ struct ScoreLayer {
                           first: first, width: width, into: buffer, ldc: width)
                 for row in 0..<b {
                     let values = buffer + row * width
-                    var greater = countGreater(values, count: width, than: targetScores[row])
+                    var greater = countGreater(values, count: width, than: targetScores[row], path: path)
                     // The target never counts against itself, whatever rounding did.
                     let column = Int(targets[row]) - 1 - first
                     if column >= 0, column < width, values[column] > targetScores[row] { greater -= 1 }
@@ -267,7 +274,7 @@ struct ScoreLayer {
             let tile = first / tileItems, buffer = buffers + worker * b * tileItems
             if let normalization {
                 RowNormalization.forward(normalization.items, rows: (first + 1)..<(first + 1 + width), width: hiddenSize,
-                                         into: normalization.normalizedItems, reciprocalNorms: normalization.reciprocalNorms)
+                                         into: normalization.normalizedItems, reciprocalNorms: normalization.reciprocalNorms, path: path)
             }
             scoreTile(path, sessionEmbedding: sessionEmbedding, batchSize: b, embedding: embedding, first: first, width: width,
                       into: buffer, ldc: width)
@@ -276,9 +283,9 @@ struct ScoreLayer {
                 let column = Int(targets[row]) - 1 - first
                 if column >= 0 && column < width { targetScores[row] = values[column] }
                 var maximum: Float = 0
-                tileSums[tile * b + row] = expShiftSum(values, count: width, maximum: &maximum)
+                tileSums[tile * b + row] = expShiftSum(values, count: width, maximum: &maximum, path: path)
                 tileMaxima[tile * b + row] = maximum
-                streamCopy(values, count: width, to: scores + row * items + first)
+                streamCopy(values, count: width, to: scores + row * items + first, path: path)
             }
         }
         // logsumexp = M + log Σ_tiles sum·e^(m_tile − M); each tile's factor turns e^(x − m_tile) into dS.
@@ -349,7 +356,7 @@ struct ScoreLayer {
                         let runGradient = tileGradient + start * d
                         RowNormalization.backward(runGradient, normalized: normalization.normalizedItems + row * d,
                                                   reciprocalNorms: normalization.reciprocalNorms + row, rows: 0..<(end - start),
-                                                  width: d, into: runGradient, accumulate: false)
+                                                  width: d, into: runGradient, accumulate: false, path: path)
                     }
                     update.hook.apply(row..<(first + 1 + end), update.embedding + row * d, tileGradient + start * d)
                 }
@@ -359,6 +366,6 @@ struct ScoreLayer {
                 start = end + 1
             }
         }
-        ScoreLayer.sumPartials(partials, parts: tiles, count: b * d, into: ws.dSessionEmbedding.pointer(b * d), threads: threads)
+        ScoreLayer.sumPartials(partials, parts: tiles, count: b * d, into: ws.dSessionEmbedding.pointer(b * d), threads: threads, path: path)
     }
 }

@@ -1,8 +1,10 @@
 import CKernels
+#if SRGNN_BLAS
 #if canImport(Accelerate)
 import Accelerate
 #else
 import CBLAS
+#endif
 #endif
 
 /// Whether an operand of `gemm` is used as stored or transposed.
@@ -13,13 +15,13 @@ public enum Transpose: Sendable {
 /// `C = alpha · op(A) · op(B) + beta · C` on row-major matrices.
 ///
 /// `op(A)` is `[m, k]`, `op(B)` is `[k, n]`, `C` is `[m, n]`; `lda`, `ldb`, `ldc` are the row
-/// strides of the matrices as stored; `path` defaults to `ScoreKernels.current`. The graph network's products (alpha 1, beta 0 or 1,
-/// depth ≤ 4,096) run on our register-blocked kernel of `ScoreKernels.current` (`srgnn_gemm`),
-/// so their speed does not depend on BLAS knowing the CPU, and each row of C is one chain of
-/// multiply-adds whatever m is: a session's activations are the same alone (1–3 rows, once
-/// BLAS's) or stacked in a batch, so `srgnn recommend` and a batch agree bit for bit. The rest, and every
-/// product when the path is `blas`, go to `cblas_sgemm` / `cblas_sgemv`. This is the only
-/// function in the package that calls BLAS's products.
+/// strides of the matrices as stored; `path` defaults to `ScoreKernels.current`. Every product runs
+/// on our register-blocked kernel of `path` (`srgnn_gemm`, see `kernelGemm`), so its speed does not
+/// depend on a BLAS library knowing the CPU, and each row of C is one chain of multiply-adds
+/// whatever m is: a session's activations are the same alone (1–3 rows) or stacked in a batch, so
+/// `srgnn recommend` and a batch agree bit for bit. Only the `blas` path (a build with
+/// `SRGNN_BLAS=1`) goes to `cblas_sgemm` / `cblas_sgemv`; this is the only function in the package
+/// that calls BLAS's products.
 @inlinable
 public func gemm(
     _ transA: Transpose, _ transB: Transpose,
@@ -37,15 +39,73 @@ public func gemm(
         for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] } }
         return
     }
-    if alpha == 1, beta == 0 || beta == 1, k <= 4_096, let kernel = (path ?? ScoreKernels.current).cValue {
-        srgnn_gemm(kernel, transA == .transposed ? 1 : 0, transB == .transposed ? 1 : 0, Int64(m), Int64(n), Int64(k),
-                   a, Int64(lda), b, Int64(ldb), beta == 1 ? 1 : 0, c, Int64(ldc))
+    let path = path ?? ScoreKernels.current
+    if let kernel = path.cValue {
+        kernelGemm(kernel, transA, transB, m: m, n: n, k: k, alpha: alpha, a, lda: lda, b, ldb: ldb, beta: beta, c, ldc: ldc)
         return
     }
+    #if SRGNN_BLAS
+    blasGemm(transA, transB, m: m, n: n, k: k, alpha: alpha, a, lda: lda, b, ldb: ldb, beta: beta, c, ldc: ldc)
+    #else
+    preconditionFailure(KernelPath.blasMissingMessage)
+    #endif
+}
+
+/// Depth of one `srgnn_gemm` call: the kernel packs `depth × panel` floats of op(B) into its
+/// per-thread scratch, so a deeper product is summed in slices of this many terms (C += each).
+@usableFromInline let kernelGemmMaximumDepth = 4_096
+
+/// `gemm` on our C kernel `kernel`. alpha 1 and beta 0 or 1 (every product of the model) run as
+/// they are; other alphas and betas (only tests use them) compute the product into a temporary
+/// and combine it with C in one rounding.
+@usableFromInline
+func kernelGemm(
+    _ kernel: Int32, _ transA: Transpose, _ transB: Transpose,
+    m: Int, n: Int, k: Int, alpha: Float,
+    _ a: UnsafePointer<Float>, lda: Int,
+    _ b: UnsafePointer<Float>, ldb: Int,
+    beta: Float,
+    _ c: UnsafeMutablePointer<Float>, ldc: Int
+) {
+    guard alpha == 1, beta == 0 || beta == 1 else {
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: m * n) { product in
+            let product = product.baseAddress!
+            kernelGemm(kernel, transA, transB, m: m, n: n, k: k, alpha: 1, a, lda: lda, b, ldb: ldb, beta: 0, product, ldc: n)
+            for i in 0..<m {
+                for j in 0..<n {
+                    c[i * ldc + j] = alpha * product[i * n + j] + (beta == 0 ? 0 : beta * c[i * ldc + j])
+                }
+            }
+        }
+        return
+    }
+    var first = 0
+    while first < k {
+        let depth = min(kernelGemmMaximumDepth, k - first)
+        // Terms first..<first + depth: columns of op(A), rows of op(B).
+        let aSlice = transA == .none ? a + first : a + first * lda
+        let bSlice = transB == .none ? b + first * ldb : b + first
+        let status = srgnn_gemm(kernel, transA == .transposed ? 1 : 0, transB == .transposed ? 1 : 0, Int64(m), Int64(n),
+                                Int64(depth), aSlice, Int64(lda), bSlice, Int64(ldb), first == 0 && beta == 0 ? 0 : 1, c, Int64(ldc))
+        checkKernelStatus(status, "matrix product")
+        first += depth
+    }
+}
+
+#if SRGNN_BLAS
+/// `gemm` by BLAS (the `blas` path, a build with `SRGNN_BLAS=1`).
+@usableFromInline
+func blasGemm(
+    _ transA: Transpose, _ transB: Transpose,
+    m: Int, n: Int, k: Int, alpha: Float,
+    _ a: UnsafePointer<Float>, lda: Int,
+    _ b: UnsafePointer<Float>, ldb: Int,
+    beta: Float,
+    _ c: UnsafeMutablePointer<Float>, ldc: Int
+) {
     _ = blasIsSingleThreaded
     if m == 1 {
-        // One row: a matrix-vector product, which BLAS streams faster than a 1-row gemm
-        // (the single-session scoring path reads the whole embedding this way).
+        // One row: a matrix-vector product, which BLAS streams faster than a 1-row gemm.
         let incX = transA == .none ? 1 : lda
         if transB == .transposed {
             cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(k), alpha, b, Int32(ldb), a, Int32(incX), beta, c, 1)
@@ -63,9 +123,10 @@ public func gemm(
         beta, c, Int32(ldc)
     )
 }
+#endif
 
 /// The same contract as `gemm`, computed with three plain loops (accumulating in Double):
-/// the test oracle for the BLAS path.
+/// the test oracle for our kernels and the BLAS path.
 public func naiveGemm(
     _ transA: Transpose, _ transB: Transpose,
     m: Int, n: Int, k: Int,
@@ -89,6 +150,7 @@ public func naiveGemm(
     }
 }
 
+#if SRGNN_BLAS
 /// BLAS runs single-threaded from its first product on: we split products over our own workers
 /// (`gemm(threads:)`, the score layer's tiles), and OpenBLAS's threads would compete with them for
 /// the cores and make the last bits of a product depend on how it split the work. A later
@@ -97,23 +159,23 @@ public func naiveGemm(
     setBLASThreads(1)
     return true
 }()
+#endif
 
-/// Sets the number of threads BLAS uses (OpenBLAS); a no-op elsewhere.
+/// Sets the number of threads BLAS uses (OpenBLAS in a BLAS build); a no-op elsewhere.
 public func setBLASThreads(_ count: Int) {
-    #if !canImport(Accelerate)
+    #if SRGNN_BLAS && !canImport(Accelerate)
     openblas_set_num_threads(Int32(max(1, count)))
     #endif
 }
 
-/// `gemm` split over `threads` workers, each calling single-threaded BLAS on a slice of `C`:
-/// the larger of `m` (row blocks) and `n` (column blocks) is divided. Products under ~2 MFLOP run
-/// inline, where a thread hand-off costs more than it saves.
+/// `gemm` split over `threads` workers, each computing a slice of `C` single-threaded: the larger
+/// of `m` (row blocks) and `n` (column blocks) is divided. Products under ~2 MFLOP run inline,
+/// where a thread hand-off costs more than it saves.
 ///
-/// We split ourselves instead of letting BLAS thread because OpenBLAS's idle workers spin for a
-/// while after each call and would steal the cores from the fused loops (softmax, Adam, graph
-/// propagation) that run between products; with BLAS at one thread (`setBLASThreads(1)`) every
-/// core is ours. Each output element sums the same `k` terms as one `gemm` call would; only
-/// BLAS's blocking of a slice may change the last bits. With `threads: 1` runs are bit-reproducible.
+/// Each output element sums the same `k` terms as one `gemm` call would, so on our kernels the
+/// split changes no bit; on the `blas` path (single-threaded BLAS, whose idle workers would
+/// otherwise spin and steal the cores from the fused loops between products) only BLAS's blocking
+/// of a slice may change the last bits. With `threads: 1` runs are bit-reproducible.
 @inlinable
 public func gemm(
     _ transA: Transpose, _ transB: Transpose,

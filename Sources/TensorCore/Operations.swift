@@ -1,6 +1,10 @@
 import CKernels
 import Foundation
 
+// Every face below takes the kernel path (`KernelPath`) whose copy of the C loop runs: read once
+// on the calling thread (`ScoreKernels.current`) and passed to every worker of a region, as the
+// products take it, so that `SRGNN_KERNEL` and the tests' `withPath` switch every loop.
+
 /// The gated graph cell's gates, row by row (`srgnn_gru_gates`): from `gi`, `gh` `[rows, 3·width]`
 /// and their biases,
 ///
@@ -11,8 +15,8 @@ import Foundation
 @inlinable
 public func gruGates(inputGates gi: UnsafePointer<Float>, hiddenGates gh: UnsafePointer<Float>, inputBias: UnsafePointer<Float>,
                      hiddenBias: UnsafePointer<Float>, hidden h: UnsafePointer<Float>, rows: Int, width: Int,
-                     next: UnsafeMutablePointer<Float>, gates: UnsafeMutablePointer<Float>) {
-    srgnn_gru_gates(gi, gh, inputBias, hiddenBias, h, Int64(rows), Int64(width), next, gates)
+                     next: UnsafeMutablePointer<Float>, gates: UnsafeMutablePointer<Float>, path: KernelPath) {
+    srgnn_gru_gates(path.loopKernel, gi, gh, inputBias, hiddenBias, h, Int64(rows), Int64(width), next, gates)
 }
 
 /// Backward of `gruGates` for `rows` nodes (`srgnn_gru_gates_backward`): from the kept `gates`
@@ -21,54 +25,55 @@ public func gruGates(inputGates gi: UnsafePointer<Float>, hiddenGates gh: Unsafe
 @inlinable
 public func gruGatesBackward(gates: UnsafePointer<Float>, hidden h: UnsafePointer<Float>, dNext: UnsafePointer<Float>, rows: Int,
                              width: Int, dInputGates: UnsafeMutablePointer<Float>, dHiddenGates: UnsafeMutablePointer<Float>,
-                             dHidden: UnsafeMutablePointer<Float>) {
-    srgnn_gru_gates_backward(gates, h, dNext, Int64(rows), Int64(width), dInputGates, dHiddenGates, dHidden)
+                             dHidden: UnsafeMutablePointer<Float>, path: KernelPath) {
+    srgnn_gru_gates_backward(path.loopKernel, gates, h, dNext, Int64(rows), Int64(width), dInputGates, dHiddenGates, dHidden)
 }
 
 /// The attention readout's activation of one click, in place: `row ← σ(query + row + bias)`;
 /// returns `Σ_j row[j] · vector[j]`, the click's coefficient (vectorised, lanes summed reassociated).
 @inlinable
 public func attentionActivation(query: UnsafePointer<Float>, row: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>,
-                                vector: UnsafePointer<Float>, width: Int) -> Float {
-    srgnn_attention_activation(query, row, bias, vector, Int64(width))
+                                vector: UnsafePointer<Float>, width: Int, path: KernelPath) -> Float {
+    srgnn_attention_activation(path.loopKernel, query, row, bias, vector, Int64(width))
 }
 
 /// The attention readout's backward for one click: `dClickState += coefficient · dGlobal`; returns
 /// `Σ_j dGlobal[j] · clickState[j]`, the click's dα (vectorised, lanes summed reassociated).
 @inlinable
 public func attentionClickBackward(dGlobal: UnsafePointer<Float>, clickState: UnsafePointer<Float>, coefficient: Float,
-                                   adding dClickState: UnsafeMutablePointer<Float>, width: Int) -> Float {
-    srgnn_attention_click_backward(dGlobal, clickState, coefficient, dClickState, Int64(width))
+                                   adding dClickState: UnsafeMutablePointer<Float>, width: Int, path: KernelPath) -> Float {
+    srgnn_attention_click_backward(path.loopKernel, dGlobal, clickState, coefficient, dClickState, Int64(width))
 }
 
 /// The attention readout's backward through σ for one click: `dPre = dα · q ⊙ σ ⊙ (1 − σ)`, and
 /// `dq1 += dPre` (one vectorised C loop, each element as written, left to right).
 @inlinable
 public func attentionPreBackward(dCoefficient: Float, vector: UnsafePointer<Float>, sigmoid: UnsafePointer<Float>,
-                                 into dPre: UnsafeMutablePointer<Float>, adding dq1: UnsafeMutablePointer<Float>, width: Int) {
-    srgnn_attention_pre_backward(dCoefficient, vector, sigmoid, dPre, dq1, Int64(width))
+                                 into dPre: UnsafeMutablePointer<Float>, adding dq1: UnsafeMutablePointer<Float>, width: Int,
+                                 path: KernelPath) {
+    srgnn_attention_pre_backward(path.loopKernel, dCoefficient, vector, sigmoid, dPre, dq1, Int64(width))
 }
 
 /// `destination[j] = source[j]` for `j < count` by non-temporal stores, which do not first read
 /// the destination's cache lines from memory; fenced, so that a thread that synchronises with
 /// this one afterwards sees the values. The two do not overlap.
 @inlinable
-public func streamCopy(_ source: UnsafePointer<Float>, count: Int, to destination: UnsafeMutablePointer<Float>) {
-    srgnn_stream_copy(destination, source, Int64(count))
+public func streamCopy(_ source: UnsafePointer<Float>, count: Int, to destination: UnsafeMutablePointer<Float>, path: KernelPath) {
+    srgnn_stream_copy(path.loopKernel, destination, source, Int64(count))
 }
 
 /// `y[i, :] += bias` for every row of a `[rows, width]` matrix.
 @inlinable
-public func addBias(_ y: UnsafeMutablePointer<Float>, rows: Int, width: Int, _ bias: UnsafePointer<Float>) {
-    srgnn_add_bias(y, Int64(rows), Int64(width), Int64(width), bias)
+public func addBias(_ y: UnsafeMutablePointer<Float>, rows: Int, width: Int, _ bias: UnsafePointer<Float>, path: KernelPath) {
+    srgnn_add_bias(path.loopKernel, y, Int64(rows), Int64(width), Int64(width), bias)
 }
 
 /// `sums += Σ_rows dy[row, :]`, rows added in order (rows of dy `stride` apart, `width` by
 /// default): the backward of `addBias`, and any sum of parts that must not depend on who made them.
 @inlinable
 public func addColumnSums(_ dy: UnsafePointer<Float>, rows: Int, width: Int, stride: Int? = nil,
-                          into sums: UnsafeMutablePointer<Float>) {
-    srgnn_add_column_sums(dy, Int64(rows), Int64(width), Int64(stride ?? width), sums)
+                          into sums: UnsafeMutablePointer<Float>, path: KernelPath) {
+    srgnn_add_column_sums(path.loopKernel, dy, Int64(rows), Int64(width), Int64(stride ?? width), sums)
 }
 
 /// Row gather `out[i, :] = table[indices[i], :]` for a `[_, width]` table.
@@ -83,15 +88,15 @@ public func gatherRows(_ table: UnsafePointer<Float>, width: Int, indices: Unsaf
 /// Backward of `gatherRows`: `dTable[indices[i], :] += dOut[i, :]` (repeated indices add up).
 @inlinable
 public func scatterAddRows(_ dOut: UnsafePointer<Float>, width: Int, indices: UnsafeBufferPointer<Int32>,
-                           into dTable: UnsafeMutablePointer<Float>) {
-    srgnn_scatter_add_rows(dOut, Int64(width), indices.baseAddress, Int64(indices.count), dTable)
+                           into dTable: UnsafeMutablePointer<Float>, path: KernelPath) {
+    srgnn_scatter_add_rows(path.loopKernel, dOut, Int64(width), indices.baseAddress, Int64(indices.count), dTable)
 }
 
 /// `x ← e^(x − max x)` in place over `count` values; returns their sum and sets `maximum` to max x
 /// (one vectorised C loop).
 @inlinable
-public func expShiftSum(_ x: UnsafeMutablePointer<Float>, count: Int, maximum: inout Float) -> Float {
-    srgnn_exp_shift_sum(x, Int64(count), &maximum)
+public func expShiftSum(_ x: UnsafeMutablePointer<Float>, count: Int, maximum: inout Float, path: KernelPath) -> Float {
+    srgnn_exp_shift_sum(path.loopKernel, x, Int64(count), &maximum)
 }
 
 /// Row-wise L2 normalisation, `out[r] = scale · x[r] / max(‖x[r]‖, 1e-12)` for `rows` rows of
@@ -99,8 +104,8 @@ public func expShiftSum(_ x: UnsafeMutablePointer<Float>, count: Int, maximum: i
 /// vectorised C loop whose row sums are the same bits for a row alone or among others.
 @inlinable
 public func normalizeRows(_ x: UnsafePointer<Float>, rows: Int, width: Int, scale: Float = 1, into out: UnsafeMutablePointer<Float>,
-                          reciprocalNorms: UnsafeMutablePointer<Float>?) {
-    srgnn_normalize_rows(x, Int64(rows), Int64(width), scale, out, reciprocalNorms)
+                          reciprocalNorms: UnsafeMutablePointer<Float>?, path: KernelPath) {
+    srgnn_normalize_rows(path.loopKernel, x, Int64(rows), Int64(width), scale, out, reciprocalNorms)
 }
 
 /// Backward of `normalizeRows` (scale 1): `dx[r] (+)= (dx̂[r] − x̂[r] (x̂[r] · dx̂[r])) / ‖x[r]‖`,
@@ -108,23 +113,27 @@ public func normalizeRows(_ x: UnsafePointer<Float>, rows: Int, width: Int, scal
 @inlinable
 public func normalizeRowsBackward(_ dNormalized: UnsafePointer<Float>, normalized: UnsafePointer<Float>,
                                   reciprocalNorms: UnsafePointer<Float>, rows: Int, width: Int,
-                                  into dx: UnsafeMutablePointer<Float>, accumulate: Bool) {
-    srgnn_normalize_rows_backward(dNormalized, normalized, reciprocalNorms, Int64(rows), Int64(width), dx, accumulate ? 1 : 0)
+                                  into dx: UnsafeMutablePointer<Float>, accumulate: Bool, path: KernelPath) {
+    srgnn_normalize_rows_backward(path.loopKernel, dNormalized, normalized, reciprocalNorms, Int64(rows), Int64(width), dx, accumulate ? 1 : 0)
 }
 
 /// One Adam update of `count` elements, PyTorch's arithmetic (one vectorised C loop):
 /// `g = ∇ + λθ; m ← β1 m + (1 − β1) g; v ← β2 v + (1 − β2) g²; θ ← θ − correctedRate · m / (√v / correction2Root + ε)`.
+/// `path` defaults to the process's `ScoreKernels.defaultPath` (visible to every thread) until the
+/// optimiser passes its step's path.
 @inlinable
 public func adamUpdate(_ theta: UnsafeMutablePointer<Float>, gradient: UnsafePointer<Float>, firstMoment m: UnsafeMutablePointer<Float>,
                        secondMoment v: UnsafeMutablePointer<Float>, count: Int, beta1: Float, beta2: Float, epsilon: Float,
-                       l2Penalty: Float, correctedRate: Float, correction2Root: Float) {
-    srgnn_adam(theta, gradient, m, v, Int64(count), beta1, beta2, epsilon, l2Penalty, correctedRate, correction2Root)
+                       l2Penalty: Float, correctedRate: Float, correction2Root: Float, path: KernelPath = ScoreKernels.defaultPath) {
+    srgnn_adam(path.loopKernel, theta, gradient, m, v, Int64(count), beta1, beta2, epsilon, l2Penalty, correctedRate, correction2Root)
 }
 
-/// Number of `values[0..<count]` strictly greater than `threshold`: a target's rank minus one.
+/// Number of `values[0..<count]` strictly greater than `threshold`: a target's rank minus one
+/// (exact on every path; `path` only picks the loop's instruction set).
 @inlinable
-public func countGreater(_ values: UnsafePointer<Float>, count: Int, than threshold: Float) -> Int {
-    Int(srgnn_count_greater(values, Int64(count), threshold))
+public func countGreater(_ values: UnsafePointer<Float>, count: Int, than threshold: Float,
+                         path: KernelPath = ScoreKernels.defaultPath) -> Int {
+    Int(srgnn_count_greater(path.loopKernel, values, Int64(count), threshold))
 }
 
 /// `topK` of several rows whose values arrive in pieces, each row's pieces in index order: the
@@ -132,14 +141,17 @@ public func countGreater(_ values: UnsafePointer<Float>, count: Int, than thresh
 public struct RunningTopK {
     public let rows: Int
     public let k: Int
+    /// The instruction set of the selection's loops (the result is the same on every path).
+    public let path: KernelPath
     private var indices: [Int64]
     private var best: [Float]
     private var sizes: [Int64]
 
-    public init(rows: Int, k: Int) {
+    public init(rows: Int, k: Int, path: KernelPath = ScoreKernels.defaultPath) {
         precondition(rows >= 0 && k >= 0)
         self.rows = rows
         self.k = k
+        self.path = path
         indices = [Int64](repeating: 0, count: rows * k)
         best = [Float](repeating: 0, count: rows * k)
         sizes = [Int64](repeating: 0, count: rows)
@@ -148,7 +160,7 @@ public struct RunningTopK {
     /// Adds `values[0..<count]`, the row's values at indices `first..<first + count`; with
     /// `allowed`, only those of the indices it holds.
     public mutating func add(row: Int, _ values: UnsafePointer<Float>, count: Int, first: Int, allowed: ItemMask? = nil) {
-        let k = self.k
+        let k = self.k, kernel = path.loopKernel
         indices.withUnsafeMutableBufferPointer { indices in
             best.withUnsafeMutableBufferPointer { best in
                 sizes.withUnsafeMutableBufferPointer { sizes in
@@ -159,7 +171,7 @@ public struct RunningTopK {
                             srgnn_top_k_add_masked(values, Int64(count), Int64(first), words.baseAddress!, Int64(k), indices, best, size)
                         }
                     } else {
-                        srgnn_top_k_add(values, Int64(count), Int64(first), Int64(k), indices, best, size)
+                        srgnn_top_k_add(kernel, values, Int64(count), Int64(first), Int64(k), indices, best, size)
                     }
                 }
             }
@@ -170,12 +182,12 @@ public struct RunningTopK {
     /// start at `values + (r − rows.lowerBound) · stride`.
     public mutating func add(rows: Range<Int>, _ values: UnsafePointer<Float>, stride: Int, count: Int, first: Int) {
         precondition(rows.lowerBound >= 0 && rows.upperBound <= self.rows)
-        let k = self.k
+        let k = self.k, kernel = path.loopKernel
         indices.withUnsafeMutableBufferPointer { indices in
             best.withUnsafeMutableBufferPointer { best in
                 sizes.withUnsafeMutableBufferPointer { sizes in
                     let r = rows.lowerBound
-                    srgnn_top_k_add_rows(values, Int64(rows.count), Int64(count), Int64(stride), Int64(first), Int64(k),
+                    srgnn_top_k_add_rows(kernel, values, Int64(rows.count), Int64(count), Int64(stride), Int64(first), Int64(k),
                                          indices.baseAddress! + r * k, best.baseAddress! + r * k, sizes.baseAddress! + r)
                 }
             }
@@ -197,8 +209,10 @@ public struct RunningTopK {
 
 /// Indices of the `k` largest values of `values[0..<count]`, best first; ties go to the lower
 /// index. With `allowed`, only the indices it holds (index `j` is item `j + 1`) are candidates,
-/// selected inside the heap pass rather than by fetching more and dropping.
-public func topK(_ values: UnsafePointer<Float>, count: Int, k: Int, allowed: ItemMask? = nil) -> [Int] {
+/// selected inside the heap pass rather than by fetching more and dropping. The same on every
+/// `path` (which only picks the loops' instruction set).
+public func topK(_ values: UnsafePointer<Float>, count: Int, k: Int, allowed: ItemMask? = nil,
+                 path: KernelPath = ScoreKernels.defaultPath) -> [Int] {
     precondition(allowed.map { $0.count == count } ?? true, "the mask covers \(allowed?.count ?? 0) items, the scores \(count)")
     let k = min(k, allowed?.allowedCount ?? count)
     if k <= 0 { return [] }
@@ -212,7 +226,7 @@ public func topK(_ values: UnsafePointer<Float>, count: Int, k: Int, allowed: It
                         Int(srgnn_top_k_masked(values, Int64(count), words.baseAddress!, Int64(k), indices.baseAddress!, best.baseAddress!))
                     }
                 } else {
-                    initialized = Int(srgnn_top_k(values, Int64(count), Int64(k), indices.baseAddress!, best.baseAddress!))
+                    initialized = Int(srgnn_top_k(path.loopKernel, values, Int64(count), Int64(k), indices.baseAddress!, best.baseAddress!))
                 }
             }
         }

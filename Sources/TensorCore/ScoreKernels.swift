@@ -1,16 +1,19 @@
 import CKernels
 import Foundation
+#if SRGNN_BLAS
 #if canImport(Accelerate)
 import Accelerate
 #else
 import CBLAS
+#endif
 #endif
 
 /// An implementation of the score layer's three products (`ScoreKernels`).
 ///
 /// `avx512`, `avx2` and `portable` (and `neon` on aarch64) are our register-blocked C kernels
 /// (`Sources/CKernels/score_kernels.c`); `blas` is `gemm`, i.e. whatever kernel the BLAS library
-/// picked for the CPU it detected.
+/// picked for the CPU it detected, and exists only in a build with `SRGNN_BLAS=1` (the benchmark's
+/// opponent; elsewhere `isSupported` is false).
 public enum KernelPath: String, CaseIterable, Sendable, Codable, CustomStringConvertible {
     case avx512, avx2, neon, portable, blas
 
@@ -27,8 +30,18 @@ public enum KernelPath: String, CaseIterable, Sendable, Codable, CustomStringCon
         }
     }
 
-    /// Whether this machine can run the path.
-    public var isSupported: Bool { cValue.map { srgnn_kernel_supported($0) != 0 } ?? true }
+    /// The C number of the element-wise loops' copy for the path: the path's own, or for `blas`
+    /// (which has no loops of its own) that of the fastest C path, as before there were paths.
+    @usableFromInline var loopKernel: Int32 { cValue ?? KernelPath.blasLoopKernel }
+
+    @usableFromInline static let blasLoopKernel = Int32(srgnn_kernel_best())
+
+    /// Whether this machine (and this build, for `blas`) can run the path.
+    public var isSupported: Bool { cValue.map { srgnn_kernel_supported($0) != 0 } ?? BLASInfo.isLinked }
+
+    /// Why `blas` is refused in a build without BLAS.
+    public static let blasMissingMessage =
+        "the blas kernel path needs a build with BLAS (SRGNN_BLAS=1 swift build …); this build links none"
 }
 
 /// The score layer's three products on a tile of items, by the path chosen for the machine:
@@ -45,8 +58,10 @@ public enum KernelPath: String, CaseIterable, Sendable, Codable, CustomStringCon
 /// The path is `ScoreKernels.defaultPath` — the environment's `SRGNN_KERNEL`
 /// (`avx512|avx2|neon|portable|blas`) when set to a path this CPU runs, else the fastest
 /// supported — unless a caller overrides it for a scope with `withPath(_:_:)` (tests run the
-/// model through every path this way). Callers that fan work out to worker threads read
-/// `current` once on the calling thread and pass it down, since the override is task-local.
+/// model through every path this way). Every C loop, products and element-wise loops alike,
+/// takes its path as an argument: callers read `current` once on the calling thread, at the start
+/// of a pass or before a parallel region, and pass that value to every worker (the override is
+/// task-local, which worker threads do not see).
 public enum ScoreKernels {
     /// The paths this machine runs, fastest first; `blas` is always last.
     public static let supportedPaths: [KernelPath] = [.avx512, .avx2, .neon, .portable, .blas].filter(\.isSupported)
@@ -57,6 +72,10 @@ public enum ScoreKernels {
     /// The path used unless overridden: `SRGNN_KERNEL` when it names a supported path, else `best`.
     public static let defaultPath: KernelPath = {
         guard let name = ProcessInfo.processInfo.environment["SRGNN_KERNEL"], !name.isEmpty else { return best }
+        if KernelPath(rawValue: name.lowercased()) == .blas, !BLASInfo.isLinked {
+            FileHandle.standardError.write(Data("srgnn: SRGNN_KERNEL=\(name): \(KernelPath.blasMissingMessage); using \(best)\n".utf8))
+            return best
+        }
         guard let path = KernelPath(rawValue: name.lowercased()), path.isSupported else {
             FileHandle.standardError.write(Data(
                 "srgnn: SRGNN_KERNEL=\(name) is not a kernel this CPU runs (\(supportedPaths.map(\.rawValue).joined(separator: ", "))); using \(best)\n".utf8))
@@ -72,6 +91,7 @@ public enum ScoreKernels {
 
     /// Runs `body` with `path` as `current` (task-local: worker threads see it only if passed).
     public static func withPath<R>(_ path: KernelPath, _ body: () throws -> R) rethrows -> R {
+        precondition(path != .blas || BLASInfo.isLinked, KernelPath.blasMissingMessage)
         precondition(path.isSupported, "kernel path \(path) is not supported on this machine")
         return try $override.withValue(path, operation: body)
     }
@@ -83,7 +103,7 @@ public enum ScoreKernels {
                               items e: UnsafePointer<Float>, width: Int,
                               into c: UnsafeMutablePointer<Float>, ldc: Int) {
         if let kernel = path.cValue {
-            srgnn_score_tile(kernel, s, Int64(rows), Int64(d), e, Int64(width), c, Int64(ldc))
+            checkKernelStatus(srgnn_score_tile(kernel, s, Int64(rows), Int64(d), e, Int64(width), c, Int64(ldc)), "score tile")
         } else {
             gemm(.none, .transposed, m: rows, n: width, k: d, s, lda: d, e, ldb: d, c, ldc: ldc, path: .blas)
         }
@@ -122,8 +142,8 @@ public enum ScoreKernels {
                                          into de: UnsafeMutablePointer<Float>, accumulate: Bool,
                                          rowScale: UnsafePointer<Float>? = nil) {
         if let kernel = path.cValue {
-            srgnn_score_embedding_gradient(kernel, ds, Int64(ldd), s, Int64(rows), Int64(d), Int64(width), de, accumulate ? 1 : 0,
-                                           rowScale)
+            checkKernelStatus(srgnn_score_embedding_gradient(kernel, ds, Int64(ldd), s, Int64(rows), Int64(d), Int64(width), de,
+                                                             accumulate ? 1 : 0, rowScale), "embedding gradient")
         } else if let rowScale {
             withUnsafeTemporaryAllocation(of: Float.self, capacity: rows * d) { scaled in
                 for r in 0..<rows { for k in 0..<d { scaled[r * d + k] = s[r * d + k] * rowScale[r] } }
@@ -140,7 +160,8 @@ public enum ScoreKernels {
                                        items e: UnsafePointer<Float>, rows: Int, hiddenSize d: Int, width: Int,
                                        adding dsh: UnsafeMutablePointer<Float>, rowScale: UnsafePointer<Float>? = nil) {
         if let kernel = path.cValue {
-            srgnn_score_session_gradient(kernel, ds, Int64(ldd), e, Int64(rows), Int64(d), Int64(width), dsh, rowScale)
+            checkKernelStatus(srgnn_score_session_gradient(kernel, ds, Int64(ldd), e, Int64(rows), Int64(d), Int64(width), dsh, rowScale),
+                              "session gradient")
         } else if let rowScale {
             withUnsafeTemporaryAllocation(of: Float.self, capacity: rows * d) { sums in
                 gemm(.none, .none, m: rows, n: d, k: width, ds, lda: ldd, e, ldb: d, sums.baseAddress!, ldc: d, path: .blas)
@@ -152,11 +173,41 @@ public enum ScoreKernels {
     }
 }
 
+/// Stops the process with a clear message when a C kernel reports that its per-thread scratch
+/// memory could not be had (`SRGNN_ERROR_OUT_OF_MEMORY`; it wrote nothing). An out-of-memory in
+/// the middle of a product, on a worker thread of a parallel region, cannot be recovered from
+/// there, and threading a thrown error through every product of the model would cost every
+/// caller a `try` for a case that ends the run anyway: so a checked stop, never a NULL dereference.
+@inlinable @inline(__always)
+public func checkKernelStatus(_ status: Int32, _ operation: StaticString) {
+    if status != Int32(SRGNN_OK) { kernelFailed(status, operation) }
+}
+
+@usableFromInline @inline(never)
+func kernelFailed(_ status: Int32, _ operation: StaticString) -> Never {
+    if status == Int32(SRGNN_ERROR_OUT_OF_MEMORY) {
+        fatalError("srgnn: out of memory: the \(operation) kernel could not allocate its scratch buffer")
+    }
+    fatalError("srgnn: the \(operation) kernel failed with status \(status)")
+}
+
 /// What `srgnn bench` reports about the machine's linear algebra.
 public enum BLASInfo {
-    /// The BLAS library: `OpenBLAS <config>` on Linux, `Accelerate` on Apple platforms.
+    /// Whether this build links a BLAS library (`SRGNN_BLAS=1` at build time): the `blas` path.
+    public static var isLinked: Bool {
+        #if SRGNN_BLAS
+        return true
+        #else
+        return false
+        #endif
+    }
+
+    /// The BLAS library: `OpenBLAS <config>` on Linux, `Accelerate` on Apple platforms, `none`
+    /// in a build without BLAS (the default).
     public static var library: String {
-        #if canImport(Accelerate)
+        #if !SRGNN_BLAS
+        return "none"
+        #elseif canImport(Accelerate)
         return "Accelerate"
         #else
         return openblas_get_config().map { String(cString: $0) } ?? "OpenBLAS"
@@ -164,12 +215,12 @@ public enum BLASInfo {
     }
 
     /// The CPU core the BLAS library detected and runs kernels for (OpenBLAS's `Prescott`,
-    /// `SkylakeX`, …); `nil` where the library does not say.
+    /// `SkylakeX`, …); `nil` where the library does not say or none is linked.
     public static var detectedCore: String? {
-        #if canImport(Accelerate)
-        return nil
-        #else
+        #if SRGNN_BLAS && !canImport(Accelerate)
         return openblas_get_corename().map { String(cString: $0) }
+        #else
+        return nil
         #endif
     }
 }

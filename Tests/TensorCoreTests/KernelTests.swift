@@ -5,20 +5,46 @@ import TestSupport
 
 @Suite struct KernelTests {
     /// The score layer's shifted exponentials and their sum against Double, over a width that is
-    /// not a multiple of the vector width.
-    @Test func expShiftSumMatchesDouble() {
+    /// not a multiple of the vector width, on every path's copy of the loop.
+    @Test(arguments: ScoreKernels.supportedPaths)
+    func expShiftSumMatchesDouble(path: KernelPath) {
         var rng = SeededGenerator(seed: 3)
         let count = 1_003
         var values = (0..<count).map { _ in rng.uniform(-20, 20) }
         let original = values.map(Double.init)
         var maximum: Float = 0
-        let sum = expShiftSum(&values, count: count, maximum: &maximum)
+        let sum = expShiftSum(&values, count: count, maximum: &maximum, path: path)
         let expectedMaximum = original.max()!
         let expected = original.map { exp($0 - expectedMaximum) }
         #expect(Double(maximum) == expectedMaximum)
         // float32 exponentials (~1 ulp) summed over 1,003 terms: ~1e-6 relative.
         #expect(abs(Double(sum) - expected.reduce(0, +)) < 1e-5 * expected.reduce(0, +))
         #expect(closenessViolation(values, expected.map(Float.init), absolute: 1e-12, relative: 1e-6) == nil)
+    }
+
+    /// The path names the instruction set of the element-wise loops too, not only of the products:
+    /// `portable` runs the baseline copy (no fused multiply-adds on x86-64), `avx2` the x86-64-v3
+    /// one (fused where the compiler contracts), so some value of the exponentials or of the
+    /// attention's coefficient rounds differently. Before, one copy chosen at load time ran
+    /// whatever the path said. Each path's copy gives the same bits every time it is named.
+    @Test(.enabled(if: KernelPath.avx2.isSupported, "needs an x86-64 CPU with AVX2"))
+    func elementWiseLoopsFollowThePath() {
+        var rng = SeededGenerator(seed: 12)
+        let start = (0..<1_003).map { _ in rng.uniform(-20, 20) }
+        let d = 100
+        let query = (0..<d).map { _ in rng.uniform(-1, 1) }, bias = (0..<d).map { _ in rng.uniform(-1, 1) }
+        let vector = (0..<d).map { _ in rng.uniform(-1, 1) }, row = (0..<d).map { _ in rng.uniform(-1, 1) }
+        func run(_ path: KernelPath) -> (exponentials: [Float], activated: [Float], coefficient: Float) {
+            var values = start, activated = row, maximum: Float = 0
+            _ = expShiftSum(&values, count: values.count, maximum: &maximum, path: path)
+            let coefficient = attentionActivation(query: query, row: &activated, bias: bias, vector: vector, width: d, path: path)
+            return (values, activated, coefficient)
+        }
+        let portable = run(.portable), avx2 = run(.avx2), again = run(.portable)
+        #expect(portable.exponentials != avx2.exponentials || portable.activated != avx2.activated
+                || portable.coefficient != avx2.coefficient)
+        #expect(again.exponentials == portable.exponentials && again.activated == portable.activated
+                && again.coefficient == portable.coefficient)
     }
 
     /// A k far larger than any stack could hold works and gives the full order.

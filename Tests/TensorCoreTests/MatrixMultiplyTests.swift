@@ -3,9 +3,10 @@ import Testing
 import TestSupport
 
 @Suite struct MatrixMultiplyTests {
-    /// BLAS against the naive oracle, all four transpose combinations, with beta accumulation.
+    /// A general alpha and beta (our kernels through a temporary, or BLAS in a BLAS build) against
+    /// the naive oracle, all four transpose combinations.
     @Test(arguments: [(Transpose.none, Transpose.none), (.none, .transposed), (.transposed, .none), (.transposed, .transposed)])
-    func blasMatchesNaive(transA: Transpose, transB: Transpose) {
+    func generalAlphaBetaMatchesNaive(transA: Transpose, transB: Transpose) {
         var rng = SeededGenerator(seed: 7)
         let m = 13, n = 17, k = 29
         let a = (0..<(m * k)).map { _ in rng.uniform(-1, 1) }
@@ -15,7 +16,7 @@ import TestSupport
         let lda = transA == .none ? k : m, ldb = transB == .none ? n : k
         gemm(transA, transB, m: m, n: n, k: k, alpha: 0.5, a, lda: lda, b, ldb: ldb, beta: 1, &fast, ldc: n)
         naiveGemm(transA, transB, m: m, n: n, k: k, alpha: 0.5, a, lda: lda, b, ldb: ldb, beta: 1, &slow, ldc: n)
-        // float32 BLAS (FMA, blocked summation) vs a Double-accumulated loop over k = 29 terms.
+        // float32 (FMA, blocked summation) vs a Double-accumulated loop over k = 29 terms.
         #expect(closenessViolation(fast, slow, absolute: 1e-5, relative: 1e-5) == nil)
     }
 
@@ -74,7 +75,27 @@ import TestSupport
         }
     }
 
-    /// A single row goes through gemv; same contract.
+    /// Products deeper than one kernel call (`kernelGemmMaximumDepth`, 4,096 terms) are summed in
+    /// slices on every path, with beta 0 and 1: the graph network's weight gradients sum over a
+    /// batch's nodes, which a large batch makes that deep, and no BLAS is there to take them.
+    @Test(arguments: ScoreKernels.supportedPaths)
+    func deepProductsMatchNaive(kernel: KernelPath) {
+        var rng = SeededGenerator(seed: 11)
+        let m = 5, n = 19, k = 9_001
+        // op(A) = Aᵀ and op(B) = B, as the weight gradients dW = dYᵀ · X are stored.
+        let a = (0..<(k * m)).map { _ in rng.uniform(-1, 1) }
+        let b = (0..<(k * n)).map { _ in rng.uniform(-1, 1) }
+        let start = (0..<(m * n)).map { _ in rng.uniform(-1, 1) }
+        for beta: Float in [0, 1] {
+            var fast = start, slow = start
+            ScoreKernels.withPath(kernel) { gemm(.transposed, .none, m: m, n: n, k: k, a, lda: m, b, ldb: n, beta: beta, &fast, ldc: n) }
+            naiveGemm(.transposed, .none, m: m, n: n, k: k, a, lda: m, b, ldb: n, beta: beta, &slow, ldc: n)
+            // float32 sums of 9,001 terms of size ≤ 1 (|sum| ~ 55) vs Double.
+            #expect(closenessViolation(fast, slow, absolute: 1e-3, relative: 1e-4) == nil, "\(kernel) beta \(beta)")
+        }
+    }
+
+    /// A single row (gemv on the BLAS path); same contract.
     @Test(arguments: [(Transpose.none, Transpose.none), (.none, .transposed), (.transposed, .none), (.transposed, .transposed)])
     func singleRowMatchesNaive(transA: Transpose, transB: Transpose) {
         var rng = SeededGenerator(seed: 8)

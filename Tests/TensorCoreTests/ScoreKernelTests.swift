@@ -111,14 +111,30 @@ import TestSupport
         }
     }
 
-    /// The machine runs portable and BLAS everywhere; `best` is the first supported path, and the
-    /// default is it unless SRGNN_KERNEL names another.
+    /// The machine runs portable everywhere, and BLAS exactly in a BLAS build (`SRGNN_BLAS=1`),
+    /// last; `best` is the first supported path, and the default is it unless SRGNN_KERNEL names another.
     @Test func pathsAndOverride() {
         #expect(ScoreKernels.supportedPaths.contains(.portable))
-        #expect(ScoreKernels.supportedPaths.last == .blas)
+        #expect(ScoreKernels.supportedPaths.contains(.blas) == BLASInfo.isLinked)
+        if BLASInfo.isLinked {
+            #expect(ScoreKernels.supportedPaths.last == .blas)
+            ScoreKernels.withPath(.blas) { #expect(ScoreKernels.current == .blas) }
+        } else {
+            #expect(BLASInfo.library == "none")
+        }
         #expect(ScoreKernels.best == ScoreKernels.supportedPaths[0])
-        ScoreKernels.withPath(.blas) { #expect(ScoreKernels.current == .blas) }
         ScoreKernels.withPath(.portable) { #expect(ScoreKernels.current == .portable) }
+    }
+
+    /// A build without BLAS (the default) has no BLAS library in the process: the release binary
+    /// needs none installed. Read from the process's own memory map.
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/proc/self/maps"), "needs /proc/self/maps (Linux)"))
+    func noBLASLibraryMappedWithoutBLAS() throws {
+        let maps = try String(contentsOfFile: "/proc/self/maps", encoding: .utf8)
+        // The file names of the mapped libraries (libopenblas.so.0, libblas.so.3, …), not their folders.
+        let libraries = Set(maps.split(separator: "\n").compactMap { $0.split(separator: "/").last.map { $0.lowercased() } })
+        let blasLibraries = libraries.filter { $0.hasPrefix("lib") && $0.contains("blas") }
+        #expect(blasLibraries.isEmpty != BLASInfo.isLinked, "\(blasLibraries.sorted())")
     }
 }
 

@@ -1,15 +1,16 @@
 import Foundation
+import SRGNN
 import TensorCore
 
 /// The floor of a training step, for `srgnn bench`: its three score products alone —
 /// `[B, d] × [d, I]` and the two backward ones — over random weights, with the fastest
 /// implementation this machine has (`dE` written with beta 0 as the step writes it).
 ///
-/// Two implementations compete: our kernel (`ScoreKernels.best`) over tiles of 1,024 items dealt
-/// to the threads by the score layer's own `forEachTile`, and BLAS's `gemm` with each product
-/// split over the threads (`gemm(threads:)`, BLAS single-threaded). `calibrate()` times both and keeps
-/// the faster, so a step compared with the floor is compared with the best the machine can do,
-/// whichever library that is.
+/// Our kernel (`ScoreKernels.best`) over tiles of 1,024 items dealt to the threads by the score
+/// layer's own `forEachTile`; in a build with BLAS (`SRGNN_BLAS=1`) BLAS's `gemm` competes, each
+/// product split over the threads (`gemm(threads:)`, BLAS single-threaded). `calibrate()` times the
+/// candidates and keeps the faster, so a step compared with the floor is compared with the best
+/// this build can do on the machine, whichever library that is.
 public final class ScoreProductFloor {
     let b: Int, d: Int, itemCount: Int, threads: Int
     let embedding: [Float], session: [Float]
@@ -37,12 +38,12 @@ public final class ScoreProductFloor {
         partials = [Float](repeating: 0, count: scoreLayer.tileCount * batchSize * hiddenSize)
     }
 
-    /// Times our best kernel and BLAS `rounds` times each, interleaved, and keeps the faster
+    /// Times our best kernel and BLAS (when linked) `rounds` times each, interleaved, and keeps the faster
     /// (by its best round) for `run()`. Returns the best seconds of each.
     @discardableResult
     public func calibrate(rounds: Int = 3) -> [KernelPath: Double] {
         var best: [KernelPath: Double] = [:]
-        let candidates = ScoreKernels.best == .blas ? [KernelPath.blas] : [ScoreKernels.best, .blas]
+        let candidates = ScoreKernels.best == .blas ? [KernelPath.blas] : [ScoreKernels.best, .blas].filter(\.isSupported)
         for _ in 0..<rounds {
             for candidate in candidates { best[candidate] = min(best[candidate] ?? .infinity, run(candidate)) }
         }
@@ -83,7 +84,7 @@ public final class ScoreProductFloor {
                                         let buffer = buffers + worker * b * tileItems
                                         ScoreKernels.scores(path, session: h, rows: b, hiddenSize: d, items: e + (first + 1) * d,
                                                             width: width, into: buffer, ldc: width)
-                                        for row in 0..<b { streamCopy(buffer + row * width, count: width, to: s + row * itemCount + first) }
+                                        for row in 0..<b { streamCopy(buffer + row * width, count: width, to: s + row * itemCount + first, path: path) }
                                     }
                                     scoreLayer.forEachTile(threads: threads) { worker, first, width in
                                         let buffer = buffers + worker * b * tileItems, dSession = partials + first / tileItems * b * d
@@ -95,7 +96,7 @@ public final class ScoreProductFloor {
                                         ScoreKernels.sessionGradient(path, dScores: buffer, ldd: width, items: e + (first + 1) * d,
                                                                      rows: b, hiddenSize: d, width: width, adding: dSession)
                                     }
-                                    ScoreLayer.sumPartials(partials, parts: tiles, count: b * d, into: ds, threads: threads)
+                                    ScoreLayer.sumPartials(partials, parts: tiles, count: b * d, into: ds, threads: threads, path: path)
                                 }
                             }
                         }
