@@ -73,7 +73,7 @@ public struct Adam: Sendable {
         let correction2 = 1 - pow(Double(beta2), Double(stepCount))
         return AdamUpdate(beta1: beta1, beta2: beta2, epsilon: epsilon, l2Penalty: l2Penalty,
                           correctedRate: Float(Double(learningRate) / correction1),
-                          correction2Root: Float(correction2.squareRoot()))
+                          correction2Root: Float(correction2.squareRoot()), path: ScoreKernels.current)
     }
 }
 
@@ -82,13 +82,16 @@ public struct AdamUpdate: Sendable {
     public let beta1, beta2, epsilon, l2Penalty: Float
     /// lr / (1 − β1^t), and √(1 − β2^t).
     public let correctedRate, correction2Root: Float
+    /// The instruction set of the update loop, read on the thread that made the update: worker
+    /// threads that apply it cannot see a task-local choice.
+    public let path: KernelPath
 
     /// Updates `count` parameters with their gradient and moments.
     @inlinable
     public func apply(_ theta: UnsafeMutablePointer<Float>, gradient: UnsafePointer<Float>, firstMoment m: UnsafeMutablePointer<Float>,
                       secondMoment v: UnsafeMutablePointer<Float>, count: Int) {
         adamUpdate(theta, gradient: gradient, firstMoment: m, secondMoment: v, count: count, beta1: beta1, beta2: beta2,
-                   epsilon: epsilon, l2Penalty: l2Penalty, correctedRate: correctedRate, correction2Root: correction2Root)
+                   epsilon: epsilon, l2Penalty: l2Penalty, correctedRate: correctedRate, correction2Root: correction2Root, path: path)
     }
 }
 
