@@ -66,10 +66,14 @@ func unblockingFIFO<T: Sendable>(_ fifo: String, seconds: Double = 20, _ work: @
                                        model: try ModelLoader().load(fixture.first), loader: ModelLoader(catalogPath: fifo),
                                        adminToken: try AdminToken(ReloadFixture.token), logger: ReloadFixture.quiet)
         let guardTask = Task.detached {
-            // Lets the old code's blocked open go on after 20 s, so that the test fails rather than hangs.
+            // Lets the old code's blocked opens go on, every second after 20 s, so that the test
+            // fails rather than hangs.
             try await Task.sleep(nanoseconds: 20_000_000_000)
-            let both = open(fifo, O_RDWR | O_NONBLOCK)
-            if both >= 0 { close(both) }
+            while !Task.isCancelled {
+                let both = open(fifo, O_RDWR | O_NONBLOCK)
+                if both >= 0 { close(both) }
+                try await Task.sleep(nanoseconds: 1_000_000_000)
+            }
         }
         defer { guardTask.cancel() }
         try await app.test(.live) { client in
