@@ -44,7 +44,8 @@ public struct SafeTensorsFile: Sendable {
     /// file is refused as too large before its data is read, a shorter one as truncated).
     public init(contentsOf path: String) throws {
         func fail(_ reason: String) -> ModelError { .weightsFile(path: path, reason: reason) }
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: opening a FIFO must not wait for a writer; a regular file reads as usual.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw fail("cannot read the file (missing or unreadable): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         var info = stat()

@@ -130,4 +130,23 @@ import TestSupport
         #expect(!reason.contains(String(asLength)) && !reason.contains(String(decoding: firstEight, as: UTF8.self)), "\(text)")
         #expect(!reason.contains(String(contents.prefix(4))), "\(text)")
     }
+
+    @Test("9: a FIFO at the model path is refused at once, not waited on for a writer")
+    func fifoIsRefusedWithoutBlocking() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let path = folder.path + "/model.safetensors"
+        #expect(mkfifo(path, 0o600) == 0)
+        // A guard that unblocks an open that waits for a writer, so the old code fails instead of hanging.
+        let guardThread = Thread {
+            Thread.sleep(forTimeInterval: 20)
+            let fd = open(path, O_WRONLY | O_NONBLOCK)
+            if fd >= 0 { close(fd) }
+        }
+        guardThread.start()
+        let started = Date()
+        let text = Self.message { _ = try LoadedModel.load(from: path) }
+        #expect(Date().timeIntervalSince(started) < 10, "the load waited for a writer")
+        #expect(text.contains("is not a regular file"), "\(text)")
+    }
 }
