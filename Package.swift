@@ -8,7 +8,8 @@ import PackageDescription
 let withBLAS = ["1", "true", "yes", "on"].contains((Context.environment["SRGNN_BLAS"] ?? "").lowercased())
 
 /// OpenBLAS's C interface, declared only in a BLAS build (Apple platforms import Accelerate directly).
-let blasTargets: [Target] = withBLAS
+let blasTargets: [Target] =
+    withBLAS
     ? [.systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])])]
     : []
 
@@ -46,8 +47,9 @@ let package = Package(
             swiftSettings: withBLAS ? [.define("SRGNN_BLAS")] : []
         ),
         .target(name: "SessionData", dependencies: ["TensorCore"], exclude: ["README.md"]),
-        .target(name: "SRGNN", dependencies: ["TensorCore", "SessionData", .product(name: "Crypto", package: "swift-crypto")],
-                exclude: ["README.md"]),
+        .target(
+            name: "SRGNN", dependencies: ["TensorCore", "SessionData", .product(name: "Crypto", package: "swift-crypto")],
+            exclude: ["README.md"]),
         .target(name: "Evaluation", dependencies: ["TensorCore", "SessionData", "SRGNN"], exclude: ["README.md"]),
         .target(
             name: "Training",

@@ -12,8 +12,10 @@ public struct EpochRecord: Codable, Sendable, Equatable {
     /// Metrics on the test examples (percentages).
     public var test: [String: Double]?
 
-    public init(epoch: Int, loss: Double, learningRate: Double, seconds: Double,
-                validation: [String: Double]?, test: [String: Double]?) {
+    public init(
+        epoch: Int, loss: Double, learningRate: Double, seconds: Double,
+        validation: [String: Double]?, test: [String: Double]?
+    ) {
         self.epoch = epoch
         self.loss = loss
         self.learningRate = learningRate

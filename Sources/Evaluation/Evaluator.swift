@@ -73,8 +73,10 @@ public struct Evaluator: Sendable {
     /// Training click counts `popularity[id − 1]` for popularity bias (``itemPopularity(of:itemCount:)``); nil skips it.
     public var popularity: [Int]?
 
-    public init(cutoffs: [Int] = [5, 10, 20], listLength: Int? = 20, threads: Int = 1, ties: TiePolicy = .average,
-                batchSize: Int? = nil, popularity: [Int]? = nil) {
+    public init(
+        cutoffs: [Int] = [5, 10, 20], listLength: Int? = 20, threads: Int = 1, ties: TiePolicy = .average,
+        batchSize: Int? = nil, popularity: [Int]? = nil
+    ) {
         precondition(!cutoffs.isEmpty && cutoffs.allSatisfy { $0 > 0 }, "cutoffs must be positive")
         precondition((listLength ?? 1) > 0 && threads > 0, "listLength and threads must be positive")
         self.cutoffs = cutoffs
@@ -95,8 +97,11 @@ public struct Evaluator: Sendable {
 
     /// ``evaluate(_:on:)`` that also returns where each example's target stood (in example order),
     /// for per-example metrics and paired tests (``PerExampleMetrics``).
-    public func evaluateKeepingPositions(_ scorer: some SessionScorer, on examples: [TestExample])
-        -> (report: EvaluationReport, positions: [TargetPosition]) {
+    public func evaluateKeepingPositions(
+        _ scorer: some SessionScorer, on examples: [TestExample]
+    )
+        -> (report: EvaluationReport, positions: [TargetPosition])
+    {
         var positions = [TargetPosition](repeating: TargetPosition(greater: 0, tied: 1), count: examples.count)
         let report = positions.withUnsafeMutableBufferPointer { evaluate(scorer, on: examples, recordingPositionsIn: $0) }
         return (report, positions)
@@ -104,10 +109,13 @@ public struct Evaluator: Sendable {
 
     /// The evaluation; with `recorded`, example `e`'s position is written to `recorded[e]` (each
     /// worker writes only its own chunk).
-    private func evaluate(_ scorer: some SessionScorer, on examples: [TestExample],
-                          recordingPositionsIn recorded: UnsafeMutableBufferPointer<TargetPosition>?) -> EvaluationReport {
+    private func evaluate(
+        _ scorer: some SessionScorer, on examples: [TestExample],
+        recordingPositionsIn recorded: UnsafeMutableBufferPointer<TargetPosition>?
+    ) -> EvaluationReport {
         let itemCount = scorer.itemCount
-        precondition(popularity == nil || popularity!.count == itemCount, "popularity has \(popularity!.count) entries, scorer \(itemCount) items")
+        precondition(
+            popularity == nil || popularity!.count == itemCount, "popularity has \(popularity!.count) entries, scorer \(itemCount) items")
         for example in examples {
             precondition(example.target >= 1 && Int(example.target) <= itemCount, "target \(example.target) outside 1...\(itemCount)")
             precondition(!example.prefix.isEmpty, "empty prefix")

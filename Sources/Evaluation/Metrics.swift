@@ -268,8 +268,9 @@ public struct MetricAccumulator: Sendable, Equatable {
     public var values: [MetricValues] {
         let scale = examples == 0 ? 0 : 100 / Double(examples)
         return cutoffs.indices.map { c in
-            MetricValues(k: cutoffs[c], hitRate: hits[c] * scale, mrr: reciprocalRanks[c] * scale,
-                         ndcg: ndcgs[c] * scale, precision: hits[c] * scale / Double(cutoffs[c]))
+            MetricValues(
+                k: cutoffs[c], hitRate: hits[c] * scale, mrr: reciprocalRanks[c] * scale,
+                ndcg: ndcgs[c] * scale, precision: hits[c] * scale / Double(cutoffs[c]))
         }
     }
 

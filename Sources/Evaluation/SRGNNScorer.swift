@@ -39,19 +39,23 @@ public struct SRGNNScorer: SessionScorer {
     public func score(sessions: [ArraySlice<Int32>], into scores: UnsafeMutableBufferPointer<Float>) {
         precondition(scores.count >= sessions.count * itemCount, "score buffer smaller than sessions × itemCount")
         workspaces.with { workspace in
-            model.scores(SessionBatch(sessions: sessions), workspace: workspace, threads: threads, packedItems: packedItems,
-                         normalizedItems: normalizedItems, into: scores.baseAddress!)
+            model.scores(
+                SessionBatch(sessions: sessions), workspace: workspace, threads: threads, packedItems: packedItems,
+                normalizedItems: normalizedItems, into: scores.baseAddress!)
         }
     }
 
     /// Ranks by `SRGNNModel.ranks`, tile by tile; model scores do not tie, so `tied` is 1.
-    public func targetPositions(sessions: [ArraySlice<Int32>], targets: [Int32],
-                                into positions: UnsafeMutableBufferPointer<TargetPosition>) {
+    public func targetPositions(
+        sessions: [ArraySlice<Int32>], targets: [Int32],
+        into positions: UnsafeMutableBufferPointer<TargetPosition>
+    ) {
         workspaces.with { workspace in
             withUnsafeTemporaryAllocation(of: Int32.self, capacity: sessions.count) { ranks in
-                model.ranks(SessionBatch(sessions: sessions, targets: targets), workspace: workspace, threads: threads,
-                            tileItems: tileItems, packedItems: packedItems, normalizedItems: normalizedItems,
-                            into: ranks.baseAddress!)
+                model.ranks(
+                    SessionBatch(sessions: sessions, targets: targets), workspace: workspace, threads: threads,
+                    tileItems: tileItems, packedItems: packedItems, normalizedItems: normalizedItems,
+                    into: ranks.baseAddress!)
                 for b in sessions.indices { positions[b] = TargetPosition(greater: Int(ranks[b]) - 1, tied: 1) }
             }
         }

@@ -38,13 +38,16 @@ extension SessionScorer {
         }
     }
 
-    public func targetPositions(sessions: [ArraySlice<Int32>], targets: [Int32],
-                                into positions: UnsafeMutableBufferPointer<TargetPosition>) {
+    public func targetPositions(
+        sessions: [ArraySlice<Int32>], targets: [Int32],
+        into positions: UnsafeMutableBufferPointer<TargetPosition>
+    ) {
         var scores = [Float](repeating: 0, count: sessions.count * itemCount)
         scores.withUnsafeMutableBufferPointer { scores in
             score(sessions: sessions, into: scores)
             for b in sessions.indices {
-                positions[b] = targetPosition(of: targets[b], scores: UnsafeBufferPointer(rebasing: scores[(b * itemCount)..<((b + 1) * itemCount)]))
+                positions[b] = targetPosition(
+                    of: targets[b], scores: UnsafeBufferPointer(rebasing: scores[(b * itemCount)..<((b + 1) * itemCount)]))
             }
         }
     }

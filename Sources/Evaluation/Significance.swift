@@ -19,8 +19,9 @@ public struct PerExampleMetrics: Sendable, Equatable {
 
     /// The values at cutoff `k` of examples at `positions`, with ties ranked as the evaluator ranked them.
     public init(positions: [TargetPosition], k: Int, ties: TiePolicy) {
-        self.init(k: k, hits: positions.map { metricValue(hit(rank:k:), at: $0, k: k, ties: ties) },
-                  reciprocalRanks: positions.map { metricValue(reciprocalRank(rank:k:), at: $0, k: k, ties: ties) })
+        self.init(
+            k: k, hits: positions.map { metricValue(hit(rank:k:), at: $0, k: k, ties: ties) },
+            reciprocalRanks: positions.map { metricValue(reciprocalRank(rank:k:), at: $0, k: k, ties: ties) })
     }
 
     public var count: Int { hits.count }

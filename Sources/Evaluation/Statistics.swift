@@ -29,7 +29,8 @@ public struct MeanInterval: Sendable, Codable, Equatable {
         guard values.count > 1 else { return }
         let squares = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) }
         let deviation = (squares / Double(values.count - 1)).squareRoot()
-        let halfWidth = studentTQuantile(1 - (1 - level) / 2, degreesOfFreedom: values.count - 1) * deviation / Double(values.count).squareRoot()
+        let halfWidth =
+            studentTQuantile(1 - (1 - level) / 2, degreesOfFreedom: values.count - 1) * deviation / Double(values.count).squareRoot()
         standardDeviation = deviation
         lower = mean - halfWidth
         upper = mean + halfWidth

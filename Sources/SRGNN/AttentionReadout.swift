@@ -33,8 +33,10 @@ struct AttentionReadout {
 
     /// Writes `s_h` to `workspace.sessionEmbedding` and keeps `H` (`clickStates`), `σ`
     /// (`attentionSigmoid`), `a` (`attentionCoefficients`) and `[s_g | h_t]` (`readout`) for `backward`.
-    func forward(_ batch: SessionBatch, weights w: ParameterPointers<UnsafePointer<Float>>,
-                 nodeStates: UnsafePointer<Float>, workspace ws: SRGNNWorkspace, threads: Int) -> UnsafeMutablePointer<Float> {
+    func forward(
+        _ batch: SessionBatch, weights w: ParameterPointers<UnsafePointer<Float>>,
+        nodeStates: UnsafePointer<Float>, workspace ws: SRGNNWorkspace, threads: Int
+    ) -> UnsafeMutablePointer<Float> {
         let d = hiddenSize, p = batch.positionCount, b = batch.sessionCount, path = ScoreKernels.current
         let clickStates = ws.clickStates.pointer(p * d)
         // readout rows hold [s_g | h_t]; h_t is copied first so that W_1 h_t can read it.
@@ -48,24 +50,28 @@ struct AttentionReadout {
                 batch.forEachSessionShare(threads: threads, balancing: \.positionOffsets) { sessions in
                     let shareClicks = Int(offsets[sessions.lowerBound])..<Int(offsets[sessions.upperBound])
                     let s0 = sessions.lowerBound, count = sessions.count
-                    gatherRows(nodeStates, width: d, indices: UnsafeBufferPointer(rebasing: positionNodes[shareClicks]),
-                               into: clickStates + shareClicks.lowerBound * d)
+                    gatherRows(
+                        nodeStates, width: d, indices: UnsafeBufferPointer(rebasing: positionNodes[shareClicks]),
+                        into: clickStates + shareClicks.lowerBound * d)
                     positions?.forward(batch, sessions: sessions, table: w.reversePositionEmbedding, clickStates: clickStates)
                     for s in sessions {
                         (readout + s * 2 * d + d).update(from: clickStates + batch.lastPosition(of: s) * d, count: d)
                     }
-                    gemm(.none, .transposed, m: count, n: d, k: d, readout + s0 * 2 * d + d, lda: 2 * d, w.attentionLastWeight, ldb: d,
-                         lastQuery + s0 * d, ldc: d, path: path)
+                    gemm(
+                        .none, .transposed, m: count, n: d, k: d, readout + s0 * 2 * d + d, lda: 2 * d, w.attentionLastWeight, ldb: d,
+                        lastQuery + s0 * d, ldc: d, path: path)
                     addBias(lastQuery + s0 * d, rows: count, width: d, w.attentionLastBias, path: path)
-                    gemm(.none, .transposed, m: shareClicks.count, n: d, k: d, clickStates + shareClicks.lowerBound * d, lda: d,
-                         w.attentionItemWeight, ldb: d, sigmoids + shareClicks.lowerBound * d, ldc: d, path: path)
+                    gemm(
+                        .none, .transposed, m: shareClicks.count, n: d, k: d, clickStates + shareClicks.lowerBound * d, lda: d,
+                        w.attentionItemWeight, ldb: d, sigmoids + shareClicks.lowerBound * d, ldc: d, path: path)
                     for s in sessions {
                         let q1 = lastQuery + s * d
                         let global = readout + s * 2 * d
                         let clicks = Int(offsets[s])..<Int(offsets[s + 1])
                         for i in clicks {
-                            alpha[i] = attentionActivation(query: q1, row: sigmoids + i * d, bias: w.attentionItemBias,
-                                                           vector: w.attentionVector, width: d, path: path)
+                            alpha[i] = attentionActivation(
+                                query: q1, row: sigmoids + i * d, bias: w.attentionItemBias,
+                                vector: w.attentionVector, width: d, path: path)
                         }
                         if usesSoftmax { Self.softmax(alpha, clicks) }
                         for j in 0..<d { global[j] = 0 }
@@ -77,8 +83,9 @@ struct AttentionReadout {
                     if nonhybrid {
                         for s in sessions { (sessionEmbedding + s * d).update(from: readout + s * 2 * d, count: d) }
                     } else {
-                        gemm(.none, .transposed, m: count, n: d, k: 2 * d, readout + s0 * 2 * d, lda: 2 * d, w.hybridWeight, ldb: 2 * d,
-                             sessionEmbedding + s0 * d, ldc: d, path: path)
+                        gemm(
+                            .none, .transposed, m: count, n: d, k: 2 * d, readout + s0 * 2 * d, lda: 2 * d, w.hybridWeight, ldb: 2 * d,
+                            sessionEmbedding + s0 * d, ldc: d, path: path)
                         addBias(sessionEmbedding + s0 * d, rows: count, width: d, w.hybridBias, path: path)
                     }
                 }
@@ -89,10 +96,12 @@ struct AttentionReadout {
 
     /// Backward of `forward`: from `dSessionEmbedding` `[B, d]` to `dNodeStates` `[N, d]`
     /// (overwritten), adding the readout weights' gradients into `g`.
-    func backward(_ batch: SessionBatch, weights w: ParameterPointers<UnsafePointer<Float>>,
-                  gradient g: ParameterPointers<UnsafeMutablePointer<Float>>,
-                  dSessionEmbedding: UnsafePointer<Float>, dNodeStates: UnsafeMutablePointer<Float>,
-                  workspace ws: SRGNNWorkspace, threads: Int) {
+    func backward(
+        _ batch: SessionBatch, weights w: ParameterPointers<UnsafePointer<Float>>,
+        gradient g: ParameterPointers<UnsafeMutablePointer<Float>>,
+        dSessionEmbedding: UnsafePointer<Float>, dNodeStates: UnsafeMutablePointer<Float>,
+        workspace ws: SRGNNWorkspace, threads: Int
+    ) {
         let d = hiddenSize, n = batch.nodeCount, p = batch.positionCount, b = batch.sessionCount
         // s_h = W_3 [s_g | h_t] + b_3 (hybrid) or s_g.
         let dReadout = ws.dReadout.pointer(b * 2 * d)
@@ -106,11 +115,13 @@ struct AttentionReadout {
         } else {
             // The input gradient on one worker, the weight gradient on the other (as in the cell).
             parallelPair(threads: threads, work: 2 * b * d * d) {
-                gemm(.none, .none, m: b, n: 2 * d, k: d, dSessionEmbedding, lda: d, w.hybridWeight, ldb: 2 * d,
-                     dReadout, ldc: 2 * d, path: path)
+                gemm(
+                    .none, .none, m: b, n: 2 * d, k: d, dSessionEmbedding, lda: d, w.hybridWeight, ldb: 2 * d,
+                    dReadout, ldc: 2 * d, path: path)
             } _: {
-                gemm(.transposed, .none, m: d, n: 2 * d, k: b, dSessionEmbedding, lda: d, readout, ldb: 2 * d,
-                     beta: 1, g.hybridWeight, ldc: 2 * d, path: path)
+                gemm(
+                    .transposed, .none, m: d, n: 2 * d, k: b, dSessionEmbedding, lda: d, readout, ldb: 2 * d,
+                    beta: 1, g.hybridWeight, ldc: 2 * d, path: path)
                 addColumnSums(dSessionEmbedding, rows: b, width: d, into: g.hybridBias, path: path)
             }
         }
@@ -131,13 +142,15 @@ struct AttentionReadout {
                     let dGlobal = dReadout + s * 2 * d, dq1 = dLastQuery + s * d
                     let clicks = Int(offsets[s])..<Int(offsets[s + 1])
                     for i in clicks {
-                        dAlpha[i] = attentionClickBackward(dGlobal: dGlobal, clickState: clickStates + i * d, coefficient: alpha[i],
-                                                           adding: dClickStates + i * d, width: d, path: path)
+                        dAlpha[i] = attentionClickBackward(
+                            dGlobal: dGlobal, clickState: clickStates + i * d, coefficient: alpha[i],
+                            adding: dClickStates + i * d, width: d, path: path)
                     }
                     if usesSoftmax { Self.softmaxBackward(dAlpha, softmax: alpha, clicks) }
                     for i in clicks {
-                        attentionPreBackward(dCoefficient: dAlpha[i], vector: w.attentionVector, sigmoid: sigmoids + i * d,
-                                             into: dPre + i * d, adding: dq1, width: d, path: path)
+                        attentionPreBackward(
+                            dCoefficient: dAlpha[i], vector: w.attentionVector, sigmoid: sigmoids + i * d,
+                            into: dPre + i * d, adding: dq1, width: d, path: path)
                     }
                 }
             }
@@ -146,16 +159,19 @@ struct AttentionReadout {
         // dReadout[:, d...]): the input gradients on one worker, the weight gradients on the other.
         parallelPair(threads: threads, work: (p + b) * d * d) {
             gemm(.none, .none, m: p, n: d, k: d, dPre, lda: d, w.attentionItemWeight, ldb: d, beta: 1, dClickStates, ldc: d, path: path)
-            gemm(.none, .none, m: b, n: d, k: d, dLastQuery, lda: d, w.attentionLastWeight, ldb: d, beta: 1, dReadout + d, ldc: 2 * d,
-                 path: path)
+            gemm(
+                .none, .none, m: b, n: d, k: d, dLastQuery, lda: d, w.attentionLastWeight, ldb: d, beta: 1, dReadout + d, ldc: 2 * d,
+                path: path)
         } _: {
             // dq += Σ_i dα_i σ_i, a [1, P] × [P, d] product.
             gemm(.none, .none, m: 1, n: d, k: p, dAlpha, lda: p, sigmoids, ldb: d, beta: 1, g.attentionVector, ldc: d, path: path)
-            gemm(.transposed, .none, m: d, n: d, k: p, dPre, lda: d, clickStates, ldb: d, beta: 1, g.attentionItemWeight, ldc: d,
-                 path: path)
+            gemm(
+                .transposed, .none, m: d, n: d, k: p, dPre, lda: d, clickStates, ldb: d, beta: 1, g.attentionItemWeight, ldc: d,
+                path: path)
             addColumnSums(dPre, rows: p, width: d, into: g.attentionItemBias, path: path)
-            gemm(.transposed, .none, m: d, n: d, k: b, dLastQuery, lda: d, readout + d, ldb: 2 * d, beta: 1, g.attentionLastWeight,
-                 ldc: d, path: path)
+            gemm(
+                .transposed, .none, m: d, n: d, k: b, dLastQuery, lda: d, readout + d, ldb: 2 * d, beta: 1, g.attentionLastWeight,
+                ldc: d, path: path)
             addColumnSums(dLastQuery, rows: b, width: d, into: g.attentionLastBias, path: path)
         }
         for s in 0..<b {

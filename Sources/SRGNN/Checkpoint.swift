@@ -33,12 +33,14 @@ public struct CheckpointMetadata: Codable, Sendable, Equatable {
     /// `training` and `dataset` hold the effective settings, after command-line overrides.
     public var experiment: ExperimentSource?
 
-    public init(model: SRGNNConfiguration, vocabulary: ItemVocabulary, epoch: Int, metrics: [String: Double],
-                training: JSONValue?, history: JSONValue?, createdAt: Date = Date(),
-                versions: [String: String] = ["srgnn": srgnnVersion], dataset: String? = nil,
-                datasetFingerprint: String? = nil, trainingData: TrainingDataSummary? = nil,
-                lineage: CheckpointLineage? = nil, recentPopularity: RecentPopularity? = nil,
-                experiment: ExperimentSource? = nil) {
+    public init(
+        model: SRGNNConfiguration, vocabulary: ItemVocabulary, epoch: Int, metrics: [String: Double],
+        training: JSONValue?, history: JSONValue?, createdAt: Date = Date(),
+        versions: [String: String] = ["srgnn": srgnnVersion], dataset: String? = nil,
+        datasetFingerprint: String? = nil, trainingData: TrainingDataSummary? = nil,
+        lineage: CheckpointLineage? = nil, recentPopularity: RecentPopularity? = nil,
+        experiment: ExperimentSource? = nil
+    ) {
         self.model = model
         self.vocabulary = vocabulary
         self.epoch = epoch
@@ -117,8 +119,9 @@ public struct TrainingDataSummary: Codable, Sendable, Equatable {
     }
 
     public init(_ dataset: SessionDataset) {
-        self.init(trainSessions: dataset.trainSessions.count, trainExamples: dataset.train.count,
-                  testExamples: dataset.test.count, items: dataset.itemCount)
+        self.init(
+            trainSessions: dataset.trainSessions.count, trainExamples: dataset.train.count,
+            testExamples: dataset.test.count, items: dataset.itemCount)
     }
 }
 
@@ -138,8 +141,10 @@ public struct CheckpointLineage: Codable, Sendable, Equatable {
     /// The training state whose Adam moments were continued, if any (otherwise they started at zero).
     public var optimizerState: String?
 
-    public init(parentSHA256: String, parentPath: String, parentDatasetFingerprint: String?, parentItems: Int,
-                addedItems: Int, ancestors: [String], optimizerState: String?) {
+    public init(
+        parentSHA256: String, parentPath: String, parentDatasetFingerprint: String?, parentItems: Int,
+        addedItems: Int, ancestors: [String], optimizerState: String?
+    ) {
         self.parentSHA256 = parentSHA256
         self.parentPath = parentPath
         self.parentDatasetFingerprint = parentDatasetFingerprint
@@ -189,27 +194,38 @@ public struct LoadedModel: Sendable {
             }
         }
         let (parameters, ignored) = try SRGNNParameters.load(from: file, path: path)
-        let notes = metadata != nil && !file.hasDataChecksum
-            ? ["written before checkpoints carried a checksum of their tensor data: it loads, but damage to it cannot be detected (train again to get a checked file)"]
+        let notes =
+            metadata != nil && !file.hasDataChecksum
+            ? [
+                "written before checkpoints carried a checksum of their tensor data: it loads, but damage to it cannot be detected (train again to get a checked file)"
+            ]
             : []
         guard let metadata else {
-            let configuration = SRGNNConfiguration(itemCount: parameters.embeddingRows - 1, hiddenSize: parameters.hiddenSize,
-                                                   propagationSteps: propagationSteps, nonhybrid: nonhybrid)
-            return LoadedModel(model: try SRGNNModel(configuration: configuration, parameters: parameters),
-                               vocabulary: .identity(count: configuration.itemCount), metadata: nil, ignoredTensors: ignored,
-                               sha256: file.sha256 ?? "", notes: notes)
+            let configuration = SRGNNConfiguration(
+                itemCount: parameters.embeddingRows - 1, hiddenSize: parameters.hiddenSize,
+                propagationSteps: propagationSteps, nonhybrid: nonhybrid)
+            return LoadedModel(
+                model: try SRGNNModel(configuration: configuration, parameters: parameters),
+                vocabulary: .identity(count: configuration.itemCount), metadata: nil, ignoredTensors: ignored,
+                sha256: file.sha256 ?? "", notes: notes)
         }
         guard metadata.model.embeddingRows == parameters.embeddingRows, metadata.model.hiddenSize == parameters.hiddenSize else {
-            throw ModelError.weightsFile(path: path, reason:
-                "metadata describes \(metadata.model.itemCount) items and hidden size \(metadata.model.hiddenSize), but embedding.weight is \(file.entries[ParameterName.embedding.rawValue]!.shape)")
+            throw ModelError.weightsFile(
+                path: path,
+                reason:
+                    "metadata describes \(metadata.model.itemCount) items and hidden size \(metadata.model.hiddenSize), but embedding.weight is \(file.entries[ParameterName.embedding.rawValue]!.shape)"
+            )
         }
         guard metadata.vocabulary.count == metadata.model.itemCount else {
-            throw ModelError.weightsFile(path: path, reason:
-                "the vocabulary has \(metadata.vocabulary.count) items but the model \(metadata.model.itemCount)")
+            throw ModelError.weightsFile(
+                path: path,
+                reason:
+                    "the vocabulary has \(metadata.vocabulary.count) items but the model \(metadata.model.itemCount)")
         }
-        return LoadedModel(model: try SRGNNModel(configuration: metadata.model, parameters: parameters),
-                           vocabulary: metadata.vocabulary, metadata: metadata, ignoredTensors: ignored,
-                           sha256: file.sha256 ?? "", notes: notes)
+        return LoadedModel(
+            model: try SRGNNModel(configuration: metadata.model, parameters: parameters),
+            vocabulary: metadata.vocabulary, metadata: metadata, ignoredTensors: ignored,
+            sha256: file.sha256 ?? "", notes: notes)
     }
 
     /// Writes a checkpoint: weights under the official names and the metadata, atomically.
@@ -232,15 +248,20 @@ public struct LoadedModel: Sendable {
         let items = model.configuration.itemCount
         guard metadata != nil else {
             guard items == dataset.itemCount else {
-                throw ModelError.weightsFile(path: modelPath, reason:
-                    "the model has \(items) items but \(datasetPath) has \(dataset.itemCount); was it trained on this dataset?")
+                throw ModelError.weightsFile(
+                    path: modelPath,
+                    reason:
+                        "the model has \(items) items but \(datasetPath) has \(dataset.itemCount); was it trained on this dataset?")
             }
             return dataset
         }
         guard let aligned = dataset.remapped(to: vocabulary) else {
             let unknown = dataset.vocabulary.rawIDs.filter { vocabulary.internalID(of: $0) == nil }
-            throw ModelError.weightsFile(path: modelPath, reason:
-                "\(unknown.count) of \(datasetPath)'s \(dataset.itemCount) items are not in the model's vocabulary of \(items) (first: '\(quotedPrefix(unknown.first ?? ""))'); was it trained on this dataset?")
+            throw ModelError.weightsFile(
+                path: modelPath,
+                reason:
+                    "\(unknown.count) of \(datasetPath)'s \(dataset.itemCount) items are not in the model's vocabulary of \(items) (first: '\(quotedPrefix(unknown.first ?? ""))'); was it trained on this dataset?"
+            )
         }
         return aligned
     }

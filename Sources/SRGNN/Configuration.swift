@@ -32,9 +32,11 @@ public struct SRGNNConfiguration: Codable, Sendable, Equatable {
     /// before the readout). Off: the paper's text (reverse positions, SR-GNN's α, input dropout only).
     public var authorsCode: Bool
 
-    public init(itemCount: Int, hiddenSize: Int = 100, propagationSteps: Int = 1, nonhybrid: Bool = false,
-                normalize: Bool = false, scale: Float = SRGNNConfiguration.niserScale, positionEmbeddingRows: Int = 0,
-                dropout: Float = 0, authorsCode: Bool = false) {
+    public init(
+        itemCount: Int, hiddenSize: Int = 100, propagationSteps: Int = 1, nonhybrid: Bool = false,
+        normalize: Bool = false, scale: Float = SRGNNConfiguration.niserScale, positionEmbeddingRows: Int = 0,
+        dropout: Float = 0, authorsCode: Bool = false
+    ) {
         self.itemCount = itemCount
         self.hiddenSize = hiddenSize
         self.propagationSteps = propagationSteps
@@ -68,7 +70,8 @@ public struct SRGNNConfiguration: Codable, Sendable, Equatable {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         itemCount = try container.decode(Int.self, forKey: .itemCount)
         hiddenSize = try container.decode(Int.self, forKey: .hiddenSize)
-        propagationSteps = try container.decodeIfPresent(Int.self, forKey: .propagationSteps)
+        propagationSteps =
+            try container.decodeIfPresent(Int.self, forKey: .propagationSteps)
             ?? container.decode(Int.self, forKey: .step)
         nonhybrid = try container.decode(Bool.self, forKey: .nonhybrid)
         // Missing keys: a checkpoint from before NISER, so SR-GNN. `variant` is derived, not read.
@@ -113,13 +116,15 @@ public struct SRGNNConfiguration: Codable, Sendable, Equatable {
             throw ModelError.invalidConfiguration("hidden size must be in 1...\(Self.maximumHiddenSize), got \(hiddenSize)")
         }
         guard (1...Self.maximumPropagationSteps).contains(propagationSteps) else {
-            throw ModelError.invalidConfiguration("propagation steps must be in 1...\(Self.maximumPropagationSteps), got \(propagationSteps)")
+            throw ModelError.invalidConfiguration(
+                "propagation steps must be in 1...\(Self.maximumPropagationSteps), got \(propagationSteps)")
         }
         guard scale > 0, scale.isFinite, scale <= Self.maximumScale else {
             throw ModelError.invalidConfiguration("the cosine scale σ must be in (0, \(Self.maximumScale)], got \(scale)")
         }
         guard (0...Self.maximumPositionEmbeddingRows).contains(positionEmbeddingRows) else {
-            throw ModelError.invalidConfiguration("position embedding rows must be in 0...\(Self.maximumPositionEmbeddingRows), got \(positionEmbeddingRows)")
+            throw ModelError.invalidConfiguration(
+                "position embedding rows must be in 0...\(Self.maximumPositionEmbeddingRows), got \(positionEmbeddingRows)")
         }
         guard dropout >= 0, dropout < 1 else {
             throw ModelError.invalidConfiguration("dropout must be in [0, 1), got \(dropout)")

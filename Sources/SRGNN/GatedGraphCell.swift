@@ -27,10 +27,12 @@ struct GatedGraphCell {
 
     /// Runs the cell: `next` ← h'. `aggregate` `[N, 2d]` and `gates` `[N, 4d]` receive what
     /// `backward` needs.
-    func forward(_ batch: SessionBatch, weights w: ParameterPointers<UnsafePointer<Float>>,
-                 hidden h: UnsafePointer<Float>, next: UnsafeMutablePointer<Float>,
-                 aggregate a: UnsafeMutablePointer<Float>, gates: UnsafeMutablePointer<Float>,
-                 workspace ws: SRGNNWorkspace, threads: Int) {
+    func forward(
+        _ batch: SessionBatch, weights w: ParameterPointers<UnsafePointer<Float>>,
+        hidden h: UnsafePointer<Float>, next: UnsafeMutablePointer<Float>,
+        aggregate a: UnsafeMutablePointer<Float>, gates: UnsafeMutablePointer<Float>,
+        workspace ws: SRGNNWorkspace, threads: Int
+    ) {
         let d = hiddenSize, n = batch.nodeCount, path = ScoreKernels.current
         let edgeIn = ws.edgeIn.pointer(n * d), edgeOut = ws.edgeOut.pointer(n * d)
         let gi = ws.inputGates.pointer(n * 3 * d), gh = ws.hiddenGates.pointer(n * 3 * d)
@@ -43,36 +45,42 @@ struct GatedGraphCell {
                 addBias(edgeIn + first * d, rows: m, width: d, w.edgeInBias, path: path)
                 gemm(.none, .transposed, m: m, n: d, k: d, hRows, lda: d, w.edgeOutWeight, ldb: d, edgeOut + first * d, ldc: d, path: path)
                 addBias(edgeOut + first * d, rows: m, width: d, w.edgeOutBias, path: path)
-                gemm(.none, .transposed, m: m, n: 3 * d, k: d, hRows, lda: d, w.hiddenWeight, ldb: d, gh + first * 3 * d, ldc: 3 * d,
-                     path: path)
+                gemm(
+                    .none, .transposed, m: m, n: 3 * d, k: d, hRows, lda: d, w.hiddenWeight, ldb: d, gh + first * 3 * d, ldc: 3 * d,
+                    path: path)
                 incoming.propagate(edgeIn, into: a, rowStride: 2 * d, width: d, rows: rows)
                 outgoing.propagate(edgeOut, into: a + d, rowStride: 2 * d, width: d, rows: rows)
                 for v in rows {
                     let row = a + v * 2 * d
                     for j in 0..<d { row[j] += w.inAggregateBias[j]; row[d + j] += w.outAggregateBias[j] }
                 }
-                gemm(.none, .transposed, m: m, n: 3 * d, k: 2 * d, a + first * 2 * d, lda: 2 * d, w.inputWeight, ldb: 2 * d,
-                     gi + first * 3 * d, ldc: 3 * d, path: path)
-                gruGates(inputGates: gi + first * 3 * d, hiddenGates: gh + first * 3 * d, inputBias: w.inputBias,
-                         hiddenBias: w.hiddenBias, hidden: hRows, rows: m, width: d,
-                         next: next + first * d, gates: gates + first * 4 * d, path: path)
+                gemm(
+                    .none, .transposed, m: m, n: 3 * d, k: 2 * d, a + first * 2 * d, lda: 2 * d, w.inputWeight, ldb: 2 * d,
+                    gi + first * 3 * d, ldc: 3 * d, path: path)
+                gruGates(
+                    inputGates: gi + first * 3 * d, hiddenGates: gh + first * 3 * d, inputBias: w.inputBias,
+                    hiddenBias: w.hiddenBias, hidden: hRows, rows: m, width: d,
+                    next: next + first * d, gates: gates + first * 4 * d, path: path)
             }
         }
     }
 
     /// Backward of `forward`: from `dNext` = ∂L/∂h' to `dHidden` = ∂L/∂h (overwritten), adding every
     /// weight's gradient into `g`.
-    func backward(_ batch: SessionBatch, weights w: ParameterPointers<UnsafePointer<Float>>,
-                  gradient g: ParameterPointers<UnsafeMutablePointer<Float>>,
-                  hidden h: UnsafePointer<Float>, aggregate a: UnsafePointer<Float>, gates: UnsafePointer<Float>,
-                  dNext: UnsafePointer<Float>, dHidden: UnsafeMutablePointer<Float>,
-                  workspace ws: SRGNNWorkspace, threads: Int) {
+    func backward(
+        _ batch: SessionBatch, weights w: ParameterPointers<UnsafePointer<Float>>,
+        gradient g: ParameterPointers<UnsafeMutablePointer<Float>>,
+        hidden h: UnsafePointer<Float>, aggregate a: UnsafePointer<Float>, gates: UnsafePointer<Float>,
+        dNext: UnsafePointer<Float>, dHidden: UnsafeMutablePointer<Float>,
+        workspace ws: SRGNNWorkspace, threads: Int
+    ) {
         let d = hiddenSize, n = batch.nodeCount, path = ScoreKernels.current
         let dgi = ws.dInputGates.pointer(n * 3 * d), dgh = ws.dHiddenGates.pointer(n * 3 * d)
         parallelChunks(n, threads: threads, minimumPerThread: 128) { rows in
             let first = rows.lowerBound
-            gruGatesBackward(gates: gates + first * 4 * d, hidden: h + first * d, dNext: dNext + first * d, rows: rows.count, width: d,
-                             dInputGates: dgi + first * 3 * d, dHiddenGates: dgh + first * 3 * d, dHidden: dHidden + first * d, path: path)
+            gruGatesBackward(
+                gates: gates + first * 4 * d, hidden: h + first * d, dNext: dNext + first * d, rows: rows.count, width: d,
+                dInputGates: dgi + first * 3 * d, dHiddenGates: dgh + first * 3 * d, dHidden: dHidden + first * d, path: path)
         }
         // gh = h W_hh^T + b_hh and gi = a W_ih^T + b_ih: the input gradients on one worker, the
         // weight gradients on the other (the same products, so each pair takes the same time).
@@ -83,8 +91,9 @@ struct GatedGraphCell {
         } _: {
             gemm(.transposed, .none, m: 3 * d, n: d, k: n, dgh, lda: 3 * d, h, ldb: d, beta: 1, g.hiddenWeight, ldc: d, path: path)
             addColumnSums(dgh, rows: n, width: 3 * d, into: g.hiddenBias, path: path)
-            gemm(.transposed, .none, m: 3 * d, n: 2 * d, k: n, dgi, lda: 3 * d, a, ldb: 2 * d, beta: 1, g.inputWeight, ldc: 2 * d,
-                 path: path)
+            gemm(
+                .transposed, .none, m: 3 * d, n: 2 * d, k: n, dgi, lda: 3 * d, a, ldb: 2 * d, beta: 1, g.inputWeight, ldc: 2 * d,
+                path: path)
             addColumnSums(dgi, rows: n, width: 3 * d, into: g.inputBias, path: path)
         }
         // a_in = A_in x_in + b_iah,  a_out = A_out x_out + b_oah (the biases' gradients below)

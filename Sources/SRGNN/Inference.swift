@@ -57,7 +57,9 @@ public struct PackedItemEmbedding: Sendable {
         hiddenSize = d
         // Row 0 of the embedding is padding; item j is row j.
         if let normalized = NormalizedItemEmbedding(model) {
-            panels = normalized.values.withUnsafeBufferPointer { ScoreKernels.packItems(path, items: $0.baseAddress! + d, count: items, hiddenSize: d) }
+            panels = normalized.values.withUnsafeBufferPointer {
+                ScoreKernels.packItems(path, items: $0.baseAddress! + d, count: items, hiddenSize: d)
+            }
         } else {
             panels = model.parameters.withPointers { ScoreKernels.packItems(path, items: $0.embedding + d, count: items, hiddenSize: d) }
         }
@@ -90,11 +92,14 @@ public struct NormalizedItemEmbedding: Sendable {
 extension SRGNNModel {
     /// The `k` best items for each session, best first (ties to the lower id): `recommend` with
     /// `.best(k: k, allowed: nil)` for every session.
-    public func recommend(sessions: [[Int32]], k: Int, workspace: SRGNNWorkspace = SRGNNWorkspace(),
-                          threads: Int = 1, packedItems: PackedItemEmbedding? = nil,
-                          normalizedItems: NormalizedItemEmbedding? = nil) throws -> [[ScoredItem<Int32>]] {
-        try recommend(sessions: sessions, selections: Array(repeating: .best(k: k, allowed: nil), count: sessions.count),
-                      workspace: workspace, threads: threads, packedItems: packedItems, normalizedItems: normalizedItems)
+    public func recommend(
+        sessions: [[Int32]], k: Int, workspace: SRGNNWorkspace = SRGNNWorkspace(),
+        threads: Int = 1, packedItems: PackedItemEmbedding? = nil,
+        normalizedItems: NormalizedItemEmbedding? = nil
+    ) throws -> [[ScoredItem<Int32>]] {
+        try recommend(
+            sessions: sessions, selections: Array(repeating: .best(k: k, allowed: nil), count: sessions.count),
+            workspace: workspace, threads: threads, packedItems: packedItems, normalizedItems: normalizedItems)
     }
 
     /// Each session's answer from its own `selections` entry, best first (ties to the lower id),
@@ -103,9 +108,11 @@ extension SRGNNModel {
     /// the batch (on our kernel paths), and `packedItems` (this model's, packed for the path in
     /// force) and `normalizedItems` (a NISER model's Ê, used when there are no packed items)
     /// change only the speed.
-    public func recommend(sessions: [[Int32]], selections: [ItemSelection], workspace: SRGNNWorkspace = SRGNNWorkspace(),
-                          threads: Int = 1, packedItems: PackedItemEmbedding? = nil,
-                          normalizedItems: NormalizedItemEmbedding? = nil) throws -> [[ScoredItem<Int32>]] {
+    public func recommend(
+        sessions: [[Int32]], selections: [ItemSelection], workspace: SRGNNWorkspace = SRGNNWorkspace(),
+        threads: Int = 1, packedItems: PackedItemEmbedding? = nil,
+        normalizedItems: NormalizedItemEmbedding? = nil
+    ) throws -> [[ScoredItem<Int32>]] {
         precondition(selections.count == sessions.count, "one selection per session")
         for session in sessions { try validate(session: session) }
         if sessions.isEmpty { return [] }
@@ -113,12 +120,14 @@ extension SRGNNModel {
         let batch = SessionBatch(sessions: sessions)
         let sessionEmbedding = forward(batch, workspace: workspace, threads: threads)
         let scoreLayer = layers().scoreLayer
-        workspace.prepareScoring(sessions: batch.sessionCount, itemCount: configuration.itemCount, scoreLayer: scoreLayer,
-                                 threads: threads, fullScores: false)
+        workspace.prepareScoring(
+            sessions: batch.sessionCount, itemCount: configuration.itemCount, scoreLayer: scoreLayer,
+            threads: threads, fullScores: false)
         let chosen = parameters.withPointers { w in
             func select(_ items: UnsafePointer<Float>) -> [[(index: Int, value: Float)]] {
-                scoreLayer.select(sessionEmbedding: sessionEmbedding, batchSize: batch.sessionCount, embedding: items,
-                                  packedItems: packedItems, selections: selections, workspace: workspace, threads: threads)
+                scoreLayer.select(
+                    sessionEmbedding: sessionEmbedding, batchSize: batch.sessionCount, embedding: items,
+                    packedItems: packedItems, selections: selections, workspace: workspace, threads: threads)
             }
             // Packed items stand in for the unpacked ones entirely.
             if packedItems != nil { return select(w.embedding) }
@@ -129,18 +138,22 @@ extension SRGNNModel {
 
     /// Runs `body` on the item vectors the scores read: E, or for NISER Ê — `normalizedItems` when
     /// given, else normalised into the workspace now (O(I d) per call).
-    func withScoredItems<R>(_ w: ParameterPointers<UnsafePointer<Float>>, normalizedItems: NormalizedItemEmbedding?,
-                            workspace ws: SRGNNWorkspace, threads: Int, _ body: (UnsafePointer<Float>) -> R) -> R {
+    func withScoredItems<R>(
+        _ w: ParameterPointers<UnsafePointer<Float>>, normalizedItems: NormalizedItemEmbedding?,
+        workspace ws: SRGNNWorkspace, threads: Int, _ body: (UnsafePointer<Float>) -> R
+    ) -> R {
         guard configuration.normalize else { return body(w.embedding) }
         guard let normalizedItems else { return body(layers().normalizeItems(w.embedding, workspace: ws, threads: threads)) }
-        precondition(normalizedItems.itemCount == configuration.itemCount && normalizedItems.hiddenSize == configuration.hiddenSize,
-                     "normalised items of another model")
+        precondition(
+            normalizedItems.itemCount == configuration.itemCount && normalizedItems.hiddenSize == configuration.hiddenSize,
+            "normalised items of another model")
         return normalizedItems.values.withUnsafeBufferPointer { body($0.baseAddress!) }
     }
 
     private func check(_ packedItems: PackedItemEmbedding) {
-        precondition(packedItems.itemCount == configuration.itemCount && packedItems.hiddenSize == configuration.hiddenSize,
-                     "packed items of another model")
+        precondition(
+            packedItems.itemCount == configuration.itemCount && packedItems.hiddenSize == configuration.hiddenSize,
+            "packed items of another model")
     }
 
     /// The `k` best items for one session.
@@ -152,16 +165,19 @@ extension SRGNNModel {
 extension SRGNNModel {
     /// Every item's score for every session of `batch` into `scores` `[B, itemCount]` (column `j`
     /// for item `j + 1`): the one scoring path of inference, evaluation and serving.
-    public func scores(_ batch: SessionBatch, workspace ws: SRGNNWorkspace, threads: Int = 1,
-                       packedItems: PackedItemEmbedding? = nil, normalizedItems: NormalizedItemEmbedding? = nil,
-                       into scores: UnsafeMutablePointer<Float>) {
+    public func scores(
+        _ batch: SessionBatch, workspace ws: SRGNNWorkspace, threads: Int = 1,
+        packedItems: PackedItemEmbedding? = nil, normalizedItems: NormalizedItemEmbedding? = nil,
+        into scores: UnsafeMutablePointer<Float>
+    ) {
         if let packedItems { check(packedItems) }
         let sessionEmbedding = forward(batch, workspace: ws, threads: threads)
         let layers = layers()
         parameters.withPointers { w in
             func score(_ items: UnsafePointer<Float>) {
-                layers.scoreLayer.scores(sessionEmbedding: sessionEmbedding, batchSize: batch.sessionCount, embedding: items,
-                                         packedItems: packedItems, into: scores, threads: threads)
+                layers.scoreLayer.scores(
+                    sessionEmbedding: sessionEmbedding, batchSize: batch.sessionCount, embedding: items,
+                    packedItems: packedItems, into: scores, threads: threads)
             }
             if packedItems != nil { return score(w.embedding) }  // packed items stand in for the unpacked ones
             withScoredItems(w, normalizedItems: normalizedItems, workspace: ws, threads: threads, score)
@@ -173,20 +189,24 @@ extension SRGNNModel {
     /// score matrix is never materialised (see `ScoreLayer.ranks`). A NISER model ranks by
     /// `normalizedItems` when given (an evaluator's, made once), else normalises per call;
     /// `packedItems` (this model's, made once) spares packing the items' panels per call.
-    public func ranks(_ batch: SessionBatch, workspace ws: SRGNNWorkspace, threads: Int = 1, tileItems: Int = 1_024,
-                      packedItems: PackedItemEmbedding? = nil, normalizedItems: NormalizedItemEmbedding? = nil,
-                      into ranks: UnsafeMutablePointer<Int32>) {
+    public func ranks(
+        _ batch: SessionBatch, workspace ws: SRGNNWorkspace, threads: Int = 1, tileItems: Int = 1_024,
+        packedItems: PackedItemEmbedding? = nil, normalizedItems: NormalizedItemEmbedding? = nil,
+        into ranks: UnsafeMutablePointer<Int32>
+    ) {
         precondition(batch.targets.count == batch.sessionCount, "ranking needs one target per session")
         if let packedItems { check(packedItems) }
         let sessionEmbedding = forward(batch, workspace: ws, threads: threads)
         let layers = layers(tileItems: tileItems)
-        ws.prepareScoring(sessions: batch.sessionCount, itemCount: configuration.itemCount, scoreLayer: layers.scoreLayer,
-                          threads: threads, fullScores: false)
+        ws.prepareScoring(
+            sessions: batch.sessionCount, itemCount: configuration.itemCount, scoreLayer: layers.scoreLayer,
+            threads: threads, fullScores: false)
         parameters.withPointers { w in
             withScoredItems(w, normalizedItems: normalizedItems, workspace: ws, threads: threads) { items in
                 batch.targets.withUnsafeBufferPointer { targets in
-                    layers.scoreLayer.ranks(sessionEmbedding: sessionEmbedding, targets: targets, embedding: items,
-                                            packedItems: packedItems, into: ranks, workspace: ws, threads: threads)
+                    layers.scoreLayer.ranks(
+                        sessionEmbedding: sessionEmbedding, targets: targets, embedding: items,
+                        packedItems: packedItems, into: ranks, workspace: ws, threads: threads)
                 }
             }
         }

@@ -30,11 +30,13 @@ public struct SRGNNModel: Sendable {
         try configuration.validate()
         guard parameters.embeddingRows == configuration.embeddingRows, parameters.hiddenSize == configuration.hiddenSize else {
             throw ModelError.invalidConfiguration(
-                "parameters are [\(parameters.embeddingRows) rows, d=\(parameters.hiddenSize)], configuration wants [\(configuration.embeddingRows) rows, d=\(configuration.hiddenSize)]")
+                "parameters are [\(parameters.embeddingRows) rows, d=\(parameters.hiddenSize)], configuration wants [\(configuration.embeddingRows) rows, d=\(configuration.hiddenSize)]"
+            )
         }
         guard parameters.positionRows == configuration.positionEmbeddingRows else {
             throw ModelError.invalidConfiguration(
-                "parameters have \(parameters.positionRows) position embeddings, the configuration \(configuration.positionEmbeddingRows) (a NISER+ model needs its checkpoint's metadata)")
+                "parameters have \(parameters.positionRows) position embeddings, the configuration \(configuration.positionEmbeddingRows) (a NISER+ model needs its checkpoint's metadata)"
+            )
         }
         self.configuration = configuration
         self.parameters = parameters
@@ -67,17 +69,21 @@ public struct SRGNNModel: Sendable {
     /// `dropoutGenerator` (one mask element per node and dimension, in order; then, with
     /// `authorsCode`, the mask of the graph's output; untouched when the configuration has no dropout).
     @discardableResult
-    public func forward(_ batch: SessionBatch, workspace ws: SRGNNWorkspace, threads: Int = 1,
-                        dropoutGenerator: inout SeededGenerator) -> UnsafePointer<Float> {
+    public func forward(
+        _ batch: SessionBatch, workspace ws: SRGNNWorkspace, threads: Int = 1,
+        dropoutGenerator: inout SeededGenerator
+    ) -> UnsafePointer<Float> {
         ws.prepareForward(batch, configuration)
         ws.dropoutActive = configuration.dropout > 0
         if ws.dropoutActive {
             let count = batch.nodeCount * configuration.hiddenSize
-            Dropout.drawMask(UnsafeMutableBufferPointer(start: ws.dropoutMask.pointer(count), count: count),
-                             probability: configuration.dropout, generator: &dropoutGenerator)
+            Dropout.drawMask(
+                UnsafeMutableBufferPointer(start: ws.dropoutMask.pointer(count), count: count),
+                probability: configuration.dropout, generator: &dropoutGenerator)
             if configuration.authorsCode {
-                Dropout.drawMask(UnsafeMutableBufferPointer(start: ws.outputDropoutMask.pointer(count), count: count),
-                                 probability: configuration.dropout, generator: &dropoutGenerator)
+                Dropout.drawMask(
+                    UnsafeMutableBufferPointer(start: ws.outputDropoutMask.pointer(count), count: count),
+                    probability: configuration.dropout, generator: &dropoutGenerator)
             }
         }
         let layers = layers()
@@ -100,15 +106,18 @@ public struct SRGNNModel: Sendable {
             if configuration.normalize {
                 let d = configuration.hiddenSize
                 ws.prepareNormalizedItems(configuration, gradient: false)
-                normalization = TileNormalization(items: w.embedding, normalizedItems: ws.normalizedItems.pointer(configuration.embeddingRows * d),
-                                                  reciprocalNorms: ws.itemReciprocalNorms.pointer(configuration.embeddingRows))
-                RowNormalization.forward(w.embedding, rows: 0..<1, width: d, into: normalization!.normalizedItems,
-                                         reciprocalNorms: normalization!.reciprocalNorms, path: path)
+                normalization = TileNormalization(
+                    items: w.embedding, normalizedItems: ws.normalizedItems.pointer(configuration.embeddingRows * d),
+                    reciprocalNorms: ws.itemReciprocalNorms.pointer(configuration.embeddingRows))
+                RowNormalization.forward(
+                    w.embedding, rows: 0..<1, width: d, into: normalization!.normalizedItems,
+                    reciprocalNorms: normalization!.reciprocalNorms, path: path)
                 items = UnsafePointer(normalization!.normalizedItems)
             }
             return batch.targets.withUnsafeBufferPointer { targets in
-                layers.scoreLayer.loss(sessionEmbedding: ws.sessionEmbedding.pointer(batch.sessionCount * configuration.hiddenSize),
-                                       targets: targets, embedding: items, normalization: normalization, workspace: ws, threads: threads)
+                layers.scoreLayer.loss(
+                    sessionEmbedding: ws.sessionEmbedding.pointer(batch.sessionCount * configuration.hiddenSize),
+                    targets: targets, embedding: items, normalization: normalization, workspace: ws, threads: threads)
             }
         }
         return Float(total / Double(batch.sessionCount))
@@ -117,15 +126,18 @@ public struct SRGNNModel: Sendable {
     /// Backward of `loss` through every layer (after `loss` on the same workspace, with the same
     /// `tileItems`): gradients added to `gradient` (`.accumulate`), or written (`.overwrite`, which
     /// spares zeroing the 4.3 million floats of the embedding gradient at Diginetica size).
-    public func backward(_ batch: SessionBatch, workspace ws: SRGNNWorkspace, gradient: inout SRGNNParameters,
-                         mode: GradientMode = .accumulate, threads: Int = 1, tileItems: Int = 1_024) {
+    public func backward(
+        _ batch: SessionBatch, workspace ws: SRGNNWorkspace, gradient: inout SRGNNParameters,
+        mode: GradientMode = .accumulate, threads: Int = 1, tileItems: Int = 1_024
+    ) {
         prepare(&gradient, mode: mode)
         let layers = layers(tileItems: tileItems)
         // NISER unfused: ∂L/∂Ê gets a matrix of its own (the fused step needs none).
         if configuration.normalize { ws.prepareNormalizedItems(configuration, gradient: true) }
         parameters.withPointers { w in
             gradient.withMutablePointers { g in
-                layers.backward(batch, weights: w, gradient: g, accumulate: mode == .accumulate, fused: nil, workspace: ws, threads: threads)
+                layers.backward(
+                    batch, weights: w, gradient: g, accumulate: mode == .accumulate, fused: nil, workspace: ws, threads: threads)
             }
         }
     }
@@ -135,22 +147,29 @@ public struct SRGNNModel: Sendable {
     /// cache, except row 0 and the batch's items, which the graph network's backward still adds to.
     /// Those are listed in `workspace.heldBackRows`, their gradients in `gradient`, for the caller
     /// to update afterwards. The other embedding rows of `gradient` are left undefined.
-    public mutating func backward(_ batch: SessionBatch, workspace ws: SRGNNWorkspace, gradient: inout SRGNNParameters,
-                                  threads: Int = 1, tileItems: Int = 1_024, updatingEmbeddingRows update: EmbeddingRowUpdate) {
+    public mutating func backward(
+        _ batch: SessionBatch, workspace ws: SRGNNWorkspace, gradient: inout SRGNNParameters,
+        threads: Int = 1, tileItems: Int = 1_024, updatingEmbeddingRows update: EmbeddingRowUpdate
+    ) {
         prepare(&gradient, mode: .overwrite)
         ws.markHeldBackRows(batch, embeddingRows: configuration.embeddingRows)
         let layers = layers(tileItems: tileItems)
         parameters.withMutablePointers { theta in
             gradient.withMutablePointers { g in
                 ws.heldBack.withUnsafeBufferPointer { heldBack in
-                    let normalization = configuration.normalize
-                        ? ItemNormalizationBackward(normalizedItems: UnsafePointer(ws.normalizedItems.pointer(configuration.embeddingRows * configuration.hiddenSize)),
-                                                    reciprocalNorms: UnsafePointer(ws.itemReciprocalNorms.pointer(configuration.embeddingRows)))
+                    let normalization =
+                        configuration.normalize
+                        ? ItemNormalizationBackward(
+                            normalizedItems: UnsafePointer(
+                                ws.normalizedItems.pointer(configuration.embeddingRows * configuration.hiddenSize)),
+                            reciprocalNorms: UnsafePointer(ws.itemReciprocalNorms.pointer(configuration.embeddingRows)))
                         : nil
-                    let fused = FusedEmbeddingUpdate(hook: update, embedding: theta.embedding, heldBack: heldBack.baseAddress!,
-                                                     normalization: normalization)
-                    layers.backward(batch, weights: theta.readOnly, gradient: g, accumulate: false, fused: fused,
-                                    workspace: ws, threads: threads)
+                    let fused = FusedEmbeddingUpdate(
+                        hook: update, embedding: theta.embedding, heldBack: heldBack.baseAddress!,
+                        normalization: normalization)
+                    layers.backward(
+                        batch, weights: theta.readOnly, gradient: g, accumulate: false, fused: fused,
+                        workspace: ws, threads: threads)
                 }
             }
         }
@@ -158,8 +177,10 @@ public struct SRGNNModel: Sendable {
 
     /// `forward`, `loss` and `backward` in one call; returns the mean loss.
     @discardableResult
-    public func lossAndGradient(_ batch: SessionBatch, workspace ws: SRGNNWorkspace, gradient: inout SRGNNParameters,
-                                mode: GradientMode = .accumulate, threads: Int = 1, tileItems: Int = 1_024) -> Float {
+    public func lossAndGradient(
+        _ batch: SessionBatch, workspace ws: SRGNNWorkspace, gradient: inout SRGNNParameters,
+        mode: GradientMode = .accumulate, threads: Int = 1, tileItems: Int = 1_024
+    ) -> Float {
         forward(batch, workspace: ws, threads: threads)
         let loss = loss(batch, workspace: ws, threads: threads, tileItems: tileItems)
         backward(batch, workspace: ws, gradient: &gradient, mode: mode, threads: threads, tileItems: tileItems)
@@ -168,8 +189,9 @@ public struct SRGNNModel: Sendable {
 
     /// In overwrite mode everything but embedding rows 1… (which the score layer writes) starts at zero.
     private func prepare(_ gradient: inout SRGNNParameters, mode: GradientMode) {
-        precondition(gradient.embeddingRows == parameters.embeddingRows && gradient.hiddenSize == parameters.hiddenSize,
-                     "the gradient's layout must match the parameters'")
+        precondition(
+            gradient.embeddingRows == parameters.embeddingRows && gradient.hiddenSize == parameters.hiddenSize,
+            "the gradient's layout must match the parameters'")
         guard mode == .overwrite else { return }
         let d = configuration.hiddenSize
         let embeddingEnd = gradient.range(of: .embedding).upperBound
@@ -206,14 +228,17 @@ struct SRGNNLayers {
     init(configuration: SRGNNConfiguration, tileItems: Int) {
         self.configuration = configuration
         cell = GatedGraphCell(hiddenSize: configuration.hiddenSize)
-        readout = AttentionReadout(hiddenSize: configuration.hiddenSize, nonhybrid: configuration.nonhybrid,
-                                   positions: configuration.positionEmbeddingRows > 0
-                                       ? PositionEmbedding(hiddenSize: configuration.hiddenSize, rows: configuration.positionEmbeddingRows,
-                                                           fromFirstClick: configuration.authorsCode)
-                                       : nil,
-                                   usesSoftmax: configuration.authorsCode)
+        readout = AttentionReadout(
+            hiddenSize: configuration.hiddenSize, nonhybrid: configuration.nonhybrid,
+            positions: configuration.positionEmbeddingRows > 0
+                ? PositionEmbedding(
+                    hiddenSize: configuration.hiddenSize, rows: configuration.positionEmbeddingRows,
+                    fromFirstClick: configuration.authorsCode)
+                : nil,
+            usesSoftmax: configuration.authorsCode)
         scoreLayer = ScoreLayer(hiddenSize: configuration.hiddenSize, itemCount: configuration.itemCount, tileItems: tileItems)
-        sessionNormalization = configuration.normalize
+        sessionNormalization =
+            configuration.normalize
             ? SessionNormalization(hiddenSize: configuration.hiddenSize, scale: configuration.scale) : nil
     }
 
@@ -231,8 +256,10 @@ struct SRGNNLayers {
 
     /// h_0 = E[nodes] (NISER: Ê[nodes], then dropout in training); h_{t+1} = cell(h_t) for T
     /// propagation steps; s_h = readout(h_T) (NISER: then σ ŝ_h).
-    func forward(_ batch: SessionBatch, weights w: ParameterPointers<UnsafePointer<Float>>,
-                 workspace ws: SRGNNWorkspace, threads: Int) -> UnsafeMutablePointer<Float> {
+    func forward(
+        _ batch: SessionBatch, weights w: ParameterPointers<UnsafePointer<Float>>,
+        workspace ws: SRGNNWorkspace, threads: Int
+    ) -> UnsafeMutablePointer<Float> {
         let d = configuration.hiddenSize, n = batch.nodeCount, steps = configuration.propagationSteps, path = ScoreKernels.current
         let states = ws.nodeStates.pointer((steps + 1) * n * d)
         let aggregates = ws.aggregates.pointer(steps * n * 2 * d), gates = ws.gates.pointer(steps * n * 4 * d)
@@ -243,8 +270,9 @@ struct SRGNNLayers {
         }
         if ws.dropoutActive { Dropout.apply(ws.dropoutMask.pointer(n * d), to: states, count: n * d) }
         for t in 0..<steps {
-            cell.forward(batch, weights: w, hidden: states + t * n * d, next: states + (t + 1) * n * d,
-                         aggregate: aggregates + t * n * 2 * d, gates: gates + t * n * 4 * d, workspace: ws, threads: threads)
+            cell.forward(
+                batch, weights: w, hidden: states + t * n * d, next: states + (t + 1) * n * d,
+                aggregate: aggregates + t * n * 2 * d, gates: gates + t * n * 4 * d, workspace: ws, threads: threads)
         }
         if ws.dropoutActive && configuration.authorsCode {
             Dropout.apply(ws.outputDropoutMask.pointer(n * d), to: states + steps * n * d, count: n * d)
@@ -260,9 +288,11 @@ struct SRGNNLayers {
     /// and the sum goes once through the normalisation's backward into ∂L/∂E. Unfused, ∂L/∂Ê is a
     /// workspace matrix; fused, the score layer turns each tile's rows into ∂L/∂E before the update
     /// and leaves the held-back rows as ∂L/∂Ê in `g.embedding`, finished here.
-    func backward(_ batch: SessionBatch, weights w: ParameterPointers<UnsafePointer<Float>>,
-                  gradient g: ParameterPointers<UnsafeMutablePointer<Float>>, accumulate: Bool, fused: FusedEmbeddingUpdate?,
-                  workspace ws: SRGNNWorkspace, threads: Int) {
+    func backward(
+        _ batch: SessionBatch, weights w: ParameterPointers<UnsafePointer<Float>>,
+        gradient g: ParameterPointers<UnsafeMutablePointer<Float>>, accumulate: Bool, fused: FusedEmbeddingUpdate?,
+        workspace ws: SRGNNWorkspace, threads: Int
+    ) {
         let d = configuration.hiddenSize, n = batch.nodeCount, b = batch.sessionCount, steps = configuration.propagationSteps
         let rows = configuration.embeddingRows, path = ScoreKernels.current
         let normalize = configuration.normalize
@@ -271,20 +301,24 @@ struct SRGNNLayers {
         let dScoredItems = normalize && fused == nil ? ws.dNormalizedItems.pointer(rows * d) : g.embedding
         if normalize && fused == nil { dScoredItems.update(repeating: 0, count: d) }  // row 0 is never scored
         batch.targets.withUnsafeBufferPointer { targets in
-            scoreLayer.backward(sessionEmbedding: ws.sessionEmbedding.pointer(b * d), targets: targets, embedding: scoredItems,
-                                dEmbedding: dScoredItems, accumulate: accumulate && !normalize, update: fused, workspace: ws, threads: threads)
+            scoreLayer.backward(
+                sessionEmbedding: ws.sessionEmbedding.pointer(b * d), targets: targets, embedding: scoredItems,
+                dEmbedding: dScoredItems, accumulate: accumulate && !normalize, update: fused, workspace: ws, threads: threads)
         }
-        sessionNormalization?.backward(ws.dSessionEmbedding.pointer(b * d), scaledSessionEmbedding: ws.sessionEmbedding.pointer(b * d),
-                                       sessions: b, workspace: ws)
+        sessionNormalization?.backward(
+            ws.dSessionEmbedding.pointer(b * d), scaledSessionEmbedding: ws.sessionEmbedding.pointer(b * d),
+            sessions: b, workspace: ws)
         var dStates = ws.dNodeStates.pointer(n * d), dPrevious = ws.dPreviousStates.pointer(n * d)
-        readout.backward(batch, weights: w, gradient: g, dSessionEmbedding: ws.dSessionEmbedding.pointer(b * d),
-                         dNodeStates: dStates, workspace: ws, threads: threads)
+        readout.backward(
+            batch, weights: w, gradient: g, dSessionEmbedding: ws.dSessionEmbedding.pointer(b * d),
+            dNodeStates: dStates, workspace: ws, threads: threads)
         if ws.dropoutActive && configuration.authorsCode { Dropout.apply(ws.outputDropoutMask.pointer(n * d), to: dStates, count: n * d) }
         let states = ws.nodeStates.pointer((steps + 1) * n * d)
         let aggregates = ws.aggregates.pointer(steps * n * 2 * d), gates = ws.gates.pointer(steps * n * 4 * d)
         for t in stride(from: steps - 1, through: 0, by: -1) {
-            cell.backward(batch, weights: w, gradient: g, hidden: states + t * n * d, aggregate: aggregates + t * n * 2 * d,
-                          gates: gates + t * n * 4 * d, dNext: dStates, dHidden: dPrevious, workspace: ws, threads: threads)
+            cell.backward(
+                batch, weights: w, gradient: g, hidden: states + t * n * d, aggregate: aggregates + t * n * 2 * d,
+                gates: gates + t * n * 4 * d, dNext: dStates, dHidden: dPrevious, workspace: ws, threads: threads)
             swap(&dStates, &dPrevious)
         }
         if ws.dropoutActive { Dropout.apply(ws.dropoutMask.pointer(n * d), to: dStates, count: n * d) }
@@ -296,14 +330,16 @@ struct SRGNNLayers {
             // Held-back rows hold ∂L/∂Ê (score layer + graph input); the others were finished per tile.
             precondition(fused.normalization != nil, "a NISER fused backward normalises its tiles")
             for row in ws.heldBackRows {
-                RowNormalization.backward(g.embedding, normalized: scoredItems, reciprocalNorms: norms, rows: Int(row)..<(Int(row) + 1),
-                                          width: d, into: g.embedding, accumulate: false, path: path)
+                RowNormalization.backward(
+                    g.embedding, normalized: scoredItems, reciprocalNorms: norms, rows: Int(row)..<(Int(row) + 1),
+                    width: d, into: g.embedding, accumulate: false, path: path)
             }
         } else {
             let dNormalized = UnsafePointer(dScoredItems)
             parallelChunks(rows, threads: threads, minimumPerThread: 4_096) { chunk in
-                RowNormalization.backward(dNormalized, normalized: scoredItems, reciprocalNorms: norms, rows: chunk, width: d,
-                                          into: g.embedding, accumulate: accumulate, path: path)
+                RowNormalization.backward(
+                    dNormalized, normalized: scoredItems, reciprocalNorms: norms, rows: chunk, width: d,
+                    into: g.embedding, accumulate: accumulate, path: path)
             }
         }
     }

@@ -38,20 +38,26 @@ import TensorCore
 /// The forward keeps `1/‖x_r‖` per row for the backward. Both are TensorCore's vectorised loops.
 enum RowNormalization {
     /// `out[r] = scale · x[r] / ‖x[r]‖` for the rows `rows`; `reciprocalNorms[r] = 1 / ‖x[r]‖`.
-    static func forward(_ x: UnsafePointer<Float>, rows: Range<Int>, width d: Int, scale: Float = 1,
-                        into out: UnsafeMutablePointer<Float>, reciprocalNorms: UnsafeMutablePointer<Float>?, path: KernelPath) {
-        normalizeRows(x + rows.lowerBound * d, rows: rows.count, width: d, scale: scale, into: out + rows.lowerBound * d,
-                      reciprocalNorms: reciprocalNorms.map { $0 + rows.lowerBound }, path: path)
+    static func forward(
+        _ x: UnsafePointer<Float>, rows: Range<Int>, width d: Int, scale: Float = 1,
+        into out: UnsafeMutablePointer<Float>, reciprocalNorms: UnsafeMutablePointer<Float>?, path: KernelPath
+    ) {
+        normalizeRows(
+            x + rows.lowerBound * d, rows: rows.count, width: d, scale: scale, into: out + rows.lowerBound * d,
+            reciprocalNorms: reciprocalNorms.map { $0 + rows.lowerBound }, path: path)
     }
 
     /// From `dNormalized` (∂L/∂x̂ of the rows `rows`) to ∂L/∂x, given `normalized` = x̂ and the
     /// forward's `1/‖x‖`: added to `dx` (`accumulate`) or written. `dx` may be `dNormalized`.
-    static func backward(_ dNormalized: UnsafePointer<Float>, normalized: UnsafePointer<Float>,
-                         reciprocalNorms: UnsafePointer<Float>, rows: Range<Int>, width d: Int,
-                         into dx: UnsafeMutablePointer<Float>, accumulate: Bool, path: KernelPath) {
+    static func backward(
+        _ dNormalized: UnsafePointer<Float>, normalized: UnsafePointer<Float>,
+        reciprocalNorms: UnsafePointer<Float>, rows: Range<Int>, width d: Int,
+        into dx: UnsafeMutablePointer<Float>, accumulate: Bool, path: KernelPath
+    ) {
         let first = rows.lowerBound
-        normalizeRowsBackward(dNormalized + first * d, normalized: normalized + first * d, reciprocalNorms: reciprocalNorms + first,
-                              rows: rows.count, width: d, into: dx + first * d, accumulate: accumulate, path: path)
+        normalizeRowsBackward(
+            dNormalized + first * d, normalized: normalized + first * d, reciprocalNorms: reciprocalNorms + first,
+            rows: rows.count, width: d, into: dx + first * d, accumulate: accumulate, path: path)
     }
 }
 
@@ -66,13 +72,16 @@ struct SessionNormalization {
     /// Replaces `s_h` by `σ ŝ`; keeps `1/‖s_h‖` in `workspace.sessionReciprocalNorms`.
     func forward(_ sessionEmbedding: UnsafeMutablePointer<Float>, sessions b: Int, workspace ws: SRGNNWorkspace) {
         let path = ScoreKernels.current  // on the calling thread, as every pass reads it
-        RowNormalization.forward(sessionEmbedding, rows: 0..<b, width: hiddenSize, scale: scale, into: sessionEmbedding,
-                                 reciprocalNorms: ws.sessionReciprocalNorms.pointer(b), path: path)
+        RowNormalization.forward(
+            sessionEmbedding, rows: 0..<b, width: hiddenSize, scale: scale, into: sessionEmbedding,
+            reciprocalNorms: ws.sessionReciprocalNorms.pointer(b), path: path)
     }
 
     /// Turns `ds'` into `ds_h` in place, reading `σ ŝ` from the forward's output.
-    func backward(_ dSessionEmbedding: UnsafeMutablePointer<Float>, scaledSessionEmbedding: UnsafePointer<Float>,
-                  sessions b: Int, workspace ws: SRGNNWorkspace) {
+    func backward(
+        _ dSessionEmbedding: UnsafeMutablePointer<Float>, scaledSessionEmbedding: UnsafePointer<Float>,
+        sessions b: Int, workspace ws: SRGNNWorkspace
+    ) {
         let d = hiddenSize, reciprocalNorms = ws.sessionReciprocalNorms.pointer(b)
         // ŝ · dŝ = (σ ŝ) · ds' and (dŝ − ŝ (ŝ · dŝ)) = σ ds' − (σ ŝ)((σ ŝ) · ds') / σ.
         for s in 0..<b {
@@ -134,8 +143,10 @@ struct PositionEmbedding {
 public enum Dropout {
     /// Draws a mask, element by element in order, from `generator`: the one way masks are made,
     /// so a test can draw the mask a training step used from the same seed.
-    public static func drawMask(_ mask: UnsafeMutableBufferPointer<Float>, probability p: Float,
-                                generator: inout SeededGenerator) {
+    public static func drawMask(
+        _ mask: UnsafeMutableBufferPointer<Float>, probability p: Float,
+        generator: inout SeededGenerator
+    ) {
         let kept = 1 / (1 - p)
         for k in mask.indices { mask[k] = generator.uniform(0, 1) < p ? 0 : kept }
     }

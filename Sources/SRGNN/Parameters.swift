@@ -2,22 +2,22 @@ import TensorCore
 /// Names of SR-GNN's parameters, spelled as the official PyTorch `state_dict` spells them.
 public enum ParameterName: String, CaseIterable, Sendable, Codable {
     case embedding = "embedding.weight"
-    case inputWeight = "gnn.w_ih"             // W_ih [3d, 2d]
-    case hiddenWeight = "gnn.w_hh"            // W_hh [3d, d]
-    case inputBias = "gnn.b_ih"               // [3d]
-    case hiddenBias = "gnn.b_hh"              // [3d]
-    case inAggregateBias = "gnn.b_iah"        // [d], added after A_in · (…)
-    case outAggregateBias = "gnn.b_oah"       // [d], added after A_out · (…)
+    case inputWeight = "gnn.w_ih"  // W_ih [3d, 2d]
+    case hiddenWeight = "gnn.w_hh"  // W_hh [3d, d]
+    case inputBias = "gnn.b_ih"  // [3d]
+    case hiddenBias = "gnn.b_hh"  // [3d]
+    case inAggregateBias = "gnn.b_iah"  // [d], added after A_in · (…)
+    case outAggregateBias = "gnn.b_oah"  // [d], added after A_out · (…)
     case edgeInWeight = "gnn.linear_edge_in.weight"
     case edgeInBias = "gnn.linear_edge_in.bias"
     case edgeOutWeight = "gnn.linear_edge_out.weight"
     case edgeOutBias = "gnn.linear_edge_out.bias"
-    case attentionLastWeight = "linear_one.weight"      // W_1 [d, d], applied to the last click h_t
+    case attentionLastWeight = "linear_one.weight"  // W_1 [d, d], applied to the last click h_t
     case attentionLastBias = "linear_one.bias"
-    case attentionItemWeight = "linear_two.weight"      // W_2 [d, d], applied to every click h_i
-    case attentionItemBias = "linear_two.bias"          // c
-    case attentionVector = "linear_three.weight"        // q [1, d], no bias
-    case hybridWeight = "linear_transform.weight"       // W_3 [d, 2d]
+    case attentionItemWeight = "linear_two.weight"  // W_2 [d, d], applied to every click h_i
+    case attentionItemBias = "linear_two.bias"  // c
+    case attentionVector = "linear_three.weight"  // q [1, d], no bias
+    case hybridWeight = "linear_transform.weight"  // W_3 [d, 2d]
     case hybridBias = "linear_transform.bias"
     /// NISER+'s reverse-position embedding P [positions, d]: row k is added to the state of the
     /// k-th click before the last (row 0: the last click). Last, so SR-GNN's layout and its
@@ -34,7 +34,8 @@ public enum ParameterName: String, CaseIterable, Sendable, Codable {
         case .hiddenWeight: return [3 * d, d]
         case .inputBias, .hiddenBias: return [3 * d]
         case .inAggregateBias, .outAggregateBias, .edgeInBias, .edgeOutBias,
-             .attentionLastBias, .attentionItemBias, .hybridBias: return [d]
+            .attentionLastBias, .attentionItemBias, .hybridBias:
+            return [d]
         case .edgeInWeight, .edgeOutWeight, .attentionLastWeight, .attentionItemWeight: return [d, d]
         case .attentionVector: return [1, d]
         case .hybridWeight: return [d, 2 * d]
@@ -94,8 +95,9 @@ public struct SRGNNParameters: Sendable, Equatable {
     /// The reference initialisation: every parameter ~ U(−1/√d, 1/√d), drawn in
     /// `ParameterName.allCases` order from `generator`.
     public init(configuration: SRGNNConfiguration, generator: inout SeededGenerator) {
-        self.init(zerosWithEmbeddingRows: configuration.embeddingRows, hiddenSize: configuration.hiddenSize,
-                  positionRows: configuration.positionEmbeddingRows)
+        self.init(
+            zerosWithEmbeddingRows: configuration.embeddingRows, hiddenSize: configuration.hiddenSize,
+            positionRows: configuration.positionEmbeddingRows)
         let bound = 1 / Float(configuration.hiddenSize).squareRoot()
         for i in storage.indices { storage[i] = generator.uniform(-bound, bound) }
     }
@@ -126,8 +128,9 @@ public struct SRGNNParameters: Sendable, Equatable {
     /// this one's: the whole tensor, or for the embedding its leading rows. A warm start grows a
     /// model (and its optimizer moments) this way.
     public mutating func copyLeadingRows(from smaller: SRGNNParameters) {
-        precondition(smaller.hiddenSize == hiddenSize && smaller.embeddingRows <= embeddingRows && smaller.positionRows == positionRows,
-                     "copying a larger or other-shaped model")
+        precondition(
+            smaller.hiddenSize == hiddenSize && smaller.embeddingRows <= embeddingRows && smaller.positionRows == positionRows,
+            "copying a larger or other-shaped model")
         for name in ParameterName.allCases {
             let source = smaller.range(of: name), start = range(of: name).lowerBound
             storage.replaceSubrange(start..<(start + source.count), with: smaller.storage[source])

@@ -39,8 +39,10 @@ public struct RecommendationQuery: Sendable, Equatable {
     /// Rank exactly these raw ids (those the rules allow) instead of all items.
     public var candidates: [String]?
 
-    public init(session: [String], k: Int, excludeSeen: Bool = false, exclude: [String] = [], filter: [String: [String]] = [:],
-                includeUnavailable: Bool = false, candidates: [String]? = nil) {
+    public init(
+        session: [String], k: Int, excludeSeen: Bool = false, exclude: [String] = [], filter: [String: [String]] = [:],
+        includeUnavailable: Bool = false, candidates: [String]? = nil
+    ) {
         self.session = session; self.k = k; self.excludeSeen = excludeSeen; self.exclude = exclude
         self.filter = filter; self.includeUnavailable = includeUnavailable; self.candidates = candidates
     }
@@ -59,7 +61,9 @@ public enum RecommenderError: Error, Equatable, CustomStringConvertible {
         case .emptySession:
             return "the session has no items; give at least one clicked item id"
         case let .noKnownItems(_, unknown):
-            let shown = unknown.count > 10 ? unknown.prefix(10).joined(separator: ", ") + ", … (\(unknown.count) in all)" : unknown.joined(separator: ", ")
+            let shown =
+                unknown.count > 10
+                ? unknown.prefix(10).joined(separator: ", ") + ", … (\(unknown.count) in all)" : unknown.joined(separator: ", ")
             return "none of the session's items is known to the model (\(shown)); nothing to recommend from"
         case let .invalidK(_, k):
             return "k must be at least 1, got \(k)"
@@ -97,8 +101,10 @@ public struct Recommender: Sendable {
     /// A NISER model's Ê, normalised once at load for the `blas` path (packed items hold it otherwise).
     private let normalizedItems: NormalizedItemEmbedding?
 
-    public init(model: LoadedModel, maxSessionLength: Int = Recommender.defaultMaxSessionLength, catalog: Catalog? = nil,
-                fallback: Fallback = .none) {
+    public init(
+        model: LoadedModel, maxSessionLength: Int = Recommender.defaultMaxSessionLength, catalog: Catalog? = nil,
+        fallback: Fallback = .none
+    ) {
         precondition(maxSessionLength >= 1, "maxSessionLength must be at least 1")
         self.loaded = model
         self.maxSessionLength = maxSessionLength
@@ -109,11 +115,14 @@ public struct Recommender: Sendable {
     }
 
     /// Loads `path` (see `LoadedModel.load`); a bad or missing file throws `ModelError` naming it.
-    public init(contentsOf path: String, propagationSteps: Int = 1, nonhybrid: Bool = false,
-                maxSessionLength: Int = Recommender.defaultMaxSessionLength, catalog: Catalog? = nil,
-                fallback: Fallback = .none) throws {
-        self.init(model: try LoadedModel.load(from: path, propagationSteps: propagationSteps, nonhybrid: nonhybrid),
-                  maxSessionLength: maxSessionLength, catalog: catalog, fallback: fallback)
+    public init(
+        contentsOf path: String, propagationSteps: Int = 1, nonhybrid: Bool = false,
+        maxSessionLength: Int = Recommender.defaultMaxSessionLength, catalog: Catalog? = nil,
+        fallback: Fallback = .none
+    ) throws {
+        self.init(
+            model: try LoadedModel.load(from: path, propagationSteps: propagationSteps, nonhybrid: nonhybrid),
+            maxSessionLength: maxSessionLength, catalog: catalog, fallback: fallback)
     }
 
     public var model: SRGNNModel { loaded.model }
@@ -139,10 +148,14 @@ public struct Recommender: Sendable {
     public func recommend(_ queries: [RecommendationQuery]) throws -> [RecommendationResult] {
         let prepared = try queries.enumerated().map { try prepare($0.element, index: $0.offset) }
         let scored = prepared.filter { !$0.items.isEmpty }
-        let ranked = scored.isEmpty ? [] : try workspaces.with { workspace in
-            try loaded.model.recommend(sessions: scored.map(\.items), selections: scored.map(\.selection), workspace: workspace,
-                                       packedItems: packedItems, normalizedItems: normalizedItems)
-        }
+        let ranked =
+            scored.isEmpty
+            ? []
+            : try workspaces.with { workspace in
+                try loaded.model.recommend(
+                    sessions: scored.map(\.items), selections: scored.map(\.selection), workspace: workspace,
+                    packedItems: packedItems, normalizedItems: normalizedItems)
+            }
         var next = ranked.makeIterator()
         return prepared.map { query in
             guard !query.items.isEmpty else { return popularAnswer(query) }
@@ -192,7 +205,9 @@ public struct Recommender: Sendable {
                 throw RecommenderError.invalidFilter(index: index, reason: error.description)
             }
         } else if let attribute = query.filter.keys.sorted().first {
-            throw RecommenderError.invalidFilter(index: index, reason: "no catalog is loaded, so there is nothing to filter '\(quotedPrefix(attribute))' on; start with a catalog")
+            throw RecommenderError.invalidFilter(
+                index: index,
+                reason: "no catalog is loaded, so there is nothing to filter '\(quotedPrefix(attribute))' on; start with a catalog")
         }
         let removed = (query.excludeSeen ? seen : []) + query.exclude.compactMap { loaded.vocabulary.internalID(of: $0) }
         if !removed.isEmpty {

@@ -105,7 +105,8 @@ public struct SafeTensorsFile: Sendable {
         var metadata = table.metadata
         if let recorded = metadata.removeValue(forKey: Self.dataChecksumKey) {
             guard recorded == Self.hexSHA256(data) else {
-                throw fail("damaged: its tensor data does not match the SHA-256 recorded in its header (a partly written or corrupted copy?)")
+                throw fail(
+                    "damaged: its tensor data does not match the SHA-256 recorded in its header (a partly written or corrupted copy?)")
             }
         } else {
             hasDataChecksum = false
@@ -151,7 +152,8 @@ public struct SafeTensorsFile: Sendable {
         /// are refused as too large.
         init(_ header: Data, dataAvailable available: Int, fail: (String) -> ModelError) throws {
             guard header.first(where: { $0 != 0x20 }) == UInt8(ascii: "{"),
-                  let object = try? JSONSerialization.jsonObject(with: header), let table = object as? [String: Any] else {
+                let object = try? JSONSerialization.jsonObject(with: header), let table = object as? [String: Any]
+            else {
                 throw fail("the header is not a JSON object (not a safetensors file?)")
             }
             for (name, value) in table {
@@ -163,18 +165,26 @@ public struct SafeTensorsFile: Sendable {
             }
             let spans = tensors.map { (range: $0.range, name: $0.name) }
                 .sorted { ($0.range.lowerBound, $0.range.upperBound) < ($1.range.lowerBound, $1.range.upperBound) }
-            for (a, b) in zip(spans, spans.dropFirst()) where b.range.lowerBound < a.range.upperBound && !a.range.isEmpty && !b.range.isEmpty {
-                throw fail("tensors '\(a.name)' and '\(b.name)' overlap: data_offsets \(a.range.lowerBound)..<\(a.range.upperBound) and \(b.range.lowerBound)..<\(b.range.upperBound)")
+            for (a, b) in zip(spans, spans.dropFirst())
+            where b.range.lowerBound < a.range.upperBound && !a.range.isEmpty && !b.range.isEmpty {
+                throw fail(
+                    "tensors '\(a.name)' and '\(b.name)' overlap: data_offsets \(a.range.lowerBound)..<\(a.range.upperBound) and \(b.range.lowerBound)..<\(b.range.upperBound)"
+                )
             }
             dataLength = tensors.map(\.range.upperBound).max() ?? 0
             guard available == dataLength else {
-                throw fail("too large: \(available - dataLength) bytes follow the last tensor's data (the header describes a \(dataLength)-byte data section); a safetensors file ends with its data")
+                throw fail(
+                    "too large: \(available - dataLength) bytes follow the last tensor's data (the header describes a \(dataLength)-byte data section); a safetensors file ends with its data"
+                )
             }
         }
 
         /// One tensor's header entry, checked against the data section's `available` bytes.
-        static func tensor(_ name: String, _ value: Any, available: Int, fail: (String) -> ModelError) throws
-            -> (name: String, dtype: DType, shape: [Int], range: Range<Int>) {
+        static func tensor(
+            _ name: String, _ value: Any, available: Int, fail: (String) -> ModelError
+        ) throws
+            -> (name: String, dtype: DType, shape: [Int], range: Range<Int>)
+        {
             /// A JSON number that is a whole number in `0...Int.max`, or nil (fractions, negatives, 1e300).
             func count(_ value: Any) -> Int? {
                 guard let number = value as? NSNumber else { return nil }
@@ -185,7 +195,7 @@ public struct SafeTensorsFile: Sendable {
                 return Int(integer)
             }
             guard let info = value as? [String: Any], let dtypeName = info["dtype"] as? String,
-                  let rawShape = info["shape"] as? [Any], let rawOffsets = info["data_offsets"] as? [Any], rawOffsets.count == 2
+                let rawShape = info["shape"] as? [Any], let rawOffsets = info["data_offsets"] as? [Any], rawOffsets.count == 2
             else { throw fail("tensor '\(name)': header entry lacks dtype, shape or data_offsets") }
             guard let dtype = DType(rawValue: dtypeName) else {
                 throw fail("tensor '\(name)': unsupported dtype \(dtypeName) (expected F32, F64, I64 or I32)")
@@ -206,7 +216,9 @@ public struct SafeTensorsFile: Sendable {
                 expectedBytes = overflow ? nil : product
             }
             guard let expectedBytes, expectedBytes <= available else {
-                throw fail("tensor '\(name)': shape \(shape) of \(dtypeName) needs more bytes than the file's \(available)-byte data section holds")
+                throw fail(
+                    "tensor '\(name)': shape \(shape) of \(dtypeName) needs more bytes than the file's \(available)-byte data section holds"
+                )
             }
             guard offsets[1] >= offsets[0], offsets[1] - offsets[0] == expectedBytes else {
                 throw fail("tensor '\(name)': data_offsets \(offsets) do not hold \(shape) of \(dtypeName)")
@@ -222,7 +234,8 @@ public struct SafeTensorsFile: Sendable {
     public func floats(_ name: String) -> [Float]? {
         guard let entry = entries[name] else { return nil }
         switch entry.dtype {
-        case .f32: return entry.data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }.map { Float(bitPattern: $0.bitPattern.littleEndian) }
+        case .f32:
+            return entry.data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }.map { Float(bitPattern: $0.bitPattern.littleEndian) }
         case .f64: return entry.data.withUnsafeBytes { Array($0.bindMemory(to: Double.self)) }.map { Float($0) }
         case .i64, .i32: return integers(name)?.map { Float($0) }
         }
@@ -302,14 +315,19 @@ extension SRGNNParameters {
         }
         let rows = embedding.shape[0], hiddenSize = embedding.shape[1]
         guard rows - 1 <= SRGNNConfiguration.maximumItemCount, hiddenSize <= SRGNNConfiguration.maximumHiddenSize else {
-            throw fail("tensor 'embedding.weight' has shape \(embedding.shape): at most \(SRGNNConfiguration.maximumItemCount) items and hidden size \(SRGNNConfiguration.maximumHiddenSize)")
+            throw fail(
+                "tensor 'embedding.weight' has shape \(embedding.shape): at most \(SRGNNConfiguration.maximumItemCount) items and hidden size \(SRGNNConfiguration.maximumHiddenSize)"
+            )
         }
         // NISER+'s position embedding is optional (absent: SR-GNN); its rows come from its shape.
         var positionRows = 0
         if let positions = file.entries[ParameterName.reversePositionEmbedding.rawValue] {
             guard positions.shape.count == 2, positions.shape[1] == hiddenSize,
-                  (1...SRGNNConfiguration.maximumPositionEmbeddingRows).contains(positions.shape[0]) else {
-                throw fail("tensor '\(ParameterName.reversePositionEmbedding.rawValue)' has shape \(positions.shape), expected [positions, \(hiddenSize)] with 1...\(SRGNNConfiguration.maximumPositionEmbeddingRows) positions")
+                (1...SRGNNConfiguration.maximumPositionEmbeddingRows).contains(positions.shape[0])
+            else {
+                throw fail(
+                    "tensor '\(ParameterName.reversePositionEmbedding.rawValue)' has shape \(positions.shape), expected [positions, \(hiddenSize)] with 1...\(SRGNNConfiguration.maximumPositionEmbeddingRows) positions"
+                )
             }
             positionRows = positions.shape[0]
         }
@@ -346,7 +364,8 @@ extension SRGNNParameters {
         for name in tensorNames {
             file.set(name.rawValue, shape: shape(of: name), floats: Array(storage[range(of: name)]))
         }
-        file.set("gnn.linear_edge_f.weight", shape: [hiddenSize, hiddenSize], floats: [Float](repeating: 0, count: hiddenSize * hiddenSize))
+        file.set(
+            "gnn.linear_edge_f.weight", shape: [hiddenSize, hiddenSize], floats: [Float](repeating: 0, count: hiddenSize * hiddenSize))
         file.set("gnn.linear_edge_f.bias", shape: [hiddenSize], floats: [Float](repeating: 0, count: hiddenSize))
         return file
     }

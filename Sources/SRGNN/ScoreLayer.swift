@@ -11,8 +11,11 @@ import TensorCore
 /// once, always on disjoint rows, and never for the rows the graph network's backward still adds
 /// to (row 0 and the batch's items; see `SRGNNModel.backward(_:workspace:gradient:threads:tileItems:updatingEmbeddingRows:)`).
 public struct EmbeddingRowUpdate: Sendable {
-    public typealias Apply = @Sendable (_ rows: Range<Int>, _ embedding: UnsafeMutablePointer<Float>,
-                                        _ gradient: UnsafePointer<Float>) -> Void
+    public typealias Apply =
+        @Sendable (
+            _ rows: Range<Int>, _ embedding: UnsafeMutablePointer<Float>,
+            _ gradient: UnsafePointer<Float>
+        ) -> Void
     let apply: Apply
     public init(_ apply: @escaping Apply) { self.apply = apply }
 }
@@ -74,23 +77,30 @@ public struct ScoreLayer {
 
     /// `scores[b, j] = s_h[b] · E[first + 1 + j]` for `j` in `0..<width`, rows `ldc` apart, by
     /// the kernel `path` (`ScoreKernels.current`, read once per pass on the calling thread).
-    func scoreTile(_ path: KernelPath, sessionEmbedding: UnsafePointer<Float>, batchSize b: Int, embedding: UnsafePointer<Float>,
-                   first: Int, width: Int, into scores: UnsafeMutablePointer<Float>, ldc: Int) {
-        ScoreKernels.scores(path, session: sessionEmbedding, rows: b, hiddenSize: hiddenSize,
-                            items: embedding + (first + 1) * hiddenSize, width: width, into: scores, ldc: ldc)
+    func scoreTile(
+        _ path: KernelPath, sessionEmbedding: UnsafePointer<Float>, batchSize b: Int, embedding: UnsafePointer<Float>,
+        first: Int, width: Int, into scores: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        ScoreKernels.scores(
+            path, session: sessionEmbedding, rows: b, hiddenSize: hiddenSize,
+            items: embedding + (first + 1) * hiddenSize, width: width, into: scores, ldc: ldc)
     }
 
     /// `scoreTile`, from `packedItems` when given (on its path, the same numbers without packing
     /// the tile's panels again; `first` a multiple of its panel size).
-    func scoreTile(_ path: KernelPath, sessionEmbedding: UnsafePointer<Float>, batchSize b: Int, embedding: UnsafePointer<Float>,
-                   packedItems: PackedItemEmbedding?, first: Int, width: Int, into scores: UnsafeMutablePointer<Float>, ldc: Int) {
+    func scoreTile(
+        _ path: KernelPath, sessionEmbedding: UnsafePointer<Float>, batchSize b: Int, embedding: UnsafePointer<Float>,
+        packedItems: PackedItemEmbedding?, first: Int, width: Int, into scores: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
         guard let packedItems else {
-            return scoreTile(path, sessionEmbedding: sessionEmbedding, batchSize: b, embedding: embedding, first: first, width: width,
-                             into: scores, ldc: ldc)
+            return scoreTile(
+                path, sessionEmbedding: sessionEmbedding, batchSize: b, embedding: embedding, first: first, width: width,
+                into: scores, ldc: ldc)
         }
         packedItems.panels.withUnsafeBufferPointer { panels in
-            ScoreKernels.packedScores(packedItems.path, session: sessionEmbedding, rows: b, hiddenSize: hiddenSize,
-                                      packedItems: panels.baseAddress!, first: first, width: width, into: scores, ldc: ldc)
+            ScoreKernels.packedScores(
+                packedItems.path, session: sessionEmbedding, rows: b, hiddenSize: hiddenSize,
+                packedItems: panels.baseAddress!, first: first, width: width, into: scores, ldc: ldc)
         }
     }
 
@@ -120,11 +130,14 @@ public struct ScoreLayer {
 
     /// `sum = Σ_p partials[p]` over `parts` consecutive partial sums of `count` floats, added in
     /// order of p (the same bits for any number of threads), split over `threads` by element.
-    public static func sumPartials(_ partials: UnsafePointer<Float>, parts: Int, count: Int, into sum: UnsafeMutablePointer<Float>,
-                            threads: Int, path: KernelPath) {
+    public static func sumPartials(
+        _ partials: UnsafePointer<Float>, parts: Int, count: Int, into sum: UnsafeMutablePointer<Float>,
+        threads: Int, path: KernelPath
+    ) {
         parallelChunks(count, threads: threads, minimumPerThread: 1 << 12) { chunk in
             (sum + chunk.lowerBound).update(repeating: 0, count: chunk.count)
-            addColumnSums(partials + chunk.lowerBound, rows: parts, width: chunk.count, stride: count, into: sum + chunk.lowerBound, path: path)
+            addColumnSums(
+                partials + chunk.lowerBound, rows: parts, width: chunk.count, stride: count, into: sum + chunk.lowerBound, path: path)
         }
     }
 
@@ -132,12 +145,15 @@ public struct ScoreLayer {
 
     /// All scores `[B, I]` into `scores` (column `j` for item `j + 1`), from `packedItems` when
     /// given (the same numbers, without packing each panel per call).
-    func scores(sessionEmbedding: UnsafePointer<Float>, batchSize b: Int, embedding: UnsafePointer<Float>,
-                packedItems: PackedItemEmbedding?, into scores: UnsafeMutablePointer<Float>, threads: Int) {
+    func scores(
+        sessionEmbedding: UnsafePointer<Float>, batchSize b: Int, embedding: UnsafePointer<Float>,
+        packedItems: PackedItemEmbedding?, into scores: UnsafeMutablePointer<Float>, threads: Int
+    ) {
         let path = ScoreKernels.current
         forEachTile(threads: threads) { _, first, width in
-            scoreTile(path, sessionEmbedding: sessionEmbedding, batchSize: b, embedding: embedding, packedItems: packedItems,
-                      first: first, width: width, into: scores + first, ldc: itemCount)
+            scoreTile(
+                path, sessionEmbedding: sessionEmbedding, batchSize: b, embedding: embedding, packedItems: packedItems,
+                first: first, width: width, into: scores + first, ldc: itemCount)
         }
     }
 
@@ -146,9 +162,11 @@ public struct ScoreLayer {
     /// feeds every ranking row's running top-k (inside the row's mask, if any) and picks out the
     /// candidate rows' items, so the `[B, I]` matrix is never written; the workers' lists are
     /// merged at the end. The scores are `scores`'s, and the ranking is `topK`'s over them.
-    func select(sessionEmbedding: UnsafePointer<Float>, batchSize b: Int, embedding: UnsafePointer<Float>,
-                packedItems: PackedItemEmbedding?, selections: [ItemSelection], workspace ws: SRGNNWorkspace,
-                threads: Int) -> [[(index: Int, value: Float)]] {
+    func select(
+        sessionEmbedding: UnsafePointer<Float>, batchSize b: Int, embedding: UnsafePointer<Float>,
+        packedItems: PackedItemEmbedding?, selections: [ItemSelection], workspace ws: SRGNNWorkspace,
+        threads: Int
+    ) -> [[(index: Int, value: Float)]] {
         precondition(selections.count == b, "one selection per session")
         let path = ScoreKernels.current, workers = workers(threads: threads)
         let widest = selections.map { if case let .best(k, _) = $0 { min(k, itemCount) } else { 0 } }.max() ?? 0
@@ -161,8 +179,11 @@ public struct ScoreLayer {
         var plainRuns = [Range<Int>](), otherRows = [Int]()
         for (row, selection) in selections.enumerated() {
             if case .best(_, nil) = selection {
-                if let last = plainRuns.last, last.upperBound == row { plainRuns[plainRuns.count - 1] = last.lowerBound..<(row + 1) }
-                else { plainRuns.append(row..<(row + 1)) }
+                if let last = plainRuns.last, last.upperBound == row {
+                    plainRuns[plainRuns.count - 1] = last.lowerBound..<(row + 1)
+                } else {
+                    plainRuns.append(row..<(row + 1))
+                }
             } else {
                 otherRows.append(row)
             }
@@ -175,8 +196,9 @@ public struct ScoreLayer {
                 nonisolated(unsafe) let parts = parts, candidateScores = candidateScores
                 forEachTile(threads: threads) { worker, first, width in
                     let buffer = buffers + worker * b * tileItems
-                    scoreTile(path, sessionEmbedding: sessionEmbedding, batchSize: b, embedding: embedding, packedItems: packedItems,
-                              first: first, width: width, into: buffer, ldc: width)
+                    scoreTile(
+                        path, sessionEmbedding: sessionEmbedding, batchSize: b, embedding: embedding, packedItems: packedItems,
+                        first: first, width: width, into: buffer, ldc: width)
                     for run in plainRuns {
                         parts[worker].add(rows: run, buffer + run.lowerBound * width, stride: width, count: width, first: first)
                     }
@@ -205,10 +227,13 @@ public struct ScoreLayer {
                 return Array((0..<workers).flatMap { parts[$0].ranked(row: row) }.sorted(by: better).prefix(k))
             case let .candidates(ids, k):
                 // NaN (a diverged model) ranks last, as top-k never returns it first.
-                let scored = ids.enumerated().map { (index: Int($0.element) - 1, value: candidateScores[candidateOffsets[row] + $0.offset]) }
+                let scored = ids.enumerated().map {
+                    (index: Int($0.element) - 1, value: candidateScores[candidateOffsets[row] + $0.offset])
+                }
                 func key(_ value: Float) -> Float { value.isNaN ? -.infinity : value }
-                return Array(scored.sorted { key($0.value) != key($1.value) ? key($0.value) > key($1.value) : $0.index < $1.index }
-                    .prefix(k))
+                return Array(
+                    scored.sorted { key($0.value) != key($1.value) ? key($0.value) > key($1.value) : $0.index < $1.index }
+                        .prefix(k))
             }
         }
     }
@@ -217,9 +242,11 @@ public struct ScoreLayer {
     /// scoring strictly higher, so a tie counts in the target's favour. No `[B, I]` matrix: each
     /// worker scores a tile into its own cache-sized buffer (from `packedItems` when given and the
     /// tiles start on its panels) and counts against the targets' scores.
-    func ranks(sessionEmbedding: UnsafePointer<Float>, targets: UnsafeBufferPointer<Int32>, embedding: UnsafePointer<Float>,
-               packedItems: PackedItemEmbedding? = nil, into ranks: UnsafeMutablePointer<Int32>, workspace ws: SRGNNWorkspace,
-               threads: Int) {
+    func ranks(
+        sessionEmbedding: UnsafePointer<Float>, targets: UnsafeBufferPointer<Int32>, embedding: UnsafePointer<Float>,
+        packedItems: PackedItemEmbedding? = nil, into ranks: UnsafeMutablePointer<Int32>, workspace ws: SRGNNWorkspace,
+        threads: Int
+    ) {
         let b = targets.count, d = hiddenSize, workers = workers(threads: threads)
         let packedItems = packedItems.flatMap { tileItems % ScoreKernels.panelItems($0.path)! == 0 ? $0 : nil }
         let path = packedItems?.path ?? ScoreKernels.current
@@ -227,16 +254,18 @@ public struct ScoreLayer {
         for row in 0..<b {
             // The target's own score, by the same product the tiles use (packed or not, the same bits on one path).
             let column = Int(targets[row]) - 1
-            scoreTile(path, sessionEmbedding: sessionEmbedding + row * d, batchSize: 1, embedding: embedding, first: column, width: 1,
-                      into: targetScores + row, ldc: 1)
+            scoreTile(
+                path, sessionEmbedding: sessionEmbedding + row * d, batchSize: 1, embedding: embedding, first: column, width: 1,
+                into: targetScores + row, ldc: 1)
         }
         let buffers = ws.workerTiles.pointer(workers * b * tileItems)
         withUnsafeTemporaryAllocation(of: Int.self, capacity: workers * b) { counts in
             counts.initialize(repeating: 0)
             forEachTile(threads: threads) { worker, first, width in
                 let buffer = buffers + worker * b * tileItems, myCounts = counts.baseAddress! + worker * b
-                scoreTile(path, sessionEmbedding: sessionEmbedding, batchSize: b, embedding: embedding, packedItems: packedItems,
-                          first: first, width: width, into: buffer, ldc: width)
+                scoreTile(
+                    path, sessionEmbedding: sessionEmbedding, batchSize: b, embedding: embedding, packedItems: packedItems,
+                    first: first, width: width, into: buffer, ldc: width)
                 for row in 0..<b {
                     let values = buffer + row * width
                     var greater = countGreater(values, count: width, than: targetScores[row], path: path)
@@ -260,9 +289,11 @@ public struct ScoreLayer {
     /// and returns the loss summed over the batch (the caller divides by B). With
     /// `normalization` (NISER), each tile's rows of E are first normalised into Ê, which
     /// `embedding` points at, so Ê is written once per step and scored from cache.
-    func loss(sessionEmbedding: UnsafePointer<Float>, targets: UnsafeBufferPointer<Int32>,
-              embedding: UnsafePointer<Float>, normalization: TileNormalization? = nil,
-              workspace ws: SRGNNWorkspace, threads: Int) -> Double {
+    func loss(
+        sessionEmbedding: UnsafePointer<Float>, targets: UnsafeBufferPointer<Int32>,
+        embedding: UnsafePointer<Float>, normalization: TileNormalization? = nil,
+        workspace ws: SRGNNWorkspace, threads: Int
+    ) -> Double {
         let b = targets.count, items = itemCount, path = ScoreKernels.current, tiles = tileCount
         let scores = ws.scores.pointer(b * items)
         let tileMaxima = ws.tileMaxima.pointer(tiles * b), tileSums = ws.tileSums.pointer(tiles * b)
@@ -273,11 +304,13 @@ public struct ScoreLayer {
             // stores straight into it read every line from memory first (~25 % of the pass).
             let tile = first / tileItems, buffer = buffers + worker * b * tileItems
             if let normalization {
-                RowNormalization.forward(normalization.items, rows: (first + 1)..<(first + 1 + width), width: hiddenSize,
-                                         into: normalization.normalizedItems, reciprocalNorms: normalization.reciprocalNorms, path: path)
+                RowNormalization.forward(
+                    normalization.items, rows: (first + 1)..<(first + 1 + width), width: hiddenSize,
+                    into: normalization.normalizedItems, reciprocalNorms: normalization.reciprocalNorms, path: path)
             }
-            scoreTile(path, sessionEmbedding: sessionEmbedding, batchSize: b, embedding: embedding, first: first, width: width,
-                      into: buffer, ldc: width)
+            scoreTile(
+                path, sessionEmbedding: sessionEmbedding, batchSize: b, embedding: embedding, first: first, width: width,
+                into: buffer, ldc: width)
             for row in 0..<b {
                 let values = buffer + row * width
                 let column = Int(targets[row]) - 1 - first
@@ -308,10 +341,12 @@ public struct ScoreLayer {
     /// tile's `dE` rows go to a per-worker buffer and straight to `update` — except rows marked in
     /// `heldBack`, which are copied to `g.embedding` for later. Nothing reads a tile's weights
     /// after its two products, so the update may change them in place.
-    func backward(sessionEmbedding: UnsafePointer<Float>, targets: UnsafeBufferPointer<Int32>,
-                  embedding: UnsafePointer<Float>, dEmbedding: UnsafeMutablePointer<Float>, accumulate: Bool,
-                  update: FusedEmbeddingUpdate?,
-                  workspace ws: SRGNNWorkspace, threads: Int) {
+    func backward(
+        sessionEmbedding: UnsafePointer<Float>, targets: UnsafeBufferPointer<Int32>,
+        embedding: UnsafePointer<Float>, dEmbedding: UnsafeMutablePointer<Float>, accumulate: Bool,
+        update: FusedEmbeddingUpdate?,
+        workspace ws: SRGNNWorkspace, threads: Int
+    ) {
         let b = targets.count, d = hiddenSize, items = itemCount, workers = workers(threads: threads)
         let path = ScoreKernels.current, tiles = tileCount
         let scores = ws.scores.pointer(b * items), tileScales = ws.tileScales.pointer(tiles * b)
@@ -329,10 +364,12 @@ public struct ScoreLayer {
             let tileGradient = tileGradients.map { $0 + worker * tileItems * d } ?? dEmbedding + (first + 1) * d
             let dSession = partials + tile * b * d
             dSession.update(repeating: 0, count: b * d)
-            ScoreKernels.embeddingGradient(path, dScores: block, ldd: width, session: sessionEmbedding, rows: b,
-                                           hiddenSize: d, width: width, into: tileGradient, accumulate: accumulate, rowScale: rowScale)
-            ScoreKernels.sessionGradient(path, dScores: block, ldd: width, items: embedding + (first + 1) * d, rows: b,
-                                         hiddenSize: d, width: width, adding: dSession, rowScale: rowScale)
+            ScoreKernels.embeddingGradient(
+                path, dScores: block, ldd: width, session: sessionEmbedding, rows: b,
+                hiddenSize: d, width: width, into: tileGradient, accumulate: accumulate, rowScale: rowScale)
+            ScoreKernels.sessionGradient(
+                path, dScores: block, ldd: width, items: embedding + (first + 1) * d, rows: b,
+                hiddenSize: d, width: width, adding: dSession, rowScale: rowScale)
             for row in 0..<b {
                 let column = Int(targets[row]) - 1 - first
                 guard column >= 0 && column < width else { continue }
@@ -354,9 +391,10 @@ public struct ScoreLayer {
                     if let normalization = update.normalization {
                         // ∂L/∂Ê → ∂L/∂E for the run, in place, while it is in cache.
                         let runGradient = tileGradient + start * d
-                        RowNormalization.backward(runGradient, normalized: normalization.normalizedItems + row * d,
-                                                  reciprocalNorms: normalization.reciprocalNorms + row, rows: 0..<(end - start),
-                                                  width: d, into: runGradient, accumulate: false, path: path)
+                        RowNormalization.backward(
+                            runGradient, normalized: normalization.normalizedItems + row * d,
+                            reciprocalNorms: normalization.reciprocalNorms + row, rows: 0..<(end - start),
+                            width: d, into: runGradient, accumulate: false, path: path)
                     }
                     update.hook.apply(row..<(first + 1 + end), update.embedding + row * d, tileGradient + start * d)
                 }
@@ -366,6 +404,7 @@ public struct ScoreLayer {
                 start = end + 1
             }
         }
-        ScoreLayer.sumPartials(partials, parts: tiles, count: b * d, into: ws.dSessionEmbedding.pointer(b * d), threads: threads, path: path)
+        ScoreLayer.sumPartials(
+            partials, parts: tiles, count: b * d, into: ws.dSessionEmbedding.pointer(b * d), threads: threads, path: path)
     }
 }

@@ -15,10 +15,10 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Measure training and evaluation speed, latency and memory at Diginetica size.",
         discussion: """
-        Uses real Diginetica training examples when --data points at a readable dataset folder \
-        (default ../shared/data/diginetica), else synthetic sessions of Diginetica's length \
-        distribution over the same 43,097 items. Build with -c release for meaningful numbers.
-        """
+            Uses real Diginetica training examples when --data points at a readable dataset folder \
+            (default ../shared/data/diginetica), else synthetic sessions of Diginetica's length \
+            distribution over the same 43,097 items. Build with -c release for meaningful numbers.
+            """
     )
 
     @Option(help: "Dataset folder with training examples (falls back to synthetic sessions when unreadable).")
@@ -48,7 +48,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Training batch size.")
     var batchSize: Int = 100
 
-    @Option(help: "Model variant to time: 'srgnn' or 'niser' (NISER+ with the paper's settings: normalisation, σ, position embeddings, dropout).")
+    @Option(
+        help:
+            "Model variant to time: 'srgnn' or 'niser' (NISER+ with the paper's settings: normalisation, σ, position embeddings, dropout).")
     var variant: ModelVariant = .srgnn
 
     @Flag(help: "Print one JSON object.")
@@ -69,8 +71,9 @@ struct BenchCommand: ParsableCommand {
         var configuration = SRGNNConfiguration(itemCount: itemCount, hiddenSize: hiddenSize)
         variant.configure(&configuration)
         log("variant: \(variant.rawValue)")
-        var step = TrainingStep(model: try SRGNNModel(configuration: configuration, seed: 1), learningRate: 1e-3,
-                                l2Penalty: 1e-5, threads: threads)
+        var step = TrainingStep(
+            model: try SRGNNModel(configuration: configuration, seed: 1), learningRate: 1e-3,
+            l2Penalty: 1e-5, threads: threads)
         var order = Array(prefixes.indices)
         var generator = SeededGenerator(seed: 7)
         order.shuffle(using: &generator)
@@ -85,7 +88,9 @@ struct BenchCommand: ParsableCommand {
         let floor = ScoreProductFloor(itemCount: itemCount, batchSize: batchSize, hiddenSize: hiddenSize, threads: threads)
         for i in 0..<3 { let b = batch(i, size: batchSize); step(prefixes: b.prefixes, targets: b.targets); _ = floor.run() }
         floor.calibrate()  // the floor's fastest implementation here: our kernel or BLAS
-        log("kernel: \(ScoreKernels.current) (supported: \(ScoreKernels.supportedPaths.map(\.rawValue).joined(separator: ", "))), floor: \(floor.path)")
+        log(
+            "kernel: \(ScoreKernels.current) (supported: \(ScoreKernels.supportedPaths.map(\.rawValue).joined(separator: ", "))), floor: \(floor.path)"
+        )
         var trainSeconds = 0.0, floorSeconds = 0.0
         var trainedExamples = 0
         let phasesBefore = step.phaseSeconds
@@ -100,8 +105,9 @@ struct BenchCommand: ParsableCommand {
         let trainStepMs = trainSeconds / Double(trainBatches) * 1000
         let phases = step.phaseSeconds.since(phasesBefore)
         func perStep(_ seconds: Double) -> Double { seconds / Double(trainBatches) * 1000 }
-        let phaseMs = StepPhaseMilliseconds(batch: perStep(phases.batch), forward: perStep(phases.forward), loss: perStep(phases.loss),
-                                            backward: perStep(phases.backward), update: perStep(phases.update))
+        let phaseMs = StepPhaseMilliseconds(
+            batch: perStep(phases.batch), forward: perStep(phases.forward), loss: perStep(phases.loss),
+            backward: perStep(phases.backward), update: perStep(phases.update))
         let floorMs = floorSeconds / Double(trainBatches) * 1000
 
         // Evaluation as `srgnn evaluate` runs it: every target ranked among all items.
@@ -209,8 +215,9 @@ struct StepPhaseMilliseconds: Encodable, CustomStringConvertible {
 func cpuModelName() -> String {
     #if os(Linux)
     if let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-       let line = text.split(separator: "\n").first(where: { $0.hasPrefix("model name") || $0.hasPrefix("Model") }),
-       let colon = line.firstIndex(of: ":") {
+        let line = text.split(separator: "\n").first(where: { $0.hasPrefix("model name") || $0.hasPrefix("Model") }),
+        let colon = line.firstIndex(of: ":")
+    {
         return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
     }
     return "unknown"
@@ -234,4 +241,3 @@ func peakResidentBytes() -> Int {
     return usage.ru_maxrss
     #endif
 }
-

@@ -7,14 +7,18 @@ import SRGNN
 /// The item catalog and the cold-session fallback; shared by `recommend` and `serve` so that both
 /// give one answer.
 struct CatalogOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp(
-        "Item catalog: .csv, .tsv (a header with an id column, optional 'available', attribute columns) or .jsonl (one {\"id\": …, \"available\": …, attribute: value} a line). Unavailable items are left out; attributes can be filtered on.",
-        valueName: "path"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Item catalog: .csv, .tsv (a header with an id column, optional 'available', attribute columns) or .jsonl (one {\"id\": …, \"available\": …, attribute: value} a line). Unavailable items are left out; attributes can be filtered on.",
+            valueName: "path"))
     var catalog: String?
 
-    @Option(name: .long, help: ArgumentHelp(
-        "What answers a session the model cannot embed (empty, or only unknown items): popularity (the checkpoint's recent most clicked items, item rules applied) or none (an error).",
-        valueName: "popularity|none"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "What answers a session the model cannot embed (empty, or only unknown items): popularity (the checkpoint's recent most clicked items, item rules applied) or none (an error).",
+            valueName: "popularity|none"))
     var fallback: Fallback = .popularity
 }
 
@@ -25,9 +29,11 @@ struct ItemRuleOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Item ids never to recommend, comma-separated (e.g. the basket).", valueName: "ids"))
     var exclude: String?
 
-    @Option(name: .long, help: ArgumentHelp(
-        "Recommend only items whose catalog attribute has one of the values, e.g. --filter category=shoes,boots (needs --catalog; repeat for several attributes, an item must match each).",
-        valueName: "attribute=values"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Recommend only items whose catalog attribute has one of the values, e.g. --filter category=shoes,boots (needs --catalog; repeat for several attributes, an item must match each).",
+            valueName: "attribute=values"))
     var filter: [String] = []
 
     @Flag(name: .long, help: "Also recommend items the catalog marks unavailable.")
@@ -44,16 +50,18 @@ struct ItemRuleOptions: ParsableArguments {
             var filters = [String: [Catalog.Scalar]]()
             for text in filter {
                 guard let equals = text.firstIndex(of: "="), equals != text.startIndex else {
-                    throw ValidationError("--filter '\(quotedPrefix(text))': expected attribute=value[,value…], e.g. --filter category=shoes,boots")
+                    throw ValidationError(
+                        "--filter '\(quotedPrefix(text))': expected attribute=value[,value…], e.g. --filter category=shoes,boots")
                 }
                 let attribute = Self.trimmingBlanks(text[..<equals])
                 let values = try Self.list(String(text[text.index(after: equals)...]), option: "--filter \(attribute)=")
                 filters[attribute, default: []] += values.map(Catalog.Scalar.init)
             }
-            return ItemRules(exclude: try exclude.map { try Self.list($0, option: "--exclude").map(JSONItemID.init) },
-                             filter: filters.isEmpty ? nil : filters,
-                             includeUnavailable: includeUnavailable ? true : nil,
-                             candidates: try candidates.map { try Self.list($0, option: "--candidates").map(JSONItemID.init) })
+            return ItemRules(
+                exclude: try exclude.map { try Self.list($0, option: "--exclude").map(JSONItemID.init) },
+                filter: filters.isEmpty ? nil : filters,
+                includeUnavailable: includeUnavailable ? true : nil,
+                candidates: try candidates.map { try Self.list($0, option: "--candidates").map(JSONItemID.init) })
         }
     }
 
@@ -63,8 +71,10 @@ struct ItemRuleOptions: ParsableArguments {
     static func list(_ text: String, option: String) throws -> [String] {
         let values = text.split(separator: ",", omittingEmptySubsequences: false).map(Self.trimmingBlanks)
         if let index = values.firstIndex(of: "") {
-            throw ValidationError(values.count == 1 ? "\(option) is empty: give at least one value"
-                                                    : "\(option): the value at position \(index + 1) is empty")
+            throw ValidationError(
+                values.count == 1
+                    ? "\(option) is empty: give at least one value"
+                    : "\(option): the value at position \(index + 1) is empty")
         }
         return values
     }

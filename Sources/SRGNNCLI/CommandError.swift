@@ -26,7 +26,8 @@ enum CommandLimits {
 func parseCutoffs(_ text: String) throws -> [Int] {
     let values = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
     guard !values.isEmpty, values.allSatisfy({ (1...CommandLimits.maximumK).contains($0 ?? 0) }) else {
-        throw ValidationError("--k must be integers in 1...\(CommandLimits.maximumK) separated by commas, e.g. 5,10,20 (got '\(quotedPrefix(text))')")
+        throw ValidationError(
+            "--k must be integers in 1...\(CommandLimits.maximumK) separated by commas, e.g. 5,10,20 (got '\(quotedPrefix(text))')")
     }
     return values.map { $0! }
 }

@@ -15,20 +15,20 @@ struct CompareCommand: ParsableCommand {
         abstract: "Compare SR-GNN with " + Baseline.allCases.dropLast().map(\.displayName).joined(separator: ", ")
             + " and \(Baseline.allCases.last!.displayName) on the same test examples.",
         discussion: """
-        --models lists what to compare: srgnn=MODEL (a checkpoint; repeatable as srgnn=A,srgnn=B), \
-        niser=MODEL (a NISER+ checkpoint, from srgnn train --variant niser; repeatable too), \
-        \(baselineNames.joined(separator: ", ")). Baselines are fitted on the dataset's training sessions. \
-        Every model ranks all items for every test example; ties with the target are averaged. \
-        Writes a Markdown table and a self-contained HTML report (SVG charts) to --report-dir.
+            --models lists what to compare: srgnn=MODEL (a checkpoint; repeatable as srgnn=A,srgnn=B), \
+            niser=MODEL (a NISER+ checkpoint, from srgnn train --variant niser; repeatable too), \
+            \(baselineNames.joined(separator: ", ")). Baselines are fitted on the dataset's training sessions. \
+            Every model ranks all items for every test example; ties with the target are averaged. \
+            Writes a Markdown table and a self-contained HTML report (SVG charts) to --report-dir.
 
-        Significance, at K = 20 (or the largest --k): every model is tested against the reference \
-        (--reference, by default the first SR-GNN model, else the first model) on the per-example \
-        HR@K and reciprocal rank. The table's Δ columns give the mean difference in percentage \
-        points with its 95 % paired bootstrap interval (2,000 resamples of the test examples) and \
-        the two-sided p-value of a paired sign-flip randomisation test (10,000 random sign \
-        assignments; exact when there are fewer). The HTML bars carry each model's own 95 % \
-        bootstrap interval as whiskers. All resampling is seeded: reruns give the same numbers.
-        """
+            Significance, at K = 20 (or the largest --k): every model is tested against the reference \
+            (--reference, by default the first SR-GNN model, else the first model) on the per-example \
+            HR@K and reciprocal rank. The table's Δ columns give the mean difference in percentage \
+            points with its 95 % paired bootstrap interval (2,000 resamples of the test examples) and \
+            the two-sided p-value of a paired sign-flip randomisation test (10,000 random sign \
+            assignments; exact when there are fewer). The HTML bars carry each model's own 95 % \
+            bootstrap interval as whiskers. All resampling is seeded: reruns give the same numbers.
+            """
     )
 
     @Option(name: .long, help: "Dataset folder.") var data: String
@@ -40,10 +40,15 @@ struct CompareCommand: ParsableCommand {
     @Option(name: .long, parsing: .unconditional, help: "Evaluate only the first N test examples (0 = all).") var limit = 0
     @OptionGroup var architecture: ArchitectureOptions
     @OptionGroup var baselines: BaselineOptions
-    @Option(name: .long, help: ArgumentHelp("The model the others are tested against: its name in the report (SR-GNN, V-SKNN, …) or its --models entry (srgnn=MODEL, vsknn, …).",
-                                            discussion: "Default: the first SR-GNN model, else the first model.", valueName: "name"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The model the others are tested against: its name in the report (SR-GNN, V-SKNN, …) or its --models entry (srgnn=MODEL, vsknn, …).",
+            discussion: "Default: the first SR-GNN model, else the first model.", valueName: "name"))
     var reference: String?
-    @Flag(name: .long, help: "Print JSON: per model, metrics keyed like HR@20 (percent), intervals, tests against the reference and timings.") var json = false
+    @Flag(
+        name: .long, help: "Print JSON: per model, metrics keyed like HR@20 (percent), intervals, tests against the reference and timings.")
+    var json = false
 
     /// One item of `--models`: an SR-GNN or NISER+ checkpoint (the file's variant must be the one
     /// named) or one of Evaluation's baselines.
@@ -68,12 +73,15 @@ struct CompareCommand: ParsableCommand {
             for variant in ModelVariant.allCases where text.hasPrefix(variant.rawValue + "=") {
                 let path = String(text.dropFirst(variant.rawValue.count + 1))
                 guard !path.isEmpty else {
-                    throw ValidationError("--models: \(variant.rawValue)= needs a checkpoint path, e.g. \(variant.rawValue)=model.safetensors")
+                    throw ValidationError(
+                        "--models: \(variant.rawValue)= needs a checkpoint path, e.g. \(variant.rawValue)=model.safetensors")
                 }
                 return variant == .srgnn ? .srgnn(path: path) : .niser(path: path)
             }
             guard let baseline = Baseline(rawValue: text) else {
-                throw ValidationError("--models: unknown model '\(text)'; use srgnn=MODEL, niser=MODEL or one of \(Self.baselineNames.joined(separator: ", "))")
+                throw ValidationError(
+                    "--models: unknown model '\(text)'; use srgnn=MODEL, niser=MODEL or one of \(Self.baselineNames.joined(separator: ", "))"
+                )
             }
             return .baseline(baseline)
         }
@@ -109,8 +117,9 @@ struct CompareCommand: ParsableCommand {
             }
         }
         guard let index = entries.firstIndex(where: { Self.displayName(of: $0, among: entries) == wanted || spelling($0) == wanted }) else {
-            throw ValidationError("--reference: no model '\(wanted)' in --models; use one of "
-                                  + entries.map { Self.displayName(of: $0, among: entries) }.joined(separator: ", "))
+            throw ValidationError(
+                "--reference: no model '\(wanted)' in --models; use one of "
+                    + entries.map { Self.displayName(of: $0, among: entries) }.joined(separator: ", "))
         }
         return index
     }
@@ -149,14 +158,17 @@ struct CompareCommand: ParsableCommand {
         func add(_ scorer: some SessionScorer, fitSeconds: Double, history: [EpochRecord]? = nil) {
             // Positions are kept (16 bytes per example) for the paired tests.
             let (report, positions) = evaluator.evaluateKeepingPositions(scorer, on: examples)
-            let entry = ComparisonEntry(report: report, fitSeconds: fitSeconds, trainingHistory: history,
-                                        perExample: PerExampleMetrics(positions: positions, k: headline, ties: evaluator.ties))
+            let entry = ComparisonEntry(
+                report: report, fitSeconds: fitSeconds, trainingHistory: history,
+                perExample: PerExampleMetrics(positions: positions, k: headline, ties: evaluator.ties))
             results.append(entry)
             // The name is padded by hand: corelibs Foundation ignores the width of %@.
             let name = report.name.padding(toLength: max(10, report.name.count), withPad: " ", startingAt: 0)
-            log(String(format: "%@ HR@%d %6.2f  MRR@%d %6.2f  fit %6.1fs  predict %6.1fs", name, headline,
-                       report.metrics(at: headline)?.hitRate ?? 0, headline, report.metrics(at: headline)?.mrr ?? 0,
-                       fitSeconds, report.elapsedSeconds))
+            log(
+                String(
+                    format: "%@ HR@%d %6.2f  MRR@%d %6.2f  fit %6.1fs  predict %6.1fs", name, headline,
+                    report.metrics(at: headline)?.hitRate ?? 0, headline, report.metrics(at: headline)?.mrr ?? 0,
+                    fitSeconds, report.elapsedSeconds))
         }
         let itemCount = dataset.itemCount
         let models = try entries()
@@ -164,16 +176,23 @@ struct CompareCommand: ParsableCommand {
         for entry in models {
             switch entry {
             case .srgnn(let path), .niser(let path):
-                let (loaded, seconds) = try measure { try LoadedModel.load(from: path, propagationSteps: architecture.propagationSteps, nonhybrid: architecture.nonhybrid) }
+                let (loaded, seconds) = try measure {
+                    try LoadedModel.load(from: path, propagationSteps: architecture.propagationSteps, nonhybrid: architecture.nonhybrid)
+                }
                 let named = entry.checkpoint!.variant, found = loaded.model.configuration.variant
                 guard found == named else {
-                    throw CommandError("\(path) is a\(found == .srgnn ? "n SR-GNN" : " NISER+") checkpoint; list it as \(found.rawValue)=\(path)")
+                    throw CommandError(
+                        "\(path) is a\(found == .srgnn ? "n SR-GNN" : " NISER+") checkpoint; list it as \(found.rawValue)=\(path)")
                 }
                 // Baselines and coverage count in the dataset's ids, so the model must use the same ones.
                 guard try loaded.aligned(dataset, modelPath: path, datasetPath: data).vocabulary == dataset.vocabulary else {
-                    throw CommandError("\(path): the model knows \(loaded.vocabulary.count) items, \(data) has \(dataset.itemCount) (a warm-started model with new items?); compare needs the same vocabulary, use srgnn evaluate for this model")
+                    throw CommandError(
+                        "\(path): the model knows \(loaded.vocabulary.count) items, \(data) has \(dataset.itemCount) (a warm-started model with new items?); compare needs the same vocabulary, use srgnn evaluate for this model"
+                    )
                 }
-                add(SRGNNScorer(model: loaded.model, name: Self.displayName(of: entry, among: models)), fitSeconds: seconds, history: loaded.metadata?.trainingHistory)
+                add(
+                    SRGNNScorer(model: loaded.model, name: Self.displayName(of: entry, among: models)), fitSeconds: seconds,
+                    history: loaded.metadata?.trainingHistory)
             case .baseline(let baseline):
                 let fitter = fitters.fitter(for: baseline)
                 let (model, seconds) = measure { fitter.fit(sessions: sessions, itemCount: itemCount) }
@@ -182,8 +201,9 @@ struct CompareCommand: ParsableCommand {
         }
         let reference = try referenceIndex()
         if count > 0 { log("paired tests against \(Self.displayName(of: models[reference], among: models)) at K = \(headline)…") }
-        let report = ComparisonReport(dataset: data, itemCount: itemCount, examples: count, cutoffs: cutoffs, entries: results,
-                                      reference: reference)
+        let report = ComparisonReport(
+            dataset: data, itemCount: itemCount, examples: count, cutoffs: cutoffs, entries: results,
+            reference: reference)
         try FileManager.default.createDirectory(atPath: reportDir, withIntermediateDirectories: true)
         try writeAtomically(Data(report.markdown().utf8), to: reportDir + "/comparison.md")
         try writeAtomically(Data(report.html().utf8), to: reportDir + "/comparison.html")
@@ -241,8 +261,9 @@ struct BaselineOptions: ParsableArguments {
         var fitters = BaselineFitters()
         fitters.itemKNN = ItemKNN(neighbours: iknnNeighbours, lambda: iknnLambda, alpha: iknnAlpha, threads: threads)
         fitters.sessionKNN = SessionKNN(k: sknnK, sampleSize: sknnSample)
-        fitters.vectorSessionKNN = VectorSessionKNN(k: vsknnK, sampleSize: vsknnSample, weighting: vsknnWeighting,
-                                                    decay: vsknnDecay, remind: !vsknnNoRemind)
+        fitters.vectorSessionKNN = VectorSessionKNN(
+            k: vsknnK, sampleSize: vsknnSample, weighting: vsknnWeighting,
+            decay: vsknnDecay, remind: !vsknnNoRemind)
         fitters.sequentialRules = SequentialRules(steps: srSteps, weighting: srWeighting, pruning: srPruning, threads: threads)
         return fitters
     }

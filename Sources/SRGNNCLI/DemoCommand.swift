@@ -12,10 +12,10 @@ struct DemoCommand: ParsableCommand {
         commandName: "demo",
         abstract: "Generate a synthetic click log, preprocess it, train SR-GNN, compare with popularity, recommend.",
         discussion: """
-        The log is seeded and has learnable structure: skewed item popularity, and sessions that \
-        mostly walk from an item to one of a few fixed successors. Everything is written under \
-        --out, so the result can be tried afterwards with srgnn recommend and srgnn evaluate.
-        """
+            The log is seeded and has learnable structure: skewed item popularity, and sessions that \
+            mostly walk from an item to one of a few fixed successors. Everything is written under \
+            --out, so the result can be tried afterwards with srgnn recommend and srgnn evaluate.
+            """
     )
 
     @Option(name: .long, help: "Folder for the click log, the dataset and the model.")
@@ -61,14 +61,18 @@ struct DemoCommand: ParsableCommand {
         print("1. wrote \(logPath): \(sessions) synthetic sessions over \(items) items")
 
         // 2. The reference's preprocessing (last 7 days are the test period).
-        let format = ClickLogFormat(delimiter: UInt8(ascii: ","), header: .present, session: .name("session_id"),
-                                    item: .name("item_id"), time: .name("timestamp"), timeFormat: .unix)
+        let format = ClickLogFormat(
+            delimiter: UInt8(ascii: ","), header: .present, session: .name("session_id"),
+            item: .name("item_id"), time: .name("timestamp"), timeFormat: .unix)
         let result = try Preprocessor.run(path: logPath, format: format, options: PreprocessOptions())
         let dataPath = out + "/data"
-        try DatasetFolder.write(result.dataset, to: dataPath, source: ["demo": "synthetic, seed \(seed)"],
-                                options: PreprocessOptions(), summary: result.summary)
+        try DatasetFolder.write(
+            result.dataset, to: dataPath, source: ["demo": "synthetic, seed \(seed)"],
+            options: PreprocessOptions(), summary: result.summary)
         let dataset = result.dataset
-        print("2. preprocessed into \(dataPath): \(dataset.train.count) training examples, \(dataset.test.count) test examples, \(dataset.itemCount) items")
+        print(
+            "2. preprocessed into \(dataPath): \(dataset.train.count) training examples, \(dataset.test.count) test examples, \(dataset.itemCount) items"
+        )
 
         // 3. Train with the reference's hyperparameters, selecting the epoch on validation.
         var configuration = TrainingConfiguration()
@@ -101,7 +105,9 @@ struct DemoCommand: ParsableCommand {
         for (rank, entry) in top.enumerated() {
             print(String(format: "   %d. %@  (score %.3f)", rank + 1, loaded.vocabulary.rawID(of: entry.id), entry.score))
         }
-        print(String(format: "done in %.0f s. Try: srgnn recommend --model %@ --items %@", seconds(since: started), modelPath,
-                     raw.joined(separator: ",")))
+        print(
+            String(
+                format: "done in %.0f s. Try: srgnn recommend --model %@ --items %@", seconds(since: started), modelPath,
+                raw.joined(separator: ",")))
     }
 }

@@ -11,13 +11,13 @@ struct EvaluateCommand: ParsableCommand {
         commandName: "evaluate",
         abstract: "Evaluate a model on a dataset's test examples, ranking all items.",
         discussion: """
-        Every test example's target is ranked among all items (rank = 1 + the number of items \
-        scoring strictly higher). Metrics, in percent, averaged over examples:
-          HR@K         the target is in the top K (the paper's P@20, the reference's Recall@20)
-          MRR@K        1/rank if the target is in the top K, else 0
-          NDCG@K       1/log2(rank + 1) if the target is in the top K, else 0
-          Precision@K  HR@K / K (one relevant item per example)
-        """
+            Every test example's target is ranked among all items (rank = 1 + the number of items \
+            scoring strictly higher). Metrics, in percent, averaged over examples:
+              HR@K         the target is in the top K (the paper's P@20, the reference's Recall@20)
+              MRR@K        1/rank if the target is in the top K, else 0
+              NDCG@K       1/log2(rank + 1) if the target is in the top K, else 0
+              Precision@K  HR@K / K (one relevant item per example)
+            """
     )
 
     @Option(name: .long, help: "Checkpoint from srgnn train, or bare official weights (then see --step, --nonhybrid).")
@@ -67,10 +67,14 @@ struct EvaluateCommand: ParsableCommand {
             object["examples_per_s"] = .number(rate)
             print(try JSONText.string(object))
         } else {
-            print("\(report.examples) test examples, \(loaded.model.configuration.itemCount) items, \(String(format: "%.0f", rate)) examples/s")
+            print(
+                "\(report.examples) test examples, \(loaded.model.configuration.itemCount) items, \(String(format: "%.0f", rate)) examples/s"
+            )
             for k in cutoffs {
-                print(String(format: "@%-3d HR %6.2f  MRR %6.2f  NDCG %6.2f  Precision %6.2f", k, metrics["HR@\(k)"]!,
-                             metrics["MRR@\(k)"]!, metrics["NDCG@\(k)"]!, metrics["Precision@\(k)"]!))
+                print(
+                    String(
+                        format: "@%-3d HR %6.2f  MRR %6.2f  NDCG %6.2f  Precision %6.2f", k, metrics["HR@\(k)"]!,
+                        metrics["MRR@\(k)"]!, metrics["NDCG@\(k)"]!, metrics["Precision@\(k)"]!))
             }
         }
     }

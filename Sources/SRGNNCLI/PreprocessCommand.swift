@@ -8,15 +8,15 @@ struct PreprocessCommand: ParsableCommand {
         commandName: "preprocess",
         abstract: "Preprocess a raw click log into a dataset folder, like the official SR-GNN preprocess.py.",
         discussion: """
-        Formats: diginetica (train-item-views.csv), yoochoose (yoochoose-clicks.dat, header optional), \
-        csv (any delimited log: choose columns, delimiter, header and time format), recbole (an atomic .inter file), \
-        srgnn (a folder already preprocessed by the official script: converted as is, no filtering).
-        Ends with a summary counting every click, session and item kept and dropped, and why.
-        Limits (docs/DATASET.md): lines of at most 1 MiB; times in the years 1 to 9999; sessions \
-        are kept whole, the training and the test examples each at most 268,435,456 item ids. Everything is \
-        read and checked before anything is written.
-        Example: srgnn preprocess --format yoochoose yoochoose-clicks.dat --out data/yoochoose1_64 --fraction 64
-        """
+            Formats: diginetica (train-item-views.csv), yoochoose (yoochoose-clicks.dat, header optional), \
+            csv (any delimited log: choose columns, delimiter, header and time format), recbole (an atomic .inter file), \
+            srgnn (a folder already preprocessed by the official script: converted as is, no filtering).
+            Ends with a summary counting every click, session and item kept and dropped, and why.
+            Limits (docs/DATASET.md): lines of at most 1 MiB; times in the years 1 to 9999; sessions \
+            are kept whole, the training and the test examples each at most 268,435,456 item ids. Everything is \
+            read and checked before anything is written.
+            Example: srgnn preprocess --format yoochoose yoochoose-clicks.dat --out data/yoochoose1_64 --fraction 64
+            """
     )
 
     enum Format: String, ExpressibleByArgument, CaseIterable { case diginetica, yoochoose, csv, recbole, srgnn }
@@ -36,7 +36,9 @@ struct PreprocessCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Drop items clicked fewer times than this (reference: 5).")
     var minItemSupport = PreprocessOptions().minimumItemSupport
 
-    @Option(parsing: .unconditional, help: "Test period in days before the latest session (reference: 7 for Diginetica, 1 for Yoochoose; default by format).")
+    @Option(
+        parsing: .unconditional,
+        help: "Test period in days before the latest session (reference: 7 for Diginetica, 1 for Yoochoose; default by format).")
     var testDays: Double?
 
     @Option(parsing: .unconditional, help: "Keep the most recent 1/N of training examples (Yoochoose 1/4 and 1/64: 4 and 64; 1 keeps all).")
@@ -82,9 +84,15 @@ struct PreprocessCommand: ParsableCommand {
             guard sessionColumn != nil, itemColumn != nil, timeColumn != nil else {
                 throw ValidationError("--format csv needs --session-column, --item-column and --time-column")
             }
-            guard delimiterByte != nil else { throw ValidationError("--delimiter must be one ASCII character or '\\t', got '\(delimiter)'") }
-            guard HeaderMode(rawValue: header) != nil else { throw ValidationError("--header must be present, absent or auto, got '\(header)'") }
-            guard TimeFormat(rawValue: timeFormat) != nil else { throw ValidationError("--time-format must be iso8601, unix or date, got '\(timeFormat)'") }
+            guard delimiterByte != nil else {
+                throw ValidationError("--delimiter must be one ASCII character or '\\t', got '\(delimiter)'")
+            }
+            guard HeaderMode(rawValue: header) != nil else {
+                throw ValidationError("--header must be present, absent or auto, got '\(header)'")
+            }
+            guard TimeFormat(rawValue: timeFormat) != nil else {
+                throw ValidationError("--time-format must be iso8601, unix or date, got '\(timeFormat)'")
+            }
         }
         do { try options.validate() } catch let error as SessionDataError { throw ValidationError(error.message) }
     }
@@ -96,9 +104,10 @@ struct PreprocessCommand: ParsableCommand {
     }
 
     var options: PreprocessOptions {
-        PreprocessOptions(minimumSessionLength: minSessionLength, minimumItemSupport: minItemSupport,
-                          testDays: testDays ?? (format == .yoochoose ? 1 : PreprocessOptions().testDays), fraction: fraction,
-                          supportFromTrainingOnly: supportFromTrainingOnly)
+        PreprocessOptions(
+            minimumSessionLength: minSessionLength, minimumItemSupport: minItemSupport,
+            testDays: testDays ?? (format == .yoochoose ? 1 : PreprocessOptions().testDays), fraction: fraction,
+            supportFromTrainingOnly: supportFromTrainingOnly)
     }
 
     var clickLogFormat: ClickLogFormat {
@@ -108,10 +117,11 @@ struct PreprocessCommand: ParsableCommand {
         case .recbole: return .recbole(sessionField: sessionField, itemField: itemField, timeField: timeField)
         case .srgnn: preconditionFailure("an SR-GNN folder is converted, not parsed as a click log")
         case .csv:
-            return ClickLogFormat(delimiter: delimiterByte!, header: HeaderMode(rawValue: header)!,
-                                  session: ColumnReference(parsing: sessionColumn!), item: ColumnReference(parsing: itemColumn!),
-                                  time: ColumnReference(parsing: timeColumn!), timeFormat: TimeFormat(rawValue: timeFormat)!,
-                                  order: nil, sortWithinSession: true, sessionDate: .latest)
+            return ClickLogFormat(
+                delimiter: delimiterByte!, header: HeaderMode(rawValue: header)!,
+                session: ColumnReference(parsing: sessionColumn!), item: ColumnReference(parsing: itemColumn!),
+                time: ColumnReference(parsing: timeColumn!), timeFormat: TimeFormat(rawValue: timeFormat)!,
+                order: nil, sortWithinSession: true, sessionDate: .latest)
         }
     }
 
@@ -124,13 +134,16 @@ struct PreprocessCommand: ParsableCommand {
                 try DatasetFolder.write(dataset, to: out, source: ["input": input, "format": format.rawValue])
                 if pickles { try DatasetFolder.writeSRGNNPickles(dataset, to: out) }
                 let statistics = DatasetStatistics(dataset)
-                print("Converted \(input): \(statistics.trainSessions) training sessions, \(statistics.trainExamples) training examples, \(statistics.testExamples) test examples, \(statistics.items) items; nothing dropped")
+                print(
+                    "Converted \(input): \(statistics.trainSessions) training sessions, \(statistics.trainExamples) training examples, \(statistics.testExamples) test examples, \(statistics.items) items; nothing dropped"
+                )
                 print("Wrote \(out)")
                 return
             }
             let result = try Preprocessor.run(path: input, format: clickLogFormat, options: options)
-            try DatasetFolder.write(result.dataset, to: out, source: ["input": input, "format": format.rawValue],
-                                    options: options, summary: result.summary)
+            try DatasetFolder.write(
+                result.dataset, to: out, source: ["input": input, "format": format.rawValue],
+                options: options, summary: result.summary)
             if pickles { try DatasetFolder.writeSRGNNPickles(result.dataset, to: out) }
             print(result.summary.render(options: options))
             print("Wrote \(out)")

@@ -13,44 +13,47 @@ struct RecommendCommand: ParsableCommand {
         commandName: "recommend",
         abstract: "Recommend the next items for one session, or for every session of a JSON-lines file.",
         discussion: """
-        MODEL is a checkpoint from srgnn train (items are your raw ids, as in your click log) or a \
-        bare weights file in safetensors with the official SR-GNN names, for example one exported \
-        from the official PyTorch code (items are then row numbers 1...n-1, and --step and \
-        --nonhybrid say how it was trained). Scores are the model's logits s_h · e_item (NISER+: σ · cosine); the answer \
-        is the one srgnn serve gives, bit for bit.
+            MODEL is a checkpoint from srgnn train (items are your raw ids, as in your click log) or a \
+            bare weights file in safetensors with the official SR-GNN names, for example one exported \
+            from the official PyTorch code (items are then row numbers 1...n-1, and --step and \
+            --nonhybrid say how it was trained). Scores are the model's logits s_h · e_item (NISER+: σ · cosine); the answer \
+            is the one srgnn serve gives, bit for bit.
 
-        --items: one session; unknown items are dropped with a note on stderr.
+            --items: one session; unknown items are dropped with a note on stderr.
 
-        --input FILE: one session a line, {"session_id": "s1", "items": [214826, "a17"]} (ids as \
-        strings or integers, as the service takes them; blank lines are ignored). Each line gives, \
-        in input order, {"items": [{"id": …, "score": …}, …], "session_id": …, "unknown_items": \
-        [...]} (keys sorted, ids echoed as sent); the "items" are exactly what --items --json \
-        prints for that session. A session none of whose items the model knows (the service \
-        answers 422) gets "items": [] with its "unknown_items", and is counted in the summary. \
-        A session longer than --max-session-length keeps its most recent clicks, as with --items. \
-        A bad line (not JSON, no "session_id" or "items", an id that is not a string or an \
-        integer, a line over 1 MiB) stops the run with its file and line number, or with \
-        --skip-invalid is reported and skipped. An empty "items" is answered by --fallback like \
-        any session the model cannot embed; it is a bad line only when nothing can answer it \
-        (--fallback none, or a model without a popularity list: a bare weights file or an older \
-        checkpoint). The file is streamed a few thousand lines at \
-        a time, scored on --threads cores; progress and a summary go to stderr. --output is \
-        written under a temporary name and renamed when complete, so a failed run leaves no file.
+            --input FILE: one session a line, {"session_id": "s1", "items": [214826, "a17"]} (ids as \
+            strings or integers, as the service takes them; blank lines are ignored). Each line gives, \
+            in input order, {"items": [{"id": …, "score": …}, …], "session_id": …, "unknown_items": \
+            [...]} (keys sorted, ids echoed as sent); the "items" are exactly what --items --json \
+            prints for that session. A session none of whose items the model knows (the service \
+            answers 422) gets "items": [] with its "unknown_items", and is counted in the summary. \
+            A session longer than --max-session-length keeps its most recent clicks, as with --items. \
+            A bad line (not JSON, no "session_id" or "items", an id that is not a string or an \
+            integer, a line over 1 MiB) stops the run with its file and line number, or with \
+            --skip-invalid is reported and skipped. An empty "items" is answered by --fallback like \
+            any session the model cannot embed; it is a bad line only when nothing can answer it \
+            (--fallback none, or a model without a popularity list: a bare weights file or an older \
+            checkpoint). The file is streamed a few thousand lines at \
+            a time, scored on --threads cores; progress and a summary go to stderr. --output is \
+            written under a temporary name and renamed when complete, so a failed run leaves no file.
 
-        Item rules: --exclude, --filter (needs --catalog), --include-unavailable and --candidates \
-        apply to --items and to every --input line. A line may carry its own, as the service takes \
-        them: "exclude": [ids] (added to --exclude), "filter": {"attribute": [values]} (an \
-        attribute given replaces --filter's values for it), "include_unavailable": true|false and \
-        "candidates": [ids] (replace the flags). A session the model cannot embed (empty, or only \
-        unknown items) is answered by --fallback: popularity (the default) gives the checkpoint's \
-        recent most clicked items, rules applied, and "fallback": "popularity" in the JSON.
-        """
+            Item rules: --exclude, --filter (needs --catalog), --include-unavailable and --candidates \
+            apply to --items and to every --input line. A line may carry its own, as the service takes \
+            them: "exclude": [ids] (added to --exclude), "filter": {"attribute": [values]} (an \
+            attribute given replaces --filter's values for it), "include_unavailable": true|false and \
+            "candidates": [ids] (replace the flags). A session the model cannot embed (empty, or only \
+            unknown items) is answered by --fallback: popularity (the default) gives the checkpoint's \
+            recent most clicked items, rules applied, and "fallback": "popularity" in the JSON.
+            """
     )
 
     @Option(name: .long, help: "Checkpoint, or a bare weights file (safetensors, official SR-GNN tensor names).")
     var model: String
 
-    @Option(name: .long, help: "The session's clicks, oldest first, comma-separated (e.g. 3,17,5); '' for a session without clicks (answered by --fallback).")
+    @Option(
+        name: .long,
+        help: "The session's clicks, oldest first, comma-separated (e.g. 3,17,5); '' for a session without clicks (answered by --fallback)."
+    )
     var items: String?
 
     @Option(name: .long, help: "A JSON-lines file of sessions, {\"session_id\": …, \"items\": [...]} a line.")
@@ -68,8 +71,9 @@ struct RecommendCommand: ParsableCommand {
     @Flag(name: .long, help: "With --input: report bad lines on stderr and skip them instead of stopping.")
     var skipInvalid = false
 
-    @Option(name: .long, parsing: .unconditional,
-            help: "With --input: worker threads (1...\(CommandLimits.maximumThreads); default: all cores).")
+    @Option(
+        name: .long, parsing: .unconditional,
+        help: "With --input: worker threads (1...\(CommandLimits.maximumThreads); default: all cores).")
     var threads: Int?
 
     /// Lines read and scored at a time; tests set it small to cross chunk boundaries.
@@ -100,7 +104,8 @@ struct RecommendCommand: ParsableCommand {
         case (.some, .some):
             throw ValidationError("--items and --input cannot be used together: --items is one session, --input a file of them")
         case (.some, nil):
-            for (option, given) in [("--output", output != nil), ("--skip-invalid", skipInvalid), ("--threads", threads != nil)] where given {
+            for (option, given) in [("--output", output != nil), ("--skip-invalid", skipInvalid), ("--threads", threads != nil)] where given
+            {
                 throw ValidationError("\(option) applies to --input, not to --items")
             }
             _ = try parseItems()
@@ -138,8 +143,9 @@ struct RecommendCommand: ParsableCommand {
     func loadRecommender() throws -> Recommender {
         let loaded = try LoadedModel.load(from: model, propagationSteps: architecture.propagationSteps, nonhybrid: architecture.nonhybrid)
         reportLoaded(loaded, path: model)
-        let recommender = Recommender(model: loaded, maxSessionLength: session.maxSessionLength,
-                                      catalog: try catalog.catalog.map { try Catalog.load(from: $0) }, fallback: catalog.fallback)
+        let recommender = Recommender(
+            model: loaded, maxSessionLength: session.maxSessionLength,
+            catalog: try catalog.catalog.map { try Catalog.load(from: $0) }, fallback: catalog.fallback)
         if let path = catalog.catalog, let index = recommender.catalog, index.rowsNotInModel > 0 {
             printNote("\(path): \(index.rowsNotInModel) catalog rows name items the model does not know (ignored)")
         }
@@ -156,7 +162,9 @@ struct RecommendCommand: ParsableCommand {
             throw CommandError("\(error)")
         }
         if !result.unknownItems.isEmpty {
-            printNote("unknown items dropped: \(quotedPrefix(result.unknownItems.joined(separator: ", "))) (the model knows \(recommender.itemCount) items)")
+            printNote(
+                "unknown items dropped: \(quotedPrefix(result.unknownItems.joined(separator: ", "))) (the model knows \(recommender.itemCount) items)"
+            )
         }
         if result.fallback == .popularity {
             printNote("no known item in the session: answered with the checkpoint's recent most clicked items (--fallback popularity)")
@@ -179,15 +187,17 @@ struct RecommendCommand: ParsableCommand {
             // The output replaces its file when complete: one of the inputs would be lost.
             let inputs = [("--input", input), ("--model", model)] + (catalog.catalog.map { [("--catalog", $0)] } ?? [])
             if let (option, path) = inputs.first(where: { FileIO.isSameFile($0.1, output) }) {
-                throw CommandError("--output \(output) is the file of \(option) \(path): writing it would replace what is being read; give another path")
+                throw CommandError(
+                    "--output \(output) is the file of \(option) \(path): writing it would replace what is being read; give another path")
             }
             try FileIO.checkWritable(output)
             // Temporaries of a run killed without a chance to clean up (SIGKILL, power loss).
             FileIO.removeStaleTemporaries(of: output)
         }
-        let batch = BatchRecommendation(recommender: try loadRecommender(), k: k, excludeSeen: excludeSeen, rules: try rules.rules,
-                                        skipInvalid: skipInvalid,
-                                        threads: threads ?? ProcessInfo.processInfo.activeProcessorCount, chunkLines: chunkLines)
+        let batch = BatchRecommendation(
+            recommender: try loadRecommender(), k: k, excludeSeen: excludeSeen, rules: try rules.rules,
+            skipInvalid: skipInvalid,
+            threads: threads ?? ProcessInfo.processInfo.activeProcessorCount, chunkLines: chunkLines)
         let progress = BatchProgress()
         let summary: BatchRecommendation.Summary
         if let output {
@@ -197,9 +207,11 @@ struct RecommendCommand: ParsableCommand {
             summary = try batch.run(input: input, write: { try file.write($0) }, progress: progress)
             try file.commit()
         } else {
-            summary = try batch.run(input: input, write: { bytes in
-                try FileHandle.standardOutput.write(contentsOf: Data(bytes))
-            }, progress: progress)
+            summary = try batch.run(
+                input: input,
+                write: { bytes in
+                    try FileHandle.standardOutput.write(contentsOf: Data(bytes))
+                }, progress: progress)
         }
         progress.finish(summary)
     }
@@ -261,8 +273,10 @@ struct BatchRecommendation {
     let threads: Int
     let chunkLines: Int
 
-    init(recommender: Recommender, k: Int, excludeSeen: Bool, rules: ItemRules = ItemRules(), skipInvalid: Bool, threads: Int,
-         chunkLines: Int) {
+    init(
+        recommender: Recommender, k: Int, excludeSeen: Bool, rules: ItemRules = ItemRules(), skipInvalid: Bool, threads: Int,
+        chunkLines: Int
+    ) {
         self.recommender = recommender
         self.k = k
         self.excludeSeen = excludeSeen
@@ -310,9 +324,12 @@ struct BatchRecommendation {
             lines.removeAll(keepingCapacity: true)
         }
         // An over-long line (each over 1 MiB of input) waits in the chunk for the next line.
-        try FileIO.forEachLine(input, limitName: "one session line", overlongLine: { number in
-            lines.append(Line(number: number, bytes: nil))
-        }) { line, number in
+        try FileIO.forEachLine(
+            input, limitName: "one session line",
+            overlongLine: { number in
+                lines.append(Line(number: number, bytes: nil))
+            }
+        ) { line, number in
             // Blank lines (a trailing newline, spacing) are not sessions.
             guard line.contains(where: { !isJSONWhitespace($0) }) else { return }
             lines.append(Line(number: number, bytes: bytes.count..<(bytes.count + line.count)))
@@ -325,8 +342,10 @@ struct BatchRecommendation {
     }
 
     /// One chunk: outcomes on the workers, then lines written (and bad ones reported) in order.
-    private func process(bytes: [UInt8], lines: [Line], input: String, write: (UnsafeRawBufferPointer) throws -> Void,
-                         summary: inout Summary, progress: BatchProgress) throws {
+    private func process(
+        bytes: [UInt8], lines: [Line], input: String, write: (UnsafeRawBufferPointer) throws -> Void,
+        summary: inout Summary, progress: BatchProgress
+    ) throws {
         var outcomes = [Outcome](repeating: .invalid(""), count: lines.count)
         outcomes.withUnsafeMutableBufferPointer { outcomes in
             // Each worker writes only its own range of outcomes.
@@ -367,7 +386,8 @@ struct BatchRecommendation {
         var scored = [(index: Int, line: BatchSessionLine, query: RecommendationQuery)]()
         for (index, line) in lines.enumerated() {
             guard let range = line.bytes else {
-                outcomes[index] = .invalid("the line is longer than \(InputLimits.maximumLineLength) bytes (the limit for one session line)")
+                outcomes[index] = .invalid(
+                    "the line is longer than \(InputLimits.maximumLineLength) bytes (the limit for one session line)")
                 continue
             }
             if let line = BatchSessionLine(commonForm: UnsafeBufferPointer(rebasing: bytes[range])) {
@@ -394,7 +414,8 @@ struct BatchRecommendation {
                 let json = outputLines([(line, RecommendationResult(items: [], unknownItems: unknown))])[0]
                 outcomes[index] = .written(json, unknownItems: unknown.count, noKnownItem: true)
             } catch RecommenderError.emptySession {
-                outcomes[index] = .invalid("\"items\" is empty; a session needs at least one item (or a model with a popularity fallback), e.g. \(Self.example)")
+                outcomes[index] = .invalid(
+                    "\"items\" is empty; a session needs at least one item (or a model with a popularity fallback), e.g. \(Self.example)")
             } catch RecommenderError.invalidFilter(_, let reason) {
                 outcomes[index] = .invalid("\"filter\": \(reason)")
             } catch {
@@ -533,7 +554,9 @@ struct BatchRecommendation {
         case let .typeMismatch(type, context):
             if context.codingPath.isEmpty { return "the line is not a JSON object; expected e.g. \(example)" }
             if type == JSONItemID.self { return "\(field(context.codingPath)) must be a string or an integer" }
-            if context.codingPath.first?.stringValue == "items" { return "\(field(context.codingPath)) must be an array of item ids, e.g. \(example)" }
+            if context.codingPath.first?.stringValue == "items" {
+                return "\(field(context.codingPath)) must be an array of item ids, e.g. \(example)"
+            }
             // An item rule: exclude, filter, include_unavailable, candidates.
             return "\(field(context.codingPath)) has the wrong type (expected \(expectedName(type)))"
         case let .valueNotFound(type, context):
@@ -714,12 +737,16 @@ final class BatchProgress {
 
     func finish(_ summary: BatchRecommendation.Summary) {
         clear()
-        let skipped = summary.skipped > BatchRecommendation.quotedInvalidLines
+        let skipped =
+            summary.skipped > BatchRecommendation.quotedInvalidLines
             ? " (\(summary.skipped - BatchRecommendation.quotedInvalidLines) more not shown)" : ""
-        FileHandle.standardError.write(Data(String(
-            format: "%d sessions, %d skipped%@, %d unknown items, %d sessions with no known item, %.1f s, %.0f sessions/s\n",
-            summary.sessions, summary.skipped, skipped, summary.unknownItems, summary.sessionsWithoutKnownItems,
-            summary.seconds, Double(summary.sessions) / max(summary.seconds, 1e-9)).utf8))
+        FileHandle.standardError.write(
+            Data(
+                String(
+                    format: "%d sessions, %d skipped%@, %d unknown items, %d sessions with no known item, %.1f s, %.0f sessions/s\n",
+                    summary.sessions, summary.skipped, skipped, summary.unknownItems, summary.sessionsWithoutKnownItems,
+                    summary.seconds, Double(summary.sessions) / max(summary.seconds, 1e-9)
+                ).utf8))
     }
 
     private func clear() {
@@ -730,8 +757,9 @@ final class BatchProgress {
 
 /// The longest session scored; shared by `recommend` and `serve` so that both give one answer.
 struct SessionLengthOption: ParsableArguments {
-    @Option(name: .long, parsing: .unconditional,
-            help: "Longest session scored (1...\(CommandLimits.maximumSessionLength)); longer ones keep their most recent clicks.")
+    @Option(
+        name: .long, parsing: .unconditional,
+        help: "Longest session scored (1...\(CommandLimits.maximumSessionLength)); longer ones keep their most recent clicks.")
     var maxSessionLength = Recommender.defaultMaxSessionLength
 
     func validate() throws {
@@ -743,8 +771,9 @@ struct SessionLengthOption: ParsableArguments {
 
 /// Options that a bare weights file cannot carry: how the model was built.
 struct ArchitectureOptions: ParsableArguments {
-    @Option(name: [.customLong("propagation-steps"), .customLong("step")], parsing: .unconditional,
-            help: "Gated graph propagation steps the model was trained with (1...\(SRGNNConfiguration.maximumPropagationSteps)).")
+    @Option(
+        name: [.customLong("propagation-steps"), .customLong("step")], parsing: .unconditional,
+        help: "Gated graph propagation steps the model was trained with (1...\(SRGNNConfiguration.maximumPropagationSteps)).")
     var propagationSteps = SRGNNConfiguration(itemCount: 1).propagationSteps
 
     @Flag(name: .long, help: "The model was trained without the hybrid readout (s_h = s_g).")
@@ -752,7 +781,8 @@ struct ArchitectureOptions: ParsableArguments {
 
     func validate() throws {
         guard (1...SRGNNConfiguration.maximumPropagationSteps).contains(propagationSteps) else {
-            throw ValidationError("--propagation-steps must be in 1...\(SRGNNConfiguration.maximumPropagationSteps), got \(propagationSteps)")
+            throw ValidationError(
+                "--propagation-steps must be in 1...\(SRGNNConfiguration.maximumPropagationSteps), got \(propagationSteps)")
         }
     }
 }

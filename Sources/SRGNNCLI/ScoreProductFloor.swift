@@ -64,12 +64,15 @@ public final class ScoreProductFloor {
                         dSession.withUnsafeMutableBufferPointer { ds in
                             let e = e.baseAddress!, h = h.baseAddress!, s = s.baseAddress!, de = de.baseAddress!, ds = ds.baseAddress!
                             if path == .blas {
-                                gemm(.none, .transposed, m: b, n: itemCount, k: d, h, lda: d, e + d, ldb: d, s, ldc: itemCount,
-                                     threads: threads, path: .blas)
-                                gemm(.transposed, .none, m: itemCount, n: d, k: b, s, lda: itemCount, h, ldb: d,
-                                     de + d, ldc: d, threads: threads, path: .blas)
-                                gemm(.none, .none, m: b, n: d, k: itemCount, s, lda: itemCount, e + d, ldb: d,
-                                     ds, ldc: d, threads: threads, path: .blas)
+                                gemm(
+                                    .none, .transposed, m: b, n: itemCount, k: d, h, lda: d, e + d, ldb: d, s, ldc: itemCount,
+                                    threads: threads, path: .blas)
+                                gemm(
+                                    .transposed, .none, m: itemCount, n: d, k: b, s, lda: itemCount, h, ldb: d,
+                                    de + d, ldc: d, threads: threads, path: .blas)
+                                gemm(
+                                    .none, .none, m: b, n: d, k: itemCount, s, lda: itemCount, e + d, ldb: d,
+                                    ds, ldc: d, threads: threads, path: .blas)
                                 return
                             }
                             // As the score layer runs them: per tile, the scores in the forward
@@ -82,19 +85,24 @@ public final class ScoreProductFloor {
                                     let buffers = buffers.baseAddress!, partials = partials.baseAddress!
                                     scoreLayer.forEachTile(threads: threads) { worker, first, width in
                                         let buffer = buffers + worker * b * tileItems
-                                        ScoreKernels.scores(path, session: h, rows: b, hiddenSize: d, items: e + (first + 1) * d,
-                                                            width: width, into: buffer, ldc: width)
-                                        for row in 0..<b { streamCopy(buffer + row * width, count: width, to: s + row * itemCount + first, path: path) }
+                                        ScoreKernels.scores(
+                                            path, session: h, rows: b, hiddenSize: d, items: e + (first + 1) * d,
+                                            width: width, into: buffer, ldc: width)
+                                        for row in 0..<b {
+                                            streamCopy(buffer + row * width, count: width, to: s + row * itemCount + first, path: path)
+                                        }
                                     }
                                     scoreLayer.forEachTile(threads: threads) { worker, first, width in
                                         let buffer = buffers + worker * b * tileItems, dSession = partials + first / tileItems * b * d
                                         dSession.update(repeating: 0, count: b * d)
                                         scoreLayer.readTile(s, rows: b, first: first, width: width, into: buffer)
-                                        ScoreKernels.embeddingGradient(path, dScores: buffer, ldd: width, session: h, rows: b,
-                                                                       hiddenSize: d, width: width, into: de + (first + 1) * d,
-                                                                       accumulate: false)
-                                        ScoreKernels.sessionGradient(path, dScores: buffer, ldd: width, items: e + (first + 1) * d,
-                                                                     rows: b, hiddenSize: d, width: width, adding: dSession)
+                                        ScoreKernels.embeddingGradient(
+                                            path, dScores: buffer, ldd: width, session: h, rows: b,
+                                            hiddenSize: d, width: width, into: de + (first + 1) * d,
+                                            accumulate: false)
+                                        ScoreKernels.sessionGradient(
+                                            path, dScores: buffer, ldd: width, items: e + (first + 1) * d,
+                                            rows: b, hiddenSize: d, width: width, adding: dSession)
                                     }
                                     ScoreLayer.sumPartials(partials, parts: tiles, count: b * d, into: ds, threads: threads, path: path)
                                 }

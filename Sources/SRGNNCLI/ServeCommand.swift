@@ -12,61 +12,76 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Serve recommendations for live sessions over HTTP.",
         discussion: """
-        Routes: POST /v1/recommendations {"items": [...], "k": 20, "exclude_seen": false}; \
-        POST /v1/recommendations/batch {"sessions": [{"items": [...]}, …], "k": 20}; \
-        GET /health, GET /ready, GET /v1/model, GET /metrics (Prometheus). Item ids are your raw ids, \
-        as in the click log (strings or integers). MODEL is a checkpoint from srgnn train, or a bare \
-        official weights file (then --step and --nonhybrid say how it was trained). SIGTERM or SIGINT \
-        stops the server after the requests in flight are answered.
+            Routes: POST /v1/recommendations {"items": [...], "k": 20, "exclude_seen": false}; \
+            POST /v1/recommendations/batch {"sessions": [{"items": [...]}, …], "k": 20}; \
+            GET /health, GET /ready, GET /v1/model, GET /metrics (Prometheus). Item ids are your raw ids, \
+            as in the click log (strings or integers). MODEL is a checkpoint from srgnn train, or a bare \
+            official weights file (then --step and --nonhybrid say how it was trained). SIGTERM or SIGINT \
+            stops the server after the requests in flight are answered.
 
-        Hot reload: SIGHUP reloads MODEL's path (and reopens --events-log); POST /v1/admin/reload reloads it too, or loads the \
-        file named in {"model": "PATH"}. The new file is read, checked and warmed up in the \
-        background, then swapped in at once: requests in flight finish on the old model, new ones \
-        get the new one. A file that cannot be served (missing, corrupt, wrong shapes, not a \
-        checkpoint, or one knowing under --min-reload-overlap of the served model's items or of the \
-        catalog's rows, unless the body says "force": true) is refused (422 naming the file and the \
-        reason), logged and counted in /metrics \
-        (srgnn_model_reload_failures_total); the old model keeps serving. Reloads run one at a time. \
-        Admin routes need --admin-token-file: a file holding a token (surrounding whitespace and the \
-        trailing newline are dropped), sent as Authorization: Bearer TOKEN (401 without it); without \
-        the option they answer 403 admin_disabled. SIGHUP needs no token.
+            Hot reload: SIGHUP reloads MODEL's path (and reopens --events-log); POST /v1/admin/reload reloads it too, or loads the \
+            file named in {"model": "PATH"}. The new file is read, checked and warmed up in the \
+            background, then swapped in at once: requests in flight finish on the old model, new ones \
+            get the new one. A file that cannot be served (missing, corrupt, wrong shapes, not a \
+            checkpoint, or one knowing under --min-reload-overlap of the served model's items or of the \
+            catalog's rows, unless the body says "force": true) is refused (422 naming the file and the \
+            reason), logged and counted in /metrics \
+            (srgnn_model_reload_failures_total); the old model keeps serving. Reloads run one at a time. \
+            Admin routes need --admin-token-file: a file holding a token (surrounding whitespace and the \
+            trailing newline are dropped), sent as Authorization: Bearer TOKEN (401 without it); without \
+            the option they answer 403 admin_disabled. SIGHUP needs no token.
 
-        Item rules, per session: "exclude": [ids], "filter": {"attribute": [values]} (needs \
-        --catalog; values are strings or numbers, compared as text, a number in its shortest form: \
-        2 and 2.0 match a catalog's 2), "include_unavailable": true, "candidates": [ids] (rank only \
-        these). Unknown fields are ignored. A session \
-        the model cannot embed (empty, or only unknown items) is answered with the checkpoint's \
-        recent most clicked items, rules applied, marked "fallback": "popularity" (--fallback none: \
-        422). --catalog is read again on every reload; a bad catalog is refused like a bad model.
+            Item rules, per session: "exclude": [ids], "filter": {"attribute": [values]} (needs \
+            --catalog; values are strings or numbers, compared as text, a number in its shortest form: \
+            2 and 2.0 match a catalog's 2), "include_unavailable": true, "candidates": [ids] (rank only \
+            these). Unknown fields are ignored. A session \
+            the model cannot embed (empty, or only unknown items) is answered with the checkpoint's \
+            recent most clicked items, rules applied, marked "fallback": "popularity" (--fallback none: \
+            422). --catalog is read again on every reload; a bad catalog is refused like a bad model.
 
-        A/B variants: --model a=A.safetensors --model b=B.safetensors --split a=90,b=10 serves \
-        both (names: 1-32 characters of A-Z a-z 0-9 _ -; without --split, equal shares; a lone \
-        --model PATH is the variant "default"). A request picks its variant with "model": "b", or \
-        with "session_id": "…" (a stable hash: the same id gets the same variant on every restart \
-        and replica with the same split; in a batch, per session), else at random by the split. \
-        Every answer carries "model" and "recommendation_id"; POST /v1/events \
-        {"recommendation_id": "…", "item": ID, "type": "click"|"purchase"} credits it to the \
-        variant, counted in /metrics (srgnn_variant_recommendations_total, \
-        srgnn_variant_events_total) and, with --events-log, appended to that file as JSON lines. \
-        Recommendation ids are signed (HMAC-SHA256, key from --events-key-file or generated at \
-        start); unsigned or foreign ids are refused (400). At most --max-events-per-second events \
-        are taken (429 with Retry-After beyond), and a line is at most 2 KiB, so the log grows by \
-        at most their product per second. \
-        GET /v1/models lists the variants. SIGHUP reloads every variant from its own path; \
-        POST /v1/admin/reload {"variant": "b", "model": "PATH"} reloads one.
-        """
+            A/B variants: --model a=A.safetensors --model b=B.safetensors --split a=90,b=10 serves \
+            both (names: 1-32 characters of A-Z a-z 0-9 _ -; without --split, equal shares; a lone \
+            --model PATH is the variant "default"). A request picks its variant with "model": "b", or \
+            with "session_id": "…" (a stable hash: the same id gets the same variant on every restart \
+            and replica with the same split; in a batch, per session), else at random by the split. \
+            Every answer carries "model" and "recommendation_id"; POST /v1/events \
+            {"recommendation_id": "…", "item": ID, "type": "click"|"purchase"} credits it to the \
+            variant, counted in /metrics (srgnn_variant_recommendations_total, \
+            srgnn_variant_events_total) and, with --events-log, appended to that file as JSON lines. \
+            Recommendation ids are signed (HMAC-SHA256, key from --events-key-file or generated at \
+            start); unsigned or foreign ids are refused (400). At most --max-events-per-second events \
+            are taken (429 with Retry-After beyond), and a line is at most 2 KiB, so the log grows by \
+            at most their product per second. \
+            GET /v1/models lists the variants. SIGHUP reloads every variant from its own path; \
+            POST /v1/admin/reload {"variant": "b", "model": "PATH"} reloads one.
+            """
     )
 
-    @Option(name: .long, help: ArgumentHelp("Checkpoint, or a bare weights file (safetensors, official SR-GNN tensor names); NAME=PATH, repeated, serves A/B variants.", valueName: "path"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Checkpoint, or a bare weights file (safetensors, official SR-GNN tensor names); NAME=PATH, repeated, serves A/B variants.",
+            valueName: "path"))
     var model: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Traffic weights of the variants, e.g. a=90,b=10 (non-negative integers); default: equal shares.", valueName: "weights"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Traffic weights of the variants, e.g. a=90,b=10 (non-negative integers); default: equal shares.", valueName: "weights"))
     var split: String?
 
-    @Option(name: .long, help: ArgumentHelp("File that POST /v1/events appends one JSON line per event to (created if missing, never truncated; reopened on SIGHUP and when deleted or renamed).", valueName: "path"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "File that POST /v1/events appends one JSON line per event to (created if missing, never truncated; reopened on SIGHUP and when deleted or renamed).",
+            valueName: "path"))
     var eventsLog: String?
 
-    @Option(name: .long, help: ArgumentHelp("File holding the key (at least 16 bytes) that signs recommendation ids; without it a key is generated at start, and ids issued before a restart are refused by POST /v1/events.", valueName: "path"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "File holding the key (at least 16 bytes) that signs recommendation ids; without it a key is generated at start, and ids issued before a restart are refused by POST /v1/events.",
+            valueName: "path"))
     var eventsKeyFile: String?
 
     @OptionGroup var serving: ServingOptions
@@ -77,7 +92,10 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var catalog: CatalogOptions
 
-    @Option(name: .long, help: ArgumentHelp("File holding the token for the admin routes (POST /v1/admin/reload); without it they are disabled.", valueName: "path"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "File holding the token for the admin routes (POST /v1/admin/reload); without it they are disabled.", valueName: "path"))
     var adminTokenFile: String?
 
     func validate() throws {
@@ -116,9 +134,10 @@ struct ServeCommand: AsyncParsableCommand {
             throw CommandError("cannot serve: \(error)")
         }
         let serving = self.serving.configuration
-        let loader = ModelLoader(propagationSteps: architecture.propagationSteps, nonhybrid: architecture.nonhybrid,
-                                 maxSessionLength: session.maxSessionLength, warmUpSessions: serving.maxCoalescedSessions,
-                                 catalogPath: catalog.catalog, fallback: catalog.fallback)
+        let loader = ModelLoader(
+            propagationSteps: architecture.propagationSteps, nonhybrid: architecture.nonhybrid,
+            maxSessionLength: session.maxSessionLength, warmUpSessions: serving.maxCoalescedSessions,
+            catalogPath: catalog.catalog, fallback: catalog.fallback)
         let (split, paths) = try VariantSplit.fromCommandLine(models: model, split: self.split)
         var models = [ServedModel]()
         for (name, path) in zip(split.names, paths) {
@@ -133,14 +152,21 @@ struct ServeCommand: AsyncParsableCommand {
             models.append(served)
         }
         if split.names.count > 1 {
-            logger.info("A/B split: \(split.names.indices.map { "\(split.names[$0]) \(split.weights[$0]) (\(String(format: "%.1f", 100 * split.share($0))) %)" }.joined(separator: ", "))")
+            logger.info(
+                "A/B split: \(split.names.indices.map { "\(split.names[$0]) \(split.weights[$0]) (\(String(format: "%.1f", 100 * split.share($0))) %)" }.joined(separator: ", "))"
+            )
         }
-        let app = try buildApplication(configuration: serving, models: models, split: split, loader: loader, adminToken: adminToken,
-                                       reloadOnHangup: true, eventsLog: events, signer: signer, logger: logger) { address in
-            logger.info(signer.isGenerated
-                ? "recommendation ids are signed with a key generated at start: ids issued before a restart will be refused by POST /v1/events (give --events-key-file to keep them valid)"
-                : "recommendation ids are signed with the key of --events-key-file")
-            logger.info("listening on http://\(address) with \(serving.inferenceThreads) inference thread\(serving.inferenceThreads == 1 ? "" : "s"); SIGTERM or SIGINT stops it gracefully, SIGHUP reloads the model\(split.names.count == 1 ? "" : "s"); admin routes \(adminToken == nil ? "disabled (no --admin-token-file)" : "enabled"); events \(events.map { "appended to \($0.path)" } ?? "counted only (no --events-log)")")
+        let app = try buildApplication(
+            configuration: serving, models: models, split: split, loader: loader, adminToken: adminToken,
+            reloadOnHangup: true, eventsLog: events, signer: signer, logger: logger
+        ) { address in
+            logger.info(
+                signer.isGenerated
+                    ? "recommendation ids are signed with a key generated at start: ids issued before a restart will be refused by POST /v1/events (give --events-key-file to keep them valid)"
+                    : "recommendation ids are signed with the key of --events-key-file")
+            logger.info(
+                "listening on http://\(address) with \(serving.inferenceThreads) inference thread\(serving.inferenceThreads == 1 ? "" : "s"); SIGTERM or SIGINT stops it gracefully, SIGHUP reloads the model\(split.names.count == 1 ? "" : "s"); admin routes \(adminToken == nil ? "disabled (no --admin-token-file)" : "enabled"); events \(events.map { "appended to \($0.path)" } ?? "counted only (no --events-log)")"
+            )
         }
         do {
             try await app.runService()
@@ -176,7 +202,11 @@ struct ServingOptions: ParsableArguments {
     @Option(name: .long, help: "Seconds a connection may stay open without sending a request before it is closed.")
     var idleTimeout = Self.seconds(Self.defaults.idleTimeout)
 
-    @Option(name: .long, help: "Seconds from a request's first byte to its last (head and body); a request still incomplete then is dropped with its connection.")
+    @Option(
+        name: .long,
+        help:
+            "Seconds from a request's first byte to its last (head and body); a request still incomplete then is dropped with its connection."
+    )
     var requestTimeout = Self.seconds(Self.defaults.requestReadTimeout)
 
     @Option(name: .long, help: "Most connections open at once; more wait in the kernel's accept queue.")
@@ -188,7 +218,11 @@ struct ServingOptions: ParsableArguments {
     @Option(name: .long, help: "Most events POST /v1/events takes per second (429 beyond); bounds the events log's growth.")
     var maxEventsPerSecond = Self.defaults.maxEventsPerSecond
 
-    @Option(name: .long, help: "Least share (0...1) of the served model's items, and of the catalog's rows, a reloaded model must know unless the reload is forced.")
+    @Option(
+        name: .long,
+        help:
+            "Least share (0...1) of the served model's items, and of the catalog's rows, a reloaded model must know unless the reload is forced."
+    )
     var minReloadOverlap = Self.defaults.minReloadOverlap
 
     var configuration: ServingConfiguration {

@@ -26,15 +26,16 @@ struct StatsCommand: ParsableCommand {
         if json {
             print(try JSONText.string(statistics))
         } else {
-            print("""
-            clicks            \(statistics.clicks)
-            train sessions    \(statistics.trainSessions)
-            train examples    \(statistics.trainExamples)
-            test sessions     \(statistics.testSessions)
-            test examples     \(statistics.testExamples)
-            items             \(statistics.items)
-            average length    \((statistics.averageLength * 100).rounded() / 100)
-            """)
+            print(
+                """
+                clicks            \(statistics.clicks)
+                train sessions    \(statistics.trainSessions)
+                train examples    \(statistics.trainExamples)
+                test sessions     \(statistics.testSessions)
+                test examples     \(statistics.testExamples)
+                items             \(statistics.items)
+                average length    \((statistics.averageLength * 100).rounded() / 100)
+                """)
         }
     }
 }

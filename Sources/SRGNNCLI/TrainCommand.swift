@@ -12,48 +12,50 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train SR-GNN on a dataset folder; save the best epoch as a checkpoint.",
         discussion: """
-        Hyperparameters default to the reference's. With --select-on validation (the default) \
-        random whole training sessions holding --validation-fraction of the examples are held out \
-        (--validation-split sessions; 'examples' is the reference's --validation split of random \
-        prefixes, 'latest' the most recent sessions) and the best epoch is chosen by their HR@K \
-        (K = --cutoff); the test set is evaluated every epoch but never used for choices. --select-on test reproduces the paper's protocol: all training \
-        examples train and the epoch is chosen by the test set, which makes the reported test \
-        metrics optimistic.
+            Hyperparameters default to the reference's. With --select-on validation (the default) \
+            random whole training sessions holding --validation-fraction of the examples are held out \
+            (--validation-split sessions; 'examples' is the reference's --validation split of random \
+            prefixes, 'latest' the most recent sessions) and the best epoch is chosen by their HR@K \
+            (K = --cutoff); the test set is evaluated every epoch but never used for choices. --select-on test reproduces the paper's protocol: all training \
+            examples train and the epoch is chosen by the test set, which makes the reported test \
+            metrics optimistic.
 
-        Writes MODEL (best epoch: safetensors with the official tensor names plus JSON metadata), \
-        MODEL.log.jsonl (one line per epoch) and MODEL.state (for --resume). Every output is checked \
-        for writability before training; a new run (without --resume) leaves the previous run's \
-        MODEL, MODEL.state and MODEL.log.jsonl in place until its first epoch's checkpoint is \
-        renamed over MODEL, then replaces the other two (a run killed earlier leaves the old model \
-        whole). --init-from or --init-optimizer-state naming one of the outputs is refused (the \
-        new model would replace its own parent). A symbolic link is written through; a \
-        device or folder is refused. --resume refuses data other than the run's (a fingerprint of \
-        the dataset is saved in MODEL.state and MODEL) and rewrites the log to its completed epochs.
+            Writes MODEL (best epoch: safetensors with the official tensor names plus JSON metadata), \
+            MODEL.log.jsonl (one line per epoch) and MODEL.state (for --resume). Every output is checked \
+            for writability before training; a new run (without --resume) leaves the previous run's \
+            MODEL, MODEL.state and MODEL.log.jsonl in place until its first epoch's checkpoint is \
+            renamed over MODEL, then replaces the other two (a run killed earlier leaves the old model \
+            whole). --init-from or --init-optimizer-state naming one of the outputs is refused (the \
+            new model would replace its own parent). A symbolic link is written through; a \
+            device or folder is refused. --resume refuses data other than the run's (a fingerprint of \
+            the dataset is saved in MODEL.state and MODEL) and rewrites the log to its completed epochs.
 
-        Limits: --hidden-size ≤ 4096, --step ≤ 16, --batch-size ≤ 10000, --epochs ≤ 10000, \
-        --threads ≤ 256, --cutoff ≤ 10000; sessions are read whole, the training and the test \
-        examples each at most 268,435,456 item ids.
+            Limits: --hidden-size ≤ 4096, --step ≤ 16, --batch-size ≤ 10000, --epochs ≤ 10000, \
+            --threads ≤ 256, --cutoff ≤ 10000; sessions are read whole, the training and the test \
+            examples each at most 268,435,456 item ids.
 
-        Experiment files: --config run.yaml reads the data and settings from a YAML mapping whose \
-        names are this command's long flags (aliases too: lr, l2, step, …), e.g. \
-        'data: data/diginetica', 'learning-rate: 0.001', 'validation-split: sessions', \
-        'nonhybrid: true'. Flags given on the command line override the file (--no-nonhybrid, \
-        --no-textbook-decay turn its switches off). An unknown name, a wrong type or a value out of \
-        range is an error naming the file and line. The checkpoint records the effective settings, \
-        the data path and the file's text, so --config also takes a checkpoint: \
-        'srgnn train --config old.safetensors --out new.safetensors' reruns old's experiment. If \
-        old was warm-started, the rerun starts from the same parent (and optimizer state), which \
-        must still be at its recorded path with its recorded SHA-256; otherwise it is refused, \
-        naming what is missing (--init-from overrides the parent).
-        """
+            Experiment files: --config run.yaml reads the data and settings from a YAML mapping whose \
+            names are this command's long flags (aliases too: lr, l2, step, …), e.g. \
+            'data: data/diginetica', 'learning-rate: 0.001', 'validation-split: sessions', \
+            'nonhybrid: true'. Flags given on the command line override the file (--no-nonhybrid, \
+            --no-textbook-decay turn its switches off). An unknown name, a wrong type or a value out of \
+            range is an error naming the file and line. The checkpoint records the effective settings, \
+            the data path and the file's text, so --config also takes a checkpoint: \
+            'srgnn train --config old.safetensors --out new.safetensors' reruns old's experiment. If \
+            old was warm-started, the rerun starts from the same parent (and optimizer state), which \
+            must still be at its recorded path with its recorded SHA-256; otherwise it is refused, \
+            naming what is missing (--init-from overrides the parent).
+            """
     )
 
     @Option(name: .long, help: "Dataset folder (ours, from srgnn preprocess, or an SR-GNN pickle folder); may come from --config.")
     var data: String?
 
-    @Option(name: .long, help: ArgumentHelp(
-        "Experiment file: YAML data and settings (names as the long flags), or a checkpoint to rerun its experiment; flags override it.",
-        valueName: "run.yaml|checkpoint"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Experiment file: YAML data and settings (names as the long flags), or a checkpoint to rerun its experiment; flags override it.",
+            valueName: "run.yaml|checkpoint"))
     var config: String?
 
     @Option(name: .long, help: "Checkpoint to write.")
@@ -64,23 +66,32 @@ struct TrainCommand: ParsableCommand {
     @Flag(name: .long, help: "Continue an interrupted run from its last completed epoch (same options).")
     var resume = false
 
-    @Option(name: .long, help: ArgumentHelp(
-        "Warm start: begin from this checkpoint instead of a fresh initialisation.",
-        discussion: "The vocabulary becomes the checkpoint's plus the new data's new items (raw ids keep their meaning and rows; new items get rows drawn as a cold start draws them; items absent from --data keep theirs). Every other weight is copied. Hidden size, propagation steps, hybrid/non-hybrid and the variant (SR-GNN or NISER, its σ and position embeddings) are the checkpoint's; a conflicting flag is an error. For a bare weights file (official names, no metadata) items are the row numbers and --step/--nonhybrid say how it was built. The new checkpoint records its lineage (the parent's SHA-256, the data's fingerprint and counts, the items added).",
-        valueName: "checkpoint"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Warm start: begin from this checkpoint instead of a fresh initialisation.",
+            discussion:
+                "The vocabulary becomes the checkpoint's plus the new data's new items (raw ids keep their meaning and rows; new items get rows drawn as a cold start draws them; items absent from --data keep theirs). Every other weight is copied. Hidden size, propagation steps, hybrid/non-hybrid and the variant (SR-GNN or NISER, its σ and position embeddings) are the checkpoint's; a conflicting flag is an error. For a bare weights file (official names, no metadata) items are the row numbers and --step/--nonhybrid say how it was built. The new checkpoint records its lineage (the parent's SHA-256, the data's fingerprint and counts, the items added).",
+            valueName: "checkpoint"))
     var initFrom: String?
 
-    @Option(name: .long, help: ArgumentHelp(
-        "With --init-from: continue Adam's moments and step count from this training state (the parent run's MODEL.state).",
-        discussion: "Without it the moments start at zero: they were shaped by the parent's last epoch and its decayed learning rate, and a fresh start lets the first steps on the new data use the full bias-corrected rate.",
-        valueName: "state"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "With --init-from: continue Adam's moments and step count from this training state (the parent run's MODEL.state).",
+            discussion:
+                "Without it the moments start at zero: they were shaped by the parent's last epoch and its decayed learning rate, and a fresh start lets the first steps on the new data use the full bias-corrected rate.",
+            valueName: "state"))
     var initOptimizerState: String?
 
     // Unconditional: `--seeds -1,2` is a bad value to name, not an unknown option `-1`.
-    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp(
-        "Train one model per seed, e.g. 1,2,3 (conflicts with --seed), and summarise them.",
-        discussion: "MODEL.safetensors becomes MODEL.seed1.safetensors, MODEL.seed2.safetensors, … (each with its own .log.jsonl and .state; a MODEL without an extension gets .seed1 appended). After the last run, each seed's selected epoch and its validation and test HR@K and MRR@K are printed with, over the seeds, the mean ± sample standard deviation and a 95 % Student-t interval (n − 1 degrees of freedom); the same goes to MODEL.seeds.json. With --resume, seeds with a saved state continue and the others start afresh.",
-        valueName: "seeds"))
+    @Option(
+        name: .long, parsing: .unconditional,
+        help: ArgumentHelp(
+            "Train one model per seed, e.g. 1,2,3 (conflicts with --seed), and summarise them.",
+            discussion:
+                "MODEL.safetensors becomes MODEL.seed1.safetensors, MODEL.seed2.safetensors, … (each with its own .log.jsonl and .state; a MODEL without an extension gets .seed1 appended). After the last run, each seed's selected epoch and its validation and test HR@K and MRR@K are printed with, over the seeds, the mean ± sample standard deviation and a 95 % Student-t interval (n − 1 degrees of freedom); the same goes to MODEL.seeds.json. With --resume, seeds with a saved state continue and the others start afresh.",
+            valueName: "seeds"))
     var seeds: String?
 
     func validate() throws {
@@ -96,7 +107,8 @@ struct TrainCommand: ParsableCommand {
         let parts = seeds.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
         let values = parts.map { UInt64($0) }
         if let bad = parts.indices.first(where: { values[$0] == nil }) {
-            throw ValidationError("--seeds: expected non-negative integers separated by commas, e.g. 1,2,3; '\(quotedPrefix(parts[bad]))' is not one")
+            throw ValidationError(
+                "--seeds: expected non-negative integers separated by commas, e.g. 1,2,3; '\(quotedPrefix(parts[bad]))' is not one")
         }
         let numbers = values.map { $0! }
         guard numbers.count >= 2 else { throw ValidationError("--seeds: give at least two seeds (for one run, use --seed)") }
@@ -127,8 +139,10 @@ struct TrainCommand: ParsableCommand {
             throw CommandError("--config \(error)")
         }
         guard let data = data ?? file?.data else {
-            throw CommandError(config == nil ? "give --data (the dataset folder), or --config with a 'data' setting"
-                                             : "--config \(config!) names no data: give --data")
+            throw CommandError(
+                config == nil
+                    ? "give --data (the dataset folder), or --config with a 'data' setting"
+                    : "--config \(config!) names no data: give --data")
         }
         return (file, (file?.settings ?? TrainingSettings()).overridden(by: options.settings()), data)
     }
@@ -168,9 +182,10 @@ struct TrainCommand: ParsableCommand {
     /// recorded SHA-256 (a rerun from another parent, or from scratch, would not be that run).
     func resolvedWarmStart(_ experiment: ExperimentFile?, _ settings: TrainingSettings) throws -> WarmStart? {
         func load(_ path: String, _ statePath: String?) throws -> WarmStart {
-            try WarmStart.load(from: path, optimizerStatePath: statePath,
-                               propagationSteps: settings.propagationSteps ?? TrainingOptions.defaults.propagationSteps,
-                               nonhybrid: settings.nonhybrid ?? TrainingOptions.defaults.nonhybrid)
+            try WarmStart.load(
+                from: path, optimizerStatePath: statePath,
+                propagationSteps: settings.propagationSteps ?? TrainingOptions.defaults.propagationSteps,
+                nonhybrid: settings.nonhybrid ?? TrainingOptions.defaults.nonhybrid)
         }
         if let initFrom { return try load(initFrom, initOptimizerState) }
         guard let config, let lineage = experiment?.warmStart else { return nil }
@@ -180,11 +195,15 @@ struct TrainCommand: ParsableCommand {
             throw CommandError("--config \(config): its run was warm-started from \(recorded), which is missing; \(remedy)")
         }
         if let state = lineage.optimizerState, !FileManager.default.fileExists(atPath: state) {
-            throw CommandError("--config \(config): its run continued the optimizer state \(state), which is missing; \(remedy) (with or without --init-optimizer-state)")
+            throw CommandError(
+                "--config \(config): its run continued the optimizer state \(state), which is missing; \(remedy) (with or without --init-optimizer-state)"
+            )
         }
         let warmStart = try load(lineage.parentPath, lineage.optimizerState)
         guard warmStart.parent.sha256 == lineage.parentSHA256 else {
-            throw CommandError("--config \(config): its run was warm-started from \(recorded), but that file has changed (sha256 now \(warmStart.parent.sha256.prefix(16))…); \(remedy)")
+            throw CommandError(
+                "--config \(config): its run was warm-started from \(recorded), but that file has changed (sha256 now \(warmStart.parent.sha256.prefix(16))…); \(remedy)"
+            )
         }
         printLine("warm start as --config's run: from \(lineage.parentPath), sha256 checked")
         return warmStart
@@ -199,15 +218,22 @@ struct TrainCommand: ParsableCommand {
         }
         var text = "\nselected epochs:\n"
         for run in summary.runs {
-            text += "seed \(run.seed): epoch \(run.selectedEpoch)" + metrics("validation", run.validation) + metrics("test", run.test) + "\n"
+            text +=
+                "seed \(run.seed): epoch \(run.selectedEpoch)" + metrics("validation", run.validation) + metrics("test", run.test) + "\n"
         }
         let n = summary.runs.count
         let t = studentTQuantile(0.975, degreesOfFreedom: n - 1)
-        text += String(format: "over %d seeds: mean ± sample standard deviation [95 %% interval: mean ± t · sd/√%d, t(0.975, %d) = %.3f]\n", n, n, n - 1, t)
+        text += String(
+            format: "over %d seeds: mean ± sample standard deviation [95 %% interval: mean ± t · sd/√%d, t(0.975, %d) = %.3f]\n", n, n,
+            n - 1, t)
         for key in summary.statisticKeys {
             guard let value = summary.statistics[key] else { continue }
             let name = key.replacingOccurrences(of: ".", with: " ").padding(toLength: 18, withPad: " ", startingAt: 0)
-            text += name + String(format: "%6.2f ± %.2f [%.2f, %.2f]\n", value.mean, value.standardDeviation ?? 0, value.lower ?? value.mean, value.upper ?? value.mean)
+            text +=
+                name
+                + String(
+                    format: "%6.2f ± %.2f [%.2f, %.2f]\n", value.mean, value.standardDeviation ?? 0, value.lower ?? value.mean,
+                    value.upper ?? value.mean)
         }
         return text
     }
@@ -220,26 +246,31 @@ struct TrainCommand: ParsableCommand {
     }
 
     /// One training run to `out`, with its configuration, data and outcome printed.
-    func train(_ configuration: TrainingConfiguration, on dataset: SessionDataset, run: Run, to out: String,
-               resume: Bool) throws -> TrainingResult {
+    func train(
+        _ configuration: TrainingConfiguration, on dataset: SessionDataset, run: Run, to out: String,
+        resume: Bool
+    ) throws -> TrainingResult {
         let (data, warmStart) = (run.data, run.warmStart)
         let trainer: Trainer
         do {
-            trainer = try Trainer(configuration: configuration, dataset: dataset, checkpointPath: out, datasetPath: data,
-                                  warmStart: warmStart)
+            trainer = try Trainer(
+                configuration: configuration, dataset: dataset, checkpointPath: out, datasetPath: data,
+                warmStart: warmStart)
         } catch TrainingError.invalidSetting(let key, let message) {
             throw CommandError("\(TrainingOptions.spelling(of: key))\(config.map { " (with --config \($0))" } ?? ""): \(message)")
         }
         trainer.experiment = run.experiment
         printLine("configuration: \(describe(configuration))" + (config.map { " (from \($0) and the flags given)" } ?? ""))
         if let warmStart {
-            printLine("warm start from \(warmStart.parentPath) (sha256 \(warmStart.parent.sha256.prefix(16))…): \(warmStart.parent.model.configuration.itemCount) items kept, \(trainer.addedItems) added; Adam moments "
-                      + (warmStart.optimizerStatePath.map { "continued from \($0)" } ?? "start at zero"))
+            printLine(
+                "warm start from \(warmStart.parentPath) (sha256 \(warmStart.parent.sha256.prefix(16))…): \(warmStart.parent.model.configuration.itemCount) items kept, \(trainer.addedItems) added; Adam moments "
+                    + (warmStart.optimizerStatePath.map { "continued from \($0)" } ?? "start at zero"))
             for note in warmStart.parent.notes { printLine("note: \(warmStart.parentPath): \(note)") }
         }
-        printLine("data: \(data): \(dataset.train.count) training examples (\(trainer.trainIndices.count) train, \(trainer.validationIndices.count) validation"
-                  + (configuration.selectOn == .validation ? ", split by \(configuration.validationSplit.rawValue)" : "")
-                  + "), \(dataset.test.count) test, \(dataset.itemCount) items")
+        printLine(
+            "data: \(data): \(dataset.train.count) training examples (\(trainer.trainIndices.count) train, \(trainer.validationIndices.count) validation"
+                + (configuration.selectOn == .validation ? ", split by \(configuration.validationSplit.rawValue)" : "")
+                + "), \(dataset.test.count) test, \(dataset.itemCount) items")
         let progress = ProgressReporter(cutoff: configuration.cutoff)
         let result = try trainer.run(resume: resume, observer: progress)
         let k = configuration.cutoff
@@ -253,8 +284,10 @@ struct TrainCommand: ParsableCommand {
             print(String(format: "test at that epoch: HR@%d %.2f  MRR@%d %.2f", k, test["HR@\(k)"] ?? 0, k, test["MRR@\(k)"] ?? 0))
         }
         if configuration.selectOn != .last {
-            print(String(format: "best %@ HR@%d %.2f (epoch %d), best MRR@%d %.2f (epoch %d)", protocolName, k, result.bestHitRate.value,
-                         result.bestHitRate.epoch + 1, k, result.bestReciprocalRank.value, result.bestReciprocalRank.epoch + 1))
+            print(
+                String(
+                    format: "best %@ HR@%d %.2f (epoch %d), best MRR@%d %.2f (epoch %d)", protocolName, k, result.bestHitRate.value,
+                    result.bestHitRate.epoch + 1, k, result.bestReciprocalRank.value, result.bestReciprocalRank.epoch + 1))
         }
         print("checkpoint: \(out)  log: \(trainer.logPath)  peak memory: \(peakResidentBytes() / 1_048_576) MiB")
         return result
@@ -269,57 +302,107 @@ struct TrainCommand: ParsableCommand {
 struct TrainingOptions: ParsableArguments {
     static let defaults = TrainingConfiguration()
 
-    @Option(name: .long, parsing: .unconditional, help: "Hidden size; with --init-from, the model's (default: \(Self.defaults.hiddenSize)).")
+    @Option(
+        name: .long, parsing: .unconditional, help: "Hidden size; with --init-from, the model's (default: \(Self.defaults.hiddenSize)).")
     var hiddenSize: Int?
     @Option(name: .long, parsing: .unconditional, help: "Examples per batch (default: \(Self.defaults.batchSize)).")
     var batchSize: Int?
     @Option(name: .long, parsing: .unconditional, help: "Maximum epochs (default: \(Self.defaults.epochs)).")
     var epochs: Int?
-    @Option(name: [.customLong("lr"), .customLong("learning-rate")], parsing: .unconditional, help: "Initial learning rate (default: \(Self.defaults.learningRate)).")
+    @Option(
+        name: [.customLong("lr"), .customLong("learning-rate")], parsing: .unconditional,
+        help: "Initial learning rate (default: \(Self.defaults.learningRate)).")
     var learningRate: Float?
-    @Option(name: [.customLong("lr-decay"), .customLong("decay-factor")], parsing: .unconditional, help: "Learning-rate decay factor (default: \(Self.defaults.decayFactor)).")
+    @Option(
+        name: [.customLong("lr-decay"), .customLong("decay-factor")], parsing: .unconditional,
+        help: "Learning-rate decay factor (default: \(Self.defaults.decayFactor)).")
     var decayFactor: Float?
-    @Option(name: [.customLong("lr-decay-step"), .customLong("decay-interval")], parsing: .unconditional, help: "Epochs between learning-rate decays (default: \(Self.defaults.decayInterval)).")
+    @Option(
+        name: [.customLong("lr-decay-step"), .customLong("decay-interval")], parsing: .unconditional,
+        help: "Epochs between learning-rate decays (default: \(Self.defaults.decayInterval)).")
     var decayInterval: Int?
-    @Flag(inversion: .prefixedNo, help: "Decay at the textbook time (after every --lr-decay-step epochs) instead of the reference's (one epoch earlier) (default: \(!Self.defaults.referenceDecayTiming)).")
+    @Flag(
+        inversion: .prefixedNo,
+        help:
+            "Decay at the textbook time (after every --lr-decay-step epochs) instead of the reference's (one epoch earlier) (default: \(!Self.defaults.referenceDecayTiming))."
+    )
     var textbookDecay: Bool?
-    @Option(name: [.customLong("l2"), .customLong("l2-penalty")], parsing: .unconditional, help: "L2 penalty, added to the gradient as torch.optim.Adam's weight_decay (default: \(Self.defaults.l2Penalty)).")
+    @Option(
+        name: [.customLong("l2"), .customLong("l2-penalty")], parsing: .unconditional,
+        help: "L2 penalty, added to the gradient as torch.optim.Adam's weight_decay (default: \(Self.defaults.l2Penalty)).")
     var l2Penalty: Float?
-    @Option(name: [.customLong("step"), .customLong("propagation-steps")], parsing: .unconditional, help: "Gated graph propagation steps; with --init-from, the model's (default: \(Self.defaults.propagationSteps)).")
+    @Option(
+        name: [.customLong("step"), .customLong("propagation-steps")], parsing: .unconditional,
+        help: "Gated graph propagation steps; with --init-from, the model's (default: \(Self.defaults.propagationSteps)).")
     var propagationSteps: Int?
-    @Flag(inversion: .prefixedNo, help: "Readout without the hybrid transform; with --init-from, the model's (default: \(Self.defaults.nonhybrid)).")
+    @Flag(
+        inversion: .prefixedNo,
+        help: "Readout without the hybrid transform; with --init-from, the model's (default: \(Self.defaults.nonhybrid)).")
     var nonhybrid: Bool?
-    @Option(name: .long, parsing: .unconditional, help: "Epochs without improvement before stopping, counted as the reference counts them (default: \(Self.defaults.patience)).")
+    @Option(
+        name: .long, parsing: .unconditional,
+        help: "Epochs without improvement before stopping, counted as the reference counts them (default: \(Self.defaults.patience)).")
     var patience: Int?
-    @Option(name: .long, parsing: .unconditional, help: "Seed for initialisation, validation split and shuffling (default: \(Self.defaults.seed)).")
+    @Option(
+        name: .long, parsing: .unconditional,
+        help: "Seed for initialisation, validation split and shuffling (default: \(Self.defaults.seed)).")
     var seed: UInt64?
     @Option(name: .long, parsing: .unconditional, help: "Worker threads (the number of cores; default: \(Self.defaults.threads)).")
     var threads: Int?
-    @Option(name: .long, parsing: .unconditional, help: "Share of training examples held out for validation (default: \(Self.defaults.validationFraction)).")
+    @Option(
+        name: .long, parsing: .unconditional,
+        help: "Share of training examples held out for validation (default: \(Self.defaults.validationFraction)).")
     var validationFraction: Double?
-    @Option(name: .long, help: ArgumentHelp(
-        "What --select-on validation holds out: 'examples' (random prefixes, the reference's), 'sessions' (random whole sessions) or 'latest' (the most recent sessions) (default: \(Self.defaults.validationSplit.rawValue)).",
-        discussion: "The session splits keep all prefixes of a session on one side and take whole sessions until they hold --validation-fraction of the examples. 'latest' takes the last sessions of the training data, which preprocessing sorts by date (SR-GNN pickles too). Sessions are recovered from the order of the training examples (the reference's augmentation order: a session's prefixes back to back, longest first). The split is saved in the checkpoint; older checkpoints count as 'examples'."))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "What --select-on validation holds out: 'examples' (random prefixes, the reference's), 'sessions' (random whole sessions) or 'latest' (the most recent sessions) (default: \(Self.defaults.validationSplit.rawValue)).",
+            discussion:
+                "The session splits keep all prefixes of a session on one side and take whole sessions until they hold --validation-fraction of the examples. 'latest' takes the last sessions of the training data, which preprocessing sorts by date (SR-GNN pickles too). Sessions are recovered from the order of the training examples (the reference's augmentation order: a session's prefixes back to back, longest first). The split is saved in the checkpoint; older checkpoints count as 'examples'."
+        ))
     var validationSplit: ValidationSplit?
-    @Option(name: .long, help: ArgumentHelp(
-        "Choose the best epoch on 'validation' (honest) or 'test' (the reference's protocol), or 'last': train on every example and keep the last epoch (default: \(Self.defaults.selectOn.rawValue)).",
-        discussion: "'last' is the refit after a validation run: --select-on last --epochs K, with K the epoch validation chose, gives a final model trained on all examples whose test numbers nothing was chosen by."))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Choose the best epoch on 'validation' (honest) or 'test' (the reference's protocol), or 'last': train on every example and keep the last epoch (default: \(Self.defaults.selectOn.rawValue)).",
+            discussion:
+                "'last' is the refit after a validation run: --select-on last --epochs K, with K the epoch validation chose, gives a final model trained on all examples whose test numbers nothing was chosen by."
+        ))
     var selectOn: SelectionProtocol?
-    @Option(name: .long, parsing: .unconditional, help: "K of the HR@K and MRR@K that choose the best epoch and fill the epoch summary (default: \(Self.defaults.cutoff)).")
+    @Option(
+        name: .long, parsing: .unconditional,
+        help: "K of the HR@K and MRR@K that choose the best epoch and fill the epoch summary (default: \(Self.defaults.cutoff)).")
     var cutoff: Int?
-    @Option(name: .long, help: ArgumentHelp(
-        "'srgnn' (the default) or 'niser': NISER+ (Gupta et al. 2019) with the paper's settings, i.e. --normalize --scale \(SRGNNConfiguration.niserScale) --position-embeddings --dropout \(SRGNNConfiguration.niserDropout).",
-        discussion: "The flags below change one part each, on top of the variant; with --init-from, the parent's settings unless given (then they must agree, dropout aside). In an experiment file: variant, normalize, scale, position-embeddings (true/false), dropout, authors-code (true/false)."))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "'srgnn' (the default) or 'niser': NISER+ (Gupta et al. 2019) with the paper's settings, i.e. --normalize --scale \(SRGNNConfiguration.niserScale) --position-embeddings --dropout \(SRGNNConfiguration.niserDropout).",
+            discussion:
+                "The flags below change one part each, on top of the variant; with --init-from, the parent's settings unless given (then they must agree, dropout aside). In an experiment file: variant, normalize, scale, position-embeddings (true/false), dropout, authors-code (true/false)."
+        ))
     var variant: ModelVariant?
     @Flag(name: .long, help: "NISER: L2-normalise item embeddings (graph input and scores) and the session vector; scores = σ · cosine.")
     var normalize = false
-    @Option(name: .long, parsing: .unconditional, help: "σ of the cosine scores with --normalize (default: \(SRGNNConfiguration.niserScale), the paper's).")
+    @Option(
+        name: .long, parsing: .unconditional,
+        help: "σ of the cosine scores with --normalize (default: \(SRGNNConfiguration.niserScale), the paper's).")
     var scale: Float?
-    @Flag(name: .long, help: "NISER+: learn reverse-position embeddings (from the last click, \(SRGNNConfiguration.niserPositionRows) positions) added before the readout.")
+    @Flag(
+        name: .long,
+        help:
+            "NISER+: learn reverse-position embeddings (from the last click, \(SRGNNConfiguration.niserPositionRows) positions) added before the readout."
+    )
     var positionEmbeddings = false
-    @Option(name: .long, parsing: .unconditional, help: "NISER+: dropout on the item embeddings fed to the graph, training only (--variant niser: \(SRGNNConfiguration.niserDropout)).")
+    @Option(
+        name: .long, parsing: .unconditional,
+        help:
+            "NISER+: dropout on the item embeddings fed to the graph, training only (--variant niser: \(SRGNNConfiguration.niserDropout)).")
     var dropout: Float?
-    @Flag(name: .long, help: "NISER+ as its authors' code runs it, where that departs from the paper: positions counted from the first click, a softmax over the attention weights, and the dropout also on the graph's output.")
+    @Flag(
+        name: .long,
+        help:
+            "NISER+ as its authors' code runs it, where that departs from the paper: positions counted from the first click, a softmax over the attention weights, and the dropout also on the graph's output."
+    )
     var authorsCode = false
 
     /// The settings given on the command line (the others nil).
@@ -446,15 +529,18 @@ final class ProgressReporter: TrainingObserver {
             lastDraw = seconds
             let width = 30, filled = width * examplesDone / max(examplesTotal, 1)
             let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
-            let line = String(format: "\repoch %2d %@ %3d%% %6.0f ex/s loss %.4f %4.0fs left ", epoch + 1, bar,
-                              100 * examplesDone / max(examplesTotal, 1), rate, runningLoss, left)
+            let line = String(
+                format: "\repoch %2d %@ %3d%% %6.0f ex/s loss %.4f %4.0fs left ", epoch + 1, bar,
+                100 * examplesDone / max(examplesTotal, 1), rate, runningLoss, left)
             FileHandle.standardError.write(Data(line.utf8))
         } else {
             let tenth = 10 * examplesDone / max(examplesTotal, 1)
             if tenth != lastTenth && tenth < 10 && tenth > 0 {
                 lastTenth = tenth
-                printLine(String(format: "epoch %d: %d/%d examples, %.0f ex/s, loss %.4f, %.0fs left", epoch + 1, examplesDone,
-                             examplesTotal, rate, runningLoss, left))
+                printLine(
+                    String(
+                        format: "epoch %d: %d/%d examples, %.0f ex/s, loss %.4f, %.0fs left", epoch + 1, examplesDone,
+                        examplesTotal, rate, runningLoss, left))
             }
         }
     }
@@ -468,9 +554,10 @@ final class ProgressReporter: TrainingObserver {
             guard let values else { return "" }
             return String(format: "  %@ HR@%d %.2f MRR@%d %.2f", name, k, values["HR@\(k)"] ?? 0, k, values["MRR@\(k)"] ?? 0)
         }
-        printLine(String(format: "epoch %d  loss %.4f  lr %.0e", record.epoch + 1, record.loss, record.learningRate)
-              + metrics("validation", record.validation) + metrics("test", record.test)
-              + String(format: "  %.0fs", record.seconds) + (selected ? "  *saved" : ""))
+        printLine(
+            String(format: "epoch %d  loss %.4f  lr %.0e", record.epoch + 1, record.loss, record.learningRate)
+                + metrics("validation", record.validation) + metrics("test", record.test)
+                + String(format: "  %.0fs", record.seconds) + (selected ? "  *saved" : ""))
     }
 
     func note(_ message: String) { printLine("note: \(message)") }

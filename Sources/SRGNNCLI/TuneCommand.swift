@@ -12,37 +12,37 @@ struct TuneCommand: ParsableCommand {
         commandName: "tune",
         abstract: "Search learning rate, L2, hidden size, propagation steps, batch size and decay on the validation split.",
         discussion: """
-        Trains the default configuration once as a baseline (recorded as trial "defaults"), then \
-        --trials trials in process, each with at most --epochs-per-trial epochs and early stopping \
-        after --patience epochs that improve neither validation HR@K nor MRR@K. A trial's score is \
-        its best epoch's validation objective. The test set is never evaluated during a search. \
-        With --time-budget, no run starts once the finished runs' seconds reach it (a started run \
-        finishes). Every trial uses --seed for initialisation, split and shuffling.
+            Trains the default configuration once as a baseline (recorded as trial "defaults"), then \
+            --trials trials in process, each with at most --epochs-per-trial epochs and early stopping \
+            after --patience epochs that improve neither validation HR@K nor MRR@K. A trial's score is \
+            its best epoch's validation objective. The test set is never evaluated during a search. \
+            With --time-budget, no run starts once the finished runs' seconds reach it (a started run \
+            finishes). Every trial uses --seed for initialisation, split and shuffling.
 
-        --search random draws each trial's parameters from the space (log-uniform ranges for \
-        scales), seeded by --seed and the trial's number: the trials are a pure function of \
-        (space, seed, search, trials). --search grid walks the product of the choices in order \
-        (every parameter must be a list of values), the first --trials points of it.
+            --search random draws each trial's parameters from the space (log-uniform ranges for \
+            scales), seeded by --seed and the trial's number: the trials are a pure function of \
+            (space, seed, search, trials). --search grid walks the product of the choices in order \
+            (every parameter must be a list of values), the first --trials points of it.
 
-        Writes to --out: search.json (the header: space, search, seed, objective, data \
-        fingerprint, budget), trials.jsonl (one line per finished run: trial, parameters, \
-        validation objective per epoch, best_epoch, best_objective, stopped_early, seconds; \
-        appended and synced as each finishes), summary.json and summary.md (the best trial, the \
-        defaults' objective, and the srgnn train command that trains the best configuration with \
-        the full epoch budget) and report.html (objective against each parameter, and the trials). \
-        Rerunning the same command continues after the last finished run (a run interrupted \
-        midway starts again); a larger --trials extends the search, a larger --time-budget lets \
-        it go on (--threads and the budget may change between runs). A folder holding a search \
-        with another space, search, seed, objective, data, epochs per trial, patience or \
-        validation settings is refused unless --restart.
+            Writes to --out: search.json (the header: space, search, seed, objective, data \
+            fingerprint, budget), trials.jsonl (one line per finished run: trial, parameters, \
+            validation objective per epoch, best_epoch, best_objective, stopped_early, seconds; \
+            appended and synced as each finishes), summary.json and summary.md (the best trial, the \
+            defaults' objective, and the srgnn train command that trains the best configuration with \
+            the full epoch budget) and report.html (objective against each parameter, and the trials). \
+            Rerunning the same command continues after the last finished run (a run interrupted \
+            midway starts again); a larger --trials extends the search, a larger --time-budget lets \
+            it go on (--threads and the budget may change between runs). A folder holding a search \
+            with another space, search, seed, objective, data, epochs per trial, patience or \
+            validation settings is refused unless --restart.
 
-        Space files are YAML, one entry per parameter (named as srgnn train's long flags): a value \
-        (fixed), a list or {choice: [...]}, {uniform: [low, high]} (integers for whole-number \
-        parameters), or {log-uniform: [low, high]} (low > 0; list the values to include 0). \
-        Parameters not named keep their defaults. The default space:
+            Space files are YAML, one entry per parameter (named as srgnn train's long flags): a value \
+            (fixed), a list or {choice: [...]}, {uniform: [low, high]} (integers for whole-number \
+            parameters), or {log-uniform: [low, high]} (low > 0; list the values to include 0). \
+            Parameters not named keep their defaults. The default space:
 
-        \(SearchSpace.standard.yaml)
-        """
+            \(SearchSpace.standard.yaml)
+            """
     )
 
     @Option(name: .long, help: "Dataset folder (ours, from srgnn preprocess, or an SR-GNN pickle folder).")
@@ -92,19 +92,24 @@ struct TuneCommand: ParsableCommand {
             throw ValidationError("--trials must be in 1...\(HyperparameterSearch.maximumTrials) (got \(trials))")
         }
         guard SearchObjective(objective) != nil else {
-            throw ValidationError("--objective: expected mrr@K or hr@K with K in 1...\(TrainingConfiguration.limits.cutoff), e.g. mrr@20 (got '\(quotedPrefix(objective))')")
+            throw ValidationError(
+                "--objective: expected mrr@K or hr@K with K in 1...\(TrainingConfiguration.limits.cutoff), e.g. mrr@20 (got '\(quotedPrefix(objective))')"
+            )
         }
-        if let timeBudget, !(timeBudget > 0) { throw ValidationError("--time-budget must be a positive number of seconds (got \(timeBudget))") }
+        if let timeBudget, !(timeBudget > 0) {
+            throw ValidationError("--time-budget must be a positive number of seconds (got \(timeBudget))")
+        }
         do {
             try baseConfiguration().validate()
         } catch TrainingError.invalidSetting(let key, let message) {
-            let spelling: String = switch key {
-            case .epochs: "--epochs-per-trial"
-            case .patience: "--patience"
-            case .threads: "--threads"
-            case .validationFraction: "--validation-fraction"
-            default: TrainingOptions.spelling(of: key)
-            }
+            let spelling: String =
+                switch key {
+                case .epochs: "--epochs-per-trial"
+                case .patience: "--patience"
+                case .threads: "--threads"
+                case .validationFraction: "--validation-fraction"
+                default: TrainingOptions.spelling(of: key)
+                }
             throw ValidationError("\(spelling): \(message)")
         }
     }
@@ -148,9 +153,10 @@ struct TuneCommand: ParsableCommand {
             }
         }
         let dataset = try SessionDataset.load(from: data)
-        let header = SearchHeader(space: searchSpace, search: search, seed: seed, objective: SearchObjective(objective)!,
-                                  datasetFingerprint: dataset.fingerprint, data: data, epochsPerTrial: epochsPerTrial,
-                                  patience: patience, timeBudgetSeconds: timeBudget, base: baseConfiguration())
+        let header = SearchHeader(
+            space: searchSpace, search: search, seed: seed, objective: SearchObjective(objective)!,
+            datasetFingerprint: dataset.fingerprint, data: data, epochsPerTrial: epochsPerTrial,
+            patience: patience, timeBudgetSeconds: timeBudget, base: baseConfiguration())
         let tuner: HyperparameterSearch
         do {
             tuner = try HyperparameterSearch(header: header, dataset: dataset, directory: out, trials: trials)
@@ -158,7 +164,9 @@ struct TuneCommand: ParsableCommand {
             throw CommandError("\(error)")
         }
         let note = { (message: String) in printLine("tune: \(message)") }
-        printLine("tune: \(search.rawValue) search of \(trials) trials on \(data) (\(dataset.train.count) training examples, \(dataset.itemCount) items), validation \(header.objective.metricKey), seed \(seed), into \(out)")
+        printLine(
+            "tune: \(search.rawValue) search of \(trials) trials on \(data) (\(dataset.train.count) training examples, \(dataset.itemCount) items), validation \(header.objective.metricKey), seed \(seed), into \(out)"
+        )
         let finished: [TrialRecord]
         do {
             finished = try tuner.open(restart: restart, note: note)

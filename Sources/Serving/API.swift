@@ -85,8 +85,10 @@ public struct ItemRules: Decodable, Sendable, Equatable {
         case includeUnavailable = "include_unavailable"
     }
 
-    public init(exclude: [JSONItemID]? = nil, filter: [String: [Catalog.Scalar]]? = nil, includeUnavailable: Bool? = nil,
-                candidates: [JSONItemID]? = nil) {
+    public init(
+        exclude: [JSONItemID]? = nil, filter: [String: [Catalog.Scalar]]? = nil, includeUnavailable: Bool? = nil,
+        candidates: [JSONItemID]? = nil
+    ) {
         self.exclude = exclude; self.filter = filter; self.includeUnavailable = includeUnavailable; self.candidates = candidates
     }
 
@@ -104,9 +106,10 @@ public struct ItemRules: Decodable, Sendable, Equatable {
 
     /// The query for `session` under these rules.
     public func query(session: [JSONItemID], k: Int, excludeSeen: Bool) -> RecommendationQuery {
-        RecommendationQuery(session: session.map(\.raw), k: k, excludeSeen: excludeSeen, exclude: exclude?.map(\.raw) ?? [],
-                            filter: filter?.mapValues { $0.map(\.text) } ?? [:], includeUnavailable: includeUnavailable ?? false,
-                            candidates: candidates?.map(\.raw))
+        RecommendationQuery(
+            session: session.map(\.raw), k: k, excludeSeen: excludeSeen, exclude: exclude?.map(\.raw) ?? [],
+            filter: filter?.mapValues { $0.map(\.text) } ?? [:], includeUnavailable: includeUnavailable ?? false,
+            candidates: candidates?.map(\.raw))
     }
 
     /// The ids a client sent for one session, in the order the recommender lists unknown ones:
@@ -144,12 +147,16 @@ struct CheckedEvent: Sendable {
         variant = try variants.issuer(of: parsed.recommendationID)
         let length = parsed.item.raw.unicodeScalars.count
         guard (1...VariantSplit.maxSessionIDLength).contains(length) else {
-            throw ServingError(.badRequest, code: "invalid_item",
-                               message: "\"item\" must be an item id of 1…\(VariantSplit.maxSessionIDLength) characters, got \(length)")
+            throw ServingError(
+                .badRequest, code: "invalid_item",
+                message: "\"item\" must be an item id of 1…\(VariantSplit.maxSessionIDLength) characters, got \(length)")
         }
         guard let type = EventType(rawValue: parsed.type) else {
-            throw ServingError(.badRequest, code: "invalid_event_type",
-                               message: "\"type\" must be \(EventType.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: " or ")), got \"\(parsed.type.prefix(80))\"")
+            throw ServingError(
+                .badRequest, code: "invalid_event_type",
+                message:
+                    "\"type\" must be \(EventType.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: " or ")), got \"\(parsed.type.prefix(80))\""
+            )
         }
         recommendationID = parsed.recommendationID
         item = parsed.item
@@ -158,7 +165,8 @@ struct CheckedEvent: Sendable {
 
     /// The events log's line for it, received at `date`.
     func record(at date: Date) -> EventRecord {
-        EventRecord(time: EventRecord.timestamp(date), recommendationID: recommendationID, model: variant.name, item: item, type: type.rawValue)
+        EventRecord(
+            time: EventRecord.timestamp(date), recommendationID: recommendationID, model: variant.name, item: item, type: type.rawValue)
     }
 }
 
@@ -348,9 +356,10 @@ struct ModelDescription: Encodable {
         let loaded = recommender.loaded
         let configuration = loaded.model.configuration
         format = loaded.metadata == nil ? "bare-weights" : "checkpoint"
-        self.configuration = Configuration(itemCount: configuration.itemCount, hiddenSize: configuration.hiddenSize,
-                                           propagationSteps: configuration.propagationSteps, nonhybrid: configuration.nonhybrid,
-                                           modelVariant: configuration.variant.rawValue)
+        self.configuration = Configuration(
+            itemCount: configuration.itemCount, hiddenSize: configuration.hiddenSize,
+            propagationSteps: configuration.propagationSteps, nonhybrid: configuration.nonhybrid,
+            modelVariant: configuration.variant.rawValue)
         itemCount = configuration.itemCount
         maxSessionLength = recommender.maxSessionLength
         epoch = loaded.metadata?.epoch
@@ -364,9 +373,10 @@ struct ModelDescription: Encodable {
         loadedAt = ISO8601DateFormatter().string(from: served.loadedAt)
         loadSeconds = served.loadSeconds
         lineage = loaded.metadata?.lineage.map {
-            Lineage(parentSHA256: $0.parentSHA256, parentFile: lastPathComponent($0.parentPath),
-                    parentDatasetFingerprint: $0.parentDatasetFingerprint, parentItems: $0.parentItems,
-                    addedItems: $0.addedItems, ancestors: $0.ancestors, optimizerStateFile: $0.optimizerState.flatMap(lastPathComponent))
+            Lineage(
+                parentSHA256: $0.parentSHA256, parentFile: lastPathComponent($0.parentPath),
+                parentDatasetFingerprint: $0.parentDatasetFingerprint, parentItems: $0.parentItems,
+                addedItems: $0.addedItems, ancestors: $0.ancestors, optimizerStateFile: $0.optimizerState.flatMap(lastPathComponent))
         }
         trainingData = loaded.metadata?.trainingData.map {
             TrainingData(trainSessions: $0.trainSessions, trainExamples: $0.trainExamples, testExamples: $0.testExamples, items: $0.items)

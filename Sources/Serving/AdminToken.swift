@@ -17,10 +17,14 @@ public struct AdminToken: Sendable, CustomStringConvertible, CustomDebugStringCo
     public init(_ token: String) throws {
         guard !token.isEmpty else { throw AdminTokenError(description: "the admin token is empty") }
         guard token.utf8.count >= Self.minimumBytes else {
-            throw AdminTokenError(description: "the admin token is \(token.utf8.count) bytes; it must be at least \(Self.minimumBytes) (e.g. openssl rand -hex 32)")
+            throw AdminTokenError(
+                description:
+                    "the admin token is \(token.utf8.count) bytes; it must be at least \(Self.minimumBytes) (e.g. openssl rand -hex 32)")
         }
         guard token.utf8.allSatisfy({ (0x21...0x7e).contains($0) }) else {
-            throw AdminTokenError(description: "the admin token holds a space, control or non-ASCII character; use visible ASCII only (e.g. openssl rand -hex 32)")
+            throw AdminTokenError(
+                description:
+                    "the admin token holds a space, control or non-ASCII character; use visible ASCII only (e.g. openssl rand -hex 32)")
         }
         bytes = Array(token.utf8)
     }
@@ -41,7 +45,8 @@ public struct AdminToken: Sendable, CustomStringConvertible, CustomDebugStringCo
         }
         let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !token.isEmpty else {
-            throw AdminTokenError(description: "the admin token file \(path) is empty; write a token into it, e.g. openssl rand -hex 32 > \(path)")
+            throw AdminTokenError(
+                description: "the admin token file \(path) is empty; write a token into it, e.g. openssl rand -hex 32 > \(path)")
         }
         do { try self.init(token) } catch let error as AdminTokenError {
             throw AdminTokenError(description: "\(path): \(error.description)")
@@ -76,16 +81,19 @@ struct AdminAuthMiddleware<Context: RequestContext>: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let token else {
-            throw ServingError(.forbidden, code: "admin_disabled",
-                               message: "admin routes are disabled; start srgnn serve with --admin-token-file PATH to enable them")
+            throw ServingError(
+                .forbidden, code: "admin_disabled",
+                message: "admin routes are disabled; start srgnn serve with --admin-token-file PATH to enable them")
         }
         guard let presented = Self.bearerToken(request.headers[.authorization]) else {
-            return unauthorized("this route needs the admin token: send the header Authorization: Bearer <token>",
-                                challenge: #"Bearer realm="srgnn-admin""#)
+            return unauthorized(
+                "this route needs the admin token: send the header Authorization: Bearer <token>",
+                challenge: #"Bearer realm="srgnn-admin""#)
         }
         guard token.matches(presented) else {
-            return unauthorized("the bearer token is not the admin token",
-                                challenge: #"Bearer realm="srgnn-admin", error="invalid_token""#)
+            return unauthorized(
+                "the bearer token is not the admin token",
+                challenge: #"Bearer realm="srgnn-admin", error="invalid_token""#)
         }
         return try await next(request, context)
     }
@@ -94,7 +102,8 @@ struct AdminAuthMiddleware<Context: RequestContext>: RouterMiddleware {
     /// (RFC 7235: `bearer` and `BEARER` are `Bearer`), and spaces after it are skipped.
     static func bearerToken(_ authorization: String?) -> String? {
         guard let authorization, let space = authorization.firstIndex(of: " "),
-              authorization[..<space].lowercased() == "bearer" else { return nil }
+            authorization[..<space].lowercased() == "bearer"
+        else { return nil }
         let token = authorization[space...].trimmingCharacters(in: .whitespaces)
         return token.isEmpty ? nil : token
     }

@@ -42,35 +42,49 @@ public func buildApplication(
 ) throws -> some ApplicationProtocol {
     try configuration.validate()
     precondition(models.count == split.names.count, "one model per variant of the split")
-    let loader = loader ?? ModelLoader(maxSessionLength: models[0].recommender.maxSessionLength,
-                                       warmUpSessions: configuration.maxCoalescedSessions,
-                                       catalogPath: models[0].catalog?.path, fallback: models[0].recommender.fallback)
-    let variants = ServedVariants(split: split, reloaders: zip(split.names, models).map { name, model in
-        ModelReloader(models: CurrentModel(model), variant: name, loader: loader, metrics: metrics, logger: logger,
-                      minimumOverlap: configuration.minReloadOverlap)
-    }, signer: signer)
+    let loader =
+        loader
+        ?? ModelLoader(
+            maxSessionLength: models[0].recommender.maxSessionLength,
+            warmUpSessions: configuration.maxCoalescedSessions,
+            catalogPath: models[0].catalog?.path, fallback: models[0].recommender.fallback)
+    let variants = ServedVariants(
+        split: split,
+        reloaders: zip(split.names, models).map { name, model in
+            ModelReloader(
+                models: CurrentModel(model), variant: name, loader: loader, metrics: metrics, logger: logger,
+                minimumOverlap: configuration.minReloadOverlap)
+        }, signer: signer)
     // One queue for every variant: jobs of one model are scored together, jobs of two never are.
-    let queue = InferenceQueue(models: variants.all[0].models, threads: configuration.inferenceThreads,
-                               maxCoalescedSessions: configuration.maxCoalescedSessions,
-                               onBatch: { metrics.batchSessions.record($0) })
-    let router = buildRouter(configuration: configuration, queue: queue, variants: variants, adminToken: adminToken,
-                             eventsLog: eventsLog, metrics: metrics, logger: logger)
+    let queue = InferenceQueue(
+        models: variants.all[0].models, threads: configuration.inferenceThreads,
+        maxCoalescedSessions: configuration.maxCoalescedSessions,
+        onBatch: { metrics.batchSessions.record($0) })
+    let router = buildRouter(
+        configuration: configuration, queue: queue, variants: variants, adminToken: adminToken,
+        eventsLog: eventsLog, metrics: metrics, logger: logger)
     let perClient = ConnectionsPerClient(limit: configuration.maxConnectionsPerClient, logger: logger)
     let http1 = HTTP1Channel.Configuration(
-        additionalChannelHandlers: [PerClientConnectionLimitHandler(connections: perClient,
-                                                                    onRefused: { metrics.connectionsRefusedPerClient.increment() }),
-                                    RequestDeadlineHandler(timeout: TimeAmount(configuration.requestReadTimeout),
-                                                           onTimeout: { metrics.requestReadTimeouts.increment() }),
-                                    ExpectContinueHandler(maxBodyBytes: configuration.maxBodyBytes)],
+        additionalChannelHandlers: [
+            PerClientConnectionLimitHandler(
+                connections: perClient,
+                onRefused: { metrics.connectionsRefusedPerClient.increment() }),
+            RequestDeadlineHandler(
+                timeout: TimeAmount(configuration.requestReadTimeout),
+                onTimeout: { metrics.requestReadTimeouts.increment() }),
+            ExpectContinueHandler(maxBodyBytes: configuration.maxBodyBytes),
+        ],
         idleTimeout: TimeAmount(configuration.idleTimeout))
     return Application(
         router: router,
         server: .http1(configuration: http1),
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "srgnn",
-                             availableConnectionsDelegate: MaximumAvailableConnections(configuration.maxConnections, logger: logger)),
+        configuration: .init(
+            address: .hostname(configuration.host, port: configuration.port), serverName: "srgnn",
+            availableConnectionsDelegate: MaximumAvailableConnections(configuration.maxConnections, logger: logger)),
         services: reloadOnHangup ? [queue, ReloadOnHangup(variants: variants, eventsLog: eventsLog, logger: logger)] : [queue],
         onServerRunning: { channel in
-            let address = channel.localAddress.map { "\($0.ipAddress ?? configuration.host):\($0.port ?? configuration.port)" }
+            let address =
+                channel.localAddress.map { "\($0.ipAddress ?? configuration.host):\($0.port ?? configuration.port)" }
                 ?? "\(configuration.host):\(configuration.port)"
             await onServerRunning(address)
         },
@@ -91,15 +105,18 @@ public func buildApplication(
     logger: Logger = Logger(label: "srgnn.serve"),
     onServerRunning: @escaping @Sendable (String) async -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
-    try buildApplication(configuration: configuration, models: [model], split: .single, loader: loader, adminToken: adminToken,
-                         reloadOnHangup: reloadOnHangup, eventsLog: eventsLog, signer: signer, metrics: metrics, logger: logger,
-                         onServerRunning: onServerRunning)
+    try buildApplication(
+        configuration: configuration, models: [model], split: .single, loader: loader, adminToken: adminToken,
+        reloadOnHangup: reloadOnHangup, eventsLog: eventsLog, signer: signer, metrics: metrics, logger: logger,
+        onServerRunning: onServerRunning)
 }
 
 /// The routes of the service over `variants` (see `buildApplication`), scored on `queue`.
-public func buildRouter(configuration: ServingConfiguration, queue: InferenceQueue, variants: ServedVariants,
-                        adminToken: AdminToken?, eventsLog: EventsLog? = nil, metrics: ServiceMetrics,
-                        logger: Logger) -> Router<BasicRequestContext> {
+public func buildRouter(
+    configuration: ServingConfiguration, queue: InferenceQueue, variants: ServedVariants,
+    adminToken: AdminToken?, eventsLog: EventsLog? = nil, metrics: ServiceMetrics,
+    logger: Logger
+) -> Router<BasicRequestContext> {
     // The load-time gauges show the first models too, not only reloaded ones.
     for variant in variants.all { variant.counters.recordServed(variant.models.served) }
     let router = Router(context: BasicRequestContext.self, options: .autoGenerateHeadEndpoints)
@@ -109,7 +126,8 @@ public func buildRouter(configuration: ServingConfiguration, queue: InferenceQue
     let single = #"{"items": [214826, 214827], "k": 20, "exclude_seen": false}"#
     let batch = #"{"sessions": [{"items": [214826, 214827]}, {"items": ["a17"]}], "k": 20}"#
     let reload = #"{"variant": "b", "model": "/models/new.safetensors"}"#
-    let event = #"{"recommendation_id": "b.5f0c2a9e8d7b4c3a1f0e9d8c7b6a5f4e.0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f", "item": 214826, "type": "click"}"#
+    let event =
+        #"{"recommendation_id": "b.5f0c2a9e8d7b4c3a1f0e9d8c7b6a5f4e.0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f", "item": 214826, "type": "click"}"#
     let limits = Limits(configuration: configuration)
     let eventBudget = EventBudget(perSecond: configuration.maxEventsPerSecond)
 
@@ -142,11 +160,13 @@ public func buildRouter(configuration: ServingConfiguration, queue: InferenceQue
         let parsed = try decodeBody(BatchRecommendationRequest.self, from: body, example: batch)
         let k = try limits.check(k: parsed.k)
         guard !parsed.sessions.isEmpty else {
-            throw ServingError(.unprocessableContent, code: "empty_batch", message: "\"sessions\" is empty; send at least one session, e.g. \(batch)")
+            throw ServingError(
+                .unprocessableContent, code: "empty_batch", message: "\"sessions\" is empty; send at least one session, e.g. \(batch)")
         }
         guard parsed.sessions.count <= configuration.maxBatch else {
-            throw ServingError(.contentTooLarge, code: "batch_too_large",
-                               message: "\(parsed.sessions.count) sessions is over the limit of \(configuration.maxBatch) per request; split the batch")
+            throw ServingError(
+                .contentTooLarge, code: "batch_too_large",
+                message: "\(parsed.sessions.count) sessions is over the limit of \(configuration.maxBatch) per request; split the batch")
         }
         for (index, session) in parsed.sessions.enumerated() { try limits.check(session.rules, place: "sessions[\(index)].") }
         let picked = try parsed.sessions.indices.map {
@@ -173,12 +193,15 @@ public func buildRouter(configuration: ServingConfiguration, queue: InferenceQue
             }
         }
         for (name, indices) in groups { variants.named(name)!.counters.recommendations.increment(by: Int64(indices.count)) }
-        return try jsonResponse(BatchRecommendationResponse(results: queries.indices.map { index in
-            var response = RecommendationResponse(results[index]!, sent: parsed.sessions[index].rules.sent(session: parsed.sessions[index].items))
-            response.model = picked[index].name
-            response.recommendationID = picked[index].makeRecommendationID()
-            return response
-        }))
+        return try jsonResponse(
+            BatchRecommendationResponse(
+                results: queries.indices.map { index in
+                    var response = RecommendationResponse(
+                        results[index]!, sent: parsed.sessions[index].rules.sent(session: parsed.sessions[index].items))
+                    response.model = picked[index].name
+                    response.recommendationID = picked[index].makeRecommendationID()
+                    return response
+                }))
     }
 
     /// Credits a click or purchase to the variant whose answer it came from; logs it when a log is kept.
@@ -191,8 +214,9 @@ public func buildRouter(configuration: ServingConfiguration, queue: InferenceQue
         if let eventsLog {
             do { try await eventsLog.append(checked.record(at: Date())) } catch {
                 logger.error("event not recorded: \(error)")
-                throw ServingError(.serviceUnavailable, code: "events_log_unavailable",
-                                   message: "the event could not be written to the events log; it was not recorded, retry later")
+                throw ServingError(
+                    .serviceUnavailable, code: "events_log_unavailable",
+                    message: "the event could not be written to the events log; it was not recorded, retry later")
             }
         }
         variant.counters.events[checked.type]!.increment()
@@ -230,21 +254,24 @@ public func buildRouter(configuration: ServingConfiguration, queue: InferenceQue
         if !body.readableBytesView.allSatisfy({ [0x20, 0x09, 0x0a, 0x0d].contains($0) }) {
             requested = try decodeBody(ReloadRequest.self, from: body, example: reload)
             if requested.model?.isEmpty == true {
-                throw ServingError(.badRequest, code: "invalid_request", message: #""model" is empty; name a checkpoint file, e.g. "# + reload)
+                throw ServingError(
+                    .badRequest, code: "invalid_request", message: #""model" is empty; name a checkpoint file, e.g. "# + reload)
             }
         }
         let targets: [ServedVariant]
         if let name = requested.variant {
             guard let variant = variants.named(name) else {
-                throw ServingError(.badRequest, code: "unknown_variant",
-                                   message: "\"variant\" names no served variant (\"\(name)\"); the variants are \(variants.listed)")
+                throw ServingError(
+                    .badRequest, code: "unknown_variant",
+                    message: "\"variant\" names no served variant (\"\(name)\"); the variants are \(variants.listed)")
             }
             targets = [variant]
         } else if variants.all.count == 1 {
             targets = variants.all
         } else if requested.model != nil {
-            throw ServingError(.badRequest, code: "variant_required",
-                               message: "with several variants, say which one loads \"model\": add \"variant\", one of \(variants.listed), e.g. \(reload)")
+            throw ServingError(
+                .badRequest, code: "variant_required",
+                message: "with several variants, say which one loads \"model\": add \"variant\", one of \(variants.listed), e.g. \(reload)")
         } else {
             targets = variants.all
         }
@@ -252,12 +279,14 @@ public func buildRouter(configuration: ServingConfiguration, queue: InferenceQue
         var reloaded = [ReloadResponse](), refused = [String]()
         for variant in targets {
             do {
-                let (served, replaced, overlap) = try await variant.reloader.reload(from: requested.model, force: requested.force ?? false,
-                                                                                   trigger: "POST /v1/admin/reload")
+                let (served, replaced, overlap) = try await variant.reloader.reload(
+                    from: requested.model, force: requested.force ?? false,
+                    trigger: "POST /v1/admin/reload")
                 reloaded.append(ReloadResponse(variant: variant.name, served: served, replaced: replaced, overlap: overlap))
             } catch let error as ModelReloadError {
                 let kept = variant.models.served
-                refused.append("\(variant.name): \(error); still serving \(kept.path ?? "the model given at start") (sha256 \(kept.sha256))")
+                refused.append(
+                    "\(variant.name): \(error); still serving \(kept.path ?? "the model given at start") (sha256 \(kept.sha256))")
             }
         }
         guard refused.isEmpty else {
@@ -269,14 +298,16 @@ public func buildRouter(configuration: ServingConfiguration, queue: InferenceQue
 
     /// The OpenAPI document of every route above (openapi.yaml, embedded at build time).
     router.get("/openapi.yaml") { _, _ -> Response in
-        Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"],
-                 body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml + "\n")))
+        Response(
+            status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml + "\n")))
     }
 
     /// Request counts and latency in the Prometheus text format.
     router.get("/metrics") { _, _ -> Response in
-        Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                 body: .init(byteBuffer: ByteBuffer(string: metrics.exposition())))
+        Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: metrics.exposition())))
     }
     return router
 }
@@ -314,15 +345,21 @@ struct Limits: Sendable {
     /// values over all attributes) or its filter names more attributes than a catalog can have;
     /// `place` prefixes the field (`sessions[2].`).
     func check(_ rules: ItemRules, place: String) throws {
-        let counts = [("exclude", rules.exclude?.count ?? 0, "ids"), ("candidates", rules.candidates?.count ?? 0, "ids"),
-                      ("filter", rules.filter?.values.reduce(0) { $0 + $1.count } ?? 0, "values")]
+        let counts = [
+            ("exclude", rules.exclude?.count ?? 0, "ids"), ("candidates", rules.candidates?.count ?? 0, "ids"),
+            ("filter", rules.filter?.values.reduce(0) { $0 + $1.count } ?? 0, "values"),
+        ]
         for (field, count, unit) in counts where count > maxRuleItems {
-            throw ServingError(.contentTooLarge, code: "list_too_long",
-                               message: "\"\(place)\(field)\" has \(count) \(unit), over the limit of \(maxRuleItems) per session; send fewer")
+            throw ServingError(
+                .contentTooLarge, code: "list_too_long",
+                message: "\"\(place)\(field)\" has \(count) \(unit), over the limit of \(maxRuleItems) per session; send fewer")
         }
         if let attributes = rules.filter?.count, attributes > Catalog.maximumAttributes {
-            throw ServingError(.contentTooLarge, code: "list_too_long",
-                               message: "\"\(place)filter\" names \(attributes) attributes, over the limit of \(Catalog.maximumAttributes) (the most a catalog has)")
+            throw ServingError(
+                .contentTooLarge, code: "list_too_long",
+                message:
+                    "\"\(place)filter\" names \(attributes) attributes, over the limit of \(Catalog.maximumAttributes) (the most a catalog has)"
+            )
         }
     }
 

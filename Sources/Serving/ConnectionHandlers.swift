@@ -26,7 +26,8 @@ final class ConnectionsPerClient: @unchecked Sendable {
             return true
         }
         if !opened {
-            logger.debug("connection refused: the client has \(limit) open (--max-connections-per-client)", metadata: ["client": "\(client)"])
+            logger.debug(
+                "connection refused: the client has \(limit) open (--max-connections-per-client)", metadata: ["client": "\(client)"])
         }
         return opened
     }

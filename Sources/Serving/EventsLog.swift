@@ -82,11 +82,14 @@ public final class EventsLog: @unchecked Sendable {
         let descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0o644)
         guard descriptor >= 0 else {
             // ENXIO: a FIFO nobody reads (a blocking open would have waited for a reader forever).
-            let reason = errno == ENXIO ? "it is a FIFO (named pipe) or a device, expected a regular file" : String(cString: strerror(errno))
+            let reason =
+                errno == ENXIO ? "it is a FIFO (named pipe) or a device, expected a regular file" : String(cString: strerror(errno))
             throw EventsLogError(description: "cannot open the events log \(path) for appending: \(reason)")
         }
         var info = stat()
-        if let reason = ServiceFile.refusal(of: descriptor, path: path, what: "the events log", limit: nil) ?? (fstat(descriptor, &info) == 0 ? nil : "cannot stat the events log \(path)") {
+        if let reason = ServiceFile.refusal(of: descriptor, path: path, what: "the events log", limit: nil)
+            ?? (fstat(descriptor, &info) == 0 ? nil : "cannot stat the events log \(path)")
+        {
             close(descriptor)
             throw EventsLogError(description: reason)
         }

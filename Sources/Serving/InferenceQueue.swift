@@ -22,8 +22,10 @@ public final class InferenceQueue: Service, Sendable {
 
     /// Starts `threads` inference threads named `<threadName>-<index>` (Linux keeps 15 characters);
     /// `onBatch` hears, from those threads, the number of sessions of every pass.
-    public init(models: CurrentModel, threads: Int, maxCoalescedSessions: Int, threadName: String = "srgnn-infer",
-                onBatch: @escaping @Sendable (Int) -> Void = { _ in }) {
+    public init(
+        models: CurrentModel, threads: Int, maxCoalescedSessions: Int, threadName: String = "srgnn-infer",
+        onBatch: @escaping @Sendable (Int) -> Void = { _ in }
+    ) {
         precondition(threads >= 1 && maxCoalescedSessions >= 1)
         self.models = models
         let state = State(running: threads)
@@ -40,10 +42,13 @@ public final class InferenceQueue: Service, Sendable {
     }
 
     /// A queue over one fixed recommender (no file behind it).
-    public convenience init(recommender: Recommender, threads: Int, maxCoalescedSessions: Int, threadName: String = "srgnn-infer",
-                            onBatch: @escaping @Sendable (Int) -> Void = { _ in }) {
-        self.init(models: CurrentModel(ServedModel(recommender: recommender)), threads: threads,
-                  maxCoalescedSessions: maxCoalescedSessions, threadName: threadName, onBatch: onBatch)
+    public convenience init(
+        recommender: Recommender, threads: Int, maxCoalescedSessions: Int, threadName: String = "srgnn-infer",
+        onBatch: @escaping @Sendable (Int) -> Void = { _ in }
+    ) {
+        self.init(
+            models: CurrentModel(ServedModel(recommender: recommender)), threads: threads,
+            maxCoalescedSessions: maxCoalescedSessions, threadName: threadName, onBatch: onBatch)
     }
 
     deinit {
@@ -169,8 +174,9 @@ private final class State: @unchecked Sendable {
                 // Queries are validated before they are queued, so this is unexpected; answer each
                 // job on its own so that one bad query fails only its own request.
                 for job in jobs {
-                    do { job.continuation.resume(returning: try recommender.recommend(job.queries)) }
-                    catch { job.continuation.resume(throwing: error) }
+                    do { job.continuation.resume(returning: try recommender.recommend(job.queries)) } catch {
+                        job.continuation.resume(throwing: error)
+                    }
                 }
             }
         }

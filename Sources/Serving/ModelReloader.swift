@@ -31,8 +31,10 @@ public final class ModelReloader: Sendable {
     /// Runs reloads one after another, off Swift's cooperative pool (loading blocks for a while).
     private let reloads = DispatchQueue(label: "srgnn.model-reload")
 
-    public init(models: CurrentModel, variant: String = VariantSplit.defaultName, loader: ModelLoader,
-                metrics: ServiceMetrics, logger: Logger, minimumOverlap: Double = 0.5) {
+    public init(
+        models: CurrentModel, variant: String = VariantSplit.defaultName, loader: ModelLoader,
+        metrics: ServiceMetrics, logger: Logger, minimumOverlap: Double = 0.5
+    ) {
         self.models = models
         self.minimumOverlap = minimumOverlap
         self.variant = variant
@@ -48,8 +50,10 @@ public final class ModelReloader: Sendable {
     /// false. The wait ends with `CancellationError` when the calling task is cancelled (the
     /// reload itself goes on), so that a reload never holds up shutdown.
     @discardableResult
-    public func reload(from path: String? = nil, force: Bool = false,
-                       trigger: String) async throws -> (served: ServedModel, replaced: ServedModel, overlap: ReloadOverlap) {
+    public func reload(
+        from path: String? = nil, force: Bool = false,
+        trigger: String
+    ) async throws -> (served: ServedModel, replaced: ServedModel, overlap: ReloadOverlap) {
         let once = ResumeOnce<(served: ServedModel, replaced: ServedModel, overlap: ReloadOverlap)>()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
@@ -64,12 +68,17 @@ public final class ModelReloader: Sendable {
     }
 
     /// One reload, on the `reloads` queue.
-    private func reloadNow(from requestedPath: String?, force: Bool,
-                           trigger: String) throws -> (served: ServedModel, replaced: ServedModel, overlap: ReloadOverlap) {
+    private func reloadNow(
+        from requestedPath: String?, force: Bool,
+        trigger: String
+    ) throws -> (served: ServedModel, replaced: ServedModel, overlap: ReloadOverlap) {
         let current = models.served
         guard let path = requestedPath ?? current.path else {
-            try refuse(ModelReloadError(path: nil, reason: "the served model was not loaded from a file; name one, e.g. {\"model\": \"/models/new.safetensors\"}"),
-                              trigger: trigger)
+            try refuse(
+                ModelReloadError(
+                    path: nil,
+                    reason: "the served model was not loaded from a file; name one, e.g. {\"model\": \"/models/new.safetensors\"}"),
+                trigger: trigger)
         }
         let loaded: ServedModel
         do {
@@ -82,24 +91,38 @@ public final class ModelReloader: Sendable {
         // A bare weights file reads raw ids as row numbers: swapped in for a checkpoint, every
         // client's ids would silently name other items.
         if current.recommender.loaded.metadata != nil, loaded.recommender.loaded.metadata == nil {
-            try refuse(ModelReloadError(path: path, reason: "not a checkpoint (a bare weights file has no vocabulary, so raw ids would be read as row numbers); give a checkpoint written by srgnn train"),
-                              trigger: trigger)
+            try refuse(
+                ModelReloadError(
+                    path: path,
+                    reason:
+                        "not a checkpoint (a bare weights file has no vocabulary, so raw ids would be read as row numbers); give a checkpoint written by srgnn train"
+                ),
+                trigger: trigger)
         }
         let overlap = ReloadOverlap(new: loaded, old: current)
         if !force, let short = overlap.shortfall(minimum: minimumOverlap) {
-            try refuse(ModelReloadError(path: path, reason: "\(short) (the least accepted is \(ReloadOverlap.percent(minimumOverlap)), --min-reload-overlap): most sessions or filters would be answered with nothing; check the file, or send {\"force\": true} to reload anyway"),
-                       trigger: trigger)
+            try refuse(
+                ModelReloadError(
+                    path: path,
+                    reason:
+                        "\(short) (the least accepted is \(ReloadOverlap.percent(minimumOverlap)), --min-reload-overlap): most sessions or filters would be answered with nothing; check the file, or send {\"force\": true} to reload anyway"
+                ),
+                trigger: trigger)
         }
         let replaced = models.replace(with: loaded)
         counters.reloads.increment()
         counters.recordServed(loaded)
-        logger.info("reloaded (\(trigger)\(force ? ", forced" : "")) \(variant): \(loaded.summary) in \(String(format: "%.3f", loaded.loadSeconds ?? 0)) s; \(overlap); replaced sha256 \(replaced.sha256)")
+        logger.info(
+            "reloaded (\(trigger)\(force ? ", forced" : "")) \(variant): \(loaded.summary) in \(String(format: "%.3f", loaded.loadSeconds ?? 0)) s; \(overlap); replaced sha256 \(replaced.sha256)"
+        )
         return (loaded, replaced, overlap)
     }
 
     private func refuse(_ error: ModelReloadError, trigger: String) throws -> Never {
         counters.reloadFailures.increment()
-        logger.error("reload (\(trigger)) of \(variant) refused: \(error); still serving \(models.served.path ?? "<in memory>") (sha256 \(models.served.sha256))")
+        logger.error(
+            "reload (\(trigger)) of \(variant) refused: \(error); still serving \(models.served.path ?? "<in memory>") (sha256 \(models.served.sha256))"
+        )
         throw error
     }
 }
@@ -133,7 +156,8 @@ public struct ReloadOverlap: Sendable, Equatable, CustomStringConvertible {
     static func percent(_ share: Double) -> String { String(format: "%.1f %%", 100 * share) }
 
     public var description: String {
-        "overlap: \(Self.percent(previousModel)) of the previous model's items" + (catalog.map { ", \(Self.percent($0)) of the catalog's rows" } ?? "")
+        "overlap: \(Self.percent(previousModel)) of the previous model's items"
+            + (catalog.map { ", \(Self.percent($0)) of the catalog's rows" } ?? "")
     }
 }
 

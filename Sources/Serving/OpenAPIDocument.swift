@@ -3,592 +3,592 @@
 /// The service's OpenAPI document, answered at `GET /openapi.yaml`.
 enum OpenAPIDocument {
     static let yaml = #"""
-openapi: 3.0.3
-info:
-  title: srgnn serve
-  version: "1"
-  description: |
-    Next-item recommendations for live sessions from an SR-GNN model (`srgnn serve`).
-
-    Optional request fields may be null, which means the same as leaving them out.
-
-    Item ids are the click log's raw ids, sent as JSON strings or integers (`17` and `"17"` name
-    one item). Ids the client sent come back (in `unknown_items`) in the form they were sent; ids
-    from the model come back as a number when their text is a canonical 64-bit integer, else as a
-    string. Every refusal is `{"error": {"code": …, "message": …}}`; the message says what to fix.
-    Limits (`srgnn serve --help`): bodies up to 1 MiB, `k` up to 1,000, 100 sessions per batch
-    by default.
-servers:
-  - url: http://127.0.0.1:8080
-paths:
-  /v1/recommendations:
-    post:
-      summary: The best items to show next for one session
-      description: |
-        Scores every item the rules allow (or exactly `candidates`) for the session and answers
-        the best `k`. A session that is empty or has only unknown items is answered from the
-        training data's recent popular items (`"fallback": "popularity"`) unless the service runs
-        with `--fallback none`, which answers 422. With A/B variants, `model` picks one by name,
-        else `session_id` picks one by a stable hash (the same session id always gets the same
-        variant), else the split picks one at random.
-      operationId: recommend
-      requestBody:
-        required: true
-        content:
-          application/json:
-            schema: { $ref: "#/components/schemas/RecommendationRequest" }
-            example: { items: [214826, 214827], k: 20, exclude_seen: true, filter: { category: ["shoes"] }, session_id: "s-81" }
-      responses:
-        "200":
-          description: The recommendation.
-          content:
-            application/json:
-              schema: { $ref: "#/components/schemas/Recommendation" }
-        "400": { $ref: "#/components/responses/BadRequest" }
-        "413": { $ref: "#/components/responses/TooLarge" }
-        "415": { $ref: "#/components/responses/UnsupportedEncoding" }
-        "422": { $ref: "#/components/responses/Unprocessable" }
-        "503": { $ref: "#/components/responses/Unavailable" }
-  /v1/recommendations/batch:
-    post:
-      summary: Recommendations for several sessions, scored in one pass
-      operationId: recommendBatch
-      requestBody:
-        required: true
-        content:
-          application/json:
-            schema: { $ref: "#/components/schemas/BatchRecommendationRequest" }
-            example: { sessions: [{ items: [214826, 214827], session_id: "s-81" }, { items: ["a17"], exclude: ["a18"] }], k: 20 }
-      responses:
-        "200":
-          description: One result per session, in order.
-          content:
-            application/json:
-              schema: { $ref: "#/components/schemas/BatchRecommendation" }
-        "400": { $ref: "#/components/responses/BadRequest" }
-        "413": { $ref: "#/components/responses/TooLarge" }
-        "415": { $ref: "#/components/responses/UnsupportedEncoding" }
-        "422": { $ref: "#/components/responses/Unprocessable" }
-        "503": { $ref: "#/components/responses/Unavailable" }
-  /v1/events:
-    post:
-      summary: Attributes a click or purchase to the recommendation (and so the variant) it came from
-      description: |
-        Counted per variant in `/metrics` and, with `--events-log`, appended to the events log
-        (one JSON line of at most 2 KiB, written before the answer). The variant is read from the
-        `recommendation_id`, whose signature (HMAC-SHA256 with the key of `--events-key-file`, or
-        one generated at start) shows this service issued it, so the service keeps no table of
-        issued ids; an unsigned, altered or foreign id is a 400. At most `--max-events-per-second`
-        events are taken (default 1,000, over all clients): beyond, 429 with `Retry-After`.
-      operationId: recordEvent
-      requestBody:
-        required: true
-        content:
-          application/json:
-            schema: { $ref: "#/components/schemas/EventRequest" }
-            example: { recommendation_id: "b.5f2b0c1e9a7d4c3b8e6f1a2d3c4b5a69.0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f", item: 214826, type: click }
-      responses:
-        "200":
-          description: Recorded.
-          content:
-            application/json:
-              schema: { $ref: "#/components/schemas/EventRecorded" }
-        "400": { $ref: "#/components/responses/BadRequest" }
-        "413": { $ref: "#/components/responses/TooLarge" }
-        "415": { $ref: "#/components/responses/UnsupportedEncoding" }
-        "429": { $ref: "#/components/responses/TooManyEvents" }
-        "503": { $ref: "#/components/responses/Unavailable" }
-  /v1/model:
-    get:
-      summary: The model answering requests (the first variant's)
-      operationId: model
-      responses:
-        "200":
-          description: Its configuration, file, SHA-256, lineage and when it was loaded.
-          content:
-            application/json:
-              schema: { $ref: "#/components/schemas/ModelDescription" }
-  /v1/models:
-    get:
-      summary: Every variant and its share of the traffic
-      operationId: models
-      responses:
-        "200":
-          description: The split and each variant's model.
-          content:
-            application/json:
-              schema: { $ref: "#/components/schemas/Variants" }
-  /v1/admin/reload:
-    post:
-      summary: Loads a model file and swaps it in without dropping a request
-      description: |
-        Loads and checks the file named by `model` (or the variant's own file again, with its
-        catalog) and swaps it in; requests in flight finish on the model they started with. A
-        bad file is refused with 422 and the old model keeps serving. Needs
-        `Authorization: Bearer <token>` with the token of `--admin-token-file`; without that
-        option the admin routes are disabled (403). With several variants, `variant` names the
-        one to reload; with neither `variant` nor `model`, every variant reloads from its file.
-        A model that knows under `--min-reload-overlap` (default 0.5) of the served model's items,
-        or of the catalog's rows, is refused (422) unless `force` is true; the answer gives the
-        overlap.
-      operationId: reload
-      security:
-        - adminToken: []
-      requestBody:
-        required: false
-        content:
-          application/json:
-            schema: { $ref: "#/components/schemas/ReloadRequest" }
-            example: { model: /models/new.safetensors, variant: b }
-      responses:
-        "200":
-          description: Reloaded (one variant), or every variant reloaded (`variants`).
-          content:
-            application/json:
-              schema:
-                oneOf:
-                  - $ref: "#/components/schemas/ReloadAnswer"
-                  - $ref: "#/components/schemas/ReloadAllAnswer"
-        "400": { $ref: "#/components/responses/BadRequest" }
-        "401": { $ref: "#/components/responses/Unauthorized" }
-        "403": { $ref: "#/components/responses/Forbidden" }
-        "413": { $ref: "#/components/responses/TooLarge" }
-        "415": { $ref: "#/components/responses/UnsupportedEncoding" }
-        "422": { $ref: "#/components/responses/Unprocessable" }
-  /health:
-    get:
-      summary: Alive while the process runs
-      operationId: health
-      responses:
-        "200":
-          description: Alive.
-          content:
-            application/json:
-              schema: { $ref: "#/components/schemas/Status" }
-  /ready:
-    get:
-      summary: Ready to take requests (503 once shutdown begins)
-      operationId: ready
-      responses:
-        "200":
-          description: Ready.
-          content:
-            application/json:
-              schema: { $ref: "#/components/schemas/Status" }
-        "503": { $ref: "#/components/responses/Unavailable" }
-  /metrics:
-    get:
-      summary: Request counts, latency, reloads and per-variant counts (Prometheus text format)
-      operationId: metrics
-      responses:
-        "200":
-          description: The metrics.
-          content:
-            text/plain:
-              schema: { type: string }
-  /openapi.yaml:
-    get:
-      summary: This document
-      operationId: openapi
-      responses:
-        "200":
-          description: The OpenAPI document of the service.
-          content:
-            application/yaml:
-              schema: { type: object }
-components:
-  securitySchemes:
-    adminToken:
-      type: http
-      scheme: bearer
-  responses:
-    BadRequest:
-      description: |
-        The request is malformed or a field is invalid (`malformed_json`, `invalid_request`,
-        `invalid_k`, `invalid_filter`, `unknown_model`, `invalid_session_id`, `unknown_variant`,
-        `variant_required`, `invalid_recommendation_id`, `invalid_item`, `invalid_event_type`,
-        `malformed_request`).
-      content:
-        application/json:
-          schema: { $ref: "#/components/schemas/Error" }
-    Unauthorized:
-      description: The admin token is missing or wrong (`unauthorized`).
-      headers:
-        WWW-Authenticate:
-          schema: { type: string }
-      content:
-        application/json:
-          schema: { $ref: "#/components/schemas/Error" }
-    Forbidden:
-      description: Admin routes are disabled (no `--admin-token-file`; `admin_disabled`).
-      content:
-        application/json:
-          schema: { $ref: "#/components/schemas/Error" }
-    TooLarge:
-      description: The body, the batch or a list is over its limit (`body_too_large`, `batch_too_large`, `list_too_long`).
-      content:
-        application/json:
-          schema: { $ref: "#/components/schemas/Error" }
-    Unprocessable:
-      description: |
-        Well-formed but impossible: an empty session or one with no known item under
-        `--fallback none` (`empty_session`, `no_known_items`), an empty batch (`empty_batch`), a
-        refused model or catalog file (`model_refused`; when several variants reload, the message
-        names each refused one and those reloaded).
-      content:
-        application/json:
-          schema: { $ref: "#/components/schemas/Error" }
-    UnsupportedEncoding:
-      description: The body is compressed (`Content-Encoding` other than `identity`; `unsupported_content_encoding`); send it uncompressed.
-      headers:
-        Accept-Encoding:
-          schema: { type: string, enum: [identity] }
-      content:
-        application/json:
-          schema: { $ref: "#/components/schemas/Error" }
-    TooManyEvents:
-      description: Over `--max-events-per-second` (`too_many_events`); the event was not recorded.
-      headers:
-        Retry-After:
-          schema: { type: integer }
-      content:
-        application/json:
-          schema: { $ref: "#/components/schemas/Error" }
-    Unavailable:
-      description: Shutting down (`shutting_down`), or the events log cannot be written (`events_log_unavailable`).
-      content:
-        application/json:
-          schema: { $ref: "#/components/schemas/Error" }
-  schemas:
-    ItemID:
-      description: A raw item id as in the click log.
-      oneOf:
-        - type: string
-        - type: integer
-          format: int64
-    AttributeValue:
-      description: A catalog attribute value; numbers match the catalog's text of the same number.
-      oneOf:
-        - type: string
-        - type: number
-    Rules:
-      type: object
-      properties:
-        exclude:
-          nullable: true
-          description: Ids never to return (e.g. the basket); unknown ids are ignored.
-          type: array
-          maxItems: 10000
-          items: { $ref: "#/components/schemas/ItemID" }
-        filter:
-          nullable: true
+        openapi: 3.0.3
+        info:
+          title: srgnn serve
+          version: "1"
           description: |
-            Catalog attribute → allowed values; an item must match every attribute named. A number
-            matches the catalog's text of the same number (`2` and `2.0` match `2`); a string only
-            itself.
-          type: object
-          maxProperties: 256
-          additionalProperties:
-            type: array
-            maxItems: 10000
-            items: { $ref: "#/components/schemas/AttributeValue" }
-        include_unavailable:
-          nullable: true
-          description: Also return items the catalog marks unavailable.
-          type: boolean
-          default: false
-        candidates:
-          nullable: true
-          description: Rank exactly these items (those the rules allow); unknown ones are listed in `unknown_items`.
-          type: array
-          maxItems: 10000
-          items: { $ref: "#/components/schemas/ItemID" }
-        session_id:
-          nullable: true
-          description: |
-            Picks the A/B variant by a stable hash: the first 8 bytes of the SHA-256 of its UTF-8
-            bytes, as a big-endian integer h, fall at ⌊h · total / 2⁶⁴⌋ in the split's cumulative
-            weights. Up to 256 characters (Unicode scalars).
-          type: string
-          minLength: 1
-          maxLength: 256
-    RecommendationRequest:
-      allOf:
-        - $ref: "#/components/schemas/Rules"
-        - type: object
-          required: [items]
-          properties:
-            items:
-              description: The session's clicked items, oldest first.
-              type: array
-              items: { $ref: "#/components/schemas/ItemID" }
-            k:
-              nullable: true
-              type: integer
-              minimum: 1
-              maximum: 1000
-              default: 20
-            exclude_seen:
-              nullable: true
-              description: Leave out the session's own items.
-              type: boolean
-              default: false
-            model:
-              nullable: true
-              description: The A/B variant to answer with, by name.
-              type: string
-    BatchSession:
-      allOf:
-        - $ref: "#/components/schemas/Rules"
-        - type: object
-          required: [items]
-          properties:
-            items:
-              type: array
-              items: { $ref: "#/components/schemas/ItemID" }
-    BatchRecommendationRequest:
-      type: object
-      required: [sessions]
-      properties:
-        sessions:
-          type: array
-          minItems: 1
-          maxItems: 100
-          items: { $ref: "#/components/schemas/BatchSession" }
-        k:
-          nullable: true
-          type: integer
-          minimum: 1
-          maximum: 1000
-          default: 20
-        exclude_seen:
-          nullable: true
-          type: boolean
-          default: false
-        model:
-          nullable: true
-          description: The A/B variant for every session, by name (else each session's `session_id` picks).
-          type: string
-    ScoredItem:
-      type: object
-      required: [id, score]
-      properties:
-        id: { $ref: "#/components/schemas/ItemID" }
-        score:
-          description: The model's logit (a click count for the popularity fallback); null if not finite.
-          type: number
-          nullable: true
-    Recommendation:
-      type: object
-      required: [items, model, recommendation_id]
-      properties:
-        items:
-          description: Best first.
-          type: array
-          items: { $ref: "#/components/schemas/ScoredItem" }
-        unknown_items:
-          description: The session's ids the model does not know, then the unknown candidates, as sent.
-          type: array
-          items: { $ref: "#/components/schemas/ItemID" }
-        fallback:
-          description: Present when the model could not embed the session and the answer comes from popularity.
-          type: string
-          enum: [popularity]
-        model:
-          description: The variant that answered.
-          type: string
-        recommendation_id:
-          description: Unique and signed, `<variant>.<32 lowercase hex digits>.<32 lowercase hex digits>`; send it back with `POST /v1/events`.
-          type: string
-          pattern: "^[A-Za-z0-9_-]{1,32}\\.[0-9a-f]{32}\\.[0-9a-f]{32}$"
-    BatchRecommendation:
-      type: object
-      required: [results]
-      properties:
-        results:
-          type: array
-          items: { $ref: "#/components/schemas/Recommendation" }
-    EventRequest:
-      type: object
-      required: [recommendation_id, item, type]
-      properties:
-        recommendation_id:
-          description: As an answer gave it.
-          type: string
-          maxLength: 98
-          pattern: "^[A-Za-z0-9_-]{1,32}\\.[0-9a-f]{32}\\.[0-9a-f]{32}$"
-        item:
-          description: An item id, as in `items`; a string of 1 to 256 characters or an integer.
-          oneOf:
-            - type: string
-              minLength: 1
-              maxLength: 256
-            - type: integer
-              format: int64
-        type:
-          type: string
-          enum: [click, purchase]
-    EventRecorded:
-      type: object
-      required: [status, model]
-      properties:
-        status:
-          type: string
-          enum: [recorded]
-        model: { type: string }
-    ModelDescription:
-      type: object
-      required: [format, configuration, item_count, max_session_length, sha256, loaded_at]
-      properties:
-        name:
-          description: The variant's name (`default` for a single model).
-          type: string
-        share:
-          description: The variant's share of the traffic (in `/v1/models`).
-          type: number
-        format:
-          type: string
-          enum: [checkpoint, bare-weights]
-        configuration:
-          type: object
-          required: [item_count, hidden_size, propagation_steps, nonhybrid, model_variant]
-          properties:
-            item_count: { type: integer }
-            hidden_size: { type: integer }
-            propagation_steps: { type: integer }
-            nonhybrid: { type: boolean }
-            model_variant:
-              description: "`srgnn`, or `niser` (NISER+: normalised embeddings, scores are σ · cosine)."
-              type: string
-              enum: [srgnn, niser]
-        item_count: { type: integer }
-        max_session_length: { type: integer }
-        epoch: { type: integer }
-        metrics:
-          type: object
-          additionalProperties: { type: number }
-        trained_at: { type: string }
-        dataset:
-          description: The training data's folder or file name (never a path).
-          type: string
-        dataset_fingerprint: { type: string }
-        versions:
-          type: object
-          additionalProperties: { type: string }
-        sha256: { type: string }
-        model_file:
-          description: The model file's name (never a path).
-          type: string
-        loaded_at: { type: string, format: date-time }
-        load_seconds: { type: number }
-        lineage:
-          type: object
-          required: [parent_sha256, parent_items, added_items, ancestors]
-          properties:
-            parent_sha256: { type: string }
-            parent_file: { type: string }
-            parent_dataset_fingerprint: { type: string }
-            parent_items: { type: integer }
-            added_items: { type: integer }
-            ancestors:
-              type: array
-              items: { type: string }
-            optimizer_state_file: { type: string }
-        training_data:
-          type: object
-          required: [train_sessions, train_examples, test_examples, items]
-          properties:
-            train_sessions: { type: integer }
-            train_examples: { type: integer }
-            test_examples: { type: integer }
-            items: { type: integer }
-        catalog:
-          type: object
-          required: [file, items, unavailable, attributes]
-          properties:
-            file: { type: string }
-            items: { type: integer }
-            unavailable: { type: integer }
-            attributes:
-              type: array
-              items: { type: string }
-        fallback:
-          type: string
-          enum: [popularity, none]
-    Variants:
-      type: object
-      required: [split, variants]
-      properties:
-        split:
-          type: object
-          additionalProperties: { type: integer }
-        variants:
-          type: array
-          items: { $ref: "#/components/schemas/ModelDescription" }
-    ReloadRequest:
-      type: object
-      properties:
-        model:
-          nullable: true
-          description: The model file to load (the variant's current file when absent).
-          type: string
-          minLength: 1
-        variant:
-          nullable: true
-          description: The variant to reload (needed with `model` when there are several).
-          type: string
-        force:
-          nullable: true
-          description: Reload even when the new model knows under `--min-reload-overlap` of the served model's items or the catalog's rows.
-          type: boolean
-    ReloadAnswer:
-      type: object
-      required: [status, sha256, previous_sha256, item_count, loaded_at]
-      properties:
-        status:
-          type: string
-          enum: [reloaded]
-        variant: { type: string }
-        path: { type: string }
-        sha256: { type: string }
-        previous_sha256: { type: string }
-        item_count: { type: integer }
-        load_seconds: { type: number }
-        loaded_at: { type: string, format: date-time }
-        overlap:
-          description: Shares (0 to 1) of the previous model's items, and of the catalog's rows, that the new model knows.
-          type: object
-          required: [previous_model]
-          properties:
-            previous_model: { type: number }
-            catalog: { type: number }
-    ReloadAllAnswer:
-      type: object
-      required: [status, variants]
-      properties:
-        status:
-          type: string
-          enum: [reloaded]
-        variants:
-          type: array
-          items: { $ref: "#/components/schemas/ReloadAnswer" }
-    Status:
-      type: object
-      required: [status]
-      properties:
-        status:
-          type: string
-          enum: [ok, ready]
-        items: { type: integer }
-    Error:
-      type: object
-      required: [error]
-      properties:
-        error:
-          type: object
-          required: [code, message]
-          properties:
-            code: { type: string }
-            message: { type: string }
-"""#
+            Next-item recommendations for live sessions from an SR-GNN model (`srgnn serve`).
+
+            Optional request fields may be null, which means the same as leaving them out.
+
+            Item ids are the click log's raw ids, sent as JSON strings or integers (`17` and `"17"` name
+            one item). Ids the client sent come back (in `unknown_items`) in the form they were sent; ids
+            from the model come back as a number when their text is a canonical 64-bit integer, else as a
+            string. Every refusal is `{"error": {"code": …, "message": …}}`; the message says what to fix.
+            Limits (`srgnn serve --help`): bodies up to 1 MiB, `k` up to 1,000, 100 sessions per batch
+            by default.
+        servers:
+          - url: http://127.0.0.1:8080
+        paths:
+          /v1/recommendations:
+            post:
+              summary: The best items to show next for one session
+              description: |
+                Scores every item the rules allow (or exactly `candidates`) for the session and answers
+                the best `k`. A session that is empty or has only unknown items is answered from the
+                training data's recent popular items (`"fallback": "popularity"`) unless the service runs
+                with `--fallback none`, which answers 422. With A/B variants, `model` picks one by name,
+                else `session_id` picks one by a stable hash (the same session id always gets the same
+                variant), else the split picks one at random.
+              operationId: recommend
+              requestBody:
+                required: true
+                content:
+                  application/json:
+                    schema: { $ref: "#/components/schemas/RecommendationRequest" }
+                    example: { items: [214826, 214827], k: 20, exclude_seen: true, filter: { category: ["shoes"] }, session_id: "s-81" }
+              responses:
+                "200":
+                  description: The recommendation.
+                  content:
+                    application/json:
+                      schema: { $ref: "#/components/schemas/Recommendation" }
+                "400": { $ref: "#/components/responses/BadRequest" }
+                "413": { $ref: "#/components/responses/TooLarge" }
+                "415": { $ref: "#/components/responses/UnsupportedEncoding" }
+                "422": { $ref: "#/components/responses/Unprocessable" }
+                "503": { $ref: "#/components/responses/Unavailable" }
+          /v1/recommendations/batch:
+            post:
+              summary: Recommendations for several sessions, scored in one pass
+              operationId: recommendBatch
+              requestBody:
+                required: true
+                content:
+                  application/json:
+                    schema: { $ref: "#/components/schemas/BatchRecommendationRequest" }
+                    example: { sessions: [{ items: [214826, 214827], session_id: "s-81" }, { items: ["a17"], exclude: ["a18"] }], k: 20 }
+              responses:
+                "200":
+                  description: One result per session, in order.
+                  content:
+                    application/json:
+                      schema: { $ref: "#/components/schemas/BatchRecommendation" }
+                "400": { $ref: "#/components/responses/BadRequest" }
+                "413": { $ref: "#/components/responses/TooLarge" }
+                "415": { $ref: "#/components/responses/UnsupportedEncoding" }
+                "422": { $ref: "#/components/responses/Unprocessable" }
+                "503": { $ref: "#/components/responses/Unavailable" }
+          /v1/events:
+            post:
+              summary: Attributes a click or purchase to the recommendation (and so the variant) it came from
+              description: |
+                Counted per variant in `/metrics` and, with `--events-log`, appended to the events log
+                (one JSON line of at most 2 KiB, written before the answer). The variant is read from the
+                `recommendation_id`, whose signature (HMAC-SHA256 with the key of `--events-key-file`, or
+                one generated at start) shows this service issued it, so the service keeps no table of
+                issued ids; an unsigned, altered or foreign id is a 400. At most `--max-events-per-second`
+                events are taken (default 1,000, over all clients): beyond, 429 with `Retry-After`.
+              operationId: recordEvent
+              requestBody:
+                required: true
+                content:
+                  application/json:
+                    schema: { $ref: "#/components/schemas/EventRequest" }
+                    example: { recommendation_id: "b.5f2b0c1e9a7d4c3b8e6f1a2d3c4b5a69.0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f", item: 214826, type: click }
+              responses:
+                "200":
+                  description: Recorded.
+                  content:
+                    application/json:
+                      schema: { $ref: "#/components/schemas/EventRecorded" }
+                "400": { $ref: "#/components/responses/BadRequest" }
+                "413": { $ref: "#/components/responses/TooLarge" }
+                "415": { $ref: "#/components/responses/UnsupportedEncoding" }
+                "429": { $ref: "#/components/responses/TooManyEvents" }
+                "503": { $ref: "#/components/responses/Unavailable" }
+          /v1/model:
+            get:
+              summary: The model answering requests (the first variant's)
+              operationId: model
+              responses:
+                "200":
+                  description: Its configuration, file, SHA-256, lineage and when it was loaded.
+                  content:
+                    application/json:
+                      schema: { $ref: "#/components/schemas/ModelDescription" }
+          /v1/models:
+            get:
+              summary: Every variant and its share of the traffic
+              operationId: models
+              responses:
+                "200":
+                  description: The split and each variant's model.
+                  content:
+                    application/json:
+                      schema: { $ref: "#/components/schemas/Variants" }
+          /v1/admin/reload:
+            post:
+              summary: Loads a model file and swaps it in without dropping a request
+              description: |
+                Loads and checks the file named by `model` (or the variant's own file again, with its
+                catalog) and swaps it in; requests in flight finish on the model they started with. A
+                bad file is refused with 422 and the old model keeps serving. Needs
+                `Authorization: Bearer <token>` with the token of `--admin-token-file`; without that
+                option the admin routes are disabled (403). With several variants, `variant` names the
+                one to reload; with neither `variant` nor `model`, every variant reloads from its file.
+                A model that knows under `--min-reload-overlap` (default 0.5) of the served model's items,
+                or of the catalog's rows, is refused (422) unless `force` is true; the answer gives the
+                overlap.
+              operationId: reload
+              security:
+                - adminToken: []
+              requestBody:
+                required: false
+                content:
+                  application/json:
+                    schema: { $ref: "#/components/schemas/ReloadRequest" }
+                    example: { model: /models/new.safetensors, variant: b }
+              responses:
+                "200":
+                  description: Reloaded (one variant), or every variant reloaded (`variants`).
+                  content:
+                    application/json:
+                      schema:
+                        oneOf:
+                          - $ref: "#/components/schemas/ReloadAnswer"
+                          - $ref: "#/components/schemas/ReloadAllAnswer"
+                "400": { $ref: "#/components/responses/BadRequest" }
+                "401": { $ref: "#/components/responses/Unauthorized" }
+                "403": { $ref: "#/components/responses/Forbidden" }
+                "413": { $ref: "#/components/responses/TooLarge" }
+                "415": { $ref: "#/components/responses/UnsupportedEncoding" }
+                "422": { $ref: "#/components/responses/Unprocessable" }
+          /health:
+            get:
+              summary: Alive while the process runs
+              operationId: health
+              responses:
+                "200":
+                  description: Alive.
+                  content:
+                    application/json:
+                      schema: { $ref: "#/components/schemas/Status" }
+          /ready:
+            get:
+              summary: Ready to take requests (503 once shutdown begins)
+              operationId: ready
+              responses:
+                "200":
+                  description: Ready.
+                  content:
+                    application/json:
+                      schema: { $ref: "#/components/schemas/Status" }
+                "503": { $ref: "#/components/responses/Unavailable" }
+          /metrics:
+            get:
+              summary: Request counts, latency, reloads and per-variant counts (Prometheus text format)
+              operationId: metrics
+              responses:
+                "200":
+                  description: The metrics.
+                  content:
+                    text/plain:
+                      schema: { type: string }
+          /openapi.yaml:
+            get:
+              summary: This document
+              operationId: openapi
+              responses:
+                "200":
+                  description: The OpenAPI document of the service.
+                  content:
+                    application/yaml:
+                      schema: { type: object }
+        components:
+          securitySchemes:
+            adminToken:
+              type: http
+              scheme: bearer
+          responses:
+            BadRequest:
+              description: |
+                The request is malformed or a field is invalid (`malformed_json`, `invalid_request`,
+                `invalid_k`, `invalid_filter`, `unknown_model`, `invalid_session_id`, `unknown_variant`,
+                `variant_required`, `invalid_recommendation_id`, `invalid_item`, `invalid_event_type`,
+                `malformed_request`).
+              content:
+                application/json:
+                  schema: { $ref: "#/components/schemas/Error" }
+            Unauthorized:
+              description: The admin token is missing or wrong (`unauthorized`).
+              headers:
+                WWW-Authenticate:
+                  schema: { type: string }
+              content:
+                application/json:
+                  schema: { $ref: "#/components/schemas/Error" }
+            Forbidden:
+              description: Admin routes are disabled (no `--admin-token-file`; `admin_disabled`).
+              content:
+                application/json:
+                  schema: { $ref: "#/components/schemas/Error" }
+            TooLarge:
+              description: The body, the batch or a list is over its limit (`body_too_large`, `batch_too_large`, `list_too_long`).
+              content:
+                application/json:
+                  schema: { $ref: "#/components/schemas/Error" }
+            Unprocessable:
+              description: |
+                Well-formed but impossible: an empty session or one with no known item under
+                `--fallback none` (`empty_session`, `no_known_items`), an empty batch (`empty_batch`), a
+                refused model or catalog file (`model_refused`; when several variants reload, the message
+                names each refused one and those reloaded).
+              content:
+                application/json:
+                  schema: { $ref: "#/components/schemas/Error" }
+            UnsupportedEncoding:
+              description: The body is compressed (`Content-Encoding` other than `identity`; `unsupported_content_encoding`); send it uncompressed.
+              headers:
+                Accept-Encoding:
+                  schema: { type: string, enum: [identity] }
+              content:
+                application/json:
+                  schema: { $ref: "#/components/schemas/Error" }
+            TooManyEvents:
+              description: Over `--max-events-per-second` (`too_many_events`); the event was not recorded.
+              headers:
+                Retry-After:
+                  schema: { type: integer }
+              content:
+                application/json:
+                  schema: { $ref: "#/components/schemas/Error" }
+            Unavailable:
+              description: Shutting down (`shutting_down`), or the events log cannot be written (`events_log_unavailable`).
+              content:
+                application/json:
+                  schema: { $ref: "#/components/schemas/Error" }
+          schemas:
+            ItemID:
+              description: A raw item id as in the click log.
+              oneOf:
+                - type: string
+                - type: integer
+                  format: int64
+            AttributeValue:
+              description: A catalog attribute value; numbers match the catalog's text of the same number.
+              oneOf:
+                - type: string
+                - type: number
+            Rules:
+              type: object
+              properties:
+                exclude:
+                  nullable: true
+                  description: Ids never to return (e.g. the basket); unknown ids are ignored.
+                  type: array
+                  maxItems: 10000
+                  items: { $ref: "#/components/schemas/ItemID" }
+                filter:
+                  nullable: true
+                  description: |
+                    Catalog attribute → allowed values; an item must match every attribute named. A number
+                    matches the catalog's text of the same number (`2` and `2.0` match `2`); a string only
+                    itself.
+                  type: object
+                  maxProperties: 256
+                  additionalProperties:
+                    type: array
+                    maxItems: 10000
+                    items: { $ref: "#/components/schemas/AttributeValue" }
+                include_unavailable:
+                  nullable: true
+                  description: Also return items the catalog marks unavailable.
+                  type: boolean
+                  default: false
+                candidates:
+                  nullable: true
+                  description: Rank exactly these items (those the rules allow); unknown ones are listed in `unknown_items`.
+                  type: array
+                  maxItems: 10000
+                  items: { $ref: "#/components/schemas/ItemID" }
+                session_id:
+                  nullable: true
+                  description: |
+                    Picks the A/B variant by a stable hash: the first 8 bytes of the SHA-256 of its UTF-8
+                    bytes, as a big-endian integer h, fall at ⌊h · total / 2⁶⁴⌋ in the split's cumulative
+                    weights. Up to 256 characters (Unicode scalars).
+                  type: string
+                  minLength: 1
+                  maxLength: 256
+            RecommendationRequest:
+              allOf:
+                - $ref: "#/components/schemas/Rules"
+                - type: object
+                  required: [items]
+                  properties:
+                    items:
+                      description: The session's clicked items, oldest first.
+                      type: array
+                      items: { $ref: "#/components/schemas/ItemID" }
+                    k:
+                      nullable: true
+                      type: integer
+                      minimum: 1
+                      maximum: 1000
+                      default: 20
+                    exclude_seen:
+                      nullable: true
+                      description: Leave out the session's own items.
+                      type: boolean
+                      default: false
+                    model:
+                      nullable: true
+                      description: The A/B variant to answer with, by name.
+                      type: string
+            BatchSession:
+              allOf:
+                - $ref: "#/components/schemas/Rules"
+                - type: object
+                  required: [items]
+                  properties:
+                    items:
+                      type: array
+                      items: { $ref: "#/components/schemas/ItemID" }
+            BatchRecommendationRequest:
+              type: object
+              required: [sessions]
+              properties:
+                sessions:
+                  type: array
+                  minItems: 1
+                  maxItems: 100
+                  items: { $ref: "#/components/schemas/BatchSession" }
+                k:
+                  nullable: true
+                  type: integer
+                  minimum: 1
+                  maximum: 1000
+                  default: 20
+                exclude_seen:
+                  nullable: true
+                  type: boolean
+                  default: false
+                model:
+                  nullable: true
+                  description: The A/B variant for every session, by name (else each session's `session_id` picks).
+                  type: string
+            ScoredItem:
+              type: object
+              required: [id, score]
+              properties:
+                id: { $ref: "#/components/schemas/ItemID" }
+                score:
+                  description: The model's logit (a click count for the popularity fallback); null if not finite.
+                  type: number
+                  nullable: true
+            Recommendation:
+              type: object
+              required: [items, model, recommendation_id]
+              properties:
+                items:
+                  description: Best first.
+                  type: array
+                  items: { $ref: "#/components/schemas/ScoredItem" }
+                unknown_items:
+                  description: The session's ids the model does not know, then the unknown candidates, as sent.
+                  type: array
+                  items: { $ref: "#/components/schemas/ItemID" }
+                fallback:
+                  description: Present when the model could not embed the session and the answer comes from popularity.
+                  type: string
+                  enum: [popularity]
+                model:
+                  description: The variant that answered.
+                  type: string
+                recommendation_id:
+                  description: Unique and signed, `<variant>.<32 lowercase hex digits>.<32 lowercase hex digits>`; send it back with `POST /v1/events`.
+                  type: string
+                  pattern: "^[A-Za-z0-9_-]{1,32}\\.[0-9a-f]{32}\\.[0-9a-f]{32}$"
+            BatchRecommendation:
+              type: object
+              required: [results]
+              properties:
+                results:
+                  type: array
+                  items: { $ref: "#/components/schemas/Recommendation" }
+            EventRequest:
+              type: object
+              required: [recommendation_id, item, type]
+              properties:
+                recommendation_id:
+                  description: As an answer gave it.
+                  type: string
+                  maxLength: 98
+                  pattern: "^[A-Za-z0-9_-]{1,32}\\.[0-9a-f]{32}\\.[0-9a-f]{32}$"
+                item:
+                  description: An item id, as in `items`; a string of 1 to 256 characters or an integer.
+                  oneOf:
+                    - type: string
+                      minLength: 1
+                      maxLength: 256
+                    - type: integer
+                      format: int64
+                type:
+                  type: string
+                  enum: [click, purchase]
+            EventRecorded:
+              type: object
+              required: [status, model]
+              properties:
+                status:
+                  type: string
+                  enum: [recorded]
+                model: { type: string }
+            ModelDescription:
+              type: object
+              required: [format, configuration, item_count, max_session_length, sha256, loaded_at]
+              properties:
+                name:
+                  description: The variant's name (`default` for a single model).
+                  type: string
+                share:
+                  description: The variant's share of the traffic (in `/v1/models`).
+                  type: number
+                format:
+                  type: string
+                  enum: [checkpoint, bare-weights]
+                configuration:
+                  type: object
+                  required: [item_count, hidden_size, propagation_steps, nonhybrid, model_variant]
+                  properties:
+                    item_count: { type: integer }
+                    hidden_size: { type: integer }
+                    propagation_steps: { type: integer }
+                    nonhybrid: { type: boolean }
+                    model_variant:
+                      description: "`srgnn`, or `niser` (NISER+: normalised embeddings, scores are σ · cosine)."
+                      type: string
+                      enum: [srgnn, niser]
+                item_count: { type: integer }
+                max_session_length: { type: integer }
+                epoch: { type: integer }
+                metrics:
+                  type: object
+                  additionalProperties: { type: number }
+                trained_at: { type: string }
+                dataset:
+                  description: The training data's folder or file name (never a path).
+                  type: string
+                dataset_fingerprint: { type: string }
+                versions:
+                  type: object
+                  additionalProperties: { type: string }
+                sha256: { type: string }
+                model_file:
+                  description: The model file's name (never a path).
+                  type: string
+                loaded_at: { type: string, format: date-time }
+                load_seconds: { type: number }
+                lineage:
+                  type: object
+                  required: [parent_sha256, parent_items, added_items, ancestors]
+                  properties:
+                    parent_sha256: { type: string }
+                    parent_file: { type: string }
+                    parent_dataset_fingerprint: { type: string }
+                    parent_items: { type: integer }
+                    added_items: { type: integer }
+                    ancestors:
+                      type: array
+                      items: { type: string }
+                    optimizer_state_file: { type: string }
+                training_data:
+                  type: object
+                  required: [train_sessions, train_examples, test_examples, items]
+                  properties:
+                    train_sessions: { type: integer }
+                    train_examples: { type: integer }
+                    test_examples: { type: integer }
+                    items: { type: integer }
+                catalog:
+                  type: object
+                  required: [file, items, unavailable, attributes]
+                  properties:
+                    file: { type: string }
+                    items: { type: integer }
+                    unavailable: { type: integer }
+                    attributes:
+                      type: array
+                      items: { type: string }
+                fallback:
+                  type: string
+                  enum: [popularity, none]
+            Variants:
+              type: object
+              required: [split, variants]
+              properties:
+                split:
+                  type: object
+                  additionalProperties: { type: integer }
+                variants:
+                  type: array
+                  items: { $ref: "#/components/schemas/ModelDescription" }
+            ReloadRequest:
+              type: object
+              properties:
+                model:
+                  nullable: true
+                  description: The model file to load (the variant's current file when absent).
+                  type: string
+                  minLength: 1
+                variant:
+                  nullable: true
+                  description: The variant to reload (needed with `model` when there are several).
+                  type: string
+                force:
+                  nullable: true
+                  description: Reload even when the new model knows under `--min-reload-overlap` of the served model's items or the catalog's rows.
+                  type: boolean
+            ReloadAnswer:
+              type: object
+              required: [status, sha256, previous_sha256, item_count, loaded_at]
+              properties:
+                status:
+                  type: string
+                  enum: [reloaded]
+                variant: { type: string }
+                path: { type: string }
+                sha256: { type: string }
+                previous_sha256: { type: string }
+                item_count: { type: integer }
+                load_seconds: { type: number }
+                loaded_at: { type: string, format: date-time }
+                overlap:
+                  description: Shares (0 to 1) of the previous model's items, and of the catalog's rows, that the new model knows.
+                  type: object
+                  required: [previous_model]
+                  properties:
+                    previous_model: { type: number }
+                    catalog: { type: number }
+            ReloadAllAnswer:
+              type: object
+              required: [status, variants]
+              properties:
+                status:
+                  type: string
+                  enum: [reloaded]
+                variants:
+                  type: array
+                  items: { $ref: "#/components/schemas/ReloadAnswer" }
+            Status:
+              type: object
+              required: [status]
+              properties:
+                status:
+                  type: string
+                  enum: [ok, ready]
+                items: { type: integer }
+            Error:
+              type: object
+              required: [error]
+              properties:
+                error:
+                  type: object
+                  required: [code, message]
+                  properties:
+                    code: { type: string }
+                    message: { type: string }
+        """#
 }

@@ -25,7 +25,9 @@ public struct RecommendationIDSigner: Sendable {
     /// Signs with `key`; refused when shorter than `minimumKeyBytes`.
     public init(key: [UInt8]) throws {
         guard key.count >= Self.minimumKeyBytes else {
-            throw ServiceFileError(description: "the events key is \(key.count) bytes; it must be at least \(Self.minimumKeyBytes) (e.g. openssl rand -hex 32)")
+            throw ServiceFileError(
+                description: "the events key is \(key.count) bytes; it must be at least \(Self.minimumKeyBytes) (e.g. openssl rand -hex 32)"
+            )
         }
         self.init(key: key, isGenerated: false)
     }
@@ -49,7 +51,10 @@ public struct RecommendationIDSigner: Sendable {
         let isSpace: (UInt8) -> Bool = { [0x20, 0x09, 0x0a, 0x0d].contains($0) }
         let key = Array(bytes.drop(while: isSpace).reversed().drop(while: isSpace).reversed())
         guard key.count >= Self.minimumKeyBytes else {
-            throw ServiceFileError(description: "the events key file \(path) holds \(key.count) bytes; a key needs at least \(Self.minimumKeyBytes) (e.g. openssl rand -hex 32 > \(path))")
+            throw ServiceFileError(
+                description:
+                    "the events key file \(path) holds \(key.count) bytes; a key needs at least \(Self.minimumKeyBytes) (e.g. openssl rand -hex 32 > \(path))"
+            )
         }
         self.init(key: key, isGenerated: false)
     }
@@ -88,9 +93,12 @@ public struct RecommendationIDSigner: Sendable {
         let bytes = Array(id.utf8.prefix(Self.maximumIDLength + 1))
         guard bytes.count <= Self.maximumIDLength else { return .malformed }
         let parts = bytes.split(separator: 0x2e, omittingEmptySubsequences: false)
-        let isHex: (ArraySlice<UInt8>) -> Bool = { $0.count == 32 && $0.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) } }
+        let isHex: (ArraySlice<UInt8>) -> Bool = {
+            $0.count == 32 && $0.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
+        }
         guard parts.count == 2 || parts.count == 3, VariantSplit.isValidName(String(decoding: parts[0], as: UTF8.self)),
-              parts[1...].allSatisfy(isHex) else { return .malformed }
+            parts[1...].allSatisfy(isHex)
+        else { return .malformed }
         guard parts.count == 3 else { return .unsigned }
         let signed = Array(bytes[..<(parts[2].startIndex - 1)])
         let mac = keyed.mac(of: signed)

@@ -47,8 +47,10 @@ public struct JSONItemID: Codable, Sendable, Hashable {
             raw = String(value)
             form = .number
         } else {
-            throw DecodingError.typeMismatch(JSONItemID.self, .init(
-                codingPath: decoder.codingPath, debugDescription: "expected an item id, a string or an integer"))
+            throw DecodingError.typeMismatch(
+                JSONItemID.self,
+                .init(
+                    codingPath: decoder.codingPath, debugDescription: "expected an item id, a string or an integer"))
         }
     }
 
@@ -146,6 +148,7 @@ struct StatusResponse: Encodable, Sendable {
 
 /// `value` as an `application/json` response.
 func jsonResponse(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
-    Response(status: status, headers: [.contentType: "application/json; charset=utf-8"],
-             body: .init(byteBuffer: ByteBuffer(bytes: try JSONText.data(value))))
+    Response(
+        status: status, headers: [.contentType: "application/json; charset=utf-8"],
+        body: .init(byteBuffer: ByteBuffer(bytes: try JSONText.data(value))))
 }

@@ -19,8 +19,10 @@ public final class ServedModel: Sendable {
     /// The catalog file the recommender's catalog was read from.
     public let catalog: CatalogFile?
 
-    public init(recommender: Recommender, path: String? = nil, catalog: CatalogFile? = nil, loadedAt: Date = Date(),
-                loadSeconds: Double? = nil) {
+    public init(
+        recommender: Recommender, path: String? = nil, catalog: CatalogFile? = nil, loadedAt: Date = Date(),
+        loadSeconds: Double? = nil
+    ) {
         self.recommender = recommender
         self.path = path
         self.catalog = catalog
@@ -39,7 +41,8 @@ public final class ServedModel: Sendable {
     /// One line for the log: file, size, architecture and, for a checkpoint, its epoch and metrics.
     public var summary: String {
         let configuration = recommender.model.configuration
-        var text = "\(path ?? "<in memory>"): \(configuration.itemCount) items, hidden size \(configuration.hiddenSize), propagation steps \(configuration.propagationSteps)\(configuration.nonhybrid ? ", nonhybrid" : "")\(configuration.variant == .niser ? ", NISER+" : "")"
+        var text =
+            "\(path ?? "<in memory>"): \(configuration.itemCount) items, hidden size \(configuration.hiddenSize), propagation steps \(configuration.propagationSteps)\(configuration.nonhybrid ? ", nonhybrid" : "")\(configuration.variant == .niser ? ", NISER+" : "")"
         if let metadata = recommender.loaded.metadata {
             let metrics = metadata.metrics.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
             text += ", checkpoint of epoch \(metadata.epoch) written \(metadata.createdAt)\(metrics.isEmpty ? "" : " (\(metrics))")"
@@ -48,7 +51,8 @@ public final class ServedModel: Sendable {
         }
         text += ", sha256 \(sha256)"
         if let catalog, let index = recommender.catalog {
-            text += "; catalog \(catalog.path): \(catalog.items) items (\(catalog.unavailable) unavailable), attributes "
+            text +=
+                "; catalog \(catalog.path): \(catalog.items) items (\(catalog.unavailable) unavailable), attributes "
                 + (catalog.attributes.isEmpty ? "none" : catalog.attributes.joined(separator: ", "))
             // Rows the model cannot recommend: usually items newer than the checkpoint.
             if index.rowsNotInModel > 0 { text += ", \(index.rowsNotInModel) rows name items the model does not know" }
@@ -93,9 +97,11 @@ public struct ModelLoader: Sendable {
     /// What answers a session the model cannot embed (`Recommender.fallback`).
     public var fallback: Fallback
 
-    public init(propagationSteps: Int = 1, nonhybrid: Bool = false,
-                maxSessionLength: Int = Recommender.defaultMaxSessionLength, warmUpSessions: Int = 64,
-                catalogPath: String? = nil, fallback: Fallback = .none) {
+    public init(
+        propagationSteps: Int = 1, nonhybrid: Bool = false,
+        maxSessionLength: Int = Recommender.defaultMaxSessionLength, warmUpSessions: Int = 64,
+        catalogPath: String? = nil, fallback: Fallback = .none
+    ) {
         self.propagationSteps = propagationSteps
         self.nonhybrid = nonhybrid
         self.maxSessionLength = maxSessionLength
@@ -130,8 +136,9 @@ public struct ModelLoader: Sendable {
         let recommender = Recommender(model: loaded, maxSessionLength: maxSessionLength, catalog: catalog?.0, fallback: fallback)
         try warmUp(recommender, path: path)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        return ServedModel(recommender: recommender, path: path, catalog: catalog.map { CatalogFile(path: $1, catalog: $0) },
-                           loadedAt: Date(), loadSeconds: seconds)
+        return ServedModel(
+            recommender: recommender, path: path, catalog: catalog.map { CatalogFile(path: $1, catalog: $0) },
+            loadedAt: Date(), loadSeconds: seconds)
     }
 
     /// Sessions of growing length over the first items, up to `maxSessionLength`; every score must be finite.

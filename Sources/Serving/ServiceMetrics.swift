@@ -45,7 +45,8 @@ public final class ServiceMetrics: Sendable {
         self.factory = factory
         batchSessions = CoreMetrics.Recorder(label: "inference_batch_sessions", dimensions: [], aggregate: true, factory: factory)
         requestReadTimeouts = CoreMetrics.Counter(label: "http_request_read_timeouts_total", dimensions: [], factory: factory)
-        connectionsRefusedPerClient = CoreMetrics.Counter(label: "http_connections_refused_per_client_total", dimensions: [], factory: factory)
+        connectionsRefusedPerClient = CoreMetrics.Counter(
+            label: "http_connections_refused_per_client_total", dimensions: [], factory: factory)
     }
 
     /// The metrics of the variant `name`, all made now so that each shows (at 0) from the start.
@@ -58,8 +59,13 @@ public final class ServiceMetrics: Sendable {
     func record(route: String, method: String, status: Int, nanoseconds: UInt64) {
         let key = "\(route) \(method) \(status)"
         let (counter, timer) = cache.value(for: key) {
-            (CoreMetrics.Counter(label: "http_requests_total", dimensions: [("route", route), ("method", method), ("status", String(status))], factory: factory),
-             CoreMetrics.Timer(label: "http_request_duration_seconds", dimensions: [("route", route), ("method", method)], factory: factory))
+            (
+                CoreMetrics.Counter(
+                    label: "http_requests_total", dimensions: [("route", route), ("method", method), ("status", String(status))],
+                    factory: factory),
+                CoreMetrics.Timer(
+                    label: "http_request_duration_seconds", dimensions: [("route", route), ("method", method)], factory: factory)
+            )
         }
         counter.increment()
         timer.recordNanoseconds(Int64(clamping: nanoseconds))
@@ -85,9 +91,13 @@ struct VariantMetrics: Sendable {
         loadSeconds = CoreMetrics.Gauge(label: "srgnn_model_load_seconds", dimensions: model, factory: factory)
         loadedTimestamp = CoreMetrics.Gauge(label: "srgnn_model_loaded_timestamp_seconds", dimensions: model, factory: factory)
         recommendations = CoreMetrics.Counter(label: "srgnn_variant_recommendations_total", dimensions: model, factory: factory)
-        events = Dictionary(uniqueKeysWithValues: EventType.allCases.map {
-            ($0, CoreMetrics.Counter(label: "srgnn_variant_events_total", dimensions: model + [("type", $0.rawValue)], factory: factory))
-        })
+        events = Dictionary(
+            uniqueKeysWithValues: EventType.allCases.map {
+                (
+                    $0,
+                    CoreMetrics.Counter(label: "srgnn_variant_events_total", dimensions: model + [("type", $0.rawValue)], factory: factory)
+                )
+            })
     }
 
     /// Shows `model` as the one served (its load time, when it was swapped in).
@@ -123,13 +133,15 @@ struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
         let method = request.method.rawValue
         do {
             let response = try await next(request, context)
-            metrics.record(route: Self.route(request, context: context, status: response.status), method: method,
-                           status: response.status.code, nanoseconds: DispatchTime.now().uptimeNanoseconds - start)
+            metrics.record(
+                route: Self.route(request, context: context, status: response.status), method: method,
+                status: response.status.code, nanoseconds: DispatchTime.now().uptimeNanoseconds - start)
             return response
         } catch {
             let status = (error as? any HTTPResponseError)?.status ?? .internalServerError
-            metrics.record(route: Self.route(request, context: context, status: status), method: method, status: status.code,
-                           nanoseconds: DispatchTime.now().uptimeNanoseconds - start)
+            metrics.record(
+                route: Self.route(request, context: context, status: status), method: method, status: status.code,
+                nanoseconds: DispatchTime.now().uptimeNanoseconds - start)
             throw error
         }
     }

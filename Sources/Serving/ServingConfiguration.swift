@@ -48,10 +48,12 @@ public struct ServingConfiguration: Sendable, Equatable {
     /// the catalog would answer most sessions and filters with nothing. Default 0.5.
     public var minReloadOverlap: Double = 0.5
 
-    public init(host: String = "127.0.0.1", port: Int = 8080, maxBatch: Int = 100, maxBodyBytes: Int = 1 << 20,
-                maxK: Int = 1000, inferenceThreads: Int = ServingConfiguration.defaultInferenceThreads,
-                maxCoalescedSessions: Int = 64, idleTimeout: Duration = .seconds(30),
-                requestReadTimeout: Duration = .seconds(10), maxConnections: Int = 2048, maxRuleItems: Int = 10_000) {
+    public init(
+        host: String = "127.0.0.1", port: Int = 8080, maxBatch: Int = 100, maxBodyBytes: Int = 1 << 20,
+        maxK: Int = 1000, inferenceThreads: Int = ServingConfiguration.defaultInferenceThreads,
+        maxCoalescedSessions: Int = 64, idleTimeout: Duration = .seconds(30),
+        requestReadTimeout: Duration = .seconds(10), maxConnections: Int = 2048, maxRuleItems: Int = 10_000
+    ) {
         self.host = host
         self.port = port
         self.maxBatch = maxBatch
@@ -79,8 +81,9 @@ public struct ServingConfiguration: Sendable, Equatable {
         try check(inferenceThreads >= 1, "--inference-threads must be at least 1, got \(inferenceThreads)")
         try check(maxCoalescedSessions >= 1, "--max-coalesced must be at least 1, got \(maxCoalescedSessions)")
         try check(idleTimeout >= .milliseconds(1), "--idle-timeout must be at least 0.001 seconds, got \(idleTimeout)")
-        try check(requestReadTimeout >= .milliseconds(1),
-                  "--request-timeout must be at least 0.001 seconds, got \(requestReadTimeout)")
+        try check(
+            requestReadTimeout >= .milliseconds(1),
+            "--request-timeout must be at least 0.001 seconds, got \(requestReadTimeout)")
         try check(maxConnections >= 1, "--max-connections must be at least 1, got \(maxConnections)")
         try check(maxConnectionsPerClient >= 1, "--max-connections-per-client must be at least 1, got \(maxConnectionsPerClient)")
         try check(maxEventsPerSecond >= 1, "--max-events-per-second must be at least 1, got \(maxEventsPerSecond)")

@@ -35,7 +35,8 @@ public struct ServingError: Error, HTTPResponseError, CustomStringConvertible, S
 
     func errorResponse() -> Response {
         // Two strings always encode; the literal is only there so that this cannot throw.
-        let body = (try? JSONText.data(ErrorResponse(code: code, message: message)))
+        let body =
+            (try? JSONText.data(ErrorResponse(code: code, message: message)))
             ?? Data(#"{"error":{"code":"internal_error","message":"the error could not be encoded"}}"#.utf8)
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
@@ -43,44 +44,56 @@ public struct ServingError: Error, HTTPResponseError, CustomStringConvertible, S
     /// The request's HTTP framing is broken (a chunk size that is not hexadecimal, say): the body
     /// cannot be read, so the connection is closed after the answer.
     static func malformedFraming(_ error: HTTPParserError) -> ServingError {
-        ServingError(.badRequest, code: "malformed_request",
-                     message: "the request's HTTP framing is invalid (\(error)); a chunked body needs each chunk size as hexadecimal digits on its own line, e.g. \"1a\\r\\n\"")
+        ServingError(
+            .badRequest, code: "malformed_request",
+            message:
+                "the request's HTTP framing is invalid (\(error)); a chunked body needs each chunk size as hexadecimal digits on its own line, e.g. \"1a\\r\\n\""
+        )
     }
 
     /// 499 (nginx's "client closed request"): the client went away before its request was read.
     /// The answer reaches no one; the status keeps such requests out of the 5xx counts.
-    static let clientClosedRequest = ServingError(HTTPResponse.Status(code: 499, reasonPhrase: "Client Closed Request"),
-                                                  code: "client_closed_request",
-                                                  message: "the client closed the connection before the request was read")
+    static let clientClosedRequest = ServingError(
+        HTTPResponse.Status(code: 499, reasonPhrase: "Client Closed Request"),
+        code: "client_closed_request",
+        message: "the client closed the connection before the request was read")
 
     /// 405 for a route that exists under other methods; `Allow` lists them.
     static func methodNotAllowed(_ method: HTTPRequest.Method, path: String, allowed: [HTTPRequest.Method]) -> ServingError {
         let names = allowed.map(\.rawValue).joined(separator: ", ")
-        return ServingError(.methodNotAllowed, code: "method_not_allowed",
-                            message: "\(path) does not take \(method.rawValue); use \(names)")
+        return ServingError(
+            .methodNotAllowed, code: "method_not_allowed",
+            message: "\(path) does not take \(method.rawValue); use \(names)")
     }
 
-    static let shuttingDown = ServingError(.serviceUnavailable, code: "shutting_down",
-                                           message: "the service is shutting down; retry on another instance")
+    static let shuttingDown = ServingError(
+        .serviceUnavailable, code: "shutting_down",
+        message: "the service is shutting down; retry on another instance")
 
     /// 415 for a body sent compressed (`Content-Encoding` other than `identity`): the service reads
     /// JSON bytes only, and says so in `Accept-Encoding` (RFC 7694).
     static func unsupportedEncoding(_ encoding: String) -> ServingError {
-        ServingError(.unsupportedMediaType, code: "unsupported_content_encoding",
-                     message: "the body is sent with Content-Encoding \(encoding.prefix(40)); send it uncompressed (identity)",
-                     extraHeaders: [.acceptEncoding: "identity"])
+        ServingError(
+            .unsupportedMediaType, code: "unsupported_content_encoding",
+            message: "the body is sent with Content-Encoding \(encoding.prefix(40)); send it uncompressed (identity)",
+            extraHeaders: [.acceptEncoding: "identity"])
     }
 
     /// 429 when `POST /v1/events` is over its budget of events per second (`EventBudget`).
     static func eventsOverBudget(perSecond: Int) -> ServingError {
-        ServingError(.tooManyRequests, code: "too_many_events",
-                     message: "over the limit of \(perSecond) events per second (--max-events-per-second); the event was not recorded, retry after a second",
-                     extraHeaders: [.retryAfter: "1"])
+        ServingError(
+            .tooManyRequests, code: "too_many_events",
+            message:
+                "over the limit of \(perSecond) events per second (--max-events-per-second); the event was not recorded, retry after a second",
+            extraHeaders: [.retryAfter: "1"])
     }
 
     static func bodyTooLarge(limit: Int) -> ServingError {
-        ServingError(.contentTooLarge, code: "body_too_large",
-                     message: "the request body is over the limit of \(limit) bytes; send fewer or shorter sessions (or start the server with a larger --max-body-size)")
+        ServingError(
+            .contentTooLarge, code: "body_too_large",
+            message:
+                "the request body is over the limit of \(limit) bytes; send fewer or shorter sessions (or start the server with a larger --max-body-size)"
+        )
     }
 
     /// The 422 or 400 for a session the recommender cannot score; `batch` names the session.
@@ -88,13 +101,17 @@ public struct ServingError: Error, HTTPResponseError, CustomStringConvertible, S
         switch error {
         case let .emptySession(index):
             let place = batch ? "sessions[\(index)]" : "the session"
-            return ServingError(.unprocessableContent, code: "empty_session",
-                                message: "\(place) has no items; give at least one clicked item id in \"items\"")
+            return ServingError(
+                .unprocessableContent, code: "empty_session",
+                message: "\(place) has no items; give at least one clicked item id in \"items\"")
         case let .noKnownItems(index, unknown):
             let place = batch ? "sessions[\(index)]" : "the session"
-            let shown = unknown.count > 10 ? unknown.prefix(10).joined(separator: ", ") + ", … (\(unknown.count) in all)" : unknown.joined(separator: ", ")
-            return ServingError(.unprocessableContent, code: "no_known_items",
-                                message: "none of the items of \(place) is known to the model (\(shown)); send item ids from the training click log")
+            let shown =
+                unknown.count > 10
+                ? unknown.prefix(10).joined(separator: ", ") + ", … (\(unknown.count) in all)" : unknown.joined(separator: ", ")
+            return ServingError(
+                .unprocessableContent, code: "no_known_items",
+                message: "none of the items of \(place) is known to the model (\(shown)); send item ids from the training click log")
         case let .invalidK(_, k):
             return ServingError(.badRequest, code: "invalid_k", message: "\"k\" must be at least 1, got \(k)")
         case let .invalidFilter(index, reason):
@@ -137,22 +154,27 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             let message: String
             switch status {
             case .notFound:
-                message = "no route \(request.method) \(request.uri.path); the routes are \(ServiceRoutes.all.map { "\($0.method) \($0.path)" }.joined(separator: ", "))"
+                message =
+                    "no route \(request.method) \(request.uri.path); the routes are \(ServiceRoutes.all.map { "\($0.method) \($0.path)" }.joined(separator: ", "))"
             case .contentTooLarge:
                 message = "the request body is too large"
             default:
                 message = (error as? HTTPError)?.body ?? status.reasonPhrase
             }
-            var response = ServingError(status, code: status.reasonPhrase.lowercased().replacingOccurrences(of: " ", with: "_"),
-                                        message: message).errorResponse()
+            var response = ServingError(
+                status, code: status.reasonPhrase.lowercased().replacingOccurrences(of: " ", with: "_"),
+                message: message
+            ).errorResponse()
             for field in (error as? HTTPError)?.headers ?? [:] where field.name != .contentType && field.name != .contentLength {
                 response.headers.append(field)
             }
             return response
         } catch {
             logger.error("request failed", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
-            return ServingError(.internalServerError, code: "internal_error",
-                                message: "the server failed to answer this request; it has been logged").errorResponse()
+            return ServingError(
+                .internalServerError, code: "internal_error",
+                message: "the server failed to answer this request; it has been logged"
+            ).errorResponse()
         }
     }
 

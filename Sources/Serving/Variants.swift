@@ -52,9 +52,10 @@ public struct VariantSplit: Sendable, Equatable {
     /// 1–32 characters of `[A-Za-z0-9_-]`: safe in a Prometheus label, a log line and a
     /// recommendation id (which puts a `.` after it).
     public static func isValidName(_ name: String) -> Bool {
-        (1...32).contains(name.utf8.count) && name.utf8.allSatisfy {
-            (0x30...0x39).contains($0) || (0x41...0x5a).contains($0) || (0x61...0x7a).contains($0) || $0 == 0x5f || $0 == 0x2d
-        }
+        (1...32).contains(name.utf8.count)
+            && name.utf8.allSatisfy {
+                (0x30...0x39).contains($0) || (0x41...0x5a).contains($0) || (0x61...0x7a).contains($0) || $0 == 0x5f || $0 == 0x2d
+            }
     }
 
     /// The sum of the weights.
@@ -85,7 +86,9 @@ public struct VariantSplit: Sendable, Equatable {
     /// the variant `default`; a value is `NAME=PATH` when the text before its first `=` is a valid
     /// name, so a path holding `=` elsewhere (`/data/run=3/model.safetensors`) is read whole.
     public static func fromCommandLine(models: [String], split: String?) throws -> (split: VariantSplit, paths: [String]) {
-        guard !models.isEmpty else { throw VariantSplitError("give the model to serve: --model PATH, or --model NAME=PATH once per variant") }
+        guard !models.isEmpty else {
+            throw VariantSplitError("give the model to serve: --model PATH, or --model NAME=PATH once per variant")
+        }
         let parsed: [(name: String?, path: String)] = models.map { value in
             if let equals = value.firstIndex(of: "="), isValidName(String(value[..<equals])) {
                 return (String(value[..<equals]), String(value[value.index(after: equals)...]))
@@ -100,7 +103,9 @@ public struct VariantSplit: Sendable, Equatable {
             names = [parsed[0].name ?? defaultName]
         } else {
             if let unnamed = parsed.first(where: { $0.name == nil }) {
-                throw VariantSplitError("--model \(unnamed.path) has no name; with several models give each as --model NAME=PATH (NAME: 1–32 characters of A–Z, a–z, 0–9, _ and -)")
+                throw VariantSplitError(
+                    "--model \(unnamed.path) has no name; with several models give each as --model NAME=PATH (NAME: 1–32 characters of A–Z, a–z, 0–9, _ and -)"
+                )
             }
             names = parsed.map { $0.name! }
         }
@@ -118,7 +123,9 @@ public struct VariantSplit: Sendable, Equatable {
             }
             let name = String(pair[0])
             guard names.contains(name) else {
-                throw VariantSplitError("--split \(split): \(name) is not a variant; the variants are \(names.joined(separator: ", ")) (from --model NAME=PATH)")
+                throw VariantSplitError(
+                    "--split \(split): \(name) is not a variant; the variants are \(names.joined(separator: ", ")) (from --model NAME=PATH)"
+                )
             }
             guard weights[name] == nil else { throw VariantSplitError("--split \(split): \(name) is given twice") }
             guard let weight = Int(pair[1]), weight >= 0 else {
@@ -128,7 +135,9 @@ public struct VariantSplit: Sendable, Equatable {
         }
         let missing = names.filter { weights[$0] == nil }
         guard missing.isEmpty else {
-            throw VariantSplitError("--split \(split) gives no weight to \(missing.joined(separator: ", ")); give one to every --model variant (0 serves it only when a request names it)")
+            throw VariantSplitError(
+                "--split \(split) gives no weight to \(missing.joined(separator: ", ")); give one to every --model variant (0 serves it only when a request names it)"
+            )
         }
         do {
             return (try VariantSplit(names: names, weights: names.map { weights[$0]! }), paths)
@@ -195,13 +204,15 @@ public final class ServedVariants: Sendable {
     /// one is refused even when `model` decides.
     func pick(model: String?, sessionID: String?, sessionField: String) throws -> ServedVariant {
         if let length = sessionID?.unicodeScalars.count, !(1...VariantSplit.maxSessionIDLength).contains(length) {
-            throw ServingError(.badRequest, code: "invalid_session_id",
-                               message: "\"\(sessionField)\" must be a string of 1…\(VariantSplit.maxSessionIDLength) characters, got \(length)")
+            throw ServingError(
+                .badRequest, code: "invalid_session_id",
+                message: "\"\(sessionField)\" must be a string of 1…\(VariantSplit.maxSessionIDLength) characters, got \(length)")
         }
         if let model {
             guard let variant = byName[model] else {
-                throw ServingError(.badRequest, code: "unknown_model",
-                                   message: "\"model\" names no served variant (\"\(model)\"); the variants are \(listed)")
+                throw ServingError(
+                    .badRequest, code: "unknown_model",
+                    message: "\"model\" names no served variant (\"\(model)\"); the variants are \(listed)")
             }
             return variant
         }
@@ -225,11 +236,17 @@ public final class ServedVariants: Sendable {
             }
             return variant
         case .unsigned:
-            throw refuse("\"recommendation_id\" is unsigned (\(shown)): ids are \(form), signed by the service; send the \"recommendation_id\" of an answer as it came")
+            throw refuse(
+                "\"recommendation_id\" is unsigned (\(shown)): ids are \(form), signed by the service; send the \"recommendation_id\" of an answer as it came"
+            )
         case .foreign:
-            throw refuse("\"recommendation_id\" is not signed by this service (\(shown)): it comes from another service, from before a restart without --events-key-file, or was altered; send the \"recommendation_id\" of an answer as it came")
+            throw refuse(
+                "\"recommendation_id\" is not signed by this service (\(shown)): it comes from another service, from before a restart without --events-key-file, or was altered; send the \"recommendation_id\" of an answer as it came"
+            )
         case .malformed:
-            throw refuse("\"recommendation_id\" is not one this service issues (\(shown)): send the \"recommendation_id\" of an answer, \(form), where the variant is one of \(listed)")
+            throw refuse(
+                "\"recommendation_id\" is not one this service issues (\(shown)): send the \"recommendation_id\" of an answer, \(form), where the variant is one of \(listed)"
+            )
         }
     }
 }

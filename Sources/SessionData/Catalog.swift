@@ -63,15 +63,20 @@ public struct Catalog: Sendable, Equatable {
             if header.isEmpty {
                 header = try splitFields(fieldBytes, delimiter: delimiter, file: path, line: line)
                 guard let id = header.firstIndex(where: { idColumns.contains($0.lowercased()) }) else {
-                    throw SessionDataError(file: path, location: .line(line),
-                        "the header needs an item id column named \(idColumns.map { "'\($0)'" }.joined(separator: ", ") ) (columns: \(quotedPrefix(header.joined(separator: ", "))))")
+                    throw SessionDataError(
+                        file: path, location: .line(line),
+                        "the header needs an item id column named \(idColumns.map { "'\($0)'" }.joined(separator: ", ") ) (columns: \(quotedPrefix(header.joined(separator: ", "))))"
+                    )
                 }
                 guard header.count - 1 <= maximumAttributes else {
-                    throw SessionDataError(file: path, location: .line(line), "\(header.count) columns; at most \(maximumAttributes + 1) (an id and \(maximumAttributes) attributes)")
+                    throw SessionDataError(
+                        file: path, location: .line(line),
+                        "\(header.count) columns; at most \(maximumAttributes + 1) (an id and \(maximumAttributes) attributes)")
                 }
                 var seen = Set<RawKey>()
                 if let repeated = header.first(where: { !seen.insert(RawKey($0)).inserted }) {
-                    throw SessionDataError(file: path, location: .line(line), field: quotedPrefix(repeated), "the column name appears twice")
+                    throw SessionDataError(
+                        file: path, location: .line(line), field: quotedPrefix(repeated), "the column name appears twice")
                 }
                 idColumn = id
                 availableColumn = header.firstIndex { $0.lowercased() == Self.availableColumn }
@@ -153,8 +158,9 @@ public struct Catalog: Sendable, Equatable {
         case "", "true", "1", "yes", "y", "t": return true
         case "false", "0", "no", "n", "f": return false
         default:
-            throw SessionDataError(file: file, location: .line(line), field: availableColumn,
-                                   "expected true/false (or 1/0, yes/no), found '\(quotedPrefix(value))'")
+            throw SessionDataError(
+                file: file, location: .line(line), field: availableColumn,
+                "expected true/false (or 1/0, yes/no), found '\(quotedPrefix(value))'")
         }
     }
 
@@ -174,7 +180,10 @@ public struct Catalog: Sendable, Equatable {
                 object = try CatalogJSON.parseObject(text)
             } catch let error as CatalogJSON.Problem {
                 if case .repeatedKey(let key) = error { throw fail(quotedPrefix(key), "the key appears twice in the object") }
-                throw fail(nil, "expected a JSON object of strings, numbers, booleans or lists, such as {\"id\": \"123\", \"available\": true, \"category\": \"shoes\"}")
+                throw fail(
+                    nil,
+                    "expected a JSON object of strings, numbers, booleans or lists, such as {\"id\": \"123\", \"available\": true, \"category\": \"shoes\"}"
+                )
             }
             guard let idKey = idColumns.first(where: { name in object.contains { $0.key.sameBytes(as: name) } }) else {
                 throw fail("id", "missing; every line needs the item's id")
@@ -185,7 +194,9 @@ public struct Catalog: Sendable, Equatable {
             case .number(let text): id = comparisonText(text)
             default: throw fail(idKey, "expected a string or a number")
             }
-            guard object.count <= maximumAttributes + 2 else { throw fail(nil, "\(object.count) fields; at most \(maximumAttributes) attributes") }
+            guard object.count <= maximumAttributes + 2 else {
+                throw fail(nil, "\(object.count) fields; at most \(maximumAttributes) attributes")
+            }
             var entry = Entry()
             for (key, value) in object where !key.sameBytes(as: idKey) {
                 let isAvailable = key.sameBytes(as: availableColumn)
@@ -222,12 +233,18 @@ public struct Catalog: Sendable, Equatable {
             guard number.isFinite else {
                 // Neither a string nor a number that fits: a number only if it is none of the other kinds.
                 if (try? container.decode(Bool.self)) != nil || container.decodeNil() || (try? container.decode([AnyJSON].self)) != nil
-                    || (try? container.decode([String: AnyJSON].self)) != nil {
-                    throw DecodingError.typeMismatch(Scalar.self, .init(codingPath: decoder.codingPath, debugDescription: "expected a string or a number"))
+                    || (try? container.decode([String: AnyJSON].self)) != nil
+                {
+                    throw DecodingError.typeMismatch(
+                        Scalar.self, .init(codingPath: decoder.codingPath, debugDescription: "expected a string or a number"))
                 }
                 // The decoder cannot give its digits: say so, instead of "expected a string or a number".
-                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
-                    debugDescription: "a number beyond the range of 64-bit floating point (±1.8e308); send it as a string, e.g. \"1e400\", to compare it as written"))
+                throw DecodingError.dataCorrupted(
+                    .init(
+                        codingPath: decoder.codingPath,
+                        debugDescription:
+                            "a number beyond the range of 64-bit floating point (±1.8e308); send it as a string, e.g. \"1e400\", to compare it as written"
+                    ))
             }
             self.text = Catalog.text(of: number)
         }
@@ -286,7 +303,9 @@ public struct Catalog: Sendable, Equatable {
     }
 
     mutating func add(id: String, _ entry: Entry, file: String, line: Int) throws {
-        guard !id.isEmpty else { throw SessionDataError(file: file, location: .line(line), field: "id", "empty; every line needs the item's id") }
+        guard !id.isEmpty else {
+            throw SessionDataError(file: file, location: .line(line), field: "id", "empty; every line needs the item's id")
+        }
         guard entries.updateValue(entry, forKey: RawKey(id)) == nil else {
             throw SessionDataError(file: file, location: .line(line), field: "id", "item '\(quotedPrefix(id))' appears twice")
         }

@@ -98,7 +98,9 @@ enum CatalogJSON {
         /// A JSON number's text, validated by `Catalog.jsonNumberKind`.
         mutating func number() throws -> String {
             let start = position
-            while let byte = peek, (0x30...0x39).contains(byte) || byte == 0x2D || byte == 0x2B || byte == 0x2E || byte == 0x65 || byte == 0x45 {
+            while let byte = peek,
+                (0x30...0x39).contains(byte) || byte == 0x2D || byte == 0x2B || byte == 0x2E || byte == 0x65 || byte == 0x45
+            {
                 position += 1
             }
             let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)

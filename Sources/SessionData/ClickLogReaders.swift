@@ -59,9 +59,11 @@ public struct ClickLogFormat: Sendable, Codable, Equatable {
     public var sortWithinSession: Bool
     public var sessionDate: SessionDateRule
 
-    public init(delimiter: UInt8, header: HeaderMode, session: ColumnReference, item: ColumnReference,
-                time: ColumnReference, timeFormat: TimeFormat, order: ColumnReference? = nil,
-                sortWithinSession: Bool = true, sessionDate: SessionDateRule = .latest) {
+    public init(
+        delimiter: UInt8, header: HeaderMode, session: ColumnReference, item: ColumnReference,
+        time: ColumnReference, timeFormat: TimeFormat, order: ColumnReference? = nil,
+        sortWithinSession: Bool = true, sessionDate: SessionDateRule = .latest
+    ) {
         self.delimiter = delimiter
         self.header = header
         self.session = session
@@ -87,11 +89,14 @@ public struct ClickLogFormat: Sendable, Codable, Equatable {
         time: .index(1), timeFormat: .iso8601, order: nil, sortWithinSession: false, sessionDate: .lastRead)
 
     /// A RecBole atomic `.inter` file: tab-separated with a typed header (`user_id:token`).
-    public static func recbole(sessionField: String = "session_id", itemField: String = "item_id",
-                               timeField: String = "timestamp") -> ClickLogFormat {
-        ClickLogFormat(delimiter: UInt8(ascii: "\t"), header: .present, session: .name(sessionField),
-                       item: .name(itemField), time: .name(timeField), timeFormat: .unix,
-                       order: nil, sortWithinSession: true, sessionDate: .latest)
+    public static func recbole(
+        sessionField: String = "session_id", itemField: String = "item_id",
+        timeField: String = "timestamp"
+    ) -> ClickLogFormat {
+        ClickLogFormat(
+            delimiter: UInt8(ascii: "\t"), header: .present, session: .name(sessionField),
+            item: .name(itemField), time: .name(timeField), timeFormat: .unix,
+            order: nil, sortWithinSession: true, sessionDate: .latest)
     }
 }
 
@@ -139,7 +144,8 @@ public struct ClickLogReader {
             try state.consume(line, number, &log)
         }
         guard state.sawAnyLine else {
-            throw SessionDataError(file: path, "empty file, expected \(format.header == .absent ? "click rows" : "a header line and click rows")")
+            throw SessionDataError(
+                file: path, "empty file, expected \(format.header == .absent ? "click rows" : "a header line and click rows")")
         }
         guard log.clickCount > 0 else {
             throw SessionDataError(file: path, location: .line(state.lastLine), "no click rows after the header")
@@ -192,14 +198,17 @@ public struct ClickLogReader {
             case .index(let i): return i
             case .name(let name):
                 guard !names.isEmpty else {
-                    throw SessionDataError(file: path, location: .line(line), field: role,
-                                           "column '\(name)' is named but the file has no header; give a 0-based column index")
+                    throw SessionDataError(
+                        file: path, location: .line(line), field: role,
+                        "column '\(name)' is named but the file has no header; give a 0-based column index")
                 }
-                if let i = names.firstIndex(where: { $0 == name || $0.split(separator: ":", maxSplits: 1).first.map(String.init) == name }) {
+                if let i = names.firstIndex(where: { $0 == name || $0.split(separator: ":", maxSplits: 1).first.map(String.init) == name })
+                {
                     return i
                 }
-                throw SessionDataError(file: path, location: .line(line), field: role,
-                                       "the header has no column '\(quotedPrefix(name))' (columns: \(quotedPrefix(names.joined(separator: ", "))))")
+                throw SessionDataError(
+                    file: path, location: .line(line), field: role,
+                    "the header has no column '\(quotedPrefix(name))' (columns: \(quotedPrefix(names.joined(separator: ", "))))")
             }
         }
 
@@ -221,7 +230,8 @@ public struct ClickLogReader {
                     // Header when the session field of the first line is not an integer.
                     let column: Int
                     if case .index(let i) = format.session { column = i } else { column = 0 }
-                    isHeader = column >= fieldStarts.count
+                    isHeader =
+                        column >= fieldStarts.count
                         || parseInteger(line, fieldStarts[column], fieldEnds[column]) == nil
                 }
                 if isHeader {
@@ -241,15 +251,19 @@ public struct ClickLogReader {
             guard let columns else { return }
             let needed = max(columns.session, columns.item, columns.time, columns.order ?? 0) + 1
             guard fieldStarts.count >= needed else {
-                throw SessionDataError(file: path, location: .line(number),
-                                       "malformed row: expected at least \(needed) fields separated by '\(Character(Unicode.Scalar(format.delimiter)))', found \(fieldStarts.count)")
+                throw SessionDataError(
+                    file: path, location: .line(number),
+                    "malformed row: expected at least \(needed) fields separated by '\(Character(Unicode.Scalar(format.delimiter)))', found \(fieldStarts.count)"
+                )
             }
             // Session: consecutive rows of one session skip the dictionary.
             let sessionStart = fieldStarts[columns.session], sessionEnd = fieldEnds[columns.session]
             guard sessionEnd > sessionStart else {
-                throw SessionDataError(file: path, location: .line(number), field: label(columns.session), "expected a session id, found an empty field")
+                throw SessionDataError(
+                    file: path, location: .line(number), field: label(columns.session), "expected a session id, found an empty field")
             }
-            let sameSession = currentSession >= 0 && previousSession.count == sessionEnd - sessionStart
+            let sameSession =
+                currentSession >= 0 && previousSession.count == sessionEnd - sessionStart
                 && previousSession.withUnsafeBufferPointer { previous in
                     (0..<previous.count).allSatisfy { previous[$0] == line[sessionStart + $0] }
                 }
@@ -274,7 +288,8 @@ public struct ClickLogReader {
             // Item.
             let itemStart = fieldStarts[columns.item], itemEnd = fieldEnds[columns.item]
             guard itemEnd > itemStart else {
-                throw SessionDataError(file: path, location: .line(number), field: label(columns.item), "expected an item id, found an empty field")
+                throw SessionDataError(
+                    file: path, location: .line(number), field: label(columns.item), "expected an item id, found an empty field")
             }
             let itemKey = try rawID(line, itemStart, itemEnd, number, columns.item)
             let item: Int32
@@ -332,15 +347,18 @@ public struct ClickLogReader {
         func rawID(_ line: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, _ number: Int, _ column: Int) throws -> String {
             let bytes = UnsafeBufferPointer(rebasing: line[start..<end])
             guard let text = String(validating: bytes, as: UTF8.self) else {
-                throw SessionDataError(file: path, location: .line(number), field: label(column),
-                                       "expected an id in UTF-8, found bytes that are not UTF-8 (\(quotedPrefix(String(decoding: bytes, as: UTF8.self))))")
+                throw SessionDataError(
+                    file: path, location: .line(number), field: label(column),
+                    "expected an id in UTF-8, found bytes that are not UTF-8 (\(quotedPrefix(String(decoding: bytes, as: UTF8.self))))")
             }
             return text
         }
 
         func fieldError(_ line: UnsafeBufferPointer<UInt8>, _ number: Int, _ column: Int, _ expected: String) -> SessionDataError {
             let found = String(decoding: UnsafeBufferPointer(rebasing: line[fieldStarts[column]..<fieldEnds[column]]), as: UTF8.self)
-            return SessionDataError(file: path, location: .line(number), field: quotedPrefix(label(column)), "expected \(expected), found '\(quotedPrefix(found))'")
+            return SessionDataError(
+                file: path, location: .line(number), field: quotedPrefix(label(column)),
+                "expected \(expected), found '\(quotedPrefix(found))'")
         }
 
         mutating func finish(_ log: inout ClickLog) {
@@ -423,8 +441,9 @@ func daysIn(month: Int, year: Int) -> Int {
 /// `YYYY-MM-DD` → seconds since 1970 (UTC midnight).
 func parseDate(_ line: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Double? {
     guard end - start == 10, line[start + 4] == UInt8(ascii: "-"), line[start + 7] == UInt8(ascii: "-"),
-          let year = digits(line, start, 4), let month = digits(line, start + 5, 2), let day = digits(line, start + 8, 2),
-          (1...12).contains(month), (1...daysIn(month: month, year: year)).contains(day) else { return nil }
+        let year = digits(line, start, 4), let month = digits(line, start + 5, 2), let day = digits(line, start + 8, 2),
+        (1...12).contains(month), (1...daysIn(month: month, year: year)).contains(day)
+    else { return nil }
     return Double(daysFromCivil(year: year, month: month, day: day) * 86400)
 }
 
@@ -432,9 +451,10 @@ func parseDate(_ line: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> 
 /// reads the same 19 characters; fractions and zone are ignored).
 func parseISO8601(_ line: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Double? {
     guard end - start >= 19, let date = parseDate(line, start, start + 10),
-          line[start + 10] == UInt8(ascii: "T") || line[start + 10] == UInt8(ascii: " "),
-          line[start + 13] == UInt8(ascii: ":"), line[start + 16] == UInt8(ascii: ":"),
-          let hour = digits(line, start + 11, 2), let minute = digits(line, start + 14, 2),
-          let second = digits(line, start + 17, 2), hour < 24, minute < 60, second < 61 else { return nil }
+        line[start + 10] == UInt8(ascii: "T") || line[start + 10] == UInt8(ascii: " "),
+        line[start + 13] == UInt8(ascii: ":"), line[start + 16] == UInt8(ascii: ":"),
+        let hour = digits(line, start + 11, 2), let minute = digits(line, start + 14, 2),
+        let second = digits(line, start + 17, 2), hour < 24, minute < 60, second < 61
+    else { return nil }
     return date + Double(hour * 3600 + minute * 60 + second)
 }

@@ -54,14 +54,19 @@ public enum DatasetFolder {
         if FileIO.exists(path + "/test.txt") && (FileIO.exists(path + "/all_train_seq.txt") || FileIO.exists(path + "/train.txt")) {
             return .srgnnPickles
         }
-        throw SessionDataError(file: path, "not a dataset folder: expected \(manifestName) (this tool's format) or an SR-GNN folder with test.txt and all_train_seq.txt or train.txt")
+        throw SessionDataError(
+            file: path,
+            "not a dataset folder: expected \(manifestName) (this tool's format) or an SR-GNN folder with test.txt and all_train_seq.txt or train.txt"
+        )
     }
 
     // MARK: Writing
 
     /// Writes `dataset` to `directory` (created when missing); files are replaced atomically.
-    public static func write(_ dataset: SessionDataset, to directory: String, source: [String: String]? = nil,
-                             options: PreprocessOptions? = nil, summary: PreprocessSummary? = nil) throws {
+    public static func write(
+        _ dataset: SessionDataset, to directory: String, source: [String: String]? = nil,
+        options: PreprocessOptions? = nil, summary: PreprocessSummary? = nil
+    ) throws {
         try FileIO.makeDirectory(directory)
         // Temporary files left by an interrupted earlier write of this folder.
         for name in [itemsName, trainSessionsName, testExamplesName, trainExamplesName, manifestName] {
@@ -70,7 +75,8 @@ public enum DatasetFolder {
         var items = [UInt8]()
         for (k, raw) in dataset.vocabulary.rawIDs.enumerated() {
             guard !raw.utf8.contains(where: { $0 == 0x0A || $0 == 0x0D }) else {
-                throw SessionDataError(file: directory + "/" + itemsName, location: .line(k + 1), "raw item id \(raw.debugDescription) contains a line break")
+                throw SessionDataError(
+                    file: directory + "/" + itemsName, location: .line(k + 1), "raw item id \(raw.debugDescription) contains a line break")
             }
             items.append(contentsOf: raw.utf8)
             items.append(0x0A)
@@ -93,11 +99,12 @@ public enum DatasetFolder {
             unlink(directory + "/" + trainExamplesName)  // stale from an earlier write
         }
 
-        let manifest = Manifest(itemCount: dataset.itemCount, clickCount: dataset.clickCount,
-                                trainSessions: dataset.trainSessions.count, trainExamples: dataset.train.count,
-                                trainExampleSkip: dataset.trainExampleSkip, trainExamplesStored: derived ? nil : true,
-                                testExamples: dataset.test.count,
-                                source: source, options: options, summary: summary)
+        let manifest = Manifest(
+            itemCount: dataset.itemCount, clickCount: dataset.clickCount,
+            trainSessions: dataset.trainSessions.count, trainExamples: dataset.train.count,
+            trainExampleSkip: dataset.trainExampleSkip, trainExamplesStored: derived ? nil : true,
+            testExamples: dataset.test.count,
+            source: source, options: options, summary: summary)
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -159,10 +166,15 @@ public enum DatasetFolder {
         } catch let error as SessionDataError {
             throw error
         } catch {
-            throw SessionDataError(file: manifestPath, "expected the dataset manifest (JSON with format, version, item_count, train_sessions, train_examples, train_example_skip, test_examples): \(error)")
+            throw SessionDataError(
+                file: manifestPath,
+                "expected the dataset manifest (JSON with format, version, item_count, train_sessions, train_examples, train_example_skip, test_examples): \(error)"
+            )
         }
         guard manifest.format == formatName, manifest.version == 1 else {
-            throw SessionDataError(file: manifestPath, field: "format", "expected format '\(formatName)' version 1, found '\(manifest.format)' version \(manifest.version)")
+            throw SessionDataError(
+                file: manifestPath, field: "format",
+                "expected format '\(formatName)' version 1, found '\(manifest.format)' version \(manifest.version)")
         }
         // Every count is checked before anything is sized by it.
         let countLimit = Int(Int32.max)
@@ -181,40 +193,50 @@ public enum DatasetFolder {
         var rawIDs = itemBytes.split(separator: 0x0A, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
         if rawIDs.last == "" { rawIDs.removeLast() }
         guard rawIDs.count == manifest.itemCount else {
-            throw SessionDataError(file: itemsPath, location: .line(rawIDs.count), "expected \(manifest.itemCount) items (the manifest's item_count), found \(rawIDs.count) lines")
+            throw SessionDataError(
+                file: itemsPath, location: .line(rawIDs.count),
+                "expected \(manifest.itemCount) items (the manifest's item_count), found \(rawIDs.count) lines")
         }
         var firstLine = [RawKey: Int](minimumCapacity: rawIDs.count)  // byte for byte, like every raw id
         for (k, raw) in rawIDs.enumerated() {
             if let earlier = firstLine.updateValue(k + 1, forKey: RawKey(raw)) {
-                throw SessionDataError(file: itemsPath, location: .line(k + 1), "raw item id '\(quotedPrefix(raw))' repeats line \(earlier); each item must appear once")
+                throw SessionDataError(
+                    file: itemsPath, location: .line(k + 1),
+                    "raw item id '\(quotedPrefix(raw))' repeats line \(earlier); each item must appear once")
             }
         }
         let sessionsPath = directory + "/" + trainSessionsName
         let sessions = try parseSessions(try FileIO.readAll(sessionsPath), file: sessionsPath, itemCount: manifest.itemCount)
         guard sessions.count == manifest.trainSessions else {
-            throw SessionDataError(file: sessionsPath, "expected \(manifest.trainSessions) sessions (the manifest's train_sessions), found \(sessions.count)")
+            throw SessionDataError(
+                file: sessionsPath, "expected \(manifest.trainSessions) sessions (the manifest's train_sessions), found \(sessions.count)")
         }
         let testPath = directory + "/" + testExamplesName
         let test = try parseExamples(try FileIO.readAll(testPath), file: testPath, itemCount: manifest.itemCount)
         guard test.count == manifest.testExamples else {
-            throw SessionDataError(file: testPath, "expected \(manifest.testExamples) examples (the manifest's test_examples), found \(test.count)")
+            throw SessionDataError(
+                file: testPath, "expected \(manifest.testExamples) examples (the manifest's test_examples), found \(test.count)")
         }
         let train: ExampleSet
         if manifest.trainExamplesStored == true {
             let trainPath = directory + "/" + trainExamplesName
             train = try parseExamples(try FileIO.readAll(trainPath), file: trainPath, itemCount: manifest.itemCount)
             guard train.count == manifest.trainExamples else {
-                throw SessionDataError(file: trainPath, "expected \(manifest.trainExamples) examples (the manifest's train_examples), found \(train.count)")
+                throw SessionDataError(
+                    file: trainPath, "expected \(manifest.trainExamples) examples (the manifest's train_examples), found \(train.count)")
             }
         } else {
             train = try ExampleSet.augmenting(sessions, skippingFirst: manifest.trainExampleSkip, budget: budget, file: sessionsPath)
             guard train.count == manifest.trainExamples else {
-                throw SessionDataError(file: manifestPath, field: "train_examples", "expected \(train.count) (augmented sessions minus train_example_skip), found \(manifest.trainExamples)")
+                throw SessionDataError(
+                    file: manifestPath, field: "train_examples",
+                    "expected \(train.count) (augmented sessions minus train_example_skip), found \(manifest.trainExamples)")
             }
         }
-        return SessionDataset(trainSessions: sessions, train: train, test: test,
-                              vocabulary: ItemVocabulary(rawIDs: rawIDs), itemCount: manifest.itemCount,
-                              clickCount: manifest.clickCount, trainExampleSkip: manifest.trainExampleSkip)
+        return SessionDataset(
+            trainSessions: sessions, train: train, test: test,
+            vocabulary: ItemVocabulary(rawIDs: rawIDs), itemCount: manifest.itemCount,
+            clickCount: manifest.clickCount, trainExampleSkip: manifest.trainExampleSkip)
     }
 
     /// Loads a folder written by the official SR-GNN script. Training examples come from
@@ -230,11 +252,13 @@ public enum DatasetFolder {
         let results = UnsafeResults(count: 3)
         DispatchQueue.concurrentPerform(iterations: 3) { k in
             guard let path = paths[k] else { return }
-            results.set(k, Result {
-                let bytes = try FileIO.readAll(path)
-                if k == 0 { return .sessions(try Pickle.readSessions(bytes, file: path, budget: budget)) }
-                return .examples(try Pickle.readExamples(bytes, file: path, budget: budget))
-            })
+            results.set(
+                k,
+                Result {
+                    let bytes = try FileIO.readAll(path)
+                    if k == 0 { return .sessions(try Pickle.readSessions(bytes, file: path, budget: budget)) }
+                    return .examples(try Pickle.readExamples(bytes, file: path, budget: budget))
+                })
         }
         var sessions: SessionList? = nil, train: ExampleSet? = nil, test = ExampleSet()
         for k in 0..<3 {
@@ -250,7 +274,8 @@ public enum DatasetFolder {
         // Ids are the reference's embedding rows when they are dense; sparse ids (say one item
         // numbered 2,147,483,647) are renumbered so that memory follows the items that occur.
         var vocabulary: ItemVocabulary
-        if let distinct = sparseIDs(itemCount, [trainSessions.items, trainExamples.items, trainExamples.targets, test.items, test.targets]) {
+        if let distinct = sparseIDs(itemCount, [trainSessions.items, trainExamples.items, trainExamples.targets, test.items, test.targets])
+        {
             func renumber(_ ids: inout [Int32]) {
                 for k in ids.indices {
                     var low = 0, high = distinct.count - 1
@@ -277,13 +302,15 @@ public enum DatasetFolder {
         var skip = 0
         if train != nil {
             let full = trainSessions.items.count - trainSessions.count
-            if full > trainExamples.count, ExampleSet.augmenting(trainSessions, skippingFirst: full - trainExamples.count) == trainExamples {
+            if full > trainExamples.count, ExampleSet.augmenting(trainSessions, skippingFirst: full - trainExamples.count) == trainExamples
+            {
                 skip = full - trainExamples.count
             }
         }
-        return SessionDataset(trainSessions: trainSessions, train: trainExamples, test: test,
-                              vocabulary: vocabulary, itemCount: itemCount,
-                              clickCount: trainSessions.clickCount + testSessions.clickCount, trainExampleSkip: skip)
+        return SessionDataset(
+            trainSessions: trainSessions, train: trainExamples, test: test,
+            vocabulary: vocabulary, itemCount: itemCount,
+            clickCount: trainSessions.clickCount + testSessions.clickCount, trainExampleSkip: skip)
     }
 
     /// The ids that occur, sorted, when the largest id exceeds what they can justify (more than
@@ -326,7 +353,8 @@ public enum DatasetFolder {
             while k < n {
                 try parseIDs(buffer, &k, line: line, file: file, itemCount: itemCount, stopAt: 0x0A, into: &sessions.items)
                 guard sessions.items.count - sessions.offsets.last! >= 1 else {
-                    throw SessionDataError(file: file, location: .line(line), "expected a session (item ids separated by spaces), found an empty line")
+                    throw SessionDataError(
+                        file: file, location: .line(line), "expected a session (item ids separated by spaces), found an empty line")
                 }
                 sessions.offsets.append(sessions.items.count)
                 k += 1  // newline
@@ -347,7 +375,8 @@ public enum DatasetFolder {
             while k < n {
                 try parseIDs(buffer, &k, line: line, file: file, itemCount: itemCount, stopAt: 0x09, into: &examples.items)
                 guard k < n, buffer[k] == 0x09, examples.items.count > examples.offsets.last! else {
-                    throw SessionDataError(file: file, location: .line(line), "expected a prefix (item ids separated by spaces), a tab and the label")
+                    throw SessionDataError(
+                        file: file, location: .line(line), "expected a prefix (item ids separated by spaces), a tab and the label")
                 }
                 k += 1
                 label.removeAll(keepingCapacity: true)
@@ -366,8 +395,10 @@ public enum DatasetFolder {
 
     /// Reads space-separated ids from `k` up to (not including) `stopAt` or a newline or the end.
     @inline(__always)
-    private static func parseIDs(_ buffer: UnsafeBufferPointer<UInt8>, _ k: inout Int, line: Int, file: String,
-                                 itemCount: Int, stopAt: UInt8, into ids: inout [Int32]) throws {
+    private static func parseIDs(
+        _ buffer: UnsafeBufferPointer<UInt8>, _ k: inout Int, line: Int, file: String,
+        itemCount: Int, stopAt: UInt8, into ids: inout [Int32]
+    ) throws {
         let n = buffer.count
         var value = 0, inNumber = false
         while k < n {
@@ -378,7 +409,9 @@ public enum DatasetFolder {
                 value = value * 10 + Int(digit)
                 inNumber = true
                 if value > itemCount {
-                    throw SessionDataError(file: file, location: .line(line), "expected item ids in 1...\(itemCount) (the manifest's item_count), found one larger")
+                    throw SessionDataError(
+                        file: file, location: .line(line),
+                        "expected item ids in 1...\(itemCount) (the manifest's item_count), found one larger")
                 }
             } else if byte == 0x20 || byte == 0x0D {
                 if inNumber {
@@ -388,7 +421,9 @@ public enum DatasetFolder {
                 value = 0
                 inNumber = false
             } else {
-                throw SessionDataError(file: file, location: .line(line), "expected digits, spaces\(stopAt == 0x09 ? ", a tab" : "") and line breaks, found byte \(Pickle.hex(byte))")
+                throw SessionDataError(
+                    file: file, location: .line(line),
+                    "expected digits, spaces\(stopAt == 0x09 ? ", a tab" : "") and line breaks, found byte \(Pickle.hex(byte))")
             }
             k += 1
         }

@@ -55,9 +55,11 @@ public enum FileIO {
     /// A line longer than `maximumLineLength` bytes is an error naming it (`limitName` says what the
     /// limit is for), or, with `overlongLine`, is passed to it by number and skipped; memory stays
     /// bounded either way.
-    public static func forEachLine(_ path: String, maximumLineLength: Int = InputLimits.maximumLineLength,
-                                   limitName: String = "one click row", overlongLine: ((Int) throws -> Void)? = nil,
-                                   _ body: (UnsafeBufferPointer<UInt8>, Int) throws -> Void) throws {
+    public static func forEachLine(
+        _ path: String, maximumLineLength: Int = InputLimits.maximumLineLength,
+        limitName: String = "one click row", overlongLine: ((Int) throws -> Void)? = nil,
+        _ body: (UnsafeBufferPointer<UInt8>, Int) throws -> Void
+    ) throws {
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { throw SessionDataError(file: path, "cannot open for reading: \(systemError(errno))") }
         defer { close(fd) }
@@ -72,8 +74,9 @@ public enum FileIO {
         while !atEnd {
             if filled == buffer.count {
                 guard let overlongLine else {
-                    throw SessionDataError(file: path, location: .line(lineNumber + 1),
-                                           "the line is longer than \(maximumLineLength) bytes (the limit for \(limitName))")
+                    throw SessionDataError(
+                        file: path, location: .line(lineNumber + 1),
+                        "the line is longer than \(maximumLineLength) bytes (the limit for \(limitName))")
                 }
                 try overlongLine(lineNumber + 1)
                 skipping = true
@@ -130,7 +133,9 @@ public enum FileIO {
                 throw SessionDataError(file: directory, "cannot create the output folder: \(systemError(errno)) (at \(path))")
             }
         }
-        guard isDirectory(directory) else { throw SessionDataError(file: directory, "cannot create the output folder: a file is in the way") }
+        guard isDirectory(directory) else {
+            throw SessionDataError(file: directory, "cannot create the output folder: a file is in the way")
+        }
     }
 
     /// Where a write to `path` lands: `path` itself, or for a symbolic link the file it points to

@@ -15,7 +15,7 @@ public enum InputLimits {
     /// Characters of the input quoted in an error message.
     public static let quotedLength = 80
     /// Times accepted in click logs: years 1 to 9999, in seconds since 1970.
-    public static let timeRange: ClosedRange<Double> = -62_135_596_800 ... 253_402_300_799
+    public static let timeRange: ClosedRange<Double> = -62_135_596_800...253_402_300_799
 }
 
 /// `text` for an error message: at most `InputLimits.quotedLength` characters, then `…` and the
@@ -107,11 +107,15 @@ extension ExampleSet {
 
     /// `augmenting(sessions, skippingFirst: skip)`, or an error naming `file` when the examples
     /// would hold more than `budget` values (`InputLimits.maximumExampleValues`).
-    public static func augmenting(_ sessions: SessionList, skippingFirst skip: Int = 0, budget: Int,
-                                  file: String) throws -> ExampleSet {
+    public static func augmenting(
+        _ sessions: SessionList, skippingFirst skip: Int = 0, budget: Int,
+        file: String
+    ) throws -> ExampleSet {
         let size = augmentedSize(of: sessions, skippingFirst: skip)
         guard size <= budget else {
-            throw SessionDataError(file: file, exampleBudgetExceeded(size, budget: budget, what: "the examples made from these sessions (every prefix of every session)"))
+            throw SessionDataError(
+                file: file,
+                exampleBudgetExceeded(size, budget: budget, what: "the examples made from these sessions (every prefix of every session)"))
         }
         return augmenting(sessions, skippingFirst: skip)
     }

@@ -83,7 +83,8 @@ public struct ItemVocabulary: Sendable, Codable, Equatable {
         if index.count != rawIDs.count {
             var seen = Set<RawKey>()
             let repeated = rawIDs.first { !seen.insert(RawKey($0)).inserted } ?? ""
-            throw DecodingError.dataCorruptedError(forKey: .rawIDs, in: container,
+            throw DecodingError.dataCorruptedError(
+                forKey: .rawIDs, in: container,
                 debugDescription: "raw item id '\(quotedPrefix(repeated))' appears more than once; each item must appear once")
         }
     }

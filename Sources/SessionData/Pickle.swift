@@ -284,14 +284,19 @@ public enum Pickle {
                 case nil: break
                 case .malformed(let problem): throw fail(opOffset, "malformed pickle: " + problem)
                 case .overBudget:
-                    throw SessionDataError(file: file, "the pickle expands to more values (integers and lists, a list shared through the memo counted wherever it occurs) than the limit of \(budget) (a memory budget, not malformed data; see docs/DATASET.md, Limits)")
+                    throw SessionDataError(
+                        file: file,
+                        "the pickle expands to more values (integers and lists, a list shared through the memo counted wherever it occurs) than the limit of \(budget) (a memory budget, not malformed data; see docs/DATASET.md, Limits)"
+                    )
                 }
                 return arena
             default:
                 let name = opcodeNames[op].map { " (\($0))" } ?? ""
                 let printable = (0x21...0x7E).contains(op) ? " '\(Character(Unicode.Scalar(op)))'" : ""
-                throw fail(opOffset, "unsupported pickle opcode \(hex(op))" + printable + name
-                    + ", expected only lists, tuples and integers")
+                throw fail(
+                    opOffset,
+                    "unsupported pickle opcode \(hex(op))" + printable + name
+                        + ", expected only lists, tuples and integers")
             }
         }
     }
@@ -330,13 +335,15 @@ public enum Pickle {
     public static func readExamples(_ bytes: [UInt8], file: String, budget: Int = InputLimits.maximumExampleValues) throws -> ExampleSet {
         let arena = try parse(bytes, file: file, budget: budget)
         guard case .container(let c) = arena.root, arena.containers[Int(c)].count == 2 else {
-            throw SessionDataError(file: file, "expected a pair (prefixes, labels) as a tuple or a 2-element list, found \(describe(arena.root, arena))")
+            throw SessionDataError(
+                file: file, "expected a pair (prefixes, labels) as a tuple or a 2-element list, found \(describe(arena.root, arena))")
         }
         let pair = arena.containers[Int(c)]
         let prefixes = try list(pair[0], arena, file: file, what: "the prefixes (first element)")
         let labels = try list(pair[1], arena, file: file, what: "the labels (second element)")
         guard prefixes.count == labels.count else {
-            throw SessionDataError(file: file, "expected as many labels as prefixes, found \(prefixes.count) prefixes and \(labels.count) labels")
+            throw SessionDataError(
+                file: file, "expected as many labels as prefixes, found \(prefixes.count) prefixes and \(labels.count) labels")
         }
         var examples = ExampleSet()
         examples.offsets.reserveCapacity(prefixes.count + 1)

@@ -19,8 +19,10 @@ public struct PreprocessOptions: Sendable, Codable, Equatable {
     /// length), so the period whose clicks are counted is the training period actually used.
     public var supportFromTrainingOnly: Bool = false
 
-    public init(minimumSessionLength: Int = 2, minimumItemSupport: Int = 5, testDays: Double = 7,
-                fraction: Int = 1, supportFromTrainingOnly: Bool = false) {
+    public init(
+        minimumSessionLength: Int = 2, minimumItemSupport: Int = 5, testDays: Double = 7,
+        fraction: Int = 1, supportFromTrainingOnly: Bool = false
+    ) {
         self.minimumSessionLength = minimumSessionLength
         self.minimumItemSupport = minimumItemSupport
         self.testDays = testDays
@@ -36,7 +38,9 @@ public struct PreprocessOptions: Sendable, Codable, Equatable {
     /// Rejects settings that cannot work, with a message that says what to fix.
     public func validate() throws {
         func bad(_ message: String) -> SessionDataError { SessionDataError(file: "options", message) }
-        if minimumSessionLength < 2 { throw bad("minimum session length must be at least 2 (a one-click session has no next item), got \(minimumSessionLength)") }
+        if minimumSessionLength < 2 {
+            throw bad("minimum session length must be at least 2 (a one-click session has no next item), got \(minimumSessionLength)")
+        }
         if minimumItemSupport < 1 { throw bad("minimum item support must be at least 1, got \(minimumItemSupport)") }
         if !(testDays >= 0) || !testDays.isFinite { throw bad("test period must be a non-negative number of days, got \(testDays)") }
         if fraction < 1 { throw bad("fraction must be at least 1 (1 keeps all training examples), got \(fraction)") }
@@ -102,23 +106,36 @@ public struct PreprocessSummary: Sendable, Codable, Equatable {
             return (value < 0 ? "-" : "") + out
         }
         var lines: [String] = []
-        lines.append("Read:     \(n(clicksRead)) clicks, \(n(sessionsRead)) sessions, \(n(itemsRead)) items" + (blankLines > 0 ? " (\(n(blankLines)) blank lines skipped)" : ""))
+        lines.append(
+            "Read:     \(n(clicksRead)) clicks, \(n(sessionsRead)) sessions, \(n(itemsRead)) items"
+                + (blankLines > 0 ? " (\(n(blankLines)) blank lines skipped)" : ""))
         lines.append("Dropped:")
         lines.append("  \(n(shortSessions)) sessions (\(n(shortSessionClicks)) clicks) shorter than \(options.minimumSessionLength) clicks")
-        lines.append("  \(n(rareItemClicks)) clicks of \(n(itemsRare)) items seen fewer than \(options.minimumItemSupport) times" + (options.supportFromTrainingOnly ? " in the training period" : ""))
-        lines.append("  \(n(sessionsShortAfterItemFilter)) sessions (\(n(clicksShortAfterItemFilter)) clicks) shorter than \(options.minimumSessionLength) after removing those items")
+        lines.append(
+            "  \(n(rareItemClicks)) clicks of \(n(itemsRare)) items seen fewer than \(options.minimumItemSupport) times"
+                + (options.supportFromTrainingOnly ? " in the training period" : ""))
+        lines.append(
+            "  \(n(sessionsShortAfterItemFilter)) sessions (\(n(clicksShortAfterItemFilter)) clicks) shorter than \(options.minimumSessionLength) after removing those items"
+        )
         lines.append("  \(n(splitDateSessions)) sessions (\(n(splitDateClicks)) clicks) dated exactly on the split date")
         lines.append("  \(n(unknownTestItemClicks)) test clicks of \(n(itemsOnlyInTest)) items not in the training set")
-        lines.append("  \(n(shortTestSessions)) test sessions (\(n(shortTestSessionClicks)) clicks) shorter than \(options.minimumSessionLength) after removing those items")
+        lines.append(
+            "  \(n(shortTestSessions)) test sessions (\(n(shortTestSessionClicks)) clicks) shorter than \(options.minimumSessionLength) after removing those items"
+        )
         if options.fraction > 1 {
-            lines.append("  \(n(fractionSessions)) training sessions (\(n(fractionClicks)) clicks, \(n(fractionExamples)) examples) older than the most recent 1/\(options.fraction) of examples")
+            lines.append(
+                "  \(n(fractionSessions)) training sessions (\(n(fractionClicks)) clicks, \(n(fractionExamples)) examples) older than the most recent 1/\(options.fraction) of examples"
+            )
         }
         if let longSessions, let longSessionClicks {
-            lines.append("  \(n(longSessionClicks)) older clicks of \(n(longSessions)) sessions longer than 200 clicks (the most recent 200 were kept)")
+            lines.append(
+                "  \(n(longSessionClicks)) older clicks of \(n(longSessions)) sessions longer than 200 clicks (the most recent 200 were kept)"
+            )
         }
         lines.append("  \(n(itemsOnlyInDroppedSessions)) further items that occur only in dropped sessions")
         lines.append("  total: \(n(droppedClicks)) clicks, \(n(droppedSessions)) sessions, \(n(itemsRead - items)) items")
-        lines.append("Split:    test period after \(formatDate(splitDate)) (latest session \(formatDate(maximumDate)), \(options.testDays) days)")
+        lines.append(
+            "Split:    test period after \(formatDate(splitDate)) (latest session \(formatDate(maximumDate)), \(options.testDays) days)")
         lines.append("Kept:     train \(n(trainSessions)) sessions, \(n(trainClicks)) clicks, \(n(trainExamples)) examples")
         lines.append("          test  \(n(testSessions)) sessions, \(n(testClicks)) clicks, \(n(testExamples)) examples")
         lines.append("          \(n(items)) items (embedding rows \(n(items + 1)))")
@@ -170,8 +187,10 @@ public enum Preprocessor {
 
     /// Preprocesses `log`. The training and the test examples may each hold at most `budget`
     /// values (`InputLimits.maximumExampleValues`); more is an error naming the limit.
-    public static func run(_ log: ClickLog, options: PreprocessOptions,
-                           budget: Int = InputLimits.maximumExampleValues) throws -> PreprocessResult {
+    public static func run(
+        _ log: ClickLog, options: PreprocessOptions,
+        budget: Int = InputLimits.maximumExampleValues
+    ) throws -> PreprocessResult {
         try options.validate()
         var summary = PreprocessSummary()
         summary.clicksRead = log.clickCount
@@ -266,7 +285,10 @@ public enum Preprocessor {
         // 3. Split by date.
         let survivors = (0..<sessionCount).filter { alive[$0] }
         guard !survivors.isEmpty else {
-            throw SessionDataError(file: log.path, "no session is left after filtering (\(summary.shortSessions) too short, \(summary.sessionsShortAfterItemFilter) short after removing rare items): nothing to train on; check the minimum length and support options")
+            throw SessionDataError(
+                file: log.path,
+                "no session is left after filtering (\(summary.shortSessions) too short, \(summary.sessionsShortAfterItemFilter) short after removing rare items): nothing to train on; check the minimum length and support options"
+            )
         }
         let maximumDate = fixedSplit?.maximum ?? survivors.lazy.map { log.sessionDate[$0] }.max()!
         let splitDate = fixedSplit?.split ?? split(after: maximumDate)
@@ -307,7 +329,10 @@ public enum Preprocessor {
             allTrain.offsets.append(allTrain.items.count)
         }
         guard allTrain.count > 0 else {
-            throw SessionDataError(file: log.path, "no training session is left: all \(survivors.count) remaining sessions fall in the \(options.testDays)-day test period; choose a shorter test period")
+            throw SessionDataError(
+                file: log.path,
+                "no training session is left: all \(survivors.count) remaining sessions fall in the \(options.testDays)-day test period; choose a shorter test period"
+            )
         }
         var test = SessionList()
         var unknownSeen = [Bool](repeating: false, count: log.itemCount)
@@ -346,20 +371,22 @@ public enum Preprocessor {
         var trainSessions = allTrain
         if firstSession > 0 {
             let cut = allTrain.offsets[firstSession]
-            trainSessions = SessionList(items: Array(allTrain.items[cut...]),
-                                        offsets: allTrain.offsets[firstSession...].map { $0 - cut })
+            trainSessions = SessionList(
+                items: Array(allTrain.items[cut...]),
+                offsets: allTrain.offsets[firstSession...].map { $0 - cut })
             summary.fractionSessions = firstSession
             summary.fractionClicks = cut
         }
         summary.fractionExamples = firstExample
 
         let vocabulary = ItemVocabulary(rawIDs: rawIDs)
-        let dataset = SessionDataset(trainSessions: trainSessions,
-                                     train: try ExampleSet.augmenting(trainSessions, skippingFirst: skip, budget: budget, file: log.path),
-                                     test: try ExampleSet.augmenting(test, budget: budget, file: log.path),
-                                     vocabulary: vocabulary, itemCount: vocabulary.count,
-                                     clickCount: trainSessions.clickCount + test.clickCount,
-                                     trainExampleSkip: skip)
+        let dataset = SessionDataset(
+            trainSessions: trainSessions,
+            train: try ExampleSet.augmenting(trainSessions, skippingFirst: skip, budget: budget, file: log.path),
+            test: try ExampleSet.augmenting(test, budget: budget, file: log.path),
+            vocabulary: vocabulary, itemCount: vocabulary.count,
+            clickCount: trainSessions.clickCount + test.clickCount,
+            trainExampleSkip: skip)
         summary.trainSessions = trainSessions.count
         summary.trainClicks = trainSessions.clickCount
         summary.trainExamples = dataset.train.count

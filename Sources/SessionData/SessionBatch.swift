@@ -150,8 +150,10 @@ extension SessionBatch {
     /// about an equal share of the batch's nodes (`balancing` `\.nodeOffsets`) or click positions
     /// (`\.positionOffsets`): each boundary is the session start nearest to an equal split. On this
     /// thread alone under `minimumPerThread` nodes or positions a worker.
-    public func forEachSessionShare(threads: Int, balancing offsets: KeyPath<SessionBatch, [Int32]> = \.nodeOffsets,
-                             minimumPerThread: Int = 32, _ body: (_ sessions: Range<Int>) -> Void) {
+    public func forEachSessionShare(
+        threads: Int, balancing offsets: KeyPath<SessionBatch, [Int32]> = \.nodeOffsets,
+        minimumPerThread: Int = 32, _ body: (_ sessions: Range<Int>) -> Void
+    ) {
         let sessions = sessionCount
         self[keyPath: offsets].withUnsafeBufferPointer { offsets in
             let total = Int(offsets[sessions]), workers = min(threads, sessions, total / max(1, minimumPerThread))
@@ -171,7 +173,9 @@ extension SessionBatch {
     }
 
     /// The stacked nodes of `sessions`.
-    public func nodes(of sessions: Range<Int>) -> Range<Int> { Int(nodeOffsets[sessions.lowerBound])..<Int(nodeOffsets[sessions.upperBound]) }
+    public func nodes(of sessions: Range<Int>) -> Range<Int> {
+        Int(nodeOffsets[sessions.lowerBound])..<Int(nodeOffsets[sessions.upperBound])
+    }
 }
 
 /// Read-only view of one compressed-row adjacency of a batch (`A_in` or `A_out`); the gated graph
@@ -192,8 +196,13 @@ extension SessionBatch {
                     try outOffsets.withUnsafeBufferPointer { outOffsets in
                         try outTargets.withUnsafeBufferPointer { outTargets in
                             try outWeights.withUnsafeBufferPointer { outWeights in
-                                try body(AdjacencyRows(offsets: inOffsets.baseAddress!, neighbours: inSources.baseAddress!, weights: inWeights.baseAddress!),
-                                         AdjacencyRows(offsets: outOffsets.baseAddress!, neighbours: outTargets.baseAddress!, weights: outWeights.baseAddress!))
+                                try body(
+                                    AdjacencyRows(
+                                        offsets: inOffsets.baseAddress!, neighbours: inSources.baseAddress!, weights: inWeights.baseAddress!
+                                    ),
+                                    AdjacencyRows(
+                                        offsets: outOffsets.baseAddress!, neighbours: outTargets.baseAddress!,
+                                        weights: outWeights.baseAddress!))
                             }
                         }
                     }

@@ -15,8 +15,10 @@ public struct SessionDataset: Sendable, Equatable {
     public var clickCount: Int?
     /// Leading examples of `augmenting(trainSessions)` that `train` leaves out.
     public var trainExampleSkip: Int
-    public init(trainSessions: SessionList, train: ExampleSet, test: ExampleSet, vocabulary: ItemVocabulary,
-                itemCount: Int, clickCount: Int? = nil, trainExampleSkip: Int = 0) {
+    public init(
+        trainSessions: SessionList, train: ExampleSet, test: ExampleSet, vocabulary: ItemVocabulary,
+        itemCount: Int, clickCount: Int? = nil, trainExampleSkip: Int = 0
+    ) {
         self.trainSessions = trainSessions
         self.train = train
         self.test = test

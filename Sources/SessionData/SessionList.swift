@@ -66,8 +66,9 @@ public struct ExampleSet: Sendable, Equatable {
     }
 
     public init(items: [Int32], offsets: [Int], targets: [Int32]) {
-        precondition(offsets.first == 0 && offsets.last == items.count && offsets.count == targets.count + 1,
-                     "offsets must span items, one target per prefix")
+        precondition(
+            offsets.first == 0 && offsets.last == items.count && offsets.count == targets.count + 1,
+            "offsets must span items, one target per prefix")
         self.items = items
         self.offsets = offsets
         self.targets = targets
@@ -163,10 +164,11 @@ public struct ExampleSet: Sendable, Equatable {
         var previous: Range<Int>? = nil
         for i in 0..<count {
             let range = offsets[i]..<offsets[i + 1]
-            let continues = previous.map { previous in
-                previous.count > 1 && range.count == previous.count - 1
-                    && items[range].elementsEqual(items[previous.lowerBound..<(previous.upperBound - 1)])
-            } ?? false
+            let continues =
+                previous.map { previous in
+                    previous.count > 1 && range.count == previous.count - 1
+                        && items[range].elementsEqual(items[previous.lowerBound..<(previous.upperBound - 1)])
+                } ?? false
             if !continues { session += 1 }
             numbers[i] = session
             previous = range

@@ -23,8 +23,10 @@ public struct SyntheticClickLog: Sendable {
     public var days: Int
     public var seed: UInt64
 
-    public init(itemCount: Int = 2_000, sessionCount: Int = 20_000, meanLength: Double = 4.85,
-                followProbability: Double = 0.75, successorsPerItem: Int = 3, days: Int = 60, seed: UInt64 = 42) {
+    public init(
+        itemCount: Int = 2_000, sessionCount: Int = 20_000, meanLength: Double = 4.85,
+        followProbability: Double = 0.75, successorsPerItem: Int = 3, days: Int = 60, seed: UInt64 = 42
+    ) {
         self.itemCount = itemCount
         self.sessionCount = sessionCount
         self.meanLength = meanLength

@@ -85,8 +85,9 @@ func kernelGemm(
         // Terms first..<first + depth: columns of op(A), rows of op(B).
         let aSlice = transA == .none ? a + first : a + first * lda
         let bSlice = transB == .none ? b + first * ldb : b + first
-        let status = srgnn_gemm(kernel, transA == .transposed ? 1 : 0, transB == .transposed ? 1 : 0, Int64(m), Int64(n),
-                                Int64(depth), aSlice, Int64(lda), bSlice, Int64(ldb), first == 0 && beta == 0 ? 0 : 1, c, Int64(ldc))
+        let status = srgnn_gemm(
+            kernel, transA == .transposed ? 1 : 0, transB == .transposed ? 1 : 0, Int64(m), Int64(n),
+            Int64(depth), aSlice, Int64(lda), bSlice, Int64(ldb), first == 0 && beta == 0 ? 0 : 1, c, Int64(ldc))
         checkKernelStatus(status, "matrix product")
         first += depth
     }
@@ -197,14 +198,16 @@ public func gemm(
     if n >= m {
         parallelChunks(n, threads: workers) { columns in
             let bSlice = transB == .none ? b + columns.lowerBound : b + columns.lowerBound * ldb
-            gemm(transA, transB, m: m, n: columns.count, k: k, alpha: alpha, a, lda: lda, bSlice, ldb: ldb,
-                 beta: beta, c + columns.lowerBound, ldc: ldc, path: path)
+            gemm(
+                transA, transB, m: m, n: columns.count, k: k, alpha: alpha, a, lda: lda, bSlice, ldb: ldb,
+                beta: beta, c + columns.lowerBound, ldc: ldc, path: path)
         }
     } else {
         parallelChunks(m, threads: workers) { rows in
             let aSlice = transA == .none ? a + rows.lowerBound * lda : a + rows.lowerBound
-            gemm(transA, transB, m: rows.count, n: n, k: k, alpha: alpha, aSlice, lda: lda, b, ldb: ldb,
-                 beta: beta, c + rows.lowerBound * ldc, ldc: ldc, path: path)
+            gemm(
+                transA, transB, m: rows.count, n: n, k: k, alpha: alpha, aSlice, lda: lda, b, ldb: ldb,
+                beta: beta, c + rows.lowerBound * ldc, ldc: ldc, path: path)
         }
     }
 }

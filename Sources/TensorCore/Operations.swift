@@ -13,9 +13,11 @@ import Foundation
 ///
 /// and `gates` `[rows, 4·width]` = `(r, z, c, gh_c + b_hh,c)`, vectorised.
 @inlinable
-public func gruGates(inputGates gi: UnsafePointer<Float>, hiddenGates gh: UnsafePointer<Float>, inputBias: UnsafePointer<Float>,
-                     hiddenBias: UnsafePointer<Float>, hidden h: UnsafePointer<Float>, rows: Int, width: Int,
-                     next: UnsafeMutablePointer<Float>, gates: UnsafeMutablePointer<Float>, path: KernelPath) {
+public func gruGates(
+    inputGates gi: UnsafePointer<Float>, hiddenGates gh: UnsafePointer<Float>, inputBias: UnsafePointer<Float>,
+    hiddenBias: UnsafePointer<Float>, hidden h: UnsafePointer<Float>, rows: Int, width: Int,
+    next: UnsafeMutablePointer<Float>, gates: UnsafeMutablePointer<Float>, path: KernelPath
+) {
     srgnn_gru_gates(path.loopKernel, gi, gh, inputBias, hiddenBias, h, Int64(rows), Int64(width), next, gates)
 }
 
@@ -23,34 +25,42 @@ public func gruGates(inputGates gi: UnsafePointer<Float>, hiddenGates gh: Unsafe
 /// `[rows, 4·width]`, `hidden` and `dNext` `[rows, width]`, the gradients of gi and gh
 /// `[rows, 3·width]` and `dHidden = dNext ⊙ z`; each element by the same operations as in Swift.
 @inlinable
-public func gruGatesBackward(gates: UnsafePointer<Float>, hidden h: UnsafePointer<Float>, dNext: UnsafePointer<Float>, rows: Int,
-                             width: Int, dInputGates: UnsafeMutablePointer<Float>, dHiddenGates: UnsafeMutablePointer<Float>,
-                             dHidden: UnsafeMutablePointer<Float>, path: KernelPath) {
+public func gruGatesBackward(
+    gates: UnsafePointer<Float>, hidden h: UnsafePointer<Float>, dNext: UnsafePointer<Float>, rows: Int,
+    width: Int, dInputGates: UnsafeMutablePointer<Float>, dHiddenGates: UnsafeMutablePointer<Float>,
+    dHidden: UnsafeMutablePointer<Float>, path: KernelPath
+) {
     srgnn_gru_gates_backward(path.loopKernel, gates, h, dNext, Int64(rows), Int64(width), dInputGates, dHiddenGates, dHidden)
 }
 
 /// The attention readout's activation of one click, in place: `row ← σ(query + row + bias)`;
 /// returns `Σ_j row[j] · vector[j]`, the click's coefficient (vectorised, lanes summed reassociated).
 @inlinable
-public func attentionActivation(query: UnsafePointer<Float>, row: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>,
-                                vector: UnsafePointer<Float>, width: Int, path: KernelPath) -> Float {
+public func attentionActivation(
+    query: UnsafePointer<Float>, row: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>,
+    vector: UnsafePointer<Float>, width: Int, path: KernelPath
+) -> Float {
     srgnn_attention_activation(path.loopKernel, query, row, bias, vector, Int64(width))
 }
 
 /// The attention readout's backward for one click: `dClickState += coefficient · dGlobal`; returns
 /// `Σ_j dGlobal[j] · clickState[j]`, the click's dα (vectorised, lanes summed reassociated).
 @inlinable
-public func attentionClickBackward(dGlobal: UnsafePointer<Float>, clickState: UnsafePointer<Float>, coefficient: Float,
-                                   adding dClickState: UnsafeMutablePointer<Float>, width: Int, path: KernelPath) -> Float {
+public func attentionClickBackward(
+    dGlobal: UnsafePointer<Float>, clickState: UnsafePointer<Float>, coefficient: Float,
+    adding dClickState: UnsafeMutablePointer<Float>, width: Int, path: KernelPath
+) -> Float {
     srgnn_attention_click_backward(path.loopKernel, dGlobal, clickState, coefficient, dClickState, Int64(width))
 }
 
 /// The attention readout's backward through σ for one click: `dPre = dα · q ⊙ σ ⊙ (1 − σ)`, and
 /// `dq1 += dPre` (one vectorised C loop, each element as written, left to right).
 @inlinable
-public func attentionPreBackward(dCoefficient: Float, vector: UnsafePointer<Float>, sigmoid: UnsafePointer<Float>,
-                                 into dPre: UnsafeMutablePointer<Float>, adding dq1: UnsafeMutablePointer<Float>, width: Int,
-                                 path: KernelPath) {
+public func attentionPreBackward(
+    dCoefficient: Float, vector: UnsafePointer<Float>, sigmoid: UnsafePointer<Float>,
+    into dPre: UnsafeMutablePointer<Float>, adding dq1: UnsafeMutablePointer<Float>, width: Int,
+    path: KernelPath
+) {
     srgnn_attention_pre_backward(path.loopKernel, dCoefficient, vector, sigmoid, dPre, dq1, Int64(width))
 }
 
@@ -71,15 +81,19 @@ public func addBias(_ y: UnsafeMutablePointer<Float>, rows: Int, width: Int, _ b
 /// `sums += Σ_rows dy[row, :]`, rows added in order (rows of dy `stride` apart, `width` by
 /// default): the backward of `addBias`, and any sum of parts that must not depend on who made them.
 @inlinable
-public func addColumnSums(_ dy: UnsafePointer<Float>, rows: Int, width: Int, stride: Int? = nil,
-                          into sums: UnsafeMutablePointer<Float>, path: KernelPath) {
+public func addColumnSums(
+    _ dy: UnsafePointer<Float>, rows: Int, width: Int, stride: Int? = nil,
+    into sums: UnsafeMutablePointer<Float>, path: KernelPath
+) {
     srgnn_add_column_sums(path.loopKernel, dy, Int64(rows), Int64(width), Int64(stride ?? width), sums)
 }
 
 /// Row gather `out[i, :] = table[indices[i], :]` for a `[_, width]` table.
 @inlinable
-public func gatherRows(_ table: UnsafePointer<Float>, width: Int, indices: UnsafeBufferPointer<Int32>,
-                       into out: UnsafeMutablePointer<Float>) {
+public func gatherRows(
+    _ table: UnsafePointer<Float>, width: Int, indices: UnsafeBufferPointer<Int32>,
+    into out: UnsafeMutablePointer<Float>
+) {
     for (i, index) in indices.enumerated() {
         (out + i * width).update(from: table + Int(index) * width, count: width)
     }
@@ -87,8 +101,10 @@ public func gatherRows(_ table: UnsafePointer<Float>, width: Int, indices: Unsaf
 
 /// Backward of `gatherRows`: `dTable[indices[i], :] += dOut[i, :]` (repeated indices add up).
 @inlinable
-public func scatterAddRows(_ dOut: UnsafePointer<Float>, width: Int, indices: UnsafeBufferPointer<Int32>,
-                           into dTable: UnsafeMutablePointer<Float>, path: KernelPath) {
+public func scatterAddRows(
+    _ dOut: UnsafePointer<Float>, width: Int, indices: UnsafeBufferPointer<Int32>,
+    into dTable: UnsafeMutablePointer<Float>, path: KernelPath
+) {
     srgnn_scatter_add_rows(path.loopKernel, dOut, Int64(width), indices.baseAddress, Int64(indices.count), dTable)
 }
 
@@ -103,18 +119,23 @@ public func expShiftSum(_ x: UnsafeMutablePointer<Float>, count: Int, maximum: i
 /// `width` (`out` may be `x`); `reciprocalNorms[r] = 1 / max(‖x[r]‖, 1e-12)` when given. One
 /// vectorised C loop whose row sums are the same bits for a row alone or among others.
 @inlinable
-public func normalizeRows(_ x: UnsafePointer<Float>, rows: Int, width: Int, scale: Float = 1, into out: UnsafeMutablePointer<Float>,
-                          reciprocalNorms: UnsafeMutablePointer<Float>?, path: KernelPath) {
+public func normalizeRows(
+    _ x: UnsafePointer<Float>, rows: Int, width: Int, scale: Float = 1, into out: UnsafeMutablePointer<Float>,
+    reciprocalNorms: UnsafeMutablePointer<Float>?, path: KernelPath
+) {
     srgnn_normalize_rows(path.loopKernel, x, Int64(rows), Int64(width), scale, out, reciprocalNorms)
 }
 
 /// Backward of `normalizeRows` (scale 1): `dx[r] (+)= (dx̂[r] − x̂[r] (x̂[r] · dx̂[r])) / ‖x[r]‖`,
 /// given `normalized` = x̂ and the forward's reciprocal norms; `dx` may be `dNormalized`.
 @inlinable
-public func normalizeRowsBackward(_ dNormalized: UnsafePointer<Float>, normalized: UnsafePointer<Float>,
-                                  reciprocalNorms: UnsafePointer<Float>, rows: Int, width: Int,
-                                  into dx: UnsafeMutablePointer<Float>, accumulate: Bool, path: KernelPath) {
-    srgnn_normalize_rows_backward(path.loopKernel, dNormalized, normalized, reciprocalNorms, Int64(rows), Int64(width), dx, accumulate ? 1 : 0)
+public func normalizeRowsBackward(
+    _ dNormalized: UnsafePointer<Float>, normalized: UnsafePointer<Float>,
+    reciprocalNorms: UnsafePointer<Float>, rows: Int, width: Int,
+    into dx: UnsafeMutablePointer<Float>, accumulate: Bool, path: KernelPath
+) {
+    srgnn_normalize_rows_backward(
+        path.loopKernel, dNormalized, normalized, reciprocalNorms, Int64(rows), Int64(width), dx, accumulate ? 1 : 0)
 }
 
 /// One Adam update of `count` elements, PyTorch's arithmetic (one vectorised C loop):
@@ -122,17 +143,21 @@ public func normalizeRowsBackward(_ dNormalized: UnsafePointer<Float>, normalize
 /// `path` defaults to the process's `ScoreKernels.defaultPath` (visible to every thread) until the
 /// optimiser passes its step's path.
 @inlinable
-public func adamUpdate(_ theta: UnsafeMutablePointer<Float>, gradient: UnsafePointer<Float>, firstMoment m: UnsafeMutablePointer<Float>,
-                       secondMoment v: UnsafeMutablePointer<Float>, count: Int, beta1: Float, beta2: Float, epsilon: Float,
-                       l2Penalty: Float, correctedRate: Float, correction2Root: Float, path: KernelPath = ScoreKernels.defaultPath) {
+public func adamUpdate(
+    _ theta: UnsafeMutablePointer<Float>, gradient: UnsafePointer<Float>, firstMoment m: UnsafeMutablePointer<Float>,
+    secondMoment v: UnsafeMutablePointer<Float>, count: Int, beta1: Float, beta2: Float, epsilon: Float,
+    l2Penalty: Float, correctedRate: Float, correction2Root: Float, path: KernelPath = ScoreKernels.defaultPath
+) {
     srgnn_adam(path.loopKernel, theta, gradient, m, v, Int64(count), beta1, beta2, epsilon, l2Penalty, correctedRate, correction2Root)
 }
 
 /// Number of `values[0..<count]` strictly greater than `threshold`: a target's rank minus one
 /// (exact on every path; `path` only picks the loop's instruction set).
 @inlinable
-public func countGreater(_ values: UnsafePointer<Float>, count: Int, than threshold: Float,
-                         path: KernelPath = ScoreKernels.defaultPath) -> Int {
+public func countGreater(
+    _ values: UnsafePointer<Float>, count: Int, than threshold: Float,
+    path: KernelPath = ScoreKernels.defaultPath
+) -> Int {
     Int(srgnn_count_greater(path.loopKernel, values, Int64(count), threshold))
 }
 
@@ -187,8 +212,9 @@ public struct RunningTopK {
             best.withUnsafeMutableBufferPointer { best in
                 sizes.withUnsafeMutableBufferPointer { sizes in
                     let r = rows.lowerBound
-                    srgnn_top_k_add_rows(kernel, values, Int64(rows.count), Int64(count), Int64(stride), Int64(first), Int64(k),
-                                         indices.baseAddress! + r * k, best.baseAddress! + r * k, sizes.baseAddress! + r)
+                    srgnn_top_k_add_rows(
+                        kernel, values, Int64(rows.count), Int64(count), Int64(stride), Int64(first), Int64(k),
+                        indices.baseAddress! + r * k, best.baseAddress! + r * k, sizes.baseAddress! + r)
                 }
             }
         }
@@ -211,8 +237,10 @@ public struct RunningTopK {
 /// index. With `allowed`, only the indices it holds (index `j` is item `j + 1`) are candidates,
 /// selected inside the heap pass rather than by fetching more and dropping. The same on every
 /// `path` (which only picks the loops' instruction set).
-public func topK(_ values: UnsafePointer<Float>, count: Int, k: Int, allowed: ItemMask? = nil,
-                 path: KernelPath = ScoreKernels.defaultPath) -> [Int] {
+public func topK(
+    _ values: UnsafePointer<Float>, count: Int, k: Int, allowed: ItemMask? = nil,
+    path: KernelPath = ScoreKernels.defaultPath
+) -> [Int] {
     precondition(allowed.map { $0.count == count } ?? true, "the mask covers \(allowed?.count ?? 0) items, the scores \(count)")
     let k = min(k, allowed?.allowedCount ?? count)
     if k <= 0 { return [] }

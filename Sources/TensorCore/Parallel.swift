@@ -83,9 +83,11 @@ func runWorkers(_ workers: Int, _ body: (Int) -> Void) {
         // Workers touch disjoint memory by contract; the closure itself is only read.
         nonisolated(unsafe) var body = escapable
         let ran = withUnsafeMutablePointer(to: &body) { pointer in
-            srgnn_parallel_run(Int32(workers), { context, worker in
-                context!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(Int(worker))
-            }, pointer)
+            srgnn_parallel_run(
+                Int32(workers),
+                { context, worker in
+                    context!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(Int(worker))
+                }, pointer)
         }
         if ran == 0 {
             DispatchQueue.concurrentPerform(iterations: workers) { worker in body(worker) }

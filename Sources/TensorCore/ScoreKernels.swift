@@ -77,8 +77,10 @@ public enum ScoreKernels {
             return best
         }
         guard let path = KernelPath(rawValue: name.lowercased()), path.isSupported else {
-            FileHandle.standardError.write(Data(
-                "srgnn: SRGNN_KERNEL=\(name) is not a kernel this CPU runs (\(supportedPaths.map(\.rawValue).joined(separator: ", "))); using \(best)\n".utf8))
+            FileHandle.standardError.write(
+                Data(
+                    "srgnn: SRGNN_KERNEL=\(name) is not a kernel this CPU runs (\(supportedPaths.map(\.rawValue).joined(separator: ", "))); using \(best)\n"
+                        .utf8))
             return best
         }
         return path
@@ -99,9 +101,11 @@ public enum ScoreKernels {
     /// `C[r, j] = S[r, :] · E[j, :]` for `r < rows`, `j < width`; rows of `C` `ldc` apart. On our
     /// kernels a row's scores do not depend on `rows` (one session scores the same alone or in a
     /// batch); `blas` gives no such promise.
-    public static func scores(_ path: KernelPath, session s: UnsafePointer<Float>, rows: Int, hiddenSize d: Int,
-                              items e: UnsafePointer<Float>, width: Int,
-                              into c: UnsafeMutablePointer<Float>, ldc: Int) {
+    public static func scores(
+        _ path: KernelPath, session s: UnsafePointer<Float>, rows: Int, hiddenSize d: Int,
+        items e: UnsafePointer<Float>, width: Int,
+        into c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
         if let kernel = path.cValue {
             checkKernelStatus(srgnn_score_tile(kernel, s, Int64(rows), Int64(d), e, Int64(width), c, Int64(ldc)), "score tile")
         } else {
@@ -127,9 +131,11 @@ public enum ScoreKernels {
 
     /// `C[r, j] = S[r, :] · E[first + j, :]` from items packed by `packItems` on the same path;
     /// `first` a multiple of the panel size. Bit for bit the scores `scores` gives on that path.
-    public static func packedScores(_ path: KernelPath, session s: UnsafePointer<Float>, rows: Int, hiddenSize d: Int,
-                                    packedItems panels: UnsafePointer<Float>, first: Int, width: Int,
-                                    into c: UnsafeMutablePointer<Float>, ldc: Int) {
+    public static func packedScores(
+        _ path: KernelPath, session s: UnsafePointer<Float>, rows: Int, hiddenSize d: Int,
+        packedItems panels: UnsafePointer<Float>, first: Int, width: Int,
+        into c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
         precondition(first % panelItems(path)! == 0, "packed scores start at a panel boundary")
         srgnn_score_packed(path.cValue!, s, Int64(rows), Int64(d), panels, Int64(first), Int64(width), c, Int64(ldc))
     }
@@ -137,18 +143,23 @@ public enum ScoreKernels {
     /// `dE[j, :] (=, +=) Σ_r dS[r, j] · g_r · S[r, :]` over a `[width, d]` `dE` (`accumulate` adds),
     /// with `g = rowScale`, or 1 when nil: the score layer passes each row's softmax factor here
     /// rather than writing the scaled `dS` back into the `[B, I]` matrix.
-    public static func embeddingGradient(_ path: KernelPath, dScores ds: UnsafePointer<Float>, ldd: Int,
-                                         session s: UnsafePointer<Float>, rows: Int, hiddenSize d: Int, width: Int,
-                                         into de: UnsafeMutablePointer<Float>, accumulate: Bool,
-                                         rowScale: UnsafePointer<Float>? = nil) {
+    public static func embeddingGradient(
+        _ path: KernelPath, dScores ds: UnsafePointer<Float>, ldd: Int,
+        session s: UnsafePointer<Float>, rows: Int, hiddenSize d: Int, width: Int,
+        into de: UnsafeMutablePointer<Float>, accumulate: Bool,
+        rowScale: UnsafePointer<Float>? = nil
+    ) {
         if let kernel = path.cValue {
-            checkKernelStatus(srgnn_score_embedding_gradient(kernel, ds, Int64(ldd), s, Int64(rows), Int64(d), Int64(width), de,
-                                                             accumulate ? 1 : 0, rowScale), "embedding gradient")
+            checkKernelStatus(
+                srgnn_score_embedding_gradient(
+                    kernel, ds, Int64(ldd), s, Int64(rows), Int64(d), Int64(width), de,
+                    accumulate ? 1 : 0, rowScale), "embedding gradient")
         } else if let rowScale {
             withUnsafeTemporaryAllocation(of: Float.self, capacity: rows * d) { scaled in
                 for r in 0..<rows { for k in 0..<d { scaled[r * d + k] = s[r * d + k] * rowScale[r] } }
-                gemm(.transposed, .none, m: width, n: d, k: rows, ds, lda: ldd, scaled.baseAddress!, ldb: d,
-                     beta: accumulate ? 1 : 0, de, ldc: d, path: .blas)
+                gemm(
+                    .transposed, .none, m: width, n: d, k: rows, ds, lda: ldd, scaled.baseAddress!, ldb: d,
+                    beta: accumulate ? 1 : 0, de, ldc: d, path: .blas)
             }
         } else {
             gemm(.transposed, .none, m: width, n: d, k: rows, ds, lda: ldd, s, ldb: d, beta: accumulate ? 1 : 0, de, ldc: d, path: .blas)
@@ -156,12 +167,15 @@ public enum ScoreKernels {
     }
 
     /// `dS_h[r, :] += g_r · Σ_j dS[r, j] · E[j, :]` over a `[rows, d]` `dS_h`, `g` as in `embeddingGradient`.
-    public static func sessionGradient(_ path: KernelPath, dScores ds: UnsafePointer<Float>, ldd: Int,
-                                       items e: UnsafePointer<Float>, rows: Int, hiddenSize d: Int, width: Int,
-                                       adding dsh: UnsafeMutablePointer<Float>, rowScale: UnsafePointer<Float>? = nil) {
+    public static func sessionGradient(
+        _ path: KernelPath, dScores ds: UnsafePointer<Float>, ldd: Int,
+        items e: UnsafePointer<Float>, rows: Int, hiddenSize d: Int, width: Int,
+        adding dsh: UnsafeMutablePointer<Float>, rowScale: UnsafePointer<Float>? = nil
+    ) {
         if let kernel = path.cValue {
-            checkKernelStatus(srgnn_score_session_gradient(kernel, ds, Int64(ldd), e, Int64(rows), Int64(d), Int64(width), dsh, rowScale),
-                              "session gradient")
+            checkKernelStatus(
+                srgnn_score_session_gradient(kernel, ds, Int64(ldd), e, Int64(rows), Int64(d), Int64(width), dsh, rowScale),
+                "session gradient")
         } else if let rowScale {
             withUnsafeTemporaryAllocation(of: Float.self, capacity: rows * d) { sums in
                 gemm(.none, .none, m: rows, n: d, k: width, ds, lda: ldd, e, ldb: d, sums.baseAddress!, ldc: d, path: .blas)

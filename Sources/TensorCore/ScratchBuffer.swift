@@ -32,7 +32,8 @@ public final class ScratchBuffer {
     /// The first `count` scalars; never reallocates.
     @inlinable
     public func pointer(_ count: Int) -> UnsafeMutablePointer<Float> {
-        precondition(count <= capacity, "scratch buffer sized for \(capacity) scalars, asked for \(count): size the workspace before the pass")
+        precondition(
+            count <= capacity, "scratch buffer sized for \(capacity) scalars, asked for \(count): size the workspace before the pass")
         return unsafeBase
     }
 

@@ -28,8 +28,10 @@ public struct Adam: Sendable {
     /// The updated ranges without the embedding (which `TrainingStep` updates row by row).
     let nonEmbeddingRanges: [Range<Int>]
 
-    public init(for parameters: SRGNNParameters, configuration: SRGNNConfiguration, learningRate: Float = 1e-3,
-                l2Penalty: Float = 1e-5) {
+    public init(
+        for parameters: SRGNNParameters, configuration: SRGNNConfiguration, learningRate: Float = 1e-3,
+        l2Penalty: Float = 1e-5
+    ) {
         self.learningRate = learningRate
         self.l2Penalty = l2Penalty
         firstMoment = SRGNNParameters(zerosLike: parameters)
@@ -71,9 +73,10 @@ public struct Adam: Sendable {
         // Bias corrections in Double, as PyTorch computes them in Python floats.
         let correction1 = 1 - pow(Double(beta1), Double(stepCount))
         let correction2 = 1 - pow(Double(beta2), Double(stepCount))
-        return AdamUpdate(beta1: beta1, beta2: beta2, epsilon: epsilon, l2Penalty: l2Penalty,
-                          correctedRate: Float(Double(learningRate) / correction1),
-                          correction2Root: Float(correction2.squareRoot()), path: ScoreKernels.current)
+        return AdamUpdate(
+            beta1: beta1, beta2: beta2, epsilon: epsilon, l2Penalty: l2Penalty,
+            correctedRate: Float(Double(learningRate) / correction1),
+            correction2Root: Float(correction2.squareRoot()), path: ScoreKernels.current)
     }
 }
 
@@ -88,10 +91,13 @@ public struct AdamUpdate: Sendable {
 
     /// Updates `count` parameters with their gradient and moments.
     @inlinable
-    public func apply(_ theta: UnsafeMutablePointer<Float>, gradient: UnsafePointer<Float>, firstMoment m: UnsafeMutablePointer<Float>,
-                      secondMoment v: UnsafeMutablePointer<Float>, count: Int) {
-        adamUpdate(theta, gradient: gradient, firstMoment: m, secondMoment: v, count: count, beta1: beta1, beta2: beta2,
-                   epsilon: epsilon, l2Penalty: l2Penalty, correctedRate: correctedRate, correction2Root: correction2Root, path: path)
+    public func apply(
+        _ theta: UnsafeMutablePointer<Float>, gradient: UnsafePointer<Float>, firstMoment m: UnsafeMutablePointer<Float>,
+        secondMoment v: UnsafeMutablePointer<Float>, count: Int
+    ) {
+        adamUpdate(
+            theta, gradient: gradient, firstMoment: m, secondMoment: v, count: count, beta1: beta1, beta2: beta2,
+            epsilon: epsilon, l2Penalty: l2Penalty, correctedRate: correctedRate, correction2Root: correction2Root, path: path)
     }
 }
 
@@ -104,18 +110,21 @@ extension Adam {
             try secondMoment.withMutablePointers { v in
                 // Workers get disjoint rows, so they write disjoint moments.
                 nonisolated(unsafe) let m = m.embedding, v = v.embedding
-                return try body(EmbeddingRowUpdate { rows, theta, gradient in
-                    let offset = rows.lowerBound * d
-                    update.apply(theta, gradient: gradient, firstMoment: m + offset, secondMoment: v + offset, count: rows.count * d)
-                })
+                return try body(
+                    EmbeddingRowUpdate { rows, theta, gradient in
+                        let offset = rows.lowerBound * d
+                        update.apply(theta, gradient: gradient, firstMoment: m + offset, secondMoment: v + offset, count: rows.count * d)
+                    })
             }
         }
     }
 
     /// Applies `update` to the given embedding rows and to every other updated tensor: the rest of
     /// a step whose embedding rows went through `withEmbeddingRowUpdate`.
-    public mutating func apply(_ update: AdamUpdate, to parameters: inout SRGNNParameters, gradient: SRGNNParameters,
-                               embeddingRows: [Int32], threads: Int) {
+    public mutating func apply(
+        _ update: AdamUpdate, to parameters: inout SRGNNParameters, gradient: SRGNNParameters,
+        embeddingRows: [Int32], threads: Int
+    ) {
         let d = parameters.hiddenSize
         let nonEmbeddingRanges = self.nonEmbeddingRanges
         withBuffers(&parameters, gradient) { theta, grad, m, v in
@@ -128,12 +137,16 @@ extension Adam {
     }
 
     /// Applies `update` to `ranges` of the flat buffer, split over `threads`.
-    mutating func apply(_ update: AdamUpdate, to parameters: inout SRGNNParameters, gradient: SRGNNParameters, ranges: [Range<Int>], threads: Int) {
+    mutating func apply(
+        _ update: AdamUpdate, to parameters: inout SRGNNParameters, gradient: SRGNNParameters, ranges: [Range<Int>], threads: Int
+    ) {
         withBuffers(&parameters, gradient) { Adam.apply(update, ranges: ranges, $0, $1, $2, $3, threads: threads) }
     }
 
-    private static func apply(_ update: AdamUpdate, ranges: [Range<Int>], _ theta: UnsafeMutablePointer<Float>, _ grad: UnsafePointer<Float>,
-                              _ m: UnsafeMutablePointer<Float>, _ v: UnsafeMutablePointer<Float>, threads: Int) {
+    private static func apply(
+        _ update: AdamUpdate, ranges: [Range<Int>], _ theta: UnsafeMutablePointer<Float>, _ grad: UnsafePointer<Float>,
+        _ m: UnsafeMutablePointer<Float>, _ v: UnsafeMutablePointer<Float>, threads: Int
+    ) {
         for range in ranges {
             parallelChunks(range.count, threads: threads, minimumPerThread: 1 << 16) { chunk in
                 let i = range.lowerBound + chunk.lowerBound
@@ -143,8 +156,10 @@ extension Adam {
     }
 
     /// Runs `body` with the flat buffers of parameters, gradient and both moments.
-    private mutating func withBuffers(_ parameters: inout SRGNNParameters, _ gradient: SRGNNParameters,
-                                      _ body: (UnsafeMutablePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void) {
+    private mutating func withBuffers(
+        _ parameters: inout SRGNNParameters, _ gradient: SRGNNParameters,
+        _ body: (UnsafeMutablePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void
+    ) {
         parameters.storage.withUnsafeMutableBufferPointer { theta in
             gradient.storage.withUnsafeBufferPointer { grad in
                 firstMoment.storage.withUnsafeMutableBufferPointer { m in

@@ -81,8 +81,10 @@ public struct ExperimentFile: Sendable, Equatable {
                 if invocationFlags.contains(name) {
                     throw file.error(line, "'\(name)' is not an experiment setting: give --\(name) on the command line")
                 }
-                throw file.error(line, "unknown setting '\(name)'; the settings are data, variant and the long flags of srgnn train: "
-                                 + TrainingSettings.names.keys.sorted().joined(separator: ", "))
+                throw file.error(
+                    line,
+                    "unknown setting '\(name)'; the settings are data, variant and the long flags of srgnn train: "
+                        + TrainingSettings.names.keys.sorted().joined(separator: ", "))
             }
             try file.reading(name, line, value) { try settings.set(key, from: $0) }
             placed[key] = (name, line)
@@ -114,7 +116,8 @@ public struct ExperimentFile: Sendable, Equatable {
         guard let configuration = metadata.training?.decode(TrainingConfiguration.self) else {
             throw SettingsFileError(path: path, line: nil, "the checkpoint records no training configuration")
         }
-        return ExperimentFile(path: path, data: metadata.dataset, settings: TrainingSettings(configuration),
-                              text: metadata.experiment?.text, warmStart: metadata.lineage)
+        return ExperimentFile(
+            path: path, data: metadata.dataset, settings: TrainingSettings(configuration),
+            text: metadata.experiment?.text, warmStart: metadata.lineage)
     }
 }

@@ -18,7 +18,8 @@ public struct SearchObjective: Codable, Sendable, Equatable, CustomStringConvert
     public init?(_ text: String) {
         let parts = text.lowercased().split(separator: "@", omittingEmptySubsequences: false)
         guard parts.count == 2, let metric = Metric(rawValue: String(parts[0])), let cutoff = Int(parts[1]),
-              (1...TrainingConfiguration.limits.cutoff).contains(cutoff) else { return nil }
+            (1...TrainingConfiguration.limits.cutoff).contains(cutoff)
+        else { return nil }
         self.init(metric: metric, cutoff: cutoff)
     }
 
@@ -169,8 +170,10 @@ public struct SearchHeader: Codable, Sendable, Equatable {
     /// The settings every trial shares (validation split, seed, …); the searched ones are overridden.
     public var base: TrainingConfiguration
 
-    public init(space: SearchSpace, search: SearchMethod, seed: UInt64, objective: SearchObjective, datasetFingerprint: String,
-                data: String, epochsPerTrial: Int, patience: Int, timeBudgetSeconds: Double?, base: TrainingConfiguration) {
+    public init(
+        space: SearchSpace, search: SearchMethod, seed: UInt64, objective: SearchObjective, datasetFingerprint: String,
+        data: String, epochsPerTrial: Int, patience: Int, timeBudgetSeconds: Double?, base: TrainingConfiguration
+    ) {
         self.space = space
         self.search = search
         self.seed = seed
@@ -297,16 +300,20 @@ public final class HyperparameterSearch {
             let differences = header.differences(from: saved)
             if differences.isEmpty {
                 if saved.timeBudgetSeconds != header.timeBudgetSeconds {
-                    note("the time budget is now " + (header.timeBudgetSeconds.map { String(format: "%.0f s", $0) } ?? "none")
-                         + " (was " + (saved.timeBudgetSeconds.map { String(format: "%.0f s", $0) } ?? "none") + ")")
+                    note(
+                        "the time budget is now " + (header.timeBudgetSeconds.map { String(format: "%.0f s", $0) } ?? "none")
+                            + " (was " + (saved.timeBudgetSeconds.map { String(format: "%.0f s", $0) } ?? "none") + ")")
                 }
                 if saved != header { try writeAtomically(try JSONText.data(header), to: headerPath) }
                 return try readTrials()
             }
             let listed = differences.joined(separator: ", ") + (differences.count == 1 ? " differs" : " differ")
             guard restart else {
-                throw SearchError.file(path: headerPath, reason:
-                    "this folder holds another search (its \(listed)); rerun with the same options to continue it, use --restart to discard it, or choose another --out")
+                throw SearchError.file(
+                    path: headerPath,
+                    reason:
+                        "this folder holds another search (its \(listed)); rerun with the same options to continue it, use --restart to discard it, or choose another --out"
+                )
             }
             note("--restart: discarding the previous search in \(directory) (its \(listed))")
         } else if FileManager.default.fileExists(atPath: trialsPath) && !restart {
@@ -338,12 +345,16 @@ public final class HyperparameterSearch {
             do {
                 record = try JSONDecoder().decode(TrialRecord.self, from: Data(line))
             } catch {
-                throw SearchError.trials(path: trialsPath, line: number + 1, reason: "not a trial record; use --restart to start the search again")
+                throw SearchError.trials(
+                    path: trialsPath, line: number + 1, reason: "not a trial record; use --restart to start the search again")
             }
             guard number < plan.count, record.trial == plan[number].name,
-                  record.parameters == TrialParameters(plan[number].configuration) else {
-                throw SearchError.trials(path: trialsPath, line: number + 1, reason:
-                    "\(record.trial) is not the run this search plans in that place; use --restart to start the search again")
+                record.parameters == TrialParameters(plan[number].configuration)
+            else {
+                throw SearchError.trials(
+                    path: trialsPath, line: number + 1,
+                    reason:
+                        "\(record.trial) is not the run this search plans in that place; use --restart to start the search again")
             }
             records.append(record)
         }
@@ -356,10 +367,14 @@ public final class HyperparameterSearch {
         var records = finished
         let plan = header.plan(trials: trials)
         if header.search == .grid, let points = header.space.grid(base: header.base)?.count, points != trials {
-            note(points > trials ? "the grid has \(points) points; --trials \(trials) runs the first \(trials)"
-                                 : "the grid has \(points) points: all of them are run")
+            note(
+                points > trials
+                    ? "the grid has \(points) points; --trials \(trials) runs the first \(trials)"
+                    : "the grid has \(points) points: all of them are run")
         }
-        if !records.isEmpty { note("resuming: \(records.count) of \(plan.count) runs (the defaults and \(plan.count - 1) trials) already finished") }
+        if !records.isEmpty {
+            note("resuming: \(records.count) of \(plan.count) runs (the defaults and \(plan.count - 1) trials) already finished")
+        }
         for (name, configuration) in plan.dropFirst(records.count) {
             let spent = records.reduce(0) { $0 + $1.seconds }
             if let budget = header.timeBudgetSeconds, spent >= budget {
@@ -371,8 +386,10 @@ public final class HyperparameterSearch {
             try append(record)
             records.append(record)
             try writeOutputs(records)  // the summary and report follow the search as it goes
-            note(String(format: "%@: best %@ %.2f at epoch %d (%.0f s)", "\(name)", header.objective.metricKey, record.bestObjective,
-                        record.bestEpoch, record.seconds))
+            note(
+                String(
+                    format: "%@: best %@ %.2f at epoch %d (%.0f s)", "\(name)", header.objective.metricKey, record.bestObjective,
+                    record.bestEpoch, record.seconds))
         }
         try? FileManager.default.removeItem(atPath: scratchFolder)
         try writeOutputs(records)
@@ -383,14 +400,16 @@ public final class HyperparameterSearch {
     func runTrial(_ name: TrialName, configuration: TrainingConfiguration, observer: TrainingObserver?) throws -> TrialRecord {
         try FileManager.default.createDirectory(atPath: scratchFolder, withIntermediateDirectories: true)
         let started = Date()
-        let trainer = try Trainer(configuration: configuration, dataset: dataset, checkpointPath: scratchFolder + "/trial.safetensors",
-                                  datasetPath: header.data)
+        let trainer = try Trainer(
+            configuration: configuration, dataset: dataset, checkpointPath: scratchFolder + "/trial.safetensors",
+            datasetPath: header.data)
         trainer.evaluatesTest = false
         let result = try trainer.run(observer: observer)
         let key = header.objective.metricKey
-        return TrialRecord(trial: name, parameters: TrialParameters(configuration),
-                           validation: result.history.map { $0.validation?[key] ?? 0 }, stoppedEarly: result.stoppedEarly,
-                           seconds: Date().timeIntervalSince(started))
+        return TrialRecord(
+            trial: name, parameters: TrialParameters(configuration),
+            validation: result.history.map { $0.validation?[key] ?? 0 }, stoppedEarly: result.stoppedEarly,
+            seconds: Date().timeIntervalSince(started))
     }
 
     /// Appends one line and flushes it to disk before the next trial starts.

@@ -159,13 +159,16 @@ public struct SearchSpace: Equatable, Sendable {
     public func checkedGrid(base: TrainingConfiguration) throws -> SearchGrid {
         guard let grid = grid(base: base) else {
             let ranges = parameters.filter { if case .choice = domains[$0]! { false } else { true } }
-            throw SearchError.invalid("a grid needs a choice for every parameter; these are ranges: "
-                                      + ranges.map(\.rawValue).joined(separator: ", ") + " (use --search random, or list their values)")
+            throw SearchError.invalid(
+                "a grid needs a choice for every parameter; these are ranges: "
+                    + ranges.map(\.rawValue).joined(separator: ", ") + " (use --search random, or list their values)")
         }
         guard grid.count <= Self.maximumGridPoints else {
             let factors = zip(grid.parameters, grid.values).map { "\($0.1.count) \($0.0.rawValue)" }.joined(separator: " × ")
             let size = grid.count == Int.max ? "more than \(Int.max)" : "\(grid.count)"
-            throw SearchError.invalid("the grid has \(size) points (\(factors)), over the limit of \(Self.maximumGridPoints) points for a grid search; list fewer values, or use --search random")
+            throw SearchError.invalid(
+                "the grid has \(size) points (\(factors)), over the limit of \(Self.maximumGridPoints) points for a grid search; list fewer values, or use --search random"
+            )
         }
         return grid
     }
@@ -191,8 +194,10 @@ public struct SearchSpace: Equatable, Sendable {
         var domains = [SearchParameter: SearchDomain]()
         for (name, line, value) in file.entries {
             guard let parameter = SearchParameter.names[name] else {
-                throw file.error(line, "unknown parameter '\(name)'; the search varies "
-                                 + SearchParameter.allCases.map(\.rawValue).joined(separator: ", "))
+                throw file.error(
+                    line,
+                    "unknown parameter '\(name)'; the search varies "
+                        + SearchParameter.allCases.map(\.rawValue).joined(separator: ", "))
             }
             guard domains[parameter] == nil else { throw file.error(line, "'\(name)' sets \(parameter.rawValue) a second time") }
             let domain = try file.reading(name, line, value) { try Self.domain(of: $0) }
@@ -209,7 +214,9 @@ public struct SearchSpace: Equatable, Sendable {
         if let items = value.items { return .choice(try numbers(items, expected: "a list of values")) }
         let entries = value.entries ?? []
         guard entries.count == 1, let entry = entries.first else {
-            throw YAMLValue.Mismatch(message: "expected a value, a list of values, or one of {choice: [...]}, {uniform: [low, high]}, {log-uniform: [low, high]}")
+            throw YAMLValue.Mismatch(
+                message: "expected a value, a list of values, or one of {choice: [...]}, {uniform: [low, high]}, {log-uniform: [low, high]}"
+            )
         }
         let (kind, argument) = (entry.name, entry.value)
         switch kind {
@@ -217,7 +224,9 @@ public struct SearchSpace: Equatable, Sendable {
             return .choice(try numbers(argument.items, expected: "a list of values after choice"))
         case "uniform", "log-uniform":
             let bounds = try numbers(argument.items, expected: "[low, high] after \(kind)")
-            guard bounds.count == 2 else { throw YAMLValue.Mismatch(message: "expected [low, high] after \(kind), got \(bounds.count) values") }
+            guard bounds.count == 2 else {
+                throw YAMLValue.Mismatch(message: "expected [low, high] after \(kind), got \(bounds.count) values")
+            }
             return kind == "uniform" ? .uniform(low: bounds[0], high: bounds[1]) : .logUniform(low: bounds[0], high: bounds[1])
         default:
             throw YAMLValue.Mismatch(message: "unknown domain '\(kind)'; expected choice, uniform or log-uniform")
@@ -273,7 +282,9 @@ extension SearchDomain: Codable {
             self = .uniform(low: bounds[0], high: bounds[1]); return
         }
         let bounds = try container.decode([Double].self, forKey: .logUniform)
-        guard bounds.count == 2 else { throw DecodingError.dataCorruptedError(forKey: .logUniform, in: container, debugDescription: "expected [low, high]") }
+        guard bounds.count == 2 else {
+            throw DecodingError.dataCorruptedError(forKey: .logUniform, in: container, debugDescription: "expected [low, high]")
+        }
         self = .logUniform(low: bounds[0], high: bounds[1])
     }
 

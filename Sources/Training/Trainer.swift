@@ -52,8 +52,10 @@ public final class Trainer {
 
     /// With `warmStart`, `dataset` is taken into the parent's grown vocabulary (``WarmStart``) and
     /// the configuration's architecture must be the parent's.
-    public init(configuration: TrainingConfiguration, dataset: SessionDataset, checkpointPath: String,
-                datasetPath: String? = nil, warmStart: WarmStart? = nil) throws {
+    public init(
+        configuration: TrainingConfiguration, dataset: SessionDataset, checkpointPath: String,
+        datasetPath: String? = nil, warmStart: WarmStart? = nil
+    ) throws {
         try configuration.validate()
         guard dataset.train.count > 0 else {
             throw TrainingError.invalidConfiguration("the dataset has no training examples")
@@ -89,8 +91,9 @@ public final class Trainer {
     public func run(resume: Bool = false, observer: TrainingObserver? = nil) throws -> TrainingResult {
         let cutoff = configuration.cutoff
         precondition(evaluatesTest || configuration.selectOn == .validation, "selecting on the test set needs evaluatesTest")
-        var step = TrainingStep(model: try initialModel(), learningRate: configuration.learningRate,
-                                l2Penalty: configuration.l2Penalty, threads: configuration.threads)
+        var step = TrainingStep(
+            model: try initialModel(), learningRate: configuration.learningRate,
+            l2Penalty: configuration.l2Penalty, threads: configuration.threads)
         if !resume, let moments = try warmStart?.optimizerState(embeddingRows: dataset.embeddingRows) {
             step.optimizer.restore(stepCount: moments.steps, firstMoment: moments.first, secondMoment: moments.second)
         }
@@ -100,8 +103,9 @@ public final class Trainer {
         var ownsOutputs = resume
         var state = RunState()
         if resume {
-            state = try TrainingState.load(from: statePath, configuration: configuration,
-                                           datasetFingerprint: datasetFingerprint, into: &step)
+            state = try TrainingState.load(
+                from: statePath, configuration: configuration,
+                datasetFingerprint: datasetFingerprint, into: &step)
             // The log holds exactly the completed epochs: an epoch logged by a run killed before
             // its state was saved is run again, and must not appear twice.
             try writeLog(state.history)
@@ -137,28 +141,35 @@ public final class Trainer {
                 lossSum += Double(step(prefixes: slice.lazy.map { train.prefix($0) }, targets: targets))
                 batches += 1
                 done += slice.count
-                observer?.batchFinished(epoch: epoch, examplesDone: done, examplesTotal: order.count,
-                                        runningLoss: lossSum / Double(batches), seconds: seconds(since: started))
+                observer?.batchFinished(
+                    epoch: epoch, examplesDone: done, examplesTotal: order.count,
+                    runningLoss: lossSum / Double(batches), seconds: seconds(since: started))
             }
             let validation = metrics(step.model, validationExamples)
             let test = metrics(step.model, testExamples)
-            let record = EpochRecord(epoch: epoch, loss: lossSum / Double(max(batches, 1)), learningRate: Double("\(rate)") ?? Double(rate),
-                                     seconds: seconds(since: started), validation: validation, test: test)
+            let record = EpochRecord(
+                epoch: epoch, loss: lossSum / Double(max(batches, 1)), learningRate: Double("\(rate)") ?? Double(rate),
+                seconds: seconds(since: started), validation: validation, test: test)
             state.history.append(record)
 
             // The reference's bookkeeping: HR and MRR maxima tracked apart (≥, so later epochs win
             // ties); an epoch that improves neither adds one to a counter that never resets.
-            let selection = switch configuration.selectOn {
-            case .validation: validation
-            case .test: test
-            case .last: [String: Double]?.none
-            }
+            let selection =
+                switch configuration.selectOn {
+                case .validation: validation
+                case .test: test
+                case .last: [String: Double]?.none
+                }
             var improved = false
             var selected = false
             if let selection {
                 let hitRate = selection["HR@\(cutoff)"] ?? 0, reciprocalRank = selection["MRR@\(cutoff)"] ?? 0
-                if hitRate >= state.bestHitRate { state.bestHitRate = hitRate; state.bestHitEpoch = epoch; improved = true; selected = true }
-                if reciprocalRank >= state.bestReciprocalRank { state.bestReciprocalRank = reciprocalRank; state.bestReciprocalEpoch = epoch; improved = true }
+                if hitRate >= state.bestHitRate {
+                    state.bestHitRate = hitRate; state.bestHitEpoch = epoch; improved = true; selected = true
+                }
+                if reciprocalRank >= state.bestReciprocalRank {
+                    state.bestReciprocalRank = reciprocalRank; state.bestReciprocalEpoch = epoch; improved = true
+                }
             } else {
                 selected = true  // nothing to select on: keep the latest epoch
                 state.bestHitEpoch = epoch
@@ -181,11 +192,14 @@ public final class Trainer {
             epoch += 1
         }
         let stoppedEarly = state.completedEpochs < configuration.epochs
-        if stoppedEarly { observer?.note("stopped after \(state.badEpochs) epochs without improvement (patience \(configuration.patience))") }
-        return TrainingResult(history: state.history, bestEpoch: state.bestHitEpoch,
-                              bestHitRate: (state.bestHitRate, state.bestHitEpoch),
-                              bestReciprocalRank: (state.bestReciprocalRank, state.bestReciprocalEpoch),
-                              stoppedEarly: stoppedEarly)
+        if stoppedEarly {
+            observer?.note("stopped after \(state.badEpochs) epochs without improvement (patience \(configuration.patience))")
+        }
+        return TrainingResult(
+            history: state.history, bestEpoch: state.bestHitEpoch,
+            bestHitRate: (state.bestHitRate, state.bestHitEpoch),
+            bestReciprocalRank: (state.bestReciprocalRank, state.bestReciprocalEpoch),
+            stoppedEarly: stoppedEarly)
     }
 
     func saveCheckpoint(_ model: SRGNNModel, epoch: Int, record: EpochRecord, history: [EpochRecord]) throws {
@@ -193,13 +207,14 @@ public final class Trainer {
         for (key, value) in record.validation ?? [:] { metrics["validation." + key] = value }
         for (key, value) in record.test ?? [:] { metrics["test." + key] = value }
         metrics["loss"] = record.loss
-        let metadata = CheckpointMetadata(model: model.configuration, vocabulary: dataset.vocabulary, epoch: epoch,
-                                          metrics: metrics, training: configuration.jsonValue, history: try JSONValue(encoding: history),
-                                          dataset: datasetPath, datasetFingerprint: datasetFingerprint,
-                                          trainingData: TrainingDataSummary(dataset),
-                                          lineage: warmStart?.lineage(addedItems: addedItems),
-                                          recentPopularity: RecentPopularity(of: dataset.trainSessions, itemCount: dataset.itemCount),
-                                          experiment: experiment)
+        let metadata = CheckpointMetadata(
+            model: model.configuration, vocabulary: dataset.vocabulary, epoch: epoch,
+            metrics: metrics, training: configuration.jsonValue, history: try JSONValue(encoding: history),
+            dataset: datasetPath, datasetFingerprint: datasetFingerprint,
+            trainingData: TrainingDataSummary(dataset),
+            lineage: warmStart?.lineage(addedItems: addedItems),
+            recentPopularity: RecentPopularity(of: dataset.trainSessions, itemCount: dataset.itemCount),
+            experiment: experiment)
         try LoadedModel.save(model: model, metadata: metadata, to: checkpointPath)
     }
 
@@ -222,7 +237,9 @@ public final class Trainer {
         guard !resume else { return }
         let previous = [checkpointPath, statePath, logPath].filter { FileManager.default.fileExists(atPath: $0) }
         if !previous.isEmpty {
-            observer?.note("a new run (no --resume): the previous run's \(previous.joined(separator: ", ")) stay until this run's first epoch replaces them")
+            observer?.note(
+                "a new run (no --resume): the previous run's \(previous.joined(separator: ", ")) stay until this run's first epoch replaces them"
+            )
         }
     }
 
@@ -233,11 +250,15 @@ public final class Trainer {
     func checkInputsAreNotOutputs() throws {
         guard let warmStart else { return }
         let outputs = [(checkpointPath, "the checkpoint it writes (--out)"), (statePath, "its training state"), (logPath, "its log")]
-        let inputs = [(warmStart.parentPath, "the parent checkpoint")] + (warmStart.optimizerStatePath.map { [($0, "the optimizer state")] } ?? [])
+        let inputs =
+            [(warmStart.parentPath, "the parent checkpoint")] + (warmStart.optimizerStatePath.map { [($0, "the optimizer state")] } ?? [])
         for (input, role) in inputs {
             for (output, what) in outputs where FileIO.isSameFile(input, output) {
-                throw TrainingError.warmStart(path: input, reason:
-                    "\(role) is also \(what), \(output): the run would replace the file its lineage names; write the new model to another path")
+                throw TrainingError.warmStart(
+                    path: input,
+                    reason:
+                        "\(role) is also \(what), \(output): the run would replace the file its lineage names; write the new model to another path"
+                )
             }
         }
     }
@@ -298,8 +319,10 @@ enum TrainingState {
         var datasetFingerprint: String?
     }
 
-    static func save(_ run: RunState, step: TrainingStep, configuration: TrainingConfiguration, datasetFingerprint: String,
-                     to path: String) throws {
+    static func save(
+        _ run: RunState, step: TrainingStep, configuration: TrainingConfiguration, datasetFingerprint: String,
+        to path: String
+    ) throws {
         var file = step.model.parameters.safeTensors()
         let moments = [("adam.m.", step.optimizer.firstMoment), ("adam.v.", step.optimizer.secondMoment)]
         for (prefix, moment) in moments {
@@ -307,14 +330,17 @@ enum TrainingState {
                 file.set(prefix + name.rawValue, shape: moment.shape(of: name), floats: Array(moment.storage[moment.range(of: name)]))
             }
         }
-        let header = Header(configuration: configuration, run: run, adamSteps: step.optimizer.stepCount,
-                            datasetFingerprint: datasetFingerprint)
+        let header = Header(
+            configuration: configuration, run: run, adamSteps: step.optimizer.stepCount,
+            datasetFingerprint: datasetFingerprint)
         file.metadata["srgnn.training-state"] = String(decoding: try JSONEncoder().encode(header), as: UTF8.self)
         try file.write(to: path)
     }
 
-    static func load(from path: String, configuration: TrainingConfiguration, datasetFingerprint: String,
-                     into step: inout TrainingStep) throws -> RunState {
+    static func load(
+        from path: String, configuration: TrainingConfiguration, datasetFingerprint: String,
+        into step: inout TrainingStep
+    ) throws -> RunState {
         guard FileManager.default.fileExists(atPath: path) else {
             throw TrainingError.resume(path: path, reason: "no saved state (was the run started with this --out?)")
         }
@@ -325,19 +351,28 @@ enum TrainingState {
             throw TrainingError.resume(path: path, reason: "it was made with a different configuration; resume with the same options")
         }
         if let fingerprint = header.datasetFingerprint, fingerprint != datasetFingerprint {
-            throw TrainingError.resume(path: path, reason:
-                "it was trained on different data (dataset fingerprint \(fingerprint), --data has \(datasetFingerprint)); resume with the same --data, or start a new run without --resume")
+            throw TrainingError.resume(
+                path: path,
+                reason:
+                    "it was trained on different data (dataset fingerprint \(fingerprint), --data has \(datasetFingerprint)); resume with the same --data, or start a new run without --resume"
+            )
         }
         let run = header.run
         guard (0...configuration.epochs).contains(run.completedEpochs), run.history.count == run.completedEpochs else {
-            throw TrainingError.resume(path: path, reason:
-                "its bookkeeping is inconsistent (\(run.completedEpochs) completed epochs, \(run.history.count) records; at most \(configuration.epochs) epochs)")
+            throw TrainingError.resume(
+                path: path,
+                reason:
+                    "its bookkeeping is inconsistent (\(run.completedEpochs) completed epochs, \(run.history.count) records; at most \(configuration.epochs) epochs)"
+            )
         }
         guard parameters.embeddingRows == step.model.parameters.embeddingRows else {
-            throw TrainingError.resume(path: path, reason: "it has \(parameters.embeddingRows - 1) items, the dataset \(step.model.configuration.itemCount)")
+            throw TrainingError.resume(
+                path: path, reason: "it has \(parameters.embeddingRows - 1) items, the dataset \(step.model.configuration.itemCount)")
         }
         guard parameters.positionRows == step.model.parameters.positionRows else {
-            throw TrainingError.resume(path: path, reason: "it has \(parameters.positionRows) position embeddings, the configuration \(step.model.parameters.positionRows)")
+            throw TrainingError.resume(
+                path: path,
+                reason: "it has \(parameters.positionRows) position embeddings, the configuration \(step.model.parameters.positionRows)")
         }
         step.model.parameters = parameters
         step.optimizer.restore(stepCount: header.adamSteps, firstMoment: first, secondMoment: second)
@@ -347,27 +382,41 @@ enum TrainingState {
     /// The Adam step count and moments of a state file of `parent`'s own run (a warm start
     /// continuing its parent run's optimizer). The same shape is not enough: the state must hold
     /// the epochs the parent records (its history is the state's first epochs) and its data.
-    static func loadMoments(from path: String, of parent: LoadedModel) throws
-        -> (steps: Int, first: SRGNNParameters, second: SRGNNParameters) {
+    static func loadMoments(
+        from path: String, of parent: LoadedModel
+    ) throws
+        -> (steps: Int, first: SRGNNParameters, second: SRGNNParameters)
+    {
         let parameters = parent.model.parameters
         let (header, saved, first, second) = try read(from: path)
         func shape(_ p: SRGNNParameters) -> String {
             "\(p.embeddingRows - 1) items, hidden size \(p.hiddenSize) and \(p.positionRows) position embeddings"
         }
         guard saved.embeddingRows == parameters.embeddingRows, saved.hiddenSize == parameters.hiddenSize,
-              saved.positionRows == parameters.positionRows else {
-            throw TrainingError.resume(path: path, reason:
-                "its model has \(shape(saved)), the checkpoint's \(shape(parameters)); give the state of the checkpoint's own run")
+            saved.positionRows == parameters.positionRows
+        else {
+            throw TrainingError.resume(
+                path: path,
+                reason:
+                    "its model has \(shape(saved)), the checkpoint's \(shape(parameters)); give the state of the checkpoint's own run")
         }
         if let fingerprint = header.datasetFingerprint, let parentFingerprint = parent.metadata?.datasetFingerprint,
-           fingerprint != parentFingerprint {
-            throw TrainingError.resume(path: path, reason:
-                "it was trained on other data than the checkpoint (dataset fingerprint \(fingerprint), the checkpoint's \(parentFingerprint)); give the state of the checkpoint's own run")
+            fingerprint != parentFingerprint
+        {
+            throw TrainingError.resume(
+                path: path,
+                reason:
+                    "it was trained on other data than the checkpoint (dataset fingerprint \(fingerprint), the checkpoint's \(parentFingerprint)); give the state of the checkpoint's own run"
+            )
         }
         if let history = parent.metadata?.trainingHistory, !history.isEmpty,
-           header.run.history.count < history.count || Array(header.run.history.prefix(history.count)) != history {
-            throw TrainingError.resume(path: path, reason:
-                "it is the state of another run of the same shape: its epochs are not the \(history.count) the checkpoint records; give the state of the checkpoint's own run (MODEL.state beside it)")
+            header.run.history.count < history.count || Array(header.run.history.prefix(history.count)) != history
+        {
+            throw TrainingError.resume(
+                path: path,
+                reason:
+                    "it is the state of another run of the same shape: its epochs are not the \(history.count) the checkpoint records; give the state of the checkpoint's own run (MODEL.state beside it)"
+            )
         }
         return (header.adamSteps, first, second)
     }
@@ -381,7 +430,8 @@ enum TrainingState {
             throw TrainingError.resume(path: path, reason: reason)
         }
         guard let json = file.metadata["srgnn.training-state"],
-              let header = try? JSONDecoder().decode(Header.self, from: Data(json.utf8)) else {
+            let header = try? JSONDecoder().decode(Header.self, from: Data(json.utf8))
+        else {
             throw TrainingError.resume(path: path, reason: "not a training state file")
         }
         guard header.adamSteps >= 0 else {
@@ -396,7 +446,8 @@ enum TrainingState {
         var first = SRGNNParameters(zerosLike: parameters), second = SRGNNParameters(zerosLike: parameters)
         for name in parameters.tensorNames {
             guard let m = file.floats("adam.m." + name.rawValue), let v = file.floats("adam.v." + name.rawValue),
-                  m.count == first.range(of: name).count, v.count == m.count else {
+                m.count == first.range(of: name).count, v.count == m.count
+            else {
                 throw TrainingError.resume(path: path, reason: "optimizer state for \(name.rawValue) is missing or misshapen")
             }
             first.setTensor(name, m)
@@ -405,5 +456,3 @@ enum TrainingState {
         return (header, parameters, first, second)
     }
 }
-
-

@@ -160,8 +160,10 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
 
     /// Upper limits on the settings: hidden size and propagation steps as `SRGNNConfiguration`'s,
     /// batch size 10,000, epochs 10,000, threads 256, cut-off 10,000.
-    public static let limits = (hiddenSize: SRGNNConfiguration.maximumHiddenSize, batchSize: 10_000, epochs: 10_000,
-                                propagationSteps: SRGNNConfiguration.maximumPropagationSteps, threads: 256, cutoff: 10_000)
+    public static let limits = (
+        hiddenSize: SRGNNConfiguration.maximumHiddenSize, batchSize: 10_000, epochs: 10_000,
+        propagationSteps: SRGNNConfiguration.maximumPropagationSteps, threads: 256, cutoff: 10_000
+    )
 
     /// Throws ``TrainingError/invalidSetting(_:_:)`` naming the first bad field.
     public func validate() throws {
@@ -184,8 +186,12 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         // Upper limits (documented in `srgnn train --help` and docs/DATASET.md): values read from
         // outside never size an allocation or a loop beyond these.
         let limits = Self.limits
-        guard hiddenSize <= limits.hiddenSize else { throw fail(.hiddenSize, "hidden size must be at most \(limits.hiddenSize) (got \(hiddenSize))") }
-        guard batchSize <= limits.batchSize else { throw fail(.batchSize, "batch size must be at most \(limits.batchSize) (got \(batchSize))") }
+        guard hiddenSize <= limits.hiddenSize else {
+            throw fail(.hiddenSize, "hidden size must be at most \(limits.hiddenSize) (got \(hiddenSize))")
+        }
+        guard batchSize <= limits.batchSize else {
+            throw fail(.batchSize, "batch size must be at most \(limits.batchSize) (got \(batchSize))")
+        }
         guard epochs <= limits.epochs else { throw fail(.epochs, "epochs must be at most \(limits.epochs) (got \(epochs))") }
         guard propagationSteps <= limits.propagationSteps else {
             throw fail(.propagationSteps, "propagation steps must be at most \(limits.propagationSteps) (got \(propagationSteps))")
@@ -196,21 +202,27 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
             throw fail(.scale, "the cosine scale σ must be in (0, \(SRGNNConfiguration.maximumScale)] (got \(scale))")
         }
         guard (0...SRGNNConfiguration.maximumPositionEmbeddingRows).contains(positionEmbeddingRows) else {
-            throw fail(.positionEmbeddingRows, "position embeddings must be 0...\(SRGNNConfiguration.maximumPositionEmbeddingRows) rows (got \(positionEmbeddingRows))")
+            throw fail(
+                .positionEmbeddingRows,
+                "position embeddings must be 0...\(SRGNNConfiguration.maximumPositionEmbeddingRows) rows (got \(positionEmbeddingRows))")
         }
         guard dropout >= 0, dropout < 1 else { throw fail(.dropout, "dropout must be in [0, 1) (got \(dropout))") }
         switch selectOn {
         case .validation:
             guard validationFraction > 0, validationFraction < 1 else {
-                throw fail(.validationFraction,
-                           "validation fraction must be in (0, 1) when selecting on validation (got \(validationFraction))")
+                throw fail(
+                    .validationFraction,
+                    "validation fraction must be in (0, 1) when selecting on validation (got \(validationFraction))")
             }
         case .test, .last:
             guard validationFraction >= 0, validationFraction < 1 else {
                 throw fail(.validationFraction, "validation fraction must be in [0, 1) (got \(validationFraction))")
             }
             guard validationSplit == .examples else {
-                throw fail(.validationSplit, "a validation split (\(validationSplit.rawValue)) applies only when selecting on validation; selecting on \(selectOn.rawValue) holds nothing out")
+                throw fail(
+                    .validationSplit,
+                    "a validation split (\(validationSplit.rawValue)) applies only when selecting on validation; selecting on \(selectOn.rawValue) holds nothing out"
+                )
             }
         }
     }
@@ -222,9 +234,10 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
 
     /// The model shape for a dataset of `itemCount` items.
     public func modelConfiguration(itemCount: Int) -> SRGNNConfiguration {
-        SRGNNConfiguration(itemCount: itemCount, hiddenSize: hiddenSize, propagationSteps: propagationSteps, nonhybrid: nonhybrid,
-                           normalize: normalize, scale: scale, positionEmbeddingRows: positionEmbeddingRows, dropout: dropout,
-                           authorsCode: authorsCode)
+        SRGNNConfiguration(
+            itemCount: itemCount, hiddenSize: hiddenSize, propagationSteps: propagationSteps, nonhybrid: nonhybrid,
+            normalize: normalize, scale: scale, positionEmbeddingRows: positionEmbeddingRows, dropout: dropout,
+            authorsCode: authorsCode)
     }
 
     /// This configuration as a JSON value, for checkpoints.

@@ -52,8 +52,9 @@ public struct TrainingStep {
         let loss = model.loss(batch, workspace: workspace, threads: threads, tileItems: tileItems)
         lap(\.loss)
         optimizer.withEmbeddingRowUpdate(update) { embeddingUpdate in
-            model.backward(batch, workspace: workspace, gradient: &gradient, threads: threads, tileItems: tileItems,
-                           updatingEmbeddingRows: embeddingUpdate)
+            model.backward(
+                batch, workspace: workspace, gradient: &gradient, threads: threads, tileItems: tileItems,
+                updatingEmbeddingRows: embeddingUpdate)
         }
         lap(\.backward)
         optimizer.apply(update, to: &model.parameters, gradient: gradient, embeddingRows: workspace.heldBackRows, threads: threads)

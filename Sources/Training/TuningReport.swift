@@ -39,14 +39,17 @@ public struct TuningSummary: Codable, Sendable, Equatable {
         trialsFinished = trials.count
         self.trialsPlanned = trialsPlanned
         // Ties go to the earlier trial.
-        best = trials.reduce(nil as TrialRecord?) { best, record in best.map { record.bestObjective > $0.bestObjective ? record : $0 } ?? record }
+        best = trials.reduce(nil as TrialRecord?) { best, record in
+            best.map { record.bestObjective > $0.bestObjective ? record : $0 } ?? record
+        }
         defaults = records.first { $0.trial == .defaults }
         if let best, let defaults { improvementOverDefaults = best.bestObjective - defaults.bestObjective }
         command = best.map { Self.command(header: header, parameters: $0.parameters) }
         seconds = records.reduce(0) { $0 + $1.seconds }
-        leaders = Array(trials.enumerated().sorted { a, b in
-            a.element.bestObjective != b.element.bestObjective ? a.element.bestObjective > b.element.bestObjective : a.offset < b.offset
-        }.map(\.element).prefix(5))
+        leaders = Array(
+            trials.enumerated().sorted { a, b in
+                a.element.bestObjective != b.element.bestObjective ? a.element.bestObjective > b.element.bestObjective : a.offset < b.offset
+            }.map(\.element).prefix(5))
     }
 
     /// `srgnn train` with the trial's parameters, the search's other settings, and the full
@@ -58,8 +61,10 @@ public struct TuningSummary: Codable, Sendable, Equatable {
         for parameter in SearchParameter.allCases {
             words += ["--" + parameter.rawValue, format(parameters.value(of: parameter), parameter)]
         }
-        words += ["--epochs", "\(full.epochs)", "--patience", "\(full.patience)", "--seed", "\(base.seed)",
-                  "--validation-split", base.validationSplit.rawValue, "--validation-fraction", "\(base.validationFraction)"]
+        words += [
+            "--epochs", "\(full.epochs)", "--patience", "\(full.patience)", "--seed", "\(base.seed)",
+            "--validation-split", base.validationSplit.rawValue, "--validation-fraction", "\(base.validationFraction)",
+        ]
         if base.cutoff != full.cutoff { words += ["--cutoff", "\(base.cutoff)"] }
         if !base.referenceDecayTiming { words.append("--textbook-decay") }
         if base.nonhybrid { words.append("--nonhybrid") }
@@ -80,19 +85,24 @@ public struct TuningSummary: Codable, Sendable, Equatable {
     public func markdown() -> String {
         var text = "# srgnn tune on `\(data)`\n\n"
         text += "Objective: validation \(objective) (the test set was not evaluated). Search: \(search.rawValue), seed \(seed); "
-        text += "\(trialsFinished) of \(trialsPlanned) trials finished" + String(format: " in %.0f s (the defaults' run included).\n\n", seconds)
+        text +=
+            "\(trialsFinished) of \(trialsPlanned) trials finished"
+            + String(format: " in %.0f s (the defaults' run included).\n\n", seconds)
         guard let best else { return text + "No trial has finished yet.\n" }
         text += "| run | \(objective) | best epoch | epochs run |\n|---|---|---|---|\n"
-        text += String(format: "| best (trial %@) | %.2f | %d | %d |\n", "\(best.trial)".replacingOccurrences(of: "trial ", with: ""),
-                       best.bestObjective, best.bestEpoch, best.validation.count)
+        text += String(
+            format: "| best (trial %@) | %.2f | %d | %d |\n", "\(best.trial)".replacingOccurrences(of: "trial ", with: ""),
+            best.bestObjective, best.bestEpoch, best.validation.count)
         if let defaults {
             text += String(format: "| defaults | %.2f | %d | %d |\n", defaults.bestObjective, defaults.bestEpoch, defaults.validation.count)
         }
         if let improvement = improvementOverDefaults {
-            text += improvement > 0
+            text +=
+                improvement > 0
                 ? String(format: "\nThe best trial beats the defaults by %.2f points of validation %@.\n", improvement, objective)
-                : String(format: "\nNo trial beat the defaults (best trial %.2f points %@ them): keep the defaults.\n",
-                         abs(improvement), improvement == 0 ? "equal to" : "below")
+                : String(
+                    format: "\nNo trial beat the defaults (best trial %.2f points %@ them): keep the defaults.\n",
+                    abs(improvement), improvement == 0 ? "equal to" : "below")
         }
         text += "\nBest configuration:\n\n"
         for parameter in SearchParameter.allCases {
@@ -100,11 +110,13 @@ public struct TuningSummary: Codable, Sendable, Equatable {
         }
         if let command { text += "\nTrain it with the full epoch budget:\n\n```sh\n\(command)\n```\n" }
         if !leaders.isEmpty {
-            text += "\nThe best \(leaders.count) trials:\n\n| trial | " + SearchParameter.allCases.map(\.rawValue).joined(separator: " | ")
+            text +=
+                "\nThe best \(leaders.count) trials:\n\n| trial | " + SearchParameter.allCases.map(\.rawValue).joined(separator: " | ")
                 + " | \(objective) | best epoch |\n|" + String(repeating: "---|", count: SearchParameter.allCases.count + 3) + "\n"
             for record in leaders {
                 let values = SearchParameter.allCases.map { Self.format(record.parameters.value(of: $0), $0) }
-                text += "| \("\(record.trial)".replacingOccurrences(of: "trial ", with: "")) | " + values.joined(separator: " | ")
+                text +=
+                    "| \("\(record.trial)".replacingOccurrences(of: "trial ", with: "")) | " + values.joined(separator: " | ")
                     + String(format: " | %.2f | %d |\n", record.bestObjective, record.bestEpoch)
             }
         }
@@ -119,19 +131,22 @@ public enum TuningReport {
     public static func html(header: SearchHeader, records: [TrialRecord], summary: TuningSummary) -> String {
         let trials = records.filter { $0.trial != .defaults }
         let key = header.objective.metricKey
-        var page = HTMLPage.head(title: "srgnn tune: \(header.data)", style: """
-        tr.best td { background: #fde2e2; font-weight: bold; } tr.defaults td { color: #555; font-style: italic; }
-        .panels { display: flex; flex-wrap: wrap; gap: 8px; }
-        pre { background: #f6f6f6; padding: 8px; overflow-x: auto; }
+        var page =
+            HTMLPage.head(
+                title: "srgnn tune: \(header.data)",
+                style: """
+                    tr.best td { background: #fde2e2; font-weight: bold; } tr.defaults td { color: #555; font-style: italic; }
+                    .panels { display: flex; flex-wrap: wrap; gap: 8px; }
+                    pre { background: #f6f6f6; padding: 8px; overflow-x: auto; }
 
-        """) + """
-        <h1>Hyper-parameter search on <code>\(escape(header.data))</code></h1>
-        <p class="note">Objective: validation \(key) in percent (the best epoch of each trial; the test set was not evaluated).
-        \(header.search.rawValue) search, seed \(header.seed), \(summary.trialsFinished) of \(summary.trialsPlanned) trials,
-        at most \(header.epochsPerTrial) epochs per trial with patience \(header.patience)\(header.timeBudgetSeconds.map { String(format: ", time budget %.0f s", $0) } ?? "").
-        The defaults' run had the same budget.</p>
+                    """) + """
+                <h1>Hyper-parameter search on <code>\(escape(header.data))</code></h1>
+                <p class="note">Objective: validation \(key) in percent (the best epoch of each trial; the test set was not evaluated).
+                \(header.search.rawValue) search, seed \(header.seed), \(summary.trialsFinished) of \(summary.trialsPlanned) trials,
+                at most \(header.epochsPerTrial) epochs per trial with patience \(header.patience)\(header.timeBudgetSeconds.map { String(format: ", time budget %.0f s", $0) } ?? "").
+                The defaults' run had the same budget.</p>
 
-        """
+                """
         if let best = summary.best {
             page += "<p>" + String(format: "Best: %@, %@ %.2f", escape("\(best.trial)"), key, best.bestObjective)
             if let defaults = summary.defaults { page += String(format: "; defaults %.2f", defaults.bestObjective) }
@@ -149,27 +164,35 @@ public enum TuningReport {
         let low = objectives.min() ?? 0, high = objectives.max() ?? 1
         let pad = max((high - low) * 0.08, 0.05)
         for parameter in varied {
-            page += panel(parameter, trials: trials, best: summary.best, defaults: summary.defaults, yRange: (low - pad, high + pad), key: key)
+            page += panel(
+                parameter, trials: trials, best: summary.best, defaults: summary.defaults, yRange: (low - pad, high + pad), key: key)
         }
-        page += "</div>\n<p class=\"note\">Each dot is one trial's best validation \(key); the red dot is the best trial; the dashed line is the defaults' run.</p>\n"
+        page +=
+            "</div>\n<p class=\"note\">Each dot is one trial's best validation \(key); the red dot is the best trial; the dashed line is the defaults' run.</p>\n"
         page += "<h2>Trials</h2>\n<table><tr><th>trial</th>"
         page += SearchParameter.allCases.map { "<th>\($0.rawValue)</th>" }.joined()
         page += "<th>\(key)</th><th>best epoch</th><th>epochs run</th><th>seconds</th></tr>\n"
         for record in records {
             let style = record.trial == .defaults ? " class=\"defaults\"" : (record.trial == summary.best?.trial ? " class=\"best\"" : "")
             let name: String
-            switch record.trial { case .index(let index): name = "\(index)"; case .defaults: name = "defaults" }
+            switch record.trial {
+            case .index(let index): name = "\(index)";
+            case .defaults: name = "defaults"
+            }
             page += "<tr\(style)><td>\(name)</td>"
             page += SearchParameter.allCases.map { "<td>\(TuningSummary.format(record.parameters.value(of: $0), $0))</td>" }.joined()
-            page += String(format: "<td>%.2f</td><td>%d</td><td>%d</td><td>%.1f</td></tr>\n", record.bestObjective, record.bestEpoch,
-                           record.validation.count, record.seconds)
+            page += String(
+                format: "<td>%.2f</td><td>%d</td><td>%d</td><td>%.1f</td></tr>\n", record.bestObjective, record.bestEpoch,
+                record.validation.count, record.seconds)
         }
         return page + "</table>\n</body></html>\n"
     }
 
     /// One panel: the trials' objective against `parameter`.
-    static func panel(_ parameter: SearchParameter, trials: [TrialRecord], best: TrialRecord?, defaults: TrialRecord?,
-                      yRange: (Double, Double), key: String) -> String {
+    static func panel(
+        _ parameter: SearchParameter, trials: [TrialRecord], best: TrialRecord?, defaults: TrialRecord?,
+        yRange: (Double, Double), key: String
+    ) -> String {
         let width = 360.0, height = 240.0, left = 48.0, right = 14.0, top = 30.0, bottom = 40.0
         let plotWidth = width - left - right, plotHeight = height - top - bottom
         let values = trials.map { $0.parameters.value(of: parameter) }
@@ -179,7 +202,9 @@ public enum TuningReport {
         let positive = logarithmic ? values.filter { $0 > 0 } : values
         func transform(_ v: Double) -> Double { logarithmic ? log10(v) : v }
         var lowX = positive.map(transform).min() ?? 0, highX = positive.map(transform).max() ?? 1
-        if highX - lowX < 1e-12 { lowX -= logarithmic ? 0.5 : max(abs(lowX) * 0.1, 0.5); highX += logarithmic ? 0.5 : max(abs(highX) * 0.1, 0.5) }
+        if highX - lowX < 1e-12 {
+            lowX -= logarithmic ? 0.5 : max(abs(lowX) * 0.1, 0.5); highX += logarithmic ? 0.5 : max(abs(highX) * 0.1, 0.5)
+        }
         let spanX = highX - lowX
         lowX -= spanX * 0.06; highX += spanX * 0.06
         func x(_ v: Double) -> Double {
@@ -188,7 +213,8 @@ public enum TuningReport {
         }
         func y(_ v: Double) -> Double { top + plotHeight * (1 - (v - yRange.0) / (yRange.1 - yRange.0)) }
         var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" font-size=\"11\">\n"
-        svg += "<text x=\"\(left)\" y=\"16\" font-size=\"13\" font-weight=\"bold\">\(parameter.rawValue)\(logarithmic ? " (log scale)" : "")</text>\n"
+        svg +=
+            "<text x=\"\(left)\" y=\"16\" font-size=\"13\" font-weight=\"bold\">\(parameter.rawValue)\(logarithmic ? " (log scale)" : "")</text>\n"
         svg += "<rect x=\"\(left)\" y=\"\(top)\" width=\"\(plotWidth)\" height=\"\(plotHeight)\" fill=\"none\" stroke=\"#ccc\"/>\n"
         for tick in ticks(yRange.0, yRange.1, count: 4) {
             svg += "<line x1=\"\(left)\" x2=\"\(left + plotWidth)\" y1=\"\(y(tick))\" y2=\"\(y(tick))\" stroke=\"#eee\"/>"
@@ -211,7 +237,8 @@ public enum TuningReport {
         svg += "<text transform=\"translate(12,\(top + plotHeight / 2)) rotate(-90)\" text-anchor=\"middle\">\(key)</text>\n"
         if let defaults {
             let level = y(defaults.bestObjective)
-            svg += "<line x1=\"\(left)\" x2=\"\(left + plotWidth)\" y1=\"\(level)\" y2=\"\(level)\" stroke=\"#777\" stroke-dasharray=\"5,3\"><title>defaults: \(String(format: "%.2f", defaults.bestObjective))</title></line>"
+            svg +=
+                "<line x1=\"\(left)\" x2=\"\(left + plotWidth)\" y1=\"\(level)\" y2=\"\(level)\" stroke=\"#777\" stroke-dasharray=\"5,3\"><title>defaults: \(String(format: "%.2f", defaults.bestObjective))</title></line>"
             svg += "<text x=\"\(left + plotWidth - 4)\" y=\"\(level - 4)\" text-anchor=\"end\" fill=\"#777\">defaults</text>\n"
         }
         for (record, value) in zip(trials, values) where record.trial != best?.trial {
@@ -220,7 +247,8 @@ public enum TuningReport {
         }
         if let best {
             let value = best.parameters.value(of: parameter)
-            svg += "<circle cx=\"\(x(value))\" cy=\"\(y(best.bestObjective))\" r=\"6.5\" fill=\"#d62728\" stroke=\"#222\" stroke-width=\"1.2\">"
+            svg +=
+                "<circle cx=\"\(x(value))\" cy=\"\(y(best.bestObjective))\" r=\"6.5\" fill=\"#d62728\" stroke=\"#222\" stroke-width=\"1.2\">"
             svg += "<title>best, \(best.trial): \(String(format: "%.2f", best.bestObjective))</title></circle>\n"
         }
         return svg + "</svg>\n"
@@ -262,7 +290,8 @@ extension HyperparameterSearch {
         json.append(0x0A)
         try writeAtomically(json, to: directory + "/summary.json")
         try writeAtomically(Data(summary.markdown().utf8), to: directory + "/summary.md")
-        try writeAtomically(Data(TuningReport.html(header: header, records: records, summary: summary).utf8), to: directory + "/report.html")
+        try writeAtomically(
+            Data(TuningReport.html(header: header, records: records, summary: summary).utf8), to: directory + "/report.html")
         return summary
     }
 }

@@ -23,8 +23,10 @@ public struct WarmStart: Sendable {
     /// Loads the parent checkpoint; a file that is missing, corrupt or not a checkpoint is an
     /// error naming it. A bare weights file (official names, no metadata) works too: its items
     /// are its row numbers and `propagationSteps`/`nonhybrid` say how it was built.
-    public static func load(from path: String, optimizerStatePath: String? = nil, propagationSteps: Int = 1,
-                            nonhybrid: Bool = false) throws -> WarmStart {
+    public static func load(
+        from path: String, optimizerStatePath: String? = nil, propagationSteps: Int = 1,
+        nonhybrid: Bool = false
+    ) throws -> WarmStart {
         do {
             let parent = try LoadedModel.load(from: path, propagationSteps: propagationSteps, nonhybrid: nonhybrid)
             return WarmStart(parent: parent, parentPath: path, optimizerStatePath: optimizerStatePath)
@@ -39,7 +41,10 @@ public struct WarmStart: Sendable {
     public func checkArchitecture(of configuration: TrainingConfiguration) throws {
         let fixed = parent.model.configuration
         func conflict(_ key: TrainingConfiguration.Key, _ parentHas: String, _ asked: String) -> TrainingError {
-            .invalidSetting(key, "\(parentPath) was trained with \(parentHas), which a warm start keeps; the setting asks for \(asked) (leave it out to take the model's)")
+            .invalidSetting(
+                key,
+                "\(parentPath) was trained with \(parentHas), which a warm start keeps; the setting asks for \(asked) (leave it out to take the model's)"
+            )
         }
         if fixed.hiddenSize != configuration.hiddenSize {
             throw conflict(.hiddenSize, "hidden size \(fixed.hiddenSize)", "\(configuration.hiddenSize)")
@@ -48,23 +53,27 @@ public struct WarmStart: Sendable {
             throw conflict(.propagationSteps, "\(fixed.propagationSteps) propagation steps", "\(configuration.propagationSteps)")
         }
         if fixed.nonhybrid != configuration.nonhybrid {
-            throw conflict(.nonhybrid, fixed.nonhybrid ? "a non-hybrid readout" : "a hybrid readout", configuration.nonhybrid ? "nonhybrid" : "hybrid")
+            throw conflict(
+                .nonhybrid, fixed.nonhybrid ? "a non-hybrid readout" : "a hybrid readout", configuration.nonhybrid ? "nonhybrid" : "hybrid")
         }
         // The variant is architecture: SR-GNN and NISER weights do not mean the same (dropout,
         // training-only, may change).
         if fixed.normalize != configuration.normalize {
-            throw conflict(.normalize, fixed.normalize ? "normalised embeddings (NISER)" : "unnormalised embeddings (SR-GNN)",
-                           configuration.normalize ? "normalised ones (NISER)" : "unnormalised ones (SR-GNN)")
+            throw conflict(
+                .normalize, fixed.normalize ? "normalised embeddings (NISER)" : "unnormalised embeddings (SR-GNN)",
+                configuration.normalize ? "normalised ones (NISER)" : "unnormalised ones (SR-GNN)")
         }
         if fixed.normalize && fixed.scale != configuration.scale {
             throw conflict(.scale, "the cosine scale σ = \(fixed.scale)", "σ = \(configuration.scale)")
         }
         if fixed.positionEmbeddingRows != configuration.positionEmbeddingRows {
-            throw conflict(.positionEmbeddingRows, "\(fixed.positionEmbeddingRows) position embeddings", "\(configuration.positionEmbeddingRows)")
+            throw conflict(
+                .positionEmbeddingRows, "\(fixed.positionEmbeddingRows) position embeddings", "\(configuration.positionEmbeddingRows)")
         }
         if fixed.authorsCode != configuration.authorsCode {
-            throw conflict(.authorsCode, fixed.authorsCode ? "the NISER+ authors' code's choices (--authors-code)" : "the paper's choices",
-                           configuration.authorsCode ? "the authors' code's" : "the paper's")
+            throw conflict(
+                .authorsCode, fixed.authorsCode ? "the NISER+ authors' code's choices (--authors-code)" : "the paper's choices",
+                configuration.authorsCode ? "the authors' code's" : "the paper's")
         }
     }
 
@@ -94,7 +103,8 @@ public struct WarmStart: Sendable {
         } catch TrainingError.resume(_, let reason) {
             throw TrainingError.warmStart(path: path, reason: reason)
         }
-        var first = SRGNNParameters(zerosWithEmbeddingRows: rows, hiddenSize: old.hiddenSize, positionRows: old.positionRows), second = first
+        var first = SRGNNParameters(zerosWithEmbeddingRows: rows, hiddenSize: old.hiddenSize, positionRows: old.positionRows),
+            second = first
         first.copyLeadingRows(from: saved.first)
         second.copyLeadingRows(from: saved.second)
         return (saved.steps, first, second)
@@ -102,10 +112,11 @@ public struct WarmStart: Sendable {
 
     /// What the new checkpoint records about its parent.
     func lineage(addedItems: Int) -> CheckpointLineage {
-        CheckpointLineage(parentSHA256: parent.sha256, parentPath: parentPath,
-                          parentDatasetFingerprint: parent.metadata?.datasetFingerprint,
-                          parentItems: parent.model.configuration.itemCount, addedItems: addedItems,
-                          ancestors: parent.metadata?.lineage.map { [$0.parentSHA256] + $0.ancestors } ?? [],
-                          optimizerState: optimizerStatePath)
+        CheckpointLineage(
+            parentSHA256: parent.sha256, parentPath: parentPath,
+            parentDatasetFingerprint: parent.metadata?.datasetFingerprint,
+            parentItems: parent.model.configuration.itemCount, addedItems: addedItems,
+            ancestors: parent.metadata?.lineage.map { [$0.parentSHA256] + $0.ancestors } ?? [],
+            optimizerState: optimizerStatePath)
     }
 }

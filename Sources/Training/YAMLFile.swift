@@ -44,7 +44,9 @@ struct YAMLValue {
 
     func integer() throws -> Int {
         let text = try scalarText(expected: "an integer")
-        guard let value = Int(text.trimmingCharacters(in: .whitespaces)) else { throw Mismatch(message: "expected an integer, got '\(text)'") }
+        guard let value = Int(text.trimmingCharacters(in: .whitespaces)) else {
+            throw Mismatch(message: "expected an integer, got '\(text)'")
+        }
         return value
     }
 
@@ -79,7 +81,9 @@ struct YAMLValue {
     /// A string that is not empty (a path), described as `expected` in the mismatch.
     func nonEmptyString(expected: String) throws -> String {
         let text = try scalarText(expected: expected)
-        guard !text.trimmingCharacters(in: .whitespaces).isEmpty else { throw Mismatch(message: "expected \(expected), got an empty string") }
+        guard !text.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw Mismatch(message: "expected \(expected), got an empty string")
+        }
         return text
     }
 
@@ -96,7 +100,11 @@ struct YAMLValue {
 
     /// The entries of a mapping (keys as text), or nil when the value is not a mapping.
     var entries: [(name: String, line: Int?, value: YAMLValue)]? {
-        node.mapping.map { $0.map { (name: $0.key.scalar?.string ?? Self.complexKeyName($0.key), line: $0.key.mark?.line, value: YAMLValue(node: $0.value)) } }
+        node.mapping.map {
+            $0.map {
+                (name: $0.key.scalar?.string ?? Self.complexKeyName($0.key), line: $0.key.mark?.line, value: YAMLValue(node: $0.value))
+            }
+        }
     }
 
     /// How a key that is a list or a mapping (a YAML complex key, `? [a, b]`) is named in messages.
@@ -123,8 +131,9 @@ struct YAMLMapping {
                 let trimmed = line.drop { $0 == " " }
                 return trimmed.hasPrefix(name + ":") || trimmed.hasPrefix(name + " :")
             }.map { $0.offset + 1 }
-            throw SettingsFileError(path: path, line: lines.count >= 2 ? lines[1] : context.mark.line,
-                                    "'\(name)' is given twice" + (lines.count >= 2 ? " (first on line \(lines[0]))" : ""))
+            throw SettingsFileError(
+                path: path, line: lines.count >= 2 ? lines[1] : context.mark.line,
+                "'\(name)' is given twice" + (lines.count >= 2 ? " (first on line \(lines[0]))" : ""))
         } catch let error as YamlError {
             throw SettingsFileError(path: path, line: Self.line(of: error), "not valid YAML: \(Self.problem(of: error))")
         }
@@ -134,14 +143,17 @@ struct YAMLMapping {
         }
         // A complex key (`? [a, b]` or `? {a: 1}`) is valid YAML but names no setting.
         if let complex = root.mapping?.first(where: { $0.key.scalar == nil }) {
-            throw SettingsFileError(path: path, line: complex.key.mark?.line,
-                                    "a name must be plain text, not \(complex.key.sequence != nil ? "a list" : "a mapping") (a YAML complex key, '? …'); write name: value")
+            throw SettingsFileError(
+                path: path, line: complex.key.mark?.line,
+                "a name must be plain text, not \(complex.key.sequence != nil ? "a list" : "a mapping") (a YAML complex key, '? …'); write name: value"
+            )
         }
         var seen = [String: Int?]()
         for entry in entries {
             if let first = seen[entry.name] {
-                throw SettingsFileError(path: path, line: entry.line,
-                                        "'\(entry.name)' is given twice" + (first.map { " (first on line \($0))" } ?? ""))
+                throw SettingsFileError(
+                    path: path, line: entry.line,
+                    "'\(entry.name)' is given twice" + (first.map { " (first on line \($0))" } ?? ""))
             }
             seen[entry.name] = entry.line
         }

@@ -14,7 +14,7 @@ func syntheticSessions(count: Int, itemCount: Int, seed: UInt64) -> [[Int32]] {
     for r in 0..<itemCount { total += 1 / Double(r + 1); cumulative[r] = total }
     var ids = (1...itemCount).map(Int32.init)
     ids.shuffle(using: &rng)
-    let continueProbability = 2.85 / 3.85   // P(another click) of a geometric with mean 2.85 extra clicks
+    let continueProbability = 2.85 / 3.85  // P(another click) of a geometric with mean 2.85 extra clicks
     return (0..<count).map { _ in
         var session: [Int32] = []
         repeat {
@@ -55,7 +55,9 @@ func syntheticSessions(count: Int, itemCount: Int, seed: UInt64) -> [[Int32]] {
                 }
             }
         }
-        print("\(training.count) sessions, \(training.reduce(0) { $0 + $1.count }) clicks, \(itemCount) items, \(examples.count) test examples, \(threads) threads")
+        print(
+            "\(training.count) sessions, \(training.reduce(0) { $0 + $1.count }) clicks, \(itemCount) items, \(examples.count) test examples, \(threads) threads"
+        )
         // SRGNN_BASELINE_BENCH_TIES=optimistic|pessimistic|average (default average).
         let ties = ProcessInfo.processInfo.environment["SRGNN_BASELINE_BENCH_TIES"].flatMap(TiePolicy.init(rawValue:)) ?? .average
         let evaluator = Evaluator(threads: threads, ties: ties, popularity: itemPopularity(of: training, itemCount: itemCount))
@@ -69,9 +71,12 @@ func syntheticSessions(count: Int, itemCount: Int, seed: UInt64) -> [[Int32]] {
             let fit = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             totalFit += fit
             let report = evaluator.evaluate(model, on: examples)
-            print(fitter.name.padding(toLength: 9, withPad: " ", startingAt: 0) + String(format: "fit %6.2f s  evaluate %6.2f s (%7.0f ex/s)  HR@20 %5.2f  MRR@20 %5.2f  cov@20 %5.2f  pop@20 %5.2f",
-                         fit, report.elapsedSeconds, report.examplesPerSecond,
-                         report.metrics(at: 20)!.hitRate, report.metrics(at: 20)!.mrr, report.coverage!, report.popularityBias!))
+            print(
+                fitter.name.padding(toLength: 9, withPad: " ", startingAt: 0)
+                    + String(
+                        format: "fit %6.2f s  evaluate %6.2f s (%7.0f ex/s)  HR@20 %5.2f  MRR@20 %5.2f  cov@20 %5.2f  pop@20 %5.2f",
+                        fit, report.elapsedSeconds, report.examplesPerSecond,
+                        report.metrics(at: 20)!.hitRate, report.metrics(at: 20)!.mrr, report.coverage!, report.popularityBias!))
             #expect(report.elapsedSeconds < 120)
         }
         run(Popularity())

@@ -12,11 +12,16 @@ import Testing
         let evaluation = Evaluator(cutoffs: [1, 2], listLength: 1, popularity: itemPopularity(of: sessions, itemCount: 2))
             .evaluate(pop, prefixes: [[2], [1], [2]], targets: [1, 1, 2])
         let history = [
-            EpochRecord(epoch: 0, loss: 2.5, learningRate: 1e-3, seconds: 10, validation: ["HR@2": 40, "MRR@2": 20], test: ["HR@2": 38, "MRR@2": 19]),
-            EpochRecord(epoch: 1, loss: 2.0, learningRate: 1e-3, seconds: 10, validation: ["HR@2": 45, "MRR@2": 22], test: ["HR@2": 44, "MRR@2": 21]),
+            EpochRecord(
+                epoch: 0, loss: 2.5, learningRate: 1e-3, seconds: 10, validation: ["HR@2": 40, "MRR@2": 20],
+                test: ["HR@2": 38, "MRR@2": 19]),
+            EpochRecord(
+                epoch: 1, loss: 2.0, learningRate: 1e-3, seconds: 10, validation: ["HR@2": 45, "MRR@2": 22],
+                test: ["HR@2": 44, "MRR@2": 21]),
         ]
-        return ComparisonReport(dataset: "tiny", itemCount: 2, examples: 3, cutoffs: [1, 2],
-                                entries: [ComparisonEntry(report: evaluation, fitSeconds: 0.5, trainingHistory: history)])
+        return ComparisonReport(
+            dataset: "tiny", itemCount: 2, examples: 3, cutoffs: [1, 2],
+            entries: [ComparisonEntry(report: evaluation, fitSeconds: 0.5, trainingHistory: history)])
     }
 
     @Test func markdownAndJSONCarryTheMetrics() throws {
@@ -40,7 +45,9 @@ import Testing
         var entries = [ComparisonEntry]()
         for scorer in [Popularity().fit(sessions: sessions, itemCount: 3) as any SessionScorer, ConstantScorer(itemCount: 3)] {
             let (report, positions) = evaluator.evaluateKeepingPositions(scorer, on: examples)
-            entries.append(ComparisonEntry(report: report, fitSeconds: 0, perExample: PerExampleMetrics(positions: positions, k: 2, ties: evaluator.ties)))
+            entries.append(
+                ComparisonEntry(
+                    report: report, fitSeconds: 0, perExample: PerExampleMetrics(positions: positions, k: 2, ties: evaluator.ties)))
         }
         let report = ComparisonReport(dataset: "tiny", itemCount: 3, examples: 4, cutoffs: [1, 2], entries: entries, reference: 0)
         let markdown = report.markdown()

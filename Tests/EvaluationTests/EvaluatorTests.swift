@@ -33,10 +33,10 @@ struct ConstantScorer: SessionScorer {
         let report = evaluator.evaluate(DescendingScorer(itemCount: 5), on: examples)
         let eps = 1e-9
         #expect(report.examples == 3)
-        #expect(abs(report.metrics(at: 1)!.hitRate - 100.0 / 3) < eps)            // rank 1 only
-        #expect(abs(report.metrics(at: 3)!.hitRate - 100.0 * 2 / 3) < eps)        // ranks 1, 3
+        #expect(abs(report.metrics(at: 1)!.hitRate - 100.0 / 3) < eps)  // rank 1 only
+        #expect(abs(report.metrics(at: 3)!.hitRate - 100.0 * 2 / 3) < eps)  // ranks 1, 3
         #expect(abs(report.metrics(at: 3)!.mrr - 100.0 * (1 + 1.0 / 3) / 3) < eps)
-        #expect(abs(report.coverage! - 100.0 * 2 / 5) < eps)                       // every list is [1, 2]
+        #expect(abs(report.coverage! - 100.0 * 2 / 5) < eps)  // every list is [1, 2]
         #expect(abs(report.popularityBias! - 100.0 * (4.0 / 4 + 2.0 / 4) / 2) < eps)  // (1 + 0.5)/2 per list
         #expect(report.listLength == 2)
     }
@@ -68,11 +68,11 @@ struct ConstantScorer: SessionScorer {
         let optimistic = Evaluator(cutoffs: [1], ties: .optimistic).evaluate(scorer, on: examples)
         let pessimistic = Evaluator(cutoffs: [1, 4], ties: .pessimistic).evaluate(scorer, on: examples)
         let average = Evaluator(cutoffs: [1, 4]).evaluate(scorer, on: examples)
-        #expect(optimistic.metrics(at: 1)!.hitRate == 100)       // rank 1 + #{score > 0} = 1
-        #expect(pessimistic.metrics(at: 1)!.hitRate == 0)        // rank #{score ≥ 0} = 4
+        #expect(optimistic.metrics(at: 1)!.hitRate == 100)  // rank 1 + #{score > 0} = 1
+        #expect(pessimistic.metrics(at: 1)!.hitRate == 0)  // rank #{score ≥ 0} = 4
         #expect(pessimistic.metrics(at: 4)!.mrr == 25)
-        #expect(average.ties == .average)                        // the default
-        #expect(abs(average.metrics(at: 1)!.hitRate - 25) < 1e-12)                                   // rank 1 w.p. 1/4
+        #expect(average.ties == .average)  // the default
+        #expect(abs(average.metrics(at: 1)!.hitRate - 25) < 1e-12)  // rank 1 w.p. 1/4
         #expect(abs(average.metrics(at: 4)!.mrr - 100 * (1 + 1.0 / 2 + 1.0 / 3 + 1.0 / 4) / 4) < 1e-12)  // 25/48
     }
 }
@@ -102,8 +102,10 @@ struct ConstantScorer: SessionScorer {
         let sessions = SyntheticClickLog(itemCount: 700, sessionCount: 300, seed: 5).sessions().filter { $0.count >= 2 }
         let examples = TestExample.examples(prefixes: sessions.map { Array($0.dropLast()) }, targets: sessions.map { $0.last! })
         let model = try SRGNNModel(configuration: SRGNNConfiguration(itemCount: 700, hiddenSize: 12), seed: 3)
-        let scorers: [any SessionScorer] = [SRGNNScorer(model: model, batchSize: 40, tileItems: 64),
-                                            Popularity().fit(sessions: sessions, itemCount: 700)]
+        let scorers: [any SessionScorer] = [
+            SRGNNScorer(model: model, batchSize: 40, tileItems: 64),
+            Popularity().fit(sessions: sessions, itemCount: 700),
+        ]
         for scorer in scorers {
             let withLists = Evaluator(cutoffs: [5, 20], threads: threads).evaluate(scorer, on: examples)
             let accuracyOnly = Evaluator(cutoffs: [5, 20], listLength: nil, threads: threads).evaluate(scorer, on: examples)

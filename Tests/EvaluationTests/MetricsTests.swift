@@ -9,9 +9,9 @@ import Testing
     let scores: [Float] = [0.1, 0.5, 0.3, 0.5]
 
     @Test func rankCountsStrictlyGreaterScoresPlusOne() {
-        #expect(rank(of: 2, scores: scores) == 1)      // nothing above 0.5; item 4's tie does not count
+        #expect(rank(of: 2, scores: scores) == 1)  // nothing above 0.5; item 4's tie does not count
         #expect(rank(of: 4, scores: scores) == 1)
-        #expect(rank(of: 3, scores: scores) == 3)      // 0.5, 0.5 above 0.3
+        #expect(rank(of: 3, scores: scores) == 3)  // 0.5, 0.5 above 0.3
         #expect(rank(of: 1, scores: scores) == 4)
     }
 
@@ -33,19 +33,19 @@ import Testing
 
     @Test func averagingOverTiesIsTheExpectedMetric() {
         // One item above, four tied (target included): the target takes rank 2, 3, 4 or 5 with equal chance.
-        #expect(averageOverTies(greater: 1, tied: 4, k: 3, hit(rank:k:)) == 2.0 / 4)                       // ranks 2, 3 hit
+        #expect(averageOverTies(greater: 1, tied: 4, k: 3, hit(rank:k:)) == 2.0 / 4)  // ranks 2, 3 hit
         #expect(averageOverTies(greater: 1, tied: 4, k: 3, reciprocalRank(rank:k:)) == (1.0 / 2 + 1.0 / 3) / 4)
-        #expect(averageOverTies(greater: 3, tied: 4, k: 3, hit(rank:k:)) == 0)                              // all below K
-        #expect(averageOverTies(greater: 2, tied: 1, k: 3, ndcg(rank:k:)) == 0.5)                           // no tie: rank 3
+        #expect(averageOverTies(greater: 3, tied: 4, k: 3, hit(rank:k:)) == 0)  // all below K
+        #expect(averageOverTies(greater: 2, tied: 1, k: 3, ndcg(rank:k:)) == 0.5)  // no tie: rank 3
     }
 
     @Test func accumulatorAppliesTheTiePolicy() {
         // Target tied with two others at the top (g = 0, t = 3), cutoff 1.
         let position = TargetPosition(greater: 0, tied: 3)
         var optimistic = MetricAccumulator(cutoffs: [1]), pessimistic = optimistic, average = optimistic
-        optimistic.add(position, ties: .optimistic)    // rank 1
+        optimistic.add(position, ties: .optimistic)  // rank 1
         pessimistic.add(position, ties: .pessimistic)  // rank 3
-        average.add(position, ties: .average)          // rank 1 with probability 1/3
+        average.add(position, ties: .average)  // rank 1 with probability 1/3
         #expect(optimistic.values[0].hitRate == 100)
         #expect(pessimistic.values[0].hitRate == 0)
         #expect(abs(average.values[0].hitRate - 100.0 / 3) < 1e-12)
@@ -55,19 +55,19 @@ import Testing
         #expect(rank(of: 7, in: [3, 9, 7]) == 3)
         #expect(rank(of: 8, in: [3, 9, 7]) == nil)
         #expect(reciprocalRank(of: 7, in: [3, 9, 7]) == 1.0 / 3)
-        #expect(reciprocalRank(of: 7, in: [3, 9, 7], k: 2) == 0)      // rank 3 > K = 2
+        #expect(reciprocalRank(of: 7, in: [3, 9, 7], k: 2) == 0)  // rank 3 > K = 2
         #expect(hit(of: 7, in: [3, 9, 7]) == 1)
         #expect(hit(of: 8, in: [3, 9, 7]) == 0)
-        #expect(ndcg(of: 7, in: [3, 9, 7]) == 1 / log2(3.0 + 1))    // = 1/2
-        #expect(ndcg(of: 3, in: [3, 9, 7]) == 1)                      // 1/log2(2)
-        #expect(precision(of: 9, in: [3, 9, 7]) == 1.0 / 3)           // one right out of K = 3
+        #expect(ndcg(of: 7, in: [3, 9, 7]) == 1 / log2(3.0 + 1))  // = 1/2
+        #expect(ndcg(of: 3, in: [3, 9, 7]) == 1)  // 1/log2(2)
+        #expect(precision(of: 9, in: [3, 9, 7]) == 1.0 / 3)  // one right out of K = 3
     }
 
     @Test func metricsOfARank() {
         #expect(hit(rank: 20, k: 20) == 1)
         #expect(hit(rank: 21, k: 20) == 0)
         #expect(reciprocalRank(rank: 4, k: 20) == 0.25)
-        #expect(ndcg(rank: 3, k: 20) == 0.5)                          // 1/log2(4)
+        #expect(ndcg(rank: 3, k: 20) == 0.5)  // 1/log2(4)
         #expect(abs(ndcg(rank: 2, k: 20) - 1 / log2(3.0)) < 1e-15)
         #expect(precision(rank: 3, k: 20) == 1.0 / 20)
         #expect(precision(rank: 30, k: 20) == 0)
@@ -79,12 +79,12 @@ import Testing
         let at1 = accumulator.values(at: 1)!, at20 = accumulator.values(at: 20)!
         // Tolerance: Double sums of three terms, printed as percentages.
         let eps = 1e-12
-        #expect(abs(at1.hitRate - 100.0 / 3) < eps)                              // only rank 1
+        #expect(abs(at1.hitRate - 100.0 / 3) < eps)  // only rank 1
         #expect(abs(at1.mrr - 100.0 / 3) < eps)
-        #expect(abs(at20.hitRate - 100.0 * 2 / 3) < eps)                         // ranks 1 and 3
-        #expect(abs(at20.mrr - 100.0 * (1 + 1.0 / 3) / 3) < eps)                // (1 + 1/3 + 0)/3 = 44.4…%
-        #expect(abs(at20.ndcg - 100.0 * (1 + 0.5) / 3) < eps)                   // 1/log2(2) + 1/log2(4)
-        #expect(abs(at20.precision - 100.0 * (2.0 / 20) / 3) < eps)             // (1/20 + 1/20 + 0)/3
+        #expect(abs(at20.hitRate - 100.0 * 2 / 3) < eps)  // ranks 1 and 3
+        #expect(abs(at20.mrr - 100.0 * (1 + 1.0 / 3) / 3) < eps)  // (1 + 1/3 + 0)/3 = 44.4…%
+        #expect(abs(at20.ndcg - 100.0 * (1 + 0.5) / 3) < eps)  // 1/log2(2) + 1/log2(4)
+        #expect(abs(at20.precision - 100.0 * (2.0 / 20) / 3) < eps)  // (1/20 + 1/20 + 0)/3
         #expect(accumulator.examples == 3)
     }
 
@@ -98,7 +98,7 @@ import Testing
     }
 
     @Test func coverageCountsDistinctRecommendedItems() {
-        #expect(coverage(of: [[1, 2], [2, 3]], itemCount: 6) == 0.5)   // {1, 2, 3} of 6 items
+        #expect(coverage(of: [[1, 2], [2, 3]], itemCount: 6) == 0.5)  // {1, 2, 3} of 6 items
         #expect(coverage(of: [], itemCount: 6) == 0)
     }
 

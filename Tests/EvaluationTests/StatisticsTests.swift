@@ -9,9 +9,11 @@ import Testing
 struct StatisticsTests {
     /// Quantiles of Student's t (scipy.stats.t.ppf; printed tables give the first three decimals:
     /// t(0.975, 2) = 4.303, t(0.975, 9) = 2.262).
-    @Test(arguments: [(0.975, 1, 12.706204736174694), (0.975, 2, 4.302652729749462), (0.975, 3, 3.1824463052837078),
-                      (0.975, 4, 2.7764451051977934), (0.975, 9, 2.262157162798205), (0.975, 29, 2.045229642132703),
-                      (0.95, 5, 2.0150483733330233), (0.975, 1000, 1.9623390808264083), (0.995, 10, 3.16927267261695)])
+    @Test(arguments: [
+        (0.975, 1, 12.706204736174694), (0.975, 2, 4.302652729749462), (0.975, 3, 3.1824463052837078),
+        (0.975, 4, 2.7764451051977934), (0.975, 9, 2.262157162798205), (0.975, 29, 2.045229642132703),
+        (0.95, 5, 2.0150483733330233), (0.975, 1000, 1.9623390808264083), (0.995, 10, 3.16927267261695),
+    ])
     func tQuantiles(probability: Double, degreesOfFreedom: Int, expected: Double) {
         // The bisection stops at 1e-12 relative; the continued fraction is good to ~1e-14.
         #expect(abs(studentTQuantile(probability, degreesOfFreedom: degreesOfFreedom) - expected) < 1e-9 * expected)
@@ -125,7 +127,8 @@ struct StatisticsTests {
     @Test func aModelAgainstItselfHasNoDifference() {
         var generator = SeededGenerator(seed: 8)
         let ranks = (0..<500).map { _ in 1 + Int(generator.next() % 40) }
-        let analysis = SignificanceAnalysis(names: ["a", "copy"], metrics: [Self.metrics(ranks: ranks), Self.metrics(ranks: ranks)], reference: 0)
+        let analysis = SignificanceAnalysis(
+            names: ["a", "copy"], metrics: [Self.metrics(ranks: ranks), Self.metrics(ranks: ranks)], reference: 0)
         let copy = analysis.models[1]
         #expect(copy.hitRate == PairedComparison(difference: 0, lower: 0, upper: 0, pValue: 1))
         #expect(copy.mrr == PairedComparison(difference: 0, lower: 0, upper: 0, pValue: 1))

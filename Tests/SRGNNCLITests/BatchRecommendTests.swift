@@ -20,8 +20,11 @@ struct BatchRecommendTests {
             .appendingPathComponent("srgnn-batch-tests-\(ProcessInfo.processInfo.processIdentifier).safetensors").path
         let configuration = SRGNNConfiguration(itemCount: rawIDs.count, hiddenSize: 10)
         let model = try! SRGNNModel(configuration: configuration, seed: 7)
-        try! LoadedModel.save(model: model, metadata: CheckpointMetadata(model: configuration, vocabulary: ItemVocabulary(rawIDs: rawIDs),
-                                                                         epoch: 0, metrics: [:], training: nil, history: nil), to: path)
+        try! LoadedModel.save(
+            model: model,
+            metadata: CheckpointMetadata(
+                model: configuration, vocabulary: ItemVocabulary(rawIDs: rawIDs),
+                epoch: 0, metrics: [:], training: nil, history: nil), to: path)
         return path
     }()
 
@@ -76,7 +79,11 @@ struct BatchRecommendTests {
         var unknownTotal = 0
         for (index, (line, session)) in zip(lines, sessions).enumerated() {
             let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
-            if index % 2 == 0 { #expect(object["session_id"] as? String == "s\(index)") } else { #expect(object["session_id"] as? Int == 1000 + index) }
+            if index % 2 == 0 {
+                #expect(object["session_id"] as? String == "s\(index)")
+            } else {
+                #expect(object["session_id"] as? Int == 1000 + index)
+            }
             let unknown = session.filter { !Self.rawIDs.contains($0) }
             unknownTotal += unknown.count
             #expect((object["unknown_items"] as? [Any])?.map { "\($0)" } == unknown, "line \(index + 1)")
@@ -126,7 +133,9 @@ struct BatchRecommendTests {
     func unknownOnlySession() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }
-        let input = try folder.file("sessions.jsonl", """
+        let input = try folder.file(
+            "sessions.jsonl",
+            """
             {"session_id": "a", "items": ["nope", 99999]}
             {"session_id": "b", "items": ["a17", "nope"]}
             """)
@@ -138,21 +147,24 @@ struct BatchRecommendTests {
         #expect(result.error.contains("2 sessions, 0 skipped, 3 unknown items, 1 sessions with no known item"), "\(result.error)")
     }
 
-    @Test("a bad line stops the run with its file and line number, and leaves no output file", arguments: [
-        (#"{"session_id": 3, "items": [1.5]}"#, #"line 3: "items[0]" must be a string or an integer"#),
-        (#"{"session_id": 3, "items": [null]}"#, #"line 3: "items[0]" must be a string or an integer"#),
-        (#"{"session_id": 3, "items": []}"#, #"line 3: "items" is empty"#),
-        (#"{"session_id": 3}"#, #"line 3: "items" is missing"#),
-        (#"{"items": ["a17"]}"#, #"line 3: "session_id" is missing"#),
-        (#"{"session_id": 2.5, "items": ["a17"]}"#, #"line 3: "session_id" must be a string or an integer"#),
-        (#"{"session_id": 3, "items": "a17"}"#, #"line 3: "items" must be an array of item ids"#),
-        (#"{"session_id": 3, "items": ["a17"]"#, "line 3: not valid JSON"),
-        (#"["a17"]"#, "line 3: the line is not a JSON object"),
-    ])
+    @Test(
+        "a bad line stops the run with its file and line number, and leaves no output file",
+        arguments: [
+            (#"{"session_id": 3, "items": [1.5]}"#, #"line 3: "items[0]" must be a string or an integer"#),
+            (#"{"session_id": 3, "items": [null]}"#, #"line 3: "items[0]" must be a string or an integer"#),
+            (#"{"session_id": 3, "items": []}"#, #"line 3: "items" is empty"#),
+            (#"{"session_id": 3}"#, #"line 3: "items" is missing"#),
+            (#"{"items": ["a17"]}"#, #"line 3: "session_id" is missing"#),
+            (#"{"session_id": 2.5, "items": ["a17"]}"#, #"line 3: "session_id" must be a string or an integer"#),
+            (#"{"session_id": 3, "items": "a17"}"#, #"line 3: "items" must be an array of item ids"#),
+            (#"{"session_id": 3, "items": ["a17"]"#, "line 3: not valid JSON"),
+            (#"["a17"]"#, "line 3: the line is not a JSON object"),
+        ])
     func badLine(line: String, message: String) throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }
-        let input = try folder.file("sessions.jsonl", Self.jsonLines(Self.sessions(2, seed: 4)) + line + "\n" + Self.jsonLines(Self.sessions(3, seed: 5)))
+        let input = try folder.file(
+            "sessions.jsonl", Self.jsonLines(Self.sessions(2, seed: 4)) + line + "\n" + Self.jsonLines(Self.sessions(3, seed: 5)))
         let output = folder.path + "/recs.jsonl"
         let result = try Self.run(input, ["--output", output, "--chunk-lines", "2"])
         #expect(result.status != 0)
@@ -191,21 +203,27 @@ struct BatchRecommendTests {
     func overlongLine() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }
-        let input = try folder.file("sessions.jsonl", #"{"session_id": 1, "items": ["a17"]}"# + "\n"
-            + #"{"session_id": 2, "items": [""# + String(repeating: "7", count: 2 << 20) + "\"]}\n")
+        let input = try folder.file(
+            "sessions.jsonl",
+            #"{"session_id": 1, "items": ["a17"]}"# + "\n"
+                + #"{"session_id": 2, "items": [""# + String(repeating: "7", count: 2 << 20) + "\"]}\n")
         let result = try Self.run(input, [])
         #expect(result.status != 0)
-        #expect(result.error.contains("\(input): line 2: the line is longer than 1048576 bytes (the limit for one session line)"), "\(result.error.prefix(300))")
+        #expect(
+            result.error.contains("\(input): line 2: the line is longer than 1048576 bytes (the limit for one session line)"),
+            "\(result.error.prefix(300))")
         #expect(result.error.count < 600)
     }
 
-    @Test("--items and --input: exactly one; the batch options need --input", arguments: [
-        (["--items", "a17", "--input", "x.jsonl"], "--items and --input cannot be used together"),
-        ([], "give --items (one session, e.g. --items 3,17,5) or --input"),
-        (["--items", "a17", "--output", "x.jsonl"], "--output applies to --input, not to --items"),
-        (["--items", "a17", "--skip-invalid"], "--skip-invalid applies to --input, not to --items"),
-        (["--input", "x.jsonl", "--threads", "0"], "--threads must be in 1...256, got 0"),
-    ])
+    @Test(
+        "--items and --input: exactly one; the batch options need --input",
+        arguments: [
+            (["--items", "a17", "--input", "x.jsonl"], "--items and --input cannot be used together"),
+            ([], "give --items (one session, e.g. --items 3,17,5) or --input"),
+            (["--items", "a17", "--output", "x.jsonl"], "--output applies to --input, not to --items"),
+            (["--items", "a17", "--skip-invalid"], "--skip-invalid applies to --input, not to --items"),
+            (["--input", "x.jsonl", "--threads", "0"], "--threads must be in 1...256, got 0"),
+        ])
     func optionErrors(arguments: [String], message: String) throws {
         let result = try runSRGNN(["recommend", "--model", Self.modelPath] + arguments)
         #expect(result.status != 0)
@@ -214,8 +232,9 @@ struct BatchRecommendTests {
 
     @Test("output lines assembled from pieces equal JSONText's encoding of the whole line")
     func assembledLinesEqualTheEncoder() throws {
-        let batch = BatchRecommendation(recommender: try Recommender(contentsOf: Self.modelPath), k: 20, excludeSeen: false,
-                                        skipInvalid: false, threads: 1, chunkLines: 10)
+        let batch = BatchRecommendation(
+            recommender: try Recommender(contentsOf: Self.modelPath), k: 20, excludeSeen: false,
+            skipInvalid: false, threads: 1, chunkLines: 10)
         var rng = SeededGenerator(seed: 9)
         // Vocabulary ids and others (written by the fallback): quotes, commas, a backslash, unicode, "-0".
         let ids = Self.rawIDs + [#"a,"b"#, #"c\d"#, "é 🙂", "-0", "99999999999999999999", "12", "a/b", "<&>'", "", "-12"]
@@ -224,31 +243,47 @@ struct BatchRecommendTests {
         for index in 0..<40 {
             let count = Int(rng.uniform(0, 6))
             let items = (0..<count).map { _ in
-                ScoredItem(id: ids[min(ids.count - 1, Int(rng.uniform(0, Float(ids.count))))],
-                           score: rng.uniform(0, 1) < 0.5 ? scores[min(scores.count - 1, Int(rng.uniform(0, Float(scores.count))))] : rng.uniform(-30, 30))
+                ScoredItem(
+                    id: ids[min(ids.count - 1, Int(rng.uniform(0, Float(ids.count))))],
+                    score: rng.uniform(0, 1) < 0.5
+                        ? scores[min(scores.count - 1, Int(rng.uniform(0, Float(scores.count))))] : rng.uniform(-30, 30))
             }
-            let sent = [JSONItemID(raw: "nope", form: .string), JSONItemID(raw: "-7", form: .number), JSONItemID(raw: "a17", form: .string)]
+            let sent = [
+                JSONItemID(raw: "nope", form: .string), JSONItemID(raw: "-7", form: .number), JSONItemID(raw: "a17", form: .string),
+            ]
             let sessionID = index % 3 == 0 ? JSONItemID(raw: "s\(index) \"q\"", form: .string) : JSONItemID(raw: "\(index)", form: .number)
-            answers.append((BatchSessionLine(sessionID: sessionID, items: sent),
-                            RecommendationResult(items: items, unknownItems: index % 2 == 0 ? ["nope", "-7"] : [],
-                                                 fallback: index % 5 == 1 ? .popularity : nil)))
+            answers.append(
+                (
+                    BatchSessionLine(sessionID: sessionID, items: sent),
+                    RecommendationResult(
+                        items: items, unknownItems: index % 2 == 0 ? ["nope", "-7"] : [],
+                        fallback: index % 5 == 1 ? .popularity : nil)
+                ))
         }
         let assembled = batch.outputLines(answers)
         for (answer, line) in zip(answers, assembled) {
-            let expected = try JSONText.data(BatchRecommendationLine(sessionID: answer.line.sessionID,
-                                                                     response: RecommendationResponse(answer.result, sent: answer.line.items)))
-            #expect(line == Array(expected) + [0x0A], "\(String(decoding: line, as: UTF8.self)) vs \(String(decoding: expected, as: UTF8.self))")
+            let expected = try JSONText.data(
+                BatchRecommendationLine(
+                    sessionID: answer.line.sessionID,
+                    response: RecommendationResponse(answer.result, sent: answer.line.items)))
+            #expect(
+                line == Array(expected) + [0x0A], "\(String(decoding: line, as: UTF8.self)) vs \(String(decoding: expected, as: UTF8.self))"
+            )
         }
     }
 
     @Test("scores are written as JSONText writes them, over a million floats of every magnitude")
     func scoresAsTheEncoderWritesThem() throws {
         var rng = SeededGenerator(seed: 10)
-        var floats: [Float] = [0, -0.0, 1, -1, 0.5, 100, 1e7, 1.5e7, 16_777_216, 1e-5, 1e-7, .leastNonzeroMagnitude,
-                               .leastNormalMagnitude, .greatestFiniteMagnitude, -.greatestFiniteMagnitude, .nan, .infinity]
+        var floats: [Float] = [
+            0, -0.0, 1, -1, 0.5, 100, 1e7, 1.5e7, 16_777_216, 1e-5, 1e-7, .leastNonzeroMagnitude,
+            .leastNormalMagnitude, .greatestFiniteMagnitude, -.greatestFiniteMagnitude, .nan, .infinity,
+        ]
         for _ in 0..<1_000_000 {
-            floats.append(Float(bitPattern: UInt32(truncatingIfNeeded: Int(rng.uniform(0, 1) * 65_536)) << 16
-                | UInt32(truncatingIfNeeded: Int(rng.uniform(0, 1) * 65_536))))
+            floats.append(
+                Float(
+                    bitPattern: UInt32(truncatingIfNeeded: Int(rng.uniform(0, 1) * 65_536)) << 16
+                        | UInt32(truncatingIfNeeded: Int(rng.uniform(0, 1) * 65_536))))
         }
         let encoded = BatchRecommendation.elements(Array(try JSONText.data(floats.map { $0.isFinite ? $0 : nil })))
         #expect(encoded.count == floats.count)
@@ -256,7 +291,8 @@ struct BatchRecommendTests {
             var text = [UInt8]()
             BatchRecommendation.appendScore(float, to: &text)
             if text != Array(expected) {
-                Issue.record("\(float.bitPattern): \(String(decoding: text, as: UTF8.self)) vs \(String(decoding: expected, as: UTF8.self))")
+                Issue.record(
+                    "\(float.bitPattern): \(String(decoding: text, as: UTF8.self)) vs \(String(decoding: expected, as: UTF8.self))")
                 return
             }
         }
@@ -264,8 +300,10 @@ struct BatchRecommendTests {
 
     @Test("a line's items are read as the service reads them (JSONItemID), every form")
     func itemsDecodeAsJSONItemID() throws {
-        let values = [#"17"#, #""17""#, #""007""#, #"-0"#, #""-0""#, #"-5"#, #"9223372036854775807"#, #"9223372036854775808"#,
-                      #"1.5"#, #"1.0"#, #"1e3"#, #"true"#, #"null"#, #"{}"#, #"[]"#, #""a\"b""#, #""é""#, #"-9223372036854775808"#]
+        let values = [
+            #"17"#, #""17""#, #""007""#, #"-0"#, #""-0""#, #"-5"#, #"9223372036854775807"#, #"9223372036854775808"#,
+            #"1.5"#, #"1.0"#, #"1e3"#, #"true"#, #"null"#, #"{}"#, #"[]"#, #""a\"b""#, #""é""#, #"-9223372036854775808"#,
+        ]
         for value in values {
             let line = #"{"session_id": 1, "items": ["# + value + "]}"
             let service = try? JSONDecoder().decode([JSONItemID].self, from: Data("[\(value)]".utf8))
@@ -276,18 +314,23 @@ struct BatchRecommendTests {
 
     @Test("a line of the common form reads as the decoder reads it; any other goes to the decoder")
     func commonFormEqualsTheDecoder() throws {
-        let ids = [#"17"#, #""17""#, #""007""#, #"-0"#, #""-0""#, #"-5"#, #"0"#, #"007"#, #"123456789012345678"#,
-                   #"9223372036854775807"#, #"1.5"#, #"1e3"#, #"true"#, #"null"#, #""a/b c""#, #""a\"b""#, #""é""#, #""""#, #"--5"#, #"5-"#]
+        let ids = [
+            #"17"#, #""17""#, #""007""#, #"-0"#, #""-0""#, #"-5"#, #"0"#, #"007"#, #"123456789012345678"#,
+            #"9223372036854775807"#, #"1.5"#, #"1e3"#, #"true"#, #"null"#, #""a/b c""#, #""a\"b""#, #""é""#, #""""#, #"--5"#, #"5-"#,
+        ]
         var lines = [String]()
         for id in ids {
             lines.append(#"{"session_id": 1, "items": [\#(id)]}"#)
             lines.append(#"{"items":[3,\#(id),4],"session_id":\#(id)}"#)
             lines.append(#" \#t{ "session_id" :"s" , "items" : [ \#(id) , 9 ] }\#r "#)
         }
-        lines += [#"{"session_id": 1, "items": []}"#, #"{"session_id": 1}"#, #"{"items": [1]}"#, #"{"session_id": 1, "items": [1], "k": 3}"#,
-                  #"{"session_id": 1, "items": [1], "exclude": [2]}"#, #"{"session_id": 1, "session_id": 2, "items": [1]}"#,
-                  #"{"session_id": 1, "items": [1,]}"#, #"{"session_id": 1, "items": [1]} x"#, #"{"session_id": 1, "items": [1]"#,
-                  #"{"session_id": 1 "items": [1]}"#, #"[1]"#, "", #"{"session_id": [1], "items": [1]}"#, #"{"session_\u0069d": 1, "items": [1]}"#]
+        lines += [
+            #"{"session_id": 1, "items": []}"#, #"{"session_id": 1}"#, #"{"items": [1]}"#, #"{"session_id": 1, "items": [1], "k": 3}"#,
+            #"{"session_id": 1, "items": [1], "exclude": [2]}"#, #"{"session_id": 1, "session_id": 2, "items": [1]}"#,
+            #"{"session_id": 1, "items": [1,]}"#, #"{"session_id": 1, "items": [1]} x"#, #"{"session_id": 1, "items": [1]"#,
+            #"{"session_id": 1 "items": [1]}"#, #"[1]"#, "", #"{"session_id": [1], "items": [1]}"#,
+            #"{"session_\u0069d": 1, "items": [1]}"#,
+        ]
         var fast = 0
         for line in lines {
             let decoded = try? JSONDecoder().decode(BatchSessionLine.self, from: Data(line.utf8))

@@ -4,9 +4,11 @@ import TestSupport
 
 /// The `srgnn` executable end to end, run as a child process. A missing executable fails these
 /// tests (see ``Executable``); only the shared sample data may be absent, which skips that suite.
-@Suite("srgnn preprocess and stats",
-       .enabled(if: Shared.exists(Shared.digineticaSampleLog) && Shared.exists(Shared.digineticaFixture),
-                "needs ../shared/data and ../shared/fixtures"))
+@Suite(
+    "srgnn preprocess and stats",
+    .enabled(
+        if: Shared.exists(Shared.digineticaSampleLog) && Shared.exists(Shared.digineticaFixture),
+        "needs ../shared/data and ../shared/fixtures"))
 struct CommandLineTests {
     @Test("preprocess writes a folder whose pickles equal the reference's; stats --json reads it")
     func preprocessThenStats() throws {
@@ -42,13 +44,15 @@ struct CommandLineTests {
 /// Option errors through the real executable: they are caught before any data is read.
 @Suite("srgnn option errors")
 struct OptionErrorTests {
-    @Test("train with a bad value exits non-zero naming the option", arguments: [
-        (["--step", "0"], "--step/--propagation-steps: propagation steps must be at least 1"),
-        (["--propagation-steps", "0"], "--step/--propagation-steps: propagation steps must be at least 1"),
-        (["--l2=-1"], "--l2/--l2-penalty: L2 penalty must be zero or positive"),
-        (["--lr-decay-step", "0"], "--lr-decay-step/--decay-interval: decay interval must be at least 1"),
-        (["--batch-size", "0"], "--batch-size: batch size must be at least 1"),
-    ])
+    @Test(
+        "train with a bad value exits non-zero naming the option",
+        arguments: [
+            (["--step", "0"], "--step/--propagation-steps: propagation steps must be at least 1"),
+            (["--propagation-steps", "0"], "--step/--propagation-steps: propagation steps must be at least 1"),
+            (["--l2=-1"], "--l2/--l2-penalty: L2 penalty must be zero or positive"),
+            (["--lr-decay-step", "0"], "--lr-decay-step/--decay-interval: decay interval must be at least 1"),
+            (["--batch-size", "0"], "--batch-size: batch size must be at least 1"),
+        ])
     func trainRejectsBadValue(arguments: [String], message: String) throws {
         let result = try runSRGNN(["train", "--data", "/nonexistent", "--out", "/nonexistent/model"] + arguments)
         #expect(result.status != 0)

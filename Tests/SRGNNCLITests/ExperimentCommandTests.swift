@@ -12,8 +12,10 @@ struct ExperimentCommandTests {
         defer { folder.cleanUp() }
         let data = folder.path + "/data", out = folder.path + "/model.safetensors"
         try WarmStartCommandTests.writeFolder(data, items: 30, seed: 1) { "sku\($0)" }
-        let result = try runSRGNN(["train", "--data", data, "--out", out, "--seeds", "1,2", "--validation-split", "sessions",
-                                   "--epochs", "2", "--hidden-size", "8", "--threads", "1", "--batch-size", "32"])
+        let result = try runSRGNN([
+            "train", "--data", data, "--out", out, "--seeds", "1,2", "--validation-split", "sessions",
+            "--epochs", "2", "--hidden-size", "8", "--threads", "1", "--batch-size", "32",
+        ])
         #expect(result.status == 0, "\(result.error)")
         #expect(result.output.contains("\"seed\":1") && result.output.contains("\"seed\":2"), "each run has its own seed")
         #expect(result.output.contains("split by sessions"), "\(result.output)")
@@ -24,7 +26,9 @@ struct ExperimentCommandTests {
         }
         #expect(!FileManager.default.fileExists(atPath: out), "no unseeded checkpoint")
 
-        let summary = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder.path + "/model.seeds.json"))) as? [String: Any])
+        let summary = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder.path + "/model.seeds.json")))
+                as? [String: Any])
         #expect(summary["validation_split"] as? String == "sessions" && summary["cutoff"] as? Int == 20)
         let runs = try #require(summary["runs"] as? [[String: Any]])
         #expect(runs.map { $0["seed"] as? Int } == [1, 2])
@@ -45,8 +49,10 @@ struct ExperimentCommandTests {
         defer { folder.cleanUp() }
         let data = folder.path + "/data", reports = folder.path + "/report"
         try WarmStartCommandTests.writeFolder(data, items: 30, seed: 3) { "sku\($0)" }
-        let result = try runSRGNN(["compare", "--data", data, "--models", "pop,spop,sr", "--reference", "sr", "--threads", "1",
-                                   "--report-dir", reports, "--json"])
+        let result = try runSRGNN([
+            "compare", "--data", data, "--models", "pop,spop,sr", "--reference", "sr", "--threads", "1",
+            "--report-dir", reports, "--json",
+        ])
         #expect(result.status == 0, "\(result.error)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
         let tests = object["significance"] as? [String: Any]

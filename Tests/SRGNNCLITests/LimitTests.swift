@@ -18,36 +18,46 @@ import TestSupport
 
     @Test("1: recommend --k 10000000 is refused with the limit")
     func hugeK() {
-        #expect(Self.message(RecommendCommand.self, ["--model", "m", "--items", "1", "--k", "10000000"])
+        #expect(
+            Self.message(RecommendCommand.self, ["--model", "m", "--items", "1", "--k", "10000000"])
                 == "--k must be in 1...10000, got 10000000")
         #expect(Self.message(RecommendCommand.self, ["--model", "m", "--items", "1", "--k", "10000"]) == "accepted")
     }
 
     @Test("4: recommend --step 2^61 is refused with the limit")
     func hugeStep() {
-        #expect(Self.message(RecommendCommand.self, ["--model", "m", "--items", "1", "--step", "2305843009213693952"])
+        #expect(
+            Self.message(RecommendCommand.self, ["--model", "m", "--items", "1", "--step", "2305843009213693952"])
                 == "--propagation-steps must be in 1...16, got 2305843009213693952")
-        #expect(Self.message(TrainCommand.self, ["--data", "d", "--out", "m", "--step", "100000"])
+        #expect(
+            Self.message(TrainCommand.self, ["--data", "d", "--out", "m", "--step", "100000"])
                 == "--step/--propagation-steps: propagation steps must be at most 16 (got 100000)")
     }
 
     @Test("10: evaluate --batch-size 4000000000 is refused with the limit")
     func hugeBatch() {
-        #expect(Self.message(EvaluateCommand.self, ["--model", "m", "--data", "d", "--batch-size", "4000000000"])
+        #expect(
+            Self.message(EvaluateCommand.self, ["--model", "m", "--data", "d", "--batch-size", "4000000000"])
                 == "--batch-size must be in 1...10000, got 4000000000")
-        #expect(Self.message(EvaluateCommand.self, ["--model", "m", "--data", "d", "--k", "5,20000"]).hasPrefix("--k must be integers in 1...10000"))
-        #expect(Self.message(TrainCommand.self, ["--data", "d", "--out", "m", "--batch-size", "4000000000"])
+        #expect(
+            Self.message(EvaluateCommand.self, ["--model", "m", "--data", "d", "--k", "5,20000"]).hasPrefix(
+                "--k must be integers in 1...10000"))
+        #expect(
+            Self.message(TrainCommand.self, ["--data", "d", "--out", "m", "--batch-size", "4000000000"])
                 == "--batch-size: batch size must be at most 10000 (got 4000000000)")
     }
 
     @Test("22: negative values are read as values and reported against their option")
     func negativeValues() {
         #expect(Self.message(RecommendCommand.self, ["--model", "m", "--items", "1", "--k", "-5"]) == "--k must be in 1...10000, got -5")
-        #expect(Self.message(EvaluateCommand.self, ["--model", "m", "--data", "d", "--batch-size", "-1"])
+        #expect(
+            Self.message(EvaluateCommand.self, ["--model", "m", "--data", "d", "--batch-size", "-1"])
                 == "--batch-size must be in 1...10000, got -1")
-        #expect(Self.message(TrainCommand.self, ["--data", "d", "--out", "m", "--epochs", "-3"])
+        #expect(
+            Self.message(TrainCommand.self, ["--data", "d", "--out", "m", "--epochs", "-3"])
                 == "--epochs: epochs must be at least 1 (got -3)")
-        #expect(Self.message(PreprocessCommand.self, ["in", "--format", "diginetica", "--out", "o", "--test-days", "-2"])
+        #expect(
+            Self.message(PreprocessCommand.self, ["in", "--format", "diginetica", "--out", "o", "--test-days", "-2"])
                 .contains("test period must be a non-negative number of days, got -2.0"))
     }
 
@@ -59,15 +69,19 @@ import TestSupport
         let out = folder.path + "/out"
         let result = try runSRGNN(["preprocess", "--format", "recbole", input, "--out", out])
         #expect(result.status == 1)
-        #expect(result.error.contains("r.inter: line 3: field 'timestamp:float': expected a time in the years 1 to 9999"), "\(result.error)")
+        #expect(
+            result.error.contains("r.inter: line 3: field 'timestamp:float': expected a time in the years 1 to 9999"), "\(result.error)")
         #expect(!FileManager.default.fileExists(atPath: out))
     }
 
-    @Test("19: train --out in a missing folder fails before the first epoch",
-          .enabled(if: Shared.exists(Shared.digineticaFixture), "needs ../shared/fixtures/preprocess beside the repository"))
+    @Test(
+        "19: train --out in a missing folder fails before the first epoch",
+        .enabled(if: Shared.exists(Shared.digineticaFixture), "needs ../shared/fixtures/preprocess beside the repository"))
     func unwritableOut() throws {
-        let result = try runSRGNN(["train", "--data", Shared.digineticaFixture, "--out", "/nonexistent/dir/m.st",
-                                   "--epochs", "1", "--hidden-size", "8"])
+        let result = try runSRGNN([
+            "train", "--data", Shared.digineticaFixture, "--out", "/nonexistent/dir/m.st",
+            "--epochs", "1", "--hidden-size", "8",
+        ])
         #expect(result.status == 1)
         #expect(result.error.contains("cannot write /nonexistent/dir/m.st: its folder /nonexistent/dir does not exist"), "\(result.error)")
         #expect(!result.output.contains("epoch 1"))

@@ -12,7 +12,9 @@ struct ModelSafetyCommandTests {
 
     static func sha(_ path: String) -> Data? { FileManager.default.contents(atPath: path) }
 
-    @Test("5: train --config WARM reruns the warm start from its recorded parent, or names what is missing; 6: --init-from X --out X is refused")
+    @Test(
+        "5: train --config WARM reruns the warm start from its recorded parent, or names what is missing; 6: --init-from X --out X is refused"
+    )
     func warmStartRerun() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }
@@ -39,18 +41,26 @@ struct ModelSafetyCommandTests {
         #expect(result.status == 0, "\(result.error)")
         result = try runSRGNN(["train", "--config", child, "--out", rerun])
         #expect(result.status != 0)
-        #expect(result.error.contains("--config \(child): its run was warm-started from \(parent) (sha256 \(lineage.parentSHA256.prefix(16))…), but that file has changed"), "\(result.error)")
+        #expect(
+            result.error.contains(
+                "--config \(child): its run was warm-started from \(parent) (sha256 \(lineage.parentSHA256.prefix(16))…), but that file has changed"
+            ), "\(result.error)")
         try FileManager.default.removeItem(atPath: parent)
         result = try runSRGNN(["train", "--config", child, "--out", rerun])
         #expect(result.status != 0)
-        #expect(result.error.contains("--config \(child): its run was warm-started from \(parent) (sha256 \(lineage.parentSHA256.prefix(16))…), which is missing"), "\(result.error)")
+        #expect(
+            result.error.contains(
+                "--config \(child): its run was warm-started from \(parent) (sha256 \(lineage.parentSHA256.prefix(16))…), which is missing"),
+            "\(result.error)")
         try saved.write(to: URL(fileURLWithPath: parent))
 
         // 6: the parent as the output, however spelled, is refused and left as it was.
         for out in [parent, folder.path + "/./week1.safetensors"] {
             result = try runSRGNN(["train", "--data", week2, "--out", out, "--init-from", parent] + Self.small)
             #expect(result.status != 0)
-            #expect(result.error.contains("cannot warm-start from \(parent): the parent checkpoint is also the checkpoint it writes (--out)"), "\(result.error)")
+            #expect(
+                result.error.contains("cannot warm-start from \(parent): the parent checkpoint is also the checkpoint it writes (--out)"),
+                "\(result.error)")
         }
         #expect(Self.sha(parent) == saved)
     }
@@ -73,7 +83,9 @@ struct ModelSafetyCommandTests {
         for output in [input, folder.path + "/./sessions.jsonl", link] {
             let result = try runSRGNN(["recommend", "--model", model, "--input", input, "--output", output])
             #expect(result.status != 0)
-            #expect(result.error.contains("--output \(output) is the file of --input \(input): writing it would replace what is being read"), "\(result.error)")
+            #expect(
+                result.error.contains("--output \(output) is the file of --input \(input): writing it would replace what is being read"),
+                "\(result.error)")
         }
         #expect(Self.sha(input) == before)
         let modelBytes = Self.sha(model)
@@ -82,7 +94,8 @@ struct ModelSafetyCommandTests {
         #expect(Self.sha(model) == modelBytes)
     }
 
-    @Test("10: SIGINT or SIGTERM during recommend --output removes the temporary file and exits 128 + signal", arguments: [SIGINT, SIGTERM])
+    @Test(
+        "10: SIGINT or SIGTERM during recommend --output removes the temporary file and exits 128 + signal", arguments: [SIGINT, SIGTERM])
     func interruptedBatchLeavesNothing(signalNumber: Int32) throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }
@@ -126,24 +139,33 @@ struct ModelSafetyCommandTests {
         defer { folder.cleanUp() }
         let values = "[" + (1...100).map { "\($0)" }.joined(separator: ", ") + "]"
         let fractions = "[" + (1...100).map { String(format: "%.4f", Double($0) / 10_000) }.joined(separator: ", ") + "]"
-        let space = try folder.file("space.yaml", """
-        learning-rate: \(fractions)
-        l2-penalty: \(fractions)
-        hidden-size: \(values)
-        batch-size: \(values)
-        decay-interval: \(values)
-        """)
-        let result = try runSRGNN(["tune", "--data", folder.path + "/no-data", "--space", space, "--search", "grid", "--trials", "3",
-                                   "--out", folder.path + "/tune"])
+        let space = try folder.file(
+            "space.yaml",
+            """
+            learning-rate: \(fractions)
+            l2-penalty: \(fractions)
+            hidden-size: \(values)
+            batch-size: \(values)
+            decay-interval: \(values)
+            """)
+        let result = try runSRGNN([
+            "tune", "--data", folder.path + "/no-data", "--space", space, "--search", "grid", "--trials", "3",
+            "--out", folder.path + "/tune",
+        ])
         #expect(result.status != 0)
-        #expect(result.error.contains("--space \(space): the grid has 10000000000 points (100 learning-rate × 100 l2-penalty × 100 hidden-size × 100 batch-size × 100 decay-interval), over the limit of 1000000 points"), "\(result.error)")
+        #expect(
+            result.error.contains(
+                "--space \(space): the grid has 10000000000 points (100 learning-rate × 100 l2-penalty × 100 hidden-size × 100 batch-size × 100 decay-interval), over the limit of 1000000 points"
+            ), "\(result.error)")
     }
 
     @Test("16: --seeds -1,2 names the bad seed; recommend --help does not call an empty items a bad line")
     func optionMessages() throws {
         let result = try runSRGNN(["train", "--data", "d", "--out", "m.safetensors", "--seeds", "-1,2"])
         #expect(result.status != 0)
-        #expect(result.error.contains("--seeds: expected non-negative integers separated by commas, e.g. 1,2,3; '-1' is not one"), "\(result.error)")
+        #expect(
+            result.error.contains("--seeds: expected non-negative integers separated by commas, e.g. 1,2,3; '-1' is not one"),
+            "\(result.error)")
         let help = try runSRGNN(["recommend", "--help"])
         let text = help.output.replacingOccurrences(of: "\n", with: " ").split(separator: " ").joined(separator: " ")
         #expect(!text.contains("empty \"items\", an id"), "\(text)")

@@ -13,13 +13,15 @@ struct NiserOptionTests {
         var expected = TrainingConfiguration()
         expected.apply(.niser)
         #expect(configuration == expected)
-        #expect(configuration.normalize && configuration.scale == 16 && configuration.positionEmbeddingRows == 200
+        #expect(
+            configuration.normalize && configuration.scale == 16 && configuration.positionEmbeddingRows == 200
                 && configuration.dropout == 0.1)
     }
 
     @Test func separateFlagsSetOnePartEach() throws {
         let configuration = try TrainingOptions.parse(["--normalize", "--scale", "12", "--dropout", "0.2"]).configuration()
-        #expect(configuration.normalize && configuration.scale == 12 && configuration.positionEmbeddingRows == 0
+        #expect(
+            configuration.normalize && configuration.scale == 12 && configuration.positionEmbeddingRows == 0
                 && configuration.dropout == 0.2)
         let positions = try TrainingOptions.parse(["--position-embeddings"]).configuration()
         #expect(!positions.normalize && positions.positionEmbeddingRows == 200)
@@ -42,8 +44,10 @@ struct NiserOptionTests {
     }
 
     @Test func badNiserValuesNameTheirOption() {
-        for (arguments, expected) in [(["--dropout", "1"], "--dropout: dropout must be in [0, 1)"),
-                                      (["--normalize", "--scale", "0"], "--scale: the cosine scale σ must be in (0,")] {
+        for (arguments, expected) in [
+            (["--dropout", "1"], "--dropout: dropout must be in [0, 1)"),
+            (["--normalize", "--scale", "0"], "--scale: the cosine scale σ must be in (0,"),
+        ] {
             do {
                 _ = try TrainCommand.parse(["--data", "d", "--out", "m"] + arguments)
                 Issue.record("\(arguments) was accepted")
@@ -66,7 +70,8 @@ struct NiserOptionTests {
     @Test func experimentFilesTakeTheNiserSettings() throws {
         let file = try ExperimentFile.parse(yaml: "normalize: true\nscale: 12\nposition-embeddings: true\ndropout: 0.2\n", path: "run.yaml")
         let configuration = file.settings.applied(to: TrainingConfiguration())
-        #expect(configuration.normalize && configuration.scale == 12 && configuration.positionEmbeddingRows == 200
+        #expect(
+            configuration.normalize && configuration.scale == 12 && configuration.positionEmbeddingRows == 200
                 && configuration.dropout == 0.2)
         // Flags override the file, as for every setting.
         let flags = try TrainingOptions.parse(["--dropout", "0"]).settings()
@@ -74,14 +79,18 @@ struct NiserOptionTests {
     }
 
     @Test func compareTakesNiserCheckpoints() throws {
-        let command = try CompareCommand.parse(["--data", "d", "--models", "srgnn=a.safetensors,niser=b.safetensors,niser=c.safetensors,pop"])
+        let command = try CompareCommand.parse([
+            "--data", "d", "--models", "srgnn=a.safetensors,niser=b.safetensors,niser=c.safetensors,pop",
+        ])
         let entries = try command.entries()
         #expect(entries == [.srgnn(path: "a.safetensors"), .niser(path: "b.safetensors"), .niser(path: "c.safetensors"), .baseline(.pop)])
-        #expect(entries.map { CompareCommand.displayName(of: $0, among: entries) }
+        #expect(
+            entries.map { CompareCommand.displayName(of: $0, among: entries) }
                 == ["SR-GNN", "NISER+ (b.safetensors)", "NISER+ (c.safetensors)", "POP"])
         #expect(try command.referenceIndex() == 0, "SR-GNN stays the default reference")
-        #expect(try CompareCommand.parse(["--data", "d", "--models", "niser=b.safetensors,pop", "--reference", "niser=b.safetensors"])
-            .referenceIndex() == 0)
+        #expect(
+            try CompareCommand.parse(["--data", "d", "--models", "niser=b.safetensors,pop", "--reference", "niser=b.safetensors"])
+                .referenceIndex() == 0)
     }
 
     @Test func benchTakesAVariant() throws {

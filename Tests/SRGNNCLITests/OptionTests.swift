@@ -49,8 +49,10 @@ struct OptionTests {
     /// Each old spelling and its alias set the same field.
     @Test func oldFlagsAndAliasesGiveTheSameConfiguration() throws {
         let old = try TrainingOptions.parse(["--l2", "0.5", "--lr-decay-step", "4", "--step", "2", "--lr", "0.01", "--lr-decay", "0.5"])
-        let new = try TrainingOptions.parse(["--l2-penalty", "0.5", "--decay-interval", "4", "--propagation-steps", "2",
-                                             "--learning-rate", "0.01", "--decay-factor", "0.5"])
+        let new = try TrainingOptions.parse([
+            "--l2-penalty", "0.5", "--decay-interval", "4", "--propagation-steps", "2",
+            "--learning-rate", "0.01", "--decay-factor", "0.5",
+        ])
         var expected = TrainingConfiguration()
         expected.l2Penalty = 0.5
         expected.decayInterval = 4

@@ -10,79 +10,79 @@ import Testing
 struct ReferenceCountTests {
     /// Writes the three shapes into `folder` (one sub-folder each).
     static let generator = #"""
-    import pickle, random, sys
-    root = sys.argv[1]
-    def augment(sessions):
-        # The official preprocess.py's process_seqs: every prefix, longest first.
-        prefixes, labels = [], []
-        for s in sessions:
-            for i in range(1, len(s)):
-                labels.append(s[-i]); prefixes.append(s[:-i])
-        return prefixes, labels
-    def sessions(rng, count, items, long):
-        out = [[rng.randint(1, items) for _ in range(rng.choice([2, 2, 3, 4, 5, 8, 13]))] for _ in range(count)]
-        for k, length in enumerate(long):
-            out[rng.randrange(len(out))] = [rng.randint(1, items) for _ in range(length)]
-        return out
-    def dump(value, path, protocol):
-        with open(path, "wb") as f: pickle.dump(value, f, protocol=protocol)
-    import os
-    rng = random.Random(29)
-    # RetailRocket: 7 training sessions over 200 clicks, up to 285; all three files, protocol 3.
-    os.makedirs(root + "/retailrocket")
-    train = sessions(rng, 2000, 400, [201, 210, 222, 240, 256, 270, 285])
-    test = sessions(rng, 300, 400, [205, 231])
-    dump(train, root + "/retailrocket/all_train_seq.txt", 3)
-    dump(augment(train), root + "/retailrocket/train.txt", 3)
-    dump(augment(test), root + "/retailrocket/test.txt", 3)
-    # Tmall: train.txt and test.txt only (no all_train_seq.txt), protocol 4.
-    os.makedirs(root + "/tmall")
-    train = sessions(rng, 1500, 300, [240, 203])
-    test = sessions(rng, 200, 300, [260])
-    dump(augment(train), root + "/tmall/train.txt", 4)
-    dump(augment(test), root + "/tmall/test.txt", 4)
-    # Nowplaying: protocol 5, the test set as a 2-element list, a 300-click session.
-    os.makedirs(root + "/nowplaying")
-    train = sessions(rng, 1800, 500, [300, 212, 250])
-    test = sessions(rng, 250, 500, [217])
-    dump(train, root + "/nowplaying/all_train_seq.txt", 5)
-    dump(augment(train), root + "/nowplaying/train.txt", 5)
-    dump(list(augment(test)), root + "/nowplaying/test.txt", 5)
-    """#
+        import pickle, random, sys
+        root = sys.argv[1]
+        def augment(sessions):
+            # The official preprocess.py's process_seqs: every prefix, longest first.
+            prefixes, labels = [], []
+            for s in sessions:
+                for i in range(1, len(s)):
+                    labels.append(s[-i]); prefixes.append(s[:-i])
+            return prefixes, labels
+        def sessions(rng, count, items, long):
+            out = [[rng.randint(1, items) for _ in range(rng.choice([2, 2, 3, 4, 5, 8, 13]))] for _ in range(count)]
+            for k, length in enumerate(long):
+                out[rng.randrange(len(out))] = [rng.randint(1, items) for _ in range(length)]
+            return out
+        def dump(value, path, protocol):
+            with open(path, "wb") as f: pickle.dump(value, f, protocol=protocol)
+        import os
+        rng = random.Random(29)
+        # RetailRocket: 7 training sessions over 200 clicks, up to 285; all three files, protocol 3.
+        os.makedirs(root + "/retailrocket")
+        train = sessions(rng, 2000, 400, [201, 210, 222, 240, 256, 270, 285])
+        test = sessions(rng, 300, 400, [205, 231])
+        dump(train, root + "/retailrocket/all_train_seq.txt", 3)
+        dump(augment(train), root + "/retailrocket/train.txt", 3)
+        dump(augment(test), root + "/retailrocket/test.txt", 3)
+        # Tmall: train.txt and test.txt only (no all_train_seq.txt), protocol 4.
+        os.makedirs(root + "/tmall")
+        train = sessions(rng, 1500, 300, [240, 203])
+        test = sessions(rng, 200, 300, [260])
+        dump(augment(train), root + "/tmall/train.txt", 4)
+        dump(augment(test), root + "/tmall/test.txt", 4)
+        # Nowplaying: protocol 5, the test set as a 2-element list, a 300-click session.
+        os.makedirs(root + "/nowplaying")
+        train = sessions(rng, 1800, 500, [300, 212, 250])
+        test = sessions(rng, 250, 500, [217])
+        dump(train, root + "/nowplaying/all_train_seq.txt", 5)
+        dump(augment(train), root + "/nowplaying/train.txt", 5)
+        dump(list(augment(test)), root + "/nowplaying/test.txt", 5)
+        """#
 
     /// The reference's counts for each folder given, as JSON lines `{"folder": …, counts…}`.
     static let counter = #"""
-    import json, os, pickle, sys
-    def load(path):
-        with open(path, "rb") as f: return pickle.load(f)
-    def sessions_of(prefixes, labels):
-        # Test (or training) sessions from examples in augmentation order: an example continues
-        # the previous session when its prefix is the previous prefix minus its last item.
-        out, previous = [], None
-        for prefix, label in zip(prefixes, labels):
-            if not (previous is not None and len(previous) > 1 and prefix == previous[:-1]):
-                out.append(list(prefix) + [label])
-            previous = prefix
-        return out
-    for folder in sys.argv[1:]:
-        test = load(folder + "/test.txt")
-        train = load(folder + "/train.txt") if os.path.exists(folder + "/train.txt") else None
-        if os.path.exists(folder + "/all_train_seq.txt"):
-            train_sessions = load(folder + "/all_train_seq.txt")
-        else:
-            train_sessions = sessions_of(*train)
-        # What the reference's main.py trains and tests on: len(train_data[0]), len(test_data[0]).
-        train_examples = len(train[0]) if train is not None else sum(len(s) - 1 for s in train_sessions)
-        test_sessions = sessions_of(*test)
-        ids = [i for s in train_sessions for i in s] + [i for p in test[0] for i in p] + list(test[1])
-        if train is not None: ids += [i for p in train[0] for i in p] + list(train[1])
-        clicks = sum(map(len, train_sessions)) + sum(map(len, test_sessions))
-        print(json.dumps({"folder": folder, "clicks": clicks, "train_sessions": len(train_sessions),
-                          "train_examples": train_examples, "test_sessions": len(test_sessions),
-                          "test_examples": len(test[0]), "items": max(ids),
-                          "average_length": clicks / (len(train_sessions) + len(test_sessions)),
-                          "longest": max(map(len, train_sessions))}))
-    """#
+        import json, os, pickle, sys
+        def load(path):
+            with open(path, "rb") as f: return pickle.load(f)
+        def sessions_of(prefixes, labels):
+            # Test (or training) sessions from examples in augmentation order: an example continues
+            # the previous session when its prefix is the previous prefix minus its last item.
+            out, previous = [], None
+            for prefix, label in zip(prefixes, labels):
+                if not (previous is not None and len(previous) > 1 and prefix == previous[:-1]):
+                    out.append(list(prefix) + [label])
+                previous = prefix
+            return out
+        for folder in sys.argv[1:]:
+            test = load(folder + "/test.txt")
+            train = load(folder + "/train.txt") if os.path.exists(folder + "/train.txt") else None
+            if os.path.exists(folder + "/all_train_seq.txt"):
+                train_sessions = load(folder + "/all_train_seq.txt")
+            else:
+                train_sessions = sessions_of(*train)
+            # What the reference's main.py trains and tests on: len(train_data[0]), len(test_data[0]).
+            train_examples = len(train[0]) if train is not None else sum(len(s) - 1 for s in train_sessions)
+            test_sessions = sessions_of(*test)
+            ids = [i for s in train_sessions for i in s] + [i for p in test[0] for i in p] + list(test[1])
+            if train is not None: ids += [i for p in train[0] for i in p] + list(train[1])
+            clicks = sum(map(len, train_sessions)) + sum(map(len, test_sessions))
+            print(json.dumps({"folder": folder, "clicks": clicks, "train_sessions": len(train_sessions),
+                              "train_examples": train_examples, "test_sessions": len(test_sessions),
+                              "test_examples": len(test[0]), "items": max(ids),
+                              "average_length": clicks / (len(train_sessions) + len(test_sessions)),
+                              "longest": max(map(len, train_sessions))}))
+        """#
 
     static func check(_ folders: [String]) throws {
         let expected = try Python.run(counter, folders)
@@ -95,7 +95,8 @@ struct ReferenceCountTests {
             for key in ["clicks", "train_sessions", "train_examples", "test_sessions", "test_examples", "items"] {
                 #expect(ours[key] as? Int == reference[key] as? Int, "\(folder): \(key)")
             }
-            let average = try #require(ours["average_length"] as? Double), referenceAverage = try #require(reference["average_length"] as? Double)
+            let average = try #require(ours["average_length"] as? Double),
+                referenceAverage = try #require(reference["average_length"] as? Double)
             #expect(abs(average - referenceAverage) <= 1e-12 * referenceAverage, "\(folder): average_length")
         }
     }
@@ -114,8 +115,9 @@ struct ReferenceCountTests {
         try Self.check(folders)
     }
 
-    @Test("every SR-GNN folder in ../shared/data",
-          .enabled(if: Shared.exists(Shared.root + "/data/diginetica/test.txt"), "needs ../shared/data"))
+    @Test(
+        "every SR-GNN folder in ../shared/data",
+        .enabled(if: Shared.exists(Shared.root + "/data/diginetica/test.txt"), "needs ../shared/data"))
     func sharedFolders() throws {
         let root = Shared.root + "/data"
         let names = try FileManager.default.contentsOfDirectory(atPath: root).sorted()

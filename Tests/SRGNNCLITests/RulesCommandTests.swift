@@ -20,13 +20,17 @@ struct RulesCommandTests {
     /// A checkpoint with recent popularity and a JSON-lines catalog (sizes as JSON numbers; "42"
     /// has no row), written once per test process.
     static let files: (model: String, catalog: String) = {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("srgnn-rules-cli-\(ProcessInfo.processInfo.processIdentifier)").path
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "srgnn-rules-cli-\(ProcessInfo.processInfo.processIdentifier)"
+        ).path
         try! FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let configuration = SRGNNConfiguration(itemCount: rawIDs.count, hiddenSize: 10)
-        var metadata = CheckpointMetadata(model: configuration, vocabulary: ItemVocabulary(rawIDs: rawIDs), epoch: 0, metrics: [:],
-                                          training: nil, history: nil)
-        metadata.recentPopularity = RecentPopularity(fraction: 0.1, sessions: 30, items: [3, 1, 57, 20, 8, 5, 11, 40],
-                                                     clicks: [80, 70, 60, 50, 40, 30, 20, 10])
+        var metadata = CheckpointMetadata(
+            model: configuration, vocabulary: ItemVocabulary(rawIDs: rawIDs), epoch: 0, metrics: [:],
+            training: nil, history: nil)
+        metadata.recentPopularity = RecentPopularity(
+            fraction: 0.1, sessions: 30, items: [3, 1, 57, 20, 8, 5, 11, 40],
+            clicks: [80, 70, 60, 50, 40, 30, 20, 10])
         let model = folder + "/model.safetensors"
         try! LoadedModel.save(model: try! SRGNNModel(configuration: configuration, seed: 12), metadata: metadata, to: model)
         let lines = rawIDs.enumerated().filter { $0.element != "42" }.map { index, raw in
@@ -44,21 +48,37 @@ struct RulesCommandTests {
 
     /// The library's answer, as `--items --json` prints it.
     static func libraryJSON(_ query: RecommendationQuery, fallback: Fallback = .popularity) throws -> String {
-        let recommender = Recommender(model: try LoadedModel.load(from: files.model), catalog: try Catalog.load(from: files.catalog), fallback: fallback)
+        let recommender = Recommender(
+            model: try LoadedModel.load(from: files.model), catalog: try Catalog.load(from: files.catalog), fallback: fallback)
         let result = try recommender.recommend([query])[0]
         return try JSONText.string(RecommendationResponse(items: result.items, unknownItems: nil, fallback: result.fallback))
     }
 
-    @Test("--items takes each rule, alone and together, and answers as the library does", arguments: [
-        (["--exclude", "501,a17,nope"], RecommendationQuery(session: ["503", "a17"], k: 20, exclude: ["501", "a17", "nope"])),
-        (["--filter", "colour=red,blue"], RecommendationQuery(session: ["503", "a17"], k: 20, filter: ["colour": ["red", "blue"]])),
-        (["--filter", "size=2", "--filter", "colour=green"], RecommendationQuery(session: ["503", "a17"], k: 20, filter: ["size": ["2"], "colour": ["green"]])),
-        (["--include-unavailable"], RecommendationQuery(session: ["503", "a17"], k: 20, includeUnavailable: true)),
-        (["--candidates", "510,007,zz,530"], RecommendationQuery(session: ["503", "a17"], k: 20, candidates: ["510", "007", "zz", "530"])),
-        (["--exclude", "510", "--filter", "colour=red", "--include-unavailable", "--candidates", "510,513,516,519,nope", "--exclude-seen"],
-         RecommendationQuery(session: ["503", "a17"], k: 20, excludeSeen: true, exclude: ["510"], filter: ["colour": ["red"]], includeUnavailable: true,
-                             candidates: ["510", "513", "516", "519", "nope"])),
-    ])
+    @Test(
+        "--items takes each rule, alone and together, and answers as the library does",
+        arguments: [
+            (["--exclude", "501,a17,nope"], RecommendationQuery(session: ["503", "a17"], k: 20, exclude: ["501", "a17", "nope"])),
+            (["--filter", "colour=red,blue"], RecommendationQuery(session: ["503", "a17"], k: 20, filter: ["colour": ["red", "blue"]])),
+            (
+                ["--filter", "size=2", "--filter", "colour=green"],
+                RecommendationQuery(session: ["503", "a17"], k: 20, filter: ["size": ["2"], "colour": ["green"]])
+            ),
+            (["--include-unavailable"], RecommendationQuery(session: ["503", "a17"], k: 20, includeUnavailable: true)),
+            (
+                ["--candidates", "510,007,zz,530"],
+                RecommendationQuery(session: ["503", "a17"], k: 20, candidates: ["510", "007", "zz", "530"])
+            ),
+            (
+                [
+                    "--exclude", "510", "--filter", "colour=red", "--include-unavailable", "--candidates", "510,513,516,519,nope",
+                    "--exclude-seen",
+                ],
+                RecommendationQuery(
+                    session: ["503", "a17"], k: 20, excludeSeen: true, exclude: ["510"], filter: ["colour": ["red"]],
+                    includeUnavailable: true,
+                    candidates: ["510", "513", "516", "519", "nope"])
+            ),
+        ])
     func itemsTakesEachRule(flags: [String], query: RecommendationQuery) throws {
         let result = try Self.recommend(["--items", "503,a17", "--json"] + flags)
         #expect(result.status == 0, "\(result.error)")
@@ -78,7 +98,9 @@ struct RulesCommandTests {
             #expect(result.error.contains("note: no known item in the session: answered with the checkpoint's recent most clicked items"))
             let refused = try Self.recommend(["--items", items, "--fallback", "none"])
             #expect(refused.status != 0)
-            #expect(refused.error.contains(items.isEmpty ? "the session has no items" : "none of the session's items is known"), "\(refused.error)")
+            #expect(
+                refused.error.contains(items.isEmpty ? "the session has no items" : "none of the session's items is known"),
+                "\(refused.error)")
         }
         // Text output too: rank, id, click count.
         let text = try Self.recommend(["--items", "nope", "--k", "2"])
@@ -89,7 +111,9 @@ struct RulesCommandTests {
     func batchFallback() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }
-        let input = try folder.file("sessions.jsonl", """
+        let input = try folder.file(
+            "sessions.jsonl",
+            """
             {"session_id": "e", "items": [], "filter": {"colour": ["green"]}}
             {"session_id": "u", "items": ["nope"], "candidates": [501, 504, "zz"]}
             {"session_id": "k", "items": [503]}
@@ -100,23 +124,27 @@ struct RulesCommandTests {
         let green = try Self.libraryJSON(RecommendationQuery(session: [], k: 2, filter: ["colour": ["green"]]))
         #expect(lines.first == String(green.dropLast()) + #","session_id":"e","unknown_items":[]}"#)
         // Only popular items among the candidates: 504 is not one.
-        #expect(lines.dropFirst().first == #"{"fallback":"popularity","items":[{"id":501,"score":70}],"session_id":"u","unknown_items":["nope","zz"]}"#, "\(lines)")
+        #expect(
+            lines.dropFirst().first
+                == #"{"fallback":"popularity","items":[{"id":501,"score":70}],"session_id":"u","unknown_items":["nope","zz"]}"#, "\(lines)")
         #expect(lines.last?.hasPrefix(#"{"items":["#) == true)
         #expect(result.error.contains("3 sessions, 0 skipped, 2 unknown items, 2 sessions with no known item"), "\(result.error)")
         let strict = try Self.recommend(["--input", input, "--fallback", "none"])
         #expect(strict.status != 0 && strict.error.contains(#"\#(input): line 1: "items" is empty"#), "\(strict.error)")
     }
 
-    @Test("bad rule flags and catalogs are errors that say what to fix", arguments: [
-        (["--filter", "colour"], "--filter 'colour': expected attribute=value[,value…]"),
-        (["--filter", "=red"], "--filter '=red': expected attribute=value"),
-        (["--filter", "colour="], "--filter colour= is empty: give at least one value"),
-        (["--filter", "colour=red,,blue"], "--filter colour=: the value at position 2 is empty"),
-        (["--exclude", ""], "--exclude is empty"),
-        (["--candidates", "1,"], "--candidates: the value at position 2 is empty"),
-        (["--fallback", "sometimes"], "--fallback"),
-        (["--filter", "weight=1"], "the catalog has no attribute 'weight' (it has: colour, size)"),
-    ])
+    @Test(
+        "bad rule flags and catalogs are errors that say what to fix",
+        arguments: [
+            (["--filter", "colour"], "--filter 'colour': expected attribute=value[,value…]"),
+            (["--filter", "=red"], "--filter '=red': expected attribute=value"),
+            (["--filter", "colour="], "--filter colour= is empty: give at least one value"),
+            (["--filter", "colour=red,,blue"], "--filter colour=: the value at position 2 is empty"),
+            (["--exclude", ""], "--exclude is empty"),
+            (["--candidates", "1,"], "--candidates: the value at position 2 is empty"),
+            (["--fallback", "sometimes"], "--fallback"),
+            (["--filter", "weight=1"], "the catalog has no attribute 'weight' (it has: colour, size)"),
+        ])
     func badFlags(flags: [String], message: String) throws {
         let result = try Self.recommend(["--items", "503"] + flags)
         #expect(result.status != 0)
@@ -132,7 +160,9 @@ struct RulesCommandTests {
         // A line's filter without a catalog: the line is refused, naming it.
         let lines = try folder.file("sessions.jsonl", #"{"session_id": 1, "items": ["503"], "filter": {"colour": ["red"]}}"# + "\n")
         let noCatalogLine = try runSRGNN(["recommend", "--model", Self.files.model, "--input", lines])
-        #expect(noCatalogLine.status != 0 && noCatalogLine.error.contains(#"\#(lines): line 1: "filter": no catalog is loaded"#), "\(noCatalogLine.error)")
+        #expect(
+            noCatalogLine.status != 0 && noCatalogLine.error.contains(#"\#(lines): line 1: "filter": no catalog is loaded"#),
+            "\(noCatalogLine.error)")
         let missing = try runSRGNN(["recommend", "--model", Self.files.model, "--items", "503", "--catalog", folder.path + "/none.csv"])
         #expect(missing.status != 0 && missing.error.contains(folder.path + "/none.csv"), "\(missing.error)")
         let bad = try folder.file("items.csv", "id,available,colour\n503,true,red\n504,perhaps,blue\n")
@@ -143,8 +173,9 @@ struct RulesCommandTests {
 
     @Test("a line's rules apply over the flags': exclude lists united, filter attributes replaced, the rest replaced")
     func lineRulesOverFlags() throws {
-        let flags = ItemRules(exclude: [JSONItemID("1"), JSONItemID("2")], filter: ["colour": [.init("red")], "size": [.init("1")]],
-                              includeUnavailable: true, candidates: [JSONItemID("9")])
+        let flags = ItemRules(
+            exclude: [JSONItemID("1"), JSONItemID("2")], filter: ["colour": [.init("red")], "size": [.init("1")]],
+            includeUnavailable: true, candidates: [JSONItemID("9")])
         let line = ItemRules(exclude: [JSONItemID("3")], filter: ["colour": [.init("blue")]], includeUnavailable: false)
         let rules = line.applied(over: flags)
         #expect(rules.exclude?.map(\.raw) == ["1", "2", "3"])
@@ -155,13 +186,24 @@ struct RulesCommandTests {
         #expect(ItemRules(candidates: []).applied(over: flags).candidates == [])
     }
 
-    @Test("a line with a bad rule stops the run naming the line and the field", arguments: [
-        (#"{"session_id": 1, "items": ["503"], "filter": {"colour": "red"}}"#, #"line 2: "filter.colour" has the wrong type"#),
-        (#"{"session_id": 1, "items": ["503"], "filter": {"colour": [true]}}"#, #"line 2: "filter.colour[0]" has the wrong type (expected a string or a number)"#),
-        (#"{"session_id": 1, "items": ["503"], "exclude": [1.5]}"#, #"line 2: "exclude[0]" must be a string or an integer"#),
-        (#"{"session_id": 1, "items": ["503"], "include_unavailable": 1}"#, #"line 2: "include_unavailable" has the wrong type (expected true or false)"#),
-        (#"{"session_id": 1, "items": ["503"], "filter": {"weight": [1]}}"#, #"line 2: "filter": the catalog has no attribute 'weight'"#),
-    ])
+    @Test(
+        "a line with a bad rule stops the run naming the line and the field",
+        arguments: [
+            (#"{"session_id": 1, "items": ["503"], "filter": {"colour": "red"}}"#, #"line 2: "filter.colour" has the wrong type"#),
+            (
+                #"{"session_id": 1, "items": ["503"], "filter": {"colour": [true]}}"#,
+                #"line 2: "filter.colour[0]" has the wrong type (expected a string or a number)"#
+            ),
+            (#"{"session_id": 1, "items": ["503"], "exclude": [1.5]}"#, #"line 2: "exclude[0]" must be a string or an integer"#),
+            (
+                #"{"session_id": 1, "items": ["503"], "include_unavailable": 1}"#,
+                #"line 2: "include_unavailable" has the wrong type (expected true or false)"#
+            ),
+            (
+                #"{"session_id": 1, "items": ["503"], "filter": {"weight": [1]}}"#,
+                #"line 2: "filter": the catalog has no attribute 'weight'"#
+            ),
+        ])
     func badLineRules(line: String, message: String) throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }
@@ -179,7 +221,9 @@ struct RulesCommandTests {
         var includeUnavailable: Bool?
         var candidates: [String]?
 
-        static func ids(_ ids: [String]) -> String { "[" + ids.map { id in Int64(id).map { String($0) == id } == true ? id : "\"\(id)\"" }.joined(separator: ", ") + "]" }
+        static func ids(_ ids: [String]) -> String {
+            "[" + ids.map { id in Int64(id).map { String($0) == id } == true ? id : "\"\(id)\"" }.joined(separator: ", ") + "]"
+        }
 
         /// The rule members, each only when set.
         var ruleMembers: String {
@@ -221,13 +265,17 @@ struct RulesCommandTests {
 
     static func cases(_ count: Int, seed: UInt64) -> [Case] {
         var rng = SeededGenerator(seed: seed)
-        func some(_ n: Int) -> [String] { (0..<n).map { _ in Int.random(in: 0..<10, using: &rng) == 0 ? "nope" : rawIDs.randomElement(using: &rng)! } }
+        func some(_ n: Int) -> [String] {
+            (0..<n).map { _ in Int.random(in: 0..<10, using: &rng) == 0 ? "nope" : rawIDs.randomElement(using: &rng)! }
+        }
         return (0..<count).map { index in
             var item = Case(items: index % 7 == 3 ? ["nope", "zz"] : some(Int.random(in: 1...5, using: &rng)))
             if Bool.random(using: &rng) { item.exclude = some(Int.random(in: 1...4, using: &rng)) }
             if Bool.random(using: &rng) {
                 // Non-empty value lists, so that the flags can say the same.
-                item.filter = Bool.random(using: &rng) ? ["colour": [colours.randomElement(using: &rng)!, "blue"]] : ["size": ["\(Int.random(in: 0..<4, using: &rng))"]]
+                item.filter =
+                    Bool.random(using: &rng)
+                    ? ["colour": [colours.randomElement(using: &rng)!, "blue"]] : ["size": ["\(Int.random(in: 0..<4, using: &rng))"]]
             }
             if Int.random(in: 0..<3, using: &rng) == 0 { item.includeUnavailable = Bool.random(using: &rng) }
             if Int.random(in: 0..<4, using: &rng) == 0 { item.candidates = some(Int.random(in: 1...8, using: &rng)) }
@@ -247,26 +295,33 @@ struct RulesCommandTests {
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }
         let cases = Self.cases(14, seed: 31)
-        let input = try folder.file("sessions.jsonl", cases.enumerated().map { index, item in
-            #"{"session_id": \#(index), "items": \#(Case.ids(item.items))\#(item.ruleMembers)}"#
-        }.joined(separator: "\n") + "\n")
+        let input = try folder.file(
+            "sessions.jsonl",
+            cases.enumerated().map { index, item in
+                #"{"session_id": \#(index), "items": \#(Case.ids(item.items))\#(item.ruleMembers)}"#
+            }.joined(separator: "\n") + "\n")
         let flagExclude = ["a17", "510"], flagFilter = ["colour": ["red", "green"]]
-        let batch = try Self.recommend(["--input", input, "--k", "6", "--chunk-lines", "4", "--threads", "2",
-                                        "--exclude", flagExclude.joined(separator: ","), "--filter", "colour=red,green"])
+        let batch = try Self.recommend([
+            "--input", input, "--k", "6", "--chunk-lines", "4", "--threads", "2",
+            "--exclude", flagExclude.joined(separator: ","), "--filter", "colour=red,green",
+        ])
         #expect(batch.status == 0, "\(batch.error)")
         let lines = batch.output.split(separator: "\n")
         try #require(lines.count == cases.count)
 
         let loader = ModelLoader(catalogPath: Self.files.catalog, fallback: .popularity)
-        let app = try buildApplication(configuration: ServingConfiguration(port: 0, inferenceThreads: 1), model: try loader.load(Self.files.model))
+        let app = try buildApplication(
+            configuration: ServingConfiguration(port: 0, inferenceThreads: 1), model: try loader.load(Self.files.model))
         try await app.test(.router) { client in
             for (index, (line, item)) in zip(lines, cases).enumerated() {
                 let merged = item.merged(flagExclude: flagExclude, flagFilter: flagFilter)
-                let expected = try #require(try Self.recommend(["--items=" + merged.items.joined(separator: ","), "--json", "--k", "6"] + merged.flags).output
-                    .split(separator: "\n").first.map(String.init), "line \(index + 1)")
+                let expected = try #require(
+                    try Self.recommend(["--items=" + merged.items.joined(separator: ","), "--json", "--k", "6"] + merged.flags).output
+                        .split(separator: "\n").first.map(String.init), "line \(index + 1)")
                 #expect(try Self.itemsPart(line, before: "session_id") == expected, "line \(index + 1)")
-                let response = try await client.execute(uri: "/v1/recommendations", method: .post, headers: [.contentType: "application/json"],
-                                                        body: ByteBuffer(string: #"{"items": \#(Case.ids(merged.items)), "k": 6\#(merged.ruleMembers)}"#))
+                let response = try await client.execute(
+                    uri: "/v1/recommendations", method: .post, headers: [.contentType: "application/json"],
+                    body: ByteBuffer(string: #"{"items": \#(Case.ids(merged.items)), "k": 6\#(merged.ruleMembers)}"#))
                 #expect(response.status == .ok, "line \(index + 1): \(String(buffer: response.body))")
                 let http = String(buffer: response.body)
                 #expect(try Self.itemsPart(Substring(http), before: "model") == expected, "line \(index + 1)")

@@ -6,8 +6,10 @@ import Testing
 @Suite("srgnn serve options")
 struct ServeOptionTests {
     @Test func variantsAndSplitParse() throws {
-        let command = try ServeCommand.parse(["--model", "a=A.safetensors", "--model", "b=B.safetensors", "--split", "a=90,b=10",
-                                              "--events-log", "events.jsonl"])
+        let command = try ServeCommand.parse([
+            "--model", "a=A.safetensors", "--model", "b=B.safetensors", "--split", "a=90,b=10",
+            "--events-log", "events.jsonl",
+        ])
         #expect(command.model == ["a=A.safetensors", "b=B.safetensors"] && command.split == "a=90,b=10")
         #expect(command.eventsLog == "events.jsonl")
         #expect(try ServeCommand.parse(["--model", "model.safetensors"]).model == ["model.safetensors"])
@@ -15,11 +17,14 @@ struct ServeOptionTests {
 
     /// Issue 29's flags reach the configuration; out-of-range values are refused naming the flag.
     @Test func hardeningFlagsParse() throws {
-        let command = try ServeCommand.parse(["--model", "m", "--events-key-file", "key", "--max-connections-per-client", "7",
-                                              "--max-events-per-second", "50", "--min-reload-overlap", "0.25"])
+        let command = try ServeCommand.parse([
+            "--model", "m", "--events-key-file", "key", "--max-connections-per-client", "7",
+            "--max-events-per-second", "50", "--min-reload-overlap", "0.25",
+        ])
         #expect(command.eventsKeyFile == "key")
         let configuration = command.serving.configuration
-        #expect(configuration.maxConnectionsPerClient == 7 && configuration.maxEventsPerSecond == 50 && configuration.minReloadOverlap == 0.25)
+        #expect(
+            configuration.maxConnectionsPerClient == 7 && configuration.maxEventsPerSecond == 50 && configuration.minReloadOverlap == 0.25)
         for (flag, value) in [("--max-connections-per-client", "0"), ("--max-events-per-second", "0"), ("--min-reload-overlap", "1.5")] {
             do {
                 _ = try ServeCommand.parse(["--model", "m", flag, value])

@@ -32,7 +32,8 @@ enum Executable {
         // On Linux the bundle is the test executable itself; on macOS it is a folder inside the products.
         while url.pathExtension == "xctest" || url.pathExtension == "app" { url.deleteLastPathComponent() }
         if !FileManager.default.fileExists(atPath: url.appendingPathComponent(name).path),
-           let argument = CommandLine.arguments.first, argument.contains("/") {
+            let argument = CommandLine.arguments.first, argument.contains("/")
+        {
             let runner = URL(fileURLWithPath: argument).resolvingSymlinksInPath().deletingLastPathComponent()
             if FileManager.default.fileExists(atPath: runner.appendingPathComponent(name).path) { return runner }
         }
@@ -57,13 +58,16 @@ enum Executable {
             let output = log.fileHandleForReading.readDataToEndOfFile()
             build.waitUntilExit()
             guard build.terminationStatus == 0 else {
-                return .failure(ExecutableNotFound(description: "swift build --product \(name) failed:\n" + String(decoding: output, as: UTF8.self)))
+                return .failure(
+                    ExecutableNotFound(description: "swift build --product \(name) failed:\n" + String(decoding: output, as: UTF8.self)))
             }
         } catch {
             return .failure(ExecutableNotFound(description: "cannot run swift build --product \(name): \(error)"))
         }
         if let found = candidates.first(where: isExecutable) { return .success(found) }
-        return .failure(ExecutableNotFound(description: "no \(name) executable in \(candidates.joined(separator: " or ")), even after swift build --product \(name)"))
+        return .failure(
+            ExecutableNotFound(
+                description: "no \(name) executable in \(candidates.joined(separator: " or ")), even after swift build --product \(name)"))
     }()
 
     static func isExecutable(_ path: String) -> Bool { FileManager.default.isExecutableFile(atPath: path) }
@@ -106,4 +110,3 @@ final class ErrorReader: @unchecked Sendable {
         return data
     }
 }
-

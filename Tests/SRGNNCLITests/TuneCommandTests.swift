@@ -13,8 +13,10 @@ struct TuneCommandTests {
         let data = folder.path + "/data", out = folder.path + "/search"
         try WarmStartCommandTests.writeFolder(data, items: 30, seed: 1) { "sku\($0)" }
         let space = try folder.file("space.yaml", "learning-rate: {log-uniform: [1.0e-3, 1.0e-2]}\nhidden-size: 8\nbatch-size: [32, 64]\n")
-        let arguments = ["tune", "--data", data, "--trials", "2", "--out", out, "--space", space, "--epochs-per-trial", "1",
-                         "--threads", "1", "--seed", "5"]
+        let arguments = [
+            "tune", "--data", data, "--trials", "2", "--out", out, "--space", space, "--epochs-per-trial", "1",
+            "--threads", "1", "--seed", "5",
+        ]
         var result = try runSRGNN(arguments)
         #expect(result.status == 0, "\(result.error)")
         #expect(result.output.contains("defaults: learning-rate 0.001, l2-penalty 1e-05, hidden-size 100"), "\(result.output)")
@@ -26,7 +28,8 @@ struct TuneCommandTests {
             #expect(FileManager.default.fileExists(atPath: out + "/" + name), "\(name)")
         }
         #expect(!FileManager.default.fileExists(atPath: out + "/scratch"), "trial checkpoints are removed")
-        let summary = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/summary.json"))) as? [String: Any])
+        let summary = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/summary.json"))) as? [String: Any])
         #expect(summary["objective"] as? String == "MRR@20" && summary["trials_finished"] as? Int == 2)
         #expect((summary["defaults"] as? [String: Any])?["trial"] as? String == "defaults")
 
@@ -43,7 +46,8 @@ struct TuneCommandTests {
         // Read with JSONDecoder, as the checkpoint's metadata is: JSONSerialization may round the
         // last bit of a number differently, which an exact comparison would take for a change.
         struct Summary: Decodable { struct Best: Decodable { let best_objective: Double }; let best: Best }
-        let bestObjective = try JSONDecoder().decode(Summary.self, from: Data(contentsOf: URL(fileURLWithPath: out + "/summary.json"))).best.best_objective
+        let bestObjective = try JSONDecoder().decode(Summary.self, from: Data(contentsOf: URL(fileURLWithPath: out + "/summary.json"))).best
+            .best_objective
         #expect(retrained.metrics["validation.MRR@20"] == bestObjective, "\(command)")
 
         // The same command again: nothing left to run, the trials are untouched.
@@ -70,7 +74,9 @@ struct TuneCommandTests {
         defer { folder.cleanUp() }
         let data = folder.path + "/data"
         try WarmStartCommandTests.writeFolder(data, items: 30, seed: 2) { "sku\($0)" }
-        let config = try folder.file("run.yaml", """
+        let config = try folder.file(
+            "run.yaml",
+            """
             data: \(data)
             hidden-size: 8
             batch-size: 32

@@ -27,7 +27,9 @@ struct ValueRuleCommandTests {
         let input = try folder.file("sessions.jsonl", #"{"session_id": 0, "items": ["503"], "filter": {"size": [1e400]}}"# + "\n")
         let result = try RulesCommandTests.recommend(["--input", input])
         #expect(result.status != 0)
-        #expect(result.error.contains(#"line 1: "filter.size[0]" is invalid (a number beyond the range of 64-bit floating point"#), "\(result.error)")
+        #expect(
+            result.error.contains(#"line 1: "filter.size[0]" is invalid (a number beyond the range of 64-bit floating point"#),
+            "\(result.error)")
         #expect(!result.error.contains("wrong type"), "\(result.error)")
     }
 }

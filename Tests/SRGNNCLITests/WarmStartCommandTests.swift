@@ -10,8 +10,9 @@ struct WarmStartCommandTests {
     static func writeFolder(_ path: String, items: Int, seed: UInt64, rawID: (Int) -> String) throws {
         let sessions = SyntheticClickLog(itemCount: items, sessionCount: 200, seed: seed).sessions()
         let train = SessionList(Array(sessions[..<180])), test = ExampleSet.augmenting(SessionList(Array(sessions[180...])))
-        let dataset = SessionDataset(trainSessions: train, train: .augmenting(train), test: test,
-                                     vocabulary: ItemVocabulary(rawIDs: (1...items).map(rawID)), itemCount: items)
+        let dataset = SessionDataset(
+            trainSessions: train, train: .augmenting(train), test: test,
+            vocabulary: ItemVocabulary(rawIDs: (1...items).map(rawID)), itemCount: items)
         try DatasetFolder.write(dataset, to: path)
     }
 
@@ -37,7 +38,8 @@ struct WarmStartCommandTests {
 
         result = try runSRGNN(["train", "--data", week2, "--out", child, "--init-from", parent, "--hidden-size", "16"] + small)
         #expect(result.status != 0)
-        #expect(result.error.contains("--hidden-size: \(parent) was trained with hidden size 8, which a warm start keeps"), "\(result.error)")
+        #expect(
+            result.error.contains("--hidden-size: \(parent) was trained with hidden size 8, which a warm start keeps"), "\(result.error)")
 
         let text = try folder.file("notes.safetensors", "not a model")
         result = try runSRGNN(["train", "--data", week2, "--out", child, "--init-from", text] + small)

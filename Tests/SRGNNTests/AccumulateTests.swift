@@ -30,8 +30,9 @@ import Testing
         try ScoreKernels.withPath(kernel) {
             func gradient(threads: Int) -> (Float, SRGNNParameters) {
                 var gradient = SRGNNParameters(zerosLike: model.parameters)
-                let loss = model.lossAndGradient(batch, workspace: SRGNNWorkspace(), gradient: &gradient, mode: .overwrite,
-                                                 threads: threads, tileItems: 7)
+                let loss = model.lossAndGradient(
+                    batch, workspace: SRGNNWorkspace(), gradient: &gradient, mode: .overwrite,
+                    threads: threads, tileItems: 7)
                 return (loss, gradient)
             }
             let (loss, expected) = gradient(threads: 1)

@@ -12,7 +12,8 @@ import TestSupport
     }
 
     static func temporaryPath(_ name: String) -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("srgnn-tests-\(ProcessInfo.processInfo.processIdentifier)-\(name)").path
+        FileManager.default.temporaryDirectory.appendingPathComponent("srgnn-tests-\(ProcessInfo.processInfo.processIdentifier)-\(name)")
+            .path
     }
 
     @Test func itemOutsideTheVocabulary() throws {
@@ -46,8 +47,9 @@ import TestSupport
                 _ = try SRGNNParameters.load(from: SafeTensorsFile(data: data.prefix(length), path: "w.safetensors"), path: "w.safetensors")
             }
             #expect(error?.description.contains("w.safetensors") == true)
-            #expect(error?.description.contains("truncated") == true || error?.description.contains("JSON") == true,
-                    "length \(length): \(String(describing: error))")
+            #expect(
+                error?.description.contains("truncated") == true || error?.description.contains("JSON") == true,
+                "length \(length): \(String(describing: error))")
         }
     }
 
@@ -113,9 +115,11 @@ import TestSupport
         do { try body(); return "no error" } catch { return "\(error)" }
     }
 
-    @Test("2: a shape whose element count overflows is an error, not a trap", arguments: [
-        "[4611686018427387904, 4]", "[1e300]", "[9223372036854775807, 9223372036854775807]",
-    ])
+    @Test(
+        "2: a shape whose element count overflows is an error, not a trap",
+        arguments: [
+            "[4611686018427387904, 4]", "[1e300]", "[9223372036854775807, 9223372036854775807]",
+        ])
     func overflowingShape(shape: String) {
         let data = Self.rawFile(#"{"embedding.weight":{"dtype":"F32","shape":\#(shape),"data_offsets":[0,16]}}"#)
         let text = Self.message { _ = try SafeTensorsFile(data: data, path: "w.st") }
@@ -134,7 +138,8 @@ import TestSupport
 
     @Test("22: overlapping tensor offsets are an error")
     func overlappingOffsets() {
-        let data = Self.rawFile(#"{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},"b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}}"#)
+        let data = Self.rawFile(
+            #"{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},"b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}}"#)
         let text = Self.message { _ = try SafeTensorsFile(data: data, path: "w.st") }
         #expect(text == "w.st: tensors 'a' and 'b' overlap: data_offsets 0..<16 and 8..<16")
     }
@@ -157,13 +162,17 @@ import TestSupport
         defer { folder.cleanUp() }
         let model = try BadInputTests.smallModel()
         let path = folder.path + "/m.st"
-        let metadata = CheckpointMetadata(model: model.configuration, vocabulary: .identity(count: 9), epoch: 0, metrics: [:],
-                                          training: nil, history: nil)
+        let metadata = CheckpointMetadata(
+            model: model.configuration, vocabulary: .identity(count: 9), epoch: 0, metrics: [:],
+            training: nil, history: nil)
         var json = try JSONText.string(metadata)
         json = json.replacingOccurrences(of: "\"propagationSteps\":1", with: "\"step\":2305843009213693952")
         try model.parameters.safeTensors(metadata: [CheckpointMetadata.key: json]).write(to: path)
         let text = Self.message { _ = try LoadedModel.load(from: path) }
-        #expect(text == "\(path): the checkpoint metadata: invalid model configuration: propagation steps must be in 1...16, got 2305843009213693952")
+        #expect(
+            text
+                == "\(path): the checkpoint metadata: invalid model configuration: propagation steps must be in 1...16, got 2305843009213693952"
+        )
         let bare = folder.path + "/bare.st"
         try model.saveWeights(to: bare)
         let steps = Self.message { _ = try LoadedModel.load(from: bare, propagationSteps: 100_000) }
@@ -182,8 +191,9 @@ import TestSupport
 
     @Test("17: the dataset fingerprint is saved in checkpoint metadata; files without it still load")
     func fingerprintField() throws {
-        let metadata = CheckpointMetadata(model: SRGNNConfiguration(itemCount: 2), vocabulary: .identity(count: 2), epoch: 0,
-                                          metrics: [:], training: nil, history: nil, datasetFingerprint: "fnv1a64:0123456789abcdef")
+        let metadata = CheckpointMetadata(
+            model: SRGNNConfiguration(itemCount: 2), vocabulary: .identity(count: 2), epoch: 0,
+            metrics: [:], training: nil, history: nil, datasetFingerprint: "fnv1a64:0123456789abcdef")
         let json = try JSONText.string(metadata)
         #expect(json.contains("\"datasetFingerprint\":\"fnv1a64:0123456789abcdef\""))
         let old = json.replacingOccurrences(of: ",\"datasetFingerprint\":\"fnv1a64:0123456789abcdef\"", with: "")

@@ -52,8 +52,11 @@ import TestSupport
         let model = try Self.model(seed: 4)
         let rawIDs = (1...300).map { "i\($0)" }
         let path = folder.path + "/model.safetensors"
-        try LoadedModel.save(model: model, metadata: CheckpointMetadata(model: model.configuration, vocabulary: ItemVocabulary(rawIDs: rawIDs),
-                                                                         epoch: 0, metrics: [:], training: nil, history: nil), to: path)
+        try LoadedModel.save(
+            model: model,
+            metadata: CheckpointMetadata(
+                model: model.configuration, vocabulary: ItemVocabulary(rawIDs: rawIDs),
+                epoch: 0, metrics: [:], training: nil, history: nil), to: path)
         let recommender = try Recommender(contentsOf: path)
         let sessions = Self.sessions(30, seed: 6).map { $0.map { rawIDs[Int($0) - 1] } }
         for excludeSeen in [false, true] {

@@ -14,8 +14,9 @@ import TestSupport
     /// A small checkpoint with metadata, saved in `folder`.
     static func checkpoint(in folder: TemporaryFolder, name: String = "m.safetensors") throws -> String {
         let model = try BadInputTests.smallModel()
-        let metadata = CheckpointMetadata(model: model.configuration, vocabulary: .identity(count: 9), epoch: 0, metrics: [:],
-                                          training: nil, history: nil)
+        let metadata = CheckpointMetadata(
+            model: model.configuration, vocabulary: .identity(count: 9), epoch: 0, metrics: [:],
+            training: nil, history: nil)
         let path = folder.path + "/" + name
         try LoadedModel.save(model: model, metadata: metadata, to: path)
         return path
@@ -93,7 +94,8 @@ import TestSupport
         let padded = try folder.file("padded.safetensors", bytes: bytes + [UInt8](repeating: 0, count: 1 << 20))
         let text = Self.message { _ = try LoadedModel.load(from: padded) }
         #expect(text.hasPrefix("\(padded): too large: \(1 << 20) bytes follow the last tensor's data"), "\(text)")
-        #expect(Self.message { _ = try SafeTensorsFile(data: Data(bytes + [0]), path: "w.st") }.hasPrefix("w.st: too large: 1 bytes follow"))
+        #expect(
+            Self.message { _ = try SafeTensorsFile(data: Data(bytes + [0]), path: "w.st") }.hasPrefix("w.st: too large: 1 bytes follow"))
         // 2 GB of sparse zeros after a valid checkpoint: refused from the header alone.
         let huge = folder.path + "/huge.safetensors"
         try Data(bytes).write(to: URL(fileURLWithPath: huge))
@@ -112,12 +114,17 @@ import TestSupport
         try Data(prefix + Array("{".utf8)).write(to: URL(fileURLWithPath: path))
         #expect(truncate(path, off_t(SafeTensorsFile.maximumHeaderBytes + 64)) == 0)  // sparse: no disk used
         let text = Self.message { _ = try SafeTensorsFile(contentsOf: path) }
-        #expect(text == "\(path): too large: the header is longer than \(SafeTensorsFile.maximumHeaderBytes) bytes, the limit for a safetensors header")
+        #expect(
+            text
+                == "\(path): too large: the header is longer than \(SafeTensorsFile.maximumHeaderBytes) bytes, the limit for a safetensors header"
+        )
     }
 
-    @Test("13: refusing a file that is not safetensors echoes none of its bytes", arguments: [
-        "root:*:20000:0:99999:7:::\n", "s3cr3t-admin-token-0123456789\n",
-    ])
+    @Test(
+        "13: refusing a file that is not safetensors echoes none of its bytes",
+        arguments: [
+            "root:*:20000:0:99999:7:::\n", "s3cr3t-admin-token-0123456789\n",
+        ])
     func refusalsDoNotEchoTheFile(contents: String) throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }

@@ -129,7 +129,8 @@ struct DoubleReferenceModel {
             for (alpha, state) in zip(alphas, positions) {
                 for j in 0..<d { global[j] += alpha * state[j] }
             }
-            let readout = configuration.nonhybrid
+            let readout =
+                configuration.nonhybrid
                 ? global : affine(v[.hybridWeight]!, global + last, v[.hybridBias]!, outputs: d)
             let sessionEmbedding = configuration.normalize ? normalized(readout, scale: Double(configuration.scale)) : readout
             let scores = (1...configuration.itemCount).map { item in

@@ -19,13 +19,16 @@ import TestSupport
     }
 
     static let cases: [(propagationSteps: Int, nonhybrid: Bool, tileItems: Int, pass: Pass)] =
-        [(1, false, 1_024, .accumulate), (1, true, 1_024, .accumulate), (2, false, 1_024, .accumulate), (2, true, 1_024, .accumulate),
-         (1, false, 2, .accumulate), (2, false, 4, .overwrite), (1, true, 2, .overwrite), (2, false, 2, .fused), (1, false, 4, .fused)]
+        [
+            (1, false, 1_024, .accumulate), (1, true, 1_024, .accumulate), (2, false, 1_024, .accumulate), (2, true, 1_024, .accumulate),
+            (1, false, 2, .accumulate), (2, false, 4, .overwrite), (1, true, 2, .overwrite), (2, false, 2, .fused), (1, false, 4, .fused),
+        ]
 
     @Test(arguments: cases)
     func gradientsMatchFiniteDifferences(_ testCase: (propagationSteps: Int, nonhybrid: Bool, tileItems: Int, pass: Pass)) throws {
-        let configuration = SRGNNConfiguration(itemCount: 6, hiddenSize: 3, propagationSteps: testCase.propagationSteps,
-                                               nonhybrid: testCase.nonhybrid)
+        let configuration = SRGNNConfiguration(
+            itemCount: 6, hiddenSize: 3, propagationSteps: testCase.propagationSteps,
+            nonhybrid: testCase.nonhybrid)
         var model = try SRGNNModel(configuration: configuration, seed: 11)
         let batch = SessionBatch(sessions: Self.sessions, targets: Self.targets)
         let workspace = SRGNNWorkspace()
@@ -35,8 +38,9 @@ import TestSupport
         var analyticGradients = [KernelPath: SRGNNParameters]()
         for kernel in ScoreKernels.supportedPaths {
             try ScoreKernels.withPath(kernel) {
-                analyticGradients[kernel] = try Self.analyticGradient(&model, batch, workspace, tileItems: testCase.tileItems,
-                                                                      pass: testCase.pass)
+                analyticGradients[kernel] = try Self.analyticGradient(
+                    &model, batch, workspace, tileItems: testCase.tileItems,
+                    pass: testCase.pass)
                 let loss = model.loss(batch, workspace: workspace, tileItems: testCase.tileItems)
                 // Float32 forward vs Double forward of the same weights: a few float32 ulps of a loss near 2.
                 #expect(abs(Double(loss) - referenceLoss) < 1e-5, "\(kernel): loss \(loss) vs Double \(referenceLoss)")
@@ -60,8 +64,10 @@ import TestSupport
     /// them; overwrite starts from garbage; fused collects the rows the hook receives (leaving the
     /// weights alone) and takes the held-back rows from the gradient buffer. With `dropoutSeed`,
     /// the training forward draws its dropout mask from that seed.
-    static func analyticGradient(_ model: inout SRGNNModel, _ batch: SessionBatch, _ workspace: SRGNNWorkspace,
-                                 tileItems: Int, pass: Pass, dropoutSeed: UInt64? = nil) throws -> SRGNNParameters {
+    static func analyticGradient(
+        _ model: inout SRGNNModel, _ batch: SessionBatch, _ workspace: SRGNNWorkspace,
+        tileItems: Int, pass: Pass, dropoutSeed: UInt64? = nil
+    ) throws -> SRGNNParameters {
         var gradient = SRGNNParameters(zerosLike: model.parameters)
         for i in gradient.storage.indices { gradient.storage[i] = Float(i % 5) - 2 }
         let initial = gradient
@@ -84,8 +90,9 @@ import TestSupport
             let d = model.configuration.hiddenSize, rows = model.configuration.embeddingRows
             let weightsBefore = model.parameters
             let handed = HandedRows(count: rows * d)
-            model.backward(batch, workspace: workspace, gradient: &gradient, tileItems: tileItems,
-                           updatingEmbeddingRows: EmbeddingRowUpdate { range, _, rowGradient in handed.record(range, rowGradient, d) })
+            model.backward(
+                batch, workspace: workspace, gradient: &gradient, tileItems: tileItems,
+                updatingEmbeddingRows: EmbeddingRowUpdate { range, _, rowGradient in handed.record(range, rowGradient, d) })
             #expect(model.parameters == weightsBefore, "a hook that writes nothing leaves the weights alone")
             let heldBack = Set(workspace.heldBackRows.map(Int.init))
             #expect(heldBack == Set([0] + batch.nodeItems.map(Int.init)))

@@ -10,18 +10,20 @@ import Testing
         let graph = SessionGraph(session: [1, 2, 3, 2, 4])
         #expect(graph.nodes == [1, 2, 3, 4])
         #expect(graph.alias == [0, 1, 2, 1, 3])
-        #expect(graph.adjacencyOut == [
-            [0, 1, 0, 0],
-            [0, 0, 0.5, 0.5],
-            [0, 1, 0, 0],
-            [0, 0, 0, 0],
-        ])
-        #expect(graph.adjacencyIn == [
-            [0, 0, 0, 0],
-            [0.5, 0, 0.5, 0],
-            [0, 1, 0, 0],
-            [0, 1, 0, 0],
-        ])
+        #expect(
+            graph.adjacencyOut == [
+                [0, 1, 0, 0],
+                [0, 0, 0.5, 0.5],
+                [0, 1, 0, 0],
+                [0, 0, 0, 0],
+            ])
+        #expect(
+            graph.adjacencyIn == [
+                [0, 0, 0, 0],
+                [0.5, 0, 0.5, 0],
+                [0, 1, 0, 0],
+                [0, 1, 0, 0],
+            ])
     }
 
     /// The stacked batch holds the same graphs as the per-session ones, offset.

@@ -28,9 +28,10 @@ import TestSupport
         var testDescription: String { "\(name) \(pass) tiles \(tileItems)" }
 
         func configuration() -> SRGNNConfiguration {
-            SRGNNConfiguration(itemCount: 6, hiddenSize: 3, propagationSteps: propagationSteps, nonhybrid: nonhybrid,
-                               normalize: normalize, scale: scale, positionEmbeddingRows: positionRows, dropout: dropout,
-                               authorsCode: authorsCode)
+            SRGNNConfiguration(
+                itemCount: 6, hiddenSize: 3, propagationSteps: propagationSteps, nonhybrid: nonhybrid,
+                normalize: normalize, scale: scale, positionEmbeddingRows: positionRows, dropout: dropout,
+                authorsCode: authorsCode)
         }
     }
 
@@ -50,17 +51,21 @@ import TestSupport
         Case(name: "NISER+ no dropout", normalize: true, positionRows: 4, dropout: 0.1, tileItems: 4, pass: .fused),
         Case(name: "NISER+ mask", normalize: true, positionRows: 4, dropout: 0.3, dropoutSeed: 9),
         Case(name: "NISER+ mask", normalize: true, positionRows: 4, dropout: 0.3, tileItems: 2, pass: .overwrite, dropoutSeed: 9),
-        Case(name: "NISER+ mask", normalize: true, positionRows: 4, dropout: 0.3, propagationSteps: 2, tileItems: 4, pass: .fused,
-             dropoutSeed: 9),
+        Case(
+            name: "NISER+ mask", normalize: true, positionRows: 4, dropout: 0.3, propagationSteps: 2, tileItems: 4, pass: .fused,
+            dropoutSeed: 9),
         // NISER+ as its authors' code runs it: positions from the first click, softmax attention,
         // and (with a mask) dropout on the graph's output too.
         Case(name: "authors' code no dropout", normalize: true, positionRows: 4, dropout: 0.1, authorsCode: true),
-        Case(name: "authors' code no dropout", normalize: true, positionRows: 8, dropout: 0.1, authorsCode: true, nonhybrid: true,
-             tileItems: 2, pass: .fused),
-        Case(name: "authors' code mask", normalize: true, positionRows: 4, dropout: 0.3, authorsCode: true, tileItems: 2,
-             pass: .overwrite, dropoutSeed: 9),
-        Case(name: "authors' code mask", normalize: true, positionRows: 3, dropout: 0.3, authorsCode: true, propagationSteps: 2,
-             tileItems: 4, pass: .fused, dropoutSeed: 9),
+        Case(
+            name: "authors' code no dropout", normalize: true, positionRows: 8, dropout: 0.1, authorsCode: true, nonhybrid: true,
+            tileItems: 2, pass: .fused),
+        Case(
+            name: "authors' code mask", normalize: true, positionRows: 4, dropout: 0.3, authorsCode: true, tileItems: 2,
+            pass: .overwrite, dropoutSeed: 9),
+        Case(
+            name: "authors' code mask", normalize: true, positionRows: 3, dropout: 0.3, authorsCode: true, propagationSteps: 2,
+            tileItems: 4, pass: .fused, dropoutSeed: 9),
     ]
 
     /// The masks a training forward draws from `seed` for `batch` (the graph's input, then, with
@@ -82,8 +87,9 @@ import TestSupport
         let workspace = SRGNNWorkspace()
         var reference = DoubleReferenceModel(model)
         if let seed = testCase.dropoutSeed {
-            let masks = Self.dropoutMasks(seed: seed, probability: configuration.dropout, batch: batch, hiddenSize: 3,
-                                          count: configuration.authorsCode ? 2 : 1)
+            let masks = Self.dropoutMasks(
+                seed: seed, probability: configuration.dropout, batch: batch, hiddenSize: 3,
+                count: configuration.authorsCode ? 2 : 1)
             reference.dropoutMask = masks[0]
             if configuration.authorsCode { reference.outputDropoutMask = masks[1] }
             for mask in masks { #expect(mask.joined().contains(0), "the mask drops something") }
@@ -96,7 +102,9 @@ import TestSupport
                     &model, batch, workspace, tileItems: testCase.tileItems, pass: testCase.pass, dropoutSeed: testCase.dropoutSeed)
                 let loss = model.loss(batch, workspace: workspace, tileItems: testCase.tileItems)
                 // Float32 forward vs Double forward: a few float32 ulps of a loss of a few units (σ = 16 widens the logits).
-                #expect(abs(Double(loss) - referenceLoss) < 1e-5 * max(1, abs(referenceLoss)), "\(kernel): loss \(loss) vs Double \(referenceLoss)")
+                #expect(
+                    abs(Double(loss) - referenceLoss) < 1e-5 * max(1, abs(referenceLoss)),
+                    "\(kernel): loss \(loss) vs Double \(referenceLoss)")
             }
         }
         // Central differences in Double (see `centralDifferences`); σ = 16 makes the logits 16×
@@ -176,8 +184,9 @@ import TestSupport
     /// A saved NISER+ checkpoint: its settings and position tensor come back, and so do its scores.
     static func savedNiserPlus(_ folder: TemporaryFolder) throws -> (model: SRGNNModel, path: String) {
         let model = try SRGNNModel(configuration: Self.niserPlus(items: 40, hiddenSize: 8, dropout: 0.1), seed: 21)
-        let metadata = CheckpointMetadata(model: model.configuration, vocabulary: ItemVocabulary(rawIDs: (1...40).map { "i\($0)" }),
-                                          epoch: 0, metrics: [:], training: nil, history: nil)
+        let metadata = CheckpointMetadata(
+            model: model.configuration, vocabulary: ItemVocabulary(rawIDs: (1...40).map { "i\($0)" }),
+            epoch: 0, metrics: [:], training: nil, history: nil)
         let path = folder.path + "/niser.safetensors"
         try LoadedModel.save(model: model, metadata: metadata, to: path)
         return (model, path)
@@ -206,8 +215,9 @@ import TestSupport
         defer { folder.cleanUp() }
         let model = try SRGNNModel(configuration: Self.niserPlus(dropout: 0.1, authorsCode: true), seed: 21)
         let paper = try SRGNNModel(configuration: Self.niserPlus(dropout: 0.1), parameters: model.parameters)
-        let metadata = CheckpointMetadata(model: model.configuration, vocabulary: ItemVocabulary(rawIDs: (1...40).map { "i\($0)" }),
-                                          epoch: 0, metrics: [:], training: nil, history: nil)
+        let metadata = CheckpointMetadata(
+            model: model.configuration, vocabulary: ItemVocabulary(rawIDs: (1...40).map { "i\($0)" }),
+            epoch: 0, metrics: [:], training: nil, history: nil)
         let path = folder.path + "/authors.safetensors"
         try LoadedModel.save(model: model, metadata: metadata, to: path)
         let loaded = try LoadedModel.load(from: path)
@@ -274,15 +284,19 @@ import TestSupport
         // Ê made once (an evaluator's, a server's) gives the very numbers of the per-call Ê.
         let normalized = try #require(NormalizedItemEmbedding(model))
         var ranksOnce = [Int32](repeating: 0, count: targets.count)
-        model.ranks(SessionBatch(sessions: Self.scoringSessions, targets: targets), workspace: SRGNNWorkspace(), tileItems: 7,
-                    normalizedItems: normalized, into: &ranksOnce)
+        model.ranks(
+            SessionBatch(sessions: Self.scoringSessions, targets: targets), workspace: SRGNNWorkspace(), tileItems: 7,
+            normalizedItems: normalized, into: &ranksOnce)
         #expect(ranksOnce == ranks)
         var scoresOnce = [Float](repeating: .nan, count: all.count)
-        model.scores(SessionBatch(sessions: Self.scoringSessions), workspace: SRGNNWorkspace(), normalizedItems: normalized, into: &scoresOnce)
+        model.scores(
+            SessionBatch(sessions: Self.scoringSessions), workspace: SRGNNWorkspace(), normalizedItems: normalized, into: &scoresOnce)
         #expect(scoresOnce == all)
-        #expect(try model.recommend(sessions: Self.scoringSessions, k: 5, normalizedItems: normalized)
+        #expect(
+            try model.recommend(sessions: Self.scoringSessions, k: 5, normalizedItems: normalized)
                 == model.recommend(sessions: Self.scoringSessions, k: 5))
-        #expect(NormalizedItemEmbedding(try SRGNNModel(configuration: SRGNNConfiguration(itemCount: 5, hiddenSize: 4), seed: 1)) == nil,
-                "SR-GNN scores E itself")
+        #expect(
+            NormalizedItemEmbedding(try SRGNNModel(configuration: SRGNNConfiguration(itemCount: 5, hiddenSize: 4), seed: 1)) == nil,
+            "SR-GNN scores E itself")
     }
 }

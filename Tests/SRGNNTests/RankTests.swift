@@ -28,8 +28,9 @@ import Testing
             let packed = try #require(PackedItemEmbedding(model))
             var unpackedRanks = [Int32](repeating: 0, count: prefixes.count), packedRanks = unpackedRanks
             model.ranks(batch, workspace: SRGNNWorkspace(), threads: tiling.threads, tileItems: tiling.tileItems, into: &unpackedRanks)
-            model.ranks(batch, workspace: SRGNNWorkspace(), threads: tiling.threads, tileItems: tiling.tileItems, packedItems: packed,
-                        into: &packedRanks)
+            model.ranks(
+                batch, workspace: SRGNNWorkspace(), threads: tiling.threads, tileItems: tiling.tileItems, packedItems: packed,
+                into: &packedRanks)
             #expect(packedRanks == unpackedRanks)
             #expect(unpackedRanks.allSatisfy { 1...2_500 ~= $0 })
         }
@@ -46,8 +47,9 @@ import Testing
             targets.append(Int32(1 + generator.next() % 2_500))
         }
         var ranks = [Int32](repeating: 0, count: prefixes.count)
-        model.ranks(SessionBatch(sessions: prefixes, targets: targets), workspace: SRGNNWorkspace(), threads: threads,
-                    tileItems: tileItems, into: &ranks)
+        model.ranks(
+            SessionBatch(sessions: prefixes, targets: targets), workspace: SRGNNWorkspace(), threads: threads,
+            tileItems: tileItems, into: &ranks)
         var allScores = [Float](repeating: .nan, count: prefixes.count * 2_500)
         model.scores(SessionBatch(sessions: prefixes), workspace: SRGNNWorkspace(), threads: threads, into: &allScores)
         for row in 0..<prefixes.count {
@@ -58,7 +60,9 @@ import Testing
             let slack = 16 * Float.ulpOfOne * scale
             let best = 1 + countGreater(values, count: 2_500, than: target + slack)
             let worst = 1 + countGreater(values, count: 2_500, than: target - slack) - 1  // less the target itself
-            #expect(best <= Int(ranks[row]) && Int(ranks[row]) <= max(best, worst), "example \(row): \(ranks[row]) not in \(best)...\(worst), target \(target), slack \(slack)")
+            #expect(
+                best <= Int(ranks[row]) && Int(ranks[row]) <= max(best, worst),
+                "example \(row): \(ranks[row]) not in \(best)...\(worst), target \(target), slack \(slack)")
         }
     }
 }

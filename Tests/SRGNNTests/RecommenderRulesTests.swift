@@ -13,8 +13,9 @@ import TestSupport
     static func setUp(_ folder: TemporaryFolder) throws -> (LoadedModel, Catalog) {
         let model = try SRGNNModel(configuration: SRGNNConfiguration(itemCount: items, hiddenSize: 12), seed: 3)
         let vocabulary = ItemVocabulary(rawIDs: (1...items).map { "p\($0)" })
-        var metadata = CheckpointMetadata(model: model.configuration, vocabulary: vocabulary, epoch: 0, metrics: [:],
-                                          training: nil, history: nil)
+        var metadata = CheckpointMetadata(
+            model: model.configuration, vocabulary: vocabulary, epoch: 0, metrics: [:],
+            training: nil, history: nil)
         metadata.recentPopularity = RecentPopularity(fraction: 0.1, sessions: 9, items: [7, 3, 120, 44, 9], clicks: [50, 40, 30, 20, 10])
         let path = folder.path + "/m.safetensors"
         try LoadedModel.save(model: model, metadata: metadata, to: path)
@@ -22,8 +23,9 @@ import TestSupport
         var entries = [RawKey: Catalog.Entry]()
         for id in 1...items where id % 10 != 0 {  // every tenth item is missing from the catalog
             let colour = ["red", "green", "blue"][Int(rng.uniform(0, 3)) % 3]
-            entries["p\(id)"] = Catalog.Entry(available: rng.uniform(0, 1) < 0.8,
-                                              attributes: ["colour": [colour], "size": ["\(id % 4)"]])
+            entries["p\(id)"] = Catalog.Entry(
+                available: rng.uniform(0, 1) < 0.8,
+                attributes: ["colour": [colour], "size": ["\(id % 4)"]])
         }
         return (try LoadedModel.load(from: path), Catalog(entries: entries))
     }
@@ -31,7 +33,9 @@ import TestSupport
     /// Every item's score for one session, by the full-ranking path.
     static func allScores(_ model: SRGNNModel, _ session: [Int32]) -> [Float] {
         var scores = [Float](repeating: 0, count: items)
-        scores.withUnsafeMutableBufferPointer { model.scores(SessionBatch(sessions: [session]), workspace: SRGNNWorkspace(), into: $0.baseAddress!) }
+        scores.withUnsafeMutableBufferPointer {
+            model.scores(SessionBatch(sessions: [session]), workspace: SRGNNWorkspace(), into: $0.baseAddress!)
+        }
         return scores
     }
 
@@ -51,8 +55,9 @@ import TestSupport
             if rng.uniform(0, 1) < 0.5 { filter["colour"] = (["red", "green", "blue"].filter { _ in rng.uniform(0, 1) < 0.5 }) }
             if rng.uniform(0, 1) < 0.3 { filter["size"] = [pick(["0", "1", "2", "3"])] }
             let exclude = (0..<Int(rng.uniform(0, 4))).map { _ in "p\(1 + Int(rng.uniform(0, Float(Self.items))) % Self.items)" }
-            let query = RecommendationQuery(session: session.map { "p\($0)" }, k: pick([1, 5, 20, 200]), excludeSeen: rng.uniform(0, 1) < 0.5,
-                                            exclude: exclude + ["unknown-id"], filter: filter, includeUnavailable: rng.uniform(0, 1) < 0.3)
+            let query = RecommendationQuery(
+                session: session.map { "p\($0)" }, k: pick([1, 5, 20, 200]), excludeSeen: rng.uniform(0, 1) < 0.5,
+                exclude: exclude + ["unknown-id"], filter: filter, includeUnavailable: rng.uniform(0, 1) < 0.3)
             let answer = try recommender.recommend([query])[0]
 
             let scores = Self.allScores(loaded.model, session)
@@ -67,7 +72,9 @@ import TestSupport
                 return !(query.excludeSeen && session.contains(Int32(id)))
             }
             let allowedIDs: [Int] = (1...Self.items).filter(isAllowed)
-            let sortedIDs: [Int] = allowedIDs.sorted { (a: Int, b: Int) -> Bool in scores[a - 1] != scores[b - 1] ? scores[a - 1] > scores[b - 1] : a < b }
+            let sortedIDs: [Int] = allowedIDs.sorted { (a: Int, b: Int) -> Bool in
+                scores[a - 1] != scores[b - 1] ? scores[a - 1] > scores[b - 1] : a < b
+            }
             let expected = sortedIDs.prefix(query.k)
             #expect(answer.items.map(\.id) == expected.map { "p\($0)" }, "\(query)")
             #expect(answer.items.map(\.score) == expected.map { scores[$0 - 1] })

@@ -19,8 +19,9 @@ import TestSupport
     static func load(_ reference: ReferenceCase) throws -> Loaded {
         let file = try SafeTensorsFile(contentsOf: reference.weightsPath)
         let (parameters, _) = try SRGNNParameters.load(from: file, path: reference.weightsPath)
-        let configuration = SRGNNConfiguration(itemCount: reference.embeddingRows - 1, hiddenSize: reference.hiddenSize,
-                                               propagationSteps: reference.step, nonhybrid: reference.nonhybrid)
+        let configuration = SRGNNConfiguration(
+            itemCount: reference.embeddingRows - 1, hiddenSize: reference.hiddenSize,
+            propagationSteps: reference.step, nonhybrid: reference.nonhybrid)
         let model = try SRGNNModel(configuration: configuration, parameters: parameters)
         return Loaded(model: model, file: file, batch: SessionBatch(sessions: reference.sessions, targets: reference.targets))
     }

@@ -17,13 +17,16 @@ import Darwin
 extension ReloadFixture {
     static let fiftyFifty = try! VariantSplit(names: ["a", "b"], weights: [50, 50])
 
-    func abApp(_ paths: [String]? = nil, split: VariantSplit = ReloadFixture.fiftyFifty, eventsLog: EventsLog? = nil,
-               reloadOnHangup: Bool = false, signer: RecommendationIDSigner = .generated(),
-               metrics: ServiceMetrics = ServiceMetrics()) throws -> some ApplicationProtocol {
-        try buildApplication(configuration: ServingConfiguration(port: 0, inferenceThreads: 2),
-                             models: try (paths ?? [first, second]).map { try ModelLoader().load($0) }, split: split,
-                             adminToken: try AdminToken(ReloadFixture.token), reloadOnHangup: reloadOnHangup,
-                             eventsLog: eventsLog, signer: signer, metrics: metrics, logger: ReloadFixture.quiet)
+    func abApp(
+        _ paths: [String]? = nil, split: VariantSplit = ReloadFixture.fiftyFifty, eventsLog: EventsLog? = nil,
+        reloadOnHangup: Bool = false, signer: RecommendationIDSigner = .generated(),
+        metrics: ServiceMetrics = ServiceMetrics()
+    ) throws -> some ApplicationProtocol {
+        try buildApplication(
+            configuration: ServingConfiguration(port: 0, inferenceThreads: 2),
+            models: try (paths ?? [first, second]).map { try ModelLoader().load($0) }, split: split,
+            adminToken: try AdminToken(ReloadFixture.token), reloadOnHangup: reloadOnHangup,
+            eventsLog: eventsLog, signer: signer, metrics: metrics, logger: ReloadFixture.quiet)
     }
 }
 
@@ -159,15 +162,16 @@ extension TestClientProtocol {
         let ids = (0..<100).map { "visitor-\($0)" }
         var runs = [[String]]()
         for _ in 0..<2 {
-            runs.append(try await fixture.abApp().test(.router) { client in
-                let batch = try await client.variants(of: ids).map { $0.model }
-                #expect(try await client.variants(of: ids).map { $0.model } == batch)
-                for id in ids.prefix(10) {
-                    let single = try await client.post("/v1/recommendations", #"{"items": [1003], "session_id": "\#(id)"}"#)
-                    #expect(try single.json["model"] as? String == batch[ids.firstIndex(of: id)!])
-                }
-                return batch
-            })
+            runs.append(
+                try await fixture.abApp().test(.router) { client in
+                    let batch = try await client.variants(of: ids).map { $0.model }
+                    #expect(try await client.variants(of: ids).map { $0.model } == batch)
+                    for id in ids.prefix(10) {
+                        let single = try await client.post("/v1/recommendations", #"{"items": [1003], "session_id": "\#(id)"}"#)
+                        #expect(try single.json["model"] as? String == batch[ids.firstIndex(of: id)!])
+                    }
+                    return batch
+                })
         }
         #expect(runs[0] == runs[1])
         #expect(Set(runs[0]) == ["a", "b"])
@@ -196,13 +200,15 @@ extension TestClientProtocol {
             let long = String(repeating: "é", count: 257)
             let tooLong = try await client.post("/v1/recommendations", #"{"items": [1003], "session_id": "\#(long)"}"#)
             #expect(tooLong.status == .badRequest && tooLong.errorCode == "invalid_session_id")
-            #expect(tooLong.errorMessage.contains(#""session_id" must be a string of 1…256 characters, got 257"#), "\(tooLong.errorMessage)")
+            #expect(
+                tooLong.errorMessage.contains(#""session_id" must be a string of 1…256 characters, got 257"#), "\(tooLong.errorMessage)")
             let longWithModel = try await client.post("/v1/recommendations", #"{"items": [1003], "model": "a", "session_id": "\#(long)"}"#)
             #expect(longWithModel.status == .badRequest && longWithModel.errorCode == "invalid_session_id")
             let longest = try await client.post("/v1/recommendations", #"{"items": [1003], "session_id": "\#(long.dropLast())"}"#)
             #expect(longest.status == .ok)
-            let empty = try await client.post("/v1/recommendations/batch",
-                                              #"{"sessions": [{"items": [1003], "session_id": "x"}, {"items": [1003], "session_id": ""}]}"#)
+            let empty = try await client.post(
+                "/v1/recommendations/batch",
+                #"{"sessions": [{"items": [1003], "session_id": "x"}, {"items": [1003], "session_id": ""}]}"#)
             #expect(empty.status == .badRequest && empty.errorCode == "invalid_session_id")
             #expect(empty.errorMessage.contains(#""sessions[1].session_id""#), "\(empty.errorMessage)")
             let number = try await client.post("/v1/recommendations", #"{"items": [1003], "session_id": 42}"#)
@@ -271,7 +277,8 @@ extension TestClientProtocol {
         let path = fixture.folder.path + "/events.jsonl"
         let metrics = ServiceMetrics()
         let signer = try RecommendationIDSigner(key: Array("a key of at least sixteen bytes".utf8))
-        let issued = try await fixture.abApp(eventsLog: try EventsLog(path: path), signer: signer, metrics: metrics).test(.router) { client in
+        let issued = try await fixture.abApp(eventsLog: try EventsLog(path: path), signer: signer, metrics: metrics).test(.router) {
+            client in
             let issued = try await client.variants(of: ["session-42"], model: "a") + client.variants(of: ["session-42"])
             #expect(issued.map { $0.model } == ["a", "b"])
             let recorded = try await client.event(issued[0].id)
@@ -313,16 +320,31 @@ extension TestClientProtocol {
         (#"{"item": 1, "type": "click"}"#, "invalid_request", #""recommendation_id" is missing"#),
         (#"{"recommendation_id": "ID", "type": "click"}"#, "invalid_request", #""item" is missing"#),
         (#"{"recommendation_id": "ID", "item": 1}"#, "invalid_request", #""type" is missing"#),
-        (#"{"recommendation_id": "ID", "item": 1, "type": "view"}"#, "invalid_event_type", #""type" must be "click" or "purchase", got "view""#),
+        (
+            #"{"recommendation_id": "ID", "item": 1, "type": "view"}"#, "invalid_event_type",
+            #""type" must be "click" or "purchase", got "view""#
+        ),
         (#"{"recommendation_id": "ID", "item": 1, "type": "Click"}"#, "invalid_event_type", "got \"Click\""),
         (#"{"recommendation_id": "ID", "item": 1.5, "type": "click"}"#, "invalid_request", #""item" must be an item id"#),
         (#"{"recommendation_id": "ID", "item": null, "type": "click"}"#, "invalid_request", #""item""#),
         (#"{"recommendation_id": 7, "item": 1, "type": "click"}"#, "invalid_request", #""recommendation_id" has the wrong type"#),
         (#"{"recommendation_id": "CID", "item": 1, "type": "click"}"#, "invalid_recommendation_id", #"a variant not served now ("c."#),
-        (#"{"recommendation_id": "c.0123456789abcdef0123456789abcdef", "item": 1, "type": "click"}"#, "invalid_recommendation_id", "unsigned"),
-        (#"{"recommendation_id": "a.0123456789abcdef", "item": 1, "type": "click"}"#, "invalid_recommendation_id", "<variant>.<32 hex digits>"),
-        (#"{"recommendation_id": "a.0123456789ABCDEF0123456789ABCDEF", "item": 1, "type": "click"}"#, "invalid_recommendation_id", "\"a.0123"),
-        (#"{"recommendation_id": "a0123456789abcdef0123456789abcdef", "item": 1, "type": "click"}"#, "invalid_recommendation_id", "recommendation_id"),
+        (
+            #"{"recommendation_id": "c.0123456789abcdef0123456789abcdef", "item": 1, "type": "click"}"#, "invalid_recommendation_id",
+            "unsigned"
+        ),
+        (
+            #"{"recommendation_id": "a.0123456789abcdef", "item": 1, "type": "click"}"#, "invalid_recommendation_id",
+            "<variant>.<32 hex digits>"
+        ),
+        (
+            #"{"recommendation_id": "a.0123456789ABCDEF0123456789ABCDEF", "item": 1, "type": "click"}"#, "invalid_recommendation_id",
+            "\"a.0123"
+        ),
+        (
+            #"{"recommendation_id": "a0123456789abcdef0123456789abcdef", "item": 1, "type": "click"}"#, "invalid_recommendation_id",
+            "recommendation_id"
+        ),
         (#"{"recommendation_id": "", "item": 1, "type": "click"}"#, "invalid_recommendation_id", "recommendation_id"),
         (#"{"recommendation_id": "ID""#, "malformed_json", "not valid JSON"),
         ("[]", "invalid_request", "the body"),
@@ -335,14 +357,19 @@ extension TestClientProtocol {
         let signer = RecommendationIDSigner.generated()
         try await fixture.abApp(eventsLog: try EventsLog(path: path), signer: signer, metrics: metrics).test(.router) { client in
             let id = try await client.variants(of: ["x"], model: "a")[0].id
-            let response = try await client.post("/v1/events", body.replacingOccurrences(of: "\"ID\"", with: "\"\(id)\"")
-                .replacingOccurrences(of: "\"CID\"", with: "\"\(signer.makeID(variant: "c"))\""))
+            let response = try await client.post(
+                "/v1/events",
+                body.replacingOccurrences(of: "\"ID\"", with: "\"\(id)\"")
+                    .replacingOccurrences(of: "\"CID\"", with: "\"\(signer.makeID(variant: "c"))\""))
             #expect(response.status == .badRequest, "\(response.text)")
             #expect(response.errorCode == code, "\(response.text)")
             #expect(response.errorMessage.contains(message), "\(response.errorMessage)")
         }
         #expect(try String(contentsOfFile: path, encoding: .utf8).isEmpty)
-        #expect(metrics.exposition().split(separator: "\n").filter { $0.hasPrefix("srgnn_variant_events_total{") }.allSatisfy { $0.hasSuffix(" 0") })
+        #expect(
+            metrics.exposition().split(separator: "\n").filter { $0.hasPrefix("srgnn_variant_events_total{") }.allSatisfy {
+                $0.hasSuffix(" 0")
+            })
     }
 
     @Test func anEventBodyOverTheLimitIs413() async throws {
@@ -365,7 +392,11 @@ extension TestClientProtocol {
             #expect(gauge(#"srgnn_variant_events_total{model="b",type="click"}"#, in: try await client.get("/metrics").text) == 1)
         }
         // Every write refused with ENOSPC, as on a full disk.
-        let full = try EventsLog(path: fixture.folder.path + "/full.jsonl", write: { _, _, _ in errno = ENOSPC; return -1 })
+        let full = try EventsLog(
+            path: fixture.folder.path + "/full.jsonl",
+            write: { _, _, _ in
+                errno = ENOSPC; return -1
+            })
         try await fixture.abApp(eventsLog: full).test(.router) { client in
             let id = try await client.variants(of: ["x"], model: "b")[0].id
             let failed = try await client.event(id)
@@ -386,8 +417,10 @@ extension TestClientProtocol {
         let fixture = try ReloadFixture()
         defer { fixture.folder.cleanUp() }
         let third = try ReloadFixture.checkpoint(at: fixture.folder.path + "/third.safetensors", rawIDs: Fixture.rawIDs, seed: 3)
-        let (firstSHA, secondSHA, thirdSHA) = (try ReloadFixture.sha256(fixture.first), try ReloadFixture.sha256(fixture.second),
-                                               try ReloadFixture.sha256(third))
+        let (firstSHA, secondSHA, thirdSHA) = (
+            try ReloadFixture.sha256(fixture.first), try ReloadFixture.sha256(fixture.second),
+            try ReloadFixture.sha256(third)
+        )
         let metrics = ServiceMetrics()
         try await fixture.abApp(metrics: metrics).test(.router) { client in
             let reloaded = try await client.reload(#"{"variant": "b", "model": "\#(third)"}"#)
@@ -396,7 +429,8 @@ extension TestClientProtocol {
             #expect(try reloaded.json["previous_sha256"] as? String == secondSHA)
             #expect(try await client.variantSHAs() == [firstSHA, thirdSHA])
             let answer = try await client.post("/v1/recommendations", #"{"items": [1003], "model": "b", "k": 5}"#)
-            #expect((try answer.json["items"] as? [[String: Any]])?.compactMap { rawID($0["id"]) }
+            #expect(
+                (try answer.json["items"] as? [[String: Any]])?.compactMap { rawID($0["id"]) }
                     == (try ReloadFixture.answer(third, ["1003"])))
 
             let ambiguous = try await client.reload(#"{"model": "\#(third)"}"#)

@@ -11,7 +11,8 @@ import TestSupport
 /// a client that leaves is not a 5xx, ids come back as sent, slow clients are cut off, `k` and
 /// methods are checked, and no filesystem path is shown.
 @Suite struct HardeningTests {
-    static let chunkedHead = "POST /v1/recommendations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    static let chunkedHead =
+        "POST /v1/recommendations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
 
     /// Case 11: a chunk size line that is not hexadecimal is answered 400 with a JSON error, and the
     /// connection is closed (the rest of the body cannot be framed).
@@ -25,8 +26,9 @@ import TestSupport
                 return connection.receive(for: 5)
             }
             #expect(answer.text.hasPrefix("HTTP/1.1 400 "), "\(answer.text)")
-            #expect(answer.text.contains(#"{"error":{"code":"malformed_request","message":"the request's HTTP framing is invalid"#),
-                    "\(answer.text)")
+            #expect(
+                answer.text.contains(#"{"error":{"code":"malformed_request","message":"the request's HTTP framing is invalid"#),
+                "\(answer.text)")
             #expect(answer.closed)
             let metrics = try await client.get("/metrics").text
             #expect(!metrics.contains(#"status="500""#), "\(metrics)")
@@ -40,8 +42,9 @@ import TestSupport
             let body = #"{"items": [1001], "k": 2}"#
             let answer = try await offThePool {
                 let connection = try RawConnection(port: port)
-                connection.send(Self.chunkedHead.replacingOccurrences(of: "HTTP/1.1\r\n", with: "HTTP/1.1\r\nConnection: close\r\n")
-                                + String(body.utf8.count, radix: 16) + "\r\n\(body)\r\n0\r\n\r\n")
+                connection.send(
+                    Self.chunkedHead.replacingOccurrences(of: "HTTP/1.1\r\n", with: "HTTP/1.1\r\nConnection: close\r\n")
+                        + String(body.utf8.count, radix: 16) + "\r\n\(body)\r\n0\r\n\r\n")
                 return connection.receive(for: 5)
             }
             #expect(answer.text.hasPrefix("HTTP/1.1 200 "), "\(answer.text)")
@@ -72,12 +75,14 @@ import TestSupport
     /// an integer's value, so `-0` comes back as `0`.
     @Test func sentIDsAreEchoedAsSent() async throws {
         try await Fixture.app().test(.router) { client in
-            let response = try await client.post("/v1/recommendations",
+            let response = try await client.post(
+                "/v1/recommendations",
                 #"{"items": ["12", 12, "-01", "-0", -0, "007", 1001, "+5", -3], "k": 1}"#)
             #expect(response.status == .ok)
             #expect(response.text.hasSuffix(#""unknown_items":["12",12,"-01","-0",0,"+5",-3]}"#), "\(response.text)")
             #expect((try? JSONSerialization.jsonObject(with: Data(response.text.utf8))) != nil)
-            let batch = try await client.post("/v1/recommendations/batch",
+            let batch = try await client.post(
+                "/v1/recommendations/batch",
                 #"{"sessions": [{"items": ["12", 1001]}, {"items": [12, "x y"]}], "k": 1}"#)
             #expect(batch.text.contains(#""unknown_items":["12"]"#) && batch.text.contains(#""unknown_items":[12]"#), "\(batch.text)")
         }
@@ -90,8 +95,9 @@ import TestSupport
         let path = FileManager.default.temporaryDirectory
             .appendingPathComponent("srgnn-serving-ids-\(ProcessInfo.processInfo.processIdentifier).safetensors").path
         let configuration = SRGNNConfiguration(itemCount: rawIDs.count, hiddenSize: 8)
-        let metadata = CheckpointMetadata(model: configuration, vocabulary: ItemVocabulary(rawIDs: rawIDs), epoch: 0,
-                                          metrics: [:], training: nil, history: nil)
+        let metadata = CheckpointMetadata(
+            model: configuration, vocabulary: ItemVocabulary(rawIDs: rawIDs), epoch: 0,
+            metrics: [:], training: nil, history: nil)
         try LoadedModel.save(model: try SRGNNModel(configuration: configuration, seed: 1), metadata: metadata, to: path)
         defer { try? FileManager.default.removeItem(atPath: path) }
         try await Fixture.app(recommender: try Recommender(contentsOf: path)).test(.router) { client in
@@ -112,8 +118,9 @@ import TestSupport
         "POST /v1/recommendations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{",
     ])
     func slowRequestIsClosedAtTheReadTimeout(start: String) async throws {
-        let configuration = ServingConfiguration(port: 0, inferenceThreads: 1, idleTimeout: .seconds(30),
-                                                 requestReadTimeout: .milliseconds(500))
+        let configuration = ServingConfiguration(
+            port: 0, inferenceThreads: 1, idleTimeout: .seconds(30),
+            requestReadTimeout: .milliseconds(500))
         try await Fixture.app(configuration).test(.live) { client in
             let port = try #require(client.port)
             let closedAfter = try await offThePool { () -> Double? in
@@ -138,8 +145,9 @@ import TestSupport
 
     /// Case 14: a connection that sends nothing is closed at the idle timeout.
     @Test func idleConnectionIsClosedAtTheIdleTimeout() async throws {
-        let configuration = ServingConfiguration(port: 0, inferenceThreads: 1, idleTimeout: .milliseconds(500),
-                                                 requestReadTimeout: .seconds(30))
+        let configuration = ServingConfiguration(
+            port: 0, inferenceThreads: 1, idleTimeout: .milliseconds(500),
+            requestReadTimeout: .seconds(30))
         try await Fixture.app(configuration).test(.live) { client in
             let port = try #require(client.port)
             let (answer, seconds) = try await offThePool {
@@ -207,7 +215,8 @@ import TestSupport
                 #expect(try await client.post(path, #"{"items": [1001], "sessions": [{"items": [1001]}]}"#).status == .ok)
             }
             // The route is there: a bad event is refused by it, not by the router.
-            #expect(try await client.post("/v1/events", #"{"recommendation_id": "x", "item": 1, "type": "click"}"#).errorCode
+            #expect(
+                try await client.post("/v1/events", #"{"recommendation_id": "x", "item": 1, "type": "click"}"#).errorCode
                     == "invalid_recommendation_id")
             for path in ["/v1/model", "/v1/models", "/health", "/ready", "/metrics"] {
                 #expect(try await client.get(path).status == .ok, "\(path)")
@@ -228,17 +237,19 @@ import TestSupport
         let path = FileManager.default.temporaryDirectory
             .appendingPathComponent("srgnn-serving-dataset-\(ProcessInfo.processInfo.processIdentifier)-\(name).safetensors").path
         let configuration = SRGNNConfiguration(itemCount: 3, hiddenSize: 8)
-        let metadata = CheckpointMetadata(model: configuration, vocabulary: ItemVocabulary(rawIDs: ["1", "2", "3"]), epoch: 0,
-                                          metrics: [:], training: nil, history: nil, dataset: recorded,
-                                          datasetFingerprint: "fnv1a64:0123456789abcdef")
+        let metadata = CheckpointMetadata(
+            model: configuration, vocabulary: ItemVocabulary(rawIDs: ["1", "2", "3"]), epoch: 0,
+            metrics: [:], training: nil, history: nil, dataset: recorded,
+            datasetFingerprint: "fnv1a64:0123456789abcdef")
         try LoadedModel.save(model: try SRGNNModel(configuration: configuration, seed: 1), metadata: metadata, to: path)
         defer { try? FileManager.default.removeItem(atPath: path) }
         try await Fixture.app(recommender: try Recommender(contentsOf: path)).test(.router) { client in
             let response = try await client.get("/v1/model")
             #expect(try response.json["dataset"] as? String == name)
             #expect(try response.json["dataset_fingerprint"] as? String == "fnv1a64:0123456789abcdef")
-            #expect(!response.text.contains("srv") && !response.text.contains("shared/") && !response.text.contains("C:"),
-                    "\(response.text)")
+            #expect(
+                !response.text.contains("srv") && !response.text.contains("shared/") && !response.text.contains("C:"),
+                "\(response.text)")
         }
     }
 }

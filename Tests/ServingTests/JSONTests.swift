@@ -34,10 +34,12 @@ import Serving
     }
 
     @Test func aResponseHasItemsScoresAndUnknownItems() throws {
-        let response = RecommendationResponse(items: [ScoredItem(id: "1003", score: 1.5), ScoredItem(id: "a17", score: -0.25)],
-                                              unknownItems: ["007", "9"])
-        #expect(try JSONText.string(response)
-            == #"{"items":[{"id":1003,"score":1.5},{"id":"a17","score":-0.25}],"unknown_items":["007",9]}"#)
+        let response = RecommendationResponse(
+            items: [ScoredItem(id: "1003", score: 1.5), ScoredItem(id: "a17", score: -0.25)],
+            unknownItems: ["007", "9"])
+        #expect(
+            try JSONText.string(response)
+                == #"{"items":[{"id":1003,"score":1.5},{"id":"a17","score":-0.25}],"unknown_items":["007",9]}"#)
         // `srgnn recommend --json` leaves the unknown items out.
         let cli = RecommendationResponse(items: [ScoredItem(id: "x", score: 2.5)], unknownItems: nil)
         #expect(try JSONText.string(cli) == #"{"items":[{"id":"x","score":2.5}]}"#)
@@ -45,8 +47,9 @@ import Serving
 
     @Test func nonFiniteScoresAreNull() throws {
         let items = [ScoredItem(id: "1", score: .nan), ScoredItem(id: "2", score: .infinity), ScoredItem(id: "3", score: -.infinity)]
-        #expect(try JSONText.string(RecommendationResponse(items: items, unknownItems: []))
-            == #"{"items":[{"id":1,"score":null},{"id":2,"score":null},{"id":3,"score":null}],"unknown_items":[]}"#)
+        #expect(
+            try JSONText.string(RecommendationResponse(items: items, unknownItems: []))
+                == #"{"items":[{"id":1,"score":null},{"id":2,"score":null},{"id":3,"score":null}],"unknown_items":[]}"#)
     }
 
     @Test func scoredItemsRoundTrip() throws {
@@ -62,7 +65,8 @@ import Serving
 
     @Test func errorsEscapeTheirMessages() throws {
         let error = ErrorResponse(code: "no_known_items", message: "none of (say \"hi\"\n\t\u{7}\\) is known")
-        #expect(try JSONText.string(error)
-            == #"{"error":{"code":"no_known_items","message":"none of (say \"hi\"\n\t\u0007\\) is known"}}"#)
+        #expect(
+            try JSONText.string(error)
+                == #"{"error":{"code":"no_known_items","message":"none of (say \"hi\"\n\t\u0007\\) is known"}}"#)
     }
 }

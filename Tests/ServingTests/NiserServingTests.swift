@@ -13,8 +13,9 @@ import TestSupport
         var configuration = SRGNNConfiguration(itemCount: Fixture.rawIDs.count, hiddenSize: 8)
         ModelVariant.niser.configure(&configuration)
         let model = try SRGNNModel(configuration: configuration, seed: 2)
-        let metadata = CheckpointMetadata(model: configuration, vocabulary: ItemVocabulary(rawIDs: Fixture.rawIDs), epoch: 0,
-                                          metrics: [:], training: nil, history: nil)
+        let metadata = CheckpointMetadata(
+            model: configuration, vocabulary: ItemVocabulary(rawIDs: Fixture.rawIDs), epoch: 0,
+            metrics: [:], training: nil, history: nil)
         let path = folder.path + "/niser.safetensors"
         try LoadedModel.save(model: model, metadata: metadata, to: path)
         return try Recommender(contentsOf: path)

@@ -39,7 +39,9 @@ import Testing
         let documented = Self.operations(in: OpenAPIDocument.yaml)
         let routed = Set(ServiceRoutes.all.map { "\($0.method.rawValue) \($0.path)" })
         #expect(documented.count >= 10, "the parser found \(documented.count) operations")
-        #expect(documented == routed, "only in the document: \(documented.subtracting(routed).sorted()); only routed: \(routed.subtracting(documented).sorted())")
+        #expect(
+            documented == routed,
+            "only in the document: \(documented.subtracting(routed).sorted()); only routed: \(routed.subtracting(documented).sorted())")
     }
 
     @Test func getOpenapiYamlServesTheDocument() async throws {

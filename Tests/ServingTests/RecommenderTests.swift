@@ -21,8 +21,11 @@ import TestSupport
         let recommender = try Fixture.recommender()
         let result = try recommender.recommend(session: ["nope", "1003", "9999", "1005"], k: 4)
         #expect(result.unknownItems == ["nope", "9999"])
-        #expect(result == RecommendationResult(items: try recommender.recommend(session: ["1003", "1005"], k: 4).items,
-                                               unknownItems: ["nope", "9999"]))
+        #expect(
+            result
+                == RecommendationResult(
+                    items: try recommender.recommend(session: ["1003", "1005"], k: 4).items,
+                    unknownItems: ["nope", "9999"]))
         #expect(throws: RecommenderError.noKnownItems(index: 0, unknown: ["nope"])) { try recommender.recommend(session: ["nope"], k: 4) }
         #expect(throws: RecommenderError.emptySession(index: 0)) { try recommender.recommend(session: [], k: 4) }
         #expect(throws: RecommenderError.invalidK(index: 0, k: 0)) { try recommender.recommend(session: ["1003"], k: 0) }
@@ -64,8 +67,10 @@ import TestSupport
         #expect(throws: RecommenderError.emptySession(index: 1)) { try recommender.recommend(sessions: [["1001"], []], k: 3) }
     }
 
-    @Test(.enabled(if: SharedPaths.exists(URL(fileURLWithPath: Fixture.barePath)),
-                   "needs the parity fixture Tests/Fixtures/reference/small_hybrid_step1.safetensors"))
+    @Test(
+        .enabled(
+            if: SharedPaths.exists(URL(fileURLWithPath: Fixture.barePath)),
+            "needs the parity fixture Tests/Fixtures/reference/small_hybrid_step1.safetensors"))
     func bareWeightsUseRowNumbersAsIDs() throws {
         let recommender = try Recommender(contentsOf: Fixture.barePath)
         #expect(recommender.itemCount == 59)

@@ -35,22 +35,28 @@ struct ReloadFixture: @unchecked Sendable {
 
     /// Writes a checkpoint of a seeded random model over `rawIDs`; returns its path.
     @discardableResult
-    static func checkpoint(at path: String, rawIDs: [String], seed: UInt64, lineage: CheckpointLineage? = nil,
-                           trainingData: TrainingDataSummary? = nil) throws -> String {
+    static func checkpoint(
+        at path: String, rawIDs: [String], seed: UInt64, lineage: CheckpointLineage? = nil,
+        trainingData: TrainingDataSummary? = nil
+    ) throws -> String {
         let configuration = SRGNNConfiguration(itemCount: rawIDs.count, hiddenSize: 8)
-        let metadata = CheckpointMetadata(model: configuration, vocabulary: ItemVocabulary(rawIDs: rawIDs), epoch: Int(seed),
-                                          metrics: [:], training: nil, history: nil, trainingData: trainingData, lineage: lineage)
+        let metadata = CheckpointMetadata(
+            model: configuration, vocabulary: ItemVocabulary(rawIDs: rawIDs), epoch: Int(seed),
+            metrics: [:], training: nil, history: nil, trainingData: trainingData, lineage: lineage)
         try LoadedModel.save(model: try SRGNNModel(configuration: configuration, seed: seed), metadata: metadata, to: path)
         return path
     }
 
     /// A service over `path` with admin routes behind `token` (nil: admin disabled).
-    func app(_ path: String? = nil, token: AdminToken? = try? AdminToken(ReloadFixture.token), reloadOnHangup: Bool = false,
-             metrics: ServiceMetrics = ServiceMetrics(), logger: Logger = ReloadFixture.quiet,
-             inferenceThreads: Int = 2) throws -> some ApplicationProtocol {
-        try buildApplication(configuration: ServingConfiguration(port: 0, inferenceThreads: inferenceThreads),
-                             model: try ModelLoader().load(path ?? first), adminToken: token, reloadOnHangup: reloadOnHangup,
-                             metrics: metrics, logger: logger)
+    func app(
+        _ path: String? = nil, token: AdminToken? = try? AdminToken(ReloadFixture.token), reloadOnHangup: Bool = false,
+        metrics: ServiceMetrics = ServiceMetrics(), logger: Logger = ReloadFixture.quiet,
+        inferenceThreads: Int = 2
+    ) throws -> some ApplicationProtocol {
+        try buildApplication(
+            configuration: ServingConfiguration(port: 0, inferenceThreads: inferenceThreads),
+            model: try ModelLoader().load(path ?? first), adminToken: token, reloadOnHangup: reloadOnHangup,
+            metrics: metrics, logger: logger)
     }
 
     static func sha256(_ path: String) throws -> String { try LoadedModel.load(from: path).sha256 }
@@ -137,8 +143,9 @@ extension TestClientProtocol {
             path = fixture.folder.path + "/shapes.safetensors"
             let configuration = SRGNNConfiguration(itemCount: Fixture.rawIDs.count, hiddenSize: 8)
             let claimed = SRGNNConfiguration(itemCount: Fixture.rawIDs.count + 1, hiddenSize: 8)
-            let metadata = CheckpointMetadata(model: claimed, vocabulary: ItemVocabulary(rawIDs: Fixture.rawIDs + ["extra"]),
-                                              epoch: 0, metrics: [:], training: nil, history: nil)
+            let metadata = CheckpointMetadata(
+                model: claimed, vocabulary: ItemVocabulary(rawIDs: Fixture.rawIDs + ["extra"]),
+                epoch: 0, metrics: [:], training: nil, history: nil)
             try LoadedModel.save(model: try SRGNNModel(configuration: configuration, seed: 3), metadata: metadata, to: path)
             reason = "embedding.weight"
         default:
@@ -149,8 +156,10 @@ extension TestClientProtocol {
     }
 
     /// A bare weights file (the official code's tensors, no vocabulary) cannot replace a checkpoint.
-    @Test(.enabled(if: SharedPaths.exists(URL(fileURLWithPath: Fixture.barePath)),
-                   "needs the parity fixture Tests/Fixtures/reference/small_hybrid_step1.safetensors"))
+    @Test(
+        .enabled(
+            if: SharedPaths.exists(URL(fileURLWithPath: Fixture.barePath)),
+            "needs the parity fixture Tests/Fixtures/reference/small_hybrid_step1.safetensors"))
     func bareWeightsFileIsRefusedAndTheOldModelServesOn() async throws {
         let fixture = try ReloadFixture()
         defer { fixture.folder.cleanUp() }
@@ -224,8 +233,9 @@ extension TestClientProtocol {
         defer { fixture.folder.cleanUp() }
         let grown = Fixture.rawIDs + (1...11).map { "new\($0)" }
         let grownPath = try ReloadFixture.checkpoint(at: fixture.folder.path + "/grown.safetensors", rawIDs: grown, seed: 4)
-        let shrunkPath = try ReloadFixture.checkpoint(at: fixture.folder.path + "/shrunk.safetensors",
-                                                      rawIDs: Array(Fixture.rawIDs.prefix(5)), seed: 5)
+        let shrunkPath = try ReloadFixture.checkpoint(
+            at: fixture.folder.path + "/shrunk.safetensors",
+            rawIDs: Array(Fixture.rawIDs.prefix(5)), seed: 5)
         try await fixture.app().test(.router) { client in
             let unknown = try await client.post("/v1/recommendations", #"{"items": ["new3"]}"#)
             #expect(unknown.status == .unprocessableContent && unknown.errorCode == "no_known_items")
@@ -296,8 +306,9 @@ extension TestClientProtocol {
     @Test func inFlightRequestsKeepTheirModelAndTheOldOneIsFreed() async throws {
         let fixture = try ReloadFixture()
         defer { fixture.folder.cleanUp() }
-        let queue = InferenceQueue(models: CurrentModel(try ModelLoader().load(fixture.first)), threads: 1, maxCoalescedSessions: 8,
-                                   threadName: "tq-reload")
+        let queue = InferenceQueue(
+            models: CurrentModel(try ModelLoader().load(fixture.first)), threads: 1, maxCoalescedSessions: 8,
+            threadName: "tq-reload")
         let reloader = ModelReloader(models: queue.models, loader: ModelLoader(), metrics: ServiceMetrics(), logger: ReloadFixture.quiet)
         let query = RecommendationQuery(session: session, k: 5)
         weak var firstModel: ServedModel?
@@ -535,6 +546,7 @@ struct CapturingLogHandler: LogHandler {
     }
 
     func log(event: LogEvent) {
-        logs.append("\(event.level) \(event.message) \(metadata.merging(event.metadata ?? [:]) { $1 }) \(event.error.map { "\($0)" } ?? "")")
+        logs.append(
+            "\(event.level) \(event.message) \(metadata.merging(event.metadata ?? [:]) { $1 }) \(event.error.map { "\($0)" } ?? "")")
     }
 }

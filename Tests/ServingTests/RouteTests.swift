@@ -30,11 +30,13 @@ import TestSupport
     /// Unknown ids go back as sent: strings as strings, numbers as numbers.
     @Test func unknownItemsKeepTheirForm() async throws {
         try await Fixture.app().test(.router) { client in
-            let response = try await client.post("/v1/recommendations",
+            let response = try await client.post(
+                "/v1/recommendations",
                 #"{"items": ["-01", "007", "-0", "12", "+5", "a17", "1234567890123456789012345", 1001, -3], "k": 1}"#)
             #expect(response.status == .ok)
-            #expect(response.text.hasSuffix(#""unknown_items":["-01","-0","12","+5","1234567890123456789012345",-3]}"#),
-                    "\(response.text)")
+            #expect(
+                response.text.hasSuffix(#""unknown_items":["-01","-0","12","+5","1234567890123456789012345",-3]}"#),
+                "\(response.text)")
         }
     }
 
@@ -55,7 +57,8 @@ import TestSupport
         let sessions = [["1001"], ["007", "x y"], ["1004", "nope"]]
         let expected = try recommender.recommend(sessions: sessions, k: 3)
         try await Fixture.app(recommender: recommender).test(.router) { client in
-            let response = try await client.post("/v1/recommendations/batch",
+            let response = try await client.post(
+                "/v1/recommendations/batch",
                 #"{"sessions": [{"items": [1001]}, {"items": ["007", "x y"]}, {"items": ["1004", "nope"]}], "k": 3}"#)
             #expect(response.status == .ok)
             let results = try response.json["results"] as? [[String: Any]] ?? []
@@ -100,8 +103,10 @@ import TestSupport
         }
     }
 
-    @Test(.enabled(if: SharedPaths.exists(URL(fileURLWithPath: Fixture.barePath)),
-                   "needs the parity fixture Tests/Fixtures/reference/small_hybrid_step1.safetensors"))
+    @Test(
+        .enabled(
+            if: SharedPaths.exists(URL(fileURLWithPath: Fixture.barePath)),
+            "needs the parity fixture Tests/Fixtures/reference/small_hybrid_step1.safetensors"))
     func bareWeightsFileDescribesItself() async throws {
         let recommender = try Recommender(contentsOf: Fixture.barePath)
         try await Fixture.app(recommender: recommender).test(.router) { client in
@@ -161,7 +166,10 @@ import TestSupport
     @Test func errorBodiesAreJSONWithEscapedMessages() async throws {
         try await Fixture.app().test(.router) { client in
             let empty = try await client.post("/v1/recommendations", #"{"items": []}"#)
-            #expect(empty.text == #"{"error":{"code":"empty_session","message":"the session has no items; give at least one clicked item id in \"items\""}}"#)
+            #expect(
+                empty.text
+                    == #"{"error":{"code":"empty_session","message":"the session has no items; give at least one clicked item id in \"items\""}}"#
+            )
             // An unknown id with a quote, a backslash, a newline, a tab and a control character.
             let odd = try await client.post("/v1/recommendations", #"{"items": ["say \"hi\"\\\n\t\u0001end"]}"#)
             #expect(odd.status == .unprocessableContent)
@@ -183,7 +191,8 @@ import TestSupport
             #expect(large.errorMessage.contains("200 bytes"))
             let largeBatch = try await client.post("/v1/recommendations/batch", "{\"sessions\": [{\"items\": [\(items)]}]}")
             #expect(largeBatch.status == .contentTooLarge && largeBatch.errorCode == "body_too_large")
-            let tooMany = try await client.post("/v1/recommendations/batch", #"{"sessions": [{"items": [1001]}, {"items": [1002]}, {"items": [1003]}]}"#)
+            let tooMany = try await client.post(
+                "/v1/recommendations/batch", #"{"sessions": [{"items": [1001]}, {"items": [1002]}, {"items": [1003]}]}"#)
             #expect(tooMany.status == .contentTooLarge && tooMany.errorCode == "batch_too_large")
             #expect(tooMany.errorMessage.contains("limit of 2"))
             let fits = try await client.post("/v1/recommendations/batch", #"{"sessions": [{"items": [1001]}, {"items": [1002]}]}"#)
@@ -211,12 +220,14 @@ import TestSupport
         return recommendations.map { ScoredItem(id: loaded.vocabulary.rawID(of: $0.id), score: $0.score) }
     }
 
-    @Test(.enabled(if: SharedPaths.exists(URL(fileURLWithPath: Fixture.barePath)),
-                   "needs the parity fixture Tests/Fixtures/reference/small_hybrid_step1.safetensors"),
-          arguments: [
-              (Fixture.checkpointPath, #"["1003", "a17", "1005", "007"]"#, ["1003", "a17", "1005", "007"]),
-              (Fixture.barePath, "[3, 17, 5, 17, 40]", ["3", "17", "5", "17", "40"]),
-          ])
+    @Test(
+        .enabled(
+            if: SharedPaths.exists(URL(fileURLWithPath: Fixture.barePath)),
+            "needs the parity fixture Tests/Fixtures/reference/small_hybrid_step1.safetensors"),
+        arguments: [
+            (Fixture.checkpointPath, #"["1003", "a17", "1005", "007"]"#, ["1003", "a17", "1005", "007"]),
+            (Fixture.barePath, "[3, 17, 5, 17, 40]", ["3", "17", "5", "17", "40"]),
+        ])
     func postGivesTheSameItemsAndScoresAsTheCLI(path: String, body: String, items: [String]) async throws {
         let cli = try Self.cliAnswer(modelPath: path, items: items, k: 20)
         try await Fixture.app(recommender: try Recommender(contentsOf: path)).test(.router) { client in
@@ -276,8 +287,9 @@ import TestSupport
     @Test func aQueueDroppedWithoutShutdownStopsItsThreads() async throws {
         weak var dropped: InferenceQueue?
         do {
-            let queue = InferenceQueue(recommender: try Fixture.recommender(), threads: 2, maxCoalescedSessions: 4,
-                                       threadName: "tq-drop")
+            let queue = InferenceQueue(
+                recommender: try Fixture.recommender(), threads: 2, maxCoalescedSessions: 4,
+                threadName: "tq-drop")
             dropped = queue
             let answer = try await queue.recommend([RecommendationQuery(session: ["1001"], k: 3)])
             #expect(answer[0].items.count == 3)
@@ -326,9 +338,10 @@ func eventually(seconds: Double = 5, _ condition: () -> Bool) async -> Bool {
         let queue = InferenceQueue(recommender: try Fixture.recommender(), threads: 1, maxCoalescedSessions: 4)
         let metrics = ServiceMetrics(), logger = Logger(label: "test")
         let reloader = ModelReloader(models: queue.models, loader: ModelLoader(), metrics: metrics, logger: logger)
-        let router = buildRouter(configuration: ServingConfiguration(port: 0), queue: queue,
-                                 variants: ServedVariants(split: .single, reloaders: [reloader]),
-                                 adminToken: nil, metrics: metrics, logger: logger)
+        let router = buildRouter(
+            configuration: ServingConfiguration(port: 0), queue: queue,
+            variants: ServedVariants(split: .single, reloaders: [reloader]),
+            adminToken: nil, metrics: metrics, logger: logger)
         try await Application(router: router).test(.router) { client in
             #expect(try await client.get("/ready").status == .ok)
             await queue.shutdown()

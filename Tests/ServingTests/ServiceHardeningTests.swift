@@ -62,9 +62,10 @@ func unblockingFIFO<T: Sendable>(_ fifo: String, seconds: Double = 20, _ work: @
         defer { fixture.folder.cleanUp() }
         let fifo = fixture.folder.path + "/items.csv"
         #expect(mkfifo(fifo, 0o600) == 0)
-        let app = try buildApplication(configuration: ServingConfiguration(port: 0, inferenceThreads: 1),
-                                       model: try ModelLoader().load(fixture.first), loader: ModelLoader(catalogPath: fifo),
-                                       adminToken: try AdminToken(ReloadFixture.token), logger: ReloadFixture.quiet)
+        let app = try buildApplication(
+            configuration: ServingConfiguration(port: 0, inferenceThreads: 1),
+            model: try ModelLoader().load(fixture.first), loader: ModelLoader(catalogPath: fifo),
+            adminToken: try AdminToken(ReloadFixture.token), logger: ReloadFixture.quiet)
         let guardTask = Task.detached {
             // Lets the old code's blocked opens go on, every second after 20 s, so that the test
             // fails rather than hangs.
@@ -93,10 +94,13 @@ func unblockingFIFO<T: Sendable>(_ fifo: String, seconds: Double = 20, _ work: @
         let fifo = folder.path + "/fifo"
         #expect(mkfifo(fifo, 0o600) == 0)
         let refusals = try await unblockingFIFO(fifo) { () -> [String] in
-            [{ _ = try EventsLog(path: fifo) }, { _ = try AdminToken(contentsOfFile: fifo) }, { _ = try RecommendationIDSigner(contentsOfFile: fifo) }]
-                .map { make -> String in
-                    do { _ = try make(); return "accepted" } catch { return "\(error)" }
-                }
+            [
+                { _ = try EventsLog(path: fifo) }, { _ = try AdminToken(contentsOfFile: fifo) },
+                { _ = try RecommendationIDSigner(contentsOfFile: fifo) },
+            ]
+            .map { make -> String in
+                do { _ = try make(); return "accepted" } catch { return "\(error)" }
+            }
         }
         for refusal in refusals { #expect(refusal.contains(fifo) && refusal.contains("FIFO"), "\(refusal)") }
         #if os(Linux)
@@ -114,9 +118,10 @@ func unblockingFIFO<T: Sendable>(_ fifo: String, seconds: Double = 20, _ work: @
         let metrics = ServiceMetrics()
         let keyFile = try fixture.folder.file("events.key", "0123456789abcdef0123456789abcdef\n")
         let signer = try RecommendationIDSigner(contentsOfFile: keyFile)
-        let app = try buildApplication(configuration: ServingConfiguration(port: 0, inferenceThreads: 2),
-                                       models: try [fixture.first, fixture.second].map { try ModelLoader().load($0) },
-                                       split: ReloadFixture.fiftyFifty, signer: signer, metrics: metrics, logger: ReloadFixture.quiet)
+        let app = try buildApplication(
+            configuration: ServingConfiguration(port: 0, inferenceThreads: 2),
+            models: try [fixture.first, fixture.second].map { try ModelLoader().load($0) },
+            split: ReloadFixture.fiftyFifty, signer: signer, metrics: metrics, logger: ReloadFixture.quiet)
         let issued = try await app.test(.router) { client in
             let a = try await client.variants(of: ["x"], model: "a")[0].id, b = try await client.variants(of: ["x"], model: "b")[0].id
             #expect(a.wholeMatch(of: /a\.[0-9a-f]{32}\.[0-9a-f]{32}/) != nil, "\(a)")
@@ -135,21 +140,26 @@ func unblockingFIFO<T: Sendable>(_ fifo: String, seconds: Double = 20, _ work: @
                 #expect(response.status == .badRequest && response.errorCode == "invalid_recommendation_id", "\(id): \(response.text)")
                 #expect(response.errorMessage.contains(words), "\(response.errorMessage)")
             }
-            #expect(metrics.exposition().split(separator: "\n").filter { $0.hasPrefix("srgnn_variant_events_total{") }.allSatisfy { $0.hasSuffix(" 0") })
+            #expect(
+                metrics.exposition().split(separator: "\n").filter { $0.hasPrefix("srgnn_variant_events_total{") }.allSatisfy {
+                    $0.hasSuffix(" 0")
+                })
             #expect(try await client.event(a).status == .ok)
             #expect(try await client.event(b).status == .ok)
             return a
         }
         // Another start with the same key file takes the ids issued before; one with a new key does not.
-        let again = try buildApplication(configuration: ServingConfiguration(port: 0), models: [try ModelLoader().load(fixture.first)],
-                                         split: try VariantSplit(names: ["a"]), signer: try RecommendationIDSigner(contentsOfFile: keyFile),
-                                         logger: ReloadFixture.quiet)
+        let again = try buildApplication(
+            configuration: ServingConfiguration(port: 0), models: [try ModelLoader().load(fixture.first)],
+            split: try VariantSplit(names: ["a"]), signer: try RecommendationIDSigner(contentsOfFile: keyFile),
+            logger: ReloadFixture.quiet)
         try await again.test(.router) { client in
             let response = try await client.event(issued)
             #expect(response.status == .ok)
         }
-        let fresh = try buildApplication(configuration: ServingConfiguration(port: 0), models: [try ModelLoader().load(fixture.first)],
-                                         split: try VariantSplit(names: ["a"]), logger: ReloadFixture.quiet)
+        let fresh = try buildApplication(
+            configuration: ServingConfiguration(port: 0), models: [try ModelLoader().load(fixture.first)],
+            split: try VariantSplit(names: ["a"]), logger: ReloadFixture.quiet)
         try await fresh.test(.router) { client in
             let response = try await client.event(issued)
             #expect(response.status == .badRequest)
@@ -196,8 +206,9 @@ func unblockingFIFO<T: Sendable>(_ fifo: String, seconds: Double = 20, _ work: @
         let path = fixture.folder.path + "/events.jsonl"
         var configuration = ServingConfiguration(port: 0, inferenceThreads: 1)
         configuration.maxEventsPerSecond = 2
-        let app = try buildApplication(configuration: configuration, models: [try ModelLoader().load(fixture.first)],
-                                       split: try VariantSplit(names: ["a"]), eventsLog: try EventsLog(path: path), logger: ReloadFixture.quiet)
+        let app = try buildApplication(
+            configuration: configuration, models: [try ModelLoader().load(fixture.first)],
+            split: try VariantSplit(names: ["a"]), eventsLog: try EventsLog(path: path), logger: ReloadFixture.quiet)
         let (statuses, seconds) = try await app.test(.router) { client in
             let id = try await client.variants(of: ["x"], model: "a")[0].id
             var statuses = [Int]()
@@ -227,16 +238,18 @@ func unblockingFIFO<T: Sendable>(_ fifo: String, seconds: Double = 20, _ work: @
         defer { fixture.folder.cleanUp() }
         let path = fixture.folder.path + "/events.jsonl"
         let failNext = LockedBox(false), halfWritten = LockedBox(false)
-        let log = try EventsLog(path: path, write: { descriptor, bytes, count in
-            // Armed: part of the line goes out, then the disk is full.
-            if halfWritten.take() {
-                errno = ENOSPC
-                return -1
-            }
-            guard failNext.take() else { return write(descriptor, bytes, count) }
-            halfWritten.set(true)
-            return write(descriptor, bytes, count / 2)
-        })
+        let log = try EventsLog(
+            path: path,
+            write: { descriptor, bytes, count in
+                // Armed: part of the line goes out, then the disk is full.
+                if halfWritten.take() {
+                    errno = ENOSPC
+                    return -1
+                }
+                guard failNext.take() else { return write(descriptor, bytes, count) }
+                halfWritten.set(true)
+                return write(descriptor, bytes, count / 2)
+            })
         try await fixture.abApp(eventsLog: log).test(.router) { client in
             let id = try await client.variants(of: ["x"], model: "a")[0].id
             #expect(try await client.event(id).status == .ok)
@@ -281,8 +294,9 @@ func unblockingFIFO<T: Sendable>(_ fifo: String, seconds: Double = 20, _ work: @
     @Test func aReloadSharingTooLittleNeedsForce() async throws {
         let fixture = try ReloadFixture()
         defer { fixture.folder.cleanUp() }
-        let disjoint = try ReloadFixture.checkpoint(at: fixture.folder.path + "/disjoint.safetensors",
-                                                    rawIDs: Fixture.rawIDs.map { "new-" + $0 }, seed: 3)
+        let disjoint = try ReloadFixture.checkpoint(
+            at: fixture.folder.path + "/disjoint.safetensors",
+            rawIDs: Fixture.rawIDs.map { "new-" + $0 }, seed: 3)
         try await fixture.app().test(.router) { client in
             let same = try await client.reload(#"{"model": "\#(fixture.second)"}"#)
             #expect(same.status == .ok)
@@ -298,9 +312,10 @@ func unblockingFIFO<T: Sendable>(_ fifo: String, seconds: Double = 20, _ work: @
         // With a catalog of the old items, the catalog's overlap refuses it too.
         let catalog = try fixture.folder.file("items.csv", "item_id,colour\n" + Fixture.rawIDs.map { "\"\($0)\",red\n" }.joined())
         let loader = ModelLoader(catalogPath: catalog)
-        let withCatalog = try buildApplication(configuration: ServingConfiguration(port: 0, inferenceThreads: 1),
-                                               model: try loader.load(fixture.first), loader: loader,
-                                               adminToken: try AdminToken(ReloadFixture.token), logger: ReloadFixture.quiet)
+        let withCatalog = try buildApplication(
+            configuration: ServingConfiguration(port: 0, inferenceThreads: 1),
+            model: try loader.load(fixture.first), loader: loader,
+            adminToken: try AdminToken(ReloadFixture.token), logger: ReloadFixture.quiet)
         try await withCatalog.test(.router) { client in
             let refused = try await client.reload(#"{"model": "\#(disjoint)"}"#)
             #expect(refused.errorMessage.contains("0.0 % of the catalog's rows"), "\(refused.text)")
@@ -336,7 +351,9 @@ func unblockingFIFO<T: Sendable>(_ fifo: String, seconds: Double = 20, _ work: @
             let (interim, final, refused) = try await offThePool { () -> (String, String, String) in
                 let body = #"{"items": ["1003"], "k": 2}"#
                 let connection = try RawConnection(port: port)
-                connection.send("POST /v1/recommendations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nExpect: 100-continue\r\n\r\n")
+                connection.send(
+                    "POST /v1/recommendations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nExpect: 100-continue\r\n\r\n"
+                )
                 let interim = connection.receive(for: 0.5).text
                 connection.send(body)
                 let final = connection.receive(for: 1).text
@@ -354,13 +371,16 @@ func unblockingFIFO<T: Sendable>(_ fifo: String, seconds: Double = 20, _ work: @
     @Test func compressedBodiesAre415() async throws {
         try await Fixture.app().test(.router) { client in
             for encoding in ["gzip", "deflate, gzip", "br"] {
-                let response = try await client.post("/v1/recommendations", #"{"items": ["1003"]}"#,
-                                                      headers: [.contentType: "application/json", .contentEncoding: encoding])
-                #expect(response.status == .unsupportedMediaType && response.errorCode == "unsupported_content_encoding", "\(response.text)")
+                let response = try await client.post(
+                    "/v1/recommendations", #"{"items": ["1003"]}"#,
+                    headers: [.contentType: "application/json", .contentEncoding: encoding])
+                #expect(
+                    response.status == .unsupportedMediaType && response.errorCode == "unsupported_content_encoding", "\(response.text)")
                 #expect(response.headers[.acceptEncoding] == "identity")
             }
-            let identity = try await client.post("/v1/recommendations", #"{"items": ["1003"]}"#,
-                                                 headers: [.contentType: "application/json", .contentEncoding: "identity"])
+            let identity = try await client.post(
+                "/v1/recommendations", #"{"items": ["1003"]}"#,
+                headers: [.contentType: "application/json", .contentEncoding: "identity"])
             #expect(identity.status == .ok)
         }
     }
@@ -368,8 +388,9 @@ func unblockingFIFO<T: Sendable>(_ fifo: String, seconds: Double = 20, _ work: @
     /// A 405 is counted under the route its path names, not `NotFound`.
     @Test func methodNotAllowedIsLabelledWithItsRoute() async throws {
         let metrics = ServiceMetrics()
-        let app = try buildApplication(configuration: ServingConfiguration(port: 0, inferenceThreads: 1),
-                                       model: ServedModel(recommender: try Fixture.recommender()), metrics: metrics)
+        let app = try buildApplication(
+            configuration: ServingConfiguration(port: 0, inferenceThreads: 1),
+            model: ServedModel(recommender: try Fixture.recommender()), metrics: metrics)
         try await app.test(.router) { client in
             let wrongMethod = try await client.get("/v1/recommendations"), nowhere = try await client.get("/nowhere")
             #expect(wrongMethod.status == .methodNotAllowed && nowhere.status == .notFound)
@@ -386,8 +407,9 @@ func unblockingFIFO<T: Sendable>(_ fifo: String, seconds: Double = 20, _ work: @
         var configuration = ServingConfiguration(port: 0, inferenceThreads: 1, idleTimeout: .seconds(30))
         configuration.maxConnectionsPerClient = 3
         let metrics = ServiceMetrics()
-        let app = try buildApplication(configuration: configuration, model: ServedModel(recommender: try Fixture.recommender()),
-                                       metrics: metrics)
+        let app = try buildApplication(
+            configuration: configuration, model: ServedModel(recommender: try Fixture.recommender()),
+            metrics: metrics)
         try await app.test(.live) { client in
             let port = try #require(client.port)
             // The test client may hold a connection of its own from the same address, so connections
@@ -440,5 +462,9 @@ final class LockedBox<Value: Sendable>: @unchecked Sendable {
 
 extension LockedBox where Value == Bool {
     /// The value; clears it.
-    func take() -> Bool { lock.withLock { defer { stored = false }; return stored } }
+    func take() -> Bool {
+        lock.withLock {
+            defer { stored = false }; return stored
+        }
+    }
 }

@@ -16,8 +16,9 @@ enum Fixture {
             .appendingPathComponent("srgnn-serving-tests-\(ProcessInfo.processInfo.processIdentifier).safetensors").path
         let configuration = SRGNNConfiguration(itemCount: rawIDs.count, hiddenSize: 8)
         let model = try! SRGNNModel(configuration: configuration, seed: 1)
-        let metadata = CheckpointMetadata(model: configuration, vocabulary: ItemVocabulary(rawIDs: rawIDs), epoch: 3,
-                                          metrics: ["P@20": 0.5, "MRR@20": 0.25], training: nil, history: nil)
+        let metadata = CheckpointMetadata(
+            model: configuration, vocabulary: ItemVocabulary(rawIDs: rawIDs), epoch: 3,
+            metrics: ["P@20": 0.5, "MRR@20": 0.25], training: nil, history: nil)
         try! LoadedModel.save(model: model, metadata: metadata, to: path)
         return path
     }()
@@ -29,8 +30,10 @@ enum Fixture {
         try Recommender(contentsOf: checkpointPath, maxSessionLength: maxSessionLength)
     }
 
-    static func app(_ configuration: ServingConfiguration = ServingConfiguration(port: 0, inferenceThreads: 2),
-                    recommender: Recommender? = nil) throws -> some ApplicationProtocol {
+    static func app(
+        _ configuration: ServingConfiguration = ServingConfiguration(port: 0, inferenceThreads: 2),
+        recommender: Recommender? = nil
+    ) throws -> some ApplicationProtocol {
         try buildApplication(configuration: configuration, model: ServedModel(recommender: recommender ?? self.recommender()))
     }
 }

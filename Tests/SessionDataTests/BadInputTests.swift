@@ -19,7 +19,9 @@ struct BadInputTests {
     func malformedRow() throws {
         let error = try digineticaError(header + "1;NA;81766;526309;2016-05-09\n1;NA;31331\n")
         #expect(error?.location == .line(3))
-        #expect(error?.description.contains("train-item-views.csv: line 3: malformed row: expected at least 5 fields separated by ';', found 3") == true)
+        #expect(
+            error?.description.contains("train-item-views.csv: line 3: malformed row: expected at least 5 fields separated by ';', found 3")
+                == true)
     }
 
     @Test("a missing column in the header")
@@ -70,7 +72,9 @@ struct BadInputTests {
         #expect(error?.description.contains("truncated pickle") == true)
         // A frame that announces more bytes than remain.
         let framed = Array(Pickle.encode(SessionList([[1, 2]]), protocol: 4).dropLast(2))
-        #expect(expectDataError { _ = try Pickle.readSessions(framed, file: "f") }?.description.contains("truncated pickle: FRAME announces") == true)
+        #expect(
+            expectDataError { _ = try Pickle.readSessions(framed, file: "f") }?.description.contains("truncated pickle: FRAME announces")
+                == true)
     }
 
     @Test("a foreign pickle: an unsupported opcode is named with its byte offset")
@@ -78,16 +82,21 @@ struct BadInputTests {
         // pickle.dumps({}, protocol=4): PROTO 4, EMPTY_DICT, MEMOIZE, STOP.
         let dict: [UInt8] = [0x80, 0x04, 0x7D, 0x94, 0x2E]
         let error = expectDataError { _ = try Pickle.readSessions(dict, file: "test.txt") }
-        #expect(error?.description == "test.txt: byte offset 2: unsupported pickle opcode 0x7d '}' (EMPTY_DICT), expected only lists, tuples and integers")
+        #expect(
+            error?.description
+                == "test.txt: byte offset 2: unsupported pickle opcode 0x7d '}' (EMPTY_DICT), expected only lists, tuples and integers")
         // Not a pickle at all.
         let text = Array("1 2 3\n".utf8)
-        #expect(expectDataError { _ = try Pickle.readSessions(text, file: "x") }?.description
-            == "x: byte offset 0: not a pickle of protocol 2 to 5: expected the PROTO opcode 0x80, found 0x31")
+        #expect(
+            expectDataError { _ = try Pickle.readSessions(text, file: "x") }?.description
+                == "x: byte offset 0: not a pickle of protocol 2 to 5: expected the PROTO opcode 0x80, found 0x31")
         // Protocol 1 or 6.
         #expect(expectDataError { _ = try Pickle.readSessions([0x80, 0x06, 0x2E], file: "x") }?.location == .byteOffset(1))
         // The right opcodes but the wrong shape: a list of ints where sessions are expected.
         let flat = Pickle.encode(.list([.int(1), .int(2)]), protocol: 3)
-        #expect(expectDataError { _ = try Pickle.readSessions(flat, file: "x") }?.description.contains("session 0: expected a list, found the integer 1") == true)
+        #expect(
+            expectDataError { _ = try Pickle.readSessions(flat, file: "x") }?.description.contains(
+                "session 0: expected a list, found the integer 1") == true)
         // An empty file.
         #expect(expectDataError { _ = try Pickle.readSessions([], file: "x") }?.description.contains("empty file") == true)
     }
@@ -97,9 +106,10 @@ struct BadInputTests {
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }
         let file = try folder.file("occupied", "not a folder")
-        let dataset = SessionDataset(trainSessions: SessionList([[1, 2]]), train: .augmenting(SessionList([[1, 2]])),
-                                     test: ExampleSet(prefixes: [[1]], targets: [2]),
-                                     vocabulary: ItemVocabulary(rawIDs: ["a", "b"]), itemCount: 2)
+        let dataset = SessionDataset(
+            trainSessions: SessionList([[1, 2]]), train: .augmenting(SessionList([[1, 2]])),
+            test: ExampleSet(prefixes: [[1]], targets: [2]),
+            vocabulary: ItemVocabulary(rawIDs: ["a", "b"]), itemCount: 2)
         let onFile = expectDataError { try DatasetFolder.write(dataset, to: file) }
         #expect(onFile?.description.contains("\(file): cannot create the output folder") == true)
         let under = expectDataError { try DatasetFolder.write(dataset, to: file + "/out") }
@@ -112,18 +122,23 @@ struct BadInputTests {
     func damagedFolder() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }
-        let dataset = SessionDataset(trainSessions: SessionList([[1, 2], [2, 3]]), train: .augmenting(SessionList([[1, 2], [2, 3]])),
-                                     test: ExampleSet(prefixes: [[1]], targets: [3]),
-                                     vocabulary: ItemVocabulary(rawIDs: ["a", "b", "c"]), itemCount: 3)
+        let dataset = SessionDataset(
+            trainSessions: SessionList([[1, 2], [2, 3]]), train: .augmenting(SessionList([[1, 2], [2, 3]])),
+            test: ExampleSet(prefixes: [[1]], targets: [3]),
+            vocabulary: ItemVocabulary(rawIDs: ["a", "b", "c"]), itemCount: 3)
         try DatasetFolder.write(dataset, to: folder.path)
         _ = try folder.file(DatasetFolder.trainSessionsName, "1 2\n2 x\n")
         let error = expectDataError { _ = try SessionDataset.load(from: folder.path) }
         #expect(error?.description.contains("train_sessions.txt: line 2: expected digits") == true)
         _ = try folder.file(DatasetFolder.trainSessionsName, "1 2\n2 9\n")
-        #expect(expectDataError { _ = try SessionDataset.load(from: folder.path) }?.description.contains("line 2: expected item ids in 1...3") == true)
+        #expect(
+            expectDataError { _ = try SessionDataset.load(from: folder.path) }?.description.contains("line 2: expected item ids in 1...3")
+                == true)
         _ = try folder.file(DatasetFolder.trainSessionsName, "1 2\n2 3\n")
         _ = try folder.file(DatasetFolder.testExamplesName, "1 3\n")
-        #expect(expectDataError { _ = try SessionDataset.load(from: folder.path) }?.description.contains("test_examples.txt: line 1: expected a prefix") == true)
+        #expect(
+            expectDataError { _ = try SessionDataset.load(from: folder.path) }?.description.contains(
+                "test_examples.txt: line 1: expected a prefix") == true)
         _ = try folder.file(DatasetFolder.manifestName, "{\"format\": 1}")
         #expect(expectDataError { _ = try SessionDataset.load(from: folder.path) }?.file.hasSuffix("dataset.json") == true)
         // Not a dataset folder at all.

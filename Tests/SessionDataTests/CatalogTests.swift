@@ -8,7 +8,9 @@ import TestSupport
     @Test func readsCSVWithQuotesAvailabilityAndBlankLines() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }
-        let path = try folder.file("items.csv", #"""
+        let path = try folder.file(
+            "items.csv",
+            #"""
             item_id,available,category,brand
             1,true,shoes,"Acme, Inc."
             2,0,socks,
@@ -28,7 +30,9 @@ import TestSupport
     @Test func readsJSONLinesWithListsAndNumbers() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }
-        let path = try folder.file("items.jsonl", """
+        let path = try folder.file(
+            "items.jsonl",
+            """
             {"id": "a", "available": false, "size": 42.0, "tags": ["x", 7]}
             {"id": 17, "size": 0.5, "colour": null}
             """)
@@ -37,18 +41,23 @@ import TestSupport
         #expect(catalog.entries["17"] == Catalog.Entry(available: true, attributes: ["size": ["0.5"]]))
     }
 
-    @Test("a malformed catalog names the file, line and field", arguments: [
-        ("items.csv", "id,available\n1,true\n1,false\n", "items.csv: line 3: field 'id': item '1' appears twice"),
-        ("items.csv", "id,available\n1,maybe\n", "items.csv: line 2: field 'available': expected true/false (or 1/0, yes/no), found 'maybe'"),
-        ("items.csv", "id,colour\n1,red,extra\n", "items.csv: line 2: 3 fields, the header has 2"),
-        ("items.csv", "sku,colour\n1,red\n", "items.csv: line 1: the header needs an item id column"),
-        ("items.csv", "id,colour\n1,\"red\n", "items.csv: line 2: field 'column 2': a quoted field is not closed"),
-        ("items.csv", "", "items.csv: the file is empty"),
-        ("items.jsonl", "{\"id\": \"1\"}\n[1, 2]\n", "items.jsonl: line 2: expected a JSON object"),
-        ("items.jsonl", "{\"colour\": \"red\"}\n", "items.jsonl: line 1: field 'id': missing"),
-        ("items.jsonl", "{\"id\": \"1\", \"available\": \"no\"}\n", "items.jsonl: line 1: field 'available': expected true or false"),
-        ("items.jsonl", "{\"id\": \"1\", \"new\": true}\n", "items.jsonl: line 1: field 'new': expected a string, a number or a list"),
-    ])
+    @Test(
+        "a malformed catalog names the file, line and field",
+        arguments: [
+            ("items.csv", "id,available\n1,true\n1,false\n", "items.csv: line 3: field 'id': item '1' appears twice"),
+            (
+                "items.csv", "id,available\n1,maybe\n",
+                "items.csv: line 2: field 'available': expected true/false (or 1/0, yes/no), found 'maybe'"
+            ),
+            ("items.csv", "id,colour\n1,red,extra\n", "items.csv: line 2: 3 fields, the header has 2"),
+            ("items.csv", "sku,colour\n1,red\n", "items.csv: line 1: the header needs an item id column"),
+            ("items.csv", "id,colour\n1,\"red\n", "items.csv: line 2: field 'column 2': a quoted field is not closed"),
+            ("items.csv", "", "items.csv: the file is empty"),
+            ("items.jsonl", "{\"id\": \"1\"}\n[1, 2]\n", "items.jsonl: line 2: expected a JSON object"),
+            ("items.jsonl", "{\"colour\": \"red\"}\n", "items.jsonl: line 1: field 'id': missing"),
+            ("items.jsonl", "{\"id\": \"1\", \"available\": \"no\"}\n", "items.jsonl: line 1: field 'available': expected true or false"),
+            ("items.jsonl", "{\"id\": \"1\", \"new\": true}\n", "items.jsonl: line 1: field 'new': expected a string, a number or a list"),
+        ])
     func malformed(name: String, text: String, message: String) throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }
@@ -81,8 +90,10 @@ import TestSupport
     /// A JSON number compares as its shortest text; an integer exactly, even past 2^53 (where a
     /// Double would round it and miss the CSV row that spells it out).
     @Test func numbersCompareAsTheirShortestText() throws {
-        let values = try JSONDecoder().decode([Catalog.Scalar].self,
-            from: Data(#"[2, 2.0, -7, 0.5, 1e20, "2.0", 12345678901234567, 9007199254740993]"#.utf8)).map(\.text)
+        let values = try JSONDecoder().decode(
+            [Catalog.Scalar].self,
+            from: Data(#"[2, 2.0, -7, 0.5, 1e20, "2.0", 12345678901234567, 9007199254740993]"#.utf8)
+        ).map(\.text)
         #expect(values == ["2", "2", "-7", "0.5", "1e+20", "2.0", "12345678901234567", "9007199254740993"])
         #expect(throws: DecodingError.self) { try JSONDecoder().decode([Catalog.Scalar].self, from: Data("[true]".utf8)) }
     }

@@ -25,17 +25,20 @@ struct ClickLogReaderTests {
     func genericCSV() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }
-        let log = try folder.file("log.tsv", """
-        when\tsid\tproduct
-        100\ta\tx
-        50\ta\ty
+        let log = try folder.file(
+            "log.tsv",
+            """
+            when\tsid\tproduct
+            100\ta\tx
+            50\ta\ty
 
-        300\tb\tx
-        200\tb\tz
+            300\tb\tx
+            200\tb\tz
 
-        """)
-        let format = ClickLogFormat(delimiter: 0x09, header: .present, session: .name("sid"), item: .name("product"),
-                                    time: .name("when"), timeFormat: .unix)
+            """)
+        let format = ClickLogFormat(
+            delimiter: 0x09, header: .present, session: .name("sid"), item: .name("product"),
+            time: .name("when"), timeFormat: .unix)
         let clicks = try ClickLogReader(format: format).read(log)
         #expect(clicks.sessionKeys == ["a", "b"])
         #expect(clicks.itemKeys == ["x", "y", "z"])
@@ -44,15 +47,17 @@ struct ClickLogReaderTests {
         #expect(clicks.headerLine == 1)
         // The same by 0-based index, without a header.
         let headless = try folder.file("headless.csv", "100,a,x\n50,a,y\n")
-        let byIndex = ClickLogFormat(delimiter: UInt8(ascii: ","), header: .absent, session: .index(1), item: .index(2),
-                                     time: .index(0), timeFormat: .unix)
+        let byIndex = ClickLogFormat(
+            delimiter: UInt8(ascii: ","), header: .absent, session: .index(1), item: .index(2),
+            time: .index(0), timeFormat: .unix)
         let indexed = try ClickLogReader(format: byIndex).read(headless)
         #expect(indexed.clickItem == [0, 1])
         #expect(indexed.clickOrder == [100, 50])
         // A UTF-8 byte-order mark before the header is ignored.
         let bom = try folder.file("bom.csv", "\u{FEFF}sid,product,when\na,x,1\n")
-        let named = ClickLogFormat(delimiter: UInt8(ascii: ","), header: .present, session: .name("sid"), item: .name("product"),
-                                   time: .name("when"), timeFormat: .unix)
+        let named = ClickLogFormat(
+            delimiter: UInt8(ascii: ","), header: .present, session: .name("sid"), item: .name("product"),
+            time: .name("when"), timeFormat: .unix)
         #expect(try ClickLogReader(format: named).read(bom).sessionKeys == ["a"])
     }
 
@@ -64,14 +69,18 @@ struct ClickLogReaderTests {
         var rows = ["session,item,time"]
         for (session, day) in [("s1", "01"), ("s2", "02"), ("s3", "03"), ("s4", "10")] {
             // Written out of order: B at 12:00, A at 11:00, C at 13:00 → A B C.
-            rows += ["\(session),B,2020-01-\(day)T12:00:00Z", "\(session),A,2020-01-\(day)T11:00:00Z",
-                     "\(session),C,2020-01-\(day)T13:00:00Z"]
+            rows += [
+                "\(session),B,2020-01-\(day)T12:00:00Z", "\(session),A,2020-01-\(day)T11:00:00Z",
+                "\(session),C,2020-01-\(day)T13:00:00Z",
+            ]
         }
         let log = try folder.file("log.csv", rows.joined(separator: "\n"))
-        let format = ClickLogFormat(delimiter: UInt8(ascii: ","), header: .present, session: .name("session"),
-                                    item: .name("item"), time: .name("time"), timeFormat: .iso8601)
-        let result = try Preprocessor.run(path: log, format: format,
-                                          options: PreprocessOptions(minimumItemSupport: 1, testDays: 3))
+        let format = ClickLogFormat(
+            delimiter: UInt8(ascii: ","), header: .present, session: .name("session"),
+            item: .name("item"), time: .name("time"), timeFormat: .iso8601)
+        let result = try Preprocessor.run(
+            path: log, format: format,
+            options: PreprocessOptions(minimumItemSupport: 1, testDays: 3))
         #expect(result.dataset.trainSessions.arrays == [[1, 2, 3], [1, 2, 3], [1, 2, 3]])
         #expect(result.dataset.vocabulary.rawIDs == ["A", "B", "C"])
         #expect(result.dataset.test.prefixArrays == [[1, 2], [1]])
@@ -101,11 +110,13 @@ struct ClickLogReaderTests {
         expectBalanced(trainingOnly.summary)
     }
 
-    @Test("RecBole atomic file: ml-100k keyed by user_id, ordered by timestamp",
-          .enabled(if: Shared.exists(Shared.data("ml-100k/ml-100k.inter")), "needs ../shared/data/ml-100k"))
+    @Test(
+        "RecBole atomic file: ml-100k keyed by user_id, ordered by timestamp",
+        .enabled(if: Shared.exists(Shared.data("ml-100k/ml-100k.inter")), "needs ../shared/data/ml-100k"))
     func recbole() throws {
-        let result = try Preprocessor.run(path: Shared.data("ml-100k/ml-100k.inter"),
-                                          format: .recbole(sessionField: "user_id"), options: PreprocessOptions(testDays: 30))
+        let result = try Preprocessor.run(
+            path: Shared.data("ml-100k/ml-100k.inter"),
+            format: .recbole(sessionField: "user_id"), options: PreprocessOptions(testDays: 30))
         #expect(result.summary.clicksRead == 100_000)
         #expect(result.summary.sessionsRead == 943)
         #expect(result.summary.itemsRead == 1_682)

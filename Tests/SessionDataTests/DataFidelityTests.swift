@@ -51,8 +51,9 @@ import TestSupport
         }
         rows.append("t,x,\(1_000 + 30 * 86400)\nt,\(Self.composed),\(1_001 + 30 * 86400)")
         let path = try folder.file("log.csv", rows.joined(separator: "\n") + "\n")
-        let format = ClickLogFormat(delimiter: UInt8(ascii: ","), header: .present, session: .name("session_id"),
-                                    item: .name("item_id"), time: .name("time"), timeFormat: .unix)
+        let format = ClickLogFormat(
+            delimiter: UInt8(ascii: ","), header: .present, session: .name("session_id"),
+            item: .name("item_id"), time: .name("time"), timeFormat: .unix)
         let log = try ClickLogReader(format: format).read(path)
         #expect(log.sessionCount == 3 && log.itemCount == 3)
         let result = try Preprocessor.run(log, options: PreprocessOptions(minimumItemSupport: 1))
@@ -70,7 +71,10 @@ import TestSupport
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }
         let csv = try folder.file("items.csv", "id,available,colour\n\(Self.composed),false,red\n\(Self.decomposed),true,blue\n")
-        let jsonl = try folder.file("items.jsonl", "{\"id\": \"\(Self.composed)\", \"available\": false, \"colour\": \"red\"}\n{\"id\": \"\(Self.decomposed)\", \"colour\": \"blue\"}\n")
+        let jsonl = try folder.file(
+            "items.jsonl",
+            "{\"id\": \"\(Self.composed)\", \"available\": false, \"colour\": \"red\"}\n{\"id\": \"\(Self.decomposed)\", \"colour\": \"blue\"}\n"
+        )
         let vocabulary = ItemVocabulary(rawIDs: [Self.composed, Self.decomposed])
         for path in [csv, jsonl] {
             let catalog = try Catalog.load(from: path)
@@ -90,8 +94,9 @@ import TestSupport
         // Items 0xFF and 0xFE would both decode to U+FFFD and become one item.
         let bytes = Array("session_id,item_id,time\n1,a,1\n1,".utf8) + [0xFF] + Array(",2\n1,".utf8) + [0xFE] + Array(",3\n".utf8)
         let path = try folder.file("log.csv", bytes: bytes)
-        let format = ClickLogFormat(delimiter: UInt8(ascii: ","), header: .present, session: .name("session_id"),
-                                    item: .name("item_id"), time: .name("time"), timeFormat: .unix)
+        let format = ClickLogFormat(
+            delimiter: UInt8(ascii: ","), header: .present, session: .name("session_id"),
+            item: .name("item_id"), time: .name("time"), timeFormat: .unix)
         let text = Self.message { _ = try ClickLogReader(format: format).read(path) }
         #expect(text.hasPrefix(path + ": line 3: field 'item_id': expected an id in UTF-8"), "\(text)")
     }
@@ -119,7 +124,9 @@ import TestSupport
 
     @Test("item 4: a UTF-8 byte-order mark is skipped in all three formats", arguments: ["items.csv", "items.tsv", "items.jsonl"])
     func byteOrderMark(name: String) throws {
-        let text = name.hasSuffix(".jsonl") ? "{\"id\": \"1\", \"colour\": \"red\"}\n"
+        let text =
+            name.hasSuffix(".jsonl")
+            ? "{\"id\": \"1\", \"colour\": \"red\"}\n"
             : name.hasSuffix(".tsv") ? "id\tcolour\n1\tred\n" : "id,colour\n1,red\n"
         let catalog = try Self.load(name, "\u{FEFF}" + text)
         #expect(catalog.entries["1"]?.attributes["colour"] == ["red"])
@@ -151,12 +158,15 @@ import TestSupport
         let files = [
             ("items.csv", "id,size,code,big\n1,41,007,1e400\n2,41.0,7,1\n3,42,x,2\n"),
             ("items.tsv", "id\tsize\tcode\tbig\n1\t41\t007\t1e400\n2\t41.0\t7\t1\n3\t42\tx\t2\n"),
-            ("items.jsonl", #"""
+            (
+                "items.jsonl",
+                #"""
                 {"id": "1", "size": 41, "code": "007", "big": 1e400}
                 {"id": 2, "size": 41.0, "code": 7, "big": 1}
                 {"id": "3", "size": "42", "code": "x", "big": 2}
 
-                """#),
+                """#
+            ),
         ]
         for (name, text) in files {
             let index = CatalogIndex(try Self.load(name, text), vocabulary: vocabulary)

@@ -8,8 +8,9 @@ struct DatasetFolderTests {
     let sessions = SessionList([[1, 2, 3], [2, 4], [5, 5, 1]])
     var test: ExampleSet { ExampleSet.augmenting(SessionList([[3, 2, 1], [4, 5]])) }
 
-    @Test("SR-GNN pickle folders in protocols 2 to 5, test set as tuple or list, with or without train.txt",
-          arguments: [2, 3, 4, 5])
+    @Test(
+        "SR-GNN pickle folders in protocols 2 to 5, test set as tuple or list, with or without train.txt",
+        arguments: [2, 3, 4, 5])
     func srgnnFolders(protocolVersion: Int) throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }
@@ -35,12 +36,14 @@ struct DatasetFolderTests {
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }
         let vocabulary = ItemVocabulary(rawIDs: ["a", "b b", "c", "214536502", "ü"])
-        let plain = SessionDataset(trainSessions: sessions, train: .augmenting(sessions), test: test,
-                                   vocabulary: vocabulary, itemCount: 5, clickCount: 13)
+        let plain = SessionDataset(
+            trainSessions: sessions, train: .augmenting(sessions), test: test,
+            vocabulary: vocabulary, itemCount: 5, clickCount: 13)
         try plain.write(to: folder.path)
         #expect(try SessionDataset.load(from: folder.path) == plain)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
-            == ["dataset.json", "items.txt", "test_examples.txt", "train_sessions.txt"])
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
+                == ["dataset.json", "items.txt", "test_examples.txt", "train_sessions.txt"])
 
         var odd = plain
         odd.train = ExampleSet(prefixes: [[5, 5], [2]], targets: [1, 4])
@@ -53,8 +56,9 @@ struct DatasetFolderTests {
         #expect(!FileManager.default.fileExists(atPath: folder.path + "/train_examples.txt"))
     }
 
-    @Test("an SR-GNN fixture folder converts to ours and back unchanged",
-          .enabled(if: Shared.exists(Shared.yoochooseFixture), "needs ../shared/fixtures/preprocess"))
+    @Test(
+        "an SR-GNN fixture folder converts to ours and back unchanged",
+        .enabled(if: Shared.exists(Shared.yoochooseFixture), "needs ../shared/fixtures/preprocess"))
     func convertFixture() throws {
         let original = try SessionDataset.load(from: Shared.yoochooseFixture + "/yoochoose1_4")
         let folder = try TemporaryFolder()

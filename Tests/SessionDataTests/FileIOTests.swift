@@ -17,7 +17,8 @@ import SessionData
         }
         #expect(seen == ["1:a", "3:b", "5:c"])
         #expect(overlong == [2, 4, 6])
-        #expect(throws: SessionDataError(file: path, location: .line(2), "the line is longer than 10 bytes (the limit for one test line)")) {
+        #expect(throws: SessionDataError(file: path, location: .line(2), "the line is longer than 10 bytes (the limit for one test line)"))
+        {
             try FileIO.forEachLine(path, maximumLineLength: 10, limitName: "one test line") { _, _ in }
         }
     }

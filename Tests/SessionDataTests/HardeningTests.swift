@@ -55,15 +55,20 @@ import TestSupport
     @Test("7, issue 29: a 200,000-click session is read whole; the budget is on the examples it would make")
     func longPickleSession() throws {
         let long = (0..<200_000).map { $0 % 50 + 1 }
-        let sessions = try Pickle.readSessions(Pickle.encode(.list([.list(long.map { .int($0) }), .list([.int(1), .int(2)])])), file: "all_train_seq.txt")
+        let sessions = try Pickle.readSessions(
+            Pickle.encode(.list([.list(long.map { .int($0) }), .list([.int(1), .int(2)])])), file: "all_train_seq.txt")
         #expect(sessions.length(of: 0) == 200_000)
         #expect(sessions.arrays[0] == long.map { Int32($0) })
         #expect(sessions.arrays[1] == [1, 2])
         // Its prefixes would hold 200,000 · 199,999 / 2 + 199,999 ids: over the budget, refused
         // with a message that names the limit before anything is built.
-        let text = Self.message { _ = try ExampleSet.augmenting(sessions, budget: InputLimits.maximumExampleValues, file: "all_train_seq.txt") }
+        let text = Self.message {
+            _ = try ExampleSet.augmenting(sessions, budget: InputLimits.maximumExampleValues, file: "all_train_seq.txt")
+        }
         #expect(text.hasPrefix("all_train_seq.txt: "), "\(text)")
-        #expect(text.contains("over the limit of \(InputLimits.maximumExampleValues)") && text.contains("not a problem with the data"), "\(text)")
+        #expect(
+            text.contains("over the limit of \(InputLimits.maximumExampleValues)") && text.contains("not a problem with the data"),
+            "\(text)")
     }
 
     /// `pickle.dump([[1, 2, 3]] * 50, f, protocol=3)` as CPython writes it (117 bytes): one list
@@ -133,14 +138,17 @@ import TestSupport
     func longNativeLine() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }
-        let dataset = SessionDataset(trainSessions: SessionList([[1, 2]]), train: .augmenting(SessionList([[1, 2]])),
-                                     test: ExampleSet(prefixes: [[1]], targets: [2]), vocabulary: .identity(count: 2), itemCount: 2)
+        let dataset = SessionDataset(
+            trainSessions: SessionList([[1, 2]]), train: .augmenting(SessionList([[1, 2]])),
+            test: ExampleSet(prefixes: [[1]], targets: [2]), vocabulary: .identity(count: 2), itemCount: 2)
         try DatasetFolder.write(dataset, to: folder.path)
         let manifest = try String(contentsOfFile: folder.path + "/dataset.json", encoding: .utf8)
         func write(clicks: Int) throws {
             let line = (0..<clicks).map { String($0 % 2 + 1) }.joined(separator: " ")
             _ = try folder.file(DatasetFolder.trainSessionsName, line + "\n")
-            _ = try folder.file(DatasetFolder.manifestName, manifest.replacingOccurrences(of: "\"train_examples\" : 1", with: "\"train_examples\" : \(clicks - 1)"))
+            _ = try folder.file(
+                DatasetFolder.manifestName,
+                manifest.replacingOccurrences(of: "\"train_examples\" : 1", with: "\"train_examples\" : \(clicks - 1)"))
         }
         try write(clicks: 300)
         let loaded = try SessionDataset.load(from: folder.path)
@@ -167,8 +175,9 @@ import TestSupport
         for k in 0..<20 { rows.append("\(k + 2),\(k % 3 + 1),\(1_000_000 + k)\n\(k + 2),\(k % 3 + 2),\(1_000_001 + k)") }
         rows.append("99,1,\(1_000_000 + 10 * 86400)\n99,2,\(1_000_000 + 10 * 86400)")
         let path = try folder.file("log.csv", rows.joined(separator: "\n") + "\n")
-        let format = ClickLogFormat(delimiter: UInt8(ascii: ","), header: .present, session: .name("session_id"),
-                                    item: .name("item_id"), time: .name("time"), timeFormat: .unix)
+        let format = ClickLogFormat(
+            delimiter: UInt8(ascii: ","), header: .present, session: .name("session_id"),
+            item: .name("item_id"), time: .name("time"), timeFormat: .unix)
         let options = PreprocessOptions(minimumItemSupport: 1)
         let result = try Preprocessor.run(path: path, format: format, options: options)
         #expect(result.summary.longSessions == nil && result.summary.longSessionClicks == nil)
@@ -188,12 +197,16 @@ import TestSupport
     func manifestCounts() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }
-        let dataset = SessionDataset(trainSessions: SessionList([[1, 2]]), train: .augmenting(SessionList([[1, 2]])),
-                                     test: ExampleSet(prefixes: [[1]], targets: [2]), vocabulary: .identity(count: 2), itemCount: 2)
+        let dataset = SessionDataset(
+            trainSessions: SessionList([[1, 2]]), train: .augmenting(SessionList([[1, 2]])),
+            test: ExampleSet(prefixes: [[1]], targets: [2]), vocabulary: .identity(count: 2), itemCount: 2)
         try DatasetFolder.write(dataset, to: folder.path)
         let original = try String(contentsOfFile: folder.path + "/dataset.json", encoding: .utf8)
         for (from, to, expected) in [
-            ("\"train_example_skip\" : 0", "\"train_example_skip\" : -1", "field 'train_example_skip': expected an integer in 0...2147483647, found -1"),
+            (
+                "\"train_example_skip\" : 0", "\"train_example_skip\" : -1",
+                "field 'train_example_skip': expected an integer in 0...2147483647, found -1"
+            ),
             ("\"item_count\" : 2", "\"item_count\" : -1", "field 'item_count': expected an integer in 1...2147483646, found -1"),
         ] {
             _ = try folder.file(DatasetFolder.manifestName, original.replacingOccurrences(of: from, with: to))
@@ -246,8 +259,9 @@ import TestSupport
     func duplicateRawIDs() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }
-        let dataset = SessionDataset(trainSessions: SessionList([[1, 2]]), train: .augmenting(SessionList([[1, 2]])),
-                                     test: ExampleSet(prefixes: [[1]], targets: [2]), vocabulary: ItemVocabulary(rawIDs: ["a", "b"]), itemCount: 2)
+        let dataset = SessionDataset(
+            trainSessions: SessionList([[1, 2]]), train: .augmenting(SessionList([[1, 2]])),
+            test: ExampleSet(prefixes: [[1]], targets: [2]), vocabulary: ItemVocabulary(rawIDs: ["a", "b"]), itemCount: 2)
         try DatasetFolder.write(dataset, to: folder.path)
         _ = try folder.file(DatasetFolder.itemsName, "a\na\n")
         let text = Self.message { _ = try SessionDataset.load(from: folder.path) }
@@ -281,8 +295,9 @@ import TestSupport
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }
         _ = try folder.file(".train_sessions.txt.tmp-4242", "partial")
-        let dataset = SessionDataset(trainSessions: SessionList([[1, 2]]), train: .augmenting(SessionList([[1, 2]])),
-                                     test: ExampleSet(prefixes: [[1]], targets: [2]), vocabulary: .identity(count: 2), itemCount: 2)
+        let dataset = SessionDataset(
+            trainSessions: SessionList([[1, 2]]), train: .augmenting(SessionList([[1, 2]])),
+            test: ExampleSet(prefixes: [[1]], targets: [2]), vocabulary: .identity(count: 2), itemCount: 2)
         try DatasetFolder.write(dataset, to: folder.path)
         let names = try FileManager.default.contentsOfDirectory(atPath: folder.path)
         #expect(!names.contains { $0.contains(".tmp-") }, "\(names)")

@@ -41,8 +41,9 @@ struct PickleTests {
         for version in 2...5 { #expect(try Pickle.decode(Pickle.encode(value, protocol: version), file: "mem") == value) }
     }
 
-    @Test("the reference's own fixture pickles decode (protocol 4 with frames and MEMOIZE)",
-          .enabled(if: Shared.exists(Shared.digineticaFixture), "needs ../shared/fixtures/preprocess"))
+    @Test(
+        "the reference's own fixture pickles decode (protocol 4 with frames and MEMOIZE)",
+        .enabled(if: Shared.exists(Shared.digineticaFixture), "needs ../shared/fixtures/preprocess"))
     func fixturePickles() throws {
         let folder = Shared.digineticaFixture
         let all = try Pickle.readSessions(FileIO.readAll(folder + "/all_train_seq.txt"), file: "all_train_seq.txt")

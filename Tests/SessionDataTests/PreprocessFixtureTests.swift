@@ -5,9 +5,11 @@ import TestSupport
 
 /// `srgnn preprocess` against the official preprocess.py's outputs on the shipped samples,
 /// compared element by element (sequences and labels of train, test and all_train_seq).
-@Suite("Preprocessing matches the reference",
-       .enabled(if: Shared.exists(Shared.digineticaSampleLog) && Shared.exists(Shared.digineticaFixture),
-                "needs ../shared/data and ../shared/fixtures/preprocess"))
+@Suite(
+    "Preprocessing matches the reference",
+    .enabled(
+        if: Shared.exists(Shared.digineticaSampleLog) && Shared.exists(Shared.digineticaFixture),
+        "needs ../shared/data and ../shared/fixtures/preprocess"))
 struct PreprocessFixtureTests {
     /// Preprocesses, writes our folder, reads it back, and compares with the fixture folder.
     func check(log: String, format: ClickLogFormat, options: PreprocessOptions, fixture: String) throws -> PreprocessResult {
@@ -32,8 +34,9 @@ struct PreprocessFixtureTests {
 
     @Test("Diginetica sample → diginetica-sample (309 items, 1,205 train / 99 test examples)")
     func diginetica() throws {
-        let result = try check(log: Shared.digineticaSampleLog, format: .diginetica, options: .diginetica,
-                               fixture: Shared.digineticaFixture)
+        let result = try check(
+            log: Shared.digineticaSampleLog, format: .diginetica, options: .diginetica,
+            fixture: Shared.digineticaFixture)
         #expect(result.dataset.itemCount == 309)
         #expect(result.dataset.train.count == 1205)
         #expect(result.dataset.test.count == 99)
@@ -46,8 +49,9 @@ struct PreprocessFixtureTests {
 
     @Test("Yoochoose sample (no header) → yoochoose1_4 and yoochoose1_64", arguments: [4, 64])
     func yoochoose(fraction: Int) throws {
-        let result = try check(log: Shared.yoochooseSampleLog, format: .yoochoose, options: .yoochoose(fraction: fraction),
-                               fixture: Shared.yoochooseFixture + "/yoochoose1_\(fraction)")
+        let result = try check(
+            log: Shared.yoochooseSampleLog, format: .yoochoose, options: .yoochoose(fraction: fraction),
+            fixture: Shared.yoochooseFixture + "/yoochoose1_\(fraction)")
         // The vocabulary stays the full training set's.
         #expect(result.dataset.itemCount == 90)
     }
@@ -58,8 +62,9 @@ struct PreprocessFixtureTests {
         defer { folder.cleanUp() }
         let body = try String(contentsOfFile: Shared.yoochooseSampleLog, encoding: .utf8)
         let log = try folder.file("yoochoose-clicks.dat", "session_id,timestamp,item_id,category\n" + body)
-        let result = try check(log: log, format: .yoochoose, options: .yoochoose(fraction: 64),
-                               fixture: Shared.yoochooseFixture + "/yoochoose1_64")
+        let result = try check(
+            log: log, format: .yoochoose, options: .yoochoose(fraction: 64),
+            fixture: Shared.yoochooseFixture + "/yoochoose1_64")
         #expect(result.summary.clicksRead == 1_913)
     }
 
@@ -82,8 +87,9 @@ struct PreprocessFixtureTests {
         let n = all.dataset.train.count
         #expect(half.dataset.train.count == n / 2)
         // The kept examples are the last ⌊N/2⌋ of all examples, in order.
-        let tail = ExampleSet(prefixes: Array(all.dataset.train.prefixArrays.suffix(n / 2)),
-                              targets: Array(all.dataset.train.targets.suffix(n / 2)))
+        let tail = ExampleSet(
+            prefixes: Array(all.dataset.train.prefixArrays.suffix(n / 2)),
+            targets: Array(all.dataset.train.targets.suffix(n / 2)))
         expectSameExamples(half.dataset.train, tail, "last half")
         #expect(half.dataset.vocabulary == all.dataset.vocabulary)
         #expect(half.summary.fractionExamples == n - n / 2)
@@ -98,7 +104,8 @@ struct PreprocessFixtureTests {
 func expectBalanced(_ summary: PreprocessSummary, sourceLocation: SourceLocation = #_sourceLocation) {
     #expect(summary.clicksRead == summary.trainClicks + summary.testClicks + summary.droppedClicks, sourceLocation: sourceLocation)
     #expect(summary.sessionsRead == summary.trainSessions + summary.testSessions + summary.droppedSessions, sourceLocation: sourceLocation)
-    #expect(summary.itemsRead == summary.items + summary.itemsRare + summary.itemsOnlyInTest + summary.itemsOnlyInDroppedSessions,
-            sourceLocation: sourceLocation)
+    #expect(
+        summary.itemsRead == summary.items + summary.itemsRare + summary.itemsOnlyInTest + summary.itemsOnlyInDroppedSessions,
+        sourceLocation: sourceLocation)
     #expect(summary.itemsOnlyInDroppedSessions >= 0, sourceLocation: sourceLocation)
 }

@@ -6,8 +6,9 @@ import TestSupport
 /// The paper's Table 1 from the full SR-GNN folders (skipped when ../shared/data is absent).
 @Suite("Real datasets")
 struct RealDataTests {
-    @Test("Diginetica: 186,670 sessions, 719,470 / 60,858 examples, 43,097 items, 982,961 clicks; our folder reads back the same",
-          .enabled(if: Shared.exists(Shared.data("diginetica/all_train_seq.txt")), "needs ../shared/data/diginetica"))
+    @Test(
+        "Diginetica: 186,670 sessions, 719,470 / 60,858 examples, 43,097 items, 982,961 clicks; our folder reads back the same",
+        .enabled(if: Shared.exists(Shared.data("diginetica/all_train_seq.txt")), "needs ../shared/data/diginetica"))
     func diginetica() throws {
         let dataset = try SessionDataset.load(from: Shared.data("diginetica"))
         let statistics = DatasetStatistics(dataset)
@@ -27,8 +28,9 @@ struct RealDataTests {
         #expect(DatasetStatistics(reloaded) == statistics)
     }
 
-    @Test("Yoochoose 1/64: 369,859 / 55,898 examples, 37,483 items, 557,248 clicks",
-          .enabled(if: Shared.exists(Shared.data("yoochoose1_64/all_train_seq.txt")), "needs ../shared/data/yoochoose1_64"))
+    @Test(
+        "Yoochoose 1/64: 369,859 / 55,898 examples, 37,483 items, 557,248 clicks",
+        .enabled(if: Shared.exists(Shared.data("yoochoose1_64/all_train_seq.txt")), "needs ../shared/data/yoochoose1_64"))
     func yoochoose64() throws {
         let statistics = DatasetStatistics(try SessionDataset.load(from: Shared.data("yoochoose1_64")))
         #expect(statistics.trainSessions == 116_167)
@@ -40,8 +42,9 @@ struct RealDataTests {
 
     @Test("stats JSON keys")
     func jsonKeys() throws {
-        let dataset = SessionDataset(trainSessions: SessionList([[1, 2, 3]]), train: .augmenting(SessionList([[1, 2, 3]])),
-                                     test: ExampleSet(prefixes: [[1]], targets: [2]), vocabulary: .identity(count: 3), itemCount: 3)
+        let dataset = SessionDataset(
+            trainSessions: SessionList([[1, 2, 3]]), train: .augmenting(SessionList([[1, 2, 3]])),
+            test: ExampleSet(prefixes: [[1]], targets: [2]), vocabulary: .identity(count: 3), itemCount: 3)
         let json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(DatasetStatistics(dataset))) as! [String: Any]
         for key in ["train_sessions", "train_examples", "test_examples", "items", "average_length", "clicks"] {
             #expect(json[key] != nil, "missing key \(key)")

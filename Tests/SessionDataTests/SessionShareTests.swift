@@ -5,8 +5,10 @@ import TensorCore
 
 @Suite struct SessionShareTests {
     /// The shares `forEachSessionShare` hands its workers, in session order.
-    func shares(_ batch: SessionBatch, threads: Int, balancing offsets: KeyPath<SessionBatch, [Int32]>,
-                minimumPerThread: Int = 32) -> [Range<Int>] {
+    func shares(
+        _ batch: SessionBatch, threads: Int, balancing offsets: KeyPath<SessionBatch, [Int32]>,
+        minimumPerThread: Int = 32
+    ) -> [Range<Int>] {
         let lock = NSLock()
         nonisolated(unsafe) var shares: [Range<Int>] = []
         batch.forEachSessionShare(threads: threads, balancing: offsets, minimumPerThread: minimumPerThread) { sessions in

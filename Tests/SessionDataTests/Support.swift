@@ -21,10 +21,11 @@ enum Shared {
     static let yoochooseFixture = fixture("preprocess/yoochoose-sample")
 }
 
-
 /// Compares two session lists session by session, click by click; reports the first difference.
-func expectSameSessions(_ actual: SessionList, _ expected: SessionList, _ what: String,
-                        sourceLocation: SourceLocation = #_sourceLocation) {
+func expectSameSessions(
+    _ actual: SessionList, _ expected: SessionList, _ what: String,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
     #expect(actual.count == expected.count, "\(what): session count", sourceLocation: sourceLocation)
     for s in 0..<min(actual.count, expected.count) where !actual[s].elementsEqual(expected[s]) {
         Issue.record("\(what): session \(s) is \(Array(actual[s])), expected \(Array(expected[s]))", sourceLocation: sourceLocation)
@@ -33,13 +34,16 @@ func expectSameSessions(_ actual: SessionList, _ expected: SessionList, _ what: 
 }
 
 /// Compares two example sets prefix by prefix and label by label; reports the first difference.
-func expectSameExamples(_ actual: ExampleSet, _ expected: ExampleSet, _ what: String,
-                        sourceLocation: SourceLocation = #_sourceLocation) {
+func expectSameExamples(
+    _ actual: ExampleSet, _ expected: ExampleSet, _ what: String,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
     #expect(actual.count == expected.count, "\(what): example count", sourceLocation: sourceLocation)
     for i in 0..<min(actual.count, expected.count)
     where !actual.prefix(i).elementsEqual(expected.prefix(i)) || actual.targets[i] != expected.targets[i] {
-        Issue.record("\(what): example \(i) is \(Array(actual.prefix(i))) → \(actual.targets[i]), expected \(Array(expected.prefix(i))) → \(expected.targets[i])",
-                     sourceLocation: sourceLocation)
+        Issue.record(
+            "\(what): example \(i) is \(Array(actual.prefix(i))) → \(actual.targets[i]), expected \(Array(expected.prefix(i))) → \(expected.targets[i])",
+            sourceLocation: sourceLocation)
         return
     }
 }

@@ -41,9 +41,11 @@ import TestSupport
             return (values, activated, coefficient)
         }
         let portable = run(.portable), avx2 = run(.avx2), again = run(.portable)
-        #expect(portable.exponentials != avx2.exponentials || portable.activated != avx2.activated
+        #expect(
+            portable.exponentials != avx2.exponentials || portable.activated != avx2.activated
                 || portable.coefficient != avx2.coefficient)
-        #expect(again.exponentials == portable.exponentials && again.activated == portable.activated
+        #expect(
+            again.exponentials == portable.exponentials && again.activated == portable.activated
                 && again.coefficient == portable.coefficient)
     }
 
@@ -85,7 +87,9 @@ import TestSupport
     /// many ties, NaN (never ranked) and -inf.
     @Test func runningTopKByTilesOfRowsEqualsTopK() {
         var rng = SeededGenerator(seed: 23)
-        for (count, tile, k) in [(3_000, 1_024, 20), (3_000, 256, 1), (2_000, 300, 64), (2_000, 700, 65), (1_030, 1_024, 20), (600, 255, 20)] {
+        for (count, tile, k) in [
+            (3_000, 1_024, 20), (3_000, 256, 1), (2_000, 300, 64), (2_000, 700, 65), (1_030, 1_024, 20), (600, 255, 20),
+        ] {
             let rows = 5
             var values = (0..<(rows * count)).map { _ in (rng.uniform(-3, 3) * 10).rounded() / 10 }
             for r in 0..<rows where r % 2 == 1 { for j in stride(from: r, to: count, by: 7) { values[r * count + j] = .nan } }

@@ -24,8 +24,9 @@ import TestSupport
     /// runs, all four transpose combinations, with widths that are not multiples of a vector. A
     /// transposed B is packed by register transposes when its rows are k apart and element by
     /// element when they are further apart (`paddedB`).
-    @Test(arguments: [(Transpose.none, Transpose.none), (.none, .transposed), (.transposed, .none), (.transposed, .transposed)],
-          ScoreKernels.supportedPaths)
+    @Test(
+        arguments: [(Transpose.none, Transpose.none), (.none, .transposed), (.transposed, .none), (.transposed, .transposed)],
+        ScoreKernels.supportedPaths)
     func kernelPathsMatchNaive(transposes: (Transpose, Transpose), kernel: KernelPath) {
         let (transA, transB) = transposes
         var rng = SeededGenerator(seed: 9)
@@ -42,8 +43,9 @@ import TestSupport
                     }
                     naiveGemm(transA, transB, m: m, n: n, k: k, a, lda: lda, b, ldb: ldb, beta: beta, &slow, ldc: n + 3)
                     // float32 FMAs over ≤ 200 terms of size ≤ 1 vs Double.
-                    #expect(closenessViolation(fast, slow, absolute: 1e-4, relative: 1e-5) == nil,
-                            "\(kernel) \(m)×\(n)×\(k) beta \(beta) ldb \(ldb)")
+                    #expect(
+                        closenessViolation(fast, slow, absolute: 1e-4, relative: 1e-5) == nil,
+                        "\(kernel) \(m)×\(n)×\(k) beta \(beta) ldb \(ldb)")
                 }
             }
         }
@@ -51,8 +53,9 @@ import TestSupport
 
     /// On our kernels each row of C is the same whatever m is (1, 2, 3 rows as well as many), so
     /// a session's activations do not depend on the batch it is stacked in.
-    @Test(arguments: [(Transpose.none, Transpose.none), (.none, .transposed), (.transposed, .none), (.transposed, .transposed)],
-          ScoreKernels.supportedPaths.filter { $0 != .blas })
+    @Test(
+        arguments: [(Transpose.none, Transpose.none), (.none, .transposed), (.transposed, .none), (.transposed, .transposed)],
+        ScoreKernels.supportedPaths.filter { $0 != .blas })
     func rowsDoNotDependOnTheRowCount(transposes: (Transpose, Transpose), kernel: KernelPath) {
         let (transA, transB) = transposes
         var rng = SeededGenerator(seed: 10)

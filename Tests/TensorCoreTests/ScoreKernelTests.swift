@@ -38,16 +38,19 @@ import TestSupport
                 for accumulate in [false, true] {
                     let startE = (0..<(width * d)).map { _ in rng.uniform(-1, 1) }
                     var fastE = startE, slowE = startE
-                    ScoreKernels.embeddingGradient(path, dScores: slow, ldd: ldc, session: s, rows: rows, hiddenSize: d, width: width,
-                                                   into: &fastE, accumulate: accumulate, rowScale: rowScale)
-                    naiveGemm(.transposed, .none, m: width, n: d, k: rows, ds, lda: ldc, s, ldb: d, beta: accumulate ? 1 : 0,
-                              &slowE, ldc: d)
+                    ScoreKernels.embeddingGradient(
+                        path, dScores: slow, ldd: ldc, session: s, rows: rows, hiddenSize: d, width: width,
+                        into: &fastE, accumulate: accumulate, rowScale: rowScale)
+                    naiveGemm(
+                        .transposed, .none, m: width, n: d, k: rows, ds, lda: ldc, s, ldb: d, beta: accumulate ? 1 : 0,
+                        &slowE, ldc: d)
                     #expect(closenessViolation(fastE, slowE, absolute: 1e-3, relative: 1e-5) == nil, "dE \(label) accumulate \(accumulate)")
                 }
                 let startS = (0..<(rows * d)).map { _ in rng.uniform(-1, 1) }
                 var fastS = startS, slowS = startS
-                ScoreKernels.sessionGradient(path, dScores: slow, ldd: ldc, items: e, rows: rows, hiddenSize: d, width: width,
-                                             adding: &fastS, rowScale: rowScale)
+                ScoreKernels.sessionGradient(
+                    path, dScores: slow, ldd: ldc, items: e, rows: rows, hiddenSize: d, width: width,
+                    adding: &fastS, rowScale: rowScale)
                 naiveGemm(.none, .none, m: rows, n: d, k: width, ds, lda: ldc, e, ldb: d, beta: 1, &slowS, ldc: d)
                 // Sums of up to 1,030 products of size ≤ ~10 in float32.
                 #expect(closenessViolation(fastS, slowS, absolute: 2e-3, relative: 1e-5) == nil, "dS_h \(label)")
@@ -61,20 +64,25 @@ import TestSupport
     @Test(arguments: ScoreKernels.supportedPaths)
     func tileAtTheEndOfMemoryIsNotOverread(path: KernelPath) throws {
         var rng = SeededGenerator(seed: 12)
-        for rows in [1, 3] { for d in [1, 3, 17, 100] { for width in [1, 3, 65] {
-            let s = (0..<(rows * d)).map { _ in rng.uniform(-1, 1) }
-            let guarded = try GuardedFloats(count: width * d)
-            let e = guarded.pointer
-            for i in 0..<(width * d) { e[i] = rng.uniform(-1, 1) }
-            var c = [Float](repeating: 0, count: rows * width), expected = c
-            ScoreKernels.scores(path, session: s, rows: rows, hiddenSize: d, items: e, width: width, into: &c, ldc: width)
-            naiveGemm(.none, .transposed, m: rows, n: width, k: d, s, lda: d, e, ldb: d, &expected, ldc: width)
-            #expect(closenessViolation(c, expected, absolute: 1e-4, relative: 1e-5) == nil, "scores \(path) \(rows)×\(d)×\(width)")
-            var dsh = [Float](repeating: 0, count: rows * d), expectedDsh = dsh
-            ScoreKernels.sessionGradient(path, dScores: c, ldd: width, items: e, rows: rows, hiddenSize: d, width: width, adding: &dsh)
-            naiveGemm(.none, .none, m: rows, n: d, k: width, c, lda: width, e, ldb: d, beta: 1, &expectedDsh, ldc: d)
-            #expect(closenessViolation(dsh, expectedDsh, absolute: 1e-3, relative: 1e-5) == nil, "dS \(path) \(rows)×\(d)×\(width)")
-        } } }
+        for rows in [1, 3] {
+            for d in [1, 3, 17, 100] {
+                for width in [1, 3, 65] {
+                    let s = (0..<(rows * d)).map { _ in rng.uniform(-1, 1) }
+                    let guarded = try GuardedFloats(count: width * d)
+                    let e = guarded.pointer
+                    for i in 0..<(width * d) { e[i] = rng.uniform(-1, 1) }
+                    var c = [Float](repeating: 0, count: rows * width), expected = c
+                    ScoreKernels.scores(path, session: s, rows: rows, hiddenSize: d, items: e, width: width, into: &c, ldc: width)
+                    naiveGemm(.none, .transposed, m: rows, n: width, k: d, s, lda: d, e, ldb: d, &expected, ldc: width)
+                    #expect(closenessViolation(c, expected, absolute: 1e-4, relative: 1e-5) == nil, "scores \(path) \(rows)×\(d)×\(width)")
+                    var dsh = [Float](repeating: 0, count: rows * d), expectedDsh = dsh
+                    ScoreKernels.sessionGradient(
+                        path, dScores: c, ldd: width, items: e, rows: rows, hiddenSize: d, width: width, adding: &dsh)
+                    naiveGemm(.none, .none, m: rows, n: d, k: width, c, lda: width, e, ldb: d, beta: 1, &expectedDsh, ldc: d)
+                    #expect(closenessViolation(dsh, expectedDsh, absolute: 1e-3, relative: 1e-5) == nil, "dS \(path) \(rows)×\(d)×\(width)")
+                }
+            }
+        }
     }
 
     /// A row's scores do not depend on the rows scored with it, and items packed once give the
@@ -92,8 +100,9 @@ import TestSupport
             for r in 0..<rows {
                 var alone = [Float](repeating: 0, count: count)
                 s.withUnsafeBufferPointer { s in
-                    ScoreKernels.scores(path, session: s.baseAddress! + r * d, rows: 1, hiddenSize: d, items: e, width: count,
-                                        into: &alone, ldc: count)
+                    ScoreKernels.scores(
+                        path, session: s.baseAddress! + r * d, rows: 1, hiddenSize: d, items: e, width: count,
+                        into: &alone, ldc: count)
                 }
                 #expect(alone == Array(together[(r * count)..<((r + 1) * count)]), "\(path) row \(r) of \(rows)×\(d)×\(count)")
             }
@@ -103,8 +112,9 @@ import TestSupport
             let tile = 3 * panel
             fromPacked.withUnsafeMutableBufferPointer { c in
                 for first in stride(from: 0, to: count, by: tile) {
-                    ScoreKernels.packedScores(path, session: s, rows: rows, hiddenSize: d, packedItems: packed, first: first,
-                                              width: min(tile, count - first), into: c.baseAddress! + first, ldc: count)
+                    ScoreKernels.packedScores(
+                        path, session: s, rows: rows, hiddenSize: d, packedItems: packed, first: first,
+                        width: min(tile, count - first), into: c.baseAddress! + first, ldc: count)
                 }
             }
             #expect(fromPacked == together, "\(path) packed \(rows)×\(d)×\(count)")
@@ -149,7 +159,8 @@ final class GuardedFloats {
         let dataPages = (count * MemoryLayout<Float>.size + page - 1) / page
         length = (dataPages + 1) * page
         guard let mapped = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
-              mapped != MAP_FAILED else { throw POSIXError(.ENOMEM) }
+            mapped != MAP_FAILED
+        else { throw POSIXError(.ENOMEM) }
         base = mapped
         precondition(mprotect(base + dataPages * page, page, PROT_NONE) == 0, "mprotect failed")
         pointer = (base + dataPages * page - count * MemoryLayout<Float>.size).assumingMemoryBound(to: Float.self)
@@ -169,7 +180,8 @@ final class GuardedFloats {
                 let mask = ItemMask(count: count, allowing: (1...count).filter { _ in rng.uniform(0, 1) < Float(density) }.map(Int32.init))
                 for k in [1, 5, 50, count + 3] {
                     let allowed: [Int] = (0..<count).filter { mask.contains(Int32($0 + 1)) }
-                    let sorted: [Int] = allowed.sorted { (a: Int, b: Int) -> Bool in values[a] != values[b] ? values[a] > values[b] : a < b }
+                    let sorted: [Int] = allowed.sorted { (a: Int, b: Int) -> Bool in values[a] != values[b] ? values[a] > values[b] : a < b
+                    }
                     let expected = sorted.prefix(k)
                     let got = values.withUnsafeBufferPointer { topK($0.baseAddress!, count: count, k: k, allowed: mask) }
                     #expect(got == Array(expected), "count \(count) density \(density) k \(k)")

@@ -2,8 +2,11 @@ import TensorCore
 
 /// Largest violation of `|actual − expected| ≤ absolute + relative · |expected|`, with its index;
 /// `nil` when every element is within tolerance.
-public func closenessViolation(_ actual: [Float], _ expected: [Float], absolute: Float, relative: Float)
-    -> (index: Int, actual: Float, expected: Float)? {
+public func closenessViolation(
+    _ actual: [Float], _ expected: [Float], absolute: Float, relative: Float
+)
+    -> (index: Int, actual: Float, expected: Float)?
+{
     guard actual.count == expected.count else { return (-1, Float(actual.count), Float(expected.count)) }
     var worst: (index: Int, actual: Float, expected: Float, excess: Float)?
     for i in actual.indices {

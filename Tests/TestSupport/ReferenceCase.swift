@@ -25,7 +25,8 @@ public struct ReferenceCase: Sendable, CustomStringConvertible {
         return names.filter { $0.hasSuffix(".json") }.sorted().compactMap { file in
             let url = folder.appendingPathComponent(file)
             guard let data = try? Data(contentsOf: url),
-                  let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+                let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+            else { return nil }
             func ints(_ value: Any?) -> [Int] { (value as? [Any] ?? []).compactMap { ($0 as? NSNumber)?.intValue } }
             let name = String(file.dropLast(5))
             return ReferenceCase(

@@ -15,7 +15,13 @@ import Training
     enum StepPath: CaseIterable, CustomTestStringConvertible {
         case separate, fused, fusedTilesOfThree, fusedTilesOfOne
         var testDescription: String { "\(self)" }
-        var tileItems: Int { switch self { case .separate, .fused: 1_024; case .fusedTilesOfThree: 3; case .fusedTilesOfOne: 1 } }
+        var tileItems: Int {
+            switch self {
+            case .separate, .fused: 1_024;
+            case .fusedTilesOfThree: 3;
+            case .fusedTilesOfOne: 1
+            }
+        }
     }
 
     /// The cases are committed (`Tests/Fixtures/reference`): none may go missing unnoticed.
@@ -33,13 +39,16 @@ import Training
     func checkThreeSteps(_ reference: ReferenceCase, path: StepPath) throws {
         let file = try SafeTensorsFile(contentsOf: reference.weightsPath)
         let (initial, _) = try SRGNNParameters.load(from: file, path: reference.weightsPath)
-        let configuration = SRGNNConfiguration(itemCount: reference.embeddingRows - 1, hiddenSize: reference.hiddenSize,
-                                               propagationSteps: reference.step, nonhybrid: reference.nonhybrid)
-        var step = TrainingStep(model: try SRGNNModel(configuration: configuration, parameters: initial),
-                                learningRate: reference.learningRate, l2Penalty: reference.weightDecay, threads: 2)
+        let configuration = SRGNNConfiguration(
+            itemCount: reference.embeddingRows - 1, hiddenSize: reference.hiddenSize,
+            propagationSteps: reference.step, nonhybrid: reference.nonhybrid)
+        var step = TrainingStep(
+            model: try SRGNNModel(configuration: configuration, parameters: initial),
+            learningRate: reference.learningRate, l2Penalty: reference.weightDecay, threads: 2)
         step.tileItems = path.tileItems
-        var optimizer = Adam(for: initial, configuration: configuration,
-                             learningRate: reference.learningRate, l2Penalty: reference.weightDecay)
+        var optimizer = Adam(
+            for: initial, configuration: configuration,
+            learningRate: reference.learningRate, l2Penalty: reference.weightDecay)
         let batch = SessionBatch(sessions: reference.sessions, targets: reference.targets)
         let workspace = SRGNNWorkspace()
         var gradient = SRGNNParameters(zerosLike: initial)
@@ -53,8 +62,9 @@ import Training
                 loss = step(prefixes: reference.sessions, targets: reference.targets)
             }
             // Losses of later steps depend on the earlier updates: float32 agreement to ~1e-6 relative.
-            #expect(abs(Double(loss) - reference.lossPerStep[index - 1]) <= 1e-6 + 1e-5 * abs(reference.lossPerStep[index - 1]),
-                    "loss before step \(index)")
+            #expect(
+                abs(Double(loss) - reference.lossPerStep[index - 1]) <= 1e-6 + 1e-5 * abs(reference.lossPerStep[index - 1]),
+                "loss before step \(index)")
             for name in ParameterName.allCases {
                 let ours = step.model.parameters.values(of: name)
                 if let expected = file.floats("step\(index).\(name.rawValue)") {

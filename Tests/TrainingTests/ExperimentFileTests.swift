@@ -9,14 +9,14 @@ import Training
 @Suite struct ExperimentFileTests {
     @Test func anExperimentFileSetsWhatItNames() throws {
         let text = """
-        data: data/diginetica
-        hidden-size: 16
-        lr: 0.005            # an alias
-        l2-penalty: 0
-        validation-split: sessions
-        nonhybrid: true
-        seed: 7
-        """
+            data: data/diginetica
+            hidden-size: 16
+            lr: 0.005            # an alias
+            l2-penalty: 0
+            validation-split: sessions
+            nonhybrid: true
+            seed: 7
+            """
         let file = try ExperimentFile.parse(yaml: text, path: "run.yaml")
         #expect(file.data == "data/diginetica")
         #expect(file.text == text)
@@ -67,7 +67,9 @@ import Training
         func error(_ text: String) -> String {
             do { _ = try ExperimentFile.parse(yaml: text, path: "run.yaml"); return "accepted" } catch { return "\(error)" }
         }
-        #expect(error("data: d\nhiden-size: 8\n").hasPrefix("run.yaml:2: unknown setting 'hiden-size'; the settings are data, variant and the long flags of srgnn train: "))
+        #expect(
+            error("data: d\nhiden-size: 8\n").hasPrefix(
+                "run.yaml:2: unknown setting 'hiden-size'; the settings are data, variant and the long flags of srgnn train: "))
         #expect(error("hidden-size: eight\n") == "run.yaml:1: 'hidden-size': expected an integer, got 'eight'")
         #expect(error("epochs: 2\nnonhybrid: maybe\n") == "run.yaml:2: 'nonhybrid': expected true or false, got 'maybe'")
         #expect(error("validation-split: all\n") == "run.yaml:1: 'validation-split': expected one of examples, sessions, latest, got 'all'")
@@ -89,8 +91,9 @@ import Training
         let file = try ExperimentFile.load(from: path)
         let configuration = file.settings.applied(to: TrainingConfiguration())
         let checkpoint = folder.path + "/model.safetensors"
-        let trainer = try Trainer(configuration: configuration, dataset: syntheticDataset(sessions: 200, items: 30),
-                                  checkpointPath: checkpoint, datasetPath: "data/synthetic")
+        let trainer = try Trainer(
+            configuration: configuration, dataset: syntheticDataset(sessions: 200, items: 30),
+            checkpointPath: checkpoint, datasetPath: "data/synthetic")
         trainer.experiment = file.source
         _ = try trainer.run()
 

@@ -14,8 +14,9 @@ import Training
         try ScoreKernels.withPath(kernel) {
             let configuration = SRGNNConfiguration(itemCount: 300, hiddenSize: 16)
             let sessions = SyntheticClickLog(itemCount: 300, sessionCount: 400, seed: 3).sessions().filter { $0.count >= 2 }
-            var fused = TrainingStep(model: try SRGNNModel(configuration: configuration, seed: 5), learningRate: 1e-3,
-                                     l2Penalty: 1e-5, threads: 2)
+            var fused = TrainingStep(
+                model: try SRGNNModel(configuration: configuration, seed: 5), learningRate: 1e-3,
+                l2Penalty: 1e-5, threads: 2)
             fused.tileItems = tileItems
             var model = fused.model
             var optimizer = Adam(for: model.parameters, configuration: configuration, learningRate: 1e-3, l2Penalty: 1e-5)
@@ -26,8 +27,9 @@ import Training
                 let prefixes = chosen.map { $0.dropLast() }, targets = chosen.map { $0.last! }
                 let fusedLoss = fused(prefixes: prefixes, targets: targets)
                 let batch = SessionBatch(sessions: prefixes.map(Array.init), targets: targets)
-                let loss = model.lossAndGradient(batch, workspace: workspace, gradient: &gradient, mode: .overwrite, threads: 2,
-                                                 tileItems: fused.tileItems)
+                let loss = model.lossAndGradient(
+                    batch, workspace: workspace, gradient: &gradient, mode: .overwrite, threads: 2,
+                    tileItems: fused.tileItems)
                 optimizer.update(&model.parameters, gradient: gradient, threads: 2)
                 #expect(fusedLoss == loss, "loss of step \(index)")
                 for name in ParameterName.allCases {

@@ -15,17 +15,20 @@ import Training
         .batchSize: .choice([32, 64]),
     ])
 
-    static func header(space: SearchSpace = tinySpace, search: SearchMethod = .random, seed: UInt64 = 3,
-                       dataset: SessionDataset) -> SearchHeader {
+    static func header(
+        space: SearchSpace = tinySpace, search: SearchMethod = .random, seed: UInt64 = 3,
+        dataset: SessionDataset
+    ) -> SearchHeader {
         var base = TrainingConfiguration()
         base.epochs = 1
         base.patience = 1
         base.seed = seed
         base.threads = 1
         base.hiddenSize = 8  // the defaults' run too: keeps it as small as the trials
-        return SearchHeader(space: space, search: search, seed: seed, objective: SearchObjective("mrr@20")!,
-                            datasetFingerprint: dataset.fingerprint, data: "synthetic", epochsPerTrial: 1, patience: 1,
-                            timeBudgetSeconds: nil, base: base)
+        return SearchHeader(
+            space: space, search: search, seed: seed, objective: SearchObjective("mrr@20")!,
+            datasetFingerprint: dataset.fingerprint, data: "synthetic", epochsPerTrial: 1, patience: 1,
+            timeBudgetSeconds: nil, base: base)
     }
 
     @Test func randomSearchIsReproducibleFromItsSeed() {
@@ -46,7 +49,9 @@ import Training
     }
 
     @Test func gridEnumeratesTheProductExactly() throws {
-        let space = SearchSpace(domains: [.hiddenSize: .choice([8, 16]), .learningRate: .choice([1e-3, 1e-2]), .decayInterval: .choice([2, 3, 4])])
+        let space = SearchSpace(domains: [
+            .hiddenSize: .choice([8, 16]), .learningRate: .choice([1e-3, 1e-2]), .decayInterval: .choice([2, 3, 4]),
+        ])
         let grid = try #require(space.grid(base: TrainingConfiguration()))
         #expect(grid.count == 2 * 2 * 3)
         let points = grid.map { "\($0.learningRate) \($0.hiddenSize) \($0.decayInterval)" }
@@ -58,27 +63,36 @@ import Training
 
     @Test func spaceFilesParseAndNameTheLineOfAnError() throws {
         let text = """
-        # learning rate on a log scale
-        lr: {log-uniform: [1.0e-4, 1.0e-2]}
-        l2-penalty: [0, 1.0e-5]
-        hidden-size: 8
-        decay-factor: {uniform: [0.1, 0.5]}
-        """
+            # learning rate on a log scale
+            lr: {log-uniform: [1.0e-4, 1.0e-2]}
+            l2-penalty: [0, 1.0e-5]
+            hidden-size: 8
+            decay-factor: {uniform: [0.1, 0.5]}
+            """
         let space = try SearchSpace.parse(yaml: text, path: "space.yaml")
-        #expect(space.domains == [.learningRate: .logUniform(low: 1e-4, high: 1e-2), .l2Penalty: .choice([0, 1e-5]),
-                                  .hiddenSize: .choice([8]), .decayFactor: .uniform(low: 0.1, high: 0.5)])
+        #expect(
+            space.domains == [
+                .learningRate: .logUniform(low: 1e-4, high: 1e-2), .l2Penalty: .choice([0, 1e-5]),
+                .hiddenSize: .choice([8]), .decayFactor: .uniform(low: 0.1, high: 0.5),
+            ])
         // The default space written out reads back as itself.
         #expect(try SearchSpace.parse(yaml: SearchSpace.standard.yaml, path: "default") == SearchSpace.standard)
 
         func error(_ text: String) -> SettingsFileError? {
             do { _ = try SearchSpace.parse(yaml: text, path: "space.yaml"); return nil } catch { return error as? SettingsFileError }
         }
-        #expect(error("lr: [1.0e-3]\nwidth: [3]\n") == SettingsFileError(path: "space.yaml", line: 2,
-            "unknown parameter 'width'; the search varies learning-rate, l2-penalty, hidden-size, propagation-steps, batch-size, decay-interval, decay-factor"))
+        #expect(
+            error("lr: [1.0e-3]\nwidth: [3]\n")
+                == SettingsFileError(
+                    path: "space.yaml", line: 2,
+                    "unknown parameter 'width'; the search varies learning-rate, l2-penalty, hidden-size, propagation-steps, batch-size, decay-interval, decay-factor"
+                ))
         #expect(error("lr: [1.0e-3]\nhidden-size: [8, abc]\n")?.description == "space.yaml:2: 'hidden-size': expected a number, got 'abc'")
         #expect(error("hidden-size: [8.5]\n")?.description == "space.yaml:1: 'hidden-size': hidden-size takes whole numbers (got 8.5)")
         #expect(error("\n\nl2: {log-uniform: [0, 1.0e-3]}\n")?.line == 3)
-        #expect(error("lr: {log-uniform: [1.0e-3]}\n")?.description == "space.yaml:1: 'lr': expected [low, high] after log-uniform, got 1 values")
+        #expect(
+            error("lr: {log-uniform: [1.0e-3]}\n")?.description
+                == "space.yaml:1: 'lr': expected [low, high] after log-uniform, got 1 values")
         #expect(error("batch-size: [0, 10]\n")?.description == "space.yaml:1: 'batch-size': batch size must be at least 1 (got 0)")
         #expect(error("lr: [0.001\nhidden-size: 8\n")?.line != nil, "a YAML syntax error names its line")
         #expect(error("lr: [0.001]\nlearning-rate: [0.01]\n")?.line == 2, "an alias naming the same parameter twice")
@@ -141,7 +155,9 @@ import Training
         let best = try #require(summary.best)
         #expect(best.bestObjective == straight.dropFirst().map(\.bestObjective).max())
         #expect(summary.defaults?.trial == .defaults)
-        #expect(summary.command?.hasPrefix("srgnn train --data synthetic --out best.safetensors --learning-rate \(best.parameters.learningRate)") == true)
+        #expect(
+            summary.command?.hasPrefix(
+                "srgnn train --data synthetic --out best.safetensors --learning-rate \(best.parameters.learningRate)") == true)
         #expect(summary.command?.contains("--epochs 30 --patience 10 --seed 3") == true, "\(summary.command ?? "")")
         let html = try String(contentsOfFile: torn + "/report.html", encoding: .utf8)
         #expect(html.components(separatedBy: "<svg").count - 1 == 3, "learning rate, L2 and batch size vary; hidden size is fixed")
@@ -186,8 +202,9 @@ import Training
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }
         let dataset = syntheticDataset(sessions: 200, items: 30)
-        let trainer = try Trainer(configuration: Self.header(dataset: dataset).base, dataset: dataset,
-                                  checkpointPath: folder.path + "/model.safetensors")
+        let trainer = try Trainer(
+            configuration: Self.header(dataset: dataset).base, dataset: dataset,
+            checkpointPath: folder.path + "/model.safetensors")
         trainer.evaluatesTest = false
         let result = try trainer.run()
         #expect(result.history.allSatisfy { $0.test == nil && $0.validation != nil })

@@ -62,18 +62,24 @@ import Training
         let dotted = folder + "/./parent.safetensors"
         for out in [parent, link, dotted] {
             let text = Self.message {
-                _ = try Trainer(configuration: smallConfiguration(epochs: 1), dataset: WarmStartTests.newData(), checkpointPath: out,
-                                warmStart: try WarmStart.load(from: parent)).run()
+                _ = try Trainer(
+                    configuration: smallConfiguration(epochs: 1), dataset: WarmStartTests.newData(), checkpointPath: out,
+                    warmStart: try WarmStart.load(from: parent)
+                ).run()
             }
-            #expect(text.hasPrefix("cannot warm-start from \(parent): the parent checkpoint is also the checkpoint it writes (--out), \(out)"), "\(text)")
+            #expect(
+                text.hasPrefix("cannot warm-start from \(parent): the parent checkpoint is also the checkpoint it writes (--out), \(out)"),
+                "\(text)")
         }
         // The optimizer state as the new run's own state.
         let statePath = folder + "/child.safetensors.state"
         try FileManager.default.copyItem(atPath: parent + ".state", toPath: statePath)
         let text = Self.message {
-            _ = try Trainer(configuration: smallConfiguration(epochs: 1), dataset: WarmStartTests.newData(),
-                            checkpointPath: folder + "/child.safetensors",
-                            warmStart: try WarmStart.load(from: parent, optimizerStatePath: statePath)).run()
+            _ = try Trainer(
+                configuration: smallConfiguration(epochs: 1), dataset: WarmStartTests.newData(),
+                checkpointPath: folder + "/child.safetensors",
+                warmStart: try WarmStart.load(from: parent, optimizerStatePath: statePath)
+            ).run()
         }
         #expect(text.hasPrefix("cannot warm-start from \(statePath): the optimizer state is also its training state"), "\(text)")
         #expect(Self.bytes(parent) == parentBytes && Self.bytes(parent + ".state") == stateBytes)
@@ -90,8 +96,10 @@ import Training
         seeded.seed = 99
         _ = try Trainer(configuration: seeded, dataset: WarmStartTests.parentData(), checkpointPath: sibling).run()
         let text = Self.message {
-            _ = try Trainer(configuration: smallConfiguration(epochs: 1), dataset: WarmStartTests.newData(), checkpointPath: folder + "/c.safetensors",
-                            warmStart: try WarmStart.load(from: parent, optimizerStatePath: sibling + ".state")).run()
+            _ = try Trainer(
+                configuration: smallConfiguration(epochs: 1), dataset: WarmStartTests.newData(), checkpointPath: folder + "/c.safetensors",
+                warmStart: try WarmStart.load(from: parent, optimizerStatePath: sibling + ".state")
+            ).run()
         }
         #expect(text.hasPrefix("cannot warm-start from \(sibling).state: it is the state of another run of the same shape"), "\(text)")
         // Same items and hidden size, but position embeddings: the message says what differs.
@@ -100,12 +108,19 @@ import Training
         positions.positionEmbeddingRows = SRGNNConfiguration.niserPositionRows
         _ = try Trainer(configuration: positions, dataset: WarmStartTests.parentData(), checkpointPath: niser).run()
         let shape = Self.message {
-            _ = try Trainer(configuration: smallConfiguration(epochs: 1), dataset: WarmStartTests.newData(), checkpointPath: folder + "/d.safetensors",
-                            warmStart: try WarmStart.load(from: parent, optimizerStatePath: niser + ".state")).run()
+            _ = try Trainer(
+                configuration: smallConfiguration(epochs: 1), dataset: WarmStartTests.newData(), checkpointPath: folder + "/d.safetensors",
+                warmStart: try WarmStart.load(from: parent, optimizerStatePath: niser + ".state")
+            ).run()
         }
-        #expect(shape == "cannot warm-start from \(niser).state: its model has 40 items, hidden size 8 and \(SRGNNConfiguration.niserPositionRows) position embeddings, the checkpoint's 40 items, hidden size 8 and 0 position embeddings; give the state of the checkpoint's own run")
+        #expect(
+            shape
+                == "cannot warm-start from \(niser).state: its model has 40 items, hidden size 8 and \(SRGNNConfiguration.niserPositionRows) position embeddings, the checkpoint's 40 items, hidden size 8 and 0 position embeddings; give the state of the checkpoint's own run"
+        )
         // The parent's own state is accepted.
-        _ = try Trainer(configuration: smallConfiguration(epochs: 1), dataset: WarmStartTests.newData(), checkpointPath: folder + "/e.safetensors",
-                        warmStart: try WarmStart.load(from: parent, optimizerStatePath: parent + ".state")).run()
+        _ = try Trainer(
+            configuration: smallConfiguration(epochs: 1), dataset: WarmStartTests.newData(), checkpointPath: folder + "/e.safetensors",
+            warmStart: try WarmStart.load(from: parent, optimizerStatePath: parent + ".state")
+        ).run()
     }
 }

@@ -17,8 +17,9 @@ import Training
 
     static func step(seed dropoutSeed: UInt64) throws -> TrainingStep {
         let configuration = niserConfiguration(epochs: 1).modelConfiguration(itemCount: 60)
-        return TrainingStep(model: try SRGNNModel(configuration: configuration, seed: 3), learningRate: 1e-3, l2Penalty: 1e-5,
-                            threads: 1, dropoutSeed: dropoutSeed)
+        return TrainingStep(
+            model: try SRGNNModel(configuration: configuration, seed: 3), learningRate: 1e-3, l2Penalty: 1e-5,
+            threads: 1, dropoutSeed: dropoutSeed)
     }
 
     @Test func trainingStepDropoutFollowsItsSeed() throws {
@@ -56,17 +57,26 @@ import Training
         let folder = try temporaryFolder("niser")
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let dataset = syntheticDataset()
-        let straight = try Trainer(configuration: Self.niserConfiguration(epochs: 3), dataset: dataset,
-                                   checkpointPath: folder + "/a.safetensors").run()
+        let straight = try Trainer(
+            configuration: Self.niserConfiguration(epochs: 3), dataset: dataset,
+            checkpointPath: folder + "/a.safetensors"
+        ).run()
         #expect(straight.history[2].loss < straight.history[0].loss, "the loss falls: \(straight.history.map(\.loss))")
         let loaded = try LoadedModel.load(from: folder + "/a.safetensors")
         #expect(loaded.model.configuration.variant == .niser)
         #expect(loaded.model.configuration == Self.niserConfiguration(epochs: 3).modelConfiguration(itemCount: dataset.itemCount))
 
-        _ = try Trainer(configuration: Self.niserConfiguration(epochs: 2), dataset: dataset, checkpointPath: folder + "/b.safetensors").run()
-        let resumed = try Trainer(configuration: Self.niserConfiguration(epochs: 3), dataset: dataset,
-                                  checkpointPath: folder + "/b.safetensors").run(resume: true)
-        func comparable(_ history: [EpochRecord]) -> [EpochRecord] { history.map { var r = $0; r.seconds = 0; return r } }
+        _ = try Trainer(configuration: Self.niserConfiguration(epochs: 2), dataset: dataset, checkpointPath: folder + "/b.safetensors")
+            .run()
+        let resumed = try Trainer(
+            configuration: Self.niserConfiguration(epochs: 3), dataset: dataset,
+            checkpointPath: folder + "/b.safetensors"
+        ).run(resume: true)
+        func comparable(_ history: [EpochRecord]) -> [EpochRecord] {
+            history.map {
+                var r = $0; r.seconds = 0; return r
+            }
+        }
         #expect(comparable(resumed.history) == comparable(straight.history))
     }
 
@@ -76,22 +86,34 @@ import Training
         let path = folder + "/parent.safetensors"
         _ = try Trainer(configuration: Self.niserConfiguration(epochs: 1), dataset: WarmStartTests.parentData(), checkpointPath: path).run()
         let warm = try WarmStart.load(from: path)
-        #expect(throws: TrainingError.invalidSetting(.normalize,
-            "\(path) was trained with normalised embeddings (NISER), which a warm start keeps; the setting asks for unnormalised ones (SR-GNN) (leave it out to take the model's)")) {
-            _ = try Trainer(configuration: smallConfiguration(epochs: 1), dataset: WarmStartTests.newData(),
-                            checkpointPath: folder + "/srgnn.safetensors", warmStart: warm)
+        #expect(
+            throws: TrainingError.invalidSetting(
+                .normalize,
+                "\(path) was trained with normalised embeddings (NISER), which a warm start keeps; the setting asks for unnormalised ones (SR-GNN) (leave it out to take the model's)"
+            )
+        ) {
+            _ = try Trainer(
+                configuration: smallConfiguration(epochs: 1), dataset: WarmStartTests.newData(),
+                checkpointPath: folder + "/srgnn.safetensors", warmStart: warm)
         }
         var authorsCode = Self.niserConfiguration(epochs: 1)
         authorsCode.authorsCode = true
-        #expect(throws: TrainingError.invalidSetting(.authorsCode,
-            "\(path) was trained with the paper's choices, which a warm start keeps; the setting asks for the authors' code's (leave it out to take the model's)")) {
-            _ = try Trainer(configuration: authorsCode, dataset: WarmStartTests.newData(),
-                            checkpointPath: folder + "/authors.safetensors", warmStart: warm)
+        #expect(
+            throws: TrainingError.invalidSetting(
+                .authorsCode,
+                "\(path) was trained with the paper's choices, which a warm start keeps; the setting asks for the authors' code's (leave it out to take the model's)"
+            )
+        ) {
+            _ = try Trainer(
+                configuration: authorsCode, dataset: WarmStartTests.newData(),
+                checkpointPath: folder + "/authors.safetensors", warmStart: warm)
         }
-        let child = try Trainer(configuration: Self.niserConfiguration(epochs: 1), dataset: WarmStartTests.newData(),
-                                checkpointPath: folder + "/child.safetensors", warmStart: warm)
+        let child = try Trainer(
+            configuration: Self.niserConfiguration(epochs: 1), dataset: WarmStartTests.newData(),
+            checkpointPath: folder + "/child.safetensors", warmStart: warm)
         let model = try child.initialModel()
         #expect(model.configuration.variant == .niser)
-        #expect(model.parameters.values(of: .reversePositionEmbedding) == warm.parent.model.parameters.values(of: .reversePositionEmbedding))
+        #expect(
+            model.parameters.values(of: .reversePositionEmbedding) == warm.parent.model.parameters.values(of: .reversePositionEmbedding))
     }
 }

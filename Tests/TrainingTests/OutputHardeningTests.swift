@@ -24,7 +24,10 @@ import Training
         let text = Self.message {
             _ = try Trainer(configuration: smallConfiguration(epochs: 2), dataset: other, checkpointPath: path).run(resume: true)
         }
-        #expect(text.hasPrefix("cannot resume from \(path).state: it was trained on different data (dataset fingerprint \(first.fingerprint), --data has \(other.fingerprint))"), "\(text)")
+        #expect(
+            text.hasPrefix(
+                "cannot resume from \(path).state: it was trained on different data (dataset fingerprint \(first.fingerprint), --data has \(other.fingerprint))"
+            ), "\(text)")
         // The same data resumes.
         let result = try Trainer(configuration: smallConfiguration(epochs: 2), dataset: first, checkpointPath: path).run(resume: true)
         #expect(result.history.count == 2)
@@ -40,7 +43,8 @@ import Training
         // As if killed after epoch 2's log line was appended, while its state was being written.
         let log = path + ".log.jsonl"
         let lines = try String(contentsOfFile: log, encoding: .utf8)
-        try (lines + lines.replacingOccurrences(of: "\"epoch\":0", with: "\"epoch\":1")).write(toFile: log, atomically: true, encoding: .utf8)
+        try (lines + lines.replacingOccurrences(of: "\"epoch\":0", with: "\"epoch\":1")).write(
+            toFile: log, atomically: true, encoding: .utf8)
         try "partial".write(toFile: folder + "/.m.safetensors.state.tmp-4242", atomically: true, encoding: .utf8)
         let result = try Trainer(configuration: smallConfiguration(epochs: 2), dataset: dataset, checkpointPath: path).run(resume: true)
         #expect(result.history.map(\.epoch) == [0, 1])
@@ -62,8 +66,10 @@ import Training
         }
         let counter = Counter()
         let text = Self.message {
-            _ = try Trainer(configuration: smallConfiguration(epochs: 1), dataset: syntheticDataset(), checkpointPath: "/nonexistent/dir/m.st")
-                .run(observer: counter)
+            _ = try Trainer(
+                configuration: smallConfiguration(epochs: 1), dataset: syntheticDataset(), checkpointPath: "/nonexistent/dir/m.st"
+            )
+            .run(observer: counter)
         }
         watched = counter.batches
         #expect(text == "cannot write /nonexistent/dir/m.st: its folder /nonexistent/dir does not exist")

@@ -11,12 +11,20 @@ import Training
         do { try body(); return "no error" } catch { return "\(error)" }
     }
 
-    @Test("16: an empty 'data:' is an error at its line, not an empty dataset path", arguments: [
-        ("data:\nhidden-size: 8\n", "run.yaml:1: 'data': expected the dataset folder's path, got no value (nothing after the colon, or null)"),
-        ("hidden-size: 8\ndata: ~\n", "run.yaml:2: 'data': expected the dataset folder's path, got no value (nothing after the colon, or null)"),
-        ("data: \"\"\n", "run.yaml:1: 'data': expected the dataset folder's path, got an empty string"),
-        ("hidden-size:\n", "run.yaml:1: 'hidden-size': expected an integer, got no value (nothing after the colon, or null)"),
-    ])
+    @Test(
+        "16: an empty 'data:' is an error at its line, not an empty dataset path",
+        arguments: [
+            (
+                "data:\nhidden-size: 8\n",
+                "run.yaml:1: 'data': expected the dataset folder's path, got no value (nothing after the colon, or null)"
+            ),
+            (
+                "hidden-size: 8\ndata: ~\n",
+                "run.yaml:2: 'data': expected the dataset folder's path, got no value (nothing after the colon, or null)"
+            ),
+            ("data: \"\"\n", "run.yaml:1: 'data': expected the dataset folder's path, got an empty string"),
+            ("hidden-size:\n", "run.yaml:1: 'hidden-size': expected an integer, got no value (nothing after the colon, or null)"),
+        ])
     func emptyValues(text: String, expected: String) {
         #expect(Self.message { _ = try ExperimentFile.parse(yaml: text, path: "run.yaml") } == expected)
     }
@@ -30,9 +38,11 @@ import Training
     }
 
     /// Seven parameters of 100 values each: 10^14 points.
-    static let hugeSpace = SearchSpace(domains: Dictionary(uniqueKeysWithValues: SearchParameter.allCases.map { parameter in
-        (parameter, SearchDomain.choice((1...100).map { parameter.isInteger ? Double($0) : Double($0) / 1000 }))
-    }))
+    static let hugeSpace = SearchSpace(
+        domains: Dictionary(
+            uniqueKeysWithValues: SearchParameter.allCases.map { parameter in
+                (parameter, SearchDomain.choice((1...100).map { parameter.isInteger ? Double($0) : Double($0) / 1000 }))
+            }))
 
     @Test("15: a grid is enumerated lazily: its points are computed from their index")
     func gridIsLazy() throws {
@@ -44,8 +54,9 @@ import Training
         let thousandth = { (n: Int) in Float(Double(n) / 1000) }
         #expect(point.learningRate == thousandth(1) && point.l2Penalty == thousandth(1) && point.hiddenSize == 1)
         #expect(point.propagationSteps == 2 && point.batchSize == 24 && point.decayInterval == 46 && point.decayFactor == thousandth(68))
-        let header = SearchHeader(space: Self.hugeSpace, search: .grid, seed: 1, objective: SearchObjective("mrr@20")!,
-                                  datasetFingerprint: "x", data: "d", epochsPerTrial: 1, patience: 1, timeBudgetSeconds: nil, base: base)
+        let header = SearchHeader(
+            space: Self.hugeSpace, search: .grid, seed: 1, objective: SearchObjective("mrr@20")!,
+            datasetFingerprint: "x", data: "d", epochsPerTrial: 1, patience: 1, timeBudgetSeconds: nil, base: base)
         let plan = header.plan(trials: 3)
         #expect(plan.count == 4 && plan[3].configuration.decayFactor == thousandth(3))
     }
@@ -53,7 +64,10 @@ import Training
     @Test("15: a grid over the stated limit of points is refused, naming its size")
     func gridOverTheLimit() {
         let text = Self.message { _ = try Self.hugeSpace.checkedGrid(base: TrainingConfiguration()) }
-        #expect(text == "the grid has 100000000000000 points (100 learning-rate × 100 l2-penalty × 100 hidden-size × 100 propagation-steps × 100 batch-size × 100 decay-interval × 100 decay-factor), over the limit of \(SearchSpace.maximumGridPoints) points for a grid search; list fewer values, or use --search random")
+        #expect(
+            text
+                == "the grid has 100000000000000 points (100 learning-rate × 100 l2-penalty × 100 hidden-size × 100 propagation-steps × 100 batch-size × 100 decay-interval × 100 decay-factor), over the limit of \(SearchSpace.maximumGridPoints) points for a grid search; list fewer values, or use --search random"
+        )
         let small = SearchSpace(domains: [.hiddenSize: .choice([8, 16]), .decayInterval: .choice([2, 3])])
         #expect(Self.message { _ = try small.checkedGrid(base: TrainingConfiguration()) } == "no error")
     }

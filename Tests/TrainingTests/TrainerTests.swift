@@ -13,8 +13,9 @@ func syntheticDataset(sessions: Int = 400, items: Int = 60, seed: UInt64 = 5) ->
     let cut = all.count * 9 / 10
     let train = SessionList(Array(all[..<cut]))
     let test = ExampleSet.augmenting(SessionList(Array(all[cut...])))
-    return SessionDataset(trainSessions: train, train: .augmenting(train), test: test,
-                          vocabulary: .identity(count: items), itemCount: items)
+    return SessionDataset(
+        trainSessions: train, train: .augmenting(train), test: test,
+        vocabulary: .identity(count: items), itemCount: items)
 }
 
 func temporaryFolder(_ name: String) throws -> String {
@@ -61,12 +62,18 @@ func smallConfiguration(epochs: Int = 3, threads: Int = 1) -> TrainingConfigurat
         let folder = try temporaryFolder("resume")
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let dataset = syntheticDataset()
-        let straight = try Trainer(configuration: smallConfiguration(epochs: 4), dataset: dataset, checkpointPath: folder + "/a.safetensors").run()
+        let straight = try Trainer(
+            configuration: smallConfiguration(epochs: 4), dataset: dataset, checkpointPath: folder + "/a.safetensors"
+        ).run()
         _ = try Trainer(configuration: smallConfiguration(epochs: 2), dataset: dataset, checkpointPath: folder + "/b.safetensors").run()
         let resumed = try Trainer(configuration: smallConfiguration(epochs: 4), dataset: dataset, checkpointPath: folder + "/b.safetensors")
             .run(resume: true)
         // Everything but the wall-clock seconds.
-        func comparable(_ history: [EpochRecord]) -> [EpochRecord] { history.map { var r = $0; r.seconds = 0; return r } }
+        func comparable(_ history: [EpochRecord]) -> [EpochRecord] {
+            history.map {
+                var r = $0; r.seconds = 0; return r
+            }
+        }
         #expect(comparable(resumed.history) == comparable(straight.history))
         let a = try SafeTensorsFile(contentsOf: folder + "/a.safetensors.state")
         let b = try SafeTensorsFile(contentsOf: folder + "/b.safetensors.state")
@@ -84,8 +91,10 @@ func smallConfiguration(epochs: Int = 3, threads: Int = 1) -> TrainingConfigurat
         let folder = try temporaryFolder("seed")
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let dataset = syntheticDataset()
-        let first = try Trainer(configuration: smallConfiguration(epochs: 2), dataset: dataset, checkpointPath: folder + "/1.safetensors").run()
-        let second = try Trainer(configuration: smallConfiguration(epochs: 2), dataset: dataset, checkpointPath: folder + "/2.safetensors").run()
+        let first = try Trainer(configuration: smallConfiguration(epochs: 2), dataset: dataset, checkpointPath: folder + "/1.safetensors")
+            .run()
+        let second = try Trainer(configuration: smallConfiguration(epochs: 2), dataset: dataset, checkpointPath: folder + "/2.safetensors")
+            .run()
         #expect(first.history.map(\.test) == second.history.map(\.test))
         #expect(first.history.map(\.loss) == second.history.map(\.loss))
         var other = smallConfiguration(epochs: 2)
@@ -125,7 +134,11 @@ func smallConfiguration(epochs: Int = 3, threads: Int = 1) -> TrainingConfigurat
         #expect(kept.trainIndices.count == dataset.train.count && kept.validationIndices.isEmpty)
         let refit = try kept.run()
         let testRun = try Trainer(configuration: reference, dataset: dataset, checkpointPath: folder + "/test.safetensors").run()
-        func comparable(_ history: [EpochRecord]) -> [EpochRecord] { history.map { var r = $0; r.seconds = 0; return r } }
+        func comparable(_ history: [EpochRecord]) -> [EpochRecord] {
+            history.map {
+                var r = $0; r.seconds = 0; return r
+            }
+        }
         #expect(comparable(refit.history) == comparable(testRun.history), "the same training, epoch by epoch")
         #expect(refit.bestEpoch == 2 && !refit.stoppedEarly)
         let loaded = try LoadedModel.load(from: folder + "/last.safetensors")
@@ -172,7 +185,10 @@ func smallConfiguration(epochs: Int = 3, threads: Int = 1) -> TrainingConfigurat
         let mismatch = #expect(throws: ModelError.self) {
             try loaded.aligned(other, modelPath: path, datasetPath: "other-data")
         }
-        #expect(mismatch?.description == "\(path): 10 of other-data's 70 items are not in the model's vocabulary of 60 (first: '61'); was it trained on this dataset?")
+        #expect(
+            mismatch?.description
+                == "\(path): 10 of other-data's 70 items are not in the model's vocabulary of 60 (first: '61'); was it trained on this dataset?"
+        )
         var renamed = dataset
         renamed.vocabulary = ItemVocabulary(rawIDs: (1...60).map { "x\($0)" })
         #expect(throws: ModelError.self) { try loaded.aligned(renamed, modelPath: path, datasetPath: "renamed") }
@@ -181,12 +197,15 @@ func smallConfiguration(epochs: Int = 3, threads: Int = 1) -> TrainingConfigurat
 }
 
 /// A few epochs on the raw Diginetica sample beat popularity on its test examples.
-@Suite(.enabled(if: SharedPaths.exists(SharedPaths.data.appendingPathComponent("diginetica/train-item-views.sample.csv")),
-                "needs ../shared/data/diginetica/train-item-views.sample.csv"))
+@Suite(
+    .enabled(
+        if: SharedPaths.exists(SharedPaths.data.appendingPathComponent("diginetica/train-item-views.sample.csv")),
+        "needs ../shared/data/diginetica/train-item-views.sample.csv"))
 struct SampleBehaviourTests {
     @Test func beatsPopularityOnTheDigineticaSample() throws {
-        let result = try Preprocessor.run(path: SharedPaths.data.appendingPathComponent("diginetica/train-item-views.sample.csv").path,
-                                          format: .diginetica, options: .diginetica)
+        let result = try Preprocessor.run(
+            path: SharedPaths.data.appendingPathComponent("diginetica/train-item-views.sample.csv").path,
+            format: .diginetica, options: .diginetica)
         let dataset = result.dataset
         let folder = try temporaryFolder("sample")
         defer { try? FileManager.default.removeItem(atPath: folder) }

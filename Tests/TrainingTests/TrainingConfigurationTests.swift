@@ -8,10 +8,10 @@ struct TrainingConfigurationTests {
     /// A state file or checkpoint written before the renames (`l2`, `decayEvery`, `step`) loads.
     @Test func decodesOldKeyNames() throws {
         let json = """
-        {"hiddenSize": 64, "batchSize": 50, "epochs": 7, "learningRate": 0.01, "decayFactor": 0.5, "decayEvery": 4,
-         "referenceDecayTiming": false, "l2": 0.001, "step": 2, "nonhybrid": true, "patience": 3, "seed": 9,
-         "threads": 2, "validationFraction": 0.2, "selectOn": "test", "cutoff": 10}
-        """
+            {"hiddenSize": 64, "batchSize": 50, "epochs": 7, "learningRate": 0.01, "decayFactor": 0.5, "decayEvery": 4,
+             "referenceDecayTiming": false, "l2": 0.001, "step": 2, "nonhybrid": true, "patience": 3, "seed": 9,
+             "threads": 2, "validationFraction": 0.2, "selectOn": "test", "cutoff": 10}
+            """
         let decoded = try JSONDecoder().decode(TrainingConfiguration.self, from: Data(json.utf8))
         var expected = TrainingConfiguration()
         expected.hiddenSize = 64

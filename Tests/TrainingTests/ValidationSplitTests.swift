@@ -18,8 +18,10 @@ struct ValidationSplitTests {
         return (Array(indices[..<trainCount]), Array(indices[trainCount...]))
     }
 
-    static func trainer(_ split: ValidationSplit, seed: UInt64 = 11, fraction: Double = 0.1,
-                        dataset: SessionDataset = syntheticDataset()) throws -> Trainer {
+    static func trainer(
+        _ split: ValidationSplit, seed: UInt64 = 11, fraction: Double = 0.1,
+        dataset: SessionDataset = syntheticDataset()
+    ) throws -> Trainer {
         var configuration = smallConfiguration()
         configuration.validationSplit = split
         configuration.seed = seed
@@ -27,8 +29,9 @@ struct ValidationSplitTests {
         return try Trainer(configuration: configuration, dataset: dataset, checkpointPath: "/tmp/unused")
     }
 
-    @Test("examples: the same indices in the same order as before, for any seed and fraction",
-          arguments: [(0 as UInt64, 0.1), (11, 0.1), (12_345, 0.25), (7, 0.5)])
+    @Test(
+        "examples: the same indices in the same order as before, for any seed and fraction",
+        arguments: [(0 as UInt64, 0.1), (11, 0.1), (12_345, 0.25), (7, 0.5)])
     func examplesSplitIsUnchanged(seed: UInt64, fraction: Double) throws {
         let dataset = syntheticDataset()
         let trainer = try Self.trainer(.examples, seed: seed, fraction: fraction, dataset: dataset)
@@ -37,8 +40,9 @@ struct ValidationSplitTests {
         #expect(trainer.validationIndices == earlier.validation)
     }
 
-    @Test("every split: disjoint, complete, and the size the fraction asks for",
-          arguments: ValidationSplit.allCases, [0.1, 0.3])
+    @Test(
+        "every split: disjoint, complete, and the size the fraction asks for",
+        arguments: ValidationSplit.allCases, [0.1, 0.3])
     func sidesAreDisjointAndSized(split: ValidationSplit, fraction: Double) throws {
         let dataset = syntheticDataset()
         let trainer = try Self.trainer(split, fraction: fraction, dataset: dataset)
@@ -52,8 +56,9 @@ struct ValidationSplitTests {
         } else {
             // Whole sessions until the target is reached: over by less than the longest session's examples.
             let longest = (0..<dataset.trainSessions.count).map { dataset.trainSessions.length(of: $0) - 1 }.max()!
-            #expect(trainer.validationIndices.count >= wanted && trainer.validationIndices.count < wanted + longest,
-                    "\(trainer.validationIndices.count) validation examples for a target of \(wanted)")
+            #expect(
+                trainer.validationIndices.count >= wanted && trainer.validationIndices.count < wanted + longest,
+                "\(trainer.validationIndices.count) validation examples for a target of \(wanted)")
         }
     }
 
@@ -100,8 +105,9 @@ struct ValidationSplitTests {
     /// example) and then 3 (2 examples), so 3 are held out: examples 4, 5 and 6.
     @Test func latestByHand() throws {
         let sessions = SessionList([[1, 2, 3, 4], [5, 6], [1, 3, 5], [2, 4]])
-        let dataset = SessionDataset(trainSessions: sessions, train: .augmenting(sessions), test: ExampleSet(prefixes: [[1]], targets: [2]),
-                                     vocabulary: .identity(count: 6), itemCount: 6)
+        let dataset = SessionDataset(
+            trainSessions: sessions, train: .augmenting(sessions), test: ExampleSet(prefixes: [[1]], targets: [2]),
+            vocabulary: .identity(count: 6), itemCount: 6)
         let trainer = try Self.trainer(.latest, fraction: 0.3, dataset: dataset)
         #expect(trainer.validationIndices == [4, 5, 6])
         #expect(trainer.trainIndices == [0, 1, 2, 3])

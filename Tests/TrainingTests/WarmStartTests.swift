@@ -35,8 +35,9 @@ import Training
         let parent = warm.parent
         var configuration = smallConfiguration(epochs: 1)
         configuration.seed = 99
-        let trainer = try Trainer(configuration: configuration, dataset: Self.newData(), checkpointPath: folder + "/child.safetensors",
-                                  warmStart: warm)
+        let trainer = try Trainer(
+            configuration: configuration, dataset: Self.newData(), checkpointPath: folder + "/child.safetensors",
+            warmStart: warm)
 
         // Old ids keep their internal ids; the 20 new ones follow, in the new data's order.
         let vocabulary = trainer.dataset.vocabulary
@@ -60,7 +61,8 @@ import Training
         let coldEmbedding = cold.parameters.values(of: .embedding)
         for row in 0...60 {
             let values = Array(embedding[(row * d)..<((row + 1) * d)])
-            let expected = row <= 40 ? Array(parentEmbedding[(row * d)..<((row + 1) * d)]) : Array(coldEmbedding[(row * d)..<((row + 1) * d)])
+            let expected =
+                row <= 40 ? Array(parentEmbedding[(row * d)..<((row + 1) * d)]) : Array(coldEmbedding[(row * d)..<((row + 1) * d)])
             #expect(values == expected, "embedding row \(row)")
         }
         for name in ParameterName.allCases where name != .embedding {
@@ -83,8 +85,10 @@ import Training
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let parentPath = try Self.trainParent(in: folder)
         let childPath = folder + "/child.safetensors"
-        _ = try Trainer(configuration: smallConfiguration(epochs: 1), dataset: Self.newData(), checkpointPath: childPath,
-                        warmStart: try WarmStart.load(from: parentPath, optimizerStatePath: parentPath + ".state")).run()
+        _ = try Trainer(
+            configuration: smallConfiguration(epochs: 1), dataset: Self.newData(), checkpointPath: childPath,
+            warmStart: try WarmStart.load(from: parentPath, optimizerStatePath: parentPath + ".state")
+        ).run()
         let child = try LoadedModel.load(from: childPath)
         let lineage = try #require(child.metadata?.lineage)
         #expect(lineage.parentSHA256 == (try sha256sum(parentPath)))
@@ -92,13 +96,18 @@ import Training
         #expect(lineage.parentItems == 40 && lineage.addedItems == 20 && lineage.ancestors.isEmpty)
         #expect(lineage.optimizerState == parentPath + ".state")
         #expect(lineage.parentDatasetFingerprint == Self.parentData().fingerprint)
-        #expect(child.metadata?.trainingData == TrainingDataSummary(trainSessions: 300 * 9 / 10, trainExamples: Self.newData().train.count,
-                                                                     testExamples: Self.newData().test.count, items: 60))
+        #expect(
+            child.metadata?.trainingData
+                == TrainingDataSummary(
+                    trainSessions: 300 * 9 / 10, trainExamples: Self.newData().train.count,
+                    testExamples: Self.newData().test.count, items: 60))
         // A grandchild lists the parent as its ancestor, and evaluating it on the parent's data
         // takes that data into its vocabulary.
         let grandchildPath = folder + "/grandchild.safetensors"
-        _ = try Trainer(configuration: smallConfiguration(epochs: 1), dataset: Self.newData(), checkpointPath: grandchildPath,
-                        warmStart: try WarmStart.load(from: childPath)).run()
+        _ = try Trainer(
+            configuration: smallConfiguration(epochs: 1), dataset: Self.newData(), checkpointPath: grandchildPath,
+            warmStart: try WarmStart.load(from: childPath)
+        ).run()
         let grandchild = try LoadedModel.load(from: grandchildPath)
         #expect(grandchild.metadata?.lineage?.ancestors == [lineage.parentSHA256])
         #expect(grandchild.metadata?.lineage?.addedItems == 0)
@@ -114,8 +123,9 @@ import Training
         var wider = smallConfiguration(epochs: 1)
         wider.hiddenSize = 16
         #expect(throws: TrainingError.self) {
-            try Trainer(configuration: wider, dataset: Self.newData(), checkpointPath: folder + "/x.safetensors",
-                        warmStart: try WarmStart.load(from: parentPath))
+            try Trainer(
+                configuration: wider, dataset: Self.newData(), checkpointPath: folder + "/x.safetensors",
+                warmStart: try WarmStart.load(from: parentPath))
         }
         // Not a checkpoint, and a corrupt one: errors name the file.
         try Data("not a model".utf8).write(to: URL(fileURLWithPath: folder + "/text.safetensors"))
@@ -123,14 +133,18 @@ import Training
         try bytes.prefix(bytes.count - 100).write(to: URL(fileURLWithPath: folder + "/cut.safetensors"))
         for name in ["text", "cut", "absent"] {
             let error = #expect(throws: TrainingError.self) { try WarmStart.load(from: folder + "/\(name).safetensors") }
-            #expect(error?.description.hasPrefix("cannot warm-start from \(folder)/\(name).safetensors: ") == true, "\(error?.description ?? "")")
+            #expect(
+                error?.description.hasPrefix("cannot warm-start from \(folder)/\(name).safetensors: ") == true,
+                "\(error?.description ?? "")")
         }
         // A training state of another model.
         let otherPath = folder + "/other.safetensors"
         _ = try Trainer(configuration: smallConfiguration(epochs: 1), dataset: Self.newData(), checkpointPath: otherPath).run()
         let mismatch = #expect(throws: TrainingError.self) {
-            try Trainer(configuration: smallConfiguration(epochs: 1), dataset: Self.newData(), checkpointPath: folder + "/y.safetensors",
-                        warmStart: try WarmStart.load(from: parentPath, optimizerStatePath: otherPath + ".state")).run()
+            try Trainer(
+                configuration: smallConfiguration(epochs: 1), dataset: Self.newData(), checkpointPath: folder + "/y.safetensors",
+                warmStart: try WarmStart.load(from: parentPath, optimizerStatePath: otherPath + ".state")
+            ).run()
         }
         #expect(mismatch?.description.contains("other.safetensors.state") == true)
         #expect(!FileManager.default.fileExists(atPath: folder + "/y.safetensors"))
@@ -142,8 +156,9 @@ import Training
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let parent = try SRGNNModel(configuration: SRGNNConfiguration(itemCount: 40, hiddenSize: 8), seed: 5)
         try parent.saveWeights(to: folder + "/bare.safetensors")
-        let trainer = try Trainer(configuration: smallConfiguration(epochs: 1), dataset: syntheticDataset(items: 50),
-                                  checkpointPath: folder + "/child.safetensors", warmStart: try WarmStart.load(from: folder + "/bare.safetensors"))
+        let trainer = try Trainer(
+            configuration: smallConfiguration(epochs: 1), dataset: syntheticDataset(items: 50),
+            checkpointPath: folder + "/child.safetensors", warmStart: try WarmStart.load(from: folder + "/bare.safetensors"))
         #expect(trainer.addedItems == 10)
         #expect(trainer.dataset.vocabulary == .identity(count: 50))
         let model = try trainer.initialModel()

@@ -70,8 +70,10 @@ struct SessionIndex: Sendable {
     /// indices into `items` of the items that session contains (their count is `|current ∩ session|`).
     ///
     /// A k-way merge walking the postings of `items` backwards from their ends: O(sampleSize · |items|).
-    func forEachRecentSession(containingAnyOf items: [Int32], sampleSize: Int,
-                              _ body: (_ session: Int32, _ matched: [Int]) -> Void) {
+    func forEachRecentSession(
+        containingAnyOf items: [Int32], sampleSize: Int,
+        _ body: (_ session: Int32, _ matched: [Int]) -> Void
+    ) {
         var cursor = items.map { itemOffsets[Int($0)] - 1 }  // next posting to visit, walking down
         let floor = items.map { itemOffsets[Int($0) - 1] }
         var matched: [Int] = []

@@ -85,8 +85,10 @@ public struct VectorSessionKNN: SessionModelFitter {
     /// Whether items already in the current session may be recommended (session-rec `remind`). Default true.
     public var remind: Bool
 
-    public init(k: Int = 100, sampleSize: Int = 500, weighting: PositionWeighting = .div,
-                decay: RecencyDecay = .div, remind: Bool = true) {
+    public init(
+        k: Int = 100, sampleSize: Int = 500, weighting: PositionWeighting = .div,
+        decay: RecencyDecay = .div, remind: Bool = true
+    ) {
         precondition(k > 0 && sampleSize >= 0, "k must be positive and sampleSize non-negative")
         self.k = k
         self.sampleSize = sampleSize
@@ -115,7 +117,9 @@ public struct VectorSessionKNNModel: SessionScorer {
         // Distinct items with the 1-based position of their last click.
         var current: [Int32] = [], lastPosition: [Int] = []
         for (offset, item) in session.enumerated() where item >= 1 && Int(item) <= itemCount {
-            if let u = current.firstIndex(of: item) { lastPosition[u] = offset + 1 } else {
+            if let u = current.firstIndex(of: item) {
+                lastPosition[u] = offset + 1
+            } else {
                 current.append(item); lastPosition.append(offset + 1)
             }
         }

@@ -52,8 +52,10 @@ public struct ComparisonSummary: Codable, Sendable, Equatable {
             case confidenceIntervals = "confidence_intervals", versusReference = "versus_reference"
         }
 
-        public init(name: String, metrics: [String: Double], fitSeconds: Double, predictSeconds: Double, examplesPerSecond: Double,
-                    confidenceIntervals: [String: [Double]]? = nil, versusReference: [String: PairedComparison]? = nil) {
+        public init(
+            name: String, metrics: [String: Double], fitSeconds: Double, predictSeconds: Double, examplesPerSecond: Double,
+            confidenceIntervals: [String: [Double]]? = nil, versusReference: [String: PairedComparison]? = nil
+        ) {
             self.name = name
             self.metrics = metrics
             self.fitSeconds = fitSeconds
@@ -126,30 +128,36 @@ public struct SignificanceAnalysis: Sendable, Equatable {
     public init(names: [String], metrics: [PerExampleMetrics], reference: Int, settings: SignificanceSettings = SignificanceSettings()) {
         precondition(names.count == metrics.count && metrics.indices.contains(reference), "one name per model and a reference among them")
         let k = metrics[reference].k
-        precondition(metrics.allSatisfy { $0.k == k && $0.count == metrics[reference].count }, "every model on the same examples at the same K")
+        precondition(
+            metrics.allSatisfy { $0.k == k && $0.count == metrics[reference].count }, "every model on the same examples at the same K")
         self.reference = names[reference]
         self.k = k
         self.settings = settings
         // Columns 2m and 2m + 1: model m's hits and reciprocal ranks.
-        let means = bootstrapMeans(of: metrics.flatMap { [$0.hits, $0.reciprocalRanks] }, resamples: settings.bootstrapResamples,
-                                   seed: settings.seed)
-        func percent(_ interval: (lower: Double, upper: Double)) -> (lower: Double, upper: Double) { (100 * interval.lower, 100 * interval.upper) }
+        let means = bootstrapMeans(
+            of: metrics.flatMap { [$0.hits, $0.reciprocalRanks] }, resamples: settings.bootstrapResamples,
+            seed: settings.seed)
+        func percent(_ interval: (lower: Double, upper: Double)) -> (lower: Double, upper: Double) {
+            (100 * interval.lower, 100 * interval.upper)
+        }
         func versus(_ m: Int, _ column: Int, _ values: KeyPath<PerExampleMetrics, [Double]>) -> PairedComparison {
             let model = metrics[m][keyPath: values], base = metrics[reference][keyPath: values]
             let differences = zip(model, base).map { $0 - $1 }
             let resampled = zip(means[2 * m + column], means[2 * reference + column]).map { $0 - $1 }
             let interval = percent(percentileInterval(of: resampled, level: settings.level))
             let difference = 100 * (model.reduce(0, +) - base.reduce(0, +)) / Double(model.count)
-            let p = signFlipPValue(differences: differences, permutations: settings.permutations,
-                                   seed: settings.seed &+ UInt64(2 * m + column + 1))
+            let p = signFlipPValue(
+                differences: differences, permutations: settings.permutations,
+                seed: settings.seed &+ UInt64(2 * m + column + 1))
             return PairedComparison(difference: difference, lower: interval.lower, upper: interval.upper, pValue: p)
         }
         models = names.indices.map { m in
-            Model(name: names[m],
-                  hitRateInterval: percent(percentileInterval(of: means[2 * m], level: settings.level)),
-                  mrrInterval: percent(percentileInterval(of: means[2 * m + 1], level: settings.level)),
-                  hitRate: m == reference ? nil : versus(m, 0, \.hits),
-                  mrr: m == reference ? nil : versus(m, 1, \.reciprocalRanks))
+            Model(
+                name: names[m],
+                hitRateInterval: percent(percentileInterval(of: means[2 * m], level: settings.level)),
+                mrrInterval: percent(percentileInterval(of: means[2 * m + 1], level: settings.level)),
+                hitRate: m == reference ? nil : versus(m, 0, \.hits),
+                mrr: m == reference ? nil : versus(m, 1, \.reciprocalRanks))
         }
     }
 
@@ -173,8 +181,10 @@ public struct ComparisonReport: Sendable {
     public var significance: SignificanceAnalysis?
 
     /// `reference` is the index of the entry the others are tested against.
-    public init(dataset: String, itemCount: Int, examples: Int, cutoffs: [Int], entries: [ComparisonEntry], reference: Int = 0,
-                significanceSettings: SignificanceSettings = SignificanceSettings()) {
+    public init(
+        dataset: String, itemCount: Int, examples: Int, cutoffs: [Int], entries: [ComparisonEntry], reference: Int = 0,
+        significanceSettings: SignificanceSettings = SignificanceSettings()
+    ) {
         self.dataset = dataset
         self.itemCount = itemCount
         self.examples = examples
@@ -182,8 +192,9 @@ public struct ComparisonReport: Sendable {
         self.entries = entries
         let perExample = entries.compactMap(\.perExample)
         if !entries.isEmpty, perExample.count == entries.count, perExample[0].count > 0 {
-            significance = SignificanceAnalysis(names: entries.map(\.report.name), metrics: perExample, reference: reference,
-                                                settings: significanceSettings)
+            significance = SignificanceAnalysis(
+                names: entries.map(\.report.name), metrics: perExample, reference: reference,
+                settings: significanceSettings)
         }
     }
 
@@ -244,18 +255,24 @@ public struct ComparisonReport: Sendable {
     /// The report's JSON form: per model, metrics keyed like `HR@20` (percent) and timings.
     public var summary: ComparisonSummary {
         let tests = significance.map { ComparisonSummary.Tests(reference: $0.reference, k: $0.k, settings: $0.settings) }
-        return ComparisonSummary(dataset: dataset, items: itemCount, examples: examples, models: entries.enumerated().map { index, entry in
-            let model = significance?.models[index]
-            let k = significance?.k ?? headline
-            var versus: [String: PairedComparison]? = nil
-            if let hitRate = model?.hitRate, let mrr = model?.mrr { versus = ["HR@\(k)": hitRate, "MRR@\(k)": mrr] }
-            return ComparisonSummary.Model(
-                name: entry.report.name, metrics: entry.keyedMetrics, fitSeconds: entry.fitSeconds,
-                predictSeconds: entry.report.elapsedSeconds, examplesPerSecond: entry.report.examplesPerSecond,
-                confidenceIntervals: model.map { ["HR@\(k)": [$0.hitRateInterval.lower, $0.hitRateInterval.upper],
-                                                  "MRR@\(k)": [$0.mrrInterval.lower, $0.mrrInterval.upper]] },
-                versusReference: versus)
-        }, significance: tests)
+        return ComparisonSummary(
+            dataset: dataset, items: itemCount, examples: examples,
+            models: entries.enumerated().map { index, entry in
+                let model = significance?.models[index]
+                let k = significance?.k ?? headline
+                var versus: [String: PairedComparison]? = nil
+                if let hitRate = model?.hitRate, let mrr = model?.mrr { versus = ["HR@\(k)": hitRate, "MRR@\(k)": mrr] }
+                return ComparisonSummary.Model(
+                    name: entry.report.name, metrics: entry.keyedMetrics, fitSeconds: entry.fitSeconds,
+                    predictSeconds: entry.report.elapsedSeconds, examplesPerSecond: entry.report.examplesPerSecond,
+                    confidenceIntervals: model.map {
+                        [
+                            "HR@\(k)": [$0.hitRateInterval.lower, $0.hitRateInterval.upper],
+                            "MRR@\(k)": [$0.mrrInterval.lower, $0.mrrInterval.upper],
+                        ]
+                    },
+                    versusReference: versus)
+            }, significance: tests)
     }
 
     /// ``summary`` as JSON with sorted keys.
@@ -267,17 +284,18 @@ public struct ComparisonReport: Sendable {
     /// training curves (loss, validation and test HR@K by epoch) when a checkpoint had them.
     public func html() -> String {
         let (header, rows) = table()
-        var page = HTMLPage.head(title: "srgnn compare: \(dataset)") + """
-        <h1>Session-based recommenders on <code>\(escape(dataset))</code></h1>
-        <p class="note">\(examples) test examples, full ranking over \(itemCount) items; metrics in percent.
-        HR@K: the target is in the top K (the paper's P@K). MRR@K: 1/rank within the top K.
-        Coverage: share of items in any top list. PopBias: mean training popularity of recommended items, relative to the most popular.</p>
-        <h2>HR@\(headline) and MRR@\(headline)</h2>
-        \(barChart())\(whiskerNote())
-        <h2>All metrics</h2>
-        <table><tr>\(header.map { "<th>\(escape($0))</th>" }.joined())</tr>
+        var page =
+            HTMLPage.head(title: "srgnn compare: \(dataset)") + """
+                <h1>Session-based recommenders on <code>\(escape(dataset))</code></h1>
+                <p class="note">\(examples) test examples, full ranking over \(itemCount) items; metrics in percent.
+                HR@K: the target is in the top K (the paper's P@K). MRR@K: 1/rank within the top K.
+                Coverage: share of items in any top list. PopBias: mean training popularity of recommended items, relative to the most popular.</p>
+                <h2>HR@\(headline) and MRR@\(headline)</h2>
+                \(barChart())\(whiskerNote())
+                <h2>All metrics</h2>
+                <table><tr>\(header.map { "<th>\(escape($0))</th>" }.joined())</tr>
 
-        """
+                """
         for row in rows { page += "<tr>" + row.map { "<td>\(escape($0))</td>" }.joined() + "</tr>\n" }
         page += "</table>\n"
         if let legend = significanceLegend() { page += "<p class=\"note\">\(escape(legend))</p>\n" }
@@ -327,7 +345,8 @@ public struct ComparisonReport: Sendable {
                     // The whisker: a vertical line from the interval's lower to its upper end, with caps.
                     let low = Double(height - bottom) - interval.lower * scale, high = Double(height - bottom) - interval.upper * scale
                     let middle = barX + 24
-                    svg += "<g stroke=\"#222\" stroke-width=\"1.2\"><title>\(String(format: "%.2f [%.2f, %.2f]", value, interval.lower, interval.upper))</title>"
+                    svg +=
+                        "<g stroke=\"#222\" stroke-width=\"1.2\"><title>\(String(format: "%.2f [%.2f, %.2f]", value, interval.lower, interval.upper))</title>"
                     svg += "<line x1=\"\(middle)\" x2=\"\(middle)\" y1=\"\(low)\" y2=\"\(high)\"/>"
                     svg += "<line x1=\"\(middle - 6)\" x2=\"\(middle + 6)\" y1=\"\(low)\" y2=\"\(low)\"/>"
                     svg += "<line x1=\"\(middle - 6)\" x2=\"\(middle + 6)\" y1=\"\(high)\" y2=\"\(high)\"/></g>"
@@ -337,8 +356,10 @@ public struct ComparisonReport: Sendable {
             }
             svg += "<text x=\"\(x + 50)\" y=\"\(height - bottom + 18)\" text-anchor=\"middle\">\(escape(entry.report.name))</text>\n"
         }
-        svg += "<rect x=\"\(left)\" y=\"\(height - 22)\" width=\"12\" height=\"12\" fill=\"#3b6fb6\"/><text x=\"\(left + 16)\" y=\"\(height - 12)\">HR@\(k)</text>"
-        svg += "<rect x=\"\(left + 90)\" y=\"\(height - 22)\" width=\"12\" height=\"12\" fill=\"#e08a2c\"/><text x=\"\(left + 106)\" y=\"\(height - 12)\">MRR@\(k)</text>\n"
+        svg +=
+            "<rect x=\"\(left)\" y=\"\(height - 22)\" width=\"12\" height=\"12\" fill=\"#3b6fb6\"/><text x=\"\(left + 16)\" y=\"\(height - 12)\">HR@\(k)</text>"
+        svg +=
+            "<rect x=\"\(left + 90)\" y=\"\(height - 22)\" width=\"12\" height=\"12\" fill=\"#e08a2c\"/><text x=\"\(left + 106)\" y=\"\(height - 12)\">MRR@\(k)</text>\n"
         return svg + "</svg>\n"
     }
 
@@ -372,18 +393,24 @@ public struct ComparisonReport: Sendable {
         svg += "<text x=\"\(left + Int(plotWidth / 2))\" y=\"\(height - bottom + 32)\" text-anchor=\"middle\">epoch</text>\n"
         for (name, color, values) in series where values.contains(where: { $0 != nil }) {
             let points = values.enumerated().compactMap { index, value in value.map { "\(x(index)),\(y($0))" } }
-            svg += "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\" points=\"\(points.joined(separator: " "))\"><title>\(name)</title></polyline>\n"
+            svg +=
+                "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\" points=\"\(points.joined(separator: " "))\"><title>\(name)</title></polyline>\n"
         }
         let lossPoints = losses.enumerated().map { "\(x($0.offset)),\(yLoss($0.element))" }
-        svg += "<polyline fill=\"none\" stroke=\"#999\" stroke-width=\"1.5\" stroke-dasharray=\"5,3\" points=\"\(lossPoints.joined(separator: " "))\"><title>training loss</title></polyline>\n"
-        svg += "<text x=\"\(width - right + 6)\" y=\"\(yLoss(losses.first ?? 0) + 4)\" fill=\"#999\">\(String(format: "%.2f", losses.first ?? 0))</text>"
-        svg += "<text x=\"\(width - right + 6)\" y=\"\(yLoss(losses.last ?? 0) + 4)\" fill=\"#999\">\(String(format: "%.2f", losses.last ?? 0))</text>\n"
+        svg +=
+            "<polyline fill=\"none\" stroke=\"#999\" stroke-width=\"1.5\" stroke-dasharray=\"5,3\" points=\"\(lossPoints.joined(separator: " "))\"><title>training loss</title></polyline>\n"
+        svg +=
+            "<text x=\"\(width - right + 6)\" y=\"\(yLoss(losses.first ?? 0) + 4)\" fill=\"#999\">\(String(format: "%.2f", losses.first ?? 0))</text>"
+        svg +=
+            "<text x=\"\(width - right + 6)\" y=\"\(yLoss(losses.last ?? 0) + 4)\" fill=\"#999\">\(String(format: "%.2f", losses.last ?? 0))</text>\n"
         var legendX = left
         for (name, color, values) in series where values.contains(where: { $0 != nil }) {
-            svg += "<rect x=\"\(legendX)\" y=\"\(height - 18)\" width=\"12\" height=\"3\" fill=\"\(color)\"/><text x=\"\(legendX + 16)\" y=\"\(height - 12)\">\(name)</text>"
+            svg +=
+                "<rect x=\"\(legendX)\" y=\"\(height - 18)\" width=\"12\" height=\"3\" fill=\"\(color)\"/><text x=\"\(legendX + 16)\" y=\"\(height - 12)\">\(name)</text>"
             legendX += 130
         }
-        svg += "<rect x=\"\(legendX)\" y=\"\(height - 18)\" width=\"12\" height=\"3\" fill=\"#999\"/><text x=\"\(legendX + 16)\" y=\"\(height - 12)\">loss (right)</text>\n"
+        svg +=
+            "<rect x=\"\(legendX)\" y=\"\(height - 18)\" width=\"12\" height=\"3\" fill=\"#999\"/><text x=\"\(legendX + 16)\" y=\"\(height - 12)\">loss (right)</text>\n"
         return svg + "</svg>\n"
     }
 
