@@ -238,7 +238,7 @@ struct BatchRecommendTests {
         var rng = SeededGenerator(seed: 9)
         // Vocabulary ids and others (written by the fallback): quotes, commas, a backslash, unicode, "-0".
         let ids = Self.rawIDs + [#"a,"b"#, #"c\d"#, "é 🙂", "-0", "99999999999999999999", "12", "a/b", "<&>'", "", "-12"]
-        let scores: [Float] = [0, -0.0, 1, -1.5, 1e-45, 3.4028235e38, 1e-5, 123456.79, .nan, .infinity, -.infinity, 0.1]
+        let scores: [Float] = [0, -0.0, 1, -1.5, .leastNonzeroMagnitude, 3.4028235e38, 1e-5, 123456.79, .nan, .infinity, -.infinity, 0.1]
         var answers = [(line: BatchSessionLine, result: RecommendationResult)]()
         for index in 0..<40 {
             let count = Int(rng.uniform(0, 6))

@@ -34,7 +34,7 @@ struct TuneCommandTests {
         #expect((summary["defaults"] as? [String: Any])?["trial"] as? String == "defaults")
 
         // The summary's command trains the best trial again (here within the trial's one epoch): same validation objective.
-        let best = try #require(summary["best"] as? [String: Any])
+        _ = try #require(summary["best"] as? [String: Any])
         let command = try #require(summary["command"] as? String)
         let words = command.replacingOccurrences(of: "--epochs 30", with: "--epochs 1")
             .replacingOccurrences(of: "best.safetensors", with: folder.path + "/best.safetensors")

@@ -27,7 +27,7 @@ import Testing
         let model = try SRGNNModel(configuration: configuration, seed: 8)
         let sessions = SyntheticClickLog(itemCount: 300, sessionCount: 120, seed: 6).sessions().filter { $0.count >= 2 }.prefix(40)
         let batch = SessionBatch(sessions: sessions.map { Array($0.dropLast()) }, targets: sessions.map { $0.last! })
-        try ScoreKernels.withPath(kernel) {
+        ScoreKernels.withPath(kernel) {
             func gradient(threads: Int) -> (Float, SRGNNParameters) {
                 var gradient = SRGNNParameters(zerosLike: model.parameters)
                 let loss = model.lossAndGradient(
