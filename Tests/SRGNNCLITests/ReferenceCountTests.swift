@@ -135,21 +135,11 @@ enum Python {
 
     /// Runs `script` with `arguments`; returns its standard output, throws on a non-zero exit.
     static func run(_ script: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try #require(path))
-        process.arguments = ["-c", script] + arguments
-        let output = Pipe(), error = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        try process.run()
-        let errors = ErrorReader(error.fileHandleForReading)
-        let out = output.fileHandleForReading.readDataToEndOfFile()
-        let err = errors.wait()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw PythonFailed(description: "python3 exited with \(process.terminationStatus): " + String(decoding: err, as: UTF8.self))
+        let result = try runProcess(try #require(path), ["-c", script] + arguments)
+        guard result.status == 0 else {
+            throw PythonFailed(description: "python3 exited with \(result.status): " + result.error)
         }
-        return String(decoding: out, as: UTF8.self)
+        return result.output
     }
 }
 

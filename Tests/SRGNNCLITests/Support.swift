@@ -78,8 +78,13 @@ enum Executable {
 
 /// Runs `srgnn arguments…` and returns its exit status, standard output and standard error.
 func runSRGNN(_ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
+    try runProcess(try Executable.path(), arguments)
+}
+
+/// Runs `executable arguments…` and returns its exit status, standard output and standard error.
+func runProcess(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: try Executable.path())
+    process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
     let output = Pipe(), error = Pipe()
     process.standardOutput = output
