@@ -201,9 +201,10 @@ struct RecommendCommand: ParsableCommand {
         let progress = BatchProgress()
         let summary: BatchRecommendation.Summary
         if let output {
-            let file = try AtomicFileWriter(path: output)
-            let cleanup = RemoveOnSignal(file.temporaryPath)
+            // The handler is in place before the temporary file exists: no signal can fall between.
+            let cleanup = RemoveOnSignal()
             defer { cleanup.cancel() }
+            let file = try AtomicFileWriter(path: output, beforeCreating: cleanup.arm)
             summary = try batch.run(input: input, write: { try file.write($0) }, progress: progress)
             try file.commit()
         } else {
@@ -221,13 +222,20 @@ struct RecommendCommand: ParsableCommand {
 /// conventional status (128 + the signal): an interrupted `--output` leaves nothing behind.
 /// A plain signal handler, not a Dispatch source: worker threads started earlier do not block the
 /// signals, so a source would never hear them. The handler does only what is safe in one
-/// (`unlink`, `_exit`), on a path prepared beforehand; `cancel()` restores the default action.
+/// (`unlink`, `_exit`), on a path prepared beforehand by `arm`; `cancel()` restores the default
+/// action.
 final class RemoveOnSignal {
     static let signals = [SIGINT, SIGTERM, SIGHUP]
 
-    init(_ temporaryPath: String) {
-        signalTemporaryPath = strdup(temporaryPath)
+    init() {
         for number in Self.signals { signal(number, removeTemporaryAndExit) }
+    }
+
+    /// The file to remove on a signal (set before it is created).
+    func arm(_ temporaryPath: String) {
+        let previous = signalTemporaryPath
+        signalTemporaryPath = strdup(temporaryPath)
+        free(previous)
     }
 
     func cancel() {

@@ -238,11 +238,14 @@ public final class AtomicFileWriter {
     private var fd: Int32
     private var written = 0
 
-    public init(path: String) throws {
+    /// `beforeCreating` receives the temporary path before the file exists (so that a signal
+    /// handler can know it before there is anything to leave behind).
+    public init(path: String, beforeCreating: (String) -> Void = { _ in }) throws {
         self.path = path
         target = try FileIO.writeTarget(path)
         let (folder, prefix) = FileIO.temporaryPrefix(target)
         temporary = folder + "/" + prefix + "\(getpid())-\(FileIO.nextTemporarySerial())"
+        beforeCreating(temporary)
         fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o644)
         guard fd >= 0 else { throw SessionDataError(file: path, "cannot write: \(FileIO.systemError(errno))") }
     }
