@@ -27,6 +27,8 @@ import TensorCore
 struct AttentionReadout {
     let hiddenSize: Int
     let nonhybrid: Bool
+    /// The instruction set of the readout's products and loops.
+    let path: KernelPath
     var positions: PositionEmbedding? = nil
     /// a = softmax(α) per session instead of a = α.
     var usesSoftmax = false
@@ -37,7 +39,7 @@ struct AttentionReadout {
         _ batch: SessionBatch, weights w: ParameterPointers<UnsafePointer<Float>>,
         nodeStates: UnsafePointer<Float>, workspace ws: SRGNNWorkspace, threads: Int
     ) -> UnsafeMutablePointer<Float> {
-        let d = hiddenSize, p = batch.positionCount, b = batch.sessionCount, path = ScoreKernels.current
+        let d = hiddenSize, p = batch.positionCount, b = batch.sessionCount
         let clickStates = ws.clickStates.pointer(p * d)
         // readout rows hold [s_g | h_t]; h_t is copied first so that W_1 h_t can read it.
         let readout = ws.readout.pointer(b * 2 * d), lastQuery = ws.lastQuery.pointer(b * d)
@@ -106,7 +108,6 @@ struct AttentionReadout {
         // s_h = W_3 [s_g | h_t] + b_3 (hybrid) or s_g.
         let dReadout = ws.dReadout.pointer(b * 2 * d)
         let readout = ws.readout.pointer(b * 2 * d)
-        let path = ScoreKernels.current
         if nonhybrid {
             for s in 0..<b {
                 (dReadout + s * 2 * d).update(from: dSessionEmbedding + s * d, count: d)

@@ -24,6 +24,8 @@ import TensorCore
 ///     dW_in += dx_in^T h  db_in += Σ dx_in  dh += dx_in W_in   (the same for out)
 struct GatedGraphCell {
     let hiddenSize: Int
+    /// The instruction set of the cell's products and gate loops.
+    let path: KernelPath
 
     /// Runs the cell: `next` ← h'. `aggregate` `[N, 2d]` and `gates` `[N, 4d]` receive what
     /// `backward` needs.
@@ -33,7 +35,7 @@ struct GatedGraphCell {
         aggregate a: UnsafeMutablePointer<Float>, gates: UnsafeMutablePointer<Float>,
         workspace ws: SRGNNWorkspace, threads: Int
     ) {
-        let d = hiddenSize, n = batch.nodeCount, path = ScoreKernels.current
+        let d = hiddenSize, n = batch.nodeCount
         let edgeIn = ws.edgeIn.pointer(n * d), edgeOut = ws.edgeOut.pointer(n * d)
         let gi = ws.inputGates.pointer(n * 3 * d), gh = ws.hiddenGates.pointer(n * 3 * d)
         // A node's aggregate reads x of its own session only, so each worker takes whole sessions
@@ -74,7 +76,7 @@ struct GatedGraphCell {
         dNext: UnsafePointer<Float>, dHidden: UnsafeMutablePointer<Float>,
         workspace ws: SRGNNWorkspace, threads: Int
     ) {
-        let d = hiddenSize, n = batch.nodeCount, path = ScoreKernels.current
+        let d = hiddenSize, n = batch.nodeCount
         let dgi = ws.dInputGates.pointer(n * 3 * d), dgh = ws.dHiddenGates.pointer(n * 3 * d)
         parallelChunks(n, threads: threads, minimumPerThread: 128) { rows in
             let first = rows.lowerBound

@@ -48,8 +48,9 @@ public struct PackedItemEmbedding: Sendable {
     let itemCount: Int
     let hiddenSize: Int
 
-    /// Packs `model`'s items for `path`; nil for `blas`, which scores unpacked.
-    public init?(_ model: SRGNNModel, path: KernelPath = ScoreKernels.current) {
+    /// Packs `model`'s items for `path` (the model's own when nil); nil for `blas`, which scores unpacked.
+    public init?(_ model: SRGNNModel, path: KernelPath? = nil) {
+        let path = path ?? model.kernelPath
         guard ScoreKernels.panelItems(path) != nil else { return nil }
         let d = model.configuration.hiddenSize, items = model.configuration.itemCount
         self.path = path
@@ -77,7 +78,7 @@ public struct NormalizedItemEmbedding: Sendable {
     /// Ê of `model`; nil for a model that scores E itself (SR-GNN).
     public init?(_ model: SRGNNModel) {
         guard model.configuration.normalize else { return nil }
-        let rows = model.configuration.embeddingRows, d = model.configuration.hiddenSize, path = ScoreKernels.current
+        let rows = model.configuration.embeddingRows, d = model.configuration.hiddenSize, path = model.kernelPath
         itemCount = model.configuration.itemCount
         hiddenSize = d
         values = model.parameters.withPointers { w in

@@ -16,6 +16,11 @@ import TensorCore
 public struct SRGNNModel: Sendable {
     public let configuration: SRGNNConfiguration
     public var parameters: SRGNNParameters
+    /// The instruction set every pass of this model runs on, passed to each product, C loop and
+    /// worker thread: `ScoreKernels.defaultPath` unless set (the every-path tests set it).
+    public var kernelPath: KernelPath = ScoreKernels.defaultPath {
+        willSet { precondition(newValue.isSupported, "kernel path \(newValue) is not supported on this machine") }
+    }
 
     /// A freshly initialised model: every parameter ~ U(−1/√d, 1/√d) from `seed`.
     public init(configuration: SRGNNConfiguration, seed: UInt64) throws {
@@ -50,7 +55,9 @@ public struct SRGNNModel: Sendable {
         }
     }
 
-    func layers(tileItems: Int = 1_024) -> SRGNNLayers { SRGNNLayers(configuration: configuration, tileItems: tileItems) }
+    func layers(tileItems: Int = 1_024) -> SRGNNLayers {
+        SRGNNLayers(configuration: configuration, tileItems: tileItems, path: kernelPath)
+    }
 
     // MARK: Training passes
 
@@ -97,7 +104,7 @@ public struct SRGNNModel: Sendable {
     /// Keeps the scores, as shifted exponentials, for `backward`.
     public func loss(_ batch: SessionBatch, workspace ws: SRGNNWorkspace, threads: Int = 1, tileItems: Int = 1_024) -> Float {
         precondition(batch.targets.count == batch.sessionCount, "the loss needs one target per session")
-        let layers = layers(tileItems: tileItems), path = ScoreKernels.current
+        let layers = layers(tileItems: tileItems), path = kernelPath
         ws.prepareTraining(batch, configuration, scoreLayer: layers.scoreLayer, threads: threads)
         let total = parameters.withPointers { w in
             // NISER: Ê once per step, for the scores here and the backward; the score layer
@@ -224,28 +231,32 @@ struct SRGNNLayers {
     let readout: AttentionReadout
     let scoreLayer: ScoreLayer
     let sessionNormalization: SessionNormalization?
+    /// The model's `kernelPath`, which every layer runs on.
+    let path: KernelPath
 
-    init(configuration: SRGNNConfiguration, tileItems: Int) {
+    init(configuration: SRGNNConfiguration, tileItems: Int, path: KernelPath) {
         self.configuration = configuration
-        cell = GatedGraphCell(hiddenSize: configuration.hiddenSize)
+        self.path = path
+        cell = GatedGraphCell(hiddenSize: configuration.hiddenSize, path: path)
         readout = AttentionReadout(
-            hiddenSize: configuration.hiddenSize, nonhybrid: configuration.nonhybrid,
+            hiddenSize: configuration.hiddenSize, nonhybrid: configuration.nonhybrid, path: path,
             positions: configuration.positionEmbeddingRows > 0
                 ? PositionEmbedding(
                     hiddenSize: configuration.hiddenSize, rows: configuration.positionEmbeddingRows,
                     fromFirstClick: configuration.authorsCode)
                 : nil,
             usesSoftmax: configuration.authorsCode)
-        scoreLayer = ScoreLayer(hiddenSize: configuration.hiddenSize, itemCount: configuration.itemCount, tileItems: tileItems)
+        scoreLayer = ScoreLayer(
+            hiddenSize: configuration.hiddenSize, itemCount: configuration.itemCount, tileItems: tileItems, path: path)
         sessionNormalization =
             configuration.normalize
-            ? SessionNormalization(hiddenSize: configuration.hiddenSize, scale: configuration.scale) : nil
+            ? SessionNormalization(hiddenSize: configuration.hiddenSize, scale: configuration.scale, path: path) : nil
     }
 
     /// NISER: Ê = every row of E normalised, into `workspace.normalizedItems` (1/‖e_j‖ beside it),
     /// rows split over `threads`. Returns Ê.
     func normalizeItems(_ embedding: UnsafePointer<Float>, workspace ws: SRGNNWorkspace, threads: Int) -> UnsafePointer<Float> {
-        let rows = configuration.embeddingRows, d = configuration.hiddenSize, path = ScoreKernels.current
+        let rows = configuration.embeddingRows, d = configuration.hiddenSize
         ws.prepareNormalizedItems(configuration, gradient: false)
         let items = ws.normalizedItems.pointer(rows * d), norms = ws.itemReciprocalNorms.pointer(rows)
         parallelChunks(rows, threads: threads, minimumPerThread: 4_096) { chunk in
@@ -260,7 +271,7 @@ struct SRGNNLayers {
         _ batch: SessionBatch, weights w: ParameterPointers<UnsafePointer<Float>>,
         workspace ws: SRGNNWorkspace, threads: Int
     ) -> UnsafeMutablePointer<Float> {
-        let d = configuration.hiddenSize, n = batch.nodeCount, steps = configuration.propagationSteps, path = ScoreKernels.current
+        let d = configuration.hiddenSize, n = batch.nodeCount, steps = configuration.propagationSteps
         let states = ws.nodeStates.pointer((steps + 1) * n * d)
         let aggregates = ws.aggregates.pointer(steps * n * 2 * d), gates = ws.gates.pointer(steps * n * 4 * d)
         batch.nodeItems.withUnsafeBufferPointer { gatherRows(w.embedding, width: d, indices: $0, into: states) }
@@ -294,7 +305,7 @@ struct SRGNNLayers {
         workspace ws: SRGNNWorkspace, threads: Int
     ) {
         let d = configuration.hiddenSize, n = batch.nodeCount, b = batch.sessionCount, steps = configuration.propagationSteps
-        let rows = configuration.embeddingRows, path = ScoreKernels.current
+        let rows = configuration.embeddingRows
         let normalize = configuration.normalize
         let scoredItems = normalize ? UnsafePointer(ws.normalizedItems.pointer(rows * d)) : w.embedding
         // Where ∂L/∂(scored items) goes: ∂L/∂E directly (SR-GNN, or NISER fused), or ∂L/∂Ê.

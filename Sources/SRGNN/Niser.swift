@@ -68,10 +68,10 @@ enum RowNormalization {
 struct SessionNormalization {
     let hiddenSize: Int
     let scale: Float
+    let path: KernelPath
 
     /// Replaces `s_h` by `σ ŝ`; keeps `1/‖s_h‖` in `workspace.sessionReciprocalNorms`.
     func forward(_ sessionEmbedding: UnsafeMutablePointer<Float>, sessions b: Int, workspace ws: SRGNNWorkspace) {
-        let path = ScoreKernels.current  // on the calling thread, as every pass reads it
         RowNormalization.forward(
             sessionEmbedding, rows: 0..<b, width: hiddenSize, scale: scale, into: sessionEmbedding,
             reciprocalNorms: ws.sessionReciprocalNorms.pointer(b), path: path)

@@ -57,7 +57,7 @@ struct ItemNormalizationBackward {
 /// is computed by one function, `scoreTile`, so training, evaluation and serving rank by the same
 /// numbers.
 /// The three products run on `ScoreKernels` (our register-blocked kernels for these shapes, or
-/// BLAS), by the path `ScoreKernels.current` names on the calling thread at the start of a pass.
+/// BLAS), on the layer's `path` (its model's `kernelPath`), passed to every worker.
 /// In training, `loss` computes a tile's scores and, while they are in cache, `e^(x − m_tile)` and
 /// its row sums; the tiles' maxima and sums are then combined into each row's log-sum-exp.
 /// `backward` runs the two backward products on each tile with every row's softmax factor
@@ -70,13 +70,15 @@ public struct ScoreLayer {
     public let hiddenSize: Int
     public let itemCount: Int
     public var tileItems = 1_024
+    /// The instruction set of every product and loop of a pass.
+    public let path: KernelPath
 
-    public init(hiddenSize: Int, itemCount: Int, tileItems: Int = 1_024) {
-        (self.hiddenSize, self.itemCount, self.tileItems) = (hiddenSize, itemCount, tileItems)
+    public init(hiddenSize: Int, itemCount: Int, tileItems: Int = 1_024, path: KernelPath) {
+        (self.hiddenSize, self.itemCount, self.tileItems, self.path) = (hiddenSize, itemCount, tileItems, path)
     }
 
     /// `scores[b, j] = s_h[b] · E[first + 1 + j]` for `j` in `0..<width`, rows `ldc` apart, by
-    /// the kernel `path` (`ScoreKernels.current`, read once per pass on the calling thread).
+    /// the kernel `path` (the layer's own, or the packed items' path).
     func scoreTile(
         _ path: KernelPath, sessionEmbedding: UnsafePointer<Float>, batchSize b: Int, embedding: UnsafePointer<Float>,
         first: Int, width: Int, into scores: UnsafeMutablePointer<Float>, ldc: Int
@@ -149,7 +151,6 @@ public struct ScoreLayer {
         sessionEmbedding: UnsafePointer<Float>, batchSize b: Int, embedding: UnsafePointer<Float>,
         packedItems: PackedItemEmbedding?, into scores: UnsafeMutablePointer<Float>, threads: Int
     ) {
-        let path = ScoreKernels.current
         forEachTile(threads: threads) { _, first, width in
             scoreTile(
                 path, sessionEmbedding: sessionEmbedding, batchSize: b, embedding: embedding, packedItems: packedItems,
@@ -168,7 +169,7 @@ public struct ScoreLayer {
         threads: Int
     ) -> [[(index: Int, value: Float)]] {
         precondition(selections.count == b, "one selection per session")
-        let path = ScoreKernels.current, workers = workers(threads: threads)
+        let workers = workers(threads: threads)
         let widest = selections.map { if case let .best(k, _) = $0 { min(k, itemCount) } else { 0 } }.max() ?? 0
         // Candidate scores, one slot per (row, candidate), each written by the worker of its tile.
         let candidateOffsets = selections.reduce(into: [0]) { offsets, selection in
@@ -249,7 +250,7 @@ public struct ScoreLayer {
     ) {
         let b = targets.count, d = hiddenSize, workers = workers(threads: threads)
         let packedItems = packedItems.flatMap { tileItems % ScoreKernels.panelItems($0.path)! == 0 ? $0 : nil }
-        let path = packedItems?.path ?? ScoreKernels.current
+        let path = packedItems?.path ?? self.path
         let targetScores = ws.targetScores.pointer(b)
         for row in 0..<b {
             // The target's own score, by the same product the tiles use (packed or not, the same bits on one path).
@@ -294,7 +295,7 @@ public struct ScoreLayer {
         embedding: UnsafePointer<Float>, normalization: TileNormalization? = nil,
         workspace ws: SRGNNWorkspace, threads: Int
     ) -> Double {
-        let b = targets.count, items = itemCount, path = ScoreKernels.current, tiles = tileCount
+        let b = targets.count, items = itemCount, tiles = tileCount
         let scores = ws.scores.pointer(b * items)
         let tileMaxima = ws.tileMaxima.pointer(tiles * b), tileSums = ws.tileSums.pointer(tiles * b)
         let targetScores = ws.targetScores.pointer(b)
@@ -348,7 +349,7 @@ public struct ScoreLayer {
         workspace ws: SRGNNWorkspace, threads: Int
     ) {
         let b = targets.count, d = hiddenSize, items = itemCount, workers = workers(threads: threads)
-        let path = ScoreKernels.current, tiles = tileCount
+        let tiles = tileCount
         let scores = ws.scores.pointer(b * items), tileScales = ws.tileScales.pointer(tiles * b)
         // Each tile's part of ds_h, added in tile order at the end: the same bits whichever worker took it.
         let partials = ws.dSessionEmbeddingPartials.pointer(tiles * b * d)

@@ -89,7 +89,7 @@ struct BenchCommand: ParsableCommand {
         for i in 0..<3 { let b = batch(i, size: batchSize); step(prefixes: b.prefixes, targets: b.targets); _ = floor.run() }
         floor.calibrate()  // the floor's fastest implementation here: our kernel or BLAS
         log(
-            "kernel: \(ScoreKernels.current) (supported: \(ScoreKernels.supportedPaths.map(\.rawValue).joined(separator: ", "))), floor: \(floor.path)"
+            "kernel: \(ScoreKernels.defaultPath) (supported: \(ScoreKernels.supportedPaths.map(\.rawValue).joined(separator: ", "))), floor: \(floor.path)"
         )
         var trainSeconds = 0.0, floorSeconds = 0.0
         var trainedExamples = 0
@@ -133,7 +133,7 @@ struct BenchCommand: ParsableCommand {
         let p99 = latencies[min(latencies.count - 1, Int(Double(latencies.count) * 0.99))]
 
         let result = BenchResult(
-            source: source, variant: variant.rawValue, kernelPath: ScoreKernels.current.rawValue, floorPath: floor.path.rawValue,
+            source: source, variant: variant.rawValue, kernelPath: ScoreKernels.defaultPath.rawValue, floorPath: floor.path.rawValue,
             blasLibrary: BLASInfo.library, blasCore: BLASInfo.detectedCore ?? "n/a", cpuModel: cpuModelName(),
             threads: threads, items: itemCount, hiddenSize: hiddenSize, batchSize: batchSize,
             trainExamplesPerSecond: Double(trainedExamples) / trainSeconds, trainStepMilliseconds: trainStepMs,
@@ -166,7 +166,7 @@ struct BenchResult: Encodable {
     var source: String
     /// The model timed (`--variant`).
     var variant: String
-    /// The score layer's kernel (`ScoreKernels.current`) and the floor's faster implementation.
+    /// The score layer's kernel (`ScoreKernels.defaultPath`, the models' path) and the floor's faster implementation.
     var kernelPath, floorPath: String
     /// The BLAS library (OpenBLAS's build configuration, or Accelerate) and the core it detected.
     var blasLibrary: String

@@ -32,7 +32,7 @@ public final class ScoreProductFloor {
         scores = [Float](repeating: 0, count: batchSize * itemCount)
         dEmbedding = [Float](repeating: 0, count: (itemCount + 1) * hiddenSize)
         dSession = [Float](repeating: 0, count: batchSize * hiddenSize)
-        scoreLayer = ScoreLayer(hiddenSize: hiddenSize, itemCount: itemCount, tileItems: 1_024)
+        scoreLayer = ScoreLayer(hiddenSize: hiddenSize, itemCount: itemCount, tileItems: 1_024, path: ScoreKernels.best)
         let workers = scoreLayer.workers(threads: threads)
         workerTiles = [Float](repeating: 0, count: workers * batchSize * scoreLayer.tileItems)
         partials = [Float](repeating: 0, count: scoreLayer.tileCount * batchSize * hiddenSize)

@@ -15,7 +15,7 @@ public enum Transpose: Sendable {
 /// `C = alpha · op(A) · op(B) + beta · C` on row-major matrices.
 ///
 /// `op(A)` is `[m, k]`, `op(B)` is `[k, n]`, `C` is `[m, n]`; `lda`, `ldb`, `ldc` are the row
-/// strides of the matrices as stored; `path` defaults to `ScoreKernels.current`. Every product runs
+/// strides of the matrices as stored; `path` is the caller's kernel path. Every product runs
 /// on our register-blocked kernel of `path` (`srgnn_gemm`, see `kernelGemm`), so its speed does not
 /// depend on a BLAS library knowing the CPU, and each row of C is one chain of multiply-adds
 /// whatever m is: a session's activations are the same alone (1–3 rows) or stacked in a batch, so
@@ -31,7 +31,7 @@ public func gemm(
     _ b: UnsafePointer<Float>, ldb: Int,
     beta: Float = 0,
     _ c: UnsafeMutablePointer<Float>, ldc: Int,
-    path: KernelPath? = nil
+    path: KernelPath
 ) {
     if m == 0 || n == 0 { return }
     if k == 0 {
@@ -39,7 +39,6 @@ public func gemm(
         for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] } }
         return
     }
-    let path = path ?? ScoreKernels.current
     if let kernel = path.cValue {
         kernelGemm(kernel, transA, transB, m: m, n: n, k: k, alpha: alpha, a, lda: lda, b, ldb: ldb, beta: beta, c, ldc: ldc)
         return
@@ -186,10 +185,8 @@ public func gemm(
     _ b: UnsafePointer<Float>, ldb: Int,
     beta: Float = 0,
     _ c: UnsafeMutablePointer<Float>, ldc: Int,
-    threads: Int, path: KernelPath? = nil
+    threads: Int, path: KernelPath
 ) {
-    // Read on this thread: a task-local override (ScoreKernels.withPath) is invisible to workers.
-    let path = path ?? ScoreKernels.current
     let workers = min(threads, max(m, n))
     if workers <= 1 || m * n * k < minimumParallelWork {
         gemm(transA, transB, m: m, n: n, k: k, alpha: alpha, a, lda: lda, b, ldb: ldb, beta: beta, c, ldc: ldc, path: path)

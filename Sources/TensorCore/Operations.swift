@@ -1,9 +1,9 @@
 import CKernels
 import Foundation
 
-// Every face below takes the kernel path (`KernelPath`) whose copy of the C loop runs: read once
-// on the calling thread (`ScoreKernels.current`) and passed to every worker of a region, as the
-// products take it, so that `SRGNN_KERNEL` and the tests' `withPath` switch every loop.
+// Every face below takes the kernel path (`KernelPath`) whose copy of the C loop runs: the model's
+// or optimizer's own path, passed to every worker of a region as the products take it, so that
+// `SRGNN_KERNEL` and the every-path tests switch every loop.
 
 /// The gated graph cell's gates, row by row (`srgnn_gru_gates`): from `gi`, `gh` `[rows, 3·width]`
 /// and their biases,

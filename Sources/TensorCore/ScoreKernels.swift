@@ -57,11 +57,10 @@ public enum KernelPath: String, CaseIterable, Sendable, Codable, CustomStringCon
 ///
 /// The path is `ScoreKernels.defaultPath` — the environment's `SRGNN_KERNEL`
 /// (`avx512|avx2|neon|portable|blas`) when set to a path this CPU runs, else the fastest
-/// supported — unless a caller overrides it for a scope with `withPath(_:_:)` (tests run the
-/// model through every path this way). Every C loop, products and element-wise loops alike,
-/// takes its path as an argument: callers read `current` once on the calling thread, at the start
-/// of a pass or before a parallel region, and pass that value to every worker (the override is
-/// task-local, which worker threads do not see).
+/// supported — and a model holds the path it runs on (`SRGNNModel.kernelPath`; tests set it to
+/// run the model through every path). Every C loop, products and element-wise loops alike, takes
+/// its path as an argument, passed down from that owner to every worker: there is no ambient
+/// default that a worker thread could miss.
 public enum ScoreKernels {
     /// The paths this machine runs, fastest first; `blas` is always last.
     public static let supportedPaths: [KernelPath] = [.avx512, .avx2, .neon, .portable, .blas].filter(\.isSupported)
@@ -69,7 +68,9 @@ public enum ScoreKernels {
     /// Our fastest kernel on this machine.
     public static let best: KernelPath = supportedPaths[0]
 
-    /// The path used unless overridden: `SRGNN_KERNEL` when it names a supported path, else `best`.
+    /// The path a model or optimizer starts with (`SRGNNModel.kernelPath`): `SRGNN_KERNEL` when it
+    /// names a supported path, else `best`. Every pass then passes its owner's path explicitly,
+    /// to each worker thread and each C loop.
     public static let defaultPath: KernelPath = {
         guard let name = ProcessInfo.processInfo.environment["SRGNN_KERNEL"], !name.isEmpty else { return best }
         if KernelPath(rawValue: name.lowercased()) == .blas, !BLASInfo.isLinked {
@@ -85,18 +86,6 @@ public enum ScoreKernels {
         }
         return path
     }()
-
-    @TaskLocal static var override: KernelPath?
-
-    /// The path in force here: the innermost `withPath` override, else `defaultPath`.
-    public static var current: KernelPath { override ?? defaultPath }
-
-    /// Runs `body` with `path` as `current` (task-local: worker threads see it only if passed).
-    public static func withPath<R>(_ path: KernelPath, _ body: () throws -> R) rethrows -> R {
-        precondition(path != .blas || BLASInfo.isLinked, KernelPath.blasMissingMessage)
-        precondition(path.isSupported, "kernel path \(path) is not supported on this machine")
-        return try $override.withValue(path, operation: body)
-    }
 
     /// `C[r, j] = S[r, :] · E[j, :]` for `r < rows`, `j < width`; rows of `C` `ldc` apart. On our
     /// kernels a row's scores do not depend on `rows` (one session scores the same alone or in a

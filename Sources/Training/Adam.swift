@@ -61,14 +61,17 @@ public struct Adam: Sendable {
     }
 
     /// One update of `parameters` from `gradient` (the loss gradient, without weight decay).
-    public mutating func update(_ parameters: inout SRGNNParameters, gradient: SRGNNParameters, threads: Int = 1) {
-        let update = nextUpdate()
+    public mutating func update(
+        _ parameters: inout SRGNNParameters, gradient: SRGNNParameters, threads: Int = 1, path: KernelPath = ScoreKernels.defaultPath
+    ) {
+        let update = nextUpdate(path: path)
         apply(update, to: &parameters, gradient: gradient, ranges: updatedRanges, threads: threads)
     }
 
     /// Counts a training step and returns its update's constants; the caller applies them to every updated tensor
     /// (`TrainingStep`: through `withEmbeddingRowUpdate`, then `apply(_:to:gradient:embeddingRows:threads:)`).
-    public mutating func nextUpdate() -> AdamUpdate {
+    /// `path` is the instruction set of the update loop (the model's `kernelPath`).
+    public mutating func nextUpdate(path: KernelPath) -> AdamUpdate {
         stepCount += 1
         // Bias corrections in Double, as PyTorch computes them in Python floats.
         let correction1 = 1 - pow(Double(beta1), Double(stepCount))
@@ -76,7 +79,7 @@ public struct Adam: Sendable {
         return AdamUpdate(
             beta1: beta1, beta2: beta2, epsilon: epsilon, l2Penalty: l2Penalty,
             correctedRate: Float(Double(learningRate) / correction1),
-            correction2Root: Float(correction2.squareRoot()), path: ScoreKernels.current)
+            correction2Root: Float(correction2.squareRoot()), path: path)
     }
 }
 
@@ -85,8 +88,7 @@ public struct AdamUpdate: Sendable {
     public let beta1, beta2, epsilon, l2Penalty: Float
     /// lr / (1 − β1^t), and √(1 − β2^t).
     public let correctedRate, correction2Root: Float
-    /// The instruction set of the update loop, read on the thread that made the update: worker
-    /// threads that apply it cannot see a task-local choice.
+    /// The instruction set of the update loop, carried to every worker thread that applies it.
     public let path: KernelPath
 
     /// Updates `count` parameters with their gradient and moments.

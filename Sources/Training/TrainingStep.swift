@@ -45,7 +45,7 @@ public struct TrainingStep {
             clock = now
         }
         batch.fill(sessions: prefixes, targets: targets)
-        let update = optimizer.nextUpdate()
+        let update = optimizer.nextUpdate(path: model.kernelPath)
         lap(\.batch)
         model.forward(batch, workspace: workspace, threads: threads, dropoutGenerator: &dropoutGenerator)
         lap(\.forward)

@@ -28,9 +28,10 @@ import TestSupport
 
     @Test(arguments: ScoreKernels.supportedPaths.filter { $0 != .blas })
     func aSessionScoresTheSameAloneAndInAnyBatch(path: KernelPath) throws {
-        let model = try Self.model()
+        var model = try Self.model()
+        model.kernelPath = path
         let sessions = Self.sessions(40, seed: 5)
-        try ScoreKernels.withPath(path) {
+        do {
             // k = every item: all scores are compared.
             let together = try model.recommend(sessions: sessions, k: 300)
             for (index, session) in sessions.enumerated() {

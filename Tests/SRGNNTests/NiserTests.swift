@@ -97,7 +97,8 @@ import TestSupport
         let referenceLoss = reference.loss(sessions: Self.sessions, targets: Self.targets)
         var analyticGradients = [KernelPath: SRGNNParameters]()
         for kernel in ScoreKernels.supportedPaths {
-            try ScoreKernels.withPath(kernel) {
+            model.kernelPath = kernel
+            do {
                 analyticGradients[kernel] = try GradientCheckTests.analyticGradient(
                     &model, batch, workspace, tileItems: testCase.tileItems, pass: testCase.pass, dropoutSeed: testCase.dropoutSeed)
                 let loss = model.loss(batch, workspace: workspace, tileItems: testCase.tileItems)
@@ -260,7 +261,9 @@ import TestSupport
         }
         // And on every kernel path, packed or not, through the model's own recommend.
         for kernel in ScoreKernels.supportedPaths {
-            try ScoreKernels.withPath(kernel) {
+            var model = model
+            model.kernelPath = kernel
+            do {
                 let packed = PackedItemEmbedding(model)
                 let viaModel = try model.recommend(sessions: Self.scoringSessions, k: 10, packedItems: packed)
                 let unpacked = try model.recommend(sessions: Self.scoringSessions, k: 10)

@@ -9,15 +9,16 @@ import Testing
     /// Tiles of 300 and 7 items leave a partial last tile.
     @Test(arguments: [(1, 300), (2, 300), (2, 7)], ScoreKernels.supportedPaths)
     func tiledRanksMatchFullScores(_ tiling: (threads: Int, tileItems: Int), kernel: KernelPath) throws {
-        try ScoreKernels.withPath(kernel) { try tiledRanksMatchFullScores(threads: tiling.threads, tileItems: tiling.tileItems) }
+        try tiledRanksMatchFullScores(threads: tiling.threads, tileItems: tiling.tileItems, kernel: kernel)
     }
 
     /// Items packed once give the very ranks that packing per call gives, on every path with
     /// panels; tiles of 7 items do not start on panels, so ranking falls back to packing per call.
     @Test(arguments: [(1, 1_024), (2, 320), (2, 7)], ScoreKernels.supportedPaths.filter { $0 != .blas })
     func packedItemsGiveTheSameRanks(_ tiling: (threads: Int, tileItems: Int), kernel: KernelPath) throws {
-        try ScoreKernels.withPath(kernel) {
-            let model = try SRGNNModel(configuration: SRGNNConfiguration(itemCount: 2_500, hiddenSize: 19), seed: 4)
+        do {
+            var model = try SRGNNModel(configuration: SRGNNConfiguration(itemCount: 2_500, hiddenSize: 19), seed: 4)
+            model.kernelPath = kernel
             var generator = SeededGenerator(seed: 6)
             var prefixes = [[Int32]](), targets = [Int32]()
             for _ in 0..<29 {
@@ -36,9 +37,10 @@ import Testing
         }
     }
 
-    func tiledRanksMatchFullScores(threads: Int, tileItems: Int) throws {
+    func tiledRanksMatchFullScores(threads: Int, tileItems: Int, kernel: KernelPath) throws {
         let configuration = SRGNNConfiguration(itemCount: 2_500, hiddenSize: 16)
-        let model = try SRGNNModel(configuration: configuration, seed: 8)
+        var model = try SRGNNModel(configuration: configuration, seed: 8)
+        model.kernelPath = kernel
         var generator = SeededGenerator(seed: 2)
         var prefixes = [[Int32]](), targets = [Int32]()
         for _ in 0..<37 {

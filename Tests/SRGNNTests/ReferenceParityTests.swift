@@ -16,13 +16,14 @@ import TestSupport
         var batch: SessionBatch
     }
 
-    static func load(_ reference: ReferenceCase) throws -> Loaded {
+    static func load(_ reference: ReferenceCase, kernel: KernelPath = ScoreKernels.defaultPath) throws -> Loaded {
         let file = try SafeTensorsFile(contentsOf: reference.weightsPath)
         let (parameters, _) = try SRGNNParameters.load(from: file, path: reference.weightsPath)
         let configuration = SRGNNConfiguration(
             itemCount: reference.embeddingRows - 1, hiddenSize: reference.hiddenSize,
             propagationSteps: reference.step, nonhybrid: reference.nonhybrid)
-        let model = try SRGNNModel(configuration: configuration, parameters: parameters)
+        var model = try SRGNNModel(configuration: configuration, parameters: parameters)
+        model.kernelPath = kernel
         return Loaded(model: model, file: file, batch: SessionBatch(sessions: reference.sessions, targets: reference.targets))
     }
 
@@ -67,8 +68,8 @@ import TestSupport
     /// Scores within 1e-5 + 1e-4·|ref| (float32 BLAS vs float32 torch), and the top-20 lists.
     @Test(arguments: cases, ScoreKernels.supportedPaths)
     func scoresAndTopTwentyMatch(_ reference: ReferenceCase, kernel: KernelPath) throws {
-        try ScoreKernels.withPath(kernel) {
-            let loaded = try Self.load(reference)
+        do {
+            let loaded = try Self.load(reference, kernel: kernel)
             let count = reference.sessions.count * loaded.model.configuration.itemCount
             var ours = [Float](repeating: .nan, count: count)
             loaded.model.scores(loaded.batch, workspace: SRGNNWorkspace(), into: &ours)
@@ -86,8 +87,8 @@ import TestSupport
     /// The loss within 1e-6 relative, and every gradient within 1e-6 + 1e-3·|ref|.
     @Test(arguments: cases, ScoreKernels.supportedPaths)
     func lossAndGradientsMatch(_ reference: ReferenceCase, kernel: KernelPath) throws {
-        try ScoreKernels.withPath(kernel) {
-            let loaded = try Self.load(reference)
+        do {
+            let loaded = try Self.load(reference, kernel: kernel)
             var gradient = SRGNNParameters(zerosLike: loaded.model.parameters)
             let loss = loaded.model.lossAndGradient(loaded.batch, workspace: SRGNNWorkspace(), gradient: &gradient)
             // float32 log-sum-exp over a few dozen items vs torch's: agreement to a few ulps.

@@ -161,8 +161,8 @@ import TestSupport
             let a = (0..<(m * k)).map { _ in rng.uniform(-1, 1) }
             let b = (0..<(n * k)).map { _ in rng.uniform(-1, 1) }
             var single = [Float](repeating: 0, count: m * n), split = single
-            gemm(.none, .transposed, m: m, n: n, k: k, a, lda: k, b, ldb: k, &single, ldc: n)
-            gemm(.none, .transposed, m: m, n: n, k: k, a, lda: k, b, ldb: k, &split, ldc: n, threads: 2)
+            gemm(.none, .transposed, m: m, n: n, k: k, a, lda: k, b, ldb: k, &single, ldc: n, path: ScoreKernels.defaultPath)
+            gemm(.none, .transposed, m: m, n: n, k: k, a, lda: k, b, ldb: k, &split, ldc: n, threads: 2, path: ScoreKernels.defaultPath)
             // Same k = 16 terms per element; only the kernel's blocking may differ.
             #expect(closenessViolation(split, single, absolute: 1e-6, relative: 1e-6) == nil)
         }

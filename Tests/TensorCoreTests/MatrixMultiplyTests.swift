@@ -14,7 +14,7 @@ import TestSupport
         let start = (0..<(m * n)).map { _ in rng.uniform(-1, 1) }
         var fast = start, slow = start
         let lda = transA == .none ? k : m, ldb = transB == .none ? n : k
-        gemm(transA, transB, m: m, n: n, k: k, alpha: 0.5, a, lda: lda, b, ldb: ldb, beta: 1, &fast, ldc: n)
+        gemm(transA, transB, m: m, n: n, k: k, alpha: 0.5, a, lda: lda, b, ldb: ldb, beta: 1, &fast, ldc: n, path: ScoreKernels.defaultPath)
         naiveGemm(transA, transB, m: m, n: n, k: k, alpha: 0.5, a, lda: lda, b, ldb: ldb, beta: 1, &slow, ldc: n)
         // float32 (FMA, blocked summation) vs a Double-accumulated loop over k = 29 terms.
         #expect(closenessViolation(fast, slow, absolute: 1e-5, relative: 1e-5) == nil)
@@ -38,9 +38,7 @@ import TestSupport
                 let start = (0..<(m * (n + 3))).map { _ in rng.uniform(-1, 1) }
                 for beta: Float in [0, 1] {
                     var fast = start, slow = start
-                    ScoreKernels.withPath(kernel) {
-                        gemm(transA, transB, m: m, n: n, k: k, a, lda: lda, b, ldb: ldb, beta: beta, &fast, ldc: n + 3)
-                    }
+                    gemm(transA, transB, m: m, n: n, k: k, a, lda: lda, b, ldb: ldb, beta: beta, &fast, ldc: n + 3, path: kernel)
                     naiveGemm(transA, transB, m: m, n: n, k: k, a, lda: lda, b, ldb: ldb, beta: beta, &slow, ldc: n + 3)
                     // float32 FMAs over ≤ 200 terms of size ≤ 1 vs Double.
                     #expect(
@@ -64,14 +62,14 @@ import TestSupport
         let a = (0..<(m * k)).map { _ in rng.uniform(-1, 1) }
         let b = (0..<(k * n)).map { _ in rng.uniform(-1, 1) }
         var all = [Float](repeating: 0, count: m * n)
-        ScoreKernels.withPath(kernel) { gemm(transA, transB, m: m, n: n, k: k, a, lda: lda, b, ldb: ldb, &all, ldc: n) }
+        gemm(transA, transB, m: m, n: n, k: k, a, lda: lda, b, ldb: ldb, &all, ldc: n, path: kernel)
         for rows in 1...3 {
             for first in 0...(m - rows) {
                 var part = [Float](repeating: 0, count: rows * n)
                 a.withUnsafeBufferPointer { a in
                     // Row i of op(A) starts at a + i·lda, or at a + i when A is stored transposed.
                     let start = a.baseAddress! + (transA == .none ? first * lda : first)
-                    ScoreKernels.withPath(kernel) { gemm(transA, transB, m: rows, n: n, k: k, start, lda: lda, b, ldb: ldb, &part, ldc: n) }
+                    gemm(transA, transB, m: rows, n: n, k: k, start, lda: lda, b, ldb: ldb, &part, ldc: n, path: kernel)
                 }
                 #expect(part == Array(all[(first * n)..<((first + rows) * n)]), "\(kernel) rows \(first)..<\(first + rows)")
             }
@@ -91,7 +89,7 @@ import TestSupport
         let start = (0..<(m * n)).map { _ in rng.uniform(-1, 1) }
         for beta: Float in [0, 1] {
             var fast = start, slow = start
-            ScoreKernels.withPath(kernel) { gemm(.transposed, .none, m: m, n: n, k: k, a, lda: m, b, ldb: n, beta: beta, &fast, ldc: n) }
+            gemm(.transposed, .none, m: m, n: n, k: k, a, lda: m, b, ldb: n, beta: beta, &fast, ldc: n, path: kernel)
             naiveGemm(.transposed, .none, m: m, n: n, k: k, a, lda: m, b, ldb: n, beta: beta, &slow, ldc: n)
             // float32 sums of 9,001 terms of size ≤ 1 (|sum| ~ 55) vs Double.
             #expect(closenessViolation(fast, slow, absolute: 1e-3, relative: 1e-4) == nil, "\(kernel) beta \(beta)")
@@ -109,7 +107,7 @@ import TestSupport
         let start = (0..<n).map { _ in rng.uniform(-1, 1) }
         var fast = start, slow = start
         let ldb = transB == .none ? n : k
-        gemm(transA, transB, m: 1, n: n, k: k, alpha: 2, a, lda: lda, b, ldb: ldb, beta: 0.5, &fast, ldc: n)
+        gemm(transA, transB, m: 1, n: n, k: k, alpha: 2, a, lda: lda, b, ldb: ldb, beta: 0.5, &fast, ldc: n, path: ScoreKernels.defaultPath)
         naiveGemm(transA, transB, m: 1, n: n, k: k, alpha: 2, a, lda: lda, b, ldb: ldb, beta: 0.5, &slow, ldc: n)
         #expect(closenessViolation(fast, slow, absolute: 1e-5, relative: 1e-5) == nil)
     }

@@ -32,18 +32,20 @@ import Training
     /// Through every score-kernel path this machine runs.
     @Test(arguments: ReferenceCase.all(), StepPath.allCases) func threeStepsMatchTorch(_ reference: ReferenceCase, path: StepPath) throws {
         for kernel in ScoreKernels.supportedPaths {
-            try ScoreKernels.withPath(kernel) { try checkThreeSteps(reference, path: path) }
+            try checkThreeSteps(reference, path: path, kernel: kernel)
         }
     }
 
-    func checkThreeSteps(_ reference: ReferenceCase, path: StepPath) throws {
+    func checkThreeSteps(_ reference: ReferenceCase, path: StepPath, kernel: KernelPath) throws {
         let file = try SafeTensorsFile(contentsOf: reference.weightsPath)
         let (initial, _) = try SRGNNParameters.load(from: file, path: reference.weightsPath)
         let configuration = SRGNNConfiguration(
             itemCount: reference.embeddingRows - 1, hiddenSize: reference.hiddenSize,
             propagationSteps: reference.step, nonhybrid: reference.nonhybrid)
+        var model = try SRGNNModel(configuration: configuration, parameters: initial)
+        model.kernelPath = kernel
         var step = TrainingStep(
-            model: try SRGNNModel(configuration: configuration, parameters: initial),
+            model: model,
             learningRate: reference.learningRate, l2Penalty: reference.weightDecay, threads: 2)
         step.tileItems = path.tileItems
         var optimizer = Adam(
@@ -57,7 +59,7 @@ import Training
             if path == .separate {
                 gradient.zero()
                 loss = step.model.lossAndGradient(batch, workspace: workspace, gradient: &gradient)
-                optimizer.update(&step.model.parameters, gradient: gradient)
+                optimizer.update(&step.model.parameters, gradient: gradient, path: kernel)
             } else {
                 loss = step(prefixes: reference.sessions, targets: reference.targets)
             }
