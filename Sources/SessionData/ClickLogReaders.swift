@@ -225,28 +225,7 @@ public struct ClickLogReader {
             split(line)
             if !sawAnyLine {
                 sawAnyLine = true
-                var isHeader = format.header == .present
-                if format.header == .auto {
-                    // Header when the session field of the first line is not an integer.
-                    let column: Int
-                    if case .index(let i) = format.session { column = i } else { column = 0 }
-                    isHeader =
-                        column >= fieldStarts.count
-                        || parseInteger(line, fieldStarts[column], fieldEnds[column]) == nil
-                }
-                if isHeader {
-                    names = (0..<fieldStarts.count).map {
-                        String(decoding: UnsafeBufferPointer(rebasing: line[fieldStarts[$0]..<fieldEnds[$0]]), as: UTF8.self)
-                            .trimmingSpaces()
-                    }
-                    log.headerLine = number
-                }
-                let session = try resolve(format.session, "session", line: number)
-                let item = try resolve(format.item, "item", line: number)
-                let time = try resolve(format.time, "time", line: number)
-                let order = try format.order.map { try resolve($0, "order", line: number) }
-                columns = (session, item, time, order)
-                if isHeader { return }
+                if try readFirstLine(line, number, &log) { return }
             }
             guard let columns else { return }
             let needed = max(columns.session, columns.item, columns.time, columns.order ?? 0) + 1
@@ -256,73 +235,9 @@ public struct ClickLogReader {
                     "malformed row: expected at least \(needed) fields separated by '\(Character(Unicode.Scalar(format.delimiter)))', found \(fieldStarts.count)"
                 )
             }
-            // Session: consecutive rows of one session skip the dictionary.
-            let sessionStart = fieldStarts[columns.session], sessionEnd = fieldEnds[columns.session]
-            guard sessionEnd > sessionStart else {
-                throw SessionDataError(
-                    file: path, location: .line(number), field: label(columns.session), "expected a session id, found an empty field")
-            }
-            let sameSession =
-                currentSession >= 0 && previousSession.count == sessionEnd - sessionStart
-                && previousSession.withUnsafeBufferPointer { previous in
-                    (0..<previous.count).allSatisfy { previous[$0] == line[sessionStart + $0] }
-                }
-            if !sameSession {
-                if currentSession >= 0 && log.sessionDateRank[Int(currentSession)] < 0 {
-                    log.sessionDateRank[Int(currentSession)] = nextDateRank
-                    nextDateRank += 1
-                }
-                let key = try rawID(line, sessionStart, sessionEnd, number, columns.session)
-                if let known = sessionIndex[RawKey(key)] {
-                    currentSession = known
-                } else {
-                    currentSession = Int32(log.sessionKeys.count)
-                    sessionIndex[RawKey(key)] = currentSession
-                    log.sessionKeys.append(key)
-                    log.sessionDate.append(-.infinity)
-                    log.sessionDateRank.append(-1)
-                }
-                previousSession.removeAll(keepingCapacity: true)
-                previousSession.append(contentsOf: line[sessionStart..<sessionEnd])
-            }
-            // Item.
-            let itemStart = fieldStarts[columns.item], itemEnd = fieldEnds[columns.item]
-            guard itemEnd > itemStart else {
-                throw SessionDataError(
-                    file: path, location: .line(number), field: label(columns.item), "expected an item id, found an empty field")
-            }
-            let itemKey = try rawID(line, itemStart, itemEnd, number, columns.item)
-            let item: Int32
-            if let known = itemIndex[RawKey(itemKey)] {
-                item = known
-            } else {
-                item = Int32(log.itemKeys.count)
-                itemIndex[RawKey(itemKey)] = item
-                log.itemKeys.append(itemKey)
-            }
-            // Time.
-            let timeStart = fieldStarts[columns.time], timeEnd = fieldEnds[columns.time]
-            let time: Double
-            switch format.timeFormat {
-            case .date:
-                guard let t = parseDate(line, timeStart, timeEnd) else {
-                    throw fieldError(line, number, columns.time, "a date like 2016-05-09")
-                }
-                time = t
-            case .iso8601:
-                guard let t = parseISO8601(line, timeStart, timeEnd) else {
-                    throw fieldError(line, number, columns.time, "an ISO 8601 time like 2014-04-07T10:51:09.277Z")
-                }
-                time = t
-            case .unix:
-                guard let t = parseNumber(line, timeStart, timeEnd) else {
-                    throw fieldError(line, number, columns.time, "a number of seconds since 1970")
-                }
-                time = t
-            }
-            guard InputLimits.timeRange.contains(time) else {
-                throw fieldError(line, number, columns.time, "a time in the years 1 to 9999")
-            }
+            try enterSession(line, number, columns.session, &log)
+            let item = try itemOfRow(line, number, columns.item, &log)
+            let time = try timeOfRow(line, number, columns.time)
             let s = Int(currentSession)
             switch format.sessionDate {
             case .lastRead: log.sessionDate[s] = time
@@ -340,6 +255,111 @@ public struct ClickLogReader {
             }
             log.clickSession.append(currentSession)
             log.clickItem.append(item)
+        }
+
+        /// The first non-blank line: the header (when the format says so, or guesses so) and the
+        /// columns resolved. True when the line was a header, not a click.
+        mutating func readFirstLine(_ line: UnsafeBufferPointer<UInt8>, _ number: Int, _ log: inout ClickLog) throws -> Bool {
+            var isHeader = format.header == .present
+            if format.header == .auto {
+                // Header when the session field of the first line is not an integer.
+                let column: Int
+                if case .index(let i) = format.session { column = i } else { column = 0 }
+                isHeader =
+                    column >= fieldStarts.count
+                    || parseInteger(line, fieldStarts[column], fieldEnds[column]) == nil
+            }
+            if isHeader {
+                names = (0..<fieldStarts.count).map {
+                    String(decoding: UnsafeBufferPointer(rebasing: line[fieldStarts[$0]..<fieldEnds[$0]]), as: UTF8.self)
+                        .trimmingSpaces()
+                }
+                log.headerLine = number
+            }
+            let session = try resolve(format.session, "session", line: number)
+            let item = try resolve(format.item, "item", line: number)
+            let time = try resolve(format.time, "time", line: number)
+            let order = try format.order.map { try resolve($0, "order", line: number) }
+            columns = (session, item, time, order)
+            return isHeader
+        }
+
+        /// Makes the row's session current (`currentSession`): consecutive rows of one session skip the dictionary.
+        mutating func enterSession(_ line: UnsafeBufferPointer<UInt8>, _ number: Int, _ column: Int, _ log: inout ClickLog) throws {
+            let sessionStart = fieldStarts[column], sessionEnd = fieldEnds[column]
+            guard sessionEnd > sessionStart else {
+                throw SessionDataError(
+                    file: path, location: .line(number), field: label(column), "expected a session id, found an empty field")
+            }
+            let sameSession =
+                currentSession >= 0 && previousSession.count == sessionEnd - sessionStart
+                && previousSession.withUnsafeBufferPointer { previous in
+                    (0..<previous.count).allSatisfy { previous[$0] == line[sessionStart + $0] }
+                }
+            if !sameSession {
+                if currentSession >= 0 && log.sessionDateRank[Int(currentSession)] < 0 {
+                    log.sessionDateRank[Int(currentSession)] = nextDateRank
+                    nextDateRank += 1
+                }
+                let key = try rawID(line, sessionStart, sessionEnd, number, column)
+                if let known = sessionIndex[RawKey(key)] {
+                    currentSession = known
+                } else {
+                    currentSession = Int32(log.sessionKeys.count)
+                    sessionIndex[RawKey(key)] = currentSession
+                    log.sessionKeys.append(key)
+                    log.sessionDate.append(-.infinity)
+                    log.sessionDateRank.append(-1)
+                }
+                previousSession.removeAll(keepingCapacity: true)
+                previousSession.append(contentsOf: line[sessionStart..<sessionEnd])
+            }
+        }
+
+        /// The row's item, numbered in order of first appearance.
+        mutating func itemOfRow(_ line: UnsafeBufferPointer<UInt8>, _ number: Int, _ column: Int, _ log: inout ClickLog) throws -> Int32 {
+            let itemStart = fieldStarts[column], itemEnd = fieldEnds[column]
+            guard itemEnd > itemStart else {
+                throw SessionDataError(
+                    file: path, location: .line(number), field: label(column), "expected an item id, found an empty field")
+            }
+            let itemKey = try rawID(line, itemStart, itemEnd, number, column)
+            let item: Int32
+            if let known = itemIndex[RawKey(itemKey)] {
+                item = known
+            } else {
+                item = Int32(log.itemKeys.count)
+                itemIndex[RawKey(itemKey)] = item
+                log.itemKeys.append(itemKey)
+            }
+            return item
+        }
+
+        /// The row's time in seconds since 1970, in the format's time format, within the years 1 to 9999.
+        func timeOfRow(_ line: UnsafeBufferPointer<UInt8>, _ number: Int, _ column: Int) throws -> Double {
+            let timeStart = fieldStarts[column], timeEnd = fieldEnds[column]
+            let time: Double
+            switch format.timeFormat {
+            case .date:
+                guard let t = parseDate(line, timeStart, timeEnd) else {
+                    throw fieldError(line, number, column, "a date like 2016-05-09")
+                }
+                time = t
+            case .iso8601:
+                guard let t = parseISO8601(line, timeStart, timeEnd) else {
+                    throw fieldError(line, number, column, "an ISO 8601 time like 2014-04-07T10:51:09.277Z")
+                }
+                time = t
+            case .unix:
+                guard let t = parseNumber(line, timeStart, timeEnd) else {
+                    throw fieldError(line, number, column, "a number of seconds since 1970")
+                }
+                time = t
+            }
+            guard InputLimits.timeRange.contains(time) else {
+                throw fieldError(line, number, column, "a time in the years 1 to 9999")
+            }
+            return time
         }
 
         /// A session or item id as its exact bytes. Bytes that are not UTF-8 are an error: decoding

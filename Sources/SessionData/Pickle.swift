@@ -132,74 +132,129 @@ public enum Pickle {
     }
 
     static func parse(_ bytes: UnsafeBufferPointer<UInt8>, file: String, budget: Int) throws -> Arena {
-        func fail(_ offset: Int, _ message: String) -> SessionDataError {
-            SessionDataError(file: file, location: .byteOffset(offset), message)
-        }
         let n = bytes.count
         guard n > 0 else { throw SessionDataError(file: file, "empty file, expected a pickle (protocol 2 to 5)") }
+        var machine = Machine(bytes: bytes, file: file)
         guard bytes[0] == PROTO else {
-            throw fail(0, "not a pickle of protocol 2 to 5: expected the PROTO opcode 0x80, found \(hex(bytes[0]))")
+            throw machine.fail(0, "not a pickle of protocol 2 to 5: expected the PROTO opcode 0x80, found \(hex(bytes[0]))")
         }
         guard n >= 2 else {
-            throw fail(1, "truncated pickle: the file ends after the PROTO opcode, expected the protocol number (2 to 5)")
+            throw machine.fail(1, "truncated pickle: the file ends after the PROTO opcode, expected the protocol number (2 to 5)")
         }
         guard (2...5).contains(bytes[1]) else {
-            throw fail(1, "unsupported pickle protocol \(bytes[1]), expected 2 to 5")
+            throw machine.fail(1, "unsupported pickle protocol \(bytes[1]), expected 2 to 5")
         }
+        machine.position = 2
+        while true {
+            guard machine.position < n else {
+                throw machine.fail(n, "truncated pickle: the file ends before the STOP opcode")
+            }
+            let opOffset = machine.position
+            let op = bytes[opOffset]
+            machine.position += 1
+            if op == STOP { return try machine.stop(at: opOffset, budget: budget) }
+            try machine.execute(op, at: opOffset)
+        }
+    }
+
+    /// The unpickler's state: the bytes, the read position, the stack, its marks and the memo, and
+    /// the arena the values are built in. One opcode at a time (`execute`) until STOP.
+    struct Machine {
+        let bytes: UnsafeBufferPointer<UInt8>
+        let file: String
+        var position = 0
         var arena = Arena()
         var stack: [Slot] = []
         var marks: [Int] = []
         var memo: [Int: Slot] = [:]
-        var position = 2
+
+        init(bytes: UnsafeBufferPointer<UInt8>, file: String) { (self.bytes, self.file) = (bytes, file) }
+
+        func fail(_ offset: Int, _ message: String) -> SessionDataError {
+            SessionDataError(file: file, location: .byteOffset(offset), message)
+        }
 
         @inline(__always) func need(_ count: Int, _ op: String, at opOffset: Int) throws {
-            if position + count > n {
-                throw fail(opOffset, "truncated pickle: \(op) needs \(count) argument byte(s), the file ends at byte \(n)")
+            if position + count > bytes.count {
+                throw fail(opOffset, "truncated pickle: \(op) needs \(count) argument byte(s), the file ends at byte \(bytes.count)")
             }
         }
-        @inline(__always) func readLE(_ count: Int) -> UInt64 {
+
+        @inline(__always) mutating func readLE(_ count: Int) -> UInt64 {
             var value: UInt64 = 0
             for k in 0..<count { value |= UInt64(bytes[position + k]) << (8 * UInt64(k)) }
             position += count
             return value
         }
-        func pop(_ op: String, at opOffset: Int) throws -> Slot {
-            guard stack.count > (marks.last ?? 0) else {
-                throw fail(opOffset, "malformed pickle: \(op) on an empty stack")
-            }
+
+        mutating func pop(_ op: String, at opOffset: Int) throws -> Slot {
+            guard stack.count > (marks.last ?? 0) else { throw fail(opOffset, "malformed pickle: \(op) on an empty stack") }
             return stack.removeLast()
         }
-        func popMark(_ op: String, at opOffset: Int) throws -> [Slot] {
+
+        mutating func popMark(_ op: String, at opOffset: Int) throws -> [Slot] {
             guard let mark = marks.popLast() else { throw fail(opOffset, "malformed pickle: \(op) without a MARK") }
             let items = Array(stack[mark...])
             stack.removeSubrange(mark...)
             return items
         }
-        func appendTo(_ target: Slot, _ items: [Slot], _ op: String, at opOffset: Int) throws {
+
+        mutating func append(_ items: [Slot], to target: Slot, _ op: String, at opOffset: Int) throws {
             guard case .container(let c) = target, !arena.isTuple[Int(c)] else {
                 throw fail(opOffset, "malformed pickle: \(op) onto something that is not a list")
             }
             arena.containers[Int(c)].append(contentsOf: items)
         }
 
-        while true {
-            guard position < n else {
-                throw fail(n, "truncated pickle: the file ends before the STOP opcode")
+        /// Runs one opcode other than STOP.
+        mutating func execute(_ op: UInt8, at opOffset: Int) throws {
+            switch op {
+            case BININT1, BININT2, BININT, LONG1: stack.append(.int(try integer(op, at: opOffset)))
+            case EMPTY_LIST: stack.append(arena.make([], tuple: false))
+            case EMPTY_TUPLE: stack.append(arena.make([], tuple: true))
+            case MARK: marks.append(stack.count)
+            case APPEND, APPENDS, LIST, TUPLE, TUPLE1, TUPLE2, TUPLE3: try buildContainer(op, at: opOffset)
+            case NONE: stack.append(.none)
+            case NEWTRUE: stack.append(.bool(true))
+            case NEWFALSE: stack.append(.bool(false))
+            case BINPUT, LONG_BINPUT, MEMOIZE, BINGET, LONG_BINGET: try useMemo(op, at: opOffset)
+            case FRAME:
+                try need(8, "FRAME", at: opOffset)
+                let length = readLE(8)
+                if UInt64(bytes.count - position) < length {
+                    throw fail(opOffset, "truncated pickle: FRAME announces \(length) bytes, only \(bytes.count - position) remain")
+                }
+            case PROTO:
+                try need(1, "PROTO", at: opOffset)
+                position += 1
+            case POP: _ = try pop("POP", at: opOffset)
+            case POP_MARK: _ = try popMark("POP_MARK", at: opOffset)
+            case DUP:
+                guard let top = stack.last else { throw fail(opOffset, "malformed pickle: DUP on an empty stack") }
+                stack.append(top)
+            default:
+                let name = opcodeNames[op].map { " (\($0))" } ?? ""
+                let printable = (0x21...0x7E).contains(op) ? " '\(Character(Unicode.Scalar(op)))'" : ""
+                throw fail(
+                    opOffset,
+                    "unsupported pickle opcode \(hex(op))" + printable + name
+                        + ", expected only lists, tuples and integers")
             }
-            let opOffset = position
-            let op = bytes[position]
-            position += 1
+        }
+
+        /// The argument of BININT1, BININT2, BININT or LONG1 (at most 8 bytes, sign-extended).
+        mutating func integer(_ op: UInt8, at opOffset: Int) throws -> Int {
             switch op {
             case BININT1:
                 try need(1, "BININT1", at: opOffset)
-                stack.append(.int(Int(readLE(1))))
+                return Int(readLE(1))
             case BININT2:
                 try need(2, "BININT2", at: opOffset)
-                stack.append(.int(Int(readLE(2))))
+                return Int(readLE(2))
             case BININT:
                 try need(4, "BININT", at: opOffset)
-                stack.append(.int(Int(Int32(truncatingIfNeeded: UInt32(readLE(4))))))
-            case LONG1:
+                return Int(Int32(truncatingIfNeeded: UInt32(readLE(4))))
+            default:
                 try need(1, "LONG1", at: opOffset)
                 let length = Int(readLE(1))
                 guard length <= 8 else { throw fail(opOffset, "LONG1 integer of \(length) bytes is too large, expected at most 8") }
@@ -208,28 +263,28 @@ public enum Pickle {
                 if length > 0 && length < 8 && value & (1 << (8 * UInt64(length) - 1)) != 0 {
                     value |= ~((1 << (8 * UInt64(length))) - 1)  // sign-extend
                 }
-                stack.append(.int(Int(Int64(bitPattern: value))))
-            case EMPTY_LIST:
-                stack.append(arena.make([], tuple: false))
-            case EMPTY_TUPLE:
-                stack.append(arena.make([], tuple: true))
-            case MARK:
-                marks.append(stack.count)
+                return Int(Int64(bitPattern: value))
+            }
+        }
+
+        /// APPEND, APPENDS, LIST, TUPLE and TUPLE1–3.
+        mutating func buildContainer(_ op: UInt8, at opOffset: Int) throws {
+            switch op {
             case APPEND:
                 let item = try pop("APPEND", at: opOffset)
                 guard let target = stack.last, (marks.last ?? 0) < stack.count else {
                     throw fail(opOffset, "malformed pickle: APPEND without a list")
                 }
-                try appendTo(target, [item], "APPEND", at: opOffset)
+                try append([item], to: target, "APPEND", at: opOffset)
             case APPENDS:
                 let items = try popMark("APPENDS", at: opOffset)
                 guard let target = stack.last else { throw fail(opOffset, "malformed pickle: APPENDS without a list") }
-                try appendTo(target, items, "APPENDS", at: opOffset)
+                try append(items, to: target, "APPENDS", at: opOffset)
             case LIST:
                 stack.append(arena.make(try popMark("LIST", at: opOffset), tuple: false))
             case TUPLE:
                 stack.append(arena.make(try popMark("TUPLE", at: opOffset), tuple: true))
-            case TUPLE1, TUPLE2, TUPLE3:
+            default:
                 let k = Int(op - TUPLE1) + 1
                 guard stack.count - (marks.last ?? 0) >= k else {
                     throw fail(opOffset, "malformed pickle: TUPLE\(k) needs \(k) item(s) on the stack")
@@ -237,10 +292,19 @@ public enum Pickle {
                 let items = Array(stack.suffix(k))
                 stack.removeLast(k)
                 stack.append(arena.make(items, tuple: true))
-            case NONE: stack.append(.none)
-            case NEWTRUE: stack.append(.bool(true))
-            case NEWFALSE: stack.append(.bool(false))
-            case BINPUT, LONG_BINPUT, MEMOIZE:
+            }
+        }
+
+        /// BINPUT, LONG_BINPUT, MEMOIZE (store the top) and BINGET, LONG_BINGET (push a stored value).
+        mutating func useMemo(_ op: UInt8, at opOffset: Int) throws {
+            switch op {
+            case BINGET, LONG_BINGET:
+                let size = op == BINGET ? 1 : 4
+                try need(size, op == BINGET ? "BINGET" : "LONG_BINGET", at: opOffset)
+                let key = Int(readLE(size))
+                guard let value = memo[key] else { throw fail(opOffset, "malformed pickle: memo key \(key) was never stored") }
+                stack.append(value)
+            default:
                 let key: Int
                 if op == BINPUT {
                     try need(1, "BINPUT", at: opOffset)
@@ -253,50 +317,23 @@ public enum Pickle {
                 }
                 guard let top = stack.last else { throw fail(opOffset, "malformed pickle: memo store on an empty stack") }
                 memo[key] = top
-            case BINGET, LONG_BINGET:
-                let size = op == BINGET ? 1 : 4
-                try need(size, op == BINGET ? "BINGET" : "LONG_BINGET", at: opOffset)
-                let key = Int(readLE(size))
-                guard let value = memo[key] else { throw fail(opOffset, "malformed pickle: memo key \(key) was never stored") }
-                stack.append(value)
-            case FRAME:
-                try need(8, "FRAME", at: opOffset)
-                let length = readLE(8)
-                if UInt64(n - position) < length {
-                    throw fail(opOffset, "truncated pickle: FRAME announces \(length) bytes, only \(n - position) remain")
-                }
-            case PROTO:
-                try need(1, "PROTO", at: opOffset)
-                position += 1
-            case POP:
-                _ = try pop("POP", at: opOffset)
-            case POP_MARK:
-                _ = try popMark("POP_MARK", at: opOffset)
-            case DUP:
-                guard let top = stack.last else { throw fail(opOffset, "malformed pickle: DUP on an empty stack") }
-                stack.append(top)
-            case STOP:
-                guard stack.count == 1, marks.isEmpty else {
-                    throw fail(opOffset, "malformed pickle: STOP with \(stack.count) values on the stack, expected 1")
-                }
-                arena.root = stack[0]
-                switch arena.checkShape(budget: budget) {
-                case nil: break
-                case .malformed(let problem): throw fail(opOffset, "malformed pickle: " + problem)
-                case .overBudget:
-                    throw SessionDataError(
-                        file: file,
-                        "the pickle expands to more values (integers and lists, a list shared through the memo counted wherever it occurs) than the limit of \(budget) (a memory budget, not malformed data; see docs/DATASET.md, Limits)"
-                    )
-                }
-                return arena
-            default:
-                let name = opcodeNames[op].map { " (\($0))" } ?? ""
-                let printable = (0x21...0x7E).contains(op) ? " '\(Character(Unicode.Scalar(op)))'" : ""
-                throw fail(
-                    opOffset,
-                    "unsupported pickle opcode \(hex(op))" + printable + name
-                        + ", expected only lists, tuples and integers")
+            }
+        }
+
+        /// STOP: the one value left is the pickle, checked for shape and against the budget.
+        mutating func stop(at opOffset: Int, budget: Int) throws -> Arena {
+            guard stack.count == 1, marks.isEmpty else {
+                throw fail(opOffset, "malformed pickle: STOP with \(stack.count) values on the stack, expected 1")
+            }
+            arena.root = stack[0]
+            switch arena.checkShape(budget: budget) {
+            case nil: return arena
+            case .malformed(let problem): throw fail(opOffset, "malformed pickle: " + problem)
+            case .overBudget:
+                throw SessionDataError(
+                    file: file,
+                    "the pickle expands to more values (integers and lists, a list shared through the memo counted wherever it occurs) than the limit of \(budget) (a memory budget, not malformed data; see docs/DATASET.md, Limits)"
+                )
             }
         }
     }

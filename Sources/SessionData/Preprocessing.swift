@@ -45,6 +45,9 @@ public struct PreprocessOptions: Sendable, Codable, Equatable {
         if !(testDays >= 0) || !testDays.isFinite { throw bad("test period must be a non-negative number of days, got \(testDays)") }
         if fraction < 1 { throw bad("fraction must be at least 1 (1 keeps all training examples), got \(fraction)") }
     }
+
+    /// The split date for a log whose latest session is dated `maximum`: `testDays` before it.
+    func splitDate(after maximum: Double) -> Double { maximum - 86400 * testDays }
 }
 
 /// Every click, session and item read, and where each one went.
@@ -197,9 +200,44 @@ public enum Preprocessor {
         summary.sessionsRead = log.sessionCount
         summary.itemsRead = log.itemCount
         summary.blankLines = log.blankLines
-        let minimumLength = options.minimumSessionLength
+        // Every session is kept whole, however long: the budget on the examples' total size
+        // (step 5) bounds memory, not a cap on one session.
+        let grouped = groupBySession(log)
+        let filtered = try filterSessions(grouped, log: log, options: options, summary: &summary)
+        let (trainOrder, testOrder) = splitByDate(filtered, log: log, options: options, summary: &summary)
+        let (allTrain, test, rawIDs) = try renumber(
+            filtered, trainOrder: trainOrder, testOrder: testOrder, log: log, options: options, summary: &summary)
+        let (trainSessions, skip) = mostRecentFraction(allTrain, fraction: options.fraction, summary: &summary)
 
-        // 1. Group clicks by session, stable (counting sort), then order within sessions.
+        let vocabulary = ItemVocabulary(rawIDs: rawIDs)
+        let dataset = SessionDataset(
+            trainSessions: trainSessions,
+            train: try ExampleSet.augmenting(trainSessions, skippingFirst: skip, budget: budget, file: log.path),
+            test: try ExampleSet.augmenting(test, budget: budget, file: log.path),
+            vocabulary: vocabulary, itemCount: vocabulary.count,
+            clickCount: trainSessions.clickCount + test.clickCount,
+            trainExampleSkip: skip)
+        summary.trainSessions = trainSessions.count
+        summary.trainClicks = trainSessions.clickCount
+        summary.trainExamples = dataset.train.count
+        summary.testSessions = test.count
+        summary.testClicks = test.clickCount
+        summary.testExamples = dataset.test.count
+        summary.items = vocabulary.count
+        summary.itemsOnlyInDroppedSessions = summary.itemsRead - summary.items - summary.itemsRare - summary.itemsOnlyInTest
+        return PreprocessResult(dataset: dataset, summary: summary)
+    }
+
+    /// Items of session `s` at `items[start[s]..<start[s + 1]]`, in the log's session numbering.
+    struct GroupedClicks {
+        var items: [Int32]
+        var start: [Int]
+        var sessionCount: Int { start.count - 1 }
+        func length(_ s: Int) -> Int { start[s + 1] - start[s] }
+    }
+
+    /// 1. Groups clicks by session, stable (counting sort), then orders each session by its clicks' order key.
+    static func groupBySession(_ log: ClickLog) -> GroupedClicks {
         let sessionCount = log.sessionCount
         var start = [Int](repeating: 0, count: sessionCount + 1)
         for s in log.clickSession { start[Int(s) + 1] += 1 }
@@ -226,32 +264,42 @@ public enum Preprocessor {
                 for (offset, entry) in scratch.enumerated() { grouped[range.lowerBound + offset] = entry.item }
             }
         }
+        return GroupedClicks(items: grouped, start: start)
+    }
 
-        // Every session is kept whole, however long: the budget on the examples' total size
-        // (step 5) bounds memory, not a cap on one session.
+    /// The sessions that survive step 2, their items without rare ones, and the split fixed before filtering.
+    struct FilteredSessions {
+        var clicks: GroupedClicks
+        var alive: [Bool]
+        /// With training-only support: the latest date and the split, fixed from the sessions that pass the length filter.
+        var fixedSplit: (maximum: Double, split: Double)?
+    }
 
-        // 2. Short sessions, item support, rare items.
+    /// 2. Drops short sessions; counts item support; drops rare items; drops sessions left short.
+    static func filterSessions(
+        _ grouped: GroupedClicks, log: ClickLog, options: PreprocessOptions, summary: inout PreprocessSummary
+    ) throws -> FilteredSessions {
+        let sessionCount = grouped.sessionCount, minimumLength = options.minimumSessionLength
         var alive = [Bool](repeating: true, count: sessionCount)
-        for s in 0..<sessionCount where start[s + 1] - start[s] < minimumLength {
+        for s in 0..<sessionCount where grouped.length(s) < minimumLength {
             alive[s] = false
             summary.shortSessions += 1
-            summary.shortSessionClicks += start[s + 1] - start[s]
+            summary.shortSessionClicks += grouped.length(s)
         }
-        func split(after maximum: Double) -> Double { maximum - 86400 * options.testDays }
         var support = [Int](repeating: 0, count: log.itemCount)
         // With training-only support the periods are fixed first, from the sessions that pass the
         // length filter, and kept for the split (filtering cannot move the split date).
         var fixedSplit: (maximum: Double, split: Double)? = nil
         if options.supportFromTrainingOnly {
             let maximum = (0..<sessionCount).lazy.filter { alive[$0] }.map { log.sessionDate[$0] }.max() ?? 0
-            let splitDate = split(after: maximum)
+            let splitDate = options.splitDate(after: maximum)
             fixedSplit = (maximum, splitDate)
             for s in 0..<sessionCount where alive[s] && log.sessionDate[s] < splitDate {
-                for k in start[s]..<start[s + 1] { support[Int(grouped[k])] += 1 }
+                for k in grouped.start[s]..<grouped.start[s + 1] { support[Int(grouped.items[k])] += 1 }
             }
         } else {
             for s in 0..<sessionCount where alive[s] {
-                for k in start[s]..<start[s + 1] { support[Int(grouped[k])] += 1 }
+                for k in grouped.start[s]..<grouped.start[s + 1] { support[Int(grouped.items[k])] += 1 }
             }
         }
         var rare = [Bool](repeating: false, count: log.itemCount)
@@ -264,8 +312,8 @@ public enum Preprocessor {
             defer { filteredStart[s + 1] = filteredItems.count }
             guard alive[s] else { continue }
             let before = filteredItems.count
-            for k in start[s]..<start[s + 1] {
-                let item = grouped[k]
+            for k in grouped.start[s]..<grouped.start[s + 1] {
+                let item = grouped.items[k]
                 if rare[Int(item)] {
                     summary.rareItemClicks += 1
                     rareSeen[Int(item)] = true
@@ -281,17 +329,23 @@ public enum Preprocessor {
             }
         }
         summary.itemsRare = rareSeen.lazy.filter { $0 }.count
-
-        // 3. Split by date.
-        let survivors = (0..<sessionCount).filter { alive[$0] }
-        guard !survivors.isEmpty else {
+        guard alive.contains(true) else {
             throw SessionDataError(
                 file: log.path,
                 "no session is left after filtering (\(summary.shortSessions) too short, \(summary.sessionsShortAfterItemFilter) short after removing rare items): nothing to train on; check the minimum length and support options"
             )
         }
-        let maximumDate = fixedSplit?.maximum ?? survivors.lazy.map { log.sessionDate[$0] }.max()!
-        let splitDate = fixedSplit?.split ?? split(after: maximumDate)
+        return FilteredSessions(clicks: GroupedClicks(items: filteredItems, start: filteredStart), alive: alive, fixedSplit: fixedSplit)
+    }
+
+    /// 3. The split date is the latest session date − `testDays`: training strictly before, test
+    /// strictly after, both sorted by date, ties in the reference's dictionary order.
+    static func splitByDate(
+        _ filtered: FilteredSessions, log: ClickLog, options: PreprocessOptions, summary: inout PreprocessSummary
+    ) -> (train: [Int], test: [Int]) {
+        let survivors = filtered.alive.indices.filter { filtered.alive[$0] }
+        let maximumDate = filtered.fixedSplit?.maximum ?? survivors.lazy.map { log.sessionDate[$0] }.max()!
+        let splitDate = filtered.fixedSplit?.split ?? options.splitDate(after: maximumDate)
         summary.maximumDate = maximumDate
         summary.splitDate = splitDate
         var trainOrder: [Int] = [], testOrder: [Int] = []
@@ -303,7 +357,7 @@ public enum Preprocessor {
                 testOrder.append(s)
             } else {
                 summary.splitDateSessions += 1
-                summary.splitDateClicks += filteredStart[s + 1] - filteredStart[s]
+                summary.splitDateClicks += filtered.clicks.length(s)
             }
         }
         let byDate: (Int, Int) -> Bool = {
@@ -311,15 +365,22 @@ public enum Preprocessor {
         }
         trainOrder.sort(by: byDate)
         testOrder.sort(by: byDate)
+        return (trainOrder, testOrder)
+    }
 
-        // 4. Renumber training items by first appearance; map the test set.
+    /// 4. Renumbers training items from 1 by first appearance; drops unknown test items and short test sessions.
+    static func renumber(
+        _ filtered: FilteredSessions, trainOrder: [Int], testOrder: [Int], log: ClickLog, options: PreprocessOptions,
+        summary: inout PreprocessSummary
+    ) throws -> (train: SessionList, test: SessionList, rawIDs: [String]) {
+        let clicks = filtered.clicks
         var internalID = [Int32](repeating: 0, count: log.itemCount)
         var rawIDs: [String] = []
         var allTrain = SessionList()
-        allTrain.items.reserveCapacity(filteredItems.count)
+        allTrain.items.reserveCapacity(clicks.items.count)
         for s in trainOrder {
-            for k in filteredStart[s]..<filteredStart[s + 1] {
-                let raw = Int(filteredItems[k])
+            for k in clicks.start[s]..<clicks.start[s + 1] {
+                let raw = Int(clicks.items[k])
                 if internalID[raw] == 0 {
                     rawIDs.append(log.itemKeys[raw])
                     internalID[raw] = Int32(rawIDs.count)
@@ -331,15 +392,15 @@ public enum Preprocessor {
         guard allTrain.count > 0 else {
             throw SessionDataError(
                 file: log.path,
-                "no training session is left: all \(survivors.count) remaining sessions fall in the \(options.testDays)-day test period; choose a shorter test period"
+                "no training session is left: all \(trainOrder.count + testOrder.count + summary.splitDateSessions) remaining sessions fall in the \(options.testDays)-day test period; choose a shorter test period"
             )
         }
         var test = SessionList()
         var unknownSeen = [Bool](repeating: false, count: log.itemCount)
         for s in testOrder {
             let before = test.items.count
-            for k in filteredStart[s]..<filteredStart[s + 1] {
-                let raw = Int(filteredItems[k])
+            for k in clicks.start[s]..<clicks.start[s + 1] {
+                let raw = Int(clicks.items[k])
                 if internalID[raw] == 0 {
                     summary.unknownTestItemClicks += 1
                     unknownSeen[raw] = true
@@ -347,7 +408,7 @@ public enum Preprocessor {
                     test.items.append(internalID[raw])
                 }
             }
-            if test.items.count - before < minimumLength {
+            if test.items.count - before < options.minimumSessionLength {
                 summary.shortTestSessions += 1
                 summary.shortTestSessionClicks += test.items.count - before
                 test.items.removeSubrange(before...)
@@ -356,10 +417,16 @@ public enum Preprocessor {
             }
         }
         summary.itemsOnlyInTest = unknownSeen.lazy.filter { $0 }.count
+        return (allTrain, test, rawIDs)
+    }
 
-        // 5. Augment; keep the most recent fraction of training examples.
+    /// 5. For `fraction > 1`, the most recent `⌊N / fraction⌋` training examples: the sessions
+    /// that hold them and how many examples of the first one to skip.
+    static func mostRecentFraction(
+        _ allTrain: SessionList, fraction: Int, summary: inout PreprocessSummary
+    ) -> (sessions: SessionList, skip: Int) {
         let totalExamples = allTrain.offsets.count > 1 ? allTrain.items.count - allTrain.count : 0
-        var kept = totalExamples / options.fraction
+        var kept = totalExamples / fraction
         if kept == 0 { kept = totalExamples }  // Python: tr_seqs[-0:] keeps everything
         let firstExample = totalExamples - kept
         var firstSession = 0, examplesBefore = 0
@@ -367,7 +434,6 @@ public enum Preprocessor {
             examplesBefore += allTrain.length(of: firstSession) - 1
             firstSession += 1
         }
-        let skip = firstExample - examplesBefore
         var trainSessions = allTrain
         if firstSession > 0 {
             let cut = allTrain.offsets[firstSession]
@@ -378,23 +444,6 @@ public enum Preprocessor {
             summary.fractionClicks = cut
         }
         summary.fractionExamples = firstExample
-
-        let vocabulary = ItemVocabulary(rawIDs: rawIDs)
-        let dataset = SessionDataset(
-            trainSessions: trainSessions,
-            train: try ExampleSet.augmenting(trainSessions, skippingFirst: skip, budget: budget, file: log.path),
-            test: try ExampleSet.augmenting(test, budget: budget, file: log.path),
-            vocabulary: vocabulary, itemCount: vocabulary.count,
-            clickCount: trainSessions.clickCount + test.clickCount,
-            trainExampleSkip: skip)
-        summary.trainSessions = trainSessions.count
-        summary.trainClicks = trainSessions.clickCount
-        summary.trainExamples = dataset.train.count
-        summary.testSessions = test.count
-        summary.testClicks = test.clickCount
-        summary.testExamples = dataset.test.count
-        summary.items = vocabulary.count
-        summary.itemsOnlyInDroppedSessions = summary.itemsRead - summary.items - summary.itemsRare - summary.itemsOnlyInTest
-        return PreprocessResult(dataset: dataset, summary: summary)
+        return (trainSessions, firstExample - examplesBefore)
     }
 }
