@@ -17,13 +17,17 @@ let package = Package(
         .executableTarget(name: "FuzzClickLog", dependencies: ["FuzzSupport", .product(name: "SRGNNKit", package: "srgnn")]),
         .executableTarget(name: "FuzzDatasetFolder", dependencies: ["FuzzSupport", .product(name: "SRGNNKit", package: "srgnn")]),
         .executableTarget(name: "FuzzCatalog", dependencies: ["FuzzSupport", .product(name: "SRGNNKit", package: "srgnn")]),
-        .executableTarget(name: "FuzzHTTPRequest", dependencies: [
-            "FuzzSupport", .product(name: "SRGNNKit", package: "srgnn"), .product(name: "SRGNNServing", package: "srgnn"),
-            .product(name: "Hummingbird", package: "hummingbird"),
-        ]),
-        .executableTarget(name: "FuzzEventBody", dependencies: [
-            "FuzzSupport", .product(name: "SRGNNKit", package: "srgnn"), .product(name: "SRGNNServing", package: "srgnn"),
-            .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
-        ]),
+        .executableTarget(
+            name: "FuzzHTTPRequest",
+            dependencies: [
+                "FuzzSupport", .product(name: "SRGNNKit", package: "srgnn"), .product(name: "SRGNNServing", package: "srgnn"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]),
+        .executableTarget(
+            name: "FuzzEventBody",
+            dependencies: [
+                "FuzzSupport", .product(name: "SRGNNKit", package: "srgnn"), .product(name: "SRGNNServing", package: "srgnn"),
+                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
+            ]),
     ]
 )

@@ -23,7 +23,8 @@ public func fuzzCatalog(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
                 fatalError("a stored value is not in its comparison form: \(value)")
             }
             if let value = values.first, let mask = try? index.allowed(filter: [attribute.string: [value]], includeUnavailable: true),
-               !(1...max(1, vocabulary.count)).contains(where: { mask.contains(Int32($0)) }) {
+                !(1...max(1, vocabulary.count)).contains(where: { mask.contains(Int32($0)) })
+            {
                 fatalError("a filter on a value the catalogue has matched nothing")
             }
             break

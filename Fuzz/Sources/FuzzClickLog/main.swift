@@ -10,8 +10,9 @@ public func fuzzClickLog(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     let path = Scratch.write(UnsafeRawBufferPointer(rebasing: bytes[1...]), to: "clicks")
     let formats: [ClickLogFormat] = [
         .diginetica, .yoochoose, .recbole(),
-        ClickLogFormat(delimiter: UInt8(ascii: ","), header: .present, session: .name("session"), item: .name("item"),
-                       time: .name("time"), timeFormat: .unix),
+        ClickLogFormat(
+            delimiter: UInt8(ascii: ","), header: .present, session: .name("session"), item: .name("item"),
+            time: .name("time"), timeFormat: .unix),
     ]
     let format = formats[Int(bytes[0]) % formats.count]
     _ = try? ClickLogReader(format: format).read(path)

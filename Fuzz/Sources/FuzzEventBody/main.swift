@@ -16,9 +16,11 @@ let variants: ServedVariants = {
     let served = ServedModel(recommender: try! Recommender(contentsOf: path))
     let logger = Logger(label: "fuzz") { _ in SwiftLogNoOpLogHandler() }
     let split = try! VariantSplit(names: ["a", "b"])
-    return ServedVariants(split: split, reloaders: split.names.map {
-        ModelReloader(models: CurrentModel(served), variant: $0, loader: ModelLoader(), metrics: ServiceMetrics(), logger: logger)
-    }, signer: try! RecommendationIDSigner(key: Array("fuzz-events-key-of-32-bytes-long".utf8)))
+    return ServedVariants(
+        split: split,
+        reloaders: split.names.map {
+            ModelReloader(models: CurrentModel(served), variant: $0, loader: ModelLoader(), metrics: ServiceMetrics(), logger: logger)
+        }, signer: try! RecommendationIDSigner(key: Array("fuzz-events-key-of-32-bytes-long".utf8)))
 }()
 let signedID = Array(variants.all[0].makeRecommendationID().utf8)
 let placeholder = Array("$ID".utf8)

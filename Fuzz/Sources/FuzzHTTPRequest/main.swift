@@ -23,8 +23,9 @@ public func fuzzHTTPRequest(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     do {
         if bytes[0] % 2 == 0 {
             let parsed = try decodeBody(RecommendationRequest.self, from: body, example: "{}")
-            let query = RecommendationQuery(session: parsed.items.map(\.raw), k: try limits.check(k: parsed.k),
-                                            excludeSeen: parsed.excludeSeen ?? false)
+            let query = RecommendationQuery(
+                session: parsed.items.map(\.raw), k: try limits.check(k: parsed.k),
+                excludeSeen: parsed.excludeSeen ?? false)
             let result = try recommender.recommend([query])[0]
             _ = try JSONText.data(RecommendationResponse(result, sent: parsed.items))
         } else {
