@@ -154,9 +154,9 @@ public enum DatasetFolder {
 
     // MARK: Reading
 
-    /// Loads this tool's folder, every session whole; training examples derived from the sessions
-    /// may hold at most `budget` values (`InputLimits.maximumExampleValues`).
-    public static func loadNative(_ directory: String, budget: Int = InputLimits.maximumExampleValues) throws -> SessionDataset {
+    /// Loads this tool's folder, every session whole; the training examples are views of the
+    /// sessions' clicks (memory O(clicks)).
+    public static func loadNative(_ directory: String) throws -> SessionDataset {
         let manifestPath = directory + "/" + manifestName
         let manifest: Manifest
         do {
@@ -226,7 +226,7 @@ public enum DatasetFolder {
                     file: trainPath, "expected \(manifest.trainExamples) examples (the manifest's train_examples), found \(train.count)")
             }
         } else {
-            train = try ExampleSet.augmenting(sessions, skippingFirst: manifest.trainExampleSkip, budget: budget, file: sessionsPath)
+            train = ExampleSet.augmenting(sessions, skippingFirst: manifest.trainExampleSkip)
             guard train.count == manifest.trainExamples else {
                 throw SessionDataError(
                     file: manifestPath, field: "train_examples",
@@ -242,8 +242,8 @@ public enum DatasetFolder {
     /// Loads a folder written by the official SR-GNN script. Training examples come from
     /// `train.txt`, or by prefix augmentation of `all_train_seq.txt` when it is absent; the item
     /// count is the largest id; raw ids are the ids themselves. Every session and prefix is kept
-    /// whole, as the reference reads them; each pickle, and examples derived from the sessions,
-    /// may hold at most `budget` values (`InputLimits.maximumExampleValues`).
+    /// whole, as the reference reads them; each pickle may expand to at most `budget` values
+    /// (`InputLimits.maximumExampleValues`). The examples are views of the sessions' clicks.
     public static func loadSRGNN(_ directory: String, budget: Int = InputLimits.maximumExampleValues) throws -> SessionDataset {
         let sessionsPath = directory + "/all_train_seq.txt", trainPath = directory + "/train.txt", testPath = directory + "/test.txt"
         let hasSessions = FileIO.exists(sessionsPath), hasTrain = FileIO.exists(trainPath)
@@ -269,7 +269,7 @@ public enum DatasetFolder {
             }
         }
         var trainSessions = sessions ?? train!.reconstructedSessions()
-        var trainExamples = try train ?? ExampleSet.augmenting(trainSessions, budget: budget, file: sessionsPath)
+        var trainExamples = train ?? ExampleSet.augmenting(trainSessions)
         var itemCount = Int(max(trainSessions.maximumItem, trainExamples.maximumItem, test.maximumItem))
         // Ids are the reference's embedding rows when they are dense; sparse ids (say one item
         // numbered 2,147,483,647) are renumbered so that memory follows the items that occur.
@@ -367,14 +367,14 @@ public enum DatasetFolder {
     /// Parses `test_examples.txt`: prefix ids separated by spaces, a tab, the label.
     static func parseExamples(_ bytes: [UInt8], file: String, itemCount: Int) throws -> ExampleSet {
         var examples = ExampleSet()
-        examples.items.reserveCapacity(bytes.count / 4)
-        var label: [Int32] = []
+        var prefix: [Int32] = [], label: [Int32] = []
         try bytes.withUnsafeBufferPointer { buffer in
             var line = 1, k = 0
             let n = buffer.count
             while k < n {
-                try parseIDs(buffer, &k, line: line, file: file, itemCount: itemCount, stopAt: 0x09, into: &examples.items)
-                guard k < n, buffer[k] == 0x09, examples.items.count > examples.offsets.last! else {
+                prefix.removeAll(keepingCapacity: true)
+                try parseIDs(buffer, &k, line: line, file: file, itemCount: itemCount, stopAt: 0x09, into: &prefix)
+                guard k < n, buffer[k] == 0x09, !prefix.isEmpty else {
                     throw SessionDataError(
                         file: file, location: .line(line), "expected a prefix (item ids separated by spaces), a tab and the label")
                 }
@@ -384,8 +384,7 @@ public enum DatasetFolder {
                 guard label.count == 1 else {
                     throw SessionDataError(file: file, location: .line(line), "expected one label after the tab, found \(label.count) ids")
                 }
-                examples.offsets.append(examples.items.count)
-                examples.targets.append(label[0])
+                examples.append(prefix: prefix, target: label[0])
                 k += 1
                 line += 1
             }
@@ -436,11 +435,11 @@ public enum DatasetFolder {
 
 extension SessionDataset {
     /// Loads a dataset folder, this tool's or an SR-GNN pickle folder, detected by its files.
-    /// Errors name the file and what was expected; data over `budget` values (see
+    /// Errors name the file and what was expected; a pickle over `budget` values (see
     /// `InputLimits.maximumExampleValues`) is refused with a message naming the limit.
     public static func load(from path: String, budget: Int = InputLimits.maximumExampleValues) throws -> SessionDataset {
         switch try DatasetFolder.kind(of: path) {
-        case .native: return try DatasetFolder.loadNative(path, budget: budget)
+        case .native: return try DatasetFolder.loadNative(path)
         case .srgnnPickles: return try DatasetFolder.loadSRGNN(path, budget: budget)
         }
     }

@@ -1,12 +1,11 @@
 /// Limits on everything read from outside the program: files, manifests, options. Each is stated
 /// here once, enforced before any allocation it guards, and documented in docs/DATASET.md.
 public enum InputLimits {
-    /// Most values one set of examples may hold: the item ids of all its prefixes and labels
-    /// (268,435,456, 1 GiB as 32-bit ids). Sessions are kept whole, however long: this budget,
-    /// not a per-session cap, bounds memory, because prefix augmentation is quadratic in session
-    /// length (a session of `L` clicks gives `L(L−1)/2` prefix clicks). The same number bounds
-    /// what one pickle may expand to through its memo (integers and lists). The public datasets
-    /// use a few percent of it (Yoochoose 1/4's training examples, the largest, about 5 %).
+    /// Most values one SR-GNN pickle may expand to (integers and lists, a list shared through the
+    /// memo counted wherever it occurs): 268,435,456. A pickle of examples spells every prefix
+    /// out, so this bounds its decoding; the examples built from it are views of its sessions,
+    /// as every other example set is (O(clicks), so prefix augmentation needs no budget). The
+    /// public datasets use a few percent of it (Yoochoose 1/4's `train.txt`, the largest, about 5 %).
     public static let maximumExampleValues = 1 << 28
     /// Most items a dataset or model may have: internal ids are `Int32`.
     public static let maximumItemCount = Int(Int32.max) - 1
@@ -47,6 +46,11 @@ public struct FNV1a64 {
 
     public mutating func add<C: Collection>(_ values: C) where C.Element == Int32 {
         add(Int64(values.count))
+        addValues(values)
+    }
+
+    /// The values' bytes without their count.
+    public mutating func addValues<C: Collection>(_ values: C) where C.Element == Int32 {
         for v in values {
             let u = UInt32(bitPattern: v)
             add(UInt8(truncatingIfNeeded: u)); add(UInt8(truncatingIfNeeded: u >> 8))
@@ -73,50 +77,20 @@ extension SessionDataset {
         var hash = FNV1a64()
         hash.add(Int64(itemCount))
         for raw in vocabulary.rawIDs { hash.add(raw) }
+        // The prefixes as if copied back to back, with their offsets: the same fingerprint as
+        // when examples were stored that way, so older runs and checkpoints still match.
         for examples in [train, test] {
-            hash.add(examples.items)
-            hash.add(Int64(examples.offsets.count))
-            for offset in examples.offsets { hash.add(Int64(offset)) }
+            hash.add(Int64(examples.prefixClickCount))
+            for i in 0..<examples.count { hash.addValues(examples.prefix(i)) }
+            hash.add(Int64(examples.count + 1))
+            var offset = 0
+            hash.add(Int64(offset))
+            for i in 0..<examples.count {
+                offset += examples.prefix(i).count
+                hash.add(Int64(offset))
+            }
             hash.add(examples.targets)
         }
         return "fnv1a64:" + hash.hex
-    }
-}
-
-/// The limit message for data whose examples would hold more than `budget` values.
-func exampleBudgetExceeded(_ values: Int, budget: Int, what: String) -> String {
-    "\(what) would hold \(values) item ids in all, over the limit of \(budget) (a memory budget, not a problem with the data; see docs/DATASET.md, Limits); split the data or shorten its longest sessions"
-}
-
-extension ExampleSet {
-    /// Item ids (prefix clicks and labels) that `augmenting(sessions, skippingFirst: skip)` holds,
-    /// counted without building it.
-    public static func augmentedSize(of sessions: SessionList, skippingFirst skip: Int = 0) -> Int {
-        var values = 0, skipped = 0
-        for s in 0..<sessions.count {
-            let length = sessions.length(of: s)
-            guard length > 1 else { continue }
-            // Examples of this session, longest prefix first: prefix lengths L-1, L-2, …, 1.
-            let skipHere = min(length - 1, skip - skipped)
-            skipped += skipHere
-            let kept = length - 1 - skipHere  // prefix lengths kept: kept, kept-1, …, 1
-            values += kept * (kept + 1) / 2 + kept
-        }
-        return values
-    }
-
-    /// `augmenting(sessions, skippingFirst: skip)`, or an error naming `file` when the examples
-    /// would hold more than `budget` values (`InputLimits.maximumExampleValues`).
-    public static func augmenting(
-        _ sessions: SessionList, skippingFirst skip: Int = 0, budget: Int,
-        file: String
-    ) throws -> ExampleSet {
-        let size = augmentedSize(of: sessions, skippingFirst: skip)
-        guard size <= budget else {
-            throw SessionDataError(
-                file: file,
-                exampleBudgetExceeded(size, budget: budget, what: "the examples made from these sessions (every prefix of every session)"))
-        }
-        return augmenting(sessions, skippingFirst: skip)
     }
 }

@@ -383,18 +383,17 @@ public enum Pickle {
                 file: file, "expected as many labels as prefixes, found \(prefixes.count) prefixes and \(labels.count) labels")
         }
         var examples = ExampleSet()
-        examples.offsets.reserveCapacity(prefixes.count + 1)
-        examples.targets.reserveCapacity(prefixes.count)
+        var prefix: [Int32] = []
         for (i, slot) in prefixes.enumerated() {
             let inner = try list(slot, arena, file: file, what: "prefix \(i)")
             guard !inner.isEmpty else {
                 throw SessionDataError(file: file, "example \(i): expected a prefix of at least one item id, found an empty list")
             }
+            prefix.removeAll(keepingCapacity: true)
             for (k, element) in inner.enumerated() {
-                examples.items.append(try itemID(element, file: file, what: "prefix \(i), element \(k)"))
+                prefix.append(try itemID(element, file: file, what: "prefix \(i), element \(k)"))
             }
-            examples.offsets.append(examples.items.count)
-            examples.targets.append(try itemID(labels[i], file: file, what: "label \(i)"))
+            examples.append(prefix: prefix, target: try itemID(labels[i], file: file, what: "label \(i)"))
         }
         return examples
     }

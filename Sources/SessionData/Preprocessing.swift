@@ -188,12 +188,8 @@ public enum Preprocessor {
         return try run(log, options: options)
     }
 
-    /// Preprocesses `log`. The training and the test examples may each hold at most `budget`
-    /// values (`InputLimits.maximumExampleValues`); more is an error naming the limit.
-    public static func run(
-        _ log: ClickLog, options: PreprocessOptions,
-        budget: Int = InputLimits.maximumExampleValues
-    ) throws -> PreprocessResult {
+    /// Preprocesses `log`. Memory is O(clicks): the examples are views of the sessions' clicks.
+    public static func run(_ log: ClickLog, options: PreprocessOptions) throws -> PreprocessResult {
         try options.validate()
         var summary = PreprocessSummary()
         summary.clicksRead = log.clickCount
@@ -212,8 +208,8 @@ public enum Preprocessor {
         let vocabulary = ItemVocabulary(rawIDs: rawIDs)
         let dataset = SessionDataset(
             trainSessions: trainSessions,
-            train: try ExampleSet.augmenting(trainSessions, skippingFirst: skip, budget: budget, file: log.path),
-            test: try ExampleSet.augmenting(test, budget: budget, file: log.path),
+            train: ExampleSet.augmenting(trainSessions, skippingFirst: skip),
+            test: ExampleSet.augmenting(test),
             vocabulary: vocabulary, itemCount: vocabulary.count,
             clickCount: trainSessions.clickCount + test.clickCount,
             trainExampleSkip: skip)

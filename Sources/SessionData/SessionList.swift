@@ -49,29 +49,27 @@ public struct SessionList: Sendable, Equatable {
     public var maximumItem: Int32 { items.max() ?? 0 }
 }
 
-/// Next-item examples stored flat: prefix `i` is `items[offsets[i]..<offsets[i+1]]`, its label
-/// `targets[i]` (internal ids ≥ 1).
-public struct ExampleSet: Sendable, Equatable {
-    /// `[total prefix clicks]` prefixes back to back.
+/// Next-item examples as views: prefix `i` is `items[starts[i]..<ends[i]]`, its label `targets[i]`
+/// (internal ids ≥ 1).
+///
+/// A session's prefixes are views into its clicks, stored once: memory is O(clicks + examples),
+/// not O(Σ prefix lengths), which a long session would make quadratic. `augmenting` shares the
+/// sessions' own storage; `append(prefix:target:)` shares when the new prefix begins the previous
+/// one (the reference's order: a session's prefixes longest first), and copies otherwise.
+public struct ExampleSet: Sendable {
+    /// The clicks the prefixes view (a shared click may belong to many prefixes).
     public var items: [Int32]
-    /// `[count + 1]` prefix boundaries into `items`.
-    public var offsets: [Int]
+    /// `[count]` where each prefix starts and ends in `items`.
+    public private(set) var starts: [Int]
+    public private(set) var ends: [Int]
     /// `[count]` the item that followed each prefix.
     public var targets: [Int32]
 
     public init() {
         items = []
-        offsets = [0]
+        starts = []
+        ends = []
         targets = []
-    }
-
-    public init(items: [Int32], offsets: [Int], targets: [Int32]) {
-        precondition(
-            offsets.first == 0 && offsets.last == items.count && offsets.count == targets.count + 1,
-            "offsets must span items, one target per prefix")
-        self.items = items
-        self.offsets = offsets
-        self.targets = targets
     }
 
     /// Builds a set from `(prefix, target)` pairs (convenient in tests).
@@ -85,11 +83,30 @@ public struct ExampleSet: Sendable, Equatable {
     @inlinable public var count: Int { targets.count }
 
     /// The prefix of example `i`.
-    @inlinable public func prefix(_ i: Int) -> ArraySlice<Int32> { items[offsets[i]..<offsets[i + 1]] }
+    @inlinable public func prefix(_ i: Int) -> ArraySlice<Int32> { items[starts[i]..<ends[i]] }
 
+    /// Item ids the set holds in memory: its clicks and labels (what `InputLimits.maximumExampleValues` bounds).
+    public var storedValues: Int { items.count + targets.count }
+
+    /// Total clicks over all prefixes, as if each were a copy.
+    public var prefixClickCount: Int { zip(starts, ends).reduce(0) { $0 + $1.1 - $1.0 } }
+
+    /// Adds an example. When `prefix` begins the previous example's prefix, it is a view of it;
+    /// otherwise its clicks (and the target after them, so that the next, shorter prefix of the
+    /// same session is a view too) are appended to `items`.
     public mutating func append<C: Collection>(prefix: C, target: Int32) where C.Element == Int32 {
-        items.append(contentsOf: prefix)
-        offsets.append(items.count)
+        if let start = starts.last, let end = ends.last, prefix.count <= end - start + 1,
+            items[start..<min(start + prefix.count, items.count)].elementsEqual(prefix)
+        {
+            starts.append(start)
+            ends.append(start + prefix.count)
+        } else {
+            let start = items.count
+            items.append(contentsOf: prefix)
+            starts.append(start)
+            ends.append(items.count)
+            items.append(target)
+        }
         targets.append(target)
     }
 
@@ -104,20 +121,18 @@ public struct ExampleSet: Sendable, Equatable {
     }
 
     /// Prefix augmentation without the first `skip` examples: the reference's Yoochoose fractions
-    /// keep a suffix of the augmented examples, which can start inside a session.
+    /// keep a suffix of the augmented examples, which can start inside a session. The prefixes are
+    /// views of `sessions`' own clicks.
     public static func augmenting(_ sessions: SessionList, skippingFirst skip: Int) -> ExampleSet {
         precondition(skip >= 0, "skip must be non-negative")
-        var exampleCount = 0, prefixClicks = 0
-        for s in 0..<sessions.count {
-            let length = sessions.length(of: s)
-            guard length > 1 else { continue }
-            exampleCount += length - 1
-            prefixClicks += length * (length - 1) / 2  // Σ_{p=1}^{L-1} p
-        }
+        var exampleCount = 0
+        for s in 0..<sessions.count { exampleCount += max(0, sessions.length(of: s) - 1) }
         var result = ExampleSet()
-        result.items.reserveCapacity(prefixClicks)
-        result.offsets.reserveCapacity(exampleCount + 1)
-        result.targets.reserveCapacity(exampleCount)
+        result.items = sessions.items
+        let kept = max(0, exampleCount - skip)
+        result.starts.reserveCapacity(kept)
+        result.ends.reserveCapacity(kept)
+        result.targets.reserveCapacity(kept)
         var skipped = 0
         for s in 0..<sessions.count {
             let start = sessions.offsets[s], end = sessions.offsets[s + 1]
@@ -127,8 +142,8 @@ public struct ExampleSet: Sendable, Equatable {
                     skipped += 1
                     continue
                 }
-                result.items.append(contentsOf: sessions.items[start..<(end - i)])
-                result.offsets.append(result.items.count)
+                result.starts.append(start)
+                result.ends.append(end - i)
                 result.targets.append(sessions.items[end - i])
             }
         }
@@ -163,7 +178,7 @@ public struct ExampleSet: Sendable, Equatable {
         var session: Int32 = -1
         var previous: Range<Int>? = nil
         for i in 0..<count {
-            let range = offsets[i]..<offsets[i + 1]
+            let range = starts[i]..<ends[i]
             let continues =
                 previous.map { previous in
                     previous.count > 1 && range.count == previous.count - 1
@@ -178,4 +193,11 @@ public struct ExampleSet: Sendable, Equatable {
 
     /// Largest item id over prefixes and targets, 0 when empty.
     public var maximumItem: Int32 { max(items.max() ?? 0, targets.max() ?? 0) }
+}
+
+/// Two sets are equal when they hold the same examples, however their clicks are shared.
+extension ExampleSet: Equatable {
+    public static func == (a: ExampleSet, b: ExampleSet) -> Bool {
+        a.count == b.count && a.targets == b.targets && (0..<a.count).allSatisfy { a.prefix($0).elementsEqual(b.prefix($0)) }
+    }
 }

@@ -52,7 +52,7 @@ import TestSupport
         #expect(dataset.vocabulary.internalID(of: "60000") == 60_000)
     }
 
-    @Test("7, issue 29: a 200,000-click session is read whole; the budget is on the examples it would make")
+    @Test("7, issues 29 and 31: a 200,000-click session is read whole, and its examples are views of its clicks")
     func longPickleSession() throws {
         let long = (0..<200_000).map { $0 % 50 + 1 }
         let sessions = try Pickle.readSessions(
@@ -60,15 +60,14 @@ import TestSupport
         #expect(sessions.length(of: 0) == 200_000)
         #expect(sessions.arrays[0] == long.map { Int32($0) })
         #expect(sessions.arrays[1] == [1, 2])
-        // Its prefixes would hold 200,000 · 199,999 / 2 + 199,999 ids: over the budget, refused
-        // with a message that names the limit before anything is built.
-        let text = Self.message {
-            _ = try ExampleSet.augmenting(sessions, budget: InputLimits.maximumExampleValues, file: "all_train_seq.txt")
-        }
-        #expect(text.hasPrefix("all_train_seq.txt: "), "\(text)")
-        #expect(
-            text.contains("over the limit of \(InputLimits.maximumExampleValues)") && text.contains("not a problem with the data"),
-            "\(text)")
+        // Copied, its prefixes would hold 200,000 · 199,999 / 2 ids (20 billion, 80 GB); as views
+        // the set holds the 200,002 clicks once and one label per example.
+        let examples = ExampleSet.augmenting(sessions)
+        #expect(examples.count == 199_999 + 1)
+        #expect(examples.storedValues == 200_002 + 200_000)
+        #expect(examples.prefix(0).count == 199_999 && examples.targets[0] == Int32(long.last!))
+        #expect(Array(examples.prefix(199_998)) == [Int32(long[0])] && examples.targets[199_998] == Int32(long[1]))
+        #expect(Array(examples.prefix(199_999)) == [1] && examples.targets[199_999] == 2)
     }
 
     /// `pickle.dump([[1, 2, 3]] * 50, f, protocol=3)` as CPython writes it (117 bytes): one list
@@ -134,7 +133,7 @@ import TestSupport
         #expect(text.contains("nested more than"), "\(text)")
     }
 
-    @Test("7, issue 29 item 2: a long line in train_sessions.txt is read whole; one too long for the budget is a limit error")
+    @Test("7, issues 29 and 31: a long line in train_sessions.txt is read whole, its examples views of it")
     func longNativeLine() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }
@@ -155,15 +154,11 @@ import TestSupport
         #expect(loaded.trainSessions.length(of: 0) == 300)
         #expect(loaded.train.count == 299)
         #expect(loaded.train.prefix(0).count == 299)
-        // 300 clicks make 299 examples of 44,850 prefix clicks and 299 labels.
-        let text = Self.message { _ = try SessionDataset.load(from: folder.path, budget: 45_148) }
-        #expect(text.hasPrefix(folder.path + "/" + DatasetFolder.trainSessionsName + ": "), "\(text)")
-        #expect(text.contains("45149 item ids in all, over the limit of 45148"), "\(text)")
-        #expect(try SessionDataset.load(from: folder.path, budget: 45_149).train.count == 299)
-        // 100,000 clicks would make 5·10⁹ prefix clicks: refused under the default budget.
+        // 100,000 clicks make 99,999 examples: 5·10⁹ prefix clicks if copied, 200,000 values as views.
         try write(clicks: 100_000)
-        let huge = Self.message { _ = try SessionDataset.load(from: folder.path) }
-        #expect(huge.contains("over the limit of \(InputLimits.maximumExampleValues)"), "\(huge)")
+        let long = try SessionDataset.load(from: folder.path)
+        #expect(long.train.count == 99_999 && long.train.prefix(0).count == 99_999)
+        #expect(long.train.storedValues == 100_000 + 99_999)
     }
 
     @Test("7, issue 29 item 2: preprocessing keeps sessions over 200 clicks whole")
@@ -187,10 +182,8 @@ import TestSupport
         let s = result.summary
         #expect(s.clicksRead == s.trainClicks + s.testClicks + s.droppedClicks)
         #expect(s.droppedClicks == 0)
-        // The budget bounds the examples instead: 299 examples of the long session hold 44,850 + 299 ids.
-        let log = try ClickLogReader(format: format).read(path)
-        let text = Self.message { _ = try Preprocessor.run(log, options: options, budget: 45_000) }
-        #expect(text.hasPrefix(path + ": ") && text.contains("over the limit of 45000"), "\(text)")
+        // The examples are views: clicks once, plus one label per example.
+        #expect(result.dataset.train.storedValues == s.trainClicks + s.trainExamples)
     }
 
     @Test("8 and 22: manifest counts out of range name the field and the limit")
