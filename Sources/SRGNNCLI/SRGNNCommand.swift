@@ -18,6 +18,7 @@ struct SRGNNCommand: AsyncParsableCommand {
             CompareCommand.self,
             PreprocessCommand.self,
             StatsCommand.self,
+            SynthCommand.self,
             ServeCommand.self,
         ]
     )
