@@ -140,13 +140,11 @@ public func normalizeRowsBackward(
 
 /// One Adam update of `count` elements, PyTorch's arithmetic (one vectorised C loop):
 /// `g = ∇ + λθ; m ← β1 m + (1 − β1) g; v ← β2 v + (1 − β2) g²; θ ← θ − correctedRate · m / (√v / correction2Root + ε)`.
-/// `path` defaults to the process's `ScoreKernels.defaultPath` (visible to every thread) until the
-/// optimiser passes its step's path.
 @inlinable
 public func adamUpdate(
     _ theta: UnsafeMutablePointer<Float>, gradient: UnsafePointer<Float>, firstMoment m: UnsafeMutablePointer<Float>,
     secondMoment v: UnsafeMutablePointer<Float>, count: Int, beta1: Float, beta2: Float, epsilon: Float,
-    l2Penalty: Float, correctedRate: Float, correction2Root: Float, path: KernelPath = ScoreKernels.defaultPath
+    l2Penalty: Float, correctedRate: Float, correction2Root: Float, path: KernelPath
 ) {
     srgnn_adam(path.loopKernel, theta, gradient, m, v, Int64(count), beta1, beta2, epsilon, l2Penalty, correctedRate, correction2Root)
 }
