@@ -293,29 +293,14 @@ struct SRGNNLayers {
         return sessionEmbedding
     }
 
-    /// The layers' backward passes in exactly the reverse order of `forward`.
-    ///
-    /// NISER: the score layer's item gradient is ∂L/∂Ê; the graph input's gradient is added to it
-    /// and the sum goes once through the normalisation's backward into ∂L/∂E. Unfused, ∂L/∂Ê is a
-    /// workspace matrix; fused, the score layer turns each tile's rows into ∂L/∂E before the update
-    /// and leaves the held-back rows as ∂L/∂Ê in `g.embedding`, finished here.
-    func backward(
+    /// From ∂L/∂s' in `workspace.dSessionEmbedding` (the score layer's output) back through the
+    /// session normalisation (NISER), the readout, the propagation steps and the input dropout:
+    /// the non-embedding gradients into `g`, and ∂L/∂h_0 `[N, d]` returned (h_0 = E[nodes], NISER: Ê[nodes]).
+    func graphBackward(
         _ batch: SessionBatch, weights w: ParameterPointers<UnsafePointer<Float>>,
-        gradient g: ParameterPointers<UnsafeMutablePointer<Float>>, accumulate: Bool, fused: FusedEmbeddingUpdate?,
-        workspace ws: SRGNNWorkspace, threads: Int
-    ) {
+        gradient g: ParameterPointers<UnsafeMutablePointer<Float>>, workspace ws: SRGNNWorkspace, threads: Int
+    ) -> UnsafeMutablePointer<Float> {
         let d = configuration.hiddenSize, n = batch.nodeCount, b = batch.sessionCount, steps = configuration.propagationSteps
-        let rows = configuration.embeddingRows
-        let normalize = configuration.normalize
-        let scoredItems = normalize ? UnsafePointer(ws.normalizedItems.pointer(rows * d)) : w.embedding
-        // Where ∂L/∂(scored items) goes: ∂L/∂E directly (SR-GNN, or NISER fused), or ∂L/∂Ê.
-        let dScoredItems = normalize && fused == nil ? ws.dNormalizedItems.pointer(rows * d) : g.embedding
-        if normalize && fused == nil { dScoredItems.update(repeating: 0, count: d) }  // row 0 is never scored
-        batch.targets.withUnsafeBufferPointer { targets in
-            scoreLayer.backward(
-                sessionEmbedding: ws.sessionEmbedding.pointer(b * d), targets: targets, embedding: scoredItems,
-                dEmbedding: dScoredItems, accumulate: accumulate && !normalize, update: fused, workspace: ws, threads: threads)
-        }
         sessionNormalization?.backward(
             ws.dSessionEmbedding.pointer(b * d), scaledSessionEmbedding: ws.sessionEmbedding.pointer(b * d),
             sessions: b, workspace: ws)
@@ -333,6 +318,33 @@ struct SRGNNLayers {
             swap(&dStates, &dPrevious)
         }
         if ws.dropoutActive { Dropout.apply(ws.dropoutMask.pointer(n * d), to: dStates, count: n * d) }
+        return dStates
+    }
+
+    /// The layers' backward passes in exactly the reverse order of `forward`.
+    ///
+    /// NISER: the score layer's item gradient is ∂L/∂Ê; the graph input's gradient is added to it
+    /// and the sum goes once through the normalisation's backward into ∂L/∂E. Unfused, ∂L/∂Ê is a
+    /// workspace matrix; fused, the score layer turns each tile's rows into ∂L/∂E before the update
+    /// and leaves the held-back rows as ∂L/∂Ê in `g.embedding`, finished here.
+    func backward(
+        _ batch: SessionBatch, weights w: ParameterPointers<UnsafePointer<Float>>,
+        gradient g: ParameterPointers<UnsafeMutablePointer<Float>>, accumulate: Bool, fused: FusedEmbeddingUpdate?,
+        workspace ws: SRGNNWorkspace, threads: Int
+    ) {
+        let d = configuration.hiddenSize, b = batch.sessionCount
+        let rows = configuration.embeddingRows
+        let normalize = configuration.normalize
+        let scoredItems = normalize ? UnsafePointer(ws.normalizedItems.pointer(rows * d)) : w.embedding
+        // Where ∂L/∂(scored items) goes: ∂L/∂E directly (SR-GNN, or NISER fused), or ∂L/∂Ê.
+        let dScoredItems = normalize && fused == nil ? ws.dNormalizedItems.pointer(rows * d) : g.embedding
+        if normalize && fused == nil { dScoredItems.update(repeating: 0, count: d) }  // row 0 is never scored
+        batch.targets.withUnsafeBufferPointer { targets in
+            scoreLayer.backward(
+                sessionEmbedding: ws.sessionEmbedding.pointer(b * d), targets: targets, embedding: scoredItems,
+                dEmbedding: dScoredItems, accumulate: accumulate && !normalize, update: fused, workspace: ws, threads: threads)
+        }
+        let dStates = graphBackward(batch, weights: w, gradient: g, workspace: ws, threads: threads)
         // h_0 = E[nodes] (NISER: Ê[nodes])
         batch.nodeItems.withUnsafeBufferPointer { scatterAddRows(dStates, width: d, indices: $0, into: dScoredItems, path: path) }
         guard normalize else { return }

@@ -155,13 +155,15 @@ public struct SampledSoftmax {
     }
 
     /// Backward of `loss` (after it, on the same workspace): `dSessionEmbedding` `[B, d]` written,
-    /// and each candidate's row gradient added into `dEmbedding` (rows indexed by item id; copies
-    /// of one item add up), through the normalisation for NISER. `lossScale` is the 1/B of the mean.
+    /// and candidate `c`'s row gradient (through the normalisation for NISER) added to row
+    /// `rowIndices[c]` of `dRows` (the embedding gradient with `rowIndices` = the candidates, or a
+    /// compact one; copies of one item add up). `lossScale` is the 1/B of the mean.
     public func backward(
         sessionEmbedding s: UnsafePointer<Float>, batchSize b: Int, candidates: UnsafeBufferPointer<Int32>,
         lossScale: Float, workspace ws: SampledSoftmaxWorkspace, dSessionEmbedding ds: UnsafeMutablePointer<Float>,
-        dEmbedding: UnsafeMutablePointer<Float>
+        dRows dTable: UnsafeMutablePointer<Float>, rowIndices: UnsafeBufferPointer<Int32>
     ) {
+        precondition(rowIndices.count == candidates.count, "one row index per candidate")
         let d = hiddenSize, c = candidates.count
         ws.probabilities.withUnsafeMutableBufferPointer { p in
             let dz = p.baseAddress!
@@ -181,7 +183,7 @@ public struct SampledSoftmax {
                                 width: d, into: dRows.baseAddress!, accumulate: false, path: path)
                         }
                     }
-                    scatterAddRows(dRows.baseAddress!, width: d, indices: candidates, into: dEmbedding, path: path)
+                    scatterAddRows(dRows.baseAddress!, width: d, indices: rowIndices, into: dTable, path: path)
                 }
             }
         }

@@ -44,6 +44,8 @@ public final class SRGNNWorkspace {
     let normalizedItems = ScratchBuffer(), itemReciprocalNorms = ScratchBuffer(), dNormalizedItems = ScratchBuffer()
     let sessionReciprocalNorms = ScratchBuffer(), dropoutMask = ScratchBuffer(), outputDropoutMask = ScratchBuffer()
     var dropoutActive = false
+    // Sampled training: the batch's node rows normalised again for NISER's backward, and their 1/‖e‖.
+    let sampledNodeRows = ScratchBuffer(), sampledNodeNorms = ScratchBuffer()
 
     public init() {}
 
@@ -84,6 +86,22 @@ public final class SRGNNWorkspace {
         dSessionEmbeddingPartials.ensureCapacity(tiles * b * d)
         tileGradients.ensureCapacity(workers * scoreLayer.tileItems * d)
         workerTiles.ensureCapacity(workers * b * scoreLayer.tileItems)
+        prepareGraphBackward(batch, configuration)
+    }
+
+    /// Sizes the buffers of a sampled step's backward: the graph network's, none of `[B, I]`.
+    func prepareSampledBackward(_ batch: SessionBatch, _ configuration: SRGNNConfiguration) {
+        prepareGraphBackward(batch, configuration)
+        if configuration.normalize {
+            sampledNodeRows.ensureCapacity(batch.nodeCount * configuration.hiddenSize)
+            sampledNodeNorms.ensureCapacity(batch.nodeCount)
+        }
+    }
+
+    /// Sizes the gradients of the graph network's activations.
+    private func prepareGraphBackward(_ batch: SessionBatch, _ configuration: SRGNNConfiguration) {
+        let d = configuration.hiddenSize
+        let n = batch.nodeCount, p = batch.positionCount, b = batch.sessionCount
         for buffer in [dSessionEmbedding, dLastQuery] { buffer.ensureCapacity(b * d) }
         dReadout.ensureCapacity(b * 2 * d)
         for buffer in [dClickStates, dAttentionPre] { buffer.ensureCapacity(p * d) }

@@ -57,7 +57,7 @@ import Testing
                 sessionEmbedding: s, batchSize: c.b, candidates: candidates, logCorrection: logQ, embedding: e, workspace: ws)
             layer.backward(
                 sessionEmbedding: s, batchSize: c.b, candidates: candidates, lossScale: 1 / Float(c.b), workspace: ws,
-                dSessionEmbedding: &ds, dEmbedding: &de)
+                dSessionEmbedding: &ds, dRows: &de, rowIndices: candidates)
             return loss
         }
         return (loss / Double(c.b), ds, de)
