@@ -146,10 +146,9 @@ public struct ScoreLayer {
     /// All scores `[B, I]` into `scores` (column `j` for item `j + 1`), from `packedItems` when
     /// given (the same numbers, without packing each panel per call).
     func scores(
-        sessionEmbedding: UnsafePointer<Float>, batchSize b: Int, embedding: UnsafePointer<Float>,
+        _ path: KernelPath, sessionEmbedding: UnsafePointer<Float>, batchSize b: Int, embedding: UnsafePointer<Float>,
         packedItems: PackedItemEmbedding?, into scores: UnsafeMutablePointer<Float>, threads: Int
     ) {
-        let path = ScoreKernels.current
         forEachTile(threads: threads) { _, first, width in
             scoreTile(
                 path, sessionEmbedding: sessionEmbedding, batchSize: b, embedding: embedding, packedItems: packedItems,
@@ -163,12 +162,12 @@ public struct ScoreLayer {
     /// candidate rows' items, so the `[B, I]` matrix is never written; the workers' lists are
     /// merged at the end. The scores are `scores`'s, and the ranking is `topK`'s over them.
     func select(
-        sessionEmbedding: UnsafePointer<Float>, batchSize b: Int, embedding: UnsafePointer<Float>,
+        _ path: KernelPath, sessionEmbedding: UnsafePointer<Float>, batchSize b: Int, embedding: UnsafePointer<Float>,
         packedItems: PackedItemEmbedding?, selections: [ItemSelection], workspace ws: SRGNNWorkspace,
         threads: Int
     ) -> [[(index: Int, value: Float)]] {
         precondition(selections.count == b, "one selection per session")
-        let path = ScoreKernels.current, workers = workers(threads: threads)
+        let workers = workers(threads: threads)
         let widest = selections.map { if case let .best(k, _) = $0 { min(k, itemCount) } else { 0 } }.max() ?? 0
         // Candidate scores, one slot per (row, candidate), each written by the worker of its tile.
         let candidateOffsets = selections.reduce(into: [0]) { offsets, selection in
@@ -243,13 +242,13 @@ public struct ScoreLayer {
     /// worker scores a tile into its own cache-sized buffer (from `packedItems` when given and the
     /// tiles start on its panels) and counts against the targets' scores.
     func ranks(
-        sessionEmbedding: UnsafePointer<Float>, targets: UnsafeBufferPointer<Int32>, embedding: UnsafePointer<Float>,
+        _ path: KernelPath, sessionEmbedding: UnsafePointer<Float>, targets: UnsafeBufferPointer<Int32>, embedding: UnsafePointer<Float>,
         packedItems: PackedItemEmbedding? = nil, into ranks: UnsafeMutablePointer<Int32>, workspace ws: SRGNNWorkspace,
         threads: Int
     ) {
         let b = targets.count, d = hiddenSize, workers = workers(threads: threads)
         let packedItems = packedItems.flatMap { tileItems % ScoreKernels.panelItems($0.path)! == 0 ? $0 : nil }
-        let path = packedItems?.path ?? ScoreKernels.current
+        let path = packedItems?.path ?? path
         let targetScores = ws.targetScores.pointer(b)
         for row in 0..<b {
             // The target's own score, by the same product the tiles use (packed or not, the same bits on one path).
