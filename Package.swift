@@ -18,7 +18,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "srgnn", targets: ["SRGNNCLI"]),
-        .library(name: "SRGNNKit", targets: ["TensorCore", "SessionData", "SRGNN", "Evaluation", "Training"]),
+        .library(name: "SRGNNKit", targets: ["TensorCore", "SessionData", "SRGNN", "Recommending", "Evaluation", "Training"]),
         .library(name: "SRGNNServing", targets: ["Serving"]),
     ],
     dependencies: [
@@ -50,6 +50,8 @@ let package = Package(
         .target(
             name: "SRGNN", dependencies: ["TensorCore", "SessionData", .product(name: "Crypto", package: "swift-crypto")],
             exclude: ["README.md"]),
+        // The rule engine, request/answer types and JSON-lines batch engine of serve and recommend.
+        .target(name: "Recommending", dependencies: ["TensorCore", "SessionData", "SRGNN"], exclude: ["README.md"]),
         .target(name: "Evaluation", dependencies: ["TensorCore", "SessionData", "SRGNN"], exclude: ["README.md"]),
         .target(
             name: "Training",
@@ -63,7 +65,7 @@ let package = Package(
         .target(
             name: "Serving",
             dependencies: [
-                "SRGNN", "SessionData",
+                "SRGNN", "SessionData", "Recommending",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
@@ -86,7 +88,7 @@ let package = Package(
         .executableTarget(
             name: "SRGNNCLI",
             dependencies: [
-                "TensorCore", "SessionData", "SRGNN", "Evaluation", "Training", "Serving",
+                "TensorCore", "SessionData", "SRGNN", "Recommending", "Evaluation", "Training", "Serving",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             exclude: ["README.md"]
@@ -94,14 +96,14 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["TensorCore"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
         .testTarget(name: "SessionDataTests", dependencies: ["SessionData", "TestSupport"]),
-        .testTarget(name: "SRGNNTests", dependencies: ["SRGNN", "SessionData", "TensorCore", "Training", "TestSupport"]),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "SRGNN", "SessionData", "TensorCore", "TestSupport"]),
+        .testTarget(name: "SRGNNTests", dependencies: ["SRGNN", "Recommending", "SessionData", "TensorCore", "Training", "TestSupport"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "SRGNN", "Recommending", "SessionData", "TensorCore", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Evaluation", "SRGNN", "SessionData", "TensorCore", "TestSupport"]),
         // The `srgnn` executable end to end, and its option groups in process.
         .testTarget(
             name: "SRGNNCLITests",
             dependencies: [
-                "SRGNNCLI", "Training", "Evaluation", "SessionData", "TestSupport",
+                "SRGNNCLI", "Recommending", "Training", "Evaluation", "SessionData", "TestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 // The batch output against the service's answer, in memory.
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -110,7 +112,7 @@ let package = Package(
         .testTarget(
             name: "ServingTests",
             dependencies: [
-                "Serving", "SRGNN", "SessionData", "TestSupport",
+                "Serving", "Recommending", "SRGNN", "SessionData", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]

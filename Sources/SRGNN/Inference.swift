@@ -57,7 +57,7 @@ public struct PackedItemEmbedding: Sendable {
         itemCount = items
         hiddenSize = d
         // Row 0 of the embedding is padding; item j is row j.
-        if let normalized = NormalizedItemEmbedding(model) {
+        if let normalized = NormalizedItemEmbedding(model, path: path) {
             panels = normalized.values.withUnsafeBufferPointer {
                 ScoreKernels.packItems(path, items: $0.baseAddress! + d, count: items, hiddenSize: d)
             }
@@ -75,10 +75,11 @@ public struct NormalizedItemEmbedding: Sendable {
     let itemCount: Int
     let hiddenSize: Int
 
-    /// Ê of `model`; nil for a model that scores E itself (SR-GNN).
-    public init?(_ model: SRGNNModel) {
+    /// Ê of `model`, normalised by the kernel `path`; nil for a model that scores E itself (SR-GNN).
+    public init?(_ model: SRGNNModel, path: KernelPath? = nil) {
         guard model.configuration.normalize else { return nil }
-        let rows = model.configuration.embeddingRows, d = model.configuration.hiddenSize, path = model.kernelPath
+        let path = path ?? model.kernelPath
+        let rows = model.configuration.embeddingRows, d = model.configuration.hiddenSize
         itemCount = model.configuration.itemCount
         hiddenSize = d
         values = model.parameters.withPointers { w in
@@ -108,11 +109,21 @@ extension SRGNNModel {
     /// throws before any work is done. A session's scores do not depend on the other sessions of
     /// the batch (on our kernel paths), and `packedItems` (this model's, packed for the path in
     /// force) and `normalizedItems` (a NISER model's Ê, used when there are no packed items)
-    /// change only the speed.
+    /// change only the speed. (`InferenceModel` holds both, made once, and a workspace pool.)
     public func recommend(
         sessions: [[Int32]], selections: [ItemSelection], workspace: SRGNNWorkspace = SRGNNWorkspace(),
         threads: Int = 1, packedItems: PackedItemEmbedding? = nil,
         normalizedItems: NormalizedItemEmbedding? = nil
+    ) throws -> [[ScoredItem<Int32>]] {
+        try recommend(
+            sessions: sessions, selections: selections, workspace: workspace, threads: threads, packedItems: packedItems,
+            normalizedItems: normalizedItems, path: kernelPath)
+    }
+
+    /// `recommend(sessions:selections:…)`, the score layer's products and top-k by the kernel `path`.
+    func recommend(
+        sessions: [[Int32]], selections: [ItemSelection], workspace: SRGNNWorkspace, threads: Int,
+        packedItems: PackedItemEmbedding?, normalizedItems: NormalizedItemEmbedding?, path: KernelPath
     ) throws -> [[ScoredItem<Int32>]] {
         precondition(selections.count == sessions.count, "one selection per session")
         for session in sessions { try validate(session: session) }
@@ -127,7 +138,7 @@ extension SRGNNModel {
         let chosen = parameters.withPointers { w in
             func select(_ items: UnsafePointer<Float>) -> [[(index: Int, value: Float)]] {
                 scoreLayer.select(
-                    sessionEmbedding: sessionEmbedding, batchSize: batch.sessionCount, embedding: items,
+                    path, sessionEmbedding: sessionEmbedding, batchSize: batch.sessionCount, embedding: items,
                     packedItems: packedItems, selections: selections, workspace: workspace, threads: threads)
             }
             // Packed items stand in for the unpacked ones entirely.
@@ -171,13 +182,23 @@ extension SRGNNModel {
         packedItems: PackedItemEmbedding? = nil, normalizedItems: NormalizedItemEmbedding? = nil,
         into scores: UnsafeMutablePointer<Float>
     ) {
+        self.scores(
+            batch, workspace: ws, threads: threads, packedItems: packedItems, normalizedItems: normalizedItems,
+            path: kernelPath, into: scores)
+    }
+
+    /// `scores(_:workspace:…)`, the score layer's products by the kernel `path`.
+    func scores(
+        _ batch: SessionBatch, workspace ws: SRGNNWorkspace, threads: Int, packedItems: PackedItemEmbedding?,
+        normalizedItems: NormalizedItemEmbedding?, path: KernelPath, into scores: UnsafeMutablePointer<Float>
+    ) {
         if let packedItems { check(packedItems) }
         let sessionEmbedding = forward(batch, workspace: ws, threads: threads)
         let layers = layers()
         parameters.withPointers { w in
             func score(_ items: UnsafePointer<Float>) {
                 layers.scoreLayer.scores(
-                    sessionEmbedding: sessionEmbedding, batchSize: batch.sessionCount, embedding: items,
+                    path, sessionEmbedding: sessionEmbedding, batchSize: batch.sessionCount, embedding: items,
                     packedItems: packedItems, into: scores, threads: threads)
             }
             if packedItems != nil { return score(w.embedding) }  // packed items stand in for the unpacked ones
@@ -195,6 +216,18 @@ extension SRGNNModel {
         packedItems: PackedItemEmbedding? = nil, normalizedItems: NormalizedItemEmbedding? = nil,
         into ranks: UnsafeMutablePointer<Int32>
     ) {
+        self.ranks(
+            batch, workspace: ws, threads: threads, tileItems: tileItems, packedItems: packedItems,
+            normalizedItems: normalizedItems, path: kernelPath, into: ranks)
+    }
+
+    /// `ranks(_:workspace:…)`, the score layer's products and counts by the kernel `path` (packed
+    /// items, when they are used, by theirs).
+    func ranks(
+        _ batch: SessionBatch, workspace ws: SRGNNWorkspace, threads: Int, tileItems: Int,
+        packedItems: PackedItemEmbedding?, normalizedItems: NormalizedItemEmbedding?, path: KernelPath,
+        into ranks: UnsafeMutablePointer<Int32>
+    ) {
         precondition(batch.targets.count == batch.sessionCount, "ranking needs one target per session")
         if let packedItems { check(packedItems) }
         let sessionEmbedding = forward(batch, workspace: ws, threads: threads)
@@ -206,7 +239,7 @@ extension SRGNNModel {
             withScoredItems(w, normalizedItems: normalizedItems, workspace: ws, threads: threads) { items in
                 batch.targets.withUnsafeBufferPointer { targets in
                     layers.scoreLayer.ranks(
-                        sessionEmbedding: sessionEmbedding, targets: targets, embedding: items,
+                        path, sessionEmbedding: sessionEmbedding, targets: targets, embedding: items,
                         packedItems: packedItems, into: ranks, workspace: ws, threads: threads)
                 }
             }

@@ -148,7 +148,7 @@ public struct ScoreLayer {
     /// All scores `[B, I]` into `scores` (column `j` for item `j + 1`), from `packedItems` when
     /// given (the same numbers, without packing each panel per call).
     func scores(
-        sessionEmbedding: UnsafePointer<Float>, batchSize b: Int, embedding: UnsafePointer<Float>,
+        _ path: KernelPath, sessionEmbedding: UnsafePointer<Float>, batchSize b: Int, embedding: UnsafePointer<Float>,
         packedItems: PackedItemEmbedding?, into scores: UnsafeMutablePointer<Float>, threads: Int
     ) {
         forEachTile(threads: threads) { _, first, width in
@@ -164,7 +164,7 @@ public struct ScoreLayer {
     /// candidate rows' items, so the `[B, I]` matrix is never written; the workers' lists are
     /// merged at the end. The scores are `scores`'s, and the ranking is `topK`'s over them.
     func select(
-        sessionEmbedding: UnsafePointer<Float>, batchSize b: Int, embedding: UnsafePointer<Float>,
+        _ path: KernelPath, sessionEmbedding: UnsafePointer<Float>, batchSize b: Int, embedding: UnsafePointer<Float>,
         packedItems: PackedItemEmbedding?, selections: [ItemSelection], workspace ws: SRGNNWorkspace,
         threads: Int
     ) -> [[(index: Int, value: Float)]] {
@@ -244,13 +244,13 @@ public struct ScoreLayer {
     /// worker scores a tile into its own cache-sized buffer (from `packedItems` when given and the
     /// tiles start on its panels) and counts against the targets' scores.
     func ranks(
-        sessionEmbedding: UnsafePointer<Float>, targets: UnsafeBufferPointer<Int32>, embedding: UnsafePointer<Float>,
+        _ path: KernelPath, sessionEmbedding: UnsafePointer<Float>, targets: UnsafeBufferPointer<Int32>, embedding: UnsafePointer<Float>,
         packedItems: PackedItemEmbedding? = nil, into ranks: UnsafeMutablePointer<Int32>, workspace ws: SRGNNWorkspace,
         threads: Int
     ) {
         let b = targets.count, d = hiddenSize, workers = workers(threads: threads)
         let packedItems = packedItems.flatMap { tileItems % ScoreKernels.panelItems($0.path)! == 0 ? $0 : nil }
-        let path = packedItems?.path ?? self.path
+        let path = packedItems?.path ?? path
         let targetScores = ws.targetScores.pointer(b)
         for row in 0..<b {
             // The target's own score, by the same product the tiles use (packed or not, the same bits on one path).

@@ -110,22 +110,22 @@ struct BenchCommand: ParsableCommand {
             backward: perStep(phases.backward), update: perStep(phases.update))
         let floorMs = floorSeconds / Double(trainBatches) * 1000
 
+        // The trained model frozen for inference: items prepared once, shared by both timings below.
+        let inference = InferenceModel(step.model)
+
         // Evaluation as `srgnn evaluate` runs it: every target ranked among all items.
-        let model = step.model
         let evaluated = min(evalExamples, prefixes.count)
         let examples = order[0..<evaluated].map { TestExample(prefix: prefixes[$0], target: targets[$0]) }
         let evaluation = Evaluator(cutoffs: [20], listLength: nil, threads: threads, ties: .optimistic)
-            .evaluate(SRGNNScorer(model: model, batchSize: evalBatch, tileItems: evalTile), on: examples)
+            .evaluate(SRGNNScorer(inference: inference, batchSize: evalBatch, tileItems: evalTile), on: examples)
 
-        // Latency of one session, as a server sees it (its own workspace, batch of one, items packed at load).
+        // Latency of one session, as a server sees it (a workspace from the pool, batch of one, items packed at load).
         var latencies = [Double]()
         latencies.reserveCapacity(latencyRequests)
-        let latencyWorkspace = SRGNNWorkspace()
-        let packedItems = PackedItemEmbedding(model)
         for i in 0..<latencyRequests {
             let session = Array(prefixes[order[i % order.count]])
             let start = DispatchTime.now()
-            _ = try model.recommend(sessions: [session], k: 20, workspace: latencyWorkspace, threads: threads, packedItems: packedItems)
+            _ = try inference.recommend(sessions: [session], k: 20, threads: threads)
             latencies.append(seconds(since: start) * 1000)
         }
         latencies.sort()

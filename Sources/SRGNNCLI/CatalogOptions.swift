@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Serving
+import Recommending
 import SessionData
 import SRGNN
 

@@ -1,123 +1,8 @@
 import Foundation
 import Hummingbird
+import Recommending
 import SessionData
 import SRGNN
-
-/// `POST /v1/recommendations`: `{"items": [...], "k": 20, "exclude_seen": false}`, the item rules
-/// (`ItemRules`), and optionally `"model"` (a variant's name) or `"session_id"` (hashed to a
-/// variant) for A/B tests. Fields it does not know are ignored.
-struct RecommendationRequest: Decodable, Sendable {
-    var items: [JSONItemID]
-    var k: RequestedK?
-    var excludeSeen: Bool?
-    var rules: ItemRules
-    /// The variant to answer with; wins over `sessionID`.
-    var model: String?
-    /// Picks the variant by a stable hash (`VariantSplit`); without either, the split draws one.
-    var sessionID: String?
-
-    enum CodingKeys: String, CodingKey {
-        case items, k, model
-        case excludeSeen = "exclude_seen"
-        case sessionID = "session_id"
-    }
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        items = try container.decode([JSONItemID].self, forKey: .items)
-        k = try container.decodeIfPresent(RequestedK.self, forKey: .k)
-        excludeSeen = try container.decodeIfPresent(Bool.self, forKey: .excludeSeen)
-        model = try container.decodeIfPresent(String.self, forKey: .model)
-        sessionID = try container.decodeIfPresent(String.self, forKey: .sessionID)
-        rules = try ItemRules(from: decoder)
-    }
-}
-
-/// `POST /v1/recommendations/batch`: `{"sessions": [{"items": [...], …rules}, …], "k": 20,
-/// "exclude_seen": false}`; each session has its own item rules. `"model"` picks one variant for
-/// every session; else each session picks by its own `"session_id"`.
-struct BatchRecommendationRequest: Decodable, Sendable {
-    struct Session: Decodable, Sendable {
-        var items: [JSONItemID]
-        var rules: ItemRules
-        var sessionID: String?
-
-        enum CodingKeys: String, CodingKey {
-            case items
-            case sessionID = "session_id"
-        }
-
-        init(from decoder: any Decoder) throws {
-            let container = try decoder.container(keyedBy: CodingKeys.self)
-            items = try container.decode([JSONItemID].self, forKey: .items)
-            sessionID = try container.decodeIfPresent(String.self, forKey: .sessionID)
-            rules = try ItemRules(from: decoder)
-        }
-    }
-    var sessions: [Session]
-    var k: RequestedK?
-    var excludeSeen: Bool?
-    var model: String?
-
-    enum CodingKeys: String, CodingKey {
-        case sessions, k, model
-        case excludeSeen = "exclude_seen"
-    }
-}
-
-/// One session's item rules, as the service and `srgnn recommend --input` lines take them, beside
-/// `"items"`: `{"exclude": [ids], "filter": {"attribute": [values]}, "include_unavailable": false,
-/// "candidates": [ids]}`, each optional. Filter values are strings or numbers, compared with the
-/// catalog's values by its one rule (`Catalog.comparisonText`: `2`, `2.0` and `"2.0"` match a
-/// catalog's `2` or `2.0`; other text byte for byte).
-public struct ItemRules: Decodable, Sendable, Equatable {
-    /// Ids never to return; ids the model does not know are ignored.
-    public var exclude: [JSONItemID]?
-    /// Attribute → allowed values; an item must match every attribute.
-    public var filter: [String: [Catalog.Scalar]]?
-    /// Also return items the catalog marks unavailable.
-    public var includeUnavailable: Bool?
-    /// Rank only these ids; unknown ones are listed in `unknown_items`.
-    public var candidates: [JSONItemID]?
-
-    enum CodingKeys: String, CodingKey {
-        case exclude, filter, candidates
-        case includeUnavailable = "include_unavailable"
-    }
-
-    public init(
-        exclude: [JSONItemID]? = nil, filter: [String: [Catalog.Scalar]]? = nil, includeUnavailable: Bool? = nil,
-        candidates: [JSONItemID]? = nil
-    ) {
-        self.exclude = exclude; self.filter = filter; self.includeUnavailable = includeUnavailable; self.candidates = candidates
-    }
-
-    /// These rules over `defaults` (`srgnn recommend --input`: a line's rules over the flags'):
-    /// `exclude` lists are united, an attribute of `filter` replaces the default's values for that
-    /// attribute, and `include_unavailable` and `candidates` replace the defaults when given.
-    public func applied(over defaults: ItemRules) -> ItemRules {
-        var rules = defaults
-        if let exclude { rules.exclude = (defaults.exclude ?? []) + exclude }
-        if let filter { rules.filter = (defaults.filter ?? [:]).merging(filter) { _, line in line } }
-        if let includeUnavailable { rules.includeUnavailable = includeUnavailable }
-        if let candidates { rules.candidates = candidates }
-        return rules
-    }
-
-    /// The query for `session` under these rules.
-    public func query(session: [JSONItemID], k: Int, excludeSeen: Bool) -> RecommendationQuery {
-        RecommendationQuery(
-            session: session.map(\.raw), k: k, excludeSeen: excludeSeen, exclude: exclude?.map(\.raw) ?? [],
-            filter: filter?.mapValues { $0.map(\.text) } ?? [:], includeUnavailable: includeUnavailable ?? false,
-            candidates: candidates?.map(\.raw))
-    }
-
-    /// The ids a client sent for one session, in the order the recommender lists unknown ones:
-    /// the session's, then the candidates' (see `RecommendationResponse.echo`).
-    public func sent(session: [JSONItemID]) -> [JSONItemID] {
-        session + (candidates ?? [])
-    }
-}
 
 /// `POST /v1/events`: `{"recommendation_id": "b.5f0c…", "item": 214826, "type": "click"}`.
 struct EventRequest: Decodable, Sendable {
@@ -176,28 +61,6 @@ struct EventResponse: Encodable, Sendable {
     var model: String
 }
 
-/// `k` as sent: any JSON number is read, so that `2.5` or `1e20` is refused as a bad `k` (with the
-/// number quoted) rather than as a bad body; a string or other type is a type error.
-struct RequestedK: Decodable, Sendable {
-    /// The integer, or nil for a number that is not one (or does not fit in Int).
-    var value: Int?
-    /// The number as written back in a refusal.
-    var text: String
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if let value = try? container.decode(Int.self) {
-            self.value = value
-            text = String(value)
-        } else if let number = try? container.decode(Double.self) {
-            value = nil
-            text = "\(number)"
-        } else {
-            throw DecodingError.typeMismatch(Int.self, .init(codingPath: decoder.codingPath, debugDescription: "expected an integer"))
-        }
-    }
-}
-
 /// Decodes a JSON body; a malformed body or a wrong field type is a 400 naming the field.
 func decodeBody<T: Decodable>(_ type: T.Type, from bytes: ByteBuffer, example: String) throws -> T {
     let data = Data(bytes.readableBytesView)
@@ -207,57 +70,9 @@ func decodeBody<T: Decodable>(_ type: T.Type, from bytes: ByteBuffer, example: S
         if case let .dataCorrupted(context) = error, context.codingPath.isEmpty {
             throw ServingError(.badRequest, code: "malformed_json", message: "the body is not valid JSON; send e.g. \(example)")
         }
-        throw ServingError(.badRequest, code: "invalid_request", message: describe(error, example: example))
+        throw ServingError(.badRequest, code: "invalid_request", message: describe(error, in: .requestBody(example: example)))
     } catch {
         throw ServingError(.badRequest, code: "malformed_json", message: "the body is not valid JSON; send e.g. \(example)")
-    }
-}
-
-/// A decoding error in words: which field, what was wrong, what a good body looks like.
-private func describe(_ error: DecodingError, example: String) -> String {
-    func path(_ codingPath: [any CodingKey]) -> String {
-        var text = ""
-        for key in codingPath {
-            if let index = key.intValue { text += "[\(index)]" } else { text += text.isEmpty ? key.stringValue : ".\(key.stringValue)" }
-        }
-        return text.isEmpty ? "the body" : "\"\(text)\""
-    }
-    switch error {
-    case let .typeMismatch(type, context):
-        if type == JSONItemID.self {
-            return "\(path(context.codingPath)) must be an item id (a string or an integer); send e.g. \(example)"
-        }
-        return "\(path(context.codingPath)) has the wrong type (expected \(expectedName(type))); send e.g. \(example)"
-    case let .valueNotFound(type, context):
-        return "\(path(context.codingPath)) is null (expected \(expectedName(type))); send e.g. \(example)"
-    case let .keyNotFound(key, context):
-        return "\(path(context.codingPath + [key])) is missing; send e.g. \(example)"
-    case let .dataCorrupted(context):
-        if context.codingPath.isEmpty {
-            return "the body is not valid JSON; send e.g. \(example)"
-        }
-        return "\(path(context.codingPath)) is invalid (\(context.debugDescription)); send e.g. \(example)"
-    @unknown default:
-        return "the body does not have the expected form; send e.g. \(example)"
-    }
-}
-
-/// What a field of `type` should hold, in words ("an integer", "an array of item ids").
-public func expectedName(_ type: Any.Type) -> String {
-    switch type {
-    case is Int.Type, is Int64.Type, is RequestedK.Type: return "an integer"
-    case is Bool.Type: return "true or false"
-    case is String.Type: return "a string"
-    case is [JSONItemID].Type: return "an array of item ids"
-    case is [BatchRecommendationRequest.Session].Type: return "an array of {\"items\": [...]} objects"
-    case is Catalog.Scalar.Type: return "a string or a number"
-    case is [Catalog.Scalar].Type: return "a list of strings or numbers"
-    case is [String: [Catalog.Scalar]].Type: return "an object of attribute names to lists of values, e.g. {\"colour\": [\"red\"]}"
-    default:
-        let name = "\(type)"
-        if name.hasPrefix("Array") { return "an array" }
-        if name.hasPrefix("Dictionary") || name.contains("Request") || name.contains("Session") { return "an object" }
-        return name
     }
 }
 

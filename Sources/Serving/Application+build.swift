@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdCore
 import Logging
 import NIOCore
+import Recommending
 import ServiceLifecycle
 import SessionData
 import SRGNN

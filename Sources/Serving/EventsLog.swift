@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Recommending
 import SRGNN
 
 #if canImport(Glibc)

@@ -1,4 +1,5 @@
 import Foundation
+import Recommending
 import ServiceLifecycle
 import SRGNN
 

@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import NIOHTTP1
+import Recommending
 import SRGNN
 
 /// A request the service refuses, answered as `{"error": {"code": …, "message": …}}`; the message

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import Recommending
 import Serving
 import SessionData
 import SRGNN

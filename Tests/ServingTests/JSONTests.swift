@@ -1,4 +1,5 @@
 import Foundation
+import Recommending
 import Testing
 import SRGNN
 import Serving

@@ -1,4 +1,5 @@
 import Foundation
+@testable import Recommending
 import Testing
 @testable import Serving
 

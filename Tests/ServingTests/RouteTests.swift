@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import Recommending
 import Serving
 import SessionData
 import SRGNN

@@ -1,5 +1,6 @@
 import Foundation
 import SessionData
+import SRGNN
 import TensorCore
 
 /// What a `Recommender` answers for one session: the ranked items, best first, and the ids it
@@ -79,9 +80,9 @@ public enum RecommenderError: Error, Equatable, CustomStringConvertible {
 /// reported. A session longer than `maxSessionLength` keeps its most recent known clicks: the
 /// attention readout reads the whole session, so a very long one costs time while the last click
 /// and its neighbourhood dominate the answer. Several sessions are scored as one batch (one
-/// `[B, d] × [d, I]` product) on items packed once at load; a session's answer is the same, bit
-/// for bit, alone or in any batch (on our kernel paths, not `blas`). Scratch memory comes from a
-/// pool, one workspace per concurrent call.
+/// `[B, d] × [d, I]` product) through an `InferenceModel` (items packed once at load, a workspace
+/// per concurrent call); a session's answer is the same, bit for bit, alone or in any batch (on
+/// our kernel paths, not `blas`).
 public struct Recommender: Sendable {
     /// The default longest session scored; longer ones keep their most recent clicks.
     public static let defaultMaxSessionLength = 50
@@ -95,23 +96,23 @@ public struct Recommender: Sendable {
     public let catalog: CatalogIndex?
     /// The answer for a session the model cannot embed.
     public let fallback: Fallback
-    private let workspaces = WorkspacePool()
-    /// The items packed once for the kernel in force when loaded (nil on `blas`).
-    private let packedItems: PackedItemEmbedding?
-    /// A NISER model's Ê, normalised once at load for the `blas` path (packed items hold it otherwise).
-    private let normalizedItems: NormalizedItemEmbedding?
+    /// The model with its items prepared once at load and a workspace per concurrent call.
+    public let inference: InferenceModel
 
+    /// A recommender over `model`, scoring through `inference` (`model`'s model prepared for
+    /// inference, e.g. shared with an evaluator), or when nil through one prepared here on the
+    /// default kernel path.
     public init(
-        model: LoadedModel, maxSessionLength: Int = Recommender.defaultMaxSessionLength, catalog: Catalog? = nil,
-        fallback: Fallback = .none
+        model: LoadedModel, inference: InferenceModel? = nil, maxSessionLength: Int = Recommender.defaultMaxSessionLength,
+        catalog: Catalog? = nil, fallback: Fallback = .none
     ) {
         precondition(maxSessionLength >= 1, "maxSessionLength must be at least 1")
+        precondition(inference.map { $0.configuration == model.model.configuration } ?? true, "an inference model of another model")
         self.loaded = model
         self.maxSessionLength = maxSessionLength
         self.catalog = catalog.map { CatalogIndex($0, vocabulary: model.vocabulary) }
         self.fallback = fallback
-        packedItems = PackedItemEmbedding(model.model)
-        normalizedItems = packedItems == nil ? NormalizedItemEmbedding(model.model) : nil
+        self.inference = inference ?? InferenceModel(model.model)
     }
 
     /// Loads `path` (see `LoadedModel.load`); a bad or missing file throws `ModelError` naming it.
@@ -151,11 +152,7 @@ public struct Recommender: Sendable {
         let ranked =
             scored.isEmpty
             ? []
-            : try workspaces.with { workspace in
-                try loaded.model.recommend(
-                    sessions: scored.map(\.items), selections: scored.map(\.selection), workspace: workspace,
-                    packedItems: packedItems, normalizedItems: normalizedItems)
-            }
+            : try inference.select(sessions: scored.map(\.items), selections: scored.map(\.selection))
         var next = ranked.makeIterator()
         return prepared.map { query in
             guard !query.items.isEmpty else { return popularAnswer(query) }
