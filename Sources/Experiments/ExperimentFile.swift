@@ -114,7 +114,7 @@ public struct ExperimentFile: Sendable, Equatable {
         } catch is DecodingError {
             throw SettingsFileError(path: path, line: nil, "the checkpoint metadata is unreadable")
         }
-        guard let configuration = metadata.training?.decode(TrainingConfiguration.self) else {
+        guard let configuration = metadata.trainingConfiguration else {
             throw SettingsFileError(path: path, line: nil, "the checkpoint records no training configuration")
         }
         return ExperimentFile(

@@ -173,6 +173,14 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     }
 }
 
+extension CheckpointMetadata {
+    /// The run's configuration, decoded by its owner from the checkpoint's `training` JSON (older
+    /// key names and missing keys read as ``TrainingConfiguration/init(from:)`` reads them); nil
+    /// when the checkpoint records none or an unreadable one. The JSON is kept as written, so a
+    /// checkpoint's bytes do not depend on which fields this version knows.
+    public var trainingConfiguration: TrainingConfiguration? { training?.decode(TrainingConfiguration.self) }
+}
+
 /// Errors of training: bad settings, settings that do not fit the data, unreadable state.
 public enum TrainingError: Error, CustomStringConvertible, Equatable {
     /// A setting that conflicts with the data (e.g. a validation share that leaves no examples).
