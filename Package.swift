@@ -18,7 +18,8 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "srgnn", targets: ["SRGNNCLI"]),
-        .library(name: "SRGNNKit", targets: ["TensorCore", "SessionData", "SRGNN", "Recommending", "Evaluation", "Training"]),
+        .library(
+            name: "SRGNNKit", targets: ["TensorCore", "SessionData", "SRGNN", "Recommending", "Evaluation", "Training", "Experiments"]),
         .library(name: "SRGNNServing", targets: ["Serving"]),
     ],
     dependencies: [
@@ -53,10 +54,11 @@ let package = Package(
         // The rule engine, request/answer types and JSON-lines batch engine of serve and recommend.
         .target(name: "Recommending", dependencies: ["TensorCore", "SessionData", "SRGNN"], exclude: ["README.md"]),
         .target(name: "Evaluation", dependencies: ["TensorCore", "SessionData", "SRGNN"], exclude: ["README.md"]),
+        .target(name: "Training", dependencies: ["TensorCore", "SessionData", "SRGNN", "Evaluation"], exclude: ["README.md"]),
         .target(
-            name: "Training",
+            name: "Experiments",
             dependencies: [
-                "TensorCore", "SessionData", "SRGNN", "Evaluation",
+                "TensorCore", "SessionData", "SRGNN", "Evaluation", "Training",
                 // Search-space and experiment files are YAML.
                 .product(name: "Yams", package: "Yams"),
             ],
@@ -88,7 +90,7 @@ let package = Package(
         .executableTarget(
             name: "SRGNNCLI",
             dependencies: [
-                "TensorCore", "SessionData", "SRGNN", "Recommending", "Evaluation", "Training", "Serving",
+                "TensorCore", "SessionData", "SRGNN", "Recommending", "Evaluation", "Training", "Experiments", "Serving",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             exclude: ["README.md"]
@@ -97,13 +99,16 @@ let package = Package(
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
         .testTarget(name: "SessionDataTests", dependencies: ["SessionData", "TestSupport"]),
         .testTarget(name: "SRGNNTests", dependencies: ["SRGNN", "Recommending", "SessionData", "TensorCore", "Training", "TestSupport"]),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "SRGNN", "Recommending", "SessionData", "TensorCore", "TestSupport"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Evaluation", "SRGNN", "SessionData", "TensorCore", "TestSupport"]),
+        .testTarget(
+            name: "EvaluationTests",
+            dependencies: ["Evaluation", "Experiments", "SRGNN", "Recommending", "SessionData", "TensorCore", "TestSupport"]),
+        .testTarget(
+            name: "TrainingTests", dependencies: ["Training", "Experiments", "Evaluation", "SRGNN", "SessionData", "TensorCore", "TestSupport"]),
         // The `srgnn` executable end to end, and its option groups in process.
         .testTarget(
             name: "SRGNNCLITests",
             dependencies: [
-                "SRGNNCLI", "Recommending", "Training", "Evaluation", "SessionData", "TestSupport",
+                "SRGNNCLI", "Recommending", "Training", "Experiments", "Evaluation", "SessionData", "TestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 // The batch output against the service's answer, in memory.
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

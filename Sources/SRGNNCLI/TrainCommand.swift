@@ -1,5 +1,6 @@
 import ArgumentParser
 import Evaluation
+import Experiments
 import Foundation
 import SessionData
 import SRGNN
@@ -302,76 +303,39 @@ struct TrainCommand: ParsableCommand {
 struct TrainingOptions: ParsableArguments {
     static let defaults = TrainingConfiguration()
 
-    @Option(
-        name: .long, parsing: .unconditional, help: "Hidden size; with --init-from, the model's (default: \(Self.defaults.hiddenSize)).")
+    @Option(name: Self.names(.hiddenSize), parsing: .unconditional, help: Self.help(.hiddenSize))
     var hiddenSize: Int?
-    @Option(name: .long, parsing: .unconditional, help: "Examples per batch (default: \(Self.defaults.batchSize)).")
+    @Option(name: Self.names(.batchSize), parsing: .unconditional, help: Self.help(.batchSize))
     var batchSize: Int?
-    @Option(name: .long, parsing: .unconditional, help: "Maximum epochs (default: \(Self.defaults.epochs)).")
+    @Option(name: Self.names(.epochs), parsing: .unconditional, help: Self.help(.epochs))
     var epochs: Int?
-    @Option(
-        name: [.customLong("lr"), .customLong("learning-rate")], parsing: .unconditional,
-        help: "Initial learning rate (default: \(Self.defaults.learningRate)).")
+    @Option(name: Self.names(.learningRate), parsing: .unconditional, help: Self.help(.learningRate))
     var learningRate: Float?
-    @Option(
-        name: [.customLong("lr-decay"), .customLong("decay-factor")], parsing: .unconditional,
-        help: "Learning-rate decay factor (default: \(Self.defaults.decayFactor)).")
+    @Option(name: Self.names(.decayFactor), parsing: .unconditional, help: Self.help(.decayFactor))
     var decayFactor: Float?
-    @Option(
-        name: [.customLong("lr-decay-step"), .customLong("decay-interval")], parsing: .unconditional,
-        help: "Epochs between learning-rate decays (default: \(Self.defaults.decayInterval)).")
+    @Option(name: Self.names(.decayInterval), parsing: .unconditional, help: Self.help(.decayInterval))
     var decayInterval: Int?
-    @Flag(
-        inversion: .prefixedNo,
-        help:
-            "Decay at the textbook time (after every --lr-decay-step epochs) instead of the reference's (one epoch earlier) (default: \(!Self.defaults.referenceDecayTiming))."
-    )
+    @Flag(inversion: .prefixedNo, help: Self.help(.referenceDecayTiming))
     var textbookDecay: Bool?
-    @Option(
-        name: [.customLong("l2"), .customLong("l2-penalty")], parsing: .unconditional,
-        help: "L2 penalty, added to the gradient as torch.optim.Adam's weight_decay (default: \(Self.defaults.l2Penalty)).")
+    @Option(name: Self.names(.l2Penalty), parsing: .unconditional, help: Self.help(.l2Penalty))
     var l2Penalty: Float?
-    @Option(
-        name: [.customLong("step"), .customLong("propagation-steps")], parsing: .unconditional,
-        help: "Gated graph propagation steps; with --init-from, the model's (default: \(Self.defaults.propagationSteps)).")
+    @Option(name: Self.names(.propagationSteps), parsing: .unconditional, help: Self.help(.propagationSteps))
     var propagationSteps: Int?
-    @Flag(
-        inversion: .prefixedNo,
-        help: "Readout without the hybrid transform; with --init-from, the model's (default: \(Self.defaults.nonhybrid)).")
+    @Flag(inversion: .prefixedNo, help: Self.help(.nonhybrid))
     var nonhybrid: Bool?
-    @Option(
-        name: .long, parsing: .unconditional,
-        help: "Epochs without improvement before stopping, counted as the reference counts them (default: \(Self.defaults.patience)).")
+    @Option(name: Self.names(.patience), parsing: .unconditional, help: Self.help(.patience))
     var patience: Int?
-    @Option(
-        name: .long, parsing: .unconditional,
-        help: "Seed for initialisation, validation split and shuffling (default: \(Self.defaults.seed)).")
+    @Option(name: Self.names(.seed), parsing: .unconditional, help: Self.help(.seed))
     var seed: UInt64?
-    @Option(name: .long, parsing: .unconditional, help: "Worker threads (the number of cores; default: \(Self.defaults.threads)).")
+    @Option(name: Self.names(.threads), parsing: .unconditional, help: Self.help(.threads))
     var threads: Int?
-    @Option(
-        name: .long, parsing: .unconditional,
-        help: "Share of training examples held out for validation (default: \(Self.defaults.validationFraction)).")
+    @Option(name: Self.names(.validationFraction), parsing: .unconditional, help: Self.help(.validationFraction))
     var validationFraction: Double?
-    @Option(
-        name: .long,
-        help: ArgumentHelp(
-            "What --select-on validation holds out: 'examples' (random prefixes, the reference's), 'sessions' (random whole sessions) or 'latest' (the most recent sessions) (default: \(Self.defaults.validationSplit.rawValue)).",
-            discussion:
-                "The session splits keep all prefixes of a session on one side and take whole sessions until they hold --validation-fraction of the examples. 'latest' takes the last sessions of the training data, which preprocessing sorts by date (SR-GNN pickles too). Sessions are recovered from the order of the training examples (the reference's augmentation order: a session's prefixes back to back, longest first). The split is saved in the checkpoint; older checkpoints count as 'examples'."
-        ))
+    @Option(name: Self.names(.validationSplit), help: Self.help(.validationSplit))
     var validationSplit: ValidationSplit?
-    @Option(
-        name: .long,
-        help: ArgumentHelp(
-            "Choose the best epoch on 'validation' (honest) or 'test' (the reference's protocol), or 'last': train on every example and keep the last epoch (default: \(Self.defaults.selectOn.rawValue)).",
-            discussion:
-                "'last' is the refit after a validation run: --select-on last --epochs K, with K the epoch validation chose, gives a final model trained on all examples whose test numbers nothing was chosen by."
-        ))
+    @Option(name: Self.names(.selectOn), help: Self.help(.selectOn))
     var selectOn: SelectionProtocol?
-    @Option(
-        name: .long, parsing: .unconditional,
-        help: "K of the HR@K and MRR@K that choose the best epoch and fill the epoch summary (default: \(Self.defaults.cutoff)).")
+    @Option(name: Self.names(.cutoff), parsing: .unconditional, help: Self.help(.cutoff))
     var cutoff: Int?
     @Option(
         name: .long,
@@ -381,29 +345,26 @@ struct TrainingOptions: ParsableArguments {
                 "The flags below change one part each, on top of the variant; with --init-from, the parent's settings unless given (then they must agree, dropout aside). In an experiment file: variant, normalize, scale, position-embeddings (true/false), dropout, authors-code (true/false)."
         ))
     var variant: ModelVariant?
-    @Flag(name: .long, help: "NISER: L2-normalise item embeddings (graph input and scores) and the session vector; scores = σ · cosine.")
+    @Flag(name: Self.names(.normalize), help: Self.help(.normalize))
     var normalize = false
-    @Option(
-        name: .long, parsing: .unconditional,
-        help: "σ of the cosine scores with --normalize (default: \(SRGNNConfiguration.niserScale), the paper's).")
+    @Option(name: Self.names(.scale), parsing: .unconditional, help: Self.help(.scale))
     var scale: Float?
-    @Flag(
-        name: .long,
-        help:
-            "NISER+: learn reverse-position embeddings (from the last click, \(SRGNNConfiguration.niserPositionRows) positions) added before the readout."
-    )
+    @Flag(name: Self.names(.positionEmbeddingRows), help: Self.help(.positionEmbeddingRows))
     var positionEmbeddings = false
-    @Option(
-        name: .long, parsing: .unconditional,
-        help:
-            "NISER+: dropout on the item embeddings fed to the graph, training only (--variant niser: \(SRGNNConfiguration.niserDropout)).")
+    @Option(name: Self.names(.dropout), parsing: .unconditional, help: Self.help(.dropout))
     var dropout: Float?
-    @Flag(
-        name: .long,
-        help:
-            "NISER+ as its authors' code runs it, where that departs from the paper: positions counted from the first click, a softmax over the attention weights, and the dropout also on the graph's output."
-    )
+    @Flag(name: Self.names(.authorsCode), help: Self.help(.authorsCode))
     var authorsCode = false
+
+    /// An option's long names, from its hyperparameter's entry.
+    static func names(_ key: TrainingConfiguration.Key) -> NameSpecification {
+        NameSpecification(Hyperparameter[key].flags.map { .customLong($0) })
+    }
+
+    /// An option's help, from its hyperparameter's entry (defaults included).
+    static func help(_ key: TrainingConfiguration.Key) -> ArgumentHelp {
+        ArgumentHelp(Hyperparameter[key].help, discussion: Hyperparameter[key].discussion)
+    }
 
     /// The settings given on the command line (the others nil).
     func settings() -> TrainingSettings {
@@ -468,32 +429,7 @@ struct TrainingOptions: ParsableArguments {
     }
 
     /// The option (all its spellings) that sets a configuration field.
-    static func spelling(of key: TrainingConfiguration.Key) -> String {
-        switch key {
-        case .hiddenSize: "--hidden-size"
-        case .batchSize: "--batch-size"
-        case .epochs: "--epochs"
-        case .learningRate: "--lr/--learning-rate"
-        case .decayFactor: "--lr-decay/--decay-factor"
-        case .decayInterval, .legacyDecayEvery: "--lr-decay-step/--decay-interval"
-        case .referenceDecayTiming: "--textbook-decay"
-        case .l2Penalty, .legacyL2: "--l2/--l2-penalty"
-        case .propagationSteps, .legacyStep: "--step/--propagation-steps"
-        case .nonhybrid: "--nonhybrid"
-        case .patience: "--patience"
-        case .seed: "--seed"
-        case .threads: "--threads"
-        case .validationFraction: "--validation-fraction"
-        case .validationSplit: "--validation-split"
-        case .selectOn: "--select-on"
-        case .cutoff: "--cutoff"
-        case .normalize: "--normalize/--variant"
-        case .scale: "--scale"
-        case .positionEmbeddingRows: "--position-embeddings/--variant"
-        case .dropout: "--dropout"
-        case .authorsCode: "--authors-code"
-        }
-    }
+    static func spelling(of key: TrainingConfiguration.Key) -> String { Hyperparameter[key].spelling }
 }
 
 extension SelectionProtocol: ExpressibleByArgument {}

@@ -98,64 +98,21 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
 
     /// Decodes every field that is present (new name first, then the old one) and defaults the rest.
     public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: Key.self)
+        let container = try decoder.container(keyedBy: Hyperparameter.NameKey.self)
         var value = TrainingConfiguration()
-        func read<T: Decodable>(_ field: inout T, _ keys: Key...) throws {
-            for key in keys {
-                if let decoded = try container.decodeIfPresent(T.self, forKey: key) { field = decoded; return }
+        value.validationSplit = .examples  // what a file written before the splits existed used
+        for entry in Hyperparameter.all {
+            for key in [entry.key] + entry.legacyKeys {
+                if try entry.decode(from: container, name: key.rawValue, required: false, into: &value) { break }
             }
         }
-        try read(&value.hiddenSize, .hiddenSize)
-        try read(&value.batchSize, .batchSize)
-        try read(&value.epochs, .epochs)
-        try read(&value.learningRate, .learningRate)
-        try read(&value.decayFactor, .decayFactor)
-        try read(&value.decayInterval, .decayInterval, .legacyDecayEvery)
-        try read(&value.referenceDecayTiming, .referenceDecayTiming)
-        try read(&value.l2Penalty, .l2Penalty, .legacyL2)
-        try read(&value.propagationSteps, .propagationSteps, .legacyStep)
-        try read(&value.nonhybrid, .nonhybrid)
-        try read(&value.patience, .patience)
-        try read(&value.seed, .seed)
-        try read(&value.threads, .threads)
-        try read(&value.validationFraction, .validationFraction)
-        value.validationSplit = .examples
-        try read(&value.validationSplit, .validationSplit)
-        try read(&value.selectOn, .selectOn)
-        try read(&value.cutoff, .cutoff)
-        try read(&value.normalize, .normalize)
-        try read(&value.scale, .scale)
-        try read(&value.positionEmbeddingRows, .positionEmbeddingRows)
-        try read(&value.dropout, .dropout)
-        try read(&value.authorsCode, .authorsCode)
         self = value
     }
 
     /// Encodes the current names only.
     public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: Key.self)
-        try container.encode(hiddenSize, forKey: .hiddenSize)
-        try container.encode(batchSize, forKey: .batchSize)
-        try container.encode(epochs, forKey: .epochs)
-        try container.encode(learningRate, forKey: .learningRate)
-        try container.encode(decayFactor, forKey: .decayFactor)
-        try container.encode(decayInterval, forKey: .decayInterval)
-        try container.encode(referenceDecayTiming, forKey: .referenceDecayTiming)
-        try container.encode(l2Penalty, forKey: .l2Penalty)
-        try container.encode(propagationSteps, forKey: .propagationSteps)
-        try container.encode(nonhybrid, forKey: .nonhybrid)
-        try container.encode(patience, forKey: .patience)
-        try container.encode(seed, forKey: .seed)
-        try container.encode(threads, forKey: .threads)
-        try container.encode(validationFraction, forKey: .validationFraction)
-        try container.encode(validationSplit, forKey: .validationSplit)
-        try container.encode(selectOn, forKey: .selectOn)
-        try container.encode(cutoff, forKey: .cutoff)
-        try container.encode(normalize, forKey: .normalize)
-        try container.encode(scale, forKey: .scale)
-        try container.encode(positionEmbeddingRows, forKey: .positionEmbeddingRows)
-        try container.encode(dropout, forKey: .dropout)
-        try container.encode(authorsCode, forKey: .authorsCode)
+        var container = encoder.container(keyedBy: Hyperparameter.NameKey.self)
+        for entry in Hyperparameter.all { try entry.encode(self, into: &container, as: entry.key.rawValue) }
     }
 
     /// Upper limits on the settings: hidden size and propagation steps as `SRGNNConfiguration`'s,
@@ -165,48 +122,18 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         propagationSteps: SRGNNConfiguration.maximumPropagationSteps, threads: 256, cutoff: 10_000
     )
 
-    /// Throws ``TrainingError/invalidSetting(_:_:)`` naming the first bad field.
+    /// Throws ``TrainingError/invalidSetting(_:_:)`` naming the first bad field: every field's
+    /// lower bound (``Hyperparameter/all``), then every upper bound, then the validation settings,
+    /// whose range depends on the selection.
     public func validate() throws {
         func fail(_ key: Key, _ message: String) -> Error { TrainingError.invalidSetting(key, message) }
-        guard hiddenSize >= 1 else { throw fail(.hiddenSize, "hidden size must be at least 1 (got \(hiddenSize))") }
-        guard batchSize >= 1 else { throw fail(.batchSize, "batch size must be at least 1 (got \(batchSize))") }
-        guard epochs >= 1 else { throw fail(.epochs, "epochs must be at least 1 (got \(epochs))") }
-        guard learningRate > 0, learningRate.isFinite else {
-            throw fail(.learningRate, "learning rate must be positive (got \(learningRate))")
-        }
-        guard decayFactor > 0, decayFactor <= 1 else { throw fail(.decayFactor, "decay factor must be in (0, 1] (got \(decayFactor))") }
-        guard decayInterval >= 1 else { throw fail(.decayInterval, "decay interval must be at least 1 epoch (got \(decayInterval))") }
-        guard l2Penalty >= 0, l2Penalty.isFinite else { throw fail(.l2Penalty, "L2 penalty must be zero or positive (got \(l2Penalty))") }
-        guard propagationSteps >= 1 else {
-            throw fail(.propagationSteps, "propagation steps must be at least 1 (got \(propagationSteps))")
-        }
-        guard patience >= 1 else { throw fail(.patience, "patience must be at least 1 (got \(patience))") }
-        guard threads >= 1 else { throw fail(.threads, "threads must be at least 1 (got \(threads))") }
-        guard cutoff >= 1 else { throw fail(.cutoff, "the metric cut-off must be at least 1 (got \(cutoff))") }
         // Upper limits (documented in `srgnn train --help` and docs/DATASET.md): values read from
         // outside never size an allocation or a loop beyond these.
-        let limits = Self.limits
-        guard hiddenSize <= limits.hiddenSize else {
-            throw fail(.hiddenSize, "hidden size must be at most \(limits.hiddenSize) (got \(hiddenSize))")
+        for bound in [\Hyperparameter.lowerBound, \Hyperparameter.upperBound] {
+            for entry in Hyperparameter.all {
+                if let message = entry[keyPath: bound](self) { throw fail(entry.key, message) }
+            }
         }
-        guard batchSize <= limits.batchSize else {
-            throw fail(.batchSize, "batch size must be at most \(limits.batchSize) (got \(batchSize))")
-        }
-        guard epochs <= limits.epochs else { throw fail(.epochs, "epochs must be at most \(limits.epochs) (got \(epochs))") }
-        guard propagationSteps <= limits.propagationSteps else {
-            throw fail(.propagationSteps, "propagation steps must be at most \(limits.propagationSteps) (got \(propagationSteps))")
-        }
-        guard threads <= limits.threads else { throw fail(.threads, "threads must be at most \(limits.threads) (got \(threads))") }
-        guard cutoff <= limits.cutoff else { throw fail(.cutoff, "the metric cut-off must be at most \(limits.cutoff) (got \(cutoff))") }
-        guard scale > 0, scale <= SRGNNConfiguration.maximumScale else {
-            throw fail(.scale, "the cosine scale σ must be in (0, \(SRGNNConfiguration.maximumScale)] (got \(scale))")
-        }
-        guard (0...SRGNNConfiguration.maximumPositionEmbeddingRows).contains(positionEmbeddingRows) else {
-            throw fail(
-                .positionEmbeddingRows,
-                "position embeddings must be 0...\(SRGNNConfiguration.maximumPositionEmbeddingRows) rows (got \(positionEmbeddingRows))")
-        }
-        guard dropout >= 0, dropout < 1 else { throw fail(.dropout, "dropout must be in [0, 1) (got \(dropout))") }
         switch selectOn {
         case .validation:
             guard validationFraction > 0, validationFraction < 1 else {
@@ -244,6 +171,14 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public var jsonValue: JSONValue {
         (try? JSONValue(encoding: self)) ?? .null
     }
+}
+
+extension CheckpointMetadata {
+    /// The run's configuration, decoded by its owner from the checkpoint's `training` JSON (older
+    /// key names and missing keys read as ``TrainingConfiguration/init(from:)`` reads them); nil
+    /// when the checkpoint records none or an unreadable one. The JSON is kept as written, so a
+    /// checkpoint's bytes do not depend on which fields this version knows.
+    public var trainingConfiguration: TrainingConfiguration? { training?.decode(TrainingConfiguration.self) }
 }
 
 /// Errors of training: bad settings, settings that do not fit the data, unreadable state.

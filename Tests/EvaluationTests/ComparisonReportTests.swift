@@ -1,4 +1,5 @@
 import Evaluation
+import Experiments
 import Foundation
 import SessionData
 import TensorCore

@@ -1,4 +1,5 @@
 import Evaluation
+import Training
 
 /// Several runs that differ only in their seed, summarised: each run's selected epoch with its
 /// validation and test HR@K and MRR@K, and over the runs the mean, the sample standard deviation

@@ -1,102 +1,6 @@
 import Foundation
 import TensorCore
-
-/// A hyper-parameter that `srgnn tune` varies, named as `srgnn train`'s long flag.
-public enum SearchParameter: String, CaseIterable, Codable, Sendable {
-    case learningRate = "learning-rate"
-    case l2Penalty = "l2-penalty"
-    case hiddenSize = "hidden-size"
-    case propagationSteps = "propagation-steps"
-    case batchSize = "batch-size"
-    case decayInterval = "decay-interval"
-    case decayFactor = "decay-factor"
-
-    /// Whether its values are whole numbers (ranges of them draw integers).
-    public var isInteger: Bool {
-        switch self {
-        case .hiddenSize, .propagationSteps, .batchSize, .decayInterval: true
-        case .learningRate, .l2Penalty, .decayFactor: false
-        }
-    }
-
-    /// The spellings a space file may use (`srgnn train`'s aliases), each to its parameter.
-    static let names: [String: SearchParameter] = {
-        var names = [String: SearchParameter]()
-        for (name, key) in TrainingSettings.names {
-            if let parameter = allCases.first(where: { $0.key == key }) { names[name] = parameter }
-        }
-        return names
-    }()
-
-    var key: TrainingConfiguration.Key {
-        switch self {
-        case .learningRate: .learningRate
-        case .l2Penalty: .l2Penalty
-        case .hiddenSize: .hiddenSize
-        case .propagationSteps: .propagationSteps
-        case .batchSize: .batchSize
-        case .decayInterval: .decayInterval
-        case .decayFactor: .decayFactor
-        }
-    }
-
-    /// The value of this parameter in `configuration`.
-    public func value(in configuration: TrainingConfiguration) -> Double {
-        switch self {
-        case .learningRate: Double(configuration.learningRate)
-        case .l2Penalty: Double(configuration.l2Penalty)
-        case .hiddenSize: Double(configuration.hiddenSize)
-        case .propagationSteps: Double(configuration.propagationSteps)
-        case .batchSize: Double(configuration.batchSize)
-        case .decayInterval: Double(configuration.decayInterval)
-        case .decayFactor: Double(configuration.decayFactor)
-        }
-    }
-
-    /// `configuration` with this parameter set to `value` (whole for integer parameters).
-    public func set(_ value: Double, in configuration: inout TrainingConfiguration) {
-        switch self {
-        case .learningRate: configuration.learningRate = Float(value)
-        case .l2Penalty: configuration.l2Penalty = Float(value)
-        case .hiddenSize: configuration.hiddenSize = Int(value)
-        case .propagationSteps: configuration.propagationSteps = Int(value)
-        case .batchSize: configuration.batchSize = Int(value)
-        case .decayInterval: configuration.decayInterval = Int(value)
-        case .decayFactor: configuration.decayFactor = Float(value)
-        }
-    }
-}
-
-/// The values one parameter may take.
-public enum SearchDomain: Equatable, Sendable {
-    /// One of these values, equally likely (a single value fixes the parameter).
-    case choice([Double])
-    /// Uniform on [low, high]; integer parameters draw whole numbers in it.
-    case uniform(low: Double, high: Double)
-    /// exp(uniform(ln low, ln high)), 0 < low: for scales such as learning rate and L2.
-    case logUniform(low: Double, high: Double)
-
-    /// A value drawn with `generator`; continuous draws keep 3 significant digits, so that the
-    /// configurations and the commands that reproduce them read well.
-    func draw(integer: Bool, using generator: inout SeededGenerator) -> Double {
-        switch self {
-        case .choice(let values):
-            return values[Int.random(in: 0..<values.count, using: &generator)]
-        case let .uniform(low, high):
-            if integer { return Double(Int.random(in: Int(low)...Int(high), using: &generator)) }
-            return Self.significant(Double.random(in: low...high, using: &generator))
-        case let .logUniform(low, high):
-            let value = exp(Double.random(in: log(low)...log(high), using: &generator))
-            return integer ? min(max(value.rounded(), low.rounded(.up)), high.rounded(.down)) : Self.significant(value)
-        }
-    }
-
-    static func significant(_ value: Double, digits: Int = 3) -> Double {
-        guard value != 0, value.isFinite else { return value }
-        let scale = pow(10, Double(digits - 1) - floor(log10(abs(value))))
-        return (value * scale).rounded() / scale
-    }
-}
+import Training
 
 /// Where `srgnn tune` searches: a domain for each parameter it varies; the others keep the
 /// defaults of `TrainingConfiguration`. Read from YAML, one entry per parameter:
@@ -115,15 +19,13 @@ public struct SearchSpace: Equatable, Sendable {
     public init(domains: [SearchParameter: SearchDomain]) { self.domains = domains }
 
     /// The space searched when no `--space` is given.
-    public static let standard = SearchSpace(domains: [
-        .learningRate: .logUniform(low: 1e-4, high: 1e-2),
-        .l2Penalty: .logUniform(low: 1e-7, high: 1e-3),
-        .hiddenSize: .choice([50, 100, 150]),
-        .propagationSteps: .choice([1, 2, 3]),
-        .batchSize: .choice([50, 100, 200]),
-        .decayInterval: .choice([2, 3, 5]),
-        .decayFactor: .choice([0.1, 0.25, 0.5]),
-    ])
+    public static let standard = SearchSpace(
+        domains: Dictionary(uniqueKeysWithValues: SearchParameter.allCases.map { ($0, $0.hyperparameter.search!.standard) }))
+
+    /// The spellings a space file may use (`srgnn train`'s aliases), each to its parameter.
+    static let names: [String: SearchParameter] = Hyperparameter.byFlag.compactMapValues { entry in
+        entry.search == nil ? nil : SearchParameter(entry)
+    }
 
     /// The parameters the space names, in the fixed order of ``SearchParameter``.
     public var parameters: [SearchParameter] { SearchParameter.allCases.filter { domains[$0] != nil } }
@@ -193,7 +95,7 @@ public struct SearchSpace: Equatable, Sendable {
         let file = try YAMLMapping(text: text, path: path)
         var domains = [SearchParameter: SearchDomain]()
         for (name, line, value) in file.entries {
-            guard let parameter = SearchParameter.names[name] else {
+            guard let parameter = Self.names[name] else {
                 throw file.error(
                     line,
                     "unknown parameter '\(name)'; the search varies "
@@ -269,32 +171,6 @@ public struct SearchSpace: Equatable, Sendable {
             }
         }
         return nil
-    }
-}
-
-extension SearchDomain: Codable {
-    enum Kind: String, CodingKey { case choice, uniform, logUniform = "log-uniform" }
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: Kind.self)
-        if let values = try container.decodeIfPresent([Double].self, forKey: .choice) { self = .choice(values); return }
-        if let bounds = try container.decodeIfPresent([Double].self, forKey: .uniform), bounds.count == 2 {
-            self = .uniform(low: bounds[0], high: bounds[1]); return
-        }
-        let bounds = try container.decode([Double].self, forKey: .logUniform)
-        guard bounds.count == 2 else {
-            throw DecodingError.dataCorruptedError(forKey: .logUniform, in: container, debugDescription: "expected [low, high]")
-        }
-        self = .logUniform(low: bounds[0], high: bounds[1])
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: Kind.self)
-        switch self {
-        case .choice(let values): try container.encode(values, forKey: .choice)
-        case let .uniform(low, high): try container.encode([low, high], forKey: .uniform)
-        case let .logUniform(low, high): try container.encode([low, high], forKey: .logUniform)
-        }
     }
 }
 

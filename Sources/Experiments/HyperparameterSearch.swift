@@ -2,6 +2,7 @@ import Evaluation
 import Foundation
 import SessionData
 import SRGNN
+import Training
 
 /// What a search maximises: HR@K or MRR@K on the validation split, written `mrr@20`, `hr@20`.
 public struct SearchObjective: Codable, Sendable, Equatable, CustomStringConvertible {
@@ -81,46 +82,43 @@ public enum TrialName: Codable, Sendable, Equatable, Hashable, CustomStringConve
     }
 }
 
-/// The searched parameters of one trial, named as `srgnn train`'s long flags.
+/// The searched parameters of one trial (``SearchParameter/allCases``), named in JSON as
+/// `srgnn train`'s long flags; read as the configuration's fields (`parameters.learningRate`).
+@dynamicMemberLookup
 public struct TrialParameters: Codable, Sendable, Equatable {
-    public var learningRate: Float
-    public var l2Penalty: Float
-    public var hiddenSize: Int
-    public var propagationSteps: Int
-    public var batchSize: Int
-    public var decayInterval: Int
-    public var decayFactor: Float
-
-    enum CodingKeys: String, CodingKey {
-        case learningRate = "learning-rate", l2Penalty = "l2-penalty", hiddenSize = "hidden-size"
-        case propagationSteps = "propagation-steps", batchSize = "batch-size", decayInterval = "decay-interval"
-        case decayFactor = "decay-factor"
-    }
+    /// The searched fields; every other field keeps its default.
+    private var values = TrainingConfiguration()
 
     public init(_ configuration: TrainingConfiguration) {
-        learningRate = configuration.learningRate
-        l2Penalty = configuration.l2Penalty
-        hiddenSize = configuration.hiddenSize
-        propagationSteps = configuration.propagationSteps
-        batchSize = configuration.batchSize
-        decayInterval = configuration.decayInterval
-        decayFactor = configuration.decayFactor
+        for parameter in SearchParameter.allCases { parameter.hyperparameter.copy(from: configuration, to: &values) }
+    }
+
+    public subscript<T>(dynamicMember field: KeyPath<TrainingConfiguration, T>) -> T {
+        precondition(SearchParameter.allCases.contains { $0.hyperparameter.holds(field) }, "\(field) is not searched")
+        return values[keyPath: field]
     }
 
     /// `base` with these parameters.
     public func applied(to base: TrainingConfiguration) -> TrainingConfiguration {
         var configuration = base
-        configuration.learningRate = learningRate
-        configuration.l2Penalty = l2Penalty
-        configuration.hiddenSize = hiddenSize
-        configuration.propagationSteps = propagationSteps
-        configuration.batchSize = batchSize
-        configuration.decayInterval = decayInterval
-        configuration.decayFactor = decayFactor
+        for parameter in SearchParameter.allCases { parameter.hyperparameter.copy(from: values, to: &configuration) }
         return configuration
     }
 
-    public func value(of parameter: SearchParameter) -> Double { parameter.value(in: applied(to: TrainingConfiguration())) }
+    public func value(of parameter: SearchParameter) -> Double { parameter.value(in: values) }
+
+    /// Every searched parameter is required, each as the type of its field.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: Hyperparameter.NameKey.self)
+        for parameter in SearchParameter.allCases {
+            try parameter.hyperparameter.decode(from: container, name: parameter.rawValue, required: true, into: &values)
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: Hyperparameter.NameKey.self)
+        for parameter in SearchParameter.allCases { try parameter.hyperparameter.encode(values, into: &container, as: parameter.rawValue) }
+    }
 }
 
 /// One finished trial, as a line of `trials.jsonl`.

@@ -1,6 +1,7 @@
 import Evaluation
 import Foundation
 import SRGNN
+import Training
 
 /// The outcome of a search (`summary.json`, `summary.md`): the best trial, the defaults' baseline
 /// under the same budget, and the `srgnn train` command that trains the best configuration with
@@ -196,7 +197,9 @@ public enum TuningReport {
         let width = 360.0, height = 240.0, left = 48.0, right = 14.0, top = 30.0, bottom = 40.0
         let plotWidth = width - left - right, plotHeight = height - top - bottom
         let values = trials.map { $0.parameters.value(of: parameter) }
-        let logarithmic = parameter == .learningRate || parameter == .l2Penalty
+        // Scales (learning rate, L2) on a log axis: the parameters whose default domain is log-uniform.
+        let logarithmic: Bool
+        if case .logUniform = parameter.hyperparameter.search?.standard { logarithmic = true } else { logarithmic = false }
         // On a log axis a zero (L2 off) has no place: zeros sit in a strip at the left, marked "0".
         let zeroStrip = logarithmic && values.contains(0) ? 24.0 : 0
         let positive = logarithmic ? values.filter { $0 > 0 } : values

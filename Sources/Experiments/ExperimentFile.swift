@@ -1,6 +1,7 @@
 import Foundation
 import SessionData
 import SRGNN
+import Training
 
 /// An experiment for `srgnn train --config`: the data and the training settings, read from a YAML
 /// file or from a checkpoint (whose metadata holds its run's effective settings and data path).
@@ -77,7 +78,7 @@ public struct ExperimentFile: Sendable, Equatable {
                 data = try file.reading(name, line, value) { try $0.nonEmptyString(expected: "the dataset folder's path") }
                 continue
             }
-            guard let key = TrainingSettings.names[name] else {
+            guard let entry = Hyperparameter.byFlag[name] else {
                 if invocationFlags.contains(name) {
                     throw file.error(line, "'\(name)' is not an experiment setting: give --\(name) on the command line")
                 }
@@ -86,8 +87,8 @@ public struct ExperimentFile: Sendable, Equatable {
                     "unknown setting '\(name)'; the settings are data, variant and the long flags of srgnn train: "
                         + TrainingSettings.names.keys.sorted().joined(separator: ", "))
             }
-            try file.reading(name, line, value) { try settings.set(key, from: $0) }
-            placed[key] = (name, line)
+            try file.reading(name, line, value) { try settings.set(entry, from: $0) }
+            placed[entry.key] = (name, line)
         }
         // Out-of-range values are reported here, at their line; a bad combination with a flag is
         // reported when the flags are applied.
@@ -113,7 +114,7 @@ public struct ExperimentFile: Sendable, Equatable {
         } catch is DecodingError {
             throw SettingsFileError(path: path, line: nil, "the checkpoint metadata is unreadable")
         }
-        guard let configuration = metadata.training?.decode(TrainingConfiguration.self) else {
+        guard let configuration = metadata.trainingConfiguration else {
             throw SettingsFileError(path: path, line: nil, "the checkpoint records no training configuration")
         }
         return ExperimentFile(

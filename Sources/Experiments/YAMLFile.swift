@@ -89,10 +89,15 @@ struct YAMLValue {
 
     /// One of an enumeration's raw values.
     func choice<T: RawRepresentable & CaseIterable>(of type: T.Type) throws -> T where T.RawValue == String {
-        let names = T.allCases.map(\.rawValue).joined(separator: ", ")
-        let text = try scalarText(expected: "one of \(names)")
-        guard let value = T(rawValue: text) else { throw Mismatch(message: "expected one of \(names), got '\(text)'") }
-        return value
+        T(rawValue: try choice(names: T.allCases.map(\.rawValue)))!
+    }
+
+    /// One of `names`.
+    func choice(names: [String]) throws -> String {
+        let list = names.joined(separator: ", ")
+        let text = try scalarText(expected: "one of \(list)")
+        guard names.contains(text) else { throw Mismatch(message: "expected one of \(list), got '\(text)'") }
+        return text
     }
 
     /// The items of a list, or nil when the value is not a list.
