@@ -355,6 +355,12 @@ struct TrainingOptions: ParsableArguments {
     var dropout: Float?
     @Flag(name: Self.names(.authorsCode), help: Self.help(.authorsCode))
     var authorsCode = false
+    @Option(name: Self.names(.loss), help: Self.help(.loss))
+    var loss: TrainingLoss?
+    @Option(name: Self.names(.negatives), parsing: .unconditional, help: Self.help(.negatives))
+    var negatives: Int?
+    @Option(name: Self.names(.sampleAlpha), parsing: .unconditional, help: Self.help(.sampleAlpha))
+    var sampleAlpha: Double?
 
     /// An option's long names, from its hyperparameter's entry.
     static func names(_ key: TrainingConfiguration.Key) -> NameSpecification {
@@ -386,6 +392,9 @@ struct TrainingOptions: ParsableArguments {
         settings.validationSplit = validationSplit
         settings.selectOn = selectOn
         settings.cutoff = cutoff
+        settings.loss = loss
+        settings.negatives = negatives
+        settings.sampleAlpha = sampleAlpha
         // The variant sets its four parts; each flag then overrides one.
         if let variant { settings.apply(variant) }
         if normalize { settings.normalize = true }
@@ -435,6 +444,7 @@ struct TrainingOptions: ParsableArguments {
 extension SelectionProtocol: ExpressibleByArgument {}
 extension ModelVariant: ExpressibleByArgument {}
 extension ValidationSplit: ExpressibleByArgument {}
+extension TrainingLoss: ExpressibleByArgument {}
 
 func describe(_ configuration: TrainingConfiguration) -> String {
     (try? JSONText.string(configuration)) ?? "\(configuration)"

@@ -138,6 +138,27 @@ extension Adam {
         }
     }
 
+    /// Lazy Adam (TensorFlow's LazyAdam, PyTorch's SparseAdam) for a sampled step: the embedding
+    /// rows the step touched get `update` with their gradient from `rows`; the other rows, and
+    /// their moments, are left as they are (no decay of an untouched row's moments, no L2 on it).
+    /// Every other tensor is updated as in a full step.
+    public mutating func apply(
+        _ update: AdamUpdate, to parameters: inout SRGNNParameters, gradient: SRGNNParameters,
+        touchedRows rows: EmbeddingRowGradient, threads: Int
+    ) {
+        let d = parameters.hiddenSize
+        let nonEmbeddingRanges = self.nonEmbeddingRanges
+        withBuffers(&parameters, gradient) { theta, grad, m, v in
+            rows.values.withUnsafeBufferPointer { values in
+                for (slot, row) in rows.rows.enumerated() {
+                    let i = Int(row) * d
+                    update.apply(theta + i, gradient: values.baseAddress! + slot * d, firstMoment: m + i, secondMoment: v + i, count: d)
+                }
+            }
+            Adam.apply(update, ranges: nonEmbeddingRanges, theta, grad, m, v, threads: threads)
+        }
+    }
+
     /// Applies `update` to `ranges` of the flat buffer, split over `threads`.
     mutating func apply(
         _ update: AdamUpdate, to parameters: inout SRGNNParameters, gradient: SRGNNParameters, ranges: [Range<Int>], threads: Int

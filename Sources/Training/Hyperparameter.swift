@@ -65,7 +65,8 @@ public struct Hyperparameter: Sendable, CustomStringConvertible {
     init<T: Codable & Equatable & Sendable>(
         _ key: Configuration.Key, _ keyPath: WritableKeyPath<Configuration, T> & Sendable, _ kind: Kind, flags: [String],
         legacyKeys: [Configuration.Key] = [], alsoSetBy: [String] = [], help: String, discussion: String? = nil,
-        search: Search? = nil, atLeast lower: (@Sendable (T) -> String?)? = nil, atMost upper: (@Sendable (T) -> String?)? = nil
+        search: Search? = nil, atLeast lower: (@Sendable (T) -> String?)? = nil, atMost upper: (@Sendable (T) -> String?)? = nil,
+        omittedWhen omitted: @escaping @Sendable (Configuration) -> Bool = { _ in false }
     ) {
         self.key = key
         self.legacyKeys = legacyKeys
@@ -80,6 +81,8 @@ public struct Hyperparameter: Sendable, CustomStringConvertible {
         copyField = { source, target in target[keyPath: keyPath] = source[keyPath: keyPath] }
         sameField = { $0 == keyPath as AnyKeyPath }
         encodeField = { configuration, container, name in
+            // Settings added later are left out where they change nothing, so older runs' records stay as they were.
+            guard !omitted(configuration) else { return }
             try container.encode(configuration[keyPath: keyPath], forKey: NameKey(name))
         }
         decodeField = { container, name, required, configuration in
@@ -277,6 +280,24 @@ extension Hyperparameter {
             help:
                 "NISER+ as its authors' code runs it, where that departs from the paper: positions counted from the first click, a softmax over the attention weights, and the dropout also on the graph's output."
         ),
+        Hyperparameter(
+            .loss, \.loss, choice(\.loss), flags: ["loss"],
+            help:
+                "The objective: 'full' (softmax over every item, the paper's) or 'sampled' (the batch's targets and --negatives shared negatives, log-Q corrected, for large catalogues) (default: \(defaults.loss.rawValue)).",
+            discussion:
+                "'sampled' scores each batch against its own targets plus --negatives items drawn with replacement from (target count)^--sample-alpha, subtracts each candidate's log expected count (the log-Q correction), masks other copies of a session's target, and updates only the embedding rows the step touched (lazy Adam: an untouched row's moments do not decay). A step then costs O((B + N) · d) instead of O(items · d).",
+            omittedWhen: { $0.loss == .full }),
+        Hyperparameter(
+            .negatives, \.negatives, .integer(\.negatives), flags: ["negatives"],
+            help: "--loss sampled: shared negatives per batch (default: \(defaults.negatives)).",
+            atLeast: { $0 >= 1 ? nil : "negatives must be at least 1 (got \($0))" },
+            atMost: { $0 <= limits.negatives ? nil : "negatives must be at most \(limits.negatives) (got \($0))" },
+            omittedWhen: { $0.loss == .full && $0.negatives == defaults.negatives }),
+        Hyperparameter(
+            .sampleAlpha, \.sampleAlpha, .double(\.sampleAlpha), flags: ["sample-alpha"],
+            help: "--loss sampled: negatives are drawn ∝ (times an item is a training target)^alpha; 0 is uniform (default: \(defaults.sampleAlpha)).",
+            atMost: { $0 >= 0 && $0 <= 2 ? nil : "sample alpha must be in [0, 2] (got \($0))" },
+            omittedWhen: { $0.loss == .full && $0.sampleAlpha == defaults.sampleAlpha }),
     ]
 
     /// The kind of an enumeration-valued field: one of its raw values.

@@ -75,6 +75,20 @@ public final class Trainer {
 
     /// Epoch `epoch`'s dropout stream: from the seed and the epoch alone (like the shuffle), on a
     /// stream apart from the shuffle's.
+    /// The generator of `--loss sampled`'s negatives for `epoch`, seeded like the dropout's (a
+    /// resumed run draws the same negatives), on a stream of its own.
+    public static func negativesGenerator(seed: UInt64, epoch: Int) -> SeededGenerator {
+        SeededGenerator(seed: (seed ^ 0x5EED_0F5A_3B1E_D000) &+ 0xD1B5_4A32_D192_ED03 &* UInt64(epoch + 1))
+    }
+
+    /// How often each item (index `item − 1`) is the target of the training examples at `indices`:
+    /// the sampled softmax's popularity.
+    static func targetCounts(_ examples: ExampleSet, indices: [Int], itemCount: Int) -> [Int] {
+        var counts = [Int](repeating: 0, count: itemCount)
+        for index in indices { counts[Int(examples.targets[index]) - 1] += 1 }
+        return counts
+    }
+
     public static func dropoutGenerator(seed: UInt64, epoch: Int) -> SeededGenerator {
         SeededGenerator(seed: (seed ^ 0xD5A6_1266_F0C9_392C) &+ 0x9E37_79B9 &* UInt64(epoch + 1))
     }
@@ -96,6 +110,11 @@ public final class Trainer {
             l2Penalty: configuration.l2Penalty, threads: configuration.threads)
         if !resume, let moments = try warmStart?.optimizerState(embeddingRows: dataset.embeddingRows) {
             step.optimizer.restore(stepCount: moments.steps, firstMoment: moments.first, secondMoment: moments.second)
+        }
+        if configuration.loss == .sampled {
+            step.sampling = SampledLoss(
+                targetCounts: Trainer.targetCounts(dataset.train, indices: trainIndices, itemCount: dataset.itemCount),
+                alpha: configuration.sampleAlpha, negatives: configuration.negatives, hiddenSize: configuration.hiddenSize, seed: 0)
         }
         try prepareOutputs(resume: resume, observer: observer)
         // Whether the files at the outputs are this run's: a new run leaves the previous run's in
@@ -130,6 +149,7 @@ public final class Trainer {
             var generator = SeededGenerator(seed: configuration.seed &+ 0x9E37_79B9 &* UInt64(epoch + 1))
             order.shuffle(using: &generator)
             step.dropoutGenerator = Trainer.dropoutGenerator(seed: configuration.seed, epoch: epoch)
+            step.sampling?.generator = Trainer.negativesGenerator(seed: configuration.seed, epoch: epoch)
             var lossSum = 0.0, batches = 0, done = 0
             let train = dataset.train
             var targets = [Int32]()

@@ -74,6 +74,13 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     /// NISER+ as its authors' code runs it: positions from the first click, a softmax in the
     /// attention, dropout also on the graph's output (`--authors-code`; see `SRGNNConfiguration`).
     public var authorsCode = false
+    /// The training objective: the full softmax over every item (the paper's, the default) or a
+    /// sampled softmax over the batch's targets and `negatives` shared negatives (`--loss sampled`).
+    public var loss = TrainingLoss.full
+    /// Sampled softmax: shared negatives per batch (`--negatives`).
+    public var negatives = 2_048
+    /// Sampled softmax: negatives are drawn ∝ (times an item is a training target)^α (`--sample-alpha`).
+    public var sampleAlpha = 0.75
 
     public init() {}
 
@@ -91,7 +98,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public enum Key: String, CodingKey, Sendable, CaseIterable {
         case hiddenSize, batchSize, epochs, learningRate, decayFactor, decayInterval, referenceDecayTiming
         case l2Penalty, propagationSteps, nonhybrid, patience, seed, threads, validationFraction, validationSplit, selectOn, cutoff
-        case normalize, scale, positionEmbeddingRows, dropout, authorsCode
+        case normalize, scale, positionEmbeddingRows, dropout, authorsCode, loss, negatives, sampleAlpha
         /// Before the renames: `l2Penalty`, `decayInterval`, `propagationSteps`.
         case legacyL2 = "l2", legacyDecayEvery = "decayEvery", legacyStep = "step"
     }
@@ -116,10 +123,10 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     }
 
     /// Upper limits on the settings: hidden size and propagation steps as `SRGNNConfiguration`'s,
-    /// batch size 10,000, epochs 10,000, threads 256, cut-off 10,000.
+    /// batch size 10,000, epochs 10,000, threads 256, cut-off 10,000, sampled negatives 1,000,000.
     public static let limits = (
         hiddenSize: SRGNNConfiguration.maximumHiddenSize, batchSize: 10_000, epochs: 10_000,
-        propagationSteps: SRGNNConfiguration.maximumPropagationSteps, threads: 256, cutoff: 10_000
+        propagationSteps: SRGNNConfiguration.maximumPropagationSteps, threads: 256, cutoff: 10_000, negatives: 1_000_000
     )
 
     /// Throws ``TrainingError/invalidSetting(_:_:)`` naming the first bad field: every field's
@@ -179,6 +186,16 @@ extension CheckpointMetadata {
     /// when the checkpoint records none or an unreadable one. The JSON is kept as written, so a
     /// checkpoint's bytes do not depend on which fields this version knows.
     public var trainingConfiguration: TrainingConfiguration? { training?.decode(TrainingConfiguration.self) }
+}
+
+/// What a training step minimises.
+public enum TrainingLoss: String, Codable, Sendable, CaseIterable {
+    /// Cross-entropy of the softmax over every item: O(items · d) a session, the paper's objective.
+    case full
+    /// Cross-entropy of a sampled softmax (`SampledSoftmax`): the batch's targets and shared
+    /// negatives, log-Q corrected, accidental hits masked; embedding rows updated lazily (only those
+    /// the step touched). O((B + N) · d) a session.
+    case sampled
 }
 
 /// Errors of training: bad settings, settings that do not fit the data, unreadable state.

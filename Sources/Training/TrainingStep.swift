@@ -21,6 +21,8 @@ public struct TrainingStep {
     public var dropoutGenerator: SeededGenerator
     /// Wall-clock seconds spent in each phase, summed over every call (what `srgnn bench` reports).
     public private(set) var phaseSeconds = StepPhases()
+    /// Set for `--loss sampled`: the sampler and the step's sampled-softmax buffers.
+    public var sampling: SampledLoss?
 
     public init(model: SRGNNModel, learningRate: Float, l2Penalty: Float, threads: Int, dropoutSeed: UInt64 = 0) {
         self.model = model
@@ -49,6 +51,22 @@ public struct TrainingStep {
         lap(\.batch)
         model.forward(batch, workspace: workspace, threads: threads, dropoutGenerator: &dropoutGenerator)
         lap(\.forward)
+        if var sampling {
+            self.sampling = nil  // so that its buffers are changed in place, not copied
+            sampling.drawCandidates(targets: targets)
+            let loss = model.sampledLoss(
+                batch, candidates: sampling.candidates, logCorrection: sampling.logCorrection, workspace: workspace,
+                sampled: sampling.workspace)
+            lap(\.loss)
+            model.sampledBackward(
+                batch, candidates: sampling.candidates, workspace: workspace, sampled: sampling.workspace, gradient: &gradient,
+                rows: &sampling.rows, threads: threads)
+            lap(\.backward)
+            optimizer.apply(update, to: &model.parameters, gradient: gradient, touchedRows: sampling.rows, threads: threads)
+            lap(\.update)
+            self.sampling = sampling
+            return loss
+        }
         let loss = model.loss(batch, workspace: workspace, threads: threads, tileItems: tileItems)
         lap(\.loss)
         optimizer.withEmbeddingRowUpdate(update) { embeddingUpdate in
@@ -60,6 +78,37 @@ public struct TrainingStep {
         optimizer.apply(update, to: &model.parameters, gradient: gradient, embeddingRows: workspace.heldBackRows, threads: threads)
         lap(\.update)
         return loss
+    }
+}
+
+/// The sampled softmax of `--loss sampled`: its sampler, the shared negatives' generator and the
+/// step's buffers (candidates, their log-Q corrections, the touched embedding rows).
+public struct SampledLoss {
+    public let sampler: NegativeSampler
+    public let negatives: Int
+    /// Draws the negatives; the trainer reseeds it every epoch from the training seed, so a run and
+    /// its resumption draw the same ones.
+    public var generator: SeededGenerator
+    public private(set) var candidates: [Int32] = []
+    public private(set) var logCorrection: [Float] = []
+    var rows: EmbeddingRowGradient
+    let workspace = SampledSoftmaxWorkspace()
+
+    /// `targetCounts[j − 1]`: how often item `j` is a training target.
+    public init(targetCounts: [Int], alpha: Double, negatives: Int, hiddenSize: Int, seed: UInt64) {
+        sampler = NegativeSampler(counts: targetCounts, alpha: alpha)
+        self.negatives = negatives
+        generator = SeededGenerator(seed: seed)
+        rows = EmbeddingRowGradient(embeddingRows: targetCounts.count + 1, hiddenSize: hiddenSize)
+    }
+
+    /// The batch's candidates: its targets in order, then `negatives` draws; and each one's log Q.
+    mutating func drawCandidates(targets: [Int32]) {
+        candidates.removeAll(keepingCapacity: true)
+        candidates.append(contentsOf: targets)
+        for _ in 0..<negatives { candidates.append(sampler.draw(using: &generator)) }
+        logCorrection.removeAll(keepingCapacity: true)
+        for item in candidates { logCorrection.append(sampler.logExpectedCount(of: item, batchSize: targets.count, negatives: negatives)) }
     }
 }
 
