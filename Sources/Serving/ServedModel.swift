@@ -160,25 +160,3 @@ public struct CatalogLoadError: Error, CustomStringConvertible, Sendable {
     public var reason: String
     public var description: String { "the catalog is refused: \(reason)" }
 }
-
-/// The model new requests get, swapped whole under a lock.
-public final class CurrentModel: @unchecked Sendable {
-    // @unchecked: `model` is only touched under `lock`.
-    private let lock = NSLock()
-    private var model: ServedModel
-
-    public init(_ model: ServedModel) { self.model = model }
-
-    /// The model to use for one whole request.
-    public var served: ServedModel { lock.withLock { model } }
-
-    /// Makes `newModel` the one new requests get; returns the one it replaces.
-    @discardableResult
-    func replace(with newModel: ServedModel) -> ServedModel {
-        lock.withLock {
-            let old = model
-            model = newModel
-            return old
-        }
-    }
-}

@@ -44,6 +44,24 @@ import Testing
             "only in the document: \(documented.subtracting(routed).sorted()); only routed: \(routed.subtracting(documented).sorted())")
     }
 
+    /// The route table drives the router: every route of `ServiceRoutes.all` is answered by a
+    /// handler under its method (never the 404 or 405 of a route the router lacks), and its
+    /// requests are counted under the route's own path.
+    @Test func theRouterServesEveryRouteOfTheTable() async throws {
+        try await Fixture.app().test(.router) { client in
+            for route in ServiceRoutes.all {
+                let response = try await client.execute(uri: route.path, method: route.method, body: ByteBuffer(string: "{}"))
+                #expect(
+                    response.status != .notFound && response.status != .methodNotAllowed,
+                    "\(route.method) \(route.path) answered \(response.status)")
+            }
+            let metrics = try await client.get("/metrics").text
+            for route in ServiceRoutes.all {
+                #expect(metrics.contains("route=\"\(route.path)\""), "no request counted under \(route.path)")
+            }
+        }
+    }
+
     @Test func getOpenapiYamlServesTheDocument() async throws {
         try await Fixture.app().test(.router) { client in
             let response = try await client.get("/openapi.yaml")

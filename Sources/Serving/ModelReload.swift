@@ -10,39 +10,15 @@ import Glibc
 import Darwin
 #endif
 
-/// Replaces the served model with a new file without stopping the service.
+/// Replaces a variant's model with a new file without stopping the service.
 ///
 /// A reload reads and checks the whole file and warms the new model up (`ModelLoader.load`) on a
-/// thread of its own, then swaps it into `CurrentModel` in one step. Requests in flight finish on
-/// the model they started with; requests that start after the swap get the new one. A file that
-/// cannot be served is refused, the old model keeps serving, and the refusal is logged and counted.
-/// Reloads run one at a time, in the order asked (one serial queue): two are never interleaved.
-/// Each variant of an A/B test has a reloader of its own, so variants reload independently.
-public final class ModelReloader: Sendable {
-    public let models: CurrentModel
-    /// The name of the variant it reloads (`default` for a single model): in logs and the `model` label.
-    public let variant: String
-    let loader: ModelLoader
-    let counters: VariantMetrics
-    let logger: Logger
-    /// Least share of the old model's items, and of the catalog's rows, the new model must know
-    /// unless the reload is forced (`ReloadOverlap`).
-    let minimumOverlap: Double
-    /// Runs reloads one after another, off Swift's cooperative pool (loading blocks for a while).
-    private let reloads = DispatchQueue(label: "srgnn.model-reload")
-
-    public init(
-        models: CurrentModel, variant: String = VariantSplit.defaultName, loader: ModelLoader,
-        metrics: ServiceMetrics, logger: Logger, minimumOverlap: Double = 0.5
-    ) {
-        self.models = models
-        self.minimumOverlap = minimumOverlap
-        self.variant = variant
-        self.loader = loader
-        counters = metrics.variant(variant)
-        self.logger = logger
-    }
-
+/// thread of its own, then swaps it in in one step. Requests in flight finish on the model they
+/// started with; requests that start after the swap get the new one. A file that cannot be served
+/// is refused, the old model keeps serving, and the refusal is logged and counted. A variant's
+/// reloads run one at a time, in the order asked (one serial queue): two are never interleaved.
+/// Each variant of an A/B test has a queue of its own, so variants reload independently.
+extension ModelRegistry.Variant {
     /// Loads `path` (default: the served model's own path) and swaps it in; returns the model now
     /// served, the one it replaced and how much they share. `trigger` says who asked, for the log.
     /// Throws `ModelReloadError` when the file is refused, among others when the new model knows
@@ -72,7 +48,7 @@ public final class ModelReloader: Sendable {
         from requestedPath: String?, force: Bool,
         trigger: String
     ) throws -> (served: ServedModel, replaced: ServedModel, overlap: ReloadOverlap) {
-        let current = models.served
+        let current = served
         guard let path = requestedPath ?? current.path else {
             try refuse(
                 ModelReloadError(
@@ -109,11 +85,11 @@ public final class ModelReloader: Sendable {
                 ),
                 trigger: trigger)
         }
-        let replaced = models.replace(with: loaded)
+        let replaced = replace(with: loaded)
         counters.reloads.increment()
         counters.recordServed(loaded)
         logger.info(
-            "reloaded (\(trigger)\(force ? ", forced" : "")) \(variant): \(loaded.summary) in \(String(format: "%.3f", loaded.loadSeconds ?? 0)) s; \(overlap); replaced sha256 \(replaced.sha256)"
+            "reloaded (\(trigger)\(force ? ", forced" : "")) \(name): \(loaded.summary) in \(String(format: "%.3f", loaded.loadSeconds ?? 0)) s; \(overlap); replaced sha256 \(replaced.sha256)"
         )
         return (loaded, replaced, overlap)
     }
@@ -121,7 +97,7 @@ public final class ModelReloader: Sendable {
     private func refuse(_ error: ModelReloadError, trigger: String) throws -> Never {
         counters.reloadFailures.increment()
         logger.error(
-            "reload (\(trigger)) of \(variant) refused: \(error); still serving \(models.served.path ?? "<in memory>") (sha256 \(models.served.sha256))"
+            "reload (\(trigger)) of \(name) refused: \(error); still serving \(served.path ?? "<in memory>") (sha256 \(served.sha256))"
         )
         throw error
     }
@@ -221,7 +197,7 @@ private let hangupIgnored: Void = { _ = signal(SIGHUP, SIG_IGN) }()
 /// Each SIGHUP first opens the events log again (after a rotation), then reloads. A reload's wait
 /// ends at graceful shutdown, so a reload that hangs never holds the process.
 struct ReloadOnHangup: Service {
-    let variants: ServedVariants
+    let registry: ModelRegistry
     let eventsLog: EventsLog?
     let logger: Logger
 
@@ -236,9 +212,9 @@ struct ReloadOnHangup: Service {
             if let eventsLog {
                 do { try await eventsLog.reopen() } catch { logger.error("SIGHUP: \(error); events still go to the file open before") }
             }
-            for variant in variants.all {
-                // A refusal is logged and counted by the reloader; the service goes on.
-                _ = try? await cancelWhenGracefulShutdown { try await variant.reloader.reload(trigger: "SIGHUP") }
+            for variant in registry.all {
+                // A refusal is logged and counted by the variant; the service goes on.
+                _ = try? await cancelWhenGracefulShutdown { try await variant.reload(trigger: "SIGHUP") }
             }
         }
     }
