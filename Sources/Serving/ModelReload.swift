@@ -21,7 +21,7 @@ import Darwin
 extension ModelRegistry.Variant {
     /// Loads `path` (default: the served model's own path) and swaps it in; returns the model now
     /// served, the one it replaced and how much they share. `trigger` says who asked, for the log.
-    /// Throws `ModelReloadError` when the file is refused, among others when the new model knows
+    /// Throws `ServingError.reloadRefused` when the file is refused, among others when the new model knows
     /// less than `minimumOverlap` of the old model's items or of the catalog's rows and `force` is
     /// false. The wait ends with `CancellationError` when the calling task is cancelled (the
     /// reload itself goes on), so that a reload never holds up shutdown.
@@ -51,7 +51,7 @@ extension ModelRegistry.Variant {
         let current = served
         guard let path = requestedPath ?? current.path else {
             try refuse(
-                ModelReloadError(
+                ServingError.reloadRefused(
                     path: nil,
                     reason: "the served model was not loaded from a file; name one, e.g. {\"model\": \"/models/new.safetensors\"}"),
                 trigger: trigger)
@@ -60,15 +60,15 @@ extension ModelRegistry.Variant {
         do {
             loaded = try loader.load(path)
         } catch ModelError.weightsFile(_, let reason) {
-            try refuse(ModelReloadError(path: path, reason: reason), trigger: trigger)
+            try refuse(ServingError.reloadRefused(path: path, reason: reason), trigger: trigger)
         } catch {
-            try refuse(ModelReloadError(path: path, reason: "\(error)"), trigger: trigger)
+            try refuse(ServingError.reloadRefused(path: path, reason: "\(error)"), trigger: trigger)
         }
         // A bare weights file reads raw ids as row numbers: swapped in for a checkpoint, every
         // client's ids would silently name other items.
         if current.recommender.loaded.metadata != nil, loaded.recommender.loaded.metadata == nil {
             try refuse(
-                ModelReloadError(
+                ServingError.reloadRefused(
                     path: path,
                     reason:
                         "not a checkpoint (a bare weights file has no vocabulary, so raw ids would be read as row numbers); give a checkpoint written by srgnn train"
@@ -78,7 +78,7 @@ extension ModelRegistry.Variant {
         let overlap = ReloadOverlap(new: loaded, old: current)
         if !force, let short = overlap.shortfall(minimum: minimumOverlap) {
             try refuse(
-                ModelReloadError(
+                ServingError.reloadRefused(
                     path: path,
                     reason:
                         "\(short) (the least accepted is \(ReloadOverlap.percent(minimumOverlap)), --min-reload-overlap): most sessions or filters would be answered with nothing; check the file, or send {\"force\": true} to reload anyway"
@@ -94,7 +94,7 @@ extension ModelRegistry.Variant {
         return (loaded, replaced, overlap)
     }
 
-    private func refuse(_ error: ModelReloadError, trigger: String) throws -> Never {
+    private func refuse(_ error: ServingError, trigger: String) throws -> Never {
         counters.reloadFailures.increment()
         logger.error(
             "reload (\(trigger)) of \(name) refused: \(error); still serving \(served.path ?? "<in memory>") (sha256 \(served.sha256))"
@@ -164,18 +164,6 @@ private final class ResumeOnce<Value: Sendable>: @unchecked Sendable {
             return continuation
         }
         waiting?.resume(with: result)
-    }
-}
-
-/// A model file a reload refused: which file, and why.
-public struct ModelReloadError: Error, CustomStringConvertible, Sendable {
-    /// nil when no file was named and the served model has none.
-    public var path: String?
-    public var reason: String
-
-    public var description: String {
-        guard let path else { return "cannot reload: \(reason)" }
-        return "cannot reload from \(path): \(reason)"
     }
 }
 

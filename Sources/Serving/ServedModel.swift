@@ -116,8 +116,8 @@ public struct ModelLoader: Sendable {
     /// Loads and checks `path` (`LoadedModel.load`: format, shapes, metadata) and the catalog,
     /// then scores one batch of `warmUpSessions` sessions with it, so that a model that cannot
     /// answer is refused here and the first requests after a swap do not pay for allocating the
-    /// workspace. Throws `ModelError` naming the path, or `CatalogLoadError` naming the catalog's
-    /// file, line and field.
+    /// workspace. Throws `ModelError` naming the path, or a `ServingError` (kind `.catalog`) naming
+    /// the catalog's file, line and field.
     public func load(_ path: String) throws -> ServedModel {
         let start = DispatchTime.now().uptimeNanoseconds
         let loaded = try LoadedModel.load(from: path, propagationSteps: propagationSteps, nonhybrid: nonhybrid)
@@ -127,10 +127,9 @@ public struct ModelLoader: Sendable {
                 // reload, and shutdown behind them); a device never ends.
                 try ServiceFile.check(catalogPath, what: "the catalog", limit: Self.maximumCatalogBytes)
                 return (try Catalog.load(from: catalogPath), catalogPath)
-            } catch let error as ServiceFileError {
-                throw CatalogLoadError(reason: error.description)
             } catch {
-                throw CatalogLoadError(reason: "\(error)")
+                // A `ServingError.file` describes itself by its message alone.
+                throw ServingError.catalogRefused("\(error)")
             }
         }
         let recommender = Recommender(model: loaded, maxSessionLength: maxSessionLength, catalog: catalog?.0, fallback: fallback)
@@ -153,10 +152,4 @@ public struct ModelLoader: Sendable {
             throw ModelError.weightsFile(path: path, reason: "the model scores items as NaN or infinity (are the weights finite?)")
         }
     }
-}
-
-/// A catalog file that cannot be read: `reason` names the file, the line and the field.
-public struct CatalogLoadError: Error, CustomStringConvertible, Sendable {
-    public var reason: String
-    public var description: String { "the catalog is refused: \(reason)" }
 }

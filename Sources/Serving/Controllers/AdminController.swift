@@ -43,7 +43,7 @@ struct AdminController: Sendable {
                     from: requested.model, force: requested.force ?? false,
                     trigger: "POST /v1/admin/reload")
                 reloaded.append(ReloadResponse(variant: variant.name, served: served, replaced: replaced, overlap: overlap))
-            } catch let error as ModelReloadError {
+            } catch let error as ServingError where error.kind == .reloadRefused {
                 let kept = variant.served
                 refused.append(
                     "\(variant.name): \(error); still serving \(kept.path ?? "the model given at start") (sha256 \(kept.sha256))")
