@@ -51,6 +51,24 @@ public func buildApplication(
     let registry = ModelRegistry(
         split: split, models: models, loader: loader, metrics: metrics, logger: logger,
         minimumOverlap: configuration.minReloadOverlap, signer: signer)
+    return try buildApplication(
+        configuration: configuration, registry: registry, adminToken: adminToken, reloadOnHangup: reloadOnHangup,
+        eventsLog: eventsLog, logger: logger, onServerRunning: onServerRunning)
+}
+
+/// The service over the variants of `registry` (see above), counted in the registry's metrics;
+/// `configuration.minReloadOverlap` is not read (the registry's own minimum holds).
+public func buildApplication(
+    configuration: ServingConfiguration,
+    registry: ModelRegistry,
+    adminToken: AdminToken? = nil,
+    reloadOnHangup: Bool = false,
+    eventsLog: EventsLog? = nil,
+    logger: Logger = Logger(label: "srgnn.serve"),
+    onServerRunning: @escaping @Sendable (String) async -> Void = { _ in }
+) throws -> some ApplicationProtocol {
+    try configuration.validate()
+    let metrics = registry.metrics
     // One queue for every variant: jobs of one model are scored together, jobs of two never are.
     let queue = InferenceQueue(
         models: registry.all[0], threads: configuration.inferenceThreads,

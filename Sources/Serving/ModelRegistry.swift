@@ -18,6 +18,8 @@ public final class ModelRegistry: Sendable {
     private let byName: [String: Variant]
     /// Signs the recommendation ids of every variant and checks those sent back.
     let signer: RecommendationIDSigner
+    /// Where the variants' counters are kept, and the service's other metrics with them.
+    public let metrics: ServiceMetrics
 
     /// `models`, one per name of `split`, in its order. Every variant reloads with `loader`, logs to
     /// `logger` and refuses, unless forced, a model sharing less than `minimumOverlap` with the one
@@ -31,6 +33,7 @@ public final class ModelRegistry: Sendable {
         precondition(models.count == split.names.count, "one model per variant of the split")
         self.split = split
         self.signer = signer
+        self.metrics = metrics
         all = zip(split.names, models).map { name, model in
             Variant(
                 name: name, model: model, loader: loader, counters: Counters(name: name, factory: metrics.factory), logger: logger,
