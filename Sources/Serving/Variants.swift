@@ -129,7 +129,8 @@ public struct VariantSplit: Sendable, Equatable {
             }
             guard weights[name] == nil else { throw ServingConfigurationError("--split \(split): \(name) is given twice") }
             guard let weight = Int(pair[1]), weight >= 0 else {
-                throw ServingConfigurationError("--split \(split): the weight of \(name) must be a non-negative integer, got \"\(pair[1])\"")
+                throw ServingConfigurationError(
+                    "--split \(split): the weight of \(name) must be a non-negative integer, got \"\(pair[1])\"")
             }
             weights[name] = weight
         }
