@@ -82,7 +82,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             ],
-            exclude: ["README.md"],
+            exclude: ["README.md", "Controllers/README.md"],
             // The contract, answered at GET /openapi.yaml from the binary wherever it is installed
             // (`openapi.yaml` at the root links here).
             resources: [.embedInCode("openapi.yaml")]

@@ -156,9 +156,11 @@ struct ServeCommand: AsyncParsableCommand {
                 "A/B split: \(split.names.indices.map { "\(split.names[$0]) \(split.weights[$0]) (\(String(format: "%.1f", 100 * split.share($0))) %)" }.joined(separator: ", "))"
             )
         }
+        let registry = ModelRegistry(
+            split: split, models: models, loader: loader, logger: logger, minimumOverlap: serving.minReloadOverlap, signer: signer)
         let app = try buildApplication(
-            configuration: serving, models: models, split: split, loader: loader, adminToken: adminToken,
-            reloadOnHangup: true, eventsLog: events, signer: signer, logger: logger
+            configuration: serving, registry: registry, adminToken: adminToken, reloadOnHangup: true, eventsLog: events,
+            logger: logger
         ) { address in
             logger.info(
                 signer.isGenerated

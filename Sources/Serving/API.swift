@@ -22,12 +22,12 @@ struct EventRequest: Decodable, Sendable {
 /// refusal is a 400 naming the field. So every line of the events log is at most
 /// `EventsLog.maximumLineBytes`.
 struct CheckedEvent: Sendable {
-    var variant: ServedVariant
+    var variant: ModelRegistry.Variant
     var recommendationID: String
     var item: JSONItemID
     var type: EventType
 
-    init(body: ByteBuffer, variants: ServedVariants, example: String) throws {
+    init(body: ByteBuffer, variants: ModelRegistry, example: String) throws {
         let parsed = try decodeBody(EventRequest.self, from: body, example: example)
         variant = try variants.issuer(of: parsed.recommendationID)
         let length = parsed.item.raw.unicodeScalars.count
@@ -208,10 +208,10 @@ struct VariantsDescription: Encodable {
     var split: [String: Int]
     var variants: [ModelDescription]
 
-    init(_ variants: ServedVariants) {
+    init(_ variants: ModelRegistry) {
         split = Dictionary(uniqueKeysWithValues: zip(variants.split.names, variants.split.weights))
         self.variants = variants.all.indices.map {
-            ModelDescription(variants.all[$0].models.served, name: variants.all[$0].name, share: variants.split.share($0))
+            ModelDescription(variants.all[$0].served, name: variants.all[$0].name, share: variants.split.share($0))
         }
     }
 }

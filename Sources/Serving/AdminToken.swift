@@ -15,14 +15,14 @@ public struct AdminToken: Sendable, CustomStringConvertible, CustomDebugStringCo
     /// `token` as is; refused when empty, shorter than `minimumBytes`, or when it holds a character
     /// an `Authorization` header cannot carry (anything but visible ASCII).
     public init(_ token: String) throws {
-        guard !token.isEmpty else { throw AdminTokenError(description: "the admin token is empty") }
+        guard !token.isEmpty else { throw ServingConfigurationError("the admin token is empty") }
         guard token.utf8.count >= Self.minimumBytes else {
-            throw AdminTokenError(
+            throw ServingConfigurationError(
                 description:
                     "the admin token is \(token.utf8.count) bytes; it must be at least \(Self.minimumBytes) (e.g. openssl rand -hex 32)")
         }
         guard token.utf8.allSatisfy({ (0x21...0x7e).contains($0) }) else {
-            throw AdminTokenError(
+            throw ServingConfigurationError(
                 description:
                     "the admin token holds a space, control or non-ASCII character; use visible ASCII only (e.g. openssl rand -hex 32)")
         }
@@ -37,19 +37,19 @@ public struct AdminToken: Sendable, CustomStringConvertible, CustomDebugStringCo
         let data: Data
         do {
             data = Data(try ServiceFile.readAll(path, what: "the admin token file", limit: 4096))
-        } catch let error as ServiceFileError {
-            throw AdminTokenError(description: "cannot read the admin token file \(path) (\(error.description))")
+        } catch let error as ServingError {
+            throw ServingConfigurationError(description: "cannot read the admin token file \(path) (\(error.description))")
         }
         guard let text = String(data: data, encoding: .utf8) else {
-            throw AdminTokenError(description: "the admin token file \(path) is not UTF-8 text")
+            throw ServingConfigurationError(description: "the admin token file \(path) is not UTF-8 text")
         }
         let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !token.isEmpty else {
-            throw AdminTokenError(
+            throw ServingConfigurationError(
                 description: "the admin token file \(path) is empty; write a token into it, e.g. openssl rand -hex 32 > \(path)")
         }
-        do { try self.init(token) } catch let error as AdminTokenError {
-            throw AdminTokenError(description: "\(path): \(error.description)")
+        do { try self.init(token) } catch let error as ServingConfigurationError {
+            throw ServingConfigurationError(description: "\(path): \(error.description)")
         }
     }
 
@@ -66,11 +66,6 @@ public struct AdminToken: Sendable, CustomStringConvertible, CustomDebugStringCo
 
     public var description: String { "<redacted>" }
     public var debugDescription: String { "AdminToken(<redacted>)" }
-}
-
-/// A bad admin token or token file.
-public struct AdminTokenError: Error, CustomStringConvertible {
-    public var description: String
 }
 
 /// Guards the admin routes: 403 when no admin token is configured (admin is off), 401 with

@@ -85,14 +85,14 @@ public final class EventsLog: @unchecked Sendable {
             // ENXIO: a FIFO nobody reads (a blocking open would have waited for a reader forever).
             let reason =
                 errno == ENXIO ? "it is a FIFO (named pipe) or a device, expected a regular file" : String(cString: strerror(errno))
-            throw EventsLogError(description: "cannot open the events log \(path) for appending: \(reason)")
+            throw ServingError.eventsLog("cannot open the events log \(path) for appending: \(reason)")
         }
         var info = stat()
         if let reason = ServiceFile.refusal(of: descriptor, path: path, what: "the events log", limit: nil)
             ?? (fstat(descriptor, &info) == 0 ? nil : "cannot stat the events log \(path)")
         {
             close(descriptor)
-            throw EventsLogError(description: reason)
+            throw ServingError.eventsLog(reason)
         }
         return OpenFile(descriptor: descriptor, device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
     }
@@ -110,7 +110,7 @@ public final class EventsLog: @unchecked Sendable {
     }
 
     /// Appends `record` as one line; returns once the whole line is written. Throws
-    /// `EventsLogError` naming the path and the reason (a full disk, say); nothing of the line is
+    /// `ServingError` (kind `.eventsLog`) naming the path and the reason (a full disk, say); nothing of the line is
     /// left in the file then.
     func append(_ record: EventRecord) async throws {
         let line = try JSONText.data(record) + [0x0a]
@@ -142,15 +142,10 @@ public final class EventsLog: @unchecked Sendable {
                     let reason = String(cString: strerror(errno))
                     // Cut the part written back off, so that no half line stays (nor glues to the next).
                     if offset > 0, start >= 0 { _ = ftruncate(descriptor, start) }
-                    throw EventsLogError(description: "cannot write to the events log \(path): \(reason)")
+                    throw ServingError.eventsLog("cannot write to the events log \(path): \(reason)")
                 }
                 offset += written
             }
         }
     }
-}
-
-/// The events log cannot be opened or written.
-public struct EventsLogError: Error, CustomStringConvertible, Sendable {
-    public var description: String
 }

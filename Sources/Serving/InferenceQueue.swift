@@ -17,14 +17,14 @@ import SRGNN
 /// them answer everything queued, or when the queue is released: they hold only the shared state,
 /// never the queue, so dropping the last reference stops them.
 public final class InferenceQueue: Service, Sendable {
-    /// The model new requests get; a reload swaps it (`ModelReloader`).
-    public let models: CurrentModel
+    /// The variant whose model scores a `recommend` given none (a reload swaps it).
+    public let models: ModelRegistry.Variant
     private let state: State
 
     /// Starts `threads` inference threads named `<threadName>-<index>` (Linux keeps 15 characters);
     /// `onBatch` hears, from those threads, the number of sessions of every pass.
     public init(
-        models: CurrentModel, threads: Int, maxCoalescedSessions: Int, threadName: String = "srgnn-infer",
+        models: ModelRegistry.Variant, threads: Int, maxCoalescedSessions: Int, threadName: String = "srgnn-infer",
         onBatch: @escaping @Sendable (Int) -> Void = { _ in }
     ) {
         precondition(threads >= 1 && maxCoalescedSessions >= 1)
@@ -48,7 +48,7 @@ public final class InferenceQueue: Service, Sendable {
         onBatch: @escaping @Sendable (Int) -> Void = { _ in }
     ) {
         self.init(
-            models: CurrentModel(ServedModel(recommender: recommender)), threads: threads,
+            models: ModelRegistry(models: [ServedModel(recommender: recommender)]).all[0], threads: threads,
             maxCoalescedSessions: maxCoalescedSessions, threadName: threadName, onBatch: onBatch)
     }
 

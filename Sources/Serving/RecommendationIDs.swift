@@ -25,7 +25,7 @@ public struct RecommendationIDSigner: Sendable {
     /// Signs with `key`; refused when shorter than `minimumKeyBytes`.
     public init(key: [UInt8]) throws {
         guard key.count >= Self.minimumKeyBytes else {
-            throw ServiceFileError(
+            throw ServingConfigurationError(
                 description: "the events key is \(key.count) bytes; it must be at least \(Self.minimumKeyBytes) (e.g. openssl rand -hex 32)"
             )
         }
@@ -47,11 +47,16 @@ public struct RecommendationIDSigner: Sendable {
     /// breaks around them. The file is checked like every file the service opens (a regular file, at
     /// most 4 KiB, opened without blocking); a key under 16 bytes is refused. Errors never quote it.
     public init(contentsOfFile path: String) throws {
-        let bytes = try ServiceFile.readAll(path, what: "the events key file", limit: Self.maximumKeyFileBytes)
+        let bytes: [UInt8]
+        do {
+            bytes = try ServiceFile.readAll(path, what: "the events key file", limit: Self.maximumKeyFileBytes)
+        } catch let error as ServingError {
+            throw ServingConfigurationError(description: error.description)
+        }
         let isSpace: (UInt8) -> Bool = { [0x20, 0x09, 0x0a, 0x0d].contains($0) }
         let key = Array(bytes.drop(while: isSpace).reversed().drop(while: isSpace).reversed())
         guard key.count >= Self.minimumKeyBytes else {
-            throw ServiceFileError(
+            throw ServingConfigurationError(
                 description:
                     "the events key file \(path) holds \(key.count) bytes; a key needs at least \(Self.minimumKeyBytes) (e.g. openssl rand -hex 32 > \(path))"
             )

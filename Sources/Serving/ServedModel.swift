@@ -117,8 +117,8 @@ public struct ModelLoader: Sendable {
     /// Loads and checks `path` (`LoadedModel.load`: format, shapes, metadata) and the catalog,
     /// then scores one batch of `warmUpSessions` sessions with it, so that a model that cannot
     /// answer is refused here and the first requests after a swap do not pay for allocating the
-    /// workspace. Throws `ModelError` naming the path, or `CatalogLoadError` naming the catalog's
-    /// file, line and field.
+    /// workspace. Throws `ModelError` naming the path, or a `ServingError` (kind `.catalog`) naming
+    /// the catalog's file, line and field.
     public func load(_ path: String) throws -> ServedModel {
         let start = DispatchTime.now().uptimeNanoseconds
         let loaded = try LoadedModel.load(from: path, propagationSteps: propagationSteps, nonhybrid: nonhybrid)
@@ -128,10 +128,9 @@ public struct ModelLoader: Sendable {
                 // reload, and shutdown behind them); a device never ends.
                 try ServiceFile.check(catalogPath, what: "the catalog", limit: Self.maximumCatalogBytes)
                 return (try Catalog.load(from: catalogPath), catalogPath)
-            } catch let error as ServiceFileError {
-                throw CatalogLoadError(reason: error.description)
             } catch {
-                throw CatalogLoadError(reason: "\(error)")
+                // A `ServingError.file` describes itself by its message alone.
+                throw ServingError.catalogRefused("\(error)")
             }
         }
         let recommender = Recommender(model: loaded, maxSessionLength: maxSessionLength, catalog: catalog?.0, fallback: fallback)
@@ -152,34 +151,6 @@ public struct ModelLoader: Sendable {
         let results = try recommender.recommend(queries)
         guard results.allSatisfy({ $0.items.allSatisfy { $0.score.isFinite } }) else {
             throw ModelError.weightsFile(path: path, reason: "the model scores items as NaN or infinity (are the weights finite?)")
-        }
-    }
-}
-
-/// A catalog file that cannot be read: `reason` names the file, the line and the field.
-public struct CatalogLoadError: Error, CustomStringConvertible, Sendable {
-    public var reason: String
-    public var description: String { "the catalog is refused: \(reason)" }
-}
-
-/// The model new requests get, swapped whole under a lock.
-public final class CurrentModel: @unchecked Sendable {
-    // @unchecked: `model` is only touched under `lock`.
-    private let lock = NSLock()
-    private var model: ServedModel
-
-    public init(_ model: ServedModel) { self.model = model }
-
-    /// The model to use for one whole request.
-    public var served: ServedModel { lock.withLock { model } }
-
-    /// Makes `newModel` the one new requests get; returns the one it replaces.
-    @discardableResult
-    func replace(with newModel: ServedModel) -> ServedModel {
-        lock.withLock {
-            let old = model
-            model = newModel
-            return old
         }
     }
 }

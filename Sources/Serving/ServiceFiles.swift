@@ -32,15 +32,15 @@ enum ServiceFile {
     }
 
     /// Opens `path` read-only without blocking and checks it (see the type); throws
-    /// `ServiceFileError` naming it. The caller closes the descriptor.
+    /// `ServingError.file` naming it. The caller closes the descriptor.
     static func openChecked(_ path: String, what: String, limit: Int?) throws -> Int32 {
         let descriptor = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard descriptor >= 0 else {
-            throw ServiceFileError(description: "cannot open \(what) \(path): \(String(cString: strerror(errno)))")
+            throw ServingError.file("cannot open \(what) \(path): \(String(cString: strerror(errno)))")
         }
         if let reason = refusal(of: descriptor, path: path, what: what, limit: limit) {
             close(descriptor)
-            throw ServiceFileError(description: reason)
+            throw ServingError.file(reason)
         }
         return descriptor
     }
@@ -61,17 +61,12 @@ enum ServiceFile {
             let got = bytes.withUnsafeMutableBytes { read(descriptor, $0.baseAddress! + filled, $0.count - filled) }
             if got < 0 {
                 if errno == EINTR { continue }
-                throw ServiceFileError(description: "cannot read \(what) \(path): \(String(cString: strerror(errno)))")
+                throw ServingError.file("cannot read \(what) \(path): \(String(cString: strerror(errno)))")
             }
             if got == 0 { break }
             filled += got
         }
-        guard filled <= limit else { throw ServiceFileError(description: "\(what) \(path) is over the limit of \(limit) bytes for it") }
+        guard filled <= limit else { throw ServingError.file("\(what) \(path) is over the limit of \(limit) bytes for it") }
         return Array(bytes[0..<filled])
     }
-}
-
-/// A file the service cannot use: which one, what for, and why (never its contents).
-public struct ServiceFileError: Error, CustomStringConvertible, Sendable {
-    public var description: String
 }

@@ -49,12 +49,6 @@ public final class ServiceMetrics: Sendable {
             label: "http_connections_refused_per_client_total", dimensions: [], factory: factory)
     }
 
-    /// The metrics of the variant `name`, all made now so that each shows (at 0) from the start.
-    /// Variants are fixed at start, so the label values are bounded.
-    func variant(_ name: String) -> VariantMetrics {
-        VariantMetrics(name: name, factory: factory)
-    }
-
     /// Counts one answered request and records its latency.
     func record(route: String, method: String, status: Int, nanoseconds: UInt64) {
         let key = "\(route) \(method) \(status)"
@@ -73,38 +67,6 @@ public final class ServiceMetrics: Sendable {
 
     /// Everything recorded, in the Prometheus text exposition format.
     public func exposition() -> String { registry.emitToString() }
-}
-
-/// The metrics of one variant (label `model`); see `ServiceMetrics`.
-struct VariantMetrics: Sendable {
-    let reloads: CoreMetrics.Counter
-    let reloadFailures: CoreMetrics.Counter
-    let loadSeconds: CoreMetrics.Gauge
-    let loadedTimestamp: CoreMetrics.Gauge
-    let recommendations: CoreMetrics.Counter
-    let events: [EventType: CoreMetrics.Counter]
-
-    init(name: String, factory: PrometheusMetricsFactory) {
-        let model = [("model", name)]
-        reloads = CoreMetrics.Counter(label: "srgnn_model_reloads_total", dimensions: model, factory: factory)
-        reloadFailures = CoreMetrics.Counter(label: "srgnn_model_reload_failures_total", dimensions: model, factory: factory)
-        loadSeconds = CoreMetrics.Gauge(label: "srgnn_model_load_seconds", dimensions: model, factory: factory)
-        loadedTimestamp = CoreMetrics.Gauge(label: "srgnn_model_loaded_timestamp_seconds", dimensions: model, factory: factory)
-        recommendations = CoreMetrics.Counter(label: "srgnn_variant_recommendations_total", dimensions: model, factory: factory)
-        events = Dictionary(
-            uniqueKeysWithValues: EventType.allCases.map {
-                (
-                    $0,
-                    CoreMetrics.Counter(label: "srgnn_variant_events_total", dimensions: model + [("type", $0.rawValue)], factory: factory)
-                )
-            })
-    }
-
-    /// Shows `model` as the one served (its load time, when it was swapped in).
-    func recordServed(_ model: ServedModel) {
-        if let seconds = model.loadSeconds { loadSeconds.record(seconds) }
-        loadedTimestamp.record(model.loadedAt.timeIntervalSince1970)
-    }
 }
 
 /// Handles of metrics already made, by key; made once under the lock.

@@ -91,7 +91,12 @@ public struct ServingConfiguration: Sendable, Equatable {
     }
 }
 
-/// A bad `ServingConfiguration`.
-public struct ServingConfigurationError: Error, CustomStringConvertible {
+/// A service that cannot start as given: a bad `ServingConfiguration`, admin token or token file,
+/// events key or key file, or `--model` / `--split` (`VariantSplit`). The description names the
+/// option or file and the fix. (Errors met while running are `ServingError`s.)
+public struct ServingConfigurationError: Error, CustomStringConvertible, Sendable {
     public var description: String
+
+    public init(description: String) { self.description = description }
+    init(_ description: String) { self.description = description }
 }

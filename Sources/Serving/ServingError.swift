@@ -6,23 +6,73 @@ import NIOHTTP1
 import Recommending
 import SRGNN
 
-/// A request the service refuses, answered as `{"error": {"code": …, "message": …}}`; the message
-/// says what to fix.
+/// The service's error while it runs. Mostly a request it refuses, answered as
+/// `{"error": {"code": …, "message": …}}`, the message saying what to fix; otherwise (`kind`) a
+/// model file a reload refused, the events log that cannot be written, or a file it reads that
+/// cannot be used: those are answered only by the handler that meets them, in its own words (422
+/// `model_refused`, 503 `events_log_unavailable`), and reach the error middleware as a 500 at most.
+/// A bad start (flags, token, key, split) is a `ServingConfigurationError`.
 public struct ServingError: Error, HTTPResponseError, CustomStringConvertible, Sendable {
     public var status: HTTPResponse.Status
     public var code: String
     public var message: String
     /// Sent with the answer besides `Content-Type` (`Retry-After`, `Accept-Encoding`).
     public var extraHeaders: HTTPFields
+    public var kind: Kind
 
+    /// What an error is about.
+    public enum Kind: Sendable, Equatable {
+        /// A request refused, with `status`: described as `<status> <code>: <message>`.
+        case request
+        /// A model file a reload refused (the old model keeps serving): which file, and why.
+        case reloadRefused
+        /// The events log cannot be opened or written.
+        case eventsLog
+        /// A file the service reads (catalog, admin token, events key) cannot be used: which one,
+        /// what for, and why (never its contents).
+        case file
+        /// The catalog cannot be read: its file, line and field.
+        case catalog
+    }
+
+    /// A request refused with `status`.
     public init(_ status: HTTPResponse.Status, code: String, message: String, extraHeaders: HTTPFields = [:]) {
+        self.init(kind: .request, status, code: code, message: message, extraHeaders: extraHeaders)
+    }
+
+    private init(kind: Kind, _ status: HTTPResponse.Status, code: String, message: String, extraHeaders: HTTPFields = [:]) {
+        self.kind = kind
         self.status = status
         self.code = code
         self.message = message
         self.extraHeaders = extraHeaders
     }
 
-    public var description: String { "\(status.code) \(code): \(message)" }
+    /// A refused request as `<status> <code>: <message>`; any other error as its message alone.
+    public var description: String { kind == .request ? "\(status.code) \(code): \(message)" : message }
+
+    /// A reload that refuses the file at `path` (nil when no file was named and the served model
+    /// has none) for `reason`.
+    static func reloadRefused(path: String?, reason: String) -> ServingError {
+        ServingError(
+            kind: .reloadRefused, .unprocessableContent, code: "model_refused",
+            message: path.map { "cannot reload from \($0): \(reason)" } ?? "cannot reload: \(reason)")
+    }
+
+    /// The events log cannot be opened or written: `message` names the path and the reason.
+    static func eventsLog(_ message: String) -> ServingError {
+        ServingError(kind: .eventsLog, .serviceUnavailable, code: "events_log_unavailable", message: message)
+    }
+
+    /// A file the service cannot use (`ServiceFile`): `message` names it, what for, and why.
+    static func file(_ message: String) -> ServingError {
+        ServingError(kind: .file, .internalServerError, code: "internal_error", message: message)
+    }
+
+    /// A catalog file that cannot be read: `reason` names the file, the line and the field.
+    static func catalogRefused(_ reason: String) -> ServingError {
+        ServingError(kind: .catalog, .internalServerError, code: "internal_error", message: "the catalog is refused: \(reason)")
+    }
 
     public var headers: HTTPFields {
         var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
@@ -132,6 +182,8 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as ServingError {
+            // Only a refused request is answered in its own words; the others are the server's.
+            guard error.kind == .request else { return internalError(request, error) }
             return error.errorResponse()
         } catch let error as HTTPParserError {
             if error == .invalidEOFState || error == .closedConnection {
@@ -171,12 +223,17 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             }
             return response
         } catch {
-            logger.error("request failed", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
-            return ServingError(
-                .internalServerError, code: "internal_error",
-                message: "the server failed to answer this request; it has been logged"
-            ).errorResponse()
+            return internalError(request, error)
         }
+    }
+
+    /// A 500 for anything the client did not cause; logged, and never says more to the client.
+    private func internalError(_ request: Request, _ error: any Error) -> Response {
+        logger.error("request failed", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
+        return ServingError(
+            .internalServerError, code: "internal_error",
+            message: "the server failed to answer this request; it has been logged"
+        ).errorResponse()
     }
 
     /// The client went away mid-request (closed, reset, or timed out by `RequestDeadlineHandler`).

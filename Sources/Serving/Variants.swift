@@ -27,23 +27,23 @@ public struct VariantSplit: Sendable, Equatable {
     public init(names: [String], weights: [Int]? = nil) throws {
         let weights = weights ?? Array(repeating: 1, count: names.count)
         precondition(weights.count == names.count, "one weight per name")
-        guard !names.isEmpty else { throw VariantSplitError("give at least one model") }
+        guard !names.isEmpty else { throw ServingConfigurationError("give at least one model") }
         var seen = Set<String>()
         for name in names {
             guard Self.isValidName(name) else {
-                throw VariantSplitError("bad variant name \"\(name)\": use 1–32 characters of A–Z, a–z, 0–9, _ and -")
+                throw ServingConfigurationError("bad variant name \"\(name)\": use 1–32 characters of A–Z, a–z, 0–9, _ and -")
             }
-            guard seen.insert(name).inserted else { throw VariantSplitError("the variant name \"\(name)\" is given twice") }
+            guard seen.insert(name).inserted else { throw ServingConfigurationError("the variant name \"\(name)\" is given twice") }
         }
         var cumulative = [Int](), total = 0
         for (name, weight) in zip(names, weights) {
-            guard weight >= 0 else { throw VariantSplitError("the weight of \(name) is negative (\(weight))") }
+            guard weight >= 0 else { throw ServingConfigurationError("the weight of \(name) is negative (\(weight))") }
             let (sum, overflow) = total.addingReportingOverflow(weight)
-            guard !overflow else { throw VariantSplitError("the weights are too large to add up") }
+            guard !overflow else { throw ServingConfigurationError("the weights are too large to add up") }
             total = sum
             cumulative.append(total)
         }
-        guard total > 0 else { throw VariantSplitError("every weight is 0; give at least one variant a positive weight") }
+        guard total > 0 else { throw ServingConfigurationError("every weight is 0; give at least one variant a positive weight") }
         self.names = names
         self.weights = weights
         self.cumulative = cumulative
@@ -87,7 +87,7 @@ public struct VariantSplit: Sendable, Equatable {
     /// name, so a path holding `=` elsewhere (`/data/run=3/model.safetensors`) is read whole.
     public static func fromCommandLine(models: [String], split: String?) throws -> (split: VariantSplit, paths: [String]) {
         guard !models.isEmpty else {
-            throw VariantSplitError("give the model to serve: --model PATH, or --model NAME=PATH once per variant")
+            throw ServingConfigurationError("give the model to serve: --model PATH, or --model NAME=PATH once per variant")
         }
         let parsed: [(name: String?, path: String)] = models.map { value in
             if let equals = value.firstIndex(of: "="), isValidName(String(value[..<equals])) {
@@ -96,14 +96,14 @@ public struct VariantSplit: Sendable, Equatable {
             return (nil, value)
         }
         for (value, entry) in zip(models, parsed) where entry.path.isEmpty {
-            throw VariantSplitError("--model \(value) names no file; use --model NAME=PATH")
+            throw ServingConfigurationError("--model \(value) names no file; use --model NAME=PATH")
         }
         let names: [String]
         if parsed.count == 1 {
             names = [parsed[0].name ?? defaultName]
         } else {
             if let unnamed = parsed.first(where: { $0.name == nil }) {
-                throw VariantSplitError(
+                throw ServingConfigurationError(
                     "--model \(unnamed.path) has no name; with several models give each as --model NAME=PATH (NAME: 1–32 characters of A–Z, a–z, 0–9, _ and -)"
                 )
             }
@@ -111,142 +111,39 @@ public struct VariantSplit: Sendable, Equatable {
         }
         let paths = parsed.map(\.path)
         guard let split else {
-            do { return (try VariantSplit(names: names), paths) } catch let error as VariantSplitError {
-                throw VariantSplitError("--model: \(error.description)")
+            do { return (try VariantSplit(names: names), paths) } catch let error as ServingConfigurationError {
+                throw ServingConfigurationError("--model: \(error.description)")
             }
         }
         var weights = [String: Int]()
         for part in split.split(separator: ",", omittingEmptySubsequences: false) {
             let pair = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             guard pair.count == 2, !pair[0].isEmpty else {
-                throw VariantSplitError("--split \(split): \"\(part)\" is not NAME=WEIGHT; write e.g. --split a=90,b=10")
+                throw ServingConfigurationError("--split \(split): \"\(part)\" is not NAME=WEIGHT; write e.g. --split a=90,b=10")
             }
             let name = String(pair[0])
             guard names.contains(name) else {
-                throw VariantSplitError(
+                throw ServingConfigurationError(
                     "--split \(split): \(name) is not a variant; the variants are \(names.joined(separator: ", ")) (from --model NAME=PATH)"
                 )
             }
-            guard weights[name] == nil else { throw VariantSplitError("--split \(split): \(name) is given twice") }
+            guard weights[name] == nil else { throw ServingConfigurationError("--split \(split): \(name) is given twice") }
             guard let weight = Int(pair[1]), weight >= 0 else {
-                throw VariantSplitError("--split \(split): the weight of \(name) must be a non-negative integer, got \"\(pair[1])\"")
+                throw ServingConfigurationError(
+                    "--split \(split): the weight of \(name) must be a non-negative integer, got \"\(pair[1])\"")
             }
             weights[name] = weight
         }
         let missing = names.filter { weights[$0] == nil }
         guard missing.isEmpty else {
-            throw VariantSplitError(
+            throw ServingConfigurationError(
                 "--split \(split) gives no weight to \(missing.joined(separator: ", ")); give one to every --model variant (0 serves it only when a request names it)"
             )
         }
         do {
             return (try VariantSplit(names: names, weights: names.map { weights[$0]! }), paths)
-        } catch let error as VariantSplitError {
-            throw VariantSplitError("--split \(split): \(error.description)")
-        }
-    }
-}
-
-/// A bad variant name or split, in words that name the flag and the fix.
-public struct VariantSplitError: Error, CustomStringConvertible, Sendable {
-    public var description: String
-    init(_ description: String) { self.description = description }
-}
-
-/// One variant as the service runs it: its name, its model (swapped by its own reloader), its counters.
-public final class ServedVariant: Sendable {
-    public let name: String
-    public let reloader: ModelReloader
-    /// The model new requests for this variant get.
-    public var models: CurrentModel { reloader.models }
-    var counters: VariantMetrics { reloader.counters }
-
-    /// Signs the ids of this variant's answers.
-    private let signer: RecommendationIDSigner
-
-    init(reloader: ModelReloader, signer: RecommendationIDSigner) {
-        name = reloader.variant
-        self.reloader = reloader
-        self.signer = signer
-    }
-
-    /// A new attribution id for one answer, signed (`RecommendationIDSigner`): the name in it is all
-    /// the service needs to credit an event, so nothing is kept per answer.
-    func makeRecommendationID() -> String { signer.makeID(variant: name) }
-}
-
-/// The variants the service serves, and the split that picks one for a request.
-public final class ServedVariants: Sendable {
-    public let split: VariantSplit
-    /// In the split's order; the first is the one `GET /v1/model` describes.
-    public let all: [ServedVariant]
-    private let byName: [String: ServedVariant]
-    /// Signs the recommendation ids of every variant and checks those sent back.
-    let signer: RecommendationIDSigner
-
-    /// `reloaders`, one per name of `split`, in its order (each reloader's `variant` is its name);
-    /// `signer` signs the recommendation ids (default: a key generated now).
-    public init(split: VariantSplit, reloaders: [ModelReloader], signer: RecommendationIDSigner = .generated()) {
-        precondition(reloaders.map(\.variant) == split.names, "one reloader per variant, in the split's order")
-        self.split = split
-        self.signer = signer
-        all = reloaders.map { ServedVariant(reloader: $0, signer: signer) }
-        byName = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
-    }
-
-    public func named(_ name: String) -> ServedVariant? { byName[name] }
-
-    /// The names, for messages: `"a", "b"`.
-    var listed: String { split.names.map { "\"\($0)\"" }.joined(separator: ", ") }
-
-    /// The variant a request gets: the one `model` names, else the one `sessionID` hashes to, else
-    /// one drawn at random by the split. `sessionField` names the session id in refusals; a bad
-    /// one is refused even when `model` decides.
-    func pick(model: String?, sessionID: String?, sessionField: String) throws -> ServedVariant {
-        if let length = sessionID?.unicodeScalars.count, !(1...VariantSplit.maxSessionIDLength).contains(length) {
-            throw ServingError(
-                .badRequest, code: "invalid_session_id",
-                message: "\"\(sessionField)\" must be a string of 1…\(VariantSplit.maxSessionIDLength) characters, got \(length)")
-        }
-        if let model {
-            guard let variant = byName[model] else {
-                throw ServingError(
-                    .badRequest, code: "unknown_model",
-                    message: "\"model\" names no served variant (\"\(model)\"); the variants are \(listed)")
-            }
-            return variant
-        }
-        guard let sessionID else { return all[split.randomIndex()] }
-        return all[split.index(forSession: sessionID)]
-    }
-
-    /// The variant a recommendation id was issued by, or a 400 saying why it is refused: not an
-    /// id's form, unsigned (the old `<variant>.<32 hex digits>`), signed with another key, or
-    /// naming a variant not served now.
-    func issuer(of recommendationID: String) throws -> ServedVariant {
-        let shown = "\"\(recommendationID.prefix(80))\""
-        let form = "<variant>.<32 hex digits>.<32 hex digits>"
-        func refuse(_ message: String) -> ServingError {
-            ServingError(.badRequest, code: "invalid_recommendation_id", message: message)
-        }
-        switch signer.verify(recommendationID) {
-        case .signed(let name):
-            guard let variant = byName[name] else {
-                throw refuse("\"recommendation_id\" names a variant not served now (\(shown)); the variants are \(listed)")
-            }
-            return variant
-        case .unsigned:
-            throw refuse(
-                "\"recommendation_id\" is unsigned (\(shown)): ids are \(form), signed by the service; send the \"recommendation_id\" of an answer as it came"
-            )
-        case .foreign:
-            throw refuse(
-                "\"recommendation_id\" is not signed by this service (\(shown)): it comes from another service, from before a restart without --events-key-file, or was altered; send the \"recommendation_id\" of an answer as it came"
-            )
-        case .malformed:
-            throw refuse(
-                "\"recommendation_id\" is not one this service issues (\(shown)): send the \"recommendation_id\" of an answer, \(form), where the variant is one of \(listed)"
-            )
+        } catch let error as ServingConfigurationError {
+            throw ServingConfigurationError("--split \(split): \(error.description)")
         }
     }
 }

@@ -405,8 +405,8 @@ extension TestClientProtocol {
             #expect(gauge(#"srgnn_variant_events_total{model="b",type="click"}"#, in: try await client.get("/metrics").text) == 0)
         }
         let folder = fixture.folder.path
-        #expect(throws: EventsLogError.self) { try EventsLog(path: folder) }
-        #expect(throws: EventsLogError.self) { try EventsLog(path: folder + "/missing/events.jsonl") }
+        #expect(throws: ServingError.self) { try EventsLog(path: folder) }
+        #expect(throws: ServingError.self) { try EventsLog(path: folder + "/missing/events.jsonl") }
     }
 
     // MARK: Reloads

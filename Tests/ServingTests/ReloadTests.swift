@@ -307,10 +307,8 @@ extension TestClientProtocol {
     @Test func inFlightRequestsKeepTheirModelAndTheOldOneIsFreed() async throws {
         let fixture = try ReloadFixture()
         defer { fixture.folder.cleanUp() }
-        let queue = InferenceQueue(
-            models: CurrentModel(try ModelLoader().load(fixture.first)), threads: 1, maxCoalescedSessions: 8,
-            threadName: "tq-reload")
-        let reloader = ModelReloader(models: queue.models, loader: ModelLoader(), metrics: ServiceMetrics(), logger: ReloadFixture.quiet)
+        let reloader = ModelRegistry(models: [try ModelLoader().load(fixture.first)], logger: ReloadFixture.quiet).all[0]
+        let queue = InferenceQueue(models: reloader, threads: 1, maxCoalescedSessions: 8, threadName: "tq-reload")
         let query = RecommendationQuery(session: session, k: 5)
         weak var firstModel: ServedModel?
         do {
@@ -337,8 +335,8 @@ extension TestClientProtocol {
     @Test func reloadsRunOneAtATime() async throws {
         let fixture = try ReloadFixture()
         defer { fixture.folder.cleanUp() }
-        let models = CurrentModel(try ModelLoader().load(fixture.first))
-        let reloader = ModelReloader(models: models, loader: ModelLoader(), metrics: ServiceMetrics(), logger: ReloadFixture.quiet)
+        let reloader = ModelRegistry(models: [try ModelLoader().load(fixture.first)], logger: ReloadFixture.quiet).all[0]
+        let models = reloader
         // Each reload replaces exactly the model the one before it put in: no two replace the same one.
         let initial = models.served
         let (first, second) = (fixture.first, fixture.second)

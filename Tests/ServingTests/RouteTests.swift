@@ -338,10 +338,9 @@ func eventually(seconds: Double = 5, _ condition: () -> Bool) async -> Bool {
     @Test func notReadyAfterShutdownBegins() async throws {
         let queue = InferenceQueue(recommender: try Fixture.recommender(), threads: 1, maxCoalescedSessions: 4)
         let metrics = ServiceMetrics(), logger = Logger(label: "test")
-        let reloader = ModelReloader(models: queue.models, loader: ModelLoader(), metrics: metrics, logger: logger)
         let router = buildRouter(
             configuration: ServingConfiguration(port: 0), queue: queue,
-            variants: ServedVariants(split: .single, reloaders: [reloader]),
+            registry: ModelRegistry(models: [queue.models.served], metrics: metrics, logger: logger),
             adminToken: nil, metrics: metrics, logger: logger)
         try await Application(router: router).test(.router) { client in
             #expect(try await client.get("/ready").status == .ok)

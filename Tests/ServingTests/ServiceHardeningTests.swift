@@ -104,7 +104,7 @@ func unblockingFIFO<T: Sendable>(_ fifo: String, seconds: Double = 20, _ work: @
         }
         for refusal in refusals { #expect(refusal.contains(fifo) && refusal.contains("FIFO"), "\(refusal)") }
         #if os(Linux)
-        #expect(throws: EventsLogError.self) { try EventsLog(path: "/dev/full") }
+        #expect(throws: ServingError.self) { try EventsLog(path: "/dev/full") }
         #endif
     }
 
@@ -171,11 +171,11 @@ func unblockingFIFO<T: Sendable>(_ fifo: String, seconds: Double = 20, _ work: @
         let folder = try TemporaryFolder(prefix: "srgnn-key")
         defer { folder.cleanUp() }
         let short = try folder.file("short", "fifteen-bytes-k\n")
-        #expect(throws: ServiceFileError.self) { try RecommendationIDSigner(contentsOfFile: short) }
+        #expect(throws: ServingConfigurationError.self) { try RecommendationIDSigner(contentsOfFile: short) }
         do { _ = try RecommendationIDSigner(contentsOfFile: short) } catch {
             #expect("\(error)".contains("at least 16") && !"\(error)".contains("fifteen"))
         }
-        #expect(throws: ServiceFileError.self) { try RecommendationIDSigner(key: Array("fifteen-bytes-k".utf8)) }
+        #expect(throws: ServingConfigurationError.self) { try RecommendationIDSigner(key: Array("fifteen-bytes-k".utf8)) }
         #expect(throws: Never.self) { try RecommendationIDSigner(contentsOfFile: try folder.file("ok", "  sixteen-bytes-ok \n")) }
     }
 
@@ -338,7 +338,7 @@ func unblockingFIFO<T: Sendable>(_ fifo: String, seconds: Double = 20, _ work: @
             #expect(try await client.reload("", headers: [.authorization: "bearer"]).status == .unauthorized)
             #expect(try await client.reload("", headers: [.authorization: "bearerx \(ReloadFixture.token)"]).status == .unauthorized)
         }
-        #expect(throws: AdminTokenError.self) { try AdminToken("fifteen-bytes-k") }
+        #expect(throws: ServingConfigurationError.self) { try AdminToken("fifteen-bytes-k") }
         #expect(throws: Never.self) { try AdminToken("sixteen-bytes-ok") }
     }
 

@@ -9,18 +9,16 @@ import SRGNN
 /// item and the type, and write the events log's line. `$ID` in the input becomes an id this
 /// service signed, so that inputs get past the signature. Bad bodies must end in a
 /// `ServingError` (a 4xx), never a crash; every line must stay within `EventsLog.maximumLineBytes`.
-let variants: ServedVariants = {
+let variants: ModelRegistry = {
     let model = try! SRGNNModel(configuration: SRGNNConfiguration(itemCount: 20, hiddenSize: 4), seed: 1)
     let path = Scratch.folder + "/events-model.safetensors"
     try! model.saveWeights(to: path)
     let served = ServedModel(recommender: try! Recommender(contentsOf: path))
     let logger = Logger(label: "fuzz") { _ in SwiftLogNoOpLogHandler() }
     let split = try! VariantSplit(names: ["a", "b"])
-    return ServedVariants(
-        split: split,
-        reloaders: split.names.map {
-            ModelReloader(models: CurrentModel(served), variant: $0, loader: ModelLoader(), metrics: ServiceMetrics(), logger: logger)
-        }, signer: try! RecommendationIDSigner(key: Array("fuzz-events-key-of-32-bytes-long".utf8)))
+    return ModelRegistry(
+        split: split, models: [served, served], logger: logger,
+        signer: try! RecommendationIDSigner(key: Array("fuzz-events-key-of-32-bytes-long".utf8)))
 }()
 let signedID = Array(variants.all[0].makeRecommendationID().utf8)
 let placeholder = Array("$ID".utf8)

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Logging
+import Recommending
 import ServiceLifecycle
 import SRGNN
 
@@ -10,42 +11,18 @@ import Glibc
 import Darwin
 #endif
 
-/// Replaces the served model with a new file without stopping the service.
+/// Replaces a variant's model with a new file without stopping the service.
 ///
 /// A reload reads and checks the whole file and warms the new model up (`ModelLoader.load`) on a
-/// thread of its own, then swaps it into `CurrentModel` in one step. Requests in flight finish on
-/// the model they started with; requests that start after the swap get the new one. A file that
-/// cannot be served is refused, the old model keeps serving, and the refusal is logged and counted.
-/// Reloads run one at a time, in the order asked (one serial queue): two are never interleaved.
-/// Each variant of an A/B test has a reloader of its own, so variants reload independently.
-public final class ModelReloader: Sendable {
-    public let models: CurrentModel
-    /// The name of the variant it reloads (`default` for a single model): in logs and the `model` label.
-    public let variant: String
-    let loader: ModelLoader
-    let counters: VariantMetrics
-    let logger: Logger
-    /// Least share of the old model's items, and of the catalog's rows, the new model must know
-    /// unless the reload is forced (`ReloadOverlap`).
-    let minimumOverlap: Double
-    /// Runs reloads one after another, off Swift's cooperative pool (loading blocks for a while).
-    private let reloads = DispatchQueue(label: "srgnn.model-reload")
-
-    public init(
-        models: CurrentModel, variant: String = VariantSplit.defaultName, loader: ModelLoader,
-        metrics: ServiceMetrics, logger: Logger, minimumOverlap: Double = 0.5
-    ) {
-        self.models = models
-        self.minimumOverlap = minimumOverlap
-        self.variant = variant
-        self.loader = loader
-        counters = metrics.variant(variant)
-        self.logger = logger
-    }
-
+/// thread of its own, then swaps it in in one step. Requests in flight finish on the model they
+/// started with; requests that start after the swap get the new one. A file that cannot be served
+/// is refused, the old model keeps serving, and the refusal is logged and counted. A variant's
+/// reloads run one at a time, in the order asked (one serial queue): two are never interleaved.
+/// Each variant of an A/B test has a queue of its own, so variants reload independently.
+extension ModelRegistry.Variant {
     /// Loads `path` (default: the served model's own path) and swaps it in; returns the model now
     /// served, the one it replaced and how much they share. `trigger` says who asked, for the log.
-    /// Throws `ModelReloadError` when the file is refused, among others when the new model knows
+    /// Throws `ServingError.reloadRefused` when the file is refused, among others when the new model knows
     /// less than `minimumOverlap` of the old model's items or of the catalog's rows and `force` is
     /// false. The wait ends with `CancellationError` when the calling task is cancelled (the
     /// reload itself goes on), so that a reload never holds up shutdown.
@@ -72,10 +49,10 @@ public final class ModelReloader: Sendable {
         from requestedPath: String?, force: Bool,
         trigger: String
     ) throws -> (served: ServedModel, replaced: ServedModel, overlap: ReloadOverlap) {
-        let current = models.served
+        let current = served
         guard let path = requestedPath ?? current.path else {
             try refuse(
-                ModelReloadError(
+                ServingError.reloadRefused(
                     path: nil,
                     reason: "the served model was not loaded from a file; name one, e.g. {\"model\": \"/models/new.safetensors\"}"),
                 trigger: trigger)
@@ -84,15 +61,15 @@ public final class ModelReloader: Sendable {
         do {
             loaded = try loader.load(path)
         } catch ModelError.weightsFile(_, let reason) {
-            try refuse(ModelReloadError(path: path, reason: reason), trigger: trigger)
+            try refuse(ServingError.reloadRefused(path: path, reason: reason), trigger: trigger)
         } catch {
-            try refuse(ModelReloadError(path: path, reason: "\(error)"), trigger: trigger)
+            try refuse(ServingError.reloadRefused(path: path, reason: "\(error)"), trigger: trigger)
         }
         // A bare weights file reads raw ids as row numbers: swapped in for a checkpoint, every
         // client's ids would silently name other items.
         if current.recommender.loaded.metadata != nil, loaded.recommender.loaded.metadata == nil {
             try refuse(
-                ModelReloadError(
+                ServingError.reloadRefused(
                     path: path,
                     reason:
                         "not a checkpoint (a bare weights file has no vocabulary, so raw ids would be read as row numbers); give a checkpoint written by srgnn train"
@@ -102,26 +79,26 @@ public final class ModelReloader: Sendable {
         let overlap = ReloadOverlap(new: loaded, old: current)
         if !force, let short = overlap.shortfall(minimum: minimumOverlap) {
             try refuse(
-                ModelReloadError(
+                ServingError.reloadRefused(
                     path: path,
                     reason:
                         "\(short) (the least accepted is \(ReloadOverlap.percent(minimumOverlap)), --min-reload-overlap): most sessions or filters would be answered with nothing; check the file, or send {\"force\": true} to reload anyway"
                 ),
                 trigger: trigger)
         }
-        let replaced = models.replace(with: loaded)
+        let replaced = replace(with: loaded)
         counters.reloads.increment()
         counters.recordServed(loaded)
         logger.info(
-            "reloaded (\(trigger)\(force ? ", forced" : "")) \(variant): \(loaded.summary) in \(String(format: "%.3f", loaded.loadSeconds ?? 0)) s; \(overlap); replaced sha256 \(replaced.sha256)"
+            "reloaded (\(trigger)\(force ? ", forced" : "")) \(name): \(loaded.summary) in \(String(format: "%.3f", loaded.loadSeconds ?? 0)) s; \(overlap); replaced sha256 \(replaced.sha256)"
         )
         return (loaded, replaced, overlap)
     }
 
-    private func refuse(_ error: ModelReloadError, trigger: String) throws -> Never {
+    private func refuse(_ error: ServingError, trigger: String) throws -> Never {
         counters.reloadFailures.increment()
         logger.error(
-            "reload (\(trigger)) of \(variant) refused: \(error); still serving \(models.served.path ?? "<in memory>") (sha256 \(models.served.sha256))"
+            "reload (\(trigger)) of \(name) refused: \(error); still serving \(served.path ?? "<in memory>") (sha256 \(served.sha256))"
         )
         throw error
     }
@@ -191,18 +168,6 @@ private final class ResumeOnce<Value: Sendable>: @unchecked Sendable {
     }
 }
 
-/// A model file a reload refused: which file, and why.
-public struct ModelReloadError: Error, CustomStringConvertible, Sendable {
-    /// nil when no file was named and the served model has none.
-    public var path: String?
-    public var reason: String
-
-    public var description: String {
-        guard let path else { return "cannot reload: \(reason)" }
-        return "cannot reload from \(path): \(reason)"
-    }
-}
-
 /// Sets SIGHUP's disposition to "ignore" (its default action ends the process), once per process:
 /// before the first Dispatch source for it exists, never after, since ignoring it again would drop
 /// the signal for the sources already listening (two services in one process: tests).
@@ -221,7 +186,7 @@ private let hangupIgnored: Void = { _ = signal(SIGHUP, SIG_IGN) }()
 /// Each SIGHUP first opens the events log again (after a rotation), then reloads. A reload's wait
 /// ends at graceful shutdown, so a reload that hangs never holds the process.
 struct ReloadOnHangup: Service {
-    let variants: ServedVariants
+    let registry: ModelRegistry
     let eventsLog: EventsLog?
     let logger: Logger
 
@@ -236,9 +201,9 @@ struct ReloadOnHangup: Service {
             if let eventsLog {
                 do { try await eventsLog.reopen() } catch { logger.error("SIGHUP: \(error); events still go to the file open before") }
             }
-            for variant in variants.all {
-                // A refusal is logged and counted by the reloader; the service goes on.
-                _ = try? await cancelWhenGracefulShutdown { try await variant.reloader.reload(trigger: "SIGHUP") }
+            for variant in registry.all {
+                // A refusal is logged and counted by the variant; the service goes on.
+                _ = try? await cancelWhenGracefulShutdown { try await variant.reload(trigger: "SIGHUP") }
             }
         }
     }
