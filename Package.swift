@@ -39,7 +39,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
-        .target(name: "CKernels", exclude: ["README.md"]),
+        .target(name: "CKernels", exclude: ["README.md", "include/README.md"]),
         .target(
             name: "TensorCore",
             dependencies: ["CKernels"] + (withBLAS ? [.target(name: "CBLAS", condition: .when(platforms: [.linux]))] : []),
@@ -53,7 +53,7 @@ let package = Package(
             exclude: ["README.md"]),
         // The rule engine, request/answer types and JSON-lines batch engine of serve and recommend.
         .target(name: "Recommending", dependencies: ["TensorCore", "SessionData", "SRGNN"], exclude: ["README.md"]),
-        .target(name: "Evaluation", dependencies: ["TensorCore", "SessionData", "SRGNN"], exclude: ["README.md"]),
+        .target(name: "Evaluation", dependencies: ["TensorCore", "SessionData", "SRGNN"], exclude: ["README.md", "Baselines/README.md"]),
         .target(name: "Training", dependencies: ["TensorCore", "SessionData", "SRGNN", "Evaluation"], exclude: ["README.md"]),
         .target(
             name: "Experiments",
@@ -62,7 +62,7 @@ let package = Package(
                 // Search-space and experiment files are YAML.
                 .product(name: "Yams", package: "Yams"),
             ],
-            exclude: ["README.md"]
+            exclude: ["README.md", "Report/README.md"]
         ),
         .target(
             name: "Serving",

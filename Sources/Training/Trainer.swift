@@ -101,10 +101,9 @@ public final class Trainer {
         return model
     }
 
-    /// Trains to the end (or until patience runs out), saving the best epoch to `checkpointPath`.
-    public func run(resume: Bool = false, observer: TrainingObserver? = nil) throws -> TrainingResult {
-        let cutoff = configuration.cutoff
-        precondition(evaluatesTest || configuration.selectOn == .validation, "selecting on the test set needs evaluatesTest")
+    /// The step before the first batch: the initial model, a warm start's optimizer state (not
+    /// when resuming, which restores its own), and `--loss sampled`'s sampler over the training targets.
+    func firstStep(resume: Bool) throws -> TrainingStep {
         var step = TrainingStep(
             model: try initialModel(), learningRate: configuration.learningRate,
             l2Penalty: configuration.l2Penalty, threads: configuration.threads)
@@ -116,6 +115,14 @@ public final class Trainer {
                 targetCounts: Trainer.targetCounts(dataset.train, indices: trainIndices, itemCount: dataset.itemCount),
                 alpha: configuration.sampleAlpha, negatives: configuration.negatives, hiddenSize: configuration.hiddenSize, seed: 0)
         }
+        return step
+    }
+
+    /// Trains to the end (or until patience runs out), saving the best epoch to `checkpointPath`.
+    public func run(resume: Bool = false, observer: TrainingObserver? = nil) throws -> TrainingResult {
+        let cutoff = configuration.cutoff
+        precondition(evaluatesTest || configuration.selectOn == .validation, "selecting on the test set needs evaluatesTest")
+        var step = try firstStep(resume: resume)
         try prepareOutputs(resume: resume, observer: observer)
         // Whether the files at the outputs are this run's: a new run leaves the previous run's in
         // place until its first checkpoint is renamed over them.
