@@ -53,12 +53,32 @@ struct BenchCommand: ParsableCommand {
             "Model variant to time: 'srgnn' or 'niser' (NISER+ with the paper's settings: normalisation, σ, position embeddings, dropout).")
     var variant: ModelVariant = .srgnn
 
+    @Option(
+        help:
+            "A synthetic catalogue of this many items instead of --data's examples (sessions: 40,000 or items / 5, whichever is more; srgnn synth's generator, popularity exponent 0.8).")
+    var items: Int?
+
+    @Option(help: "The training objective to time: full (the default) or sampled (then no floor is timed).")
+    var loss: TrainingLoss = .full
+
+    @Option(help: "--loss sampled: shared negatives per batch.")
+    var negatives = TrainingConfiguration().negatives
+
+    @Option(help: "--loss sampled: the sampling exponent.")
+    var sampleAlpha = TrainingConfiguration().sampleAlpha
+
     @Flag(help: "Print one JSON object.")
     var json = false
 
     func validate() throws {
         guard trainBatches >= 1, evalExamples >= 1, evalBatch >= 1, evalTile >= 1, latencyRequests >= 2, threads >= 1, batchSize >= 1 else {
             throw ValidationError("counts, --threads and --batch-size must be positive (--latency-requests at least 2)")
+        }
+        if let items, !(2...InputLimits.maximumItemCount).contains(items) {
+            throw ValidationError("--items must be in 2...\(InputLimits.maximumItemCount), got \(items)")
+        }
+        guard (1...TrainingConfiguration.limits.negatives).contains(negatives), (0...2).contains(sampleAlpha) else {
+            throw ValidationError("--negatives must be in 1...\(TrainingConfiguration.limits.negatives) and --sample-alpha in 0...2")
         }
     }
 
@@ -74,6 +94,12 @@ struct BenchCommand: ParsableCommand {
         var step = TrainingStep(
             model: try SRGNNModel(configuration: configuration, seed: 1), learningRate: 1e-3,
             l2Penalty: 1e-5, threads: threads)
+        if loss == .sampled {
+            var counts = [Int](repeating: 0, count: itemCount)
+            for target in targets { counts[Int(target) - 1] += 1 }
+            step.sampling = SampledLoss(targetCounts: counts, alpha: sampleAlpha, negatives: negatives, hiddenSize: hiddenSize, seed: 1)
+        }
+        log("loss: \(loss.rawValue)\(loss == .sampled ? " (\(negatives) negatives, alpha \(sampleAlpha))" : "")")
         var order = Array(prefixes.indices)
         var generator = SeededGenerator(seed: 7)
         order.shuffle(using: &generator)
@@ -84,12 +110,14 @@ struct BenchCommand: ParsableCommand {
         }
 
         // Training step (batch building, forward, backward, Adam) and the floor (the three score
-        // products alone), timed in turns so that a slow spell of the machine hits both alike.
-        let floor = ScoreProductFloor(itemCount: itemCount, batchSize: batchSize, hiddenSize: hiddenSize, threads: threads)
-        for i in 0..<3 { let b = batch(i, size: batchSize); step(prefixes: b.prefixes, targets: b.targets); _ = floor.run() }
-        floor.calibrate()  // the floor's fastest implementation here: our kernel or BLAS
+        // products alone, of the full softmax only), timed in turns so that a slow spell of the
+        // machine hits both alike.
+        let floor =
+            loss == .full ? ScoreProductFloor(itemCount: itemCount, batchSize: batchSize, hiddenSize: hiddenSize, threads: threads) : nil
+        for i in 0..<3 { let b = batch(i, size: batchSize); step(prefixes: b.prefixes, targets: b.targets); _ = floor?.run() }
+        floor?.calibrate()  // the floor's fastest implementation here: our kernel or BLAS
         log(
-            "kernel: \(ScoreKernels.defaultPath) (supported: \(ScoreKernels.supportedPaths.map(\.rawValue).joined(separator: ", "))), floor: \(floor.path)"
+            "kernel: \(ScoreKernels.defaultPath) (supported: \(ScoreKernels.supportedPaths.map(\.rawValue).joined(separator: ", "))), floor: \(floor?.path.rawValue ?? "none")"
         )
         var trainSeconds = 0.0, floorSeconds = 0.0
         var trainedExamples = 0
@@ -100,7 +128,7 @@ struct BenchCommand: ParsableCommand {
             step(prefixes: b.prefixes, targets: b.targets)
             trainSeconds += seconds(since: start)
             trainedExamples += b.targets.count
-            floorSeconds += floor.run()
+            floorSeconds += floor?.run() ?? 0
         }
         let trainStepMs = trainSeconds / Double(trainBatches) * 1000
         let phases = step.phaseSeconds.since(phasesBefore)
@@ -108,7 +136,7 @@ struct BenchCommand: ParsableCommand {
         let phaseMs = StepPhaseMilliseconds(
             batch: perStep(phases.batch), forward: perStep(phases.forward), loss: perStep(phases.loss),
             backward: perStep(phases.backward), update: perStep(phases.update))
-        let floorMs = floorSeconds / Double(trainBatches) * 1000
+        let floorMs = floor == nil ? nil : floorSeconds / Double(trainBatches) * 1000
 
         // The trained model frozen for inference: items prepared once, shared by both timings below.
         let inference = InferenceModel(step.model)
@@ -131,16 +159,22 @@ struct BenchCommand: ParsableCommand {
         latencies.sort()
         let p50 = latencies[latencies.count / 2]
         let p99 = latencies[min(latencies.count - 1, Int(Double(latencies.count) * 0.99))]
+        // A lone session streams the whole item matrix once: its size over the memory bandwidth.
+        let itemBytes = (itemCount + 1) * hiddenSize * MemoryLayout<Float>.size
+        let bandwidth = MemoryBandwidth.measure(threads: threads, bytes: min(2 * itemBytes, 1 << 30))
+        let latencyFloorMs = Double(itemBytes) / bandwidth * 1000
 
         let result = BenchResult(
-            source: source, variant: variant.rawValue, kernelPath: ScoreKernels.defaultPath.rawValue, floorPath: floor.path.rawValue,
+            source: source, variant: variant.rawValue, loss: loss.rawValue, kernelPath: ScoreKernels.defaultPath.rawValue,
+            floorPath: floor?.path.rawValue,
             blasLibrary: BLASInfo.library, blasCore: BLASInfo.detectedCore ?? "n/a", cpuModel: cpuModelName(),
             threads: threads, items: itemCount, hiddenSize: hiddenSize, batchSize: batchSize,
             trainExamplesPerSecond: Double(trainedExamples) / trainSeconds, trainStepMilliseconds: trainStepMs,
-            floorMilliseconds: floorMs, trainStepOverFloor: trainStepMs / floorMs, trainPhaseMilliseconds: phaseMs,
+            floorMilliseconds: floorMs, trainStepOverFloor: floorMs.map { trainStepMs / $0 }, trainPhaseMilliseconds: phaseMs,
             evalExamplesPerSecond: evaluation.examplesPerSecond, evalBatch: evalBatch, evalTile: evalTile,
             evalHitRateAt20Untrained: (evaluation.metrics(at: 20)?.hitRate ?? 0) / 100,
-            latencyP50Milliseconds: p50, latencyP99Milliseconds: p99, peakResidentBytes: peakResidentBytes())
+            latencyP50Milliseconds: p50, latencyP99Milliseconds: p99, memoryBandwidthGBps: bandwidth / 1e9,
+            latencyFloorMilliseconds: latencyFloorMs, peakResidentBytes: peakResidentBytes())
         if json {
             print(try JSONText.string(result))
         } else {
@@ -150,6 +184,11 @@ struct BenchCommand: ParsableCommand {
 
     /// Training examples: the dataset's when readable, else synthetic ones of Diginetica's shape.
     func loadExamples() -> (source: String, itemCount: Int, prefixes: [ArraySlice<Int32>], targets: [Int32]) {
+        if let items {
+            let log = SyntheticClickLog(itemCount: items, sessionCount: max(40_000, items / 5), seed: 3, popularityExponent: 0.8)
+            let examples = ExampleSet.augmenting(SessionList(log.sessions()))
+            return ("synthetic, \(items) items", items, (0..<examples.count).map { examples.prefix($0) }, examples.targets)
+        }
         if let dataset = try? SessionDataset.load(from: data) {
             let train = dataset.train
             return ("\(data) (real)", dataset.itemCount, (0..<train.count).map { train.prefix($0) }, train.targets)
@@ -164,32 +203,39 @@ struct BenchCommand: ParsableCommand {
 /// What `srgnn bench` measured (`--json` prints it with these keys).
 struct BenchResult: Encodable {
     var source: String
-    /// The model timed (`--variant`).
-    var variant: String
-    /// The score layer's kernel (`ScoreKernels.defaultPath`, the models' path) and the floor's faster implementation.
-    var kernelPath, floorPath: String
+    /// The model timed (`--variant`) and its objective (`--loss`).
+    var variant, loss: String
+    /// The score layer's kernel (`ScoreKernels.defaultPath`, the models' path) and the floor's
+    /// faster implementation (none for the sampled softmax, whose products are not the full ones).
+    var kernelPath: String
+    var floorPath: String?
     /// The BLAS library (OpenBLAS's build configuration, or Accelerate) and the core it detected.
     var blasLibrary: String
     var blasCore: String
     var cpuModel: String
     var threads, items, hiddenSize, batchSize: Int
-    var trainExamplesPerSecond, trainStepMilliseconds, floorMilliseconds, trainStepOverFloor: Double
+    var trainExamplesPerSecond, trainStepMilliseconds: Double
+    var floorMilliseconds, trainStepOverFloor: Double?
     /// The training step's phases, ms per step.
     var trainPhaseMilliseconds: StepPhaseMilliseconds
     var evalExamplesPerSecond: Double
     var evalBatch, evalTile: Int
     var evalHitRateAt20Untrained: Double
     var latencyP50Milliseconds, latencyP99Milliseconds: Double
+    /// Reading memory with `threads` threads, and the item matrix's size over it: the least time
+    /// one session's full ranking can take.
+    var memoryBandwidthGBps, latencyFloorMilliseconds: Double
     var peakResidentBytes: Int
 
     enum CodingKeys: String, CodingKey {
-        case source, variant, kernelPath = "kernel_path", floorPath = "floor_path", blasLibrary = "blas_library"
+        case source, variant, loss, kernelPath = "kernel_path", floorPath = "floor_path", blasLibrary = "blas_library"
         case blasCore = "blas_core", cpuModel = "cpu_model", threads, items, hiddenSize = "hidden_size", batchSize = "batch_size"
         case trainExamplesPerSecond = "train_examples_per_s", trainStepMilliseconds = "train_step_ms"
         case floorMilliseconds = "floor_ms", trainStepOverFloor = "train_step_over_floor", trainPhaseMilliseconds = "train_phase_ms"
         case evalExamplesPerSecond = "eval_examples_per_s", evalBatch = "eval_batch", evalTile = "eval_tile"
         case evalHitRateAt20Untrained = "eval_hit_rate_at_20_untrained"
         case latencyP50Milliseconds = "latency_p50_ms", latencyP99Milliseconds = "latency_p99_ms"
+        case memoryBandwidthGBps = "memory_bandwidth_gb_per_s", latencyFloorMilliseconds = "latency_floor_ms"
         case peakResidentBytes = "peak_rss_bytes"
     }
 
@@ -199,6 +245,40 @@ struct BenchResult: Encodable {
             let value = (child.value as? Double).map { String(format: "%.3f", $0) } ?? "\(child.value)"
             return "\(child.label ?? "?"): \(value)"
         }
+    }
+}
+
+/// How fast this machine reads memory: the best of three parallel sums over `bytes` (at least
+/// 64 MiB, beyond the last-level caches of the CPUs we run on), in bytes/s.
+enum MemoryBandwidth {
+    static func measure(threads: Int, bytes: Int = 64 << 20) -> Double {
+        let count = max(bytes, 64 << 20) / MemoryLayout<Float>.size
+        let buffer = [Float](repeating: 1, count: count)
+        var best = Double.infinity
+        var sums = [Float](repeating: 0, count: max(1, threads))
+        for _ in 0..<3 {
+            let start = DispatchTime.now()
+            buffer.withUnsafeBufferPointer { values in
+                sums.withUnsafeMutableBufferPointer { sums in
+                    nonisolated(unsafe) let sums = sums
+                    parallelFor(max(1, threads), threads: threads) { worker in
+                        let chunk = count / max(1, threads), first = worker * chunk
+                        let last = worker == threads - 1 ? count : first + chunk
+                        var accumulator = SIMD16<Float>()
+                        var i = first
+                        let base = UnsafeRawPointer(values.baseAddress!)
+                        while i + 16 <= last {
+                            accumulator += base.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+                            i += 16
+                        }
+                        sums[worker] = accumulator.sum()
+                    }
+                }
+            }
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9)
+        }
+        precondition(sums.reduce(0, +) > 0, "the sum is used, so the reads are not optimised away")
+        return Double(count * MemoryLayout<Float>.size) / best
     }
 }
 

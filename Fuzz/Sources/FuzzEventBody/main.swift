@@ -3,6 +3,7 @@ import FuzzSupport
 import Hummingbird
 import Logging
 @testable import Serving
+import Recommending
 import SRGNN
 
 /// What `POST /v1/events` does with a body, without the socket: decode, check the signed id, the

@@ -2,6 +2,7 @@ import Foundation
 import FuzzSupport
 import Hummingbird
 @testable import Serving
+import Recommending
 import SRGNN
 
 /// What the two recommendation routes do with a body, without the socket: decode, check `k`,
