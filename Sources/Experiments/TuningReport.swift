@@ -69,6 +69,9 @@ public struct TuningSummary: Codable, Sendable, Equatable {
         if base.cutoff != full.cutoff { words += ["--cutoff", "\(base.cutoff)"] }
         if !base.referenceDecayTiming { words.append("--textbook-decay") }
         if base.nonhybrid { words.append("--nonhybrid") }
+        if base.loss == .sampled {
+            words += ["--loss", base.loss.rawValue, "--negatives", "\(base.negatives)", "--sample-alpha", "\(base.sampleAlpha)"]
+        }
         return words.joined(separator: " ")
     }
 

@@ -85,6 +85,15 @@ struct TuneCommand: ParsableCommand {
     @Option(name: .long, parsing: .unconditional, help: "Worker threads.")
     var threads = ProcessInfo.processInfo.activeProcessorCount
 
+    @Option(name: TrainingOptions.names(.loss), help: TrainingOptions.help(.loss))
+    var loss = TrainingConfiguration().loss
+
+    @Option(name: TrainingOptions.names(.negatives), parsing: .unconditional, help: TrainingOptions.help(.negatives))
+    var negatives = TrainingConfiguration().negatives
+
+    @Option(name: TrainingOptions.names(.sampleAlpha), parsing: .unconditional, help: TrainingOptions.help(.sampleAlpha))
+    var sampleAlpha = TrainingConfiguration().sampleAlpha
+
     @Flag(name: .long, help: "Discard a previous search in --out whose header differs, instead of refusing.")
     var restart = false
 
@@ -126,6 +135,9 @@ struct TuneCommand: ParsableCommand {
         base.validationSplit = validationSplit
         base.validationFraction = validationFraction
         base.cutoff = SearchObjective(objective)?.cutoff ?? base.cutoff
+        base.loss = loss
+        base.negatives = negatives
+        base.sampleAlpha = sampleAlpha
         return base
     }
 

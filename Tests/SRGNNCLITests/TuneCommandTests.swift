@@ -2,10 +2,44 @@ import Foundation
 import SRGNN
 import Testing
 import TestSupport
+import Training
 
 /// `srgnn tune` and `srgnn train --config` end to end on a tiny dataset folder.
 @Suite("srgnn tune, srgnn train --config")
 struct TuneCommandTests {
+    /// `--loss sampled` reaches every run of a search, its record and the command it prints, and
+    /// that command retrains the best trial to the same validation objective.
+    @Test("tune --loss sampled: every run samples, and the printed command trains the best trial again")
+    func tuneSampled() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let data = folder.path + "/data", out = folder.path + "/search"
+        try WarmStartCommandTests.writeFolder(data, items: 30, seed: 1) { "sku\($0)" }
+        let space = try folder.file("space.yaml", "hidden-size: 8\n")
+        var result = try runSRGNN([
+            "tune", "--data", data, "--trials", "1", "--out", out, "--space", space, "--epochs-per-trial", "1", "--threads", "1",
+            "--loss", "sampled", "--negatives", "16", "--sample-alpha", "0.5",
+        ])
+        #expect(result.status == 0, "\(result.error)")
+        let search = try String(contentsOfFile: out + "/search.json", encoding: .utf8)
+        #expect(search.contains("\"loss\":\"sampled\"") && search.contains("\"negatives\":16"), "\(search)")
+        #expect(result.output.contains("--loss sampled --negatives 16 --sample-alpha 0.5"), "\(result.output)")
+        struct Summary: Decodable {
+            struct Best: Decodable { let best_objective: Double }
+            let best: Best
+            let command: String
+        }
+        let summary = try JSONDecoder().decode(Summary.self, from: Data(contentsOf: URL(fileURLWithPath: out + "/summary.json")))
+        let words = summary.command.replacingOccurrences(of: "--epochs 30", with: "--epochs 1")
+            .replacingOccurrences(of: "best.safetensors", with: folder.path + "/best.safetensors")
+            .split(separator: " ").map(String.init)
+        result = try runSRGNN(Array(words.dropFirst()) + ["--threads", "1"])
+        #expect(result.status == 0, "\(result.error)")
+        let retrained = try #require(try LoadedModel.load(from: folder.path + "/best.safetensors").metadata)
+        #expect(retrained.metrics["validation.MRR@20"] == summary.best.best_objective, "\(summary.command)")
+        #expect(retrained.trainingConfiguration?.loss == .sampled && retrained.trainingConfiguration?.negatives == 16)
+    }
+
     @Test("tune runs the defaults and 2 trials, writes its files, and continues when rerun")
     func tune() throws {
         let folder = try TemporaryFolder()
