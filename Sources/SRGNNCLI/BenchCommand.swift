@@ -87,6 +87,11 @@ struct BenchCommand: ParsableCommand {
         let (source, itemCount, prefixes, targets) = loadExamples()
         func log(_ message: String) { if !json { print(message) } }
         log("examples: \(source), \(prefixes.count) examples, \(itemCount) items, d=\(hiddenSize), batch \(batchSize), \(threads) threads")
+        // A lone session streams the whole item matrix once: its size over the memory bandwidth,
+        // measured before training so that its buffer does not add to the peak memory reported.
+        let itemBytes = (itemCount + 1) * hiddenSize * MemoryLayout<Float>.size
+        let bandwidth = MemoryBandwidth.measure(threads: threads, bytes: min(2 * itemBytes, 1 << 30))
+        let latencyFloorMs = Double(itemBytes) / bandwidth * 1000
 
         var configuration = SRGNNConfiguration(itemCount: itemCount, hiddenSize: hiddenSize)
         variant.configure(&configuration)
@@ -159,10 +164,6 @@ struct BenchCommand: ParsableCommand {
         latencies.sort()
         let p50 = latencies[latencies.count / 2]
         let p99 = latencies[min(latencies.count - 1, Int(Double(latencies.count) * 0.99))]
-        // A lone session streams the whole item matrix once: its size over the memory bandwidth.
-        let itemBytes = (itemCount + 1) * hiddenSize * MemoryLayout<Float>.size
-        let bandwidth = MemoryBandwidth.measure(threads: threads, bytes: min(2 * itemBytes, 1 << 30))
-        let latencyFloorMs = Double(itemBytes) / bandwidth * 1000
 
         let result = BenchResult(
             source: source, variant: variant.rawValue, loss: loss.rawValue, kernelPath: ScoreKernels.defaultPath.rawValue,
