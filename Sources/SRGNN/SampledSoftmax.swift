@@ -134,20 +134,18 @@ public struct SampledSoftmax {
                     let zRow = z + row * c, target = candidates[row]
                     for column in 0..<c { zRow[column] -= logCorrection[column] }
                     let positive = zRow[row]
-                    var maximum = -Float.infinity
-                    for column in 0..<c where column == row || candidates[column] != target { maximum = max(maximum, zRow[column]) }
-                    var sum: Double = 0
-                    for column in 0..<c {
-                        if column != row && candidates[column] == target {
-                            zRow[column] = 0  // an accidental hit: masked
-                        } else {
-                            zRow[column] = exp(zRow[column] - maximum)
-                            sum += Double(zRow[column])
-                        }
+                    // Accidental hits weigh nothing: pushed below every logit, then zeroed after the
+                    // (vectorised) exponentials, which clamp far below e^0 rather than reach 0.
+                    for column in 0..<c where column != row && candidates[column] == target { zRow[column] = -.infinity }
+                    var maximum: Float = 0
+                    var sum = expShiftSum(zRow, count: c, maximum: &maximum, path: path)
+                    for column in 0..<c where column != row && candidates[column] == target {
+                        sum -= zRow[column]
+                        zRow[column] = 0
                     }
-                    let scale = Float(1 / sum)
+                    let scale = 1 / sum
                     for column in 0..<c { zRow[column] *= scale }
-                    total += log(sum) + Double(maximum) - Double(positive)
+                    total += Double(log(sum)) + Double(maximum) - Double(positive)
                 }
             }
         }
