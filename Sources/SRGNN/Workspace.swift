@@ -78,7 +78,7 @@ public final class SRGNNWorkspace {
     /// Sizes the buffers of the loss and the backward pass.
     func prepareTraining(_ batch: SessionBatch, _ configuration: SRGNNConfiguration, scoreLayer: ScoreLayer, threads: Int) {
         let d = configuration.hiddenSize, items = configuration.itemCount
-        let n = batch.nodeCount, p = batch.positionCount, b = batch.sessionCount
+        let b = batch.sessionCount
         let tiles = scoreLayer.tileCount, workers = scoreLayer.workers(threads: threads)
         scores.ensureCapacity(b * items)
         targetScores.ensureCapacity(b)
