@@ -103,7 +103,8 @@ let package = Package(
             name: "EvaluationTests",
             dependencies: ["Evaluation", "Experiments", "SRGNN", "Recommending", "SessionData", "TensorCore", "TestSupport"]),
         .testTarget(
-            name: "TrainingTests", dependencies: ["Training", "Experiments", "Evaluation", "SRGNN", "SessionData", "TensorCore", "TestSupport"]),
+            name: "TrainingTests",
+            dependencies: ["Training", "Experiments", "Evaluation", "SRGNN", "SessionData", "TensorCore", "TestSupport"]),
         // The `srgnn` executable end to end, and its option groups in process.
         .testTarget(
             name: "SRGNNCLITests",

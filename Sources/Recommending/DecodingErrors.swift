@@ -69,4 +69,3 @@ public func expectedName(_ type: Any.Type) -> String {
         return name
     }
 }
-

@@ -36,7 +36,11 @@ public struct EmbeddingRowGradient {
 
     mutating func zeroValues() {
         let count = rows.count * hiddenSize
-        if values.count < count { values = [Float](repeating: 0, count: count) } else { values.withUnsafeMutableBufferPointer { $0.baseAddress!.update(repeating: 0, count: count) } }
+        if values.count < count {
+            values = [Float](repeating: 0, count: count)
+        } else {
+            values.withUnsafeMutableBufferPointer { $0.baseAddress!.update(repeating: 0, count: count) }
+        }
     }
 
     mutating func withValues<R>(_ body: (UnsafeMutablePointer<Float>) throws -> R) rethrows -> R {

@@ -55,7 +55,8 @@ struct BenchCommand: ParsableCommand {
 
     @Option(
         help:
-            "A synthetic catalogue of this many items instead of --data's examples (sessions: 40,000 or items / 5, whichever is more; srgnn synth's generator, popularity exponent 0.8).")
+            "A synthetic catalogue of this many items instead of --data's examples (sessions: 40,000 or items / 5, whichever is more; srgnn synth's generator, popularity exponent 0.8)."
+    )
     var items: Int?
 
     @Option(help: "The training objective to time: full (the default) or sampled (then no floor is timed).")

@@ -47,7 +47,9 @@ struct SynthCommand: ParsableCommand {
         guard (2...InputLimits.maximumItemCount).contains(items) else {
             throw ValidationError("--items must be in 2...\(InputLimits.maximumItemCount), got \(items)")
         }
-        guard (1...10_000_000_000).contains(sessions) else { throw ValidationError("--sessions must be in 1...10000000000, got \(sessions)") }
+        guard (1...10_000_000_000).contains(sessions) else {
+            throw ValidationError("--sessions must be in 1...10000000000, got \(sessions)")
+        }
         guard (0...4).contains(popularityExponent) else {
             throw ValidationError("--popularity-exponent must be in 0...4, got \(popularityExponent)")
         }

@@ -295,7 +295,8 @@ extension Hyperparameter {
             omittedWhen: { $0.loss == .full && $0.negatives == defaults.negatives }),
         Hyperparameter(
             .sampleAlpha, \.sampleAlpha, .double(\.sampleAlpha), flags: ["sample-alpha"],
-            help: "--loss sampled: negatives are drawn ∝ (times an item is a training target)^alpha; 0 is uniform (default: \(defaults.sampleAlpha)).",
+            help:
+                "--loss sampled: negatives are drawn ∝ (times an item is a training target)^alpha; 0 is uniform (default: \(defaults.sampleAlpha)).",
             atMost: { $0 >= 0 && $0 <= 2 ? nil : "sample alpha must be in [0, 2] (got \($0))" },
             omittedWhen: { $0.loss == .full && $0.sampleAlpha == defaults.sampleAlpha }),
     ]

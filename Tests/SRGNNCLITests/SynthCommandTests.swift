@@ -9,12 +9,16 @@ import TestSupport
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }
         let csv = folder.path + "/clicks.csv"
-        let run = try runSRGNN(["synth", "--items", "3000", "--sessions", "4000", "--out", csv, "--seed", "7", "--popularity-exponent", "0.7"])
+        let run = try runSRGNN([
+            "synth", "--items", "3000", "--sessions", "4000", "--out", csv, "--seed", "7", "--popularity-exponent", "0.7",
+        ])
         #expect(run.status == 0, "\(run.error)")
         let expected = SyntheticClickLog(itemCount: 3_000, sessionCount: 4_000, seed: 7, popularityExponent: 0.7).clicks()
         #expect(run.output.contains("4000 sessions, \(expected.count) clicks over 3000 items"), "\(run.output)")
         let again = folder.path + "/again.csv"
-        #expect(try runSRGNN(["synth", "--items", "3000", "--sessions", "4000", "--out", again, "--seed", "7", "--popularity-exponent", "0.7"]).status == 0)
+        #expect(
+            try runSRGNN(["synth", "--items", "3000", "--sessions", "4000", "--out", again, "--seed", "7", "--popularity-exponent", "0.7"])
+                .status == 0)
         #expect(FileManager.default.contentsEqual(atPath: csv, andPath: again), "same options, same file")
         let data = folder.path + "/data"
         let preprocess = try runSRGNN([

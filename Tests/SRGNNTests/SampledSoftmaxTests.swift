@@ -75,7 +75,8 @@ import Testing
             var plus = c, minus = c
             vary(&plus, h)
             vary(&minus, -h)
-            return (Self.referenceLoss(plus, s: plus.s, e: plus.e, normalize: normalize)
+            return
+                (Self.referenceLoss(plus, s: plus.s, e: plus.e, normalize: normalize)
                 - Self.referenceLoss(minus, s: minus.s, e: minus.e, normalize: normalize)) / (2 * h)
         }
         for i in 0..<(c.b * c.d) {
@@ -96,7 +97,8 @@ import Testing
         var uncorrected = c
         uncorrected.logQ = c.logQ.map { _ in 0 }
         #expect(abs(Self.ours(uncorrected, normalize: false).loss - Self.ours(c, normalize: false).loss) > 1e-3)
-        #expect(abs(Self.referenceLoss(uncorrected, s: c.s, e: c.e, normalize: false) - Self.ours(uncorrected, normalize: false).loss) < 1e-5)
+        #expect(
+            abs(Self.referenceLoss(uncorrected, s: c.s, e: c.e, normalize: false) - Self.ours(uncorrected, normalize: false).loss) < 1e-5)
     }
 
     /// One session whose candidates are its target then every item once, uncorrected: the hit of

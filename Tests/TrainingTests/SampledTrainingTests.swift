@@ -41,7 +41,8 @@ import Training
             }
             let fullEmbedding = full.values(of: .embedding)
             for (slot, row) in rows.rows.enumerated() {
-                let ours = Array(rows.values[(slot * 6)..<(slot * 6 + 6)]), expected = Array(fullEmbedding[(Int(row) * 6)..<(Int(row) * 6 + 6)])
+                let ours = Array(rows.values[(slot * 6)..<(slot * 6 + 6)]),
+                    expected = Array(fullEmbedding[(Int(row) * 6)..<(Int(row) * 6 + 6)])
                 #expect(closeness(ours, expected) == nil, "embedding row \(row)")
             }
         }
