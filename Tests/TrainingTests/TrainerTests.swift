@@ -57,16 +57,24 @@ func smallConfiguration(epochs: Int = 3, threads: Int = 1) -> TrainingConfigurat
         #expect(try again.model.recommend(session: [1, 2, 3], k: 10) == loaded.model.recommend(session: [1, 2, 3], k: 10))
     }
 
-    /// An interrupted run resumed from its last epoch ends exactly as an uninterrupted one.
-    @Test func resumedRunEqualsUninterruptedRun() throws {
-        let folder = try temporaryFolder("resume")
+    /// An interrupted run resumed from its last epoch ends exactly as an uninterrupted one, with
+    /// the full softmax and with the sampled one (whose negatives are drawn again the same).
+    @Test(arguments: [TrainingLoss.full, .sampled])
+    func resumedRunEqualsUninterruptedRun(loss: TrainingLoss) throws {
+        let folder = try temporaryFolder("resume-\(loss.rawValue)")
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let dataset = syntheticDataset()
+        func configuration(epochs: Int) -> TrainingConfiguration {
+            var configuration = smallConfiguration(epochs: epochs)
+            configuration.loss = loss
+            configuration.negatives = 16
+            return configuration
+        }
         let straight = try Trainer(
-            configuration: smallConfiguration(epochs: 4), dataset: dataset, checkpointPath: folder + "/a.safetensors"
+            configuration: configuration(epochs: 4), dataset: dataset, checkpointPath: folder + "/a.safetensors"
         ).run()
-        _ = try Trainer(configuration: smallConfiguration(epochs: 2), dataset: dataset, checkpointPath: folder + "/b.safetensors").run()
-        let resumed = try Trainer(configuration: smallConfiguration(epochs: 4), dataset: dataset, checkpointPath: folder + "/b.safetensors")
+        _ = try Trainer(configuration: configuration(epochs: 2), dataset: dataset, checkpointPath: folder + "/b.safetensors").run()
+        let resumed = try Trainer(configuration: configuration(epochs: 4), dataset: dataset, checkpointPath: folder + "/b.safetensors")
             .run(resume: true)
         // Everything but the wall-clock seconds.
         func comparable(_ history: [EpochRecord]) -> [EpochRecord] {
