@@ -1,8 +1,9 @@
 -- wrk script for scripts/fleet-test.sh: POST /v1/recommendations through the load balancer,
 -- cycling over request bodies (one JSON body per line of $BODIES, each with its own session_id),
 -- counting every answer with a status of 300 or more per thread, and one RESULT line at the end.
-local bodies = {}
-local next_index = 1
+-- The bodies and the request cycle are load-test.lua's (run from the repository's root); this adds
+-- the per-thread count of non-2xx answers and its own summary line.
+dofile("scripts/load-test.lua")
 local threads = {}
 -- Per thread (each wrk thread has its own Lua state); summed in done().
 non2xx = 0
@@ -10,23 +11,6 @@ first_bad = ""
 
 function setup(thread)
   table.insert(threads, thread)
-end
-
-function init(args)
-  local path = os.getenv("BODIES") or error("BODIES is not set")
-  for line in io.lines(path) do bodies[#bodies + 1] = line end
-  if #bodies == 0 then error("no request bodies in " .. path) end
-  -- Threads start at different places so they do not send the same sessions in lockstep.
-  next_index = math.random(#bodies)
-  wrk.method = "POST"
-  wrk.path = "/v1/recommendations"
-  wrk.headers["Content-Type"] = "application/json"
-end
-
-function request()
-  local body = bodies[next_index]
-  next_index = next_index % #bodies + 1
-  return wrk.format(nil, nil, nil, body)
 end
 
 function response(status, headers, body)

@@ -59,7 +59,7 @@ extension SRGNNModel {
         sampled: SampledSoftmaxWorkspace
     ) -> Float {
         let b = batch.sessionCount, d = configuration.hiddenSize
-        precondition(candidates.count >= b && Array(candidates[0..<b]) == batch.targets, "the candidates start with the batch's targets")
+        precondition(candidates.count >= b && candidates[0..<b].elementsEqual(batch.targets), "the candidates start with the batch's targets")
         precondition(logCorrection.count == candidates.count, "one correction per candidate")
         let layer = SampledSoftmax(hiddenSize: d, normalize: configuration.normalize, path: kernelPath)
         let total = parameters.withPointers { w in
