@@ -101,10 +101,10 @@ public struct Recommender: Sendable {
 
     /// A recommender over `model`, scoring through `inference` (`model`'s model prepared for
     /// inference, e.g. shared with an evaluator), or when nil through one prepared here on the
-    /// default kernel path.
+    /// default kernel path for `retrieval`.
     public init(
         model: LoadedModel, inference: InferenceModel? = nil, maxSessionLength: Int = Recommender.defaultMaxSessionLength,
-        catalog: Catalog? = nil, fallback: Fallback = .none
+        catalog: Catalog? = nil, fallback: Fallback = .none, retrieval: Retrieval = .exact
     ) {
         precondition(maxSessionLength >= 1, "maxSessionLength must be at least 1")
         precondition(inference.map { $0.configuration == model.model.configuration } ?? true, "an inference model of another model")
@@ -112,7 +112,7 @@ public struct Recommender: Sendable {
         self.maxSessionLength = maxSessionLength
         self.catalog = catalog.map { CatalogIndex($0, vocabulary: model.vocabulary) }
         self.fallback = fallback
-        self.inference = inference ?? InferenceModel(model.model)
+        self.inference = inference ?? InferenceModel(model.model, retrieval: retrieval)
     }
 
     /// Loads `path` (see `LoadedModel.load`); a bad or missing file throws `ModelError` naming it.

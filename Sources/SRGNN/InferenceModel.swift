@@ -20,29 +20,51 @@ public final class InferenceModel: Sendable {
     public let packedItems: PackedItemEmbedding?
     /// A NISER model's Ê, normalised once when there are no packed items (packed items hold it otherwise).
     public let normalizedItems: NormalizedItemEmbedding?
+    /// How `select` and `recommend` find the best items (`scores` and `ranks` are always exact).
+    public let retrieval: Retrieval
+    /// The scored item vectors (E, or a NISER model's Ê) quantised to int8, for approximate retrieval.
+    public let quantizedItems: Int8ItemMatrix?
     private let workspaces = WorkspacePool()
 
     /// Prepares `model`'s items for `path` (the model's own `kernelPath` when nil), which the
-    /// whole pass then runs on: O(I d) once, instead of per call.
-    public init(_ model: SRGNNModel, path: KernelPath? = nil) {
+    /// whole pass then runs on, and for `retrieval`: O(I d) once, instead of per call.
+    public init(_ model: SRGNNModel, path: KernelPath? = nil, retrieval: Retrieval = .exact) {
         var model = model
         let path = path ?? model.kernelPath
         model.kernelPath = path
         self.model = model
         self.path = path
+        self.retrieval = retrieval
         packedItems = PackedItemEmbedding(model, path: path)
         normalizedItems = packedItems == nil ? NormalizedItemEmbedding(model, path: path) : nil
+        guard case .approximate = retrieval else {
+            quantizedItems = nil
+            return
+        }
+        let d = model.configuration.hiddenSize, count = model.configuration.itemCount
+        // Row 0 of the embedding is padding; item j is row j.
+        if let normalized = normalizedItems ?? NormalizedItemEmbedding(model, path: path) {
+            quantizedItems = normalized.values.withUnsafeBufferPointer { Int8ItemMatrix(items: $0.baseAddress! + d, count: count, hiddenSize: d) }
+        } else {
+            quantizedItems = model.parameters.withPointers { Int8ItemMatrix(items: $0.embedding + d, count: count, hiddenSize: d) }
+        }
     }
 
     public var configuration: SRGNNConfiguration { model.configuration }
     public var itemCount: Int { model.configuration.itemCount }
 
     /// Each session's answer from its own `selections` entry, best first (ties to the lower id);
-    /// see `SRGNNModel.recommend(sessions:selections:…)`. A bad session throws `ModelError` before
+    /// see `SRGNNModel.recommend(sessions:selections:…)`, or by approximate retrieval when the
+    /// model was prepared for it (see `Retrieval`). A bad session throws `ModelError` before
     /// any work is done.
     public func select(sessions: [[Int32]], selections: [ItemSelection], threads: Int = 1) throws -> [[ScoredItem<Int32>]] {
         try workspaces.with { workspace in
-            try model.recommend(
+            if case let .approximate(candidates) = retrieval, let quantizedItems {
+                return try model.approximateRecommend(
+                    sessions: sessions, selections: selections, candidates: candidates, quantizedItems: quantizedItems,
+                    workspace: workspace, threads: threads, packedItems: packedItems, normalizedItems: normalizedItems, path: path)
+            }
+            return try model.recommend(
                 sessions: sessions, selections: selections, workspace: workspace, threads: threads,
                 packedItems: packedItems, normalizedItems: normalizedItems, path: path)
         }

@@ -68,6 +68,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "--loss sampled: the sampling exponent.")
     var sampleAlpha = TrainingConfiguration().sampleAlpha
 
+    @Option(help: "Candidates the approximate retrieval rescores per session (its latency and recall@20 are timed after the exact ones).")
+    var retrievalCandidates = Retrieval.defaultCandidates
+
     @Flag(help: "Print one JSON object.")
     var json = false
 
@@ -80,6 +83,9 @@ struct BenchCommand: ParsableCommand {
         }
         guard (1...TrainingConfiguration.limits.negatives).contains(negatives), (0...2).contains(sampleAlpha) else {
             throw ValidationError("--negatives must be in 1...\(TrainingConfiguration.limits.negatives) and --sample-alpha in 0...2")
+        }
+        guard (1...Retrieval.maximumCandidates).contains(retrievalCandidates) else {
+            throw ValidationError("--retrieval-candidates must be in 1...\(Retrieval.maximumCandidates)")
         }
     }
 
@@ -153,18 +159,16 @@ struct BenchCommand: ParsableCommand {
         let evaluation = Evaluator(cutoffs: [20], listLength: nil, threads: threads, ties: .optimistic)
             .evaluate(SRGNNScorer(inference: inference, batchSize: evalBatch, tileItems: evalTile), on: examples)
 
-        // Latency of one session, as a server sees it (a workspace from the pool, batch of one, items packed at load).
-        var latencies = [Double]()
-        latencies.reserveCapacity(latencyRequests)
-        for i in 0..<latencyRequests {
-            let session = Array(prefixes[order[i % order.count]])
-            let start = DispatchTime.now()
-            _ = try inference.recommend(sessions: [session], k: 20, threads: threads)
-            latencies.append(seconds(since: start) * 1000)
-        }
-        latencies.sort()
-        let p50 = latencies[latencies.count / 2]
-        let p99 = latencies[min(latencies.count - 1, Int(Double(latencies.count) * 0.99))]
+        // Latency of one session, as a server sees it (a workspace from the pool, batch of one,
+        // items prepared at load), exact, then approximate with its recall@20 against exact.
+        let sessions = (0..<latencyRequests).map { Array(prefixes[order[$0 % order.count]]) }
+        let (exactLatency, exactAnswers) = try Self.latencies(of: inference, sessions: sessions, threads: threads)
+        let approximate = InferenceModel(step.model, retrieval: .approximate(candidates: retrievalCandidates))
+        let (approximateLatency, approximateAnswers) = try Self.latencies(of: approximate, sessions: sessions, threads: threads)
+        let recall =
+            zip(exactAnswers, approximateAnswers).map { exact, approximate in
+                Double(Set(exact.map(\.id)).intersection(approximate.map(\.id)).count) / Double(max(1, exact.count))
+            }.reduce(0, +) / Double(sessions.count)
 
         let result = BenchResult(
             source: source, variant: variant.rawValue, loss: loss.rawValue, kernelPath: ScoreKernels.defaultPath.rawValue,
@@ -175,13 +179,35 @@ struct BenchCommand: ParsableCommand {
             floorMilliseconds: floorMs, trainStepOverFloor: floorMs.map { trainStepMs / $0 }, trainPhaseMilliseconds: phaseMs,
             evalExamplesPerSecond: evaluation.examplesPerSecond, evalBatch: evalBatch, evalTile: evalTile,
             evalHitRateAt20Untrained: (evaluation.metrics(at: 20)?.hitRate ?? 0) / 100,
-            latencyP50Milliseconds: p50, latencyP99Milliseconds: p99, memoryBandwidthGBps: bandwidth / 1e9,
+            latencyP50Milliseconds: exactLatency.p50, latencyP99Milliseconds: exactLatency.p99,
+            approximateCandidates: retrievalCandidates, approximateLatencyP50Milliseconds: approximateLatency.p50,
+            approximateLatencyP99Milliseconds: approximateLatency.p99, approximateRecallAt20: recall,
+            memoryBandwidthGBps: bandwidth / 1e9,
             latencyFloorMilliseconds: latencyFloorMs, peakResidentBytes: peakResidentBytes())
         if json {
             print(try JSONText.string(result))
         } else {
             for line in result.lines { print(line) }
         }
+    }
+
+    /// Each session's top 20 from `model` alone, timed: the median and 99th percentile in ms, and the answers.
+    static func latencies(
+        of model: InferenceModel, sessions: [[Int32]], threads: Int
+    ) throws -> (
+        (p50: Double, p99: Double), [[ScoredItem<Int32>]]
+    ) {
+        var milliseconds = [Double](), answers = [[ScoredItem<Int32>]]()
+        for session in sessions {
+            let start = DispatchTime.now()
+            answers.append(try model.recommend(sessions: [session], k: 20, threads: threads)[0])
+            milliseconds.append(seconds(since: start) * 1000)
+        }
+        milliseconds.sort()
+        return (
+            (milliseconds[milliseconds.count / 2], milliseconds[min(milliseconds.count - 1, Int(Double(milliseconds.count) * 0.99))]),
+            answers
+        )
     }
 
     /// Training examples: the dataset's when readable, else synthetic ones of Diginetica's shape.
@@ -224,6 +250,10 @@ struct BenchResult: Encodable {
     var evalBatch, evalTile: Int
     var evalHitRateAt20Untrained: Double
     var latencyP50Milliseconds, latencyP99Milliseconds: Double
+    /// Approximate retrieval (`Retrieval.approximate`): candidates rescored, latency, and the
+    /// share of exact ranking's top 20 it returns (mean over the timed sessions).
+    var approximateCandidates: Int
+    var approximateLatencyP50Milliseconds, approximateLatencyP99Milliseconds, approximateRecallAt20: Double
     /// Reading memory with `threads` threads, and the item matrix's size over it: the least time
     /// one session's full ranking can take.
     var memoryBandwidthGBps, latencyFloorMilliseconds: Double
@@ -237,6 +267,8 @@ struct BenchResult: Encodable {
         case evalExamplesPerSecond = "eval_examples_per_s", evalBatch = "eval_batch", evalTile = "eval_tile"
         case evalHitRateAt20Untrained = "eval_hit_rate_at_20_untrained"
         case latencyP50Milliseconds = "latency_p50_ms", latencyP99Milliseconds = "latency_p99_ms"
+        case approximateCandidates = "approximate_candidates", approximateLatencyP50Milliseconds = "approximate_latency_p50_ms"
+        case approximateLatencyP99Milliseconds = "approximate_latency_p99_ms", approximateRecallAt20 = "approximate_recall_at_20"
         case memoryBandwidthGBps = "memory_bandwidth_gb_per_s", latencyFloorMilliseconds = "latency_floor_ms"
         case peakResidentBytes = "peak_rss_bytes"
     }

@@ -88,3 +88,36 @@ struct ItemRuleOptions: ParsableArguments {
         return String(Substring(bytes))
     }
 }
+
+/// How `recommend` and `serve` find a session's best items: exact full ranking (the default) or
+/// approximate retrieval for large catalogues.
+struct RetrievalOptions: ParsableArguments {
+    enum Mode: String, ExpressibleByArgument, CaseIterable {
+        case exact, approximate
+    }
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "exact: score every item in fp32 (the model's own ranking). approximate: scan an int8 copy of the item matrix (a quarter of the memory traffic, for catalogues of millions of items) and rescore its best --retrieval-candidates exactly; recall@20 against exact is in docs/PERFORMANCE.md.",
+            valueName: "exact|approximate"))
+    var retrieval: Mode = .exact
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp("--retrieval approximate: candidates rescored exactly per session.", valueName: "n"))
+    var retrievalCandidates = Retrieval.defaultCandidates
+
+    func validate() throws {
+        guard (1...Retrieval.maximumCandidates).contains(retrievalCandidates) else {
+            throw ValidationError("--retrieval-candidates must be in 1...\(Retrieval.maximumCandidates), got \(retrievalCandidates)")
+        }
+    }
+
+    var value: Retrieval {
+        switch retrieval {
+        case .exact: .exact
+        case .approximate: .approximate(candidates: retrievalCandidates)
+        }
+    }
+}

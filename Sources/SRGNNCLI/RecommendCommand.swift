@@ -88,6 +88,8 @@ struct RecommendCommand: ParsableCommand {
 
     @OptionGroup var rules: ItemRuleOptions
 
+    @OptionGroup var retrieval: RetrievalOptions
+
     @Flag(name: .long, help: "Print JSON: {\"items\":[{\"id\":…,\"score\":…},…]} (--input always writes JSON lines).")
     var json = false
 
@@ -145,7 +147,8 @@ struct RecommendCommand: ParsableCommand {
         reportLoaded(loaded, path: model)
         let recommender = Recommender(
             model: loaded, maxSessionLength: session.maxSessionLength,
-            catalog: try catalog.catalog.map { try Catalog.load(from: $0) }, fallback: catalog.fallback)
+            catalog: try catalog.catalog.map { try Catalog.load(from: $0) }, fallback: catalog.fallback,
+            retrieval: retrieval.value)
         if let path = catalog.catalog, let index = recommender.catalog, index.rowsNotInModel > 0 {
             printNote("\(path): \(index.rowsNotInModel) catalog rows name items the model does not know (ignored)")
         }

@@ -92,6 +92,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var catalog: CatalogOptions
 
+    @OptionGroup var retrieval: RetrievalOptions
+
     @Option(
         name: .long,
         help: ArgumentHelp(
@@ -137,7 +139,7 @@ struct ServeCommand: AsyncParsableCommand {
         let loader = ModelLoader(
             propagationSteps: architecture.propagationSteps, nonhybrid: architecture.nonhybrid,
             maxSessionLength: session.maxSessionLength, warmUpSessions: serving.maxCoalescedSessions,
-            catalogPath: catalog.catalog, fallback: catalog.fallback)
+            catalogPath: catalog.catalog, fallback: catalog.fallback, retrieval: retrieval.value)
         let (split, paths) = try VariantSplit.fromCommandLine(models: model, split: self.split)
         var models = [ServedModel]()
         for (name, path) in zip(split.names, paths) {
@@ -148,7 +150,8 @@ struct ServeCommand: AsyncParsableCommand {
                 throw CommandError("cannot serve: \(error)")
             }
             reportLoaded(served.recommender.loaded, path: path)
-            logger.info("loaded \(name): \(served.summary) in \(String(format: "%.3f", served.loadSeconds ?? 0)) s")
+            logger.info(
+                "loaded \(name): \(served.summary) in \(String(format: "%.3f", served.loadSeconds ?? 0)) s; retrieval \(retrieval.value)")
             models.append(served)
         }
         if split.names.count > 1 {

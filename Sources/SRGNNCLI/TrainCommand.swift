@@ -361,6 +361,8 @@ struct TrainingOptions: ParsableArguments {
     var negatives: Int?
     @Option(name: Self.names(.sampleAlpha), parsing: .unconditional, help: Self.help(.sampleAlpha))
     var sampleAlpha: Double?
+    @Option(name: Self.names(.evaluationExamples), parsing: .unconditional, help: Self.help(.evaluationExamples))
+    var evaluationExamples: Int?
 
     /// An option's long names, from its hyperparameter's entry.
     static func names(_ key: TrainingConfiguration.Key) -> NameSpecification {
@@ -395,6 +397,7 @@ struct TrainingOptions: ParsableArguments {
         settings.loss = loss
         settings.negatives = negatives
         settings.sampleAlpha = sampleAlpha
+        settings.evaluationExamples = evaluationExamples
         // The variant sets its four parts; each flag then overrides one.
         if let variant { settings.apply(variant) }
         if normalize { settings.normalize = true }

@@ -97,11 +97,13 @@ public struct ModelLoader: Sendable {
     public var catalogPath: String?
     /// What answers a session the model cannot embed (`Recommender.fallback`).
     public var fallback: Fallback
+    /// Exact full ranking, or approximate retrieval for large catalogues (`Retrieval`).
+    public var retrieval: Retrieval
 
     public init(
         propagationSteps: Int = 1, nonhybrid: Bool = false,
         maxSessionLength: Int = Recommender.defaultMaxSessionLength, warmUpSessions: Int = 64,
-        catalogPath: String? = nil, fallback: Fallback = .none
+        catalogPath: String? = nil, fallback: Fallback = .none, retrieval: Retrieval = .exact
     ) {
         self.propagationSteps = propagationSteps
         self.nonhybrid = nonhybrid
@@ -109,6 +111,7 @@ public struct ModelLoader: Sendable {
         self.warmUpSessions = warmUpSessions
         self.catalogPath = catalogPath
         self.fallback = fallback
+        self.retrieval = retrieval
     }
 
     /// The largest catalog file read, in bytes (1 GiB): a budget for memory and reload time.
@@ -133,7 +136,8 @@ public struct ModelLoader: Sendable {
                 throw ServingError.catalogRefused("\(error)")
             }
         }
-        let recommender = Recommender(model: loaded, maxSessionLength: maxSessionLength, catalog: catalog?.0, fallback: fallback)
+        let recommender = Recommender(
+            model: loaded, maxSessionLength: maxSessionLength, catalog: catalog?.0, fallback: fallback, retrieval: retrieval)
         try warmUp(recommender, path: path)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         return ServedModel(

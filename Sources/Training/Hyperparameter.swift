@@ -299,6 +299,14 @@ extension Hyperparameter {
                 "--loss sampled: negatives are drawn ∝ (times an item is a training target)^alpha; 0 is uniform (default: \(defaults.sampleAlpha)).",
             atMost: { $0 >= 0 && $0 <= 2 ? nil : "sample alpha must be in [0, 2] (got \($0))" },
             omittedWhen: { $0.loss == .full && $0.sampleAlpha == defaults.sampleAlpha }),
+        Hyperparameter(
+            .evaluationExamples, \.evaluationExamples, .integer(\.evaluationExamples), flags: ["evaluation-examples"],
+            help:
+                "Measure at most this many validation and test examples after each epoch, a fixed sample (by --seed) of each; 0 measures all (default: 0).",
+            discussion:
+                "For large logs: exact evaluation ranks every item for every example, which at a million items can take longer than the epoch's training. The sample is uniform over each set's examples and the same every epoch, so epochs compare; the run notes how many it measures.",
+            atLeast: { $0 >= 0 ? nil : "evaluation examples must be at least 0 (got \($0))" },
+            omittedWhen: { $0.evaluationExamples == 0 }),
     ]
 
     /// The kind of an enumeration-valued field: one of its raw values.

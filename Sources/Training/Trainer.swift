@@ -118,6 +118,18 @@ public final class Trainer {
         return step
     }
 
+    /// The examples an epoch measures of a set whose examples are `indices`: all of them when
+    /// `budget` is 0 or not below their number, else a uniform sample of `budget` of them drawn by
+    /// `seed` (the same for every epoch and every run of the seed), in their original order.
+    public static func evaluationSample(_ indices: [Int], budget: Int, seed: UInt64) -> [Int] {
+        guard budget > 0, indices.count > budget else { return indices }
+        var pool = indices
+        var generator = SeededGenerator(seed: seed &+ 0x5EED_E7A1)
+        // The first `budget` places of a partial Fisher–Yates shuffle.
+        for i in 0..<budget { pool.swapAt(i, Int.random(in: i..<pool.count, using: &generator)) }
+        return pool[..<budget].sorted()
+    }
+
     /// Trains to the end (or until patience runs out), saving the best epoch to `checkpointPath`.
     public func run(resume: Bool = false, observer: TrainingObserver? = nil) throws -> TrainingResult {
         let cutoff = configuration.cutoff
@@ -142,8 +154,19 @@ public final class Trainer {
         }
         // Validation and test are measured by the same evaluator as `srgnn evaluate`.
         let evaluator = Evaluator(cutoffs: [cutoff], listLength: nil, threads: configuration.threads, ties: .optimistic)
-        let validationExamples = TestExample.examples(of: dataset.train, indices: validationIndices)
-        let testExamples = evaluatesTest ? TestExample.examples(of: dataset.test) : []
+        let budget = configuration.evaluationExamples, seed = configuration.seed
+        let validationExamples = TestExample.examples(
+            of: dataset.train, indices: Trainer.evaluationSample(validationIndices, budget: budget, seed: seed))
+        let testExamples =
+            evaluatesTest
+            ? TestExample.examples(
+                of: dataset.test, indices: Trainer.evaluationSample(Array(0..<dataset.test.count), budget: budget, seed: seed))
+            : []
+        if budget > 0 && (validationIndices.count > budget || dataset.test.count > budget) {
+            observer?.note(
+                "measuring \(validationExamples.count) of \(validationIndices.count) validation and \(testExamples.count) of \(evaluatesTest ? dataset.test.count : 0) test examples after each epoch (--evaluation-examples)"
+            )
+        }
         func metrics(_ model: SRGNNModel, _ examples: [TestExample]) -> [String: Double]? {
             examples.isEmpty ? nil : evaluator.evaluate(SRGNNScorer(model: model), on: examples).keyedMetrics
         }

@@ -81,6 +81,11 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public var negatives = 2_048
     /// Sampled softmax: negatives are drawn ∝ (times an item is a training target)^α (`--sample-alpha`).
     public var sampleAlpha = 0.75
+    /// At most this many validation and test examples are measured after each epoch: a fixed
+    /// uniform sample (by the seed) of each set, the same every epoch; 0 measures them all
+    /// (`--evaluation-examples`). Exact full ranking costs O(items · d) per example, so on a large
+    /// log and catalogue measuring every example can take longer than the epoch's training.
+    public var evaluationExamples = 0
 
     public init() {}
 
@@ -98,7 +103,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public enum Key: String, CodingKey, Sendable, CaseIterable {
         case hiddenSize, batchSize, epochs, learningRate, decayFactor, decayInterval, referenceDecayTiming
         case l2Penalty, propagationSteps, nonhybrid, patience, seed, threads, validationFraction, validationSplit, selectOn, cutoff
-        case normalize, scale, positionEmbeddingRows, dropout, authorsCode, loss, negatives, sampleAlpha
+        case normalize, scale, positionEmbeddingRows, dropout, authorsCode, loss, negatives, sampleAlpha, evaluationExamples
         /// Before the renames: `l2Penalty`, `decayInterval`, `propagationSteps`.
         case legacyL2 = "l2", legacyDecayEvery = "decayEvery", legacyStep = "step"
     }

@@ -144,7 +144,7 @@ struct HyperparameterTableTests {
         #expect(
             bounded == [
                 .hiddenSize, .batchSize, .epochs, .learningRate, .decayFactor, .decayInterval, .l2Penalty, .propagationSteps,
-                .patience, .threads, .cutoff, .scale, .positionEmbeddingRows, .dropout, .negatives, .sampleAlpha,
+                .patience, .threads, .cutoff, .scale, .positionEmbeddingRows, .dropout, .negatives, .sampleAlpha, .evaluationExamples,
             ])
     }
 

@@ -87,6 +87,20 @@ struct RulesCommandTests {
         #expect(!result.output.contains("fallback"))
     }
 
+    @Test("--retrieval approximate rescoring every item answers as exact ranking, rules applied; a bad candidate count is refused")
+    func approximateRetrieval() throws {
+        let rules = ["--filter", "colour=red,blue", "--exclude", "510", "--k", "7"]
+        let exact = try Self.recommend(["--items", "503,a17", "--json"] + rules)
+        let approximate = try Self.recommend(
+            ["--items", "503,a17", "--json", "--retrieval", "approximate", "--retrieval-candidates", "\(Self.rawIDs.count)"] + rules)
+        #expect(exact.status == 0 && approximate.status == 0, "\(approximate.error)")
+        #expect(approximate.output == exact.output && exact.output.contains(#""items":[{"#))
+        let refused = try Self.recommend(["--items", "503", "--retrieval", "approximate", "--retrieval-candidates", "0"])
+        #expect(refused.status != 0 && refused.error.contains("--retrieval-candidates must be in 1...100000"), "\(refused.error)")
+        let unknown = try Self.recommend(["--items", "503", "--retrieval", "hnsw"])
+        #expect(unknown.status != 0 && unknown.error.contains("retrieval"), "\(unknown.error)")
+    }
+
     @Test("a session with no known item gets the recent popular items, rules applied; --fallback none refuses it")
     func fallback() throws {
         for items in ["", "nope,zz"] {

@@ -57,6 +57,37 @@ func smallConfiguration(epochs: Int = 3, threads: Int = 1) -> TrainingConfigurat
         #expect(try again.model.recommend(session: [1, 2, 3], k: 10) == loaded.model.recommend(session: [1, 2, 3], k: 10))
     }
 
+    /// `--evaluation-examples`: each epoch measures a fixed seeded sample of the test examples,
+    /// and the reloaded model reproduces the logged metrics on exactly that sample.
+    @Test func evaluationExamplesMeasureAFixedSample() throws {
+        let all = Array(100..<400)
+        let sample = Trainer.evaluationSample(all, budget: 50, seed: 3)
+        #expect(sample.count == 50 && sample == sample.sorted() && Set(sample).isSubset(of: Set(all)))
+        #expect(sample == Trainer.evaluationSample(all, budget: 50, seed: 3))
+        #expect(sample != Trainer.evaluationSample(all, budget: 50, seed: 4))
+        #expect(Trainer.evaluationSample(all, budget: 0, seed: 3) == all)
+        #expect(Trainer.evaluationSample(all, budget: 300, seed: 3) == all)
+
+        let folder = try temporaryFolder("evaluation-sample")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let dataset = syntheticDataset()
+        var configuration = smallConfiguration(epochs: 1)
+        configuration.selectOn = .last
+        configuration.validationSplit = .examples  // nothing is held out when keeping the last epoch
+        configuration.evaluationExamples = 25
+        let path = folder + "/model.safetensors"
+        let result = try Trainer(configuration: configuration, dataset: dataset, checkpointPath: path).run()
+        let model = try LoadedModel.load(from: path).model
+        let evaluator = Evaluator(cutoffs: [20], listLength: nil)
+        let measured = TestExample.examples(
+            of: dataset.test, indices: Trainer.evaluationSample(Array(0..<dataset.test.count), budget: 25, seed: configuration.seed))
+        let onSample = evaluator.evaluate(SRGNNScorer(model: model), on: measured).keyedMetrics
+        let onAll = evaluator.evaluate(SRGNNScorer(model: model), on: TestExample.examples(of: dataset.test)).keyedMetrics
+        #expect(dataset.test.count > 25)
+        #expect(result.history[0].test?["MRR@20"] == onSample["MRR@20"])
+        #expect(result.history[0].test?["MRR@20"] != onAll["MRR@20"])
+    }
+
     /// An interrupted run resumed from its last epoch ends exactly as an uninterrupted one, with
     /// the full softmax and with the sampled one (whose negatives are drawn again the same).
     @Test(arguments: [TrainingLoss.full, .sampled])

@@ -184,4 +184,34 @@ int srgnn_score_session_gradient(int path, const float *ds, int64_t lds, const f
 int srgnn_gemm(int path, int transA, int transB, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
                const float *b, int64_t ldb, int beta, float *c, int64_t ldc);
 
+// MARK: Approximate retrieval (int8_kernels.c)
+//
+// Items quantised to int8 once, row by row (scale = max |e_j| / 127), in panels of 16 items:
+// panel p holds items 16p ..< 16p + 16 as groups of 4 dimensions, [ceil(d / 4)][16 items][4],
+// zeros past d and past the last item. A query is quantised the same way and stored as unsigned
+// bytes q + 128, so that a VNNI instruction multiplies 16 items by 4 dimensions at once; the
+// item's sum of quantised values takes the 128 back out.
+
+#define SRGNN_INT8_PANEL_ITEMS 16
+
+/// Bytes of one panel for hidden size d.
+int64_t srgnn_int8_panel_bytes(int64_t d);
+
+/// Quantises e [count, d] for srgnn_int8_scores into panels (ceil(count / 16) panels), scales and
+/// sums (each ceil(count / 16) · 16 entries; zero past count).
+void srgnn_int8_pack_items(const float *e, int64_t count, int64_t d, int8_t *panels, float *scales, int32_t *sums);
+
+/// Quantises one query h [d] into q (ceil(d / 4) · 4 bytes, q_k + 128); returns its scale.
+float srgnn_int8_quantize_query(const float *h, int64_t d, uint8_t *q);
+
+/// out[r, j − first] ≈ queries[r] · e[j] for r < rows, first <= j < first + width (first a multiple
+/// of 16): the int8 product, exact in int32, times the item's and the query's scales. The same
+/// values on every path (VNNI when path is avx512 and the CPU has it, else portable C).
+void srgnn_int8_scores(int path, const uint8_t *queries, const float *query_scales, int64_t rows, int64_t d,
+                       const int8_t *panels, const float *scales, const int32_t *sums, int64_t first, int64_t width,
+                       float *out, int64_t ldo);
+
+/// 1 when srgnn_int8_scores runs its VNNI loop on this CPU (avx512 path), else 0.
+int srgnn_int8_vnni_supported(void);
+
 #endif
