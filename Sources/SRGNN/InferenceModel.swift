@@ -44,7 +44,9 @@ public final class InferenceModel: Sendable {
         let d = model.configuration.hiddenSize, count = model.configuration.itemCount
         // Row 0 of the embedding is padding; item j is row j.
         if let normalized = normalizedItems ?? NormalizedItemEmbedding(model, path: path) {
-            quantizedItems = normalized.values.withUnsafeBufferPointer { Int8ItemMatrix(items: $0.baseAddress! + d, count: count, hiddenSize: d) }
+            quantizedItems = normalized.values.withUnsafeBufferPointer {
+                Int8ItemMatrix(items: $0.baseAddress! + d, count: count, hiddenSize: d)
+            }
         } else {
             quantizedItems = model.parameters.withPointers { Int8ItemMatrix(items: $0.embedding + d, count: count, hiddenSize: d) }
         }
