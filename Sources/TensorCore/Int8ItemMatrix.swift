@@ -21,6 +21,7 @@ public struct Int8ItemMatrix: Sendable {
         let panelCount = (count + Self.panelItems - 1) / Self.panelItems, padded = panelCount * Self.panelItems
         var scales = [Float](repeating: 0, count: padded), sums = [Int32](repeating: 0, count: padded)
         panels = [Int8](unsafeUninitializedCapacity: panelCount * Int(srgnn_int8_panel_bytes(Int64(d)))) { panels, initialized in
+            adviseHugePages(UnsafeMutableRawPointer(panels.baseAddress!), bytes: panels.count)
             srgnn_int8_pack_items(items, Int64(count), Int64(d), panels.baseAddress!, &scales, &sums)
             initialized = panels.count
         }

@@ -113,6 +113,8 @@ public enum ScoreKernels {
         let panel = panelItems(path)!
         let size = (count + panel - 1) / panel * panel * d
         return [Float](unsafeUninitializedCapacity: size) { buffer, initialized in
+            // Read whole by every lone session's ranking: huge pages, before the first write.
+            adviseHugePages(UnsafeMutableRawPointer(buffer.baseAddress!), bytes: size * MemoryLayout<Float>.size)
             srgnn_pack_items(path.cValue!, e, Int64(count), Int64(d), buffer.baseAddress!)
             initialized = size
         }
