@@ -104,7 +104,8 @@ public struct ClickLogFormat: Sendable, Codable, Equatable {
 /// appearance, one entry per click in file order.
 public struct ClickLog: Sendable {
     public var path: String
-    /// Raw session id of each session index (first appearance order).
+    /// Raw session id of each session index (first appearance order); empty when read without
+    /// keeping them (`ClickLogReader.read(_:keepingSessionKeys:)`; preprocessing does not need them).
     public var sessionKeys: [String] = []
     /// Raw item id of each raw item index (first appearance order).
     public var itemKeys: [String] = []
@@ -118,14 +119,14 @@ public struct ClickLog: Sendable {
     public var sessionDate: [Double] = []
     /// `[sessions]` the reference's dictionary order of session dates: the rank of the moment the
     /// session's first run of consecutive rows ended. Ties in date keep this order.
-    public var sessionDateRank: [Int] = []
+    public var sessionDateRank: [Int32] = []
     /// Blank lines skipped.
     public var blankLines = 0
     /// Header line read, if any.
     public var headerLine: Int? = nil
 
     public var clickCount: Int { clickSession.count }
-    public var sessionCount: Int { sessionKeys.count }
+    public var sessionCount: Int { sessionDate.count }
     public var itemCount: Int { itemKeys.count }
 
     public init(path: String) { self.path = path }
@@ -137,7 +138,9 @@ public struct ClickLogReader {
 
     public init(format: ClickLogFormat) { self.format = format }
 
-    public func read(_ path: String) throws -> ClickLog {
+    /// Reads `path`. Without `keepingSessionKeys` the log's `sessionKeys` stay empty: the ids are
+    /// held only while reading (to tell sessions apart), which is all preprocessing needs.
+    public func read(_ path: String, keepingSessionKeys: Bool = true) throws -> ClickLog {
         var log = ClickLog(path: path)
         var state = State(format: format, path: path)
         try FileIO.forEachLine(path) { line, number in
@@ -151,6 +154,9 @@ public struct ClickLogReader {
             throw SessionDataError(file: path, location: .line(state.lastLine), "no click rows after the header")
         }
         state.finish(&log)
+        if keepingSessionKeys {
+            log.sessionKeys = (0..<state.sessionIndex.count).map { String(decoding: state.sessionIndex.key($0), as: UTF8.self) }
+        }
         return log
     }
 
@@ -166,10 +172,11 @@ public struct ClickLogReader {
         var fieldEnds: [Int] = []
         var previousSession: [UInt8] = []
         var currentSession: Int32 = -1
-        // Byte for byte: ids that differ in their bytes are different ids (see `RawKey`).
-        var sessionIndex: [RawKey: Int32] = [:]
+        // Byte for byte: ids that differ in their bytes are different ids (see `RawKey`). Sessions
+        // can number a fifth of the clicks: their ids go in a compact table, not a String each.
+        var sessionIndex = SessionKeyTable()
         var itemIndex: [RawKey: Int32] = [:]
-        var nextDateRank = 0
+        var nextDateRank: Int32 = 0
 
         init(format: ClickLogFormat, path: String) {
             self.format = format
@@ -301,13 +308,10 @@ public struct ClickLogReader {
                     log.sessionDateRank[Int(currentSession)] = nextDateRank
                     nextDateRank += 1
                 }
-                let key = try rawID(line, sessionStart, sessionEnd, number, column)
-                if let known = sessionIndex[RawKey(key)] {
-                    currentSession = known
-                } else {
-                    currentSession = Int32(log.sessionKeys.count)
-                    sessionIndex[RawKey(key)] = currentSession
-                    log.sessionKeys.append(key)
+                _ = try rawID(line, sessionStart, sessionEnd, number, column)  // UTF-8, or an error naming the line
+                let (index, isNew) = sessionIndex.intern(UnsafeBufferPointer(rebasing: line[sessionStart..<sessionEnd]))
+                currentSession = index
+                if isNew {
                     log.sessionDate.append(-.infinity)
                     log.sessionDateRank.append(-1)
                 }
@@ -385,6 +389,66 @@ public struct ClickLogReader {
             if currentSession >= 0 && log.sessionDateRank[Int(currentSession)] < 0 {
                 log.sessionDateRank[Int(currentSession)] = nextDateRank
                 nextDateRank += 1
+            }
+        }
+    }
+}
+
+/// Session ids interned byte for byte, numbered from 0 in order of first appearance: the ids'
+/// bytes back to back, where each ends, and an open-addressing hash table of indices (4 bytes a
+/// slot). A `[RawKey: Int32]` holds a 16-byte `String` (plus a heap copy past 15 bytes) and a
+/// value per slot, several times this for the millions of sessions of a large log.
+struct SessionKeyTable {
+    /// The ids' UTF-8 bytes, back to back.
+    private(set) var bytes: [UInt8] = []
+    /// `[count]` where each id ends in `bytes` (id `i` starts where id `i − 1` ends).
+    private(set) var ends: [Int] = []
+    /// Id index per slot, −1 for an empty slot; a power of two, at most three quarters full.
+    private var slots = [Int32](repeating: -1, count: 1024)
+    var count: Int { ends.count }
+
+    /// The bytes of id `i`.
+    func key(_ i: Int) -> ArraySlice<UInt8> { bytes[(i == 0 ? 0 : ends[i - 1])..<ends[i]] }
+
+    private func hash(_ key: UnsafeBufferPointer<UInt8>) -> Int {
+        var hasher = Hasher()  // seeded per process: crafted ids cannot force collisions
+        hasher.combine(bytes: UnsafeRawBufferPointer(key))
+        return hasher.finalize()
+    }
+
+    /// The index of `key`, added as the next index when new (`isNew`).
+    mutating func intern(_ key: UnsafeBufferPointer<UInt8>) -> (index: Int32, isNew: Bool) {
+        let mask = slots.count - 1
+        var slot = hash(key) & mask
+        while slots[slot] >= 0 {
+            let known = Int(slots[slot])
+            let start = known == 0 ? 0 : ends[known - 1]
+            if ends[known] - start == key.count
+                && bytes.withUnsafeBufferPointer({ UnsafeBufferPointer(rebasing: $0[start..<ends[known]]).elementsEqual(key) })
+            {
+                return (Int32(known), false)
+            }
+            slot = (slot + 1) & mask
+        }
+        let index = Int32(ends.count)
+        bytes.append(contentsOf: key)
+        ends.append(bytes.count)
+        slots[slot] = index
+        if ends.count * 4 > slots.count * 3 { grow() }
+        return (index, true)
+    }
+
+    /// Doubles the slots and places every id again.
+    private mutating func grow() {
+        slots = [Int32](repeating: -1, count: slots.count * 2)
+        let mask = slots.count - 1
+        bytes.withUnsafeBufferPointer { stored in
+            var start = 0
+            for i in 0..<ends.count {
+                var slot = hash(UnsafeBufferPointer(rebasing: stored[start..<ends[i]])) & mask
+                while slots[slot] >= 0 { slot = (slot + 1) & mask }
+                slots[slot] = Int32(i)
+                start = ends[i]
             }
         }
     }

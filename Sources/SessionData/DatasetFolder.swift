@@ -83,18 +83,19 @@ public enum DatasetFolder {
         }
         try FileIO.writeAtomically(items, to: directory + "/" + itemsName)
 
-        var text = [UInt8]()
-        text.reserveCapacity(dataset.trainSessions.clickCount * 7)
+        // The text files are written in pieces: a large log's are hundreds of megabytes.
+        var text = try TextFileWriter(path: directory + "/" + trainSessionsName)
         for s in 0..<dataset.trainSessions.count {
-            appendIDs(dataset.trainSessions[s], to: &text)
-            text.append(0x0A)
+            appendIDs(dataset.trainSessions[s], to: &text.buffer)
+            text.buffer.append(0x0A)
+            try text.flushWhenFull()
         }
-        try FileIO.writeAtomically(text, to: directory + "/" + trainSessionsName)
+        try text.commit()
 
-        try FileIO.writeAtomically(examplesText(dataset.test), to: directory + "/" + testExamplesName)
-        let derived = ExampleSet.augmenting(dataset.trainSessions, skippingFirst: dataset.trainExampleSkip) == dataset.train
+        try writeExamples(dataset.test, to: directory + "/" + testExamplesName)
+        let derived = dataset.train.isAugmentation(of: dataset.trainSessions, skippingFirst: dataset.trainExampleSkip)
         if !derived {
-            try FileIO.writeAtomically(examplesText(dataset.train), to: directory + "/" + trainExamplesName)
+            try writeExamples(dataset.train, to: directory + "/" + trainExamplesName)
         } else if FileIO.exists(directory + "/" + trainExamplesName) {
             unlink(directory + "/" + trainExamplesName)  // stale from an earlier write
         }
@@ -124,16 +125,44 @@ public enum DatasetFolder {
         try FileIO.writeAtomically(Pickle.encode(dataset.test), to: directory + "/test.txt")
     }
 
-    private static func examplesText(_ examples: ExampleSet) -> [UInt8] {
-        var text = [UInt8]()
-        text.reserveCapacity(examples.items.count * 7)
+    private static func writeExamples(_ examples: ExampleSet, to path: String) throws {
+        var text = try TextFileWriter(path: path)
         for i in 0..<examples.count {
-            appendIDs(examples.prefix(i), to: &text)
-            text.append(0x09)
-            appendIDs(CollectionOfOne(examples.targets[i]), to: &text)
-            text.append(0x0A)
+            appendIDs(examples.prefix(i), to: &text.buffer)
+            text.buffer.append(0x09)
+            appendIDs(CollectionOfOne(examples.targets[i]), to: &text.buffer)
+            text.buffer.append(0x0A)
+            try text.flushWhenFull()
         }
-        return text
+        try text.commit()
+    }
+
+    /// A text file written atomically (`AtomicFileWriter`) from a buffer flushed every megabyte
+    /// or so, instead of being held whole.
+    struct TextFileWriter {
+        static let flushSize = 1 << 20
+        let file: AtomicFileWriter
+        var buffer: [UInt8] = []
+
+        init(path: String) throws {
+            file = try AtomicFileWriter(path: path)
+            buffer.reserveCapacity(Self.flushSize + 4096)
+        }
+
+        mutating func flushWhenFull() throws {
+            if buffer.count >= Self.flushSize { try flush() }
+        }
+
+        mutating func flush() throws {
+            try buffer.withUnsafeBytes { try file.write($0) }
+            buffer.removeAll(keepingCapacity: true)
+        }
+
+        /// Writes what is left and moves the file into place.
+        mutating func commit() throws {
+            try flush()
+            try file.commit()
+        }
     }
 
     private static func appendIDs<C: Collection>(_ ids: C, to text: inout [UInt8]) where C.Element == Int32 {

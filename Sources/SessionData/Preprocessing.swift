@@ -184,12 +184,20 @@ public enum Preprocessor {
     /// Reads `path` in `format` and preprocesses it.
     public static func run(path: String, format: ClickLogFormat, options: PreprocessOptions) throws -> PreprocessResult {
         try options.validate()
-        let log = try ClickLogReader(format: format).read(path)
-        return try run(log, options: options)
+        var log = try ClickLogReader(format: format).read(path, keepingSessionKeys: false)
+        return try run(releasing: &log, options: options)
     }
 
     /// Preprocesses `log`. Memory is O(clicks): the examples are views of the sessions' clicks.
     public static func run(_ log: ClickLog, options: PreprocessOptions) throws -> PreprocessResult {
+        var copy = log  // shares `log`'s arrays: releasing them below frees nothing the caller holds
+        return try run(releasing: &copy, options: options)
+    }
+
+    /// Preprocesses `log`, releasing its arrays as soon as a step has what it needs, so that the
+    /// per-click arrays of one step are not held beside those of the next (docs/DATASET.md gives
+    /// the bound). `log` is left with its counts and item ids only.
+    static func run(releasing log: inout ClickLog, options: PreprocessOptions) throws -> PreprocessResult {
         try options.validate()
         var summary = PreprocessSummary()
         summary.clicksRead = log.clickCount
@@ -198,12 +206,10 @@ public enum Preprocessor {
         summary.blankLines = log.blankLines
         // Every session is kept whole, however long: the budget on the examples' total size
         // (step 5) bounds memory, not a cap on one session.
-        let grouped = groupBySession(log)
-        let filtered = try filterSessions(grouped, log: log, options: options, summary: &summary)
-        let (trainOrder, testOrder) = splitByDate(filtered, log: log, options: options, summary: &summary)
-        let (allTrain, test, rawIDs) = try renumber(
-            filtered, trainOrder: trainOrder, testOrder: testOrder, log: log, options: options, summary: &summary)
-        let (trainSessions, skip) = mostRecentFraction(allTrain, fraction: options.fraction, summary: &summary)
+        var allTrain: SessionList
+        let test: SessionList, rawIDs: [String]
+        (allTrain, test, rawIDs) = try sessions(releasing: &log, options: options, summary: &summary)
+        let (trainSessions, skip) = mostRecentFraction(&allTrain, fraction: options.fraction, summary: &summary)
 
         let vocabulary = ItemVocabulary(rawIDs: rawIDs)
         let dataset = SessionDataset(
@@ -224,6 +230,20 @@ public enum Preprocessor {
         return PreprocessResult(dataset: dataset, summary: summary)
     }
 
+    /// Steps 1–4; what each step no longer needs is released (the log's clicks and dates, the
+    /// grouped clicks when this returns).
+    static func sessions(
+        releasing log: inout ClickLog, options: PreprocessOptions, summary: inout PreprocessSummary
+    ) throws -> (train: SessionList, test: SessionList, rawIDs: [String]) {
+        var grouped = groupBySession(releasing: &log)
+        let filtered = try filterSessions(&grouped, log: log, options: options, summary: &summary)
+        let (trainOrder, testOrder) = splitByDate(filtered, log: log, options: options, summary: &summary)
+        log.sessionDate = []
+        log.sessionDateRank = []
+        return try renumber(
+            filtered, trainOrder: trainOrder, testOrder: testOrder, log: log, options: options, summary: &summary)
+    }
+
     /// Items of session `s` at `items[start[s]..<start[s + 1]]`, in the log's session numbering.
     struct GroupedClicks {
         var items: [Int32]
@@ -232,35 +252,79 @@ public enum Preprocessor {
         func length(_ s: Int) -> Int { start[s + 1] - start[s] }
     }
 
-    /// 1. Groups clicks by session, stable (counting sort), then orders each session by its clicks' order key.
-    static func groupBySession(_ log: ClickLog) -> GroupedClicks {
-        let sessionCount = log.sessionCount
+    /// 1. Groups clicks by session, stable (counting sort), then orders each session by its clicks'
+    /// order key. Takes the log's click arrays: a log already grouped (each session's rows
+    /// consecutive, as most logs are written) is used as it is, without a copy; otherwise the
+    /// items are copied into place and the order keys permuted in place (one more `[clicks]`
+    /// Int32 at most). The order keys are released once the sessions are sorted.
+    static func groupBySession(releasing log: inout ClickLog) -> GroupedClicks {
+        let sessionCount = log.sessionCount, clickCount = log.clickCount
+        var sessionOfClick = log.clickSession, items = log.clickItem, order = log.clickOrder
+        (log.clickSession, log.clickItem, log.clickOrder) = ([], [], [])
         var start = [Int](repeating: 0, count: sessionCount + 1)
-        for s in log.clickSession { start[Int(s) + 1] += 1 }
-        for s in 0..<sessionCount { start[s + 1] += start[s] }
-        var fill = start
-        var grouped = [Int32](repeating: 0, count: log.clickCount)
-        var groupedOrder = [Double](repeating: 0, count: log.clickOrder.isEmpty ? 0 : log.clickCount)
-        for c in 0..<log.clickCount {
-            let s = Int(log.clickSession[c])
-            grouped[fill[s]] = log.clickItem[c]
-            if !groupedOrder.isEmpty { groupedOrder[fill[s]] = log.clickOrder[c] }
-            fill[s] += 1
+        var alreadyGrouped = true  // session indices never decrease: grouping would keep every click in place
+        var previous: Int32 = 0
+        for s in sessionOfClick {
+            start[Int(s) + 1] += 1
+            if s < previous { alreadyGrouped = false }
+            previous = s
         }
-        if !groupedOrder.isEmpty {
+        for s in 0..<sessionCount { start[s + 1] += start[s] }
+        if !alreadyGrouped {
+            var fill = start
+            var grouped = [Int32](repeating: 0, count: clickCount)
+            // Each click's destination, in the items' own storage once copied (Int32 positions).
+            let destinationsFit = clickCount <= Int(Int32.max)
+            var groupedOrder = [Double](repeating: 0, count: order.isEmpty || destinationsFit ? 0 : clickCount)
+            for c in 0..<clickCount {
+                let s = Int(sessionOfClick[c])
+                grouped[fill[s]] = items[c]
+                if destinationsFit {
+                    items[c] = Int32(truncatingIfNeeded: fill[s])
+                } else if !order.isEmpty {
+                    groupedOrder[fill[s]] = order[c]
+                }
+                fill[s] += 1
+            }
+            fill = []
+            sessionOfClick = []
+            if !order.isEmpty {
+                if destinationsFit { permute(&order, to: &items) } else { order = groupedOrder }
+            }
+            items = grouped
+        }
+        sessionOfClick = []
+        if !order.isEmpty {
             var scratch: [(key: Double, position: Int, item: Int32)] = []
             for s in 0..<sessionCount where start[s + 1] - start[s] > 1 {
                 let range = start[s]..<start[s + 1]
                 var sorted = true
-                for k in range.dropFirst() where groupedOrder[k] < groupedOrder[k - 1] { sorted = false; break }
+                for k in range.dropFirst() where order[k] < order[k - 1] { sorted = false; break }
                 if sorted { continue }
                 scratch.removeAll(keepingCapacity: true)
-                for k in range { scratch.append((groupedOrder[k], k, grouped[k])) }
+                for k in range { scratch.append((order[k], k, items[k])) }
                 scratch.sort { ($0.key, $0.position) < ($1.key, $1.position) }  // stable, like Python's sorted
-                for (offset, entry) in scratch.enumerated() { grouped[range.lowerBound + offset] = entry.item }
+                for (offset, entry) in scratch.enumerated() { items[range.lowerBound + offset] = entry.item }
             }
         }
-        return GroupedClicks(items: grouped, start: start)
+        return GroupedClicks(items: items, start: start)
+    }
+
+    /// Moves `values[c]` to `values[destinations[c]]` for every `c`, in place, by following the
+    /// permutation's cycles; `destinations` is used up (each entry set to −1 once placed).
+    static func permute(_ values: inout [Double], to destinations: inout [Int32]) {
+        for c in 0..<values.count where destinations[c] >= 0 {
+            var carried = values[c]
+            var next = Int(destinations[c])
+            destinations[c] = -1
+            while next != c {
+                swap(&carried, &values[next])
+                let after = Int(destinations[next])
+                destinations[next] = -1
+                next = after
+            }
+            values[c] = carried
+        }
     }
 
     /// The sessions that survive step 2, their items without rare ones, and the split fixed before filtering.
@@ -272,8 +336,9 @@ public enum Preprocessor {
     }
 
     /// 2. Drops short sessions; counts item support; drops rare items; drops sessions left short.
+    /// The kept clicks are compacted in `grouped`'s own storage, which the result takes over.
     static func filterSessions(
-        _ grouped: GroupedClicks, log: ClickLog, options: PreprocessOptions, summary: inout PreprocessSummary
+        _ grouped: inout GroupedClicks, log: ClickLog, options: PreprocessOptions, summary: inout PreprocessSummary
     ) throws -> FilteredSessions {
         let sessionCount = grouped.sessionCount, minimumLength = options.minimumSessionLength
         var alive = [Bool](repeating: true, count: sessionCount)
@@ -300,30 +365,36 @@ public enum Preprocessor {
         }
         var rare = [Bool](repeating: false, count: log.itemCount)
         for i in 0..<log.itemCount where support[i] < options.minimumItemSupport { rare[i] = true }
-        var filteredItems = [Int32]()
-        filteredItems.reserveCapacity(log.clickCount)
-        var filteredStart = [Int](repeating: 0, count: sessionCount + 1)
         var rareSeen = [Bool](repeating: false, count: log.itemCount)
+        // Kept clicks move down in place (`kept` never passes the read position); each session's
+        // old end is read before its new end is written.
+        var kept = 0, readStart = 0
         for s in 0..<sessionCount {
-            defer { filteredStart[s + 1] = filteredItems.count }
+            let readEnd = grouped.start[s + 1]
+            defer {
+                grouped.start[s + 1] = kept
+                readStart = readEnd
+            }
             guard alive[s] else { continue }
-            let before = filteredItems.count
-            for k in grouped.start[s]..<grouped.start[s + 1] {
+            let before = kept
+            for k in readStart..<readEnd {
                 let item = grouped.items[k]
                 if rare[Int(item)] {
                     summary.rareItemClicks += 1
                     rareSeen[Int(item)] = true
                 } else {
-                    filteredItems.append(item)
+                    grouped.items[kept] = item
+                    kept += 1
                 }
             }
-            if filteredItems.count - before < minimumLength {
+            if kept - before < minimumLength {
                 summary.sessionsShortAfterItemFilter += 1
-                summary.clicksShortAfterItemFilter += filteredItems.count - before
-                filteredItems.removeSubrange(before...)
+                summary.clicksShortAfterItemFilter += kept - before
+                kept = before
                 alive[s] = false
             }
         }
+        grouped.items.removeSubrange(kept...)
         summary.itemsRare = rareSeen.lazy.filter { $0 }.count
         guard alive.contains(true) else {
             throw SessionDataError(
@@ -331,33 +402,36 @@ public enum Preprocessor {
                 "no session is left after filtering (\(summary.shortSessions) too short, \(summary.sessionsShortAfterItemFilter) short after removing rare items): nothing to train on; check the minimum length and support options"
             )
         }
-        return FilteredSessions(clicks: GroupedClicks(items: filteredItems, start: filteredStart), alive: alive, fixedSplit: fixedSplit)
+        var clicks = GroupedClicks(items: [], start: [])
+        swap(&clicks, &grouped)
+        return FilteredSessions(clicks: clicks, alive: alive, fixedSplit: fixedSplit)
     }
 
     /// 3. The split date is the latest session date − `testDays`: training strictly before, test
     /// strictly after, both sorted by date, ties in the reference's dictionary order.
     static func splitByDate(
         _ filtered: FilteredSessions, log: ClickLog, options: PreprocessOptions, summary: inout PreprocessSummary
-    ) -> (train: [Int], test: [Int]) {
-        let survivors = filtered.alive.indices.filter { filtered.alive[$0] }
-        let maximumDate = filtered.fixedSplit?.maximum ?? survivors.lazy.map { log.sessionDate[$0] }.max()!
+    ) -> (train: [Int32], test: [Int32]) {
+        let survivors = filtered.alive.indices.lazy.filter { filtered.alive[$0] }
+        let maximumDate = filtered.fixedSplit?.maximum ?? survivors.map { log.sessionDate[$0] }.max()!
         let splitDate = filtered.fixedSplit?.split ?? options.splitDate(after: maximumDate)
         summary.maximumDate = maximumDate
         summary.splitDate = splitDate
-        var trainOrder: [Int] = [], testOrder: [Int] = []
+        // Session indices fit in Int32 (the log numbers its sessions so).
+        var trainOrder: [Int32] = [], testOrder: [Int32] = []
         for s in survivors {
             let date = log.sessionDate[s]
             if date < splitDate {
-                trainOrder.append(s)
+                trainOrder.append(Int32(s))
             } else if date > splitDate {
-                testOrder.append(s)
+                testOrder.append(Int32(s))
             } else {
                 summary.splitDateSessions += 1
                 summary.splitDateClicks += filtered.clicks.length(s)
             }
         }
-        let byDate: (Int, Int) -> Bool = {
-            (log.sessionDate[$0], log.sessionDateRank[$0]) < (log.sessionDate[$1], log.sessionDateRank[$1])
+        let byDate: (Int32, Int32) -> Bool = {
+            (log.sessionDate[Int($0)], log.sessionDateRank[Int($0)]) < (log.sessionDate[Int($1)], log.sessionDateRank[Int($1)])
         }
         trainOrder.sort(by: byDate)
         testOrder.sort(by: byDate)
@@ -366,7 +440,7 @@ public enum Preprocessor {
 
     /// 4. Renumbers training items from 1 by first appearance; drops unknown test items and short test sessions.
     static func renumber(
-        _ filtered: FilteredSessions, trainOrder: [Int], testOrder: [Int], log: ClickLog, options: PreprocessOptions,
+        _ filtered: FilteredSessions, trainOrder: [Int32], testOrder: [Int32], log: ClickLog, options: PreprocessOptions,
         summary: inout PreprocessSummary
     ) throws -> (train: SessionList, test: SessionList, rawIDs: [String]) {
         let clicks = filtered.clicks
@@ -374,7 +448,8 @@ public enum Preprocessor {
         var rawIDs: [String] = []
         var allTrain = SessionList()
         allTrain.items.reserveCapacity(clicks.items.count)
-        for s in trainOrder {
+        allTrain.offsets.reserveCapacity(trainOrder.count + 1)
+        for s in trainOrder.lazy.map(Int.init) {
             for k in clicks.start[s]..<clicks.start[s + 1] {
                 let raw = Int(clicks.items[k])
                 if internalID[raw] == 0 {
@@ -392,8 +467,9 @@ public enum Preprocessor {
             )
         }
         var test = SessionList()
+        test.offsets.reserveCapacity(testOrder.count + 1)
         var unknownSeen = [Bool](repeating: false, count: log.itemCount)
-        for s in testOrder {
+        for s in testOrder.lazy.map(Int.init) {
             let before = test.items.count
             for k in clicks.start[s]..<clicks.start[s + 1] {
                 let raw = Int(clicks.items[k])
@@ -418,8 +494,9 @@ public enum Preprocessor {
 
     /// 5. For `fraction > 1`, the most recent `⌊N / fraction⌋` training examples: the sessions
     /// that hold them and how many examples of the first one to skip.
+    /// The older sessions are removed from `allTrain` in place, which is then returned.
     static func mostRecentFraction(
-        _ allTrain: SessionList, fraction: Int, summary: inout PreprocessSummary
+        _ allTrain: inout SessionList, fraction: Int, summary: inout PreprocessSummary
     ) -> (sessions: SessionList, skip: Int) {
         let totalExamples = allTrain.offsets.count > 1 ? allTrain.items.count - allTrain.count : 0
         var kept = totalExamples / fraction
@@ -430,12 +507,13 @@ public enum Preprocessor {
             examplesBefore += allTrain.length(of: firstSession) - 1
             firstSession += 1
         }
-        var trainSessions = allTrain
+        var trainSessions = SessionList()
+        swap(&trainSessions, &allTrain)
         if firstSession > 0 {
-            let cut = allTrain.offsets[firstSession]
-            trainSessions = SessionList(
-                items: Array(allTrain.items[cut...]),
-                offsets: allTrain.offsets[firstSession...].map { $0 - cut })
+            let cut = trainSessions.offsets[firstSession]
+            trainSessions.items.removeSubrange(..<cut)
+            trainSessions.offsets.removeSubrange(..<firstSession)
+            for k in trainSessions.offsets.indices { trainSessions.offsets[k] -= cut }
             summary.fractionSessions = firstSession
             summary.fractionClicks = cut
         }

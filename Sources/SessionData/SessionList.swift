@@ -150,6 +150,31 @@ public struct ExampleSet: Sendable {
         return result
     }
 
+    /// Whether this set equals `augmenting(sessions, skippingFirst: skip)`, checked without building
+    /// that set (for a large log, as large as this one). A prefix that views the same clicks of the
+    /// same storage is equal without comparing its clicks.
+    func isAugmentation(of sessions: SessionList, skippingFirst skip: Int) -> Bool {
+        let sameStorage = items.withUnsafeBufferPointer { mine in
+            sessions.items.withUnsafeBufferPointer { theirs in mine.baseAddress == theirs.baseAddress && mine.count == theirs.count }
+        }
+        var example = 0, skipped = 0
+        for s in 0..<sessions.count {
+            let start = sessions.offsets[s], end = sessions.offsets[s + 1]
+            guard end - start > 1 else { continue }
+            for i in 1..<(end - start) {
+                if skipped < skip {
+                    skipped += 1
+                    continue
+                }
+                guard example < count, targets[example] == sessions.items[end - i] else { return false }
+                let sameView = sameStorage && starts[example] == start && ends[example] == end - i
+                guard sameView || prefix(example).elementsEqual(sessions.items[start..<(end - i)]) else { return false }
+                example += 1
+            }
+        }
+        return example == count
+    }
+
     /// The sessions these examples were augmented from, when they are in the reference's order:
     /// each session of ``sessionNumbers()`` as its longest example's `prefix + [target]`.
     ///
