@@ -5,19 +5,23 @@
 # sessions (their prefixes, items restricted to those the models know):
 #   full-wW      from scratch on windows 1..w;
 #   new-wW       warm-started (`--init-from`) from new-w(W-1), trained on window w only;
-#   replayF-wW   the same with a random F × (sessions of windows 1..w-1) replayed, one chain per F.
+#   replayF-wW   the same with a random F × (sessions of windows 1..w-1) replayed, one chain per F;
+#   state-wW     with --optimizer-state: new-wW continuing Adam's moments and step count
+#                (`--init-optimizer-state`, the parent run's MODEL.state) instead of zeroing them.
 # Both chains start from full-w1, the full model of the first window (evaluated on window 2 too).
 # Every model trains EPOCHS epochs with --select-on last (all its examples train; the last epoch
 # is kept). The full retrain runs on one thread while the warm starts of the same window run one
 # after another on the other, so their times compare; the evaluations come after the training.
 #
-#   scripts/retraining-simulation.sh [--replay-fraction F]...    then   scripts/retraining-table.py OUT
+#   scripts/retraining-simulation.sh [--replay-fraction F]... [--optimizer-state]
+#   scripts/retraining-table.py OUT
 #
 # Environment: EPOCHS (2), OUT (/tmp/retrain), DATA (../shared/data/diginetica; an SR-GNN folder
 # or a dataset folder of this tool), SRGNN (.build/release/srgnn), WINDOWS (6), REPLAY_FRACTION
 # (comma-separated; the flags add to it), LOSS (full; `sampled` for large catalogues),
 # TEST_SESSIONS (all; a random sample of window w + 1's sessions), SEED (1),
-# TRAIN_OPTIONS (more `srgnn train` options, e.g. "--negatives 4096").
+# TRAIN_OPTIONS (more `srgnn train` options, e.g. "--negatives 4096"), OPTIMIZER_STATE (0; 1 is
+# --optimizer-state). Finished runs are kept: a second call with more chains trains only those.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EPOCHS=${EPOCHS:-2}
@@ -30,9 +34,11 @@ LOSS=${LOSS:-full}
 TEST_SESSIONS=${TEST_SESSIONS:-0}
 SEED=${SEED:-1}
 TRAIN_OPTIONS=${TRAIN_OPTIONS:-}
+OPTIMIZER_STATE=${OPTIMIZER_STATE:-0}
 while [ $# -gt 0 ]; do
   case $1 in
     --replay-fraction) REPLAY_FRACTION=${REPLAY_FRACTION:+$REPLAY_FRACTION,}$2; shift 2 ;;
+    --optimizer-state) OPTIMIZER_STATE=1; shift ;;
     *) echo "unknown argument $1 (see the comment at the top of $0)" >&2; exit 2 ;;
   esac
 done
@@ -70,6 +76,11 @@ warm_chains() {  # window: every warm start of the window, one after another
     previous=$([ "$w" -eq 2 ] && echo full-w1 || echo "replay$f-w$((w - 1))")
     train "replay$f-w$w" "$OUT/data/w$w/replay$f" --threads 1 --init-from "$OUT/$previous.safetensors"
   done
+  if [ "$OPTIMIZER_STATE" = 1 ]; then
+    previous=$([ "$w" -eq 2 ] && echo full-w1 || echo "state-w$((w - 1))")
+    train "state-w$w" "$OUT/data/w$w/new" --threads 1 --init-from "$OUT/$previous.safetensors" \
+      --init-optimizer-state "$OUT/$previous.safetensors.state"
+  fi
 }
 
 train full-w1 "$OUT/data/w1/full" --threads 2
@@ -83,6 +94,7 @@ for w in $(seq 2 $((WINDOWS - 1))); do
   evaluate "full-w$w" "$w" &
   evaluate "new-w$w" "$w"
   for f in $fractions; do evaluate "replay$f-w$w" "$w"; done
+  [ "$OPTIMIZER_STATE" = 1 ] && evaluate "state-w$w" "$w"
   wait
   echo "window $w done: $(date -u +%H:%M:%S)"
 done

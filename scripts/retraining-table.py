@@ -2,7 +2,7 @@
 """The incremental-retraining table (docs/RESULTS.md) from the runs of
 scripts/retraining-simulation.sh: per window w, the test examples of window w + 1, and for the
 full retrain (windows 1..w from scratch), the warm start (window w only) and each warm start with
-replay: training examples, the training's CPU seconds and wall seconds (one thread each, so on an
+replay (and, with --optimizer-state, continuing Adam's moments): training examples, the training's CPU seconds and wall seconds (one thread each, so on an
 idle machine the two agree; on a shared one the CPU seconds are the cost), their shares of the
 full retrain's, and HR@20 / MRR@20 on window w + 1 (with the difference to the full retrain's
 HR@20). A last row sums the times over the windows.
@@ -33,6 +33,13 @@ def model(name):
 windows = sorted(int(m.group(1)) for d in os.listdir(os.path.join(out, "data")) if (m := re.fullmatch(r"w(\d+)", d)))
 replays = sorted({d for d in os.listdir(os.path.join(out, "data", "w2")) if d.startswith("replay")}, key=lambda d: float(d[6:]))
 kinds = [("new", "warm start, window w only")] + [(r, f"warm start + replay {r[6:]}") for r in replays]
+if os.path.exists(os.path.join(out, "state-w2.seconds")):  # --optimizer-state
+    kinds.append(("state", "warm start, window w only, Adam's moments continued"))
+folder = {"state": "new"}  # the state chain trains on the warm start's data
+
+
+def share(part, whole):
+    return f"{part / whole:.2f}" if whole else "–"
 
 header = "| after window w | test examples (window w + 1) | full retrain (windows 1..w): examples · CPU / wall s · HR@20 / MRR@20 |"
 rule = "|---|---|---|"
@@ -61,7 +68,8 @@ for w in windows[1:]:
     totals["full"][0] += full[0]
     totals["full"][1] += full[1]
     for (kind, _), (wall, cpu, ev) in zip(kinds, warm):
-        row += (f" {manifest(w, kind)['train_examples']:,} · {cpu:.0f} / {wall:.0f} ({cpu / full[1]:.2f} / {wall / full[0]:.2f}) · "
+        row += (f" {manifest(w, folder.get(kind, kind))['train_examples']:,} · {cpu:.0f} / {wall:.0f} "
+                f"({share(cpu, full[1])} / {share(wall, full[0])}) · "
                 f"{ev['HR@20']:.2f} / {ev['MRR@20']:.2f} ({ev['HR@20'] - e['HR@20']:+.2f}) |")
         totals[kind][0] += wall
         totals[kind][1] += cpu
@@ -71,5 +79,5 @@ if full_wall:
     row = f"| all windows from 2 | | {full_cpu:.0f} / {full_wall:.0f} s |"
     for kind, _ in kinds:
         wall, cpu = totals[kind]
-        row += f" {cpu:.0f} / {wall:.0f} s ({cpu / full_cpu:.2f} / {wall / full_wall:.2f}) |"
+        row += f" {cpu:.0f} / {wall:.0f} s ({share(cpu, full_cpu)} / {share(wall, full_wall)}) |"
     print(row)

@@ -114,19 +114,23 @@ struct RetrainingSimulationTests {
         environment["TRAIN_OPTIONS"] = "--hidden-size 8 --batch-size 16"
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Shared.packageRoot + "/scripts/retraining-simulation.sh")
-        process.arguments = ["--replay-fraction", "0.4"]
+        process.arguments = ["--replay-fraction", "0.4", "--optimizer-state"]
         process.environment = environment
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
         process.waitUntilExit()
         try #require(process.terminationStatus == 0)
-        // The chains: new-w2 and replay0.4-w2 from full-w1, new-w3 from new-w2, replay0.4-w3 from replay0.4-w2.
+        // The chains: new-w2, replay0.4-w2 and state-w2 from full-w1, then each from its own.
         for (child, parent) in [
-            ("new-w2", "full-w1"), ("replay0.4-w2", "full-w1"), ("new-w3", "new-w2"), ("replay0.4-w3", "replay0.4-w2"),
+            ("new-w2", "full-w1"), ("replay0.4-w2", "full-w1"), ("state-w2", "full-w1"), ("new-w3", "new-w2"),
+            ("replay0.4-w3", "replay0.4-w2"), ("state-w3", "state-w2"),
         ] {
             let log = try String(contentsOfFile: out + "/\(child).out", encoding: .utf8)
             #expect(log.contains("warm start from \(out)/\(parent).safetensors "), "\(child) does not start from \(parent)")
+            // Only the state chain continues the parent's Adam moments.
+            let continued = "Adam moments continued from \(out)/\(parent).safetensors.state"
+            #expect(log.contains(continued) == child.hasPrefix("state"), "\(child)")
         }
         for full in ["full-w1", "full-w2", "full-w3"] {
             let log = try String(contentsOfFile: out + "/\(full).out", encoding: .utf8)
@@ -136,5 +140,7 @@ struct RetrainingSimulationTests {
         try #require(table.status == 0, "\(table.error)")
         let rows = table.output.split(separator: "\n").filter { $0.hasPrefix("| ") }
         #expect(rows.map { $0.prefix(4) } == ["| af", "| 1 ", "| 2 ", "| 3 ", "| al"], "\(table.output)")
+        // Four columns of models: full, new, replay 0.4, state.
+        #expect(rows.allSatisfy { $0.filter { $0 == "|" }.count == 7 }, "\(table.output)")
     }
 }
