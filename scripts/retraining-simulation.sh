@@ -21,7 +21,8 @@
 # (comma-separated; the flags add to it), LOSS (full; `sampled` for large catalogues),
 # TEST_SESSIONS (all; a random sample of window w + 1's sessions), SEED (1),
 # TRAIN_OPTIONS (more `srgnn train` options, e.g. "--negatives 4096"), OPTIMIZER_STATE (0; 1 is
-# --optimizer-state). Finished runs are kept: a second call with more chains trains only those.
+# --optimizer-state), LAST_WINDOW (WINDOWS-1: the last w to train after). Finished runs are kept:
+# a second call with more chains or windows trains only those.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EPOCHS=${EPOCHS:-2}
@@ -35,6 +36,7 @@ TEST_SESSIONS=${TEST_SESSIONS:-0}
 SEED=${SEED:-1}
 TRAIN_OPTIONS=${TRAIN_OPTIONS:-}
 OPTIMIZER_STATE=${OPTIMIZER_STATE:-0}
+LAST_WINDOW=${LAST_WINDOW:-$((WINDOWS - 1))}
 while [ $# -gt 0 ]; do
   case $1 in
     --replay-fraction) REPLAY_FRACTION=${REPLAY_FRACTION:+$REPLAY_FRACTION,}$2; shift 2 ;;
@@ -85,7 +87,7 @@ warm_chains() {  # window: every warm start of the window, one after another
 
 train full-w1 "$OUT/data/w1/full" --threads 2
 evaluate full-w1 1
-for w in $(seq 2 $((WINDOWS - 1))); do
+for w in $(seq 2 "$LAST_WINDOW"); do
   train "full-w$w" "$OUT/data/w$w/full" --threads 1 &
   full=$!
   warm_chains "$w" &

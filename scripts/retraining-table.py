@@ -31,7 +31,9 @@ def model(name):
 
 
 windows = sorted(int(m.group(1)) for d in os.listdir(os.path.join(out, "data")) if (m := re.fullmatch(r"w(\d+)", d)))
-replays = sorted({d for d in os.listdir(os.path.join(out, "data", "w2")) if d.startswith("replay")}, key=lambda d: float(d[6:]))
+# The replay fractions that ran (the data may hold more).
+replays = sorted({d for d in os.listdir(os.path.join(out, "data", "w2"))
+                  if d.startswith("replay") and os.path.exists(os.path.join(out, f"{d}-w2.seconds"))}, key=lambda d: float(d[6:]))
 kinds = [("new", "warm start, window w only")] + [(r, f"warm start + replay {r[6:]}") for r in replays]
 if os.path.exists(os.path.join(out, "state-w2.seconds")):  # --optimizer-state
     kinds.append(("state", "warm start, window w only, Adam's moments continued"))
