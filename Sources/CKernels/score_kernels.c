@@ -176,6 +176,10 @@ void srgnn_score_packed(int path, const float *s, int64_t rows, int64_t d, const
     SRGNN_DISPATCH(path, score_packed(s, rows, d, panels, first, width, c, ldc))
 }
 
+void srgnn_score_rows(int path, const float *s, int64_t d, const float *e, const int64_t *rows, int64_t count, float *out) {
+    SRGNN_DISPATCH(path, score_rows(s, d, e, rows, count, out))
+}
+
 int srgnn_score_embedding_gradient(int path, const float *ds, int64_t lds, const float *s, int64_t rows, int64_t d,
                                    int64_t width, float *de, int beta, const float *row_scale) {
     SRGNN_DISPATCH_STATUS(path, embedding_gradient(ds, lds, s, rows, d, width, de, beta, row_scale))

@@ -301,3 +301,16 @@ int SK_NAME(gemm)(int transA, int transB, int64_t m, int64_t n, int64_t k, const
 
 #undef SK_VEC
 #undef SK_NR
+
+// out[i] = s · e[rows[i]] for i < count (e row-major, rows d apart): each score one chain of
+// multiply-adds over k from zero, contracted as the block contracts them on this path, so bit for
+// bit the score the products give that item (approximate retrieval's exact rescoring).
+static void SK_NAME(score_rows)(const float *s, int64_t d, const float *e, const int64_t *rows, int64_t count, float *out) {
+#pragma clang fp contract(fast)
+    for (int64_t i = 0; i < count; i++) {
+        const float *row = e + rows[i] * d;
+        float acc = 0.0f;
+        for (int64_t k = 0; k < d; k++) acc = acc + s[k] * row[k];
+        out[i] = acc;
+    }
+}

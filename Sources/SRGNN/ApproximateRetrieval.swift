@@ -33,7 +33,7 @@ extension SRGNNModel {
     func approximateRecommend(
         sessions: [[Int32]], selections: [ItemSelection], candidates: Int, quantizedItems: Int8ItemMatrix,
         workspace ws: SRGNNWorkspace, threads: Int, packedItems: PackedItemEmbedding?,
-        normalizedItems: NormalizedItemEmbedding?, path: KernelPath
+        normalizedItems: NormalizedItemEmbedding?, rescoringItems: NormalizedItemEmbedding?, path: KernelPath
     ) throws -> [[ScoredItem<Int32>]] {
         precondition(selections.count == sessions.count, "one selection per session")
         precondition(quantizedItems.itemCount == configuration.itemCount, "quantised items of another model")
@@ -45,7 +45,7 @@ extension SRGNNModel {
             sessionEmbedding, rows: batch.sessionCount, selections: selections, keep: min(candidates, configuration.itemCount),
             quantizedItems: quantizedItems, threads: threads, path: path)
         return parameters.withPointers { w in
-            func rescore(_ items: UnsafePointer<Float>) -> [[ScoredItem<Int32>]] {
+            func rescore(_ items: UnsafePointer<Float>, rows: UnsafePointer<Float>?) -> [[ScoredItem<Int32>]] {
                 selections.enumerated().map { row, selection in
                     let (columns, k): ([Int], Int) =
                         switch selection {
@@ -54,15 +54,18 @@ extension SRGNNModel {
                         }
                     let exact = exactScores(
                         of: columns, session: sessionEmbedding + row * configuration.hiddenSize, items: items,
-                        packedItems: packedItems, path: path)
+                        rows: rows, packedItems: packedItems, path: path)
                     // NaN (a diverged model) ranks last, as exact top-k never returns it first.
                     func key(_ value: Float) -> Float { value.isNaN ? -.infinity : value }
                     let ranked = zip(columns, exact).sorted { key($0.1) != key($1.1) ? key($0.1) > key($1.1) : $0.0 < $1.0 }
                     return ranked.prefix(k).map { ScoredItem(id: Int32($0.0 + 1), score: $0.1) }
                 }
             }
-            if packedItems != nil { return rescore(w.embedding) }  // packed items stand in for the unpacked ones
-            return withScoredItems(w, normalizedItems: normalizedItems, workspace: ws, threads: threads, rescore)
+            // The scored vectors: E, or a NISER model's Ê. On our kernel paths a candidate is rescored
+            // from its row alone; on blas in its panel (packed items stand in for unpacked ones).
+            return withScoredItems(w, normalizedItems: rescoringItems ?? normalizedItems, workspace: ws, threads: threads) { scored in
+                rescore(packedItems != nil ? w.embedding : scored, rows: ScoreKernels.panelItems(path) == nil ? nil : scored)
+            }
         }
     }
 
@@ -100,12 +103,23 @@ extension SRGNNModel {
     }
 
     /// The fp32 scores of one session against the items at `columns` (item `j + 1` at column `j`),
-    /// each computed in its whole panel (packed) or group of 16, as exact ranking computes it.
+    /// the bits exact ranking gives them: from `rows` (the scored vectors, row `j + 1` for column
+    /// `j`) on our kernel paths, else each computed in its whole panel or group of 16.
     private func exactScores(
-        of columns: [Int], session: UnsafePointer<Float>, items: UnsafePointer<Float>, packedItems: PackedItemEmbedding?,
-        path: KernelPath
+        of columns: [Int], session: UnsafePointer<Float>, items: UnsafePointer<Float>, rows: UnsafePointer<Float>?,
+        packedItems: PackedItemEmbedding?, path: KernelPath
     ) -> [Float] {
         let scoreLayer = layers().scoreLayer, itemCount = configuration.itemCount
+        if let rows {
+            var scores = [Float](repeating: .nan, count: columns.count)
+            let valid = columns.indices.filter { (0..<itemCount).contains(columns[$0]) }
+            var valueOfValid = [Float](repeating: 0, count: valid.count)
+            ScoreKernels.rowScores(
+                path, session: session, hiddenSize: configuration.hiddenSize, items: rows,
+                rows: valid.map { Int64(columns[$0] + 1) }, into: &valueOfValid)
+            for (place, value) in zip(valid, valueOfValid) { scores[place] = value }
+            return scores
+        }
         let panel = packedItems.flatMap { ScoreKernels.panelItems($0.path) } ?? Int8ItemMatrix.panelItems
         let buffer = UnsafeMutablePointer<Float>.allocate(capacity: panel)
         defer { buffer.deallocate() }

@@ -24,6 +24,8 @@ public final class InferenceModel: Sendable {
     public let retrieval: Retrieval
     /// The scored item vectors (E, or a NISER model's Ê) quantised to int8, for approximate retrieval.
     public let quantizedItems: Int8ItemMatrix?
+    /// A NISER model's Ê, kept for approximate retrieval's rescoring (a candidate's row).
+    let rescoringItems: NormalizedItemEmbedding?
     private let workspaces = WorkspacePool()
 
     /// Prepares `model`'s items for `path` (the model's own `kernelPath` when nil), which the
@@ -39,11 +41,13 @@ public final class InferenceModel: Sendable {
         normalizedItems = packedItems == nil ? NormalizedItemEmbedding(model, path: path) : nil
         guard case .approximate = retrieval else {
             quantizedItems = nil
+            rescoringItems = nil
             return
         }
         let d = model.configuration.hiddenSize, count = model.configuration.itemCount
         // Row 0 of the embedding is padding; item j is row j.
-        if let normalized = normalizedItems ?? NormalizedItemEmbedding(model, path: path) {
+        rescoringItems = normalizedItems ?? NormalizedItemEmbedding(model, path: path)
+        if let normalized = rescoringItems {
             quantizedItems = normalized.values.withUnsafeBufferPointer {
                 Int8ItemMatrix(items: $0.baseAddress! + d, count: count, hiddenSize: d)
             }
@@ -64,7 +68,8 @@ public final class InferenceModel: Sendable {
             if case let .approximate(candidates) = retrieval, let quantizedItems {
                 return try model.approximateRecommend(
                     sessions: sessions, selections: selections, candidates: candidates, quantizedItems: quantizedItems,
-                    workspace: workspace, threads: threads, packedItems: packedItems, normalizedItems: normalizedItems, path: path)
+                    workspace: workspace, threads: threads, packedItems: packedItems, normalizedItems: normalizedItems,
+                    rescoringItems: rescoringItems, path: path)
             }
             return try model.recommend(
                 sessions: sessions, selections: selections, workspace: workspace, threads: threads,

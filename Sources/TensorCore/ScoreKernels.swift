@@ -120,6 +120,15 @@ public enum ScoreKernels {
         }
     }
 
+    /// `out[i] = s · E[rows[i], :]` (`E` row-major, `d` wide) on a C kernel path: for each item the
+    /// very bits `scores` and `packedScores` give it on that path, reading only its row.
+    public static func rowScores(
+        _ path: KernelPath, session s: UnsafePointer<Float>, hiddenSize d: Int, items e: UnsafePointer<Float>, rows: [Int64],
+        into out: UnsafeMutablePointer<Float>
+    ) {
+        srgnn_score_rows(path.cValue!, s, Int64(d), e, rows, Int64(rows.count), out)
+    }
+
     /// `C[r, j] = S[r, :] · E[first + j, :]` from items packed by `packItems` on the same path;
     /// `first` a multiple of the panel size. Bit for bit the scores `scores` gives on that path.
     public static func packedScores(

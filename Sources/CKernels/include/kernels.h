@@ -168,6 +168,11 @@ void srgnn_pack_items(int path, const float *e, int64_t count, int64_t d, float 
 void srgnn_score_packed(int path, const float *s, int64_t rows, int64_t d, const float *panels, int64_t first,
                         int64_t width, float *c, int64_t ldc);
 
+/// out[i] = s · e[rows[i]] for i < count (e [_, d] row-major): for each item the very bits
+/// srgnn_score_tile and srgnn_score_packed give it on the same path (one chain of multiply-adds over
+/// k from zero, contracted alike), reading only its row.
+void srgnn_score_rows(int path, const float *s, int64_t d, const float *e, const int64_t *rows, int64_t count, float *out);
+
 /// de[j, k] = (beta ? de[j, k] : 0) + Σ_r ds[r, j] · g[r] · s[r, k]   (de [width, d], beta 0 or 1;
 /// g = row_scale, or 1 when row_scale is NULL). Returns a status, as srgnn_score_tile.
 int srgnn_score_embedding_gradient(int path, const float *ds, int64_t lds, const float *s, int64_t rows, int64_t d,
