@@ -150,19 +150,20 @@ struct BenchCommand: ParsableCommand {
             backward: perStep(phases.backward), update: perStep(phases.update))
         let floorMs = floor == nil ? nil : floorSeconds / Double(trainBatches) * 1000
 
-        // The trained model frozen for inference: items prepared once, shared by both timings below.
-        let inference = InferenceModel(step.model)
-
-        // Evaluation as `srgnn evaluate` runs it: every target ranked among all items.
-        let evaluated = min(evalExamples, prefixes.count)
-        let examples = order[0..<evaluated].map { TestExample(prefix: prefixes[$0], target: targets[$0]) }
-        let evaluation = Evaluator(cutoffs: [20], listLength: nil, threads: threads, ties: .optimistic)
-            .evaluate(SRGNNScorer(inference: inference, batchSize: evalBatch, tileItems: evalTile), on: examples)
-
-        // Latency of one session, as a server sees it (a workspace from the pool, batch of one,
-        // items prepared at load), exact, then approximate with its recall@20 against exact.
+        // Evaluation as `srgnn evaluate` runs it (every target ranked among all items), then the
+        // latency of one session as a server sees it (a workspace from the pool, batch of one, items
+        // prepared at load), exact, then approximate with its recall@20 against exact. One prepared
+        // model at a time: its items are the size of the embedding (2 GB at 5 M items).
         let sessions = (0..<latencyRequests).map { Array(prefixes[order[$0 % order.count]]) }
-        let (exactLatency, exactAnswers) = try Self.latencies(of: inference, sessions: sessions, threads: threads)
+        let (evaluation, exactLatency, exactAnswers) = try {
+            let inference = InferenceModel(step.model)
+            let evaluated = min(evalExamples, prefixes.count)
+            let examples = order[0..<evaluated].map { TestExample(prefix: prefixes[$0], target: targets[$0]) }
+            let evaluation = Evaluator(cutoffs: [20], listLength: nil, threads: threads, ties: .optimistic)
+                .evaluate(SRGNNScorer(inference: inference, batchSize: evalBatch, tileItems: evalTile), on: examples)
+            let (latency, answers) = try Self.latencies(of: inference, sessions: sessions, threads: threads)
+            return (evaluation, latency, answers)
+        }()
         let approximate = InferenceModel(step.model, retrieval: .approximate(candidates: retrievalCandidates))
         let (approximateLatency, approximateAnswers) = try Self.latencies(of: approximate, sessions: sessions, threads: threads)
         let recall =
