@@ -26,9 +26,9 @@ public enum Retrieval: Sendable, Equatable, CustomStringConvertible {
 
 extension SRGNNModel {
     /// `recommend(sessions:selections:…)` by approximate retrieval: the int8 scan keeps each
-    /// session's best `candidates` allowed items (per worker), which are then rescored by the
-    /// same fp32 products as exact ranking (panel by panel, so the same bits) and ranked by
-    /// those scores, ties to the lower id. `.candidates` selections skip the scan: their items are
+    /// session's best `candidates` allowed items (per worker), which are then rescored in fp32 to
+    /// the bits exact ranking gives them (from their rows, `srgnn_score_rows`; on blas in their
+    /// panels) and ranked by those scores, ties to the lower id. `.candidates` selections skip the scan: their items are
     /// rescored directly, so their answer is exact.
     func approximateRecommend(
         sessions: [[Int32]], selections: [ItemSelection], candidates: Int, quantizedItems: Int8ItemMatrix,
