@@ -133,6 +133,22 @@ public struct ExampleSet: Sendable {
         result.starts.reserveCapacity(kept)
         result.ends.reserveCapacity(kept)
         result.targets.reserveCapacity(kept)
+        forEachAugmentedExample(of: sessions, skippingFirst: skip) { start, end in
+            result.starts.append(start)
+            result.ends.append(end)
+            result.targets.append(sessions.items[end])
+            return true
+        }
+        return result
+    }
+
+    /// Calls `body(start, end)` for each example of `augmenting(sessions, skippingFirst: skip)` in
+    /// order: the prefix `sessions.items[start..<end]`, the target `sessions.items[end]`. Stops
+    /// when `body` returns false; returns whether it went through to the end.
+    @discardableResult
+    static func forEachAugmentedExample(
+        of sessions: SessionList, skippingFirst skip: Int, _ body: (_ start: Int, _ end: Int) -> Bool
+    ) -> Bool {
         var skipped = 0
         for s in 0..<sessions.count {
             let start = sessions.offsets[s], end = sessions.offsets[s + 1]
@@ -142,12 +158,10 @@ public struct ExampleSet: Sendable {
                     skipped += 1
                     continue
                 }
-                result.starts.append(start)
-                result.ends.append(end - i)
-                result.targets.append(sessions.items[end - i])
+                guard body(start, end - i) else { return false }
             }
         }
-        return result
+        return true
     }
 
     /// Whether this set equals `augmenting(sessions, skippingFirst: skip)`, checked without building
@@ -157,22 +171,15 @@ public struct ExampleSet: Sendable {
         let sameStorage = items.withUnsafeBufferPointer { mine in
             sessions.items.withUnsafeBufferPointer { theirs in mine.baseAddress == theirs.baseAddress && mine.count == theirs.count }
         }
-        var example = 0, skipped = 0
-        for s in 0..<sessions.count {
-            let start = sessions.offsets[s], end = sessions.offsets[s + 1]
-            guard end - start > 1 else { continue }
-            for i in 1..<(end - start) {
-                if skipped < skip {
-                    skipped += 1
-                    continue
-                }
-                guard example < count, targets[example] == sessions.items[end - i] else { return false }
-                let sameView = sameStorage && starts[example] == start && ends[example] == end - i
-                guard sameView || prefix(example).elementsEqual(sessions.items[start..<(end - i)]) else { return false }
-                example += 1
-            }
+        var example = 0
+        let matched = Self.forEachAugmentedExample(of: sessions, skippingFirst: skip) { start, end in
+            guard example < count, targets[example] == sessions.items[end] else { return false }
+            let sameView = sameStorage && starts[example] == start && ends[example] == end
+            guard sameView || prefix(example).elementsEqual(sessions.items[start..<end]) else { return false }
+            example += 1
+            return true
         }
-        return example == count
+        return matched && example == count
     }
 
     /// The sessions these examples were augmented from, when they are in the reference's order:
