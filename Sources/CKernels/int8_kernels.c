@@ -123,14 +123,6 @@ static int vnni_supported(void) {
 }
 #endif
 
-int srgnn_int8_vnni_supported(void) {
-#ifdef SRGNN_INT8_VNNI
-    return vnni_supported();
-#else
-    return 0;
-#endif
-}
-
 void srgnn_int8_scores(int path, const uint8_t *queries, const float *query_scales, int64_t rows, int64_t d,
                        const int8_t *panels, const float *scales, const int32_t *sums, int64_t first, int64_t width,
                        float *out, int64_t ldo) {

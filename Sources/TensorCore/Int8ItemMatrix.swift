@@ -29,9 +29,6 @@ public struct Int8ItemMatrix: Sendable {
         self.sums = sums
     }
 
-    /// Bytes held.
-    public var byteCount: Int { panels.count + scales.count * 4 + sums.count * 4 }
-
     /// `rows` query vectors `[rows, hiddenSize]` quantised for `scores`.
     public func quantize(queries: UnsafePointer<Float>, rows: Int) -> Int8Queries {
         let width = (hiddenSize + 3) / 4 * 4
@@ -65,9 +62,6 @@ public struct Int8ItemMatrix: Sendable {
             }
         }
     }
-
-    /// Whether the scan runs its AVX-512 VNNI loop on this CPU (on the avx512 path).
-    public static var usesVNNI: Bool { srgnn_int8_vnni_supported() != 0 }
 }
 
 /// Query vectors quantised by `Int8ItemMatrix.quantize(queries:rows:)`.

@@ -216,7 +216,4 @@ void srgnn_int8_scores(int path, const uint8_t *queries, const float *query_scal
                        const int8_t *panels, const float *scales, const int32_t *sums, int64_t first, int64_t width,
                        float *out, int64_t ldo);
 
-/// 1 when srgnn_int8_scores runs its VNNI loop on this CPU (avx512 path), else 0.
-int srgnn_int8_vnni_supported(void);
-
 #endif
