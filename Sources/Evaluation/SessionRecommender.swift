@@ -1,7 +1,7 @@
 import TensorCore
 /// A fitted session recommender: scores every item 1...itemCount as the next click of a session.
 ///
-/// One harness ranks them all: SR-GNN and the baselines (POP, S-POP, Item-KNN, SKNN, V-SKNN, SR)
+/// One harness ranks them all: SR-GNN and the baselines (POP, S-POP, Item-KNN, SKNN, V-SKNN, STAN, VSTAN, SR)
 /// conform, and ``Evaluator`` only sees this protocol. A scorer is an immutable value: `score` may be
 /// called from several threads at once and must not mutate shared state.
 public protocol SessionScorer: Sendable {
@@ -79,4 +79,43 @@ public protocol SessionModelFitter: Sendable {
     var name: String { get }
     func fit<Sessions: Collection>(sessions: Sessions, itemCount: Int) -> Model
     where Sessions.Element: Collection, Sessions.Element.Element == Int32
+    /// The same with each training session's time (unix seconds of its last click, aligned with
+    /// `sessions`; `nil` when the data has none), for models that weigh neighbours by recency
+    /// (STAN, VSTAN). The default ignores the times.
+    func fit<Sessions: Collection>(sessions: Sessions, times: [Int64]?, itemCount: Int) -> Model
+    where Sessions.Element: Collection, Sessions.Element.Element == Int32
+}
+
+extension SessionModelFitter {
+    public func fit<Sessions: Collection>(sessions: Sessions, times: [Int64]?, itemCount: Int) -> Model
+    where Sessions.Element: Collection, Sessions.Element.Element == Int32 {
+        fit(sessions: sessions, itemCount: itemCount)
+    }
+}
+
+/// A scorer shown under another name (a tuned baseline beside its defaults in one comparison).
+public struct RenamedScorer: SessionScorer {
+    public let base: any SessionScorer
+    public let name: String
+    public var itemCount: Int { base.itemCount }
+    public var preferredBatchSize: Int { base.preferredBatchSize }
+
+    public init(_ base: any SessionScorer, name: String) {
+        self.base = base
+        self.name = name
+    }
+
+    public func score(session: ArraySlice<Int32>, into scores: UnsafeMutableBufferPointer<Float>) {
+        base.score(session: session, into: scores)
+    }
+
+    public func score(sessions: [ArraySlice<Int32>], into scores: UnsafeMutableBufferPointer<Float>) {
+        base.score(sessions: sessions, into: scores)
+    }
+
+    public func targetPositions(
+        sessions: [ArraySlice<Int32>], targets: [Int32], into positions: UnsafeMutableBufferPointer<TargetPosition>
+    ) {
+        base.targetPositions(sessions: sessions, targets: targets, into: positions)
+    }
 }

@@ -57,13 +57,15 @@ struct CompareCommand: ParsableCommand {
         case srgnn(path: String)
         case niser(path: String)
         case baseline(Baseline)
+        /// A baseline with a tuned configuration: `srgnn tune`'s folder (its best.yaml) or a YAML file.
+        case tunedBaseline(Baseline, configuration: String)
 
         /// The checkpoint's variant and path, for the two checkpoint kinds.
         var checkpoint: (variant: ModelVariant, path: String)? {
             switch self {
             case .srgnn(let path): (.srgnn, path)
             case .niser(let path): (.niser, path)
-            case .baseline: nil
+            case .baseline, .tunedBaseline: nil
             }
         }
     }
@@ -78,6 +80,15 @@ struct CompareCommand: ParsableCommand {
                         "--models: \(variant.rawValue)= needs a checkpoint path, e.g. \(variant.rawValue)=model.safetensors")
                 }
                 return variant == .srgnn ? .srgnn(path: path) : .niser(path: path)
+            }
+            if let at = text.firstIndex(of: "@") {
+                let name = String(text[..<at]), configuration = String(text[text.index(after: at)...])
+                guard let baseline = Baseline(rawValue: name), !configuration.isEmpty else {
+                    throw ValidationError(
+                        "--models: '\(text)': NAME@CONFIG takes a baseline (\(Self.baselineNames.joined(separator: ", "))) and srgnn tune's folder or a YAML file"
+                    )
+                }
+                return .tunedBaseline(baseline, configuration: configuration)
             }
             guard let baseline = Baseline(rawValue: text) else {
                 throw ValidationError(
@@ -95,6 +106,10 @@ struct CompareCommand: ParsableCommand {
     static func displayName(of entry: Entry, among entries: [Entry]) -> String {
         switch entry {
         case .baseline(let baseline): return baseline.displayName
+        case .tunedBaseline(let baseline, let configuration):
+            let several = entries.filter { if case .tunedBaseline(baseline, _) = $0 { true } else { false } }.count > 1
+            return several
+                ? "\(baseline.displayName) (\(URL(fileURLWithPath: configuration).lastPathComponent))" : "\(baseline.displayName) (tuned)"
         case .srgnn(let path), .niser(let path):
             let variant = entry.checkpoint!.variant
             let name = variant == .srgnn ? "SR-GNN" : "NISER+"
@@ -115,6 +130,7 @@ struct CompareCommand: ParsableCommand {
             case .srgnn(let path): "srgnn=" + path
             case .niser(let path): "niser=" + path
             case .baseline(let baseline): baseline.rawValue
+            case .tunedBaseline(let baseline, let configuration): baseline.rawValue + "@" + configuration
             }
         }
         guard let index = entries.firstIndex(where: { Self.displayName(of: $0, among: entries) == wanted || spelling($0) == wanted }) else {
@@ -196,8 +212,22 @@ struct CompareCommand: ParsableCommand {
                     history: loaded.metadata?.trainingHistory)
             case .baseline(let baseline):
                 let fitter = fitters.fitter(for: baseline)
-                let (model, seconds) = measure { fitter.fit(sessions: sessions, itemCount: itemCount) }
+                let (model, seconds) = measure { fitter.fit(sessions: sessions, times: nil, itemCount: itemCount) }
                 add(model, fitSeconds: seconds)
+            case .tunedBaseline(let baseline, let configuration):
+                var tuned = fitters
+                let path = FileIO.isDirectory(configuration) ? configuration + "/best.yaml" : configuration
+                do {
+                    let text = String(decoding: try FileIO.readAll(path), as: UTF8.self)
+                    try applyTunedConfiguration(yaml: text, path: path, model: baseline, to: &tuned)
+                } catch let error as SessionDataError {
+                    throw CommandError("--models \(baseline.rawValue)@\(configuration): \(error)")
+                } catch let error as SettingsFileError {
+                    throw CommandError("--models \(baseline.rawValue)@\(configuration): \(error)")
+                }
+                let fitter = tuned.fitter(for: baseline)
+                let (model, seconds) = measure { fitter.fit(sessions: sessions, times: nil, itemCount: itemCount) }
+                add(RenamedScorer(model, name: Self.displayName(of: entry, among: models)), fitSeconds: seconds)
             }
         }
         let reference = try referenceIndex()
@@ -241,6 +271,36 @@ struct BaselineOptions: ParsableArguments {
     var vsknnDecay = Self.defaults.vectorSessionKNN.decay
     @Flag(name: .long, help: "V-SKNN: never recommend items already in the session.")
     var vsknnNoRemind = !Self.defaults.vectorSessionKNN.remind
+    @Option(name: .long, parsing: .unconditional, help: "STAN: neighbour sessions that vote.")
+    var stanK = Self.defaults.stan.k
+    @Option(name: .long, parsing: .unconditional, help: "STAN: most recent candidate sessions (0 = all).")
+    var stanSample = Self.defaults.stan.sampleSize
+    @Option(name: .long, parsing: .unconditional, help: "STAN: λ_spw, position decay of the session's clicks (0 = off).")
+    var stanLambdaSpw = Self.defaults.stan.positionDecay ?? 0
+    @Option(name: .long, parsing: .unconditional, help: "STAN: λ_snh, recency decay of neighbour sessions in days (0 = off).")
+    var stanLambdaSnh = Self.defaults.stan.recencyDecayDays ?? 0
+    @Option(name: .long, parsing: .unconditional, help: "STAN: λ_inh, decay of a neighbour's items by position (0 = off).")
+    var stanLambdaInh = Self.defaults.stan.neighbourPositionDecay ?? 0
+    @Option(name: .long, parsing: .unconditional, help: "VSTAN: neighbour sessions that vote.")
+    var vstanK = Self.defaults.vstan.k
+    @Option(name: .long, parsing: .unconditional, help: "VSTAN: most recent candidate sessions (0 = all).")
+    var vstanSample = Self.defaults.vstan.sampleSize
+    @Option(name: .long, help: "VSTAN: similarity: cosine|vector.")
+    var vstanSimilarity = Self.defaults.vstan.similarity
+    @Option(name: .long, parsing: .unconditional, help: "VSTAN: λ_spw (0 = off).")
+    var vstanLambdaSpw = Self.defaults.vstan.positionDecay ?? 0
+    @Option(name: .long, parsing: .unconditional, help: "VSTAN: λ_snh in days (0 = off).")
+    var vstanLambdaSnh = Self.defaults.vstan.recencyDecayDays ?? 0
+    @Option(name: .long, parsing: .unconditional, help: "VSTAN: λ_inh (0 = off).")
+    var vstanLambdaInh = Self.defaults.vstan.neighbourPositionDecay ?? 0
+    @Option(name: .long, parsing: .unconditional, help: "VSTAN: λ_ipw, vote decay by the shared click's position in the session (0 = off).")
+    var vstanLambdaIpw = Self.defaults.vstan.currentPositionDecay ?? 0
+    @Option(name: .long, parsing: .unconditional, help: "VSTAN: λ_idf, weight of the items' idf (0 = off).")
+    var vstanLambdaIdf = Self.defaults.vstan.idfWeight ?? 0
+    @Option(
+        name: .long, parsing: .unconditional,
+        help: "STAN, VSTAN: for data without session times (SR-GNN folders), sessions per day of the position clock.")
+    var knnSessionsPerDay = Self.defaults.stan.sessionsPerDay
     @Option(name: .long, parsing: .unconditional, help: "SR: maximum distance of a rule.")
     var srSteps = Self.defaults.sequentialRules.steps
     @Option(name: .long, help: "SR: rule weight by distance: same|div|linear|log|quadratic.")
@@ -255,7 +315,14 @@ struct BaselineOptions: ParsableArguments {
         guard sknnSample >= 0, vsknnSample >= 0, srPruning >= 0, iknnLambda >= 0 else {
             throw ValidationError("sample sizes, --sr-pruning and --iknn-lambda must not be negative")
         }
+        let fitters = fitters(threads: 1)
+        for problem in [fitters.stan.settings.problem, fitters.vstan.settings.problem].compactMap({ $0 }) {
+            throw ValidationError(problem + " (0 turns a λ off)")
+        }
     }
+
+    /// A λ option's value: 0 turns the weight off.
+    private static func lambda(_ value: Double) -> Double? { value == 0 ? nil : value }
 
     /// Every baseline's fitter, configured by these options.
     func fitters(threads: Int) -> BaselineFitters {
@@ -266,6 +333,15 @@ struct BaselineOptions: ParsableArguments {
             k: vsknnK, sampleSize: vsknnSample, weighting: vsknnWeighting,
             decay: vsknnDecay, remind: !vsknnNoRemind)
         fitters.sequentialRules = SequentialRules(steps: srSteps, weighting: srWeighting, pruning: srPruning, threads: threads)
+        fitters.stan = STAN(
+            k: stanK, sampleSize: stanSample, positionDecay: Self.lambda(stanLambdaSpw),
+            recencyDecayDays: Self.lambda(stanLambdaSnh), neighbourPositionDecay: Self.lambda(stanLambdaInh),
+            sessionsPerDay: knnSessionsPerDay)
+        fitters.vstan = VSTAN(
+            k: vstanK, sampleSize: vstanSample, similarity: vstanSimilarity, positionDecay: Self.lambda(vstanLambdaSpw),
+            recencyDecayDays: Self.lambda(vstanLambdaSnh), neighbourPositionDecay: Self.lambda(vstanLambdaInh),
+            currentPositionDecay: Self.lambda(vstanLambdaIpw), idfWeight: Self.lambda(vstanLambdaIdf),
+            sessionsPerDay: knnSessionsPerDay)
         return fitters
     }
 }
@@ -273,3 +349,4 @@ struct BaselineOptions: ParsableArguments {
 extension VectorSessionKNN.PositionWeighting: ExpressibleByArgument {}
 extension VectorSessionKNN.RecencyDecay: ExpressibleByArgument {}
 extension SequentialRules.Weighting: ExpressibleByArgument {}
+extension TimeAwareSessionKNNSettings.Similarity: ExpressibleByArgument {}

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Evaluation
 import Experiments
 import Foundation
 import SessionData
@@ -48,6 +49,15 @@ struct TuneCommand: ParsableCommand {
 
     @Option(name: .long, help: "Dataset folder (ours, from srgnn preprocess, or an SR-GNN pickle folder).")
     var data: String
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The model to tune: srgnn, or a baseline (\(Baseline.allCases.filter { !$0.parameters.isEmpty }.map(\.rawValue).joined(separator: ", "))).",
+            discussion:
+                "A baseline is fitted on the training sessions left after the validation split (--validation-split sessions or latest, --validation-fraction) and scored on the held-out sessions' prefixes; --space names its parameters as compare's flags without the model prefix (vstan: k, sample, lambda-spw, …). It writes search.json, trials.jsonl, summary.md and best.yaml, which compare reads as --models vstan@DIR. The epoch, patience and loss options are SR-GNN's only."
+        ))
+    var model = "srgnn"
 
     @Option(name: .long, parsing: .unconditional, help: "Number of trials (besides the defaults' run).")
     var trials: Int
@@ -142,6 +152,13 @@ struct TuneCommand: ParsableCommand {
     }
 
     func run() throws {
+        if model != "srgnn" {
+            guard let baseline = Baseline(rawValue: model) else {
+                throw CommandError(
+                    "--model: unknown model '\(model)'; use srgnn or one of \(Baseline.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return try tuneBaseline(baseline)
+        }
         setBLASThreads(1)  // products are split over our threads instead (see TensorCore's gemm(threads:))
         let searchSpace: SearchSpace
         if let space {
@@ -195,3 +212,67 @@ struct TuneCommand: ParsableCommand {
 }
 
 extension SearchMethod: ExpressibleByArgument {}
+
+extension TuneCommand {
+    /// `--model NAME` for a baseline: every run fits and scores in seconds to minutes, so the search
+    /// is not resumed; its files are rewritten as each run finishes.
+    func tuneBaseline(_ baseline: Baseline) throws {
+        guard !baseline.parameters.isEmpty else {
+            throw CommandError("--model \(baseline.rawValue): \(baseline.displayName) has no parameters to tune")
+        }
+        guard validationSplit != .examples else {
+            throw CommandError("--validation-split examples: a baseline is fitted on whole sessions; use sessions or latest")
+        }
+        let dataset = try SessionDataset.load(from: data)
+        let sessions = dataset.trainSessions
+        let meanLength = Double(sessions.clickCount) / Double(max(sessions.count, 1))
+        var searchSpace = BaselineSearchSpace.standard(for: baseline, meanSessionLength: meanLength)
+        if let space {
+            do {
+                let text = String(decoding: try FileIO.readAll(space), as: UTF8.self)
+                searchSpace = try BaselineSearchSpace.parse(yaml: text, path: space, model: baseline)
+            } catch let error as SessionDataError {
+                throw CommandError("--space \(error)")
+            } catch let error as SettingsFileError {
+                throw CommandError("--space \(error)")
+            }
+        }
+        var base = BaselineFitters()
+        base.itemKNN.threads = threads
+        base.sequentialRules.threads = threads
+        let tuner = BaselineSearch(
+            space: searchSpace, search: search, seed: seed, objective: SearchObjective(objective)!, trials: trials, base: base,
+            validationSplit: validationSplit, validationFraction: validationFraction, threads: threads)
+        printLine(
+            "tune: \(search.rawValue) search of \(trials) trials of \(baseline.displayName) on \(data), validation \(tuner.objective.metricKey), seed \(seed), into \(out)"
+        )
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let header: [String: JSONValue] = [
+            "model": .string(baseline.rawValue), "space": .string(searchSpace.yaml), "search": .string(search.rawValue),
+            "seed": .number(Double(seed)), "objective": .string(tuner.objective.description), "data": .string(data),
+            "dataset_fingerprint": .string(dataset.fingerprint), "validation_split": .string(validationSplit.rawValue),
+            "validation_fraction": .number(validationFraction),
+        ]
+        try writeAtomically(try JSONText.data(header), to: out + "/search.json")
+        let records: [BaselineTrial]
+        do {
+            records = try tuner.run(sessions: sessions, times: nil, itemCount: dataset.itemCount) { printLine("tune: \($0)") }
+        } catch let error as SearchError {
+            throw CommandError("\(error)")
+        }
+        var lines = Data()
+        for record in records {
+            lines.append(try JSONText.data(record))
+            lines.append(0x0A)
+        }
+        try writeAtomically(lines, to: out + "/trials.jsonl")
+        let best = BaselineSearch.best(of: records)!
+        try writeAtomically(Data(tuner.configurationYAML(best, trials: records.count).utf8), to: out + "/best.yaml")
+        let summary = "# \(baseline.displayName) on \(data)\n\n" + tuner.markdown(records)
+        try writeAtomically(Data(summary.utf8), to: out + "/summary.md")
+        print("")
+        print(summary)
+        print("best: \(best.trial); compare it with: srgnn compare --data \(data) --models \(baseline.rawValue)@\(out)")
+        print("files: \(out)/search.json, \(out)/trials.jsonl, \(out)/summary.md, \(out)/best.yaml")
+    }
+}

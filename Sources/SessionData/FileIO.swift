@@ -9,7 +9,7 @@ import Darwin
 public enum FileIO {
     static func systemError(_ code: Int32) -> String { String(cString: strerror(code)) }
 
-    static func isDirectory(_ path: String) -> Bool {
+    public static func isDirectory(_ path: String) -> Bool {
         var info = stat()
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
     }

@@ -83,7 +83,7 @@ struct ConstantScorer: SessionScorer {
     @Test func everyBaselineFitsAndEvaluatesThroughExistentials() {
         let examples = TestExample.examples(prefixes: [[1], [2, 3], [4]], targets: [3, 4, 5])
         let evaluator = Evaluator(cutoffs: [5], listLength: 3, popularity: itemPopularity(of: tinySessions, itemCount: tinyItemCount))
-        #expect(Baseline.allCases.map(\.displayName) == ["POP", "S-POP", "Item-KNN", "SR", "SKNN", "V-SKNN"])
+        #expect(Baseline.allCases.map(\.displayName) == ["POP", "S-POP", "Item-KNN", "SR", "SKNN", "V-SKNN", "STAN", "VSTAN"])
         for baseline in Baseline.allCases {
             let model = baseline.fitter.fit(sessions: tinySessions, itemCount: tinyItemCount)
             let report = evaluator.evaluate(model, on: examples)

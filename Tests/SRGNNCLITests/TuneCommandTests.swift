@@ -148,4 +148,35 @@ struct TuneCommandTests {
         #expect(result.status != 0)
         #expect(result.error.contains("give --data"), "\(result.error)")
     }
+
+    /// `tune --model sr` searches SR's parameters on held-out sessions and writes best.yaml, which
+    /// `compare --models sr@DIR` fits beside the defaults; POP has nothing to tune.
+    @Test("tune --model sr, then compare --models sr,sr@DIR")
+    func tuneBaseline() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let data = folder.path + "/data", out = folder.path + "/sr-search", report = folder.path + "/report"
+        try WarmStartCommandTests.writeFolder(data, items: 30, seed: 1) { "sku\($0)" }
+        let space = try folder.file("space.yaml", "steps: [1, 2, 5]\nweighting: [div, same]\n")
+        var result = try runSRGNN([
+            "tune", "--model", "sr", "--data", data, "--trials", "6", "--search", "grid", "--space", space, "--out", out,
+            "--threads", "1", "--objective", "hr@10",
+        ])
+        #expect(result.status == 0, "\(result.error)")
+        let lines = try String(contentsOfFile: out + "/trials.jsonl", encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 7 && lines[0].contains("\"trial\":\"defaults\""))
+        let best = try String(contentsOfFile: out + "/best.yaml", encoding: .utf8)
+        #expect(best.contains("steps: ") && best.contains("weighting: "), "\(best)")
+        #expect(result.output.contains("--models sr@\(out)"), "\(result.output)")
+
+        result = try runSRGNN(["compare", "--data", data, "--models", "sr,sr@\(out)", "--report-dir", report, "--threads", "1"])
+        #expect(result.status == 0, "\(result.error)")
+        #expect(result.output.contains("SR (tuned)"), "\(result.output)")
+
+        result = try runSRGNN(["tune", "--model", "pop", "--data", data, "--trials", "1", "--out", out])
+        #expect(result.status != 0 && result.error.contains("POP has no parameters to tune"), "\(result.error)")
+        let wrong = try folder.file("wrong.yaml", "steps: 0\n")
+        result = try runSRGNN(["compare", "--data", data, "--models", "sr@\(wrong)", "--report-dir", report])
+        #expect(result.status != 0 && result.error.contains("wrong.yaml: SR: steps ≥ 1"), "\(result.error)")
+    }
 }

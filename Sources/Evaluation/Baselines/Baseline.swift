@@ -5,12 +5,12 @@
 /// ``Evaluator/evaluate(_:on:)`` accepts directly. ``BaselineFitters`` holds one configured fitter
 /// per baseline when the defaults are not wanted.
 public enum Baseline: String, Sendable, Codable, CaseIterable {
-    case pop, spop, iknn, sr, sknn, vsknn
+    case pop, spop, iknn, sr, sknn, vsknn, stan, vstan
 
     /// The fitter with default options.
     public var fitter: any SessionModelFitter { BaselineFitters().fitter(for: self) }
 
-    /// The display name ("POP", "S-POP", "Item-KNN", "SR", "SKNN", "V-SKNN").
+    /// The display name ("POP", "S-POP", "Item-KNN", "SR", "SKNN", "V-SKNN", "STAN", "VSTAN").
     public var displayName: String { fitter.name }
 }
 
@@ -22,6 +22,8 @@ public struct BaselineFitters: Sendable {
     public var sequentialRules = SequentialRules()
     public var sessionKNN = SessionKNN()
     public var vectorSessionKNN = VectorSessionKNN()
+    public var stan = STAN()
+    public var vstan = VSTAN()
 
     public init() {}
 
@@ -34,6 +36,8 @@ public struct BaselineFitters: Sendable {
         case .sr: sequentialRules
         case .sknn: sessionKNN
         case .vsknn: vectorSessionKNN
+        case .stan: stan
+        case .vstan: vstan
         }
     }
 }
