@@ -59,13 +59,15 @@ struct CompareCommand: ParsableCommand {
         case baseline(Baseline)
         /// A baseline with a tuned configuration: `srgnn tune`'s folder (its best.yaml) or a YAML file.
         case tunedBaseline(Baseline, configuration: String)
+        /// A baseline fitted by `srgnn fit` (`vstan=FILE`).
+        case fittedBaseline(Baseline, path: String)
 
         /// The checkpoint's variant and path, for the two checkpoint kinds.
         var checkpoint: (variant: ModelVariant, path: String)? {
             switch self {
             case .srgnn(let path): (.srgnn, path)
             case .niser(let path): (.niser, path)
-            case .baseline, .tunedBaseline: nil
+            case .baseline, .tunedBaseline, .fittedBaseline: nil
             }
         }
     }
@@ -80,6 +82,11 @@ struct CompareCommand: ParsableCommand {
                         "--models: \(variant.rawValue)= needs a checkpoint path, e.g. \(variant.rawValue)=model.safetensors")
                 }
                 return variant == .srgnn ? .srgnn(path: path) : .niser(path: path)
+            }
+            if let equals = text.firstIndex(of: "="), let baseline = Baseline(rawValue: String(text[..<equals])) {
+                let path = String(text[text.index(after: equals)...])
+                guard !path.isEmpty else { throw ValidationError("--models: \(baseline.rawValue)= needs a file from srgnn fit") }
+                return .fittedBaseline(baseline, path: path)
             }
             if let at = text.firstIndex(of: "@") {
                 let name = String(text[..<at]), configuration = String(text[text.index(after: at)...])
@@ -106,6 +113,8 @@ struct CompareCommand: ParsableCommand {
     static func displayName(of entry: Entry, among entries: [Entry]) -> String {
         switch entry {
         case .baseline(let baseline): return baseline.displayName
+        case .fittedBaseline(let baseline, let path):
+            return "\(baseline.displayName) (\(URL(fileURLWithPath: path).lastPathComponent))"
         case .tunedBaseline(let baseline, let configuration):
             let several = entries.filter { if case .tunedBaseline(baseline, _) = $0 { true } else { false } }.count > 1
             return several
@@ -131,6 +140,7 @@ struct CompareCommand: ParsableCommand {
             case .niser(let path): "niser=" + path
             case .baseline(let baseline): baseline.rawValue
             case .tunedBaseline(let baseline, let configuration): baseline.rawValue + "@" + configuration
+            case .fittedBaseline(let baseline, let path): baseline.rawValue + "=" + path
             }
         }
         guard let index = entries.firstIndex(where: { Self.displayName(of: $0, among: entries) == wanted || spelling($0) == wanted }) else {
@@ -216,17 +226,25 @@ struct CompareCommand: ParsableCommand {
                 add(model, fitSeconds: seconds)
             case .tunedBaseline(let baseline, let configuration):
                 var tuned = fitters
-                let path = FileIO.isDirectory(configuration) ? configuration + "/best.yaml" : configuration
-                do {
-                    let text = String(decoding: try FileIO.readAll(path), as: UTF8.self)
-                    try applyTunedConfiguration(yaml: text, path: path, model: baseline, to: &tuned)
-                } catch let error as SessionDataError {
-                    throw CommandError("--models \(baseline.rawValue)@\(configuration): \(error)")
-                } catch let error as SettingsFileError {
+                do { try applyTuned(configuration, baseline: baseline, to: &tuned) } catch let error as CommandError {
                     throw CommandError("--models \(baseline.rawValue)@\(configuration): \(error)")
                 }
                 let fitter = tuned.fitter(for: baseline)
                 let (model, seconds) = measure { fitter.fit(sessions: sessions, times: nil, itemCount: itemCount) }
+                add(RenamedScorer(model, name: Self.displayName(of: entry, among: models)), fitSeconds: seconds)
+            case .fittedBaseline(let baseline, let path):
+                let ((file, model), seconds) = try measure { () throws -> (NeighbourhoodModelFile, any SessionScorer) in
+                    let file = try loadFitted(path)
+                    return (file, try file.scorer(threads: threads))
+                }
+                guard file.baseline == baseline else {
+                    throw CommandError("\(path) is a fitted \(file.baseline.displayName); list it as \(file.baseline.rawValue)=\(path)")
+                }
+                guard file.header.vocabulary == dataset.vocabulary else {
+                    throw CommandError(
+                        "\(path): fitted on \(file.header.dataset ?? "another dataset") (\(file.itemCount) items), not on \(data)'s \(dataset.itemCount) items; compare needs the same vocabulary"
+                    )
+                }
                 add(RenamedScorer(model, name: Self.displayName(of: entry, among: models)), fitSeconds: seconds)
             }
         }

@@ -20,7 +20,9 @@ struct EvaluateCommand: ParsableCommand {
             """
     )
 
-    @Option(name: .long, help: "Checkpoint from srgnn train, or bare official weights (then see --step, --nonhybrid).")
+    @Option(
+        name: .long,
+        help: "Checkpoint from srgnn train, bare official weights (then see --step, --nonhybrid), or a baseline from srgnn fit.")
     var model: String
 
     @Option(name: .long, help: "Dataset folder whose test examples to rank.")
@@ -55,21 +57,36 @@ struct EvaluateCommand: ParsableCommand {
     func run() throws {
         setBLASThreads(1)
         let cutoffs = try cutoffs()
+        if isFittedBaseline(model) { return try evaluateFitted(cutoffs: cutoffs) }
         let loaded = try LoadedModel.load(from: model, propagationSteps: architecture.propagationSteps, nonhybrid: architecture.nonhybrid)
         reportLoaded(loaded, path: model)
         let dataset = try loaded.aligned(try SessionDataset.load(from: data), modelPath: model, datasetPath: data)
         let report = Evaluator(cutoffs: cutoffs, listLength: nil, threads: threads)
             .evaluate(SRGNNScorer(model: loaded.model, batchSize: batchSize), on: TestExample.examples(of: dataset.test))
+        show(report, itemCount: loaded.model.configuration.itemCount, cutoffs: cutoffs)
+    }
+
+    /// A baseline from `srgnn fit`: the dataset in its vocabulary, scored by the rebuilt index.
+    func evaluateFitted(cutoffs: [Int]) throws {
+        let file = try loadFitted(model)
+        let raw = try SessionDataset.load(from: data)
+        guard let dataset = raw.remapped(to: file.header.vocabulary) else {
+            throw CommandError("\(data) has items that \(model)'s vocabulary lacks; was it fitted on this dataset?")
+        }
+        let report = Evaluator(cutoffs: cutoffs, listLength: nil, threads: threads)
+            .evaluate(try file.scorer(threads: threads), on: TestExample.examples(of: dataset.test))
+        show(report, itemCount: file.itemCount, cutoffs: cutoffs)
+    }
+
+    func show(_ report: EvaluationReport, itemCount: Int, cutoffs: [Int]) {
         let metrics = report.keyedMetrics, rate = report.examplesPerSecond
         if json {
             var object: [String: JSONValue] = metrics.mapValues { .number($0) }
             object["examples"] = .number(Double(report.examples))
             object["examples_per_s"] = .number(rate)
-            print(try JSONText.string(object))
+            print((try? JSONText.string(object)) ?? "{}")
         } else {
-            print(
-                "\(report.examples) test examples, \(loaded.model.configuration.itemCount) items, \(String(format: "%.0f", rate)) examples/s"
-            )
+            print("\(report.examples) test examples, \(itemCount) items, \(String(format: "%.0f", rate)) examples/s")
             for k in cutoffs {
                 print(
                     String(

@@ -14,6 +14,7 @@ struct SRGNNCommand: AsyncParsableCommand {
             BenchCommand.self,
             TrainCommand.self,
             TuneCommand.self,
+            FitCommand.self,
             EvaluateCommand.self,
             CompareCommand.self,
             PreprocessCommand.self,

@@ -179,4 +179,44 @@ struct TuneCommandTests {
         result = try runSRGNN(["compare", "--data", data, "--models", "sr@\(wrong)", "--report-dir", report])
         #expect(result.status != 0 && result.error.contains("wrong.yaml: SR: steps ≥ 1"), "\(result.error)")
     }
+
+    /// `fit vstan` writes a file that evaluate and compare read: it scores as the baseline fitted
+    /// in process does, and a file of another baseline or dataset is refused with the reason.
+    @Test("fit vstan, then evaluate --model FILE and compare --models vstan,vstan=FILE")
+    func fitBaseline() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let data = folder.path + "/data", other = folder.path + "/other", file = folder.path + "/vstan.safetensors"
+        let report = folder.path + "/report"
+        try WarmStartCommandTests.writeFolder(data, items: 30, seed: 1) { "sku\($0)" }
+        try WarmStartCommandTests.writeFolder(other, items: 40, seed: 2) { "sku\($0 + 5)" }
+        var result = try runSRGNN(["fit", "vstan", "--data", data, "--out", file, "--vstan-k", "50"])
+        #expect(result.status == 0, "\(result.error)")
+        #expect(result.output.contains("VSTAN (k 50, sample 5000"), "\(result.output)")
+
+        result = try runSRGNN([
+            "compare", "--data", data, "--models", "vstan,vstan=\(file)", "--report-dir", report, "--json", "--vstan-k", "50",
+        ])
+        #expect(result.status == 0, "\(result.error)")
+        struct Comparison: Decodable {
+            struct Model: Decodable { let name: String; let metrics: [String: Double] }
+            let models: [Model]
+        }
+        let comparison = try JSONDecoder().decode(Comparison.self, from: Data(result.output.utf8))
+        #expect(comparison.models.map(\.name) == ["VSTAN", "VSTAN (vstan.safetensors)"])
+        #expect(comparison.models[0].metrics == comparison.models[1].metrics)
+
+        result = try runSRGNN(["evaluate", "--model", file, "--data", data, "--json", "--k", "20"])
+        #expect(result.status == 0, "\(result.error)")
+        let evaluated = try JSONDecoder().decode([String: Double].self, from: Data(result.output.utf8))
+        #expect(evaluated["HR@20"] == comparison.models[0].metrics["HR@20"])
+
+        result = try runSRGNN(["compare", "--data", data, "--models", "stan=\(file)", "--report-dir", report])
+        #expect(result.status != 0 && result.error.contains("is a fitted VSTAN; list it as vstan="), "\(result.error)")
+        result = try runSRGNN(["evaluate", "--model", file, "--data", other])
+        #expect(result.status != 0 && result.error.contains("vocabulary lacks"), "\(result.error)")
+        let broken = try folder.file("broken.safetensors", "not a model")
+        result = try runSRGNN(["compare", "--data", data, "--models", "vstan=\(broken)", "--report-dir", report])
+        #expect(result.status != 0 && result.error.contains("broken.safetensors"), "\(result.error)")
+    }
 }
