@@ -52,7 +52,7 @@ let package = Package(
             name: "SRGNN", dependencies: ["TensorCore", "SessionData", .product(name: "Crypto", package: "swift-crypto")],
             exclude: ["README.md"]),
         // The rule engine, request/answer types and JSON-lines batch engine of serve and recommend.
-        .target(name: "Recommending", dependencies: ["TensorCore", "SessionData", "SRGNN"], exclude: ["README.md"]),
+        .target(name: "Recommending", dependencies: ["TensorCore", "SessionData", "SRGNN", "Evaluation"], exclude: ["README.md"]),
         .target(name: "Evaluation", dependencies: ["TensorCore", "SessionData", "SRGNN"], exclude: ["README.md", "Baselines/README.md"]),
         .target(name: "Training", dependencies: ["TensorCore", "SessionData", "SRGNN", "Evaluation"], exclude: ["README.md"]),
         .target(
@@ -67,7 +67,7 @@ let package = Package(
         .target(
             name: "Serving",
             dependencies: [
-                "SRGNN", "SessionData", "Recommending",
+                "SRGNN", "SessionData", "Recommending", "Evaluation",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
@@ -98,7 +98,9 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["TensorCore"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
         .testTarget(name: "SessionDataTests", dependencies: ["SessionData", "TestSupport"]),
-        .testTarget(name: "SRGNNTests", dependencies: ["SRGNN", "Recommending", "SessionData", "TensorCore", "Training", "TestSupport"]),
+        .testTarget(
+            name: "SRGNNTests",
+            dependencies: ["SRGNN", "Recommending", "SessionData", "TensorCore", "Training", "Evaluation", "TestSupport"]),
         .testTarget(
             name: "EvaluationTests",
             dependencies: ["Evaluation", "Experiments", "SRGNN", "Recommending", "SessionData", "TensorCore", "TestSupport"]),
@@ -118,7 +120,7 @@ let package = Package(
         .testTarget(
             name: "ServingTests",
             dependencies: [
-                "Serving", "Recommending", "SRGNN", "SessionData", "TestSupport",
+                "Serving", "Recommending", "SRGNN", "SessionData", "Evaluation", "TensorCore", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]

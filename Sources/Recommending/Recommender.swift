@@ -89,15 +89,20 @@ public struct Recommender: Sendable {
     /// The default number of items recommended (`srgnn recommend --k`, a request without `"k"`).
     public static let defaultK = 20
 
-    public let loaded: LoadedModel
+    /// What ranks the items: an SR-GNN checkpoint with its inference model, or a fitted baseline
+    /// (`srgnn fit`). Everything around the ranking (ids, rules, candidates, fallback) is shared.
+    public enum Engine: Sendable {
+        case srgnn(LoadedModel, InferenceModel)
+        case baseline(FittedBaseline)
+    }
+
+    public let engine: Engine
     /// Sessions longer than this keep their last `maxSessionLength` known clicks.
     public let maxSessionLength: Int
     /// Availability and attributes, in this model's ids (nil: every item available, no filters).
     public let catalog: CatalogIndex?
     /// The answer for a session the model cannot embed.
     public let fallback: Fallback
-    /// The model with its items prepared once at load and a workspace per concurrent call.
-    public let inference: InferenceModel
 
     /// A recommender over `model`, scoring through `inference` (`model`'s model prepared for
     /// inference, e.g. shared with an evaluator), or when nil through one prepared here on the
@@ -106,28 +111,91 @@ public struct Recommender: Sendable {
         model: LoadedModel, inference: InferenceModel? = nil, maxSessionLength: Int = Recommender.defaultMaxSessionLength,
         catalog: Catalog? = nil, fallback: Fallback = .none, retrieval: Retrieval = .exact
     ) {
-        precondition(maxSessionLength >= 1, "maxSessionLength must be at least 1")
         precondition(inference.map { $0.configuration == model.model.configuration } ?? true, "an inference model of another model")
-        self.loaded = model
-        self.maxSessionLength = maxSessionLength
-        self.catalog = catalog.map { CatalogIndex($0, vocabulary: model.vocabulary) }
-        self.fallback = fallback
-        self.inference = inference ?? InferenceModel(model.model, retrieval: retrieval)
-    }
-
-    /// Loads `path` (see `LoadedModel.load`); a bad or missing file throws `ModelError` naming it.
-    public init(
-        contentsOf path: String, propagationSteps: Int = 1, nonhybrid: Bool = false,
-        maxSessionLength: Int = Recommender.defaultMaxSessionLength, catalog: Catalog? = nil,
-        fallback: Fallback = .none
-    ) throws {
         self.init(
-            model: try LoadedModel.load(from: path, propagationSteps: propagationSteps, nonhybrid: nonhybrid),
+            engine: .srgnn(model, inference ?? InferenceModel(model.model, retrieval: retrieval)), vocabulary: model.vocabulary,
             maxSessionLength: maxSessionLength, catalog: catalog, fallback: fallback)
     }
 
-    public var model: SRGNNModel { loaded.model }
-    public var itemCount: Int { loaded.model.configuration.itemCount }
+    /// A recommender over a fitted baseline.
+    public init(
+        baseline: FittedBaseline, maxSessionLength: Int = Recommender.defaultMaxSessionLength, catalog: Catalog? = nil,
+        fallback: Fallback = .none
+    ) {
+        self.init(
+            engine: .baseline(baseline), vocabulary: baseline.file.header.vocabulary, maxSessionLength: maxSessionLength,
+            catalog: catalog, fallback: fallback)
+    }
+
+    private init(engine: Engine, vocabulary: ItemVocabulary, maxSessionLength: Int, catalog: Catalog?, fallback: Fallback) {
+        precondition(maxSessionLength >= 1, "maxSessionLength must be at least 1")
+        self.engine = engine
+        self.maxSessionLength = maxSessionLength
+        self.catalog = catalog.map { CatalogIndex($0, vocabulary: vocabulary) }
+        self.fallback = fallback
+    }
+
+    /// Loads `path`: a fitted baseline (`srgnn fit`), or a checkpoint (see `LoadedModel.load`); a
+    /// bad or missing file throws `ModelError` naming it.
+    public init(
+        contentsOf path: String, propagationSteps: Int = 1, nonhybrid: Bool = false,
+        maxSessionLength: Int = Recommender.defaultMaxSessionLength, catalog: Catalog? = nil,
+        fallback: Fallback = .none, retrieval: Retrieval = .exact
+    ) throws {
+        if let baseline = try FittedBaseline.load(from: path) {
+            self.init(baseline: baseline, maxSessionLength: maxSessionLength, catalog: catalog, fallback: fallback)
+        } else {
+            self.init(
+                model: try LoadedModel.load(from: path, propagationSteps: propagationSteps, nonhybrid: nonhybrid),
+                maxSessionLength: maxSessionLength, catalog: catalog, fallback: fallback, retrieval: retrieval)
+        }
+    }
+
+    /// The SR-GNN checkpoint, or nil for a baseline.
+    public var loaded: LoadedModel? { if case .srgnn(let loaded, _) = engine { loaded } else { nil } }
+    /// The SR-GNN inference model, or nil for a baseline.
+    public var inference: InferenceModel? { if case .srgnn(_, let inference) = engine { inference } else { nil } }
+    /// The fitted baseline, or nil for SR-GNN.
+    public var baseline: FittedBaseline? { if case .baseline(let baseline) = engine { baseline } else { nil } }
+    public var model: SRGNNModel? { loaded?.model }
+    public var vocabulary: ItemVocabulary {
+        switch engine {
+        case .srgnn(let loaded, _): loaded.vocabulary
+        case .baseline(let baseline): baseline.file.header.vocabulary
+        }
+    }
+    public var itemCount: Int { vocabulary.count }
+    /// The most clicked items of the recent training sessions, for the popularity fallback.
+    public var recentPopularity: RecentPopularity? {
+        switch engine {
+        case .srgnn(let loaded, _): loaded.metadata?.recentPopularity
+        case .baseline(let baseline): baseline.file.header.recentPopularity
+        }
+    }
+    /// SHA-256 of the model file: its identity.
+    public var sha256: String {
+        switch engine {
+        case .srgnn(let loaded, _): loaded.sha256
+        case .baseline(let baseline): baseline.sha256
+        }
+    }
+
+    /// Each session's answer from the engine, under its selection.
+    private func select(sessions: [[Int32]], selections: [ItemSelection]) throws -> [[ScoredItem<Int32>]] {
+        switch engine {
+        case .srgnn(_, let inference): try inference.select(sessions: sessions, selections: selections)
+        case .baseline(let baseline): baseline.select(sessions: sessions, selections: selections)
+        }
+    }
+
+    /// Maps raw item ids to internal ids; unknown ones are returned separately, in order.
+    private func internalIDs(of rawItems: [String]) -> (known: [Int32], unknown: [String]) {
+        var known = [Int32](), unknown = [String]()
+        for raw in rawItems {
+            if let id = vocabulary.internalID(of: raw) { known.append(id) } else { unknown.append(raw) }
+        }
+        return (known, unknown)
+    }
 
     /// The `k` best next items for `session` (raw ids, oldest first), best first.
     public func recommend(session: [String], k: Int, excludeSeen: Bool = false) throws -> RecommendationResult {
@@ -152,11 +220,11 @@ public struct Recommender: Sendable {
         let ranked =
             scored.isEmpty
             ? []
-            : try inference.select(sessions: scored.map(\.items), selections: scored.map(\.selection))
+            : try select(sessions: scored.map(\.items), selections: scored.map(\.selection))
         var next = ranked.makeIterator()
         return prepared.map { query in
             guard !query.items.isEmpty else { return popularAnswer(query) }
-            let items = next.next()!.map { ScoredItem(id: loaded.vocabulary.rawID(of: $0.id), score: $0.score) }
+            let items = next.next()!.map { ScoredItem(id: vocabulary.rawID(of: $0.id), score: $0.score) }
             return RecommendationResult(items: items, unknownItems: query.unknown)
         }
     }
@@ -172,8 +240,8 @@ public struct Recommender: Sendable {
 
     private func prepare(_ query: RecommendationQuery, index: Int) throws -> PreparedQuery {
         guard query.k >= 1 else { throw RecommenderError.invalidK(index: index, k: query.k) }
-        var (known, unknown) = loaded.internalIDs(of: query.session)
-        if known.isEmpty && (fallback == .none || loaded.metadata?.recentPopularity == nil) {
+        var (known, unknown) = internalIDs(of: query.session)
+        if known.isEmpty && (fallback == .none || recentPopularity == nil) {
             if query.session.isEmpty { throw RecommenderError.emptySession(index: index) }
             throw RecommenderError.noKnownItems(index: index, unknown: unknown)
         }
@@ -185,7 +253,7 @@ public struct Recommender: Sendable {
         }
         var chosen = [Int32](), seen = Set<Int32>()
         for raw in candidates {
-            guard let id = loaded.vocabulary.internalID(of: raw) else { unknown.append(raw); continue }
+            guard let id = vocabulary.internalID(of: raw) else { unknown.append(raw); continue }
             if seen.insert(id).inserted && allowed.map({ $0.contains(id) }) ?? true { chosen.append(id) }
         }
         return PreparedQuery(items: known, unknown: unknown, selection: .candidates(chosen, k: k), allowed: allowed, k: k)
@@ -206,7 +274,7 @@ public struct Recommender: Sendable {
                 index: index,
                 reason: "no catalog is loaded, so there is nothing to filter '\(quotedPrefix(attribute))' on; start with a catalog")
         }
-        let removed = (query.excludeSeen ? seen : []) + query.exclude.compactMap { loaded.vocabulary.internalID(of: $0) }
+        let removed = (query.excludeSeen ? seen : []) + query.exclude.compactMap { vocabulary.internalID(of: $0) }
         if !removed.isEmpty {
             if allowed == nil { allowed = ItemMask(count: itemCount, allowingAll: true) }
             for id in removed { allowed!.remove(id) }
@@ -216,12 +284,12 @@ public struct Recommender: Sendable {
 
     /// The answer from the recent popularity (click counts as scores), rules applied.
     private func popularAnswer(_ query: PreparedQuery) -> RecommendationResult {
-        let popularity = loaded.metadata!.recentPopularity!
+        let popularity = recentPopularity!
         var items = [ScoredItem<String>]()
         let candidates: Set<Int32>? = if case let .candidates(ids, _) = query.selection { Set(ids) } else { nil }
         for (id, clicks) in zip(popularity.items, popularity.clicks) where items.count < query.k {
             guard id >= 1, Int(id) <= itemCount, query.allowed?.contains(id) ?? true, candidates?.contains(id) ?? true else { continue }
-            items.append(ScoredItem(id: loaded.vocabulary.rawID(of: id), score: Float(clicks)))
+            items.append(ScoredItem(id: vocabulary.rawID(of: id), score: Float(clicks)))
         }
         return RecommendationResult(items: items, unknownItems: query.unknown, fallback: .popularity)
     }

@@ -47,7 +47,7 @@ struct RecommendCommand: ParsableCommand {
             """
     )
 
-    @Option(name: .long, help: "Checkpoint, or a bare weights file (safetensors, official SR-GNN tensor names).")
+    @Option(name: .long, help: "Checkpoint, a bare weights file (safetensors, official SR-GNN tensor names), or a baseline from srgnn fit.")
     var model: String
 
     @Option(
@@ -143,12 +143,19 @@ struct RecommendCommand: ParsableCommand {
     }
 
     func loadRecommender() throws -> Recommender {
-        let loaded = try LoadedModel.load(from: model, propagationSteps: architecture.propagationSteps, nonhybrid: architecture.nonhybrid)
-        reportLoaded(loaded, path: model)
-        let recommender = Recommender(
-            model: loaded, maxSessionLength: session.maxSessionLength,
-            catalog: try catalog.catalog.map { try Catalog.load(from: $0) }, fallback: catalog.fallback,
-            retrieval: retrieval.value)
+        let rules = try catalog.catalog.map { try Catalog.load(from: $0) }
+        let recommender: Recommender
+        if let baseline = try FittedBaseline.load(from: model) {
+            recommender = Recommender(
+                baseline: baseline, maxSessionLength: session.maxSessionLength, catalog: rules, fallback: catalog.fallback)
+        } else {
+            let loaded = try LoadedModel.load(
+                from: model, propagationSteps: architecture.propagationSteps, nonhybrid: architecture.nonhybrid)
+            reportLoaded(loaded, path: model)
+            recommender = Recommender(
+                model: loaded, maxSessionLength: session.maxSessionLength, catalog: rules, fallback: catalog.fallback,
+                retrieval: retrieval.value)
+        }
         if let path = catalog.catalog, let index = recommender.catalog, index.rowsNotInModel > 0 {
             printNote("\(path): \(index.rowsNotInModel) catalog rows name items the model does not know (ignored)")
         }

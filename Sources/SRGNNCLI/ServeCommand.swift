@@ -149,7 +149,7 @@ struct ServeCommand: AsyncParsableCommand {
             } catch {
                 throw CommandError("cannot serve: \(error)")
             }
-            reportLoaded(served.recommender.loaded, path: path)
+            if let loaded = served.recommender.loaded { reportLoaded(loaded, path: path) }
             logger.info(
                 "loaded \(name): \(served.summary) in \(String(format: "%.3f", served.loadSeconds ?? 0)) s; retrieval \(retrieval.value)")
             models.append(served)

@@ -1,3 +1,4 @@
+import Evaluation
 import Foundation
 import Hummingbird
 import Recommending
@@ -105,6 +106,11 @@ struct ModelDescription: Encodable {
             case parentItems = "parent_items", addedItems = "added_items", optimizerStateFile = "optimizer_state_file"
         }
     }
+    /// `{"model": "vstan", "parameters": {"k": 100, …}}`.
+    struct FittedBaselineDescription: Encodable {
+        var model: String
+        var parameters: [String: BaselineParameterValue]
+    }
     /// `TrainingDataSummary`: counts of the data the model was trained on.
     struct TrainingData: Encodable {
         var trainSessions: Int
@@ -120,8 +126,12 @@ struct ModelDescription: Encodable {
     var name: String
     /// The variant's fraction of the traffic; only in `GET /v1/models`.
     var share: Double?
-    var format: String
-    var configuration: Configuration
+    /// `checkpoint`, `bare-weights` or `baseline`.
+    var format = "baseline"
+    /// An SR-GNN model's architecture (nil for a baseline).
+    var configuration: Configuration?
+    /// A fitted baseline's name and parameters (nil for SR-GNN).
+    var baseline: FittedBaselineDescription?
     var itemCount: Int
     var maxSessionLength: Int
     var epoch: Int?
@@ -158,7 +168,7 @@ struct ModelDescription: Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case name, share, format, configuration, epoch, metrics, dataset, versions, sha256, lineage, catalog, fallback
+        case name, share, format, configuration, baseline, epoch, metrics, dataset, versions, sha256, lineage, catalog, fallback
         case datasetFingerprint = "dataset_fingerprint"
         case itemCount = "item_count", maxSessionLength = "max_session_length", trainedAt = "trained_at"
         case modelFile = "model_file", loadedAt = "loaded_at", loadSeconds = "load_seconds", trainingData = "training_data"
@@ -168,33 +178,44 @@ struct ModelDescription: Encodable {
         self.name = name
         self.share = share
         let recommender = served.recommender
-        let loaded = recommender.loaded
-        let configuration = loaded.model.configuration
-        format = loaded.metadata == nil ? "bare-weights" : "checkpoint"
-        self.configuration = Configuration(
-            itemCount: configuration.itemCount, hiddenSize: configuration.hiddenSize,
-            propagationSteps: configuration.propagationSteps, nonhybrid: configuration.nonhybrid,
-            modelVariant: configuration.variant.rawValue)
-        itemCount = configuration.itemCount
+        itemCount = recommender.itemCount
         maxSessionLength = recommender.maxSessionLength
-        epoch = loaded.metadata?.epoch
-        metrics = loaded.metadata?.metrics
-        trainedAt = loaded.metadata?.createdAt
-        dataset = loaded.metadata?.dataset.flatMap(lastPathComponent)
-        datasetFingerprint = loaded.metadata?.datasetFingerprint
-        versions = loaded.metadata?.versions
         sha256 = served.sha256
         modelFile = served.path.flatMap(lastPathComponent)
         loadedAt = ISO8601DateFormatter().string(from: served.loadedAt)
         loadSeconds = served.loadSeconds
-        lineage = loaded.metadata?.lineage.map {
-            Lineage(
-                parentSHA256: $0.parentSHA256, parentFile: lastPathComponent($0.parentPath),
-                parentDatasetFingerprint: $0.parentDatasetFingerprint, parentItems: $0.parentItems,
-                addedItems: $0.addedItems, ancestors: $0.ancestors, optimizerStateFile: $0.optimizerState.flatMap(lastPathComponent))
+        if let fitted = recommender.baseline {
+            let header = fitted.file.header
+            format = "baseline"
+            baseline = FittedBaselineDescription(model: header.model, parameters: header.parameters)
+            trainedAt = header.createdAt
+            dataset = header.dataset.flatMap(lastPathComponent)
+            datasetFingerprint = header.datasetFingerprint
+            versions = header.versions
         }
-        trainingData = loaded.metadata?.trainingData.map {
-            TrainingData(trainSessions: $0.trainSessions, trainExamples: $0.trainExamples, testExamples: $0.testExamples, items: $0.items)
+        if let loaded = recommender.loaded {
+            let configuration = loaded.model.configuration
+            format = loaded.metadata == nil ? "bare-weights" : "checkpoint"
+            self.configuration = Configuration(
+                itemCount: configuration.itemCount, hiddenSize: configuration.hiddenSize,
+                propagationSteps: configuration.propagationSteps, nonhybrid: configuration.nonhybrid,
+                modelVariant: configuration.variant.rawValue)
+            epoch = loaded.metadata?.epoch
+            metrics = loaded.metadata?.metrics
+            trainedAt = loaded.metadata?.createdAt
+            dataset = loaded.metadata?.dataset.flatMap(lastPathComponent)
+            datasetFingerprint = loaded.metadata?.datasetFingerprint
+            versions = loaded.metadata?.versions
+            lineage = loaded.metadata?.lineage.map {
+                Lineage(
+                    parentSHA256: $0.parentSHA256, parentFile: lastPathComponent($0.parentPath),
+                    parentDatasetFingerprint: $0.parentDatasetFingerprint, parentItems: $0.parentItems,
+                    addedItems: $0.addedItems, ancestors: $0.ancestors, optimizerStateFile: $0.optimizerState.flatMap(lastPathComponent))
+            }
+            trainingData = loaded.metadata?.trainingData.map {
+                TrainingData(
+                    trainSessions: $0.trainSessions, trainExamples: $0.trainExamples, testExamples: $0.testExamples, items: $0.items)
+            }
         }
         catalog = served.catalog.map {
             CatalogDescription(file: lastPathComponent($0.path), items: $0.items, unavailable: $0.unavailable, attributes: $0.attributes)

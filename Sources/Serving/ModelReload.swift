@@ -67,7 +67,8 @@ extension ModelRegistry.Variant {
         }
         // A bare weights file reads raw ids as row numbers: swapped in for a checkpoint, every
         // client's ids would silently name other items.
-        if current.recommender.loaded.metadata != nil, loaded.recommender.loaded.metadata == nil {
+        let currentHasVocabulary = current.recommender.baseline != nil || current.recommender.loaded?.metadata != nil
+        if currentHasVocabulary, let new = loaded.recommender.loaded, new.metadata == nil {
             try refuse(
                 ServingError.reloadRefused(
                     path: path,
@@ -114,7 +115,7 @@ public struct ReloadOverlap: Sendable, Equatable, CustomStringConvertible {
     public var catalog: Double?
 
     init(new: ServedModel, old: ServedModel) {
-        let newVocabulary = new.recommender.loaded.vocabulary, oldVocabulary = old.recommender.loaded.vocabulary
+        let newVocabulary = new.recommender.vocabulary, oldVocabulary = old.recommender.vocabulary
         let shared = oldVocabulary.rawIDs.reduce(0) { $0 + (newVocabulary.internalID(of: $1) == nil ? 0 : 1) }
         previousModel = oldVocabulary.count == 0 ? 1 : Double(shared) / Double(oldVocabulary.count)
         if let file = new.catalog, file.items > 0, let index = new.recommender.catalog {

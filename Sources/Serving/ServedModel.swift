@@ -32,19 +32,30 @@ public final class ServedModel: Sendable {
     }
 
     /// SHA-256 of the file (lowercase hex), as `sha256sum` prints it.
-    public var sha256: String { recommender.loaded.sha256 }
+    public var sha256: String { recommender.sha256 }
 
     /// The fallback in force: `.popularity` needs the checkpoint's recent popularity as well.
     public var fallback: Fallback {
-        recommender.fallback == .popularity && recommender.loaded.metadata?.recentPopularity != nil ? .popularity : .none
+        recommender.fallback == .popularity && recommender.recentPopularity != nil ? .popularity : .none
     }
 
     /// One line for the log: file, size, architecture and, for a checkpoint, its epoch and metrics.
     public var summary: String {
-        let configuration = recommender.model.configuration
-        var text =
-            "\(path ?? "<in memory>"): \(configuration.itemCount) items, hidden size \(configuration.hiddenSize), propagation steps \(configuration.propagationSteps)\(configuration.nonhybrid ? ", nonhybrid" : "")\(configuration.variant == .niser ? ", NISER+" : "")"
-        if let metadata = recommender.loaded.metadata {
+        var text: String
+        if let fitted = recommender.baseline {
+            let header = fitted.file.header
+            let parameters = header.parameters.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            text =
+                "\(path ?? "<in memory>"): \(recommender.itemCount) items, \(fitted.file.baseline.displayName) fitted on \(fitted.file.sessions.count) sessions"
+                + "\(parameters.isEmpty ? "" : " (\(parameters))") written \(header.createdAt)"
+        } else if let configuration = recommender.model?.configuration {
+            text =
+                "\(path ?? "<in memory>"): \(configuration.itemCount) items, hidden size \(configuration.hiddenSize), propagation steps \(configuration.propagationSteps)\(configuration.nonhybrid ? ", nonhybrid" : "")\(configuration.variant == .niser ? ", NISER+" : "")"
+        } else {
+            text = path ?? "<in memory>"
+        }
+        if recommender.baseline != nil {
+        } else if let metadata = recommender.loaded?.metadata {
             let metrics = metadata.metrics.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
             text += ", checkpoint of epoch \(metadata.epoch) written \(metadata.createdAt)\(metrics.isEmpty ? "" : " (\(metrics))")"
         } else {
@@ -124,7 +135,8 @@ public struct ModelLoader: Sendable {
     /// the catalog's file, line and field.
     public func load(_ path: String) throws -> ServedModel {
         let start = DispatchTime.now().uptimeNanoseconds
-        let loaded = try LoadedModel.load(from: path, propagationSteps: propagationSteps, nonhybrid: nonhybrid)
+        let baseline = try FittedBaseline.load(from: path)
+        let loaded = try baseline == nil ? LoadedModel.load(from: path, propagationSteps: propagationSteps, nonhybrid: nonhybrid) : nil
         let catalog = try catalogPath.map { catalogPath in
             do {
                 // Checked first without blocking: a FIFO there would hang the read (and every later
@@ -136,8 +148,13 @@ public struct ModelLoader: Sendable {
                 throw ServingError.catalogRefused("\(error)")
             }
         }
-        let recommender = Recommender(
-            model: loaded, maxSessionLength: maxSessionLength, catalog: catalog?.0, fallback: fallback, retrieval: retrieval)
+        let recommender =
+            if let baseline {
+                Recommender(baseline: baseline, maxSessionLength: maxSessionLength, catalog: catalog?.0, fallback: fallback)
+            } else {
+                Recommender(
+                    model: loaded!, maxSessionLength: maxSessionLength, catalog: catalog?.0, fallback: fallback, retrieval: retrieval)
+            }
         try warmUp(recommender, path: path)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         return ServedModel(
@@ -147,7 +164,7 @@ public struct ModelLoader: Sendable {
 
     /// Sessions of growing length over the first items, up to `maxSessionLength`; every score must be finite.
     private func warmUp(_ recommender: Recommender, path: String) throws {
-        let vocabulary = recommender.loaded.vocabulary
+        let vocabulary = recommender.vocabulary
         let items = (1...min(recommender.itemCount, maxSessionLength)).map { vocabulary.rawID(of: Int32($0)) }
         let queries = (0..<max(1, warmUpSessions)).map { index in
             RecommendationQuery(session: Array(items.prefix(1 + index % items.count)), k: 1)

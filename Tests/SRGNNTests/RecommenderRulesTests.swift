@@ -1,3 +1,4 @@
+import Evaluation
 import Foundation
 import Recommending
 import SessionData
@@ -40,14 +41,44 @@ import TestSupport
         return scores
     }
 
+    /// A VSTAN fitted on random sessions over the same raw ids, with the same recent popularity:
+    /// a baseline served like the checkpoint.
+    static func fittedBaseline() throws -> FittedBaseline {
+        var rng = SeededGenerator(seed: 8)
+        let sessions = (0..<400).map { _ in
+            (0..<(2 + Int(rng.uniform(0, 6)))).map { _ in Int32(1 + Int(rng.uniform(0, Float(items))) % items) }
+        }
+        var file = NeighbourhoodModelFile(
+            baseline: .vstan, fitters: BaselineFitters(), sessions: SessionList(sessions), times: nil,
+            vocabulary: ItemVocabulary(rawIDs: (1...items).map { "p\($0)" }))
+        file.header.recentPopularity = RecentPopularity(
+            fraction: 0.1, sessions: 9, items: [7, 3, 120, 44, 9], clicks: [50, 40, 30, 20, 10])
+        return try FittedBaseline(file: file, sha256: "")
+    }
+
+    /// The recommender of `engine` (`srgnn`: the checkpoint; `vstan`: the fitted baseline) and its
+    /// scores of every item for a session.
+    static func recommender(
+        _ engine: String, _ loaded: LoadedModel, catalog: Catalog?, fallback: Fallback = .none
+    ) throws -> (
+        Recommender, ([Int32]) -> [Float]
+    ) {
+        if engine == "srgnn" {
+            return (Recommender(model: loaded, catalog: catalog, fallback: fallback), { allScores(loaded.model, $0) })
+        }
+        let baseline = try fittedBaseline()
+        return (Recommender(baseline: baseline, catalog: catalog, fallback: fallback), { baseline.scorer.scores(for: $0) })
+    }
+
     /// Property: over random sessions and rules, the answer is exactly the brute force (score
     /// everything, keep what the rules allow, sort, cut), so no excluded, filtered-out or
-    /// unavailable item ever appears.
-    @Test func answersAreTheBruteForceOverRandomRules() throws {
+    /// unavailable item ever appears; for SR-GNN and for a served baseline.
+    @Test(arguments: ["srgnn", "vstan"])
+    func answersAreTheBruteForceOverRandomRules(engine: String) throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }
         let (loaded, catalog) = try Self.setUp(folder)
-        let recommender = Recommender(model: loaded, catalog: catalog)
+        let (recommender, allScores) = try Self.recommender(engine, loaded, catalog: catalog)
         var rng = SeededGenerator(seed: 5)
         func pick<T>(_ values: [T]) -> T { values[Int(rng.uniform(0, Float(values.count))) % values.count] }
         for _ in 0..<300 {
@@ -61,7 +92,7 @@ import TestSupport
                 exclude: exclude + ["unknown-id"], filter: filter, includeUnavailable: rng.uniform(0, 1) < 0.3)
             let answer = try recommender.recommend([query])[0]
 
-            let scores = Self.allScores(loaded.model, session)
+            let scores = allScores(session)
             func isAllowed(_ id: Int) -> Bool {
                 let entry: Catalog.Entry? = catalog.entries["p\(id)"]
                 if !query.includeUnavailable && entry?.available == false { return false }
@@ -83,28 +114,32 @@ import TestSupport
         }
     }
 
-    @Test func candidatesAreRankedWithTheirFullRankingScores() throws {
+    @Test(arguments: ["srgnn", "vstan"])
+    func candidatesAreRankedWithTheirFullRankingScores(engine: String) throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }
         let (loaded, _) = try Self.setUp(folder)
-        let recommender = Recommender(model: loaded)
+        let (recommender, allScores) = try Self.recommender(engine, loaded, catalog: nil)
         let candidates = ["p5", "p77", "nope", "p5", "p140", "p1"]
         let answer = try recommender.recommend([RecommendationQuery(session: ["p3", "p9", "zzz"], k: 20, candidates: candidates)])[0]
-        let scores = Self.allScores(loaded.model, [3, 9])
+        let scores = allScores([3, 9])
         #expect(Set(answer.items.map(\.id)) == ["p5", "p77", "p140", "p1"])
         for item in answer.items { #expect(item.score == scores[Int(item.id.dropFirst())! - 1]) }
         #expect(answer.items.map(\.score) == answer.items.map(\.score).sorted(by: >))
         #expect(answer.unknownItems == ["zzz", "nope"])
+        let ids = answer.items.map { Int($0.id.dropFirst())! }
+        #expect(ids == ids.sorted { scores[$0 - 1] != scores[$1 - 1] ? scores[$0 - 1] > scores[$1 - 1] : $0 < $1 })
         // Rules apply to candidates too, and k cuts the list.
         let ruled = try recommender.recommend([RecommendationQuery(session: ["p3"], k: 2, exclude: ["p77"], candidates: candidates)])[0]
         #expect(ruled.items.count == 2 && !ruled.items.contains { $0.id == "p77" })
     }
 
-    @Test func coldSessionsFallBackToRecentPopularity() throws {
+    @Test(arguments: ["srgnn", "vstan"])
+    func coldSessionsFallBackToRecentPopularity(engine: String) throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }
         let (loaded, catalog) = try Self.setUp(folder)
-        let recommender = Recommender(model: loaded, catalog: catalog, fallback: .popularity)
+        let (recommender, _) = try Self.recommender(engine, loaded, catalog: catalog, fallback: .popularity)
         for session in [[String](), ["new-1", "new-2"]] {
             let answer = try recommender.recommend([RecommendationQuery(session: session, k: 3, includeUnavailable: true)])[0]
             #expect(answer.fallback == .popularity)
@@ -117,7 +152,7 @@ import TestSupport
         #expect(ruled.items.map(\.id) == available)
         // A known session is scored as usual; without the fallback, a cold session is the old error.
         #expect(try recommender.recommend(session: ["p1"], k: 3).fallback == nil)
-        let strict = Recommender(model: loaded, catalog: catalog, fallback: .none)
+        let (strict, _) = try Self.recommender(engine, loaded, catalog: catalog, fallback: .none)
         #expect(throws: RecommenderError.emptySession(index: 0)) { try strict.recommend(session: [], k: 3) }
         #expect(throws: RecommenderError.noKnownItems(index: 0, unknown: ["x"])) { try strict.recommend(session: ["x"], k: 3) }
     }

@@ -12,7 +12,7 @@ import TestSupport
         let recommender = try Fixture.recommender()
         let result = try recommender.recommend(session: ["1003", "a17", "1005"], k: 5)
         // Internal ids: "1003" -> 3, "a17" -> 26, "1005" -> 5.
-        let expected = try recommender.model.recommend(session: [3, 26, 5], k: 5)
+        let expected = try #require(recommender.model).recommend(session: [3, 26, 5], k: 5)
         #expect(result.items.map(\.id) == expected.map { Fixture.rawIDs[Int($0.id) - 1] })
         #expect(result.items.map(\.score) == expected.map(\.score))
         #expect(result.unknownItems.isEmpty)
@@ -77,7 +77,7 @@ import TestSupport
         #expect(recommender.itemCount == 59)
         let result = try recommender.recommend(session: ["3", "17", "0", "60"], k: 3)
         #expect(result.unknownItems == ["0", "60"])
-        let expected = try recommender.model.recommend(session: [3, 17], k: 3)
+        let expected = try #require(recommender.model).recommend(session: [3, 17], k: 3)
         #expect(result.items.map(\.id) == expected.map { String($0.id) })
     }
 

@@ -100,7 +100,7 @@ public struct NeighbourhoodModelFile: Sendable, Equatable {
         try self.init(file, path: path)
     }
 
-    init(_ file: SafeTensorsFile, path: String) throws {
+    public init(_ file: SafeTensorsFile, path: String) throws {
         func fail(_ message: String) -> NeighbourhoodModelError { NeighbourhoodModelError("\(path): \(message)") }
         guard let json = file.metadata[Self.metadataKey] else {
             throw fail(
