@@ -147,7 +147,7 @@ public struct PreprocessSummary: Sendable, Codable, Equatable {
 }
 
 /// Seconds since 1970 as `YYYY-MM-DD HH:MM:SS` UTC.
-func formatDate(_ seconds: Double) -> String {
+public func formatDate(_ seconds: Double) -> String {
     guard InputLimits.timeRange.contains(seconds) else { return "\(seconds)" }
     let total = Int(seconds.rounded(.down))
     var days = total / 86400, rest = total % 86400
