@@ -80,4 +80,36 @@ struct SliceCommandTests {
         #expect(result.error.contains(message), "\(result.error)")
         #expect(!FileManager.default.fileExists(atPath: folder.path + "/out/slice-1"), "nothing written")
     }
+
+    @Test("compare --data on a folder of slices: every model on every slice, per-slice and pooled figures in every output")
+    func compareOverSlices() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let log = try syntheticLog(folder)
+        let out = folder.path + "/slices"
+        let made = try runSRGNN(["preprocess", log, "--out", out, "--slices", "3", "--test-days", "4"] + csvOptions)
+        #expect(made.status == 0, "\(made.error)")
+        let reports = folder.path + "/reports"
+        let result = try runSRGNN(["compare", "--data", out, "--models", "pop,sr", "--report-dir", reports, "--json", "--threads", "1"])
+        #expect(result.status == 0, "\(result.error)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
+        #expect(object["reference"] as? String == "POP")
+        let slices = try #require(object["slices"] as? [[String: Any]])
+        #expect(slices.count == 3)
+        let models = try #require(object["models"] as? [[String: Any]])
+        #expect(models.map { $0["name"] as? String } == ["POP", "SR"])
+        // The per-slice figures are each slice's own comparison's.
+        let perSlice = try #require((models[1]["per_slice"] as? [String: [Double]])?["HR@20"])
+        let sliceFigures = slices.map { (($0["models"] as? [[String: Any]])?[1]["metrics"] as? [String: Double])?["HR@20"] }
+        #expect(perSlice.map { Optional($0) } == sliceFigures)
+        #expect(models[1]["versus_reference_over_slices"] != nil && models[1]["versus_reference_pooled"] != nil)
+        for name in ["comparison.md", "comparison.html", "slice-1/comparison.html", "slice-3/comparison.md"] {
+            #expect(FileManager.default.fileExists(atPath: reports + "/" + name), "\(name)")
+        }
+
+        // A checkpoint without {slice} cannot be meant for every slice.
+        let unnamed = try runSRGNN(["compare", "--data", out, "--models", "pop,srgnn=model.safetensors", "--report-dir", reports])
+        #expect(unnamed.status != 0)
+        #expect(unnamed.error.contains("name them with {slice}"), "\(unnamed.error)")
+    }
 }
