@@ -29,10 +29,17 @@ struct CompareCommand: ParsableCommand {
             the two-sided p-value of a paired sign-flip randomisation test (10,000 random sign \
             assignments; exact when there are fewer). The HTML bars carry each model's own 95 % \
             bootstrap interval as whiskers. All resampling is seeded: reruns give the same numbers.
+
+            Time slices: when --data is a folder of slices (slice-1, slice-2, …, from srgnn slice or \
+            srgnn preprocess --slices), every model is fitted and tested on every slice (checkpoints name \
+            their slice with {slice}: srgnn=models/dg-{slice}.safetensors); REPORT/slice-k/ holds each slice's \
+            report and REPORT/comparison.md and .html the figures per slice, their mean ± sd, and the paired \
+            tests against the reference over slices (exact sign-flip over the per-slice differences) and over \
+            all slices' examples pooled.
             """
     )
 
-    @Option(name: .long, help: "Dataset folder.") var data: String
+    @Option(name: .long, help: "Dataset folder, or a folder of time slices (slice-1, slice-2, …).") var data: String
     @Option(name: .long, help: "Models, comma-separated: srgnn=MODEL,niser=MODEL,\(baselineNames.joined(separator: ",")).")
     var models = baselineNames.joined(separator: ",")
     @Option(name: .long, parsing: .unconditional, help: "Cut-offs, comma-separated.") var k = "5,10,20"
@@ -163,7 +170,68 @@ struct CompareCommand: ParsableCommand {
 
     func run() throws {
         setBLASThreads(1)
-        let dataset = try SessionDataset.load(from: data)
+        let models = try entries()
+        // A folder of slices (slice-1 …) that is not itself a dataset: every model on every slice.
+        if (try? DatasetFolder.kind(of: data)) == nil, let folders = DatasetFolder.sliceFolders(in: data) {
+            try runSlices(folders, models: models)
+            return
+        }
+        if let entry = models.first(where: { $0.checkpoint?.path.contains(Self.slicePlaceholder) == true }) {
+            throw CommandError(
+                "\(entry.checkpoint!.path): \(Self.slicePlaceholder) stands for a slice's number, but \(data) is not a folder of slices (slice-1, slice-2, …)"
+            )
+        }
+        let report = try compare(data, models: models) { $0 }
+        try FileManager.default.createDirectory(atPath: reportDir, withIntermediateDirectories: true)
+        try writeAtomically(Data(report.markdown().utf8), to: reportDir + "/comparison.md")
+        try writeAtomically(Data(report.html().utf8), to: reportDir + "/comparison.html")
+        if json {
+            print(try report.json())
+        } else {
+            print("\n" + report.markdown())
+            print("wrote \(reportDir)/comparison.md and \(reportDir)/comparison.html")
+        }
+    }
+
+    /// In a checkpoint path on a folder of slices, the slice's number: `srgnn=models/dg-{slice}.safetensors`.
+    static let slicePlaceholder = "{slice}"
+
+    /// `--data` is a folder of slices: each slice compared as one dataset (its report in
+    /// `REPORT/slice-k/`), then per model the figures per slice, mean ± sd and the paired tests
+    /// over slices and over the pooled examples (`REPORT/comparison.md`, `.html`).
+    func runSlices(_ folders: [String], models: [Entry]) throws {
+        if let entry = models.first(where: { $0.checkpoint.map { !$0.path.contains(Self.slicePlaceholder) } ?? false }) {
+            throw CommandError(
+                "\(entry.checkpoint!.path): \(data) holds \(folders.count) slices, each needing a model trained on it; name them with \(Self.slicePlaceholder), e.g. \(entry.checkpoint!.variant.rawValue)=models/model-\(Self.slicePlaceholder).safetensors for model-1 … model-\(folders.count)"
+            )
+        }
+        var reports: [ComparisonReport] = []
+        var links: [String] = []
+        for (s, folder) in folders.enumerated() {
+            if !json { printLine("slice \(s + 1) of \(folders.count):") }
+            let report = try compare(folder, models: models) { $0.replacingOccurrences(of: Self.slicePlaceholder, with: "\(s + 1)") }
+            let sliceDirectory = reportDir + "/" + DatasetFolder.sliceName(s + 1)
+            try FileManager.default.createDirectory(atPath: sliceDirectory, withIntermediateDirectories: true)
+            try writeAtomically(Data(report.markdown().utf8), to: sliceDirectory + "/comparison.md")
+            try writeAtomically(Data(report.html().utf8), to: sliceDirectory + "/comparison.html")
+            links.append(DatasetFolder.sliceName(s + 1) + "/comparison.html")
+            reports.append(report)
+        }
+        let summary = SliceComparisonReport(dataset: data, slices: reports, reference: try referenceIndex())
+        try writeAtomically(Data(summary.markdown().utf8), to: reportDir + "/comparison.md")
+        try writeAtomically(Data(summary.html(sliceReportLinks: links).utf8), to: reportDir + "/comparison.html")
+        if json {
+            print(try summary.json())
+        } else {
+            print("\n" + summary.markdown())
+            print("wrote \(reportDir)/comparison.md and \(reportDir)/comparison.html (each slice's in \(reportDir)/slice-k/)")
+        }
+    }
+
+    /// Every model of `models` on the dataset folder `dataPath`; a checkpoint is read from
+    /// `checkpointPath(its path)`.
+    func compare(_ dataPath: String, models: [Entry], checkpointPath: (String) -> String) throws -> ComparisonReport {
+        let dataset = try SessionDataset.load(from: dataPath)
         let cutoffs = try cutoffs()
         let count = limit == 0 ? dataset.test.count : min(limit, dataset.test.count)
         let prefixes = (0..<count).map { Array(dataset.test.prefix($0)) }
@@ -173,7 +241,7 @@ struct CompareCommand: ParsableCommand {
         let evaluator = Evaluator(cutoffs: cutoffs, listLength: 20, threads: threads, popularity: popularity)
         var results = [ComparisonEntry]()
         func log(_ message: String) { if !json { printLine(message) } }
-        log("\(data): \(sessions.count) training sessions, \(count) test examples, \(dataset.itemCount) items")
+        log("\(dataPath): \(sessions.count) training sessions, \(count) test examples, \(dataset.itemCount) items")
 
         func measure<M>(_ fit: () throws -> M) rethrows -> (M, Double) {
             let start = DispatchTime.now()
@@ -198,11 +266,11 @@ struct CompareCommand: ParsableCommand {
                     fitSeconds, report.elapsedSeconds))
         }
         let itemCount = dataset.itemCount
-        let models = try entries()
         let fitters = baselines.fitters(threads: threads)
         for entry in models {
             switch entry {
-            case .srgnn(let path), .niser(let path):
+            case .srgnn, .niser:
+                let path = checkpointPath(entry.checkpoint!.path)
                 let (loaded, seconds) = try measure {
                     try LoadedModel.load(from: path, propagationSteps: architecture.propagationSteps, nonhybrid: architecture.nonhybrid)
                 }
@@ -212,9 +280,9 @@ struct CompareCommand: ParsableCommand {
                         "\(path) is a\(found == .srgnn ? "n SR-GNN" : " NISER+") checkpoint; list it as \(found.rawValue)=\(path)")
                 }
                 // Baselines and coverage count in the dataset's ids, so the model must use the same ones.
-                guard try loaded.aligned(dataset, modelPath: path, datasetPath: data).vocabulary == dataset.vocabulary else {
+                guard try loaded.aligned(dataset, modelPath: path, datasetPath: dataPath).vocabulary == dataset.vocabulary else {
                     throw CommandError(
-                        "\(path): the model knows \(loaded.vocabulary.count) items, \(data) has \(dataset.itemCount) (a warm-started model with new items?); compare needs the same vocabulary, use srgnn evaluate for this model"
+                        "\(path): the model knows \(loaded.vocabulary.count) items, \(dataPath) has \(dataset.itemCount) (a warm-started model with new items?); compare needs the same vocabulary, use srgnn evaluate for this model"
                     )
                 }
                 add(
@@ -222,7 +290,7 @@ struct CompareCommand: ParsableCommand {
                     history: loaded.metadata?.trainingHistory)
             case .baseline(let baseline):
                 let fitter = fitters.fitter(for: baseline)
-                let (model, seconds) = measure { fitter.fit(sessions: sessions, times: nil, itemCount: itemCount) }
+                let (model, seconds) = measure { fitter.fit(sessions: sessions, times: dataset.trainSessionTimes, itemCount: itemCount) }
                 add(model, fitSeconds: seconds)
             case .tunedBaseline(let baseline, let configuration):
                 var tuned = fitters
@@ -230,7 +298,7 @@ struct CompareCommand: ParsableCommand {
                     throw CommandError("--models \(baseline.rawValue)@\(configuration): \(error)")
                 }
                 let fitter = tuned.fitter(for: baseline)
-                let (model, seconds) = measure { fitter.fit(sessions: sessions, times: nil, itemCount: itemCount) }
+                let (model, seconds) = measure { fitter.fit(sessions: sessions, times: dataset.trainSessionTimes, itemCount: itemCount) }
                 add(RenamedScorer(model, name: Self.displayName(of: entry, among: models)), fitSeconds: seconds)
             case .fittedBaseline(let baseline, let path):
                 let ((file, model), seconds) = try measure { () throws -> (NeighbourhoodModelFile, any SessionScorer) in
@@ -250,18 +318,9 @@ struct CompareCommand: ParsableCommand {
         }
         let reference = try referenceIndex()
         if count > 0 { log("paired tests against \(Self.displayName(of: models[reference], among: models)) at K = \(headline)…") }
-        let report = ComparisonReport(
-            dataset: data, itemCount: itemCount, examples: count, cutoffs: cutoffs, entries: results,
+        return ComparisonReport(
+            dataset: dataPath, itemCount: itemCount, examples: count, cutoffs: cutoffs, entries: results,
             reference: reference)
-        try FileManager.default.createDirectory(atPath: reportDir, withIntermediateDirectories: true)
-        try writeAtomically(Data(report.markdown().utf8), to: reportDir + "/comparison.md")
-        try writeAtomically(Data(report.html().utf8), to: reportDir + "/comparison.html")
-        if json {
-            print(try report.json())
-        } else {
-            print("\n" + report.markdown())
-            print("wrote \(reportDir)/comparison.md and \(reportDir)/comparison.html")
-        }
     }
 }
 

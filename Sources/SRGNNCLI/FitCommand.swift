@@ -49,7 +49,8 @@ struct FitCommand: ParsableCommand {
         let dataset = try SessionDataset.load(from: data)
         let started = Date()
         let file = NeighbourhoodModelFile(
-            baseline: baseline, fitters: fitters, sessions: dataset.trainSessions, times: nil, vocabulary: dataset.vocabulary,
+            baseline: baseline, fitters: fitters, sessions: dataset.trainSessions, times: dataset.trainSessionTimes,
+            vocabulary: dataset.vocabulary,
             dataset: data, datasetFingerprint: dataset.fingerprint)
         _ = try file.scorer()  // the index builds: the file will load
         try file.write(to: out)

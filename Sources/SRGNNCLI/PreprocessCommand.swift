@@ -50,6 +50,16 @@ struct PreprocessCommand: ParsableCommand {
     @Flag(help: "Also write the SR-GNN pickles (all_train_seq.txt, train.txt, test.txt) into the folder.")
     var pickles = false
 
+    @Option(
+        parsing: .unconditional,
+        help: "Write N consecutive time windows OUT/slice-1 … slice-N instead of one split, each with its own training and test period (docs/DATASET.md, \"Time slices\").")
+    var slices: Int?
+
+    @Option(
+        parsing: .unconditional,
+        help: "With --slices: each window's length in days, its last --test-days being its test period (default: the log's span / N).")
+    var sliceDays: Double?
+
     // Generic CSV.
     @Option(help: "csv: field delimiter, one character ('\\t' for tab).")
     var delimiter = ","
@@ -95,6 +105,14 @@ struct PreprocessCommand: ParsableCommand {
             }
         }
         do { try options.validate() } catch let error as SessionDataError { throw ValidationError(error.message) }
+        if let slices {
+            if format == .srgnn { throw ValidationError("--slices needs a click log; cut a preprocessed folder with `srgnn slice`") }
+            do {
+                try Preprocessor.validate(options, TimeSliceOptions(count: slices, sliceDays: sliceDays))
+            } catch let error as SessionDataError { throw ValidationError(error.message) }
+        } else if sliceDays != nil {
+            throw ValidationError("--slice-days needs --slices")
+        }
     }
 
     var delimiterByte: UInt8? {
@@ -140,6 +158,10 @@ struct PreprocessCommand: ParsableCommand {
                 print("Wrote \(out)")
                 return
             }
+            if let slices {
+                try runSlices(TimeSliceOptions(count: slices, sliceDays: sliceDays), options: options)
+                return
+            }
             let result = try Preprocessor.run(path: input, format: clickLogFormat, options: options)
             try DatasetFolder.write(
                 result.dataset, to: out, source: ["input": input, "format": format.rawValue],
@@ -150,5 +172,35 @@ struct PreprocessCommand: ParsableCommand {
         } catch let error as SessionDataError {
             throw CommandError(error.description)
         }
+    }
+
+    /// `--slices`: one dataset folder per time window, and a line per window.
+    func runSlices(_ slicing: TimeSliceOptions, options: PreprocessOptions) throws {
+        let slices = try Preprocessor.runSlices(path: input, format: clickLogFormat, options: options, slicing: slicing)
+        try DatasetFolder.writeSlices(
+            slices.map { slice in
+                let origin = [
+                    "input": input, "format": format.rawValue, "window_start": formatDate(slice.start),
+                    "test_start": formatDate(slice.testStart), "window_end": formatDate(slice.end),
+                ]
+                return (slice.dataset, origin)
+            }, to: out)
+        if pickles {
+            for (k, slice) in slices.enumerated() {
+                try DatasetFolder.writeSRGNNPickles(slice.dataset, to: out + "/" + DatasetFolder.sliceName(k + 1))
+            }
+        }
+        let first = slices[0].summary
+        print("Read:     \(first.clicksRead) clicks, \(first.sessionsRead) sessions, \(first.itemsRead) items")
+        print(
+            "Filtered: \(first.shortSessions + first.sessionsShortAfterItemFilter) sessions shorter than \(options.minimumSessionLength), \(first.rareItemClicks) clicks of items seen fewer than \(options.minimumItemSupport) times"
+        )
+        for (k, slice) in slices.enumerated() {
+            let summary = slice.summary
+            print(
+                "slice-\(k + 1): train \(formatDate(slice.start)) to \(formatDate(slice.testStart)): \(summary.trainSessions) sessions, \(summary.trainExamples) examples, \(summary.items) items; test to \(formatDate(slice.end)): \(summary.testSessions) sessions, \(summary.testExamples) examples (\(summary.unknownTestItemClicks) clicks of unknown items and \(summary.shortTestSessions) short sessions dropped)"
+            )
+        }
+        print("Wrote \(out)/slice-1 … slice-\(slices.count)")
     }
 }

@@ -18,6 +18,7 @@ struct SRGNNCommand: AsyncParsableCommand {
             EvaluateCommand.self,
             CompareCommand.self,
             PreprocessCommand.self,
+            SliceCommand.self,
             StatsCommand.self,
             SynthCommand.self,
             ServeCommand.self,

@@ -256,7 +256,9 @@ extension TuneCommand {
         try writeAtomically(try JSONText.data(header), to: out + "/search.json")
         let records: [BaselineTrial]
         do {
-            records = try tuner.run(sessions: sessions, times: nil, itemCount: dataset.itemCount) { printLine("tune: \($0)") }
+            records = try tuner.run(sessions: sessions, times: dataset.trainSessionTimes, itemCount: dataset.itemCount) {
+                printLine("tune: \($0)")
+            }
         } catch let error as SearchError {
             throw CommandError("\(error)")
         }

@@ -7,6 +7,7 @@ import Foundation
 ///     train_sessions.txt   one training session per line: internal ids separated by spaces
 ///     test_examples.txt    one test example per line: prefix ids separated by spaces, a tab, the label
 ///     train_examples.txt   (only when needed) training examples, in the format of test_examples.txt
+///     train_session_times.txt  (when known) line i is training session i's date, in Unix seconds
 ///
 /// Training examples are normally not stored: they are the prefix augmentation of
 /// `train_sessions.txt` without its first `train_example_skip` examples. Only a converted SR-GNN
@@ -18,6 +19,7 @@ public enum DatasetFolder {
     public static let trainSessionsName = "train_sessions.txt"
     public static let testExamplesName = "test_examples.txt"
     public static let trainExamplesName = "train_examples.txt"
+    public static let trainSessionTimesName = "train_session_times.txt"
     public static let formatName = "srgnn-session-dataset"
 
     /// The manifest, `dataset.json`.
@@ -31,6 +33,8 @@ public enum DatasetFolder {
         public var trainExampleSkip: Int
         /// `true` when training examples are stored in `train_examples.txt` instead of derived.
         public var trainExamplesStored: Bool?
+        /// `true` when `train_session_times.txt` holds each training session's date.
+        public var trainSessionTimesStored: Bool?
         public var testExamples: Int
         /// Where the data came from (input path and format), when preprocessed by this tool.
         public var source: [String: String]?
@@ -69,7 +73,7 @@ public enum DatasetFolder {
     ) throws {
         try FileIO.makeDirectory(directory)
         // Temporary files left by an interrupted earlier write of this folder.
-        for name in [itemsName, trainSessionsName, testExamplesName, trainExamplesName, manifestName] {
+        for name in [itemsName, trainSessionsName, testExamplesName, trainExamplesName, trainSessionTimesName, manifestName] {
             FileIO.removeStaleTemporaries(of: directory + "/" + name)
         }
         var items = [UInt8]()
@@ -99,11 +103,23 @@ public enum DatasetFolder {
         } else if FileIO.exists(directory + "/" + trainExamplesName) {
             unlink(directory + "/" + trainExamplesName)  // stale from an earlier write
         }
+        if let times = dataset.trainSessionTimes {
+            var text = try TextFileWriter(path: directory + "/" + trainSessionTimesName)
+            for time in times {
+                text.buffer.append(contentsOf: String(time).utf8)
+                text.buffer.append(0x0A)
+                try text.flushWhenFull()
+            }
+            try text.commit()
+        } else if FileIO.exists(directory + "/" + trainSessionTimesName) {
+            unlink(directory + "/" + trainSessionTimesName)  // stale from an earlier write
+        }
 
         let manifest = Manifest(
             itemCount: dataset.itemCount, clickCount: dataset.clickCount,
             trainSessions: dataset.trainSessions.count, trainExamples: dataset.train.count,
             trainExampleSkip: dataset.trainExampleSkip, trainExamplesStored: derived ? nil : true,
+            trainSessionTimesStored: dataset.trainSessionTimes == nil ? nil : true,
             testExamples: dataset.test.count,
             source: source, options: options, summary: summary)
         let encoder = JSONEncoder()
@@ -262,10 +278,15 @@ public enum DatasetFolder {
                     "expected \(train.count) (augmented sessions minus train_example_skip), found \(manifest.trainExamples)")
             }
         }
+        var times: [Int64]? = nil
+        if manifest.trainSessionTimesStored == true {
+            let timesPath = directory + "/" + trainSessionTimesName
+            times = try parseTimes(try FileIO.readAll(timesPath), file: timesPath, sessionCount: sessions.count)
+        }
         return SessionDataset(
             trainSessions: sessions, train: train, test: test,
             vocabulary: ItemVocabulary(rawIDs: rawIDs), itemCount: manifest.itemCount,
-            clickCount: manifest.clickCount, trainExampleSkip: manifest.trainExampleSkip)
+            clickCount: manifest.clickCount, trainExampleSkip: manifest.trainExampleSkip, trainSessionTimes: times)
     }
 
     /// Loads a folder written by the official SR-GNN script. Training examples come from
@@ -391,6 +412,37 @@ public enum DatasetFolder {
             }
         }
         return sessions
+    }
+
+    /// Parses `train_session_times.txt`: one integer (Unix seconds, optionally negative) per line,
+    /// exactly `sessionCount` lines, one per training session.
+    static func parseTimes(_ bytes: [UInt8], file: String, sessionCount: Int) throws -> [Int64] {
+        var times: [Int64] = []
+        times.reserveCapacity(sessionCount)
+        var lineStart = 0
+        while lineStart < bytes.count {
+            var lineEnd = lineStart
+            while lineEnd < bytes.count && bytes[lineEnd] != 0x0A { lineEnd += 1 }
+            guard times.count < sessionCount else { break }  // an extra line: reported below
+            var textEnd = lineEnd
+            if textEnd > lineStart && bytes[textEnd - 1] == 0x0D { textEnd -= 1 }
+            let found = String(decoding: bytes[lineStart..<textEnd], as: UTF8.self)
+            guard let time = Int64(found) else {
+                throw SessionDataError(
+                    file: file, location: .line(times.count + 1),
+                    "expected an integer (the session's time in Unix seconds), found '\(quotedPrefix(found))'")
+            }
+            times.append(time)
+            lineStart = lineEnd + 1
+        }
+        guard times.count == sessionCount, lineStart >= bytes.count else {
+            // The first line that is missing or extra.
+            throw SessionDataError(
+                file: file, location: .line(times.count + 1),
+                "expected \(sessionCount) lines, one per training session in \(trainSessionsName), found \(times.count == sessionCount ? "more" : "\(times.count)")"
+            )
+        }
+        return times
     }
 
     /// Parses `test_examples.txt`: prefix ids separated by spaces, a tab, the label.

@@ -147,7 +147,7 @@ public struct PreprocessSummary: Sendable, Codable, Equatable {
 }
 
 /// Seconds since 1970 as `YYYY-MM-DD HH:MM:SS` UTC.
-func formatDate(_ seconds: Double) -> String {
+public func formatDate(_ seconds: Double) -> String {
     guard InputLimits.timeRange.contains(seconds) else { return "\(seconds)" }
     let total = Int(seconds.rounded(.down))
     var days = total / 86400, rest = total % 86400
@@ -207,9 +207,12 @@ public enum Preprocessor {
         // Every session is kept whole, however long: the budget on the examples' total size
         // (step 5) bounds memory, not a cap on one session.
         var allTrain: SessionList
+        var trainTimes: [Int64]
         let test: SessionList, rawIDs: [String]
-        (allTrain, test, rawIDs) = try sessions(releasing: &log, options: options, summary: &summary)
+        (allTrain, trainTimes, test, rawIDs) = try sessions(releasing: &log, options: options, summary: &summary)
         let (trainSessions, skip) = mostRecentFraction(&allTrain, fraction: options.fraction, summary: &summary)
+        // The fraction drops the oldest sessions: their times go with them.
+        trainTimes.removeSubrange(..<summary.fractionSessions)
 
         let vocabulary = ItemVocabulary(rawIDs: rawIDs)
         let dataset = SessionDataset(
@@ -218,7 +221,7 @@ public enum Preprocessor {
             test: ExampleSet.augmenting(test),
             vocabulary: vocabulary, itemCount: vocabulary.count,
             clickCount: trainSessions.clickCount + test.clickCount,
-            trainExampleSkip: skip)
+            trainExampleSkip: skip, trainSessionTimes: trainTimes)
         summary.trainSessions = trainSessions.count
         summary.trainClicks = trainSessions.clickCount
         summary.trainExamples = dataset.train.count
@@ -231,17 +234,20 @@ public enum Preprocessor {
     }
 
     /// Steps 1–4; what each step no longer needs is released (the log's clicks and dates, the
-    /// grouped clicks when this returns).
+    /// grouped clicks when this returns). `trainTimes[i]` is training session `i`'s date, whole
+    /// Unix seconds rounded down (8 bytes a session, kept for `train_session_times.txt`).
     static func sessions(
         releasing log: inout ClickLog, options: PreprocessOptions, summary: inout PreprocessSummary
-    ) throws -> (train: SessionList, test: SessionList, rawIDs: [String]) {
+    ) throws -> (train: SessionList, trainTimes: [Int64], test: SessionList, rawIDs: [String]) {
         var grouped = groupBySession(releasing: &log)
         let filtered = try filterSessions(&grouped, log: log, options: options, summary: &summary)
         let (trainOrder, testOrder) = splitByDate(filtered, log: log, options: options, summary: &summary)
+        let trainTimes = trainOrder.map { Int64(log.sessionDate[Int($0)].rounded(.down)) }
         log.sessionDate = []
         log.sessionDateRank = []
-        return try renumber(
+        let (train, test, rawIDs) = try renumber(
             filtered, trainOrder: trainOrder, testOrder: testOrder, log: log, options: options, summary: &summary)
+        return (train, trainTimes, test, rawIDs)
     }
 
     /// Items of session `s` at `items[start[s]..<start[s + 1]]`, in the log's session numbering.

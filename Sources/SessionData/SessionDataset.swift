@@ -15,10 +15,16 @@ public struct SessionDataset: Sendable, Equatable {
     public var clickCount: Int?
     /// Leading examples of `augmenting(trainSessions)` that `train` leaves out.
     public var trainExampleSkip: Int
+    /// `[trainSessions.count]` each training session's date in Unix seconds (its last click, or
+    /// for Diginetica the `eventdate` of its last row), aligned with `trainSessions`; `nil` when
+    /// unknown (SR-GNN pickle folders, folders written before the times were kept). Where it is
+    /// `nil`, a session's position in `trainSessions` (date order) stands in for its time.
+    public var trainSessionTimes: [Int64]?
     public init(
         trainSessions: SessionList, train: ExampleSet, test: ExampleSet, vocabulary: ItemVocabulary,
-        itemCount: Int, clickCount: Int? = nil, trainExampleSkip: Int = 0
+        itemCount: Int, clickCount: Int? = nil, trainExampleSkip: Int = 0, trainSessionTimes: [Int64]? = nil
     ) {
+        precondition(trainSessionTimes.map { $0.count == trainSessions.count } ?? true, "one time per training session")
         self.trainSessions = trainSessions
         self.train = train
         self.test = test
@@ -26,6 +32,7 @@ public struct SessionDataset: Sendable, Equatable {
         self.itemCount = itemCount
         self.clickCount = clickCount
         self.trainExampleSkip = trainExampleSkip
+        self.trainSessionTimes = trainSessionTimes
     }
 
     /// Rows of the item embedding table: `itemCount + 1`.

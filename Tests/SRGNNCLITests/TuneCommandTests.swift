@@ -1,5 +1,7 @@
+import Evaluation
 import Foundation
 import SRGNN
+import SessionData
 import Testing
 import TestSupport
 import Training
@@ -218,5 +220,24 @@ struct TuneCommandTests {
         let broken = try folder.file("broken.safetensors", "not a model")
         result = try runSRGNN(["compare", "--data", data, "--models", "vstan=\(broken)", "--report-dir", report])
         #expect(result.status != 0 && result.error.contains("broken.safetensors"), "\(result.error)")
+    }
+
+    /// A dataset folder's session times reach the baselines: `fit stan` stores them with the sessions.
+    @Test("fit stan keeps the dataset's session times")
+    func fitKeepsSessionTimes() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let data = folder.path + "/data", file = folder.path + "/stan.safetensors"
+        let sessions = SyntheticClickLog(itemCount: 20, sessionCount: 60, seed: 3).sessions()
+        let train = SessionList(Array(sessions[..<50])), test = ExampleSet.augmenting(SessionList(Array(sessions[50...])))
+        let times = (0..<50).map { Int64(1_450_000_000 + 3_600 * $0) }
+        try DatasetFolder.write(
+            SessionDataset(
+                trainSessions: train, train: .augmenting(train), test: test, vocabulary: ItemVocabulary(rawIDs: (1...20).map { "i\($0)" }),
+                itemCount: 20, trainSessionTimes: times), to: data)
+        let result = try runSRGNN(["fit", "stan", "--data", data, "--out", file])
+        #expect(result.status == 0, "\(result.error)")
+        let fitted = try NeighbourhoodModelFile(contentsOf: file)
+        #expect(fitted.times == times && fitted.sessions == train)
     }
 }
