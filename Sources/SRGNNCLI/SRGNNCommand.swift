@@ -20,6 +20,7 @@ struct SRGNNCommand: AsyncParsableCommand {
             StatsCommand.self,
             SynthCommand.self,
             ServeCommand.self,
+            ABReportCommand.self,
         ]
     )
 }
