@@ -168,3 +168,24 @@ extension Array where Element == [String: Any] {
     /// The string values of `key`, in order (nil where it is missing or not a string).
     fileprivate func keys(of key: String) -> [String?] { map { $0[key] as? String } }
 }
+
+extension HangupTests {
+    /// A SIGHUP that reloads the variants writes a start line (trigger `SIGHUP`) after the first.
+    @Test func sighupWritesAStartLine() async throws {
+        let fixture = try ReloadFixture()
+        defer { fixture.folder.cleanUp() }
+        ignoreHangup()
+        let path = fixture.folder.path + "/events.jsonl"
+        let log = try EventsLog(path: path)
+        try await fixture.abApp(eventsLog: log, reloadOnHangup: true).test(.live) { _ in
+            var triggers = [String?]()
+            for _ in 0..<100 where triggers.count < 2 {
+                kill(getpid(), SIGHUP)
+                try await Task.sleep(nanoseconds: 50_000_000)
+                await log.flush()
+                triggers = try loggedRecords(path).filter { $0["type"] as? String == "start" }.keys(of: "trigger")
+            }
+            #expect(triggers.prefix(2) == ["start", "SIGHUP"])
+        }
+    }
+}
