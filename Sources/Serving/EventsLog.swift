@@ -138,6 +138,8 @@ public final class EventsLog: @unchecked Sendable {
     /// True while a timed flush is pending.
     private var flushTimed = false
     private var lost = 0
+    /// Lines dropped over `maximumQueuedLines` since the last batch, for the log.
+    private var droppedSinceBatch = 0
     private let logger: Logger
 
     /// A batch is written once this many lines are queued.
@@ -228,6 +230,7 @@ public final class EventsLog: @unchecked Sendable {
         let (full, timed): (Bool, Bool) = queuedLock.withLock {
             guard queued.count < Self.maximumQueuedLines else {
                 lost += 1
+                droppedSinceBatch += 1
                 return (false, false)
             }
             queued.append(line)
@@ -242,12 +245,16 @@ public final class EventsLog: @unchecked Sendable {
 
     /// On the `writes` queue (or in deinit): the queued lines as one write; counted lost when it fails.
     private func writeQueued() {
-        let lines: [QueuedLine] = queuedLock.withLock {
+        let (lines, dropped): ([QueuedLine], Int) = queuedLock.withLock {
             defer {
                 queued.removeAll(keepingCapacity: true)
                 flushTimed = false
+                droppedSinceBatch = 0
             }
-            return queued
+            return (queued, droppedSinceBatch)
+        }
+        if dropped > 0 {
+            logger.error("\(dropped) impression and start lines dropped: more than \(Self.maximumQueuedLines) were waiting to be written")
         }
         guard !lines.isEmpty else { return }
         var batch = Data()

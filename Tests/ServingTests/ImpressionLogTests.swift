@@ -25,6 +25,11 @@ private func answeredItems(_ answer: [String: Any]) -> [String] {
     (answer["items"] as? [[String: Any]] ?? []).compactMap { rawID($0["id"]) }
 }
 
+/// An impression of variant a numbered `index`, with one item.
+private func numberedImpression(_ index: Int) -> ImpressionRecord {
+    ImpressionRecord(date: Date(), recommendationID: "a.\(index)", model: "a", sessionID: nil, items: [JSONItemID("1003")])
+}
+
 /// The events log's `impression` and `start` lines (issue 32, item 5): one impression per answered
 /// session, a start line with the split at start and after a reload, batched writes that lose
 /// nothing on flush, reopen or release.
@@ -161,6 +166,39 @@ private func answeredItems(_ answer: [String: Any]) -> [String] {
         await full.flush()
         // The start line and three impressions.
         #expect(full.lostLines == 4)
+    }
+}
+
+extension ImpressionLogTests {
+    /// While a write stalls, at most `maximumQueuedLines` wait: the ones over it are dropped and
+    /// counted, the others all written once the disk answers.
+    @Test func overTheQueueBudgetLinesAreDroppedAndCounted() async throws {
+        let folder = try TemporaryFolder(prefix: "srgnn-impressions")
+        defer { folder.cleanUp() }
+        let path = folder.path + "/events.jsonl"
+        let gate = DispatchSemaphore(value: 0), stalled = LockedBox(false), first = LockedBox(true)
+        let log = try EventsLog(path: path, logger: ReloadFixture.quiet) { descriptor, bytes, count in
+            // The first write stalls until the test opens the gate, as a disk that hangs.
+            if first.take() {
+                stalled.set(true)
+                gate.wait()
+            }
+            return write(descriptor, bytes, count)
+        }
+        var opened = false
+        defer { if !opened { gate.signal() } }
+        log.logImpression(numberedImpression(0))
+        for _ in 0..<200 where !stalled.value { try await Task.sleep(nanoseconds: 10_000_000) }
+        #expect(stalled.value, "the timed flush did not start")
+        for index in 1...(EventsLog.maximumQueuedLines + 10) { log.logImpression(numberedImpression(index)) }
+        #expect(log.lostLines == 10)
+        gate.signal()
+        opened = true
+        await log.flush()
+        let records = try loggedRecords(path)
+        #expect(records.count == 1 + EventsLog.maximumQueuedLines)
+        #expect(records.last?["recommendation_id"] as? String == "a.\(EventsLog.maximumQueuedLines)")
+        #expect(log.lostLines == 10)
     }
 }
 
