@@ -114,7 +114,7 @@ struct StartRecord: Encodable, Sendable {
 /// on the writes queue every `flushLines` lines or `flushInterval` after the first one, before each
 /// click or purchase (so the file stays in time order), on `flush()` (at shutdown) and on
 /// `reopen()`; what is still queued when the log is released is written then. At most
-/// `maximumQueuedLines` wait: beyond that (a disk that stalls) new ones are dropped and counted
+/// `maximumQueuedLines` lines (and `maximumQueuedItems` item ids in them) wait: beyond that (a disk that stalls) new ones are dropped and counted
 /// (`lostLines`), as are the lines of a batch whose write fails, and the log says so.
 ///
 /// Rotation: the file is opened again, by its path, on `reopen()` (SIGHUP) and whenever the path no
@@ -146,9 +146,12 @@ public final class EventsLog: @unchecked Sendable {
     public static let flushLines = 256
     /// ... or this long after its first line was queued.
     public static let flushInterval = DispatchTimeInterval.milliseconds(100)
-    /// The most lines queued at once: a memory budget (about 100 MB at k = 1,000), reached only when
-    /// writes stall.
+    /// The most lines queued at once, and the most item ids in them: a memory budget (about 50 MB
+    /// of ids of up to 15 bytes), reached only when writes stall.
     public static let maximumQueuedLines = 65_536
+    public static let maximumQueuedItems = 1 << 21
+    /// The item ids in `queued`.
+    private var queuedItems = 0
 
     private enum QueuedLine: Sendable {
         case impression(ImpressionRecord)
@@ -227,13 +230,19 @@ public final class EventsLog: @unchecked Sendable {
     func logStart(_ registry: ModelRegistry, trigger: String) { enqueue(.start(StartRecord(registry, trigger: trigger))) }
 
     private func enqueue(_ line: QueuedLine) {
+        let items: Int
+        switch line {
+        case .impression(let record): items = record.items.count
+        case .start(let record): items = record.variants.count
+        }
         let (full, timed): (Bool, Bool) = queuedLock.withLock {
-            guard queued.count < Self.maximumQueuedLines else {
+            guard queued.count < Self.maximumQueuedLines, queuedItems + items <= Self.maximumQueuedItems else {
                 lost += 1
                 droppedSinceBatch += 1
                 return (false, false)
             }
             queued.append(line)
+            queuedItems += items
             let timed = !flushTimed
             flushTimed = true
             return (queued.count == Self.flushLines, timed)
@@ -248,13 +257,15 @@ public final class EventsLog: @unchecked Sendable {
         let (lines, dropped): ([QueuedLine], Int) = queuedLock.withLock {
             defer {
                 queued.removeAll(keepingCapacity: true)
+                queuedItems = 0
                 flushTimed = false
                 droppedSinceBatch = 0
             }
             return (queued, droppedSinceBatch)
         }
         if dropped > 0 {
-            logger.error("\(dropped) impression and start lines dropped: more than \(Self.maximumQueuedLines) were waiting to be written")
+            logger.error(
+                "\(dropped) impression and start lines dropped: \(Self.maximumQueuedLines) lines or \(Self.maximumQueuedItems) item ids were waiting to be written")
         }
         guard !lines.isEmpty else { return }
         var batch = Data()

@@ -170,9 +170,14 @@ private func numberedImpression(_ index: Int) -> ImpressionRecord {
 }
 
 extension ImpressionLogTests {
-    /// While a write stalls, at most `maximumQueuedLines` wait: the ones over it are dropped and
-    /// counted, the others all written once the disk answers.
-    @Test func overTheQueueBudgetLinesAreDroppedAndCounted() async throws {
+    /// While a write stalls, at most `maximumQueuedLines` lines and `maximumQueuedItems` item ids
+    /// wait: the lines over either are dropped and counted, the others all written once the disk answers.
+    @Test(arguments: [
+        (1, EventsLog.maximumQueuedLines + 10, EventsLog.maximumQueuedLines),
+        // 1,000 ids a line: 2,097 lines hold 2,097,000 ids, one more would pass 2,097,152.
+        (1000, 2_100, EventsLog.maximumQueuedItems / 1000),
+    ])
+    func overTheQueueBudgetLinesAreDroppedAndCounted(itemsPerLine: Int, sent: Int, kept: Int) async throws {
         let folder = try TemporaryFolder(prefix: "srgnn-impressions")
         defer { folder.cleanUp() }
         let path = folder.path + "/events.jsonl"
@@ -190,15 +195,18 @@ extension ImpressionLogTests {
         log.logImpression(numberedImpression(0))
         for _ in 0..<200 where !stalled.value { try await Task.sleep(nanoseconds: 10_000_000) }
         #expect(stalled.value, "the timed flush did not start")
-        for index in 1...(EventsLog.maximumQueuedLines + 10) { log.logImpression(numberedImpression(index)) }
-        #expect(log.lostLines == 10)
+        let items = (0..<itemsPerLine).map { JSONItemID(String(1000 + $0 % 24)) }
+        for index in 1...sent {
+            log.logImpression(ImpressionRecord(date: Date(), recommendationID: "a.\(index)", model: "a", sessionID: nil, items: items))
+        }
+        #expect(log.lostLines == sent - kept)
         gate.signal()
         opened = true
         await log.flush()
         let records = try loggedRecords(path)
-        #expect(records.count == 1 + EventsLog.maximumQueuedLines)
-        #expect(records.last?["recommendation_id"] as? String == "a.\(EventsLog.maximumQueuedLines)")
-        #expect(log.lostLines == 10)
+        #expect(records.count == 1 + kept)
+        #expect(records.last?["recommendation_id"] as? String == "a.\(kept)")
+        #expect(log.lostLines == sent - kept)
     }
 }
 
