@@ -327,7 +327,10 @@ shares = collections.Counter(m for models in seen.values() for m in models)
 logged = collections.Counter()
 for path in sys.argv[2:]:
     for line in open(path):
-        logged[json.loads(line)["recommendation_id"]] += 1
+        record = json.loads(line)
+        # The log also holds start and impression lines (srgnn ab-report reads them).
+        if record["type"] in ("click", "purchase"):
+            logged[record["recommendation_id"]] += 1
 missing = [rid for rid in posted if logged[rid] == 0]
 problems += [f"event {rid} answered 200 but in no events log" for rid in missing]
 duplicates = sum(n - 1 for n in logged.values() if n > 1)
@@ -424,7 +427,7 @@ echo "$VARIANTS"
 summary_field() { sed -nE "1s/.*[ ^]$1=([^ ]+).*/\1/p" <<<" $VARIANTS"; }
 [ "$(summary_field problems)" = 0 ] || fail "$(grep -m5 PROBLEM <<<"$VARIANTS" | tr '\n' ';')"
 VARIANTS_OK=$([ "$(summary_field variant_problems)" = 0 ] && echo yes || echo NO)
-EVENT_SPREAD=$(for i in $(seq 1 $REPLICAS); do printf '%s ' "$(cat "$WORK/events-$i.jsonl" 2>/dev/null | wc -l)"; done)
+EVENT_SPREAD=$(for i in $(seq 1 $REPLICAS); do printf '%s ' "$(grep -cE '"type":"(click|purchase)"' "$WORK/events-$i.jsonl" 2>/dev/null)"; done)
 
 # nginx's access log: requests answered after at least one replica failed them.
 RETRIED=$(awk -F'"' '$4 ~ /,/' "$NGINX_DIR/access.log" | wc -l)

@@ -22,6 +22,7 @@ struct SRGNNCommand: AsyncParsableCommand {
             StatsCommand.self,
             SynthCommand.self,
             ServeCommand.self,
+            ABReportCommand.self,
         ]
     )
 }

@@ -48,6 +48,8 @@ struct ServeCommand: AsyncParsableCommand {
             {"recommendation_id": "…", "item": ID, "type": "click"|"purchase"} credits it to the \
             variant, counted in /metrics (srgnn_variant_recommendations_total, \
             srgnn_variant_events_total) and, with --events-log, appended to that file as JSON lines. \
+            That log also gets an "impression" line per answered session (batched) and a "start" \
+            line with the split at start and after each reload: srgnn ab-report reads it. \
             Recommendation ids are signed (HMAC-SHA256, key from --events-key-file or generated at \
             start); unsigned or foreign ids are refused (400). At most --max-events-per-second events \
             are taken (429 with Retry-After beyond), and a line is at most 2 KiB, so the log grows by \
@@ -125,7 +127,7 @@ struct ServeCommand: AsyncParsableCommand {
         // Opened before the models load, so that a bad path stops the server at once.
         let events: EventsLog?
         do {
-            events = try eventsLog.map { try EventsLog(path: $0) }
+            events = try eventsLog.map { try EventsLog(path: $0, logger: logger) }
         } catch {
             throw CommandError("cannot serve: \(error)")
         }
@@ -176,8 +178,11 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             try await app.runService()
         } catch {
+            await events?.flush()
             throw CommandError("cannot serve on \(serving.host):\(serving.port): \(error)")
         }
+        // The impressions still queued: every request has been answered by now.
+        await events?.flush()
         logger.info("stopped")
     }
 }

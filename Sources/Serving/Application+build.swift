@@ -22,7 +22,9 @@ import SRGNN
 /// Several model variants can be served side by side for an A/B test (`split`): a request picks
 /// one by name, by its session id, or at random by the split; every answer names its variant and
 /// carries a `recommendation_id` that `POST /v1/events` credits back to it, counted in `/metrics`
-/// and appended to `eventsLog` when given.
+/// and appended to `eventsLog` when given. That log also gets a `start` line (the split and model
+/// files) when the application is built and after each reload, and an `impression` line per answered
+/// session, batched: call `eventsLog.flush()` after the application has stopped.
 ///
 /// Each variant's model can be replaced while the service runs (`ModelRegistry.Variant.reload`): through
 /// `POST /v1/admin/reload`, which needs `adminToken` (without one, admin routes answer 403), and,
@@ -69,6 +71,8 @@ public func buildApplication(
     onServerRunning: @escaping @Sendable (String) async -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
     try configuration.validate()
+    // The split in force from here on, for `srgnn ab-report`.
+    eventsLog?.logStart(registry, trigger: "start")
     let metrics = registry.metrics
     // One queue for every variant: jobs of one model are scored together, jobs of two never are.
     let queue = InferenceQueue(
@@ -137,13 +141,13 @@ public func buildRouter(
     router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
     router.add(middleware: JSONErrorMiddleware(logger: logger))
     let limits = Limits(configuration: configuration)
-    RecommendationController(queue: queue, registry: registry, limits: limits, maxBatch: configuration.maxBatch)
+    RecommendationController(queue: queue, registry: registry, limits: limits, maxBatch: configuration.maxBatch, eventsLog: eventsLog)
         .addRoutes(to: router)
     EventsController(
         registry: registry, limits: limits, budget: EventBudget(perSecond: configuration.maxEventsPerSecond),
         eventsLog: eventsLog, logger: logger
     ).addRoutes(to: router)
     StatusController(queue: queue, registry: registry, metrics: metrics).addRoutes(to: router)
-    AdminController(registry: registry, limits: limits, adminToken: adminToken).addRoutes(to: router)
+    AdminController(registry: registry, limits: limits, adminToken: adminToken, eventsLog: eventsLog).addRoutes(to: router)
     return router
 }

@@ -184,7 +184,8 @@ private let hangupIgnored: Void = { _ = signal(SIGHUP, SIG_IGN) }()
 /// through a Dispatch signal source; hangups that arrive during a reload make one more round
 /// after it, not one each.
 ///
-/// Each SIGHUP first opens the events log again (after a rotation), then reloads. A reload's wait
+/// Each SIGHUP first opens the events log again (after a rotation), then reloads, and logs a `start`
+/// line when a model was swapped. A reload's wait
 /// ends at graceful shutdown, so a reload that hangs never holds the process.
 struct ReloadOnHangup: Service {
     let registry: ModelRegistry
@@ -202,10 +203,12 @@ struct ReloadOnHangup: Service {
             if let eventsLog {
                 do { try await eventsLog.reopen() } catch { logger.error("SIGHUP: \(error); events still go to the file open before") }
             }
+            var reloaded = false
             for variant in registry.all {
                 // A refusal is logged and counted by the variant; the service goes on.
-                _ = try? await cancelWhenGracefulShutdown { try await variant.reload(trigger: "SIGHUP") }
+                if (try? await cancelWhenGracefulShutdown { try await variant.reload(trigger: "SIGHUP") }) != nil { reloaded = true }
             }
+            if reloaded { eventsLog?.logStart(registry, trigger: "SIGHUP") }
         }
     }
 }

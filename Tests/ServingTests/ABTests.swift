@@ -295,7 +295,7 @@ extension TestClientProtocol {
             return issued
         }
         let before = try String(contentsOfFile: path, encoding: .utf8)
-        let lines = before.split(separator: "\n").map { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        let lines = eventLines(before).map { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
         #expect(lines.count == 3 && before.hasSuffix("\n"))
         #expect(lines.map { $0?["model"] as? String } == ["a", "b", "b"])
         #expect(lines.map { $0?["type"] as? String } == ["click", "purchase", "click"])
@@ -311,8 +311,8 @@ extension TestClientProtocol {
             #expect(response.status == .ok)
         }
         let after = try String(contentsOfFile: path, encoding: .utf8)
-        #expect(after.hasPrefix(before) && after.split(separator: "\n").count == 4)
-        #expect(after.split(separator: "\n").last?.contains(#""type":"purchase""#) == true)
+        #expect(after.hasPrefix(before) && eventLines(after).count == 4)
+        #expect(eventLines(after).last?.contains(#""type":"purchase""#) == true)
     }
 
     /// Every malformed event is a 400 naming what to fix, and nothing is counted or logged.
@@ -365,7 +365,7 @@ extension TestClientProtocol {
             #expect(response.errorCode == code, "\(response.text)")
             #expect(response.errorMessage.contains(message), "\(response.errorMessage)")
         }
-        #expect(try String(contentsOfFile: path, encoding: .utf8).isEmpty)
+        #expect(eventLines(try String(contentsOfFile: path, encoding: .utf8)).isEmpty)
         #expect(
             metrics.exposition().split(separator: "\n").filter { $0.hasPrefix("srgnn_variant_events_total{") }.allSatisfy {
                 $0.hasSuffix(" 0")

@@ -140,3 +140,9 @@ func offThePool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async t
         Thread { continuation.resume(with: Result { try work() }) }.start()
     }
 }
+
+/// The `click` and `purchase` lines of an events log's text, in order (the log also holds `start`
+/// and `impression` lines; its keys are sorted, so each line names its type as `"type":"…"`).
+func eventLines(_ text: String) -> [Substring] {
+    text.split(separator: "\n").filter { $0.contains(#""type":"click""#) || $0.contains(#""type":"purchase""#) }
+}

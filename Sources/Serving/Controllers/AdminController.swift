@@ -10,6 +10,8 @@ struct AdminController: Sendable {
     let registry: ModelRegistry
     let limits: Limits
     let adminToken: AdminToken?
+    /// Gets a `start` line after a reload that swapped at least one model.
+    let eventsLog: EventsLog?
 
     static let example = #"{"variant": "b", "model": "/models/new.safetensors"}"#
 
@@ -50,6 +52,7 @@ struct AdminController: Sendable {
                     "\(variant.name): \(error); still serving \(kept.path ?? "the model given at start") (sha256 \(kept.sha256))")
             }
         }
+        if !reloaded.isEmpty { eventsLog?.logStart(registry, trigger: "POST /v1/admin/reload") }
         guard refused.isEmpty else {
             let others = reloaded.isEmpty ? "" : "; reloaded \(reloaded.map(\.variant).joined(separator: ", "))"
             throw ServingError(.unprocessableContent, code: "model_refused", message: refused.joined(separator: "; ") + others)

@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import Recommending
 import SRGNN
@@ -6,7 +7,8 @@ import SRGNN
 /// variant each session picks, scored on the inference queue.
 ///
 /// Each request takes its variant's served model once and keeps it: validated and scored by the
-/// same one, whatever reload comes meanwhile.
+/// same one, whatever reload comes meanwhile. With an events log, each answered session queues one
+/// `impression` line (batched: the answer does not wait for the write).
 struct RecommendationController: Sendable {
     /// Its routes in `ServiceRoutes`.
     enum Handler: Sendable { case recommend, recommendBatch }
@@ -16,6 +18,7 @@ struct RecommendationController: Sendable {
     let limits: Limits
     /// Most sessions in one batch request.
     let maxBatch: Int
+    let eventsLog: EventsLog?
 
     static let single = #"{"items": [214826, 214827], "k": 20, "exclude_seen": false}"#
     static let batch = #"{"sessions": [{"items": [214826, 214827]}, {"items": ["a17"]}], "k": 20}"#
@@ -48,6 +51,7 @@ struct RecommendationController: Sendable {
         var response = RecommendationResponse(result, sent: parsed.rules.sent(session: parsed.items))
         response.model = variant.name
         response.recommendationID = variant.makeRecommendationID()
+        logImpression(response, sessionID: parsed.sessionID)
         return try jsonResponse(response)
     }
 
@@ -97,7 +101,16 @@ struct RecommendationController: Sendable {
                         results[index]!, sent: parsed.sessions[index].rules.sent(session: parsed.sessions[index].items))
                     response.model = picked[index].name
                     response.recommendationID = picked[index].makeRecommendationID()
+                    logImpression(response, sessionID: parsed.sessions[index].sessionID)
                     return response
                 }))
+    }
+
+    /// Queues the impression line of one answered session, when a log is kept.
+    private func logImpression(_ response: RecommendationResponse, sessionID: String?) {
+        guard let eventsLog, let model = response.model, let recommendationID = response.recommendationID else { return }
+        eventsLog.logImpression(
+            ImpressionRecord(
+                date: Date(), recommendationID: recommendationID, model: model, sessionID: sessionID, items: response.items.map(\.id)))
     }
 }
