@@ -58,6 +58,17 @@ import Testing
         }
     }
 
+    /// Front ends hold fitters as existentials: the times must reach STAN and VSTAN through them too.
+    @Test func timesReachTheFitterThroughTheExistential() {
+        let sessions: [[Int32]] = [[1, 2], [1, 3, 4, 5]]
+        for baseline in [Baseline.stan, .vstan] {
+            let fitter: any SessionModelFitter = baseline.fitter
+            let dated = fitter.fit(sessions: sessions, times: [0, 1_000 * day], itemCount: 5)
+            let reversed = fitter.fit(sessions: sessions, times: [1_000 * day, 0], itemCount: 5)
+            #expect(dated.scores(for: [1]) != reversed.scores(for: [1]), "\(baseline)")
+        }
+    }
+
     @Test func remindFalseDropsTheSessionsItems() {
         let model = STAN(k: 10, sampleSize: 0, remind: false).fit(sessions: tinySessions, times: times, itemCount: tinyItemCount)
         let scores = model.scores(for: [1, 2])

@@ -25,7 +25,7 @@ import Foundation
 ///
 /// Defaults are session-rec's: `k = 100`, `sampleSize = 5000`, `λ_spw = 1.02`, `λ_snh = 5` days,
 /// `λ_inh = 2.05`; the papers tune them per dataset (`srgnn tune --model stan`).
-public struct STAN: SessionModelFitter {
+public struct STAN: TimeAwareSessionKNNFitter {
     public var name: String { "STAN" }
     /// Neighbour sessions that vote (session-rec `k`).
     public var k: Int
@@ -62,16 +62,6 @@ public struct STAN: SessionModelFitter {
             recencyDecayDays: recencyDecayDays, neighbourPositionDecay: neighbourPositionDecay,
             currentPositionDecay: nil, idfWeight: nil, remind: remind, sessionsPerDay: sessionsPerDay)
     }
-
-    public func fit<Sessions: Collection>(sessions: Sessions, itemCount: Int) -> TimeAwareSessionKNNModel
-    where Sessions.Element: Collection, Sessions.Element.Element == Int32 {
-        fit(sessions: sessions, times: nil, itemCount: itemCount)
-    }
-
-    public func fit<Sessions: Collection>(sessions: Sessions, times: [Int64]?, itemCount: Int) -> TimeAwareSessionKNNModel
-    where Sessions.Element: Collection, Sessions.Element.Element == Int32 {
-        TimeAwareSessionKNNModel(settings: settings, sessions: sessions, times: times, itemCount: itemCount)
-    }
 }
 
 /// VSTAN (Ludewig, Latifi, Jannach et al., "Empirical analysis of session-based recommendation
@@ -87,7 +77,7 @@ public struct STAN: SessionModelFitter {
 /// VSTAN keeps only neighbours with a positive similarity.
 ///
 /// Defaults: STAN's, `similarity = .cosine`, `λ_ipw = 1.02`, `λ_idf = 5` (session-rec's).
-public struct VSTAN: SessionModelFitter {
+public struct VSTAN: TimeAwareSessionKNNFitter {
     public var name: String { "VSTAN" }
     public var k: Int
     public var sampleSize: Int
@@ -126,7 +116,14 @@ public struct VSTAN: SessionModelFitter {
             currentPositionDecay: currentPositionDecay, idfWeight: idfWeight, remind: remind,
             sessionsPerDay: sessionsPerDay, positiveSimilarityOnly: true)
     }
+}
 
+/// STAN and VSTAN: options that come down to one ``TimeAwareSessionKNNSettings``, fitted the same way.
+public protocol TimeAwareSessionKNNFitter: SessionModelFitter where Model == TimeAwareSessionKNNModel {
+    var settings: TimeAwareSessionKNNSettings { get }
+}
+
+extension TimeAwareSessionKNNFitter {
     public func fit<Sessions: Collection>(sessions: Sessions, itemCount: Int) -> TimeAwareSessionKNNModel
     where Sessions.Element: Collection, Sessions.Element.Element == Int32 {
         fit(sessions: sessions, times: nil, itemCount: itemCount)
