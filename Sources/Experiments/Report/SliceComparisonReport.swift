@@ -224,7 +224,9 @@ public struct SliceComparisonReport: Sendable {
         let axisMaximum = ceil(maximum / 10) * 10
         let plotHeight = Double(height - top - bottom)
         func y(_ value: Double) -> Double { Double(height - bottom) - plotHeight * value / axisMaximum }
-        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" font-size=\"11\">\n"
+        // Scales down to the page's width, so that every model's group stays in view.
+        var svg =
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(width) \(height)\" style=\"width: 100%; max-width: \(width)px; height: auto\" font-size=\"11\">\n"
         for tick in stride(from: 0.0, through: axisMaximum, by: axisMaximum <= 50 ? 10 : 20) {
             svg += "<line x1=\"\(left)\" x2=\"\(width - 10)\" y1=\"\(y(tick))\" y2=\"\(y(tick))\" stroke=\"#e5e5e5\"/>"
             svg += "<text x=\"\(left - 6)\" y=\"\(y(tick) + 4)\" text-anchor=\"end\" fill=\"#666\">\(Int(tick))</text>\n"
