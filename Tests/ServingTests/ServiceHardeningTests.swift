@@ -354,12 +354,13 @@ func unblockingFIFO<T: Sendable>(_ fifo: String, seconds: Double = 20, _ work: @
                 connection.send(
                     "POST /v1/recommendations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nExpect: 100-continue\r\n\r\n"
                 )
-                let interim = connection.receive(for: 0.5).text
+                // Each wait ends as soon as a response head is in (a busy machine may take a while).
+                let interim = connection.receive(for: 10, untilHeadersEnd: true).text
                 connection.send(body)
-                let final = connection.receive(for: 1).text
+                let final = connection.receive(for: 10, untilHeadersEnd: true).text
                 let large = try RawConnection(port: port)
                 large.send("POST /v1/recommendations HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\nExpect: 100-continue\r\n\r\n")
-                return (interim, final, large.receive(for: 0.5).text)
+                return (interim, final, large.receive(for: 10, untilHeadersEnd: true).text)
             }
             #expect(interim.hasPrefix("HTTP/1.1 100 Continue"), "\(interim)")
             #expect(final.hasPrefix("HTTP/1.1 200"), "\(final)")
@@ -420,7 +421,9 @@ func unblockingFIFO<T: Sendable>(_ fifo: String, seconds: Double = 20, _ work: @
                     let connection = try RawConnection(port: port)
                     let started = Date()
                     connection.send("GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
-                    let answer = connection.receive(for: 0.5)
+                    // An admitted connection's answer may be slow on a busy machine (the whole suite
+                    // runs in parallel); a refused one is closed at once, which ends the wait.
+                    let answer = connection.receive(for: 10, untilHeadersEnd: true)
                     guard answer.text.hasPrefix("HTTP/1.1 200") else {
                         let seconds = Date().timeIntervalSince(started)
                         let admitted = open.count
@@ -430,7 +433,7 @@ func unblockingFIFO<T: Sendable>(_ fifo: String, seconds: Double = 20, _ work: @
                         Thread.sleep(forTimeInterval: 0.3)
                         let next = try RawConnection(port: port)
                         next.send("GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                        return (admitted, answer, seconds, next.receive(for: 1).text)
+                        return (admitted, answer, seconds, next.receive(for: 10, untilHeadersEnd: true).text)
                     }
                     open.append(connection)
                 }

@@ -113,7 +113,9 @@ final class RawConnection {
     }
 
     /// What the server sends within `seconds`, and whether it closed the connection by then.
-    func receive(for seconds: Double) -> (text: String, closed: Bool) {
+    /// What arrives within `seconds` (or until the peer closes; with `untilHeadersEnd`, also as
+    /// soon as a response head has arrived in full).
+    func receive(for seconds: Double, untilHeadersEnd: Bool = false) -> (text: String, closed: Bool) {
         var received = [UInt8]()
         let deadline = Date().addingTimeInterval(seconds)
         var buffer = [UInt8](repeating: 0, count: 4096)
@@ -125,6 +127,11 @@ final class RawConnection {
             let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             if count <= 0 { return (String(decoding: received, as: UTF8.self), true) }
             received += buffer[0..<count]
+            if untilHeadersEnd, received.count >= 4,
+                received.indices.dropLast(3).contains(where: { received[$0..<($0 + 4)].elementsEqual([13, 10, 13, 10]) })
+            {
+                return (String(decoding: received, as: UTF8.self), false)
+            }
         }
     }
 }
