@@ -69,6 +69,13 @@ public struct TuningSummary: Codable, Sendable, Equatable {
         if base.cutoff != full.cutoff { words += ["--cutoff", "\(base.cutoff)"] }
         if !base.referenceDecayTiming { words.append("--textbook-decay") }
         if base.nonhybrid { words.append("--nonhybrid") }
+        var niser = TrainingConfiguration()
+        niser.apply(.niser)
+        if (base.normalize, base.scale, base.positionEmbeddingRows, base.dropout)
+            == (niser.normalize, niser.scale, niser.positionEmbeddingRows, niser.dropout)
+        {
+            words += ["--variant", "niser"]
+        }
         if base.loss == .sampled {
             words += ["--loss", base.loss.rawValue, "--negatives", "\(base.negatives)", "--sample-alpha", "\(base.sampleAlpha)"]
         }

@@ -31,8 +31,9 @@ struct CompareCommand: ParsableCommand {
             bootstrap interval as whiskers. All resampling is seeded: reruns give the same numbers.
 
             Time slices: when --data is a folder of slices (slice-1, slice-2, …, from srgnn slice or \
-            srgnn preprocess --slices), every model is fitted and tested on every slice (checkpoints name \
-            their slice with {slice}: srgnn=models/dg-{slice}.safetensors); REPORT/slice-k/ holds each slice's \
+            srgnn preprocess --slices), every model is fitted and tested on every slice (checkpoints and fitted models name \
+            their slice with {slice}: srgnn=models/dg-{slice}.safetensors; a tuned configuration may too: \
+            vstan@tune/dg-{slice}); REPORT/slice-k/ holds each slice's \
             report and REPORT/comparison.md and .html the figures per slice, their mean ± sd, and the paired \
             tests against the reference over slices (exact sign-flip over the per-slice differences) and over \
             all slices' examples pooled.
@@ -75,6 +76,23 @@ struct CompareCommand: ParsableCommand {
             case .srgnn(let path): (.srgnn, path)
             case .niser(let path): (.niser, path)
             case .baseline, .tunedBaseline, .fittedBaseline: nil
+            }
+        }
+
+        /// The file the entry reads, if any: a checkpoint, a tuned configuration or a fitted model.
+        var path: String? {
+            switch self {
+            case .srgnn(let path), .niser(let path), .fittedBaseline(_, let path): path
+            case .tunedBaseline(_, let configuration): configuration
+            case .baseline: nil
+            }
+        }
+
+        /// A model trained or fitted on one dataset, so a folder of slices needs one per slice.
+        var isFittedToData: Bool {
+            switch self {
+            case .srgnn, .niser, .fittedBaseline: true
+            case .baseline, .tunedBaseline: false
             }
         }
     }
@@ -176,9 +194,9 @@ struct CompareCommand: ParsableCommand {
             try runSlices(folders, models: models)
             return
         }
-        if let entry = models.first(where: { $0.checkpoint?.path.contains(Self.slicePlaceholder) == true }) {
+        if let path = models.lazy.compactMap(\.path).first(where: { $0.contains(Self.slicePlaceholder) }) {
             throw CommandError(
-                "\(entry.checkpoint!.path): \(Self.slicePlaceholder) stands for a slice's number, but \(data) is not a folder of slices (slice-1, slice-2, …)"
+                "\(path): \(Self.slicePlaceholder) stands for a slice's number, but \(data) is not a folder of slices (slice-1, slice-2, …)"
             )
         }
         let report = try compare(data, models: models) { $0 }
@@ -200,9 +218,11 @@ struct CompareCommand: ParsableCommand {
     /// `REPORT/slice-k/`), then per model the figures per slice, mean ± sd and the paired tests
     /// over slices and over the pooled examples (`REPORT/comparison.md`, `.html`).
     func runSlices(_ folders: [String], models: [Entry]) throws {
-        if let entry = models.first(where: { $0.checkpoint.map { !$0.path.contains(Self.slicePlaceholder) } ?? false }) {
+        // A tuned configuration may serve every slice; a trained or fitted model cannot.
+        if let entry = models.first(where: { $0.isFittedToData && !$0.path!.contains(Self.slicePlaceholder) }) {
+            let name = entry.checkpoint?.variant.rawValue ?? { if case .fittedBaseline(let b, _) = entry { b.rawValue } else { "" } }()
             throw CommandError(
-                "\(entry.checkpoint!.path): \(data) holds \(folders.count) slices, each needing a model trained on it; name them with \(Self.slicePlaceholder), e.g. \(entry.checkpoint!.variant.rawValue)=models/model-\(Self.slicePlaceholder).safetensors for model-1 … model-\(folders.count)"
+                "\(entry.path!): \(data) holds \(folders.count) slices, each needing a model trained on it; name them with \(Self.slicePlaceholder), e.g. \(name)=models/model-\(Self.slicePlaceholder).safetensors for model-1 … model-\(folders.count)"
             )
         }
         var reports: [ComparisonReport] = []
@@ -228,9 +248,9 @@ struct CompareCommand: ParsableCommand {
         }
     }
 
-    /// Every model of `models` on the dataset folder `dataPath`; a checkpoint is read from
-    /// `checkpointPath(its path)`.
-    func compare(_ dataPath: String, models: [Entry], checkpointPath: (String) -> String) throws -> ComparisonReport {
+    /// Every model of `models` on the dataset folder `dataPath`; a checkpoint, tuned configuration
+    /// or fitted model is read from `slicePath(its path)` (the slice's number for `{slice}`).
+    func compare(_ dataPath: String, models: [Entry], slicePath: (String) -> String) throws -> ComparisonReport {
         let dataset = try SessionDataset.load(from: dataPath)
         let cutoffs = try cutoffs()
         let count = limit == 0 ? dataset.test.count : min(limit, dataset.test.count)
@@ -270,7 +290,7 @@ struct CompareCommand: ParsableCommand {
         for entry in models {
             switch entry {
             case .srgnn, .niser:
-                let path = checkpointPath(entry.checkpoint!.path)
+                let path = slicePath(entry.checkpoint!.path)
                 let (loaded, seconds) = try measure {
                     try LoadedModel.load(from: path, propagationSteps: architecture.propagationSteps, nonhybrid: architecture.nonhybrid)
                 }
@@ -292,7 +312,8 @@ struct CompareCommand: ParsableCommand {
                 let fitter = fitters.fitter(for: baseline)
                 let (model, seconds) = measure { fitter.fit(sessions: sessions, times: dataset.trainSessionTimes, itemCount: itemCount) }
                 add(model, fitSeconds: seconds)
-            case .tunedBaseline(let baseline, let configuration):
+            case .tunedBaseline(let baseline, let written):
+                let configuration = slicePath(written)
                 var tuned = fitters
                 do { try applyTuned(configuration, baseline: baseline, to: &tuned) } catch let error as CommandError {
                     throw CommandError("--models \(baseline.rawValue)@\(configuration): \(error)")
@@ -300,7 +321,8 @@ struct CompareCommand: ParsableCommand {
                 let fitter = tuned.fitter(for: baseline)
                 let (model, seconds) = measure { fitter.fit(sessions: sessions, times: dataset.trainSessionTimes, itemCount: itemCount) }
                 add(RenamedScorer(model, name: Self.displayName(of: entry, among: models)), fitSeconds: seconds)
-            case .fittedBaseline(let baseline, let path):
+            case .fittedBaseline(let baseline, let written):
+                let path = slicePath(written)
                 let ((file, model), seconds) = try measure { () throws -> (NeighbourhoodModelFile, any SessionScorer) in
                     let file = try loadFitted(path)
                     return (file, try file.scorer(threads: threads))

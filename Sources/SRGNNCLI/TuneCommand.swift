@@ -53,7 +53,7 @@ struct TuneCommand: ParsableCommand {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "The model to tune: srgnn, or a baseline (\(Baseline.allCases.filter { !$0.parameters.isEmpty }.map(\.rawValue).joined(separator: ", "))).",
+            "The model to tune: srgnn, niser (NISER+: every run trains with --variant niser), or a baseline (\(Baseline.allCases.filter { !$0.parameters.isEmpty }.map(\.rawValue).joined(separator: ", "))).",
             discussion:
                 "A baseline is fitted on the training sessions left after the validation split (--validation-split sessions or latest, --validation-fraction) and scored on the held-out sessions' prefixes; --space names its parameters as compare's flags without the model prefix (vstan: k, sample, lambda-spw, …). It writes search.json, trials.jsonl, summary.md and best.yaml, which compare reads as --models vstan@DIR. The epoch, patience and loss options are SR-GNN's only."
         ))
@@ -148,14 +148,16 @@ struct TuneCommand: ParsableCommand {
         base.loss = loss
         base.negatives = negatives
         base.sampleAlpha = sampleAlpha
+        if model == ModelVariant.niser.rawValue { base.apply(.niser) }
         return base
     }
 
     func run() throws {
-        if model != "srgnn" {
+        if ModelVariant(rawValue: model) == nil {
             guard let baseline = Baseline(rawValue: model) else {
                 throw CommandError(
-                    "--model: unknown model '\(model)'; use srgnn or one of \(Baseline.allCases.map(\.rawValue).joined(separator: ", "))")
+                    "--model: unknown model '\(model)'; use srgnn, niser or one of \(Baseline.allCases.map(\.rawValue).joined(separator: ", "))"
+                )
             }
             return try tuneBaseline(baseline)
         }

@@ -112,4 +112,54 @@ struct SliceCommandTests {
         #expect(unnamed.status != 0)
         #expect(unnamed.error.contains("name them with {slice}"), "\(unnamed.error)")
     }
+
+    /// `{slice}` in a tuned configuration or a fitted model's path picks slice k's file on slice k:
+    /// the per-slice figures are those of comparing each slice alone with its own file.
+    @Test("compare over slices: sr@cfg-{slice}.yaml and sr=sr-{slice}.safetensors read each slice's own file")
+    func compareReadsEachSlicesFiles() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let log = try syntheticLog(folder)
+        let out = folder.path + "/slices", reports = folder.path + "/reports"
+        let made = try runSRGNN(["preprocess", log, "--out", out, "--slices", "3", "--test-days", "4"] + csvOptions)
+        #expect(made.status == 0, "\(made.error)")
+        var alone = [Double]()
+        for (k, steps) in [(1, 1), (2, 3), (3, 10)] {
+            let configuration = try folder.file("cfg-\(k).yaml", "steps: \(steps)\nweighting: div\n")
+            let fitted = try runSRGNN([
+                "fit", "sr", "--data", out + "/slice-\(k)", "--out", folder.path + "/sr-\(k).safetensors", "--tuned", configuration,
+            ])
+            #expect(fitted.status == 0, "\(fitted.error)")
+            let result = try runSRGNN([
+                "compare", "--data", out + "/slice-\(k)", "--models", "sr@\(configuration)", "--report-dir", reports, "--json",
+                "--threads", "1",
+            ])
+            #expect(result.status == 0, "\(result.error)")
+            let object = try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any]
+            let models = try #require(object?["models"] as? [[String: Any]])
+            alone.append(try #require((models[0]["metrics"] as? [String: Double])?["HR@20"]))
+        }
+        #expect(Set(alone).count > 1, "the three configurations should not all score alike: \(alone)")
+
+        let result = try runSRGNN([
+            "compare", "--data", out, "--models", "sr@\(folder.path)/cfg-{slice}.yaml,sr=\(folder.path)/sr-{slice}.safetensors",
+            "--report-dir", reports, "--json", "--threads", "1",
+        ])
+        #expect(result.status == 0, "\(result.error)")
+        let object = try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any]
+        let models = try #require(object?["models"] as? [[String: Any]])
+        for model in models {
+            #expect((model["per_slice"] as? [String: [Double]])?["HR@20"] == alone, "\(model["name"] ?? "")")
+        }
+
+        // A fitted model without {slice} was fitted on one slice only; {slice} off a folder of slices means nothing.
+        var refused = try runSRGNN([
+            "compare", "--data", out, "--models", "sr=\(folder.path)/sr-1.safetensors", "--report-dir", reports,
+        ])
+        #expect(refused.status != 0 && refused.error.contains("name them with {slice}"), "\(refused.error)")
+        refused = try runSRGNN([
+            "compare", "--data", out + "/slice-1", "--models", "sr@\(folder.path)/cfg-{slice}.yaml", "--report-dir", reports,
+        ])
+        #expect(refused.status != 0 && refused.error.contains("stands for a slice's number"), "\(refused.error)")
+    }
 }

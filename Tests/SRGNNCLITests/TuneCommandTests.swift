@@ -42,6 +42,36 @@ struct TuneCommandTests {
         #expect(retrained.trainingConfiguration?.loss == .sampled && retrained.trainingConfiguration?.negatives == 16)
     }
 
+    /// `--model niser` trains every run as NISER+, and the printed command trains NISER+ again.
+    @Test("tune --model niser: every run is NISER+, and the command says --variant niser")
+    func tuneNiser() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let data = folder.path + "/data", out = folder.path + "/search"
+        try WarmStartCommandTests.writeFolder(data, items: 30, seed: 1) { "sku\($0)" }
+        let space = try folder.file("space.yaml", "hidden-size: 8\n")
+        var result = try runSRGNN([
+            "tune", "--model", "niser", "--data", data, "--trials", "1", "--out", out, "--space", space, "--epochs-per-trial", "1",
+            "--threads", "1",
+        ])
+        #expect(result.status == 0, "\(result.error)")
+        let search = try String(contentsOfFile: out + "/search.json", encoding: .utf8)
+        #expect(search.contains("\"normalize\":true") && search.contains("\"dropout\":0.1"), "\(search)")
+        struct Summary: Decodable { let command: String }
+        let summary = try JSONDecoder().decode(Summary.self, from: Data(contentsOf: URL(fileURLWithPath: out + "/summary.json")))
+        #expect(summary.command.hasSuffix("--variant niser"), "\(summary.command)")
+        let words = summary.command.replacingOccurrences(of: "--epochs 30", with: "--epochs 1")
+            .replacingOccurrences(of: "best.safetensors", with: folder.path + "/best.safetensors")
+            .split(separator: " ").map(String.init)
+        result = try runSRGNN(Array(words.dropFirst()) + ["--threads", "1"])
+        #expect(result.status == 0, "\(result.error)")
+        let retrained = try #require(try LoadedModel.load(from: folder.path + "/best.safetensors").metadata)
+        #expect(retrained.trainingConfiguration?.normalize == true && retrained.trainingConfiguration?.positionEmbeddingRows ?? 0 > 0)
+
+        result = try runSRGNN(["tune", "--model", "gru4rec", "--data", data, "--trials", "1", "--out", out])
+        #expect(result.status != 0 && result.error.contains("use srgnn, niser or one of"), "\(result.error)")
+    }
+
     @Test("tune runs the defaults and 2 trials, writes its files, and continues when rerun")
     func tune() throws {
         let folder = try TemporaryFolder()
