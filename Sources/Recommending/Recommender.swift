@@ -5,7 +5,7 @@ import TensorCore
 
 /// What a `Recommender` answers for one session: the ranked items, best first, and the ids it
 /// does not know (the session's, then the candidates', in the order given), and how the answer was
-/// made when the model could not embed the session (`.popularity`).
+/// made when the model could not embed the session, or a fitted baseline scored none of the items (`.popularity`).
 public struct RecommendationResult: Sendable, Equatable {
     public var items: [ScoredItem<String>]
     public var unknownItems: [String]
@@ -224,9 +224,34 @@ public struct Recommender: Sendable {
         var next = ranked.makeIterator()
         return prepared.map { query in
             guard !query.items.isEmpty else { return popularAnswer(query) }
-            let items = next.next()!.map { ScoredItem(id: vocabulary.rawID(of: $0.id), score: $0.score) }
+            var chosen = next.next()!
+            // A neighbourhood model scores 0 where it has no evidence (no neighbour session, rule
+            // or co-click), so an order among those items by id would be arbitrary.
+            if case .baseline = engine, let popularity = recentPopularity, chosen.contains(where: { $0.score <= 0 }) {
+                if fallback == .popularity && chosen.allSatisfy({ $0.score <= 0 }) { return popularAnswer(query) }
+                chosen = unscoredByPopularity(chosen, popularity: popularity, query: query)
+            }
+            let items = chosen.map { ScoredItem(id: vocabulary.rawID(of: $0.id), score: $0.score) }
             return RecommendationResult(items: items, unknownItems: query.unknown)
         }
+    }
+
+    /// `chosen` with its unscored tail (score 0) refilled: the allowed items the model did not
+    /// score, most recently popular first, then the rest by id as before.
+    private func unscoredByPopularity(
+        _ chosen: [ScoredItem<Int32>], popularity: RecentPopularity, query: PreparedQuery
+    ) -> [ScoredItem<Int32>] {
+        var result = Array(chosen.prefix { $0.score > 0 })
+        var taken = Set(result.map(\.id))
+        let candidates: Set<Int32>? = if case let .candidates(ids, _) = query.selection { Set(ids) } else { nil }
+        for id in popularity.items where result.count < chosen.count {
+            guard id >= 1, Int(id) <= itemCount, query.allowed?.contains(id) ?? true, candidates?.contains(id) ?? true,
+                taken.insert(id).inserted
+            else { continue }
+            result.append(ScoredItem(id: id, score: 0))
+        }
+        for item in chosen where result.count < chosen.count && taken.insert(item.id).inserted { result.append(item) }
+        return result
     }
 
     /// A query in the model's ids: the session (empty when it falls back), what to choose from.

@@ -104,8 +104,13 @@ import TestSupport
                 return !(query.excludeSeen && session.contains(Int32(id)))
             }
             let allowedIDs: [Int] = (1...Self.items).filter(isAllowed)
+            // A baseline's unscored items (0) come most recently popular first, then by id.
+            func popularityRank(_ id: Int) -> Int {
+                engine == "vstan" && scores[id - 1] <= 0 ? [7, 3, 120, 44, 9].firstIndex(of: id) ?? Int.max : Int.max
+            }
             let sortedIDs: [Int] = allowedIDs.sorted { (a: Int, b: Int) -> Bool in
-                scores[a - 1] != scores[b - 1] ? scores[a - 1] > scores[b - 1] : a < b
+                if scores[a - 1] != scores[b - 1] { return scores[a - 1] > scores[b - 1] }
+                return popularityRank(a) != popularityRank(b) ? popularityRank(a) < popularityRank(b) : a < b
             }
             let expected = sortedIDs.prefix(query.k)
             #expect(answer.items.map(\.id) == expected.map { "p\($0)" }, "\(query)")
@@ -155,6 +160,33 @@ import TestSupport
         let (strict, _) = try Self.recommender(engine, loaded, catalog: catalog, fallback: .none)
         #expect(throws: RecommenderError.emptySession(index: 0)) { try strict.recommend(session: [], k: 3) }
         #expect(throws: RecommenderError.noKnownItems(index: 0, unknown: ["x"])) { try strict.recommend(session: ["x"], k: 3) }
+    }
+
+    /// A baseline with no evidence for a session (SR: no rule leaves item 2) answers from recent
+    /// popularity, flagged, under the fallback; an answer with some evidence fills its unscored
+    /// tail with the popular items, then by id.
+    @Test func unscoredBaselineItemsComeByPopularity() throws {
+        var file = NeighbourhoodModelFile(
+            baseline: .sr, fitters: BaselineFitters(), sessions: SessionList([[1, 2], [1, 2], [3, 4]]), times: nil,
+            vocabulary: ItemVocabulary(rawIDs: (1...10).map { "p\($0)" }))
+        file.header.recentPopularity = RecentPopularity(fraction: 0.1, sessions: 3, items: [5, 6, 2], clicks: [9, 8, 7])
+        let baseline = try FittedBaseline(file: file, sha256: "")
+        #expect(baseline.scorer.scores(for: [2]).allSatisfy { $0 == 0 } && baseline.scorer.scores(for: [1])[1] > 0)
+
+        let served = Recommender(baseline: baseline, fallback: .popularity)
+        let cold = try served.recommend(session: ["p2"], k: 4)
+        #expect(cold.fallback == .popularity)
+        #expect(cold.items == [ScoredItem(id: "p5", score: 9), ScoredItem(id: "p6", score: 8), ScoredItem(id: "p2", score: 7)])
+        let strict = try Recommender(baseline: baseline, fallback: .none).recommend(session: ["p2"], k: 5)
+        #expect(strict.fallback == nil && strict.items.map(\.id) == ["p5", "p6", "p2", "p1", "p3"])
+        #expect(strict.items.allSatisfy { $0.score == 0 })
+
+        let warm = try served.recommend([RecommendationQuery(session: ["p1"], k: 5, excludeSeen: true, exclude: ["p6"])])[0]
+        #expect(warm.fallback == nil)
+        #expect(warm.items.map(\.id) == ["p2", "p5", "p3", "p4", "p7"], "\(warm.items)")
+        #expect(warm.items[0].score > 0 && warm.items.dropFirst().allSatisfy { $0.score == 0 })
+        let ranked = try served.recommend([RecommendationQuery(session: ["p1"], k: 3, candidates: ["p9", "p2", "p6", "p8"])])[0]
+        #expect(ranked.items.map(\.id) == ["p2", "p6", "p8"])
     }
 
     @Test func filtersNeedACatalogAndKnownAttributes() throws {
