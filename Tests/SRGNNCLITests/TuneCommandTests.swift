@@ -9,23 +9,23 @@ import Training
 /// `srgnn tune` and `srgnn train --config` end to end on a tiny dataset folder.
 @Suite("srgnn tune, srgnn train --config")
 struct TuneCommandTests {
-    /// `--loss sampled` reaches every run of a search, its record and the command it prints, and
-    /// that command retrains the best trial to the same validation objective.
-    @Test("tune --loss sampled: every run samples, and the printed command trains the best trial again")
-    func tuneSampled() throws {
-        let folder = try TemporaryFolder()
-        defer { folder.cleanUp() }
+    /// What a one-trial search on a tiny folder left, and its printed command run again (one epoch).
+    struct RetrainedSearch {
+        let search: String, output: String, command: String, bestObjective: Double
+        let retrained: CheckpointMetadata
+    }
+
+    /// `srgnn tune` with `arguments` (one trial, one epoch, hidden size 8), then the `srgnn train`
+    /// command its summary prints, cut to one epoch.
+    static func searchThenRetrain(_ folder: TemporaryFolder, _ arguments: [String]) throws -> RetrainedSearch {
         let data = folder.path + "/data", out = folder.path + "/search"
         try WarmStartCommandTests.writeFolder(data, items: 30, seed: 1) { "sku\($0)" }
         let space = try folder.file("space.yaml", "hidden-size: 8\n")
-        var result = try runSRGNN([
-            "tune", "--data", data, "--trials", "1", "--out", out, "--space", space, "--epochs-per-trial", "1", "--threads", "1",
-            "--loss", "sampled", "--negatives", "16", "--sample-alpha", "0.5",
-        ])
+        var result = try runSRGNN(
+            ["tune", "--data", data, "--trials", "1", "--out", out, "--space", space, "--epochs-per-trial", "1", "--threads", "1"]
+                + arguments)
         #expect(result.status == 0, "\(result.error)")
-        let search = try String(contentsOfFile: out + "/search.json", encoding: .utf8)
-        #expect(search.contains("\"loss\":\"sampled\"") && search.contains("\"negatives\":16"), "\(search)")
-        #expect(result.output.contains("--loss sampled --negatives 16 --sample-alpha 0.5"), "\(result.output)")
+        let output = result.output
         struct Summary: Decodable {
             struct Best: Decodable { let best_objective: Double }
             let best: Best
@@ -37,9 +37,23 @@ struct TuneCommandTests {
             .split(separator: " ").map(String.init)
         result = try runSRGNN(Array(words.dropFirst()) + ["--threads", "1"])
         #expect(result.status == 0, "\(result.error)")
-        let retrained = try #require(try LoadedModel.load(from: folder.path + "/best.safetensors").metadata)
-        #expect(retrained.metrics["validation.MRR@20"] == summary.best.best_objective, "\(summary.command)")
-        #expect(retrained.trainingConfiguration?.loss == .sampled && retrained.trainingConfiguration?.negatives == 16)
+        return RetrainedSearch(
+            search: try String(contentsOfFile: out + "/search.json", encoding: .utf8), output: output, command: summary.command,
+            bestObjective: summary.best.best_objective,
+            retrained: try #require(try LoadedModel.load(from: folder.path + "/best.safetensors").metadata))
+    }
+
+    /// `--loss sampled` reaches every run of a search, its record and the command it prints, and
+    /// that command retrains the best trial to the same validation objective.
+    @Test("tune --loss sampled: every run samples, and the printed command trains the best trial again")
+    func tuneSampled() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let run = try Self.searchThenRetrain(folder, ["--loss", "sampled", "--negatives", "16", "--sample-alpha", "0.5"])
+        #expect(run.search.contains("\"loss\":\"sampled\"") && run.search.contains("\"negatives\":16"), "\(run.search)")
+        #expect(run.output.contains("--loss sampled --negatives 16 --sample-alpha 0.5"), "\(run.output)")
+        #expect(run.retrained.metrics["validation.MRR@20"] == run.bestObjective, "\(run.command)")
+        #expect(run.retrained.trainingConfiguration?.loss == .sampled && run.retrained.trainingConfiguration?.negatives == 16)
     }
 
     /// `--model niser` trains every run as NISER+, and the printed command trains NISER+ again.
@@ -47,28 +61,16 @@ struct TuneCommandTests {
     func tuneNiser() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }
-        let data = folder.path + "/data", out = folder.path + "/search"
-        try WarmStartCommandTests.writeFolder(data, items: 30, seed: 1) { "sku\($0)" }
-        let space = try folder.file("space.yaml", "hidden-size: 8\n")
-        var result = try runSRGNN([
-            "tune", "--model", "niser", "--data", data, "--trials", "1", "--out", out, "--space", space, "--epochs-per-trial", "1",
-            "--threads", "1",
-        ])
-        #expect(result.status == 0, "\(result.error)")
-        let search = try String(contentsOfFile: out + "/search.json", encoding: .utf8)
-        #expect(search.contains("\"normalize\":true") && search.contains("\"dropout\":0.1"), "\(search)")
-        struct Summary: Decodable { let command: String }
-        let summary = try JSONDecoder().decode(Summary.self, from: Data(contentsOf: URL(fileURLWithPath: out + "/summary.json")))
-        #expect(summary.command.hasSuffix("--variant niser"), "\(summary.command)")
-        let words = summary.command.replacingOccurrences(of: "--epochs 30", with: "--epochs 1")
-            .replacingOccurrences(of: "best.safetensors", with: folder.path + "/best.safetensors")
-            .split(separator: " ").map(String.init)
-        result = try runSRGNN(Array(words.dropFirst()) + ["--threads", "1"])
-        #expect(result.status == 0, "\(result.error)")
-        let retrained = try #require(try LoadedModel.load(from: folder.path + "/best.safetensors").metadata)
-        #expect(retrained.trainingConfiguration?.normalize == true && retrained.trainingConfiguration?.positionEmbeddingRows ?? 0 > 0)
+        let run = try Self.searchThenRetrain(folder, ["--model", "niser"])
+        #expect(run.search.contains("\"normalize\":true") && run.search.contains("\"dropout\":0.1"), "\(run.search)")
+        #expect(run.command.hasSuffix("--variant niser"), "\(run.command)")
+        #expect(run.retrained.metrics["validation.MRR@20"] == run.bestObjective, "\(run.command)")
+        let configuration = run.retrained.trainingConfiguration
+        #expect(configuration?.normalize == true && configuration?.positionEmbeddingRows ?? 0 > 0)
 
-        result = try runSRGNN(["tune", "--model", "gru4rec", "--data", data, "--trials", "1", "--out", out])
+        let result = try runSRGNN([
+            "tune", "--model", "gru4rec", "--data", folder.path + "/data", "--trials", "1", "--out", folder.path + "/x",
+        ])
         #expect(result.status != 0 && result.error.contains("use srgnn, niser or one of"), "\(result.error)")
     }
 
