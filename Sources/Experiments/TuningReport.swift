@@ -4,7 +4,7 @@ import SRGNN
 import Training
 
 /// The outcome of a search (`summary.json`, `summary.md`): the best trial, the defaults' baseline
-/// under the same budget, and the `srgnn train` command that trains the best configuration with
+/// under the same budget, and the `srgnn train` command that trains the better of the two with
 /// the full epoch budget.
 public struct TuningSummary: Codable, Sendable, Equatable {
     /// `MRR@20` or `HR@20`, on the validation split.
@@ -19,6 +19,7 @@ public struct TuningSummary: Codable, Sendable, Equatable {
     public var defaults: TrialRecord?
     /// Best trial's objective minus the defaults', in points (nil until both ran).
     public var improvementOverDefaults: Double?
+    /// `srgnn train` for the best trial, or for the defaults when no trial beat them.
     public var command: String?
     /// Seconds of all finished runs, the defaults' included.
     public var seconds: Double
@@ -45,7 +46,9 @@ public struct TuningSummary: Codable, Sendable, Equatable {
         }
         defaults = records.first { $0.trial == .defaults }
         if let best, let defaults { improvementOverDefaults = best.bestObjective - defaults.bestObjective }
-        command = best.map { Self.command(header: header, parameters: $0.parameters) }
+        // The command trains the best run: the defaults when no trial beat them.
+        let chosen = (improvementOverDefaults ?? 1) > 0 ? best : defaults
+        command = chosen.map { Self.command(header: header, parameters: $0.parameters) }
         seconds = records.reduce(0) { $0 + $1.seconds }
         leaders = Array(
             trials.enumerated().sorted { a, b in
@@ -119,7 +122,10 @@ public struct TuningSummary: Codable, Sendable, Equatable {
         for parameter in SearchParameter.allCases {
             text += "- `\(parameter.rawValue)`: \(Self.format(best.parameters.value(of: parameter), parameter))\n"
         }
-        if let command { text += "\nTrain it with the full epoch budget:\n\n```sh\n\(command)\n```\n" }
+        if let command {
+            let which = (improvementOverDefaults ?? 1) > 0 ? "the best trial" : "the defaults"
+            text += "\nTrain \(which) with the full epoch budget:\n\n```sh\n\(command)\n```\n"
+        }
         if !leaders.isEmpty {
             text +=
                 "\nThe best \(leaders.count) trials:\n\n| trial | " + SearchParameter.allCases.map(\.rawValue).joined(separator: " | ")

@@ -30,7 +30,7 @@ struct TuneCommand: ParsableCommand {
             fingerprint, budget), trials.jsonl (one line per finished run: trial, parameters, \
             validation objective per epoch, best_epoch, best_objective, stopped_early, seconds; \
             appended and synced as each finishes), summary.json and summary.md (the best trial, the \
-            defaults' objective, and the srgnn train command that trains the best configuration with \
+            defaults' objective, and the srgnn train command that trains the better of the two with \
             the full epoch budget) and report.html (objective against each parameter, and the trials). \
             Rerunning the same command continues after the last finished run (a run interrupted \
             midway starts again); a larger --trials extends the search, a larger --time-budget lets \

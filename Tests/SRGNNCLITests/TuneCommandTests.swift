@@ -11,6 +11,7 @@ import Training
 struct TuneCommandTests {
     /// What a one-trial search on a tiny folder left, and its printed command run again (one epoch).
     struct RetrainedSearch {
+        /// `bestObjective`: the best run's, the defaults' included (the run the command trains).
         let search: String, output: String, command: String, bestObjective: Double
         let retrained: CheckpointMetadata
     }
@@ -27,8 +28,8 @@ struct TuneCommandTests {
         #expect(result.status == 0, "\(result.error)")
         let output = result.output
         struct Summary: Decodable {
-            struct Best: Decodable { let best_objective: Double }
-            let best: Best
+            struct Run: Decodable { let best_objective: Double }
+            let best: Run, defaults: Run
             let command: String
         }
         let summary = try JSONDecoder().decode(Summary.self, from: Data(contentsOf: URL(fileURLWithPath: out + "/summary.json")))
@@ -39,13 +40,13 @@ struct TuneCommandTests {
         #expect(result.status == 0, "\(result.error)")
         return RetrainedSearch(
             search: try String(contentsOfFile: out + "/search.json", encoding: .utf8), output: output, command: summary.command,
-            bestObjective: summary.best.best_objective,
+            bestObjective: max(summary.best.best_objective, summary.defaults.best_objective),
             retrained: try #require(try LoadedModel.load(from: folder.path + "/best.safetensors").metadata))
     }
 
     /// `--loss sampled` reaches every run of a search, its record and the command it prints, and
-    /// that command retrains the best trial to the same validation objective.
-    @Test("tune --loss sampled: every run samples, and the printed command trains the best trial again")
+    /// that command retrains the best run to the same validation objective.
+    @Test("tune --loss sampled: every run samples, and the printed command trains the best run again")
     func tuneSampled() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }
@@ -113,9 +114,13 @@ struct TuneCommandTests {
         let retrained = try #require(try LoadedModel.load(from: folder.path + "/best.safetensors").metadata)
         // Read with JSONDecoder, as the checkpoint's metadata is: JSONSerialization may round the
         // last bit of a number differently, which an exact comparison would take for a change.
-        struct Summary: Decodable { struct Best: Decodable { let best_objective: Double }; let best: Best }
-        let bestObjective = try JSONDecoder().decode(Summary.self, from: Data(contentsOf: URL(fileURLWithPath: out + "/summary.json"))).best
-            .best_objective
+        // The command trains the best run, the defaults when no trial beat them.
+        struct Summary: Decodable {
+            struct Run: Decodable { let best_objective: Double }
+            let best: Run, defaults: Run
+        }
+        let decoded = try JSONDecoder().decode(Summary.self, from: Data(contentsOf: URL(fileURLWithPath: out + "/summary.json")))
+        let bestObjective = max(decoded.best.best_objective, decoded.defaults.best_objective)
         #expect(retrained.metrics["validation.MRR@20"] == bestObjective, "\(command)")
 
         // The same command again: nothing left to run, the trials are untouched.

@@ -32,6 +32,25 @@ import Training
             timeBudgetSeconds: nil, base: base)
     }
 
+    /// The printed command trains the best run: a trial that beats the defaults, else the defaults.
+    @Test(arguments: [(0.30, "0.001"), (0.10, "0.005")])
+    func theCommandTrainsTheDefaultsWhenNoTrialBeatsThem(defaultsObjective: Double, learningRate: String) throws {
+        let header = Self.header(dataset: syntheticDataset(sessions: 20, items: 10))
+        var trial = header.base
+        trial.learningRate = 0.005
+        let records = [
+            TrialRecord(
+                trial: .defaults, parameters: TrialParameters(header.base), validation: [defaultsObjective], stoppedEarly: false,
+                seconds: 1),
+            TrialRecord(trial: .index(0), parameters: TrialParameters(trial), validation: [0.2], stoppedEarly: false, seconds: 1),
+        ]
+        let summary = TuningSummary(header: header, records: records, trialsPlanned: 1)
+        #expect(summary.best?.trial == .index(0))
+        #expect(summary.command?.contains("--learning-rate \(learningRate) ") == true, "\(summary.command ?? "")")
+        let which = defaultsObjective > 0.2 ? "Train the defaults" : "Train the best trial"
+        #expect(summary.markdown().contains(which))
+    }
+
     @Test func randomSearchIsReproducibleFromItsSeed() {
         let base = TrainingConfiguration()
         let space = SearchSpace.standard
@@ -156,9 +175,12 @@ import Training
         let best = try #require(summary.best)
         #expect(best.bestObjective == straight.dropFirst().map(\.bestObjective).max())
         #expect(summary.defaults?.trial == .defaults)
+        // The command trains the best run: the best trial, or the defaults when no trial beat them.
+        let defaults = try #require(summary.defaults)
+        let chosen = best.bestObjective > defaults.bestObjective ? best : defaults
         #expect(
             summary.command?.hasPrefix(
-                "srgnn train --data synthetic --out best.safetensors --learning-rate \(best.parameters.learningRate)") == true)
+                "srgnn train --data synthetic --out best.safetensors --learning-rate \(chosen.parameters.learningRate)") == true)
         #expect(summary.command?.contains("--epochs 30 --patience 10 --seed 3") == true, "\(summary.command ?? "")")
         let html = try String(contentsOfFile: torn + "/report.html", encoding: .utf8)
         #expect(html.components(separatedBy: "<svg").count - 1 == 3, "learning rate, L2 and batch size vary; hidden size is fixed")
