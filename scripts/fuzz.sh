@@ -15,7 +15,10 @@ if [[ "$seconds" == ci ]]; then budget=(-runs=20000 -seed=1 -max_total_time=300)
 targets=("$@")
 if ((${#targets[@]} == 0)); then targets=(FuzzPickle FuzzSafeTensors FuzzClickLog FuzzDatasetFolder FuzzCatalog FuzzHTTPRequest FuzzEventBody); fi
 
-swift build --sanitize=fuzzer --sanitize=address 2>&1 | grep -E "error|warning: unre|Compiling Fuzz|Build complete" || true
+# A failed build fails the run (the grep only trims its output): it must not fuzz stale binaries.
+mkdir -p findings
+swift build --sanitize=fuzzer --sanitize=address > findings/build.log 2>&1 || { tail -30 findings/build.log; echo "FAILED: build"; exit 1; }
+grep -E "warning: unre|Build complete" findings/build.log || true
 for target in "${targets[@]}"; do
     corpus="Corpus/$target"
     mkdir -p "$corpus" findings
