@@ -243,11 +243,7 @@ public struct Recommender: Sendable {
     ) -> [ScoredItem<Int32>] {
         var result = Array(chosen.prefix { $0.score > 0 })
         var taken = Set(result.map(\.id))
-        let candidates: Set<Int32>? = if case let .candidates(ids, _) = query.selection { Set(ids) } else { nil }
-        for id in popularity.items where result.count < chosen.count {
-            guard id >= 1, Int(id) <= itemCount, query.allowed?.contains(id) ?? true, candidates?.contains(id) ?? true,
-                taken.insert(id).inserted
-            else { continue }
+        for (id, _) in popularOffers(popularity, query) where result.count < chosen.count && taken.insert(id).inserted {
             result.append(ScoredItem(id: id, score: 0))
         }
         for item in chosen where result.count < chosen.count && taken.insert(item.id).inserted { result.append(item) }
@@ -309,13 +305,18 @@ public struct Recommender: Sendable {
 
     /// The answer from the recent popularity (click counts as scores), rules applied.
     private func popularAnswer(_ query: PreparedQuery) -> RecommendationResult {
-        let popularity = recentPopularity!
-        var items = [ScoredItem<String>]()
-        let candidates: Set<Int32>? = if case let .candidates(ids, _) = query.selection { Set(ids) } else { nil }
-        for (id, clicks) in zip(popularity.items, popularity.clicks) where items.count < query.k {
-            guard id >= 1, Int(id) <= itemCount, query.allowed?.contains(id) ?? true, candidates?.contains(id) ?? true else { continue }
-            items.append(ScoredItem(id: vocabulary.rawID(of: id), score: Float(clicks)))
+        let items = popularOffers(recentPopularity!, query).prefix(query.k).map {
+            ScoredItem(id: vocabulary.rawID(of: $0.id), score: Float($0.clicks))
         }
         return RecommendationResult(items: items, unknownItems: query.unknown, fallback: .popularity)
+    }
+
+    /// The recent popular items the query may return (rules and candidates applied), most clicked first.
+    /// Lazy: an answer reads only as far as it needs.
+    private func popularOffers(_ popularity: RecentPopularity, _ query: PreparedQuery) -> some Sequence<(id: Int32, clicks: Int)> {
+        let candidates: Set<Int32>? = if case let .candidates(ids, _) = query.selection { Set(ids) } else { nil }
+        return zip(popularity.items, popularity.clicks).lazy.filter { [itemCount] id, _ in
+            id >= 1 && Int(id) <= itemCount && query.allowed?.contains(id) ?? true && candidates?.contains(id) ?? true
+        }.map { (id: $0.0, clicks: $0.1) }
     }
 }
