@@ -46,15 +46,17 @@ public struct TuningSummary: Codable, Sendable, Equatable {
         }
         defaults = records.first { $0.trial == .defaults }
         if let best, let defaults { improvementOverDefaults = best.bestObjective - defaults.bestObjective }
-        // The command trains the best run: the defaults when no trial beat them.
-        let chosen = (improvementOverDefaults ?? 1) > 0 ? best : defaults
-        command = chosen.map { Self.command(header: header, parameters: $0.parameters) }
         seconds = records.reduce(0) { $0 + $1.seconds }
         leaders = Array(
             trials.enumerated().sorted { a, b in
                 a.element.bestObjective != b.element.bestObjective ? a.element.bestObjective > b.element.bestObjective : a.offset < b.offset
             }.map(\.element).prefix(5))
+        command = (trainsBestTrial ? best : defaults).map { Self.command(header: header, parameters: $0.parameters) }
     }
+
+    /// Whether `command` trains the best trial: it trains the defaults when no trial beat them
+    /// (and the best trial when the defaults' run is missing).
+    var trainsBestTrial: Bool { (improvementOverDefaults ?? 1) > 0 }
 
     /// `srgnn train` with the trial's parameters, the search's other settings, and the full
     /// epoch budget and patience of `srgnn train` (a trial ran at most `epochsPerTrial`).
@@ -123,7 +125,7 @@ public struct TuningSummary: Codable, Sendable, Equatable {
             text += "- `\(parameter.rawValue)`: \(Self.format(best.parameters.value(of: parameter), parameter))\n"
         }
         if let command {
-            let which = (improvementOverDefaults ?? 1) > 0 ? "the best trial" : "the defaults"
+            let which = trainsBestTrial ? "the best trial" : "the defaults"
             text += "\nTrain \(which) with the full epoch budget:\n\n```sh\n\(command)\n```\n"
         }
         if !leaders.isEmpty {
