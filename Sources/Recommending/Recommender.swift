@@ -243,8 +243,10 @@ public struct Recommender: Sendable {
     ) -> [ScoredItem<Int32>] {
         var result = Array(chosen.prefix { $0.score > 0 })
         var taken = Set(result.map(\.id))
-        for (id, _) in popularOffers(popularity, query) where result.count < chosen.count && taken.insert(id).inserted {
-            result.append(ScoredItem(id: id, score: 0))
+        // Stops once the answer is full: the popularity list spans the whole catalogue.
+        for (id, _) in popularOffers(popularity, query) {
+            guard result.count < chosen.count else { break }
+            if taken.insert(id).inserted { result.append(ScoredItem(id: id, score: 0)) }
         }
         for item in chosen where result.count < chosen.count && taken.insert(item.id).inserted { result.append(item) }
         return result
