@@ -27,21 +27,36 @@ struct TuneCommandTests {
                 + arguments)
         #expect(result.status == 0, "\(result.error)")
         let output = result.output
-        struct Summary: Decodable {
-            struct Run: Decodable { let best_objective: Double }
-            let best: Run, defaults: Run
-            let command: String
-        }
-        let summary = try JSONDecoder().decode(Summary.self, from: Data(contentsOf: URL(fileURLWithPath: out + "/summary.json")))
-        let words = summary.command.replacingOccurrences(of: "--epochs 30", with: "--epochs 1")
-            .replacingOccurrences(of: "best.safetensors", with: folder.path + "/best.safetensors")
-            .split(separator: " ").map(String.init)
-        result = try runSRGNN(Array(words.dropFirst()) + ["--threads", "1"])
+        let summary = try SummaryFile.read(out)
+        result = try retrain(summary.command, folder)
         #expect(result.status == 0, "\(result.error)")
         return RetrainedSearch(
             search: try String(contentsOfFile: out + "/search.json", encoding: .utf8), output: output, command: summary.command,
-            bestObjective: max(summary.best.best_objective, summary.defaults.best_objective),
+            bestObjective: summary.trainedObjective,
             retrained: try #require(try LoadedModel.load(from: folder.path + "/best.safetensors").metadata))
+    }
+
+    /// summary.json's runs and command, read with JSONDecoder as the checkpoint's metadata is:
+    /// JSONSerialization may round the last bit of a number differently, which an exact
+    /// comparison would take for a change.
+    struct SummaryFile: Decodable {
+        struct Run: Decodable { let best_objective: Double }
+        let best: Run, defaults: Run, command: String
+        /// The objective of the run the command trains: the best trial, the defaults when no trial beat them.
+        var trainedObjective: Double { max(best.best_objective, defaults.best_objective) }
+
+        static func read(_ searchFolder: String) throws -> SummaryFile {
+            try JSONDecoder().decode(SummaryFile.self, from: Data(contentsOf: URL(fileURLWithPath: searchFolder + "/summary.json")))
+        }
+    }
+
+    /// Runs a summary's `srgnn train` command cut to one epoch, its checkpoint in `folder`/best.safetensors.
+    static func retrain(_ command: String, _ folder: TemporaryFolder) throws -> (status: Int32, output: String, error: String) {
+        let words = command.replacingOccurrences(of: "--epochs 30", with: "--epochs 1")
+            .replacingOccurrences(of: "best.safetensors", with: folder.path + "/best.safetensors")
+            .split(separator: " ").map(String.init)
+        #expect(words.prefix(2) == ["srgnn", "train"])
+        return try runSRGNN(Array(words.dropFirst()) + ["--threads", "1"])
     }
 
     /// `--loss sampled` reaches every run of a search, its record and the command it prints, and
@@ -105,23 +120,10 @@ struct TuneCommandTests {
         // The summary's command trains the best trial again (here within the trial's one epoch): same validation objective.
         _ = try #require(summary["best"] as? [String: Any])
         let command = try #require(summary["command"] as? String)
-        let words = command.replacingOccurrences(of: "--epochs 30", with: "--epochs 1")
-            .replacingOccurrences(of: "best.safetensors", with: folder.path + "/best.safetensors")
-            .split(separator: " ").map(String.init)
-        #expect(words.prefix(2) == ["srgnn", "train"])
-        result = try runSRGNN(Array(words.dropFirst()) + ["--threads", "1"])
+        result = try Self.retrain(command, folder)
         #expect(result.status == 0, "\(result.error)")
         let retrained = try #require(try LoadedModel.load(from: folder.path + "/best.safetensors").metadata)
-        // Read with JSONDecoder, as the checkpoint's metadata is: JSONSerialization may round the
-        // last bit of a number differently, which an exact comparison would take for a change.
-        // The command trains the best run, the defaults when no trial beat them.
-        struct Summary: Decodable {
-            struct Run: Decodable { let best_objective: Double }
-            let best: Run, defaults: Run
-        }
-        let decoded = try JSONDecoder().decode(Summary.self, from: Data(contentsOf: URL(fileURLWithPath: out + "/summary.json")))
-        let bestObjective = max(decoded.best.best_objective, decoded.defaults.best_objective)
-        #expect(retrained.metrics["validation.MRR@20"] == bestObjective, "\(command)")
+        #expect(retrained.metrics["validation.MRR@20"] == (try SummaryFile.read(out)).trainedObjective, "\(command)")
 
         // The same command again: nothing left to run, the trials are untouched.
         result = try runSRGNN(arguments)
